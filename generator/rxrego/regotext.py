@@ -1,0 +1,88 @@
+"""Rendering Python values as Rego source text. Every spec string reaches Rego through `string`."""
+
+from __future__ import annotations
+
+import json
+import math
+
+# Words that cannot follow a dot in a Rego reference.
+KEYWORDS = frozenset(
+    "as contains default else every false if import in not null package some true with".split()
+)
+
+
+def string(value: str) -> str:
+    """A Rego string literal whose value is exactly `value`.
+
+    Rego string literals use JSON's escapes, so JSON encoding is exact: quotes, backslashes,
+    newlines and control characters are escaped; other characters are kept as written.
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return json.dumps(value, ensure_ascii=False)
+
+
+def value(v: object) -> str:
+    """A Rego literal for plain data: str, bool, None, int, float, list/tuple (array),
+    set/frozenset (set, sorted), dict (object, sorted keys)."""
+    if isinstance(v, str):
+        return string(v)
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if v is None:
+        return "null"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            raise ValueError(f"{v} has no Rego literal")
+        return str(int(v)) if v.is_integer() else repr(v)
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(value(x) for x in v) + "]"
+    if isinstance(v, set | frozenset):
+        if not v:
+            return "set()"
+        return "{" + ", ".join(value(x) for x in sorted(v)) + "}"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{string(k)}: {value(x)}" for k, x in sorted(v.items())) + "}"
+    raise TypeError(f"no Rego literal for {type(v).__name__}")
+
+
+def block(v: object, depth: int = 0, width: int = 100) -> str:
+    """Like `value`, but an object, array or set too long for one line gets one entry a line
+    (the layout opa fmt keeps), so a reviewer reads and diffs one criterion at a time."""
+    flat = value(v)
+    if len(flat) + depth * 4 <= width or not isinstance(v, dict | list | tuple | set | frozenset) or not v:
+        return flat
+    pad = "\t" * (depth + 1)
+    if isinstance(v, dict):
+        items = [f"{string(k)}: {block(x, depth + 1, width)}" for k, x in sorted(v.items())]
+        opener, closer = "{", "}"
+    elif isinstance(v, set | frozenset):
+        items = [block(x, depth + 1, width) for x in sorted(v)]
+        opener, closer = "{", "}"
+    else:
+        items = [block(x, depth + 1, width) for x in v]
+        opener, closer = "[", "]"
+    return opener + "\n" + "".join(f"{pad}{item},\n" for item in items) + "\t" * depth + closer
+
+
+def ref_key(name: str) -> str:
+    """`.name`, or `["name"]` where name is not usable after a dot."""
+    if name.isidentifier() and name.isascii() and name not in KEYWORDS:
+        return "." + name
+    return "[" + string(name) + "]"
+
+
+def comment_block(text: str, prefix: str = "#   ", width: int = 96) -> str:
+    """Text as wrapped comment lines, each starting with `prefix` (for METADATA blocks)."""
+    import textwrap
+
+    return "\n".join(prefix + line for line in textwrap.wrap(" ".join(text.split()), width - len(prefix)))
+
+
+def comment(text: str) -> str:
+    """Text on one comment line: whitespace (newlines included) folded to single spaces."""
+    return " ".join(text.split())

@@ -1,0 +1,116 @@
+"""The model back to plain data in the spec's YAML shape, so load(dump(load(x))) == load(x)."""
+
+from __future__ import annotations
+
+from . import model as m
+
+
+def _test_data(t) -> object:
+    if isinstance(t, m.AgeTest):
+        return {k: v for k, v in (("min_years", t.min_years), ("max_years", t.max_years)) if v is not None}
+    if isinstance(t, m.DiagnosisTest):
+        out: dict = {"icd10": list(t.icd10)}
+        if t.qualifiers:
+            out["qualifiers"] = {k: list(v) for k, v in t.qualifiers}
+        if t.biomarkers:
+            out["biomarkers"] = {k: list(v) for k, v in t.biomarkers}
+        return out
+    if isinstance(t, m.BiomarkerTest):
+        return {"name": t.name, "values": list(t.values)}
+    if isinstance(t, m.PriorTherapyTest):
+        return {"value_set": t.value_set, "at_least": t.at_least, "results": list(t.results)}
+    if isinstance(t, m.AttestationTest):
+        return t.name
+    if isinstance(t, m.ClinicalStatusTest):
+        return {"name": t.name, "required": t.required}
+    if isinstance(t, m.LabTest):
+        out = {"name": t.name, "comparison": t.comparison, "value": t.value, "unit": t.unit}
+        if t.within_days is not None:
+            out["within_days"] = t.within_days
+        return out
+    if isinstance(t, m.SpecialtyTest):
+        return list(t.specialties)
+    if isinstance(t, m.ConcurrentTherapyTest):
+        return {"value_set": t.value_set}
+    if isinstance(t, m.QuantityLimitTest):
+        return {"max_units": t.max_units, "per_days": t.per_days}
+    raise TypeError(t)
+
+
+def _combinator_data(t) -> dict:
+    if isinstance(t, m.AllOf):
+        return {"all_of": list(t.children)}
+    if isinstance(t, m.AnyOf):
+        return {"any_of": list(t.children)}
+    if isinstance(t, m.AtLeast):
+        return {"at_least": {"n": t.n, "of": list(t.children)}}
+    if isinstance(t, m.Conditional):
+        return {"when": list(t.when), "then": list(t.then)}
+    raise TypeError(t)
+
+
+def criterion_data(c: m.Criterion) -> dict:
+    out: dict = {"text": c.text}
+    if c.note is not None:
+        out["note"] = c.note
+    if c.is_leaf:
+        out[c.kind] = _test_data(c.test)
+    else:
+        out.update(_combinator_data(c.test))
+    return out
+
+
+def _drop_empty(d: dict) -> dict:
+    return {k: v for k, v in d.items() if v not in (None, [], {}, ())}
+
+
+def dump_data(spec: m.PolicySpec) -> dict:
+    data = {
+        "schema_version": 1,
+        "id": spec.id,
+        "number": spec.number,
+        "title": spec.title,
+        "payer": spec.payer,
+        "example": spec.example or None,
+        "section": spec.section,
+        "subsection": spec.subsection,
+        "effective_date": spec.effective_date,
+        "original_policy_date": spec.original_policy_date,
+        "last_review_date": spec.last_review_date,
+        "drug": _drop_empty(
+            {
+                "brand": spec.drug.brand,
+                "generic": spec.drug.generic,
+                "description": spec.drug.description,
+                "hcpcs": list(spec.drug.hcpcs),
+                "ndc": list(spec.drug.ndc),
+            }
+        ),
+        "description": spec.description,
+        "background": spec.background,
+        "related_policies": list(spec.related_policies),
+        "references": list(spec.references),
+        "history": [{"date": h.date, "action": h.action} for h in spec.history],
+        "coverage": _drop_empty(
+            {
+                "applies_to": spec.coverage.applies_to,
+                "medically_necessary": spec.coverage.medically_necessary,
+                "investigational": spec.coverage.investigational,
+                "indication": spec.coverage.indication,
+            }
+        ),
+        "value_sets": {
+            v.id: _drop_empty({"description": v.description, "agents": list(v.agents), "classes": list(v.classes)})
+            for v in spec.value_sets
+        },
+        "criteria": {c.id: criterion_data(c) for c in spec.criteria},
+        "requirements": {
+            r.name: {"title": r.title, "duration_months": r.duration_months, **_combinator_data(r.root)}
+            for r in spec.requirements
+        },
+        "limits": _drop_empty({"pre_pa_allowance": spec.limits.pre_pa_allowance, "quantity": spec.limits.quantity}),
+        "coverage_waivers": [
+            {"criterion": w.criterion, "status": w.status, "reason": w.reason} for w in spec.coverage_waivers
+        ],
+    }
+    return _drop_empty(data)

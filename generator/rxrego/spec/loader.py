@@ -1,0 +1,442 @@
+"""Load and validate policy specs: YAML -> JSON Schema -> cross-reference checks -> typed model.
+
+Every stage collects all of its issues before raising, so an author sees every mistake in
+one run. Nothing downstream of this module reads YAML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import functools
+import json
+from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+
+from . import model as m
+from .errors import SpecError, SpecIssue, describe
+from .yamlsource import Located, parse, read_text
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+@functools.cache
+def spec_schema() -> dict:
+    return json.loads(resources.files("rxrego.schemas").joinpath("policy-spec.schema.json").read_text())
+
+
+@functools.cache
+def _validator() -> jsonschema.protocols.Validator:
+    schema = spec_schema()
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def display_path(path: Path) -> str:
+    """A path as the author typed it: relative to the working directory when it is below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def find_specs(paths: Iterable[str | Path]) -> list[Path]:
+    """Spec files named by `paths`: files as given, folders searched recursively, sorted."""
+    found: list[Path] = []
+    seen: set[Path] = set()
+    for p in map(Path, paths):
+        if p.is_dir():
+            named = sorted(q for q in p.rglob("*") if q.suffix in SPEC_SUFFIXES and q.is_file())
+        else:
+            named = [p]
+        for q in named:
+            # A file named twice (its folder and itself) is one spec, not a clash with itself.
+            if q.resolve() not in seen:
+                seen.add(q.resolve())
+                found.append(q)
+    return found
+
+
+def load_spec(path: str | Path) -> m.PolicySpec:
+    """Load one spec file, or raise SpecError with every issue in it."""
+    return _load_located(Path(path))[0]
+
+
+def _load_located(path: Path) -> tuple[m.PolicySpec, Located]:
+    display = display_path(path)
+    located = parse(read_text(path, display), display)
+    return from_data(located), located
+
+
+def load_specs(paths: Iterable[str | Path]) -> list[m.PolicySpec]:
+    """Load every spec under `paths`; raises one SpecError with the issues of all files.
+
+    Also checks what only shows across files: two specs with one id, one Rego package,
+    or one drug code.
+    """
+    loaded: list[tuple[m.PolicySpec, Located]] = []
+    issues: list[SpecIssue] = []
+    for path in find_specs(paths):
+        try:
+            loaded.append(_load_located(path))
+        except SpecError as exc:
+            issues.extend(exc.issues)
+    issues.extend(_cross_spec_issues(loaded))
+    if issues:
+        raise SpecError(issues)
+    return sorted((spec for spec, _ in loaded), key=lambda s: s.id)
+
+
+def _cross_spec_issues(loaded: list[tuple[m.PolicySpec, Located]]) -> list[SpecIssue]:
+    """Each identifier claimed twice, reported at the later claim and naming the first."""
+    issues = []
+    claims: dict[tuple[str, str], tuple[m.PolicySpec, Located, tuple]] = {}
+    for spec, located in loaded:
+        drug = spec.drug
+        keys = [(("id", spec.id), ("id",)), (("Rego package", spec.package), ("id",))]
+        keys += [(("HCPCS code", c), ("drug", "hcpcs", i)) for i, c in enumerate(drug.hcpcs)]
+        keys += [(("NDC", c), ("drug", "ndc", i)) for i, c in enumerate(drug.ndc)]
+        keys += [(("drug name", n.lower()), ("drug", f)) for f, n in (("brand", drug.brand), ("generic", drug.generic)) if n]
+        for key, path in keys:
+            other, other_loc, other_path = claims.setdefault(key, (spec, located, path))
+            if other is spec:
+                continue
+            if key[0] == "Rego package" and other.id == spec.id:
+                continue  # the same id, already reported
+            line = other_loc.position(other_path)[0]
+            issues.append(
+                located.issue(
+                    path,
+                    f"{key[0]} {key[1]!r} is also claimed by {other.source}:{line} ({other.id}); "
+                    "each must name one policy",
+                )
+            )
+    return issues
+
+
+def from_data(located: Located) -> m.PolicySpec:
+    data = located.data
+    issues = _schema_issues(located)
+    if issues:
+        raise SpecError(issues)
+    issues = _semantic_issues(located)
+    if issues:
+        raise SpecError(issues)
+    return _build(data, located.file)
+
+
+# --- stage 1: the JSON Schema ------------------------------------------------------------
+
+
+def _schema_issues(located: Located) -> list[SpecIssue]:
+    issues = []
+    for err in _validator().iter_errors(located.data):
+        issues.extend(_explain(located, err))
+    return issues
+
+
+def _explain(located: Located, err: jsonschema.ValidationError) -> list[SpecIssue]:
+    path = tuple(err.absolute_path)
+    v, found = err.validator, err.instance
+    schema = err.schema
+    schema_path = list(err.relative_schema_path)
+    if len(schema_path) >= 2 and schema_path[-2] == "propertyNames" and isinstance(found, str):
+        # jsonschema reports a bad mapping key as an error of the mapping, with the key as instance.
+        what = schema.get("description", "a valid name")
+        return [located.issue((*path, found), f"invalid name {found!r}: expected {what}", key=True)]
+    if v == "additionalProperties" and isinstance(found, dict):
+        allowed = sorted(schema.get("properties", {}))
+        out = []
+        for key in sorted(set(found) - set(allowed)):
+            hint = difflib.get_close_matches(key, allowed, n=1)
+            tip = f"; did you mean '{hint[0]}'?" if hint else (f"; expected one of: {', '.join(allowed)}" if allowed else "")
+            out.append(located.issue((*path, key), f"unknown field '{key}'{tip}", key=True))
+        if out:
+            return out
+        # additionalProperties given as a schema: the bad value is reported by its own error.
+    if v == "required":
+        missing = [k for k in schema.get("required", []) if isinstance(found, dict) and k not in found]
+        return [located.issue(path, f"missing required field '{k}'") for k in missing]
+    if v == "type":
+        want = err.validator_value
+        want = " or ".join(want) if isinstance(want, list) else want
+        return [located.issue(path, f"expected {_article(want)}, found {describe(found)}")]
+    if v == "enum":
+        return [located.issue(path, f"expected one of {', '.join(map(json.dumps, err.validator_value))}, found {describe(found)}")]
+    if v == "const":
+        return [located.issue(path, f"expected {json.dumps(err.validator_value)}, found {describe(found)}")]
+    if v == "pattern":
+        what = schema.get("description") or f"text matching {err.validator_value}"
+        return [located.issue(path, f"expected {what}, found {describe(found)}")]
+    if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        rel = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[v]
+        return [located.issue(path, f"expected a number {rel} {err.validator_value}, found {describe(found)}")]
+    if v in ("minItems", "minLength", "minProperties"):
+        return [located.issue(path, f"must not be empty, found {describe(found)}")]
+    if v in ("maxItems", "maxLength", "maxProperties"):
+        return [located.issue(path, f"too long: at most {err.validator_value}, found {describe(found)}")]
+    if v == "uniqueItems":
+        return [located.issue(path, "items must be unique: a value is listed twice")]
+    if v == "anyOf" and "agents" in json.dumps(err.validator_value):
+        return [located.issue(path, "a value set needs 'agents' or 'classes' (or both)")]
+    return [located.issue(path, err.message)]
+
+
+def _article(word: str) -> str:
+    return {"object": "a mapping", "array": "a list", "integer": "an integer"}.get(word, f"a {word}")
+
+
+# --- stage 2: cross-references and meaning ---------------------------------------------
+
+_CHILD_KEYS = ("all_of", "any_of", "when", "then")
+
+
+def _semantic_issues(located: Located) -> list[SpecIssue]:
+    d = located.data
+    issues: list[SpecIssue] = []
+    issue = located.issue
+
+    for key in ("effective_date", "original_policy_date", "last_review_date"):
+        if key in d and not _real_date(d[key]):
+            issues.append(issue((key,), f"not a real calendar date: {d[key]!r}"))
+    for i, h in enumerate(d.get("history", [])):
+        if not _real_date(h["date"] if len(h["date"]) == 10 else h["date"] + "-01"):
+            issues.append(issue(("history", i, "date"), f"not a real calendar date or month: {h['date']!r}"))
+    if "original_policy_date" in d and "effective_date" in d and _real_date(d["original_policy_date"]) and _real_date(d["effective_date"]):
+        if d["original_policy_date"] > d["effective_date"]:
+            issues.append(issue(("original_policy_date",), f"is after the effective date {d['effective_date']}"))
+
+    criteria: dict = d["criteria"]
+    value_sets = d.get("value_sets", {})
+
+    def undefined(cid: str) -> str:
+        hint = difflib.get_close_matches(cid, list(criteria), n=1)
+        tip = f"; did you mean '{hint[0]}'?" if hint else ""
+        return f"refers to undefined criterion '{cid}'{tip}"
+
+    def check_refs(path: tuple, ids: list) -> None:
+        for i, cid in enumerate(ids):
+            if cid not in criteria:
+                issues.append(issue((*path, i), undefined(cid)))
+
+    for cid, c in criteria.items():
+        path = ("criteria", cid)
+        tests = [k for k in c if k in m.TEST_KINDS or k in ("all_of", "any_of", "at_least", "when")]
+        if "then" in c and "when" not in c:
+            issues.append(issue((*path, "then"), "'then' needs a 'when' beside it (a conditional has both)", key=True))
+        if "when" in c and "then" not in c:
+            issues.append(issue((*path, "when"), "a conditional needs 'then': what is required when 'when' holds", key=True))
+        if not tests and "then" not in c:
+            kinds = ", ".join([*m.TEST_KINDS, "all_of", "any_of", "at_least", "when"])
+            issues.append(issue(path, f"criterion has no test: expected one of {kinds}"))
+        elif len(tests) > 1:
+            issues.append(issue((*path, tests[1]), f"criterion has more than one test ({', '.join(tests)}); split it or combine with all_of", key=True))
+        for key in _CHILD_KEYS:
+            if key in c:
+                check_refs((*path, key), c[key])
+                if cid in c[key]:
+                    issues.append(issue((*path, key), f"criterion '{cid}' refers to itself"))
+        if "at_least" in c:
+            check_refs((*path, "at_least", "of"), c["at_least"]["of"])
+            if cid in c["at_least"]["of"]:
+                issues.append(issue((*path, "at_least", "of"), f"criterion '{cid}' refers to itself"))
+            if c["at_least"]["n"] > len(c["at_least"]["of"]):
+                issues.append(issue((*path, "at_least", "n"), f"n is {c['at_least']['n']} but only {len(c['at_least']['of'])} criteria are listed; it could never be met"))
+        age = c.get("age")
+        if age and "min_years" in age and "max_years" in age and age["min_years"] > age["max_years"]:
+            issues.append(issue((*path, "age"), f"min_years {age['min_years']} is greater than max_years {age['max_years']}"))
+        for key in ("prior_therapy", "concurrent_therapy_excluded"):
+            if key in c and c[key]["value_set"] not in value_sets:
+                vs = c[key]["value_set"]
+                hint = difflib.get_close_matches(vs, list(value_sets), n=1)
+                tip = f"; did you mean '{hint[0]}'?" if hint else (f"; defined value sets: {', '.join(sorted(value_sets))}" if value_sets else "; no value_sets are defined")
+                issues.append(issue((*path, key, "value_set"), f"refers to undefined value set '{vs}'{tip}"))
+
+    issues.extend(_cycle_issues(located, criteria))
+
+    for name, rs in d["requirements"].items():
+        path = ("requirements", name)
+        combos = [k for k in ("all_of", "any_of", "at_least") if k in rs]
+        if len(combos) != 1:
+            found = ", ".join(combos) if combos else "none"
+            issues.append(issue(path, f"a requirement set needs exactly one of all_of, any_of, at_least; found {found}"))
+        for key in ("all_of", "any_of"):
+            if key in rs:
+                check_refs((*path, key), rs[key])
+        if "at_least" in rs:
+            check_refs((*path, "at_least", "of"), rs["at_least"]["of"])
+            n, of = rs["at_least"]["n"], rs["at_least"]["of"]
+            if n > len(of):
+                issues.append(issue((*path, "at_least", "n"), f"n is {n} but only {len(of)} criteria are listed; it could never be met"))
+
+    cov = d["coverage"]
+    if cov["indication"] not in criteria:
+        issues.append(issue(("coverage", "indication"), undefined(cov["indication"])))
+    for i, w in enumerate(d.get("coverage_waivers", [])):
+        if w["criterion"] not in criteria:
+            issues.append(issue(("coverage_waivers", i, "criterion"), undefined(w["criterion"])))
+
+    used = set()
+    for rs in d["requirements"].values():
+        used.update(_reachable(criteria, _root_ids(rs)))
+    for cid in criteria:
+        if cid not in used:
+            issues.append(issue(("criteria", cid), f"criterion '{cid}' is not used by any requirement set", key=True))
+    return issues
+
+
+def _root_ids(rs: dict) -> list[str]:
+    if "at_least" in rs:
+        return list(rs["at_least"]["of"])
+    return list(rs.get("all_of", rs.get("any_of", [])))
+
+
+def _child_ids(c: dict) -> list[str]:
+    ids = []
+    for key in _CHILD_KEYS:
+        ids.extend(c.get(key, []))
+    if "at_least" in c:
+        ids.extend(c["at_least"]["of"])
+    return ids
+
+
+def _reachable(criteria: dict, roots: list[str]) -> set[str]:
+    seen: set[str] = set()
+    stack = list(roots)
+    while stack:
+        cid = stack.pop()
+        if cid in seen or cid not in criteria:
+            continue
+        seen.add(cid)
+        stack.extend(_child_ids(criteria[cid]))
+    return seen
+
+
+def _cycle_issues(located: Located, criteria: dict) -> list[SpecIssue]:
+    """One issue per cycle of criterion references (a criterion that, through others, needs itself)."""
+    issues = []
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    reported: set[frozenset] = set()
+
+    # Depth-first without recursion: a long chain of references must not exhaust Python's stack.
+    for root in criteria:
+        if root in state:
+            continue
+        trail: list[str] = [root]
+        pending = [iter(_child_ids(criteria[root]))]
+        state[root] = 1
+        while pending:
+            child = next(pending[-1], None)
+            if child is None:
+                pending.pop()
+                state[trail.pop()] = 2
+                continue
+            if child not in criteria or child == trail[-1]:
+                continue
+            if state.get(child) == 1:
+                loop = trail[trail.index(child):] + [child]
+                key = frozenset(loop)
+                if key not in reported:
+                    reported.add(key)
+                    issues.append(located.issue(("criteria", child), "circular reference: " + " -> ".join(loop), key=True))
+            elif state.get(child) is None:
+                state[child] = 1
+                trail.append(child)
+                pending.append(iter(_child_ids(criteria[child])))
+    return issues
+
+
+def _real_date(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+# --- stage 3: the typed model -----------------------------------------------------------
+
+
+def _pairs(d: dict | None) -> tuple:
+    return tuple((k, tuple(v)) for k, v in (d or {}).items())
+
+
+def _test(c: dict):
+    if "age" in c:
+        return m.AgeTest(c["age"].get("min_years"), c["age"].get("max_years"))
+    if "diagnosis" in c:
+        x = c["diagnosis"]
+        return m.DiagnosisTest(tuple(x["icd10"]), _pairs(x.get("qualifiers")), _pairs(x.get("biomarkers")))
+    if "biomarker" in c:
+        return m.BiomarkerTest(c["biomarker"]["name"], tuple(c["biomarker"]["values"]))
+    if "prior_therapy" in c:
+        x = c["prior_therapy"]
+        return m.PriorTherapyTest(x["value_set"], x.get("at_least", 1), tuple(x.get("results", ("failed",))))
+    if "attestation" in c:
+        return m.AttestationTest(c["attestation"])
+    if "clinical_status" in c:
+        return m.ClinicalStatusTest(c["clinical_status"]["name"], c["clinical_status"]["required"])
+    if "lab" in c:
+        x = c["lab"]
+        return m.LabTest(x["name"], x["comparison"], x["value"], x["unit"], x.get("within_days"))
+    if "prescriber_specialty" in c:
+        return m.SpecialtyTest(tuple(c["prescriber_specialty"]))
+    if "concurrent_therapy_excluded" in c:
+        return m.ConcurrentTherapyTest(c["concurrent_therapy_excluded"]["value_set"])
+    if "quantity_limit" in c:
+        return m.QuantityLimitTest(c["quantity_limit"]["max_units"], c["quantity_limit"]["per_days"])
+    return _combinator(c)
+
+
+def _combinator(c: dict):
+    if "all_of" in c:
+        return m.AllOf(tuple(c["all_of"]))
+    if "any_of" in c:
+        return m.AnyOf(tuple(c["any_of"]))
+    if "at_least" in c:
+        return m.AtLeast(c["at_least"]["n"], tuple(c["at_least"]["of"]))
+    return m.Conditional(tuple(c["when"]), tuple(c["then"]))
+
+
+def _build(d: dict, source: str) -> m.PolicySpec:
+    drug = d["drug"]
+    cov = d["coverage"]
+    limits = d.get("limits", {})
+    return m.PolicySpec(
+        id=d["id"],
+        number=d["number"],
+        title=d["title"],
+        section=d["section"],
+        subsection=d.get("subsection"),
+        payer=d.get("payer"),
+        example=d.get("example", False),
+        effective_date=d["effective_date"],
+        original_policy_date=d.get("original_policy_date"),
+        last_review_date=d.get("last_review_date"),
+        drug=m.Drug(
+            drug["brand"], drug.get("generic"), drug.get("description"),
+            tuple(drug.get("hcpcs", ())), tuple(drug.get("ndc", ())),
+        ),
+        description=d.get("description"),
+        background=d.get("background"),
+        related_policies=tuple(d.get("related_policies", ())),
+        references=tuple(d.get("references", ())),
+        history=tuple(m.HistoryEntry(h["date"], h["action"]) for h in d.get("history", ())),
+        coverage=m.Coverage(cov["medically_necessary"], cov["investigational"], cov["indication"], cov.get("applies_to")),
+        value_sets=tuple(
+            m.ValueSet(k, v["description"], tuple(v.get("agents", ())), tuple(v.get("classes", ())))
+            for k, v in d.get("value_sets", {}).items()
+        ),
+        criteria=tuple(m.Criterion(k, v["text"], _test(v), v.get("note")) for k, v in d["criteria"].items()),
+        requirements=tuple(
+            m.RequirementSet(name, rs["title"], rs["duration_months"], _combinator(rs))
+            for name, rs in d["requirements"].items()
+        ),
+        limits=m.Limits(limits.get("pre_pa_allowance"), limits.get("quantity")),
+        coverage_waivers=tuple(m.CoverageWaiver(w["criterion"], w["status"], w["reason"]) for w in d.get("coverage_waivers", ())),
+        source=source,
+    )

@@ -1,0 +1,204 @@
+"""Safe YAML reading that remembers where every value came from.
+
+Specs are parsed with PyYAML's SafeLoader into a node tree and converted here, so that each
+value's JSON path maps to the line and column it was written at. Duplicate keys, aliases
+(the "billion laughs" expansion), non-UTF-8 bytes and oversized files are refused with an
+issue that names the file and position.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .errors import SpecError, SpecIssue
+
+MAX_SPEC_BYTES = 1024 * 1024
+MAX_DEPTH = 64
+
+Position = tuple[int, int]
+
+
+@dataclass
+class Located:
+    """A parsed document and the (line, column) of every value and mapping key in it."""
+
+    file: str
+    data: object
+    values: dict[tuple, Position] = field(default_factory=dict)
+    keys: dict[tuple, Position] = field(default_factory=dict)
+
+    def position(self, path: tuple, *, key: bool = False) -> Position:
+        """Where `path` was written; falls back to the nearest enclosing value."""
+        table = self.keys if key else self.values
+        if path in table:
+            return table[path]
+        path = tuple(path)
+        while path:
+            if key and path in self.keys:
+                return self.keys[path]
+            if path in self.values:
+                return self.values[path]
+            path = path[:-1]
+        return self.values.get((), (1, 1))
+
+    def issue(self, path: tuple, message: str, *, key: bool = False) -> SpecIssue:
+        from .errors import format_path
+
+        line, col = self.position(tuple(path), key=key)
+        return SpecIssue(self.file, line, col, format_path(path), message)
+
+
+def read_text(path: Path, display: str) -> str:
+    """The file as text, or a SpecError naming the byte offset of the first bad byte."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SpecError([SpecIssue(display, 1, 1, "", f"cannot read file: {exc.strerror}")]) from None
+    if len(raw) > MAX_SPEC_BYTES:
+        raise SpecError(
+            [SpecIssue(display, 1, 1, "", f"file is {len(raw)} bytes; a spec may be at most {MAX_SPEC_BYTES} bytes")]
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SpecError(
+            [SpecIssue(display, line, col, "", f"not UTF-8: byte 0x{raw[exc.start]:02x} at byte offset {exc.start}")]
+        ) from None
+
+
+class _AliasNode(yaml.Node):
+    """Stands in for a use of an alias (*name), where it was written; never expanded."""
+
+    id = "alias"
+
+    def __init__(self, anchor: str, start_mark, end_mark):
+        super().__init__(None, anchor, start_mark, end_mark)
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader; aliases and duplicate keys are rejected by `_convert`."""
+
+    _depth = 0
+
+    def compose_node(self, parent, index):
+        # PyYAML would hand back the anchored node itself, which carries the anchor's position
+        # (and, for a scalar, nothing that tells it apart from a plain value).
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            if event.anchor in self.anchors:
+                self.get_event()
+                return _AliasNode(event.anchor, event.start_mark, event.end_mark)
+        # The composer recurses once per level: `[[[[...` would exhaust Python's stack.
+        if self._depth >= MAX_DEPTH:
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep", mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _text_position(text: str, offset: int) -> Position:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def parse(text: str, display: str) -> Located:
+    """Parse one YAML document into plain Python values with positions."""
+    loader = None
+    try:
+        # The reader checks for unprintable characters (NUL, control codes) already here.
+        loader = _Loader(text)
+        node = loader.get_single_node()
+    except yaml.reader.ReaderError as exc:
+        line, col = _text_position(text, exc.position)
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise SpecError(
+            [SpecIssue(display, line, col, "", f"invalid YAML: character U+{char:04X} is not allowed ({exc.reason})")]
+        ) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        msg = exc.problem or str(exc)
+        if exc.context:
+            msg = f"{exc.context}: {msg}"
+        raise SpecError([SpecIssue(display, line, col, "", f"invalid YAML: {msg}")]) from None
+    except yaml.YAMLError as exc:
+        raise SpecError([SpecIssue(display, 1, 1, "", f"invalid YAML: {exc}")]) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    located = Located(display, None)
+    if node is None:
+        raise SpecError([SpecIssue(display, 1, 1, "", "the file is empty; expected a policy spec mapping")])
+    issues: list[SpecIssue] = []
+    located.data = _convert(loader, node, (), located, issues, 0)
+    if issues:
+        raise SpecError(issues)
+    return located
+
+
+def _pos(node: yaml.Node) -> Position:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+_ALIAS_MESSAGE = "YAML aliases (*{}) are not allowed in specs: write the value out"
+
+
+def _convert(loader, node, path, located, issues, depth):
+    located.values[path] = _pos(node)
+    if isinstance(node, _AliasNode):
+        issues.append(located.issue(path, _ALIAS_MESSAGE.format(node.value)))
+        return None
+    if depth > MAX_DEPTH:
+        issues.append(located.issue(path, f"nested more than {MAX_DEPTH} levels deep"))
+        return None
+    if isinstance(node, yaml.MappingNode):
+        out: dict = {}
+        for key_node, value_node in node.value:
+            if isinstance(key_node, _AliasNode):
+                issues.append(SpecIssue(located.file, *_pos(key_node), _fmt(path), _ALIAS_MESSAGE.format(key_node.value)))
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                issues.append(SpecIssue(located.file, *_pos(key_node), _fmt(path), "mapping keys must be plain text"))
+                continue
+            key = key_node.value
+            if key == "<<":
+                issues.append(SpecIssue(located.file, *_pos(key_node), _fmt(path), "YAML merge keys (<<) are not allowed in specs"))
+                continue
+            child = (*path, key)
+            if key in out:
+                line, col = _pos(key_node)
+                first = located.keys.get(child, (0, 0))[0]
+                issues.append(
+                    SpecIssue(located.file, line, col, _fmt(child), f"duplicate key '{key}' (first given on line {first})")
+                )
+                continue
+            located.keys[child] = _pos(key_node)
+            out[key] = _convert(loader, value_node, child, located, issues, depth + 1)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_convert(loader, item, (*path, i), located, issues, depth + 1) for i, item in enumerate(node.value)]
+    if node.tag == "tag:yaml.org,2002:timestamp":
+        # Dates stay text (YYYY-MM-DD) so the model and the JSON Schema see what was written.
+        return node.value
+    try:
+        return loader.construct_object(node, deep=True)
+    except yaml.MarkedYAMLError as exc:
+        issues.append(located.issue(path, f"invalid value {node.value!r}: {exc.problem}"))
+    except Exception as exc:  # noqa: BLE001 - e.g. `!!float abc` raises ValueError inside PyYAML
+        tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+        issues.append(located.issue(path, f"invalid value {node.value!r} for tag {tag}: {exc}"))
+    return None
+
+
+def _fmt(path):
+    from .errors import format_path
+
+    return format_path(path)
