@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from . import generate as gen
-from . import toolchain
+from . import opa, toolchain
 from .spec.errors import SpecError
 from .spec.loader import find_specs, load_specs
 
@@ -181,6 +181,117 @@ def lint(rego_dir: str) -> None:
         if not r.ok:
             click.echo(r.output.rstrip())
     if not all(r.ok for r in results):
+        sys.exit(EXIT_FAILED)
+
+
+DEFAULT_CASES = "conformance"
+
+
+def _conformance(cases_paths, specs_dir, rego_dir, policy, junit, quiet) -> bool:
+    """Run the golden cases; print failures, coverage and the summary. True when green."""
+    from .conformance import report as rep
+    from .conformance import runner
+
+    specs = load_or_exit((specs_dir,))
+    try:
+        suites = runner.load_suites(cases_paths, specs, policy)
+    except SpecError as exc:
+        for issue in exc.issues:
+            click.echo(str(issue), err=True)
+        fail(f"{len(exc.issues)} error(s) in the case files")
+    if policy is not None and not suites:
+        fail(f"no case file is for policy '{policy}' (known: {', '.join(sorted(s.id for s in specs))})")
+    n = sum(len(s.cases) for s in suites)
+    click.echo(f"running {n} case(s) from {len(suites)} file(s) in one OPA process ...", err=True)
+
+    def progress(items):
+        if len(items) < 200 or not sys.stderr.isatty():
+            return items
+        return click.progressbar(items, label="comparing", file=sys.stderr)
+
+    try:
+        report = runner.run(suites, specs, Path(rego_dir), progress=lambda xs: _iterate(progress(xs)))
+    except (opa.OpaError, OSError) as exc:
+        fail(f"conformance could not run: {exc}")
+    for result in report.failed:
+        click.secho(rep.failure_text(result), fg="red")
+    if not quiet:
+        click.echo(rep.coverage_table(report))
+        click.echo(rep.opa_coverage_lines(report))
+    if junit:
+        rep.write_junit(report, Path(junit))
+        click.echo(f"JUnit report: {junit}")
+    if report.coverage_gaps:
+        click.secho(f"criteria coverage incomplete: {len(report.coverage_gaps)} criterion/criteria lack a status", fg="red")
+    click.secho(rep.summary(report), fg="green" if report.ok else "red")
+    return report.ok
+
+
+def _iterate(items):
+    if hasattr(items, "__enter__"):
+        with items as bar:
+            yield from bar
+    else:
+        yield from items
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.option("--policy", help="Run only the cases of this policy id (e.g. fep-5.21.100).")
+@click.option("--junit", type=click.Path(dir_okay=False), help="Also write a JUnit XML report here, for CI systems.")
+@click.option("--specs", "specs_dir", default=DEFAULT_SPECS, show_default=True, type=click.Path(), help="Folder of policy specs.")
+@click.option("--rego", "rego_dir", default=DEFAULT_OUT, show_default=True, type=click.Path(), help="Folder of generated Rego.")
+@click.option("-q", "--quiet", is_flag=True, help="Print failures and the summary only.")
+@with_tool_errors
+def conformance(paths, policy, junit, specs_dir, rego_dir, quiet) -> None:
+    """Run the golden cases (default: conformance/) on the real OPA binary.
+
+    \b
+    All cases go through ONE `opa eval` of data.rxrego.decisions. A case passes when every
+    key its `expect` gives matches the decision (objects by the keys given, lists and values
+    exactly). The run also fails when a criterion was never seen met, unmet and unknown,
+    unless the spec or case file waives that status with a reason. Exit 0 only when green.
+    """
+    if not _conformance(paths or (DEFAULT_CASES,), specs_dir, rego_dir, policy, junit, quiet):
+        sys.exit(EXIT_FAILED)
+
+
+@main.command()
+@click.option("--junit", type=click.Path(dir_okay=False), default="build/conformance.xml", show_default=True, help="Where the conformance JUnit report goes.")
+@with_tool_errors
+def run(junit: str) -> None:
+    """The main job end to end: check specs, generate Rego, lint it, run conformance.
+
+    Stops at the first failing stage and ends with a one-screen summary.
+    """
+    import time
+
+    stages: list[tuple[str, str]] = []
+    t0 = time.perf_counter()
+    specs = load_or_exit((DEFAULT_SPECS,))
+    stages.append(("check", f"{len(specs)} spec(s) valid"))
+    files = gen.build(specs, DEFAULT_SPECS + "/")
+    drift = gen.compare(files, Path(DEFAULT_OUT))
+    if not drift.clean:
+        gen.write(files, Path(DEFAULT_OUT))
+    stages.append(("generate", f"{len(files)} Rego file(s) in {DEFAULT_OUT}/" + (" (updated)" if not drift.clean else " (current)")))
+    from . import lint as lint_mod
+
+    results = lint_mod.run_all(Path(DEFAULT_OUT))
+    for r in results:
+        if not r.ok:
+            click.echo(r.output)
+    stages.append(("lint", ", ".join(("ok " if r.ok else "FAIL ") + r.name for r in results)))
+    green = all(r.ok for r in results)
+    ok = _conformance((DEFAULT_CASES,), DEFAULT_SPECS, DEFAULT_OUT, None, junit, quiet=False) and green
+    stages.append(("conformance", f"see above; JUnit in {junit}"))
+    click.echo("")
+    click.secho("rxrego run: summary", bold=True)
+    for name, text in stages:
+        click.echo(f"  {name:<12} {text}")
+    click.echo(f"  {'time':<12} {time.perf_counter() - t0:.1f} s")
+    click.secho("  result       " + ("green" if ok else "FAILED"), fg="green" if ok else "red")
+    if not ok:
         sys.exit(EXIT_FAILED)
 
 

@@ -229,7 +229,7 @@ def routes(specs: Sequence[m.PolicySpec]) -> dict[str, dict[str, str]]:
             table["ndc"][code] = spec.package
         for name in (spec.drug.brand, spec.drug.generic):
             if name:
-                table["name"][name.strip(" \t\n\r").lower()] = spec.package
+                table["name"][name.strip().lower()] = spec.package
     return table
 
 

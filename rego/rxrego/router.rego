@@ -46,7 +46,7 @@ matches contains routes.hcpcs[input.drug.hcpcs]
 
 matches contains routes.ndc[input.drug.ndc]
 
-matches contains routes.name[lower(trim(input.drug.name, " \t\n\r"))]
+matches contains routes.name[lower(trim_space(input.drug.name))]
 
 _drug_given[key] := input.drug[key] if {
 	some key in _drug_keys

@@ -249,14 +249,31 @@ concurrent_therapy_excluded(request, value_set) := "unknown" if {
 } else := "unmet" if {
 	some entry in _value(request, ["concurrent_therapies"])
 	is_array(_value(request, ["concurrent_therapies"]))
-	_in_value_set(entry, value_set)
+	_in_value_set_concurrent(entry, value_set)
 } else := "met" if {
 	entries := _value(request, ["concurrent_therapies"])
 	is_array(entries)
 	every entry in entries {
-		_well_formed_therapy(entry)
+		_well_formed_concurrent(entry)
 	}
 } else := "invalid"
+
+# A concurrent therapy has no result: only its agent and class are read.
+_well_formed_concurrent(entry) if {
+	is_object(entry)
+	is_string(entry.agent)
+	_optional_string(entry, "class")
+}
+
+_in_value_set_concurrent(entry, value_set) if {
+	_well_formed_concurrent(entry)
+	lower(entry.agent) in value_set.agents
+}
+
+_in_value_set_concurrent(entry, value_set) if {
+	_well_formed_concurrent(entry)
+	entry.class in value_set.classes
+}
 
 attestation(request, name) := _boolean_is(fact(request, ["prescriber", "attestations", name]), true)
 

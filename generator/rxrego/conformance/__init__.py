@@ -1,0 +1,1 @@
+"""The conformance suite: golden request/decision pairs run on the real OPA binary."""

@@ -1,0 +1,64 @@
+"""Statuses of the criteria of one requirement set, and the policy-order walk."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rxrego.spec import model as m
+
+from .leaves import Context, evaluate_leaf
+from .logic import Status, all_of, any_of, at_least, conditional
+
+Node = m.AllOf | m.AnyOf | m.AtLeast | m.Conditional
+
+
+def combine(node: Node, status_of: Callable[[str], Status]) -> Status:
+    """The status of a combinator (a criterion's or a requirement set's root)."""
+    match node:
+        case m.AllOf(children=ids):
+            return all_of(map(status_of, ids))
+        case m.AnyOf(children=ids):
+            return any_of(map(status_of, ids))
+        case m.AtLeast(n=n, children=ids):
+            return at_least(n, map(status_of, ids))
+        case m.Conditional(when=when, then=then):
+            return conditional(all_of(map(status_of, when)), all_of(map(status_of, then)))
+    raise TypeError(f"not a combinator: {node!r}")
+
+
+class Evaluation:
+    """Memoised statuses of criteria for one request (criteria are shared between parents)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.by_id = {c.id: c for c in ctx.spec.criteria}
+        self._cache: dict[str, Status] = {}
+
+    def status(self, cid: str) -> Status:
+        if cid not in self._cache:
+            criterion = self.by_id[cid]
+            if criterion.is_leaf:
+                self._cache[cid] = evaluate_leaf(criterion.test, self.ctx)
+            else:
+                self._cache[cid] = combine(criterion.test, self.status)
+        return self._cache[cid]
+
+    def root_status(self, rs: m.RequirementSet) -> Status:
+        return combine(rs.root, self.status)
+
+
+def policy_order(spec: m.PolicySpec, rs: m.RequirementSet) -> list[str]:
+    """Every criterion reachable from the root: pre-order, children as written, `when`
+    before `then` (Criterion.children), each at its first appearance."""
+    by_id = {c.id: c for c in spec.criteria}
+    order: dict[str, None] = {}  # an ordered set
+
+    def visit(cid: str) -> None:
+        if cid not in order:
+            order[cid] = None
+            for child in by_id[cid].children:
+                visit(child)
+
+    for cid in rs.root.children:
+        visit(cid)
+    return list(order)

@@ -1,0 +1,302 @@
+"""The leaf tests (docs/semantics.md, "Tests (leaf criteria)"), one function per kind."""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+
+from rxrego.spec import model as m
+
+from .facts import ABSENT, MALFORMED, age_in_years, as_number, is_whole, lower, parse_date, read, upper
+from .logic import INVALID, MET, UNKNOWN, UNMET, Status, all_of, any_of
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a leaf test reads: the request (its envelope already valid) and the spec."""
+
+    spec: m.PolicySpec
+    request: dict
+    date_of_service: dt.date
+
+
+def evaluate_leaf(test: m.Test, ctx: Context) -> Status:
+    return _LEAVES[type(test)](test, ctx)
+
+
+def missing_fields(spec: m.PolicySpec, test: m.Test) -> list[str]:
+    """The request fields a test reads, listed when it is missing (static per kind)."""
+    match test:
+        case m.AgeTest():
+            return ["patient.birth_date"]
+        case m.BiomarkerTest(name=name):
+            return [f"biomarkers.{name}"]
+        case m.DiagnosisTest(biomarkers=biomarkers):
+            return ["diagnoses", *(f"biomarkers.{name}" for name, _ in biomarkers)]
+        case m.PriorTherapyTest():
+            return ["prior_therapies"]
+        case m.AttestationTest(name=name):
+            return [f"prescriber.attestations.{name}"]
+        case m.ClinicalStatusTest(name=name):
+            return [f"clinical_status.{name}"]
+        case m.LabTest():
+            return ["labs"]
+        case m.SpecialtyTest():
+            return ["prescriber.specialty"]
+        case m.ConcurrentTherapyTest():
+            return ["concurrent_therapies"]
+        case m.QuantityLimitTest():
+            return ["quantity.units", "quantity.days_supply"]
+    raise TypeError(f"not a leaf test: {test!r}")
+
+
+# --- age, biomarker, attestation, clinical status, specialty ------------------------------
+
+
+def _age(test: m.AgeTest, ctx: Context) -> Status:
+    raw = read(ctx.request, ("patient", "birth_date"))
+    if raw is ABSENT:
+        return UNKNOWN
+    birth = parse_date(raw)
+    if birth is None or birth > ctx.date_of_service:
+        return INVALID
+    years = age_in_years(birth, ctx.date_of_service)
+    too_young = test.min_years is not None and years < test.min_years
+    too_old = test.max_years is not None and years > test.max_years
+    return UNMET if too_young or too_old else MET
+
+
+def biomarker_status(request: dict, name: str, values: tuple[str, ...]) -> Status:
+    raw = read(request, ("biomarkers", name))
+    if raw is ABSENT or raw == "unknown":
+        return UNKNOWN
+    if raw in ("positive", "negative"):  # exact: "Positive" is not a result
+        return MET if raw in values else UNMET
+    return INVALID
+
+
+def _biomarker(test: m.BiomarkerTest, ctx: Context) -> Status:
+    return biomarker_status(ctx.request, test.name, test.values)
+
+
+def _boolean_fact(raw: object, required: bool) -> Status:
+    if raw is ABSENT:
+        return UNKNOWN
+    if not isinstance(raw, bool):
+        return INVALID
+    return MET if raw == required else UNMET
+
+
+def _attestation(test: m.AttestationTest, ctx: Context) -> Status:
+    return _boolean_fact(read(ctx.request, ("prescriber", "attestations", test.name)), True)
+
+
+def _clinical_status(test: m.ClinicalStatusTest, ctx: Context) -> Status:
+    return _boolean_fact(read(ctx.request, ("clinical_status", test.name)), test.required)
+
+
+def _specialty(test: m.SpecialtyTest, ctx: Context) -> Status:
+    raw = read(ctx.request, ("prescriber", "specialty"))
+    if raw is ABSENT:
+        return UNKNOWN
+    if not isinstance(raw, str):
+        return INVALID
+    return MET if lower(raw) in {lower(s) for s in test.specialties} else UNMET
+
+
+# --- diagnosis ----------------------------------------------------------------------------
+
+
+def _diagnosis(test: m.DiagnosisTest, ctx: Context) -> Status:
+    biomarkers = [biomarker_status(ctx.request, name, values) for name, values in test.biomarkers]
+    return all_of([_diagnoses_part(test, read(ctx.request, ("diagnoses",))), *biomarkers])
+
+
+def _diagnoses_part(test: m.DiagnosisTest, diagnoses: object) -> Status:
+    # The doc leaves these two cells blank; they follow every other list fact.
+    if diagnoses is ABSENT:
+        return UNKNOWN
+    if not isinstance(diagnoses, list):
+        return INVALID
+    return any_of(_diagnosis_entry(test, entry) for entry in diagnoses)
+
+
+def _diagnosis_entry(test: m.DiagnosisTest, entry: object) -> Status:
+    if not isinstance(entry, dict):
+        return INVALID
+    qualifiers = [_qualifier(entry.get(name), accepted) for name, accepted in test.qualifiers]
+    return all_of([_icd10_code(entry.get("code"), test.icd10), *qualifiers])
+
+
+def _icd10_code(code: object, prefixes: tuple[str, ...]) -> Status:
+    if code is None:
+        return UNKNOWN
+    if not isinstance(code, str):
+        return INVALID
+    normal = _icd10_normal(code)
+    return MET if any(normal.startswith(_icd10_normal(p)) for p in prefixes) else UNMET
+
+
+def _icd10_normal(code: str) -> str:
+    """C91.02, c91 02 and C9102 are one code: dots and spaces removed, upper case."""
+    return upper(code.replace(".", "").replace(" ", ""))
+
+
+def _qualifier(value: object, accepted: tuple[str, ...]) -> Status:
+    if value is None:
+        return UNKNOWN
+    if not isinstance(value, str):
+        return INVALID
+    # Both sides lower-cased: an accepted value written with capitals still matches.
+    return MET if lower(value) in {lower(a) for a in accepted} else UNMET
+
+
+# --- therapies ----------------------------------------------------------------------------
+
+
+def _well_formed(entry: object, optional_strings: tuple[str, ...]) -> bool:
+    """An object with a string `agent`, whose optional keys are strings when not null."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("agent"), str):
+        return False
+    return all(entry.get(key) is None or isinstance(entry.get(key), str) for key in optional_strings)
+
+
+def _in_value_set(entry: dict, value_set: m.ValueSet) -> bool:
+    agents = {lower(a) for a in value_set.agents}
+    return lower(entry["agent"]) in agents or entry.get("class") in value_set.classes
+
+
+def _prior_therapy(test: m.PriorTherapyTest, ctx: Context) -> Status:
+    entries = read(ctx.request, ("prior_therapies",))
+    if entries is ABSENT:
+        return UNKNOWN
+    if not isinstance(entries, list):
+        return INVALID
+    value_set = ctx.spec.value_set(test.value_set)
+    counted: set[str] = set()  # distinct agents that ended with a listed result
+    possible: set[str] = set()  # ... plus those whose result is not known yet
+    malformed = False
+    for entry in entries:
+        if not _well_formed(entry, ("class", "result")):
+            malformed = True
+        elif _in_value_set(entry, value_set):
+            agent, result = lower(entry["agent"]), entry.get("result")
+            if result in test.results:
+                counted.add(agent)
+            if result in test.results or result is None:
+                possible.add(agent)
+    if len(counted) >= test.at_least:
+        return MET
+    if len(possible) >= test.at_least:
+        return UNKNOWN
+    return INVALID if malformed else UNMET
+
+
+def _concurrent_therapy_excluded(test: m.ConcurrentTherapyTest, ctx: Context) -> Status:
+    entries = read(ctx.request, ("concurrent_therapies",))
+    if entries is ABSENT:
+        return UNKNOWN
+    if not isinstance(entries, list):
+        return INVALID
+    value_set = ctx.spec.value_set(test.value_set)
+    well_formed = [e for e in entries if _well_formed(e, ("class",))]
+    if any(_in_value_set(e, value_set) for e in well_formed):
+        return UNMET
+    # No known excluded therapy, but a malformed entry might be one.
+    return INVALID if len(well_formed) < len(entries) else MET
+
+
+# --- lab ----------------------------------------------------------------------------------
+
+_COMPARE: dict[str, Callable[[Fraction, Fraction], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+}
+
+
+def _lab(test: m.LabTest, ctx: Context) -> Status:
+    entries = read(ctx.request, ("labs",))
+    if entries is ABSENT:
+        return UNKNOWN
+    if not isinstance(entries, list):
+        return INVALID
+    results = [e for e in entries if isinstance(e, dict) and isinstance(e.get("name"), str)
+               and lower(e["name"]) == lower(test.name)]
+    if not results:
+        return UNMET  # the lab was not done (or not reported): a known "no"
+    usable = [u for u in (_usable(e, test, ctx.date_of_service) for e in results) if u is not None]
+    if not usable:
+        return INVALID
+    latest = max(day for day, _ in usable)
+    if test.within_days is not None and (ctx.date_of_service - latest).days > test.within_days:
+        return UNMET
+    threshold = as_number(test.value)
+    assert threshold is not None  # the spec schema makes it a number
+    compare = _COMPARE[test.comparison]
+    same_day = [value for day, value in usable if day == latest]
+    return MET if all(compare(value, threshold) for value in same_day) else UNMET
+
+
+def _usable(entry: dict, test: m.LabTest, date_of_service: dt.date) -> tuple[dt.date, Fraction] | None:
+    value = as_number(entry.get("value"))
+    unit = entry.get("unit")
+    day = parse_date(entry.get("date"))
+    if value is None or not isinstance(unit, str) or lower(unit) != lower(test.unit):
+        return None
+    if day is None or day > date_of_service:
+        return None
+    return day, value
+
+
+# --- quantity -----------------------------------------------------------------------------
+
+
+def _quantity_limit(test: m.QuantityLimitTest, ctx: Context) -> Status:
+    units = _checked_number(read(ctx.request, ("quantity", "units")), _non_negative)
+    days = _checked_number(read(ctx.request, ("quantity", "days_supply")), _whole_positive)
+    # A malformed fact decides before an absent one: supplying the other cannot fix it.
+    if units is MALFORMED or days is MALFORMED:
+        return INVALID
+    if units is ABSENT or days is ABSENT:
+        return UNKNOWN
+    assert isinstance(units, Fraction) and isinstance(days, Fraction)
+    max_units = as_number(test.max_units)
+    assert max_units is not None  # the spec schema makes it a number
+    # Pro-rated without division: units / days_supply <= max_units / per_days.
+    return MET if units * test.per_days <= max_units * days else UNMET
+
+
+def _checked_number(raw: object, ok: Callable[[Fraction], bool]) -> object:
+    """The fact as an exact number, or ABSENT, or MALFORMED when present but not acceptable."""
+    if raw is ABSENT or raw is MALFORMED:
+        return raw
+    number = as_number(raw)
+    return number if number is not None and ok(number) else MALFORMED
+
+
+def _non_negative(number: Fraction) -> bool:
+    return number >= 0
+
+
+def _whole_positive(number: Fraction) -> bool:
+    return is_whole(number) and number >= 1
+
+
+_LEAVES: dict[type, Callable[..., Status]] = {
+    m.AgeTest: _age,
+    m.DiagnosisTest: _diagnosis,
+    m.BiomarkerTest: _biomarker,
+    m.PriorTherapyTest: _prior_therapy,
+    m.AttestationTest: _attestation,
+    m.ClinicalStatusTest: _clinical_status,
+    m.LabTest: _lab,
+    m.SpecialtyTest: _specialty,
+    m.ConcurrentTherapyTest: _concurrent_therapy_excluded,
+    m.QuantityLimitTest: _quantity_limit,
+}
