@@ -141,7 +141,7 @@ def generate(specs_dir: str, out: str, check_only: bool) -> None:
     it as it was. The same specs always give the same bytes.
     """
     specs = load_or_exit((specs_dir,))
-    label = specs_dir.rstrip("/") + "/"
+    label = gen.project_label(specs_dir) + "/"
     try:
         files = gen.build(specs, label)
     except gen.GenerateError as exc:

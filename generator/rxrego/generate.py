@@ -180,15 +180,16 @@ def _env() -> jinja2.Environment:
         lstrip_blocks=True,
         autoescape=False,
     )
-    env.filters.update(rego=regotext.block, ref_key=regotext.ref_key, comment=regotext.comment, comment_block=regotext.comment_block, status_expr=status_expr)
+    env.filters.update(rego=regotext.block, ref_key=regotext.ref_key, comment=regotext.comment, comment_block=regotext.comment_block, yaml_string=regotext.yaml_string, status_expr=status_expr)
     return env
 
 
-def source_label(spec: m.PolicySpec) -> str:
-    """The spec's path relative to the project (stable whatever the working directory)."""
+def project_label(path: str | Path) -> str:
+    """A path as generated files name it: relative to the project, whatever the working
+    directory or however the path was spelled, so the same specs give the same bytes."""
     from .toolchain import project_root
 
-    path = Path(spec.source).resolve()
+    path = Path(path).resolve()
     root = project_root()
     if root is not None:
         try:
@@ -196,6 +197,10 @@ def source_label(spec: m.PolicySpec) -> str:
         except ValueError:
             pass
     return path.name
+
+
+def source_label(spec: m.PolicySpec) -> str:
+    return project_label(spec.source)
 
 
 def render_policy(spec: m.PolicySpec) -> str:

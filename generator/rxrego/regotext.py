@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
+import unicodedata
 
 # Words that cannot follow a dot in a Rego reference.
 KEYWORDS = frozenset(
@@ -76,13 +78,32 @@ def ref_key(name: str) -> str:
     return "[" + string(name) + "]"
 
 
-def comment_block(text: str, prefix: str = "#   ", width: int = 96) -> str:
-    """Text as wrapped comment lines, each starting with `prefix` (for METADATA blocks)."""
-    import textwrap
+# Characters that must not appear raw in a comment or a METADATA YAML line: controls (NUL
+# is illegal anywhere in Rego source), line and paragraph separators, format characters,
+# surrogates, private-use and unassigned code points.
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
-    return "\n".join(prefix + line for line in textwrap.wrap(" ".join(text.split()), width - len(prefix)))
+
+def _escape_invisible(text: str) -> str:
+    return "".join(
+        c if c == "\t" or unicodedata.category(c) not in _INVISIBLE
+        else (f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}")
+        for c in text
+    )
 
 
 def comment(text: str) -> str:
-    """Text on one comment line: whitespace (newlines included) folded to single spaces."""
-    return " ".join(text.split())
+    """Text on one comment line: white space folded to single spaces, invisible characters
+    written as escapes."""
+    return _escape_invisible(" ".join(text.split()))
+
+
+def comment_block(text: str, prefix: str = "#   ", width: int = 96) -> str:
+    """Text as wrapped comment lines, each starting with `prefix`."""
+    lines = textwrap.wrap(comment(text), width - len(prefix), break_on_hyphens=False) or [""]
+    return "\n".join((prefix + line).rstrip() for line in lines)
+
+
+def yaml_string(text: str) -> str:
+    """A double-quoted YAML scalar (for METADATA annotations) whose value is `text`."""
+    return _escape_invisible(json.dumps(" ".join(text.split()), ensure_ascii=False))

@@ -8,6 +8,7 @@ issue that names the file and position.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -148,6 +149,7 @@ def _pos(node: yaml.Node) -> Position:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _ALIAS_MESSAGE = "YAML aliases (*{}) are not allowed in specs: write the value out"
 
 
@@ -189,12 +191,21 @@ def _convert(loader, node, path, located, issues, depth):
         # Dates stay text (YYYY-MM-DD) so the model and the JSON Schema see what was written.
         return node.value
     try:
-        return loader.construct_object(node, deep=True)
+        value = loader.construct_object(node, deep=True)
     except yaml.MarkedYAMLError as exc:
         issues.append(located.issue(path, f"invalid value {node.value!r}: {exc.problem}"))
     except Exception as exc:  # noqa: BLE001 - e.g. `!!float abc` raises ValueError inside PyYAML
         tag = node.tag.replace("tag:yaml.org,2002:", "!!")
         issues.append(located.issue(path, f"invalid value {node.value!r} for tag {tag}: {exc}"))
+        return None
+    else:
+        if isinstance(value, str) and _SURROGATE.search(value):
+            # A "\ud800" escape yields a lone surrogate: not Unicode, so it could never be
+            # written as UTF-8 Rego.
+            bad = _SURROGATE.search(value).group()
+            issues.append(located.issue(path, f"not valid Unicode: unpaired surrogate \\u{ord(bad):04x}"))
+            return None
+        return value
     return None
 
 

@@ -1,0 +1,159 @@
+"""The generated Rego as an OPA bundle: what the sidecar serves.
+
+`build` stages the policy files of rego/ with a `.manifest` (roots ["rxrego"], revision = a
+hash of the content) and runs `opa build -b` on the pinned OPA, optionally signing with
+`--signing-key/--signing-alg`. The archive is then normalised (entries sorted by name, mtime
+0, uid/gid 0, no user names, mode 0644, gzip header without name or time), so the same
+inputs always give the same bytes. OPA v1.20 already writes mtime 0, but the normalisation
+makes reproducibility a property of this module rather than of one OPA release.
+
+Signatures: RSA PKCS#1 v1.5 (RS256/384/512) is deterministic, so a signed bundle is
+byte-for-byte reproducible too. PS* and ES* signatures are randomised by design: the content
+and revision are still reproducible, the `.signatures.json` bytes are not.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import opa
+
+ROOTS = ("rxrego",)
+# Asymmetric algorithms only: an HMAC "key" would have to travel on the command line.
+SIGNING_ALGS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
+DETERMINISTIC_ALGS = ("RS256", "RS384", "RS512")
+DATA_FILES = ("data.json", "data.yaml", "data.yml")
+
+
+class BundleError(RuntimeError):
+    """The bundle could not be built; the message says why."""
+
+
+@dataclass(frozen=True)
+class BundleInfo:
+    path: Path
+    revision: str
+    sha256: str  # of the archive bytes
+    signed: bool
+    files: tuple[str, ...]  # the policy/data files inside, sorted
+
+
+def source_files(rego_dir: Path) -> list[tuple[str, bytes]]:
+    """(posix path relative to rego_dir, bytes) of every file that goes into the bundle,
+    sorted by path: the .rego modules (tests, *_test.rego, excluded) and data files."""
+    rego_dir = Path(rego_dir)
+    if not rego_dir.is_dir():
+        raise BundleError(f"no such folder: {rego_dir}")
+    out = []
+    for path in sorted(rego_dir.rglob("*")):
+        rel = path.relative_to(rego_dir).as_posix()
+        if not path.is_file() or any(part.startswith(".") for part in rel.split("/")):
+            continue
+        if (path.suffix == ".rego" and not path.name.endswith("_test.rego")) or path.name in DATA_FILES:
+            out.append((rel, path.read_bytes()))
+    if not any(rel.endswith(".rego") for rel, _ in out):
+        raise BundleError(f"no .rego files under {rego_dir}: run `rxrego generate` first")
+    return out
+
+
+def content_revision(files: list[tuple[str, bytes]]) -> str:
+    """`sha256:<16 hex>` over the sorted (path, bytes) pairs; lengths are hashed too, so no
+    two different file sets can be concatenated into the same stream."""
+    h = hashlib.sha256()
+    for rel, data in sorted(files):
+        h.update(f"{rel}\0{len(data)}\0".encode())
+        h.update(data)
+    return "sha256:" + h.hexdigest()[:16]
+
+
+def normalise(archive: bytes) -> bytes:
+    """The same tar.gz with sorted entries and every time, owner and mode fixed."""
+    entries = []
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+        for member in tar.getmembers():
+            if not member.isfile():
+                continue
+            data = tar.extractfile(member).read()
+            entries.append((member.name, data))
+    entries.sort(key=lambda e: e[0])
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for name, data in entries:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = 0
+            info.mode = 0o644
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            info.type = tarfile.REGTYPE
+            tar.addfile(info, io.BytesIO(data))
+    out = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=9) as gz:
+        gz.write(raw.getvalue())
+    return out.getvalue()
+
+
+def build(rego_dir: Path, out: Path, *, signing_key: Path | None = None, signing_alg: str = "RS256") -> BundleInfo:
+    """Build the bundle of `rego_dir` into `out` (replaced in one step on success)."""
+    files = source_files(Path(rego_dir))
+    revision = content_revision(files)
+    if signing_key is not None:
+        if signing_alg not in SIGNING_ALGS:
+            raise BundleError(f"unsupported signing algorithm {signing_alg}; use one of {', '.join(SIGNING_ALGS)}")
+        if not Path(signing_key).is_file():
+            raise BundleError(f"no such signing key file: {signing_key}")
+    out = Path(out)
+    with tempfile.TemporaryDirectory(prefix="rxrego-bundle-") as tmp:
+        src = Path(tmp) / "src"
+        for rel, data in files:
+            dest = src / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(data)
+        manifest = {"revision": revision, "roots": list(ROOTS)}
+        (src / ".manifest").write_text(json.dumps(manifest, sort_keys=True))
+        built = Path(tmp) / "bundle.tar.gz"
+        args = ["build", "--bundle", ".", "--output", str(built)]
+        if signing_key is not None:
+            args += ["--signing-key", str(Path(signing_key).resolve()), "--signing-alg", signing_alg]
+        result = opa.run(args, cwd=src)
+        if result.returncode != 0:
+            raise BundleError(f"opa build failed: {(result.stderr or result.stdout).strip()}")
+        data = normalise(built.read_bytes())
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, staged = tempfile.mkstemp(prefix=".bundle-", dir=out.parent)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(staged, 0o644)
+        os.replace(staged, out)
+    return BundleInfo(
+        path=out,
+        revision=revision,
+        sha256=hashlib.sha256(data).hexdigest(),
+        signed=signing_key is not None,
+        files=tuple(rel for rel, _ in files),
+    )
+
+
+def read_manifest(path: Path) -> dict:
+    """The `.manifest` of a bundle archive (BundleError if it has none)."""
+    try:
+        with tarfile.open(path, mode="r:gz") as tar:
+            for member in tar.getmembers():
+                if member.name.lstrip("/") == ".manifest":
+                    return json.loads(tar.extractfile(member).read())
+    except (OSError, tarfile.TarError, json.JSONDecodeError) as exc:
+        raise BundleError(f"{path}: not a readable bundle ({exc})") from exc
+    raise BundleError(f"{path}: the bundle has no .manifest")
+
+
+def is_signed(path: Path) -> bool:
+    with tarfile.open(path, mode="r:gz") as tar:
+        return any(m.name.lstrip("/") == ".signatures.json" for m in tar.getmembers())

@@ -1,0 +1,185 @@
+"""`Decision`: the decision contract (schemas/decision.schema.json) as frozen Python values.
+
+`Decision.from_dict` is the only way a document from OPA becomes a Decision: it validates the
+document against the published JSON Schema first and raises UnexpectedResponse for anything
+else, so a malformed answer is never read as an approval.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import functools
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from types import MappingProxyType
+from typing import Any
+
+import jsonschema
+
+from .errors import UnexpectedResponse
+
+OUTCOMES = ("approved", "denied", "pended", "no_policy", "invalid_request")
+# Set by decide_or_pend only, never by the policy: the client could not get a decision.
+DECISION_UNAVAILABLE = "decision_unavailable"
+
+
+@functools.cache
+def _validator() -> jsonschema.protocols.Validator:
+    text = resources.files("rxrego").joinpath("schemas/decision.schema.json").read_text(encoding="utf-8")
+    schema = json.loads(text)
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+@dataclass(frozen=True)
+class PolicyRef:
+    id: str
+    number: str
+    title: str
+    effective_date: str
+    version: str
+
+
+@dataclass(frozen=True)
+class Approval:
+    start: dt.date
+    end: dt.date
+    duration_months: int
+
+
+@dataclass(frozen=True)
+class Criterion:
+    id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Missing:
+    id: str
+    text: str
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+def _frozen_mapping(value: Mapping | None) -> Mapping:
+    return MappingProxyType(dict(value or {}))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One decision. `approved` is the only thing a caller should act on to dispense."""
+
+    outcome: str
+    reason: str
+    request_type: str | None = None
+    policy: PolicyRef | None = None
+    requirements: str | None = None
+    approval: Approval | None = None
+    unmet: tuple[Criterion, ...] = ()
+    missing: tuple[Missing, ...] = ()
+    met: tuple[str, ...] = ()
+    criteria: Mapping[str, str] = field(default_factory=_frozen_mapping, hash=False)
+    errors: tuple[FieldError, ...] = ()
+    drug: Mapping[str, Any] | None = field(default=None, hash=False)
+    request_id: str | None = None
+    raw: dict = field(default_factory=dict, hash=False, repr=False)
+
+    @property
+    def approved(self) -> bool:
+        """True only for outcome "approved" with an approval period: never inferred otherwise."""
+        return self.outcome == "approved" and self.approval is not None
+
+    @classmethod
+    def from_dict(cls, doc: Any) -> Decision:
+        """The Decision for an OPA result document; UnexpectedResponse if it is not the contract."""
+        if not isinstance(doc, dict):
+            raise UnexpectedResponse(f"the decision is not a JSON object: {_short(doc)}")
+        errors = sorted(_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
+        if errors:
+            e = errors[0]
+            where = "/".join(str(p) for p in e.absolute_path) or "(document)"
+            raise UnexpectedResponse(f"the decision does not follow the contract at {where}: {e.message}")
+        outcome = doc["outcome"]
+        if "approval" in doc and outcome != "approved":
+            raise UnexpectedResponse(f"an approval period on a decision whose outcome is {outcome!r}")
+        raw = copy.deepcopy(doc)
+        try:
+            return cls(
+                outcome=outcome,
+                reason=doc["reason"],
+                request_type=doc.get("request_type"),
+                policy=PolicyRef(**{k: doc["policy"][k] for k in ("id", "number", "title", "effective_date", "version")})
+                if "policy" in doc
+                else None,
+                requirements=doc.get("requirements"),
+                approval=_approval(doc["approval"]) if "approval" in doc else None,
+                unmet=tuple(Criterion(u["id"], u["text"]) for u in doc.get("unmet", [])),
+                missing=tuple(Missing(m["id"], m["text"], tuple(m["fields"])) for m in doc.get("missing", [])),
+                met=tuple(doc.get("met", [])),
+                criteria=_frozen_mapping(doc.get("criteria")),
+                errors=tuple(FieldError(e["field"], e["message"]) for e in doc.get("errors", [])),
+                drug=_frozen_mapping(doc["drug"]) if "drug" in doc else None,
+                request_id=doc.get("request_id"),
+                raw=raw,
+            )
+        except (KeyError, TypeError, ValueError) as exc:  # the schema should have caught it
+            raise UnexpectedResponse(f"the decision does not follow the contract: {exc}") from exc
+
+    @classmethod
+    def unavailable(cls, error: BaseException, request: Any = None) -> Decision:
+        """The fail-closed stand-in for a decision that could not be obtained: pended."""
+        message = f"{type(error).__name__}: {error}"
+        raw: dict[str, Any] = {
+            "outcome": "pended",
+            "reason": DECISION_UNAVAILABLE,
+            "errors": [{"field": "", "message": message}],
+        }
+        request_id = request.get("request_id") if isinstance(request, dict) else None
+        if isinstance(request_id, str):
+            raw["request_id"] = request_id
+        return cls(
+            outcome="pended",
+            reason=DECISION_UNAVAILABLE,
+            errors=(FieldError("", message),),
+            request_id=raw.get("request_id"),
+            raw=raw,
+        )
+
+    def to_dict(self) -> dict:
+        """A copy of the document as received (what `--json` prints)."""
+        return copy.deepcopy(self.raw)
+
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _approval(doc: dict) -> Approval:
+    try:
+        if not (_DATE.fullmatch(doc["start"]) and _DATE.fullmatch(doc["end"])):
+            raise ValueError(f"expected YYYY-MM-DD, got {doc['start']!r} and {doc['end']!r}")
+        start = dt.date.fromisoformat(doc["start"])
+        end = dt.date.fromisoformat(doc["end"])
+    except ValueError as exc:
+        raise UnexpectedResponse(f"the approval period is not two dates: {exc}") from exc
+    months = doc["duration_months"]
+    if isinstance(months, bool) or months < 1 or end < start:
+        raise UnexpectedResponse(f"the approval period is not a period: {_short(doc)}")
+    return Approval(start, end, months)
+
+
+def _short(value: Any, limit: int = 200) -> str:
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."

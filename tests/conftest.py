@@ -1,0 +1,50 @@
+"""Shared fixtures. Tests that need the real OPA binary use `opa_path` (or a fixture built
+on it): with CI=true a missing OPA fails the test; elsewhere it skips, naming `make run`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from rxrego import opa, toolchain
+
+ROOT = Path(__file__).resolve().parent.parent
+REGO = ROOT / "rego"
+SPECS = ROOT / "policy_source"
+EXAMPLES = ROOT / "tests" / "examples"
+CASES = ROOT / "conformance"
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require_tool(name: str) -> Path:
+    try:
+        return toolchain.find(name).path
+    except toolchain.ToolError as exc:
+        if in_ci():
+            pytest.fail(f"{name} is required in CI and is missing: {exc}")
+        pytest.skip(f"{name} not available ({exc}); run `make run` to install the pinned tools")
+
+
+@pytest.fixture(scope="session")
+def opa_path() -> Path:
+    return require_tool("opa")
+
+
+@pytest.fixture(scope="session")
+def regal_path() -> Path:
+    return require_tool("regal")
+
+
+@pytest.fixture(scope="session")
+def decide_batch(opa_path):
+    """Evaluate many requests against a Rego folder in ONE `opa eval` process."""
+
+    def run(requests: list, rego_dir: Path = REGO) -> list:
+        return opa.eval_batch(rego_dir, "data.rxrego.decisions", {"requests": requests})["value"]
+
+    return run

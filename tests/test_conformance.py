@@ -1,0 +1,145 @@
+"""The conformance runner: green on main, one OPA process for the whole suite, failures and
+coverage gaps caught, a JUnit report written."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import CASES, REGO, SPECS
+
+from rxrego import opa
+from rxrego.cli import main
+from rxrego.conformance import runner
+from rxrego.conformance.cases import load_case_file, mismatches
+from rxrego.spec.loader import load_specs
+
+BESPONSA_CASES = CASES / "fep" / "5.21.100-besponsa.cases.yaml"
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, ["conformance", *args])
+
+
+def test_suite_is_green_on_main_and_writes_junit(tmp_path, opa_path):
+    junit = tmp_path / "report.xml"
+    result = invoke("--junit", str(junit))
+    assert result.exit_code == 0, result.output
+    cases = load_case_file(BESPONSA_CASES).cases
+    assert f"{len(cases)} passed, 0 failed" in result.output
+    suites = ET.parse(junit).getroot()
+    assert suites.get("tests") == str(len(cases)) and suites.get("failures") == "0"
+    names = {tc.get("name") for tc in suites.iter("testcase")}
+    assert {c.name for c in cases} <= names
+
+
+def test_besponsa_suite_is_big_enough_and_every_case_says_what_it_proves():
+    cases = load_case_file(BESPONSA_CASES).cases
+    assert len(cases) >= 40
+    assert all(c.proves.strip() for c in cases)
+    outcomes = {c.expect.get("outcome") for c in cases}
+    assert {"approved", "denied", "pended", "no_policy", "invalid_request"} <= outcomes
+
+
+def test_every_besponsa_criterion_seen_met_unmet_and_unknown(opa_path):
+    specs = load_specs([SPECS])
+    suites = runner.load_suites([CASES], specs)
+    report = runner.run(suites, specs, REGO)
+    rows = {r.criterion: r for r in report.coverage if r.policy == "fep-5.21.100"}
+    assert set(rows) == {c.id for c in specs[0].criteria}
+    for cid, row in rows.items():
+        assert row.seen == {"met", "unmet", "unknown"}, cid
+    assert report.opa_coverage.get("coverage", 0) > 50
+
+
+def test_malformed_cases_are_never_approved(opa_path):
+    specs = load_specs([SPECS])
+    report = runner.run(runner.load_suites([CASES], specs), specs, REGO)
+    for r in report.results:
+        if r.case.expect.get("outcome") in ("invalid_request", "no_policy", "denied"):
+            assert r.decision["outcome"] != "approved", r.case.name
+
+
+def test_the_whole_suite_runs_in_one_opa_process(monkeypatch, opa_path):
+    calls = []
+    real = opa.run
+
+    def counting(args, **kw):
+        calls.append(args[0])
+        return real(args, **kw)
+
+    monkeypatch.setattr(opa, "run", counting)
+    result = invoke("-q")
+    assert result.exit_code == 0, result.output
+    assert calls == ["eval"]
+
+
+def broken_copy(tmp_path: Path, old: str, new: str) -> Path:
+    text = BESPONSA_CASES.read_text()
+    assert old in text
+    path = tmp_path / "broken.cases.yaml"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+def test_a_wrong_expectation_fails_with_a_readable_diff(tmp_path, opa_path):
+    path = broken_copy(tmp_path, "end: 2027-02-28, duration_months: 3}", "end: 2027-03-02, duration_months: 3}")
+    result = invoke(str(path), "-q")
+    assert result.exit_code == 1
+    assert "FAIL" in result.output and "approval-end-clamped-to-february" in result.output
+    assert 'approval.end: expected "2027-03-02", got "2027-02-28"' in result.output
+    assert "1 failed" in result.output
+
+
+def test_a_criterion_never_unknown_fails_the_run_unless_waived(tmp_path, opa_path):
+    # Drop every case that makes the VOD agreement unknown.
+    text = BESPONSA_CASES.read_text()
+    start = text.index("  - name: vod-monitoring-unanswered-pended")
+    end = text.index("  - name: alkylating-conditioning-unanswered-pended")
+    path = tmp_path / "gap.cases.yaml"
+    path.write_text(text[:start] + text[end:])
+    result = invoke(str(path))
+    assert result.exit_code == 1
+    assert "vod_monitoring" in result.output and "MISSING" in result.output
+    waived = tmp_path / "waived.cases.yaml"
+    waived.write_text(
+        text[:start] + text[end:]
+        + "\nwaivers:\n  - {criterion: vod_monitoring, status: unknown, reason: shown by the differential test}\n"
+    )
+    result = invoke(str(waived))
+    assert result.exit_code == 0, result.output
+    assert "waived" in result.output
+
+
+def test_policy_filter(opa_path):
+    assert invoke("--policy", "fep-5.21.100", "-q").exit_code == 0
+    result = invoke("--policy", "no-such-policy")
+    assert result.exit_code == 2 and "no case file is for policy" in result.output
+
+
+def test_case_file_errors_name_file_line_and_field(tmp_path):
+    path = broken_copy(tmp_path, "    base: infant\n    set: {date_of_service: 2026-05-09}", "    base: toddler\n    set: {date_of_service: 2026-05-09}")
+    result = invoke(str(path))
+    assert result.exit_code == 2
+    assert "broken.cases.yaml:" in result.output and "undefined base 'toddler'" in result.output
+
+
+@pytest.mark.parametrize(
+    "expected, actual, ok",
+    [
+        ({"outcome": "approved"}, {"outcome": "approved", "x": 1}, True),
+        ({"outcome": "approved"}, {"outcome": "denied"}, False),
+        ({"approval": {"end": "2027-02-28"}}, {"approval": {"start": "s", "end": "2027-02-28"}}, True),
+        ({"unmet": ["a", "b"]}, {"unmet": [{"id": "a", "text": "A"}, {"id": "b", "text": "B"}]}, True),
+        ({"unmet": ["b", "a"]}, {"unmet": [{"id": "a", "text": "A"}, {"id": "b", "text": "B"}]}, False),
+        ({"unmet": []}, {"unmet": [{"id": "a", "text": "A"}]}, False),
+        ({"unmet": [{"id": "a"}]}, {"unmet": [{"id": "a", "text": "A"}]}, True),
+        ({"flag": True}, {"flag": 1}, False),
+        ({"n": 3}, {"n": 3.0}, True),
+        ({"missing": ["a"]}, {}, False),
+    ],
+)
+def test_subset_matching(expected, actual, ok):
+    assert (mismatches(expected, actual) == []) is ok
