@@ -124,7 +124,8 @@ def check(paths: tuple[str, ...]) -> None:
     for spec in specs:
         n = len(spec.criteria)
         sets = ", ".join(f"{r.name} {r.duration_months} mo" for r in spec.requirements)
-        click.echo(f"ok  {spec.source}  {spec.id}  {n} criteria  ({sets})")
+        dates = ", ".join(v.effective_date for v in spec.versions)
+        click.echo(f"ok  {spec.source}  {spec.id}  {n} criteria  ({sets})  versions effective {dates}")
     click.secho(f"{len(specs)} spec(s) valid", fg="green")
 
 
@@ -294,6 +295,15 @@ def run(junit: str) -> None:
     if not ok:
         sys.exit(EXIT_FAILED)
 
+
+# The bundle, the OPA sidecar and the thin client: rxrego.bundle, rxrego.sidecar, rxrego.client.
+from .bundle import bundle_command  # noqa: E402
+from .client.cli import decide_command  # noqa: E402
+from .sidecar import serve_command  # noqa: E402
+
+main.add_command(bundle_command)
+main.add_command(serve_command)
+main.add_command(decide_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -26,7 +26,7 @@ GENERATED_SUFFIX = ".rego"
 
 
 def policy_path(spec: m.PolicySpec) -> str:
-    return f"rxrego/policies/{spec.package}/policy.rego"
+    return f"rxrego/policies/{spec.module_package}/policy.rego"
 
 
 def header(source: str) -> str:
@@ -204,8 +204,11 @@ def source_label(spec: m.PolicySpec) -> str:
 
 
 def render_policy(spec: m.PolicySpec) -> str:
+    source = source_label(spec)
+    if spec.package_suffix:
+        source += f" (its earlier version effective {spec.effective_date})"
     return _env().get_template("policy.rego.j2").render(
-        header=header(source_label(spec)),
+        header=header(source),
         spec=spec,
         policy_block={
             "id": spec.id,
@@ -223,6 +226,14 @@ def render_policy(spec: m.PolicySpec) -> str:
         fields={c.id: leaf_fields(c.test) for c in spec.criteria if c.is_leaf},
         sets=[set_view(spec, rs) for rs in spec.requirements],
     )
+
+
+def versions(specs: Sequence[m.PolicySpec]) -> dict[str, list[dict[str, str]]]:
+    """Per policy, its versions newest first: the date each took effect and its module."""
+    return {
+        spec.package: [{"from": v.effective_date, "package": v.module_package} for v in spec.versions]
+        for spec in specs
+    }
 
 
 def routes(specs: Sequence[m.PolicySpec]) -> dict[str, dict[str, str]]:
@@ -243,11 +254,12 @@ def render(specs: Sequence[m.PolicySpec], specs_label: str = "policy_source/") -
     files = {
         LIB_PATH: _env().get_template("lib.rego.j2").render(header=header("its template, generator/rxrego/templates/lib.rego.j2")),
         ROUTER_PATH: _env().get_template("router.rego.j2").render(
-            header=header(f"the specs in {specs_label}"), routes=routes(specs)
+            header=header(f"the specs in {specs_label}"), routes=routes(specs), versions=versions(specs)
         ),
     }
     for spec in specs:
-        files[policy_path(spec)] = render_policy(spec)
+        for version in spec.versions:
+            files[policy_path(version)] = render_policy(version)
     return files
 
 

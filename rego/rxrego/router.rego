@@ -16,6 +16,16 @@ routes := {
 	"ndc": {},
 }
 
+# Each policy's versions, newest first: the version in force on the date of service decides.
+versions := {
+	"fep_5_21_100": [
+		{"from": "2026-04-01", "package": "fep_5_21_100"},
+		{"from": "2024-04-01", "package": "fep_5_21_100_v2024_04_01"},
+		{"from": "2017-12-01", "package": "fep_5_21_100_v2017_12_01"},
+		{"from": "2017-09-08", "package": "fep_5_21_100_v2017_09_08"},
+	],
+}
+
 # METADATA
 # description: The decision for one request (POST /v1/data/rxrego/decision).
 # entrypoint: true
@@ -29,10 +39,21 @@ decision := object.union(
 	lib.request_id(input),
 ) if {
 	count(matches) == 0
-} else := policy_decision if {
+} else := object.union(
+	{"outcome": "no_policy", "reason": "not_in_force", "drug": _drug_given, "in_force_from": _first_version.from},
+	lib.request_id(input),
+) if {
+	not _in_force
+} else := data.rxrego.policies[_in_force].decision
+
+# The module of the version in force on the date of service (undefined before the first).
+_in_force := versions_in_force[0] if {
 	some name in matches
-	policy_decision := data.rxrego.policies[name].decision
+	versions_in_force := [v.package | some v in versions[name]; v.from <= input.date_of_service]
+	count(versions_in_force) > 0
 }
+
+_first_version := versions[name][count(versions[name]) - 1] if some name in matches
 
 # Decisions for many requests in one round trip:
 # POST /v1/data/rxrego/decisions with {"input": {"requests": [...]}}.
@@ -106,8 +127,7 @@ errors contains {"field": "drug", "message": message} if {
 errors contains {"field": "request_type", "message": "this policy has no renewal requirements"} if {
 	count(matches) == 1
 	input.request_type in {"initial", "renewal"}
-	some name in matches
-	not input.request_type in data.rxrego.policies[name].request_types
+	not input.request_type in data.rxrego.policies[_in_force].request_types
 }
 
 _any_drug_key if {

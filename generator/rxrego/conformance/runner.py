@@ -106,14 +106,19 @@ def run(
 
 
 def criteria_coverage(suites: Sequence[CaseFile], specs: Sequence[m.PolicySpec], results: Sequence[CaseResult]) -> list[CriterionCoverage]:
-    """For each criterion of each policy the suites cover: the statuses the decisions showed."""
+    """For each criterion of each policy the suites cover: the statuses the decisions of the
+    policy's current version showed (earlier versions reuse criterion ids, so their
+    decisions are not counted here; the cases and the differential test cover them)."""
+    by_id = {s.id: s for s in specs}
+    current = {s.version for s in specs}
     seen: dict[tuple[str, str], set[str]] = defaultdict(set)
     for r in results:
         d = r.decision
         if isinstance(d, dict) and isinstance(d.get("policy"), dict) and isinstance(d.get("criteria"), dict):
+            if d["policy"].get("version") not in current:
+                continue
             for cid, status in d["criteria"].items():
                 seen[(d["policy"].get("id"), cid)].add(status)
-    by_id = {s.id: s for s in specs}
     rows = []
     for policy_id in sorted({s.policy for s in suites}):
         spec = by_id[policy_id]

@@ -29,11 +29,23 @@ def decide(specs: Sequence[m.PolicySpec], request: object) -> dict:
     if len(matches) > 1:
         ids = ", ".join(sorted(matches))
         return _invalid(request, [_error("drug", f"the drug identifiers name different policies ({ids})")])
-    (spec,) = matches.values()
+    (policy,) = matches.values()
+    spec = in_force(policy, request["date_of_service"])
+    if spec is None:
+        first = policy.versions[-1].effective_date
+        return _with_request_id(request, {"outcome": "no_policy", "reason": "not_in_force", "drug": drug, "in_force_from": first})
     if spec.requirement_set(request["request_type"]) is None:
         message = f"policy {spec.id} has no {request['request_type']} requirements"
         return _invalid(request, [_error("request_type", message)])
     return decide_policy(spec, request)
+
+
+def in_force(policy: m.PolicySpec, date_of_service: str) -> m.PolicySpec | None:
+    """The newest version whose effective date is on or before the date of service."""
+    for version in policy.versions:  # newest first
+        if parse_date(version.effective_date) <= parse_date(date_of_service):
+            return version
+    return None
 
 
 def envelope_errors(request: dict) -> list[dict]:

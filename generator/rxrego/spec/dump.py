@@ -91,6 +91,34 @@ def dump_data(spec: m.PolicySpec) -> dict:
         "related_policies": list(spec.related_policies),
         "references": list(spec.references),
         "history": [{"date": h.date, "action": h.action} for h in spec.history],
+        **_versioned(spec),
+        "limits": _drop_empty({"pre_pa_allowance": spec.limits.pre_pa_allowance, "quantity": spec.limits.quantity}),
+        "coverage_waivers": [
+            {"criterion": w.criterion, "status": w.status, "reason": w.reason} for w in spec.coverage_waivers
+        ],
+        "earlier_versions": [
+            _version_data(v, newer) for newer, v in zip(spec.versions, spec.earlier_versions)
+        ],
+    }
+    return _drop_empty(data)
+
+
+def _version_data(version: m.PolicySpec, newer: m.PolicySpec) -> dict:
+    """An earlier version as an author writes it: the sections that differ from the version
+    above it (a given section replaces that section whole on loading)."""
+    mine, theirs = _versioned(version), _versioned(newer)
+    out = {"effective_date": version.effective_date}
+    if version.version_note is not None:
+        out["note"] = version.version_note
+    for key in ("coverage", "value_sets", "criteria", "requirements"):
+        if mine.get(key) != theirs.get(key):
+            out[key] = mine.get(key, {})
+    return out
+
+
+def _versioned(spec: m.PolicySpec) -> dict:
+    """The sections an earlier version may replace, as data."""
+    return _drop_empty({
         "coverage": _drop_empty(
             {
                 "applies_to": spec.coverage.applies_to,
@@ -108,9 +136,4 @@ def dump_data(spec: m.PolicySpec) -> dict:
             r.name: {"title": r.title, "duration_months": r.duration_months, **_combinator_data(r.root)}
             for r in spec.requirements
         },
-        "limits": _drop_empty({"pre_pa_allowance": spec.limits.pre_pa_allowance, "quantity": spec.limits.quantity}),
-        "coverage_waivers": [
-            {"criterion": w.criterion, "status": w.status, "reason": w.reason} for w in spec.coverage_waivers
-        ],
-    }
-    return _drop_empty(data)
+    })

@@ -6,6 +6,7 @@ one run. Nothing downstream of this module reads YAML.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import functools
@@ -123,10 +124,76 @@ def from_data(located: Located) -> m.PolicySpec:
     issues = _schema_issues(located)
     if issues:
         raise SpecError(issues)
-    issues = _semantic_issues(located)
+    views = _earlier_versions(located)
+    issues = _semantic_issues(located) + _version_date_issues(located)
+    for view in views:
+        issues += _semantic_issues(view, check_unused=view.origins["criteria"] == view.origins["requirements"])
     if issues:
         raise SpecError(issues)
-    return _build(data, located.file)
+    current = _build(data, located.file)
+    earlier = tuple(
+        dataclasses.replace(_build(view.data, located.file), version_note=view.note, package_suffix=_suffix(view.data["effective_date"]))
+        for view in views
+    )
+    return dataclasses.replace(current, earlier_versions=earlier)
+
+
+# --- earlier versions ---------------------------------------------------------------------
+
+# The sections an earlier version may replace; everything else is the policy's identity.
+VERSIONED = ("coverage", "value_sets", "criteria", "requirements")
+
+
+class _VersionView:
+    """An earlier version merged with the newer ones: each section is the nearest given
+    one, and an issue in a section is reported where that section was written."""
+
+    def __init__(self, located: Located, data: dict, origins: dict[str, tuple], note: str | None):
+        self.located, self.data, self.origins, self.note = located, data, origins, note
+        self.file = located.file
+
+    def issue(self, path: tuple, message: str, *, key: bool = False) -> SpecIssue:
+        path = tuple(path)
+        if path and path[0] in self.origins:
+            path = self.origins[path[0]] + path
+        return self.located.issue(path, message, key=key)
+
+
+def _earlier_versions(located: Located) -> list[_VersionView]:
+    d = located.data
+    merged = {k: d[k] for k in VERSIONED if k in d}
+    origins: dict[str, tuple] = {k: () for k in (*VERSIONED, "effective_date")}
+    views = []
+    for i, version in enumerate(d.get("earlier_versions", [])):
+        here = ("earlier_versions", i)
+        for key in VERSIONED:
+            if key in version:
+                merged[key] = version[key]
+                origins[key] = here
+        origins["effective_date"] = here
+        data = {k: v for k, v in d.items() if k != "earlier_versions"}
+        data.update(merged, effective_date=version["effective_date"])
+        views.append(_VersionView(located, data, dict(origins), version.get("note")))
+    return views
+
+
+def _version_date_issues(located: Located) -> list[SpecIssue]:
+    """Earlier versions go newest first, each effective strictly before the one above it."""
+    issues = []
+    newer = located.data["effective_date"]
+    for i, version in enumerate(located.data.get("earlier_versions", [])):
+        date = version["effective_date"]
+        path = ("earlier_versions", i, "effective_date")
+        if not _real_date(date):
+            issues.append(located.issue(path, f"not a real calendar date: {date!r}"))
+        elif _real_date(newer) and date >= newer:
+            issues.append(located.issue(path, f"{date} is not before {newer}, the version above it (earlier versions go newest first)"))
+        newer = date
+    return issues
+
+
+def _suffix(effective_date: str) -> str:
+    return "_v" + effective_date.replace("-", "_")
 
 
 # --- stage 1: the JSON Schema ------------------------------------------------------------
@@ -195,7 +262,7 @@ def _article(word: str) -> str:
 _CHILD_KEYS = ("all_of", "any_of", "when", "then")
 
 
-def _semantic_issues(located: Located) -> list[SpecIssue]:
+def _semantic_issues(located: Located | _VersionView, *, check_unused: bool = True) -> list[SpecIssue]:
     d = located.data
     issues: list[SpecIssue] = []
     issue = located.issue
@@ -283,7 +350,7 @@ def _semantic_issues(located: Located) -> list[SpecIssue]:
     used = set()
     for rs in d["requirements"].values():
         used.update(_reachable(criteria, _root_ids(rs)))
-    for cid in criteria:
+    for cid in criteria if check_unused else ():
         if cid not in used:
             issues.append(issue(("criteria", cid), f"criterion '{cid}' is not used by any requirement set", key=True))
     return issues

@@ -235,6 +235,11 @@ class PolicySpec:
     history: tuple[HistoryEntry, ...] = ()
     limits: Limits = field(default_factory=Limits)
     coverage_waivers: tuple[CoverageWaiver, ...] = ()
+    # Earlier versions, newest first: each a whole PolicySpec with its own effective_date
+    # (sections it did not give are the newer version's). Empty on an earlier version itself.
+    earlier_versions: tuple["PolicySpec", ...] = ()
+    version_note: str | None = None
+    package_suffix: str = ""  # "" for the current version, "_vYYYY_MM_DD" for earlier ones
     source: str = field(default="", compare=False)
 
     # --- derived views (computed, never stored) ---
@@ -243,6 +248,16 @@ class PolicySpec:
     def package(self) -> str:
         """The Rego package segment under rxrego.policies."""
         return package_segment(self.id)
+
+    @property
+    def module_package(self) -> str:
+        """The Rego package segment of this version's module."""
+        return self.package + self.package_suffix
+
+    @property
+    def versions(self) -> tuple["PolicySpec", ...]:
+        """This version and the earlier ones, newest first."""
+        return (self, *self.earlier_versions)
 
     def criterion(self, cid: str) -> Criterion:
         return self._by_id[cid]

@@ -12,7 +12,7 @@ policy := {
 	"id": "fep-5.21.100",
 	"number": "5.21.100",
 	"title": "Besponsa",
-	"version": "sha256:0709e68f3e52b5fd",
+	"version": "sha256:11e574be431d45e3",
 }
 
 coverage := {
