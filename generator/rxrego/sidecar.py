@@ -228,6 +228,18 @@ class Sidecar:
         return self.process.pid if self.process else None
 
     @property
+    def workdir(self) -> Path | None:
+        """The private folder holding OPA's config, the bundle copy and the system policies
+        (while running)."""
+        return Path(self._tmp.name) if self._tmp is not None else None
+
+    @property
+    def bundle_error(self) -> str | None:
+        """OPA's reason for refusing the bundle (e.g. a signature that does not verify), once
+        it has said so."""
+        return self._bundle_error
+
+    @property
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
@@ -446,3 +458,118 @@ class Sidecar:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+# --- the command ------------------------------------------------------------------------
+
+import click  # noqa: E402
+
+
+def _read_token(token_file: str) -> str:
+    from .cli import fail
+
+    path = Path(token_file)
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        fail(f"cannot read the token file {token_file}: {exc.strerror or exc}")
+    if not token or any(c.isspace() for c in token):
+        fail(f"the token file {token_file} must hold one token: non-empty, no spaces")
+    if path.stat().st_mode & 0o077:
+        click.secho(f"warning: {token_file} is readable by other users (chmod 600 it)", fg="yellow", err=True)
+    return token
+
+
+@click.command("serve")
+@click.option("--bundle", "bundle_path", type=click.Path(exists=True, dir_okay=False), help="Bundle to serve (default: build one from --rego).")
+@click.option("--rego", "rego_dir", default="rego", show_default=True, type=click.Path(file_okay=False), help="Rego to bundle when --bundle is not given.")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535), help="Port on 127.0.0.1.")
+@click.option("--token-file", type=click.Path(dir_okay=False), help="File holding the bearer token callers must send (enables OPA token authn + authz).")
+@click.option("--decision-log", type=click.Path(dir_okay=False), help="Append decision logs (JSON lines) to this file instead of printing them.")
+@click.option("--verification-key", type=click.Path(exists=True, dir_okay=False), help="PEM public key: OPA activates the bundle only if its signature verifies.")
+@click.option("--verification-alg", type=click.Choice(VERIFICATION_ALGS), default="RS256", show_default=True, help="Signature algorithm the key is for.")
+def serve_command(bundle_path, rego_dir, port, token_file, decision_log, verification_key, verification_alg) -> None:
+    """Serve decisions: the real `opa run --server` on 127.0.0.1:PORT with the rxrego bundle.
+
+    \b
+    Waits until GET /health?bundles is 200, prints how to query it, and runs until Ctrl-C
+    or SIGTERM (then stops OPA and exits 0).
+    With --token-file, callers must send `Authorization: Bearer <token>` and may only POST
+    /v1/data/rxrego/decision and /v1/data/rxrego/decisions (and GET /health).
+    Decision logs go to stdout (one JSON line each), or to --decision-log FILE;
+    patient.birth_date and patient.id are masked in them.
+    Exit 2 when OPA is missing, cannot start or refuses the bundle; 1 if it dies while serving.
+    """
+    import signal
+    import sys
+
+    from .cli import EXIT_FAILED, fail, with_tool_errors
+
+    token = _read_token(token_file) if token_file else None
+    if verification_key and not bundle_path:
+        fail("--verification-key needs --bundle: build a signed one with `rxrego bundle --signing-key KEY.pem`")
+
+    stop = threading.Event()
+
+    def on_signal(signum, frame):  # noqa: ARG001
+        stop.set()
+
+    @with_tool_errors
+    def run() -> None:
+        with tempfile.TemporaryDirectory(prefix="rxrego-serve-") as tmp:
+            path = Path(bundle_path) if bundle_path else None
+            if path is None:
+                try:
+                    info = bundle_mod.build(Path(rego_dir), Path(tmp) / "bundle.tar.gz")
+                except bundle_mod.BundleError as exc:
+                    fail(str(exc))
+                path = info.path
+                click.echo(f"built a bundle of {rego_dir}/ (revision {info.revision})", err=True)
+            try:
+                sidecar = Sidecar(
+                    path,
+                    port=port,
+                    token=token,
+                    decision_log=Path(decision_log) if decision_log else None,
+                    decision_stream=sys.stdout,
+                    log_stream=sys.stderr,
+                    verification_key=Path(verification_key) if verification_key else None,
+                    verification_alg=verification_alg,
+                )
+            except SidecarError as exc:
+                fail(str(exc))
+            old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                sidecar.start()
+                try:
+                    sidecar.wait_until_healthy()
+                except SidecarError as exc:
+                    fail(f"the sidecar did not start: {exc}")
+                _print_ready(sidecar, token_file, decision_log)
+                while not stop.wait(0.25):
+                    if not sidecar.running:
+                        if stop.wait(0.5):  # Ctrl-C reaches OPA too; it may exit first
+                            break
+                        fail(f"OPA exited with status {sidecar.process.returncode}: {sidecar._last_words()}", EXIT_FAILED)
+                click.echo("stopping OPA", err=True)
+            finally:
+                sidecar.stop()
+                for s, handler in old.items():
+                    signal.signal(s, handler)
+
+    run()
+
+
+def _print_ready(sidecar: Sidecar, token_file: str | None, decision_log: str | None) -> None:
+    import shlex
+
+    url = sidecar.url
+    click.secho(f"rxrego sidecar: OPA serving bundle revision {sidecar.revision} on {url} (pid {sidecar.pid})", fg="green", err=True)
+    auth = f' -H "Authorization: Bearer $(cat {shlex.quote(token_file)})"' if token_file else ""
+    example = '{"input": {"request_type": "initial", "date_of_service": "2026-11-30", "drug": {"hcpcs": "J9229"}}}'
+    click.echo("query it with:", err=True)
+    click.echo(f"  curl -s -X POST {url}/v1/data/rxrego/decision -H 'Content-Type: application/json'{auth} -d '{example}'", err=True)
+    token_opt = f" --token-file {shlex.quote(token_file)}" if token_file else ""
+    click.echo(f"  rxrego decide REQUEST.json --server {url}{token_opt}", err=True)
+    where = decision_log if decision_log else "stdout"
+    click.echo(f"decision logs: {where}; Ctrl-C or SIGTERM stops it", err=True)

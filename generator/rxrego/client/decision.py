@@ -71,7 +71,7 @@ class FieldError:
     message: str
 
 
-def _frozen_mapping(value: Mapping | None) -> Mapping:
+def _frozen_mapping(value: Mapping | None = None) -> Mapping:
     return MappingProxyType(dict(value or {}))
 
 
@@ -91,6 +91,7 @@ class Decision:
     criteria: Mapping[str, str] = field(default_factory=_frozen_mapping, hash=False)
     errors: tuple[FieldError, ...] = ()
     drug: Mapping[str, Any] | None = field(default=None, hash=False)
+    in_force_from: str | None = None  # no_policy / not_in_force: the first date a version applied
     request_id: str | None = None
     raw: dict = field(default_factory=dict, hash=False, repr=False)
 
@@ -129,6 +130,7 @@ class Decision:
                 criteria=_frozen_mapping(doc.get("criteria")),
                 errors=tuple(FieldError(e["field"], e["message"]) for e in doc.get("errors", [])),
                 drug=_frozen_mapping(doc["drug"]) if "drug" in doc else None,
+                in_force_from=doc.get("in_force_from"),
                 request_id=doc.get("request_id"),
                 raw=raw,
             )
