@@ -7,14 +7,14 @@ TOOLS := .tools/bin
 include toolchain.env
 export RXREGO_TOOLS := $(CURDIR)/.tools
 
-.PHONY: run test bench setup tools venv check-rego clean help
+.PHONY: run test bench setup tools venv system-deps check-rego clean help
 
 help:
 	@echo "make run    set up, then check specs, generate Rego, lint it and run conformance"
 	@echo "make test   set up, then run every test"
 	@echo "make bench  set up, then run the benchmarks (long)"
 
-setup: venv tools
+setup: venv tools system-deps
 
 # The venv is rebuilt only when pyproject.toml changes.
 venv: $(VENV)/.installed
@@ -23,6 +23,29 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
+
+# tests/test_topology.py serves bundles with Debian's nginx (a bundle server for three OPA
+# sidecars). As root (CI, the dev machines) it is installed when missing: nginx-light, or
+# nginx where that is the package the release has; otherwise this only says what to install.
+# Debian may start the packaged nginx on port 80 on install: it is stopped again (the test
+# runs its own nginx on a loopback port with its own config).
+system-deps:
+	@if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
+		echo "system-deps: nginx is missing (tests/test_topology.py needs it): run 'apt-get install -y nginx-light' (or nginx) as root"; \
+		exit 0; \
+	fi; \
+	echo "system-deps: installing nginx (for tests/test_topology.py)"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update -qq || true; \
+	pkg=; for p in nginx-light nginx; do \
+		if apt-cache policy $$p 2>/dev/null | grep -q 'Candidate: [0-9]'; then pkg=$$p; break; fi; \
+	done; \
+	{ [ -n "$$pkg" ] && apt-get install -y -qq --no-install-recommends $$pkg >/dev/null; } \
+		|| apt-get install -y -qq --no-install-recommends nginx >/dev/null \
+		|| echo "system-deps: could not install nginx; tests/test_topology.py fails in CI without it"; \
+	service nginx stop >/dev/null 2>&1 || true; \
+	if command -v nginx >/dev/null 2>&1; then nginx -v; fi
 
 tools:
 	@scripts/install-tools

@@ -296,14 +296,15 @@ def run(junit: str) -> None:
         sys.exit(EXIT_FAILED)
 
 
-# The bundle, the OPA sidecar and the thin client: rxrego.bundle, rxrego.sidecar, rxrego.client.
+# Commands that live beside what they drive: the bundle, the OPA sidecar, the thin client,
+# and the sidecar's deployment configuration.
 from .bundle import bundle_command  # noqa: E402
 from .client.cli import decide_command  # noqa: E402
+from .deploy import deploy_config_command  # noqa: E402
 from .sidecar import serve_command  # noqa: E402
 
-main.add_command(bundle_command)
-main.add_command(serve_command)
-main.add_command(decide_command)
+for _command in (bundle_command, serve_command, decide_command, deploy_config_command):
+    main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

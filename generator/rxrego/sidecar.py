@@ -150,7 +150,43 @@ def check_token(token: str) -> str:
 
 
 def authz_policy(token: str) -> str:
-    return AUTHZ_POLICY.format(token_sha256=token_sha256(check_token(token)))
+    return authz_policy_for_sha256(token_sha256(check_token(token)))
+
+
+def authz_policy_for_sha256(digest: str) -> str:
+    """The system.authz policy for the token whose sha256 (64 hex digits) is `digest`: what
+    `rxrego deploy-config --token-hash-file` writes, so the token never reaches the config."""
+    digest = digest.strip().lower()
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise SidecarError("a token hash must be the 64 hex digits of the token's sha256")
+    return AUTHZ_POLICY.format(token_sha256=digest)
+
+
+def write_system_policies(system: Path, token_sha256: str | None = None) -> list[Path]:
+    """Write the OPA system policies under `system`: log/mask.rego (the decision-log mask)
+    and, with a token hash, authz/authz.rego (run OPA with --authentication=token
+    --authorization=basic). Shared by the sidecar and `rxrego deploy-config`."""
+    system = Path(system)
+    written = [system / "log" / "mask.rego"]
+    texts = [MASK_POLICY]
+    if token_sha256 is not None:
+        written.append(system / "authz" / "authz.rego")
+        texts.append(authz_policy_for_sha256(token_sha256))
+    for path, text in zip(written, texts, strict=True):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return written
+
+
+def merge_config(base: dict, extra: dict) -> dict:
+    """`extra` merged into a copy of `base`, objects recursively (a value in extra wins)."""
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge_config(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def _terminate(proc: subprocess.Popen) -> None:
@@ -170,7 +206,9 @@ class Sidecar:
             RxRegoClient(sidecar.url).decide(request)
 
     `bundle=None` starts OPA without any bundle (every decision is then undefined), which
-    tests use. `port=None` picks a free port.
+    tests use. `port=None` picks a free port. `config` is OPA configuration merged over the
+    generated one: with `bundle=None` and the `services` + `bundles` of
+    `rxrego.deploy.opa_config(...)`, OPA polls the bundle from a bundle server instead.
     """
 
     def __init__(
@@ -188,6 +226,7 @@ class Sidecar:
         log_level: str = "error",
         ready_timeout: float = 30.0,
         keep_lines: int = 500,
+        config: dict | None = None,
     ) -> None:
         if host not in ("127.0.0.1", "::1", "localhost"):
             raise SidecarError(f"the sidecar listens on loopback only, not {host}")
@@ -207,6 +246,7 @@ class Sidecar:
         self.verification_alg = verification_alg
         self.log_level = log_level
         self.ready_timeout = ready_timeout
+        self.extra_config = dict(config) if config else {}
         self.revision: str | None = None
         self.output: collections.deque[str] = collections.deque(maxlen=keep_lines)
         self.process: subprocess.Popen | None = None
@@ -286,14 +326,11 @@ class Sidecar:
                     raise SidecarError(f"cannot read the verification key {self.verification_key}: {exc}") from exc
                 config["bundles"]["rxrego"]["signing"] = {"keyid": "rxrego"}
                 config["keys"] = {"rxrego": {"key": pem, "algorithm": self.verification_alg}}
+        if self.extra_config:
+            config = merge_config(config, self.extra_config)
         (tmp / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
         (tmp / "config.json").chmod(0o600)
-        system = tmp / "system"
-        (system / "log").mkdir(parents=True)
-        (system / "log" / "mask.rego").write_text(MASK_POLICY, encoding="utf-8")
-        if self.token is not None:
-            (system / "authz").mkdir()
-            (system / "authz" / "authz.rego").write_text(authz_policy(self.token), encoding="utf-8")
+        write_system_policies(tmp / "system", token_sha256(self.token) if self.token is not None else None)
 
     def start(self) -> Sidecar:
         """Spawn OPA (returns at once; see wait_until_healthy)."""
@@ -544,6 +581,11 @@ def serve_command(bundle_path, rego_dir, port, token_file, decision_log, verific
                 try:
                     sidecar.wait_until_healthy()
                 except SidecarError as exc:
+                    # Ctrl-C or SIGTERM during start-up reaches OPA too and ends the wait:
+                    # that is a requested stop, not a failure to start.
+                    if stop.wait(0.5):
+                        click.echo("stopped before OPA was ready", err=True)
+                        return
                     fail(f"the sidecar did not start: {exc}")
                 _print_ready(sidecar, token_file, decision_log)
                 while not stop.wait(0.25):

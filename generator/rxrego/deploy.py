@@ -1,0 +1,251 @@
+"""OPA configuration for sidecars fed from one bundle server: `rxrego deploy-config`.
+
+A sidecar per service instance runs the real `opa run --server` on loopback; every sidecar
+polls the same bundle (`rxrego bundle`, signed) from a bundle server or an object store. This
+module writes what one sidecar needs, the same for every instance:
+
+    <out>                 OPA's configuration (YAML, or JSON when <out> ends in .json):
+                          services.bundles (the bundle server), bundles.rxrego (resource,
+                          polling interval, signing.keyid), keys.rxrego (the public key and
+                          algorithm), decision_logs (console, or a decision-log service)
+    <policy-dir>/log/mask.rego     data.system.log.mask: patient.birth_date and patient.id
+                                   erased from every decision log (single and batch)
+    <policy-dir>/authz/authz.rego  with --token-hash-file: data.system.authz, the holder of the
+                                   token may only POST the two decision paths and GET /health
+
+The system policies are the ones `rxrego serve` generates (rxrego.sidecar), written by the
+same function. They are loaded from the command line, outside the bundle (whose only root is
+"rxrego"), so a bundle can never replace them:
+
+    opa run --server --addr 127.0.0.1:8181 --config-file <out> \\
+        --authentication=token --authorization=basic <policy-dir>
+
+(`opa_command` gives that line; the authn/authz flags only with a token hash.)
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import yaml
+
+from . import bundle as bundle_mod
+from .sidecar import SidecarError, write_system_policies
+
+BUNDLE_NAME = "rxrego"
+BUNDLE_SERVICE = "bundles"
+LOG_SERVICE = "decision-logs"
+KEY_ID = "rxrego"
+DEFAULT_ADDR = "127.0.0.1:8181"
+DEFAULT_LOG_RESOURCE = "/logs"
+
+
+class DeployError(ValueError):
+    """The options do not make a usable sidecar configuration; the message says why."""
+
+
+def split_url(url: str, what: str) -> tuple[str, str]:
+    """(service URL, resource) of an http(s) URL: http://h:p/a/b.tar.gz -> (http://h:p, a/b.tar.gz)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise DeployError(f"the {what} must be an http(s):// URL, not {url!r}")
+    if parts.username or parts.password:
+        raise DeployError(f"the {what} must not carry credentials; OPA's services take them from credentials config")
+    if parts.fragment:
+        raise DeployError(f"the {what} must not have a #fragment")
+    resource = parts.path.lstrip("/")
+    if parts.query:
+        resource += "?" + parts.query
+    return urlunsplit((parts.scheme, parts.netloc, "", "", "")), resource
+
+
+def opa_config(
+    bundle_url: str,
+    *,
+    polling_min: int = 10,
+    polling_max: int = 20,
+    verification_key: str | None = None,
+    verification_alg: str = "RS256",
+    decision_log: str = "console",
+    labels: dict[str, str] | None = None,
+) -> dict:
+    """OPA's configuration for one sidecar (a plain dict; dump it as YAML or JSON).
+
+    `verification_key` is the PEM text of the public key: OPA then activates only a bundle
+    whose .signatures.json verifies with it. `decision_log` is "console" (one JSON line per
+    decision on OPA's stdout) or the http(s) URL of a decision-log service (OPA POSTs
+    gzip'ed batches to it)."""
+    if polling_min < 1 or polling_max < polling_min:
+        raise DeployError(f"polling needs 1 <= min <= max seconds, not min {polling_min}, max {polling_max}")
+    service_url, resource = split_url(bundle_url, "bundle URL")
+    if not resource:
+        raise DeployError(f"the bundle URL {bundle_url!r} names no file (e.g. .../bundles/rxrego.tar.gz)")
+    config: dict = {
+        "labels": {"app": "rxrego", **(labels or {})},
+        "services": {BUNDLE_SERVICE: {"url": service_url}},
+        "bundles": {
+            BUNDLE_NAME: {
+                "service": BUNDLE_SERVICE,
+                "resource": resource,
+                "persist": False,
+                "polling": {"min_delay_seconds": polling_min, "max_delay_seconds": polling_max},
+            }
+        },
+    }
+    if verification_key is not None:
+        if verification_alg not in bundle_mod.SIGNING_ALGS:
+            raise DeployError(f"unsupported verification algorithm {verification_alg}; use one of {', '.join(bundle_mod.SIGNING_ALGS)}")
+        if "-----BEGIN" not in verification_key:
+            raise DeployError("the verification key must be a PEM public key")
+        config["bundles"][BUNDLE_NAME]["signing"] = {"keyid": KEY_ID}
+        config["keys"] = {KEY_ID: {"key": verification_key, "algorithm": verification_alg}}
+    if decision_log == "console":
+        config["decision_logs"] = {"console": True}
+    else:
+        log_url, log_resource = split_url(decision_log, "decision-log service URL (or 'console')")
+        config["services"][LOG_SERVICE] = {"url": log_url}
+        config["decision_logs"] = {
+            "service": LOG_SERVICE,
+            "resource": "/" + log_resource if log_resource else DEFAULT_LOG_RESOURCE,
+            "reporting": {"min_delay_seconds": 5, "max_delay_seconds": 10},
+        }
+    return config
+
+
+def opa_command(
+    config_file: Path | str,
+    policy_dir: Path | str,
+    *,
+    addr: str = DEFAULT_ADDR,
+    token: bool = True,
+    opa: str = "opa",
+    extra_args: list[str] | tuple[str, ...] = (),
+) -> list[str]:
+    """The command line that runs one sidecar with this configuration (`extra_args`, e.g.
+    --log-level, go before the policy folder)."""
+    args = [opa, "run", "--server", "--addr", addr, "--skip-version-check", "--config-file", str(config_file)]
+    if token:
+        args += ["--authentication=token", "--authorization=basic"]
+    args += [*extra_args, str(policy_dir)]
+    return args
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None  # the PEM key as a readable block
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def render(config: dict, fmt: str, command: list[str] | None = None) -> str:
+    """The configuration as YAML (with the command line as a comment) or JSON."""
+    if fmt == "json":
+        return json.dumps(config, indent=2) + "\n"
+    head = "# OPA configuration for an rxrego sidecar, written by `rxrego deploy-config`.\n"
+    if command:
+        head += "# Run it with:\n#   " + shlex.join(command) + "\n"
+    return head + yaml.dump(config, Dumper=_Dumper, sort_keys=False, default_flow_style=False)
+
+
+def read_token_hash(path: Path) -> str:
+    """The sha256 (64 hex digits) in `path`: `printf %s "$TOKEN" | sha256sum | cut -d' ' -f1`."""
+    try:
+        text = Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise DeployError(f"cannot read the token hash file {path}: {exc.strerror or exc}") from exc
+    text = text.split()[0] if text else ""  # sha256sum's "<hex>  -" is fine too
+    text = text.removeprefix("sha256:").lower()
+    if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
+        raise DeployError(f"{path} must hold the token's sha256 as 64 hex digits (printf %s \"$TOKEN\" | sha256sum)")
+    return text
+
+
+def write(
+    out: Path,
+    config: dict,
+    *,
+    policy_dir: Path | None = None,
+    token_sha256: str | None = None,
+    addr: str = DEFAULT_ADDR,
+    opa: str = "opa",
+) -> tuple[list[Path], list[str]]:
+    """Write the configuration to `out` and the system policies to `policy_dir` (default:
+    `system/` beside `out`). The written files and the command line that runs OPA."""
+    out = Path(out)
+    policy_dir = Path(policy_dir) if policy_dir is not None else out.parent / "system"
+    fmt = "json" if out.suffix.lower() == ".json" else "yaml"
+    command = opa_command(out, policy_dir, addr=addr, token=token_sha256 is not None, opa=opa)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stale = policy_dir / "authz" / "authz.rego"
+    if token_sha256 is None and stale.exists():
+        stale.unlink()  # an old token's policy must not linger beside a config without one
+    try:
+        written = write_system_policies(policy_dir, token_sha256)
+    except SidecarError as exc:
+        raise DeployError(str(exc)) from exc
+    out.write_text(render(config, fmt, command), encoding="utf-8")
+    return [out, *written], command
+
+
+# --- the command ------------------------------------------------------------------------
+
+import click  # noqa: E402
+
+
+@click.command("deploy-config")
+@click.option("--bundle-url", required=True, help="Where every sidecar polls the bundle, e.g. https://bundles.example/rxrego/bundle.tar.gz.")
+@click.option("--polling-min", default=10, show_default=True, type=click.IntRange(1), help="Seconds OPA waits at least between polls.")
+@click.option("--polling-max", default=20, show_default=True, type=click.IntRange(1), help="Seconds OPA waits at most between polls: the bound on how long a new revision takes to reach every sidecar.")
+@click.option("--verification-key", type=click.Path(exists=True, dir_okay=False), help="PEM public key: OPA activates only bundles whose signature verifies (build them with `rxrego bundle --signing-key`).")
+@click.option("--verification-alg", type=click.Choice(bundle_mod.SIGNING_ALGS), default="RS256", show_default=True, help="Signature algorithm the key is for.")
+@click.option("--decision-log", default="console", show_default=True, help="'console' (one JSON line per decision on OPA's stdout) or the URL of a decision-log service.")
+@click.option("--token-hash-file", type=click.Path(dir_okay=False), help="File holding the sha256 of the callers' bearer token: enables token authn + the rxrego authz policy.")
+@click.option("--policy-dir", type=click.Path(file_okay=False), help="Where to write the system policies (default: system/ beside -o).")
+@click.option("--addr", default=DEFAULT_ADDR, show_default=True, help="The sidecar's listening address, for the printed command line (keep it on loopback).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The OPA configuration to write (.yaml/.yml, or .json).")
+def deploy_config_command(bundle_url, polling_min, polling_max, verification_key, verification_alg, decision_log, token_hash_file, policy_dir, addr, output) -> None:
+    """Write the OPA configuration of an rxrego sidecar that polls a bundle server.
+
+    \b
+    Every service instance runs one sidecar with the same files:
+      -o FILE            services + bundles.rxrego (polling, signing) + keys + decision_logs
+      system/log/        the decision-log mask (patient.birth_date and patient.id erased)
+      system/authz/      with --token-hash-file: only the decision paths and /health
+    and prints the `opa run --server ...` line that runs it. Publish a new revision by
+    replacing the bundle on the server (`rxrego bundle --signing-key ...`): each sidecar
+    activates it within --polling-max seconds; decision logs name the revision that answered.
+    """
+    from .cli import fail
+
+    if polling_max < polling_min:
+        fail(f"--polling-max ({polling_max}) must be >= --polling-min ({polling_min})")
+    try:
+        pem = Path(verification_key).read_text(encoding="utf-8") if verification_key else None
+        digest = read_token_hash(Path(token_hash_file)) if token_hash_file else None
+        config = opa_config(
+            bundle_url,
+            polling_min=polling_min,
+            polling_max=polling_max,
+            verification_key=pem,
+            verification_alg=verification_alg,
+            decision_log=decision_log,
+        )
+        files, command = write(Path(output), config, policy_dir=Path(policy_dir) if policy_dir else None, token_sha256=digest, addr=addr)
+    except (DeployError, OSError) as exc:
+        fail(str(exc))
+    for f in files:
+        click.echo(f"wrote {f}", err=True)
+    if not verification_key:
+        click.secho("warning: no --verification-key: sidecars will activate any bundle the server hands them", fg="yellow", err=True)
+    if not token_hash_file:
+        click.secho("warning: no --token-hash-file: anyone who reaches the port may read and write policies", fg="yellow", err=True)
+    click.echo("run each sidecar with:", err=True)
+    click.echo(shlex.join(command))
