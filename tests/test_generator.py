@@ -170,6 +170,16 @@ def test_identifiers_naming_two_policies_are_an_invalid_request(tmp_path, all_sp
     assert "fep_5_21_100" in decision["errors"][0]["message"] and other.package in decision["errors"][0]["message"]
 
 
+def test_drug_routing_is_judged_only_after_a_valid_envelope(tmp_path, all_specs, decide_batch):
+    """Found by the differential test: conflicting identifiers beside a broken envelope
+    report the envelope only (routing needs a valid envelope, docs/semantics.md)."""
+    out = tmp_path / "rego"
+    generate.write(generate.build(all_specs), out)
+    [decision] = decide_batch([{"drug": {"hcpcs": "X0001", "ndc": "99999-0001-01"}}], out)
+    assert decision["outcome"] == "invalid_request"
+    assert [e["field"] for e in decision["errors"]] == ["date_of_service", "request_type"]
+
+
 # --- escaping: every spec string reaches Rego exactly ------------------------------------
 
 HOSTILE = ['"', "\\", "\n", "\r\n", "}", "{", "`", "import data.x", "package evil", "\x00", "\x1f", "\u2028", "é", "😀", "${x}", '"}\nallow := true\n#']

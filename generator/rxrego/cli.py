@@ -83,7 +83,22 @@ def main() -> None:
       rxrego conformance    golden cases in conformance/ on the real OPA binary
       rxrego run            all of the above, with a summary (what `make run` does)
 
-    Run `rxrego COMMAND --help` for each command's options.
+    \b
+    Serving decisions:
+      rxrego bundle         the OPA bundle of rego/ (reproducible, optionally signed)
+      rxrego serve          the real `opa run --server` on 127.0.0.1 with the bundle
+      rxrego decide         one decision, locally or from a sidecar
+      rxrego deploy-config  OPA configuration for sidecars fed by a bundle server
+
+    \b
+    The policy author's desk:
+      rxrego render         the spec as a readable document (md or html)
+      rxrego explain        a decision and its criteria tree, with the facts read
+      rxrego diff           what changed between two spec versions, and which cases
+      rxrego questionnaire  a FHIR R4 Questionnaire of the facts the policy needs
+      rxrego new            a new spec skeleton and golden-case file
+
+    Run `rxrego COMMAND --help` for each command's options; `rxrego doctor` checks the tools.
     """
 
 
@@ -305,6 +320,11 @@ from .sidecar import serve_command  # noqa: E402
 
 for _command in (bundle_command, serve_command, decide_command, deploy_config_command):
     main.add_command(_command)
+
+# The policy author's desk (render, explain, diff, questionnaire, questionnaire-decide, new).
+from .author import commands as author_commands  # noqa: E402
+
+author_commands.register(main)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

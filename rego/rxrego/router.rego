@@ -29,31 +29,43 @@ versions := {
 # METADATA
 # description: The decision for one request (POST /v1/data/rxrego/decision).
 # entrypoint: true
-decision := object.union(
-	{"outcome": "invalid_request", "reason": "invalid_request", "errors": errors},
-	lib.request_id(input),
-) if {
+decision := _invalid(errors) if {
 	count(errors) > 0
 } else := object.union(
 	{"outcome": "no_policy", "reason": "no_policy", "drug": _drug_given},
 	lib.request_id(input),
 ) if {
 	count(matches) == 0
+} else := _invalid({{"field": "drug", "message": message}}) if {
+	count(matches) > 1
+	message := sprintf("the drug identifiers name different policies: %s", [concat(", ", sort(matches))])
 } else := object.union(
 	{"outcome": "no_policy", "reason": "not_in_force", "drug": _drug_given, "in_force_from": _first_version.from},
 	lib.request_id(input),
 ) if {
 	not _in_force
+} else := _invalid({{"field": "request_type", "message": message}}) if {
+	not input.request_type in data.rxrego.policies[_in_force].request_types
+	message := sprintf("the version of the policy in force has no %s requirements", [input.request_type])
 } else := data.rxrego.policies[_in_force].decision
+
+_invalid(problems) := object.union(
+	{"outcome": "invalid_request", "reason": "invalid_request", "errors": problems},
+	lib.request_id(input),
+)
 
 # The module of the version in force on the date of service (undefined before the first).
 _in_force := versions_in_force[0] if {
+	count(matches) == 1
 	some name in matches
 	versions_in_force := [v.package | some v in versions[name]; v.from <= input.date_of_service]
 	count(versions_in_force) > 0
 }
 
-_first_version := versions[name][count(versions[name]) - 1] if some name in matches
+_first_version := versions[name][count(versions[name]) - 1] if {
+	count(matches) == 1
+	some name in matches
+}
 
 # Decisions for many requests in one round trip:
 # POST /v1/data/rxrego/decisions with {"input": {"requests": [...]}}.
@@ -117,17 +129,6 @@ errors contains {"field": concat(".", ["drug", key]), "message": "expected a str
 	some key in _drug_keys
 	_given(key)
 	not is_string(input.drug[key])
-}
-
-errors contains {"field": "drug", "message": message} if {
-	count(matches) > 1
-	message := sprintf("the drug identifiers name different policies: %s", [concat(", ", sort(matches))])
-}
-
-errors contains {"field": "request_type", "message": "this policy has no renewal requirements"} if {
-	count(matches) == 1
-	input.request_type in {"initial", "renewal"}
-	not input.request_type in data.rxrego.policies[_in_force].request_types
 }
 
 _any_drug_key if {

@@ -1,0 +1,411 @@
+"""The author's-desk commands, registered on the `rxrego` group by `register(main)`.
+
+Input mistakes end in a message naming the file (and line where there is one) and exit 2;
+a traceback here is a bug.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .common import InputError
+
+EXIT_FAILED = 1
+EXIT_INPUT = 2
+
+
+def _fail(message: str, code: int = EXIT_INPUT) -> None:
+    from .. import cli
+
+    cli.fail(message, code)
+
+
+def _guarded(fn):
+    """InputError, a missing tool, an OPA or generator failure -> a clear message, exit 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from .. import generate as gen
+        from .. import opa, toolchain
+
+        try:
+            return fn(*args, **kwargs)
+        except InputError as exc:
+            _fail(str(exc))
+        except toolchain.ToolError as exc:
+            _fail(str(exc))
+        except opa.OpaError as exc:
+            _fail(f"OPA could not decide: {exc}")
+        except gen.GenerateError as exc:
+            _fail(str(exc))
+
+    return wrapper
+
+
+def _write_output(text: str, output: str | None, what: str) -> None:
+    if output is None or output == "-":
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    path = Path(output)
+    if path.is_dir():
+        raise InputError(f"-o {output} is a folder; give a file name")
+    if not path.parent.exists():
+        raise InputError(f"-o {output}: the folder {path.parent} does not exist")
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write {output}: {exc.strerror}") from None
+    click.echo(f"wrote {what} to {output}", err=True)
+
+
+def _load_specs_dir(specs_dir: str, *, exclude: tuple[Path, ...] = ()):
+    """Every spec under a folder (none when it does not exist), minus the files excluded."""
+    from ..spec.errors import SpecError
+    from ..spec.loader import find_specs, load_specs
+
+    if not Path(specs_dir).exists():
+        return []
+    skip = {p.resolve() for p in exclude}
+    files = [p for p in find_specs([specs_dir]) if p.resolve() not in skip]
+    try:
+        return load_specs(files)
+    except SpecError as exc:
+        raise InputError("\n".join(str(i) for i in exc.issues) + f"\n{len(exc.issues)} error(s) in the specs under {specs_dir}") from None
+
+
+def _decide(rego_dir: str, request: object) -> dict:
+    from .. import opa
+
+    if not Path(rego_dir).is_dir():
+        raise InputError(f"no such folder: {rego_dir} (generate the Rego with `rxrego generate`, or pass --rego)")
+    value = opa.eval_batch(Path(rego_dir), "data.rxrego.decision", request)["value"]
+    if not isinstance(value, dict):
+        raise InputError(f"data.rxrego.decision under {rego_dir} is not a decision: {json.dumps(value)[:200]}")
+    return value
+
+
+# --- render ----------------------------------------------------------------------------------------
+
+
+@click.command("render")
+@click.argument("spec_file", metavar="SPEC", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md", show_default=True, help="md: Markdown; html: one self-contained, print-friendly HTML file.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of standard output.")
+@click.option("--notes", is_flag=True, help="Append the authors' notes (criterion notes, value sets), which the payer's document does not have.")
+@_guarded
+def render_command(spec_file: str, fmt: str, output: str | None, notes: bool) -> None:
+    """Render a spec as a readable policy document, laid out like the payer's document.
+
+    \b
+    Identity block (number, section, subsection, subject, effective / original / last review
+    dates, drug), description and background, related policies, the policy statement, the
+    Prior-Approval and Renewal requirements with their nesting and wording ("AND ALL of the
+    following:", "at least ONE of", "If ..., then:"), numbered as the document numbers them,
+    the pre-PA allowance, each set's limits ("Duration 3 months"), references and the policy
+    history. Reviewers can read it side by side with the source document.
+
+    \b
+    Examples:
+      rxrego render policy_source/fep/5.21.100-besponsa.yaml
+      rxrego render policy_source/fep/5.21.100-besponsa.yaml --format html -o besponsa.html
+
+    HTML is one file with inline CSS and no scripts or external assets; every spec string in it
+    is HTML-escaped.
+    """
+    from .common import load_spec_file
+    from .render import render
+
+    spec = load_spec_file(spec_file)
+    _write_output(render(spec, fmt, notes=notes), output, f"{spec.id} as {fmt}")
+
+
+# --- explain ---------------------------------------------------------------------------------------
+
+
+@click.command("explain")
+@click.argument("request_file", metavar="REQUEST.json")
+@click.option("--specs", "specs_dir", default="policy_source", show_default=True, type=click.Path(), help="Folder of policy specs (for the criteria tree and the policy's wording).")
+@click.option("--rego", "rego_dir", default="rego", show_default=True, type=click.Path(), help="Folder of generated Rego that decides.")
+@click.option("--no-color", is_flag=True, help="Plain text even on a terminal (colour is off anyway when the output is not a terminal).")
+@_guarded
+def explain_command(request_file: str, specs_dir: str, rego_dir: str, no_color: bool) -> None:
+    """Decide a request with the local OPA and show why: the criteria tree, node by node.
+
+    \b
+    One `opa eval` of data.rxrego.decision over --rego decides REQUEST.json (a file, or - for
+    stdin). Shown: the outcome, reason and approval period; the unmet criteria and missing
+    information as the decision lists them; then the tree of the requirement set that was
+    applied (initial or renewal, and the policy version in force on the date of service):
+    each criterion met / unmet / unknown, in the policy's words, and for each leaf what it
+    checks and the request facts it read, e.g.
+      patient.birth_date = 1980-03-20 (age 46 on 2026-06-15)
+      prescriber.attestations.vod_monitoring = (absent)
+    Conditional criteria show their "when" and "then" branches. no_policy and
+    invalid_request decisions show the drug or the request errors.
+
+    Colours (green met, red unmet, yellow unknown) only on a terminal. Exit 0 when the
+    decision was shown (whatever its outcome), 2 for an unreadable request or a missing OPA.
+    """
+    from .common import load_json
+    from .explain import explain_lines
+
+    request = load_json(request_file)
+    decision = _decide(rego_dir, request)
+    specs = _load_specs_dir(specs_dir)
+    lines, warnings = explain_lines(decision, request, specs)
+    color = False if no_color else None
+    for w in warnings:
+        click.echo(click.style(f"note: {w}", fg="yellow"), err=True, color=color)
+    click.echo("\n".join(lines), color=color)
+
+
+# --- diff ----------------------------------------------------------------------------------------------
+
+
+@click.command("diff")
+@click.argument("old_file", metavar="OLD", type=click.Path(dir_okay=False))
+@click.argument("new_file", metavar="NEW", type=click.Path(dir_okay=False))
+@click.option("--cases", "cases_dir", default="conformance", show_default=True, type=click.Path(), help="Golden cases: the policy's case file(s) under this folder are run on both versions.")
+@click.option("--specs", "specs_dir", default="policy_source", show_default=True, type=click.Path(), help="The other specs, generated beside each version so routing works as in production.")
+@click.option("--no-cases", is_flag=True, help="Compare the specs only; do not run the golden cases.")
+@_guarded
+def diff_command(old_file: str, new_file: str, cases_dir: str, specs_dir: str, no_cases: bool) -> None:
+    """What changed between two versions of a spec, and which golden cases change outcome.
+
+    \b
+    Criterion by criterion: added and removed criteria, reworded text (old and new, and the
+    words that changed), changed tests and thresholds (age.min_years: 18 -> 1), combinator
+    children, conditions, requirement-set membership and durations, metadata such as the
+    effective date, drug codes, value-set members, history entries and earlier versions.
+    Only the meaning counts: comments and layout are not differences.
+
+    \b
+    Then Rego is generated for OLD and for NEW (each with the other specs of --specs) into
+    scratch folders, the policy's golden cases from --cases are decided on both (one
+    `opa eval` each), and every case whose outcome, reason, unmet or missing criteria or
+    approval end differs is listed:  case-name: approved -> denied  (...)
+
+    \b
+    Example:
+      git show HEAD~1:policy_source/fep/5.21.100-besponsa.yaml > /tmp/old.yaml
+      rxrego diff /tmp/old.yaml policy_source/fep/5.21.100-besponsa.yaml
+
+    \b
+    Exit status:
+      0  no difference (neither in the specs nor in any case's decision)
+      1  there are differences
+      2  bad input (a spec or case file with errors) or a missing tool
+    """
+    from . import diff
+    from .common import load_spec_file
+
+    old, new = load_spec_file(old_file), load_spec_file(new_file)
+    click.echo(f"OLD {old_file}: {old.id}, effective {old.effective_date}")
+    click.echo(f"NEW {new_file}: {new.id}, effective {new.effective_date}")
+    changes = diff.spec_changes(old, new)
+    section = None
+    for change in changes:
+        if change.section != section:
+            section = change.section
+            click.secho(f"\n{section}", bold=True)
+        click.echo(change.text())
+    if not changes:
+        click.echo("\nThe specs mean the same (comments and layout aside).")
+    flipped = []
+    if no_cases:
+        pass
+    elif old == new:
+        click.echo("\nGolden cases: the models are equal, so no case can decide differently.")
+    else:
+        cases, files = diff.policy_cases(cases_dir, {old.id, new.id})
+        if not cases:
+            click.echo(f"\nGolden cases: none for {new.id} under {cases_dir}/")
+        else:
+            others = _load_specs_dir(specs_dir, exclude=(Path(old_file), Path(new_file)))
+            click.echo(f"\nGolden cases ({len(cases)} from {', '.join(files)}), decided on OLD and on NEW:", err=True)
+            flipped = diff.case_changes(old, new, others, cases)
+            click.secho(f"\nGolden cases that change ({len(flipped)} of {len(cases)})", bold=True)
+            for cc in flipped:
+                click.echo(f"  {cc.text()}")
+            if not flipped:
+                click.echo("  none: every case decides as before")
+    different = bool(changes or flipped)
+    click.echo("")
+    click.secho(
+        f"{len(changes)} change(s) in the spec, {len(flipped)} golden case(s) decide differently" if different else "no differences",
+        fg="yellow" if different else "green",
+    )
+    if different:
+        sys.exit(EXIT_FAILED)
+
+
+# --- questionnaire ---------------------------------------------------------------------------------
+
+
+@click.command("questionnaire")
+@click.argument("spec_file", metavar="SPEC", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the Questionnaire (JSON) here instead of standard output.")
+@click.option("--base-url", default=None, metavar="URL", help="Canonical base for the Questionnaire url and answer code systems (default https://rxrego.dev/fhir).")
+@_guarded
+def questionnaire_command(spec_file: str, output: str | None, base_url: str | None) -> None:
+    """Emit a FHIR R4 Questionnaire (JSON) asking for every fact the policy needs.
+
+    \b
+    In the spirit of Da Vinci DTR: one item per fact, its linkId the request field it fills
+    (patient.birth_date, biomarkers.CD22, prescriber.attestations.vod_monitoring, ...), so
+    linkIds are stable and a response maps straight back to a PA request
+    (`rxrego questionnaire-decide`). Types: birth date -> date; diagnosis -> repeating group
+    of code (string) and qualifiers (choice from the spec's accepted values plus "other");
+    biomarkers -> choice positive/negative/unknown; prior therapies -> a yes/no question and
+    a repeating group (agent, class, result); attestations and clinical statuses -> boolean;
+    labs -> group (value, unit, date); specialty -> choice; quantity -> decimal/integer.
+
+    \b
+    `required` marks facts every requirement set needs unconditionally. Conditional criteria
+    become `enableWhen` (the prior-therapy questions appear when the Ph status is "positive");
+    an age condition cannot be checked against a birth date by enableWhen, so the item stays
+    enabled and its text says so. The result is checked by a structural validator before it
+    is written.
+    """
+    from .common import load_spec_file
+    from .questionnaire import DEFAULT_BASE, build_questionnaire, validate_questionnaire
+
+    spec = load_spec_file(spec_file)
+    q = build_questionnaire(spec, base=base_url or DEFAULT_BASE)
+    problems = validate_questionnaire(q)
+    if problems:  # a bug in the builder, not the user's mistake
+        _fail("the generated Questionnaire is not valid (please report):\n  " + "\n  ".join(problems), EXIT_FAILED)
+    _write_output(json.dumps(q, indent=2, ensure_ascii=False) + "\n", output, f"the Questionnaire for {spec.id} ({len(q['item'])} top-level items)")
+
+
+@click.command("questionnaire-decide")
+@click.argument("response_file", metavar="QR.json")
+@click.option("--spec", "spec_file", required=True, type=click.Path(dir_okay=False), help="The spec the questionnaire was generated from.")
+@click.option("--date-of-service", "date_of_service", required=True, metavar="YYYY-MM-DD", help="The date of service of the request.")
+@click.option("--renewal", is_flag=True, help="Decide as a renewal request (default: initial).")
+@click.option("--rego", "rego_dir", default="rego", show_default=True, type=click.Path(), help="Folder of generated Rego that decides.")
+@click.option("--show-request", is_flag=True, help="Also print the PA request the answers were mapped to (JSON).")
+@click.option("--json", "as_json", is_flag=True, help="Print the decision document (JSON) instead of the explanation.")
+@click.option("--no-color", is_flag=True, help="Plain text even on a terminal.")
+@_guarded
+def questionnaire_decide_command(response_file, spec_file, date_of_service, renewal, rego_dir, show_request, as_json, no_color) -> None:
+    """Map a completed QuestionnaireResponse to a PA request and decide it locally.
+
+    \b
+    Answers are read by linkId (valueDate, valueString, valueBoolean, valueCoding,
+    valueDecimal / valueInteger; repeating groups become lists). An unanswered question leaves
+    its field absent, so the decision pends on it and never approves; answering "No" to
+    "prior_therapies.any" sends an empty list (a known "none"). The request is decided with
+    one `opa eval` over --rego and explained as `rxrego explain` does.
+
+    \b
+    Example:
+      rxrego questionnaire policy_source/fep/5.21.100-besponsa.yaml -o q.json
+      (fill it in a SMART on FHIR / DTR client, save the QuestionnaireResponse)
+      rxrego questionnaire-decide qr.json --spec policy_source/fep/5.21.100-besponsa.yaml \\
+          --date-of-service 2026-06-15
+
+    \b
+    Exit status: 0 approved; 1 any other decision (denied, pended, no_policy,
+    invalid_request); 2 no decision (unreadable response, bad option, OPA missing).
+    """
+    from .common import load_json, load_spec_file, parse_date
+    from .explain import explain_lines
+    from .questionnaire import ResponseError, build_questionnaire, response_to_request, unknown_link_ids
+
+    if parse_date(date_of_service) is None:
+        raise InputError(f"--date-of-service {date_of_service!r} is not a date (YYYY-MM-DD, a real calendar day)")
+    spec = load_spec_file(spec_file)
+    qr = load_json(response_file)
+    try:
+        request = response_to_request(qr, spec, date_of_service=date_of_service, request_type="renewal" if renewal else "initial")
+    except ResponseError as exc:
+        raise InputError(f"{response_file}: {exc}") from None
+    color = False if no_color else None
+    ignored = unknown_link_ids(qr, build_questionnaire(spec))
+    if ignored:
+        click.echo(click.style(f"note: ignored answers to linkIds the questionnaire does not have: {', '.join(ignored)}", fg="yellow"), err=True, color=color)
+    if show_request:
+        click.echo(json.dumps(request, indent=2, ensure_ascii=False))
+    decision = _decide(rego_dir, request)
+    if as_json:
+        click.echo(json.dumps(decision, indent=2, sort_keys=True, ensure_ascii=False))
+    else:
+        lines, warnings = explain_lines(decision, request, [spec])
+        for w in warnings:
+            click.echo(click.style(f"note: {w}", fg="yellow"), err=True, color=color)
+        click.echo("\n".join(lines), color=color)
+    approved = decision.get("outcome") == "approved" and isinstance(decision.get("approval"), dict)
+    sys.exit(0 if approved else EXIT_FAILED)
+
+
+# --- new -----------------------------------------------------------------------------------------------
+
+
+@click.command("new")
+@click.argument("policy_id", metavar="ID")
+@click.option("--dir", "spec_dir", default="policy_source", show_default=True, type=click.Path(file_okay=False), help="Folder of policy specs to write the skeleton into.")
+@click.option("--cases", "cases_dir", default=None, type=click.Path(file_okay=False), help="Folder of golden cases (default: 'conformance' beside --dir).")
+@click.option("--title", help="The document's subject, usually the brand name (also the drug's brand).")
+@click.option("--hcpcs", metavar="CODE", help="The drug's HCPCS code, e.g. J9229 (requests are routed by it).")
+@_guarded
+def new_command(policy_id: str, spec_dir: str, cases_dir: str | None, title: str | None, hcpcs: str | None) -> None:
+    """Start a new policy: a spec skeleton and its golden-case file.
+
+    \b
+    ID is the policy's stable id, e.g. fep-5.21.200; the payer prefix becomes the folder:
+      rxrego new fep-5.21.200 --title Blincyto --hcpcs J9039
+    writes policy_source/fep/5.21.200-blincyto.yaml and
+    conformance/fep/5.21.200-blincyto.cases.yaml.
+
+    \b
+    The spec carries the editor's schema line and a comment teaching each section, with one
+    criterion per requirement set; the case file has one placeholder case (a diagnosis outside
+    the indication is denied as investigational) that passes once the Rego is generated. Both
+    pass `rxrego check` as written. Existing files are never overwritten, and an id, HCPCS
+    code or brand another spec already claims is refused.
+    """
+    from . import skeleton
+    from .common import load_spec_file
+
+    spec_root = Path(spec_dir)
+    cases_root = Path(cases_dir) if cases_dir else spec_root.parent / "conformance"
+    sk = skeleton.build(policy_id, title=title, hcpcs=hcpcs, spec_dir=spec_root, cases_dir=cases_root)
+    brand = (title or "").strip().lower()
+    try:
+        existing = _load_specs_dir(spec_dir)
+    except InputError:
+        existing = []  # broken specs are `rxrego check`'s to report; the loader catches clashes later
+    for other in existing:
+        clash = (
+            "id" if other.id == policy_id
+            else f"HCPCS code {hcpcs}" if hcpcs and hcpcs in other.drug.hcpcs
+            else f"drug name {title!r}" if brand and brand in {(other.drug.brand or "").lower(), (other.drug.generic or "").lower()}
+            else None
+        )
+        if clash:
+            raise InputError(f"{other.source} ({other.id}) already claims the {clash}; each must name one policy")
+    skeleton.write(sk)
+    load_spec_file(sk.spec_path)  # the skeleton must load; a failure here is a bug, reported with its issues
+    click.secho(f"wrote {sk.spec_path}", fg="green")
+    click.secho(f"wrote {sk.cases_path}", fg="green")
+    click.echo(
+        "next:\n"
+        f"  1. fill in every TODO in {sk.spec_path} from the policy document; `rxrego check` after each edit\n"
+        f"  2. `rxrego generate` (the new policy's Rego goes to rego/)\n"
+        f"  3. write golden cases in {sk.cases_path} until `rxrego conformance --policy {policy_id}` is green"
+    )
+
+
+COMMANDS = (render_command, explain_command, diff_command, questionnaire_command, questionnaire_decide_command, new_command)
+
+
+def register(group: click.Group) -> None:
+    """Add the author's-desk commands to the `rxrego` group."""
+    for command in COMMANDS:
+        group.add_command(command)

@@ -1,0 +1,227 @@
+"""Pieces shared by the author's-desk modules: wording, test descriptions, reading facts from
+a request, and loading input files with errors that name the file and line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+from ..spec import model as m
+from ..spec.errors import SpecError
+from ..spec.loader import load_spec
+
+
+class InputError(Exception):
+    """A mistake in what the user gave us (a file, an option); the message says which and where."""
+
+
+# --- wording ------------------------------------------------------------------------------
+
+_NUMBER_WORDS = {1: "ONE", 2: "TWO", 3: "THREE", 4: "FOUR", 5: "FIVE", 6: "SIX", 7: "SEVEN", 8: "EIGHT", 9: "NINE", 10: "TEN"}
+
+
+def count_word(n: int) -> str:
+    """How policy documents write a count: ONE, TWO, ... (digits past ten)."""
+    return _NUMBER_WORDS.get(n, str(n))
+
+
+def combinator_phrase(test: object) -> str:
+    """'ALL of the following', 'at least ONE of the following', 'at least TWO of ...'."""
+    if isinstance(test, m.AllOf):
+        return "ALL of the following"
+    if isinstance(test, m.AnyOf):
+        return "at least ONE of the following"
+    if isinstance(test, m.AtLeast):
+        return f"at least {count_word(test.n)} of the following"
+    raise TypeError(test)
+
+
+def humanize(name: str) -> str:
+    """lower_snake_case -> words: b_cell_precursor -> 'B cell precursor'."""
+    words = name.replace("_", " ").strip()
+    return words[:1].upper() + words[1:] if words else name
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if isinstance(x, float) and x.is_integer() else str(x)
+
+
+def describe_test(spec: m.PolicySpec, test: object) -> str:
+    """One line saying what a leaf test checks, in the request's terms."""
+    t = test
+    if isinstance(t, m.AgeTest):
+        if t.min_years is not None and t.max_years is not None:
+            return f"age at the date of service between {t.min_years} and {t.max_years} years"
+        if t.min_years is not None:
+            return f"age at the date of service >= {t.min_years} years"
+        return f"age at the date of service <= {t.max_years} years"
+    if isinstance(t, m.DiagnosisTest):
+        parts = ["ICD-10 code starting " + " or ".join(t.icd10)]
+        parts += [f"{k} one of {', '.join(v)}" for k, v in t.qualifiers]
+        parts += [f"biomarker {k} {' or '.join(v)}" for k, v in t.biomarkers]
+        return "; ".join(parts)
+    if isinstance(t, m.BiomarkerTest):
+        return f"biomarker {t.name} is {' or '.join(t.values)}"
+    if isinstance(t, m.PriorTherapyTest):
+        return f"at least {t.at_least} distinct agent(s) of value set {t.value_set} with result {' or '.join(t.results)}"
+    if isinstance(t, m.AttestationTest):
+        return f"prescriber attestation {t.name} is true"
+    if isinstance(t, m.ClinicalStatusTest):
+        return f"clinical status {t.name} is {str(t.required).lower()}"
+    if isinstance(t, m.LabTest):
+        recent = f", at most {t.within_days} days before the date of service" if t.within_days is not None else ""
+        return f"latest {t.name} {t.comparison} {_num(t.value)} {t.unit}{recent}"
+    if isinstance(t, m.SpecialtyTest):
+        return f"prescriber specialty is one of {', '.join(t.specialties)}"
+    if isinstance(t, m.ConcurrentTherapyTest):
+        return f"no concurrent therapy from value set {t.value_set}"
+    if isinstance(t, m.QuantityLimitTest):
+        return f"at most {_num(t.max_units)} units per {t.per_days} days"
+    if isinstance(t, m.Conditional):
+        return f"when {' and '.join(t.when)} then {' and '.join(t.then)}"
+    if isinstance(t, m.AllOf | m.AnyOf | m.AtLeast):
+        return combinator_phrase(t)
+    raise TypeError(t)
+
+
+# --- dates ----------------------------------------------------------------------------------
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def parse_date(value: object) -> dt.date | None:
+    """A request date (YYYY-MM-DD naming a real day, year 1900..2199), else None."""
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        return None
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+    return day if 1900 <= day.year <= 2199 else None
+
+
+def age_on(birth: dt.date, day: dt.date) -> int:
+    """Whole years, as docs/semantics.md counts them."""
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def long_date(text: str | None) -> str:
+    """2026-04-01 -> 'April 1, 2026'; 2017-08 -> 'August 2017' (the document's style)."""
+    if not text:
+        return ""
+    try:
+        if len(text) == 7:
+            d = dt.date.fromisoformat(text + "-01")
+            return f"{d:%B} {d.year}"
+        d = dt.date.fromisoformat(text)
+        return f"{d:%B} {d.day}, {d.year}"
+    except ValueError:
+        return text
+
+
+# --- facts in a request -----------------------------------------------------------------------
+
+ABSENT = "absent"
+PRESENT = "present"
+INVALID = "invalid"
+
+
+def read_fact(request: object, path: str) -> tuple[str, object]:
+    """(state, value) at a dotted path: absent (missing or null), invalid (a non-object on the
+    way, with the reason as value) or present."""
+    value = request
+    walked: list[str] = []
+    for key in path.split("."):
+        if not isinstance(value, dict):
+            where = ".".join(walked) or "the request"
+            return INVALID, f"{where} is {_kind(value)}, not an object"
+        value = value.get(key)
+        walked.append(key)
+        if value is None:
+            return ABSENT, None
+    return PRESENT, value
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
+
+
+_LITERALISH = re.compile(r"^(true|false|null|-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?)?$|^\s|\s$")
+
+
+def show_value(value: object, limit: int = 160) -> str:
+    """A request value for people: strings bare unless they could be mistaken for another
+    type (the string "true" is quoted, the boolean true is not), the rest as compact JSON."""
+    if isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False) if _LITERALISH.search(value) else value
+    elif isinstance(value, dict):
+        text = "{" + ", ".join(f"{k}: {show_value(v, limit)}" for k, v in value.items()) + "}"
+    else:
+        text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# --- input files ------------------------------------------------------------------------------
+
+
+def load_json(path: str) -> object:
+    """A JSON document from a file (or - for stdin); InputError naming the line and column."""
+    import sys
+
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise InputError(f"{path} is a folder, not a JSON file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {path}: {exc}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+
+
+def load_spec_file(path: str | Path) -> m.PolicySpec:
+    """One spec file, or InputError listing every issue (file:line:column: field: message)."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"no such file: {path}")
+    if p.is_dir():
+        raise InputError(f"{path} is a folder; give one spec file (*.yaml)")
+    try:
+        return load_spec(p)
+    except SpecError as exc:
+        lines = [str(i) for i in exc.issues]
+        raise InputError("\n".join(lines) + f"\n{len(lines)} error(s) in {path}") from None
+
+
+def set_criteria(spec: m.PolicySpec, rs: m.RequirementSet) -> list[str]:
+    """Every criterion id reachable from a requirement set, in policy order (pre-order)."""
+    order: list[str] = []
+
+    def visit(cid: str) -> None:
+        if cid in order:
+            return
+        order.append(cid)
+        for child in spec.criterion(cid).children:
+            visit(child)
+
+    for cid in rs.root.children:
+        visit(cid)
+    return order
+
+
+def versions_of(spec: m.PolicySpec) -> tuple[m.PolicySpec, ...]:
+    """The spec and its earlier versions, newest first (a spec without versions: itself)."""
+    return tuple(getattr(spec, "versions", (spec,)))

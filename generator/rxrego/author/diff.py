@@ -1,0 +1,377 @@
+"""What changed between two versions of a spec, criterion by criterion, and which golden cases
+decide differently because of it.
+
+`spec_changes` compares the models (never the YAML text, so comments and layout do not count).
+`case_changes` generates Rego for each version (with the other specs, so routing works) into
+scratch folders and runs the policy's golden cases on both, one `opa eval` each.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import generate as gen
+from .. import opa
+from ..conformance.cases import Case, find_case_files, load_case_file
+from ..spec import model as m
+from ..spec.errors import SpecError
+from .common import InputError, describe_test, set_criteria, versions_of
+
+
+@dataclass(frozen=True)
+class Change:
+    section: str  # Policy, Drug, Coverage, Value sets, Criteria, Requirement sets, Limits, ...
+    subject: str  # what changed: a field, a criterion id, a value set, a set name
+    lines: tuple[str, ...]  # how, one fact a line
+
+    def text(self) -> str:
+        if len(self.lines) == 1 and self.lines[0].startswith(self.subject):
+            return f"  {self.lines[0]}"  # effective_date: 2024-03-01 -> 2026-04-01
+        return "\n".join([f"  {self.subject}", *(f"    {line}" for line in self.lines)])
+
+
+# --- small comparisons -------------------------------------------------------------------------
+
+
+def _short(value: object) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def word_diff(old: str, new: str) -> str:
+    """The words removed [-...-] and added {+...+}, with a little context."""
+    a, b = old.split(), new.split()
+    parts = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == "equal":
+            words = a[i1:i2]
+            parts.append(" ".join(words) if len(words) <= 6 else " ".join(words[:3]) + " ... " + " ".join(words[-3:]))
+            continue
+        if i2 > i1:
+            parts.append("[-" + " ".join(a[i1:i2]) + "-]")
+        if j2 > j1:
+            parts.append("{+" + " ".join(b[j1:j2]) + "+}")
+    return " ".join(parts)
+
+
+def text_change(name: str, old: str | None, new: str | None) -> list[str]:
+    """A reworded text: short values inline, long ones old/new on their own lines."""
+    if old == new:
+        return []
+    if old is None:
+        return [f"{name} added: {new}"]
+    if new is None:
+        return [f"{name} removed (was: {old})"]
+    if " ".join(old.split()) == " ".join(new.split()):
+        return []  # only line breaks / spacing differ: the same words
+    if len(old) <= 50 and len(new) <= 50:
+        return [f"{name}: {old} -> {new}"]
+    return [f"{name} reworded:", f"  - old: {old}", f"  + new: {new}", f"  words: {word_diff(old, new)}"]
+
+
+def members_change(name: str, old: Sequence, new: Sequence) -> list[str]:
+    """A list whose members were added, removed or reordered."""
+    if tuple(old) == tuple(new):
+        return []
+    added = [x for x in new if x not in old]
+    removed = [x for x in old if x not in new]
+    out = []
+    if added:
+        out.append(f"{name}: added {', '.join(map(_short, added))}")
+    if removed:
+        out.append(f"{name}: removed {', '.join(map(_short, removed))}")
+    if not added and not removed:
+        out.append(f"{name}: reordered [{', '.join(map(_short, old))}] -> [{', '.join(map(_short, new))}]")
+    return out
+
+
+def _pairs_change(name: str, old: tuple, new: tuple) -> list[str]:
+    a, b = dict(old), dict(new)
+    out = []
+    for key in [*a, *(k for k in b if k not in a)]:
+        if key not in b:
+            out.append(f"{name}.{key}: removed (was {', '.join(a[key])})")
+        elif key not in a:
+            out.append(f"{name}.{key}: added ({', '.join(b[key])})")
+        else:
+            out += members_change(f"{name}.{key}", a[key], b[key])
+    return out
+
+
+def test_change(kind: str, old: object, new: object) -> list[str]:
+    """Field by field: `age.min_years: 18 -> 1`, `diagnosis.biomarkers.CD22: added (positive)`."""
+    if type(old) is not type(new):
+        return [f"test: {type(old).__name__} -> {type(new).__name__}"]
+    out = []
+    for f in dataclasses.fields(old):
+        a, b = getattr(old, f.name), getattr(new, f.name)
+        if a == b:
+            continue
+        label = f"{kind}.{f.name}"
+        if f.name in ("qualifiers", "biomarkers"):
+            out += _pairs_change(label, a, b)
+        elif isinstance(a, tuple) and isinstance(b, tuple):
+            out += members_change(label, a, b)
+        else:
+            out.append(f"{label}: {_short(a)} -> {_short(b)}")
+    return out
+
+
+# --- the spec ------------------------------------------------------------------------------------
+
+
+def _criterion_summary(spec: m.PolicySpec, c: m.Criterion) -> list[str]:
+    return [f"text: {c.text}", f"{c.kind}: {describe_test(spec, c.test)}"]
+
+
+def criteria_changes(old: m.PolicySpec, new: m.PolicySpec) -> list[Change]:
+    out = []
+    old_ids = {c.id for c in old.criteria}
+    new_ids = {c.id for c in new.criteria}
+    for c in old.criteria:
+        if c.id not in new_ids:
+            out.append(Change("Criteria", f"{c.id}: removed", tuple(_criterion_summary(old, c))))
+    for c in new.criteria:
+        if c.id not in old_ids:
+            out.append(Change("Criteria", f"{c.id}: added", tuple(_criterion_summary(new, c))))
+            continue
+        o = old.criterion(c.id)
+        lines = text_change("text", o.text, c.text) + text_change("note", o.note, c.note)
+        if o.kind != c.kind:
+            lines.append(f"test: {o.kind} ({describe_test(old, o.test)}) -> {c.kind} ({describe_test(new, c.test)})")
+        elif isinstance(c.test, m.Conditional):
+            lines += members_change("when", o.test.when, c.test.when) + members_change("then", o.test.then, c.test.then)
+        elif isinstance(c.test, m.AtLeast):
+            if o.test.n != c.test.n:
+                lines.append(f"at_least.n: {o.test.n} -> {c.test.n}")
+            lines += members_change("at_least.of", o.test.children, c.test.children)
+        elif isinstance(c.test, m.AllOf | m.AnyOf):
+            lines += members_change(c.kind, o.test.children, c.test.children)
+        else:
+            lines += test_change(c.kind, o.test, c.test)
+        if lines:
+            out.append(Change("Criteria", f"{c.id} ({c.kind})", tuple(lines)))
+    return out
+
+
+def _root_kind(root: object) -> str:
+    return {m.AllOf: "all_of", m.AnyOf: "any_of", m.AtLeast: "at_least"}[type(root)]
+
+
+def requirement_changes(old: m.PolicySpec, new: m.PolicySpec) -> list[Change]:
+    out = []
+    old_sets = {r.name: r for r in old.requirements}
+    new_sets = {r.name: r for r in new.requirements}
+    for name, r in old_sets.items():
+        if name not in new_sets:
+            out.append(Change("Requirement sets", f"{name}: removed", (f"was: {r.title}, {r.duration_months} months",)))
+    for name, r in new_sets.items():
+        if name not in old_sets:
+            out.append(Change("Requirement sets", f"{name}: added", (f"{r.title}, {r.duration_months} months, {_root_kind(r.root)} {', '.join(r.root.children)}",)))
+            continue
+        o = old_sets[name]
+        lines = text_change("title", o.title, r.title)
+        if o.duration_months != r.duration_months:
+            lines.append(f"duration_months: {o.duration_months} -> {r.duration_months} (approval duration {o.duration_months} months -> {r.duration_months} months)")
+        if _root_kind(o.root) != _root_kind(r.root):
+            lines.append(f"combinator: {_root_kind(o.root)} -> {_root_kind(r.root)}")
+        if isinstance(o.root, m.AtLeast) and isinstance(r.root, m.AtLeast) and o.root.n != r.root.n:
+            lines.append(f"at_least.n: {o.root.n} -> {r.root.n}")
+        lines += members_change(_root_kind(r.root), o.root.children, r.root.children)
+        # Membership through nesting: criteria that now take part in the set, or no longer do.
+        before, after = set_criteria(old, o), set_criteria(new, r)
+        direct = set(o.root.children) | set(r.root.children)
+        joined = [c for c in after if c not in before and c not in direct]
+        left = [c for c in before if c not in after and c not in direct]
+        if joined:
+            lines.append(f"now part of the set (through nesting): {', '.join(joined)}")
+        if left:
+            lines.append(f"no longer part of the set (through nesting): {', '.join(left)}")
+        if lines:
+            out.append(Change("Requirement sets", name, tuple(lines)))
+    return out
+
+
+def value_set_changes(old: m.PolicySpec, new: m.PolicySpec) -> list[Change]:
+    out = []
+    old_vs = {v.id: v for v in old.value_sets}
+    new_vs = {v.id: v for v in new.value_sets}
+    for vid, v in old_vs.items():
+        if vid not in new_vs:
+            out.append(Change("Value sets", f"{vid}: removed", (f"agents: {', '.join(v.agents) or '-'}; classes: {', '.join(v.classes) or '-'}",)))
+    for vid, v in new_vs.items():
+        if vid not in old_vs:
+            out.append(Change("Value sets", f"{vid}: added", (f"agents: {', '.join(v.agents) or '-'}; classes: {', '.join(v.classes) or '-'}",)))
+            continue
+        o = old_vs[vid]
+        lines = text_change("description", o.description, v.description)
+        lines += members_change("agents", o.agents, v.agents) + members_change("classes", o.classes, v.classes)
+        if lines:
+            out.append(Change("Value sets", vid, tuple(lines)))
+    return out
+
+
+_METADATA = ("id", "number", "title", "payer", "section", "subsection", "effective_date", "original_policy_date", "last_review_date", "description", "background", "example")
+
+
+def versioned_changes(old: m.PolicySpec, new: m.PolicySpec) -> list[Change]:
+    """The sections an earlier version may replace: coverage, value sets, criteria, requirements."""
+    out = []
+    lines = []
+    for f in ("applies_to", "medically_necessary", "investigational", "indication"):
+        lines += text_change(f, getattr(old.coverage, f), getattr(new.coverage, f))
+    if lines:
+        out.append(Change("Coverage", "coverage", tuple(lines)))
+    return out + value_set_changes(old, new) + criteria_changes(old, new) + requirement_changes(old, new)
+
+
+def spec_changes(old: m.PolicySpec, new: m.PolicySpec) -> list[Change]:
+    """Every difference between two specs' models, grouped by section, in a stable order."""
+    out = []
+    for f in _METADATA:
+        a, b = getattr(old, f), getattr(new, f)
+        if a != b:
+            if isinstance(a, str | None) and isinstance(b, str | None):
+                lines = text_change(f, a, b)
+            else:
+                lines = [f"{f}: {_short(a)} -> {_short(b)}"]
+            if lines:
+                out.append(Change("Policy", f, tuple(lines)))
+    drug = []
+    for f in ("brand", "generic", "description"):
+        drug += text_change(f, getattr(old.drug, f), getattr(new.drug, f))
+    drug += members_change("hcpcs", old.drug.hcpcs, new.drug.hcpcs) + members_change("ndc", old.drug.ndc, new.drug.ndc)
+    if drug:
+        out.append(Change("Drug", "drug", tuple(drug)))
+    out += versioned_changes(old, new)
+    limits = []
+    for f in ("pre_pa_allowance", "quantity"):
+        limits += text_change(f, getattr(old.limits, f), getattr(new.limits, f))
+    if limits:
+        out.append(Change("Limits", "limits", tuple(limits)))
+    for f in ("related_policies", "references"):
+        lines = members_change(f, getattr(old, f), getattr(new, f))
+        if lines:
+            out.append(Change("Policy", f, tuple(lines)))
+    hist_old = [(h.date, " ".join(h.action.split())) for h in old.history]
+    hist_new = [(h.date, " ".join(h.action.split())) for h in new.history]
+    hist = [f"added: {d} {a}" for d, a in hist_new if (d, a) not in hist_old]
+    hist += [f"removed: {d} {a}" for d, a in hist_old if (d, a) not in hist_new]
+    if hist:
+        out.append(Change("History", "history", tuple(hist)))
+    waivers_old = {(w.criterion, w.status): w.reason for w in old.coverage_waivers}
+    waivers_new = {(w.criterion, w.status): w.reason for w in new.coverage_waivers}
+    waivers = [f"added: {c} {s}" for c, s in waivers_new if (c, s) not in waivers_old]
+    waivers += [f"removed: {c} {s}" for c, s in waivers_old if (c, s) not in waivers_new]
+    if waivers:
+        out.append(Change("Coverage waivers", "coverage_waivers", tuple(waivers)))
+    out += _earlier_version_changes(old, new)
+    return out
+
+
+def _earlier_version_changes(old: m.PolicySpec, new: m.PolicySpec) -> list[Change]:
+    a = {v.effective_date: v for v in versions_of(old)[1:]}
+    b = {v.effective_date: v for v in versions_of(new)[1:]}
+    out = []
+    for date in sorted(set(a) | set(b), reverse=True):
+        if date not in b:
+            out.append(Change("Earlier versions", f"effective {date}: removed", ()))
+        elif date not in a:
+            out.append(Change("Earlier versions", f"effective {date}: added", ()))
+        else:
+            lines = text_change("note", getattr(a[date], "version_note", None), getattr(b[date], "version_note", None))
+            for change in versioned_changes(a[date], b[date]):
+                lines += [change.subject, *(f"  {x}" for x in change.lines)]
+            if lines:
+                out.append(Change("Earlier versions", f"effective {date}", tuple(lines)))
+    return out
+
+
+# --- golden cases ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseChange:
+    case: Case
+    old: dict
+    new: dict
+
+    def text(self) -> str:
+        o, n = _signature(self.old), _signature(self.new)
+        line = f"{self.case.name}: {o['outcome']} -> {n['outcome']}"
+        details = []
+        for key in ("reason", "unmet", "missing", "approval"):
+            if o[key] != n[key]:
+                details.append(f"{key}: {_show_sig(o[key])} -> {_show_sig(n[key])}")
+        return line + (f"  ({'; '.join(details)})" if details else "")
+
+
+def _show_sig(value: object) -> str:
+    if isinstance(value, tuple):
+        return "[" + ", ".join(map(str, value)) + "]"
+    return _short(value)
+
+
+def _ids(items: object) -> tuple:
+    return tuple(x.get("id") for x in items if isinstance(x, dict)) if isinstance(items, list) else ()
+
+
+def _signature(decision: object) -> dict:
+    d = decision if isinstance(decision, dict) else {}
+    approval = d.get("approval") if isinstance(d.get("approval"), dict) else {}
+    return {
+        "outcome": d.get("outcome"),
+        "reason": d.get("reason"),
+        "unmet": _ids(d.get("unmet")),
+        "missing": _ids(d.get("missing")),
+        "approval": approval.get("end"),
+    }
+
+
+def policy_cases(cases_path: str | Path, policy_ids: set[str]) -> tuple[list[Case], list[str]]:
+    """The golden cases for the policy (by id) under `cases_path`, and the files they came from."""
+    cases: list[Case] = []
+    files = []
+    for path in find_case_files([cases_path]):
+        try:
+            suite = load_case_file(path)
+        except SpecError as exc:
+            raise InputError("\n".join(str(i) for i in exc.issues) + f"\n{len(exc.issues)} error(s) in the case files") from None
+        if suite.policy in policy_ids:
+            cases.extend(suite.cases)
+            files.append(suite.path)
+    return cases, files
+
+
+def _with(others: Sequence[m.PolicySpec], spec: m.PolicySpec, drop: set[str]) -> list[m.PolicySpec]:
+    return sorted([s for s in others if s.id not in drop] + [spec], key=lambda s: s.id)
+
+
+def decide_all(specs: Sequence[m.PolicySpec], requests: list) -> list:
+    """Generate Rego for `specs` into a scratch folder and decide `requests` in ONE opa eval."""
+    files = gen.build(specs)
+    with tempfile.TemporaryDirectory(prefix="rxrego-diff-") as tmp:
+        out = Path(tmp) / "rego"
+        gen.write(files, out)
+        return opa.eval_batch(out, "data.rxrego.decisions", {"requests": requests})["value"]
+
+
+def case_changes(old: m.PolicySpec, new: m.PolicySpec, others: Sequence[m.PolicySpec], cases: Sequence[Case]) -> list[CaseChange]:
+    """The cases whose outcome, reason, unmet or missing ids, or approval end differ."""
+    if not cases:
+        return []
+    drop = {old.id, new.id}
+    requests = [c.request for c in cases]
+    before = decide_all(_with(others, old, drop), requests)
+    after = decide_all(_with(others, new, drop), requests)
+    return [CaseChange(c, a, b) for c, a, b in zip(cases, before, after) if _signature(a) != _signature(b)]

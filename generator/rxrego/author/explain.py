@@ -1,0 +1,202 @@
+"""A decision explained: the outcome, then the criteria tree of the requirement set that was
+applied, each node met / unmet / unknown (from the decision's `criteria` map), in the policy's
+words, with the request facts each leaf read.
+
+`explain_lines` is pure: decision + request + specs in, lines of text out. Colour comes from
+click.style and is stripped by click.echo when the output is not a terminal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import click
+
+from ..generate import leaf_fields
+from ..spec import model as m
+from .common import (
+    ABSENT,
+    INVALID,
+    age_on,
+    combinator_phrase,
+    describe_test,
+    parse_date,
+    read_fact,
+    show_value,
+    versions_of,
+)
+
+COLOURS = {"met": "green", "unmet": "red", "unknown": "yellow", "approved": "green", "denied": "red", "pended": "yellow"}
+ROOT_STATUS = {"approved": "met", "denied": "unmet", "pended": "unknown"}
+INDENT = "  "
+
+
+def _tag(status: str) -> str:
+    return click.style(f"{status:<8}", fg=COLOURS.get(status, "magenta"), bold=status == "unmet")
+
+
+def find_version(specs: Sequence[m.PolicySpec], policy: dict) -> m.PolicySpec | None:
+    """The spec version that made the decision: same id, same effective date."""
+    for spec in specs:
+        if spec.id == policy.get("id"):
+            for version in versions_of(spec):
+                if version.effective_date == policy.get("effective_date"):
+                    return version
+            return None
+    return None
+
+
+def header_lines(decision: dict, request: object = None) -> list[str]:
+    """The decision in a few lines: outcome and reason, policy, request, approval, errors."""
+    outcome = str(decision.get("outcome", "?"))
+    reason = decision.get("reason", "?")
+    lines = [f"{'Decision':<12}{click.style(outcome.upper(), fg=COLOURS.get(outcome, 'magenta'), bold=True)}  ({reason})"]
+    if decision.get("request_id") is not None:
+        lines.append(f"{'Request id':<12}{decision['request_id']}")
+    policy = decision.get("policy")
+    if isinstance(policy, dict):
+        lines.append(
+            f"{'Policy':<12}{policy.get('number')} {policy.get('title')}  [{policy.get('id')}; version effective "
+            f"{policy.get('effective_date')}; {policy.get('version')}]"
+        )
+    if decision.get("request_type"):
+        dos = request.get("date_of_service") if isinstance(request, dict) else None
+        lines.append(f"{'Request':<12}{decision['request_type']}: {decision.get('requirements', '')}, date of service {show_value(dos)}")
+    approval = decision.get("approval")
+    if isinstance(approval, dict):
+        lines.append(f"{'Approval':<12}{approval.get('start')} to {approval.get('end')} ({approval.get('duration_months')} months)")
+    if outcome == "no_policy":
+        drug = decision.get("drug") or {}
+        given = ", ".join(f"{k} {show_value(v)}" for k, v in sorted(drug.items())) or "no identifiers"
+        if reason == "not_in_force":
+            lines.append(f"{'Drug':<12}{given}: its policy was not in force on the date of service; it applies from {decision.get('in_force_from')}")
+        else:
+            lines.append(f"{'Drug':<12}no policy covers this drug ({given})")
+    if decision.get("errors"):
+        lines.append("The request was not decided; fix these fields:")
+        for e in decision["errors"]:
+            lines.append(f"{INDENT}- {e.get('field') or '(request)'}: {e.get('message')}")
+    if decision.get("unmet"):
+        lines.append("Unmet, in the policy's words:")
+        lines += [f"{INDENT}- {u.get('text')}  [{u.get('id')}]" for u in decision["unmet"]]
+    if decision.get("missing"):
+        lines.append("Missing information (send these fields):")
+        for x in decision["missing"]:
+            lines.append(f"{INDENT}- {x.get('text')}  [{x.get('id')}]: {', '.join(x.get('fields', []))}")
+    return lines
+
+
+def fact_lines(spec: m.PolicySpec, test: m.Test, request: object) -> list[str]:
+    """`path = value` for each request field a leaf reads."""
+    out = []
+    dos = parse_date(request.get("date_of_service")) if isinstance(request, dict) else None
+    for path in leaf_fields(test):
+        state, value = read_fact(request, path)
+        if state == ABSENT:
+            out.append(f"{path} = (absent)")
+            continue
+        if state == INVALID:
+            out.append(f"{path} = (unreadable: {value})")
+            continue
+        shown = show_value(value)
+        if path == "patient.birth_date":
+            birth = parse_date(value)
+            if birth is None:
+                shown += " (not a valid date)"
+            elif dos is not None and birth > dos:
+                shown += f" (after the date of service {dos.isoformat()})"
+            elif dos is not None:
+                shown += f" (age {age_on(birth, dos)} on {dos.isoformat()})"
+        shown += _shape_note(test, path, value)
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value) and len(shown) > 70:
+            out.append(f"{path} = {len(value)} {'entry' if len(value) == 1 else 'entries'}:")
+            out += [f"{INDENT}- {show_value(v)}" for v in value]
+        else:
+            out.append(f"{path} = {shown}")
+    return out
+
+
+def _shape_note(test: m.Test, path: str, value: object) -> str:
+    """Why a present value can never be met: it has the wrong type or form."""
+    if isinstance(test, m.AttestationTest | m.ClinicalStatusTest) and not isinstance(value, bool):
+        return " (not true/false: never met)"
+    if path.startswith("biomarkers.") and value not in ("positive", "negative", "unknown"):
+        return " (not positive / negative / unknown: never met)"
+    if path in ("diagnoses", "prior_therapies", "concurrent_therapies", "labs") and not isinstance(value, list):
+        return " (not a list: never met)"
+    return ""
+
+
+def _all_of(statuses: list[str]) -> str:
+    if "unmet" in statuses:
+        return "unmet"
+    if "unknown" in statuses or "?" in statuses:
+        return "unknown"
+    return "met"
+
+
+def tree_lines(spec: m.PolicySpec, rs: m.RequirementSet, decision: dict, request: object) -> list[str]:
+    statuses: dict = decision.get("criteria") or {}
+    root = ROOT_STATUS.get(decision.get("outcome"), "?")
+    lines = [f"{_tag(root)}{rs.title}: {combinator_phrase(rs.root)}"]
+
+    def status(cid: str) -> str:
+        return statuses.get(cid, "?")
+
+    def node(cid: str, depth: int) -> None:
+        c = spec.criterion(cid)
+        pad = INDENT * depth
+        lines.append(f"{pad}{_tag(status(cid))}{c.text}  [{cid}]")
+        inner = pad + " " * 8
+        t = c.test
+        if c.is_leaf:
+            lines.append(f"{inner}{click.style('checks: ' + describe_test(spec, t), dim=True)}")
+            lines.extend(f"{inner}{f}" for f in fact_lines(spec, t, request))
+        elif isinstance(t, m.Conditional):
+            cond = _all_of([status(w) for w in t.when])
+            verdict = {
+                "met": "the condition holds, so the requirement applies",
+                "unmet": "the condition does not hold, so the requirement does not apply (met)",
+            }.get(cond, "the condition is not known; met only if the requirement is met anyway")
+            lines.append(f"{inner}when ALL of these hold: ({verdict})")
+            for w in t.when:
+                node(w, depth + 5)
+            lines.append(f"{inner}then ALL of these are required:")
+            for x in t.then:
+                node(x, depth + 5)
+        else:
+            lines.append(f"{inner}{combinator_phrase(t)}:")
+            for x in t.children:
+                node(x, depth + 5)
+
+    for cid in rs.root.children:
+        node(cid, 1)
+    return lines
+
+
+def explain_lines(decision: dict, request: object, specs: Sequence[m.PolicySpec]) -> tuple[list[str], list[str]]:
+    """(lines, warnings): the decision summary and, for a policy decision, its criteria tree."""
+    lines = header_lines(decision, request)
+    warnings: list[str] = []
+    policy = decision.get("policy")
+    if decision.get("outcome") not in ROOT_STATUS or not isinstance(policy, dict):
+        return lines, warnings
+    spec = find_version(specs, policy)
+    if spec is None:
+        warnings.append(
+            f"no spec for {policy.get('id')} effective {policy.get('effective_date')} among the specs given "
+            "(--specs); the criteria tree needs it"
+        )
+        return lines, warnings
+    if policy.get("version") and policy.get("version") != spec.version:
+        warnings.append(
+            f"the Rego that decided is not generated from this spec ({policy.get('version')} vs {spec.version} "
+            f"in {spec.source}): run `rxrego generate`; statuses below come from the decision"
+        )
+    rs = spec.requirement_set(str(decision.get("request_type")))
+    if rs is None:
+        warnings.append(f"{spec.id} has no {decision.get('request_type')} requirements")
+        return lines, warnings
+    lines.append("")
+    lines += tree_lines(spec, rs, decision, request)
+    return lines, warnings

@@ -1,0 +1,610 @@
+"""A FHIR R4 Questionnaire asking for the facts a policy needs, in the spirit of Da Vinci DTR,
+and the way back: a completed QuestionnaireResponse to a PA request.
+
+One item per fact (not per criterion): the birth date once, however many age criteria read it.
+linkIds are the request paths the facts live at ("patient.birth_date", "biomarkers.CD22",
+"prescriber.attestations.vod_monitoring"), so they are stable across runs and say where each
+answer goes. Groups: "diagnoses" (repeating: code + qualifiers), "prior_therapies" and
+"concurrent_therapies" (repeating: agent, class, result), "labs.<name>" (value, unit, date).
+A "<list>.any" boolean before each therapy group distinguishes "none" (an empty list, a known
+fact) from "not answered" (absent: the decision pends).
+
+`required` is set on facts every requirement set needs unconditionally. Facts needed only under
+a condition get `enableWhen` on the condition's answers where FHIR can express it (a biomarker,
+a yes/no status, an attestation, a specialty); an age condition cannot be checked against a
+birth date by enableWhen, so such items stay enabled and their text says when they matter.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ..generate import leaf_fields
+from ..spec import model as m
+from .common import humanize
+
+DEFAULT_BASE = "https://rxrego.dev/fhir"
+BIOMARKER_RESULTS = ("positive", "negative", "unknown")
+THERAPY_RESULTS = ("failed", "intolerant", "contraindicated", "ongoing", "completed")
+OTHER = "other"
+
+
+class ResponseError(ValueError):
+    """A QuestionnaireResponse that cannot be mapped to a request; the message names the linkId."""
+
+
+# --- which facts the policy needs, and under which conditions ------------------------------------
+
+
+@dataclass(frozen=True)
+class Need:
+    set_name: str
+    criterion: str
+    required: bool  # needed unconditionally for the set to be met
+    conditions: tuple[str, ...]  # when-criteria that must hold for this need to apply
+
+
+def fact_keys(test: m.Test) -> list[str]:
+    """The questionnaire facts a leaf test reads: the request fields it reads, except that a
+    lab is asked per lab and a quantity as one group."""
+    if isinstance(test, m.LabTest):
+        return [f"labs.{test.name}"]
+    if isinstance(test, m.QuantityLimitTest):
+        return ["quantity"]
+    return leaf_fields(test)
+
+
+def needs(spec: m.PolicySpec) -> dict[str, list[Need]]:
+    """Fact -> every use of it, facts in policy order (initial set first, `when` before `then`)."""
+    out: dict[str, list[Need]] = {}
+
+    def walk(set_name: str, cid: str, required: bool, conditions: tuple[str, ...]) -> None:
+        c = spec.criterion(cid)
+        t = c.test
+        if c.is_leaf:
+            for key in fact_keys(t):
+                out.setdefault(key, []).append(Need(set_name, cid, required, conditions))
+        elif isinstance(t, m.AllOf):
+            for x in t.children:
+                walk(set_name, x, required, conditions)
+        elif isinstance(t, m.AnyOf | m.AtLeast):
+            for x in t.children:
+                walk(set_name, x, False, conditions)
+        elif isinstance(t, m.Conditional):
+            for x in t.when:
+                walk(set_name, x, False, conditions)
+            for x in t.then:
+                walk(set_name, x, False, conditions + t.when)
+
+    for rs in spec.requirements:
+        for cid in rs.root.children:
+            walk(rs.name, cid, isinstance(rs.root, m.AllOf), ())
+    return out
+
+
+# --- building the Questionnaire ---------------------------------------------------------------------
+
+
+def _coding(system: str, code: str) -> dict:
+    return {"system": system, "code": code, "display": humanize(code)}
+
+
+def _options(system: str, codes: Iterable[str]) -> list[dict]:
+    return [{"valueCoding": _coding(system, c)} for c in dict.fromkeys(codes)]
+
+
+class _Builder:
+    def __init__(self, spec: m.PolicySpec, base: str):
+        self.spec = spec
+        self.base = base.rstrip("/")
+        self.needs = needs(spec)
+        self.sets = [r.name for r in spec.requirements]
+
+    def system(self, facet: str) -> str:
+        return f"{self.base}/CodeSystem/rxrego-{facet.replace('_', '-')}"
+
+    def tests(self, kind: type) -> list:
+        return [c.test for c in self.spec.criteria if isinstance(c.test, kind)]
+
+    # -- wording shared by items --
+    def policy_text(self, key: str) -> str:
+        ids = list(dict.fromkeys(n.criterion for n in self.needs[key]))
+        return "Policy: " + "; ".join(self.spec.criterion(i).text for i in ids) + "."
+
+    def scope_text(self, key: str) -> str:
+        used = {n.set_name for n in self.needs[key]}
+        if used == set(self.sets):
+            return ""
+        titles = [r.title for r in self.spec.requirements if r.name in used]
+        return f" (only for {' / '.join(titles)})"
+
+    def required(self, key: str) -> bool:
+        return all(any(n.required and not n.conditions and n.set_name == s for n in self.needs[key]) for s in self.sets)
+
+    def enable(self, key: str) -> tuple[dict, str]:
+        """enableWhen (+ enableBehavior) for a conditionally needed fact, and a sentence saying
+        what the form can and cannot check."""
+        contexts = {n.conditions for n in self.needs[key]}
+        if () in contexts or len(contexts) != 1:
+            return {}, ""
+        (conditions,) = contexts
+        groups, unchecked = [], []
+        for cid in conditions:
+            entries = self.condition_entries(self.spec.criterion(cid).test)
+            if entries:
+                groups.append(entries)
+            else:
+                unchecked.append(cid)
+        when = " AND ".join(self.spec.criterion(c).text for c in conditions)
+        note = f" Needed only when: {when}."
+        if unchecked:
+            why = [
+                "an age is computed from the birth date at the date of service, which enableWhen cannot do"
+                if isinstance(self.spec.criterion(c).test, m.AgeTest)
+                else f"“{self.spec.criterion(c).text}” cannot be checked by the form"
+                for c in unchecked
+            ]
+            note += " Answer it whatever " + ("the age" if all(isinstance(self.spec.criterion(c).test, m.AgeTest) for c in unchecked) else "the other answers") + f" ({'; '.join(why)})."
+        if not groups:
+            return {}, note
+        if all(len(g) == 1 for g in groups):
+            flat = [g[0] for g in groups]
+            out = {"enableWhen": flat}
+            if len(flat) > 1:
+                out["enableBehavior"] = "all"
+            return out, note
+        if len(groups) == 1:
+            return {"enableWhen": groups[0], "enableBehavior": "any"}, note
+        return {}, note + " (The condition is too complex for enableWhen, so this is always asked.)"
+
+    def condition_entries(self, test: object) -> list[dict]:
+        """enableWhen entries that hold exactly when a condition criterion is met (any of them)."""
+        if isinstance(test, m.BiomarkerTest):
+            return [{"question": f"biomarkers.{test.name}", "operator": "=", "answerCoding": _coding(self.system("biomarker_result"), v)} for v in test.values]
+        if isinstance(test, m.ClinicalStatusTest):
+            return [{"question": f"clinical_status.{test.name}", "operator": "=", "answerBoolean": test.required}]
+        if isinstance(test, m.AttestationTest):
+            return [{"question": f"prescriber.attestations.{test.name}", "operator": "=", "answerBoolean": True}]
+        if isinstance(test, m.SpecialtyTest):
+            return [{"question": "prescriber.specialty", "operator": "=", "answerCoding": _coding(self.system("specialty"), s)} for s in test.specialties]
+        return []
+
+    # -- one item (or group) per fact --
+    def item(self, key: str) -> list[dict]:
+        enable, note = self.enable(key)
+        req = self.required(key)
+        scope = self.scope_text(key)
+        policy = self.policy_text(key)
+        head, _, name = key.partition(".")
+
+        def q(link: str, text: str, type_: str, **extra) -> dict:
+            out = {"linkId": link, "text": text, "type": type_}
+            out.update(extra)
+            return out
+
+        if key == "patient.birth_date":
+            return [q(key, f"Patient's date of birth{scope}. {policy}{note}", "date", required=req, **enable)]
+        if key == "diagnoses":
+            tests = self.tests(m.DiagnosisTest)
+            codes = ", ".join(dict.fromkeys(c for t in tests for c in t.icd10))
+            children = [q("diagnoses.code", f"ICD-10-CM diagnosis code (the policy covers codes starting {codes})", "string", required=True)]
+            qualifiers: dict[str, list[str]] = {}
+            for t in tests:
+                for qname, values in t.qualifiers:
+                    qualifiers.setdefault(qname, []).extend(values)
+            for qname, values in qualifiers.items():
+                children.append(
+                    q(f"diagnoses.{qname}", humanize(qname), "choice", required=True, answerOption=_options(self.system(f"diagnosis_{qname}"), [*values, OTHER]))
+                )
+            return [q(key, f"Diagnosis{scope}. {policy}{note}", "group", required=req, repeats=True, item=children, **enable)]
+        if head == "biomarkers":
+            return [q(key, f"{humanize(name)} status{scope}. {policy}{note}", "choice", required=req, answerOption=_options(self.system("biomarker_result"), BIOMARKER_RESULTS), **enable)]
+        if head == "prescriber" and name.startswith("attestations."):
+            return [q(key, f"{policy[len('Policy: '):-1]}{scope}{note}", "boolean", required=req, **enable)]
+        if head == "clinical_status":
+            return [q(key, f"Does the patient have {humanize(name).lower()}?{scope} {policy}{note}", "boolean", required=req, **enable)]
+        if key == "prescriber.specialty":
+            values = [s for t in self.tests(m.SpecialtyTest) for s in t.specialties]
+            return [q(key, f"Prescriber's specialty{scope}. {policy}{note}", "choice", required=req, answerOption=_options(self.system("specialty"), [*values, OTHER]), **enable)]
+        if key == "quantity":
+            return [
+                q("quantity.units", f"Units requested{scope}. {policy}{note}", "decimal", required=req, **enable),
+                q("quantity.days_supply", f"Days supply of the units requested{scope}.", "integer", required=req, **enable),
+            ]
+        if head == "labs":
+            lab = next(t for t in self.tests(m.LabTest) if t.name == name)
+            children = [
+                q(f"{key}.value", f"Result ({lab.unit})", "decimal", required=True),
+                q(f"{key}.unit", "Unit", "string", required=True, initial=[{"valueString": lab.unit}]),
+                q(f"{key}.date", "Date of the result", "date", required=True),
+            ]
+            return [q(key, f"Most recent {humanize(name)} result{scope}. {policy}{note}", "group", required=req, item=children, **enable)]
+        if key in ("prior_therapies", "concurrent_therapies"):
+            return self.therapies(key, req, scope, policy, note, enable)
+        raise KeyError(key)
+
+    def therapies(self, key: str, req: bool, scope: str, policy: str, note: str, enable: dict) -> list[dict]:
+        prior = key == "prior_therapies"
+        kind = m.PriorTherapyTest if prior else m.ConcurrentTherapyTest
+        sets = [self.spec.value_set(t.value_set) for t in self.tests(kind)]
+        sets = list({v.id: v for v in sets}.values())
+        listed = "; ".join(
+            f"{v.id.replace('_', ' ')}: " + ", ".join([*v.agents, *(f"class {c}" for c in v.classes)]) for v in sets
+        )
+        classes = [c for v in sets for c in v.classes]
+        what = "prior therapy" if prior else "concurrent therapy"
+        ask = f"Has the patient had any {what} for this condition?" if prior else "Is the patient taking any other therapy concurrently?"
+        any_item = {
+            "linkId": f"{key}.any",
+            "text": f"{ask}{scope} The policy counts: {listed}. Answer No only if there is none. {policy}{note}",
+            "type": "boolean",
+            "required": req,
+            **enable,
+        }
+        children = [
+            {"linkId": f"{key}.agent", "text": "Agent (drug or regimen name)", "type": "string", "required": True},
+            {"linkId": f"{key}.class", "text": "Therapy class", "type": "choice", "answerOption": _options(self.system("therapy_class"), [*classes, OTHER])},
+        ]
+        if prior:
+            children.append(
+                {"linkId": f"{key}.result", "text": "Result", "type": "choice", "required": True, "answerOption": _options(self.system("therapy_result"), THERAPY_RESULTS)}
+            )
+        group = {
+            "linkId": key,
+            "text": f"Each {what} (one entry per agent)",
+            "type": "group",
+            "repeats": True,
+            "enableWhen": [{"question": f"{key}.any", "operator": "=", "answerBoolean": True}],
+            "item": children,
+        }
+        return [any_item, group]
+
+
+def questionnaire_name(spec: m.PolicySpec) -> str:
+    """A computer-friendly name (FHIR: starts with a capital, letters, digits and _)."""
+    return "RxRegoPA_" + re.sub(r"[^A-Za-z0-9]+", "_", spec.id).strip("_")
+
+
+def questionnaire_url(spec: m.PolicySpec, base: str = DEFAULT_BASE) -> str:
+    return f"{base.rstrip('/')}/Questionnaire/{spec.id}"
+
+
+def build_questionnaire(spec: m.PolicySpec, *, base: str = DEFAULT_BASE) -> dict:
+    """The Questionnaire (a JSON-ready dict) for the spec's current version."""
+    b = _Builder(spec, base)
+    items = [item for key in b.needs for item in b.item(key)]
+    q = {
+        "resourceType": "Questionnaire",
+        "id": re.sub(r"[^A-Za-z0-9.-]", "-", f"rxrego-{spec.id}")[:64],
+        "url": questionnaire_url(spec, base),
+        "version": spec.version,
+        "name": questionnaire_name(spec),
+        "title": f"{spec.title} ({spec.number}) prior authorization",
+        "status": "active",
+        "subjectType": ["Patient"],
+        "date": spec.last_review_date or spec.effective_date,
+        "description": (
+            f"The facts {spec.title} policy {spec.number} (effective {spec.effective_date}) needs to decide a prior "
+            f"authorization request for {spec.drug.brand}. Each linkId is the request field its answer fills."
+        ),
+        "effectivePeriod": {"start": spec.effective_date},
+        "item": items,
+    }
+    if spec.payer:
+        q["publisher"] = spec.payer
+    return q
+
+
+# --- validation ---------------------------------------------------------------------------------------
+
+ITEM_TYPES = {"group", "display", "boolean", "decimal", "integer", "date", "dateTime", "time", "string", "text", "url", "choice", "open-choice", "attachment", "reference", "quantity"}
+STATUSES = {"draft", "active", "retired", "unknown"}
+OPERATORS = {"exists", "=", "!=", ">", "<", ">=", "<="}
+# The answer[x] an enableWhen may compare with each item type (and initial value[x]).
+ANSWER_TYPES = {
+    "boolean": {"Boolean"},
+    "decimal": {"Decimal"},
+    "integer": {"Integer"},
+    "date": {"Date"},
+    "dateTime": {"DateTime"},
+    "time": {"Time"},
+    "string": {"String"},
+    "text": {"String"},
+    "url": {"Uri", "String"},
+    "choice": {"Coding"},
+    "open-choice": {"Coding", "String"},
+    "quantity": {"Quantity"},
+    "reference": {"Reference"},
+    "attachment": {"Attachment"},
+}
+OPTION_TYPES = {"Integer", "Date", "Time", "String", "Coding", "Reference"}
+ORDERED = {"decimal", "integer", "date", "dateTime", "time", "quantity"}
+
+
+def _value_keys(obj: dict, prefix: str) -> list[str]:
+    return [k[len(prefix):] for k in obj if k.startswith(prefix) and k[len(prefix):][:1].isupper()]
+
+
+def validate_questionnaire(q: object) -> list[str]:
+    """Structural problems of a FHIR R4 Questionnaire (empty list: valid). Checks the required
+    elements, item types, unique linkIds, answerOption only on choice items, enableWhen
+    targets and answer types, enableBehavior with several enableWhen, and value types."""
+    if not isinstance(q, dict):
+        return ["the Questionnaire is not a JSON object"]
+    problems = []
+    if q.get("resourceType") != "Questionnaire":
+        problems.append(f"resourceType must be 'Questionnaire', found {q.get('resourceType')!r}")
+    if q.get("status") not in STATUSES:
+        problems.append(f"status must be one of {', '.join(sorted(STATUSES))}, found {q.get('status')!r}")
+    if "url" in q and not (isinstance(q["url"], str) and re.match(r"^[a-z][a-z0-9+.-]*:\S+$", q["url"])):
+        problems.append(f"url must be an absolute URI, found {q.get('url')!r}")
+    if "name" in q and not (isinstance(q["name"], str) and re.fullmatch(r"[A-Z][A-Za-z0-9_]{0,254}", q["name"])):
+        problems.append(f"name must be computer-friendly ([A-Z][A-Za-z0-9_]*), found {q.get('name')!r}")
+    items: dict[str, dict] = {}
+    all_items: list[tuple[str, dict]] = []
+
+    def collect(children: object, where: str) -> None:
+        if children is None:
+            return
+        if not isinstance(children, list):
+            problems.append(f"{where}.item must be a list")
+            return
+        for i, it in enumerate(children):
+            here = f"{where}.item[{i}]"
+            if not isinstance(it, dict):
+                problems.append(f"{here} is not an object")
+                continue
+            link = it.get("linkId")
+            if not isinstance(link, str) or not link:
+                problems.append(f"{here}: linkId is required (a non-empty string)")
+            elif link in items:
+                problems.append(f"{here}: linkId '{link}' is not unique")
+            else:
+                items[link] = it
+            name = f"item '{link}'" if isinstance(link, str) and link else here
+            all_items.append((name, it))
+            collect(it.get("item"), here)
+
+    collect(q.get("item"), "Questionnaire")
+    for name, it in all_items:
+        t = it.get("type")
+        if t not in ITEM_TYPES:
+            problems.append(f"{name}: type is required and must be a FHIR R4 item type, found {t!r}")
+            continue
+        if t == "group" and not it.get("item"):
+            problems.append(f"{name}: a group must have nested items")
+        if t == "display":
+            if it.get("item"):
+                problems.append(f"{name}: a display item cannot have nested items")
+            for key in ("required", "repeats"):
+                if key in it:
+                    problems.append(f"{name}: '{key}' is not allowed on a display item")
+        for key in ("required", "repeats"):
+            if key in it and not isinstance(it[key], bool):
+                problems.append(f"{name}: {key} must be a boolean")
+        if "answerOption" in it:
+            if t not in ("choice", "open-choice"):
+                problems.append(f"{name}: answerOption is only allowed on choice and open-choice items, not {t}")
+            opts = it["answerOption"]
+            kinds = set()
+            for j, opt in enumerate(opts if isinstance(opts, list) else [None]):
+                keys = _value_keys(opt, "value") if isinstance(opt, dict) else []
+                if len(keys) != 1 or keys[0] not in OPTION_TYPES:
+                    problems.append(f"{name}: answerOption[{j}] needs exactly one value[x] (Integer, Date, Time, String, Coding or Reference)")
+                else:
+                    kinds.add(keys[0])
+            if len(kinds) > 1:
+                problems.append(f"{name}: answerOption values mix types ({', '.join(sorted(kinds))})")
+            elif t == "choice" and kinds - ANSWER_TYPES["choice"] and kinds - {"String", "Integer", "Date", "Time"}:
+                problems.append(f"{name}: answerOption of type {kinds.pop()} does not fit a choice item")
+        if "initial" in it:
+            if t in ("group", "display"):
+                problems.append(f"{name}: initial values are not allowed on {t} items")
+            else:
+                for j, init in enumerate(it["initial"] if isinstance(it["initial"], list) else [None]):
+                    keys = _value_keys(init, "value") if isinstance(init, dict) else []
+                    if len(keys) != 1 or keys[0] not in ANSWER_TYPES.get(t, set()):
+                        problems.append(f"{name}: initial[{j}] must have one value[x] of a type that fits a {t} item ({', '.join(sorted(ANSWER_TYPES.get(t, set())))})")
+        ew = it.get("enableWhen")
+        if ew is not None:
+            if not isinstance(ew, list) or not ew:
+                problems.append(f"{name}: enableWhen must be a non-empty list")
+                ew = []
+            if len(ew) > 1 and it.get("enableBehavior") not in ("all", "any"):
+                problems.append(f"{name}: enableBehavior ('all' or 'any') is required with more than one enableWhen")
+            for j, cond in enumerate(ew):
+                where = f"{name}: enableWhen[{j}]"
+                if not isinstance(cond, dict):
+                    problems.append(f"{where} is not an object")
+                    continue
+                target_id = cond.get("question")
+                op = cond.get("operator")
+                answers = _value_keys(cond, "answer")
+                if op not in OPERATORS:
+                    problems.append(f"{where}: operator must be one of {', '.join(sorted(OPERATORS))}, found {op!r}")
+                if len(answers) != 1:
+                    problems.append(f"{where}: needs exactly one answer[x], found {len(answers)}")
+                if target_id not in items:
+                    problems.append(f"{where}: question '{target_id}' is not a linkId of this Questionnaire")
+                    continue
+                if target_id == it.get("linkId"):
+                    problems.append(f"{where}: an item cannot be enabled by its own answer")
+                target_type = items[target_id].get("type")
+                if target_type in ("group", "display"):
+                    problems.append(f"{where}: question '{target_id}' is a {target_type} item, which has no answer")
+                    continue
+                if len(answers) == 1:
+                    if op == "exists":
+                        if answers[0] != "Boolean":
+                            problems.append(f"{where}: operator 'exists' takes answerBoolean")
+                    elif answers[0] not in ANSWER_TYPES.get(target_type, set()):
+                        problems.append(
+                            f"{where}: answer{answers[0]} does not fit question '{target_id}' of type {target_type} "
+                            f"(expected answer{' or answer'.join(sorted(ANSWER_TYPES.get(target_type, set())))})"
+                        )
+                    elif op in (">", "<", ">=", "<=") and target_type not in ORDERED:
+                        problems.append(f"{where}: operator {op} needs an ordered type, not {target_type}")
+                    elif answers[0] == "Coding" and target_type == "choice" and isinstance(items[target_id].get("answerOption"), list):
+                        offered = {
+                            (o["valueCoding"].get("system"), o["valueCoding"].get("code"))
+                            for o in items[target_id]["answerOption"]
+                            if isinstance(o, dict) and isinstance(o.get("valueCoding"), dict)
+                        }
+                        answer = cond["answerCoding"] if isinstance(cond["answerCoding"], dict) else {}
+                        if (answer.get("system"), answer.get("code")) not in offered:
+                            problems.append(f"{where}: answerCoding {answer.get('code')!r} is not one of the answerOptions of '{target_id}', so it can never match")
+        elif "enableBehavior" in it:
+            problems.append(f"{name}: enableBehavior without enableWhen")
+    return problems
+
+
+# --- a QuestionnaireResponse back to a request -----------------------------------------------------------
+
+
+def _answer_value(answer: object, link: str) -> object:
+    if not isinstance(answer, dict):
+        raise ResponseError(f"linkId '{link}': an answer must be an object")
+    keys = _value_keys(answer, "value")
+    if len(keys) != 1:
+        raise ResponseError(f"linkId '{link}': an answer needs exactly one value[x], found {len(keys)}")
+    value = answer["value" + keys[0]]
+    if keys[0] == "Coding":
+        if not isinstance(value, dict) or "code" not in value:
+            raise ResponseError(f"linkId '{link}': valueCoding needs a code")
+        return value["code"]
+    if keys[0] == "Quantity":
+        return value.get("value") if isinstance(value, dict) else value
+    if keys[0] == "DateTime" and isinstance(value, str) and len(value) >= 10:
+        return value[:10]
+    return value
+
+
+class _Answers:
+    """Answers of a response (or of one group instance), found by linkId at any depth."""
+
+    def __init__(self, items: object, where: str = "QuestionnaireResponse.item"):
+        self.by_link: dict[str, list[dict]] = {}
+        self._collect(items, where)
+
+    def _collect(self, items: object, where: str) -> None:
+        if items is None:
+            return
+        if not isinstance(items, list):
+            raise ResponseError(f"{where} must be a list")
+        for it in items:
+            if not isinstance(it, dict) or not isinstance(it.get("linkId"), str):
+                raise ResponseError(f"{where}: every item needs a linkId")
+            self.by_link.setdefault(it["linkId"], []).append(it)
+            self._collect(it.get("item"), f"item '{it['linkId']}'")
+            for a in it.get("answer") or []:
+                if isinstance(a, dict):
+                    self._collect(a.get("item"), f"item '{it['linkId']}'")
+
+    def instances(self, link: str) -> list[dict]:
+        return self.by_link.get(link, [])
+
+    def one(self, link: str) -> object:
+        """The single answer to a question, or None when it is not answered."""
+        answers = [a for it in self.instances(link) for a in (it.get("answer") or [])]
+        if not answers:
+            return None
+        if len(answers) > 1:
+            raise ResponseError(f"linkId '{link}': {len(answers)} answers to a question that takes one")
+        return _answer_value(answers[0], link)
+
+
+def _entries(answers: _Answers, group: str, fields: Iterable[str]) -> list[dict]:
+    out = []
+    for instance in answers.instances(group):
+        inner = _Answers(instance.get("item"), f"item '{group}'")
+        entry = {f: v for f in fields if (v := inner.one(f"{group}.{f}")) is not None}
+        if entry:
+            out.append(entry)
+    return out
+
+
+def _therapies(answers: _Answers, key: str, fields: tuple[str, ...]) -> list[dict] | None:
+    said = answers.one(f"{key}.any")
+    entries = _entries(answers, key, fields)
+    if said is False:
+        if entries:
+            raise ResponseError(f"linkId '{key}.any' says there is none, but {len(entries)} {key} entr{'y is' if len(entries) == 1 else 'ies are'} given")
+        return []
+    return entries or None  # "yes" without entries, or not answered: unknown (absent)
+
+
+def response_to_request(questionnaire_response: dict, spec: m.PolicySpec, *, date_of_service: str, request_type: str) -> dict:
+    """Map a completed QuestionnaireResponse (answers keyed by linkId) to a PA request for `spec`.
+
+    Unanswered questions leave their field absent (the decision pends on it, never approves);
+    a "No" to "<list>.any" gives an empty list (a known "none"). Values are passed on as
+    answered, so a wrong type stays wrong and is never met. Raises ResponseError for a
+    response whose shape cannot be read.
+    """
+    qr = questionnaire_response
+    if not isinstance(qr, dict) or qr.get("resourceType") != "QuestionnaireResponse":
+        found = qr.get("resourceType") if isinstance(qr, dict) else type(qr).__name__
+        raise ResponseError(f"expected a QuestionnaireResponse, found {found!r}")
+    canonical = qr.get("questionnaire")
+    if isinstance(canonical, str) and not canonical.split("|")[0].endswith(f"/Questionnaire/{spec.id}"):
+        raise ResponseError(f"the response answers {canonical}, not the questionnaire of {spec.id}")
+    answers = _Answers(qr.get("item"))
+    facts = needs(spec)
+    drug: dict = {"name": spec.drug.brand}
+    if spec.drug.hcpcs:
+        drug["hcpcs"] = spec.drug.hcpcs[0]
+    elif spec.drug.ndc:
+        drug["ndc"] = spec.drug.ndc[0]
+    request: dict = {"request_type": request_type, "date_of_service": date_of_service, "drug": drug}
+    if isinstance(qr.get("id"), str):
+        request["request_id"] = qr["id"]
+
+    def put(path: str, value: object) -> None:
+        if value is None:
+            return
+        doc = request
+        *parents, last = path.split(".")
+        for key in parents:
+            doc = doc.setdefault(key, {})
+        doc[last] = value
+
+    subject = qr.get("subject")
+    if isinstance(subject, dict) and isinstance(subject.get("reference"), str) and subject["reference"].startswith("Patient/"):
+        put("patient.id", subject["reference"][len("Patient/"):])
+    qualifiers = list(dict.fromkeys(q for c in spec.criteria if isinstance(c.test, m.DiagnosisTest) for q, _ in c.test.qualifiers))
+    for key in facts:
+        head, _, name = key.partition(".")
+        if key == "diagnoses":
+            entries = _entries(answers, "diagnoses", ("code", *qualifiers))
+            put("diagnoses", entries or None)
+        elif key in ("prior_therapies", "concurrent_therapies"):
+            fields = ("agent", "class", "result") if key == "prior_therapies" else ("agent", "class")
+            put(key, _therapies(answers, key, fields))
+        elif head == "labs":
+            for entry in _entries(answers, key, ("value", "unit", "date")):
+                request.setdefault("labs", []).append({"name": name, **entry})
+        elif key == "quantity":
+            put("quantity.units", answers.one("quantity.units"))
+            put("quantity.days_supply", answers.one("quantity.days_supply"))
+        else:  # patient.birth_date, biomarkers.X, prescriber.attestations.X, clinical_status.X, prescriber.specialty
+            put(key, answers.one(key))
+    return request
+
+
+def unknown_link_ids(questionnaire_response: dict, questionnaire: dict) -> list[str]:
+    """linkIds answered in the response that the questionnaire does not have (ignored by the mapping)."""
+    known: set[str] = set()
+
+    def walk(items: object) -> None:
+        for it in items or []:
+            known.add(it.get("linkId"))
+            walk(it.get("item"))
+
+    walk(questionnaire.get("item"))
+    try:
+        answered = _Answers(questionnaire_response.get("item")).by_link
+    except ResponseError:
+        return []
+    return sorted(link for link in answered if link not in known)
