@@ -25,8 +25,9 @@ def invoke(*args):
 
 def test_suite_is_green_on_main_and_writes_junit(tmp_path, opa_path):
     junit = tmp_path / "report.xml"
-    result = invoke("--junit", str(junit))
+    result = invoke("--junit", str(junit), "--rego-coverage")
     assert result.exit_code == 0, result.output
+    assert "opa coverage of the generated modules:" in result.output
     cases = load_case_file(BESPONSA_CASES).cases
     assert f"{len(cases)} passed, 0 failed" in result.output
     suites = ET.parse(junit).getroot()
@@ -46,7 +47,7 @@ def test_besponsa_suite_is_big_enough_and_every_case_says_what_it_proves():
 def test_every_besponsa_criterion_seen_met_unmet_and_unknown(opa_path):
     specs = load_specs([SPECS])
     suites = runner.load_suites([CASES], specs)
-    report = runner.run(suites, specs, REGO)
+    report = runner.run(suites, specs, REGO, rego_coverage=True)
     rows = {r.criterion: r for r in report.coverage if r.policy == "fep-5.21.100"}
     assert set(rows) == {c.id for c in specs[0].criteria}
     for cid, row in rows.items():

@@ -222,3 +222,17 @@ def test_generate_help_teaches():
 def test_root_has_design_card_layout():
     for name in ("pyproject.toml", "generator", "rego", "policy_source", "tests", "conformance", "README.md"):
         assert (ROOT / name).exists(), name
+
+
+@pytest.mark.parametrize(
+    "request_doc",
+    [{}, {"patient": "x", "prescriber": [], "biomarkers": 5, "diagnoses": {}, "prior_therapies": "none"},
+     {"date_of_service": "2026-02-30", "patient": {"birth_date": 19800320}}],
+    ids=["empty", "wrong-shapes", "bad-dates"],
+)
+def test_every_criterion_has_a_status_for_any_object(request_doc, specs, opa_path):
+    """Tests are total: a criterion is never undefined (which would silently drop it)."""
+    for version in specs[0].versions:
+        got = opa.eval_batch(REGO, f"data.rxrego.policies.{version.module_package}.status", request_doc)["value"]
+        assert set(got) == {c.id for c in version.criteria}, version.effective_date
+        assert set(got.values()) <= {"met", "unmet", "unknown", "invalid"}

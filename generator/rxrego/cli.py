@@ -203,7 +203,7 @@ def lint(rego_dir: str) -> None:
 DEFAULT_CASES = "conformance"
 
 
-def _conformance(cases_paths, specs_dir, rego_dir, policy, junit, quiet) -> bool:
+def _conformance(cases_paths, specs_dir, rego_dir, policy, junit, quiet, rego_coverage=False) -> bool:
     """Run the golden cases; print failures, coverage and the summary. True when green."""
     from .conformance import report as rep
     from .conformance import runner
@@ -226,7 +226,7 @@ def _conformance(cases_paths, specs_dir, rego_dir, policy, junit, quiet) -> bool
         return click.progressbar(items, label="comparing", file=sys.stderr)
 
     try:
-        report = runner.run(suites, specs, Path(rego_dir), progress=lambda xs: _iterate(progress(xs)))
+        report = runner.run(suites, specs, Path(rego_dir), rego_coverage=rego_coverage, progress=lambda xs: _iterate(progress(xs)))
     except (opa.OpaError, OSError) as exc:
         fail(f"conformance could not run: {exc}")
     for result in report.failed:
@@ -258,8 +258,9 @@ def _iterate(items):
 @click.option("--specs", "specs_dir", default=DEFAULT_SPECS, show_default=True, type=click.Path(), help="Folder of policy specs.")
 @click.option("--rego", "rego_dir", default=DEFAULT_OUT, show_default=True, type=click.Path(), help="Folder of generated Rego.")
 @click.option("-q", "--quiet", is_flag=True, help="Print failures and the summary only.")
+@click.option("--rego-coverage", is_flag=True, help="Also report OPA's line coverage of the generated modules (opa eval --coverage; about 3x slower).")
 @with_tool_errors
-def conformance(paths, policy, junit, specs_dir, rego_dir, quiet) -> None:
+def conformance(paths, policy, junit, specs_dir, rego_dir, quiet, rego_coverage) -> None:
     """Run the golden cases (default: conformance/) on the real OPA binary.
 
     \b
@@ -268,7 +269,7 @@ def conformance(paths, policy, junit, specs_dir, rego_dir, quiet) -> None:
     exactly). The run also fails when a criterion was never seen met, unmet and unknown,
     unless the spec or case file waives that status with a reason. Exit 0 only when green.
     """
-    if not _conformance(paths or (DEFAULT_CASES,), specs_dir, rego_dir, policy, junit, quiet):
+    if not _conformance(paths or (DEFAULT_CASES,), specs_dir, rego_dir, policy, junit, quiet, rego_coverage):
         sys.exit(EXIT_FAILED)
 
 
@@ -299,7 +300,7 @@ def run(junit: str) -> None:
             click.echo(r.output)
     stages.append(("lint", ", ".join(("ok " if r.ok else "FAIL ") + r.name for r in results)))
     green = all(r.ok for r in results)
-    ok = _conformance((DEFAULT_CASES,), DEFAULT_SPECS, DEFAULT_OUT, None, junit, quiet=False) and green
+    ok = _conformance((DEFAULT_CASES,), DEFAULT_SPECS, DEFAULT_OUT, None, junit, quiet=False, rego_coverage=True) and green
     stages.append(("conformance", f"see above; JUnit in {junit}"))
     click.echo("")
     click.secho("rxrego run: summary", bold=True)

@@ -138,6 +138,7 @@ class SetView:
     duration_months: int
     root_expr: str
     order: list[str]
+    leaves: frozenset[str]
     requires: dict[str, list[str]]
     conditions: dict[str, list[str]]
 
@@ -164,7 +165,8 @@ def set_view(spec: m.PolicySpec, rs: m.RequirementSet) -> SetView:
 
     for cid in rs.root.children:
         visit(cid)
-    return SetView(rs.name, rs.title, rs.duration_months, root_expr(rs.root), order, requires, conditions)
+    leaves = frozenset(cid for cid in order if spec.criterion(cid).is_leaf)
+    return SetView(rs.name, rs.title, rs.duration_months, root_expr(rs.root), order, leaves, requires, conditions)
 
 
 # --- rendering ----------------------------------------------------------------------------

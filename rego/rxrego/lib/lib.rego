@@ -60,19 +60,18 @@ _count(statuses, wanted) := count([s | some s in statuses; s == wanted])
 
 # fact(request, path) is {"state": "absent" | "invalid" | "present", "value": ...}: a
 # missing key or null is absent; a non-object on the way to the value is invalid.
-fact(request, path) := {"state": "invalid"} if {
+# A present value is found with one lookup; only a missing one needs the walk that tells
+# "absent" from "invalid".
+fact(request, path) := {"state": "present", "value": value} if {
+	value := object.get(request, path, null)
+	value != null
+} else := {"state": "invalid"} if {
 	count(path) > 1
 	some i in numbers.range(1, count(path) - 1)
 	parent := object.get(request, array.slice(path, 0, i), null)
 	parent != null
 	not is_object(parent)
-} else := {"state": "absent"} if {
-	object.get(request, path, null) == null
-} else := {"state": "present", "value": object.get(request, path, null)}
-
-_absent(request, path) if fact(request, path).state == "absent"
-
-_value(request, path) := fact(request, path).value
+} else := {"state": "absent"}
 
 # --- dates ----------------------------------------------------------------------------
 
@@ -128,13 +127,19 @@ age_years(birth, on) := (on[0] - birth[0]) - 1 if {
 
 # --- tests: one function per kind of leaf criterion -----------------------------------
 
-age(request, min_years, max_years) := "unknown" if {
-	_absent(request, ["patient", "birth_date"])
-} else := status if {
-	birth := date_parts(_value(request, ["patient", "birth_date"]))
-	on := date_parts(request.date_of_service)
-	birth <= on
-	status := _in_range(age_years(birth, on), min_years, max_years)
+# Every test returns a status for any request; none is ever undefined.
+age(request, min_years, max_years) := _age(
+	fact(request, ["patient", "birth_date"]),
+	fact(request, ["date_of_service"]),
+	min_years, max_years,
+)
+
+_age(birth, service, min_years, max_years) := "unknown" if {
+	birth.state == "absent"
+} else := _in_range(age_years(parts, on), min_years, max_years) if {
+	parts := date_parts(birth.value)
+	on := date_parts(service.value)
+	parts <= on
 } else := "invalid"
 
 _in_range(x, low, high) := "met" if {
@@ -150,28 +155,28 @@ _at_most_bound(_, null)
 
 _at_most_bound(x, high) if x <= high
 
-biomarker(request, name, accepted) := "unknown" if {
-	_absent(request, ["biomarkers", name])
+biomarker(request, name, accepted) := _biomarker(fact(request, ["biomarkers", name]), accepted)
+
+_biomarker(result, accepted) := "unknown" if {
+	result.state == "absent"
 } else := "unknown" if {
-	_value(request, ["biomarkers", name]) == "unknown"
+	result.value == "unknown"
 } else := "met" if {
-	result := _value(request, ["biomarkers", name])
-	result in {"positive", "negative"}
-	result in accepted
+	result.value in {"positive", "negative"}
+	result.value in accepted
 } else := "unmet" if {
-	_value(request, ["biomarkers", name]) in {"positive", "negative"}
+	result.value in {"positive", "negative"}
 } else := "invalid"
 
 diagnosis(request, prefixes, qualifiers, biomarkers) := all_of(array.concat(
-	[_diagnoses(request, prefixes, qualifiers)],
+	[_diagnoses(fact(request, ["diagnoses"]), prefixes, qualifiers)],
 	[biomarker(request, name, accepted) | some name, accepted in biomarkers],
 ))
 
-_diagnoses(request, prefixes, qualifiers) := "unknown" if {
-	_absent(request, ["diagnoses"])
-} else := any_of([_diagnosis_entry(entry, prefixes, qualifiers) | some entry in entries]) if {
-	entries := _value(request, ["diagnoses"])
-	is_array(entries)
+_diagnoses(entries, prefixes, qualifiers) := "unknown" if {
+	entries.state == "absent"
+} else := any_of([_diagnosis_entry(entry, prefixes, qualifiers) | some entry in entries.value]) if {
+	is_array(entries.value)
 } else := "invalid"
 
 _diagnosis_entry(entry, prefixes, qualifiers) := all_of(array.concat(
@@ -203,11 +208,15 @@ _qualifier(entry, name, accepted) := "unknown" if {
 } else := "invalid"
 
 # value_set is {"agents": {lower-case names}, "classes": {class names}}.
-prior_therapy(request, value_set, results, n) := "unknown" if {
-	_absent(request, ["prior_therapies"])
-} else := _therapy_count(entries, value_set, results, n) if {
-	entries := _value(request, ["prior_therapies"])
-	is_array(entries)
+prior_therapy(request, value_set, results, n) := _prior_therapy(
+	fact(request, ["prior_therapies"]),
+	value_set, results, n,
+)
+
+_prior_therapy(entries, value_set, results, n) := "unknown" if {
+	entries.state == "absent"
+} else := _therapy_count(entries.value, value_set, results, n) if {
+	is_array(entries.value)
 } else := "invalid"
 
 _therapy_count(entries, value_set, results, n) := "met" if {
@@ -244,16 +253,17 @@ _in_value_set(entry, value_set) if {
 	entry.class in value_set.classes
 }
 
-concurrent_therapy_excluded(request, value_set) := "unknown" if {
-	_absent(request, ["concurrent_therapies"])
+concurrent_therapy_excluded(request, value_set) := _concurrent(fact(request, ["concurrent_therapies"]), value_set)
+
+_concurrent(entries, value_set) := "unknown" if {
+	entries.state == "absent"
 } else := "unmet" if {
-	some entry in _value(request, ["concurrent_therapies"])
-	is_array(_value(request, ["concurrent_therapies"]))
+	is_array(entries.value)
+	some entry in entries.value
 	_in_value_set_concurrent(entry, value_set)
 } else := "met" if {
-	entries := _value(request, ["concurrent_therapies"])
-	is_array(entries)
-	every entry in entries {
+	is_array(entries.value)
+	every entry in entries.value {
 		_well_formed_concurrent(entry)
 	}
 } else := "invalid"
@@ -287,14 +297,15 @@ _boolean_is(f, wanted) := "unknown" if {
 	is_boolean(f.value)
 } else := "invalid"
 
-prescriber_specialty(request, accepted) := "unknown" if {
-	_absent(request, ["prescriber", "specialty"])
+prescriber_specialty(request, accepted) := _specialty(fact(request, ["prescriber", "specialty"]), accepted)
+
+_specialty(specialty, accepted) := "unknown" if {
+	specialty.state == "absent"
 } else := "met" if {
-	specialty := _value(request, ["prescriber", "specialty"])
-	is_string(specialty)
-	lower(specialty) in accepted
+	is_string(specialty.value)
+	lower(specialty.value) in accepted
 } else := "unmet" if {
-	is_string(_value(request, ["prescriber", "specialty"]))
+	is_string(specialty.value)
 } else := "invalid"
 
 quantity_limit(request, max_units, per_days) := _quantity(
@@ -327,15 +338,17 @@ _usable_days(f) if {
 	f.value == floor(f.value)
 }
 
-lab(request, test) := "unknown" if {
-	_absent(request, ["labs"])
+lab(request, test) := _lab(fact(request, ["labs"]), request, test)
+
+_lab(labs, request, test) := "unknown" if {
+	labs.state == "absent"
 } else := _lab_results(request, test, [r |
-	some r in _value(request, ["labs"])
+	some r in labs.value
 	is_object(r)
 	is_string(r.name)
 	lower(r.name) == lower(test.name)
 ]) if {
-	is_array(_value(request, ["labs"]))
+	is_array(labs.value)
 } else := "invalid"
 
 _lab_results(request, test, results) := "unmet" if {
@@ -377,10 +390,11 @@ _recent(date, on, days) if days_between(date, on) <= days
 # --- the decision ---------------------------------------------------------------------
 
 # decide assembles a policy's decision document (docs/semantics.md, "The decision").
-# set: {"title", "duration_months", "status", "order", "requires", "conditions"}, where
-#   requires / conditions map each composite criterion (and "$root") to the ids it requires /
-#   is conditioned on; policy: the policy block; texts / fields: each criterion's wording and
-#   the request fields a leaf reads; coverage: {"indication", "investigational"}.
+# set: {"title", "duration_months", "status", "order", "leaves", "requires", "conditions"},
+#   where requires / conditions map each composite criterion (and "$root") to the ids it
+#   requires / is conditioned on; status: the statuses of the set's criteria and of the
+#   indication; policy: the policy block; texts / fields: each criterion's wording and the
+#   request fields a leaf reads; coverage: {"indication", "investigational"}.
 decide(request, policy, set, status, texts, fields, coverage) := object.union_n([
 	{
 		"outcome": outcome,
@@ -419,7 +433,7 @@ _missing(set, statuses, texts, fields) := [{"id": id, "text": texts[id], "fields
 	some id in set.order
 	id in reached
 	statuses[id] == "unknown"
-	count(_edges(set, id)) == 0
+	id in set.leaves
 ] if {
 	reached := graph.reachable(
 		{id: [child | some child in _edges(set, id); statuses[child] != "met"] |

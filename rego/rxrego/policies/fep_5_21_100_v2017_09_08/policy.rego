@@ -131,6 +131,13 @@ requirements["initial"] := {
 		"vod_monitoring",
 		"no_alkylating_hsct_conditioning",
 	],
+	"leaves": {
+		"age_18_or_older",
+		"diagnosis",
+		"liver_tests_each_dose",
+		"no_alkylating_hsct_conditioning",
+		"vod_monitoring",
+	},
 	"requires": {
 		"$root": [
 			"age_18_or_older",
@@ -165,6 +172,15 @@ requirements["renewal"] := {
 		"vod_monitoring",
 		"no_alkylating_hsct_conditioning",
 	],
+	"leaves": {
+		"age_18_or_older",
+		"diagnosis",
+		"liver_tests_each_dose",
+		"no_alkylating_hsct_conditioning",
+		"no_disease_progression",
+		"no_unacceptable_toxicity",
+		"vod_monitoring",
+	},
 	"requires": {
 		"$root": [
 			"age_18_or_older",
@@ -182,4 +198,9 @@ requirements["renewal"] := {
 # METADATA
 # description: The decision for the request in `input` (docs/semantics.md).
 # entrypoint: true
-decision := lib.decide(input, policy, requirements[input.request_type], status, texts, fields, coverage)
+decision := lib.decide(input, policy, set, statuses, texts, fields, coverage) if {
+	set := requirements[input.request_type]
+
+	# Only the applied set's criteria (and the indication) are evaluated.
+	statuses := {id: status[id] | some id in array.concat(set.order, [coverage.indication])}
+}

@@ -1,0 +1,904 @@
+"""Hypothesis strategies for prior-authorization requests, read from a `PolicySpec`.
+
+    requests_for(spec, others=())   one request aimed at `spec`; `others` are the other
+                                    policies loaded beside it (their drug identifiers are
+                                    used for no-policy and conflicting-identifier requests)
+    any_request(specs)              one request aimed at any of `specs`
+
+Every request is plain JSON data (dict, list, str, int, float, bool, None). The spec decides
+which facts a request carries and which values sit at the boundaries the spec names: birth
+dates on, the day before and the day after each `age` birthday (29 February included), ICD
+codes matching and nearly matching each prefix, accepted and other qualifier values, every
+biomarker result, prior therapies from the value sets (agents and classes, case varied) with
+every kind of result, attestations, clinical status, lab results at and around thresholds and
+`within_days`, quantities at and around the limit, specialties, the drug's identifiers, and
+malformed values of every kind docs/semantics.md distinguishes.
+
+A request is drawn in one of five moods, the first being the one Hypothesis shrinks towards:
+
+    good      every fact the spec reads takes a value that helps it be approved
+    near      as good, but one fact is other / absent / null / malformed
+    mixed     each fact independently good, other, absent, null or malformed
+    envelope  request_type, date_of_service and drug may each be broken
+    garbage   not a request at all (a string, a list, a bare object ...)
+
+Hypothesis caps the choices one test case may make (its BUFFER_SIZE, 8192), and the
+differential test draws 100 requests per test case (about 3,000 choices); so values are
+mostly picked from precomputed lists (one choice each) rather than built choice by choice.
+
+Numbers are exact-friendly on purpose: every number a request carries is an integer, or an
+integer plus a half or a quarter, or a threshold the spec itself writes (e.g. 0.1) shifted
+by a quarter, a half or one. The two implementations compare such numbers alike whatever
+their internal representation (Python: exact fractions of the decimal text; OPA: its own
+number type), so a disagreement is a semantic one, never a binary floating-point artefact
+such as 0.1 + 0.2 != 0.3. Quantity limits whose exact boundary is not a dyadic fraction
+(28 vials x 7 days / 42 days = 4.666...) are approached by their floor and ceiling instead.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from hypothesis import strategies as st
+
+from rxrego.spec import model as m
+
+__all__ = ["MOODS", "any_request", "requests_for"]
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __copy__(self) -> _Missing:
+        return self
+
+    def __deepcopy__(self, memo: dict) -> _Missing:
+        return self
+
+
+MISSING = _Missing()  # a value that means "leave the key out"
+
+MOODS = ("good", "near", "mixed", "envelope", "garbage")
+# sampled_from is uniform: repetition weights it. Index 0 ("good") is the shrink target.
+_MOOD_WEIGHTS = ("good",) * 2 + ("near",) * 5 + ("mixed",) * 4 + ("envelope", "garbage")
+_POOLS_MIXED = ("good", "good", "good", "other", "other", "other", "absent", "null", "malformed", "malformed")
+_POOLS_NEAR = ("other", "other", "absent", "null", "malformed", "malformed")
+
+# Characters whose case mapping is the per-character one OPA's lower/upper use, not Python's
+# str.lower (which turns U+0130 into two characters).
+_DOTTED_I = "\u0130"
+# Unicode White_Space a drug name may be wrapped in (trimmed), and look-alikes that are not
+# white space (kept, so the name no longer matches).
+_WHITE = (" ", "\t", "\n", "\u00a0", "\u2003", "\u3000")
+_NOT_WHITE = ("\u200b", "\u001c", "_")
+
+_VALID_DOS_ANCHORS = (
+    "2026-06-15", "2026-05-10", "2026-01-31", "2026-02-28", "2026-03-01", "2026-08-31",
+    "2026-11-30", "2026-12-31", "2027-02-28", "2027-11-30", "2028-02-29", "2028-03-01",
+    "2024-02-29", "2000-02-29", "2100-02-28", "2100-03-01", "1900-01-01", "1900-03-01",
+    "2199-11-30", "2199-12-31", "2026-04-30", "2025-05-10",
+)
+_INVALID_DATES = (
+    "2026-02-30", "2026-02-29", "2100-02-29", "2026-13-01", "2026-00-10", "2026-06-31",
+    "2026-06-00", "2026-6-15", "20260615", "2026/06/15", "15-06-2026", "1899-12-31",
+    "2200-01-01", "2026-06-15T00:00:00Z", " 2026-06-15", "2026-06-15\n",
+    "\uff12\uff10\uff12\uff16-06-15", "", "yesterday",
+)
+_NON_STRINGS = (20260615, 1.5, True, False, ["2026-06-15"], {"date": "2026-06-15"})
+_LEAP_YEARS = (1960, 1980, 2000, 2008, 2016, 2024)
+_NON_OBJECTS = ("John Doe", ["x"], 5, True, [{}], "")
+_LIST_FACTS = ("diagnoses", "prior_therapies", "labs", "concurrent_therapies")
+
+
+# --- small helpers ------------------------------------------------------------------------
+
+
+def _iso(y: int, mo: int, d: int) -> str:
+    return f"{y:04d}-{mo:02d}-{d:02d}"
+
+
+def _text(day: dt.date) -> str:
+    return _iso(day.year, day.month, day.day)
+
+
+def _leap(y: int) -> bool:
+    return y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)
+
+
+def _parse(text: str) -> dt.date | None:
+    try:
+        y, mo, d = (int(p) for p in text.split("-"))
+        return dt.date(y, mo, d) if 1900 <= y <= 2199 else None
+    except ValueError:
+        return None
+
+
+def _shift(day: dt.date, days: int) -> str:
+    try:
+        return _text(day + dt.timedelta(days=days))
+    except OverflowError:
+        return "0001-01-01"
+
+
+def _anniversaries(day: dt.date, years: int) -> list[dt.date]:
+    """The dates `years` before `day` on the same month and day; 29 February in a common
+    year gives both 28 February and 1 March."""
+    y = day.year - years
+    if y < 1:
+        return []
+    if (day.month, day.day) == (2, 29) and not _leap(y):
+        return [dt.date(y, 2, 28), dt.date(y, 3, 1)]
+    return [dt.date(y, day.month, day.day)]
+
+
+def _unique(values) -> tuple:
+    out = []
+    for v in values:
+        if not any(v == o and type(v) is type(o) for o in out):
+            out.append(v)
+    return tuple(out)
+
+
+def _case_variants(s: str) -> tuple[str, ...]:
+    """`s` as written, upper, lower, title case, and with I written as U+0130 (whose simple
+    lower case is i)."""
+    out = [s, s.upper(), s.lower(), s.title()]
+    if "i" in s.lower():
+        out.append(s.upper().replace("I", _DOTTED_I))
+    return _unique(out)
+
+
+def _number(x: Fraction) -> int | float:
+    """A JSON number for an exact value (an int when whole)."""
+    return int(x) if x.denominator == 1 else float(x)
+
+
+def _dyadic(x: Fraction) -> bool:
+    return x.denominator & (x.denominator - 1) == 0
+
+
+def _pick(draw, values: Sequence):
+    return copy.deepcopy(draw(st.sampled_from(values)))
+
+
+def _put(obj: dict, key: str, value: object) -> None:
+    if value is not MISSING:
+        obj[key] = value
+
+
+# --- what is drawn against ------------------------------------------------------------------
+
+
+@dataclass
+class _Ctx:
+    """What fact generators see: the date of service (a real day even when the request's
+    own date_of_service is broken), and a 29 February birth date to use, if any."""
+
+    dos: dt.date
+    leap_birth: str | None = None
+
+
+Gen = Callable[[Callable, _Ctx], object]
+
+
+@dataclass(frozen=True)
+class _Fact:
+    """One fact a spec reads: where it goes and how its good / other / malformed values are
+    drawn. `absent` and `null` pools are handled by the caller."""
+
+    path: tuple[str, ...]
+    good: Gen
+    other: Gen
+    malformed: Gen
+
+
+def _leaves(spec: m.PolicySpec, kind: type) -> list:
+    """The tests of this kind in every version of the policy (a request's date of service
+    picks the version that decides it)."""
+    return list(_unique(c.test for v in spec.versions for c in v.criteria if isinstance(c.test, kind)))
+
+
+def _value_set(spec: m.PolicySpec, vid: str) -> m.ValueSet:
+    return next(vs for v in spec.versions for vs in v.value_sets if vs.id == vid)
+
+
+def _all_value_sets(spec: m.PolicySpec) -> tuple[m.ValueSet, ...]:
+    return _unique(vs for v in spec.versions for vs in v.value_sets)
+
+
+# --- facts, one builder per kind of leaf ------------------------------------------------------
+
+
+def _age_fact(spec: m.PolicySpec) -> _Fact:
+    tests = _leaves(spec, m.AgeTest)
+    thresholds = sorted({t.min_years for t in tests if t.min_years is not None}
+                        | {t.max_years + 1 for t in tests if t.max_years is not None}) or [18]
+
+    def age_ok(years: int) -> bool:
+        return all((t.min_years is None or years >= t.min_years) and (t.max_years is None or years <= t.max_years)
+                   for t in tests)
+
+    good_ages = [a for a in (46, 30, 70, 10, 5, 1) if age_ok(a)] or [46, 10]
+
+    def good(draw, ctx: _Ctx):
+        if ctx.leap_birth:
+            return ctx.leap_birth
+        years = draw(st.sampled_from(good_ages))
+        days = draw(st.sampled_from((37, 0, 200)))  # a few weeks past / on / months past the birthday
+        return _shift(_anniversaries(ctx.dos, years)[0], -days)
+
+    def other(draw, ctx: _Ctx):
+        if ctx.leap_birth:
+            return ctx.leap_birth
+        options = []
+        for t in thresholds:
+            for ann in _anniversaries(ctx.dos, t):
+                # on the birthday (age t), the day before it (t - 1), the day after it (t)
+                options += [_text(ann), _shift(ann, 1), _shift(ann, -1)]
+            near_leap = next((y for y in range(ctx.dos.year - t, ctx.dos.year - t - 4, -1) if _leap(y)), None)
+            if near_leap and near_leap >= 1900:
+                options.append(_iso(near_leap, 2, 29))
+        options += [_text(ctx.dos), _shift(ctx.dos, -1), _shift(ctx.dos, -364), "1980-03-20", "2008-02-29"]
+        return draw(st.sampled_from(_unique(options)))
+
+    def malformed(draw, ctx: _Ctx):
+        return _pick(draw, (
+            _shift(ctx.dos, 1), _shift(ctx.dos, 366), "1899-12-31", "2200-01-01", "1980-02-30",
+            "1981-02-29", "1980-13-01", "1980-00-10", "1980-2-3", "03/20/1980", "1980-03-20T00:00:00",
+            " 1980-03-20", "", 19800320, True, ["1980-03-20"], {"date": "1980-03-20"},
+        ))
+
+    return _Fact(("patient", "birth_date"), good, other, malformed)
+
+
+def _normal_code(code: str) -> str:
+    return code.replace(".", "").replace(" ", "").upper()
+
+
+def _diagnosis_fact(spec: m.PolicySpec) -> _Fact:
+    tests = _leaves(spec, m.DiagnosisTest)
+    prefixes = _unique(p for t in tests for p in t.icd10)
+    matching = []
+    near = []
+    for p in prefixes:
+        n = _normal_code(p)
+        matching += [p, p + "2", p.lower() + "1", n, n.lower() + "9", " " + p, p.replace(".", " "),
+                     p[:1] + "." + p[1:], p + ".", p[:1] + " " + p[1:] + "2"]
+        last = n[-1]
+        bumped = chr(ord(last) + 1) if last not in "9Zz" else "0"
+        near += [n[:-1], n[:-1] + bumped, p.replace(".", "-"), n.replace("0", "O"), "X" + n,
+                 "\u0421" + n[1:], "\uff23" + n[1:]]
+    near += ["E11.9", "Z00.00", "C92.00", "C91.1", ""]
+    near = [c for c in _unique(near) if not any(_normal_code(c).startswith(_normal_code(p)) for p in prefixes)]
+    codes_other = tuple(_unique(matching + near)) + (MISSING, None)
+    codes_bad = (9102, True, ["C91.02"], {"code": prefixes[0] if prefixes else "C91.0"})
+
+    accepted: dict[str, list[str]] = {}
+    for t in tests:
+        for name, values in t.qualifiers:
+            accepted.setdefault(name, []).extend(values)
+    quals_good = {name: _unique(v for a in vs for v in _case_variants(a)) for name, vs in accepted.items()}
+    quals_other = {
+        name: quals_good[name] + ("t_cell", "newly_diagnosed", "myeloid", "", vs[0].replace("_", " "),
+                                  vs[0] + " ", MISSING, None)
+        for name, vs in accepted.items()
+    }
+    quals_bad = {name: (1, True, [vs[0]], {"value": vs[0]}) for name, vs in accepted.items()}
+
+    def good_entry(draw, test: m.DiagnosisTest) -> dict:
+        entry: dict = {"code": draw(st.sampled_from([c for p in test.icd10 for c in (p, p + "2", _normal_code(p))]))}
+        for name, _ in test.qualifiers:
+            entry[name] = draw(st.sampled_from(quals_good[name]))
+        return entry
+
+    def other_entry(draw) -> dict:
+        entry: dict = {}
+        _put(entry, "code", copy.deepcopy(draw(st.sampled_from(codes_other))))
+        for name in accepted:
+            _put(entry, name, copy.deepcopy(draw(st.sampled_from(quals_other[name]))))
+        _put(entry, "description", draw(st.sampled_from((MISSING, MISSING, "free text", 7))))
+        return entry
+
+    def bad_entry(draw):
+        kind = draw(st.sampled_from(("code", "qualifier", "non-object")))
+        if kind == "non-object" or (kind == "qualifier" and not accepted):
+            return _pick(draw, (prefixes[0] if prefixes else "C91.0", None, 5, [], True))
+        entry = other_entry(draw)
+        if kind == "code":
+            entry["code"] = _pick(draw, codes_bad)
+        else:
+            name = draw(st.sampled_from(sorted(accepted)))
+            entry[name] = _pick(draw, quals_bad[name])
+        return entry
+
+    def good(draw, ctx):
+        test = draw(st.sampled_from(tests))
+        entries = [good_entry(draw, test)]
+        if draw(st.sampled_from((False, False, True))):
+            entries.insert(draw(st.sampled_from((0, 1))), other_entry(draw))
+        return entries
+
+    def other(draw, ctx):
+        return [other_entry(draw) for _ in range(draw(st.sampled_from((1, 1, 2, 0, 3))))]
+
+    def malformed(draw, ctx):
+        if draw(st.sampled_from((False, True))):
+            return _pick(draw, (prefixes[0] if prefixes else "C91.0", {"code": prefixes[0] if prefixes else "C91.0"}, 5, True))
+        entries = [other_entry(draw) for _ in range(draw(st.sampled_from((0, 1, 2))))]
+        entries.insert(draw(st.integers(0, len(entries))), bad_entry(draw))
+        return entries
+
+    return _Fact(("diagnoses",), good, other, malformed)
+
+
+def _biomarker_facts(spec: m.PolicySpec) -> list[_Fact]:
+    accepted: dict[str, list[str]] = {}
+    for t in _leaves(spec, m.BiomarkerTest):
+        accepted.setdefault(t.name, []).extend(t.values)
+    for t in _leaves(spec, m.DiagnosisTest):
+        for name, values in t.biomarkers:
+            accepted.setdefault(name, []).extend(values)
+    facts = []
+    for name, values in accepted.items():
+        good_values = _unique(values)
+        # other: the result that does not count (twice), the one that does, unknown
+        other_values = tuple(r for r in ("positive", "negative") if r not in good_values) * 2 + good_values + ("unknown",)
+        facts.append(_Fact(
+            ("biomarkers", name),
+            lambda draw, ctx, v=good_values: draw(st.sampled_from(v)),
+            lambda draw, ctx, v=other_values: draw(st.sampled_from(v)),
+            lambda draw, ctx: _pick(draw, ("Positive", "POSITIVE", "Negative", "Unknown", "equivocal", "",
+                                           " positive", True, False, 1, 0, ["positive"], {"result": "positive"})),
+        ))
+    return facts
+
+
+def _therapy_pools(spec: m.PolicySpec, value_sets: Sequence[m.ValueSet], others: Sequence[str]):
+    agents_in = _unique(v for vs in value_sets for a in vs.agents for v in _case_variants(a))
+    other_sets = [vs for vs in _all_value_sets(spec) if vs not in value_sets]
+    agents_out = _unique([*others, *(a for vs in other_sets for a in vs.agents)])
+    classes = _unique(c for vs in value_sets for c in vs.classes)
+    class_pool = _unique([*classes, *(c.upper() for c in classes), *(c.title() for c in classes),
+                          "chemotherapy", "monoclonal_antibody", MISSING, None, MISSING])
+    return agents_in, agents_out, classes, class_pool
+
+
+def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
+    tests = _leaves(spec, m.PriorTherapyTest)
+    value_sets = _unique(vs for t in tests for vs in _all_value_sets(spec) if vs.id == t.value_set)
+    agents_in, agents_out, classes, class_pool = _therapy_pools(
+        spec, value_sets, ("hyper-CVAD", "rituximab", "olverembatinib", "blinatumomab", "imatinib mesylate", ""))
+    listed = _unique(r for t in tests for r in t.results)
+    result_pool = _unique([*listed, *listed, *(r.title() for r in listed), *(r.upper() for r in listed),
+                           " " + listed[0], "intolerant", "partial_response", "contraindicated", "ongoing",
+                           MISSING, None, MISSING])
+    # Well-formed entries: agents from the value sets weigh three times the others.
+    agent_pool = agents_in * 3 + agents_out
+
+    def entry(draw) -> dict:
+        e: dict = {"agent": draw(st.sampled_from(agent_pool))}
+        _put(e, "class", draw(st.sampled_from(class_pool)))
+        _put(e, "result", draw(st.sampled_from(result_pool)))
+        return e
+
+    def bad_entry(draw):
+        kind = draw(st.sampled_from(("agent", "class", "result", "non-object")))
+        if kind == "non-object":
+            return _pick(draw, (agents_in[0] if agents_in else "imatinib", None, 5, [], True))
+        e = entry(draw)
+        bad = {"agent": (MISSING, None, 5, [e["agent"]], {"name": e["agent"]}, True),
+               "class": (1, True, [classes[0] if classes else "x"]),
+               "result": (1, True, ["failed"], {"result": "failed"})}[kind]
+        value = _pick(draw, bad)
+        e.pop(kind, None)
+        _put(e, kind, value)
+        return e
+
+    good_lists = []
+    for variant in range(3):
+        entries = []
+        for t in tests:
+            vs = _value_set(spec, t.value_set)
+            for i in range(t.at_least):
+                if vs.agents:
+                    name = _case_variants(vs.agents[(i + variant) % len(vs.agents)])
+                    e = {"agent": name[variant % len(name)]}
+                    if vs.classes and variant != 1:
+                        e["class"] = vs.classes[0]
+                else:
+                    e = {"agent": f"regimen {len(entries) + 1}", "class": vs.classes[0]}
+                e["result"] = t.results[variant % len(t.results)]
+                entries.append(e)
+        good_lists.append(entries)
+
+    def good(draw, ctx):
+        entries = _pick(draw, good_lists)
+        if draw(st.sampled_from((False, False, True))):
+            entries.append(entry(draw))
+        return entries
+
+    def near_good(draw) -> list:
+        """A good list with one thing wrong: a result not listed, an entry gone, a class in
+        another case (classes are compared exactly)."""
+        entries = _pick(draw, good_lists)
+        i = draw(st.integers(0, len(entries) - 1))
+        how = draw(st.sampled_from(("result", "drop", "class", "no-result")))
+        if how == "result":
+            entries[i]["result"] = draw(st.sampled_from([r for r in result_pool if r not in listed and r is not MISSING and r is not None]))
+        elif how == "drop":
+            del entries[i]
+        elif how == "class" and "class" in entries[i]:
+            entries[i]["class"] = entries[i]["class"].upper()
+            entries[i]["agent"] = "unlisted agent"
+        else:
+            entries[i].pop("result", None)
+        return entries
+
+    def other(draw, ctx):
+        if draw(st.booleans()):
+            return near_good(draw)
+        entries = [entry(draw) for _ in range(draw(st.sampled_from((2, 1, 0, 3, 4))))]
+        if entries and draw(st.sampled_from((False, False, True))):
+            # the same agent again, in another case: distinct agents are counted
+            twin = copy.deepcopy(entries[0])
+            twin["agent"] = twin["agent"].upper() if twin["agent"] != twin["agent"].upper() else twin["agent"].lower()
+            entries.append(twin)
+        return entries
+
+    def malformed(draw, ctx):
+        # a bad entry beside entries that cannot meet the test (invalid), or beside a good
+        # list (still met), or no list at all
+        kind = draw(st.sampled_from(("beside-other", "beside-other", "beside-good", "not-a-list", "not-a-list")))
+        if kind == "not-a-list":
+            return _pick(draw, ({"agent": agents_in[0] if agents_in else "x", "result": "failed"}, "dasatinib", 5, True))
+        entries = near_good(draw) if kind == "beside-other" else _pick(draw, good_lists)
+        entries.insert(draw(st.integers(0, len(entries))), bad_entry(draw))
+        return entries
+
+    return _Fact(("prior_therapies",), good, other, malformed)
+
+
+def _attestation_facts(spec: m.PolicySpec) -> list[_Fact]:
+    names = _unique(t.name for t in _leaves(spec, m.AttestationTest))
+    return [_Fact(
+        ("prescriber", "attestations", name),
+        lambda draw, ctx: True,
+        lambda draw, ctx: False,
+        lambda draw, ctx: _pick(draw, ("yes", "true", "True", "no", 1, 0, ["true"], {"agreed": True})),
+    ) for name in names]
+
+
+def _clinical_status_facts(spec: m.PolicySpec) -> list[_Fact]:
+    required: dict[str, list[bool]] = {}
+    for t in _leaves(spec, m.ClinicalStatusTest):
+        required.setdefault(t.name, []).append(t.required)
+    facts = []
+    for name, values in required.items():
+        wanted = values[0]
+        facts.append(_Fact(
+            ("clinical_status", name),
+            lambda draw, ctx, w=wanted: w,
+            lambda draw, ctx, w=wanted: not w,
+            lambda draw, ctx: _pick(draw, ("false", "true", 0, 1, "no", [False], {"value": True})),
+        ))
+    return facts
+
+
+_COMPARE = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
+            ">=": lambda a, b: a >= b, "==": lambda a, b: a == b}
+
+
+def _lab_fact(spec: m.PolicySpec) -> _Fact:
+    tests = _leaves(spec, m.LabTest)
+
+    def pools(t: m.LabTest):
+        threshold = Fraction(repr(t.value)) if isinstance(t.value, float) else Fraction(t.value)
+        steps = (Fraction(0), Fraction(1, 4), Fraction(-1, 4), Fraction(1, 2), Fraction(-1, 2), Fraction(1), Fraction(-1))
+        exact = [threshold + s for s in steps] + [Fraction(0), threshold * 2]
+        values = _unique([*(_number(x) for x in exact), *( [float(threshold)] if threshold.denominator == 1 else [])])
+        good_values = _unique(_number(x) for x in exact if _COMPARE[t.comparison](x, threshold)) or (values[0],)
+        w = t.within_days
+        offsets = _unique([0, 1, w - 1, w, w + 1, 2 * w, 365] if w is not None else [0, 1, 30, 365])
+        good_offsets = _unique(o for o in offsets if w is None or 0 <= o <= w)
+        names = _unique([*_case_variants(t.name), *(o.name for o in tests if o.name != t.name), "ast", "bilirubin"])
+        units = _unique([t.unit, t.unit.upper(), t.unit.lower(), " " + t.unit, "mg/dL", "IU/L", ""])
+        return values, good_values, offsets, good_offsets, names, units
+
+    table = {t: pools(t) for t in tests}
+    bad_values = lambda t: (str(t.value), True, False, MISSING, None, [t.value], {"v": t.value})  # noqa: E731
+    bad_units = (MISSING, None, 5)
+    bad_dates = ("2026-02-30", "2026-6-1", "", MISSING, None, 20260101, True)
+
+    def good_entry(draw, ctx, t: m.LabTest) -> dict:
+        values, good_values, _, good_offsets, names, units = table[t]
+        return {"name": draw(st.sampled_from(_case_variants(t.name))), "value": draw(st.sampled_from(good_values)),
+                "unit": draw(st.sampled_from(_unique([t.unit, t.unit.upper(), t.unit.lower()]))),
+                "date": _shift(ctx.dos, -draw(st.sampled_from(good_offsets)))}
+
+    def entry(draw, ctx, t: m.LabTest | None = None, when: str | None = None) -> dict:
+        t = t or draw(st.sampled_from(tests))
+        values, _, offsets, _, names, units = table[t]
+        # mostly well formed: a bad value / unit / date in one case out of five each
+        value = draw(st.sampled_from(values * 4 + bad_values(t)))
+        unit = draw(st.sampled_from(units * 2 + bad_units))
+        if when is None:
+            offset = draw(st.sampled_from(offsets * 3 + (-1, -30) + bad_dates))
+            when = _shift(ctx.dos, -offset) if isinstance(offset, int) and not isinstance(offset, bool) else offset
+        e: dict = {"name": draw(st.sampled_from(names))}
+        _put(e, "value", copy.deepcopy(value))
+        _put(e, "unit", unit)
+        _put(e, "date", when)
+        return e
+
+    def good(draw, ctx):
+        entries = [good_entry(draw, ctx, t) for t in tests]
+        if draw(st.sampled_from((False, False, True))):
+            entries.append(entry(draw, ctx))
+        return entries
+
+    def other(draw, ctx):
+        entries = [entry(draw, ctx) for _ in range(draw(st.sampled_from((1, 2, 0, 3))))]
+        if entries and draw(st.sampled_from((False, True))):
+            # another result of the same lab on the same date (every one on the latest date counts)
+            first = entries[0]
+            t = next((x for x in tests if isinstance(first.get("name"), str) and first["name"].lower() == x.name.lower()), tests[0])
+            entries.append(entry(draw, ctx, t, first.get("date", MISSING)))
+        return entries
+
+    def malformed(draw, ctx):
+        if draw(st.sampled_from((False, True))):
+            return _pick(draw, ("alt 100 U/L", {"name": tests[0].name, "value": 1}, 5, True))
+        entries = other(draw, ctx)
+        t = draw(st.sampled_from(tests))
+        junk = draw(st.sampled_from(("unusable", "non-object", "bad-name")))
+        if junk == "unusable":
+            entries.append({"name": t.name, "value": str(t.value), "unit": t.unit, "date": _text(ctx.dos)})
+        elif junk == "non-object":
+            entries.append(_pick(draw, (t.name, None, 5, [])))
+        else:
+            entries.append({"name": _pick(draw, (5, None, [t.name])), "value": t.value, "unit": t.unit})
+        return entries
+
+    return _Fact(("labs",), good, other, malformed)
+
+
+def _specialty_fact(spec: m.PolicySpec) -> _Fact:
+    accepted = _unique(s for t in _leaves(spec, m.SpecialtyTest) for s in t.specialties)
+    good_values = _unique(v for s in accepted for v in _case_variants(s))
+    first = accepted[0]
+    return _Fact(
+        ("prescriber", "specialty"),
+        lambda draw, ctx: draw(st.sampled_from(good_values)),
+        lambda draw, ctx: draw(st.sampled_from(("cardiology", "internal_medicine", first.replace("_", " "),
+                                                first + " ", " " + first, "", first + "s"))),
+        lambda draw, ctx: _pick(draw, (1, True, [first], {"name": first})),
+    )
+
+
+def _concurrent_fact(spec: m.PolicySpec) -> _Fact:
+    tests = _leaves(spec, m.ConcurrentTherapyTest)
+    value_sets = _unique(vs for t in tests for vs in _all_value_sets(spec) if vs.id == t.value_set)
+    agents_in, agents_out, classes, class_pool = _therapy_pools(spec, value_sets, ("aspirin", "ondansetron", "acyclovir", ""))
+    harmless_classes = (MISSING, None, "antiemetic", *(c.upper() for c in classes))
+
+    def entry(draw, agents=None, class_values=None) -> dict:
+        e: dict = {"agent": draw(st.sampled_from(agents or (agents_out * 3 + agents_in)))}
+        _put(e, "class", draw(st.sampled_from(class_values or class_pool)))
+        # A concurrent therapy has no result: one given, of any type, is ignored.
+        _put(e, "result", _pick(draw, (MISSING, MISSING, MISSING, "ongoing", 5)))
+        return e
+
+    def bad_entry(draw):
+        kind = draw(st.sampled_from(("agent", "class", "non-object")))
+        if kind == "non-object":
+            return _pick(draw, (agents_in[0] if agents_in else "x", None, 5, []))
+        e = entry(draw)
+        if kind == "agent":
+            e.pop("agent")
+            _put(e, "agent", _pick(draw, (MISSING, None, 5, ["x"])))
+        else:
+            e["class"] = _pick(draw, (1, True, [classes[0] if classes else "x"]))
+        return e
+
+    def good(draw, ctx):
+        return [entry(draw, agents_out, harmless_classes) for _ in range(draw(st.sampled_from((0, 1, 2))))]
+
+    def other(draw, ctx):
+        return [entry(draw) for _ in range(draw(st.sampled_from((1, 2, 0, 3))))]
+
+    def malformed(draw, ctx):
+        if draw(st.sampled_from((False, True, True))):
+            entries = other(draw, ctx)
+            entries.insert(draw(st.integers(0, len(entries))), bad_entry(draw))
+            return entries
+        return _pick(draw, ({"agent": agents_in[0] if agents_in else "x"}, "none", 5, True))
+
+    return _Fact(("concurrent_therapies",), good, other, malformed)
+
+
+def _quantity_fact(spec: m.PolicySpec) -> _Fact:
+    tests = _leaves(spec, m.QuantityLimitTest)
+    good_pairs, other_pairs = [], []
+    for t in tests:
+        max_units = Fraction(repr(t.max_units)) if isinstance(t.max_units, float) else Fraction(t.max_units)
+        for days in _unique([t.per_days, 30, 28, 7, 1, 14, 2 * t.per_days, 90]):
+            limit = max_units * days / t.per_days
+            near = [Fraction(math.floor(limit)), Fraction(math.ceil(limit)), limit + 1, Fraction(0)]
+            if _dyadic(limit):
+                near += [limit, limit + Fraction(1, 4), limit - Fraction(1, 4), limit + Fraction(1, 2)]
+            for units in _unique(x for x in near if x >= 0):
+                pair = {"units": _number(units), "days_supply": days}
+                (good_pairs if units * t.per_days <= max_units * days else other_pairs).append(pair)
+        good_pairs.append({"units": _number(max_units), "days_supply": float(t.per_days)})  # 30.0: a whole number
+    bad_units = (-1, -0.25, "60", True, [60], {"n": 60})
+    bad_days = (0, -1, 1.5, 7.25, 0.5, "30", True, [30])
+
+    def good(draw, ctx):
+        return _pick(draw, good_pairs)
+
+    def other(draw, ctx):
+        pair = _pick(draw, other_pairs + good_pairs)
+        drop = draw(st.sampled_from((None, None, None, "units", "days_supply", "both")))
+        if drop == "both":
+            return {}
+        if drop:
+            del pair[drop]
+        return pair
+
+    def malformed(draw, ctx):
+        kind = draw(st.sampled_from(("units", "days_supply", "both", "parent")))
+        if kind == "parent":
+            return _pick(draw, ("60 tablets", [60, 30], 60, True))
+        pair = _pick(draw, good_pairs + other_pairs)
+        if kind in ("units", "both"):
+            pair["units"] = _pick(draw, bad_units)
+        if kind in ("days_supply", "both"):
+            pair["days_supply"] = _pick(draw, bad_days)
+        # a malformed part beside an absent one: still invalid, never unknown
+        if kind != "both" and draw(st.sampled_from((False, True))):
+            pair.pop("days_supply" if kind == "units" else "units")
+        return pair
+
+    return _Fact(("quantity",), good, other, malformed)
+
+
+# --- the request envelope -----------------------------------------------------------------------
+
+
+def _drug_pools(spec: m.PolicySpec, others: Sequence[m.PolicySpec]):
+    d = spec.drug
+    names = [n for n in (d.brand, d.generic) if n]
+    naming = [{"hcpcs": c} for c in d.hcpcs] + [{"ndc": c} for c in d.ndc]
+    for n in names:
+        for v in _case_variants(n):
+            naming.append({"name": v})
+        naming += [{"name": w + n + w} for w in _WHITE] + [{"name": "\u00a0" + n.upper() + "\t\n"}]
+    if d.hcpcs and names:
+        naming.append({"name": names[0], "hcpcs": d.hcpcs[0]})
+    if d.ndc and names:
+        naming.append({"ndc": d.ndc[0], "name": names[-1].upper()})
+    # an identifier that names nothing beside one that names this policy: ignored
+    naming += [{"hcpcs": "J9999", "name": names[0]}, {"ndc": "00000-0000-00", **naming[0]}]
+    naming.append({**naming[0], "name": None})
+
+    other = [{"name": "aspirin"}, {"hcpcs": "J9999"}, {"ndc": "00000-0000-00"}]
+    for n in names:
+        other += [{"name": n.replace(" ", "  ")}, {"name": n[:-1]}] + [{"name": c + n + c} for c in _NOT_WHITE]
+    other += [{"hcpcs": c.lower()} for c in d.hcpcs] + [{"hcpcs": " " + c} for c in d.hcpcs]
+    other += [{"ndc": c.replace("-", "")} for c in d.ndc]
+    for o in others:
+        if o.id == spec.id:
+            continue
+        theirs = [{"hcpcs": c} for c in o.drug.hcpcs] + [{"ndc": c} for c in o.drug.ndc] + [{"name": o.drug.brand}]
+        other += theirs
+        # identifiers naming two different policies
+        other += [{**naming[0], **t} if set(t) != set(naming[0]) else {**naming[0], "name": o.drug.brand} for t in theirs]
+    malformed = ["Besponsa", names[0], [naming[0]], 5, None, MISSING, {}, {"name": None}, {"hcpcs": 9229},
+                 {"name": 5}, {"name": [names[0]]}, {"ndc": True}, {**naming[0], "ndc": 5}, {**naming[0], "name": ["x"]}]
+    return _unique(naming), _unique(other), tuple(malformed)
+
+
+def _version_dates(spec: m.PolicySpec) -> tuple[tuple[str, ...], ...]:
+    """For each version, days around its effective date: the day before (the older version,
+    or none before the first), the day itself, the day after, and days 45 and 120 after."""
+    out = []
+    for v in spec.versions:
+        day = _parse(v.effective_date)
+        out.append((_text(day), _shift(day, -1), _shift(day, 1), _shift(day, 45), _shift(day, 120)))
+    # the current version has a mode of its own: earlier versions weigh double here
+    return tuple(out[:1] + out[1:] * 2)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    spec: m.PolicySpec
+    facts: tuple[_Fact, ...]
+    thresholds: tuple[int, ...]
+    drug_naming: tuple
+    drug_other: tuple
+    drug_malformed: tuple
+    parents: tuple[tuple[str, ...], ...]
+    dos_current: tuple[str, ...]
+    dos_versions: tuple[tuple[str, ...], ...]
+    leap_births: tuple[tuple[int, int], ...]  # (age threshold, leap year of birth)
+    near_weights: tuple[int, ...]  # fact indices, list-valued facts twice
+    # both, whatever the version in force has ("renewal" without renewal requirements is an
+    # invalid request, itself worth deciding alike)
+    request_types: tuple[str, ...] = field(default=("initial", "renewal"))
+
+
+def _plan(spec: m.PolicySpec, others: Sequence[m.PolicySpec]) -> _Plan:
+    facts: list[_Fact] = []
+    if _leaves(spec, m.AgeTest):
+        facts.append(_age_fact(spec))
+    if _leaves(spec, m.DiagnosisTest):
+        facts.append(_diagnosis_fact(spec))
+    facts += _biomarker_facts(spec)
+    if _leaves(spec, m.PriorTherapyTest):
+        facts.append(_prior_therapy_fact(spec))
+    facts += _attestation_facts(spec)
+    facts += _clinical_status_facts(spec)
+    if _leaves(spec, m.LabTest):
+        facts.append(_lab_fact(spec))
+    if _leaves(spec, m.SpecialtyTest):
+        facts.append(_specialty_fact(spec))
+    if _leaves(spec, m.ConcurrentTherapyTest):
+        facts.append(_concurrent_fact(spec))
+    if _leaves(spec, m.QuantityLimitTest):
+        facts.append(_quantity_fact(spec))
+    parents = _unique(f.path[:i] for f in facts for i in range(1, len(f.path)))
+    ages = _leaves(spec, m.AgeTest)
+    thresholds = tuple(sorted({t.min_years for t in ages if t.min_years is not None}
+                              | {t.max_years + 1 for t in ages if t.max_years is not None})) or (18,)
+    naming, other, malformed = _drug_pools(spec, others)
+    # Dates of service on which the current version is in force (most requests), and dates
+    # around every version's effective date.
+    current = _parse(spec.effective_date)
+    dos_current = tuple(d for d in _VALID_DOS_ANCHORS if _parse(d) >= current) or (spec.effective_date,)
+    # Born 29 February of leap year L, seen around the birthday of age t in year L + t: mostly
+    # in the years the current version is in force, once in an older year.
+    first = current.year + 1
+    leap_births = [(t, y - t) for t in thresholds for y in range(first, first + 8) if _leap(y - t) and y - t >= 1900]
+    leap_births += [(t, L) for t in thresholds for L in _LEAP_YEARS[:1]]
+    # The near mood spoils one fact; list-valued facts (diagnoses, therapies, labs) carry the
+    # richest logic and are picked twice as often.
+    near_weights = tuple(i for i, f in enumerate(facts) for _ in range(2 if f.path[0] in _LIST_FACTS else 1))
+    return _Plan(spec, tuple(facts), thresholds, naming, other, malformed, parents,
+                 dos_current, _version_dates(spec), _unique(leap_births), near_weights)
+
+
+# --- putting a request together -------------------------------------------------------------
+
+
+def _place(request: dict, path: tuple[str, ...], value: object) -> None:
+    node = request
+    for key in path[:-1]:
+        nxt = node.get(key)
+        if not isinstance(nxt, dict):
+            nxt = node[key] = {}
+        node = nxt
+    node[path[-1]] = value
+
+
+def _date_of_service(draw, plan: _Plan, broken: bool) -> tuple[object, _Ctx]:
+    if broken:
+        value = _pick(draw, _INVALID_DATES + _NON_STRINGS + (None, MISSING))
+        return value, _Ctx(dt.date(2026, 6, 15))
+    mode = draw(st.sampled_from(("current",) * 3 + ("version",) * 5 + ("anchor", "leap", "random")))
+    if mode == "leap":
+        # born on 29 February of a leap year, seen on 28 February / 1 March of the year of a
+        # boundary birthday (and on 29 February when that year is leap too)
+        years, born = draw(st.sampled_from(plan.leap_births))
+        y = born + years
+        days = [_iso(y, 2, 28), _iso(y, 3, 1)] + ([_iso(y, 2, 29)] if _leap(y) else [])
+        text = draw(st.sampled_from(days))
+        return text, _Ctx(_parse(text), _iso(born, 2, 29))
+    if mode == "random":
+        day = draw(st.dates(dt.date(1990, 1, 1), dt.date(2199, 12, 31)))
+        return _text(day), _Ctx(day)
+    if mode == "version":  # a version first, then a day around its effective date
+        pool = draw(st.sampled_from(plan.dos_versions))
+    else:
+        pool = plan.dos_current if mode == "current" else _VALID_DOS_ANCHORS
+    text = draw(st.sampled_from(pool))
+    return text, _Ctx(_parse(text))
+
+
+def _request_type(draw, plan: _Plan, broken: bool) -> object:
+    if broken:
+        return _pick(draw, ("Initial", "RENEWAL", "emergency", "", " initial", 1, True, None, MISSING, ["initial"], {"type": "initial"}))
+    return draw(st.sampled_from(plan.request_types))
+
+
+def _drug(draw, plan: _Plan, pool: str) -> object:
+    return _pick(draw, {"good": plan.drug_naming, "other": plan.drug_other, "malformed": plan.drug_malformed}[pool])
+
+
+_JSON_LEAVES = st.one_of(st.none(), st.booleans(), st.integers(-2, 2),
+                         st.sampled_from(("", "initial", "renewal", "2026-06-15", "Besponsa", "J9229")))
+_JSON_KEYS = st.sampled_from(("request_type", "date_of_service", "drug", "patient", "hcpcs", "name", "requests"))
+_JSON = st.recursive(_JSON_LEAVES, lambda inner: st.lists(inner, max_size=2) | st.dictionaries(_JSON_KEYS, inner, max_size=3),
+                     max_leaves=6)
+
+
+@st.composite
+def _request(draw, plan: _Plan) -> object:
+    mood = draw(st.sampled_from(_MOOD_WEIGHTS))
+    if mood == "garbage":
+        if draw(st.booleans()):
+            return _pick(draw, ("approve me", 5, None, True, [], [{"request_type": "initial"}], {}, {"requests": []}, 0.5))
+        return draw(_JSON)
+
+    broken = set()
+    if mood == "envelope":
+        broken = set(draw(st.lists(st.sampled_from(("request_type", "date_of_service", "drug")), min_size=1, max_size=3)))
+    dos, ctx = _date_of_service(draw, plan, "date_of_service" in broken)
+    request: dict = {}
+    _put(request, "request_id", draw(st.sampled_from(("req-1", MISSING, MISSING, 7, None))))
+    _put(request, "request_type", _request_type(draw, plan, "request_type" in broken))
+    _put(request, "date_of_service", dos)
+    if "drug" in broken:
+        drug_pool = draw(st.sampled_from(("malformed", "malformed", "other")))
+    elif mood == "envelope":  # a broken envelope beside identifiers of other policies
+        drug_pool = draw(st.sampled_from(("good", "other")))
+    elif mood == "good":
+        drug_pool = "good"
+    else:
+        drug_pool = draw(st.sampled_from(("good",) * 7 + ("other",)))
+    _put(request, "drug", _drug(draw, plan, drug_pool))
+
+    facts = plan.facts
+    if mood == "good":
+        pools = ["good"] * len(facts)
+    elif mood == "near":
+        pools = ["good"] * len(facts)
+        if facts:
+            pools[draw(st.sampled_from(plan.near_weights))] = draw(st.sampled_from(_POOLS_NEAR))
+    else:
+        pools = [draw(st.sampled_from(_POOLS_MIXED)) for _ in facts]
+    for fact, pool in zip(facts, pools):
+        if pool == "absent":
+            continue
+        if pool == "null":
+            value = None
+        else:
+            value = getattr(fact, pool)(draw, ctx)
+        if value is not MISSING:
+            _place(request, fact.path, value)
+
+    if mood != "good":
+        # a parent object replaced by something that is not an object, or by null
+        corrupt = draw(st.sampled_from((None,) * 8 + plan.parents))
+        if corrupt:
+            _place(request, corrupt, _pick(draw, _NON_OBJECTS + (None,)))
+        extra = draw(st.sampled_from((None,) * 4 + ("request", "patient", "biomarkers")))
+        if extra == "request":
+            request["notes"] = {"free": ["text", 1, None]}
+        elif extra == "patient" and isinstance(request.get("patient", {}), dict):
+            request.setdefault("patient", {})["id"] = "P-1"
+        elif extra == "biomarkers" and isinstance(request.get("biomarkers", {}), dict):
+            # a biomarker under a name written in another case is another biomarker
+            for f in facts:
+                if f.path[0] == "biomarkers":
+                    request.setdefault("biomarkers", {})[f.path[1].lower() if f.path[1] != f.path[1].lower() else f.path[1].upper()] = "positive"
+                    break
+    return request
+
+
+def requests_for(spec: m.PolicySpec, others: Sequence[m.PolicySpec] = ()) -> st.SearchStrategy[object]:
+    """Requests aimed at `spec`: valid, partial and malformed, biased to its boundaries.
+    `others` are the policies loaded beside it (their identifiers make no-policy and
+    conflicting-identifier requests)."""
+    return _request(_plan(spec, others))
+
+
+def any_request(specs: Sequence[m.PolicySpec]) -> st.SearchStrategy[object]:
+    """Requests aimed at any one of `specs` (each knowing the others)."""
+    return st.one_of([requests_for(s, specs) for s in specs])
+

@@ -1,0 +1,362 @@
+"""Differential test: the generated Rego, on the real OPA binary, against the independent
+reference evaluator (rxrego.reference), on requests Hypothesis draws from each policy's spec
+(tests/strategies.py).
+
+The real policy (policy_source/) and the three examples (tests/examples/) are generated
+together into a temporary Rego folder, so the router knows all four and requests may name
+several of them. Each Hypothesis example is a batch of 100 requests decided in ONE
+`opa eval` process and by `reference.decide`; the two decisions must be identical except for
+the wording of error messages (their `field`s must agree). At least RXREGO_DIFF_REQUESTS
+requests (default 2000) are compared per policy, and the count is asserted.
+
+Hypothesis settings: the profile "rxrego-differential" (derandomized: the same requests every
+run) unless HYPOTHESIS_PROFILE names another registered profile, e.g.
+`HYPOTHESIS_PROFILE=rxrego-differential-random` for fresh requests on every run (failures are
+then kept in .hypothesis/ and replayed first). The number of examples always comes from
+RXREGO_DIFF_REQUESTS.
+
+On a disagreement the request is minimized and the failure shows it, both decisions and a
+golden case in the conformance format, ready to paste. Hypothesis's own shrinking is off: a
+shrink step of a 100-request batch costs one OPA process, and it ran into Hypothesis's
+five-minute shrinking limit per policy without reaching one request. Instead `_minimize`
+removes object keys and list elements from the disagreeing request for as long as the same
+decision keys still disagree, deciding every candidate of a round in one `opa eval`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+import tempfile
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+from conftest import CASES, EXAMPLES, SPECS
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import strategies as st
+from strategies import requests_for
+
+from rxrego import generate, opa, reference
+from rxrego.conformance.cases import find_case_files, load_case_file, mismatches
+from rxrego.reference.evaluate import policy_order
+from rxrego.reference.router import in_force
+from rxrego.spec.loader import load_specs
+
+REQUESTS = int(os.environ.get("RXREGO_DIFF_REQUESTS", "2000"))
+BATCH = 100
+
+ALL_SPECS = load_specs([SPECS, EXAMPLES])
+BY_ID = {s.id: s for s in ALL_SPECS}
+REAL_POLICY = "fep-5.21.100"
+STATUSES = ("met", "unmet", "unknown", "invalid")  # the reference's internal statuses
+OUTCOMES = ("approved", "denied", "pended", "no_policy", "invalid_request")
+REASONS = ("criteria_met", "criteria_unmet", "investigational", "information_missing", "no_policy",
+           "not_in_force", "invalid_request")
+
+settings.register_profile("rxrego-differential", derandomize=True, database=None, deadline=None)
+settings.register_profile("rxrego-differential-random", derandomize=False, deadline=None)
+
+
+def _settings() -> settings:
+    name = os.environ.get("HYPOTHESIS_PROFILE") or "rxrego-differential"
+    parent = settings.get_profile(name)
+    return settings(
+        parent,
+        deadline=None,
+        # _minimize shrinks a disagreeing request (see the module's docstring)
+        phases=[p for p in parent.phases if p not in (Phase.shrink, Phase.explain)],
+        # a failing batch is 100 requests: the failure message shows the one that matters
+        verbosity=Verbosity.quiet if parent.verbosity == Verbosity.normal else parent.verbosity,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
+    )
+
+
+def _batches(spec) -> st.SearchStrategy[list]:
+    return st.lists(requests_for(spec, ALL_SPECS), min_size=BATCH, max_size=BATCH)
+
+
+def _run(check, policy_id: str, strategy, count, wanted: int = REQUESTS) -> None:
+    """Run `check` over Hypothesis batches until `count()` reaches `wanted` requests.
+
+    Hypothesis may count an example it does not run again (a duplicate), so a run of
+    REQUESTS / BATCH examples can fall a batch short: further rounds, each with a seed of its
+    own, top it up. The digest keeps each policy's (and round's) examples and derandomized
+    seed its own although the function's source is shared."""
+    for round_ in range(5):
+        remaining = wanted - count()
+        if remaining <= 0:
+            return
+        check._hypothesis_internal_add_digest = f"{policy_id}/{round_}".encode()
+        run = given(strategy)(check)
+        settings(_settings(), max_examples=math.ceil(remaining / BATCH))(run)()
+
+
+@pytest.fixture(scope="module")
+def rego_dir(tmp_path_factory: pytest.TempPathFactory, opa_path: Path) -> Path:
+    """5.21.100 (every version) and the three examples, generated as `rxrego generate` would."""
+    out = tmp_path_factory.mktemp("differential") / "rego"
+    generate.write(generate.build(ALL_SPECS, "policy_source/ and tests/examples/"), out)
+    return out
+
+
+# --- comparing ----------------------------------------------------------------------------
+
+
+def _view(decision: object) -> object:
+    """The decision as compared: everything but the wording of error messages."""
+    if not isinstance(decision, dict):
+        return decision
+    out = dict(decision)
+    if isinstance(out.get("errors"), list):
+        out["errors"] = [e.get("field", "<no field>") if isinstance(e, dict) else e for e in out["errors"]]
+    return out
+
+
+_ABSENT = "<absent>"
+_WHOLE = "<the decision>"  # what _differences names when a side is not an object (undefined)
+
+
+def _differences(rego: object, ref: object) -> list[str]:
+    a, b = _view(rego), _view(ref)
+    if not (isinstance(a, dict) and isinstance(b, dict)):
+        return [] if a == b else [_WHOLE]
+    return sorted(k for k in a.keys() | b.keys() if a.get(k, _ABSENT) != b.get(k, _ABSENT))
+
+
+def _key(request: object) -> str:
+    return json.dumps(request, sort_keys=True, ensure_ascii=False)
+
+
+def _decide_each(requests: list, rego_dir: Path) -> list:
+    """OPA's decision for each request, None where data.rxrego.decision is undefined (the
+    batch query would silently drop it), in one `opa eval`."""
+    query = "{i: d | some i, r in input.requests; d := data.rxrego.decision with input as r}"
+    got = opa.eval_batch(rego_dir, query, {"requests": requests})["value"]
+    return [got.get(str(i)) for i in range(len(requests))]
+
+
+def _rego_decisions(batch: list, rego_dir: Path, decide_batch, cache: dict) -> list:
+    """OPA's decision for every request (None: undefined), from one `opa eval` for those
+    not decided before."""
+    keys = [_key(r) for r in batch]
+    todo = list(dict.fromkeys(k for k in keys if k not in cache))
+    if todo:
+        requests = [json.loads(k) for k in todo]
+        try:
+            values = decide_batch(requests, rego_dir)
+            if len(values) != len(requests):
+                values = _decide_each(requests, rego_dir)
+        except opa.OpaError as exc:
+            raise AssertionError(_eval_failure(requests, rego_dir, exc)) from None
+        cache.update(zip(todo, values))
+    return [cache[k] for k in keys]
+
+
+def _eval_failure(requests: list, rego_dir: Path, exc: Exception) -> str:
+    """`opa eval` failed for a whole batch: find the first request it fails on alone."""
+    for request in requests:
+        try:
+            _decide_each([request], rego_dir)
+        except opa.OpaError as alone:
+            return (f"opa eval fails on this request:\n{json.dumps(request, indent=2, ensure_ascii=False)}\n\n"
+                    f"{alone}\n\nreference decision:\n"
+                    f"{json.dumps(reference.decide(ALL_SPECS, request), indent=2, ensure_ascii=False)}")
+    return f"opa eval failed on a batch of {len(requests)} requests, on none alone:\n{exc}"
+
+
+def _simpler(value: object):
+    """Every JSON value one step simpler than `value`: an object key or a list element
+    removed, at any depth; the largest removals first."""
+    if isinstance(value, dict):
+        for key in value:
+            yield {k: v for k, v in value.items() if k != key}
+        for key, inner in value.items():
+            for simpler in _simpler(inner):
+                yield {**value, key: simpler}
+    elif isinstance(value, list):
+        for i in range(len(value)):
+            yield value[:i] + value[i + 1:]
+        for i, inner in enumerate(value):
+            for simpler in _simpler(inner):
+                yield [*value[:i], simpler, *value[i + 1:]]
+
+
+def _minimize(request: object, keys: list[str], rego_dir: Path) -> object:
+    """The smallest request reached by one-step simplifications on which Rego and the
+    reference still disagree on exactly `keys` (each round's candidates in one opa eval)."""
+    current = request
+    for _ in range(500):
+        candidates = list(_simpler(current))
+        if not candidates:
+            break
+        try:
+            decisions = _decide_each(candidates, rego_dir)
+        except opa.OpaError:
+            break  # report what is already minimal rather than a different failure
+        for candidate, rego in zip(candidates, decisions):
+            if _differences(rego, reference.decide(ALL_SPECS, candidate)) == keys:
+                current = candidate
+                break
+        else:
+            break
+    return current
+
+
+# --- reporting a disagreement ----------------------------------------------------------------
+
+
+def _case_file_for(policy_id: str) -> str:
+    for path in find_case_files([CASES]):
+        try:
+            if load_case_file(path).policy == policy_id:
+                return path.relative_to(CASES.parent).as_posix()
+        except Exception:  # a broken case file is the conformance tests' business
+            continue
+    return f"a new conformance/<payer>/<policy>.cases.yaml with `policy: {policy_id}`"
+
+
+def _expect(ref: dict, keys: list[str]) -> dict:
+    """The reference's decision on the keys that matter (all of them when the Rego gave no
+    decision), in the golden-case form."""
+    expect = {}
+    wanted = [k for k in ref if k != "policy"] if _WHOLE in keys else keys
+    for key in ["outcome", "reason", *wanted]:
+        if key not in ref or key in expect:
+            continue
+        value = ref[key]
+        if key in ("unmet", "missing"):
+            value = [e["id"] for e in value]
+        elif key == "errors":
+            value = [{"field": e["field"]} for e in value]
+        elif key == "policy":
+            value = {"id": value["id"], "effective_date": value["effective_date"]}
+        expect[key] = value
+    return expect
+
+
+def _golden_case(policy_id: str, request: object, ref: dict, keys: list[str]) -> tuple[str, str]:
+    """A case for the conformance file, and a note on whether it round-trips."""
+    slug = re.sub(r"[^a-z0-9-]+", "-", policy_id.lower()).strip("-")
+    name = f"differential-{slug}-{hashlib.sha256(_key(request).encode()).hexdigest()[:8]}"
+    expect = _expect(ref, keys)
+    case = (
+        f"  - name: {name}\n"
+        f"    proves: \"TODO: what this proves (found by the differential test: Rego and reference "
+        f"disagreed on {', '.join(keys)})\"\n"
+        f"    request: {json.dumps(request, ensure_ascii=True)}\n"
+        f"    expect: {json.dumps(expect, ensure_ascii=True)}\n"
+    )
+    absent = [k for k in keys if k not in ref and k != _WHOLE]
+    note = ""
+    if _WHOLE in keys:
+        note += "\n  (the Rego gives no decision at all for this request: the case fails on OPA until it does)"
+    if absent:
+        note += f"\n  (the reference has no {', '.join(absent)}: a subset `expect` cannot say 'absent')"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "check.cases.yaml"
+        path.write_text(f"policy: {policy_id}\ncases:\n{case}", encoding="utf-8")
+        try:
+            (loaded,) = load_case_file(path).cases
+            if loaded.request != request:
+                note += "\n  (WARNING: the YAML above does not read back as the same request)"
+            elif problems := mismatches(loaded.expect, ref):
+                note += f"\n  (WARNING: expect does not match the reference: {problems})"
+        except Exception as exc:  # report, do not hide the disagreement behind it
+            note += f"\n  (WARNING: the case does not load: {exc})"
+    return case, note
+
+
+def _report(policy_id: str, rego_dir: Path, generated: object, request: object, rego: object, ref: object) -> str:
+    keys = _differences(rego, ref)
+    case, note = _golden_case(policy_id, request, ref, keys) if isinstance(ref, dict) else ("", "")
+    dump = lambda v: json.dumps(v, indent=2, sort_keys=True, ensure_ascii=False)  # noqa: E731
+    return (
+        f"Rego and the reference disagree (policy under test {policy_id}) on: {', '.join(keys)}\n"
+        f"(error messages are not compared, by design; everything else is)\n\n"
+        f"minimal request:\n{json.dumps(request, indent=2, ensure_ascii=False)}\n\n"
+        f"Rego decision (opa eval over {rego_dir}; null: undefined):\n{dump(rego)}\n\n"
+        f"reference decision (rxrego.reference.decide):\n{dump(ref)}\n\n"
+        f"golden case, to paste under `cases:` in {_case_file_for(policy_id)}.\n"
+        f"Its expect is the REFERENCE's decision: check docs/semantics.md, and take the Rego's values\n"
+        f"instead if the reference is the one that is wrong. (Policies loaded here: {', '.join(sorted(BY_ID))};\n"
+        f"the conformance suite loads policy_source/ only.)\n{case}{note}\n\n"
+        f"the request as generated, before minimizing:\n{json.dumps(generated, ensure_ascii=False)}"
+    )
+
+
+def _disagreement(policy_id: str, rego_dir: Path, request: object, rego: object, ref: object) -> str:
+    small = _minimize(request, _differences(rego, ref), rego_dir)
+    (small_rego,) = _decide_each([small], rego_dir)
+    return _report(policy_id, rego_dir, request, small, small_rego, reference.decide(ALL_SPECS, small))
+
+
+# --- the tests --------------------------------------------------------------------------------
+
+
+@pytest.mark.opa
+# a failing example is a 100-request batch; the assertion message shows the one that matters
+@pytest.mark.filterwarnings("ignore:Generating overly large repr")
+@pytest.mark.parametrize("policy_id", sorted(BY_ID))
+def test_rego_and_reference_decide_alike(policy_id: str, rego_dir: Path, decide_batch) -> None:
+    spec = BY_ID[policy_id]
+    compared = 0
+    cache: dict[str, object] = {}
+
+    def check(batch: list) -> None:
+        nonlocal compared
+        batch = json.loads(json.dumps(batch))  # exactly the JSON both sides see
+        decisions = _rego_decisions(batch, rego_dir, decide_batch, cache)
+        for request, rego in zip(batch, decisions, strict=True):
+            ref = reference.decide(ALL_SPECS, request)
+            if _view(rego) != _view(ref):
+                raise AssertionError(_disagreement(policy_id, rego_dir, request, rego, ref))
+        compared += len(batch)
+
+    _run(check, policy_id, _batches(spec), lambda: compared)
+    assert compared >= REQUESTS, f"only {compared} requests compared for {policy_id}; RXREGO_DIFF_REQUESTS={REQUESTS}"
+    print(f"differential {spec.id}: {compared} requests, 0 disagreements")
+
+
+def test_strategies_reach_every_status_and_outcome() -> None:
+    """The strategy the differential test draws 5.21.100's requests from is not vacuous: the
+    reference sees every criterion (of any version) met, unmet, unknown and invalid; every
+    version decides requests approved, denied and pended; every outcome and reason occurs.
+
+    Reference only (no OPA), so it draws twice the differential count: the rarest
+    combination (a condition met but its requirement unmet, in the December 2017 version
+    alone) then occurs several times whatever the seed."""
+    spec = BY_ID[REAL_POLICY]
+    seen: dict[str, set[str]] = defaultdict(set)
+    decided: dict[str, set[str]] = defaultdict(set)
+    reasons: Counter[str] = Counter()
+    outcomes: Counter[str] = Counter()
+
+    def collect(batch: list) -> None:
+        for request in json.loads(json.dumps(batch)):
+            decision = reference.decide(ALL_SPECS, request)
+            outcomes[decision["outcome"]] += 1
+            reasons[decision["reason"]] += 1
+            if decision["outcome"] in ("approved", "denied", "pended") and decision["policy"]["id"] == spec.id:
+                version = in_force(spec, request["date_of_service"])
+                decided[version.effective_date].add(decision["outcome"])
+                for cid, status in reference.statuses(version, request, request["request_type"]).items():
+                    seen[cid].add(status)
+
+    _run(collect, REAL_POLICY + "/coverage", _batches(spec), lambda: sum(outcomes.values()), 2 * REQUESTS)
+
+    # every criterion some requirement set of some version reaches (criterion ids are shared
+    # between versions; an earlier version may inherit criteria it does not use)
+    reachable = sorted({cid for v in spec.versions for rs in v.requirements for cid in policy_order(v, rs)})
+    lacking = {cid: [s for s in STATUSES if s not in seen[cid]] for cid in reachable if not set(STATUSES) <= seen[cid]}
+    assert not lacking, f"criteria never seen with these statuses: {lacking}"
+    undecided = {v.effective_date: sorted({"approved", "denied", "pended"} - decided[v.effective_date])
+                 for v in spec.versions if len(decided[v.effective_date]) < 3}
+    assert not undecided, f"versions (by effective date) that never gave these outcomes: {undecided}"
+    assert not [o for o in OUTCOMES if not outcomes[o]], f"outcomes never reached: {dict(outcomes)}"
+    assert not [r for r in REASONS if not reasons[r]], f"reasons never reached: {dict(reasons)}"
+    print(f"strategies for {spec.id}: {sum(outcomes.values())} requests, every status of {len(reachable)} "
+          f"criteria, {len(spec.versions)} versions; {dict(outcomes)}")
