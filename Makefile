@@ -7,7 +7,7 @@ TOOLS := .tools/bin
 include toolchain.env
 export RXREGO_TOOLS := $(CURDIR)/.tools
 
-.PHONY: run test bench setup tools venv system-deps check-rego clean help
+.PHONY: run test bench setup tools venv system-deps bench-deps clean help
 
 help:
 	@echo "make run    set up, then check specs, generate Rego, lint it and run conformance"
@@ -56,8 +56,23 @@ run: setup
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: setup
+bench: setup bench-deps
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# B4 compares the client with wrk, a compiled HTTP load generator from Debian's packages,
+# installed here when missing (as root); elsewhere this says what to install and B4 falls
+# back to ab, or reports the raw side as not measured.
+bench-deps:
+	@if command -v wrk >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
+		echo "bench-deps: wrk is missing (benchmark B4 needs it): run 'apt-get install -y wrk' as root"; \
+		exit 0; \
+	fi; \
+	echo "bench-deps: installing wrk (for benchmark B4)"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update -qq || true; \
+	apt-get install -y -qq --no-install-recommends wrk >/dev/null \
+		|| echo "bench-deps: could not install wrk; B4 reports its raw side as not measured"
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .hypothesis

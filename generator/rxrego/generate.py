@@ -85,6 +85,11 @@ def _lower_set(values: Sequence[str]) -> frozenset[str]:
     return frozenset(v.lower() for v in values)
 
 
+def _fact(field: str) -> str:
+    """The reference to a fact the policy read once (see `facts` in the policy template)."""
+    return f"facts[{regotext.string(field)}]"
+
+
 def status_expr(c: m.Criterion) -> str:
     t, v = c.test, regotext.value
     vb = regotext.block
@@ -96,31 +101,38 @@ def status_expr(c: m.Criterion) -> str:
         return _call("at_least", str(t.n), _statuses(t.children))
     if isinstance(t, m.Conditional):
         return _call("when", _statuses(t.when), _statuses(t.then))
+    fields = leaf_fields(t)
     if isinstance(t, m.AgeTest):
-        return _call("age", "input", v(t.min_years), v(t.max_years))
+        return _call("age", _fact(fields[0]), "service_date", v(t.min_years), v(t.max_years))
     if isinstance(t, m.DiagnosisTest):
         qualifiers = {k: _lower_set(vs) for k, vs in t.qualifiers}
-        biomarkers = {k: frozenset(vs) for k, vs in t.biomarkers}
-        return _call("diagnosis", "input", vb(list(t.icd10), 1), vb(qualifiers, 1), vb(biomarkers, 1))
+        markers = [_call("biomarker", _fact(f), v(frozenset(vs))) for f, (_, vs) in zip(fields[1:], t.biomarkers)]
+        return _call("diagnosis", _fact(fields[0]), vb(list(t.icd10), 1), vb(qualifiers, 1), "[" + ", ".join(markers) + "]")
     if isinstance(t, m.BiomarkerTest):
-        return _call("biomarker", "input", v(t.name), v(frozenset(t.values)))
+        return _call("biomarker", _fact(fields[0]), v(frozenset(t.values)))
     if isinstance(t, m.PriorTherapyTest):
         vs = f"value_sets{regotext.ref_key(t.value_set)}"
-        return _call("prior_therapy", "input", vs, v(frozenset(t.results)), str(t.at_least))
+        return _call("prior_therapy", _fact(fields[0]), vs, v(frozenset(t.results)), str(t.at_least))
     if isinstance(t, m.AttestationTest):
-        return _call("attestation", "input", v(t.name))
+        return _call("attestation", _fact(fields[0]))
     if isinstance(t, m.ClinicalStatusTest):
-        return _call("clinical_status", "input", v(t.name), v(t.required))
+        return _call("clinical_status", _fact(fields[0]), v(t.required))
     if isinstance(t, m.LabTest):
         lab = {"name": t.name, "comparison": t.comparison, "value": t.value, "unit": t.unit, "within_days": t.within_days}
-        return _call("lab", "input", vb(lab, 1))
+        return _call("lab", _fact(fields[0]), 'object.get(input, "date_of_service", null)', vb(lab, 1))
     if isinstance(t, m.SpecialtyTest):
-        return _call("prescriber_specialty", "input", vb(_lower_set(t.specialties), 1))
+        return _call("prescriber_specialty", _fact(fields[0]), vb(_lower_set(t.specialties), 1))
     if isinstance(t, m.ConcurrentTherapyTest):
-        return _call("concurrent_therapy_excluded", "input", f"value_sets{regotext.ref_key(t.value_set)}")
+        return _call("concurrent_therapy_excluded", _fact(fields[0]), f"value_sets{regotext.ref_key(t.value_set)}")
     if isinstance(t, m.QuantityLimitTest):
-        return _call("quantity_limit", "input", v(t.max_units), str(t.per_days))
+        return _call("quantity_limit", _fact(fields[0]), _fact(fields[1]), v(t.max_units), str(t.per_days))
     raise TypeError(t)
+
+
+def fact_paths(spec: m.PolicySpec) -> dict[str, list[str]]:
+    """Every request field the policy's tests read, as the path `lib.fact` walks."""
+    fields = {f for c in spec.criteria if c.is_leaf for f in leaf_fields(c.test)}
+    return {f: f.split(".") for f in sorted(fields)}
 
 
 def root_expr(root: m.AllOf | m.AnyOf | m.AtLeast) -> str:
@@ -225,6 +237,7 @@ def render_policy(spec: m.PolicySpec) -> str:
             vs.id: {"agents": _lower_set(vs.agents), "classes": frozenset(vs.classes)} for vs in spec.value_sets
         },
         texts={c.id: c.text for c in spec.criteria},
+        facts=fact_paths(spec),
         fields={c.id: leaf_fields(c.test) for c in spec.criteria if c.is_leaf},
         sets=[set_view(spec, rs) for rs in spec.requirements],
     )

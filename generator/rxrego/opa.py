@@ -26,7 +26,8 @@ def eval_batch(rego_dir: Path, query: str, input_doc: object, *, coverage: bool 
     """One `opa eval` process: the query's value for `input_doc`, plus the coverage report
     when asked. The input goes through a file, so its size is not limited by argv."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=True, encoding="utf-8") as f:
-        json.dump(input_doc, f, ensure_ascii=False)
+        # json.dumps, not json.dump: writing to a file streams through the pure-Python encoder.
+        f.write(json.dumps(input_doc, ensure_ascii=False))
         f.flush()
         args = ["eval", "--format", "json", "--data", str(rego_dir), "--input", f.name]
         if coverage:

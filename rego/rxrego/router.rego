@@ -30,7 +30,7 @@ versions := {
 # description: The decision for one request (POST /v1/data/rxrego/decision).
 # entrypoint: true
 decision := _invalid(errors) if {
-	count(errors) > 0
+	not _envelope_ok
 } else := object.union(
 	{"outcome": "no_policy", "reason": "no_policy", "drug": _drug_given},
 	lib.request_id(input),
@@ -91,6 +91,23 @@ _drug_keys := ["hcpcs", "ndc", "name"]
 _given(key) if object.get(input.drug, key, null) != null
 
 # --- the envelope: what every request needs before any policy can decide it --------------
+
+# The common case in one cheap check; `errors` (every problem, for the answer) is built only
+# when it fails. The two agree: tests/test_differential.py compares the fields with the
+# reference evaluator's envelope.
+_envelope_ok if {
+	input.request_type in {"initial", "renewal"}
+	lib.valid_date(input.date_of_service)
+	is_object(input.drug)
+	_any_drug_key
+	every key in _drug_keys {
+		_string_or_absent(input.drug, key)
+	}
+}
+
+_string_or_absent(drug, key) if object.get(drug, key, null) == null
+
+_string_or_absent(drug, key) if is_string(drug[key])
 
 errors contains {"field": "", "message": "the request must be a JSON object"} if not is_object(input)
 

@@ -76,18 +76,13 @@ fact(request, path) := {"state": "present", "value": value} if {
 # --- dates ----------------------------------------------------------------------------
 
 # date_parts(s) is [year, month, day] for a real calendar date YYYY-MM-DD in 1900..2199.
+# Go's parser with the layout 2006-01-02 wants exactly four, two and two digits and a real
+# day of the month, so one call both validates and splits.
 date_parts(s) := [y, m, d] if {
 	is_string(s)
-	regex.match(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`, s)
-	y := to_number(substring(s, 0, 4))
-	m := to_number(substring(s, 5, 2))
-	d := to_number(substring(s, 8, 2))
+	[y, m, d] := time.date(time.parse_ns("2006-01-02", s))
 	y >= 1900
 	y <= 2199
-	m >= 1
-	m <= 12
-	d >= 1
-	d <= days_in_month(y, m)
 }
 
 valid_date(s) if date_parts(s)
@@ -126,21 +121,22 @@ age_years(birth, on) := (on[0] - birth[0]) - 1 if {
 } else := on[0] - birth[0]
 
 # --- tests: one function per kind of leaf criterion -----------------------------------
+# Each takes the facts it reads (see `fact`), which a policy reads once per request, and
+# returns a status for any value; none is ever undefined.
 
-# Every test returns a status for any request; none is ever undefined.
-age(request, min_years, max_years) := _age(
-	fact(request, ["patient", "birth_date"]),
-	fact(request, ["date_of_service"]),
-	min_years, max_years,
-)
-
-_age(birth, service, min_years, max_years) := "unknown" if {
+# service: date_parts of the date of service, or null when it is not a valid date.
+age(birth, service, min_years, max_years) := "unknown" if {
 	birth.state == "absent"
-} else := _in_range(age_years(parts, on), min_years, max_years) if {
+} else := _in_range(age_years(parts, service), min_years, max_years) if {
+	is_array(service)
 	parts := date_parts(birth.value)
-	on := date_parts(service.value)
-	parts <= on
+	parts <= service
 } else := "invalid"
+
+# service_date(request): date_parts of the request's date of service, or null.
+service_date(request) := parts if {
+	parts := date_parts(request.date_of_service)
+} else := null
 
 _in_range(x, low, high) := "met" if {
 	_at_least_bound(x, low)
@@ -155,9 +151,7 @@ _at_most_bound(_, null)
 
 _at_most_bound(x, high) if x <= high
 
-biomarker(request, name, accepted) := _biomarker(fact(request, ["biomarkers", name]), accepted)
-
-_biomarker(result, accepted) := "unknown" if {
+biomarker(result, accepted) := "unknown" if {
 	result.state == "absent"
 } else := "unknown" if {
 	result.value == "unknown"
@@ -168,9 +162,10 @@ _biomarker(result, accepted) := "unknown" if {
 	result.value in {"positive", "negative"}
 } else := "invalid"
 
-diagnosis(request, prefixes, qualifiers, biomarkers) := all_of(array.concat(
-	[_diagnoses(fact(request, ["diagnoses"]), prefixes, qualifiers)],
-	[biomarker(request, name, accepted) | some name, accepted in biomarkers],
+# biomarkers: the statuses of the biomarkers the diagnosis names (each a `biomarker` test).
+diagnosis(entries, prefixes, qualifiers, biomarkers) := all_of(array.concat(
+	[_diagnoses(entries, prefixes, qualifiers)],
+	biomarkers,
 ))
 
 _diagnoses(entries, prefixes, qualifiers) := "unknown" if {
@@ -208,12 +203,7 @@ _qualifier(entry, name, accepted) := "unknown" if {
 } else := "invalid"
 
 # value_set is {"agents": {lower-case names}, "classes": {class names}}.
-prior_therapy(request, value_set, results, n) := _prior_therapy(
-	fact(request, ["prior_therapies"]),
-	value_set, results, n,
-)
-
-_prior_therapy(entries, value_set, results, n) := "unknown" if {
+prior_therapy(entries, value_set, results, n) := "unknown" if {
 	entries.state == "absent"
 } else := _therapy_count(entries.value, value_set, results, n) if {
 	is_array(entries.value)
@@ -253,9 +243,7 @@ _in_value_set(entry, value_set) if {
 	entry.class in value_set.classes
 }
 
-concurrent_therapy_excluded(request, value_set) := _concurrent(fact(request, ["concurrent_therapies"]), value_set)
-
-_concurrent(entries, value_set) := "unknown" if {
+concurrent_therapy_excluded(entries, value_set) := "unknown" if {
 	entries.state == "absent"
 } else := "unmet" if {
 	is_array(entries.value)
@@ -285,9 +273,9 @@ _in_value_set_concurrent(entry, value_set) if {
 	entry.class in value_set.classes
 }
 
-attestation(request, name) := _boolean_is(fact(request, ["prescriber", "attestations", name]), true)
+attestation(answer) := _boolean_is(answer, true)
 
-clinical_status(request, name, required) := _boolean_is(fact(request, ["clinical_status", name]), required)
+clinical_status(finding, required) := _boolean_is(finding, required)
 
 _boolean_is(f, wanted) := "unknown" if {
 	f.state == "absent"
@@ -297,9 +285,7 @@ _boolean_is(f, wanted) := "unknown" if {
 	is_boolean(f.value)
 } else := "invalid"
 
-prescriber_specialty(request, accepted) := _specialty(fact(request, ["prescriber", "specialty"]), accepted)
-
-_specialty(specialty, accepted) := "unknown" if {
+prescriber_specialty(specialty, accepted) := "unknown" if {
 	specialty.state == "absent"
 } else := "met" if {
 	is_string(specialty.value)
@@ -308,14 +294,8 @@ _specialty(specialty, accepted) := "unknown" if {
 	is_string(specialty.value)
 } else := "invalid"
 
-quantity_limit(request, max_units, per_days) := _quantity(
-	fact(request, ["quantity", "units"]),
-	fact(request, ["quantity", "days_supply"]),
-	max_units, per_days,
-)
-
 # Invalid parts win over absent ones: a malformed quantity is never merely "unknown".
-_quantity(units_fact, days_fact, max_units, per_days) := "invalid" if {
+quantity_limit(units_fact, days_fact, max_units, per_days) := "invalid" if {
 	not _usable_units(units_fact)
 	units_fact.state != "absent"
 } else := "invalid" if {
@@ -338,11 +318,11 @@ _usable_days(f) if {
 	f.value == floor(f.value)
 }
 
-lab(request, test) := _lab(fact(request, ["labs"]), request, test)
-
-_lab(labs, request, test) := "unknown" if {
+# on: the date of service as given (the envelope made it a valid date before any policy
+# runs; anything else leaves no result usable).
+lab(labs, on, test) := "unknown" if {
 	labs.state == "absent"
-} else := _lab_results(request, test, [r |
+} else := _lab_results(on, test, [r |
 	some r in labs.value
 	is_object(r)
 	is_string(r.name)
@@ -351,10 +331,10 @@ _lab(labs, request, test) := "unknown" if {
 	is_array(labs.value)
 } else := "invalid"
 
-_lab_results(request, test, results) := "unmet" if {
+_lab_results(on, test, results) := "unmet" if {
 	count(results) == 0
-} else := all_of([_lab_compare(r, test, request.date_of_service) | some r in latest]) if {
-	usable := [r | some r in results; _usable_lab(r, test, request.date_of_service)]
+} else := all_of([_lab_compare(r, test, on) | some r in latest]) if {
+	usable := [r | some r in results; _usable_lab(r, test, on)]
 	count(usable) > 0
 	newest := max({r.date | some r in usable})
 	latest := [r | some r in usable; r.date == newest]
@@ -365,6 +345,7 @@ _usable_lab(result, test, on) if {
 	is_string(result.unit)
 	lower(result.unit) == lower(test.unit)
 	valid_date(result.date)
+	is_string(on)
 	result.date <= on
 }
 

@@ -62,17 +62,34 @@ fields := {
 	"vod_monitoring": ["prescriber.attestations.vod_monitoring"],
 }
 
+# Each request field the tests read, read once: {"state": "absent" | "invalid" | "present",
+# "value": ...} (docs/semantics.md, "Reading a fact from the request").
+facts := {
+	"biomarkers.philadelphia_chromosome": lib.fact(input, ["biomarkers", "philadelphia_chromosome"]),
+	"clinical_status.disease_progression": lib.fact(input, ["clinical_status", "disease_progression"]),
+	"clinical_status.unacceptable_toxicity": lib.fact(input, ["clinical_status", "unacceptable_toxicity"]),
+	"diagnoses": lib.fact(input, ["diagnoses"]),
+	"patient.birth_date": lib.fact(input, ["patient", "birth_date"]),
+	"prescriber.attestations.liver_tests_each_dose": lib.fact(input, ["prescriber", "attestations", "liver_tests_each_dose"]),
+	"prescriber.attestations.no_alkylating_hsct_conditioning": lib.fact(input, ["prescriber", "attestations", "no_alkylating_hsct_conditioning"]),
+	"prescriber.attestations.vod_monitoring": lib.fact(input, ["prescriber", "attestations", "vod_monitoring"]),
+	"prior_therapies": lib.fact(input, ["prior_therapies"]),
+}
+
+# The date of service as [year, month, day] (null when it is not a valid date).
+service_date := lib.service_date(input)
+
 # --- criteria: one rule each --------------------------------------------------------------
 
 # Age 18 years of age or older
-status["age_18_or_older"] := lib.age(input, 18, null)
+status["age_18_or_older"] := lib.age(facts["patient.birth_date"], service_date, 18, null)
 
 # Relapsed or refractory B-cell precursor acute lymphoblastic leukemia (ALL)
 status["diagnosis"] := lib.diagnosis(
-	input,
+	facts.diagnoses,
 	["C91.0"],
 	{"disease_status": {"refractory", "relapsed"}, "lineage": {"b_cell_precursor"}},
-	{},
+	[],
 )
 
 # If Philadelphia chromosome-positive (Ph+), patient must have failed treatment with at least
@@ -83,33 +100,43 @@ status["ph_positive_prior_therapy"] := lib.when(
 )
 
 # Philadelphia chromosome-positive (Ph+)
-status["ph_positive"] := lib.biomarker(input, "philadelphia_chromosome", {"positive"})
+status["ph_positive"] := lib.biomarker(facts["biomarkers.philadelphia_chromosome"], {"positive"})
 
 # patient must have failed treatment with at least ONE tyrosine kinase inhibitor
-status["failed_tki"] := lib.prior_therapy(input, value_sets.tyrosine_kinase_inhibitors, {"failed"}, 1)
+status["failed_tki"] := lib.prior_therapy(
+	facts.prior_therapies,
+	value_sets.tyrosine_kinase_inhibitors,
+	{"failed"},
+	1,
+)
 
 # patient must have failed treatment with standard chemotherapy
-status["failed_standard_chemotherapy"] := lib.prior_therapy(input, value_sets.standard_chemotherapy, {"failed"}, 1)
+status["failed_standard_chemotherapy"] := lib.prior_therapy(
+	facts.prior_therapies,
+	value_sets.standard_chemotherapy,
+	{"failed"},
+	1,
+)
 
 # Prescriber agrees to obtain ALT, AST, total bilirubin, and alkaline phosphatase prior to each
 # dose of Besponsa
-status["liver_tests_each_dose"] := lib.attestation(input, "liver_tests_each_dose")
+status["liver_tests_each_dose"] := lib.attestation(facts["prescriber.attestations.liver_tests_each_dose"])
 
 # Prescriber agrees to monitor for signs and symptoms of hepatic veno-occlusive disease during
 # treatment of Besponsa
-status["vod_monitoring"] := lib.attestation(input, "vod_monitoring")
+status["vod_monitoring"] := lib.attestation(facts["prescriber.attestations.vod_monitoring"])
 
 # Prescriber agrees NOT to add HSCT conditioning regimens containing alkylating agents
-status["no_alkylating_hsct_conditioning"] := lib.attestation(input, "no_alkylating_hsct_conditioning")
+status["no_alkylating_hsct_conditioning"] := lib.attestation(facts["prescriber.attestations.no_alkylating_hsct_conditioning"])
 
 # NO disease progression or unacceptable toxicities
 status["no_progression_or_toxicity"] := lib.all_of([status.no_disease_progression, status.no_unacceptable_toxicity])
 
 # NO disease progression
-status["no_disease_progression"] := lib.clinical_status(input, "disease_progression", false)
+status["no_disease_progression"] := lib.clinical_status(facts["clinical_status.disease_progression"], false)
 
 # NO unacceptable toxicities
-status["no_unacceptable_toxicity"] := lib.clinical_status(input, "unacceptable_toxicity", false)
+status["no_unacceptable_toxicity"] := lib.clinical_status(facts["clinical_status.unacceptable_toxicity"], false)
 
 # --- requirement sets -----------------------------------------------------------------
 
