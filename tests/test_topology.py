@@ -413,14 +413,15 @@ def test_three_sidecars_fed_from_one_nginx(opa_path, nginx_path, keys, tmp_path)
         # a bundle signed with another key: refused by each, B kept
         published = publish(signed["forged"].path, nginx.bundle_file)
 
-        def refused(s: OpaSidecar) -> float:
-            deadline = published + POLLING_MAX + MARGIN
-            while not any("verif" in m for m in s.errors_since(published)):
-                assert time.monotonic() < deadline, f"sidecar {s.name} did not try the forged bundle: {list(s.lines)[-3:]}"
+        def seconds_until_logged(s: OpaSidecar, since: float, needle: str, what: str) -> float:
+            """How long after `since` the sidecar logged an error containing `needle`."""
+            deadline = since + POLLING_MAX + MARGIN
+            while not any(needle in m for m in s.errors_since(since)):
+                assert time.monotonic() < deadline, f"sidecar {s.name} {what}: {list(s.lines)[-3:]}"
                 time.sleep(0.05)
-            return time.monotonic() - published
+            return time.monotonic() - since
 
-        times["refused"] = every(refused)
+        times["refused"] = every(lambda s: seconds_until_logged(s, published, "verif", "did not try the forged bundle"))
         assert every(lambda s: probe(s, None, token, 1000)) == [(rev_b, "b")] * N_SIDECARS
         assert every(lambda s: requests.get(s.url + "/health?bundles", headers=bearer(token), timeout=5).status_code) == [200] * N_SIDECARS
         assert every(golden_decisions) == decided_b
@@ -430,14 +431,7 @@ def test_three_sidecars_fed_from_one_nginx(opa_path, nginx_path, keys, tmp_path)
         nginx.stop()
         stopped = time.monotonic()
 
-        def outlived(s: OpaSidecar) -> float:
-            deadline = stopped + POLLING_MAX + MARGIN
-            while not any("connection refused" in m for m in s.errors_since(stopped)):
-                assert time.monotonic() < deadline, f"sidecar {s.name} did not poll the stopped server"
-                time.sleep(0.05)
-            return time.monotonic() - stopped
-
-        times["server down"] = every(outlived)
+        times["server down"] = every(lambda s: seconds_until_logged(s, stopped, "connection refused", "did not poll the stopped server"))
         assert every(lambda s: probe(s, None, token, 2000)) == [(rev_b, "b")] * N_SIDECARS
         assert every(golden_decisions) == decided_b
 
