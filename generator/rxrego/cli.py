@@ -203,8 +203,8 @@ def lint(rego_dir: str) -> None:
 DEFAULT_CASES = "conformance"
 
 
-def _conformance(cases_paths, specs_dir, rego_dir, policy, junit, quiet, rego_coverage=False) -> bool:
-    """Run the golden cases; print failures, coverage and the summary. True when green."""
+def _conformance(cases_paths, specs_dir, rego_dir, policy, junit, quiet, rego_coverage=False):
+    """Run the golden cases; print failures, coverage and the summary. Returns the report."""
     from .conformance import report as rep
     from .conformance import runner
 
@@ -240,7 +240,7 @@ def _conformance(cases_paths, specs_dir, rego_dir, policy, junit, quiet, rego_co
     if report.coverage_gaps:
         click.secho(f"criteria coverage incomplete: {len(report.coverage_gaps)} criterion/criteria lack a status", fg="red")
     click.secho(rep.summary(report), fg="green" if report.ok else "red")
-    return report.ok
+    return report
 
 
 def _iterate(items):
@@ -269,7 +269,7 @@ def conformance(paths, policy, junit, specs_dir, rego_dir, quiet, rego_coverage)
     exactly). The run also fails when a criterion was never seen met, unmet and unknown,
     unless the spec or case file waives that status with a reason. Exit 0 only when green.
     """
-    if not _conformance(paths or (DEFAULT_CASES,), specs_dir, rego_dir, policy, junit, quiet, rego_coverage):
+    if not _conformance(paths or (DEFAULT_CASES,), specs_dir, rego_dir, policy, junit, quiet, rego_coverage).ok:
         sys.exit(EXIT_FAILED)
 
 
@@ -300,8 +300,15 @@ def run(junit: str) -> None:
             click.echo(r.output)
     stages.append(("lint", ", ".join(("ok " if r.ok else "FAIL ") + r.name for r in results)))
     green = all(r.ok for r in results)
-    ok = _conformance((DEFAULT_CASES,), DEFAULT_SPECS, DEFAULT_OUT, None, junit, quiet=False, rego_coverage=True) and green
-    stages.append(("conformance", f"see above; JUnit in {junit}"))
+    from .conformance import report as rep
+
+    report = _conformance((DEFAULT_CASES,), DEFAULT_SPECS, DEFAULT_OUT, None, junit, quiet=False, rego_coverage=True)
+    ok = report.ok and green
+    covered = sum(1 for row in report.coverage if not row.lacking)
+    stages.append((
+        "conformance",
+        f"{rep.summary(report)}; {covered}/{len(report.coverage)} criteria seen met, unmet and unknown; JUnit in {junit}",
+    ))
     click.echo("")
     click.secho("rxrego run: summary", bold=True)
     for name, text in stages:
