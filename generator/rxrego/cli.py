@@ -39,8 +39,9 @@ def fail(message: str, code: int = EXIT_INPUT) -> None:
     sys.exit(code)
 
 
-def load_or_exit(paths: tuple[str, ...] | list[str]):
-    """Every spec under `paths`, or every issue printed and exit 2."""
+def load_or_exit(paths: tuple[str, ...] | list[str], consequence: str = "nothing was generated"):
+    """Every spec under `paths`, or every issue printed, what it means for the command
+    (`consequence`), and exit 2."""
     files = find_specs(paths)
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
@@ -53,7 +54,7 @@ def load_or_exit(paths: tuple[str, ...] | list[str]):
         for issue in exc.issues:
             click.echo(str(issue), err=True)
         n_files = len({i.file for i in exc.issues})
-        fail(f"{len(exc.issues)} error(s) in {n_files} spec file(s); nothing was generated")
+        fail(f"{len(exc.issues)} error(s) in {n_files} spec file(s); {consequence}")
 
 
 def with_tool_errors(fn):
@@ -135,7 +136,7 @@ def check(paths: tuple[str, ...]) -> None:
     Each error names the file, line and column, the field path, what was expected and what
     was found. Exits 0 only when every spec is valid.
     """
-    specs = load_or_exit(paths or (DEFAULT_SPECS,))
+    specs = load_or_exit(paths or (DEFAULT_SPECS,), "fix them and run rxrego check again")
     for spec in specs:
         n = len(spec.criteria)
         sets = ", ".join(f"{r.name} {r.duration_months} mo" for r in spec.requirements)
