@@ -48,3 +48,27 @@ def decide_batch(opa_path):
         return opa.eval_batch(rego_dir, "data.rxrego.decisions", {"requests": requests})["value"]
 
     return run
+
+
+# --- figures: what passing tests print (counts, convergence times) reaches the log --------
+
+_FIGURES: list[tuple[str, str]] = []
+
+
+def pytest_runtest_logreport(report):
+    """Keep what a passing test printed: the figures the hostile-input, differential, fault
+    and topology tests measure, which pytest would otherwise capture and drop."""
+    if report.when == "call" and report.passed:
+        for name, text in report.sections:
+            if "stdout" in name and text.strip():
+                _FIGURES.append((report.nodeid, text.strip()))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _FIGURES:
+        return
+    terminalreporter.section("rxrego figures (printed by passing tests)")
+    for nodeid, text in _FIGURES:
+        terminalreporter.write_line(f"{nodeid}:")
+        for line in text.splitlines():
+            terminalreporter.write_line(f"    {line}")
