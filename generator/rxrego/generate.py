@@ -107,7 +107,8 @@ def status_expr(c: m.Criterion) -> str:
     if isinstance(t, m.DiagnosisTest):
         qualifiers = {k: _lower_set(vs) for k, vs in t.qualifiers}
         markers = [_call("biomarker", _fact(f), v(frozenset(vs))) for f, (_, vs) in zip(fields[1:], t.biomarkers)]
-        return _call("diagnosis", _fact(fields[0]), vb(list(t.icd10), 1), vb(qualifiers, 1), "[" + ", ".join(markers) + "]")
+        prefixes = [normal_code(code) for code in t.icd10]
+        return _call("diagnosis", _fact(fields[0]), vb(prefixes, 1), vb(qualifiers, 1), "[" + ", ".join(markers) + "]")
     if isinstance(t, m.BiomarkerTest):
         return _call("biomarker", _fact(fields[0]), v(frozenset(t.values)))
     if isinstance(t, m.PriorTherapyTest):
@@ -127,6 +128,11 @@ def status_expr(c: m.Criterion) -> str:
     if isinstance(t, m.QuantityLimitTest):
         return _call("quantity_limit", _fact(fields[0]), _fact(fields[1]), v(t.max_units), str(t.per_days))
     raise TypeError(t)
+
+
+def normal_code(code: str) -> str:
+    """An ICD-10 code as the library compares it: no dots or spaces, upper case."""
+    return code.replace(".", "").replace(" ", "").upper()
 
 
 def fact_paths(spec: m.PolicySpec) -> dict[str, list[str]]:
@@ -153,6 +159,12 @@ class SetView:
     leaves: frozenset[str]
     requires: dict[str, list[str]]
     conditions: dict[str, list[str]]
+
+    @property
+    def edges(self) -> dict[str, list[str]]:
+        """Every criterion a composite one reads: what it requires, then (for a conditional)
+        what it is conditioned on."""
+        return {cid: self.requires.get(cid, []) + self.conditions.get(cid, []) for cid in {**self.requires, **self.conditions}}
 
 
 def set_view(spec: m.PolicySpec, rs: m.RequirementSet) -> SetView:

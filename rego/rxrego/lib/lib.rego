@@ -185,8 +185,11 @@ _code(entry, prefixes) := "unknown" if {
 	object.get(entry, "code", null) == null
 } else := "met" if {
 	is_string(entry.code)
+	code := _normal_code(entry.code)
+
+	# The generator writes the prefixes already normalised.
 	some prefix in prefixes
-	startswith(_normal_code(entry.code), _normal_code(prefix))
+	startswith(code, prefix)
 } else := "unmet" if {
 	is_string(entry.code)
 } else := "invalid"
@@ -371,9 +374,9 @@ _recent(date, on, days) if days_between(date, on) <= days
 # --- the decision ---------------------------------------------------------------------
 
 # decide assembles a policy's decision document (docs/semantics.md, "The decision").
-# set: {"title", "duration_months", "status", "order", "leaves", "requires", "conditions"},
-#   where requires / conditions map each composite criterion (and "$root") to the ids it
-#   requires / is conditioned on; status: the statuses of the set's criteria and of the
+# set: {"title", "duration_months", "status", "order", "leaves", "requires", "edges"},
+#   where requires maps each composite criterion (and "$root") to the ids it requires, and
+#   edges to those and the ids a conditional is conditioned on; status: the statuses of the set's criteria and of the
 #   indication; policy: the policy block; texts / fields: each criterion's wording and the
 #   request fields a leaf reads; coverage: {"indication", "investigational"}.
 decide(request, policy, set, status, texts, fields, coverage) := object.union_n([
@@ -383,7 +386,7 @@ decide(request, policy, set, status, texts, fields, coverage) := object.union_n(
 		"request_type": request.request_type,
 		"policy": policy,
 		"requirements": set.title,
-		"criteria": {id: shown(statuses[id]) | some id in set.order},
+		"criteria": {id: _shown[statuses[id]] | some id in set.order},
 		"met": [id | some id in set.order; statuses[id] == "met"],
 		"unmet": array.concat(_investigational(reason, coverage), _unmet(set, statuses, texts)),
 		"missing": _missing(set, statuses, texts, fields),
@@ -398,11 +401,14 @@ decide(request, policy, set, status, texts, fields, coverage) := object.union_n(
 
 # Unmet: criteria reachable from the root through failing criteria, never through a
 # condition (a condition that does not hold is not a reason to deny).
-_unmet(set, statuses, texts) := [{"id": id, "text": texts[id]} | some id in set.order; id in reached] if {
+# A met set has nothing unmet and nothing missing: the walks are skipped.
+_unmet(set, statuses, texts) := [] if {
+	set.status == "met"
+} else := [{"id": id, "text": texts[id]} | some id in set.order; id in reached] if {
 	reached := graph.reachable(
-		{id: [child | some child in object.get(set.requires, id, []); failing(statuses[child])] |
+		{id: [child | some child in object.get(set.requires, id, []); _failing[statuses[child]]] |
 			some id in array.concat(["$root"], set.order)
-			failing(statuses[id])
+			_failing[statuses[id]]
 		},
 		["$root"],
 	)
@@ -410,14 +416,16 @@ _unmet(set, statuses, texts) := [{"id": id, "text": texts[id]} | some id in set.
 
 # Missing: unknown leaves reachable from the root through criteria that are not met,
 # conditions included (an unknown condition is information to ask for).
-_missing(set, statuses, texts, fields) := [{"id": id, "text": texts[id], "fields": fields[id]} |
+_missing(set, statuses, texts, fields) := [] if {
+	set.status == "met"
+} else := [{"id": id, "text": texts[id], "fields": fields[id]} |
 	some id in set.order
 	id in reached
 	statuses[id] == "unknown"
 	id in set.leaves
 ] if {
 	reached := graph.reachable(
-		{id: [child | some child in _edges(set, id); statuses[child] != "met"] |
+		{id: [child | some child in object.get(set.edges, id, []); statuses[child] != "met"] |
 			some id in array.concat(["$root"], set.order)
 			statuses[id] != "met"
 		},
@@ -425,7 +433,10 @@ _missing(set, statuses, texts, fields) := [{"id": id, "text": texts[id], "fields
 	)
 }
 
-_edges(set, id) := array.concat(object.get(set.requires, id, []), object.get(set.conditions, id, []))
+# Lookup tables for the comprehensions above (cheaper than a function call per element).
+_shown := {"met": "met", "unmet": "unmet", "unknown": "unknown", "invalid": "unmet"}
+
+_failing := {"unmet": true, "invalid": true}
 
 _outcomes := {
 	"criteria_met": "approved",

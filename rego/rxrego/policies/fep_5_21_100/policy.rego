@@ -90,7 +90,7 @@ status["age_1_or_older"] := lib.age(facts["patient.birth_date"], service_date, 1
 # Relapsed or refractory CD22-positive B-cell precursor acute lymphoblastic leukemia (ALL)
 status["diagnosis"] := lib.diagnosis(
 	facts.diagnoses,
-	["C91.0"],
+	["C910"],
 	{"disease_status": {"refractory", "relapsed"}, "lineage": {"b_cell_precursor"}},
 	[lib.biomarker(facts["biomarkers.CD22"], {"positive"})],
 )
@@ -192,7 +192,17 @@ requirements["initial"] := {
 		],
 		"ph_positive_adult_prior_therapy": ["failed_tki", "failed_standard_chemotherapy"],
 	},
-	"conditions": {"ph_positive_adult_prior_therapy": ["age_18_or_older", "ph_positive"]},
+	"edges": {
+		"$root": [
+			"age_1_or_older",
+			"diagnosis",
+			"ph_positive_adult_prior_therapy",
+			"liver_tests_each_dose",
+			"vod_monitoring",
+			"no_alkylating_hsct_conditioning",
+		],
+		"ph_positive_adult_prior_therapy": ["failed_tki", "failed_standard_chemotherapy", "age_18_or_older", "ph_positive"],
+	},
 }
 
 # Prior – Approval Renewal Requirements: approval for 6 months.
@@ -237,7 +247,17 @@ requirements["renewal"] := {
 		],
 		"no_progression_or_toxicity": ["no_disease_progression", "no_unacceptable_toxicity"],
 	},
-	"conditions": {},
+	"edges": {
+		"$root": [
+			"age_1_or_older",
+			"diagnosis",
+			"no_progression_or_toxicity",
+			"liver_tests_each_dose",
+			"vod_monitoring",
+			"no_alkylating_hsct_conditioning",
+		],
+		"no_progression_or_toxicity": ["no_disease_progression", "no_unacceptable_toxicity"],
+	},
 }
 
 # METADATA

@@ -87,7 +87,7 @@ status["age_18_or_older"] := lib.age(facts["patient.birth_date"], service_date, 
 # Relapsed or refractory B-cell precursor acute lymphoblastic leukemia (ALL)
 status["diagnosis"] := lib.diagnosis(
 	facts.diagnoses,
-	["C91.0"],
+	["C910"],
 	{"disease_status": {"refractory", "relapsed"}, "lineage": {"b_cell_precursor"}},
 	[],
 )
@@ -174,7 +174,15 @@ requirements["initial"] := {
 			"no_alkylating_hsct_conditioning",
 		],
 	},
-	"conditions": {},
+	"edges": {
+		"$root": [
+			"age_18_or_older",
+			"diagnosis",
+			"liver_tests_each_dose",
+			"vod_monitoring",
+			"no_alkylating_hsct_conditioning",
+		],
+	},
 }
 
 # Prior – Approval Renewal Requirements: approval for 6 months.
@@ -219,7 +227,17 @@ requirements["renewal"] := {
 		],
 		"no_progression_or_toxicity": ["no_disease_progression", "no_unacceptable_toxicity"],
 	},
-	"conditions": {},
+	"edges": {
+		"$root": [
+			"age_18_or_older",
+			"diagnosis",
+			"no_progression_or_toxicity",
+			"liver_tests_each_dose",
+			"vod_monitoring",
+			"no_alkylating_hsct_conditioning",
+		],
+		"no_progression_or_toxicity": ["no_disease_progression", "no_unacceptable_toxicity"],
+	},
 }
 
 # METADATA
