@@ -49,7 +49,7 @@ def load_or_exit(paths: tuple[str, ...] | list[str], consequence: str = "nothing
     if not files:
         fail(f"no spec files (*.yaml, *.yml) under {', '.join(paths)}")
     try:
-        return load_specs(paths)
+        return load_specs(files)
     except SpecError as exc:
         for issue in exc.issues:
             click.echo(str(issue), err=True)

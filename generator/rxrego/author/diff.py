@@ -165,7 +165,7 @@ def criteria_changes(old: m.PolicySpec, new: m.PolicySpec) -> list[Change]:
 
 
 def _root_kind(root: object) -> str:
-    return {m.AllOf: "all_of", m.AnyOf: "any_of", m.AtLeast: "at_least"}[type(root)]
+    return m.COMBINATOR_KINDS[type(root)]
 
 
 def requirement_changes(old: m.PolicySpec, new: m.PolicySpec) -> list[Change]:

@@ -292,13 +292,13 @@ def _semantic_issues(located: Located | _VersionView, *, check_unused: bool = Tr
 
     for cid, c in criteria.items():
         path = ("criteria", cid)
-        tests = [k for k in c if k in m.TEST_KINDS or k in ("all_of", "any_of", "at_least", "when")]
+        tests = [k for k in c if k in m.TEST_KINDS or k in m.COMBINATOR_KINDS.values()]
         if "then" in c and "when" not in c:
             issues.append(issue((*path, "then"), "'then' needs a 'when' beside it (a conditional has both)", key=True))
         if "when" in c and "then" not in c:
             issues.append(issue((*path, "when"), "a conditional needs 'then': what is required when 'when' holds", key=True))
         if not tests and "then" not in c:
-            kinds = ", ".join([*m.TEST_KINDS, "all_of", "any_of", "at_least", "when"])
+            kinds = ", ".join([*m.TEST_KINDS, *m.COMBINATOR_KINDS.values()])
             issues.append(issue(path, f"criterion has no test: expected one of {kinds}"))
         elif len(tests) > 1:
             issues.append(issue((*path, tests[1]), f"criterion has more than one test ({', '.join(tests)}); split it or combine with all_of", key=True))

@@ -127,7 +127,8 @@ TEST_KINDS: dict[str, type] = {
     "concurrent_therapy_excluded": ConcurrentTherapyTest,
     "quantity_limit": QuantityLimitTest,
 }
-COMBINATOR_KINDS = ("all_of", "any_of", "at_least", "when")
+# The YAML key of each combinator (a conditional is written `when` + `then`).
+COMBINATOR_KINDS: dict[type, str] = {AllOf: "all_of", AnyOf: "any_of", AtLeast: "at_least", Conditional: "when"}
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,7 @@ class Criterion:
         for key, cls in TEST_KINDS.items():
             if isinstance(self.test, cls):
                 return key
-        return {AllOf: "all_of", AnyOf: "any_of", AtLeast: "at_least", Conditional: "when"}[type(self.test)]
+        return COMBINATOR_KINDS[type(self.test)]
 
     @property
     def is_leaf(self) -> bool:

@@ -17,10 +17,6 @@ failing("unmet")
 
 failing("invalid")
 
-shown("invalid") := "unmet"
-
-shown(status) := status if status != "invalid"
-
 # --- combinators ----------------------------------------------------------------------
 
 all_of(statuses) := "unmet" if {
@@ -433,7 +429,8 @@ _missing(set, statuses, texts, fields) := [] if {
 	)
 }
 
-# Lookup tables for the comprehensions above (cheaper than a function call per element).
+# Lookup tables for the comprehensions above (cheaper than a function call per element):
+# how each status is shown to callers (invalid as unmet), and which statuses fail.
 _shown := {"met": "met", "unmet": "unmet", "unknown": "unknown", "invalid": "unmet"}
 
 _failing := {"unmet": true, "invalid": true}
