@@ -176,12 +176,15 @@ def keys(work) -> dict[str, Path]:
 
 
 def wait_for_lines(path: Path, predicate, timeout: float = 5.0) -> list[dict]:
-    """The JSON lines of `path` once `predicate(entries)` holds (OPA logs asynchronously)."""
+    """The JSON lines of `path` once `predicate(entries)` holds (OPA logs asynchronously).
+    Only complete lines count: a last line without its newline is still being written."""
     deadline = time.monotonic() + timeout
     while True:
         entries = []
         if path.exists():
-            entries = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+            text = path.read_text()
+            complete = text[: text.rfind("\n") + 1]
+            entries = [json.loads(line) for line in complete.splitlines() if line.strip()]
         if predicate(entries) or time.monotonic() > deadline:
             return entries
         time.sleep(0.05)

@@ -40,7 +40,7 @@ import threading
 import time
 import weakref
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 import requests
 
@@ -245,7 +245,7 @@ class Sidecar:
         self.process: subprocess.Popen | None = None
         self._tmp: tempfile.TemporaryDirectory | None = None
         self._reader: threading.Thread | None = None
-        self._log_file: TextIO | None = None
+        self._log_file: BinaryIO | None = None
         self._bundle_error: str | None = None
         self._finalizer: weakref.finalize | None = None
 
@@ -336,7 +336,8 @@ class Sidecar:
             self._stage(tmp)
             if self.decision_log is not None:
                 self.decision_log.parent.mkdir(parents=True, exist_ok=True)
-                self._log_file = open(self.decision_log, "a", encoding="utf-8")  # noqa: SIM115
+                # Unbuffered, appended: each entry reaches the file in one write (see below).
+                self._log_file = open(self.decision_log, "ab", buffering=0)  # noqa: SIM115
             self.output.clear()
             self._bundle_error = None
             self.process = subprocess.Popen(
@@ -373,8 +374,7 @@ class Sidecar:
                 continue
             if event.get("type") == DECISION_LOG_TYPE or event.get("msg") == "Decision Log":
                 if self._log_file is not None:
-                    self._log_file.write(line + "\n")
-                    self._log_file.flush()
+                    self._append_entry(line)
                 else:
                     self._write(self.decision_stream, line)
                 continue
@@ -384,6 +384,13 @@ class Sidecar:
             if event.get("level") == "error" and (event.get("plugin") == "bundle" or msg.startswith("Bundle")):
                 self._bundle_error = msg
             self._write(self.log_stream, line)
+
+    def _append_entry(self, line: str) -> None:
+        """One decision-log entry, written whole: through a buffered text file a long entry
+        could reach the file in pieces, and a reader tailing it would see half a line."""
+        data = (line + "\n").encode("utf-8")
+        while data:
+            data = data[self._log_file.write(data):]
 
     @staticmethod
     def _write(stream: TextIO | None, line: str) -> None:
