@@ -1,0 +1,197 @@
+"""UCUM units: validation and conversion factors, computed when Rego is generated.
+
+A policy names a lab threshold in one unit (`LDL-C >= 70 mg/dL`); results arrive in
+whatever unit the lab reported. The generator asks this module for the factor that turns
+each unit a result may carry into the policy's unit, and writes a table of them into the
+generated Rego, so OPA only multiplies and never parses a unit. A unit that is not in the
+table is unknown to the policy, never skipped and never compared.
+
+Units are UCUM codes, case-sensitive (The Unified Code for Units of Measure,
+https://ucum.org/ucum): `mg/dL`, `meq/L`, `10*9/L`, `[IU]/mL`, `mL/min/{1.73_m2}`. They are
+parsed and converted by `ucumvert` (a UCUM grammar) over `pint`, not by a table of ours.
+Laboratories often write a few units in forms that are not UCUM (`mEq/L`, `IU/mL`, `mcg`,
+`x10^9/L`, `mL/min/1.73m2`); `LAB_SPELLINGS` maps the common ones to their UCUM code, after
+the UCUM organisation's table of example codes for electronic messaging, so that such a
+result is read as the lab meant it rather than refused.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from typing import Any
+
+# Spellings seen in lab reports and prescriptions that are not valid case-sensitive UCUM,
+# each mapped to the UCUM code it stands for. `K/uL` is "thousands per microlitre" in a
+# blood count, although in UCUM it would read "kelvin per microlitre".
+LAB_SPELLINGS: dict[str, str] = {
+    "mEq/L": "meq/L",
+    "mEq": "meq",
+    "IU/L": "[IU]/L",
+    "IU/mL": "[IU]/mL",
+    "IU": "[IU]",
+    "mIU/mL": "m[IU]/mL",
+    "mcg": "ug",
+    "mcg/kg": "ug/kg",
+    "mcg/mL": "ug/mL",
+    "mcg/dL": "ug/dL",
+    "x10^9/L": "10*9/L",
+    "x10^3/uL": "10*3/uL",
+    "10^9/L": "10*9/L",
+    "10^3/uL": "10*3/uL",
+    "K/uL": "10*3/uL",
+    "cells/uL": "{cells}/uL",
+    "cells/mm3": "{cells}/mm3",
+    "mL/min/1.73m2": "mL/min/{1.73_m2}",
+    "mL/min/1.73 m2": "mL/min/{1.73_m2}",
+    "mL/min/1.73m^2": "mL/min/{1.73_m2}",
+    "lb": "[lb_av]",
+    "lbs": "[lb_av]",
+    "in": "[in_i]",
+    "kg/m^2": "kg/m2",
+    "mg/m^2": "mg/m2",
+}
+
+# The units a lab result, a dose or a body measurement is commonly reported in, as UCUM
+# codes. `accepted_units` offers each one that is commensurable with a policy's unit.
+COMMON_UNITS: tuple[str, ...] = (
+    # mass and substance concentrations
+    "g/L", "g/dL", "mg/dL", "mg/L", "ug/mL", "ug/dL", "ug/L", "ng/mL", "ng/dL", "ng/L", "pg/mL",
+    "mol/L", "mmol/L", "umol/L", "nmol/L", "pmol/L", "meq/L", "mmol/mol",
+    # arbitrary and enzyme units
+    "[IU]/L", "[IU]/mL", "m[IU]/mL", "k[IU]/L", "U/L", "U/mL", "kU/L",
+    # counts
+    "10*9/L", "10*3/uL", "10*6/uL", "10*12/L", "/uL", "/mm3", "/L", "{cells}/uL", "{cells}/mm3",
+    # fractions
+    "%", "1",
+    # rates and clearances
+    "mL/min", "mL/min/{1.73_m2}", "mL/s", "/h", "{events}/h",
+    # body measurements
+    "kg", "g", "[lb_av]", "cm", "m", "[in_i]", "kg/m2", "m2",
+    # doses
+    "mg", "ug", "g", "[IU]", "mg/kg", "ug/kg", "mg/m2", "mg/d", "mg/kg/d", "mg/kg/wk",
+    "ug/kg/wk", "mL",
+)
+
+
+class UnitError(ValueError):
+    """A unit that is not UCUM, or two units that cannot be converted into each other.
+    `args[0]` is a message for a policy author."""
+
+
+@functools.cache
+def _registry() -> Any:
+    from ucumvert import PintUcumRegistry
+
+    return PintUcumRegistry()
+
+
+def ucum_code(unit: str) -> str:
+    """The UCUM code for `unit`: itself when it is UCUM, else its entry in LAB_SPELLINGS.
+    Raises UnitError when it is neither."""
+    code = LAB_SPELLINGS.get(unit, unit)
+    _parse(code, unit)
+    return code
+
+
+def _parse(code: str, as_written: str) -> Any:
+    from ucumvert import InvalidUcumError
+
+    try:
+        return _registry().from_ucum(code)
+    except (InvalidUcumError, ValueError, TypeError) as exc:
+        raise UnitError(f"{as_written!r} is not a UCUM unit (write it as UCUM, e.g. mg/dL, meq/L, 10*9/L, [IU]/mL)") from exc
+    except Exception as exc:  # pint raises its own errors for atoms it does not define
+        raise UnitError(f"{as_written!r} is not a unit rxrego can convert: {exc}") from exc
+
+
+def factor(source: str, target: str, molar_mass_g_per_mol: float | None = None) -> float:
+    """The number that turns a value in `source` into `target`: 5.8 (mmol/L) x
+    factor("mmol/L", "meq/L") = 5.8 (meq/L). Both units are UCUM codes or LAB_SPELLINGS.
+
+    Between a mass and a substance concentration (mg/dL and mmol/L) the analyte's molar mass
+    is needed (`molar_mass_g_per_mol`, e.g. 386.65 for cholesterol); without it they are
+    incommensurable. Annotations (`{1.73_m2}`, `{cells}`) do not take part in conversion.
+
+    Raises UnitError when either unit is not UCUM, or the two cannot be converted.
+    """
+    src_code, dst_code = ucum_code(source), ucum_code(target)
+    src, dst = _parse(src_code, source), _parse(dst_code, target)
+    if _arbitrary(src_code) != _arbitrary(dst_code):
+        raise UnitError(f"{source!r} cannot be converted to {target!r}: arbitrary units ([IU], ...) convert only into themselves")
+    if _ratio(src) and _ratio(dst) and not {_ratio_family(src_code), _ratio_family(dst_code)} <= {"fraction"} and src_code != dst_code:
+        raise UnitError(f"{source!r} cannot be converted to {target!r}: different kinds of ratio")
+    quantity = 1.0 * src
+    try:
+        if quantity.is_compatible_with(dst):
+            value = float(quantity.to(dst).magnitude)
+        elif molar_mass_g_per_mol is not None:
+            value = _through_molar_mass(quantity, dst, molar_mass_g_per_mol)
+        else:
+            raise UnitError(f"{source!r} cannot be converted to {target!r}")
+    except UnitError:
+        raise
+    except Exception as exc:
+        raise UnitError(f"{source!r} cannot be converted to {target!r}") from exc
+    if not math.isfinite(value) or value == 0:
+        raise UnitError(f"{source!r} cannot be converted to {target!r}")
+    return _tidy(value)
+
+
+def _arbitrary(code: str) -> tuple[str, ...]:
+    # UCUM's arbitrary units (the international unit and its kin) are defined by a
+    # reference preparation, not by a quantity: commensurable with nothing but themselves.
+    return tuple(sorted(a.lower() for a in re.findall(r"\[[^\]]*(?:IU|iU|U'?|arb'U)[^\]]*\]", code)))
+
+
+def _ratio(unit: Any) -> bool:
+    return bool((1.0 * unit).dimensionless)
+
+
+def _ratio_family(code: str) -> str:
+    # `%` and `1` are plain fractions; mmol/mol (HbA1c in IFCC units) or mg/kg are ratios
+    # of other kinds, whose relation to a percentage is not a factor (HbA1c: NGSP % =
+    # 0.0915 x IFCC mmol/mol + 2.15), so they never convert into one.
+    return "fraction" if code in {"%", "1"} else code
+
+
+def _through_molar_mass(quantity: Any, dst: Any, molar_mass: float) -> float:
+    # mass <-> substance: grams = moles x molar mass (g/mol); the rest of the unit (per
+    # volume, per day) converts as usual.
+    registry = _registry()
+    mw = molar_mass * registry.from_ucum("g/mol")
+    for converted in (quantity * mw, quantity / mw):
+        if converted.is_compatible_with(dst):
+            return float(converted.to(dst).magnitude)
+    raise UnitError(f"{quantity.units} cannot be converted to {dst}")
+
+
+def _tidy(value: float) -> float:
+    # Float noise from chained prefixes (0.1 * 10 = 1.0000000000000002) would make the
+    # generated tables read badly and differ across platforms; 12 significant digits are
+    # far beyond any lab's precision.
+    return float(f"{value:.12g}")
+
+
+def accepted_units(target: str, molar_mass_g_per_mol: float | None = None) -> dict[str, float]:
+    """Every unit of COMMON_UNITS and LAB_SPELLINGS commensurable with `target`, and the
+    target itself, each mapped to its factor into `target`, sorted by unit. This is the table
+    the generated Rego multiplies by. Raises UnitError when `target` is not UCUM."""
+    ucum_code(target)
+    table = {target: 1.0}
+    for unit in (*COMMON_UNITS, *LAB_SPELLINGS):
+        try:
+            table[unit] = factor(unit, target, molar_mass_g_per_mol)
+        except UnitError:
+            continue
+    # UCUM ignores annotations in conversion, so mL/min is commensurable with
+    # mL/min/{1.73_m2}; but a normalising annotation makes another measurement (a clearance
+    # not normalised to body surface area must not meet an eGFR threshold). Labels such as
+    # {cells} change nothing. Keep only units whose normalising annotations match.
+    wanted = _annotations(ucum_code(target))
+    return {u: f for u, f in sorted(table.items()) if _annotations(ucum_code(u)) == wanted}
+
+
+def _annotations(code: str) -> tuple[str, ...]:
+    return tuple(sorted(a for a in re.findall(r"\{[^}]*\}", code) if any(ch.isdigit() for ch in a)))
