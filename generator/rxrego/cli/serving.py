@@ -11,9 +11,9 @@ from pathlib import Path
 
 import click
 
-from .decision import Decision
-from .errors import RxRegoError
-from .http import RxRegoClient
+from ..client.decision import Decision
+from ..client.errors import RxRegoError
+from ..client.http import RxRegoClient
 
 EXIT_APPROVED = 0
 EXIT_NOT_APPROVED = 1

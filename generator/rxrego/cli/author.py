@@ -13,16 +13,16 @@ from pathlib import Path
 
 import click
 
-from .common import InputError
+from ..author.common import InputError
 
 EXIT_FAILED = 1
 EXIT_INPUT = 2
 
 
 def _fail(message: str, code: int = EXIT_INPUT) -> None:
-    from .. import cli
+    from . import pipeline
 
-    cli.fail(message, code)
+    pipeline.fail(message, code)
 
 
 def _guarded(fn):
@@ -117,8 +117,8 @@ def render_command(spec_file: str, fmt: str, output: str | None, notes: bool) ->
     HTML is one file with inline CSS and no scripts or external assets; every spec string in it
     is HTML-escaped.
     """
-    from .common import load_spec_file
-    from .render import render
+    from ..author.common import load_spec_file
+    from ..author.render import render
 
     spec = load_spec_file(spec_file)
     _write_output(render(spec, fmt, notes=notes), output, f"{spec.id} as {fmt}")
@@ -151,8 +151,8 @@ def explain_command(request_file: str, specs_dir: str, rego_dir: str, no_color: 
     Colours (green met, red unmet, yellow unknown) only on a terminal. Exit 0 when the
     decision was shown (whatever its outcome), 2 for an unreadable request or a missing OPA.
     """
-    from .common import load_json
-    from .explain import explain_lines
+    from ..author.common import load_json
+    from ..author.explain import explain_lines
 
     request = load_json(request_file)
     decision = _decide(rego_dir, request)
@@ -201,8 +201,8 @@ def diff_command(old_file: str, new_file: str, cases_dir: str, specs_dir: str, n
       1  there are differences
       2  bad input (a spec or case file with errors) or a missing tool
     """
-    from . import diff
-    from .common import load_spec_file
+    from ..author import diff
+    from ..author.common import load_spec_file
 
     old, new = load_spec_file(old_file), load_spec_file(new_file)
     click.echo(f"OLD {old_file}: {old.id}, effective {old.effective_date}")
@@ -272,8 +272,8 @@ def questionnaire_command(spec_file: str, output: str | None, base_url: str | No
     enabled and its text says so. The result is checked by a structural validator before it
     is written.
     """
-    from .common import load_spec_file
-    from .questionnaire import DEFAULT_BASE, build_questionnaire, validate_questionnaire
+    from ..author.common import load_spec_file
+    from ..author.questionnaire import DEFAULT_BASE, build_questionnaire, validate_questionnaire
 
     spec = load_spec_file(spec_file)
     q = build_questionnaire(spec, base=base_url or DEFAULT_BASE)
@@ -314,9 +314,9 @@ def questionnaire_decide_command(response_file, spec_file, date_of_service, rene
     Exit status: 0 approved; 1 any other decision (denied, pended, no_policy,
     invalid_request); 2 no decision (unreadable response, bad option, OPA missing).
     """
-    from .common import load_json, load_spec_file, parse_date
-    from .explain import explain_lines
-    from .questionnaire import ResponseError, build_questionnaire, response_to_request, unknown_link_ids
+    from ..author.common import load_json, load_spec_file, parse_date
+    from ..author.explain import explain_lines
+    from ..author.questionnaire import ResponseError, build_questionnaire, response_to_request, unknown_link_ids
 
     if parse_date(date_of_service) is None:
         raise InputError(f"--date-of-service {date_of_service!r} is not a date (YYYY-MM-DD, a real calendar day)")
@@ -370,8 +370,8 @@ def new_command(policy_id: str, spec_dir: str, cases_dir: str | None, title: str
     pass `rxrego check` as written. Existing files are never overwritten, and an id, HCPCS
     code or brand another spec already claims is refused.
     """
-    from . import skeleton
-    from .common import load_spec_file
+    from ..author import skeleton
+    from ..author.common import load_spec_file
 
     spec_root = Path(spec_dir)
     cases_root = Path(cases_dir) if cases_dir else spec_root.parent / "conformance"

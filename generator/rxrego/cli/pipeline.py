@@ -13,10 +13,10 @@ from pathlib import Path
 
 import click
 
-from . import generate as gen
-from . import opa, toolchain
-from .spec.errors import SpecError
-from .spec.loader import find_specs, load_specs
+from .. import generate as gen
+from .. import opa, toolchain
+from ..spec.errors import SpecError
+from ..spec.loader import find_specs, load_specs
 
 DEFAULT_SPECS = "policy_source"
 DEFAULT_OUT = "rego"
@@ -189,7 +189,7 @@ def generate(specs_dir: str, out: str, check_only: bool) -> None:
 @with_tool_errors
 def lint(rego_dir: str) -> None:
     """Run `opa fmt -l`, `opa check --strict` and `regal lint` over the generated Rego."""
-    from . import lint as lint_mod
+    from .. import lint as lint_mod
 
     results = lint_mod.run_all(Path(rego_dir))
     for r in results:
@@ -206,8 +206,8 @@ DEFAULT_CASES = "conformance"
 
 def _conformance(cases_paths, specs_dir, rego_dir, policy, junit, quiet, rego_coverage=False):
     """Run the golden cases; print failures, coverage and the summary. Returns the report."""
-    from .conformance import report as rep
-    from .conformance import runner
+    from ..conformance import report as rep
+    from ..conformance import runner
 
     specs = load_or_exit((specs_dir,))
     try:
@@ -293,7 +293,7 @@ def run(junit: str) -> None:
     if not drift.clean:
         gen.write(files, Path(DEFAULT_OUT))
     stages.append(("generate", f"{len(files)} Rego file(s) in {DEFAULT_OUT}/" + (" (updated)" if not drift.clean else " (current)")))
-    from . import lint as lint_mod
+    from .. import lint as lint_mod
 
     results = lint_mod.run_all(Path(DEFAULT_OUT))
     for r in results:
@@ -301,7 +301,7 @@ def run(junit: str) -> None:
             click.echo(r.output)
     stages.append(("lint", ", ".join(("ok " if r.ok else "FAIL ") + r.name for r in results)))
     green = all(r.ok for r in results)
-    from .conformance import report as rep
+    from ..conformance import report as rep
 
     report = _conformance((DEFAULT_CASES,), DEFAULT_SPECS, DEFAULT_OUT, None, junit, quiet=False, rego_coverage=True)
     ok = report.ok and green
@@ -322,16 +322,16 @@ def run(junit: str) -> None:
 
 # Commands that live beside what they drive: the bundle, the OPA sidecar, the thin client,
 # and the sidecar's deployment configuration.
-from .bundle import bundle_command  # noqa: E402
-from .client.cli import decide_command  # noqa: E402
-from .deploy import deploy_config_command  # noqa: E402
-from .sidecar import serve_command  # noqa: E402
+from ..bundle import bundle_command  # noqa: E402
+from .serving import decide_command  # noqa: E402
+from ..deploy import deploy_config_command  # noqa: E402
+from ..sidecar import serve_command  # noqa: E402
 
 for _command in (bundle_command, serve_command, decide_command, deploy_config_command):
     main.add_command(_command)
 
 # The policy author's desk (render, explain, diff, questionnaire, questionnaire-decide, new).
-from .author import commands as author_commands  # noqa: E402
+from . import author as author_commands  # noqa: E402
 
 author_commands.register(main)
 
