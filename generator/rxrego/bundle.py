@@ -157,36 +157,3 @@ def read_manifest(path: Path) -> dict:
 def is_signed(path: Path) -> bool:
     with tarfile.open(path, mode="r:gz") as tar:
         return any(m.name.lstrip("/") == ".signatures.json" for m in tar.getmembers())
-
-
-# --- the command ------------------------------------------------------------------------
-
-import click  # noqa: E402
-
-
-@click.command("bundle")
-@click.option("-o", "--output", default="build/bundle.tar.gz", show_default=True, type=click.Path(dir_okay=False), help="Where to write the bundle.")
-@click.option("--rego", "rego_dir", default="rego", show_default=True, type=click.Path(file_okay=False), help="Folder of generated Rego.")
-@click.option("--signing-key", type=click.Path(dir_okay=False), help="PEM private key: sign the bundle (opa build --signing-key).")
-@click.option("--signing-alg", type=click.Choice(SIGNING_ALGS), default="RS256", show_default=True, help="Signature algorithm (with --signing-key).")
-def bundle_command(output: str, rego_dir: str, signing_key: str | None, signing_alg: str) -> None:
-    """Build the OPA bundle the sidecar serves: the Rego of rego/ with a .manifest whose
-    roots are ["rxrego"] and whose revision is a hash of the content.
-
-    The same inputs always give the same bytes (sorted entries, fixed times and owners);
-    with RS256/384/512 signing too. Verify a signed bundle with `rxrego serve
-    --verification-key PUB.pem` (OPA refuses it if the signature does not verify).
-    """
-    from .cli import fail, with_tool_errors
-
-    @with_tool_errors
-    def run() -> BundleInfo:
-        try:
-            return build(Path(rego_dir), Path(output), signing_key=Path(signing_key) if signing_key else None, signing_alg=signing_alg)
-        except BundleError as exc:
-            fail(str(exc))
-
-    info = run()
-    signed = f"signed {signing_alg}" if info.signed else "unsigned"
-    click.secho(f"wrote {info.path}: revision {info.revision}, {len(info.files)} file(s), {signed}", fg="green")
-    click.echo(f"sha256 {info.sha256}")

@@ -8,5 +8,5 @@ questionnaire     a FHIR R4 Questionnaire (Da Vinci DTR style) asking for the fa
 questionnaire-decide  a completed QuestionnaireResponse mapped to a PA request and decided
 new               a spec skeleton and its golden-case file
 
-The commands live in `commands.py`; each capability is a module usable without click.
+Each capability is a module usable without click; the commands are in rxrego.cli.author.
 """

@@ -2,15 +2,13 @@
 applied, each node met / unmet / unknown (from the decision's `criteria` map), in the policy's
 words, with the request facts each leaf read.
 
-`explain_lines` is pure: decision + request + specs in, lines of text out. Colour comes from
-click.style and is stripped by click.echo when the output is not a terminal.
+`explain_lines` is pure: decision + request + specs in, lines of text out. Colour is ANSI SGR
+escapes (`style`); the command line strips them when the output is not a terminal.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-import click
 
 from ..generate import leaf_fields
 from ..spec import model as m
@@ -29,10 +27,20 @@ from .common import (
 COLOURS = {"met": "green", "unmet": "red", "unknown": "yellow", "approved": "green", "denied": "red", "pended": "yellow"}
 ROOT_STATUS = {"approved": "met", "denied": "unmet", "pended": "unknown"}
 INDENT = "  "
+# ANSI SGR codes (ECMA-48): foreground colours 30-37, bold 1, faint 2, reset 0.
+_SGR_COLOURS = {"black": 30, "red": 31, "green": 32, "yellow": 33, "blue": 34, "magenta": 35, "cyan": 36, "white": 37}
+
+
+def style(text: str, fg: str | None = None, bold: bool = False, dim: bool = False) -> str:
+    """`text` wrapped in ANSI escapes for colour `fg` (a name of _SGR_COLOURS), bold, dim."""
+    codes = ([_SGR_COLOURS[fg]] if fg else []) + ([1] if bold else []) + ([2] if dim else [])
+    if not codes:
+        return text
+    return "".join(f"\x1b[{c}m" for c in codes) + text + "\x1b[0m"
 
 
 def _tag(status: str) -> str:
-    return click.style(f"{status:<8}", fg=COLOURS.get(status, "magenta"), bold=status == "unmet")
+    return style(f"{status:<8}", fg=COLOURS.get(status, "magenta"), bold=status == "unmet")
 
 
 def find_version(specs: Sequence[m.PolicySpec], policy: dict) -> m.PolicySpec | None:
@@ -50,7 +58,7 @@ def header_lines(decision: dict, request: object = None) -> list[str]:
     """The decision in a few lines: outcome and reason, policy, request, approval, errors."""
     outcome = str(decision.get("outcome", "?"))
     reason = decision.get("reason", "?")
-    lines = [f"{'Decision':<12}{click.style(outcome.upper(), fg=COLOURS.get(outcome, 'magenta'), bold=True)}  ({reason})"]
+    lines = [f"{'Decision':<12}{style(outcome.upper(), fg=COLOURS.get(outcome, 'magenta'), bold=True)}  ({reason})"]
     if decision.get("request_id") is not None:
         lines.append(f"{'Request id':<12}{decision['request_id']}")
     policy = decision.get("policy")
@@ -150,7 +158,7 @@ def tree_lines(spec: m.PolicySpec, rs: m.RequirementSet, decision: dict, request
         inner = pad + " " * 8
         t = c.test
         if c.is_leaf:
-            lines.append(f"{inner}{click.style('checks: ' + describe_test(spec, t), dim=True)}")
+            lines.append(f"{inner}{style('checks: ' + describe_test(spec, t), dim=True)}")
             lines.extend(f"{inner}{f}" for f in fact_lines(spec, t, request))
         elif isinstance(t, m.Conditional):
             cond = _all_of([status(w) for w in t.when])

@@ -1,50 +1,34 @@
-"""The author's-desk commands, registered on the `rxrego` group by `register(main)`.
+"""The policy author's desk: render, explain, diff, questionnaire, questionnaire-decide, new.
 
-Input mistakes end in a message naming the file (and line where there is one) and exit 2;
-a traceback here is a bug.
+Each command is a thin shell over a module of rxrego.author, usable without click. Input
+mistakes end in a message naming the file (and line where there is one) and exit 2 (see
+rxrego.cli.errors); a traceback here is a bug.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from pathlib import Path
 
 import click
 
-from ..author.common import InputError
-
-EXIT_FAILED = 1
-EXIT_INPUT = 2
-
-
-def _fail(message: str, code: int = EXIT_INPUT) -> None:
-    from . import pipeline
-
-    pipeline.fail(message, code)
-
-
-def _guarded(fn):
-    """InputError, a missing tool, an OPA or generator failure -> a clear message, exit 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        from .. import generate as gen
-        from .. import opa, toolchain
-
-        try:
-            return fn(*args, **kwargs)
-        except InputError as exc:
-            _fail(str(exc))
-        except toolchain.ToolError as exc:
-            _fail(str(exc))
-        except opa.OpaError as exc:
-            _fail(f"OPA could not decide: {exc}")
-        except gen.GenerateError as exc:
-            _fail(str(exc))
-
-    return wrapper
+from .. import opa
+from ..author import diff, skeleton
+from ..author.common import InputError, load_json, load_spec_file, parse_date
+from ..author.explain import explain_lines
+from ..author.questionnaire import (
+    DEFAULT_BASE,
+    ResponseError,
+    build_questionnaire,
+    response_to_request,
+    unknown_link_ids,
+    validate_questionnaire,
+)
+from ..author.render import render
+from ..spec.errors import SpecError
+from ..spec.loader import find_specs, load_specs
+from .errors import ExitCode, fail
 
 
 def _write_output(text: str, output: str | None, what: str) -> None:
@@ -65,9 +49,6 @@ def _write_output(text: str, output: str | None, what: str) -> None:
 
 def _load_specs_dir(specs_dir: str, *, exclude: tuple[Path, ...] = ()):
     """Every spec under a folder (none when it does not exist), minus the files excluded."""
-    from ..spec.errors import SpecError
-    from ..spec.loader import find_specs, load_specs
-
     if not Path(specs_dir).exists():
         return []
     skip = {p.resolve() for p in exclude}
@@ -79,8 +60,7 @@ def _load_specs_dir(specs_dir: str, *, exclude: tuple[Path, ...] = ()):
 
 
 def _decide(rego_dir: str, request: object) -> dict:
-    from .. import opa
-
+    """The decision document of `request` from one local `opa eval` over `rego_dir`."""
     if not Path(rego_dir).is_dir():
         raise InputError(f"no such folder: {rego_dir} (generate the Rego with `rxrego generate`, or pass --rego)")
     value = opa.eval_batch(Path(rego_dir), "data.rxrego.decision", request)["value"]
@@ -97,7 +77,6 @@ def _decide(rego_dir: str, request: object) -> dict:
 @click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md", show_default=True, help="md: Markdown; html: one self-contained, print-friendly HTML file.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of standard output.")
 @click.option("--notes", is_flag=True, help="Append the authors' notes (criterion notes, value sets), which the payer's document does not have.")
-@_guarded
 def render_command(spec_file: str, fmt: str, output: str | None, notes: bool) -> None:
     """Render a spec as a readable policy document, laid out like the payer's document.
 
@@ -117,9 +96,6 @@ def render_command(spec_file: str, fmt: str, output: str | None, notes: bool) ->
     HTML is one file with inline CSS and no scripts or external assets; every spec string in it
     is HTML-escaped.
     """
-    from ..author.common import load_spec_file
-    from ..author.render import render
-
     spec = load_spec_file(spec_file)
     _write_output(render(spec, fmt, notes=notes), output, f"{spec.id} as {fmt}")
 
@@ -132,7 +108,6 @@ def render_command(spec_file: str, fmt: str, output: str | None, notes: bool) ->
 @click.option("--specs", "specs_dir", default="policy_source", show_default=True, type=click.Path(), help="Folder of policy specs (for the criteria tree and the policy's wording).")
 @click.option("--rego", "rego_dir", default="rego", show_default=True, type=click.Path(), help="Folder of generated Rego that decides.")
 @click.option("--no-color", is_flag=True, help="Plain text even on a terminal (colour is off anyway when the output is not a terminal).")
-@_guarded
 def explain_command(request_file: str, specs_dir: str, rego_dir: str, no_color: bool) -> None:
     """Decide a request with the local OPA and show why: the criteria tree, node by node.
 
@@ -151,9 +126,6 @@ def explain_command(request_file: str, specs_dir: str, rego_dir: str, no_color: 
     Colours (green met, red unmet, yellow unknown) only on a terminal. Exit 0 when the
     decision was shown (whatever its outcome), 2 for an unreadable request or a missing OPA.
     """
-    from ..author.common import load_json
-    from ..author.explain import explain_lines
-
     request = load_json(request_file)
     decision = _decide(rego_dir, request)
     specs = _load_specs_dir(specs_dir)
@@ -173,7 +145,6 @@ def explain_command(request_file: str, specs_dir: str, rego_dir: str, no_color: 
 @click.option("--cases", "cases_dir", default="conformance", show_default=True, type=click.Path(), help="Golden cases: the policy's case file(s) under this folder are run on both versions.")
 @click.option("--specs", "specs_dir", default="policy_source", show_default=True, type=click.Path(), help="The other specs, generated beside each version so routing works as in production.")
 @click.option("--no-cases", is_flag=True, help="Compare the specs only; do not run the golden cases.")
-@_guarded
 def diff_command(old_file: str, new_file: str, cases_dir: str, specs_dir: str, no_cases: bool) -> None:
     """What changed between two versions of a spec, and which golden cases change outcome.
 
@@ -201,9 +172,6 @@ def diff_command(old_file: str, new_file: str, cases_dir: str, specs_dir: str, n
       1  there are differences
       2  bad input (a spec or case file with errors) or a missing tool
     """
-    from ..author import diff
-    from ..author.common import load_spec_file
-
     old, new = load_spec_file(old_file), load_spec_file(new_file)
     click.echo(f"OLD {old_file}: {old.id}, effective {old.effective_date}")
     click.echo(f"NEW {new_file}: {new.id}, effective {new.effective_date}")
@@ -241,7 +209,7 @@ def diff_command(old_file: str, new_file: str, cases_dir: str, specs_dir: str, n
         fg="yellow" if different else "green",
     )
     if different:
-        sys.exit(EXIT_FAILED)
+        sys.exit(ExitCode.FAILED)
 
 
 # --- questionnaire ---------------------------------------------------------------------------------
@@ -251,7 +219,6 @@ def diff_command(old_file: str, new_file: str, cases_dir: str, specs_dir: str, n
 @click.argument("spec_file", metavar="SPEC", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the Questionnaire (JSON) here instead of standard output.")
 @click.option("--base-url", default=None, metavar="URL", help="Canonical base for the Questionnaire url and answer code systems (default https://rxrego.dev/fhir).")
-@_guarded
 def questionnaire_command(spec_file: str, output: str | None, base_url: str | None) -> None:
     """Emit a FHIR R4 Questionnaire (JSON) asking for every fact the policy needs.
 
@@ -272,14 +239,11 @@ def questionnaire_command(spec_file: str, output: str | None, base_url: str | No
     enabled and its text says so. The result is checked by a structural validator before it
     is written.
     """
-    from ..author.common import load_spec_file
-    from ..author.questionnaire import DEFAULT_BASE, build_questionnaire, validate_questionnaire
-
     spec = load_spec_file(spec_file)
     q = build_questionnaire(spec, base=base_url or DEFAULT_BASE)
     problems = validate_questionnaire(q)
     if problems:  # a bug in the builder, not the user's mistake
-        _fail("the generated Questionnaire is not valid (please report):\n  " + "\n  ".join(problems), EXIT_FAILED)
+        fail("the generated Questionnaire is not valid (please report):\n  " + "\n  ".join(problems), ExitCode.FAILED)
     _write_output(json.dumps(q, indent=2, ensure_ascii=False) + "\n", output, f"the Questionnaire for {spec.id} ({len(q['item'])} top-level items)")
 
 
@@ -292,7 +256,6 @@ def questionnaire_command(spec_file: str, output: str | None, base_url: str | No
 @click.option("--show-request", is_flag=True, help="Also print the PA request the answers were mapped to (JSON).")
 @click.option("--json", "as_json", is_flag=True, help="Print the decision document (JSON) instead of the explanation.")
 @click.option("--no-color", is_flag=True, help="Plain text even on a terminal.")
-@_guarded
 def questionnaire_decide_command(response_file, spec_file, date_of_service, renewal, rego_dir, show_request, as_json, no_color) -> None:
     """Map a completed QuestionnaireResponse to a PA request and decide it locally.
 
@@ -314,10 +277,6 @@ def questionnaire_decide_command(response_file, spec_file, date_of_service, rene
     Exit status: 0 approved; 1 any other decision (denied, pended, no_policy,
     invalid_request); 2 no decision (unreadable response, bad option, OPA missing).
     """
-    from ..author.common import load_json, load_spec_file, parse_date
-    from ..author.explain import explain_lines
-    from ..author.questionnaire import ResponseError, build_questionnaire, response_to_request, unknown_link_ids
-
     if parse_date(date_of_service) is None:
         raise InputError(f"--date-of-service {date_of_service!r} is not a date (YYYY-MM-DD, a real calendar day)")
     spec = load_spec_file(spec_file)
@@ -341,7 +300,7 @@ def questionnaire_decide_command(response_file, spec_file, date_of_service, rene
             click.echo(click.style(f"note: {w}", fg="yellow"), err=True, color=color)
         click.echo("\n".join(lines), color=color)
     approved = decision.get("outcome") == "approved" and isinstance(decision.get("approval"), dict)
-    sys.exit(0 if approved else EXIT_FAILED)
+    sys.exit(ExitCode.APPROVED if approved else ExitCode.NOT_APPROVED)
 
 
 # --- new -----------------------------------------------------------------------------------------------
@@ -353,7 +312,6 @@ def questionnaire_decide_command(response_file, spec_file, date_of_service, rene
 @click.option("--cases", "cases_dir", default=None, type=click.Path(file_okay=False), help="Folder of golden cases (default: 'conformance' beside --dir).")
 @click.option("--title", help="The document's subject, usually the brand name (also the drug's brand).")
 @click.option("--hcpcs", metavar="CODE", help="The drug's HCPCS code, e.g. J9229 (requests are routed by it).")
-@_guarded
 def new_command(policy_id: str, spec_dir: str, cases_dir: str | None, title: str | None, hcpcs: str | None) -> None:
     """Start a new policy: a spec skeleton and its golden-case file.
 
@@ -370,9 +328,6 @@ def new_command(policy_id: str, spec_dir: str, cases_dir: str | None, title: str
     pass `rxrego check` as written. Existing files are never overwritten, and an id, HCPCS
     code or brand another spec already claims is refused.
     """
-    from ..author import skeleton
-    from ..author.common import load_spec_file
-
     spec_root = Path(spec_dir)
     cases_root = Path(cases_dir) if cases_dir else spec_root.parent / "conformance"
     sk = skeleton.build(policy_id, title=title, hcpcs=hcpcs, spec_dir=spec_root, cases_dir=cases_root)
@@ -403,9 +358,3 @@ def new_command(policy_id: str, spec_dir: str, cases_dir: str | None, title: str
 
 
 COMMANDS = (render_command, explain_command, diff_command, questionnaire_command, questionnaire_decide_command, new_command)
-
-
-def register(group: click.Group) -> None:
-    """Add the author's-desk commands to the `rxrego` group."""
-    for command in COMMANDS:
-        group.add_command(command)

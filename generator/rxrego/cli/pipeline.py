@@ -1,42 +1,40 @@
-"""The rxrego command line: one subcommand per capability.
+"""The pipeline, one command a stage: check, generate, lint, conformance, run; and doctor.
 
-Input mistakes end in a message naming the file, line and field and a non-zero exit; a
-traceback here is a bug.
+Input mistakes end in a message naming the file, line and field and exit 2; a check that
+fails exits 1 (see rxrego.cli.errors). A traceback here is a bug.
 """
 
 from __future__ import annotations
 
 import platform
 import sys
+import time
 from importlib import metadata
 from pathlib import Path
 
 import click
 
 from .. import generate as gen
-from .. import opa, toolchain
+from .. import lint as lint_mod
+from .. import opa
+from .. import toolchain
+from ..conformance import report as rep
+from ..conformance import runner
 from ..spec.errors import SpecError
 from ..spec.loader import find_specs, load_specs
+from .errors import ExitCode, fail, spec_error
 
 DEFAULT_SPECS = "policy_source"
 DEFAULT_OUT = "rego"
-
-# Exit statuses: 0 ok, 1 the check failed (stale Rego, failing cases, lint), 2 bad input or
-# a missing tool.
-EXIT_FAILED = 1
-EXIT_INPUT = 2
+DEFAULT_CASES = "conformance"
 
 
-def _version() -> str:
+def package_version() -> str:
+    """The installed rxrego's version, or "unknown" when run from a source tree."""
     try:
         return metadata.version("rxrego")
     except metadata.PackageNotFoundError:
         return "unknown"
-
-
-def fail(message: str, code: int = EXIT_INPUT) -> None:
-    click.secho(message, fg="red", err=True)
-    sys.exit(code)
 
 
 def load_or_exit(paths: tuple[str, ...] | list[str], consequence: str = "nothing was generated"):
@@ -51,59 +49,10 @@ def load_or_exit(paths: tuple[str, ...] | list[str], consequence: str = "nothing
     try:
         return load_specs(files)
     except SpecError as exc:
-        for issue in exc.issues:
-            click.echo(str(issue), err=True)
-        n_files = len({i.file for i in exc.issues})
-        fail(f"{len(exc.issues)} error(s) in {n_files} spec file(s); {consequence}")
+        raise spec_error(exc, consequence=consequence) from None
 
 
-def with_tool_errors(fn):
-    """Turn a missing or wrong-version tool into a clear message and exit 2."""
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except toolchain.ToolError as exc:
-            fail(str(exc))
-
-    return wrapper
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(_version(), "--version", prog_name="rxrego")
-def main() -> None:
-    """rxrego: drug prior-authorization policies as code, compiled to Open Policy Agent.
-
-    \b
-    The pipeline, one command a stage:
-      rxrego check          validate the specs in policy_source/
-      rxrego generate       write Rego v1 to rego/ (--check: is rego/ current?)
-      rxrego lint           opa fmt, opa check --strict and Regal over rego/
-      rxrego conformance    golden cases in conformance/ on the real OPA binary
-      rxrego run            all of the above, with a summary (what `make run` does)
-
-    \b
-    Serving decisions:
-      rxrego bundle         the OPA bundle of rego/ (reproducible, optionally signed)
-      rxrego serve          the real `opa run --server` on 127.0.0.1 with the bundle
-      rxrego decide         one decision, locally or from a sidecar
-      rxrego deploy-config  OPA configuration for sidecars fed by a bundle server
-
-    \b
-    The policy author's desk:
-      rxrego render         the spec as a readable document (md or html)
-      rxrego explain        a decision and its criteria tree, with the facts read
-      rxrego diff           what changed between two spec versions, and which cases
-      rxrego questionnaire  a FHIR R4 Questionnaire of the facts the policy needs
-      rxrego new            a new spec skeleton and golden-case file
-
-    Run `rxrego COMMAND --help` for each command's options; `rxrego doctor` checks the tools.
-    """
-
-
-@main.command()
+@click.command()
 def doctor() -> None:
     """Show the Python, OPA and Regal this project would use, and how to fix what is missing.
 
@@ -111,7 +60,7 @@ def doctor() -> None:
     folder (.tools/bin), then PATH, and must report the versions pinned in toolchain.env.
     """
     ok = True
-    click.echo(f"rxrego   {_version()}")
+    click.echo(f"rxrego   {package_version()}")
     click.echo(f"python   {platform.python_version()}  {sys.executable}")
     root = toolchain.project_root()
     click.echo(f"project  {root if root else 'not found (no toolchain.env above the working directory)'}")
@@ -124,11 +73,11 @@ def doctor() -> None:
             ok = False
             click.secho(f"{name:<8} MISSING  {exc}", fg="red")
     if not ok:
-        sys.exit(EXIT_INPUT)
+        sys.exit(ExitCode.INPUT)
     click.secho("all tools present at their pinned versions", fg="green")
 
 
-@main.command()
+@click.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 def check(paths: tuple[str, ...]) -> None:
     """Validate policy specs (default: policy_source/) and report every error.
@@ -145,11 +94,10 @@ def check(paths: tuple[str, ...]) -> None:
     click.secho(f"{len(specs)} spec(s) valid", fg="green")
 
 
-@main.command()
+@click.command()
 @click.option("--specs", "specs_dir", default=DEFAULT_SPECS, show_default=True, type=click.Path(), help="Folder of policy specs.")
 @click.option("--out", default=DEFAULT_OUT, show_default=True, type=click.Path(file_okay=False), help="Folder to write Rego to.")
 @click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 and name each stale, missing or extra file if the output differs from what the specs produce.")
-@with_tool_errors
 def generate(specs_dir: str, out: str, check_only: bool) -> None:
     """Generate Rego v1 from the specs: one module per policy, the shared library and the router.
 
@@ -159,10 +107,7 @@ def generate(specs_dir: str, out: str, check_only: bool) -> None:
     """
     specs = load_or_exit((specs_dir,))
     label = gen.project_label(specs_dir) + "/"
-    try:
-        files = gen.build(specs, label)
-    except gen.GenerateError as exc:
-        fail(str(exc))
+    files = gen.build(specs, label)
     out_path = Path(out)
     drift = gen.compare(files, out_path)
     if check_only:
@@ -175,7 +120,7 @@ def generate(specs_dir: str, out: str, check_only: bool) -> None:
             click.echo(f"missing  {out}/{path}")
         for path in drift.extra:
             click.echo(f"extra    {out}/{path}")
-        fail(f"{out}/ differs from what {label} produces: run `rxrego generate`", EXIT_FAILED)
+        fail(f"{out}/ differs from what {label} produces: run `rxrego generate`", ExitCode.FAILED)
     if drift.clean:
         click.echo(f"{out}/ already current ({len(files)} file(s))")
         return
@@ -184,13 +129,10 @@ def generate(specs_dir: str, out: str, check_only: bool) -> None:
     click.secho(f"wrote {out}/: {len(files)} file(s), {changed} changed", fg="green")
 
 
-@main.command()
+@click.command()
 @click.option("--out", "rego_dir", default=DEFAULT_OUT, show_default=True, type=click.Path(exists=True, file_okay=False), help="Folder of Rego to lint.")
-@with_tool_errors
 def lint(rego_dir: str) -> None:
     """Run `opa fmt -l`, `opa check --strict` and `regal lint` over the generated Rego."""
-    from .. import lint as lint_mod
-
     results = lint_mod.run_all(Path(rego_dir))
     for r in results:
         mark = click.style("ok  ", fg="green") if r.ok else click.style("FAIL", fg="red")
@@ -198,24 +140,16 @@ def lint(rego_dir: str) -> None:
         if not r.ok:
             click.echo(r.output.rstrip())
     if not all(r.ok for r in results):
-        sys.exit(EXIT_FAILED)
-
-
-DEFAULT_CASES = "conformance"
+        sys.exit(ExitCode.FAILED)
 
 
 def _conformance(cases_paths, specs_dir, rego_dir, policy, junit, quiet, rego_coverage=False):
     """Run the golden cases; print failures, coverage and the summary. Returns the report."""
-    from ..conformance import report as rep
-    from ..conformance import runner
-
     specs = load_or_exit((specs_dir,))
     try:
         suites = runner.load_suites(cases_paths, specs, policy)
     except SpecError as exc:
-        for issue in exc.issues:
-            click.echo(str(issue), err=True)
-        fail(f"{len(exc.issues)} error(s) in the case files")
+        raise spec_error(exc, "case file(s)") from None
     if policy is not None and not suites:
         fail(f"no case file is for policy '{policy}' (known: {', '.join(sorted(s.id for s in specs))})")
     n = sum(len(s.cases) for s in suites)
@@ -252,7 +186,7 @@ def _iterate(items):
         yield from items
 
 
-@main.command()
+@click.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @click.option("--policy", help="Run only the cases of this policy id (e.g. fep-5.21.100).")
 @click.option("--junit", type=click.Path(dir_okay=False), help="Also write a JUnit XML report here, for CI systems.")
@@ -260,7 +194,6 @@ def _iterate(items):
 @click.option("--rego", "rego_dir", default=DEFAULT_OUT, show_default=True, type=click.Path(), help="Folder of generated Rego.")
 @click.option("-q", "--quiet", is_flag=True, help="Print failures and the summary only.")
 @click.option("--rego-coverage", is_flag=True, help="Also report OPA's line coverage of the generated modules (opa eval --coverage; about 3x slower).")
-@with_tool_errors
 def conformance(paths, policy, junit, specs_dir, rego_dir, quiet, rego_coverage) -> None:
     """Run the golden cases (default: conformance/) on the real OPA binary.
 
@@ -271,19 +204,16 @@ def conformance(paths, policy, junit, specs_dir, rego_dir, quiet, rego_coverage)
     unless the spec or case file waives that status with a reason. Exit 0 only when green.
     """
     if not _conformance(paths or (DEFAULT_CASES,), specs_dir, rego_dir, policy, junit, quiet, rego_coverage).ok:
-        sys.exit(EXIT_FAILED)
+        sys.exit(ExitCode.FAILED)
 
 
-@main.command()
+@click.command()
 @click.option("--junit", type=click.Path(dir_okay=False), default="build/conformance.xml", show_default=True, help="Where the conformance JUnit report goes.")
-@with_tool_errors
 def run(junit: str) -> None:
     """The main job end to end: check specs, generate Rego, lint it, run conformance.
 
     Stops at the first failing stage and ends with a one-screen summary.
     """
-    import time
-
     stages: list[tuple[str, str]] = []
     t0 = time.perf_counter()
     specs = load_or_exit((DEFAULT_SPECS,))
@@ -293,16 +223,12 @@ def run(junit: str) -> None:
     if not drift.clean:
         gen.write(files, Path(DEFAULT_OUT))
     stages.append(("generate", f"{len(files)} Rego file(s) in {DEFAULT_OUT}/" + (" (updated)" if not drift.clean else " (current)")))
-    from .. import lint as lint_mod
-
     results = lint_mod.run_all(Path(DEFAULT_OUT))
     for r in results:
         if not r.ok:
             click.echo(r.output)
     stages.append(("lint", ", ".join(("ok " if r.ok else "FAIL ") + r.name for r in results)))
     green = all(r.ok for r in results)
-    from ..conformance import report as rep
-
     report = _conformance((DEFAULT_CASES,), DEFAULT_SPECS, DEFAULT_OUT, None, junit, quiet=False, rego_coverage=True)
     ok = report.ok and green
     covered = sum(1 for row in report.coverage if not row.lacking)
@@ -317,23 +243,7 @@ def run(junit: str) -> None:
     click.echo(f"  {'time':<12} {time.perf_counter() - t0:.1f} s")
     click.secho("  result       " + ("green" if ok else "FAILED"), fg="green" if ok else "red")
     if not ok:
-        sys.exit(EXIT_FAILED)
+        sys.exit(ExitCode.FAILED)
 
 
-# Commands that live beside what they drive: the bundle, the OPA sidecar, the thin client,
-# and the sidecar's deployment configuration.
-from ..bundle import bundle_command  # noqa: E402
-from .serving import decide_command  # noqa: E402
-from ..deploy import deploy_config_command  # noqa: E402
-from ..sidecar import serve_command  # noqa: E402
-
-for _command in (bundle_command, serve_command, decide_command, deploy_config_command):
-    main.add_command(_command)
-
-# The policy author's desk (render, explain, diff, questionnaire, questionnaire-decide, new).
-from . import author as author_commands  # noqa: E402
-
-author_commands.register(main)
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
+COMMANDS = (check, generate, lint, conformance, run, doctor)

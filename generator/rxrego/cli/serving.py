@@ -1,23 +1,153 @@
-"""`rxrego decide`: one request, decided by the sidecar or by a local `opa eval`.
+"""Serving decisions: bundle, serve, decide and deploy-config.
 
-Kept apart from the client API so that importing rxrego.client does not import click.
+`bundle` builds the OPA bundle (rxrego.bundle), `serve` runs the real `opa run --server`
+with it (rxrego.sidecar), `decide` asks a sidecar or a local `opa eval` for one decision
+(rxrego.client), `deploy-config` writes what a fleet of sidecars needs (rxrego.deploy).
 """
 
 from __future__ import annotations
 
 import json
+import shlex
+import signal
 import sys
+import tempfile
+import threading
 from pathlib import Path
 
 import click
 
+from .. import bundle as bundle_mod
+from .. import deploy, opa
+from .. import sidecar as sidecar_mod
 from ..client.decision import Decision
-from ..client.errors import RxRegoError
 from ..client.http import RxRegoClient
+from ..sidecar import Sidecar
+from .errors import ExitCode, fail
 
-EXIT_APPROVED = 0
-EXIT_NOT_APPROVED = 1
-EXIT_ERROR = 2
+
+# --- bundle --------------------------------------------------------------------------------------
+
+
+@click.command("bundle")
+@click.option("-o", "--output", default="build/bundle.tar.gz", show_default=True, type=click.Path(dir_okay=False), help="Where to write the bundle.")
+@click.option("--rego", "rego_dir", default="rego", show_default=True, type=click.Path(file_okay=False), help="Folder of generated Rego.")
+@click.option("--signing-key", type=click.Path(dir_okay=False), help="PEM private key: sign the bundle (opa build --signing-key).")
+@click.option("--signing-alg", type=click.Choice(bundle_mod.SIGNING_ALGS), default="RS256", show_default=True, help="Signature algorithm (with --signing-key).")
+def bundle_command(output: str, rego_dir: str, signing_key: str | None, signing_alg: str) -> None:
+    """Build the OPA bundle the sidecar serves: the Rego of rego/ with a .manifest whose
+    roots are ["rxrego"] and whose revision is a hash of the content.
+
+    The same inputs always give the same bytes (sorted entries, fixed times and owners);
+    with RS256/384/512 signing too. Verify a signed bundle with `rxrego serve
+    --verification-key PUB.pem` (OPA refuses it if the signature does not verify).
+    """
+    info = bundle_mod.build(Path(rego_dir), Path(output), signing_key=Path(signing_key) if signing_key else None, signing_alg=signing_alg)
+    signed = f"signed {signing_alg}" if info.signed else "unsigned"
+    click.secho(f"wrote {info.path}: revision {info.revision}, {len(info.files)} file(s), {signed}", fg="green")
+    click.echo(f"sha256 {info.sha256}")
+
+
+# --- serve ---------------------------------------------------------------------------------------
+
+
+def _read_token(token_file: str) -> str:
+    path = Path(token_file)
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        fail(f"cannot read the token file {token_file}: {exc.strerror or exc}")
+    if not token or any(c.isspace() for c in token):
+        fail(f"the token file {token_file} must hold one token: non-empty, no spaces")
+    if path.stat().st_mode & 0o077:
+        click.secho(f"warning: {token_file} is readable by other users (chmod 600 it)", fg="yellow", err=True)
+    return token
+
+
+@click.command("serve")
+@click.option("--bundle", "bundle_path", type=click.Path(exists=True, dir_okay=False), help="Bundle to serve (default: build one from --rego).")
+@click.option("--rego", "rego_dir", default="rego", show_default=True, type=click.Path(file_okay=False), help="Rego to bundle when --bundle is not given.")
+@click.option("--port", default=sidecar_mod.DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535), help="Port on 127.0.0.1.")
+@click.option("--token-file", type=click.Path(dir_okay=False), help="File holding the bearer token callers must send (enables OPA token authn + authz).")
+@click.option("--decision-log", type=click.Path(dir_okay=False), help="Append decision logs (JSON lines) to this file instead of printing them.")
+@click.option("--verification-key", type=click.Path(exists=True, dir_okay=False), help="PEM public key: OPA activates the bundle only if its signature verifies.")
+@click.option("--verification-alg", type=click.Choice(sidecar_mod.VERIFICATION_ALGS), default="RS256", show_default=True, help="Signature algorithm the key is for.")
+def serve_command(bundle_path, rego_dir, port, token_file, decision_log, verification_key, verification_alg) -> None:
+    """Serve decisions: the real `opa run --server` on 127.0.0.1:PORT with the rxrego bundle.
+
+    \b
+    Waits until GET /health?bundles is 200, prints how to query it, and runs until Ctrl-C
+    or SIGTERM (then stops OPA and exits 0).
+    With --token-file, callers must send `Authorization: Bearer <token>` and may only POST
+    /v1/data/rxrego/decision and /v1/data/rxrego/decisions (and GET /health).
+    Decision logs go to stdout (one JSON line each), or to --decision-log FILE;
+    patient.birth_date and patient.id are masked in them.
+    Exit 2 when OPA is missing, cannot start or refuses the bundle; 1 if it dies while serving.
+    """
+    token = _read_token(token_file) if token_file else None
+    if verification_key and not bundle_path:
+        fail("--verification-key needs --bundle: build a signed one with `rxrego bundle --signing-key KEY.pem`")
+
+    stop = threading.Event()
+
+    def on_signal(signum, frame):  # noqa: ARG001
+        stop.set()
+
+    with tempfile.TemporaryDirectory(prefix="rxrego-serve-") as tmp:
+        path = Path(bundle_path) if bundle_path else None
+        if path is None:
+            info = bundle_mod.build(Path(rego_dir), Path(tmp) / "bundle.tar.gz")
+            path = info.path
+            click.echo(f"built a bundle of {rego_dir}/ (revision {info.revision})", err=True)
+        sidecar = Sidecar(
+            path,
+            port=port,
+            token=token,
+            decision_log=Path(decision_log) if decision_log else None,
+            decision_stream=sys.stdout,
+            log_stream=sys.stderr,
+            verification_key=Path(verification_key) if verification_key else None,
+            verification_alg=verification_alg,
+        )
+        old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            sidecar.start()
+            try:
+                sidecar.wait_until_healthy()
+            except sidecar_mod.SidecarError as exc:
+                # Ctrl-C or SIGTERM during start-up reaches OPA too and ends the wait:
+                # that is a requested stop, not a failure to start.
+                if stop.wait(0.5):
+                    click.echo("stopped before OPA was ready", err=True)
+                    return
+                fail(f"the sidecar did not start: {exc}")
+            _print_ready(sidecar, token_file, decision_log)
+            while not stop.wait(0.25):
+                if not sidecar.running:
+                    if stop.wait(0.5):  # Ctrl-C reaches OPA too; it may exit first
+                        break
+                    fail(f"OPA exited with status {sidecar.process.returncode}: {sidecar._last_words()}", ExitCode.FAILED)
+            click.echo("stopping OPA", err=True)
+        finally:
+            sidecar.stop()
+            for s, handler in old.items():
+                signal.signal(s, handler)
+
+
+def _print_ready(sidecar: Sidecar, token_file: str | None, decision_log: str | None) -> None:
+    url = sidecar.url
+    click.secho(f"rxrego sidecar: OPA serving bundle revision {sidecar.revision} on {url} (pid {sidecar.pid})", fg="green", err=True)
+    auth = f' -H "Authorization: Bearer $(cat {shlex.quote(token_file)})"' if token_file else ""
+    example = '{"input": {"request_type": "initial", "date_of_service": "2026-11-30", "drug": {"hcpcs": "J9229"}}}'
+    click.echo("query it with:", err=True)
+    click.echo(f"  curl -s -X POST {url}/v1/data/rxrego/decision -H 'Content-Type: application/json'{auth} -d '{example}'", err=True)
+    token_opt = f" --token-file {shlex.quote(token_file)}" if token_file else ""
+    click.echo(f"  rxrego decide REQUEST.json --server {url}{token_opt}", err=True)
+    where = decision_log if decision_log else "stdout"
+    click.echo(f"decision logs: {where}; Ctrl-C or SIGTERM stops it", err=True)
+
+
+# --- decide --------------------------------------------------------------------------------------
 
 
 def summary(decision: Decision) -> str:
@@ -58,11 +188,6 @@ def summary(decision: Decision) -> str:
     return "\n".join(lines)
 
 
-def _fail(message: str) -> None:
-    click.secho(message, fg="red", err=True)
-    sys.exit(EXIT_ERROR)
-
-
 def _read_request(request_file: str) -> object:
     try:
         if request_file == "-":
@@ -70,28 +195,21 @@ def _read_request(request_file: str) -> object:
         else:
             text = Path(request_file).read_text(encoding="utf-8")
     except FileNotFoundError:
-        _fail(f"no such file: {request_file}")
+        fail(f"no such file: {request_file}")
     except IsADirectoryError:
-        _fail(f"{request_file} is a folder, not a request file")
+        fail(f"{request_file} is a folder, not a request file")
     except (OSError, UnicodeDecodeError) as exc:
-        _fail(f"cannot read {request_file}: {exc}")
+        fail(f"cannot read {request_file}: {exc}")
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        _fail(f"{request_file}: not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}")
+        fail(f"{request_file}: not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}")
 
 
 def _local_decision(request: object, rego_dir: str) -> Decision:
-    from .. import opa, toolchain
-
     if not Path(rego_dir).is_dir():
-        _fail(f"no such folder: {rego_dir} (generate the Rego with `rxrego generate`, or pass --server)")
-    try:
-        value = opa.eval_batch(Path(rego_dir), "data.rxrego.decision", request)["value"]
-    except toolchain.ToolError as exc:
-        _fail(str(exc))
-    except opa.OpaError as exc:
-        _fail(str(exc))
+        fail(f"no such folder: {rego_dir} (generate the Rego with `rxrego generate`, or pass --server)")
+    value = opa.eval_batch(Path(rego_dir), "data.rxrego.decision", request)["value"]
     return Decision.from_dict(value)
 
 
@@ -116,27 +234,79 @@ def decide_command(request_file: str, server: str | None, token_file: str | None
     """
     request = _read_request(request_file)
     if token_file and not server:
-        _fail("--token-file is for --server; local evaluation needs no token")
-    try:
-        if server:
-            token = None
-            if token_file:
-                try:
-                    token = Path(token_file).read_text(encoding="utf-8").strip()
-                except OSError as exc:
-                    _fail(f"cannot read the token file {token_file}: {exc.strerror or exc}")
+        fail("--token-file is for --server; local evaluation needs no token")
+    if server:
+        token = None
+        if token_file:
             try:
-                client = RxRegoClient(server, token=token, timeout=timeout)
-            except ValueError as exc:
-                _fail(str(exc))
-            with client:
-                decision = client.decide(request)
-        else:
-            decision = _local_decision(request, rego_dir)
-    except RxRegoError as exc:
-        _fail(f"no decision: {exc}")
+                token = Path(token_file).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                fail(f"cannot read the token file {token_file}: {exc.strerror or exc}")
+        try:
+            client = RxRegoClient(server, token=token, timeout=timeout)
+        except ValueError as exc:
+            fail(str(exc))
+        with client:
+            decision = client.decide(request)  # RxRegoError: "no decision: ...", exit 2
+    else:
+        decision = _local_decision(request, rego_dir)
     if as_json:
         click.echo(json.dumps(decision.to_dict(), indent=2, sort_keys=True, ensure_ascii=False))
     else:
         click.echo(summary(decision))
-    sys.exit(EXIT_APPROVED if decision.approved else EXIT_NOT_APPROVED)
+    sys.exit(ExitCode.APPROVED if decision.approved else ExitCode.NOT_APPROVED)
+
+
+# --- deploy-config -------------------------------------------------------------------------------
+
+
+@click.command("deploy-config")
+@click.option("--bundle-url", required=True, help="Where every sidecar polls the bundle, e.g. https://bundles.example/rxrego/bundle.tar.gz.")
+@click.option("--polling-min", default=10, show_default=True, type=click.IntRange(1), help="Seconds OPA waits at least between polls.")
+@click.option("--polling-max", default=20, show_default=True, type=click.IntRange(1), help="Seconds OPA waits at most between polls: the bound on how long a new revision takes to reach every sidecar.")
+@click.option("--verification-key", type=click.Path(exists=True, dir_okay=False), help="PEM public key: OPA activates only bundles whose signature verifies (build them with `rxrego bundle --signing-key`).")
+@click.option("--verification-alg", type=click.Choice(bundle_mod.SIGNING_ALGS), default="RS256", show_default=True, help="Signature algorithm the key is for.")
+@click.option("--decision-log", default="console", show_default=True, help="'console' (one JSON line per decision on OPA's stdout) or the URL of a decision-log service.")
+@click.option("--token-hash-file", type=click.Path(dir_okay=False), help="File holding the sha256 of the callers' bearer token: enables token authn + the rxrego authz policy.")
+@click.option("--policy-dir", type=click.Path(file_okay=False), help="Where to write the system policies (default: system/ beside -o).")
+@click.option("--addr", default=deploy.DEFAULT_ADDR, show_default=True, help="The sidecar's listening address, for the printed command line (keep it on loopback).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The OPA configuration to write (.yaml/.yml, or .json).")
+def deploy_config_command(bundle_url, polling_min, polling_max, verification_key, verification_alg, decision_log, token_hash_file, policy_dir, addr, output) -> None:
+    """Write the OPA configuration of an rxrego sidecar that polls a bundle server.
+
+    \b
+    Every service instance runs one sidecar with the same files:
+      -o FILE            services + bundles.rxrego (polling, signing) + keys + decision_logs
+      system/log/        the decision-log mask (patient.birth_date and patient.id erased)
+      system/authz/      with --token-hash-file: only the decision paths and /health
+    and prints the `opa run --server ...` line that runs it. Publish a new revision by
+    replacing the bundle on the server (`rxrego bundle --signing-key ...`): each sidecar
+    activates it within --polling-max seconds; decision logs name the revision that answered.
+    """
+    if polling_max < polling_min:
+        fail(f"--polling-max ({polling_max}) must be >= --polling-min ({polling_min})")
+    try:
+        pem = Path(verification_key).read_text(encoding="utf-8") if verification_key else None
+        digest = deploy.read_token_hash(Path(token_hash_file)) if token_hash_file else None
+        config = deploy.opa_config(
+            bundle_url,
+            polling_min=polling_min,
+            polling_max=polling_max,
+            verification_key=pem,
+            verification_alg=verification_alg,
+            decision_log=decision_log,
+        )
+        files, command = deploy.write(Path(output), config, policy_dir=Path(policy_dir) if policy_dir else None, token_sha256=digest, addr=addr)
+    except (deploy.DeployError, OSError) as exc:
+        fail(str(exc))
+    for f in files:
+        click.echo(f"wrote {f}", err=True)
+    if not verification_key:
+        click.secho("warning: no --verification-key: sidecars will activate any bundle the server hands them", fg="yellow", err=True)
+    if not token_hash_file:
+        click.secho("warning: no --token-hash-file: anyone who reaches the port may read and write policies", fg="yellow", err=True)
+    click.echo("run each sidecar with:", err=True)
+    click.echo(shlex.join(command))
+
+
+COMMANDS = (bundle_command, serve_command, decide_command, deploy_config_command)
