@@ -19,6 +19,7 @@ import yaml
 
 from rxrego.reference import decide, decide_policy, statuses
 from rxrego.reference.facts import add_months, age_in_years, as_number, lower, parse_date
+from rxrego.spec.dump import content_version
 from rxrego.spec.loader import from_data, load_specs
 from rxrego.spec.model import PolicySpec
 from rxrego.spec.yamlsource import parse
@@ -466,7 +467,7 @@ def test_besponsa_approved() -> None:
         "request_id": "req-1",
         "request_type": "initial",
         "policy": {"id": BESPONSA_ID, "number": "5.21.100", "title": "Besponsa",
-                   "effective_date": "2026-04-01", "version": BESPONSA.version},
+                   "effective_date": "2026-04-01", "version": content_version(BESPONSA)},
         "requirements": "Prior-Approval Requirements",
         "criteria": {
             "age_1_or_older": "met", "diagnosis": "met", "ph_positive_adult_prior_therapy": "met",
@@ -480,7 +481,7 @@ def test_besponsa_approved() -> None:
         "missing": [],
         "approval": {"start": "2026-05-01", "end": "2026-08-01", "duration_months": 3},
     }
-    assert BESPONSA.version.startswith("sha256:")
+    assert content_version(BESPONSA).startswith("sha256:")
 
 
 def test_ph_positive_adult_unknown_ph_no_tki_is_pended_for_ph_only() -> None:

@@ -19,6 +19,7 @@ import jinja2
 
 from . import opa, regotext
 from .spec import model as m
+from .spec.dump import content_version
 
 LIB_PATH = "rxrego/lib/lib.rego"
 ROUTER_PATH = "rxrego/router.rego"
@@ -241,7 +242,7 @@ def render_policy(spec: m.PolicySpec) -> str:
             "number": spec.number,
             "title": spec.title,
             "effective_date": spec.effective_date,
-            "version": spec.version,
+            "version": content_version(spec),
         },
         coverage_block={"indication": spec.coverage.indication, "investigational": spec.coverage.investigational},
         request_types=frozenset(r.name for r in spec.requirements),

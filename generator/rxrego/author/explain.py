@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from ..generate import leaf_fields
 from ..spec import model as m
+from ..spec.dump import content_version
 from .common import (
     ABSENT,
     INVALID,
@@ -196,9 +197,10 @@ def explain_lines(decision: dict, request: object, specs: Sequence[m.PolicySpec]
             "(--specs); the criteria tree needs it"
         )
         return lines, warnings
-    if policy.get("version") and policy.get("version") != spec.version:
+    version = content_version(spec)
+    if policy.get("version") and policy.get("version") != version:
         warnings.append(
-            f"the Rego that decided is not generated from this spec ({policy.get('version')} vs {spec.version} "
+            f"the Rego that decided is not generated from this spec ({policy.get('version')} vs {version} "
             f"in {spec.source}): run `rxrego generate`; statuses below come from the decision"
         )
     rs = spec.requirement_set(str(decision.get("request_type")))

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from ..generate import leaf_fields
 from ..spec import model as m
+from ..spec.dump import content_version
 from .common import humanize
 
 DEFAULT_BASE = "https://rxrego.dev/fhir"
@@ -279,7 +280,7 @@ def build_questionnaire(spec: m.PolicySpec, *, base: str = DEFAULT_BASE) -> dict
         "resourceType": "Questionnaire",
         "id": re.sub(r"[^A-Za-z0-9.-]", "-", f"rxrego-{spec.id}")[:64],
         "url": questionnaire_url(spec, base),
-        "version": spec.version,
+        "version": content_version(spec),
         "name": questionnaire_name(spec),
         "title": f"{spec.title} ({spec.number}) prior authorization",
         "status": "active",

@@ -18,6 +18,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from ..spec import model as m
+from ..spec.dump import content_version
 from .common import combinator_phrase, long_date, versions_of
 
 FORMATS = ("md", "html")
@@ -203,6 +204,7 @@ def render(spec: m.PolicySpec, fmt: str, *, notes: bool = False) -> str:
     notes_list = [(c.id, c.text, c.note) for c in spec.criteria if c.note] if notes else []
     return _env().get_template(f"render_policy.{fmt}.j2").render(
         spec=spec,
+        version=content_version(spec),
         sets=outline(spec),
         earlier=earlier,
         notes=notes,

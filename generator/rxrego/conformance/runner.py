@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .. import opa
 from ..spec import model as m
+from ..spec.dump import content_version
 from ..spec.errors import SpecError, SpecIssue
 from .cases import Case, CaseFile, find_case_files, load_case_file, mismatches
 
@@ -114,7 +115,7 @@ def criteria_coverage(suites: Sequence[CaseFile], specs: Sequence[m.PolicySpec],
     policy's current version showed (earlier versions reuse criterion ids, so their
     decisions are not counted here; the cases and the differential test cover them)."""
     by_id = {s.id: s for s in specs}
-    current = {s.version for s in specs}
+    current = {content_version(s) for s in specs}
     seen: dict[tuple[str, str], set[str]] = defaultdict(set)
     for r in results:
         d = r.decision

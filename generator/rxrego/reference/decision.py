@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from rxrego.spec import model as m
+from rxrego.spec.dump import content_version
 
 from .evaluate import Evaluation, policy_order
 from .facts import add_months, parse_date
@@ -47,7 +48,7 @@ def decide_policy(spec: m.PolicySpec, request: dict) -> dict:
             "number": spec.number,
             "title": spec.title,
             "effective_date": spec.effective_date,
-            "version": spec.version,
+            "version": content_version(spec),
         },
         "requirements": rs.title,
         "criteria": {cid: shown(s) for cid, s in status.items()},

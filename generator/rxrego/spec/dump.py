@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from . import model as m
 
 
@@ -137,3 +140,11 @@ def _versioned(spec: m.PolicySpec) -> dict:
             for r in spec.requirements
         },
     })
+
+
+def content_version(spec: m.PolicySpec) -> str:
+    """The version of a model as decisions report it (`policy.version`): "sha256:" and the
+    first 16 hex digits of the SHA-256 of `dump_data(spec)` as canonical JSON (sorted keys, no
+    spaces, UTF-8). Comment-only or layout-only edits of the YAML leave it unchanged."""
+    canonical = json.dumps(dump_data(spec), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()[:16]

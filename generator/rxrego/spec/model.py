@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Union
@@ -273,20 +271,7 @@ class PolicySpec:
     def value_set(self, vid: str) -> ValueSet:
         return next(v for v in self.value_sets if v.id == vid)
 
-    @property
-    def version(self) -> str:
-        """A content hash of the model: comment-only or layout-only edits leave it unchanged."""
-        canonical = json.dumps(to_data(self), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()[:16]
-
 
 def package_segment(policy_id: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", policy_id.lower()).strip("_")
-
-
-def to_data(spec: PolicySpec) -> dict:
-    """The model as plain data, in the shape of the YAML it was loaded from (for round trips)."""
-    from .dump import dump_data
-
-    return dump_data(spec)
 
