@@ -20,6 +20,7 @@ import jinja2
 from . import opa, regotext
 from .spec import model as m
 from .spec.dump import content_version
+from .spec.kinds import lower_set
 
 LIB_PATH = "rxrego/lib/lib.rego"
 ROUTER_PATH = "rxrego/router.rego"
@@ -42,27 +43,7 @@ def header(source: str) -> str:
 
 def leaf_fields(test: m.Test) -> list[str]:
     """The request fields a leaf test reads (listed in `missing` when it is unknown)."""
-    if isinstance(test, m.AgeTest):
-        return ["patient.birth_date"]
-    if isinstance(test, m.BiomarkerTest):
-        return [f"biomarkers.{test.name}"]
-    if isinstance(test, m.DiagnosisTest):
-        return ["diagnoses", *(f"biomarkers.{name}" for name, _ in test.biomarkers)]
-    if isinstance(test, m.PriorTherapyTest):
-        return ["prior_therapies"]
-    if isinstance(test, m.AttestationTest):
-        return [f"prescriber.attestations.{test.name}"]
-    if isinstance(test, m.ClinicalStatusTest):
-        return [f"clinical_status.{test.name}"]
-    if isinstance(test, m.LabTest):
-        return ["labs"]
-    if isinstance(test, m.SpecialtyTest):
-        return ["prescriber.specialty"]
-    if isinstance(test, m.ConcurrentTherapyTest):
-        return ["concurrent_therapies"]
-    if isinstance(test, m.QuantityLimitTest):
-        return ["quantity.units", "quantity.days_supply"]
-    raise TypeError(test)
+    return test.fields()
 
 
 def _statuses(ids: Sequence[str], depth: int = 1) -> str:
@@ -74,26 +55,11 @@ def _statuses(ids: Sequence[str], depth: int = 1) -> str:
     return "[\n" + "".join(f"{pad}{r},\n" for r in refs) + "\t" * depth + "]"
 
 
-def _call(function: str, *args: str) -> str:
-    """`lib.f(a, b)`, or one argument a line when that is too long to read on one line."""
-    flat = f"lib.{function}({', '.join(args)})"
-    if len(flat) <= 80 and "\n" not in flat:
-        return flat
-    return f"lib.{function}(\n" + "".join(f"\t{a},\n" for a in args) + ")"
-
-
-def _lower_set(values: Sequence[str]) -> frozenset[str]:
-    return frozenset(v.lower() for v in values)
-
-
-def _fact(field: str) -> str:
-    """The reference to a fact the policy read once (see `facts` in the policy template)."""
-    return f"facts[{regotext.string(field)}]"
+_call = regotext.call
 
 
 def status_expr(c: m.Criterion) -> str:
-    t, v = c.test, regotext.value
-    vb = regotext.block
+    t = c.test
     if isinstance(t, m.AllOf):
         return _call("all_of", _statuses(t.children))
     if isinstance(t, m.AnyOf):
@@ -102,43 +68,12 @@ def status_expr(c: m.Criterion) -> str:
         return _call("at_least", str(t.n), _statuses(t.children))
     if isinstance(t, m.Conditional):
         return _call("when", _statuses(t.when), _statuses(t.then))
-    fields = leaf_fields(t)
-    if isinstance(t, m.AgeTest):
-        return _call("age", _fact(fields[0]), "service_date", v(t.min_years), v(t.max_years))
-    if isinstance(t, m.DiagnosisTest):
-        qualifiers = {k: _lower_set(vs) for k, vs in t.qualifiers}
-        markers = [_call("biomarker", _fact(f), v(frozenset(vs))) for f, (_, vs) in zip(fields[1:], t.biomarkers)]
-        prefixes = [normal_code(code) for code in t.icd10]
-        return _call("diagnosis", _fact(fields[0]), vb(prefixes, 1), vb(qualifiers, 1), "[" + ", ".join(markers) + "]")
-    if isinstance(t, m.BiomarkerTest):
-        return _call("biomarker", _fact(fields[0]), v(frozenset(t.values)))
-    if isinstance(t, m.PriorTherapyTest):
-        vs = f"value_sets{regotext.ref_key(t.value_set)}"
-        return _call("prior_therapy", _fact(fields[0]), vs, v(frozenset(t.results)), str(t.at_least))
-    if isinstance(t, m.AttestationTest):
-        return _call("attestation", _fact(fields[0]))
-    if isinstance(t, m.ClinicalStatusTest):
-        return _call("clinical_status", _fact(fields[0]), v(t.required))
-    if isinstance(t, m.LabTest):
-        lab = {"name": t.name, "comparison": t.comparison, "value": t.value, "unit": t.unit, "within_days": t.within_days}
-        return _call("lab", _fact(fields[0]), 'object.get(input, "date_of_service", null)', vb(lab, 1))
-    if isinstance(t, m.SpecialtyTest):
-        return _call("prescriber_specialty", _fact(fields[0]), vb(_lower_set(t.specialties), 1))
-    if isinstance(t, m.ConcurrentTherapyTest):
-        return _call("concurrent_therapy_excluded", _fact(fields[0]), f"value_sets{regotext.ref_key(t.value_set)}")
-    if isinstance(t, m.QuantityLimitTest):
-        return _call("quantity_limit", _fact(fields[0]), _fact(fields[1]), v(t.max_units), str(t.per_days))
-    raise TypeError(t)
-
-
-def normal_code(code: str) -> str:
-    """An ICD-10 code as the library compares it: no dots or spaces, upper case."""
-    return code.replace(".", "").replace(" ", "").upper()
+    return t.rego()  # a leaf: its kind says (spec/kinds.py)
 
 
 def fact_paths(spec: m.PolicySpec) -> dict[str, list[str]]:
     """Every request field the policy's tests read, as the path `lib.fact` walks."""
-    fields = {f for c in spec.criteria if c.is_leaf for f in leaf_fields(c.test)}
+    fields = {f for c in spec.criteria if isinstance(c.test, m.Kind) for f in c.test.fields()}
     return {f: f.split(".") for f in sorted(fields)}
 
 
@@ -247,11 +182,11 @@ def render_policy(spec: m.PolicySpec) -> str:
         coverage_block={"indication": spec.coverage.indication, "investigational": spec.coverage.investigational},
         request_types=frozenset(r.name for r in spec.requirements),
         value_sets={
-            vs.id: {"agents": _lower_set(vs.agents), "classes": frozenset(vs.classes)} for vs in spec.value_sets
+            vs.id: {"agents": lower_set(vs.agents), "classes": frozenset(vs.classes)} for vs in spec.value_sets
         },
         texts={c.id: c.text for c in spec.criteria},
         facts=fact_paths(spec),
-        fields={c.id: leaf_fields(c.test) for c in spec.criteria if c.is_leaf},
+        fields={c.id: c.test.fields() for c in spec.criteria if isinstance(c.test, m.Kind)},
         sets=[set_view(spec, rs) for rs in spec.requirements],
     )
 

@@ -47,7 +47,7 @@ class SetOutline:
     title: str
     duration_months: int
     limits_title: str
-    preamble: list[Node]  # leading age lines, shown unnumbered like the document
+    preamble: list[Node]  # leading lines of a preamble kind (age), shown unnumbered like the document
     indication: Node | None  # the covered diagnosis, shown under "Diagnosis"
     main: Block | None  # "AND ALL of the following:" and the numbered criteria
 
@@ -122,7 +122,7 @@ def outline(spec: m.PolicySpec) -> list[SetOutline]:
             # The document opens with the age lines and the diagnosis, then "AND ALL of the following".
             while rest:
                 c = spec.criterion(rest[0])
-                if isinstance(c.test, m.AgeTest):
+                if isinstance(c.test, m.Kind) and c.test.preamble:
                     preamble.append(_unlabelled(_node(spec, rest.pop(0), 0, 1)))
                 elif c.id == spec.coverage.indication and indication is None:
                     indication = _unlabelled(_node(spec, rest.pop(0), 0, 1))

@@ -19,6 +19,7 @@ import jsonschema
 
 from . import model as m
 from .errors import SpecError, SpecIssue, describe
+from .kinds import assemble_spec_schema
 from .yamlsource import Located, parse, read_text
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -26,7 +27,9 @@ SPEC_SUFFIXES = (".yaml", ".yml")
 
 @functools.cache
 def spec_schema() -> dict:
-    return json.loads(resources.files("rxrego.schemas").joinpath("policy-spec.schema.json").read_text())
+    """The policy-spec JSON Schema, its criterion kinds as the registry declares them (a test
+    keeps the file, which editors read, equal to this)."""
+    return assemble_spec_schema(json.loads(resources.files("rxrego.schemas").joinpath("policy-spec.schema.json").read_text()))
 
 
 @functools.cache
@@ -313,15 +316,10 @@ def _semantic_issues(located: Located | _VersionView, *, check_unused: bool = Tr
                 issues.append(issue((*path, "at_least", "of"), f"criterion '{cid}' refers to itself"))
             if c["at_least"]["n"] > len(c["at_least"]["of"]):
                 issues.append(issue((*path, "at_least", "n"), f"n is {c['at_least']['n']} but only {len(c['at_least']['of'])} criteria are listed; it could never be met"))
-        age = c.get("age")
-        if age and "min_years" in age and "max_years" in age and age["min_years"] > age["max_years"]:
-            issues.append(issue((*path, "age"), f"min_years {age['min_years']} is greater than max_years {age['max_years']}"))
-        for key in ("prior_therapy", "concurrent_therapy_excluded"):
-            if key in c and c[key]["value_set"] not in value_sets:
-                vs = c[key]["value_set"]
-                hint = difflib.get_close_matches(vs, list(value_sets), n=1)
-                tip = f"; did you mean '{hint[0]}'?" if hint else (f"; defined value sets: {', '.join(sorted(value_sets))}" if value_sets else "; no value_sets are defined")
-                issues.append(issue((*path, key, "value_set"), f"refers to undefined value set '{vs}'{tip}"))
+        for key, kind in m.TEST_KINDS.items():
+            if key in c:
+                for where, message in kind.parse(c[key]).check(value_sets):
+                    issues.append(issue((*path, key, *where), message))
 
     issues.extend(_cycle_issues(located, criteria))
 
@@ -428,34 +426,10 @@ def _real_date(text: str) -> bool:
 # --- stage 3: the typed model -----------------------------------------------------------
 
 
-def _pairs(d: dict | None) -> tuple:
-    return tuple((k, tuple(v)) for k, v in (d or {}).items())
-
-
 def _test(c: dict):
-    if "age" in c:
-        return m.AgeTest(c["age"].get("min_years"), c["age"].get("max_years"))
-    if "diagnosis" in c:
-        x = c["diagnosis"]
-        return m.DiagnosisTest(tuple(x["icd10"]), _pairs(x.get("qualifiers")), _pairs(x.get("biomarkers")))
-    if "biomarker" in c:
-        return m.BiomarkerTest(c["biomarker"]["name"], tuple(c["biomarker"]["values"]))
-    if "prior_therapy" in c:
-        x = c["prior_therapy"]
-        return m.PriorTherapyTest(x["value_set"], x.get("at_least", 1), tuple(x.get("results", ("failed",))))
-    if "attestation" in c:
-        return m.AttestationTest(c["attestation"])
-    if "clinical_status" in c:
-        return m.ClinicalStatusTest(c["clinical_status"]["name"], c["clinical_status"]["required"])
-    if "lab" in c:
-        x = c["lab"]
-        return m.LabTest(x["name"], x["comparison"], x["value"], x["unit"], x.get("within_days"))
-    if "prescriber_specialty" in c:
-        return m.SpecialtyTest(tuple(c["prescriber_specialty"]))
-    if "concurrent_therapy_excluded" in c:
-        return m.ConcurrentTherapyTest(c["concurrent_therapy_excluded"]["value_set"])
-    if "quantity_limit" in c:
-        return m.QuantityLimitTest(c["quantity_limit"]["max_units"], c["quantity_limit"]["per_days"])
+    for key, kind in m.TEST_KINDS.items():
+        if key in c:
+            return kind.parse(c[key])
     return _combinator(c)
 
 
