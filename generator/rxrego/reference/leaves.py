@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
+from rxrego.spec import kinds
 from rxrego.spec import model as m
 
 from .facts import ABSENT, MALFORMED, age_in_years, as_number, is_whole, lower, parse_date, read, upper
@@ -37,7 +38,7 @@ def missing_fields(spec: m.PolicySpec, test: m.Test) -> list[str]:
 # --- age, biomarker, attestation, clinical status, specialty ------------------------------
 
 
-def _age(test: m.AgeTest, ctx: Context) -> Status:
+def _age(test: kinds.AgeTest, ctx: Context) -> Status:
     raw = read(ctx.request, ("patient", "birth_date"))
     if raw is ABSENT:
         return UNKNOWN
@@ -59,7 +60,7 @@ def biomarker_status(request: dict, name: str, values: tuple[str, ...]) -> Statu
     return INVALID
 
 
-def _biomarker(test: m.BiomarkerTest, ctx: Context) -> Status:
+def _biomarker(test: kinds.BiomarkerTest, ctx: Context) -> Status:
     return biomarker_status(ctx.request, test.name, test.values)
 
 
@@ -71,15 +72,15 @@ def _boolean_fact(raw: object, required: bool) -> Status:
     return MET if raw == required else UNMET
 
 
-def _attestation(test: m.AttestationTest, ctx: Context) -> Status:
+def _attestation(test: kinds.AttestationTest, ctx: Context) -> Status:
     return _boolean_fact(read(ctx.request, ("prescriber", "attestations", test.name)), True)
 
 
-def _clinical_status(test: m.ClinicalStatusTest, ctx: Context) -> Status:
+def _clinical_status(test: kinds.ClinicalStatusTest, ctx: Context) -> Status:
     return _boolean_fact(read(ctx.request, ("clinical_status", test.name)), test.required)
 
 
-def _specialty(test: m.SpecialtyTest, ctx: Context) -> Status:
+def _specialty(test: kinds.SpecialtyTest, ctx: Context) -> Status:
     raw = read(ctx.request, ("prescriber", "specialty"))
     if raw is ABSENT:
         return UNKNOWN
@@ -91,12 +92,12 @@ def _specialty(test: m.SpecialtyTest, ctx: Context) -> Status:
 # --- diagnosis ----------------------------------------------------------------------------
 
 
-def _diagnosis(test: m.DiagnosisTest, ctx: Context) -> Status:
+def _diagnosis(test: kinds.DiagnosisTest, ctx: Context) -> Status:
     biomarkers = [biomarker_status(ctx.request, name, values) for name, values in test.biomarkers]
     return all_of([_diagnoses_part(test, read(ctx.request, ("diagnoses",))), *biomarkers])
 
 
-def _diagnoses_part(test: m.DiagnosisTest, diagnoses: object) -> Status:
+def _diagnoses_part(test: kinds.DiagnosisTest, diagnoses: object) -> Status:
     # The doc leaves these two cells blank; they follow every other list fact.
     if diagnoses is ABSENT:
         return UNKNOWN
@@ -105,7 +106,7 @@ def _diagnoses_part(test: m.DiagnosisTest, diagnoses: object) -> Status:
     return any_of(_diagnosis_entry(test, entry) for entry in diagnoses)
 
 
-def _diagnosis_entry(test: m.DiagnosisTest, entry: object) -> Status:
+def _diagnosis_entry(test: kinds.DiagnosisTest, entry: object) -> Status:
     if not isinstance(entry, dict):
         return INVALID
     qualifiers = [_qualifier(entry.get(name), accepted) for name, accepted in test.qualifiers]
@@ -150,7 +151,7 @@ def _in_value_set(entry: dict, value_set: m.ValueSet) -> bool:
     return lower(entry["agent"]) in agents or entry.get("class") in value_set.classes
 
 
-def _prior_therapy(test: m.PriorTherapyTest, ctx: Context) -> Status:
+def _prior_therapy(test: kinds.PriorTherapyTest, ctx: Context) -> Status:
     entries = read(ctx.request, ("prior_therapies",))
     if entries is ABSENT:
         return UNKNOWN
@@ -176,7 +177,7 @@ def _prior_therapy(test: m.PriorTherapyTest, ctx: Context) -> Status:
     return INVALID if malformed else UNMET
 
 
-def _concurrent_therapy_excluded(test: m.ConcurrentTherapyTest, ctx: Context) -> Status:
+def _concurrent_therapy_excluded(test: kinds.ConcurrentTherapyTest, ctx: Context) -> Status:
     entries = read(ctx.request, ("concurrent_therapies",))
     if entries is ABSENT:
         return UNKNOWN
@@ -201,7 +202,7 @@ _COMPARE: dict[str, Callable[[Fraction, Fraction], bool]] = {
 }
 
 
-def _lab(test: m.LabTest, ctx: Context) -> Status:
+def _lab(test: kinds.LabTest, ctx: Context) -> Status:
     entries = read(ctx.request, ("labs",))
     if entries is ABSENT:
         return UNKNOWN
@@ -224,7 +225,7 @@ def _lab(test: m.LabTest, ctx: Context) -> Status:
     return MET if all(compare(value, threshold) for value in same_day) else UNMET
 
 
-def _usable(entry: dict, test: m.LabTest, date_of_service: dt.date) -> tuple[dt.date, Fraction] | None:
+def _usable(entry: dict, test: kinds.LabTest, date_of_service: dt.date) -> tuple[dt.date, Fraction] | None:
     value = as_number(entry.get("value"))
     unit = entry.get("unit")
     day = parse_date(entry.get("date"))
@@ -238,7 +239,7 @@ def _usable(entry: dict, test: m.LabTest, date_of_service: dt.date) -> tuple[dt.
 # --- quantity -----------------------------------------------------------------------------
 
 
-def _quantity_limit(test: m.QuantityLimitTest, ctx: Context) -> Status:
+def _quantity_limit(test: kinds.QuantityLimitTest, ctx: Context) -> Status:
     units = _checked_number(read(ctx.request, ("quantity", "units")), _non_negative)
     days = _checked_number(read(ctx.request, ("quantity", "days_supply")), _whole_positive)
     # A malformed fact decides before an absent one: supplying the other cannot fix it.

@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Union
 
-# The leaf tests: one class per kind, each declared in the registry (kinds.py) and
-# re-exported here as the model's names for them.
+# The leaf tests: one class per kind, each declared in the registry (kinds.py). The first
+# ten are re-exported here under their old names; code names a kind as kinds.<Class>.
 from .kinds import (
     KINDS,
     AgeTest as AgeTest,
