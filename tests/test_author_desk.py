@@ -472,6 +472,12 @@ def test_questionnaires_for_the_example_specs_cover_every_fact_kind():
         {"question": "clinical_status.arterial_occlusive_event", "operator": "=", "answerBoolean": True}
     ]
     assert pon["biomarkers.T315I"]["required"] is False  # one branch of an any_of
+    assert pon["patient.sex"]["type"] == "choice"
+    assert [o["valueCoding"]["code"] for o in pon["patient.sex"]["answerOption"]] == ["male", "female", "other", "unknown"]
+    assert {o["valueCoding"]["system"] for o in pon["patient.sex"]["answerOption"]} == {"http://hl7.org/fhir/administrative-gender"}
+    assert pon["prescriber.attestations.embryo_fetal_counselling"]["enableWhen"] == [
+        {"question": "patient.sex", "operator": "=", "answerCoding": {"system": "http://hl7.org/fhir/administrative-gender", "code": "female", "display": "Female"}}
+    ]
     bli = items_by_link(qs["example-blinatumomab"])
     bsa = bli["prescriber.attestations.bsa_based_dosing"]
     assert "enableWhen" not in bsa and "birth date" in bsa["text"]  # an age-only condition: always asked
@@ -641,6 +647,9 @@ def test_response_mapping_of_value_types_groups_and_mistakes(spec):
         request_type="initial",
     )
     assert req["labs"] == [{"name": "alt", "value": 40.5, "unit": "U/L", "date": "2026-06-01"}]
+    female = {"valueCoding": {"system": "http://hl7.org/fhir/administrative-gender", "code": "female"}}
+    req = response_to_request(fill(build_questionnaire(pon), {"patient.sex": female}), pon, date_of_service="2026-06-15", request_type="initial")
+    assert req["patient"] == {"sex": "female"}
     mistakes = [
         ({"resourceType": "Patient"}, "expected a QuestionnaireResponse"),
         ({**fill(q, {}), "questionnaire": "https://x.org/Questionnaire/other"}, "not the questionnaire of fep-5.21.100"),

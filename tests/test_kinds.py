@@ -134,3 +134,67 @@ def test_generate_reads_a_kinds_rego_from_the_registry() -> None:
     spec = next(s for s in SPEC_LIST if s.id == "fep-5.21.100")
     criterion = spec.criterion("age_1_or_older")
     assert generate.status_expr(criterion) == criterion.test.rego() == 'lib.age(facts["patient.birth_date"], service_date, 1, null)'
+
+
+# --- sex, the kind added through the registry: OPA and the reference, value by value ---------
+
+SEX_SPEC = """
+schema_version: 1
+id: test-sex
+number: T-SEX
+title: Sexra
+section: Tests
+effective_date: 2026-01-01
+drug: {brand: Sexra, hcpcs: [J0002]}
+coverage: {medically_necessary: Sexra is necessary when..., investigational: Sexra is investigational otherwise., indication: dx}
+criteria:
+  dx: {text: The indication, attestation: indication}
+  female: {text: Patient is female, sex: {allowed: [female]}}
+  counselled: {text: Patient was counselled, attestation: counselled}
+  if_female: {text: "If female, counselled", when: [female], then: [counselled]}
+requirements:
+  initial: {title: Initial, duration_months: 3, all_of: [dx, if_female]}
+"""
+
+# `female` is a condition whose requirement is answered false, so each status of it shows:
+# met -> denied; unmet -> approved; unknown -> pended (asking for patient.sex); invalid ->
+# denied, shown unmet (an invalid condition never switches its requirement off).
+SHOWN = {"met": ("denied", "met"), "unmet": ("approved", "unmet"), "unknown": ("pended", "unknown"), "invalid": ("denied", "unmet")}
+SEX_ROWS = [
+    ({"sex": "female"}, "met"),
+    ({"sex": "male"}, "unmet"),
+    ({"sex": "other"}, "unmet"),
+    ({"sex": "unknown"}, "unknown"),
+    ({"sex": None}, "unknown"),
+    ({}, "unknown"),
+    (None, "unknown"),
+    ({"sex": "Female"}, "invalid"),
+    ({"sex": "F"}, "invalid"),
+    ({"sex": " female"}, "invalid"),
+    ({"sex": 1}, "invalid"),
+    ({"sex": ["female"]}, "invalid"),
+    ({"sex": {"code": "female"}}, "invalid"),
+    ("female", "invalid"),
+]
+
+
+def test_sex_decides_alike_on_opa_and_in_the_reference(opa_path, tmp_path) -> None:
+    from rxrego import opa, reference
+    from rxrego.spec.loader import from_data
+    from rxrego.spec.yamlsource import parse
+
+    spec = from_data(parse(SEX_SPEC, "<sex>"))
+    generate.write(generate.build([spec]), tmp_path / "rego")
+    requests = []
+    for patient, _ in SEX_ROWS:
+        request = {"request_type": "initial", "date_of_service": "2026-05-10", "drug": {"hcpcs": "J0002"},
+                   "prescriber": {"attestations": {"indication": True, "counselled": False}}}
+        if patient is not None:
+            request["patient"] = patient
+        requests.append(request)
+    decisions = opa.eval_batch(tmp_path / "rego", "data.rxrego.decisions", {"requests": requests})["value"]
+    for (patient, status), request, decision in zip(SEX_ROWS, requests, decisions):
+        assert (decision["outcome"], decision["criteria"]["female"]) == SHOWN[status], patient
+        assert decision == reference.decide([spec], request), patient
+        if status == "unknown":
+            assert decision["missing"] == [{"id": "female", "text": "Patient is female", "fields": ["patient.sex"]}]

@@ -89,6 +89,19 @@ def _specialty(test: kinds.SpecialtyTest, ctx: Context) -> Status:
     return MET if lower(raw) in {lower(s) for s in test.specialties} else UNMET
 
 
+# FHIR R4 AdministrativeGender codes that say what the sex is ("unknown" says it is not known).
+_KNOWN_SEX = ("male", "female", "other")
+
+
+def _sex(test: kinds.SexTest, ctx: Context) -> Status:
+    raw = read(ctx.request, ("patient", "sex"))
+    if raw is ABSENT or raw == "unknown":
+        return UNKNOWN
+    if isinstance(raw, str) and raw in _KNOWN_SEX:  # exact: FHIR codes are case-sensitive
+        return MET if raw in test.allowed else UNMET
+    return INVALID
+
+
 # --- diagnosis ----------------------------------------------------------------------------
 
 
@@ -283,4 +296,5 @@ LEAVES: dict[str, Callable[..., Status]] = {
     "prescriber_specialty": _specialty,
     "concurrent_therapy_excluded": _concurrent_therapy_excluded,
     "quantity_limit": _quantity_limit,
+    "sex": _sex,
 }

@@ -884,6 +884,58 @@ class QuantityLimitTest(Kind):
         request.put("quantity.days_supply", answers.one("quantity.days_supply"))
 
 
+@kind
+@dataclass(frozen=True)
+class SexTest(Kind):
+    allowed: tuple[str, ...]
+
+    key = "sex"
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["allowed"],
+        "description": "the patient's administrative sex (FHIR AdministrativeGender) is one of `allowed`",
+        "properties": {
+            "allowed": {
+                "type": "array",
+                "items": {"enum": [code for code in ADMINISTRATIVE_GENDER if code != "unknown"]},
+                "minItems": 1,
+                "uniqueItems": True,
+                "description": "accepted codes: male, female, other (unknown means not known, so it is never accepted)",
+            },
+        },
+    }
+    request_schema = {
+        "patient.sex": {
+            "enum": [*ADMINISTRATIVE_GENDER, None],
+            "description": "administrative sex as FHIR codes it (AdministrativeGender): male, female, other; unknown or null = not known",
+        },
+    }
+
+    def fields(self) -> list[str]:
+        return ["patient.sex"]
+
+    def rego(self) -> str:
+        codes = frozenset(c for c in ADMINISTRATIVE_GENDER if c != "unknown")
+        return call("coded", fact("patient.sex"), regotext.value(frozenset(self.allowed)), regotext.value(codes))
+
+    def describe(self) -> str:
+        return f"administrative sex {_or(self.allowed)}"
+
+    @classmethod
+    def questions(cls, a: Asking) -> list[dict]:
+        answers = [{"valueCoding": coding(ADMINISTRATIVE_GENDER_SYSTEM, c)} for c in ADMINISTRATIVE_GENDER]
+        return [question(a.key, f"Patient's administrative sex{a.scope}. {a.policy}{a.note}", "choice", required=a.required, answerOption=answers, **a.enable)]
+
+    def enable_when(self, system: Callable[[str], str]) -> list[dict]:
+        return [{"question": "patient.sex", "operator": "=", "answerCoding": coding(ADMINISTRATIVE_GENDER_SYSTEM, c)} for c in self.allowed]
+
+    def fact_note(self, path: str, value: object, date_of_service: dt.date | None) -> str:
+        if value == "unknown":
+            return " (FHIR's unknown: not known, so the criterion pends)"
+        return "" if value in ADMINISTRATIVE_GENDER else " (not a FHIR AdministrativeGender code: never met)"
+
+
 # --- helpers shared by several kinds ----------------------------------------------------------------
 
 
