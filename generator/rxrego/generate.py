@@ -17,7 +17,7 @@ from pathlib import Path
 
 import jinja2
 
-from . import opa, regotext
+from . import limits, opa, regotext
 from .spec import model as m
 from .spec.dump import content_version
 from .spec.kinds import lower_set
@@ -217,7 +217,10 @@ def render(specs: Sequence[m.PolicySpec], specs_label: str = "policy_source/") -
     files = {
         LIB_PATH: _env().get_template("lib.rego.j2").render(header=header("its template, generator/rxrego/templates/lib.rego.j2")),
         ROUTER_PATH: _env().get_template("router.rego.j2").render(
-            header=header(f"the specs in {specs_label}"), routes=routes(specs), versions=versions(specs)
+            header=header(f"the specs in {specs_label}"),
+            routes=routes(specs),
+            versions=versions(specs),
+            max_batch_requests=limits.MAX_BATCH_REQUESTS,
         ),
     }
     for spec in specs:

@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from .. import bundle as bundle_mod
-from .. import deploy, opa
+from .. import deploy, limits, opa
 from .. import sidecar as sidecar_mod
 from ..client.decision import Decision
 from ..client.http import RxRegoClient
@@ -72,7 +72,9 @@ def _read_token(token_file: str) -> str:
 @click.option("--decision-log", type=click.Path(dir_okay=False), help="Append decision logs (JSON lines) to this file instead of printing them.")
 @click.option("--verification-key", type=click.Path(exists=True, dir_okay=False), help="PEM public key: OPA activates the bundle only if its signature verifies.")
 @click.option("--verification-alg", type=click.Choice(sidecar_mod.VERIFICATION_ALGS), default="RS256", show_default=True, help="Signature algorithm the key is for.")
-def serve_command(bundle_path, rego_dir, port, token_file, decision_log, verification_key, verification_alg) -> None:
+@click.option("--max-body-bytes", default=limits.MAX_BODY_BYTES, show_default=True, type=click.IntRange(1), help="OPA refuses a request body larger than this (server.decoding.max_length).")
+@click.option("--max-decompressed-bytes", default=limits.MAX_DECOMPRESSED_BYTES, show_default=True, type=click.IntRange(1), help="OPA refuses a gzip body inflating to more than this (server.decoding.gzip.max_length).")
+def serve_command(bundle_path, rego_dir, port, token_file, decision_log, verification_key, verification_alg, max_body_bytes, max_decompressed_bytes) -> None:
     """Serve decisions: the real `opa run --server` on 127.0.0.1:PORT with the rxrego bundle.
 
     \b
@@ -80,9 +82,13 @@ def serve_command(bundle_path, rego_dir, port, token_file, decision_log, verific
     or SIGTERM (then stops OPA and exits 0).
     With --token-file, callers must send `Authorization: Bearer <token>` and may only POST
     /v1/data/rxrego/decision and /v1/data/rxrego/decisions (and GET /health).
-    Decision logs go to stdout (one JSON line each), or to --decision-log FILE;
-    patient.birth_date and patient.id are masked in them.
-    Exit 2 when OPA is missing, cannot start or refuses the bundle; 1 if it dies while serving.
+    Decision logs go to stdout (one JSON line each), or to --decision-log FILE (created
+    0600); each entry keeps only the request's id, type, date of service and drug, and the
+    answer (docs/decision-log.md). A body over --max-body-bytes, or inflating over
+    --max-decompressed-bytes, is refused; a batch holds at most 500 requests.
+    Exit 2 when OPA is missing, cannot start or refuses the bundle; 1 if it dies while
+    serving or its decision logs cannot be written (OPA is then stopped: no decision
+    without its log).
     """
     token = _read_token(token_file) if token_file else None
     if verification_key and not bundle_path:
@@ -108,6 +114,8 @@ def serve_command(bundle_path, rego_dir, port, token_file, decision_log, verific
             log_stream=sys.stderr,
             verification_key=Path(verification_key) if verification_key else None,
             verification_alg=verification_alg,
+            max_body_bytes=max_body_bytes,
+            max_decompressed_bytes=max_decompressed_bytes,
         )
         old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
@@ -123,10 +131,12 @@ def serve_command(bundle_path, rego_dir, port, token_file, decision_log, verific
                 fail(f"the sidecar did not start: {exc}")
             _print_ready(sidecar, token_file, decision_log)
             while not stop.wait(0.25):
+                if sidecar.failure:
+                    fail(f"stopped serving: {sidecar.failure}", ExitCode.FAILED)
                 if not sidecar.running:
                     if stop.wait(0.5):  # Ctrl-C reaches OPA too; it may exit first
                         break
-                    fail(f"OPA exited with status {sidecar.process.returncode}: {sidecar._last_words()}", ExitCode.FAILED)
+                    fail(f"OPA exited with status {sidecar.process.returncode}: {sidecar.last_words()}", ExitCode.FAILED)
             click.echo("stopping OPA", err=True)
         finally:
             sidecar.stop()
@@ -269,15 +279,19 @@ def decide_command(request_file: str, server: str | None, token_file: str | None
 @click.option("--decision-log", default="console", show_default=True, help="'console' (one JSON line per decision on OPA's stdout) or the URL of a decision-log service.")
 @click.option("--token-hash-file", type=click.Path(dir_okay=False), help="File holding the sha256 of the callers' bearer token: enables token authn + the rxrego authz policy.")
 @click.option("--policy-dir", type=click.Path(file_okay=False), help="Where to write the system policies (default: system/ beside -o).")
+@click.option("--max-body-bytes", default=limits.MAX_BODY_BYTES, show_default=True, type=click.IntRange(1), help="OPA refuses a request body larger than this (server.decoding.max_length).")
+@click.option("--max-decompressed-bytes", default=limits.MAX_DECOMPRESSED_BYTES, show_default=True, type=click.IntRange(1), help="OPA refuses a gzip body inflating to more than this (server.decoding.gzip.max_length).")
 @click.option("--addr", default=deploy.DEFAULT_ADDR, show_default=True, help="The sidecar's listening address, for the printed command line (keep it on loopback).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The OPA configuration to write (.yaml/.yml, or .json).")
-def deploy_config_command(bundle_url, polling_min, polling_max, verification_key, verification_alg, decision_log, token_hash_file, policy_dir, addr, output) -> None:
+def deploy_config_command(bundle_url, polling_min, polling_max, verification_key, verification_alg, decision_log, token_hash_file, policy_dir, max_body_bytes, max_decompressed_bytes, addr, output) -> None:
     """Write the OPA configuration of an rxrego sidecar that polls a bundle server.
 
     \b
     Every service instance runs one sidecar with the same files:
       -o FILE            services + bundles.rxrego (polling, signing) + keys + decision_logs
-      system/log/        the decision-log mask (patient.birth_date and patient.id erased)
+                         + server.decoding (request size limits)
+      system/log/        the decision-log mask (an allow-list: request id, type, date of
+                         service and drug, and the answer; nothing else of the request)
       system/authz/      with --token-hash-file: only the decision paths and /health
     and prints the `opa run --server ...` line that runs it. Publish a new revision by
     replacing the bundle on the server (`rxrego bundle --signing-key ...`): each sidecar
@@ -295,6 +309,8 @@ def deploy_config_command(bundle_url, polling_min, polling_max, verification_key
             verification_key=pem,
             verification_alg=verification_alg,
             decision_log=decision_log,
+            max_body_bytes=max_body_bytes,
+            max_decompressed_bytes=max_decompressed_bytes,
         )
         files, command = deploy.write(Path(output), config, policy_dir=Path(policy_dir) if policy_dir else None, token_sha256=digest, addr=addr)
     except (deploy.DeployError, OSError) as exc:

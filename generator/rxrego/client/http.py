@@ -29,6 +29,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from ..limits import MAX_BATCH_REQUESTS
 from .decision import Decision
 from .errors import (
     DecisionUndefined,
@@ -152,8 +153,12 @@ class RxRegoClient:
 
     def decide_many(self, requests: Iterable[Any]) -> list[Decision]:
         """The decisions for many requests, in order, in ONE round trip
-        (POST /v1/data/rxrego/decisions with input {"requests": [...]})."""
+        (POST /v1/data/rxrego/decisions with input {"requests": [...]}). InvalidRequest,
+        without a round trip, for more than rxrego.limits.MAX_BATCH_REQUESTS requests (the
+        sidecar would answer invalid_request): split such a batch."""
         batch = list(requests)
+        if len(batch) > MAX_BATCH_REQUESTS:
+            raise InvalidRequest(f"requests: at most {MAX_BATCH_REQUESTS} requests per batch, not {len(batch)}")
         result = self._query(DECISIONS_PATH, {"requests": batch})
         if not isinstance(result, list) or len(result) != len(batch):
             got = f"{len(result)} item(s)" if isinstance(result, list) else type(result).__name__
