@@ -68,7 +68,7 @@ _first_version := versions[name][count(versions[name]) - 1] if {
 }
 
 # The most requests one batch may carry (rxrego.limits.MAX_BATCH_REQUESTS, where it is set).
-max_batch_requests := 1000
+max_batch_requests := 500
 
 # METADATA
 # description: >-

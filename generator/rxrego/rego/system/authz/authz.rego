@@ -5,12 +5,10 @@
 #   caller whose bearer token hashes to data.system.authz.token.sha256 may POST the two
 #   decision paths and GET /health, with the query parameters listed below, and nothing
 #   else; nobody else may do anything. The token itself is never written down: rxrego writes
-#   only its sha256, in the module system.authz.token beside this one.
+#   only its sha256, in the module system.authz.token (token/token.rego) beside this one.
 package system.authz
 
 import data.system.authz.token
-
-default allow := false
 
 # METADATA
 # description: >-
@@ -23,7 +21,13 @@ endpoints := [
 ]
 
 # METADATA
-# description: The token holder, on one of the endpoints, with only its parameters.
+# description: >-
+#   Whether OPA serves the request: only the token holder, on one of the endpoints, with
+#   only its parameters.
+# scope: document
+# entrypoint: true
+default allow := false
+
 allow if {
 	_token_holder
 	some [method, path, params] in endpoints
@@ -36,6 +40,7 @@ allow if {
 
 _token_holder if {
 	is_string(input.identity)
-	is_string(token.sha256)
+	input.identity != ""
+	count(token.sha256) == 64
 	crypto.sha256(input.identity) == token.sha256
 }

@@ -21,7 +21,7 @@ test_the_token_holder_may_decide_and_ask_for_health if {
 		{"method": "GET", "path": ["health"], "params": {"plugins": [""], "exclude-plugin": ["decision_logs"]}},
 	] {
 		authz.allow with input as object.union(request, {"identity": _token})
-			with data.system.authz.token.sha256 as _sha256
+			with authz.token.sha256 as _sha256
 	}
 }
 
@@ -53,7 +53,7 @@ test_the_token_holder_may_do_nothing_else if {
 		{"method": "post", "path": _decision},
 	] {
 		not authz.allow with input as object.union(request, {"identity": _token})
-			with data.system.authz.token.sha256 as _sha256
+			with authz.token.sha256 as _sha256
 	}
 }
 
@@ -66,19 +66,24 @@ test_other_callers_may_do_nothing if {
 			{"method": "GET", "path": ["health"]},
 		] {
 			not authz.allow with input as object.union(request, {"identity": identity})
-				with data.system.authz.token.sha256 as _sha256
+				with authz.token.sha256 as _sha256
 		}
 	}
 }
 
 test_a_request_without_identity_is_refused if {
 	not authz.allow with input as {"method": "POST", "path": _decision}
-		with data.system.authz.token.sha256 as _sha256
+		with authz.token.sha256 as _sha256
 }
 
-# Without a token hash (no token module loaded) nobody is allowed anything.
+# The token module as shipped (an empty digest), or one that is not a digest: nobody is
+# allowed anything, even a caller whose token hashes to it.
 test_no_token_hash_allows_nobody if {
-	not authz.allow with input as {"method": "POST", "path": _decision, "identity": _token}
-	not authz.allow with input as {"method": "POST", "path": _decision, "identity": _token}
-		with data.system.authz.token.sha256 as null
+	every identity in ["", _token] {
+		not authz.allow with input as {"method": "POST", "path": _decision, "identity": identity}
+	}
+	every digest in [null, 7, "", crypto.sha256("")] {
+		not authz.allow with input as {"method": "POST", "path": _decision, "identity": ""}
+			with authz.token.sha256 as digest
+	}
 }

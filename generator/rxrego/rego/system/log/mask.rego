@@ -21,6 +21,8 @@ _decisions := "rxrego/decisions"
 # description: >-
 #   Upsert the allow-listed facts over the whole input (OPA replaces /input with the value),
 #   for the decision paths; erase input and result for anything else.
+# scope: document
+# entrypoint: true
 mask contains {"op": "upsert", "path": "/input", "value": _kept} if _decision_path
 
 mask contains "/input" if not _decision_path
@@ -31,12 +33,14 @@ _decision_path if input.path in {_decision, _decisions}
 
 # The logged input: one request's facts, or each request's facts in a batch. A batch whose
 # requests is not a list is answered invalid_request and logged with no request at all.
+default _kept := {}
+
 _kept := facts(input.input) if {
 	input.path == _decision
 } else := {"requests": [facts(request) | some request in input.input.requests]} if {
 	input.path == _decisions
 	is_array(input.input.requests)
-} else := {}
+}
 
 # METADATA
 # description: >-
