@@ -489,7 +489,9 @@ class Sidecar:
             return False, "OPA is not running"
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         try:
-            resp = requests.get(f"{self.url}/health?bundles", headers=headers, timeout=timeout)
+            with requests.Session() as session:
+                session.trust_env = False  # loopback: never through a proxy
+                resp = session.get(f"{self.url}/health?bundles", headers=headers, timeout=timeout)
         except requests.RequestException as exc:
             return False, f"/health?bundles: {type(exc).__name__}"
         return resp.status_code == 200, f"/health?bundles: {resp.status_code}"

@@ -8,8 +8,8 @@
 #   when it has the expected type), whatever else the request held and whatever its shape.
 #   A batch keeps those facts for each request when requests is a list, nothing otherwise.
 #   The answer (outcome, reasons, policy and version, criteria met and unmet) is the policy's
-#   own words and stays. Any other query has its input and result erased. What is logged and
-#   why: docs/decision-log.md.
+#   own words and stays. Any other query has its input and result erased, and an ad-hoc query
+#   is not logged at all (`drop`). What is logged and why: docs/decision-log.md.
 package system.log
 
 # The two paths whose entries keep an allow-listed input and their answer.
@@ -30,6 +30,13 @@ mask contains "/input" if not _decision_path
 mask contains "/result" if not _decision_path
 
 _decision_path if input.path in {_decision, _decisions}
+
+# METADATA
+# description: >-
+#   Drop the entry of an ad-hoc query (POST /v1/query, possible only without the token
+#   policy): its text may hold a request written into it, and a mask cannot reach it.
+# entrypoint: true
+drop if object.get(input, "query", "") != ""
 
 # The logged input: one request's facts, or each request's facts in a batch. A batch whose
 # requests is not a list is answered invalid_request and logged with no request at all.

@@ -76,3 +76,10 @@ test_facts_of_a_minimal_request if {
 	log.facts({}) == {}
 	log.facts({"drug": {}}) == {}
 }
+
+# An ad-hoc query carries its text, which may hold a request: its entry is dropped.
+test_an_ad_hoc_query_is_dropped if {
+	log.drop with input as {"path": "", "query": "data.rxrego.decision with input as {\"patient\": \"Jane Roe\"}"}
+	not log.drop with input as {"path": "rxrego/decision", "input": _request}
+	not log.drop with input as {"path": "rxrego/decision", "input": _request, "query": ""}
+}
