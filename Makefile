@@ -24,10 +24,12 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-# tests/test_topology.py serves bundles with Debian's nginx to three OPA sidecars; as root it
-# is installed when missing.
+# tests/test_topology.py serves bundles with Debian's nginx to three OPA sidecars, and
+# tests/test_studio.py drives the studio in Debian's headless chromium; as root they are
+# installed when missing.
 system-deps:
 	@scripts/ensure-debian-package nginx "tests/test_topology.py serves bundles with it" nginx-light nginx
+	@scripts/ensure-debian-package chromium "tests/test_studio.py drives the studio in it" chromium
 
 tools:
 	@scripts/install-tools

@@ -2,7 +2,7 @@
 
     pipeline   check, generate, lint, conformance, run, doctor
     serving    bundle, serve, decide, deploy-config
-    author     render, explain, diff, questionnaire, questionnaire-decide, new
+    author     render, explain, diff, questionnaire, questionnaire-decide, new, studio
     errors     the exit statuses (ExitCode) and the one error adapter
 
 All click code lives in this package; the library under it (generate, bundle, sidecar,
@@ -45,6 +45,7 @@ def main() -> None:
       rxrego questionnaire  a FHIR R4 Questionnaire of the facts the policy needs
       rxrego questionnaire-decide  a completed QuestionnaireResponse, decided
       rxrego new            a new spec skeleton and golden-case file
+      rxrego studio         a local page: fill a request as a form, see OPA decide it
 
     \b
     Exit status, for every command:

@@ -1,4 +1,4 @@
-"""The policy author's desk: render, explain, diff, questionnaire, questionnaire-decide, new.
+"""The policy author's desk: render, explain, diff, questionnaire, questionnaire-decide, new, studio.
 
 Each command is a thin shell over a module of rxrego.author, usable without click. Input
 mistakes end in a message naming the file (and line where there is one) and exit 2 (see
@@ -357,4 +357,55 @@ def new_command(policy_id: str, spec_dir: str, cases_dir: str | None, title: str
     )
 
 
-COMMANDS = (render_command, explain_command, diff_command, questionnaire_command, questionnaire_decide_command, new_command)
+# --- studio --------------------------------------------------------------------------------------------
+
+
+@click.command("studio")
+@click.option("--specs", "specs_dir", default="policy_source", show_default=True, type=click.Path(file_okay=False), help="Folder of policy specs (watched: an edit is used by the next decision).")
+@click.option("--cases", "cases_dir", default=None, type=click.Path(file_okay=False), help="Folder of golden cases that saved cases go to (default: 'conformance' beside --specs).")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="Port on 127.0.0.1 (0: any free port).")
+@click.option("--quiet", is_flag=True, help="Do not log each HTTP request.")
+def studio_command(specs_dir: str, cases_dir: str | None, port: int, quiet: bool) -> None:
+    """A local web page for authors: fill in a request as a form, see OPA's decision live.
+
+    \b
+    Open the URL it prints (it listens on 127.0.0.1 only). Pick a policy; the form is the
+    policy's FHIR Questionnaire (the items `rxrego questionnaire` emits, shown and hidden by
+    their enableWhen); as you type, OPA decides the request and the page shows the outcome,
+    the unmet criteria or missing information, and the criteria tree with the facts each
+    criterion read, beside the policy laid out as `rxrego render` does. "Save case" appends
+    the filled form and the decision shown to the policy's golden-case file
+    (conformance/<payer>/<policy>.cases.yaml), which `rxrego conformance` then checks.
+
+    \b
+    Every decision is OPA's: the studio generates Rego from --specs into a private folder,
+    bundles it and runs `opa run --server` on another loopback port; when a spec file
+    changes it regenerates and swaps OPA before the next decision. Ctrl-C stops both.
+
+    \b
+    Example:
+      rxrego studio                 # then open http://127.0.0.1:8765/
+    """
+    import signal
+
+    from ..author.studio import Studio, StudioError, default_cases_dir
+
+    cases = Path(cases_dir) if cases_dir else default_cases_dir(Path(specs_dir))
+    log = None if quiet else (lambda line: click.echo(line, err=True))
+    try:
+        studio = Studio(Path(specs_dir), cases, port=port, log=log).start()
+    except StudioError as exc:
+        raise InputError(f"the studio cannot start:\n{exc}") from None
+    click.secho(f"rxrego studio: {studio.url}/  (specs {specs_dir}/, cases {cases}/; Ctrl-C stops it)", fg="green", err=True)
+    old = {s: signal.signal(s, lambda *_: studio.shutdown()) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        studio.serve_forever()
+    finally:
+        studio.stop()
+        for s, handler in old.items():
+            signal.signal(s, handler)
+    click.echo("stopped", err=True)
+
+
+COMMANDS = (render_command, explain_command, diff_command, questionnaire_command, questionnaire_decide_command, new_command, studio_command)
+
