@@ -103,17 +103,36 @@ def render_command(spec_file: str, fmt: str, output: str | None, notes: bool) ->
 # --- explain ---------------------------------------------------------------------------------------
 
 
+def _trial_options(fn):
+    """--case, --cases, --stale and --watch: shared by explain and decide."""
+    for option in reversed(TRIAL_OPTIONS):
+        fn = option(fn)
+    return fn
+
+
+TRIAL_OPTIONS = (
+    click.option("--case", "case_name", metavar="NAME", help="Decide the request of this golden case (from --cases) instead of a file; FILE::NAME when two files have the name."),
+    click.option("--cases", "cases_dir", default="conformance", show_default=True, type=click.Path(), help="Folder of golden cases for --case."),
+    click.option("--stale", type=click.Choice(["generate", "fail"]), default="generate", show_default=True, help="When --rego is not what --specs generate: decide with Rego generated into a temporary folder (and say so), or stop with exit 1."),
+    click.option("--watch", is_flag=True, help="Decide again on every save of the request, the case file or a spec (Ctrl-C stops)."),
+)
+
+
 @click.command("explain")
-@click.argument("request_file", metavar="REQUEST.json")
-@click.option("--specs", "specs_dir", default="policy_source", show_default=True, type=click.Path(), help="Folder of policy specs (for the criteria tree and the policy's wording).")
-@click.option("--rego", "rego_dir", default="rego", show_default=True, type=click.Path(), help="Folder of generated Rego that decides.")
+@click.argument("request_file", metavar="REQUEST", required=False)
+@click.option("--specs", "specs_dir", default="policy_source", show_default=True, type=click.Path(), help="Folder of policy specs (for the criteria tree, the policy's wording and the freshness of --rego).")
+@click.option("--rego", "rego_dir", default="rego", show_default=True, type=click.Path(), help="Folder of generated Rego that decides (when it is what --specs generate).")
+@_trial_options
 @click.option("--no-color", is_flag=True, help="Plain text even on a terminal (colour is off anyway when the output is not a terminal).")
-def explain_command(request_file: str, specs_dir: str, rego_dir: str, no_color: bool) -> None:
+def explain_command(request_file: str | None, specs_dir: str, rego_dir: str, case_name: str | None, cases_dir: str, stale: str, watch: bool, no_color: bool) -> None:
     """Decide a request with the local OPA and show why: the criteria tree, node by node.
 
     \b
-    One `opa eval` of data.rxrego.decision over --rego decides REQUEST.json (a file, or - for
-    stdin). Shown: the outcome, reason and approval period; the unmet criteria and missing
+    REQUEST is a JSON or YAML file (or - for stdin); or name a golden case with --case NAME.
+    One `opa eval` of data.rxrego.decision decides it with Rego that matches the specs: --rego
+    when it is what --specs generate, else Rego generated into a temporary folder (a note
+    says so; `--stale fail` stops instead), so an edited spec is never explained with old
+    Rego. Shown: the outcome, reason and approval period; the unmet criteria and missing
     information as the decision lists them; then the tree of the requirement set that was
     applied (initial or renewal, and the policy version in force on the date of service):
     each criterion met / unmet / unknown, in the policy's words, and for each leaf what it
@@ -123,17 +142,71 @@ def explain_command(request_file: str, specs_dir: str, rego_dir: str, no_color: 
     Conditional criteria show their "when" and "then" branches. no_policy and
     invalid_request decisions show the drug or the request errors.
 
+    \b
+    Examples:
+      rxrego explain request.yaml
+      rxrego explain --case approved-adult-ph-negative
+      rxrego explain request.yaml --watch      # again on every save of it or of a spec
+
     Colours (green met, red unmet, yellow unknown) only on a terminal. Exit 0 when the
-    decision was shown (whatever its outcome), 2 for an unreadable request or a missing OPA.
+    decision was shown (whatever its outcome), 1 for stale Rego with --stale fail, 2 for an
+    unreadable request or a missing OPA.
     """
-    request = load_json(request_file)
-    decision = _decide(rego_dir, request)
-    specs = _load_specs_dir(specs_dir)
-    lines, warnings = explain_lines(decision, request, specs)
+    from ..author.trial import RegoSource, RequestSource
+
+    source = RequestSource(request_file, case_name, cases_dir)
+    rego = RegoSource(specs_dir, rego_dir, stale)
     color = False if no_color else None
-    for w in warnings:
-        click.echo(click.style(f"note: {w}", fg="yellow"), err=True, color=color)
-    click.echo("\n".join(lines), color=color)
+
+    def once() -> None:
+        request, label = source.load()
+        fresh = rego.current()
+        for note in rego.notes:
+            click.echo(click.style(f"note: {note}", fg="yellow"), err=True, color=color)
+        decision = _decide(str(fresh.path), request)
+        lines, warnings = explain_lines(decision, request, fresh.specs)
+        if case_name:
+            lines.insert(0, f"{'Case':<12}{label}")
+        for w in warnings:
+            click.echo(click.style(f"note: {w}", fg="yellow"), err=True, color=color)
+        click.echo("\n".join(lines), color=color)
+
+    try:
+        if watch:
+            _watch(source, rego, once)
+        else:
+            _stale_exit(once)
+    finally:
+        rego.close()
+
+
+def _stale_exit(fn) -> None:
+    """Run `fn`; stale Rego under --stale fail is exit 1 (a check failed), not bad input."""
+    from ..author.trial import StaleRego
+
+    try:
+        fn()
+    except StaleRego as exc:
+        fail(str(exc), ExitCode.FAILED)
+
+
+def _watch(source, rego, once) -> None:
+    """`once` on every change of the request, case or spec files; a mistake is shown (as the
+    group would show it) and the watch goes on."""
+    from ..author.trial import watch as watch_files
+    from .errors import USER_ERRORS
+
+    def shown() -> None:
+        try:
+            once()
+        except tuple(kind for kind, _ in USER_ERRORS) as exc:
+            prefix = next(p for kind, p in USER_ERRORS if isinstance(exc, kind))
+            click.secho(prefix + str(exc), fg="red", err=True)
+
+    try:
+        watch_files(lambda: [*source.files(), *rego.files()], shown, report=lambda line: click.secho(line, dim=True, err=True))
+    except KeyboardInterrupt:
+        click.echo("", err=True)
 
 
 # --- diff ----------------------------------------------------------------------------------------------

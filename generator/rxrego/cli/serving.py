@@ -198,72 +198,101 @@ def summary(decision: Decision) -> str:
     return "\n".join(lines)
 
 
-def _read_request(request_file: str) -> object:
-    try:
-        if request_file == "-":
-            text = sys.stdin.read()
-        else:
-            text = Path(request_file).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        fail(f"no such file: {request_file}")
-    except IsADirectoryError:
-        fail(f"{request_file} is a folder, not a request file")
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(f"cannot read {request_file}: {exc}")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        fail(f"{request_file}: not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}")
-
-
-def _local_decision(request: object, rego_dir: str) -> Decision:
-    if not Path(rego_dir).is_dir():
-        fail(f"no such folder: {rego_dir} (generate the Rego with `rxrego generate`, or pass --server)")
-    value = opa.eval_batch(Path(rego_dir), "data.rxrego.decision", request)["value"]
-    return Decision.from_dict(value)
+def _local_decision(request: object, rego_dir: Path) -> Decision:
+    return Decision.from_dict(opa.eval_batch(rego_dir, "data.rxrego.decision", request)["value"])
 
 
 @click.command("decide")
-@click.argument("request_file", metavar="REQUEST.json")
+@click.argument("request_file", metavar="REQUEST", required=False)
 @click.option("--server", metavar="URL", help="The sidecar, e.g. http://127.0.0.1:8181 (default: evaluate locally with opa eval).")
 @click.option("--token-file", type=click.Path(dir_okay=False), help="File holding the sidecar's bearer token.")
 @click.option("--json", "as_json", is_flag=True, help="Print the decision document (JSON) instead of a summary.")
-@click.option("--rego", "rego_dir", default="rego", show_default=True, help="Rego folder for local evaluation.")
+@click.option("--rego", "rego_dir", default="rego", show_default=True, help="Rego folder for local evaluation (used when it is what --specs generate).")
+@click.option("--specs", "specs_dir", default="policy_source", show_default=True, help="Policy specs that --rego must match for local evaluation.")
+@click.option("--case", "case_name", metavar="NAME", help="Decide the request of this golden case (from --cases) instead of a file; FILE::NAME when two files have the name.")
+@click.option("--cases", "cases_dir", default="conformance", show_default=True, help="Folder of golden cases for --case.")
+@click.option("--stale", type=click.Choice(["generate", "fail"]), default="generate", show_default=True, help="Local evaluation when --rego is not what --specs generate: decide with Rego generated into a temporary folder (and say so), or stop with exit 2.")
+@click.option("--watch", is_flag=True, help="Decide again on every save of the request, the case file or a spec (Ctrl-C stops).")
 @click.option("--timeout", default=5.0, show_default=True, type=click.FloatRange(min=0.1), help="Seconds per HTTP attempt (with --server).")
-def decide_command(request_file: str, server: str | None, token_file: str | None, as_json: bool, rego_dir: str, timeout: float) -> None:
-    """Decide one prior-authorization request (a JSON file, or - for stdin).
+def decide_command(request_file, server, token_file, as_json, rego_dir, specs_dir, case_name, cases_dir, stale, watch, timeout) -> None:
+    """Decide one prior-authorization request: a JSON or YAML file (- for stdin), or --case NAME.
 
     \b
-    Without --server the decision is computed here with one `opa eval` over --rego.
-    Exit status:
+    Without --server the decision is computed here with one `opa eval`, with Rego that
+    matches the specs: --rego when it is what --specs generate, else Rego generated into a
+    temporary folder (a note on stderr says so; `--stale fail` stops instead). So an edited
+    spec is never decided with old Rego.
+    \b
+    Examples:
+      rxrego decide request.yaml
+      rxrego decide --case approved-adult-ph-negative --json
+      rxrego decide request.json --server http://127.0.0.1:8181 --token-file token.txt
+      rxrego decide request.yaml --watch       # again on every save
+    \b
+    Exit status (without --watch):
       0  approved (outcome "approved" with an approval period)
       1  any other decision: denied, pended, no_policy, invalid_request
          (a decision was made; it is not an approval)
-      2  no decision: unreadable file, bad JSON, sidecar down or refusing the token,
-         OPA missing, or an answer that is not the decision contract
+      2  no decision: unreadable file, bad JSON or YAML, sidecar down or refusing the token,
+         OPA missing, stale Rego with --stale fail, or an answer that is not the decision
+         contract
     """
-    request = _read_request(request_file)
+    from ..author.trial import RegoSource, RequestSource
+    from ..author.trial import watch as watch_files
+    from .errors import USER_ERRORS
+
     if token_file and not server:
         fail("--token-file is for --server; local evaluation needs no token")
-    if server:
-        token = None
-        if token_file:
-            try:
-                token = Path(token_file).read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                fail(f"cannot read the token file {token_file}: {exc.strerror or exc}")
+    source = RequestSource(request_file, case_name, cases_dir)
+    rego = RegoSource(specs_dir, rego_dir, stale) if not server else None
+    token = None
+    if token_file:
         try:
-            client = RxRegoClient(server, token=token, timeout=timeout)
-        except ValueError as exc:
-            fail(str(exc))
-        with client:
-            decision = client.decide(request)  # RxRegoError: "no decision: ...", exit 2
-    else:
-        decision = _local_decision(request, rego_dir)
-    if as_json:
-        click.echo(json.dumps(decision.to_dict(), indent=2, sort_keys=True, ensure_ascii=False))
-    else:
-        click.echo(summary(decision))
+            token = Path(token_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            fail(f"cannot read the token file {token_file}: {exc.strerror or exc}")
+
+    def once() -> Decision:
+        request, _ = source.load()
+        if server:
+            try:
+                client = RxRegoClient(server, token=token, timeout=timeout)
+            except ValueError as exc:
+                fail(str(exc))
+            with client:
+                decision = client.decide(request)  # RxRegoError: "no decision: ...", exit 2
+        else:
+            fresh = rego.current()
+            for note in rego.notes:
+                click.secho(f"note: {note}", fg="yellow", err=True)
+            decision = _local_decision(request, fresh.path)
+        if as_json:
+            click.echo(json.dumps(decision.to_dict(), indent=2, sort_keys=True, ensure_ascii=False))
+        else:
+            click.echo(summary(decision))
+        return decision
+
+    try:
+        if watch:
+            def shown() -> None:  # a mistake is shown and the watch goes on
+                try:
+                    once()
+                except tuple(kind for kind, _ in USER_ERRORS) as exc:
+                    prefix = next(p for kind, p in USER_ERRORS if isinstance(exc, kind))
+                    click.secho(prefix + str(exc), fg="red", err=True)
+
+            try:
+                watch_files(
+                    lambda: [*source.files(), *(rego.files() if rego else [])], shown,
+                    report=lambda line: click.secho(line, dim=True, err=True),
+                )
+            except KeyboardInterrupt:
+                click.echo("", err=True)
+            return
+        decision = once()
+    finally:
+        if rego is not None:
+            rego.close()
     sys.exit(ExitCode.APPROVED if decision.approved else ExitCode.NOT_APPROVED)
 
 
