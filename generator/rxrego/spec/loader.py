@@ -123,22 +123,54 @@ def _cross_spec_issues(loaded: list[tuple[m.PolicySpec, Located]]) -> list[SpecI
 
 
 def from_data(located: Located) -> m.PolicySpec:
-    data = located.data
-    issues = _schema_issues(located)
-    if issues:
-        raise SpecError(issues)
-    views = _earlier_versions(located)
-    issues = _semantic_issues(located) + _version_date_issues(located)
+    """The typed model of a parsed spec, or SpecError with every issue in it.
+
+    The meaning checks (dates, references, value sets, cycles, ...) run even when the JSON
+    Schema found mistakes, each criterion, requirement set and section on its own, so one
+    mistake (a missing `text`, an unknown key) does not hide the others. Where the schema
+    already reported a field, a meaning check of the same field is not repeated."""
+    schema = _schema_issues(located)
+    tolerant = bool(schema)
+    views = _recover(tolerant, lambda: _earlier_versions(located), [])
+    issues = _semantic_issues(located, tolerant=tolerant) + _recover(tolerant, lambda: _version_date_issues(located), [])
     for view in views:
-        issues += _semantic_issues(view, check_unused=view.origins["criteria"] == view.origins["requirements"])
-    if issues:
-        raise SpecError(issues)
-    current = _build(data, located.file)
+        issues += _semantic_issues(view, check_unused=view.origins["criteria"] == view.origins["requirements"], tolerant=tolerant)
+    if schema or issues:
+        raise SpecError(schema + _not_repeated(schema, issues))
+    current = _build(located.data, located.file)
     earlier = tuple(
         dataclasses.replace(_build(view.data, located.file), version_note=view.note, package_suffix=_suffix(view.data["effective_date"]))
         for view in views
     )
     return dataclasses.replace(current, earlier_versions=earlier)
+
+
+# A check that meets a shape the JSON Schema has already reported (a list where a mapping
+# belongs, a missing key) stops there; the schema's issue says what is wrong.
+_SHAPE_ERRORS = (KeyError, TypeError, AttributeError, ValueError, IndexError)
+
+
+def _recover(tolerant: bool, check, default):
+    """`check()`, or `default` when it fails on a malformed shape and `tolerant` (the schema
+    found mistakes). Without schema mistakes a failure is a bug and propagates."""
+    try:
+        return check()
+    except _SHAPE_ERRORS:
+        if not tolerant:
+            raise
+        return default
+
+
+def _not_repeated(schema: list[SpecIssue], issues: list[SpecIssue]) -> list[SpecIssue]:
+    """Meaning issues minus those that restate a schema issue: the same field, or "no test"
+    for a criterion whose test's key is misspelled (reported as an unknown field)."""
+    schema_paths = {(i.file, i.path) for i in schema}
+    misspelled = {(i.file, i.path.rsplit(".", 1)[0]) for i in schema if i.message.startswith("unknown field")}
+    return [
+        i for i in issues
+        if (i.file, i.path) not in schema_paths
+        and not (i.message.startswith("criterion has no test") and (i.file, i.path) in misspelled)
+    ]
 
 
 # --- earlier versions ---------------------------------------------------------------------
@@ -209,6 +241,13 @@ def _schema_issues(located: Located) -> list[SpecIssue]:
     return issues
 
 
+def explain_schema_error(located: Located, err: jsonschema.ValidationError) -> list[SpecIssue]:
+    """A JSON Schema error as issues in the author's terms: the field, what was expected,
+    what was found, and a hint where one helps (a close name for a typo). Shared by specs
+    and case files."""
+    return _explain(located, err)
+
+
 def _explain(located: Located, err: jsonschema.ValidationError) -> list[SpecIssue]:
     path = tuple(err.absolute_path)
     v, found = err.validator, err.instance
@@ -224,6 +263,9 @@ def _explain(located: Located, err: jsonschema.ValidationError) -> list[SpecIssu
         for key in sorted(set(found) - set(allowed)):
             hint = difflib.get_close_matches(key, allowed, n=1)
             tip = f"; did you mean '{hint[0]}'?" if hint else (f"; expected one of: {', '.join(allowed)}" if allowed else "")
+            if found[key] is None:
+                # `{proves: a, b}`: inside { } a comma ends the value, and the rest became a key.
+                tip += "; if it is the rest of the text before it, put that text in quotes (inside { } a comma ends a value)"
             out.append(located.issue((*path, key), f"unknown field '{key}'{tip}", key=True))
         if out:
             return out
@@ -265,35 +307,57 @@ def _article(word: str) -> str:
 _CHILD_KEYS = ("all_of", "any_of", "when", "then")
 
 
-def _semantic_issues(located: Located | _VersionView, *, check_unused: bool = True) -> list[SpecIssue]:
+def _semantic_issues(located: Located | _VersionView, *, check_unused: bool = True, tolerant: bool = False) -> list[SpecIssue]:
+    """Cross-references and meaning. With `tolerant` (the schema found mistakes) each date,
+    criterion, requirement set and section is checked on its own, and one whose shape is
+    broken is skipped, so the others are still checked."""
     d = located.data
     issues: list[SpecIssue] = []
     issue = located.issue
+    if not isinstance(d, dict):
+        return issues
 
-    for key in ("effective_date", "original_policy_date", "last_review_date"):
+    def each(check, *args) -> None:
+        _recover(tolerant, lambda: check(*args), None)
+
+    def date_field(key: str) -> None:
         if key in d and not _real_date(d[key]):
             issues.append(issue((key,), f"not a real calendar date: {d[key]!r}"))
-    for i, h in enumerate(d.get("history", [])):
+
+    for key in ("effective_date", "original_policy_date", "last_review_date"):
+        each(date_field, key)
+
+    def history_entry(i: int, h: dict) -> None:
         if not _real_date(h["date"] if len(h["date"]) == 10 else h["date"] + "-01"):
             issues.append(issue(("history", i, "date"), f"not a real calendar date or month: {h['date']!r}"))
-    if "original_policy_date" in d and "effective_date" in d and _real_date(d["original_policy_date"]) and _real_date(d["effective_date"]):
-        if d["original_policy_date"] > d["effective_date"]:
-            issues.append(issue(("original_policy_date",), f"is after the effective date {d['effective_date']}"))
 
-    criteria: dict = d["criteria"]
-    value_sets = d.get("value_sets", {})
+    for i, h in enumerate(_list(d.get("history"))):
+        each(history_entry, i, h)
+
+    def dates_in_order() -> None:
+        if "original_policy_date" in d and "effective_date" in d and _real_date(d["original_policy_date"]) and _real_date(d["effective_date"]):
+            if d["original_policy_date"] > d["effective_date"]:
+                issues.append(issue(("original_policy_date",), f"is after the effective date {d['effective_date']}"))
+
+    each(dates_in_order)
+
+    criteria: dict = _dict(d.get("criteria"))
+    value_sets = _dict(d.get("value_sets"))
+
+    meant: set[str] = set()  # the criteria suggested for undefined references
 
     def undefined(cid: str) -> str:
         hint = difflib.get_close_matches(cid, list(criteria), n=1)
+        meant.update(hint)
         tip = f"; did you mean '{hint[0]}'?" if hint else ""
         return f"refers to undefined criterion '{cid}'{tip}"
 
     def check_refs(path: tuple, ids: list) -> None:
         for i, cid in enumerate(ids):
-            if cid not in criteria:
+            if isinstance(cid, str) and cid not in criteria:
                 issues.append(issue((*path, i), undefined(cid)))
 
-    for cid, c in criteria.items():
+    def criterion(cid: str, c: dict) -> None:
         path = ("criteria", cid)
         tests = [k for k in c if k in m.TEST_KINDS or k in m.COMBINATOR_KINDS.values()]
         if "then" in c and "when" not in c:
@@ -308,11 +372,11 @@ def _semantic_issues(located: Located | _VersionView, *, check_unused: bool = Tr
         for key in _CHILD_KEYS:
             if key in c:
                 check_refs((*path, key), c[key])
-                if cid in c[key]:
+                if cid in _ids(c[key]):
                     issues.append(issue((*path, key), f"criterion '{cid}' refers to itself"))
         if "at_least" in c:
             check_refs((*path, "at_least", "of"), c["at_least"]["of"])
-            if cid in c["at_least"]["of"]:
+            if cid in _ids(c["at_least"]["of"]):
                 issues.append(issue((*path, "at_least", "of"), f"criterion '{cid}' refers to itself"))
             if c["at_least"]["n"] > len(c["at_least"]["of"]):
                 issues.append(issue((*path, "at_least", "n"), f"n is {c['at_least']['n']} but only {len(c['at_least']['of'])} criteria are listed; it could never be met"))
@@ -321,9 +385,13 @@ def _semantic_issues(located: Located | _VersionView, *, check_unused: bool = Tr
                 for where, message in kind.parse(c[key]).check(value_sets):
                     issues.append(issue((*path, key, *where), message))
 
-    issues.extend(_cycle_issues(located, criteria))
+    for cid, c in criteria.items():
+        if isinstance(c, dict):
+            each(criterion, cid, c)
 
-    for name, rs in d["requirements"].items():
+    each(lambda: issues.extend(_cycle_issues(located, criteria)))
+
+    def requirement_set(name: str, rs: dict) -> None:
         path = ("requirements", name)
         combos = [k for k in ("all_of", "any_of", "at_least") if k in rs]
         if len(combos) != 1:
@@ -338,34 +406,69 @@ def _semantic_issues(located: Located | _VersionView, *, check_unused: bool = Tr
             if n > len(of):
                 issues.append(issue((*path, "at_least", "n"), f"n is {n} but only {len(of)} criteria are listed; it could never be met"))
 
-    cov = d["coverage"]
-    if cov["indication"] not in criteria:
-        issues.append(issue(("coverage", "indication"), undefined(cov["indication"])))
-    for i, w in enumerate(d.get("coverage_waivers", [])):
+    requirements = _dict(d.get("requirements"))
+    for name, rs in requirements.items():
+        if isinstance(rs, dict):
+            each(requirement_set, name, rs)
+
+    def indication() -> None:
+        if d["coverage"]["indication"] not in criteria:
+            issues.append(issue(("coverage", "indication"), undefined(d["coverage"]["indication"])))
+
+    each(indication)
+
+    def waiver(i: int, w: dict) -> None:
         if w["criterion"] not in criteria:
             issues.append(issue(("coverage_waivers", i, "criterion"), undefined(w["criterion"])))
 
-    used = set()
-    for rs in d["requirements"].values():
-        used.update(_reachable(criteria, _root_ids(rs)))
-    for cid in criteria if check_unused else ():
-        if cid not in used:
-            issues.append(issue(("criteria", cid), f"criterion '{cid}' is not used by any requirement set", key=True))
+    for i, w in enumerate(_list(d.get("coverage_waivers"))):
+        each(waiver, i, w)
+
+    def unused() -> None:
+        # A criterion offered as "did you mean" for a misspelt reference is taken as used:
+        # the misspelling is the one mistake to report, not also what it leaves unreached.
+        used = _reachable(criteria, sorted(meant))
+        for rs in requirements.values():
+            used.update(_reachable(criteria, _root_ids(rs)))
+        for cid in criteria:
+            if cid not in used:
+                issues.append(issue(("criteria", cid), f"criterion '{cid}' is not used by any requirement set", key=True))
+
+    # Without requirement sets to reach from, every criterion would look unused.
+    if check_unused and requirements and all(isinstance(rs, dict) for rs in requirements.values()):
+        each(unused)
     return issues
 
 
+def _dict(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: object) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _ids(value: object) -> list[str]:
+    """The criterion ids in a list of them; anything else (reported by the schema) is none."""
+    return [x for x in value if isinstance(x, str)] if isinstance(value, list) else []
+
+
 def _root_ids(rs: dict) -> list[str]:
+    if not isinstance(rs, dict):
+        return []
     if "at_least" in rs:
-        return list(rs["at_least"]["of"])
-    return list(rs.get("all_of", rs.get("any_of", [])))
+        return _ids(_dict(rs["at_least"]).get("of"))
+    return _ids(rs.get("all_of", rs.get("any_of", [])))
 
 
 def _child_ids(c: dict) -> list[str]:
+    if not isinstance(c, dict):
+        return []
     ids = []
     for key in _CHILD_KEYS:
-        ids.extend(c.get(key, []))
+        ids.extend(_ids(c.get(key)))
     if "at_least" in c:
-        ids.extend(c["at_least"]["of"])
+        ids.extend(_ids(_dict(c["at_least"]).get("of")))
     return ids
 
 
