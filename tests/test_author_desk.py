@@ -26,6 +26,7 @@ from rxrego.author.questionnaire import (
 from rxrego.author.render import render
 from rxrego.cli import main
 from rxrego.conformance.cases import load_case_file, mismatches
+from rxrego.spec.errors import SpecError
 from rxrego.spec.loader import load_specs
 from rxrego.spec.dump import content_version
 from rxrego.spec.dump import dump_data as to_data
@@ -666,29 +667,83 @@ def test_response_mapping_of_value_types_groups_and_mistakes(spec):
 # --- new -------------------------------------------------------------------------------------------------
 
 
-def test_new_writes_a_skeleton_that_checks_and_whose_case_passes(opa_path, tmp_path):
+FILLED = {  # each placeholder of the skeleton, as an author fills it in from the document
+    "section: TODO section, e.g. Prescription Drugs": "section: Prescription Drugs",
+    "text: TODO the age requirement, in the document's words (e.g. Age 18 years of age or older)": "text: Age 18 years of age or older",
+    "text: TODO the covered diagnosis, in the document's words": "text: Relapsed or refractory B-cell precursor ALL",
+    "note: TODO which ICD-10-CM codes and qualifiers stand for it, and why": "note: ALL is C91.0",
+    "icd10: [TODO]": "icd10: [C91.0]",
+    "diagnoses: [{code: TODO}]": "diagnoses: [{code: C91.02}]",
+}
+
+
+def test_new_writes_a_skeleton_whose_placeholders_fail_check_until_filled(opa_path, tmp_path):
     spec_dir, cases_dir = tmp_path / "policy_source", tmp_path / "conformance"
     result = run("new", "fep-5.21.200", "--dir", str(spec_dir), "--title", "Blincyto", "--hcpcs", "J9039")
     assert result.exit_code == 0, result.output
     spec_file = spec_dir / "fep" / "5.21.200-blincyto.yaml"
     case_file = cases_dir / "fep" / "5.21.200-blincyto.cases.yaml"
     assert spec_file.is_file() and case_file.is_file()
+    assert "5 placeholder(s) to fill in" in result.output
     for path, schema in ((spec_file, "policy-spec.schema.json"), (case_file, "conformance-cases.schema.json")):
         first = path.read_text(encoding="utf-8").splitlines()[0]
         ref = first.removeprefix("# yaml-language-server: $schema=")
         assert ref != first and ref.endswith(schema) and (path.parent / ref).resolve().is_file()
     text = spec_file.read_text(encoding="utf-8")
     assert text.count("\n# ---") >= 7 and "TODO" in text  # a comment teaching each section
+
+    # As written, check fails and names every placeholder by line; generate refuses it too.
     check = run("check", str(spec_dir))
-    assert check.exit_code == 0 and "1 spec(s) valid" in check.output
+    assert check.exit_code == 2, check.output
+    placeholders = [line for line in check.output.splitlines() if "placeholder left to fill in" in line]
+    assert [p.split(": ")[1] for p in placeholders] == ["section", "criteria.age.text", "criteria.diagnosis.text", "criteria.diagnosis.note", "criteria.diagnosis.diagnosis.icd10[0]"]
+    lines = text.splitlines()
+    for p in placeholders:  # file:line:column, and the line named holds the TODO
+        where = p.split(": ")[0]
+        assert where.split(":")[0].endswith("fep/5.21.200-blincyto.yaml") and "TODO" in lines[int(where.split(":")[1]) - 1], p
+    assert run("generate", "--specs", str(spec_dir), "--out", str(tmp_path / "rego")).exit_code == 2
+    assert not (tmp_path / "rego").exists()
+    with pytest.raises(SpecError, match="placeholder left to fill in"):
+        load_case_file(case_file)
+
+    # Filled in: it checks, its case passes, and nothing without a patient or diagnosis is approved.
+    for path in (spec_file, case_file):
+        body = path.read_text(encoding="utf-8")
+        for old, new in FILLED.items():
+            body = body.replace(old, new)
+        path.write_text(body, encoding="utf-8")
+    check = run("check", str(spec_dir))
+    assert check.exit_code == 0 and "1 spec(s) valid" in check.output, check.output
     spec = load_spec_file(spec_file)
     assert (spec.id, spec.title, spec.drug.hcpcs) == ("fep-5.21.200", "Blincyto", ("J9039",))
-    assert [len(rs.root.children) for rs in spec.requirements] == [1, 1]  # one criterion per set
+    assert [rs.root.children for rs in spec.requirements] == [("age", "diagnosis"), ("age", "diagnosis", "no_disease_progression")]
     cases = load_case_file(case_file)
     assert cases.policy == "fep-5.21.200" and len(cases.cases) == 1
-    (decision,) = diff_mod.decide_all([spec], [cases.cases[0].request])
+    bare_renewal = {"request_type": "renewal", "date_of_service": spec.effective_date, "drug": {"hcpcs": "J9039"}, "clinical_status": {"disease_progression": False}}
+    decision, renewal = diff_mod.decide_all([spec], [cases.cases[0].request, bare_renewal])
     assert mismatches(cases.cases[0].expect, decision) == []
     assert decision["outcome"] == "denied" and decision["reason"] == "investigational"
+    assert renewal["outcome"] == "pended" and {m["id"] for m in renewal["missing"]} == {"age", "diagnosis"}
+
+
+def test_new_file_names_and_payer_folders(tmp_path):
+    spec_dir = tmp_path / "policy_source"
+    for args, spec_path in (
+        (["acme-wegovy", "--title", "Wegovy"], "acme/wegovy.yaml"),  # not wegovy-wegovy
+        (["wegovy", "--payer", "acme2", "--title", "Wegovy 2.4 mg"], "acme2/wegovy-2-4-mg.yaml"),
+        (["ozempic", "--payer", "acme3", "--title", "Ozempic"], "acme3/ozempic.yaml"),
+        (["fep-5.21.200", "--title", "Blincyto"], "fep/5.21.200-blincyto.yaml"),
+        (["fep-5.21.201", "--payer", "fep"], "fep/5.21.201.yaml"),
+    ):
+        result = run("new", *args, "--dir", str(spec_dir))
+        assert result.exit_code == 0, result.output
+        assert (spec_dir / spec_path).is_file(), (args, sorted(p.relative_to(spec_dir).as_posix() for p in spec_dir.rglob("*.yaml")))
+        assert (tmp_path / "conformance" / spec_path.replace(".yaml", ".cases.yaml")).is_file()
+    # An id without a payer prefix and no --payer: refused, nothing written at the top.
+    result = run("new", "zepbound", "--dir", str(spec_dir), "--title", "Zepbound")
+    assert result.exit_code == 2 and "which payer is 'zepbound' for?" in result.output
+    assert not list(spec_dir.glob("*.yaml")) and not list((tmp_path / "conformance").glob("*.yaml"))
+    assert run("new", "x", "--payer", "Bad Folder", "--dir", str(spec_dir)).exit_code == 2
 
 
 def test_new_refuses_to_overwrite_or_to_claim_what_another_spec_has(tmp_path):
@@ -714,7 +769,7 @@ def test_new_refuses_to_overwrite_or_to_claim_what_another_spec_has(tmp_path):
 
 
 def test_every_author_command_has_teaching_help():
-    for name in ("render", "explain", "diff", "questionnaire", "questionnaire-decide", "new"):
+    for name in ("render", "explain", "diff", "questionnaire", "questionnaire-decide", "new", "studio"):
         result = run(name, "--help")
         assert result.exit_code == 0 and f" {name} [OPTIONS]" in result.output
         assert len(result.output.splitlines()) > 12, name

@@ -27,7 +27,7 @@ from ..author.questionnaire import (
 )
 from ..author.render import render
 from ..spec.errors import SpecError
-from ..spec.loader import find_specs, load_specs
+from ..spec.loader import find_specs, load_spec, load_specs
 from .errors import ExitCode, fail
 
 
@@ -383,51 +383,84 @@ def questionnaire_decide_command(response_file, spec_file, date_of_service, rene
 @click.argument("policy_id", metavar="ID")
 @click.option("--dir", "spec_dir", default="policy_source", show_default=True, type=click.Path(file_okay=False), help="Folder of policy specs to write the skeleton into.")
 @click.option("--cases", "cases_dir", default=None, type=click.Path(file_okay=False), help="Folder of golden cases (default: 'conformance' beside --dir).")
+@click.option("--payer", metavar="FOLDER", help="The payer's folder (default: the id's part before the first dash, fep for fep-5.21.200).")
 @click.option("--title", help="The document's subject, usually the brand name (also the drug's brand).")
 @click.option("--hcpcs", metavar="CODE", help="The drug's HCPCS code, e.g. J9229 (requests are routed by it).")
-def new_command(policy_id: str, spec_dir: str, cases_dir: str | None, title: str | None, hcpcs: str | None) -> None:
+def new_command(policy_id: str, spec_dir: str, cases_dir: str | None, payer: str | None, title: str | None, hcpcs: str | None) -> None:
     """Start a new policy: a spec skeleton and its golden-case file.
 
     \b
     ID is the policy's stable id, e.g. fep-5.21.200; the payer prefix becomes the folder:
       rxrego new fep-5.21.200 --title Blincyto --hcpcs J9039
     writes policy_source/fep/5.21.200-blincyto.yaml and
-    conformance/fep/5.21.200-blincyto.cases.yaml.
+    conformance/fep/5.21.200-blincyto.cases.yaml. An id without a payer prefix needs
+    --payer (rxrego new wegovy --payer acme: acme/wegovy.yaml); the title is added to the
+    file name only when the id does not already say it.
 
     \b
-    The spec carries the editor's schema line and a comment teaching each section, with one
-    criterion per requirement set; the case file has one placeholder case (a diagnosis outside
-    the indication is denied as investigational) that passes once the Rego is generated. Both
-    pass `rxrego check` as written. Existing files are never overwritten, and an id, HCPCS
-    code or brand another spec already claims is refused.
+    The spec carries the editor's schema line and a comment teaching each section, an age
+    criterion and the diagnosis in both requirement sets; the case file has one case (a
+    diagnosis outside the indication is denied as investigational). Every TODO in a value is
+    a placeholder: `rxrego check` fails, naming each by line, until all are replaced from the
+    policy document, so an unfinished skeleton is never generated or approves anything.
+    Existing files are never overwritten, and an id, HCPCS code or brand another spec
+    already claims is refused.
     """
+
     spec_root = Path(spec_dir)
     cases_root = Path(cases_dir) if cases_dir else spec_root.parent / "conformance"
-    sk = skeleton.build(policy_id, title=title, hcpcs=hcpcs, spec_dir=spec_root, cases_dir=cases_root)
+    sk = skeleton.build(policy_id, title=title, hcpcs=hcpcs, spec_dir=spec_root, cases_dir=cases_root, payer=payer)
     brand = (title or "").strip().lower()
-    try:
-        existing = _load_specs_dir(spec_dir)
-    except InputError:
-        existing = []  # broken specs are `rxrego check`'s to report; the loader catches clashes later
-    for other in existing:
+    for source, other_id, codes, names in _claims(spec_root):
         clash = (
-            "id" if other.id == policy_id
-            else f"HCPCS code {hcpcs}" if hcpcs and hcpcs in other.drug.hcpcs
-            else f"drug name {title!r}" if brand and brand in {(other.drug.brand or "").lower(), (other.drug.generic or "").lower()}
+            "id" if other_id == policy_id
+            else f"HCPCS code {hcpcs}" if hcpcs and hcpcs in codes
+            else f"drug name {title!r}" if brand and brand in names
             else None
         )
         if clash:
-            raise InputError(f"{other.source} ({other.id}) already claims the {clash}; each must name one policy")
+            raise InputError(f"{source} ({other_id}) already claims the {clash}; each must name one policy")
     skeleton.write(sk)
-    load_spec_file(sk.spec_path)  # the skeleton must load; a failure here is a bug, reported with its issues
+    try:
+        load_spec(sk.spec_path)  # only placeholders may be left to report
+        todo = []
+    except SpecError as exc:
+        todo = exc.issues
+        if any(not i.message.startswith("placeholder left to fill in") for i in todo):  # a bug in the skeleton
+            raise InputError("the skeleton does not load (please report):\n" + "\n".join(map(str, todo))) from None
     click.secho(f"wrote {sk.spec_path}", fg="green")
     click.secho(f"wrote {sk.cases_path}", fg="green")
+    click.echo(f"{len(todo)} placeholder(s) to fill in from the policy document (`rxrego check` lists them until done):")
+    for issue in todo:
+        click.echo(f"  {issue.file}:{issue.line}: {issue.path}")
     click.echo(
         "next:\n"
-        f"  1. fill in every TODO in {sk.spec_path} from the policy document; `rxrego check` after each edit\n"
+        f"  1. replace every TODO in {sk.spec_path} and {sk.cases_path}; `rxrego check` after each edit\n"
         f"  2. `rxrego generate` (the new policy's Rego goes to rego/)\n"
         f"  3. write golden cases in {sk.cases_path} until `rxrego conformance --policy {policy_id}` is green"
     )
+
+
+def _claims(spec_dir: Path) -> list[tuple[str, object, list, set]]:
+    """(file, id, HCPCS codes, drug names) of every spec under `spec_dir` that parses as YAML,
+    valid or not: a skeleton still full of placeholders claims its id and codes too."""
+    from ..spec.errors import SpecError
+    from ..spec.loader import display_path, find_specs
+    from ..spec.yamlsource import parse, read_text
+
+    out = []
+    for path in find_specs([spec_dir]) if spec_dir.exists() else ():
+        try:
+            data = parse(read_text(path, str(path)), str(path)).data
+        except SpecError:
+            continue  # `rxrego check` reports it
+        if not isinstance(data, dict):
+            continue
+        drug = data.get("drug") if isinstance(data.get("drug"), dict) else {}
+        codes = [c for c in drug.get("hcpcs") or [] if isinstance(c, str)] if isinstance(drug.get("hcpcs"), list) else []
+        names = {str(drug[k]).strip().lower() for k in ("brand", "generic") if isinstance(drug.get(k), str)}
+        out.append((display_path(path), data.get("id"), codes, names))
+    return out
 
 
 # --- studio --------------------------------------------------------------------------------------------

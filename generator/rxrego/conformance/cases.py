@@ -12,7 +12,7 @@ from pathlib import Path
 import jsonschema
 
 from ..spec.errors import SpecError
-from ..spec.loader import display_path, explain_schema_error
+from ..spec.loader import display_path, explain_schema_error, placeholder_issues
 from ..spec.yamlsource import Located, parse, read_text
 
 CASE_SUFFIX = ".cases.yaml"
@@ -67,6 +67,7 @@ def load_case_file(path: Path) -> CaseFile:
     display = display_path(path)
     located = parse(read_text(path, display), display)
     issues = [i for e in _validator().iter_errors(located.data) for i in explain_schema_error(located, e)]
+    issues += placeholder_issues(located)
     if issues:
         raise SpecError(issues)
     data = located.data

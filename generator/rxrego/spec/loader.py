@@ -11,6 +11,7 @@ import datetime as dt
 import difflib
 import functools
 import json
+import re
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
@@ -129,7 +130,7 @@ def from_data(located: Located) -> m.PolicySpec:
     Schema found mistakes, each criterion, requirement set and section on its own, so one
     mistake (a missing `text`, an unknown key) does not hide the others. Where the schema
     already reported a field, a meaning check of the same field is not repeated."""
-    schema = _schema_issues(located)
+    schema = _schema_issues(located) + placeholder_issues(located)
     tolerant = bool(schema)
     views = _recover(tolerant, lambda: _earlier_versions(located), [])
     issues = _semantic_issues(located, tolerant=tolerant) + _recover(tolerant, lambda: _version_date_issues(located), [])
@@ -143,6 +144,25 @@ def from_data(located: Located) -> m.PolicySpec:
         for view in views
     )
     return dataclasses.replace(current, earlier_versions=earlier)
+
+
+PLACEHOLDER = re.compile(r"\bTODO\b")
+
+
+def placeholder_issues(located: Located) -> list[SpecIssue]:
+    """Every text that still holds a TODO placeholder (`rxrego new` writes them where the
+    document must be read): a spec or case file is not done until each is replaced."""
+    issues: list[SpecIssue] = []
+    stack: list[tuple[tuple, object]] = [((), located.data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(((*path, k), v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend(((*path, i), v) for i, v in enumerate(value))
+        elif isinstance(value, str) and PLACEHOLDER.search(value):
+            issues.append(located.issue(path, f"placeholder left to fill in: {describe(value)}; replace the TODO from the policy document"))
+    return issues
 
 
 # A check that meets a shape the JSON Schema has already reported (a list where a mapping
