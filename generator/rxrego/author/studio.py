@@ -47,7 +47,7 @@ from ..spec import model as m
 from ..spec.errors import SpecError
 from ..spec.loader import find_specs
 from . import casefile
-from .common import InputError, describe_test, versions_of
+from .common import InputError, combinator_phrase, describe_test, versions_of
 from .explain import ROOT_STATUS, fact_lines, find_version
 from .fresh import load_spec_folder
 from .questionnaire import ResponseError, build_questionnaire, needs, response_to_request
@@ -243,8 +243,6 @@ def tree_html(spec: m.PolicySpec, rs: m.RequirementSet, decision: dict, request:
                 node(x)
             parts.append("</ul>")
         else:
-            from .common import combinator_phrase
-
             parts.append(f'<div class="lead">{escape(combinator_phrase(t))}:</div><ul>')
             for x in t.children:
                 node(x)

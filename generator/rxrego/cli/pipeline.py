@@ -79,11 +79,18 @@ def doctor() -> None:
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path())
-def check(paths: tuple[str, ...]) -> None:
+@click.option("--wording", is_flag=True, help="Also flag criteria whose wording names a number or count the encoding does not have (exit 1).")
+def check(paths: tuple[str, ...], wording: bool) -> None:
     """Validate policy specs (default: policy_source/) and report every error.
 
     Each error names the file, line and column, the field path, what was expected and what
-    was found. Exits 0 only when every spec is valid.
+    was found; every error of every file is reported in one run. Exits 0 only when every
+    spec is valid (2 otherwise).
+
+    With --wording, each criterion's text is also read against its encoding: a count
+    ("2 of the following", "at least ONE") or a number ("18 years", "within 30 days") that
+    the wording names and the encoding does not have (at_least: 1, min_years: 1) is listed
+    with its line, and the exit status is 1.
     """
     specs = load_or_exit(paths or (DEFAULT_SPECS,), "fix them and run rxrego check again")
     for spec in specs:
@@ -92,6 +99,15 @@ def check(paths: tuple[str, ...]) -> None:
         dates = ", ".join(v.effective_date for v in spec.versions)
         click.echo(f"ok  {spec.source}  {spec.id}  {n} criteria  ({sets})  versions effective {dates}")
     click.secho(f"{len(specs)} spec(s) valid", fg="green")
+    if wording:
+        from ..author.wording import wording_issues
+
+        found = [issue for spec in specs for issue in wording_issues(spec)]
+        for issue in found:
+            click.echo(str(issue))
+        if found:
+            fail(f"{len(found)} criterion wording(s) name a number or count the encoding does not have", ExitCode.FAILED)
+        click.secho("wording: every number and count a criterion names is in its encoding", fg="green")
 
 
 @click.command()
