@@ -65,8 +65,9 @@ def main() -> int:
             page.screenshot(path=str(OUT / "studio.png"))
         html = work / "render.html"
         html.write_text(render(load_spec_file(SPEC), "html"), encoding="utf-8")
-        page.set_viewport_size({"width": 1000, "height": 1400})
+        page.set_viewport_size({"width": 1300, "height": 1250})
         page.goto(html.as_uri())
+        page.locator("#requirements-initial").evaluate("e => window.scrollTo(0, e.offsetTop - 140)")
         page.screenshot(path=str(OUT / "render.png"))
         browser.close()
     print(f"wrote {OUT / 'studio.png'} and {OUT / 'render.png'}")

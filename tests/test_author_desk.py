@@ -73,7 +73,7 @@ def every_criterion(spec) -> list:
 
 
 def test_render_markdown_has_every_criterion_both_durations_and_the_history(spec):
-    md = render(spec, "md")
+    md = render(spec, "md", rules=False)  # the document alone, laid out like the source
     for c in every_criterion(spec):
         assert norm(c.text) in md, c.id
     assert "Duration 3 months" in md and "Duration 6 months" in md
@@ -135,6 +135,37 @@ def test_render_html_is_one_escaped_self_contained_document(spec):
     assert parser.errors == [] and parser.stack == []
     assert {"ol", "li", "table", "section"} <= parser.tags
     assert '<ol class="level-1" type="a">' in page  # nested criteria lettered like the document
+
+
+def test_render_shows_each_criterion_beside_its_encoded_rule(spec, tmp_path):
+    """The review document shows the rule behind the wording: counts, thresholds, value-set
+    members and ICD-10-CM codes with the code set's descriptions, so an encoding that does not
+    match the wording shows."""
+    page = render(spec, "html")
+    assert page.count('<div class="pair"') >= len(every_criterion(spec))
+    for needle in (
+        "age at the date of service",  # the age bounds
+        "C91.0 Acute lymphoblastic leukemia [ALL]",  # the code set's description, not the spec's
+        "C91.02 Acute lymphoblastic leukemia, in relapse",
+        "value set tyrosine_kinase_inhibitors: imatinib, dasatinib, nilotinib, bosutinib, ponatinib, asciminib",
+        "applies only when all of these hold: “Age 18+”, “Philadelphia chromosome-positive (Ph+)”",
+    ):
+        assert str(escape(needle)) in page, needle
+    assert 'class="pair"' not in render(spec, "html", rules=False) and 'class="rule"' not in render(spec, "html", rules=False)
+
+    # "2 of the following" encoded as at_least: 1: the render shows the count the Rego uses.
+    data = to_data(spec)
+    data["criteria"]["no_progression_or_toxicity"] = {
+        "text": "2 of the following",
+        "at_least": {"n": 1, "of": ["no_disease_progression", "no_unacceptable_toxicity"]},
+    }
+    path = write_yaml(tmp_path / "miscounted.yaml", data)
+    md = run("render", str(path)).output
+    assert "1. 2 of the following\n   <br>*Rule:* met when at least 1 (ONE) of the 2 criteria below is met" in md
+    assert "at least 1 (ONE) of the 2 criteria below" in run("render", str(path), "--format", "html").output
+    assert "Rule:" not in run("render", str(path), "--no-rules").output
+    wording = run("check", "--wording", str(path))
+    assert wording.exit_code == 1 and 'the wording says "2 of the following" but the encoding requires 1 of them' in wording.output
 
 
 def test_render_escapes_hostile_text_in_html_and_markdown(spec, tmp_path):

@@ -77,7 +77,8 @@ def _decide(rego_dir: str, request: object) -> dict:
 @click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md", show_default=True, help="md: Markdown; html: one self-contained, print-friendly HTML file.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of standard output.")
 @click.option("--notes", is_flag=True, help="Append the authors' notes (criterion notes, value sets), which the payer's document does not have.")
-def render_command(spec_file: str, fmt: str, output: str | None, notes: bool) -> None:
+@click.option("--rules/--no-rules", default=True, show_default=True, help="Show each criterion's encoded rule in plain words beside its wording (--no-rules: the document alone).")
+def render_command(spec_file: str, fmt: str, output: str | None, notes: bool, rules: bool) -> None:
     """Render a spec as a readable policy document, laid out like the payer's document.
 
     \b
@@ -89,6 +90,13 @@ def render_command(spec_file: str, fmt: str, output: str | None, notes: bool) ->
     history. Reviewers can read it side by side with the source document.
 
     \b
+    Beside each criterion's wording (HTML: a second column; Markdown: a "Rule:" line) is the
+    rule the spec encodes, in plain words: thresholds, counts ("met when at least 1 of the 3
+    criteria below are met"), value-set members, ICD-10-CM codes with their descriptions from
+    the ICD-10-CM code set, specialties; so "2 of the following" encoded as at_least: 1 shows.
+    --no-rules leaves the document alone.
+
+    \b
     Examples:
       rxrego render policy_source/fep/5.21.100-besponsa.yaml
       rxrego render policy_source/fep/5.21.100-besponsa.yaml --format html -o besponsa.html
@@ -97,7 +105,7 @@ def render_command(spec_file: str, fmt: str, output: str | None, notes: bool) ->
     is HTML-escaped.
     """
     spec = load_spec_file(spec_file)
-    _write_output(render(spec, fmt, notes=notes), output, f"{spec.id} as {fmt}")
+    _write_output(render(spec, fmt, notes=notes, rules=rules), output, f"{spec.id} as {fmt}")
 
 
 # --- explain ---------------------------------------------------------------------------------------
