@@ -498,8 +498,9 @@ def test_questionnaires_for_the_example_specs_cover_every_fact_kind():
     assert codes(ima["diagnoses.phase"]) == ["chronic", "accelerated", "other"]
     pon = items_by_link(qs["example-ponatinib"])
     assert pon["labs.alt"]["type"] == "group"
-    assert [pon[f"labs.alt.{x}"]["type"] for x in ("value", "unit", "date")] == ["decimal", "string", "date"]
-    assert pon["labs.alt.unit"]["initial"] == [{"valueString": "U/L"}]
+    assert [pon[f"labs.alt.{x}"]["type"] for x in ("value", "unit", "date")] == ["decimal", "choice", "date"]
+    ucum = {"system": "http://unitsofmeasure.org", "code": "U/L", "display": "U/L"}  # a coded UCUM unit, not free text
+    assert pon["labs.alt.unit"]["answerOption"] == [{"valueCoding": ucum}] and pon["labs.alt.unit"]["initial"] == [{"valueCoding": ucum}]
     assert pon["prescriber.attestations.cardiovascular_assessment"]["enableWhen"] == [
         {"question": "clinical_status.arterial_occlusive_event", "operator": "=", "answerBoolean": True}
     ]

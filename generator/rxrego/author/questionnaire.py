@@ -9,7 +9,11 @@ answer goes. Groups: "diagnoses" (repeating: code + qualifiers), "prior_therapie
 A "<list>.any" boolean before each therapy group distinguishes "none" (an empty list, a known
 fact) from "not answered" (absent: the decision pends).
 
-`required` is set on facts every requirement set needs unconditionally. Facts needed only under
+An item's heading is the `question` of a criterion reading its fact when the spec gives one
+(the document's words), else worded from the fact (a yes/no status as "Disease progression?").
+Units of a lab result are a coded choice (UCUM). `required` is set on facts every requirement
+set needs unconditionally, and on a diagnosis qualifier only when every covered diagnosis is
+qualified by it. Facts needed only under
 a condition get `enableWhen` on the condition's answers where FHIR can express it (a biomarker,
 a yes/no status, an attestation, a specialty); an age condition cannot be checked against a
 birth date by enableWhen, so such items stay enabled and their text says when they matter.
@@ -172,7 +176,19 @@ class _Builder:
             system=self.system,
             value_set=self.spec.value_set,
         )
-        return kind.questions(asking)
+        items = kind.questions(asking)
+        worded = self.question_text(key)
+        if worded and items:  # the document's own question replaces the generated heading
+            items[0] = {**items[0], "text": f"{worded}{asking.scope} {asking.policy}{asking.note}"}
+        return items
+
+    def question_text(self, key: str) -> str | None:
+        """The `question` wording of the first criterion reading `key` that has one."""
+        for n in self.needs[key]:
+            worded = self.spec.criterion(n.criterion).question
+            if worded:
+                return " ".join(worded.split())
+        return None
 
 
 def questionnaire_name(spec: m.PolicySpec) -> str:

@@ -24,6 +24,8 @@ def criterion_data(c: m.Criterion) -> dict:
     out: dict = {"text": c.text}
     if c.note is not None:
         out["note"] = c.note
+    if c.question is not None:
+        out["question"] = c.question
     if isinstance(c.test, m.Kind):
         out[c.kind] = c.test.dump()
     else:

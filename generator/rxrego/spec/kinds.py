@@ -68,6 +68,23 @@ def options(system: str, codes: Iterable[str]) -> list[dict]:
     return [{"valueCoding": coding(system, c)} for c in dict.fromkeys(codes)]
 
 
+# UCUM, the code system of units (http://hl7.org/fhir/R4/valueset-ucum-units.html).
+UCUM_SYSTEM = "http://unitsofmeasure.org"
+
+
+def unit_coding(unit: str) -> dict:
+    """A lab result's unit as a FHIR Coding: the UCUM system, the unit as the policy writes
+    it (what the request must carry for the Rego to compare the value), and its UCUM code in
+    the display when the policy writes a lab spelling of it (`cells/uL`: `{cells}/uL`)."""
+    from ..terminology import ucum
+
+    try:
+        code = ucum.ucum_code(unit)
+    except ucum.UnitError:
+        code = unit
+    return coding(UCUM_SYSTEM, unit, unit if code == unit else f"{unit} (UCUM {code})")
+
+
 def question(link: str, text: str, type_: str, **extra: Any) -> dict:
     """A Questionnaire item."""
     out = {"linkId": link, "text": text, "type": type_}
@@ -439,8 +456,13 @@ class DiagnosisTest(Kind):
         codes = ", ".join(dict.fromkeys(c for t in a.tests for c in t.icd10))
         children = [question("diagnoses.code", f"ICD-10-CM diagnosis code (the policy covers codes starting {codes})", "string", required=True)]
         for qname, values in cls._qualifiers(a.tests).items():
+            # Required only when every diagnosis the policy covers is qualified by it; a
+            # qualifier of one indication (the phase of CML) is not asked of every diagnosis.
+            users = [t for t in a.tests if qname in dict(t.qualifiers)]
+            every = len(users) == len(a.tests)
+            where = "" if every else f" (for codes starting {', '.join(dict.fromkeys(c for t in users for c in t.icd10))})"
             children.append(
-                question(f"diagnoses.{qname}", humanize(qname), "choice", required=True, answerOption=options(a.system(f"diagnosis_{qname}"), [*values, OTHER]))
+                question(f"diagnoses.{qname}", humanize(qname) + where, "choice", required=every, answerOption=options(a.system(f"diagnosis_{qname}"), [*values, OTHER]))
             )
         return [question(a.key, f"Diagnosis{a.scope}. {a.policy}{a.note}", "group", required=a.required, repeats=True, item=children, **a.enable)]
 
@@ -662,7 +684,10 @@ class ClinicalStatusTest(Kind):
     @classmethod
     def questions(cls, a: Asking) -> list[dict]:
         name = a.key.partition(".")[2]
-        return [question(a.key, f"Does the patient have {humanize(name).lower()}?{a.scope} {a.policy}{a.note}", "boolean", required=a.required, **a.enable)]
+        # The status's name as a yes/no heading ("Disease progression?"): a name turned into a
+        # sentence reads badly ("Does the patient have used with chemotherapy?"); a criterion's
+        # `question` gives the document's own wording instead.
+        return [question(a.key, f"{humanize(name)}?{a.scope} {a.policy}{a.note}", "boolean", required=a.required, **a.enable)]
 
     def enable_when(self, system: Callable[[str], str]) -> list[dict]:
         return [{"question": self.fields()[0], "operator": "=", "answerBoolean": self.required}]
@@ -729,9 +754,10 @@ class LabTest(Kind):
     def questions(cls, a: Asking) -> list[dict]:
         name = a.key.partition(".")[2]
         lab = next(t for t in a.tests if t.name == name)
+        unit = unit_coding(lab.unit)
         children = [
             question(f"{a.key}.value", f"Result ({lab.unit})", "decimal", required=True),
-            question(f"{a.key}.unit", "Unit", "string", required=True, initial=[{"valueString": lab.unit}]),
+            question(f"{a.key}.unit", "Unit", "choice", required=True, answerOption=[{"valueCoding": unit}], initial=[{"valueCoding": unit}]),
             question(f"{a.key}.date", "Date of the result", "date", required=True),
         ]
         return [question(a.key, f"Most recent {humanize(name)} result{a.scope}. {a.policy}{a.note}", "group", required=a.required, item=children, **a.enable)]
@@ -998,7 +1024,7 @@ def _set_at(schema: dict, path: str, fragment: dict) -> None:
 
 def assemble_spec_schema(schema: dict) -> dict:
     """`schema` (the policy-spec JSON Schema) with every criterion schema's kind properties
-    set from the registry: `text` and `note` first, then the kinds in registry order, then
+    set from the registry: `text`, `note` and `question` first, then the kinds in registry order, then
     whatever else the criterion allows (the combinators). Returns a new dict."""
     out = copy.deepcopy(schema)
     criterion_schemas = [out["properties"]["criteria"]["additionalProperties"]]
@@ -1007,7 +1033,7 @@ def assemble_spec_schema(schema: dict) -> dict:
         criterion_schemas.append(earlier["criteria"]["additionalProperties"])
     for criterion in criterion_schemas:
         props = criterion["properties"]
-        head = {k: props[k] for k in ("text", "note") if k in props}
+        head = {k: props[k] for k in ("text", "note", "question") if k in props}
         kinds = {key: copy.deepcopy(cls.schema) for key, cls in KINDS.items()}
         # The combinators' properties stay; any other (a kind no longer registered) goes.
         rest = {k: v for k, v in props.items() if k in _COMBINATOR_KEYS}

@@ -595,7 +595,7 @@ def _build(d: dict, source: str) -> m.PolicySpec:
             m.ValueSet(k, v["description"], tuple(v.get("agents", ())), tuple(v.get("classes", ())))
             for k, v in d.get("value_sets", {}).items()
         ),
-        criteria=tuple(m.Criterion(k, v["text"], _test(v), v.get("note")) for k, v in d["criteria"].items()),
+        criteria=tuple(m.Criterion(k, v["text"], _test(v), v.get("note"), v.get("question")) for k, v in d["criteria"].items()),
         requirements=tuple(
             m.RequirementSet(name, rs["title"], rs["duration_months"], _combinator(rs))
             for name, rs in d["requirements"].items()

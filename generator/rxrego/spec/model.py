@@ -65,6 +65,7 @@ class Criterion:
     text: str
     test: Test | Combinator
     note: str | None = None
+    question: str | None = None  # how the questionnaire asks for its fact (the document's words)
 
     @property
     def kind(self) -> str:
