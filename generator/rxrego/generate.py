@@ -147,17 +147,19 @@ def _env() -> jinja2.Environment:
 
 
 def project_label(path: str | Path) -> str:
-    """A path as generated files name it: relative to the project, whatever the working
-    directory or however the path was spelled, so the same specs give the same bytes."""
-    from .toolchain import project_root
+    """A path as generated files name it: relative to the policy repository's root (the
+    folder holding rxrego.toml), whatever the working directory, however the path was
+    spelled and wherever rxrego is installed, so the same specs give the same bytes."""
+    from .project import find_root
 
     path = Path(path).resolve()
-    root = project_root()
-    if root is not None:
-        try:
-            return path.relative_to(root).as_posix()
-        except ValueError:
-            pass
+    # The repository around the working directory, else the one holding the path itself.
+    for root in (find_root(), find_root(path if path.is_dir() else path.parent)):
+        if root is not None:
+            try:
+                return path.relative_to(root).as_posix()
+            except ValueError:
+                pass
     return path.name
 
 
