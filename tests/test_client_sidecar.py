@@ -38,7 +38,7 @@ import requests
 from click.testing import CliRunner
 from opa_client import OpaClient
 
-import rxrego.client.http as client_http
+import rxrego.client.answer as client_answer
 from rxrego import bundle, toolchain
 from rxrego import opa as opa_mod
 from rxrego.cli import main as cli_main
@@ -734,7 +734,7 @@ def test_requests_that_are_not_json_are_invalid(client):
 @pytest.mark.opa
 def test_a_400_from_opa_is_invalid_request(client, monkeypatch):
     # The client only ever sends well-formed JSON; make it send a body OPA rejects.
-    monkeypatch.setattr(client_http, "json", types.SimpleNamespace(dumps=lambda *a, **k: "[1]", loads=json.loads))
+    monkeypatch.setattr(client_answer, "json", types.SimpleNamespace(dumps=lambda *a, **k: "[1]", loads=json.loads))
     with pytest.raises(InvalidRequest) as err:
         client.decide(APPROVED)
     assert err.value.status == 400 and "malformed input" in str(err.value)
