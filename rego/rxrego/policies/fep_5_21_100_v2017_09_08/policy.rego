@@ -31,8 +31,8 @@ value_sets := {
 }
 
 # The policy's wording of each criterion: what a denial quotes. Kept verbatim on one line
-# each, so it reads as the document does (which is why .regal/config.yaml lets these
-# generated files exceed Regal's line length).
+# each, so it reads as the document does (which is why rxrego's Regal configuration lets
+# these generated files exceed Regal's line length).
 texts := {
 	"age_18_or_older": "Age 18 years of age or older",
 	"diagnosis": "Relapsed or refractory B-cell precursor acute lymphoblastic leukemia (ALL)",
