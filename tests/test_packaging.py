@@ -47,8 +47,14 @@ WHEELHOUSE = ROOT / ".venv" / "wheelhouse"
 XSD = ROOT / "tests" / "fixtures" / "junit.xsd"
 # actionlint checks GitHub Actions workflows; built from its Go module into the tools folder.
 ACTIONLINT_VERSION = "v1.7.12"
-# What the source tree copy leaves out: nothing the wheel is built from.
-NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", ".tools", "build", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis", "rego", "bench")
+# What the source tree copy leaves out: nothing the wheel is built from (top-level rego/ and
+# bench/ are the checkout's, not the package's generator/rxrego/rego/).
+_ANYWHERE = shutil.ignore_patterns(".git", ".venv", ".tools", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis")
+
+
+def NOT_SOURCE(folder: str, names: list[str]) -> set[str]:  # noqa: N802 - a copytree ignore
+    top = {"build", "rego", "bench"} if Path(folder).resolve() == ROOT.resolve() else set()
+    return set(_ANYWHERE(folder, names)) | (top & set(names))
 
 
 def run(args, *, cwd: Path, env: dict | None = None, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess:

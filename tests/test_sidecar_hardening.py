@@ -31,6 +31,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import rxrego.client.answer as client_answer
 from rxrego import bundle, limits
 from rxrego import generate as gen
 from rxrego.client import RxRegoClient, SidecarUnavailable, decide_or_pend
@@ -185,9 +186,13 @@ def test_bombs_and_oversized_bodies_are_refused_fast_before_and_after_authentica
         t0 = time.monotonic()
         r = post(sc, tok, DECISION, bomb, headers={"Content-Encoding": "gzip"})
         figures.append(f"gzip bomb ({who}): {r.status_code} in {time.monotonic() - t0:.3f} s")
-        assert r.status_code == 400 and r.json()["message"] == "gzip payload too large", (who, r.text[:200])
+        # OPA v1.22 names the limit that refused the body (v1.20: "gzip payload too large")
+        assert r.status_code == 400 and r.json()["message"] == (
+            f"request body too large: decompressed size exceeds limit of {limits.MAX_DECOMPRESSED_BYTES} bytes (server.decoding.gzip.max_length)"
+        ), (who, r.text[:200])
         r = post(sc, tok, DECISION, big)
-        assert r.status_code == 400 and r.json()["message"] == "request body too large", (who, r.text[:200])
+        assert r.status_code == 400 and r.json()["message"].startswith("request body too large: "), (who, r.text[:200])
+        assert r.json()["message"].endswith(f"exceeds limit of {limits.MAX_BODY_BYTES} bytes (server.decoding.max_length)"), (who, r.text[:200])
 
         # no Content-Length (chunked): OPA stops reading at the bound and refuses the rest
         def chunks():
@@ -370,10 +375,11 @@ def test_after_the_fuzz_the_whole_log_holds_no_request_value_but_the_allowed(har
 @pytest.mark.opa
 @pytest.mark.parametrize("number", ["1e10000000", "-1e10000000", "1e-10000000"])
 def test_a_number_opa_cannot_compare_is_never_approved_and_the_sidecar_survives(hardened, number):
-    """OPA v1.20.2 panics comparing such a number (ast.NumberCompare: "illegal value"; still
-    so in v1.22.4's source); Go's HTTP server recovers and drops the connection. The request
-    must end as invalid_request naming the field, or as that drop, which the client reports
-    as unavailable and decide_or_pend pends; never an approval, and the sidecar answers on."""
+    """OPA v1.20.2 panics comparing such a number (ast.NumberCompare: "illegal value") and
+    Go's HTTP server drops the connection; OPA v1.22.4 refuses it as it reads the input
+    (500 "invalid number: number too big"). The request must end as invalid_request naming
+    the field, as that drop, or as that refusal: each of the last two the client reports as
+    unavailable and decide_or_pend pends. Never an approval, and the sidecar answers on."""
     sc, token, log = hardened
     body = json.dumps({"input": IMATINIB}).replace('"days_supply": 30', f'"days_supply": {number}')
     assert number in body
@@ -386,9 +392,15 @@ def test_a_number_opa_cannot_compare_is_never_approved_and_the_sidecar_survives(
             time.sleep(0.05)
         assert "http: panic serving" in log.read_text(errors="replace")
     else:
-        result = r.json()["result"]
-        assert result["outcome"] == "invalid_request", result
-        assert any(e["field"].startswith("quantity") for e in result["errors"]), result
+        doc = r.json()
+        if r.status_code == 500:
+            assert "result" not in doc and doc["message"] == "invalid number: number too big", doc
+            with pytest.raises(SidecarUnavailable):  # what the client makes of it: no decision
+                client_answer.result_of(sc.url + DECISION, r.status_code, r.text)
+        else:
+            result = doc["result"]
+            assert result["outcome"] == "invalid_request", result
+            assert any(e["field"].startswith("quantity") for e in result["errors"]), result
     # the same request kept whole decides as before
     with RxRegoClient(sc.url, token=token, timeout=5.0, retries=0) as c:
         assert c.decide(IMATINIB).outcome == "pended"
