@@ -29,7 +29,7 @@ def main(ctx: click.Context) -> None:
     The pipeline, one command a stage:
       rxrego check          validate the specs in policy_source/
       rxrego generate       write Rego v1 to rego/ (--check: is rego/ current?)
-      rxrego lint           opa fmt, opa check --strict and Regal over rego/
+      rxrego lint           opa fmt, opa check --strict and Regal over rego/; opa test of lib
       rxrego conformance    golden cases in conformance/ on the real OPA binary
       rxrego run            all of the above, with a summary (what `make run` does)
 
