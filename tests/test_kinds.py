@@ -16,7 +16,7 @@ from rxrego.spec import model as m
 from rxrego.spec.loader import load_specs
 
 PACKAGE = ROOT / "generator" / "rxrego"
-LIB = PACKAGE / "templates" / "lib.rego.j2"
+LIB = PACKAGE / "rego" / "rxrego" / "lib" / "lib.rego"
 SPEC_LIST = load_specs([SPECS, EXAMPLES])
 # One instance of every kind, from the real policy and the examples (which use them all).
 INSTANCES: dict[str, list[m.Kind]] = {}

@@ -12,7 +12,7 @@ declares, as class attributes and methods:
 - `check`: what the schema cannot say (cross-references, ranges between fields);
 - `fields`: the request fields it reads (what a pended decision asks for);
 - `rego`: the Rego status expression it becomes (a call of its function in the shared
-  library, templates/lib.rego.j2);
+  library, rego/rxrego/lib/lib.rego);
 - `describe`: the encoded rule in plain words ("age at least 18 years");
 - questionnaire (`question_keys`, `questions`, `fill`, `enable_when`): the FHIR
   Questionnaire items asking for its facts, and how answers become the request;
