@@ -18,8 +18,7 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
-import jsonschema
-
+from ..schemacheck import CompiledSchema
 from .errors import UnexpectedResponse
 
 OUTCOMES = ("approved", "denied", "pended", "no_policy", "invalid_request")
@@ -28,12 +27,10 @@ DECISION_UNAVAILABLE = "decision_unavailable"
 
 
 @functools.cache
-def _validator() -> jsonschema.protocols.Validator:
+def _validator() -> CompiledSchema:
+    """The decision schema, compiled (rxrego.schemacheck: jsonschema explains a refusal)."""
     text = resources.files("rxrego").joinpath("schemas/decision.schema.json").read_text(encoding="utf-8")
-    schema = json.loads(text)
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema)
+    return CompiledSchema(json.loads(text))
 
 
 @dataclass(frozen=True)
@@ -105,7 +102,7 @@ class Decision:
         """The Decision for an OPA result document; UnexpectedResponse if it is not the contract."""
         if not isinstance(doc, dict):
             raise UnexpectedResponse(f"the decision is not a JSON object: {_short(doc)}")
-        errors = sorted(_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
+        errors = sorted(_validator().errors(doc), key=lambda e: list(e.absolute_path))
         if errors:
             e = errors[0]
             where = "/".join(str(p) for p in e.absolute_path) or "(document)"

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import jsonschema
 
+from ..schemacheck import CompiledSchema
 from . import model as m
 from .errors import SpecError, SpecIssue, describe
 from .kinds import assemble_spec_schema
@@ -34,11 +35,10 @@ def spec_schema() -> dict:
 
 
 @functools.cache
-def _validator() -> jsonschema.protocols.Validator:
-    schema = spec_schema()
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema)
+def _validator() -> CompiledSchema:
+    """The spec schema compiled (a valid spec costs ~0.1 ms, not jsonschema's ~10 ms);
+    jsonschema still finds and words every error (rxrego.schemacheck)."""
+    return CompiledSchema(spec_schema())
 
 
 def display_path(path: Path) -> str:
@@ -256,7 +256,7 @@ def _suffix(effective_date: str) -> str:
 
 def _schema_issues(located: Located) -> list[SpecIssue]:
     issues = []
-    for err in _validator().iter_errors(located.data):
+    for err in _validator().errors(located.data):
         issues.extend(_explain(located, err))
     return issues
 
