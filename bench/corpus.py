@@ -15,6 +15,8 @@ Z, Y, W then four digits: never J9229 nor X0001) and unique illustrative NDCs (l
 never the examples' 99999), so the corpus loads together with policy_source/ and
 tests/examples/.
 
+Every fourth spec (VERSIONED_EVERY) has one earlier version, effective in 2023.
+
 The same (n, seed) always gives the same bytes; spec i depends only on (i, seed), so a smaller
 corpus is a prefix of a larger one with the same seed.
 """
@@ -56,6 +58,9 @@ _NAME_SPACE = len(_SYLLABLES) ** 3  # 512,000 distinct stems
 _BRAND_ENDINGS = ("ra", "vix", "lto", "quen", "dra", "fyn", "mira", "tresa")
 _GENERIC_ENDINGS = ("tinib", "zumab", "ciclib", "parib", "degib", "rafenib", "ximab", "stat")
 _CODE_LETTERS = "ZYW"
+# Every VERSIONED_EVERY-th spec (index 0, 4, 8, ...) carries one earlier version, so a corpus
+# of n policies generates about 1.25 n policy modules and the router picks versions by date.
+VERSIONED_EVERY = 4
 MAX_POLICIES = len(_CODE_LETTERS) * 9999
 
 _DIAGNOSES = [
@@ -307,6 +312,13 @@ def spec_data(index: int, seed: int = DEFAULT_SEED) -> dict:
         },
         "limits": {"pre_pa_allowance": "None", "quantity": f"{max_units} {unit} per {per_days} days"},
     }
+    if index % VERSIONED_EVERY == 0:
+        # An earlier version that decides as the current one (as 5.21.100's 2024 version
+        # does): one more module, routed by the date of service.
+        data["earlier_versions"] = [{
+            "effective_date": f"2023-{month:02d}-{day:02d}",
+            "note": "Synthetic: the version before the 2025 review, with the same requirements.",
+        }]
     return data
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import importlib.resources
+import json
 import os
 import shutil
 import tempfile
@@ -29,6 +30,9 @@ LIB_PATH = "rxrego/lib/lib.rego"
 # (lib_test.rego); the generator copies it into rego/ under LIB_PATH.
 LIB_SOURCE = "rego/rxrego/lib/lib.rego"
 ROUTER_PATH = "rxrego/router.rego"
+# The router's tables (data.rxrego.routing): OPA loads a data.json under a folder at that
+# folder's path, with `opa eval --data rego/` and in the bundle alike.
+ROUTING_PATH = "rxrego/routing/data.json"
 GENERATED_SUFFIX = ".rego"
 
 
@@ -287,16 +291,21 @@ def routes(specs: Sequence[m.PolicySpec]) -> dict[str, dict[str, str]]:
     return table
 
 
+def routing_data(specs: Sequence[m.PolicySpec]) -> str:
+    """data.rxrego.routing as JSON text: {"routes": routes(specs), "versions":
+    versions(specs)}, keys sorted, two-space indent, one trailing newline (deterministic)."""
+    return json.dumps({"routes": routes(specs), "versions": versions(specs)}, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
 def render(specs: Sequence[m.PolicySpec], specs_label: str = "policy_source/") -> dict[str, str]:
     """Every generated file, {path under rego/: text}, before formatting."""
     files = {
         LIB_PATH: header(f"generator/rxrego/{LIB_SOURCE}, copied") + "\n" + lib_source(),
         ROUTER_PATH: _env().get_template("router.rego.j2").render(
             header=header(f"the specs in {specs_label}"),
-            routes=routes(specs),
-            versions=versions(specs),
             max_batch_requests=limits.MAX_BATCH_REQUESTS,
         ),
+        ROUTING_PATH: routing_data(specs),
     }
     for spec in specs:
         files.update(policy_modules(spec))

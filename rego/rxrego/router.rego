@@ -10,21 +10,14 @@ package rxrego
 
 import data.rxrego.lib
 
-routes := {
-	"hcpcs": {"J9229": "fep_5_21_100"},
-	"name": {"besponsa": "fep_5_21_100", "inotuzumab ozogamicin": "fep_5_21_100"},
-	"ndc": {},
-}
+# The routing tables are bundle data (rxrego/routing/data.json, generated beside this
+# module), so this module stays the same size whatever the number of policies:
+# routes: {"hcpcs"|"ndc"|"name": {identifier: policy}}, and each policy's versions newest
+# first, [{"from": date, "package": module}]: the version in force on the date of service
+# decides.
+routes := data.rxrego.routing.routes
 
-# Each policy's versions, newest first: the version in force on the date of service decides.
-versions := {
-	"fep_5_21_100": [
-		{"from": "2026-04-01", "package": "fep_5_21_100"},
-		{"from": "2024-04-01", "package": "fep_5_21_100_v2024_04_01"},
-		{"from": "2017-12-01", "package": "fep_5_21_100_v2017_12_01"},
-		{"from": "2017-09-08", "package": "fep_5_21_100_v2017_09_08"},
-	],
-}
+versions := data.rxrego.routing.versions
 
 # METADATA
 # description: The decision for one request (POST /v1/data/rxrego/decision).
