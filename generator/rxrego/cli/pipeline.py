@@ -186,9 +186,11 @@ def lint(rego_dir: str) -> None:
         sys.exit(ExitCode.FAILED)
 
 
-def _conformance(cases_paths, specs_dir, rego_dir, policy, junit, quiet, rego_coverage=False):
-    """Run the golden cases; print failures, coverage and the summary. Returns the report."""
-    specs = load_or_exit((specs_dir,))
+def _conformance(cases_paths, specs_dir, rego_dir, policy, junit, quiet, rego_coverage=False, specs=None):
+    """Run the golden cases; print failures, coverage and the summary. Returns the report.
+    `specs`: the specs of `specs_dir` when the caller has loaded them already."""
+    if specs is None:
+        specs = load_or_exit((specs_dir,))
     try:
         suites = runner.load_suites(cases_paths, specs, policy)
     except SpecError as exc:
@@ -268,14 +270,15 @@ def run(junit: str) -> None:
     drift = gen.compare(files, Path(rego_dir))
     if not drift.clean:
         gen.write(files, Path(rego_dir))
-    stages.append(("generate", f"{len(files)} Rego file(s) in {rego_dir}/" + (" (updated)" if not drift.clean else " (current)")))
-    results = lint_mod.run_all(Path(rego_dir))
+    stages.append(("generate", f"{len(files)} file(s) (Rego and routing data) in {rego_dir}/" + (" (updated)" if not drift.clean else " (current)")))
+    # rego/ now holds exactly what build() formatted and checked: Regal and the tests are left.
+    results = lint_mod.run_all(Path(rego_dir), built=True)
     for r in results:
         if not r.ok:
             click.echo(r.output)
     stages.append(("lint", ", ".join(("ok " if r.ok else "FAIL ") + r.name for r in results)))
     green = all(r.ok for r in results)
-    report = _conformance((cases_dir,), specs_dir, rego_dir, None, junit, quiet=False, rego_coverage=True)
+    report = _conformance((cases_dir,), specs_dir, rego_dir, None, junit, quiet=False, rego_coverage=True, specs=specs)
     ok = report.ok and green
     covered = sum(1 for row in report.coverage if not row.lacking)
     stages.append((
