@@ -983,3 +983,44 @@ def test_serve_exits_1_when_opa_dies(bundle_info, work, opa_path):
             proc.wait()
     assert proc.returncode == 1
     assert "OPA exited" in err and "Traceback" not in err
+
+
+# --- waiting for activation: as long as OPA works on the bundle, with progress ------------
+
+
+def test_the_wait_reports_progress_with_opas_cpu_and_memory(bundle_info):
+    seen = []
+    sc = Sidecar(bundle_info.path)
+    sc.start()
+    try:
+        sc.wait_until_healthy(progress=lambda *p: seen.append(p), progress_every=0.0)
+        assert sc.health()[0]
+    finally:
+        sc.stop()
+    assert seen, "progress was never reported"
+    elapsed, cpu, rss = seen[-1]
+    assert elapsed >= 0 and cpu is not None and cpu >= 0 and rss is not None and rss > 1 << 20
+
+
+def test_the_wait_gives_up_when_opa_does_no_work_and_never_gets_its_bundle():
+    """A bundle server that accepts no connection: OPA idles, never healthy. The wait ends on
+    the stall, not on a fixed timeout (there is none here), with OPA's state in the message."""
+    import socket as socket_mod
+
+    with socket_mod.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(0)  # connections queue, none is ever answered
+        port = silent.getsockname()[1]
+        config = {
+            "services": {"silent": {"url": f"http://127.0.0.1:{port}"}},
+            "bundles": {"rxrego": {"service": "silent", "resource": "bundle.tar.gz"}},
+        }
+        sc = Sidecar(None, config=config)
+        sc.start()
+        try:
+            t0 = time.monotonic()
+            with pytest.raises(SidecarError, match="did no work for 2s"):
+                sc.wait_until_healthy(stall_seconds=2.0)
+            assert time.monotonic() - t0 >= 2.0
+        finally:
+            sc.stop()

@@ -49,6 +49,7 @@ import time
 import weakref
 from importlib import resources
 from pathlib import Path
+from collections.abc import Callable
 from typing import TextIO
 
 import requests
@@ -74,6 +75,14 @@ CHUNK_BYTES = 64 * 1024
 CLASSIFY_BYTES = 4096
 # Only lines up to this size are parsed when looking for OPA's own errors (bundle refused).
 DIAGNOSTIC_LINE_BYTES = 64 * 1024
+# Waiting for the bundle: activation compiles every module (about 10-20 ms of CPU a policy
+# module, so a catalog of thousands takes minutes on a busy machine). The wait lasts as long
+# as OPA keeps working; it ends when OPA has used less than STALL_CPU_SECONDS of CPU over the
+# last STALL_SECONDS without becoming healthy (stuck, or waiting on something that will not
+# come), or at an explicit timeout.
+STALL_SECONDS = 30.0
+STALL_CPU_SECONDS = 0.05
+PROGRESS_EVERY = 5.0
 
 
 def system_policy(name: str) -> str:
@@ -192,6 +201,8 @@ class Sidecar:
     tests use. `port=None` picks a free port. `config` is OPA configuration merged over the
     generated one: with `bundle=None` and the `services` + `bundles` of
     `rxrego.deploy.opa_config(...)`, OPA polls the bundle from a bundle server instead.
+    `ready_timeout`: the most seconds to wait for the bundle's activation (None: as long as
+    OPA keeps working on it; see wait_until_healthy).
     `decision_log` is a file OPA appends its output to (created 0600, an existing one is
     made 0600); without it, decision-log lines go to `decision_stream` and OPA's other lines
     to `log_stream` (either may be None: dropped). `max_body_bytes` and
@@ -211,7 +222,7 @@ class Sidecar:
         verification_key: Path | None = None,
         verification_alg: str = "RS256",
         log_level: str = "error",
-        ready_timeout: float = 30.0,
+        ready_timeout: float | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
         max_decompressed_bytes: int = MAX_DECOMPRESSED_BYTES,
         config: dict | None = None,
@@ -449,15 +460,31 @@ class Sidecar:
         except OSError:
             return
 
-    def wait_until_healthy(self, timeout: float | None = None) -> None:
-        """Return once GET /health?bundles answers 200 (OPA up, bundle activated). Raise
-        SidecarError, with OPA's own words, if OPA exits, refuses the bundle or is not
-        healthy within `timeout` seconds."""
+    def wait_until_healthy(
+        self,
+        timeout: float | None = None,
+        *,
+        progress: Callable[[float, float | None, int | None], None] | None = None,
+        progress_every: float = PROGRESS_EVERY,
+        stall_seconds: float = STALL_SECONDS,
+    ) -> None:
+        """Return once GET /health?bundles answers 200 (OPA up, bundle activated).
+
+        The wait lasts as long as activation needs: it gives up only when OPA has used less
+        than STALL_CPU_SECONDS of CPU over the last `stall_seconds` without becoming healthy,
+        or after `timeout` seconds (default: the sidecar's ready_timeout; None: no limit).
+        `progress(elapsed_s, opa_cpu_s, opa_rss_bytes)` is called every `progress_every`
+        seconds while waiting (CPU and RSS None where /proc cannot tell). Raise SidecarError,
+        with OPA's own words, if OPA exits, refuses the bundle, stalls or is not healthy in
+        time."""
         timeout = self.ready_timeout if timeout is None else timeout
         if self.process is None:
             raise SidecarError("the sidecar was not started")
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        deadline = time.monotonic() + timeout
+        start = time.monotonic()
+        deadline = None if timeout is None else start + timeout
+        next_progress = start + progress_every
+        cpu_marks: list[tuple[float, float]] = []  # (when, OPA's CPU seconds), the last stall window
         last = "no answer yet"
         with requests.Session() as session:
             session.trust_env = False
@@ -476,9 +503,24 @@ class Sidecar:
                     last = f"{resp.status_code} {resp.text.strip()[:200]}"
                 except requests.RequestException as exc:
                     last = type(exc).__name__
-                if time.monotonic() >= deadline:
+                now = time.monotonic()
+                if deadline is not None and now >= deadline:
                     raise SidecarError(f"OPA was not healthy within {timeout:g}s (last: {last}); {self.last_words()}")
-                time.sleep(0.05)
+                cpu = process_cpu_seconds(self.process.pid)
+                if cpu is not None:
+                    cpu_marks.append((now, cpu))
+                    while len(cpu_marks) > 1 and cpu_marks[1][0] <= now - stall_seconds:
+                        cpu_marks.pop(0)
+                    since, cpu_then = cpu_marks[0]
+                    if now - since >= stall_seconds and cpu - cpu_then < STALL_CPU_SECONDS:
+                        raise SidecarError(
+                            f"OPA did no work for {stall_seconds:g}s and is not healthy after {now - start:.0f}s "
+                            f"(last: {last}); {self.last_words()}"
+                        )
+                if progress is not None and now >= next_progress:
+                    progress(now - start, cpu, process_rss_bytes(self.process.pid))
+                    next_progress = now + progress_every
+                time.sleep(0.05 if now - start < 2 else 0.25)
 
     def health(self, timeout: float = 2.0) -> tuple[bool, str]:
         """(healthy, why): OPA answers GET /health?bundles with 200 and the log pipeline has
@@ -565,6 +607,29 @@ class Sidecar:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds process `pid` has used (/proc/<pid>/stat), or None where
+    /proc cannot tell (not Linux, or the process is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def process_rss_bytes(pid: int) -> int | None:
+    """Resident set size of process `pid` in bytes (VmRSS in /proc/<pid>/status), or None."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, IndexError, ValueError):
+        return None
+    return None
 
 
 def _is_decision(head: bytes) -> bool:

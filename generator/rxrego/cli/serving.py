@@ -78,7 +78,9 @@ def serve_command(bundle_path, rego_dir, port, token_file, decision_log, verific
     """Serve decisions: the real `opa run --server` on 127.0.0.1:PORT with the rxrego bundle.
 
     \b
-    Waits until GET /health?bundles is 200, prints how to query it, and runs until Ctrl-C
+    Waits until GET /health?bundles is 200 (as long as OPA keeps working on the bundle: a
+    catalog of thousands of policies takes minutes; a line every 5 s says how far it is),
+    prints how to query it, and runs until Ctrl-C
     or SIGTERM (then stops OPA and exits 0).
     With --token-file, callers must send `Authorization: Bearer <token>` and may only POST
     /v1/data/rxrego/decision and /v1/data/rxrego/decisions (and GET /health).
@@ -121,7 +123,7 @@ def serve_command(bundle_path, rego_dir, port, token_file, decision_log, verific
         try:
             sidecar.start()
             try:
-                sidecar.wait_until_healthy()
+                sidecar.wait_until_healthy(progress=_activation_progress)
             except sidecar_mod.SidecarError as exc:
                 # Ctrl-C or SIGTERM during start-up reaches OPA too and ends the wait:
                 # that is a requested stop, not a failure to start.
@@ -142,6 +144,16 @@ def serve_command(bundle_path, rego_dir, port, token_file, decision_log, verific
             sidecar.stop()
             for s, handler in old.items():
                 signal.signal(s, handler)
+
+
+def _activation_progress(elapsed: float, cpu: float | None, rss: int | None) -> None:
+    """A line on stderr every few seconds while OPA activates a large bundle."""
+    parts = [f"{elapsed:.0f} s"]
+    if cpu is not None:
+        parts.append(f"{cpu:.0f} s of CPU")
+    if rss is not None:
+        parts.append(f"{rss / 2**20:.0f} MiB")
+    click.echo(f"waiting for OPA to activate the bundle: {', '.join(parts)}", err=True)
 
 
 def _print_ready(sidecar: Sidecar, token_file: str | None, decision_log: str | None) -> None:
