@@ -50,10 +50,15 @@ test: setup
 # The differential test's larger run: fresh random requests, BENCH_DIFF_REQUESTS per policy.
 BENCH_DIFF_REQUESTS ?= 20000
 
-bench: setup bench-deps
+bench: setup bench-deps $(VENV)/.bench-installed
 	$(BIN)/python -m bench $(BENCH_ARGS)
 	RXREGO_DIFF_REQUESTS=$(BENCH_DIFF_REQUESTS) HYPOTHESIS_PROFILE=rxrego-differential-random \
 		$(BIN)/python -m pytest -q -s -p no:cacheprovider tests/test_differential.py -k rego_and_reference
+
+# The scale plot (bench/scale.png) needs matplotlib, pinned in the bench extra.
+$(VENV)/.bench-installed: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $@
 
 # B4 compares the client with wrk, a compiled HTTP load generator from Debian's packages;
 # without it B4 falls back to ab, or reports the raw side as not measured.

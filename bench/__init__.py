@@ -107,6 +107,11 @@ class Settings:
     b4_max_requests: int = 20000  # per load loop (per thread, per wrk thread)
     b4_warmup: int = 300
     b5_warmup: int = 1000
+    g2_seconds: float = 5.0
+    g2_rounds: int = 3
+    g3_sizes: tuple[int, ...] = (10, 100, 1000, 5000)
+    g4_run_sizes: tuple[int, ...] = (100, 1000)
+    g4_b2_runs: int = 3
 
     @classmethod
     def make(cls, quick: bool, seed: int) -> Settings:
@@ -115,6 +120,7 @@ class Settings:
         return cls(
             quick=True, seed=seed, b1_sizes=(20, 100), corpus_size=100, b2_cases=100, b2_naive_sample=10,
             b3_rounds=1, b4_seconds=1.0, b4_rounds=1, b4_max_requests=5000, b4_warmup=50, b5_warmup=200,
+            g2_seconds=1.0, g2_rounds=1, g3_sizes=(10, 100), g4_run_sizes=(10, 100), g4_b2_runs=2,
         )
 
 

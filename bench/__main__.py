@@ -21,6 +21,9 @@ BENCHMARKS = {
     "B4": "b4_sidecar",
     "B5": "b5_memory",
     "G1": "g1_decision",
+    "G2": "g2_sidecar",
+    "G3": "g3_scale",
+    "G4": "g4_conformance",
 }
 
 
@@ -28,6 +31,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--only", default="", help="comma-separated benchmarks to run, e.g. B1,B3 (default: all)")
     p.add_argument("--quick", action="store_true", help="a smoke run: smaller N and shorter loops (figures are not comparable)")
+    p.add_argument("--sizes", default="", help="G3's catalog sizes, comma-separated (default 10,100,1000,5000; --quick 10,100)")
+    p.add_argument("--plot", default="", help="where to draw G3's scale plot (default bench/scale.png with the default --out, else beside --out)")
     p.add_argument("--seed", type=int, default=Settings.seed, help=f"seed of the synthetic corpus (default {Settings.seed})")
     p.add_argument("--out", default=str(RESULTS), help="where to write the JSON results (default bench/results.json)")
     args = p.parse_args(argv)
@@ -65,6 +70,11 @@ def table(results: list[Result]) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     settings = Settings.make(args.quick, args.seed)
+    if args.sizes:
+        import dataclasses
+
+        sizes = tuple(int(x) for x in args.sizes.split(",") if x.strip())
+        settings = dataclasses.replace(settings, g3_sizes=sizes, g4_run_sizes=tuple(n for n in settings.g4_run_sizes if n in sizes))
     started = dt.datetime.now(dt.timezone.utc)
     info = machine()
     log(f"running {', '.join(args.wanted)}{' (quick)' if args.quick else ''} on {info['cores']} cores, OPA {info['opa']}")
@@ -101,6 +111,14 @@ def main(argv: list[str] | None = None) -> int:
     }
     dump_json(Path(args.out), doc)
     log(f"wrote {args.out}")
+    if any(r.id == "G3" and r.data.get("points") for r in results):
+        try:
+            from .plot import PLOT, from_results
+
+            out = Path(args.plot) if args.plot else (PLOT if Path(args.out).resolve() == RESULTS.resolve() else Path(args.out).with_suffix(".png"))
+            log(f"drew {from_results(Path(args.out), out)}")
+        except ImportError as exc:
+            log(f"no plot: {exc} (pip install -e '.[bench]')")
     print(f"rxrego benchmarks, {started:%Y-%m-%d %H:%M} UTC, {info['cores']} cores ({info['cpu']}), OPA {info['opa']}" + (" -- QUICK run, figures not comparable" if args.quick else ""))
     print()
     print(table(results))

@@ -162,12 +162,12 @@ def load_generator() -> tuple[str | None, str]:
     return None, "no compiled HTTP load generator: wrk is not installed (apt-get install -y wrk), nor ab; the raw figures are not measured"
 
 
-def wrk_load(url: str, body: Path, work: Path, connections: int, seconds: float, max_requests: int) -> dict:
+def wrk_load(url: str, body: Path, work: Path, connections: int, seconds: float, max_requests: int, path: str = PATH) -> dict:
     wrk_threads = min(connections, 2)  # 2 cores
     per_thread = max(1, max_requests // wrk_threads)
     script = work / f"wrk-{connections}.lua"
     script.write_text(WRK_SCRIPT.format(body=str(body), max_requests=per_thread))
-    cmd = ["wrk", "-t", str(wrk_threads), "-c", str(connections), "-d", f"{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(script), url + PATH]
+    cmd = ["wrk", "-t", str(wrk_threads), "-c", str(connections), "-d", f"{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(script), url + path]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
     m = re.search(r"^RXREGO-BENCH (\{.*\})$", out.stdout, re.MULTILINE)
     if out.returncode != 0 or not m:

@@ -15,7 +15,7 @@ Z, Y, W then four digits: never J9229 nor X0001) and unique illustrative NDCs (l
 never the examples' 99999), so the corpus loads together with policy_source/ and
 tests/examples/.
 
-Every fourth spec (VERSIONED_EVERY) has one earlier version, effective in 2023.
+Every fourth spec (VERSIONED_EVERY) has one earlier version, effective on its original policy date.
 
 The same (n, seed) always gives the same bytes; spec i depends only on (i, seed), so a smaller
 corpus is a prefix of a larger one with the same seed.
@@ -316,8 +316,8 @@ def spec_data(index: int, seed: int = DEFAULT_SEED) -> dict:
         # An earlier version that decides as the current one (as 5.21.100's 2024 version
         # does): one more module, routed by the date of service.
         data["earlier_versions"] = [{
-            "effective_date": f"2023-{month:02d}-{day:02d}",
-            "note": "Synthetic: the version before the 2025 review, with the same requirements.",
+            "effective_date": data["original_policy_date"],  # the first version, before the 2025 review
+            "note": "Synthetic: the first version, with the same requirements as the current one.",
         }]
     return data
 

@@ -1,0 +1,204 @@
+"""G3 (with G4's `rxrego run` figures), catalog scale: what each cost does as the number of
+policies grows, for the synthetic corpus (bench/corpus.py: every fourth policy has an earlier
+version) generated together with policy_source/, at each size in `g3_sizes`
+(10, 100, 1,000, 5,000; --quick: 10, 100):
+
+- generation: load + schema-validate the specs, then rxrego.generate.build (render, one
+  `opa fmt`, one `opa check --strict`), per policy;
+- the bundle: `rxrego bundle` (opa build) time;
+- the sidecar (`rxrego.sidecar.Sidecar`, decision log to a file): bundle activation time
+  (start to GET /health?bundles 200), OPA's VmRSS after activation and after a warm-up of
+  decisions, per policy;
+- decision p50/p99 of the 5.21.100 request over HTTP (a bare requests.Session on loopback);
+- conformance: the golden cases of conformance/ in one `opa eval` against this catalog, per
+  case (what a CI run pays for each case);
+- `rxrego run` end to end (G4) in a scratch project holding the corpus + policy_source/ and
+  conformance/, at the sizes in `g4_run_sizes`, per policy.
+
+Each size is measured once per run (the 5,000 point alone takes 10-20 minutes on 2 cores);
+min/median/max are over the repetitions inside a measurement (decisions) and over runs in
+BENCHMARKS.md. Memory is the OPA process's own (/proc/<pid>/status).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from rxrego import bundle as bundle_mod
+from rxrego import generate
+from rxrego.conformance import runner
+from rxrego.sidecar import Sidecar
+from rxrego.spec.loader import find_specs, load_specs
+
+from . import ROOT, SPECS, Context, Goal, Result, besponsa_request, log, median, percentile, ratio, read_rss_kib
+from . import corpus
+
+DECISIONS = 300  # per size, after a warm-up of 50
+
+
+def _decisions(url: str, request: dict, n: int) -> list[float]:
+    import json
+
+    body = json.dumps({"input": request}).encode()
+    lat = []
+    with requests.Session() as s:
+        s.trust_env = False
+        for i in range(n + 50):
+            t0 = time.perf_counter()
+            r = s.post(url + "/v1/data/rxrego/decision", data=body, headers={"Content-Type": "application/json"}, timeout=30)
+            if i >= 50:
+                lat.append(time.perf_counter() - t0)
+            if r.status_code != 200 or r.json().get("result", {}).get("outcome") != "approved":
+                raise RuntimeError(f"unexpected answer {r.status_code}: {r.text[:200]}")
+    return lat
+
+
+def _rxrego_run(project: Path) -> dict:
+    """`rxrego run` in `project` (a copy of the layout: policy_source/, conformance/,
+    toolchain.env, .regal/): wall time and whether it was green."""
+    exe = Path(sys.executable).with_name("rxrego")
+    env = dict(os.environ)
+    env.setdefault("RXREGO_TOOLS", str(ROOT / ".tools"))
+    t0 = time.perf_counter()
+    out = subprocess.run([str(exe), "run", "--junit", str(project / "build" / "c.xml")], cwd=project, capture_output=True, text=True, env=env, timeout=7200)
+    return {"seconds": time.perf_counter() - t0, "green": out.returncode == 0, "tail": (out.stdout + out.stderr)[-1500:]}
+
+
+def _project(work: Path, specs_dir: Path) -> Path:
+    project = work / "project"
+    if project.exists():
+        shutil.rmtree(project)
+    project.mkdir()
+    shutil.copytree(specs_dir, project / "policy_source" / "synthetic")
+    shutil.copytree(SPECS, project / "policy_source", dirs_exist_ok=True)
+    shutil.copytree(ROOT / "conformance", project / "conformance")
+    shutil.copy(ROOT / "toolchain.env", project / "toolchain.env")
+    shutil.copytree(ROOT / ".regal", project / ".regal")
+    return project
+
+
+def measure(ctx: Context, n: int, run_pipeline: bool) -> dict:
+    work = ctx.scratch(f"g3-{n}")
+    specs_dir = work / "specs"
+    corpus.write_corpus(specs_dir, n, ctx.settings.seed)
+    t0 = time.perf_counter()
+    specs = load_specs(find_specs([specs_dir, SPECS]))
+    load_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    files = generate.build(specs, f"{n} synthetic specs + policy_source/")
+    build_s = time.perf_counter() - t0
+    modules = sum(len(s.versions) for s in specs)
+    rego = work / "rego"
+    generate.write(files, rego)
+    log(f"G3 n={n}: load+validate {load_s:.1f} s, generate {build_s:.1f} s ({modules} modules)")
+
+    t0 = time.perf_counter()
+    info = bundle_mod.build(rego, work / "bundle.tar.gz")
+    bundle_s = time.perf_counter() - t0
+
+    suites = runner.load_suites([ROOT / "conformance"], specs)
+    cases = sum(len(s.cases) for s in suites)
+    t0 = time.perf_counter()
+    report = runner.run(suites, specs, rego)
+    conformance_s = time.perf_counter() - t0
+    if not report.ok:
+        raise RuntimeError(f"conformance failed at n={n}: {len(report.failed)} case(s)")
+    log(f"G3 n={n}: bundle {bundle_s:.1f} s, conformance {conformance_s:.1f} s for {cases} cases")
+
+    t0 = time.perf_counter()
+    progress = lambda e, c, r: log(f"G3 n={n}: activating: {e:.0f} s, OPA {c or 0:.0f} s CPU, {(r or 0) / 2**20:.0f} MiB")  # noqa: E731
+    sidecar = Sidecar(info.path, decision_log=work / "decisions.jsonl")
+    sidecar.start()
+    try:
+        sidecar.wait_until_healthy(progress=progress, progress_every=15.0)
+        activation_s = time.perf_counter() - t0
+        time.sleep(0.5)
+        loaded = read_rss_kib(sidecar.pid)
+        lat = _decisions(sidecar.url, besponsa_request(), DECISIONS)
+        warm = read_rss_kib(sidecar.pid)
+    finally:
+        sidecar.stop()
+    log(f"G3 n={n}: activation {activation_s:.1f} s, RSS {warm['VmRSS'] / 1024:.0f} MiB, p50 {percentile(lat, 50) * 1000:.2f} ms")
+    out = {
+        "policies": n,
+        "specs": len(specs),
+        "modules": modules,
+        "load_validate_s": load_s,
+        "generate_s": build_s,
+        "generation_ms_per_policy": (load_s + build_s) / len(specs) * 1000,
+        "bundle_s": bundle_s,
+        "bundle_bytes": info.path.stat().st_size,
+        "conformance_s": conformance_s,
+        "conformance_cases": cases,
+        "conformance_ms_per_case": conformance_s / cases * 1000,
+        "activation_s": activation_s,
+        "rss_loaded_kib": loaded["VmRSS"],
+        "rss_warm_kib": warm["VmRSS"],
+        "rss_peak_kib": warm["VmHWM"],
+        "decision_ms": {"min": min(lat) * 1000, "p50": percentile(lat, 50) * 1000, "p99": percentile(lat, 99) * 1000, "max": max(lat) * 1000},
+    }
+    if run_pipeline:
+        log(f"G4 n={n}: rxrego run in a scratch project")
+        r = _rxrego_run(_project(work, specs_dir))
+        out["rxrego_run"] = {"seconds": r["seconds"], "green": r["green"], "ms_per_policy": r["seconds"] / len(specs) * 1000}
+        if not r["green"]:
+            out["rxrego_run"]["tail"] = r["tail"]
+        log(f"G4 n={n}: rxrego run {r['seconds']:.1f} s, {'green' if r['green'] else 'RED'}")
+    shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+def run(ctx: Context) -> Result:
+    st = ctx.settings
+    res = Result("G3", "catalog scale: the synthetic corpus (with versions) + policy_source/")
+    points = []
+    for n in st.g3_sizes:
+        points.append(measure(ctx, n, n in st.g4_run_sizes))
+        res.data["points"] = points
+    base = points[0]
+    for p in points:
+        n = p["policies"]
+        res.row(f"n={n}: specs / policy modules", f"{p['specs']} / {p['modules']}")
+        res.row(f"n={n}: load+validate / generate (one opa fmt, one opa check)", f"{p['load_validate_s']:.2f} s / {p['generate_s']:.2f} s = {p['generation_ms_per_policy']:.1f} ms per policy")
+        res.row(f"n={n}: bundle (opa build) / activation in the sidecar", f"{p['bundle_s']:.1f} s / {p['activation_s']:.1f} s")
+        extra = p["rss_warm_kib"] - base["rss_warm_kib"]
+        per = extra / max(1, p["specs"] - base["specs"]) if p is not base else float("nan")
+        res.row(f"n={n}: OPA VmRSS loaded / after {DECISIONS} decisions (peak)", f"{p['rss_loaded_kib'] / 1024:.0f} / {p['rss_warm_kib'] / 1024:.0f} MiB ({p['rss_peak_kib'] / 1024:.0f} MiB)" + (f", {per:.0f} KiB per added policy" if p is not base else ""))
+        d = p["decision_ms"]
+        res.row(f"n={n}: 5.21.100 decision over HTTP, min / p50 / p99 / max", f"{d['min']:.2f} / {d['p50']:.2f} / {d['p99']:.2f} / {d['max']:.2f} ms")
+        res.row(f"n={n}: conformance, {p['conformance_cases']} cases in one opa eval", f"{p['conformance_s']:.1f} s = {p['conformance_ms_per_case']:.0f} ms per case")
+        if "rxrego_run" in p:
+            r = p["rxrego_run"]
+            res.row(f"n={n}: rxrego run (check, generate, lint, conformance with coverage)", f"{r['seconds']:.1f} s, {'green' if r['green'] else 'RED'}, {r['ms_per_policy']:.1f} ms per policy")
+    big = points[-1]
+    n_big = big["policies"]
+    per_policy_rss = (big["rss_warm_kib"] - base["rss_warm_kib"]) / max(1, big["specs"] - base["specs"])
+    target_met = n_big >= 5000
+    why_small = "" if target_met else f" (largest size measured: {n_big}; the goal is stated at 5,000)"
+    res.goals.append(Goal(f"G3 OPA RSS per policy at {n_big}", "<= 200 KiB", f"{per_policy_rss:.0f} KiB", per_policy_rss <= 200,
+                          "each policy is its own compiled module set (rules, literals, the texts and fields tables): OPA holds the compiled AST per module" + why_small))
+    res.goals.append(Goal(f"G3 bundle activation at {n_big}", "<= 10 s", f"{big['activation_s']:.1f} s", big["activation_s"] <= 10,
+                          "activation parses and compiles every policy module (type checking, rule indexing); the cost is per module" + why_small))
+    gen_ms = big["generation_ms_per_policy"]
+    res.goals.append(Goal(f"G3 generation per policy at {n_big}", "<= 10 ms", f"{gen_ms:.1f} ms", gen_ms <= 10,
+                          "opa check --strict compiles every module once; opa fmt parses each" + why_small))
+    mid = next((p for p in points if p["policies"] == 100), base)
+    conf = big["conformance_ms_per_case"] / mid["conformance_ms_per_case"]
+    res.goals.append(Goal(f"G3 conformance per case, {n_big} / {mid['policies']} policies", "flat (<= 1.25x)", ratio(conf), conf <= 1.25,
+                          "one opa eval compiles every module of the catalog before the first case: a fixed cost per run that grows with the catalog, spread over a fixed number of cases"))
+    runs = {p["policies"]: p["rxrego_run"] for p in points if "rxrego_run" in p}
+    if len(runs) >= 2:
+        lo, hi = min(runs), max(runs)
+        growth = runs[hi]["ms_per_policy"] / runs[lo]["ms_per_policy"]
+        green = all(r["green"] for r in runs.values())
+        res.goals.append(Goal(f"G4 rxrego run at {hi} policies: green, per-policy cost / at {lo}", "green, <= 3x", f"{'green' if green else 'RED'}, {ratio(growth)}", green and growth <= 3,
+                              "" if green else "rxrego run was red: see results.json"))
+    res.data["points"] = points
+    return res
