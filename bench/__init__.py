@@ -133,6 +133,9 @@ class Context:
         self._tmp = tempfile.TemporaryDirectory(prefix="rxrego-bench-")
         self.tmp = Path(self._tmp.name)
         self._corpus_rego: dict[int, Path] = {}
+        # Set by the runner: called with a benchmark's Result while it is still running, to
+        # save what it has measured so far.
+        self.checkpoint = lambda partial: None
 
     def close(self) -> None:
         self._tmp.cleanup()

@@ -81,6 +81,20 @@ def main(argv: list[str] | None = None) -> int:
     ctx = Context(settings)
     results: list[Result] = []
     failed: list[str] = []
+
+    def document(done: list[Result]) -> dict:
+        return {
+            "date": started.isoformat(timespec="seconds"),
+            "machine": info,
+            "settings": {k: getattr(settings, k) for k in settings.__dataclass_fields__},
+            "loadavg_at_start": info.get("loadavg"),
+            "argv": sys.argv[1:] if argv is None else argv,
+            "benchmarks": [r.to_json() for r in done],
+        }
+
+    # A long run (G3's 5,000 point takes many minutes) keeps what it has measured so far: the
+    # results file is rewritten after each benchmark and after each of G3's points.
+    ctx.checkpoint = lambda partial: dump_json(Path(args.out), {**document([*results, partial]), "partial": True})
     try:
         for bid in args.wanted:
             log(f"{bid}: start")
@@ -99,17 +113,10 @@ def main(argv: list[str] | None = None) -> int:
             res.data["loadavg_before_after"] = [load_before, os.getloadavg()]
             log(f"{bid}: done in {res.data['seconds']:.0f} s")
             results.append(res)
+            dump_json(Path(args.out), {**document(results), "partial": bid != args.wanted[-1]})
     finally:
         ctx.close()
-    doc = {
-        "date": started.isoformat(timespec="seconds"),
-        "machine": info,
-        "settings": {k: getattr(settings, k) for k in settings.__dataclass_fields__},
-        "loadavg_at_start": info.get("loadavg"),
-        "argv": sys.argv[1:] if argv is None else argv,
-        "benchmarks": [r.to_json() for r in results],
-    }
-    dump_json(Path(args.out), doc)
+    dump_json(Path(args.out), document(results))
     log(f"wrote {args.out}")
     if any(r.id == "G3" and r.data.get("points") for r in results):
         try:

@@ -162,6 +162,7 @@ def run(ctx: Context) -> Result:
     for n in st.g3_sizes:
         points.append(measure(ctx, n, n in st.g4_run_sizes))
         res.data["points"] = points
+        ctx.checkpoint(res)
     base = points[0]
     for p in points:
         n = p["policies"]
