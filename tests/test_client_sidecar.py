@@ -457,16 +457,18 @@ def test_signed_bundle_is_served_when_the_signature_verifies(rego_snapshot, work
 
 
 def _tampered(signed: Path, out: Path) -> Path:
-    """The signed bundle with one policy file changed and the signature kept."""
+    """The signed bundle with its routing data (a route added) changed and the signature kept."""
     raw = io.BytesIO()
+    changed = False
     with tarfile.open(signed, "r:gz") as src, tarfile.open(fileobj=raw, mode="w") as dst:
         for m in src.getmembers():
             data = src.extractfile(m).read()
-            if m.name.endswith("router.rego"):
-                data = data.replace(b'"J9229": "fep_5_21_100"', b'"J9229": "fep_5_21_100", "J0000": "fep_5_21_100"')
-                assert b"J0000" in data
+            if m.name.lstrip("/") == "data.json":  # opa build merges the data files into one
+                data = data.replace(b'"J9229":"fep_5_21_100"', b'"J9229":"fep_5_21_100","J0000":"fep_5_21_100"')
+                changed = b"J0000" in data
             m.size = len(data)
             dst.addfile(m, io.BytesIO(data))
+    assert changed, "the bundle's data.json was not found or not changed"
     out.write_bytes(gzip.compress(raw.getvalue()))
     return out
 
