@@ -30,9 +30,10 @@ LIB_PATH = "rxrego/lib/lib.rego"
 # (lib_test.rego); the generator copies it into rego/ under LIB_PATH.
 LIB_SOURCE = "rego/rxrego/lib/lib.rego"
 ROUTER_PATH = "rxrego/router.rego"
-# The router's tables (data.rxrego.routing): OPA loads a data.json under a folder at that
-# folder's path, with `opa eval --data rego/` and in the bundle alike.
-ROUTING_PATH = "rxrego/routing/data.json"
+# The router's tables (data.rxrego.routing): OPA loads a data file under a folder at that
+# folder's path, with `opa eval --data rego/` and in the bundle alike. YAML, so that it can
+# carry the generated-file header; its body is JSON, which YAML reads as it is.
+ROUTING_PATH = "rxrego/routing/data.yaml"
 GENERATED_SUFFIX = ".rego"
 
 
@@ -291,10 +292,12 @@ def routes(specs: Sequence[m.PolicySpec]) -> dict[str, dict[str, str]]:
     return table
 
 
-def routing_data(specs: Sequence[m.PolicySpec]) -> str:
-    """data.rxrego.routing as JSON text: {"routes": routes(specs), "versions":
-    versions(specs)}, keys sorted, two-space indent, one trailing newline (deterministic)."""
-    return json.dumps({"routes": routes(specs), "versions": versions(specs)}, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+def routing_data(specs: Sequence[m.PolicySpec], specs_label: str = "policy_source/") -> str:
+    """data.rxrego.routing as a data file: the generated-file header as YAML comments, then
+    {"routes": routes(specs), "versions": versions(specs)} as JSON (valid YAML), keys sorted,
+    two-space indent, one trailing newline (deterministic)."""
+    body = json.dumps({"routes": routes(specs), "versions": versions(specs)}, indent=2, sort_keys=True, ensure_ascii=False)
+    return header(f"the specs in {specs_label}") + "\n# The router's tables (rego/rxrego/router.rego reads them as data.rxrego.routing).\n" + body + "\n"
 
 
 def render(specs: Sequence[m.PolicySpec], specs_label: str = "policy_source/") -> dict[str, str]:
@@ -305,7 +308,7 @@ def render(specs: Sequence[m.PolicySpec], specs_label: str = "policy_source/") -
             header=header(f"the specs in {specs_label}"),
             max_batch_requests=limits.MAX_BATCH_REQUESTS,
         ),
-        ROUTING_PATH: routing_data(specs),
+        ROUTING_PATH: routing_data(specs, specs_label),
     }
     for spec in specs:
         files.update(policy_modules(spec))

@@ -10,7 +10,7 @@ package rxrego
 
 import data.rxrego.lib
 
-# The routing tables are bundle data (rxrego/routing/data.json, generated beside this
+# The routing tables are bundle data (rxrego/routing/data.yaml, generated beside this
 # module), so this module stays the same size whatever the number of policies:
 # routes: {"hcpcs"|"ndc"|"name": {identifier: policy}}, and each policy's versions newest
 # first, [{"from": date, "package": module}]: the version in force on the date of service
