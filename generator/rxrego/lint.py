@@ -98,19 +98,19 @@ def run_all(rego_dir: Path, *, built: bool = False) -> list[LintResult]:
         results.append(LintResult("opa fmt (done by generate)", True, ""))
         results.append(LintResult("opa check --strict (done by generate)", True, ""))
     else:
-        fmt = opa.run(["fmt", "--list", str(rego_dir)])
+        fmt = opa.run(["fmt", "--list", str(rego_dir)], timeout=opa.timeout_for(rego_dir))
         unformatted = fmt.stdout.strip()
         results.append(
             LintResult("opa fmt (no file would change)", fmt.returncode == 0 and not unformatted,
                        (f"not formatted:\n{unformatted}\n" if unformatted else "") + fmt.stderr)
         )
-        check = opa.run(["check", "--strict", str(rego_dir)])
+        check = opa.run(["check", "--strict", str(rego_dir)], timeout=opa.timeout_for(rego_dir))
         results.append(LintResult("opa check --strict", check.returncode == 0, check.stdout + check.stderr))
     # rxrego's own Regal configuration, from the package: never a .regal/ folder that happens
     # to lie around, so a checkout and an installed rxrego give the same lint result.
     args = [str(toolchain.regal().path), "lint", "--no-color", "--config-file", str(toolchain.regal_config())]
     shipped = package_rego()
-    regal = subprocess.run([*args, str(rego_dir), str(shipped)], capture_output=True, text=True, timeout=600)
+    regal = subprocess.run([*args, str(rego_dir), str(shipped)], capture_output=True, text=True, timeout=opa.timeout_for(rego_dir))
     results.append(LintResult("regal lint (and the package's Rego and its tests)", regal.returncode == 0, regal.stdout + regal.stderr))
     tests = run_rego_tests(shipped)
     output = tests.output

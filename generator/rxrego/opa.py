@@ -15,10 +15,29 @@ class OpaError(RuntimeError):
     """OPA ran but failed; the message carries what it printed."""
 
 
-def run(args: list[str], *, cwd: Path | None = None, input: str | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+# OPA and Regal compile or lint every module they are given: a bound on how long one run may
+# take must grow with the catalog. BASE_SECONDS plus SECONDS_PER_MODULE for each .rego file
+# (Regal, the slowest, takes about 0.1 s a module on an idle machine and 0.7 s on a busy
+# one; a fixed 600 s failed `rxrego run` at 1,000 policies on a loaded 2-core machine).
+BASE_SECONDS = 600.0
+SECONDS_PER_MODULE = 3.0
+
+
+def timeout_for(folder: Path | None) -> float:
+    """Seconds a run of OPA or Regal over `folder` may take: BASE_SECONDS plus
+    SECONDS_PER_MODULE per .rego file under it (BASE_SECONDS alone for None)."""
+    if folder is None or not Path(folder).is_dir():
+        return BASE_SECONDS
+    return BASE_SECONDS + SECONDS_PER_MODULE * sum(1 for _ in Path(folder).rglob("*.rego"))
+
+
+def run(args: list[str], *, cwd: Path | None = None, input: str | None = None, timeout: float | None = None) -> subprocess.CompletedProcess:
+    """The pinned OPA with `args` (no shell), its output captured as text. `timeout`:
+    seconds (default: timeout_for(cwd))."""
     tool = toolchain.opa()
     return subprocess.run(
-        [str(tool.path), *args], cwd=cwd, input=input, capture_output=True, text=True, timeout=timeout
+        [str(tool.path), *args], cwd=cwd, input=input, capture_output=True, text=True,
+        timeout=timeout_for(cwd) if timeout is None else timeout,
     )
 
 
@@ -32,7 +51,7 @@ def eval_batch(rego_dir: Path, query: str, input_doc: object, *, coverage: bool 
         args = ["eval", "--format", "json", "--data", str(rego_dir), "--input", f.name]
         if coverage:
             args.append("--coverage")
-        result = run([*args, query])
+        result = run([*args, query], timeout=timeout_for(rego_dir))
     if result.returncode != 0:
         raise OpaError(f"opa eval failed: {result.stderr.strip() or result.stdout.strip()}")
     doc = json.loads(result.stdout)
