@@ -1,4 +1,3 @@
-{{ header }}
 # METADATA
 # title: rxrego shared library
 # description: >-
@@ -369,70 +368,88 @@ _recent(date, on, days) if days_between(date, on) <= days
 # --- the decision ---------------------------------------------------------------------
 
 # decide assembles a policy's decision document (docs/semantics.md, "The decision").
-# set: {"title", "duration_months", "status", "order", "leaves", "requires", "edges"},
-#   where requires maps each composite criterion (and "$root") to the ids it requires, and
-#   edges to those and the ids a conditional is conditioned on; status: the statuses of the set's criteria and of the
-#   indication; policy: the policy block; texts / fields: each criterion's wording and the
-#   request fields a leaf reads; coverage: {"indication", "investigational"}.
-decide(request, policy, set, status, texts, fields, coverage) := object.union_n([
+# request: the input (its request_type names the set); policy: the policy block;
+# coverage: {"indication", "investigational"}; texts: {id: the policy's wording};
+# set: {"title", "duration_months"} and the set's root ({"all_of": ids}, {"any_of": ids} or
+#   {"at_least": n, "of": ids}); statuses: {id: status} for the set's criteria and the
+#   indication; derived: {"order": {set: ids in policy order}, "requires": {id: ids},
+#   "conditions": {id: ids}, "fields": {leaf id: request fields}} (a policy's derived.rego).
+decide(request, policy, coverage, texts, set, statuses, derived) := object.union_n([
 	{
 		"outcome": outcome,
 		"reason": reason,
 		"request_type": request.request_type,
 		"policy": policy,
 		"requirements": set.title,
-		"criteria": {id: _shown[statuses[id]] | some id in set.order},
-		"met": [id | some id in set.order; statuses[id] == "met"],
-		"unmet": array.concat(_investigational(reason, coverage), _unmet(set, statuses, texts)),
-		"missing": _missing(set, statuses, texts, fields),
+		"criteria": {id: _shown[statuses[id]] | some id in order},
+		"met": [id | some id in order; statuses[id] == "met"],
+		"unmet": array.concat(_investigational(reason, coverage), _unmet(root, set, order, statuses, texts, derived)),
+		"missing": _missing(root, set, order, statuses, texts, derived),
 	},
 	_approval(reason, request.date_of_service, set.duration_months),
 	request_id(request),
 ]) if {
-	statuses := object.union(status, {"$root": set.status})
-	reason := _reason(set.status, statuses[coverage.indication])
+	order := derived.order[request.request_type]
+	root := root_status(set, statuses)
+	reason := _reason(root, statuses[coverage.indication])
 	outcome := _outcomes[reason]
 }
 
+# root_status(set, statuses): the status of a requirement set's root (see decide).
+root_status(set, statuses) := all_of([statuses[id] | some id in set.all_of]) if {
+	set.all_of
+} else := any_of([statuses[id] | some id in set.any_of]) if {
+	set.any_of
+} else := at_least(set.at_least, [statuses[id] | some id in set.of])
+
+_root_children(set) := object.get(set, "all_of", object.get(set, "any_of", object.get(set, "of", [])))
+
 # Unmet: criteria reachable from the root through failing criteria, never through a
-# condition (a condition that does not hold is not a reason to deny).
-# A met set has nothing unmet and nothing missing: the walks are skipped.
-_unmet(set, statuses, texts) := [] if {
-	set.status == "met"
-} else := [{"id": id, "text": texts[id]} | some id in set.order; id in reached] if {
+# condition (a condition that does not hold is not a reason to deny). A root that is not
+# failing has nothing unmet: the walk is skipped.
+_unmet(root, set, order, statuses, texts, derived) := [] if {
+	not root in {"unmet", "invalid"}
+} else := [{"id": id, "text": texts[id]} | some id in order; id in reached] if {
 	reached := graph.reachable(
-		{id: [child | some child in object.get(set.requires, id, []); _failing[statuses[child]]] |
-			some id in array.concat(["$root"], set.order)
-			_failing[statuses[id]]
-		},
+		object.union(
+			{id: [child | some child in object.get(derived.requires, id, []); statuses[child] in {"unmet", "invalid"}] |
+				some id in order
+				statuses[id] in {"unmet", "invalid"}
+			},
+			{"$root": [child | some child in _root_children(set); statuses[child] in {"unmet", "invalid"}]},
+		),
 		["$root"],
 	)
 }
 
 # Missing: unknown leaves reachable from the root through criteria that are not met,
-# conditions included (an unknown condition is information to ask for).
-_missing(set, statuses, texts, fields) := [] if {
-	set.status == "met"
-} else := [{"id": id, "text": texts[id], "fields": fields[id]} |
-	some id in set.order
+# conditions included (an unknown condition is information to ask for). A met root has
+# nothing missing: the walk is skipped.
+_missing(root, set, order, statuses, texts, derived) := [] if {
+	root == "met"
+} else := [{"id": id, "text": texts[id], "fields": derived.fields[id]} |
+	some id in order
 	id in reached
 	statuses[id] == "unknown"
-	id in set.leaves
+	derived.fields[id]
 ] if {
 	reached := graph.reachable(
-		{id: [child | some child in object.get(set.edges, id, []); statuses[child] != "met"] |
-			some id in array.concat(["$root"], set.order)
-			statuses[id] != "met"
-		},
+		object.union(
+			{id: [child | some child in _edges(derived, id); statuses[child] != "met"] |
+				some id in order
+				statuses[id] != "met"
+			},
+			{"$root": [child | some child in _root_children(set); statuses[child] != "met"]},
+		),
 		["$root"],
 	)
 }
 
-# Lookup tables for the comprehensions above (cheaper than a function call per element):
-# how each status is shown to callers (invalid as unmet), and which statuses fail.
-_shown := {"met": "met", "unmet": "unmet", "unknown": "unknown", "invalid": "unmet"}
+_edges(derived, id) := array.concat(object.get(derived.requires, id, []), object.get(derived.conditions, id, []))
 
-_failing := {"unmet": true, "invalid": true}
+# How each status is shown to callers (invalid as unmet): a lookup, cheaper than a
+# function call per criterion.
+_shown := {"met": "met", "unmet": "unmet", "unknown": "unknown", "invalid": "unmet"}
 
 
 _outcomes := {
