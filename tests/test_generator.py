@@ -152,7 +152,7 @@ def test_policy_rego_is_the_criteria_and_the_requirement_sets(specs):
 def test_generated_rego_passes_fmt_check_and_regal(regal_path):
     result = CliRunner().invoke(main, ["lint", "--out", str(REGO)])
     assert result.exit_code == 0, result.output
-    assert result.output.count("ok ") == 3
+    assert result.output.count("ok ") == 4
 
 
 def test_examples_generate_clean_rego_too(tmp_path, all_specs, regal_path):

@@ -80,7 +80,7 @@ def main() -> None:
     The pipeline, one command a stage:
       rxrego check          validate the specs in policy_source/
       rxrego generate       write Rego v1 to rego/ (--check: is rego/ current?)
-      rxrego lint           opa fmt, opa check --strict and Regal over rego/
+      rxrego lint           opa fmt, opa check --strict and Regal over rego/; opa test of lib
       rxrego conformance    golden cases in conformance/ on the real OPA binary
       rxrego run            all of the above, with a summary (what `make run` does)
 
@@ -188,7 +188,8 @@ def generate(specs_dir: str, out: str, check_only: bool) -> None:
 @click.option("--out", "rego_dir", default=DEFAULT_OUT, show_default=True, type=click.Path(exists=True, file_okay=False), help="Folder of Rego to lint.")
 @with_tool_errors
 def lint(rego_dir: str) -> None:
-    """Run `opa fmt -l`, `opa check --strict` and `regal lint` over the generated Rego."""
+    """Run `opa fmt -l`, `opa check --strict` and `regal lint` over the generated Rego, and
+    `opa test --coverage` over the shared library (its line coverage must reach 95%)."""
     from . import lint as lint_mod
 
     results = lint_mod.run_all(Path(rego_dir))

@@ -25,13 +25,13 @@ from .spec import model as m
 LIB_PATH = "rxrego/lib/lib.rego"
 # The shared library is Rego written by hand, shipped as package data beside its tests
 # (lib_test.rego); the generator copies it into rego/ under LIB_PATH.
-LIB_SOURCE = "rego/lib/lib.rego"
+LIB_SOURCE = "rego/rxrego/lib/lib.rego"
 ROUTER_PATH = "rxrego/router.rego"
 GENERATED_SUFFIX = ".rego"
 
 
 def lib_source() -> str:
-    """The shared library's text (package data: generator/rxrego/rego/lib/lib.rego)."""
+    """The shared library's text (package data: generator/rxrego/rego/rxrego/lib/lib.rego)."""
     return importlib.resources.files("rxrego").joinpath(LIB_SOURCE).read_text(encoding="utf-8")
 
 

@@ -99,7 +99,7 @@ _leap(y) if y % 400 == 0
 # add_months("2026-11-30", 3) == "2027-02-28": calendar months, clamped to the month's end.
 add_months(date, months) := sprintf("%04d-%02d-%02d", [y, m, d]) if {
 	[y0, m0, d0] := date_parts(date)
-	total := ((y0 * 12) + m0) - 1 + months
+	total := (((y0 * 12) + m0) - 1) + months
 	y := floor(total / 12)
 	m := (total % 12) + 1
 	d := min([d0, days_in_month(y, m)])
@@ -110,7 +110,7 @@ days_between(earlier, later) := (_ns(later) - _ns(earlier)) / 86400000000000
 _ns(date) := time.parse_ns("2006-01-02", date)
 
 # age_years(birth, on): whole years; the birthday counts from its own day.
-age_years(birth, on) := ((on[0] - birth[0]) - 1) if {
+age_years(birth, on) := (on[0] - birth[0]) - 1 if {
 	[on[1], on[2]] < [birth[1], birth[2]]
 } else := on[0] - birth[0]
 
@@ -450,7 +450,6 @@ _edges(derived, id) := array.concat(object.get(derived.requires, id, []), object
 # How each status is shown to callers (invalid as unmet): a lookup, cheaper than a
 # function call per criterion.
 _shown := {"met": "met", "unmet": "unmet", "unknown": "unknown", "invalid": "unmet"}
-
 
 _outcomes := {
 	"criteria_met": "approved",
