@@ -59,18 +59,18 @@ derived := {
 
 # Each request field the criteria read, read once: {"state": "absent" | "invalid" |
 # "present", "value": ...} (docs/semantics.md, "Reading a fact from the request").
-facts := {
-	"biomarkers.CD22": lib.fact(input, ["biomarkers", "CD22"]),
-	"biomarkers.philadelphia_chromosome": lib.fact(input, ["biomarkers", "philadelphia_chromosome"]),
-	"clinical_status.disease_progression": lib.fact(input, ["clinical_status", "disease_progression"]),
-	"clinical_status.unacceptable_toxicity": lib.fact(input, ["clinical_status", "unacceptable_toxicity"]),
-	"diagnoses": lib.fact(input, ["diagnoses"]),
-	"patient.birth_date": lib.fact(input, ["patient", "birth_date"]),
-	"prescriber.attestations.liver_tests_each_dose": lib.fact(input, ["prescriber", "attestations", "liver_tests_each_dose"]),
-	"prescriber.attestations.no_alkylating_hsct_conditioning": lib.fact(input, ["prescriber", "attestations", "no_alkylating_hsct_conditioning"]),
-	"prescriber.attestations.vod_monitoring": lib.fact(input, ["prescriber", "attestations", "vod_monitoring"]),
-	"prior_therapies": lib.fact(input, ["prior_therapies"]),
-}
+facts := lib.facts(input, {
+	"biomarkers.CD22": ["biomarkers", "CD22"],
+	"biomarkers.philadelphia_chromosome": ["biomarkers", "philadelphia_chromosome"],
+	"clinical_status.disease_progression": ["clinical_status", "disease_progression"],
+	"clinical_status.unacceptable_toxicity": ["clinical_status", "unacceptable_toxicity"],
+	"diagnoses": ["diagnoses"],
+	"patient.birth_date": ["patient", "birth_date"],
+	"prescriber.attestations.liver_tests_each_dose": ["prescriber", "attestations", "liver_tests_each_dose"],
+	"prescriber.attestations.no_alkylating_hsct_conditioning": ["prescriber", "attestations", "no_alkylating_hsct_conditioning"],
+	"prescriber.attestations.vod_monitoring": ["prescriber", "attestations", "vod_monitoring"],
+	"prior_therapies": ["prior_therapies"],
+})
 
 # The date of service as [year, month, day] (null when it is not a valid date).
 service_date := lib.service_date(input)

@@ -26,14 +26,21 @@ all_of(statuses) := "unmet" if {
 } else := "met"
 
 at_least(n, statuses) := "met" if {
-	_count(statuses, "met") >= n
+	count([s | some s in statuses; s == "met"]) >= n
 } else := "unknown" if {
-	_count(statuses, "met") + _count(statuses, "unknown") >= n
+	count([s | some s in statuses; s in {"met", "unknown"}]) >= n
 } else := "invalid" if {
 	"invalid" in statuses
 } else := "unmet"
 
-any_of(statuses) := at_least(1, statuses)
+# any_of is at_least(1, statuses), written out: the most common combinator, and a call less.
+any_of(statuses) := "met" if {
+	"met" in statuses
+} else := "unknown" if {
+	"unknown" in statuses
+} else := "invalid" if {
+	"invalid" in statuses
+} else := "unmet"
 
 # when(condition, requirement): met when the condition is definitely false.
 when(condition, requirement) := _when(all_of(condition), all_of(requirement))
@@ -47,8 +54,6 @@ _when("invalid", _) := "invalid"
 _when("unknown", "met") := "met"
 
 _when("unknown", requirement) := "unknown" if requirement != "met"
-
-_count(statuses, wanted) := count([s | some s in statuses; s == wanted])
 
 # --- reading facts --------------------------------------------------------------------
 
@@ -66,6 +71,17 @@ fact(request, path) := {"state": "present", "value": value} if {
 	parent != null
 	not is_object(parent)
 } else := {"state": "absent"}
+
+# facts(request, paths) is {name: fact(request, path) | some name, path in paths}: a present
+# value (the common case) is read with one lookup and no function call.
+facts(request, paths) := object.union(
+	{name: {"state": "present", "value": value} |
+		some name, path in paths
+		value := object.get(request, path, null)
+		value != null
+	},
+	{name: fact(request, path) | some name, path in paths; object.get(request, path, null) == null},
+)
 
 # --- dates ----------------------------------------------------------------------------
 
@@ -132,18 +148,15 @@ service_date(request) := parts if {
 	parts := date_parts(request.date_of_service)
 } else := null
 
-_in_range(x, low, high) := "met" if {
-	_at_least_bound(x, low)
-	_at_most_bound(x, high)
+# _in_range(x, low, high): low <= x <= high, a null bound being no bound (`x < null` never
+# holds: null sorts before every number).
+_in_range(x, low, high) := "unmet" if {
+	x < low
+} else := "met" if {
+	high == null
+} else := "met" if {
+	x <= high
 } else := "unmet"
-
-_at_least_bound(_, null)
-
-_at_least_bound(x, low) if x >= low
-
-_at_most_bound(_, null)
-
-_at_most_bound(x, high) if x <= high
 
 biomarker(result, accepted) := "unknown" if {
 	result.state == "absent"
@@ -179,7 +192,7 @@ _code(entry, prefixes) := "unknown" if {
 	object.get(entry, "code", null) == null
 } else := "met" if {
 	is_string(entry.code)
-	code := _normal_code(entry.code)
+	code := upper(replace(replace(entry.code, ".", ""), " ", ""))
 
 	# The generator writes the prefixes already normalised.
 	some prefix in prefixes
@@ -187,8 +200,6 @@ _code(entry, prefixes) := "unknown" if {
 } else := "unmet" if {
 	is_string(entry.code)
 } else := "invalid"
-
-_normal_code(code) := upper(replace(replace(code, ".", ""), " ", ""))
 
 _qualifier(entry, name, accepted) := "unknown" if {
 	object.get(entry, name, null) == null
@@ -199,53 +210,44 @@ _qualifier(entry, name, accepted) := "unknown" if {
 	is_string(entry[name])
 } else := "invalid"
 
-# value_set is {"agents": {lower-case names}, "classes": {class names}}.
+# value_set is {"agents": {lower-case names}, "classes": {class names}}. The well-formed
+# entries of the value set are found once.
 prior_therapy(entries, value_set, results, n) := "unknown" if {
 	entries.state == "absent"
-} else := _therapy_count(entries.value, value_set, results, n) if {
+} else := _therapy_count(entries.value, matching, results, n) if {
 	is_array(entries.value)
+	matching := [e | some e in entries.value; _well_formed_therapy(e); _in_value_set(e, value_set)]
 } else := "invalid"
 
-_therapy_count(entries, value_set, results, n) := "met" if {
-	count({lower(e.agent) | some e in entries; _in_value_set(e, value_set); e.result in results}) >= n
+# Distinct agents: those with a listed result count; those with none (absent or null) may.
+_therapy_count(entries, matching, results, n) := "met" if {
+	count({lower(e.agent) | some e in matching; e.result in results}) >= n
 } else := "unknown" if {
-	count({lower(e.agent) | some e in entries; _in_value_set(e, value_set); _result_may_count(e, results)}) >= n
+	count({lower(e.agent) | some e in matching; object.get(e, "result", null) in (results | {null})}) >= n
 } else := "invalid" if {
 	some e in entries
 	not _well_formed_therapy(e)
 } else := "unmet"
 
-_result_may_count(entry, _) if object.get(entry, "result", null) == null
-
-_result_may_count(entry, results) if entry.result in results
-
+# class and result, when present and not null, are strings.
 _well_formed_therapy(entry) if {
 	is_object(entry)
 	is_string(entry.agent)
-	_optional_string(entry, "class")
-	_optional_string(entry, "result")
+	type_name(object.get(entry, "class", null)) in {"null", "string"}
+	type_name(object.get(entry, "result", null)) in {"null", "string"}
 }
 
-_optional_string(entry, key) if object.get(entry, key, null) == null
+_in_value_set(entry, value_set) if lower(entry.agent) in value_set.agents
 
-_optional_string(entry, key) if is_string(entry[key])
-
-_in_value_set(entry, value_set) if {
-	_well_formed_therapy(entry)
-	lower(entry.agent) in value_set.agents
-}
-
-_in_value_set(entry, value_set) if {
-	_well_formed_therapy(entry)
-	entry.class in value_set.classes
-}
+_in_value_set(entry, value_set) if entry.class in value_set.classes
 
 concurrent_therapy_excluded(entries, value_set) := "unknown" if {
 	entries.state == "absent"
 } else := "unmet" if {
 	is_array(entries.value)
 	some entry in entries.value
-	_in_value_set_concurrent(entry, value_set)
+	_well_formed_concurrent(entry)
+	_in_value_set(entry, value_set)
 } else := "met" if {
 	is_array(entries.value)
 	every entry in entries.value {
@@ -257,29 +259,24 @@ concurrent_therapy_excluded(entries, value_set) := "unknown" if {
 _well_formed_concurrent(entry) if {
 	is_object(entry)
 	is_string(entry.agent)
-	_optional_string(entry, "class")
+	type_name(object.get(entry, "class", null)) in {"null", "string"}
 }
 
-_in_value_set_concurrent(entry, value_set) if {
-	_well_formed_concurrent(entry)
-	lower(entry.agent) in value_set.agents
-}
-
-_in_value_set_concurrent(entry, value_set) if {
-	_well_formed_concurrent(entry)
-	entry.class in value_set.classes
-}
-
-attestation(answer) := _boolean_is(answer, true)
-
-clinical_status(finding, required) := _boolean_is(finding, required)
-
-_boolean_is(f, wanted) := "unknown" if {
-	f.state == "absent"
+# attestation and clinical_status: a boolean, `true` or `required` being met.
+attestation(answer) := "unknown" if {
+	answer.state == "absent"
 } else := "met" if {
-	f.value == wanted
+	answer.value == true
 } else := "unmet" if {
-	is_boolean(f.value)
+	answer.value == false
+} else := "invalid"
+
+clinical_status(finding, required) := "unknown" if {
+	finding.state == "absent"
+} else := "met" if {
+	finding.value == required
+} else := "unmet" if {
+	is_boolean(finding.value)
 } else := "invalid"
 
 prescriber_specialty(specialty, accepted) := "unknown" if {
@@ -435,7 +432,10 @@ _missing(root, set, order, statuses, texts, derived) := [] if {
 ] if {
 	reached := graph.reachable(
 		object.union(
-			{id: [child | some child in _edges(derived, id); statuses[child] != "met"] |
+			{id: [child |
+				some child in array.concat(object.get(derived.requires, id, []), object.get(derived.conditions, id, []))
+				statuses[child] != "met"
+			] |
 				some id in order
 				statuses[id] != "met"
 			},
@@ -444,8 +444,6 @@ _missing(root, set, order, statuses, texts, derived) := [] if {
 		["$root"],
 	)
 }
-
-_edges(derived, id) := array.concat(object.get(derived.requires, id, []), object.get(derived.conditions, id, []))
 
 # How each status is shown to callers (invalid as unmet): a lookup, cheaper than a
 # function call per criterion.

@@ -115,6 +115,26 @@ test_fact_present if {
 	lib.fact({"diagnoses": []}, ["diagnoses"]) == {"state": "present", "value": []}
 }
 
+# facts reads many paths at once, each exactly as fact would.
+test_facts_reads_each_path_as_fact_does if {
+	request := {"patient": {"birth_date": "1980-03-20"}, "prescriber": "x", "diagnoses": []}
+	paths := {
+		"patient.birth_date": ["patient", "birth_date"],
+		"prescriber.attestations.a": ["prescriber", "attestations", "a"],
+		"diagnoses": ["diagnoses"],
+		"biomarkers.CD22": ["biomarkers", "CD22"],
+	}
+	lib.facts(request, paths) == {
+		"patient.birth_date": {"state": "present", "value": "1980-03-20"},
+		"prescriber.attestations.a": {"state": "invalid"},
+		"diagnoses": {"state": "present", "value": []},
+		"biomarkers.CD22": {"state": "absent"},
+	}
+	every name, path in paths {
+		lib.facts(request, paths)[name] == lib.fact(request, path)
+	}
+}
+
 # --- dates -----------------------------------------------------------------------------------
 
 test_valid_dates if {
