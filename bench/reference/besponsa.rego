@@ -55,49 +55,73 @@ _age := (_service[0] - birth[0]) - 1 if {
 	birth <= _service
 }
 
-_age_at_least(years) := "unknown" if {
-	_absent(_patient, "birth_date")
-} else := "met" if {
-	_age >= years
+# A present, valid answer is looked up; only the others need `_absent` to tell unknown from
+# invalid.
+age_1_or_older := "met" if {
+	_age >= 1
 } else := "unmet" if {
-	_age
+	_age < 1
+} else := "unknown" if {
+	_absent(_patient, "birth_date")
 } else := "invalid"
 
-age_1_or_older := _age_at_least(1)
-
-age_18_or_older := _age_at_least(18)
+age_18_or_older := "met" if {
+	_age >= 18
+} else := "unmet" if {
+	_age < 18
+} else := "unknown" if {
+	_absent(_patient, "birth_date")
+} else := "invalid"
 
 # --- biomarkers, attestations and clinical status (one answer each) ----------------------------
 
-_biomarker(name) := "unknown" if {
-	_absent(_biomarkers, name)
+_marker := {"positive": "met", "negative": "unmet", "unknown": "unknown"}
+
+ph_positive := _marker[_biomarkers.philadelphia_chromosome] if {
+	is_string(_biomarkers.philadelphia_chromosome)
 } else := "unknown" if {
-	_biomarkers[name] == "unknown"
-} else := "met" if {
-	_biomarkers[name] == "positive"
-} else := "unmet" if {
-	_biomarkers[name] == "negative"
+	_absent(_biomarkers, "philadelphia_chromosome")
 } else := "invalid"
 
-ph_positive := _biomarker("philadelphia_chromosome")
-
-_boolean(parent, name, wanted) := "unknown" if {
-	_absent(parent, name)
-} else := "met" if {
-	parent[name] == wanted
-} else := "unmet" if {
-	is_boolean(parent[name])
+_cd22 := _marker[_biomarkers.CD22] if {
+	is_string(_biomarkers.CD22)
+} else := "unknown" if {
+	_absent(_biomarkers, "CD22")
 } else := "invalid"
 
-liver_tests_each_dose := _boolean(_attestations, "liver_tests_each_dose", true)
+_agreed := {true: "met", false: "unmet"}
 
-vod_monitoring := _boolean(_attestations, "vod_monitoring", true)
+_not_found := {false: "met", true: "unmet"}
 
-no_alkylating_hsct_conditioning := _boolean(_attestations, "no_alkylating_hsct_conditioning", true)
+liver_tests_each_dose := _agreed[_attestations.liver_tests_each_dose] if {
+	is_boolean(_attestations.liver_tests_each_dose)
+} else := "unknown" if {
+	_absent(_attestations, "liver_tests_each_dose")
+} else := "invalid"
 
-no_disease_progression := _boolean(_clinical, "disease_progression", false)
+vod_monitoring := _agreed[_attestations.vod_monitoring] if {
+	is_boolean(_attestations.vod_monitoring)
+} else := "unknown" if {
+	_absent(_attestations, "vod_monitoring")
+} else := "invalid"
 
-no_unacceptable_toxicity := _boolean(_clinical, "unacceptable_toxicity", false)
+no_alkylating_hsct_conditioning := _agreed[_attestations.no_alkylating_hsct_conditioning] if {
+	is_boolean(_attestations.no_alkylating_hsct_conditioning)
+} else := "unknown" if {
+	_absent(_attestations, "no_alkylating_hsct_conditioning")
+} else := "invalid"
+
+no_disease_progression := _not_found[_clinical.disease_progression] if {
+	is_boolean(_clinical.disease_progression)
+} else := "unknown" if {
+	_absent(_clinical, "disease_progression")
+} else := "invalid"
+
+no_unacceptable_toxicity := _not_found[_clinical.unacceptable_toxicity] if {
+	is_boolean(_clinical.unacceptable_toxicity)
+} else := "unknown" if {
+	_absent(_clinical, "unacceptable_toxicity")
+} else := "invalid"
 
 # --- the diagnosis: relapsed or refractory CD22-positive B-cell precursor ALL (ICD-10-CM C91.0)
 
@@ -133,22 +157,26 @@ _disease := "unknown" if {
 	is_array(_diagnoses)
 } else := "invalid"
 
-diagnosis := _all([_disease, _biomarker("CD22")])
+diagnosis := _all([_disease, _cd22])
 
 # --- prior therapies ---------------------------------------------------------------------------
 
 _therapies := object.get(input, "prior_therapies", null)
 
+# class and result, when given and not null, are strings.
 _well_formed(t) if {
 	is_object(t)
 	is_string(t.agent)
-	_optional_string(t, "class")
-	_optional_string(t, "result")
+	type_name(object.get(t, "class", null)) in {"null", "string"}
+	type_name(object.get(t, "result", null)) in {"null", "string"}
 }
 
-_optional_string(t, key) if object.get(t, key, null) == null
+_entries := [t | some t in _therapies; _well_formed(t)]
 
-_optional_string(t, key) if is_string(t[key])
+_malformed if {
+	some t in _therapies
+	not _well_formed(t)
+}
 
 _tkis := {"imatinib", "dasatinib", "nilotinib", "bosutinib", "ponatinib", "asciminib"}
 
@@ -156,43 +184,42 @@ _is_tki(t) if lower(t.agent) in _tkis
 
 _is_tki(t) if t.class == "tyrosine_kinase_inhibitor"
 
-_is_chemotherapy(t) if t.class == "standard_chemotherapy"
+# The agents that failed, and those whose result is not given (they may have failed).
+_tki_failed := {lower(t.agent) | some t in _entries; _is_tki(t); t.result == "failed"}
 
-# The agents of a kind that failed, and those whose result is not given (they may have).
-_failed(kind) := {lower(t.agent) |
-	some t in _therapies
-	_well_formed(t)
-	_of_kind(kind, t)
-	t.result == "failed"
-}
+_tki_open := {lower(t.agent) | some t in _entries; _is_tki(t); object.get(t, "result", null) == null}
 
-_may_have_failed(kind) := {lower(t.agent) |
-	some t in _therapies
-	_well_formed(t)
-	_of_kind(kind, t)
+_chemo_failed := {lower(t.agent) | some t in _entries; t.class == "standard_chemotherapy"; t.result == "failed"}
+
+_chemo_open := {lower(t.agent) |
+	some t in _entries
+	t.class == "standard_chemotherapy"
 	object.get(t, "result", null) == null
 }
 
-_of_kind("tki", t) if _is_tki(t)
-
-_of_kind("chemotherapy", t) if _is_chemotherapy(t)
-
-_prior(kind) := "unknown" if {
+failed_tki := "unknown" if {
 	_therapies == null
 } else := "invalid" if {
 	not is_array(_therapies)
 } else := "met" if {
-	count(_failed(kind)) > 0
+	count(_tki_failed) > 0
 } else := "unknown" if {
-	count(_may_have_failed(kind)) > 0
+	count(_tki_open) > 0
 } else := "invalid" if {
-	some t in _therapies
-	not _well_formed(t)
+	_malformed
 } else := "unmet"
 
-failed_tki := _prior("tki")
-
-failed_standard_chemotherapy := _prior("chemotherapy")
+failed_standard_chemotherapy := "unknown" if {
+	_therapies == null
+} else := "invalid" if {
+	not is_array(_therapies)
+} else := "met" if {
+	count(_chemo_failed) > 0
+} else := "unknown" if {
+	count(_chemo_open) > 0
+} else := "invalid" if {
+	_malformed
+} else := "unmet"
 
 # Age 18+ only: if Ph+, the patient must have failed a TKI and standard chemotherapy.
 ph_positive_adult_prior_therapy := _when(
@@ -262,64 +289,65 @@ _fields := {
 	"no_unacceptable_toxicity": ["clinical_status.unacceptable_toxicity"],
 }
 
-_shared := {
+_initial := input.request_type == "initial"
+
+# The statuses of the request's set, its criteria in the document's order, and its root.
+_status := {
 	"age_1_or_older": age_1_or_older,
 	"diagnosis": diagnosis,
+	"ph_positive_adult_prior_therapy": ph_positive_adult_prior_therapy,
+	"age_18_or_older": age_18_or_older,
+	"ph_positive": ph_positive,
+	"failed_tki": failed_tki,
+	"failed_standard_chemotherapy": failed_standard_chemotherapy,
+	"liver_tests_each_dose": liver_tests_each_dose,
+	"vod_monitoring": vod_monitoring,
+	"no_alkylating_hsct_conditioning": no_alkylating_hsct_conditioning,
+} if {
+	_initial
+} else := {
+	"age_1_or_older": age_1_or_older,
+	"diagnosis": diagnosis,
+	"no_progression_or_toxicity": no_progression_or_toxicity,
+	"no_disease_progression": no_disease_progression,
+	"no_unacceptable_toxicity": no_unacceptable_toxicity,
 	"liver_tests_each_dose": liver_tests_each_dose,
 	"vod_monitoring": vod_monitoring,
 	"no_alkylating_hsct_conditioning": no_alkylating_hsct_conditioning,
 }
 
-# Per request type: its title, duration, the statuses of its criteria, the criteria in the
-# document's order, the root's children, and which criterion hangs under which (with whether
-# through a condition).
-_set := {
-	"title": "Prior-Approval Requirements",
-	"months": 3,
-	"status": object.union(_shared, {
-		"ph_positive_adult_prior_therapy": ph_positive_adult_prior_therapy,
-		"age_18_or_older": age_18_or_older,
-		"ph_positive": ph_positive,
-		"failed_tki": failed_tki,
-		"failed_standard_chemotherapy": failed_standard_chemotherapy,
-	}),
-	"order": [
-		"age_1_or_older", "diagnosis", "ph_positive_adult_prior_therapy", "age_18_or_older", "ph_positive",
-		"failed_tki", "failed_standard_chemotherapy", "liver_tests_each_dose", "vod_monitoring",
-		"no_alkylating_hsct_conditioning",
-	],
-	"parent": {
-		"failed_tki": "ph_positive_adult_prior_therapy",
-		"failed_standard_chemotherapy": "ph_positive_adult_prior_therapy",
-	},
-	"condition_of": {
-		"age_18_or_older": "ph_positive_adult_prior_therapy",
-		"ph_positive": "ph_positive_adult_prior_therapy",
-	},
-} if {
-	input.request_type == "initial"
-} else := {
-	"title": "Prior – Approval Renewal Requirements",
-	"months": 6,
-	"status": object.union(_shared, {
-		"no_progression_or_toxicity": no_progression_or_toxicity,
-		"no_disease_progression": no_disease_progression,
-		"no_unacceptable_toxicity": no_unacceptable_toxicity,
-	}),
-	"order": [
-		"age_1_or_older", "diagnosis", "no_progression_or_toxicity", "no_disease_progression",
-		"no_unacceptable_toxicity", "liver_tests_each_dose", "vod_monitoring", "no_alkylating_hsct_conditioning",
-	],
-	"parent": {
-		"no_disease_progression": "no_progression_or_toxicity",
-		"no_unacceptable_toxicity": "no_progression_or_toxicity",
-	},
-	"condition_of": {},
-} if {
-	input.request_type == "renewal"
+_order := [
+	"age_1_or_older", "diagnosis", "ph_positive_adult_prior_therapy", "age_18_or_older", "ph_positive",
+	"failed_tki", "failed_standard_chemotherapy", "liver_tests_each_dose", "vod_monitoring",
+	"no_alkylating_hsct_conditioning",
+] if {
+	_initial
+} else := [
+	"age_1_or_older", "diagnosis", "no_progression_or_toxicity", "no_disease_progression",
+	"no_unacceptable_toxicity", "liver_tests_each_dose", "vod_monitoring", "no_alkylating_hsct_conditioning",
+]
+
+_root := _all([
+	age_1_or_older, diagnosis, ph_positive_adult_prior_therapy,
+	liver_tests_each_dose, vod_monitoring, no_alkylating_hsct_conditioning,
+]) if {
+	_initial
+} else := _all([
+	age_1_or_older, diagnosis, no_progression_or_toxicity,
+	liver_tests_each_dose, vod_monitoring, no_alkylating_hsct_conditioning,
+])
+
+# The criterion each non-root criterion hangs under; the two conditions of the Ph+ rule.
+_under := {
+	"failed_tki": "ph_positive_adult_prior_therapy",
+	"failed_standard_chemotherapy": "ph_positive_adult_prior_therapy",
+	"age_18_or_older": "ph_positive_adult_prior_therapy",
+	"ph_positive": "ph_positive_adult_prior_therapy",
+	"no_disease_progression": "no_progression_or_toxicity",
+	"no_unacceptable_toxicity": "no_progression_or_toxicity",
 }
 
-_root := _all([s | some id, s in _set.status; not _set.parent[id]; not _set.condition_of[id]])
+_conditions := {"age_18_or_older", "ph_positive"}
 
 _failing := {"unmet", "invalid"}
 
@@ -338,36 +366,25 @@ _outcome := {
 	"investigational": "denied",
 }[_reason]
 
-# Unmet: failing criteria under the failing root whose requirement chain fails all the way.
-_unmet contains id if {
+# Unmet: failing criteria under the failing root, not conditions, whose parent (if any) fails.
+_unmet := [{"id": id, "text": _texts[id]} |
+	some id in _order
+	_status[id] in _failing
+	not id in _conditions
+	object.get(_status, object.get(_under, id, ""), "unmet") in _failing
+] if {
 	_root in _failing
-	some id in _set.order
-	_set.status[id] in _failing
-	not _set.condition_of[id]
-	_chain_fails(id)
-}
+} else := []
 
-_chain_fails(id) if not _set.parent[id]
-
-_chain_fails(id) if _set.status[_set.parent[id]] in _failing
-
-# Missing: unknown leaves under a root that is not met, through criteria that are not met.
-_missing contains id if {
-	_root != "met"
-	some id in _set.order
+# Missing: unknown leaves under a root that is not met, whose parent (if any) is not met.
+_missing := [{"id": id, "text": _texts[id], "fields": _fields[id]} |
+	some id in _order
+	_status[id] == "unknown"
 	_fields[id]
-	_set.status[id] == "unknown"
-	_up(id) != "met"
-}
-
-_up(id) := _set.status[_set.parent[id]]
-
-_up(id) := _set.status[_set.condition_of[id]]
-
-_up(id) := "root" if {
-	not _set.parent[id]
-	not _set.condition_of[id]
-}
+	object.get(_status, object.get(_under, id, ""), "unknown") != "met"
+] if {
+	_root != "met"
+} else := []
 
 _investigational := [{
 	"id": "investigational",
@@ -394,7 +411,15 @@ _month_days(_, m) := 30 if m in {4, 6, 9, 11}
 
 _month_days(_, m) := 31 if m in {1, 3, 5, 7, 8, 10, 12}
 
-_approval := {"approval": {"start": input.date_of_service, "end": _end(_set.months), "duration_months": _set.months}} if {
+_title := "Prior-Approval Requirements" if _initial
+
+else := "Prior – Approval Renewal Requirements"
+
+_months := 3 if _initial
+
+else := 6
+
+_approval := {"approval": {"start": input.date_of_service, "end": _end(_months), "duration_months": _months}} if {
 	_reason == "criteria_met"
 } else := {}
 
@@ -418,11 +443,11 @@ decision := object.union_n([
 			"effective_date": "2026-04-01",
 			"version": "sha256:11e574be431d45e3",
 		},
-		"requirements": _set.title,
-		"criteria": {id: _shown[s] | some id, s in _set.status},
-		"met": [id | some id in _set.order; _set.status[id] == "met"],
-		"unmet": array.concat(_investigational, [{"id": id, "text": _texts[id]} | some id in _set.order; _unmet[id]]),
-		"missing": [{"id": id, "text": _texts[id], "fields": _fields[id]} | some id in _set.order; _missing[id]],
+		"requirements": _title,
+		"criteria": {id: _shown[s] | some id, s in _status},
+		"met": [id | some id in _order; _status[id] == "met"],
+		"unmet": array.concat(_investigational, _unmet),
+		"missing": _missing,
 	},
 	_approval,
 	_request_id,

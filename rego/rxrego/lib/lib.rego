@@ -127,10 +127,9 @@ days_between(earlier, later) := (_ns(later) - _ns(earlier)) / 86400000000000
 
 _ns(date) := time.parse_ns("2006-01-02", date)
 
-# age_years(birth, on): whole years; the birthday counts from its own day.
-age_years(birth, on) := (on[0] - birth[0]) - 1 if {
-	[on[1], on[2]] < [birth[1], birth[2]]
-} else := on[0] - birth[0]
+# age_years(birth, on): whole years from date_parts `birth` to date_parts `on`; the birthday
+# counts from its own day (less one year while (month, day) of `on` is before the birthday's).
+age_years(birth, on) := (on[0] - birth[0]) - to_number([on[1], on[2]] < [birth[1], birth[2]])
 
 # --- tests: one function per kind of leaf criterion -----------------------------------
 # Each takes the facts it reads (see `fact`), which a policy reads once per request, and
@@ -458,19 +457,14 @@ _outcomes := {
 	"investigational": "denied",
 }
 
-_reason("met", _) := "criteria_met"
-
-_reason("unknown", _) := "information_missing"
-
-_reason(root, indication) := "investigational" if {
-	failing(root)
-	failing(indication)
-}
-
-_reason(root, indication) := "criteria_unmet" if {
-	failing(root)
-	not failing(indication)
-}
+# The root is met, unknown or failing (unmet or invalid); so is the indication.
+_reason(root, indication) := "criteria_met" if {
+	root == "met"
+} else := "information_missing" if {
+	root == "unknown"
+} else := "investigational" if {
+	indication in {"unmet", "invalid"}
+} else := "criteria_unmet"
 
 _investigational("investigational", coverage) := [{"id": "investigational", "text": coverage.investigational}]
 
