@@ -1,7 +1,7 @@
 """rxrego benchmarks: `python -m bench [--only B1,B3] [--quick]` (or `make bench`).
 
 B1 generation at scale, B2 conformance throughput, B3 decision latency inside OPA, B4 the
-sidecar over HTTP, B5 OPA's memory. Each benchmark is a module with `run(ctx) -> Result`;
+sidecar over HTTP, B5 OPA's memory, G1 the generated decision against hand-written Rego. Each benchmark is a module with `run(ctx) -> Result`;
 this module holds what they share: the run context (a private temporary folder, the cached
 synthetic corpus), progress lines, the Besponsa request, percentiles and the result type.
 

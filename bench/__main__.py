@@ -20,6 +20,7 @@ BENCHMARKS = {
     "B3": "b3_latency",
     "B4": "b4_sidecar",
     "B5": "b5_memory",
+    "G1": "g1_decision",
 }
 
 

@@ -121,13 +121,38 @@ def test_one_rule_per_criterion(specs):
         assert text.count(f'status["{c.id}"] :=') == 1, c.id
 
 
+def test_versions_that_decide_alike_are_emitted_once(specs):
+    """The April 2024 version of 5.21.100 has the current criteria, wording and sets: it is a
+    small alias module naming its version; the versions that decide differently are full."""
+    files = generate.build(specs)
+    by_date = {v.effective_date: v for v in specs[0].versions}
+    alias = files[generate.policy_path(by_date["2024-04-01"])]
+    assert "import data.rxrego.policies.fep_5_21_100 as same" in alias and "status" not in alias
+    assert len(alias.splitlines()) < 30
+    assert generate.derived_path(by_date["2024-04-01"]) not in files
+    for date in ("2026-04-01", "2017-12-01", "2017-09-08"):
+        assert 'status["diagnosis"] :=' in files[generate.policy_path(by_date[date])], date
+        assert generate.derived_path(by_date[date]) in files, date
+
+
+def test_policy_rego_is_the_criteria_and_the_requirement_sets(specs):
+    """Each criterion's wording appears once; the derived tables live beside it."""
+    files = generate.build(specs)
+    policy = files[generate.policy_path(specs[0])]
+    for c in specs[0].criteria:
+        assert policy.count(regotext.string(c.text)) == 1, c.id
+    for table in ('"order"', '"requires"', '"fields"', "$root", '"leaves"', '"edges"'):
+        assert table not in policy, table
+    assert '"order"' in files[generate.derived_path(specs[0])]
+
+
 # --- the quality bar ----------------------------------------------------------------------
 
 
 def test_generated_rego_passes_fmt_check_and_regal(regal_path):
     result = CliRunner().invoke(main, ["lint", "--out", str(REGO)])
     assert result.exit_code == 0, result.output
-    assert result.output.count("ok ") == 3
+    assert result.output.count("ok ") == 4
 
 
 def test_examples_generate_clean_rego_too(tmp_path, all_specs, regal_path):
@@ -232,7 +257,9 @@ def test_root_has_design_card_layout():
 )
 def test_every_criterion_has_a_status_for_any_object(request_doc, specs, opa_path):
     """Tests are total: a criterion is never undefined (which would silently drop it)."""
+    targets = generate.module_targets(specs[0])
     for version in specs[0].versions:
-        got = opa.eval_batch(REGO, f"data.rxrego.policies.{version.module_package}.status", request_doc)["value"]
+        module = targets[version.module_package].module_package  # an alias decides with its target's rules
+        got = opa.eval_batch(REGO, f"data.rxrego.policies.{module}.status", request_doc)["value"]
         assert set(got) == {c.id for c in version.criteria}, version.effective_date
         assert set(got.values()) <= {"met", "unmet", "unknown", "invalid"}

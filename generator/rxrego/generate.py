@@ -7,7 +7,9 @@ so a failure at any point leaves rego/ as it was.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import importlib.resources
 import os
 import shutil
 import tempfile
@@ -22,12 +24,24 @@ from .spec import model as m
 from .spec.dump import content_version
 
 LIB_PATH = "rxrego/lib/lib.rego"
+# The shared library is Rego written by hand, shipped as package data beside its tests
+# (lib_test.rego); the generator copies it into rego/ under LIB_PATH.
+LIB_SOURCE = "rego/rxrego/lib/lib.rego"
 ROUTER_PATH = "rxrego/router.rego"
 GENERATED_SUFFIX = ".rego"
 
 
+def lib_source() -> str:
+    """The shared library's text (package data: generator/rxrego/rego/rxrego/lib/lib.rego)."""
+    return importlib.resources.files("rxrego").joinpath(LIB_SOURCE).read_text(encoding="utf-8")
+
+
 def policy_path(spec: m.PolicySpec) -> str:
     return f"rxrego/policies/{spec.module_package}/policy.rego"
+
+
+def derived_path(spec: m.PolicySpec) -> str:
+    return f"rxrego/policies/{spec.module_package}/derived.rego"
 
 
 def header(source: str) -> str:
@@ -142,56 +156,53 @@ def fact_paths(spec: m.PolicySpec) -> dict[str, list[str]]:
     return {f: f.split(".") for f in sorted(fields)}
 
 
-def root_expr(root: m.AllOf | m.AnyOf | m.AtLeast) -> str:
-    """The set's root, indented to sit inside the requirement set's object."""
-    return status_expr(m.Criterion("$root", "", root)).replace("\n", "\n\t")
-
-
 # --- the shape of a requirement set, as the decision assembly needs it --------------------
 
 
-@dataclass(frozen=True)
-class SetView:
-    name: str
-    title: str
-    duration_months: int
-    root_expr: str
-    order: list[str]
-    leaves: frozenset[str]
-    requires: dict[str, list[str]]
-    conditions: dict[str, list[str]]
-
-    @property
-    def edges(self) -> dict[str, list[str]]:
-        """Every criterion a composite one reads: what it requires, then (for a conditional)
-        what it is conditioned on."""
-        return {cid: self.requires.get(cid, []) + self.conditions.get(cid, []) for cid in {**self.requires, **self.conditions}}
+def root_block(rs: m.RequirementSet) -> dict[str, object]:
+    """A requirement set as policy.rego states it: title, duration and its root over criterion
+    ids ({"all_of": ids}, {"any_of": ids} or {"at_least": n, "of": ids}), which lib.decide
+    evaluates (lib.root_status)."""
+    root = rs.root
+    block: dict[str, object] = {"title": rs.title, "duration_months": rs.duration_months}
+    if isinstance(root, m.AllOf):
+        block["all_of"] = list(root.children)
+    elif isinstance(root, m.AnyOf):
+        block["any_of"] = list(root.children)
+    else:
+        block["at_least"], block["of"] = root.n, list(root.children)
+    return block
 
 
-def set_view(spec: m.PolicySpec, rs: m.RequirementSet) -> SetView:
-    """Pre-order of the set's criteria and its edges: `requires` (all children but a
-    conditional's `when`) and `conditions` (a conditional's `when`)."""
+def set_order(spec: m.PolicySpec, rs: m.RequirementSet) -> list[str]:
+    """The set's criteria in policy order: a pre-order walk from its root, children in the
+    order written (a conditional's `when` before its `then`), each at its first appearance."""
     order: list[str] = []
-    requires: dict[str, list[str]] = {"$root": list(rs.root.children)}
-    conditions: dict[str, list[str]] = {}
 
     def visit(cid: str) -> None:
         if cid in order:
             return
         order.append(cid)
-        t = spec.criterion(cid).test
-        if isinstance(t, m.Conditional):
-            conditions[cid] = list(t.when)
-            requires[cid] = list(t.then)
-        elif isinstance(t, m.AllOf | m.AnyOf | m.AtLeast):
-            requires[cid] = list(t.children)
         for child in spec.criterion(cid).children:
             visit(child)
 
     for cid in rs.root.children:
         visit(cid)
-    leaves = frozenset(cid for cid in order if spec.criterion(cid).is_leaf)
-    return SetView(rs.name, rs.title, rs.duration_months, root_expr(rs.root), order, leaves, requires, conditions)
+    return order
+
+
+def edges(spec: m.PolicySpec) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """(requires, conditions): the ids each composite criterion requires (a conditional: its
+    `then`) and the ids each conditional is conditioned on (its `when`)."""
+    requires: dict[str, list[str]] = {}
+    conditions: dict[str, list[str]] = {}
+    for c in spec.criteria:
+        t = c.test
+        if isinstance(t, m.Conditional):
+            requires[c.id], conditions[c.id] = list(t.then), list(t.when)
+        elif isinstance(t, m.AllOf | m.AnyOf | m.AtLeast):
+            requires[c.id] = list(t.children)
+    return requires, conditions
 
 
 # --- rendering ----------------------------------------------------------------------------
@@ -230,30 +241,92 @@ def source_label(spec: m.PolicySpec) -> str:
     return project_label(spec.source)
 
 
-def render_policy(spec: m.PolicySpec) -> str:
+def _source(spec: m.PolicySpec) -> str:
     source = source_label(spec)
     if spec.package_suffix:
         source += f" (its earlier version effective {spec.effective_date})"
+    return source
+
+
+def _policy_block(spec: m.PolicySpec) -> dict[str, str]:
+    return {
+        "id": spec.id,
+        "number": spec.number,
+        "title": spec.title,
+        "effective_date": spec.effective_date,
+        "version": content_version(spec),
+    }
+
+
+def render_policy(spec: m.PolicySpec, policy_block: dict[str, str] | None = None) -> str:
+    """policy.rego: the policy block, the wording, one status rule per criterion, the
+    requirement sets and the decision."""
     return _env().get_template("policy.rego.j2").render(
-        header=header(source),
+        header=header(_source(spec)),
         spec=spec,
-        policy_block={
-            "id": spec.id,
-            "number": spec.number,
-            "title": spec.title,
-            "effective_date": spec.effective_date,
-            "version": content_version(spec),
-        },
+        policy_block=_policy_block(spec) if policy_block is None else policy_block,
         coverage_block={"indication": spec.coverage.indication, "investigational": spec.coverage.investigational},
-        request_types=frozenset(r.name for r in spec.requirements),
         value_sets={
             vs.id: {"agents": _lower_set(vs.agents), "classes": frozenset(vs.classes)} for vs in spec.value_sets
         },
         texts={c.id: c.text for c in spec.criteria},
-        facts=fact_paths(spec),
-        fields={c.id: leaf_fields(c.test) for c in spec.criteria if c.is_leaf},
-        sets=[set_view(spec, rs) for rs in spec.requirements],
+        sets=[{"name": rs.name, "block": root_block(rs)} for rs in spec.requirements],
     )
+
+
+def render_derived(spec: m.PolicySpec) -> str:
+    """derived.rego, beside policy.rego: the tables derived from its criteria."""
+    requires, conditions = edges(spec)
+    return _env().get_template("derived.rego.j2").render(
+        header=header(_source(spec)),
+        spec=spec,
+        request_types=frozenset(r.name for r in spec.requirements),
+        order={rs.name: set_order(spec, rs) for rs in spec.requirements},
+        requires=requires,
+        conditions=conditions,
+        fields={c.id: leaf_fields(c.test) for c in spec.criteria if c.is_leaf},
+        facts=fact_paths(spec),
+    )
+
+
+def render_alias(spec: m.PolicySpec, target: m.PolicySpec) -> str:
+    """An earlier version that decides as `target` (a newer version) does: a module that
+    names the version and takes the decision from `target`'s module."""
+    return _env().get_template("alias.rego.j2").render(
+        header=header(_source(spec)), spec=spec, target=target.module_package, policy_block=_policy_block(spec)
+    )
+
+
+def _decides_as(spec: m.PolicySpec) -> tuple[str, str]:
+    """What a version's decisions depend on beyond the policy block: its rendered modules
+    with the policy block left out. Versions equal here decide every request alike."""
+    blank = dataclasses.replace(spec, effective_date="", package_suffix="", source="")
+    return render_policy(blank, policy_block={}), render_derived(blank)
+
+
+def module_targets(spec: m.PolicySpec) -> dict[str, m.PolicySpec]:
+    """{module package of each version: the version whose full module decides for it}: the
+    version itself, or the newest version that decides alike (its module is then an alias)."""
+    full: dict[tuple[str, str], m.PolicySpec] = {}
+    targets = {}
+    for version in spec.versions:
+        targets[version.module_package] = full.setdefault(_decides_as(version), version)
+    return targets
+
+
+def policy_modules(spec: m.PolicySpec) -> dict[str, str]:
+    """Every module of a policy and its earlier versions, {path under rego/: text}. A version
+    that decides as a newer one does becomes an alias of that one's module (emitted once)."""
+    files: dict[str, str] = {}
+    targets = module_targets(spec)
+    for version in spec.versions:
+        target = targets[version.module_package]
+        if target is not version:
+            files[policy_path(version)] = render_alias(version, target)
+        else:
+            files[policy_path(version)] = render_policy(version)
+            files[derived_path(version)] = render_derived(version)
+    return files
 
 
 def versions(specs: Sequence[m.PolicySpec]) -> dict[str, list[dict[str, str]]]:
@@ -280,14 +353,13 @@ def routes(specs: Sequence[m.PolicySpec]) -> dict[str, dict[str, str]]:
 def render(specs: Sequence[m.PolicySpec], specs_label: str = "policy_source/") -> dict[str, str]:
     """Every generated file, {path under rego/: text}, before formatting."""
     files = {
-        LIB_PATH: _env().get_template("lib.rego.j2").render(header=header("its template, generator/rxrego/templates/lib.rego.j2")),
+        LIB_PATH: header(f"generator/rxrego/{LIB_SOURCE}, copied") + "\n" + lib_source(),
         ROUTER_PATH: _env().get_template("router.rego.j2").render(
             header=header(f"the specs in {specs_label}"), routes=routes(specs), versions=versions(specs)
         ),
     }
     for spec in specs:
-        for version in spec.versions:
-            files[policy_path(version)] = render_policy(version)
+        files.update(policy_modules(spec))
     return files
 
 

@@ -132,7 +132,9 @@ def generate(specs_dir: str, out: str, check_only: bool) -> None:
 @click.command()
 @click.option("--out", "rego_dir", default=DEFAULT_OUT, show_default=True, type=click.Path(exists=True, file_okay=False), help="Folder of Rego to lint.")
 def lint(rego_dir: str) -> None:
-    """Run `opa fmt -l`, `opa check --strict` and `regal lint` over the generated Rego."""
+    """Run `opa fmt -l`, `opa check --strict` and `regal lint` over the generated Rego, and
+    `opa test --coverage` over the shared library (its line coverage must reach 95%)."""
+
     results = lint_mod.run_all(Path(rego_dir))
     for r in results:
         mark = click.style("ok  ", fg="green") if r.ok else click.style("FAIL", fg="red")

@@ -20,8 +20,6 @@ coverage := {
 	"investigational": "Besponsa may be considered investigational for all other indications.",
 }
 
-request_types := {"initial", "renewal"}
-
 value_sets := {
 	"standard_chemotherapy": {"agents": set(), "classes": {"standard_chemotherapy"}},
 	"tyrosine_kinase_inhibitors": {
@@ -30,9 +28,8 @@ value_sets := {
 	},
 }
 
-# The policy's wording of each criterion: what a denial quotes. Kept verbatim on one line
-# each, so it reads as the document does (which is why .regal/config.yaml lets these
-# generated files exceed Regal's line length).
+# The policy's wording of each criterion, verbatim on one line (what a denial quotes; hence
+# .regal/config.yaml lets policies exceed Regal's line length).
 texts := {
 	"age_18_or_older": "Age 18+",
 	"age_1_or_older": "Age 1 year of age or older",
@@ -49,45 +46,10 @@ texts := {
 	"vod_monitoring": "Prescriber agrees to monitor for signs and symptoms of hepatic veno-occlusive disease during treatment of Besponsa",
 }
 
-# The request fields each test reads: what a pended decision asks for.
-fields := {
-	"age_18_or_older": ["patient.birth_date"],
-	"age_1_or_older": ["patient.birth_date"],
-	"diagnosis": ["diagnoses", "biomarkers.CD22"],
-	"failed_standard_chemotherapy": ["prior_therapies"],
-	"failed_tki": ["prior_therapies"],
-	"liver_tests_each_dose": ["prescriber.attestations.liver_tests_each_dose"],
-	"no_alkylating_hsct_conditioning": ["prescriber.attestations.no_alkylating_hsct_conditioning"],
-	"no_disease_progression": ["clinical_status.disease_progression"],
-	"no_unacceptable_toxicity": ["clinical_status.unacceptable_toxicity"],
-	"ph_positive": ["biomarkers.philadelphia_chromosome"],
-	"vod_monitoring": ["prescriber.attestations.vod_monitoring"],
-}
+# --- criteria: one rule each, a status "met" | "unmet" | "unknown" | "invalid" --------------
 
-# Each request field the tests read, read once: {"state": "absent" | "invalid" | "present",
-# "value": ...} (docs/semantics.md, "Reading a fact from the request").
-facts := {
-	"biomarkers.CD22": lib.fact(input, ["biomarkers", "CD22"]),
-	"biomarkers.philadelphia_chromosome": lib.fact(input, ["biomarkers", "philadelphia_chromosome"]),
-	"clinical_status.disease_progression": lib.fact(input, ["clinical_status", "disease_progression"]),
-	"clinical_status.unacceptable_toxicity": lib.fact(input, ["clinical_status", "unacceptable_toxicity"]),
-	"diagnoses": lib.fact(input, ["diagnoses"]),
-	"patient.birth_date": lib.fact(input, ["patient", "birth_date"]),
-	"prescriber.attestations.liver_tests_each_dose": lib.fact(input, ["prescriber", "attestations", "liver_tests_each_dose"]),
-	"prescriber.attestations.no_alkylating_hsct_conditioning": lib.fact(input, ["prescriber", "attestations", "no_alkylating_hsct_conditioning"]),
-	"prescriber.attestations.vod_monitoring": lib.fact(input, ["prescriber", "attestations", "vod_monitoring"]),
-	"prior_therapies": lib.fact(input, ["prior_therapies"]),
-}
-
-# The date of service as [year, month, day] (null when it is not a valid date).
-service_date := lib.service_date(input)
-
-# --- criteria: one rule each --------------------------------------------------------------
-
-# Age 1 year of age or older
 status["age_1_or_older"] := lib.age(facts["patient.birth_date"], service_date, 1, null)
 
-# Relapsed or refractory CD22-positive B-cell precursor acute lymphoblastic leukemia (ALL)
 status["diagnosis"] := lib.diagnosis(
 	facts.diagnoses,
 	["C910"],
@@ -95,31 +57,21 @@ status["diagnosis"] := lib.diagnosis(
 	[lib.biomarker(facts["biomarkers.CD22"], {"positive"})],
 )
 
-# Prescriber agrees to obtain ALT, AST, total bilirubin, and alkaline phosphatase prior to and
-# following each dose of Besponsa
 status["liver_tests_each_dose"] := lib.attestation(facts["prescriber.attestations.liver_tests_each_dose"])
 
-# Prescriber agrees to monitor for signs and symptoms of hepatic veno-occlusive disease during
-# treatment of Besponsa
 status["vod_monitoring"] := lib.attestation(facts["prescriber.attestations.vod_monitoring"])
 
-# Prescriber agrees NOT to add HSCT conditioning regimens containing alkylating agents
 status["no_alkylating_hsct_conditioning"] := lib.attestation(facts["prescriber.attestations.no_alkylating_hsct_conditioning"])
 
-# Age 18+ only: if Philadelphia chromosome-positive (Ph+), patient must have failed treatment
-# with at least ONE tyrosine kinase inhibitor and standard chemotherapy
 status["ph_positive_adult_prior_therapy"] := lib.when(
 	[status.age_18_or_older, status.ph_positive],
 	[status.failed_tki, status.failed_standard_chemotherapy],
 )
 
-# Age 18+
 status["age_18_or_older"] := lib.age(facts["patient.birth_date"], service_date, 18, null)
 
-# Philadelphia chromosome-positive (Ph+)
 status["ph_positive"] := lib.biomarker(facts["biomarkers.philadelphia_chromosome"], {"positive"})
 
-# patient must have failed treatment with at least ONE tyrosine kinase inhibitor
 status["failed_tki"] := lib.prior_therapy(
 	facts.prior_therapies,
 	value_sets.tyrosine_kinase_inhibitors,
@@ -127,7 +79,6 @@ status["failed_tki"] := lib.prior_therapy(
 	1,
 )
 
-# patient must have failed treatment with standard chemotherapy
 status["failed_standard_chemotherapy"] := lib.prior_therapy(
 	facts.prior_therapies,
 	value_sets.standard_chemotherapy,
@@ -135,137 +86,46 @@ status["failed_standard_chemotherapy"] := lib.prior_therapy(
 	1,
 )
 
-# NO disease progression or unacceptable toxicities
 status["no_progression_or_toxicity"] := lib.all_of([status.no_disease_progression, status.no_unacceptable_toxicity])
 
-# NO disease progression
 status["no_disease_progression"] := lib.clinical_status(facts["clinical_status.disease_progression"], false)
 
-# NO unacceptable toxicities
 status["no_unacceptable_toxicity"] := lib.clinical_status(facts["clinical_status.unacceptable_toxicity"], false)
 
-# --- requirement sets -----------------------------------------------------------------
+# --- requirement sets: each a root over the criteria, and the approval's duration --------
 
-# Prior-Approval Requirements: approval for 3 months.
 requirements["initial"] := {
 	"title": "Prior-Approval Requirements",
 	"duration_months": 3,
-	"status": lib.all_of([
-		status.age_1_or_older,
-		status.diagnosis,
-		status.ph_positive_adult_prior_therapy,
-		status.liver_tests_each_dose,
-		status.vod_monitoring,
-		status.no_alkylating_hsct_conditioning,
-	]),
-	"order": [
+	"all_of": [
 		"age_1_or_older",
 		"diagnosis",
 		"ph_positive_adult_prior_therapy",
-		"age_18_or_older",
-		"ph_positive",
-		"failed_tki",
-		"failed_standard_chemotherapy",
 		"liver_tests_each_dose",
 		"vod_monitoring",
 		"no_alkylating_hsct_conditioning",
 	],
-	"leaves": {
-		"age_18_or_older",
-		"age_1_or_older",
-		"diagnosis",
-		"failed_standard_chemotherapy",
-		"failed_tki",
-		"liver_tests_each_dose",
-		"no_alkylating_hsct_conditioning",
-		"ph_positive",
-		"vod_monitoring",
-	},
-	"requires": {
-		"$root": [
-			"age_1_or_older",
-			"diagnosis",
-			"ph_positive_adult_prior_therapy",
-			"liver_tests_each_dose",
-			"vod_monitoring",
-			"no_alkylating_hsct_conditioning",
-		],
-		"ph_positive_adult_prior_therapy": ["failed_tki", "failed_standard_chemotherapy"],
-	},
-	"edges": {
-		"$root": [
-			"age_1_or_older",
-			"diagnosis",
-			"ph_positive_adult_prior_therapy",
-			"liver_tests_each_dose",
-			"vod_monitoring",
-			"no_alkylating_hsct_conditioning",
-		],
-		"ph_positive_adult_prior_therapy": ["failed_tki", "failed_standard_chemotherapy", "age_18_or_older", "ph_positive"],
-	},
 }
 
-# Prior – Approval Renewal Requirements: approval for 6 months.
 requirements["renewal"] := {
 	"title": "Prior – Approval Renewal Requirements",
 	"duration_months": 6,
-	"status": lib.all_of([
-		status.age_1_or_older,
-		status.diagnosis,
-		status.no_progression_or_toxicity,
-		status.liver_tests_each_dose,
-		status.vod_monitoring,
-		status.no_alkylating_hsct_conditioning,
-	]),
-	"order": [
+	"all_of": [
 		"age_1_or_older",
 		"diagnosis",
 		"no_progression_or_toxicity",
-		"no_disease_progression",
-		"no_unacceptable_toxicity",
 		"liver_tests_each_dose",
 		"vod_monitoring",
 		"no_alkylating_hsct_conditioning",
 	],
-	"leaves": {
-		"age_1_or_older",
-		"diagnosis",
-		"liver_tests_each_dose",
-		"no_alkylating_hsct_conditioning",
-		"no_disease_progression",
-		"no_unacceptable_toxicity",
-		"vod_monitoring",
-	},
-	"requires": {
-		"$root": [
-			"age_1_or_older",
-			"diagnosis",
-			"no_progression_or_toxicity",
-			"liver_tests_each_dose",
-			"vod_monitoring",
-			"no_alkylating_hsct_conditioning",
-		],
-		"no_progression_or_toxicity": ["no_disease_progression", "no_unacceptable_toxicity"],
-	},
-	"edges": {
-		"$root": [
-			"age_1_or_older",
-			"diagnosis",
-			"no_progression_or_toxicity",
-			"liver_tests_each_dose",
-			"vod_monitoring",
-			"no_alkylating_hsct_conditioning",
-		],
-		"no_progression_or_toxicity": ["no_disease_progression", "no_unacceptable_toxicity"],
-	},
 }
 
 # METADATA
 # description: The decision for the request in `input` (docs/semantics.md).
 # entrypoint: true
-decision := lib.decide(input, policy, set, statuses, texts, fields, coverage) if {
+decision := lib.decide(input, policy, coverage, texts, set, statuses, derived) if {
 	set := requirements[input.request_type]
 
-	# Only the applied set's criteria (and the indication) are evaluated.
-	statuses := {id: status[id] | some id in array.concat(set.order, [coverage.indication])}
+	# Only the statuses of the set's criteria (and of the indication) are evaluated.
+	statuses := {id: status[id] | some id in array.concat(derived.order[input.request_type], [coverage.indication])}
 }

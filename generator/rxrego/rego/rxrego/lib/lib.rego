@@ -1,4 +1,3 @@
-{{ header }}
 # METADATA
 # title: rxrego shared library
 # description: >-
@@ -27,14 +26,21 @@ all_of(statuses) := "unmet" if {
 } else := "met"
 
 at_least(n, statuses) := "met" if {
-	_count(statuses, "met") >= n
+	count([s | some s in statuses; s == "met"]) >= n
 } else := "unknown" if {
-	_count(statuses, "met") + _count(statuses, "unknown") >= n
+	count([s | some s in statuses; s in {"met", "unknown"}]) >= n
 } else := "invalid" if {
 	"invalid" in statuses
 } else := "unmet"
 
-any_of(statuses) := at_least(1, statuses)
+# any_of is at_least(1, statuses), written out: the most common combinator, and a call less.
+any_of(statuses) := "met" if {
+	"met" in statuses
+} else := "unknown" if {
+	"unknown" in statuses
+} else := "invalid" if {
+	"invalid" in statuses
+} else := "unmet"
 
 # when(condition, requirement): met when the condition is definitely false.
 when(condition, requirement) := _when(all_of(condition), all_of(requirement))
@@ -48,8 +54,6 @@ _when("invalid", _) := "invalid"
 _when("unknown", "met") := "met"
 
 _when("unknown", requirement) := "unknown" if requirement != "met"
-
-_count(statuses, wanted) := count([s | some s in statuses; s == wanted])
 
 # --- reading facts --------------------------------------------------------------------
 
@@ -67,6 +71,17 @@ fact(request, path) := {"state": "present", "value": value} if {
 	parent != null
 	not is_object(parent)
 } else := {"state": "absent"}
+
+# facts(request, paths) is {name: fact(request, path) | some name, path in paths}: a present
+# value (the common case) is read with one lookup and no function call.
+facts(request, paths) := object.union(
+	{name: {"state": "present", "value": value} |
+		some name, path in paths
+		value := object.get(request, path, null)
+		value != null
+	},
+	{name: fact(request, path) | some name, path in paths; object.get(request, path, null) == null},
+)
 
 # --- dates ----------------------------------------------------------------------------
 
@@ -100,7 +115,7 @@ _leap(y) if y % 400 == 0
 # add_months("2026-11-30", 3) == "2027-02-28": calendar months, clamped to the month's end.
 add_months(date, months) := sprintf("%04d-%02d-%02d", [y, m, d]) if {
 	[y0, m0, d0] := date_parts(date)
-	total := ((y0 * 12) + m0) - 1 + months
+	total := (((y0 * 12) + m0) - 1) + months
 	y := floor(total / 12)
 	m := (total % 12) + 1
 	d := min([d0, days_in_month(y, m)])
@@ -110,10 +125,9 @@ days_between(earlier, later) := (_ns(later) - _ns(earlier)) / 86400000000000
 
 _ns(date) := time.parse_ns("2006-01-02", date)
 
-# age_years(birth, on): whole years; the birthday counts from its own day.
-age_years(birth, on) := ((on[0] - birth[0]) - 1) if {
-	[on[1], on[2]] < [birth[1], birth[2]]
-} else := on[0] - birth[0]
+# age_years(birth, on): whole years from date_parts `birth` to date_parts `on`; the birthday
+# counts from its own day (less one year while (month, day) of `on` is before the birthday's).
+age_years(birth, on) := (on[0] - birth[0]) - to_number([on[1], on[2]] < [birth[1], birth[2]])
 
 # --- tests: one function per kind of leaf criterion -----------------------------------
 # Each takes the facts it reads (see `fact`), which a policy reads once per request, and
@@ -133,18 +147,15 @@ service_date(request) := parts if {
 	parts := date_parts(request.date_of_service)
 } else := null
 
-_in_range(x, low, high) := "met" if {
-	_at_least_bound(x, low)
-	_at_most_bound(x, high)
+# _in_range(x, low, high): low <= x <= high, a null bound being no bound (`x < null` never
+# holds: null sorts before every number).
+_in_range(x, low, high) := "unmet" if {
+	x < low
+} else := "met" if {
+	high == null
+} else := "met" if {
+	x <= high
 } else := "unmet"
-
-_at_least_bound(_, null)
-
-_at_least_bound(x, low) if x >= low
-
-_at_most_bound(_, null)
-
-_at_most_bound(x, high) if x <= high
 
 biomarker(result, accepted) := "unknown" if {
 	result.state == "absent"
@@ -180,7 +191,7 @@ _code(entry, prefixes) := "unknown" if {
 	object.get(entry, "code", null) == null
 } else := "met" if {
 	is_string(entry.code)
-	code := _normal_code(entry.code)
+	code := upper(replace(replace(entry.code, ".", ""), " ", ""))
 
 	# The generator writes the prefixes already normalised.
 	some prefix in prefixes
@@ -188,8 +199,6 @@ _code(entry, prefixes) := "unknown" if {
 } else := "unmet" if {
 	is_string(entry.code)
 } else := "invalid"
-
-_normal_code(code) := upper(replace(replace(code, ".", ""), " ", ""))
 
 _qualifier(entry, name, accepted) := "unknown" if {
 	object.get(entry, name, null) == null
@@ -200,53 +209,44 @@ _qualifier(entry, name, accepted) := "unknown" if {
 	is_string(entry[name])
 } else := "invalid"
 
-# value_set is {"agents": {lower-case names}, "classes": {class names}}.
+# value_set is {"agents": {lower-case names}, "classes": {class names}}. The well-formed
+# entries of the value set are found once.
 prior_therapy(entries, value_set, results, n) := "unknown" if {
 	entries.state == "absent"
-} else := _therapy_count(entries.value, value_set, results, n) if {
+} else := _therapy_count(entries.value, matching, results, n) if {
 	is_array(entries.value)
+	matching := [e | some e in entries.value; _well_formed_therapy(e); _in_value_set(e, value_set)]
 } else := "invalid"
 
-_therapy_count(entries, value_set, results, n) := "met" if {
-	count({lower(e.agent) | some e in entries; _in_value_set(e, value_set); e.result in results}) >= n
+# Distinct agents: those with a listed result count; those with none (absent or null) may.
+_therapy_count(entries, matching, results, n) := "met" if {
+	count({lower(e.agent) | some e in matching; e.result in results}) >= n
 } else := "unknown" if {
-	count({lower(e.agent) | some e in entries; _in_value_set(e, value_set); _result_may_count(e, results)}) >= n
+	count({lower(e.agent) | some e in matching; object.get(e, "result", null) in (results | {null})}) >= n
 } else := "invalid" if {
 	some e in entries
 	not _well_formed_therapy(e)
 } else := "unmet"
 
-_result_may_count(entry, _) if object.get(entry, "result", null) == null
-
-_result_may_count(entry, results) if entry.result in results
-
+# class and result, when present and not null, are strings.
 _well_formed_therapy(entry) if {
 	is_object(entry)
 	is_string(entry.agent)
-	_optional_string(entry, "class")
-	_optional_string(entry, "result")
+	type_name(object.get(entry, "class", null)) in {"null", "string"}
+	type_name(object.get(entry, "result", null)) in {"null", "string"}
 }
 
-_optional_string(entry, key) if object.get(entry, key, null) == null
+_in_value_set(entry, value_set) if lower(entry.agent) in value_set.agents
 
-_optional_string(entry, key) if is_string(entry[key])
-
-_in_value_set(entry, value_set) if {
-	_well_formed_therapy(entry)
-	lower(entry.agent) in value_set.agents
-}
-
-_in_value_set(entry, value_set) if {
-	_well_formed_therapy(entry)
-	entry.class in value_set.classes
-}
+_in_value_set(entry, value_set) if entry.class in value_set.classes
 
 concurrent_therapy_excluded(entries, value_set) := "unknown" if {
 	entries.state == "absent"
 } else := "unmet" if {
 	is_array(entries.value)
 	some entry in entries.value
-	_in_value_set_concurrent(entry, value_set)
+	_well_formed_concurrent(entry)
+	_in_value_set(entry, value_set)
 } else := "met" if {
 	is_array(entries.value)
 	every entry in entries.value {
@@ -258,29 +258,24 @@ concurrent_therapy_excluded(entries, value_set) := "unknown" if {
 _well_formed_concurrent(entry) if {
 	is_object(entry)
 	is_string(entry.agent)
-	_optional_string(entry, "class")
+	type_name(object.get(entry, "class", null)) in {"null", "string"}
 }
 
-_in_value_set_concurrent(entry, value_set) if {
-	_well_formed_concurrent(entry)
-	lower(entry.agent) in value_set.agents
-}
-
-_in_value_set_concurrent(entry, value_set) if {
-	_well_formed_concurrent(entry)
-	entry.class in value_set.classes
-}
-
-attestation(answer) := _boolean_is(answer, true)
-
-clinical_status(finding, required) := _boolean_is(finding, required)
-
-_boolean_is(f, wanted) := "unknown" if {
-	f.state == "absent"
+# attestation and clinical_status: a boolean, `true` or `required` being met.
+attestation(answer) := "unknown" if {
+	answer.state == "absent"
 } else := "met" if {
-	f.value == wanted
+	answer.value == true
 } else := "unmet" if {
-	is_boolean(f.value)
+	answer.value == false
+} else := "invalid"
+
+clinical_status(finding, required) := "unknown" if {
+	finding.state == "absent"
+} else := "met" if {
+	finding.value == required
+} else := "unmet" if {
+	is_boolean(finding.value)
 } else := "invalid"
 
 prescriber_specialty(specialty, accepted) := "unknown" if {
@@ -369,71 +364,89 @@ _recent(date, on, days) if days_between(date, on) <= days
 # --- the decision ---------------------------------------------------------------------
 
 # decide assembles a policy's decision document (docs/semantics.md, "The decision").
-# set: {"title", "duration_months", "status", "order", "leaves", "requires", "edges"},
-#   where requires maps each composite criterion (and "$root") to the ids it requires, and
-#   edges to those and the ids a conditional is conditioned on; status: the statuses of the set's criteria and of the
-#   indication; policy: the policy block; texts / fields: each criterion's wording and the
-#   request fields a leaf reads; coverage: {"indication", "investigational"}.
-decide(request, policy, set, status, texts, fields, coverage) := object.union_n([
+# request: the input (its request_type names the set); policy: the policy block;
+# coverage: {"indication", "investigational"}; texts: {id: the policy's wording};
+# set: {"title", "duration_months"} and the set's root ({"all_of": ids}, {"any_of": ids} or
+#   {"at_least": n, "of": ids}); statuses: {id: status} for the set's criteria and the
+#   indication; derived: {"order": {set: ids in policy order}, "requires": {id: ids},
+#   "conditions": {id: ids}, "fields": {leaf id: request fields}} (a policy's derived.rego).
+decide(request, policy, coverage, texts, set, statuses, derived) := object.union_n([
 	{
 		"outcome": outcome,
 		"reason": reason,
 		"request_type": request.request_type,
 		"policy": policy,
 		"requirements": set.title,
-		"criteria": {id: _shown[statuses[id]] | some id in set.order},
-		"met": [id | some id in set.order; statuses[id] == "met"],
-		"unmet": array.concat(_investigational(reason, coverage), _unmet(set, statuses, texts)),
-		"missing": _missing(set, statuses, texts, fields),
+		"criteria": {id: _shown[statuses[id]] | some id in order},
+		"met": [id | some id in order; statuses[id] == "met"],
+		"unmet": array.concat(_investigational(reason, coverage), _unmet(root, set, order, statuses, texts, derived)),
+		"missing": _missing(root, set, order, statuses, texts, derived),
 	},
 	_approval(reason, request.date_of_service, set.duration_months),
 	request_id(request),
 ]) if {
-	statuses := object.union(status, {"$root": set.status})
-	reason := _reason(set.status, statuses[coverage.indication])
+	order := derived.order[request.request_type]
+	root := root_status(set, statuses)
+	reason := _reason(root, statuses[coverage.indication])
 	outcome := _outcomes[reason]
 }
 
+# root_status(set, statuses): the status of a requirement set's root (see decide).
+root_status(set, statuses) := all_of([statuses[id] | some id in set.all_of]) if {
+	set.all_of
+} else := any_of([statuses[id] | some id in set.any_of]) if {
+	set.any_of
+} else := at_least(set.at_least, [statuses[id] | some id in set.of])
+
+_root_children(set) := object.get(set, "all_of", object.get(set, "any_of", object.get(set, "of", [])))
+
 # Unmet: criteria reachable from the root through failing criteria, never through a
-# condition (a condition that does not hold is not a reason to deny).
-# A met set has nothing unmet and nothing missing: the walks are skipped.
-_unmet(set, statuses, texts) := [] if {
-	set.status == "met"
-} else := [{"id": id, "text": texts[id]} | some id in set.order; id in reached] if {
+# condition (a condition that does not hold is not a reason to deny). A root that is not
+# failing has nothing unmet: the walk is skipped.
+_unmet(root, set, order, statuses, texts, derived) := [] if {
+	not root in {"unmet", "invalid"}
+} else := [{"id": id, "text": texts[id]} | some id in order; id in reached] if {
 	reached := graph.reachable(
-		{id: [child | some child in object.get(set.requires, id, []); _failing[statuses[child]]] |
-			some id in array.concat(["$root"], set.order)
-			_failing[statuses[id]]
-		},
+		object.union(
+			{id: [child | some child in object.get(derived.requires, id, []); statuses[child] in {"unmet", "invalid"}] |
+				some id in order
+				statuses[id] in {"unmet", "invalid"}
+			},
+			{"$root": [child | some child in _root_children(set); statuses[child] in {"unmet", "invalid"}]},
+		),
 		["$root"],
 	)
 }
 
 # Missing: unknown leaves reachable from the root through criteria that are not met,
-# conditions included (an unknown condition is information to ask for).
-_missing(set, statuses, texts, fields) := [] if {
-	set.status == "met"
-} else := [{"id": id, "text": texts[id], "fields": fields[id]} |
-	some id in set.order
+# conditions included (an unknown condition is information to ask for). A met root has
+# nothing missing: the walk is skipped.
+_missing(root, set, order, statuses, texts, derived) := [] if {
+	root == "met"
+} else := [{"id": id, "text": texts[id], "fields": derived.fields[id]} |
+	some id in order
 	id in reached
 	statuses[id] == "unknown"
-	id in set.leaves
+	derived.fields[id]
 ] if {
 	reached := graph.reachable(
-		{id: [child | some child in object.get(set.edges, id, []); statuses[child] != "met"] |
-			some id in array.concat(["$root"], set.order)
-			statuses[id] != "met"
-		},
+		object.union(
+			{id: [child |
+				some child in array.concat(object.get(derived.requires, id, []), object.get(derived.conditions, id, []))
+				statuses[child] != "met"
+			] |
+				some id in order
+				statuses[id] != "met"
+			},
+			{"$root": [child | some child in _root_children(set); statuses[child] != "met"]},
+		),
 		["$root"],
 	)
 }
 
-# Lookup tables for the comprehensions above (cheaper than a function call per element):
-# how each status is shown to callers (invalid as unmet), and which statuses fail.
+# How each status is shown to callers (invalid as unmet): a lookup, cheaper than a
+# function call per criterion.
 _shown := {"met": "met", "unmet": "unmet", "unknown": "unknown", "invalid": "unmet"}
-
-_failing := {"unmet": true, "invalid": true}
-
 
 _outcomes := {
 	"criteria_met": "approved",
@@ -442,19 +455,14 @@ _outcomes := {
 	"investigational": "denied",
 }
 
-_reason("met", _) := "criteria_met"
-
-_reason("unknown", _) := "information_missing"
-
-_reason(root, indication) := "investigational" if {
-	failing(root)
-	failing(indication)
-}
-
-_reason(root, indication) := "criteria_unmet" if {
-	failing(root)
-	not failing(indication)
-}
+# The root is met, unknown or failing (unmet or invalid); so is the indication.
+_reason(root, indication) := "criteria_met" if {
+	root == "met"
+} else := "information_missing" if {
+	root == "unknown"
+} else := "investigational" if {
+	indication in {"unmet", "invalid"}
+} else := "criteria_unmet"
 
 _investigational("investigational", coverage) := [{"id": "investigational", "text": coverage.investigational}]
 

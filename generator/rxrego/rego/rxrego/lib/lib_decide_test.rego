@@ -1,0 +1,135 @@
+# Tests of the shared library's decision assembly: lib.decide and lib.root_status on a
+# small policy (docs/semantics.md, "The decision").
+package rxrego.lib_test
+
+import data.rxrego.lib
+
+# --- the decision ------------------------------------------------------------------------------
+# A policy of five criteria: the indication `dx`, a leaf `a`, and `cond`, which requires `r1`
+# when `c1` holds.
+
+_texts := {"dx": "Dx", "a": "A", "cond": "Cond", "c1": "C1", "r1": "R1"}
+
+_coverage := {"indication": "dx", "investigational": "X is investigational for all other indications."}
+
+_derived := {
+	"order": {"initial": ["dx", "a", "cond", "c1", "r1"]},
+	"requires": {"cond": ["r1"]},
+	"conditions": {"cond": ["c1"]},
+	"fields": {"dx": ["diagnoses"], "a": ["x.a"], "c1": ["x.c1"], "r1": ["x.r1"]},
+}
+
+_set := {"title": "Requirements", "duration_months": 3, "all_of": ["dx", "a", "cond"]}
+
+_request := {"request_type": "initial", "date_of_service": "2026-11-30", "request_id": "r-1"}
+
+# Each scenario: the statuses of dx, a, c1 and r1 (cond's follows from c1 and r1).
+_scenarios := {
+	"approved": ["met", "met", "met", "met"],
+	"denied": ["met", "unmet", "met", "invalid"],
+	"condition_false": ["met", "met", "unmet", "unmet"],
+	"investigational": ["invalid", "unmet", "unmet", "unknown"],
+	"pended": ["met", "unknown", "unknown", "unknown"],
+	"condition_unknown_requirement_met": ["met", "unknown", "unknown", "met"],
+	"denied_and_missing": ["met", "unmet", "met", "unknown"],
+}
+
+_decision[name] := lib.decide(_request, {"id": "p"}, _coverage, _texts, _set, statuses, _derived) if {
+	some name, [dx, a, c1, r1] in _scenarios
+	statuses := {"dx": dx, "a": a, "c1": c1, "r1": r1, "cond": lib.when([c1], [r1])}
+}
+
+test_decide_approved if {
+	d := _decision.approved
+	d.outcome == "approved"
+	d.reason == "criteria_met"
+	d.request_id == "r-1"
+	d.request_type == "initial"
+	d.policy == {"id": "p"}
+	d.requirements == "Requirements"
+	d.approval == {"start": "2026-11-30", "end": "2027-02-28", "duration_months": 3}
+	d.met == ["dx", "a", "cond", "c1", "r1"]
+	d.criteria == {"dx": "met", "a": "met", "cond": "met", "c1": "met", "r1": "met"}
+	d.unmet == []
+	d.missing == []
+}
+
+test_decide_denied_lists_the_failing_chain_not_the_condition if {
+	d := _decision.denied
+	d.outcome == "denied"
+	d.reason == "criteria_unmet"
+	d.unmet == [{"id": "a", "text": "A"}, {"id": "cond", "text": "Cond"}, {"id": "r1", "text": "R1"}]
+	d.criteria.r1 == "unmet" # invalid is shown as unmet
+	d.met == ["dx", "c1"]
+	not d.approval
+}
+
+test_decide_condition_false_switches_the_requirement_off if {
+	d := _decision.condition_false
+	d.outcome == "approved"
+	d.met == ["dx", "a", "cond"]
+}
+
+test_decide_investigational_first if {
+	d := _decision.investigational
+	d.reason == "investigational"
+	d.unmet == [
+		{"id": "investigational", "text": "X is investigational for all other indications."},
+		{"id": "dx", "text": "Dx"},
+		{"id": "a", "text": "A"},
+	]
+	d.missing == []
+}
+
+test_decide_pended_asks_for_what_is_missing if {
+	d := _decision.pended
+	d.outcome == "pended"
+	d.reason == "information_missing"
+	d.unmet == []
+	d.missing == [
+		{"id": "a", "text": "A", "fields": ["x.a"]},
+		{"id": "c1", "text": "C1", "fields": ["x.c1"]},
+		{"id": "r1", "text": "R1", "fields": ["x.r1"]},
+	]
+}
+
+test_decide_missing_stops_at_met_criteria if {
+	# cond is met (its requirement holds), so its unknown condition is not asked for
+	d := _decision.condition_unknown_requirement_met
+	d.missing == [{"id": "a", "text": "A", "fields": ["x.a"]}]
+}
+
+test_decide_denied_with_missing if {
+	d := _decision.denied_and_missing
+	d.outcome == "denied"
+	d.unmet == [{"id": "a", "text": "A"}]
+	d.missing == [{"id": "r1", "text": "R1", "fields": ["x.r1"]}]
+}
+
+test_decide_request_id_only_when_a_string if {
+	statuses := {"dx": "met", "a": "met", "c1": "met", "r1": "met", "cond": "met"}
+	d := lib.decide(object.union(_request, {"request_id": 7}), {"id": "p"}, _coverage, _texts, _set, statuses, _derived)
+	not d.request_id
+	lib.request_id({}) == {}
+}
+
+test_root_status_of_each_kind_of_set if {
+	statuses := {"a": "met", "b": "unmet", "c": "unknown"}
+	lib.root_status({"all_of": ["a", "b"]}, statuses) == "unmet"
+	lib.root_status({"any_of": ["a", "b"]}, statuses) == "met"
+	lib.root_status({"at_least": 2, "of": ["a", "b", "c"]}, statuses) == "unknown"
+	lib.root_status({"at_least": 1, "of": ["b"]}, statuses) == "unmet"
+}
+
+test_decide_with_an_any_of_root if {
+	set := {"title": "T", "duration_months": 1, "any_of": ["a", "dx"]}
+	derived := {
+		"order": {"initial": ["a", "dx"]},
+		"requires": {},
+		"conditions": {},
+		"fields": {"a": ["x.a"], "dx": ["diagnoses"]},
+	}
+	d := lib.decide(_request, {}, _coverage, _texts, set, {"a": "unmet", "dx": "unmet"}, derived)
+	d.reason == "investigational"
+	[e.id | some e in d.unmet] == ["investigational", "a", "dx"]
+}

@@ -1,0 +1,59 @@
+"""The Rego the package ships (generator/rxrego/rego/: the shared library and, beside each
+file, its *_test.rego) passes `opa test`, and the tests cover at least 95% of the library's
+lines. The same runner is a step of `rxrego lint`."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rxrego import lint
+
+
+@pytest.mark.opa
+def test_opa_test_passes_and_covers_the_library(opa_path):
+    tests = lint.run_rego_tests()
+    assert not tests.failed, tests.output
+    assert tests.passed >= 40
+    assert tests.lib_coverage >= lint.LIB_COVERAGE_GOAL, tests.output
+    assert tests.ok
+    print(tests.summary() + f"; all shipped Rego {tests.total_coverage:.1f}%")
+
+
+@pytest.mark.opa
+def test_a_broken_library_fails_its_tests(opa_path, tmp_path: Path):
+    """The tests can fail: a library that counts 1900 as a leap year and lets an unknown
+    condition switch its requirement off is caught, naming the tests."""
+    copy = tmp_path / "rego"
+    shutil.copytree(lint.package_rego(), copy)
+    lib = copy / lint.LIB_FILE
+    text = lib.read_text(encoding="utf-8")
+    broken = text.replace("y % 100 != 0", "y % 100 >= 0").replace('_when("unknown", requirement) := "unknown"', '_when("unknown", requirement) := "met"')
+    assert broken != text
+    lib.write_text(broken, encoding="utf-8")
+    tests = lint.run_rego_tests(copy)
+    assert not tests.ok
+    assert "data.rxrego.lib_test.test_days_in_month" in tests.failed
+    assert "data.rxrego.lib_test.test_when_truth_table" in tests.failed
+
+
+@pytest.mark.opa
+def test_untested_library_lines_fail_the_coverage_goal(opa_path, tmp_path: Path):
+    copy = tmp_path / "rego"
+    shutil.copytree(lint.package_rego(), copy)
+    for test_file in copy.rglob("lib_decide_test.rego"):
+        test_file.unlink()
+    tests = lint.run_rego_tests(copy)
+    assert not tests.failed
+    assert tests.lib_coverage < lint.LIB_COVERAGE_GOAL and not tests.ok
+    assert "lines not covered in rxrego/lib/lib.rego" in tests.output
+
+
+def test_every_shipped_rego_file_has_tests_beside_it():
+    shipped = lint.package_rego()
+    modules = [p for p in shipped.rglob("*.rego") if not p.name.endswith("_test.rego")]
+    assert modules, f"no Rego under {shipped}"
+    for module in modules:
+        assert list(module.parent.glob("*_test.rego")), f"{module.relative_to(shipped)} has no *_test.rego beside it"
