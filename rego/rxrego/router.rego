@@ -10,9 +10,15 @@ package rxrego
 
 import data.rxrego.lib
 
+# Per identifier kind, each normalised identifier -> {policy package: the products it names}.
 routes := {
-	"hcpcs": {"J9229": "fep_5_21_100"},
-	"name": {"besponsa": "fep_5_21_100", "inotuzumab ozogamicin": "fep_5_21_100"},
+	"hcpcs": {"J9229": {"fep_5_21_100": {"besponsa"}}},
+	"name": {
+		"besponsa": {"fep_5_21_100": {"besponsa"}},
+		"bosulif": {"wha_gl_159352": {"bosulif"}},
+		"bosutinib": {"wha_gl_159352": {"bosulif"}},
+		"inotuzumab ozogamicin": {"fep_5_21_100": {"besponsa"}},
+	},
 	"ndc": {},
 }
 
@@ -24,13 +30,19 @@ versions := {
 		{"from": "2017-12-01", "package": "fep_5_21_100_v2017_12_01"},
 		{"from": "2017-09-08", "package": "fep_5_21_100_v2017_09_08"},
 	],
+	"wha_gl_159352": [{"from": "2024-11-07", "package": "wha_gl_159352"}],
 }
+
+# The policies that list products: their decisions name the product requested.
+with_products := set()
 
 # METADATA
 # description: The decision for one request (POST /v1/data/rxrego/decision).
 # entrypoint: true
 decision := _invalid(errors) if {
 	not _envelope_ok
+} else := _invalid({{"field": "drug.ndc", "message": "a 10-digit NDC needs its hyphens (4-4-2, 5-3-2 or 5-4-1) to be read"}}) if {
+	_ndc_key(input.drug.ndc) == "ambiguous"
 } else := object.union(
 	{"outcome": "no_policy", "reason": "no_policy", "drug": _drug_given},
 	lib.request_id(input),
@@ -39,14 +51,31 @@ decision := _invalid(errors) if {
 } else := _invalid({{"field": "drug", "message": message}}) if {
 	count(matches) > 1
 	message := sprintf("the drug identifiers name different policies: %s", [concat(", ", sort(matches))])
+} else := _invalid(unnamed) if {
+	unnamed := {{"field": concat(".", ["drug", key]), "message": "names no product of the policy the other identifiers name"} |
+		some key, named in _named
+		count(named) == 0
+	}
+	count(unnamed) > 0
+} else := _invalid({{"field": "drug", "message": "the drug identifiers name different products"}}) if {
+	count(products) == 0
 } else := object.union(
 	{"outcome": "no_policy", "reason": "not_in_force", "drug": _drug_given, "in_force_from": _first_version.from},
 	lib.request_id(input),
 ) if {
 	not _in_force
-} else := _invalid({{"field": "request_type", "message": message}}) if {
+} else := object.union(
+	{
+		"outcome": "pended",
+		"reason": "no_requirements",
+		"request_type": input.request_type,
+		"message": sprintf("the policy in force has no requirements for %s requests: refer for review", [input.request_type]),
+	},
+	lib.request_id(input),
+) if {
 	not input.request_type in data.rxrego.policies[_in_force].request_types
-	message := sprintf("the version of the policy in force has no %s requirements", [input.request_type])
+} else := object.union(data.rxrego.policies[_in_force].decision, _product) if {
+	data.rxrego.policies[_in_force].decision.outcome != "invalid_request"
 } else := data.rxrego.policies[_in_force].decision
 
 _invalid(problems) := object.union(
@@ -74,12 +103,67 @@ _first_version := versions[name][count(versions[name]) - 1] if {
 # regal ignore:with-outside-test-context,comprehension-term-assignment
 decisions := [d | some r in input.requests; d := decision with input as r]
 
+# Each identifier the request gives -> {policy package: the products it names} (empty when it
+# names none).
+_named[key] := object.get(routes[key], _key(key, input.drug[key]), {}) if {
+	some key in _drug_keys
+	is_string(input.drug[key])
+}
+
 # The policies the request's drug identifiers name (more than one is an error).
-matches contains routes.hcpcs[input.drug.hcpcs]
+matches contains policy if {
+	some named in _named
+	some policy, _ in named
+}
 
-matches contains routes.ndc[input.drug.ndc]
+# The products every identifier names (one: the product requested; none: they disagree).
+products := intersection({{product | some product in named[policy]} | some named in _named}) if {
+	count(matches) == 1
+	some policy in matches
+}
 
-matches contains routes.name[lower(trim_space(input.drug.name))]
+_product := {"product": product} if {
+	count(matches) == 1
+	some policy in matches
+	policy in with_products
+	count(products) == 1
+	some product in products
+} else := {"product": null} if {
+	count(matches) == 1
+	some policy in matches
+	policy in with_products
+} else := {}
+
+# Identifiers as the routes hold them (docs/semantics.md, "The request envelope").
+_key("hcpcs", code) := upper(regex.replace(code, `[ \t\n\r]`, ""))
+
+_key("ndc", code) := _ndc_key(code)
+
+# Trademark and copyright signs (®, ™, ©, ℠) are ignored in names.
+_key("name", name) := lower(trim_space(regex.replace(name, `[\x{00AE}\x{2122}\x{00A9}\x{2120}]`, "")))
+
+# An NDC as 11 digits (5-4-2): given so, or 10 digits with hyphens (4-4-2, 5-3-2, 5-4-1)
+# padded with their zero; "ambiguous" for 10 digits without hyphens; "" for anything else.
+_ndc_key(code) := text if {
+	text := trim_space(code)
+	regex.match(`^[0-9]{11}$`, text)
+} else := "ambiguous" if {
+	regex.match(`^[0-9]{10}$`, trim_space(code))
+} else := concat("", [_pad(part, [5, 4, 2][i]) | some i, part in parts]) if {
+	parts := split(trim_space(code), "-")
+	[count(part) | some part in parts] in _ndc_layouts
+	every part in parts {
+		regex.match(`^[0-9]+$`, part)
+	}
+} else := ""
+
+# The NDC layouts with hyphens: 11-digit 5-4-2, and the 10-digit ones, each one digit short
+# in one segment.
+_ndc_layouts := {[5, 4, 2], [4, 4, 2], [5, 3, 2], [5, 4, 1]}
+
+_pad(part, width) := concat("", ["0", part]) if {
+	count(part) < width
+} else := part
 
 _drug_given[key] := input.drug[key] if {
 	some key in _drug_keys
@@ -96,7 +180,8 @@ _given(key) if object.get(input.drug, key, null) != null
 # when it fails. The two agree: tests/test_differential.py compares the fields with the
 # reference evaluator's envelope.
 _envelope_ok if {
-	input.request_type in {"initial", "renewal"}
+	input.request_type in _request_types
+	_indication_ok
 	lib.valid_date(input.date_of_service)
 	is_object(input.drug)
 	_any_drug_key
@@ -111,14 +196,25 @@ _string_or_absent(drug, key) if is_string(drug[key])
 
 errors contains {"field": "", "message": "the request must be a JSON object"} if not is_object(input)
 
-errors contains {"field": "request_type", "message": "required: initial or renewal"} if {
+_request_types := {"initial", "renewal", "continuation", "new_to_plan", "restart"}
+
+_indication_ok if object.get(input, "indication", null) == null
+
+_indication_ok if is_string(input.indication)
+
+errors contains {"field": "indication", "message": "expected a string: the id of one of the policy's indications"} if {
+	is_object(input)
+	not _indication_ok
+}
+
+errors contains {"field": "request_type", "message": "required: initial, renewal, continuation, new_to_plan or restart"} if {
 	is_object(input)
 	object.get(input, "request_type", null) == null
 }
 
-errors contains {"field": "request_type", "message": "expected initial or renewal"} if {
+errors contains {"field": "request_type", "message": "expected initial, renewal, continuation, new_to_plan or restart"} if {
 	object.get(input, "request_type", null) != null
-	not input.request_type in {"initial", "renewal"}
+	not input.request_type in _request_types
 }
 
 errors contains {"field": "date_of_service", "message": "required: a date YYYY-MM-DD"} if {

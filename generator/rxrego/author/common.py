@@ -79,6 +79,8 @@ def describe_test(spec: m.PolicySpec, test: object) -> str:
         return f"no concurrent therapy from value set {t.value_set}"
     if isinstance(t, m.QuantityLimitTest):
         return f"at most {_num(t.max_units)} units per {t.per_days} days"
+    if isinstance(t, m.ProductTest):
+        return f"the product requested is {' or '.join(t.products)}"
     if isinstance(t, m.Conditional):
         return f"when {' and '.join(t.when)} then {' and '.join(t.then)}"
     if isinstance(t, m.AllOf | m.AnyOf | m.AtLeast):

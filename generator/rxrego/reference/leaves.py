@@ -21,6 +21,8 @@ class Context:
     spec: m.PolicySpec
     request: dict
     date_of_service: dt.date
+    # The ids of the products the request's drug identifiers name (routing found them).
+    products: frozenset[str] = frozenset()
 
 
 def evaluate_leaf(test: m.Test, ctx: Context) -> Status:
@@ -50,6 +52,8 @@ def missing_fields(spec: m.PolicySpec, test: m.Test) -> list[str]:
             return ["concurrent_therapies"]
         case m.QuantityLimitTest():
             return ["quantity.units", "quantity.days_supply"]
+        case m.ProductTest():
+            return ["drug"]
     raise TypeError(f"not a leaf test: {test!r}")
 
 
@@ -107,6 +111,18 @@ def _specialty(test: m.SpecialtyTest, ctx: Context) -> Status:
     return MET if lower(raw) in {lower(s) for s in test.specialties} else UNMET
 
 
+def product_status(requested: frozenset[str], accepted: tuple[str, ...]) -> Status:
+    """met when every product the identifiers may name is accepted, unmet when none is,
+    otherwise (none routed, or some of each) unknown."""
+    if not requested:
+        return UNKNOWN
+    if requested <= set(accepted):
+        return MET
+    if not requested & set(accepted):
+        return UNMET
+    return UNKNOWN
+
+
 # --- diagnosis ----------------------------------------------------------------------------
 
 
@@ -138,6 +154,11 @@ def _icd10_code(code: object, prefixes: tuple[str, ...]) -> Status:
         return INVALID
     normal = _icd10_normal(code)
     return MET if any(normal.startswith(_icd10_normal(p)) for p in prefixes) else UNMET
+
+
+def icd10_matches(code: str, prefixes: tuple[str, ...]) -> bool:
+    """Whether a request's code falls under one of a diagnosis test's ICD-10-CM prefixes."""
+    return _icd10_code(code, prefixes) == MET
 
 
 def _icd10_normal(code: str) -> str:
@@ -297,6 +318,7 @@ _LEAVES: dict[type, Callable[..., Status]] = {
     m.ClinicalStatusTest: _clinical_status,
     m.LabTest: _lab,
     m.SpecialtyTest: _specialty,
+    m.ProductTest: lambda test, ctx: product_status(ctx.products, test.products),
     m.ConcurrentTherapyTest: _concurrent_therapy_excluded,
     m.QuantityLimitTest: _quantity_limit,
 }
