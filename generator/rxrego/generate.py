@@ -176,6 +176,8 @@ def root_block(rs: m.RequirementSet, spec: m.PolicySpec | None = None) -> dict[s
                 "codes": _indication_codes(spec, ind),
                 "all_of": list(rs.indication_root(ind).children),
                 "duration": _duration_data(rs.duration_of(ind)),
+                **({"duration_when": [{"criterion": c, "duration": _duration_data(d)} for c, d in ind.duration_when]}
+                   if ind.duration_when else {}),
             }
             for ind in rs.indications
         }}
@@ -456,6 +458,7 @@ def render(specs: Sequence[m.PolicySpec], specs_label: str = "policy_source/") -
         ROUTER_PATH: _env().get_template("router.rego.j2").render(
             header=header(f"the specs in {specs_label}"), routes=routes(specs), versions=versions(specs),
             with_products=with_products(specs),
+            plans={spec.package: spec.plan for spec in specs if spec.plan is not None},
         ),
     }
     for spec in specs:

@@ -15,8 +15,8 @@ routes := {
 	"hcpcs": {"J9229": {"fep_5_21_100": {"besponsa"}}},
 	"name": {
 		"besponsa": {"fep_5_21_100": {"besponsa"}},
-		"bosulif": {"wha_gl_159352": {"bosulif"}},
-		"bosutinib": {"wha_gl_159352": {"bosulif"}},
+		"bosulif": {"carefirst_caremark_bosutinib": {"bosulif"}, "wha_gl_159352": {"bosulif"}},
+		"bosutinib": {"carefirst_caremark_bosutinib": {"bosulif"}, "wha_gl_159352": {"bosulif"}},
 		"inotuzumab ozogamicin": {"fep_5_21_100": {"besponsa"}},
 	},
 	"ndc": {},
@@ -24,6 +24,7 @@ routes := {
 
 # Each policy's versions, newest first: the version in force on the date of service decides.
 versions := {
+	"carefirst_caremark_bosutinib": [{"from": "2025-01-01", "package": "carefirst_caremark_bosutinib"}],
 	"fep_5_21_100": [
 		{"from": "2026-04-01", "package": "fep_5_21_100"},
 		{"from": "2024-04-01", "package": "fep_5_21_100_v2024_04_01"},
@@ -35,6 +36,9 @@ versions := {
 
 # The policies that list products: their decisions name the product requested.
 with_products := set()
+
+# The plan of each policy written for one payer's plan (a request names it as `plan`).
+plans := {"carefirst_caremark_bosutinib": "carefirst", "wha_gl_159352": "westernhealth"}
 
 # METADATA
 # description: The decision for one request (POST /v1/data/rxrego/decision).
@@ -48,6 +52,12 @@ decision := _invalid(errors) if {
 	lib.request_id(input),
 ) if {
 	count(matches) == 0
+} else := _invalid({{"field": "plan", "message": message}}) if {
+	count(matches) > 1
+	every policy in matches {
+		plans[policy]
+	}
+	message := sprintf("the drug has policies under several plans: name the plan (%s)", [concat(", ", sort(matches))])
 } else := _invalid({{"field": "drug", "message": message}}) if {
 	count(matches) > 1
 	message := sprintf("the drug identifiers name different policies: %s", [concat(", ", sort(matches))])
@@ -105,10 +115,20 @@ decisions := [d | some r in input.requests; d := decision with input as r]
 
 # Each identifier the request gives -> {policy package: the products it names} (empty when it
 # names none).
-_named[key] := object.get(routes[key], _key(key, input.drug[key]), {}) if {
+_named[key] := {policy: products |
+	some policy, products in object.get(routes[key], _key(key, input.drug[key]), {})
+	_for_plan(policy)
+} if {
 	some key in _drug_keys
 	is_string(input.drug[key])
 }
+
+# A policy under a plan answers requests naming that plan, or naming none.
+_for_plan(policy) if not plans[policy]
+
+_for_plan(_) if object.get(input, "plan", null) == null
+
+_for_plan(policy) if plans[policy] == input.plan
 
 # The policies the request's drug identifiers name (more than one is an error).
 matches contains policy if {
@@ -182,6 +202,7 @@ _given(key) if object.get(input.drug, key, null) != null
 _envelope_ok if {
 	input.request_type in _request_types
 	_indication_ok
+	_plan_ok
 	lib.valid_date(input.date_of_service)
 	is_object(input.drug)
 	_any_drug_key
@@ -197,6 +218,15 @@ _string_or_absent(drug, key) if is_string(drug[key])
 errors contains {"field": "", "message": "the request must be a JSON object"} if not is_object(input)
 
 _request_types := {"initial", "renewal", "continuation", "new_to_plan", "restart"}
+
+_plan_ok if object.get(input, "plan", null) == null
+
+_plan_ok if is_string(input.plan)
+
+errors contains {"field": "plan", "message": "expected a string: the payer's plan id"} if {
+	is_object(input)
+	not _plan_ok
+}
 
 _indication_ok if object.get(input, "indication", null) == null
 

@@ -189,7 +189,8 @@ def _decide_indication(spec: m.PolicySpec, rs: m.RequirementSet, ind: m.Indicati
             for cid in order if cid in asked and by_id[cid].is_leaf
         ])
     else:
-        decision.update(_approval(rs.duration_of(ind), ctx.date_of_service, request))
+        branch = next((d for cid, d in ind.duration_when if status[cid] == MET), None)
+        decision.update(_approval(branch or rs.duration_of(ind), ctx.date_of_service, request))
     return _with_request_id(request, decision)
 
 

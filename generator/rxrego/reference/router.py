@@ -34,12 +34,17 @@ def decide(specs: Sequence[m.PolicySpec], request: object) -> dict:
     drug = _identifiers(request["drug"])
     if drug.get("ndc") is not None and normal_ndc(drug["ndc"]) == AMBIGUOUS_NDC:
         return _invalid(request, [_error("drug.ndc", "a 10-digit NDC needs its hyphens (4-4-2, 5-3-2 or 5-4-1) to be read")])
-    named = {key: _products_named(specs, key, value) for key, value in drug.items()}
+    plan = request.get("plan")
+    # A policy under a plan answers requests naming that plan, or naming none.
+    eligible = [s for s in specs if s.plan is None or plan is None or s.plan == plan]
+    named = {key: _products_named(eligible, key, value) for key, value in drug.items()}
     policies = {pid for found in named.values() for pid, _ in found}
     if not policies:
         return _with_request_id(request, {"outcome": "no_policy", "reason": "no_policy", "drug": drug})
     if len(policies) > 1:
         ids = ", ".join(sorted(_package(specs, pid) for pid in policies))
+        if all(next(s for s in specs if s.id == pid).plan is not None for pid in policies):
+            return _invalid(request, [_error("plan", f"the drug has policies under several plans: name the plan ({ids})")])
         return _invalid(request, [_error("drug", f"the drug identifiers name different policies: {ids}")])
     (policy_id,) = policies
     unknown = [key for key, found in named.items() if not found]
@@ -145,6 +150,8 @@ def envelope_errors(request: dict) -> list[dict]:
     if parse_date(request.get("date_of_service")) is None:
         errors.append(_error("date_of_service", "date_of_service must be a real date YYYY-MM-DD, years 1900-2199"))
     errors.extend(_drug_errors(request.get("drug")))
+    if request.get("plan") is not None and not isinstance(request["plan"], str):
+        errors.append(_error("plan", "plan must be a string: the payer's plan id"))
     if request.get("indication") is not None and not isinstance(request["indication"], str):
         errors.append(_error("indication", "indication must be a string: the id of one of the policy's indications"))
     return sorted(errors, key=lambda e: (e["field"], e["message"]))

@@ -76,6 +76,7 @@ def dump_data(spec: m.PolicySpec) -> dict:
         "number": spec.number,
         "title": spec.title,
         "payer": spec.payer,
+        "plan": spec.plan,
         "example": spec.example or None,
         "section": spec.section,
         "subsection": spec.subsection,
@@ -174,6 +175,7 @@ def _set_data(r: m.RequirementSet) -> dict:
             i.id: _drop_empty({
                 "heading": i.heading, "diagnosis": i.diagnosis, "all_of": list(i.all_of),
                 "duration": _duration_data(i.duration),
+                "duration_when": [{"criterion": c, **(_duration_data(d) or {})} for c, d in i.duration_when],
             })
             for i in r.indications
         }}

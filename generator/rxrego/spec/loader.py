@@ -102,7 +102,13 @@ def _cross_spec_issues(loaded: list[tuple[m.PolicySpec, Located]]) -> list[SpecI
         keys += [(("HCPCS code", c), ("drug", "hcpcs", i)) for i, c in enumerate(drug.hcpcs)]
         keys += [(("NDC", c), ("drug", "ndc", i)) for i, c in enumerate(drug.ndc)]
         keys += [(("drug name", n.lower()), ("drug", f)) for f, n in (("brand", drug.brand), ("generic", drug.generic)) if n]
+        for pid, p in ((p.id, p) for p in drug.products):
+            keys += [(("HCPCS code", c), ("drug", "products", pid, "hcpcs", i)) for i, c in enumerate(p.hcpcs)]
+            keys += [(("NDC", c), ("drug", "products", pid, "ndc", i)) for i, c in enumerate(p.ndc)]
         for key, path in keys:
+            # A drug's identifiers may be claimed once per plan (each payer's own policy).
+            if key[0] in ("HCPCS code", "NDC", "drug name"):
+                key = (key[0], key[1], spec.plan)  # type: ignore[assignment]
             other, other_loc, other_path = claims.setdefault(key, (spec, located, path))
             if other is spec:
                 continue
@@ -360,6 +366,10 @@ def _semantic_issues(located: Located | _VersionView, *, check_unused: bool = Tr
             elif "diagnosis" not in criteria[dx]:
                 issues.append(issue((*ipath, "diagnosis"), f"criterion '{dx}' is not a diagnosis test: an indication is selected by a diagnosis's ICD-10-CM codes"))
             check_refs((*ipath, "all_of"), ind.get("all_of", []))
+            branch_ids = _reachable(criteria, [*d.get("requirements", {}).get(name, {}).get("all_of", []), dx, *ind.get("all_of", [])])
+            for i, w in enumerate(ind.get("duration_when", [])):
+                if w["criterion"] not in branch_ids:
+                    issues.append(issue((*ipath, "duration_when", i, "criterion"), f"criterion '{w['criterion']}' is not among this indication's criteria"))
         if "indications" not in rs and not has_duration:
             issues.append(issue(path, "missing required field 'duration_months' (or 'duration')"))
         for key in ("all_of", "any_of"):
@@ -526,6 +536,7 @@ def _build(d: dict, source: str) -> m.PolicySpec:
         section=d["section"],
         subsection=d.get("subsection"),
         payer=d.get("payer"),
+        plan=d.get("plan"),
         example=d.get("example", False),
         effective_date=d["effective_date"],
         original_policy_date=d.get("original_policy_date"),
@@ -576,7 +587,10 @@ def _duration(x: dict | None) -> m.Duration | None:
 
 def _requirement_set(name: str, rs: dict) -> m.RequirementSet:
     indications = tuple(
-        m.Indication(iid, ind["heading"], ind["diagnosis"], tuple(ind.get("all_of", ())), _duration(ind.get("duration")))
+        m.Indication(
+            iid, ind["heading"], ind["diagnosis"], tuple(ind.get("all_of", ())), _duration(ind.get("duration")),
+            tuple((w["criterion"], _duration(w)) for w in ind.get("duration_when", ())),  # type: ignore[misc]
+        )
         for iid, ind in rs.get("indications", {}).items()
     )
     root = m.AllOf(tuple(rs.get("all_of", ()))) if "indications" in rs else _combinator(rs)

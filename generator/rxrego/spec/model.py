@@ -215,6 +215,8 @@ class Indication:
     diagnosis: str
     all_of: tuple[str, ...] = ()
     duration: Duration | None = None
+    # Durations by branch: (criterion id, duration), the first whose criterion is met wins.
+    duration_when: tuple[tuple[str, Duration], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -345,6 +347,8 @@ class PolicySpec:
     value_sets: tuple[ValueSet, ...] = ()
     subsection: str | None = None
     payer: str | None = None
+    # The plan id a request names to reach this policy when several payers cover one drug.
+    plan: str | None = None
     example: bool = False
     original_policy_date: str | None = None
     last_review_date: str | None = None

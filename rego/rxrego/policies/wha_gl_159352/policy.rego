@@ -12,7 +12,7 @@ policy := {
 	"id": "wha-gl-159352",
 	"number": "GL-159352",
 	"title": "Bosulif (bosutinib)",
-	"version": "sha256:6f17c290d957c4d0",
+	"version": "sha256:02112b7b46de09ed",
 }
 
 coverage := {"other_indications": {"outcome": "not_covered"}}

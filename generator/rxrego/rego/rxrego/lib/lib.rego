@@ -665,7 +665,13 @@ _indicated_outcome("unknown", _, ind, statuses, order, texts, derived) := {
 	)
 }
 
-_indicated_outcome("met", request, ind, _, _, _, _) := approval(ind.duration, request)
+_indicated_outcome("met", request, ind, statuses, _, _, _) := approval(_duration(ind, statuses), request)
+
+# The duration of the first branch whose criterion is met, else the indication's.
+_duration(ind, statuses) := branches[0] if {
+	branches := [w.duration | some w in ind.duration_when; statuses[w.criterion] == "met"]
+	count(branches) > 0
+} else := ind.duration
 
 # --- durations (docs/semantics.md, "Durations") -------------------------------------------
 
