@@ -459,6 +459,10 @@ def render(specs: Sequence[m.PolicySpec], specs_label: str = "policy_source/") -
             header=header(f"the specs in {specs_label}"), routes=routes(specs), versions=versions(specs),
             with_products=with_products(specs),
             plans={spec.package: spec.plan for spec in specs if spec.plan is not None},
+            strengths={
+                spec.package: {p.id: frozenset(s.replace(" ", "").lower() for s in p.strengths) for p in spec.products}
+                for spec in specs if any(p.strengths for p in spec.products)
+            },
         ),
     }
     for spec in specs:

@@ -15,9 +15,19 @@ routes := {
 	"hcpcs": {"J9229": {"fep_5_21_100": {"besponsa"}}},
 	"name": {
 		"besponsa": {"fep_5_21_100": {"besponsa"}},
-		"bosulif": {"carefirst_caremark_bosutinib": {"bosulif"}, "wha_gl_159352": {"bosulif"}},
-		"bosutinib": {"carefirst_caremark_bosutinib": {"bosulif"}, "wha_gl_159352": {"bosulif"}},
+		"bosulif": {
+			"carefirst_caremark_bosutinib": {"bosulif"},
+			"mn_dhs_bosulif": {"bosulif_100", "bosulif_500"},
+			"wha_gl_159352": {"bosulif"},
+		},
+		"bosutinib": {
+			"carefirst_caremark_bosutinib": {"bosulif"},
+			"mn_dhs_bosulif": {"bosulif_100", "bosulif_500"},
+			"wha_gl_159352": {"bosulif"},
+		},
 		"inotuzumab ozogamicin": {"fep_5_21_100": {"besponsa"}},
+		"nilotinib": {"wha_gl_144839": {"tasigna"}},
+		"tasigna": {"wha_gl_144839": {"tasigna"}},
 	},
 	"ndc": {},
 }
@@ -31,14 +41,24 @@ versions := {
 		{"from": "2017-12-01", "package": "fep_5_21_100_v2017_12_01"},
 		{"from": "2017-09-08", "package": "fep_5_21_100_v2017_09_08"},
 	],
+	"mn_dhs_bosulif": [{"from": "2013-02-01", "package": "mn_dhs_bosulif"}],
+	"wha_gl_144839": [{"from": "2024-04-03", "package": "wha_gl_144839"}],
 	"wha_gl_159352": [{"from": "2024-11-07", "package": "wha_gl_159352"}],
 }
 
 # The policies that list products: their decisions name the product requested.
-with_products := set()
+with_products := {"mn_dhs_bosulif"}
+
+# Each policy's products' strengths, as compared (spaces removed, lower case).
+strengths := {"mn_dhs_bosulif": {"bosulif_100": {"100mg"}, "bosulif_500": {"500mg"}}}
 
 # The plan of each policy written for one payer's plan (a request names it as `plan`).
-plans := {"carefirst_caremark_bosutinib": "carefirst", "wha_gl_159352": "westernhealth"}
+plans := {
+	"carefirst_caremark_bosutinib": "carefirst",
+	"mn_dhs_bosulif": "mn-dhs",
+	"wha_gl_144839": "westernhealth",
+	"wha_gl_159352": "westernhealth",
+}
 
 # METADATA
 # description: The decision for one request (POST /v1/data/rxrego/decision).
@@ -68,6 +88,8 @@ decision := _invalid(errors) if {
 	}
 	count(unnamed) > 0
 } else := _invalid({{"field": "drug", "message": "the drug identifiers name different products"}}) if {
+	count(_by_identifiers) == 0
+} else := _invalid({{"field": "drug.strength", "message": "names no strength of the product the identifiers name"}}) if {
 	count(products) == 0
 } else := object.union(
 	{"outcome": "no_policy", "reason": "not_in_force", "drug": _drug_given, "in_force_from": _first_version.from},
@@ -136,10 +158,23 @@ matches contains policy if {
 	some policy, _ in named
 }
 
-# The products every identifier names (one: the product requested; none: they disagree).
-products := intersection({{product | some product in named[policy]} | some named in _named}) if {
+# The products every identifier names (one: the product requested; none: they disagree),
+# narrowed to the strength the request gives.
+products := {product |
+	some product in _by_identifiers
+	_of_strength(product)
+}
+
+_by_identifiers := intersection({{product | some product in named[policy]} | some named in _named}) if {
 	count(matches) == 1
 	some policy in matches
+}
+
+_of_strength(_) if object.get(input.drug, "strength", null) == null
+
+_of_strength(product) if {
+	some policy in matches
+	lower(regex.replace(input.drug.strength, `[ \t\n\r]`, "")) in strengths[policy][product]
 }
 
 _product := {"product": product} if {
@@ -209,6 +244,7 @@ _envelope_ok if {
 	every key in _drug_keys {
 		_string_or_absent(input.drug, key)
 	}
+	_string_or_absent(input.drug, "strength")
 }
 
 _string_or_absent(drug, key) if object.get(drug, key, null) == null
@@ -269,7 +305,7 @@ errors contains {"field": "drug", "message": "required: at least one of hcpcs, n
 
 errors contains {"field": concat(".", ["drug", key]), "message": "expected a string"} if {
 	is_object(input.drug)
-	some key in _drug_keys
+	some key in array.concat(_drug_keys, ["strength"])
 	_given(key)
 	not is_string(input.drug[key])
 }

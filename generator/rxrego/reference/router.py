@@ -55,6 +55,12 @@ def decide(specs: Sequence[m.PolicySpec], request: object) -> dict:
     if not products:
         return _invalid(request, [_error("drug", "the drug identifiers name different products")])
     policy = next(s for s in specs if s.id == policy_id)
+    strength = request["drug"].get("strength")
+    if strength is not None:
+        by_id = {p.id: p for p in policy.products}
+        products = {pid for pid in products if strength_key(strength) in {strength_key(x) for x in by_id[pid].strengths}}
+        if not products:
+            return _invalid(request, [_error("drug.strength", "names no strength of the product the identifiers name")])
     spec = in_force(policy, request["date_of_service"])
     if spec is None:
         first = policy.versions[-1].effective_date
@@ -105,6 +111,11 @@ def identifier_key(key: str, value: str) -> str | None:
 def hcpcs_key(code: str) -> str:
     """j9229, "J9229 " and "J 9229" are J9229: spaces, tabs and line breaks removed, upper case."""
     return upper(_HCPCS_SPACE.sub("", code))
+
+
+def strength_key(strength: str) -> str:
+    """"500 mg", "500MG" and "500 Mg" are one strength: spaces removed, lower case."""
+    return lower(_HCPCS_SPACE.sub("", strength))
 
 
 def name_key(name: str) -> str:
@@ -164,7 +175,10 @@ def _drug_errors(drug: object) -> list[dict]:
     given = [key for key in _IDENTIFIERS if drug.get(key) is not None]
     if not given:
         return [_error("drug", "drug must give at least one of hcpcs, ndc, name")]
-    return [_error(f"drug.{key}", f"drug.{key} must be a string") for key in given if not isinstance(drug[key], str)]
+    errors = [_error(f"drug.{key}", f"drug.{key} must be a string") for key in given if not isinstance(drug[key], str)]
+    if drug.get("strength") is not None and not isinstance(drug["strength"], str):
+        errors.append(_error("drug.strength", "drug.strength must be a string"))
+    return errors
 
 
 def _identifiers(drug: dict) -> dict[str, str]:
