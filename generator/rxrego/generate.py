@@ -27,6 +27,9 @@ LIB_PATH = "rxrego/lib/lib.rego"
 # The shared library is Rego written by hand, shipped as package data beside its tests
 # (lib_test.rego); the generator copies it into rego/ under LIB_PATH.
 LIB_SOURCE = "rego/rxrego/lib/lib.rego"
+# The coverage model (indications, durations, the product test): a second module of lib.
+COVERAGE_PATH = "rxrego/lib/coverage.rego"
+COVERAGE_SOURCE = "rego/rxrego/lib/coverage.rego"
 ROUTER_PATH = "rxrego/router.rego"
 GENERATED_SUFFIX = ".rego"
 
@@ -145,7 +148,7 @@ def status_expr(c: m.Criterion) -> str:
     if isinstance(t, m.QuantityLimitTest):
         return _call("quantity_limit", _fact(fields[0]), _fact(fields[1]), v(t.max_units), str(t.per_days))
     if isinstance(t, m.ProductTest):
-        return _call("product", "requested_products", vb(frozenset(t.products), 1))
+        return _call("requested_product", "requested_products", vb(frozenset(t.products), 1))
     raise TypeError(t)
 
 
@@ -455,6 +458,8 @@ def render(specs: Sequence[m.PolicySpec], specs_label: str = "policy_source/") -
     """Every generated file, {path under rego/: text}, before formatting."""
     files = {
         LIB_PATH: header(f"generator/rxrego/{LIB_SOURCE}, copied") + "\n" + lib_source(),
+        COVERAGE_PATH: header(f"generator/rxrego/{COVERAGE_SOURCE}, copied") + "\n"
+        + importlib.resources.files("rxrego").joinpath(COVERAGE_SOURCE).read_text(encoding="utf-8"),
         ROUTER_PATH: _env().get_template("router.rego.j2").render(
             header=header(f"the specs in {specs_label}"), routes=routes(specs), versions=versions(specs),
             with_products=with_products(specs),

@@ -65,32 +65,13 @@ plans := {
 # entrypoint: true
 decision := _invalid(errors) if {
 	not _envelope_ok
-} else := _invalid({{"field": "drug.ndc", "message": "a 10-digit NDC needs its hyphens (4-4-2, 5-3-2 or 5-4-1) to be read"}}) if {
-	_ndc_key(input.drug.ndc) == "ambiguous"
+} else := _invalid(_drug_errors) if {
+	count(_drug_errors) > 0
 } else := object.union(
 	{"outcome": "no_policy", "reason": "no_policy", "drug": _drug_given},
 	lib.request_id(input),
 ) if {
 	count(matches) == 0
-} else := _invalid({{"field": "plan", "message": message}}) if {
-	count(matches) > 1
-	every policy in matches {
-		plans[policy]
-	}
-	message := sprintf("the drug has policies under several plans: name the plan (%s)", [concat(", ", sort(matches))])
-} else := _invalid({{"field": "drug", "message": message}}) if {
-	count(matches) > 1
-	message := sprintf("the drug identifiers name different policies: %s", [concat(", ", sort(matches))])
-} else := _invalid(unnamed) if {
-	unnamed := {{"field": concat(".", ["drug", key]), "message": "names no product of the policy the other identifiers name"} |
-		some key, named in _named
-		count(named) == 0
-	}
-	count(unnamed) > 0
-} else := _invalid({{"field": "drug", "message": "the drug identifiers name different products"}}) if {
-	count(_by_identifiers) == 0
-} else := _invalid({{"field": "drug.strength", "message": "names no strength of the product the identifiers name"}}) if {
-	count(products) == 0
 } else := object.union(
 	{"outcome": "no_policy", "reason": "not_in_force", "drug": _drug_given, "in_force_from": _first_version.from},
 	lib.request_id(input),
@@ -101,7 +82,10 @@ decision := _invalid(errors) if {
 		"outcome": "pended",
 		"reason": "no_requirements",
 		"request_type": input.request_type,
-		"message": sprintf("the policy in force has no requirements for %s requests: refer for review", [input.request_type]),
+		"message": sprintf(
+			"the policy in force has no requirements for %s requests: refer for review",
+			[input.request_type],
+		),
 	},
 	lib.request_id(input),
 ) if {
@@ -109,6 +93,42 @@ decision := _invalid(errors) if {
 } else := object.union(data.rxrego.policies[_in_force].decision, _product) if {
 	data.rxrego.policies[_in_force].decision.outcome != "invalid_request"
 } else := data.rxrego.policies[_in_force].decision
+
+# What is wrong with the drug identifiers, in the order they are judged: an unreadable NDC;
+# then, once they name a policy, identifiers naming several policies (or plans), an
+# identifier naming none of its products, products that disagree, a strength none has.
+default _drug_errors := []
+
+_drug_errors := [{"field": "drug.ndc", "message": _ambiguous_ndc}] if {
+	_ndc_key(input.drug.ndc) == "ambiguous"
+} else := [] if {
+	count(matches) == 0
+} else := [{"field": "plan", "message": concat("", [_several_plans, _listed, ")"])}] if {
+	count(matches) > 1
+	every policy in matches {
+		plans[policy]
+	}
+} else := [{"field": "drug", "message": sprintf("the drug identifiers name different policies: %s", [_listed])}] if {
+	count(matches) > 1
+} else := [{"field": concat(".", ["drug", key]), "message": _names_none} |
+	some key, named in _named
+	count(named) == 0
+] if {
+	some named in _named
+	count(named) == 0
+} else := [{"field": "drug", "message": "the drug identifiers name different products"}] if {
+	count(_by_identifiers) == 0
+} else := [{"field": "drug.strength", "message": "names no strength of the product the identifiers name"}] if {
+	count(products) == 0
+}
+
+_ambiguous_ndc := "a 10-digit NDC needs its hyphens (4-4-2, 5-3-2 or 5-4-1) to be read"
+
+_names_none := "names no product of the policy the other identifiers name"
+
+_listed := concat(", ", sort(matches))
+
+_several_plans := "policies under several plans name the drug: name the plan ("
 
 _invalid(problems) := object.union(
 	{"outcome": "invalid_request", "reason": "invalid_request", "errors": problems},
@@ -137,8 +157,8 @@ decisions := [d | some r in input.requests; d := decision with input as r]
 
 # Each identifier the request gives -> {policy package: the products it names} (empty when it
 # names none).
-_named[key] := {policy: products |
-	some policy, products in object.get(routes[key], _key(key, input.drug[key]), {})
+_named[key] := {policy: named |
+	some policy, named in object.get(routes[key], _key(key, input.drug[key]), {})
 	_for_plan(policy)
 } if {
 	some key in _drug_keys
@@ -160,42 +180,41 @@ matches contains policy if {
 
 # The products every identifier names (one: the product requested; none: they disagree),
 # narrowed to the strength the request gives.
-products := {product |
-	some product in _by_identifiers
-	_of_strength(product)
+products contains id if {
+	some id in _by_identifiers
+	_of_strength(id)
 }
 
-_by_identifiers := intersection({{product | some product in named[policy]} | some named in _named}) if {
+_by_identifiers := intersection({{id | some id in named[policy]} | some named in _named}) if {
 	count(matches) == 1
 	some policy in matches
 }
 
 _of_strength(_) if object.get(input.drug, "strength", null) == null
 
-_of_strength(product) if {
+_of_strength(id) if {
 	some policy in matches
-	lower(regex.replace(input.drug.strength, `[ \t\n\r]`, "")) in strengths[policy][product]
+	lower(regex.replace(input.drug.strength, `[ \t\n\r]`, "")) in strengths[policy][id]
 }
 
-_product := {"product": product} if {
-	count(matches) == 1
+default _product := {}
+
+_product := {"product": id} if {
+	[id] := [p | some p in products]
 	some policy in matches
 	policy in with_products
-	count(products) == 1
-	some product in products
 } else := {"product": null} if {
-	count(matches) == 1
 	some policy in matches
 	policy in with_products
-} else := {}
+}
 
 # Identifiers as the routes hold them (docs/semantics.md, "The request envelope").
-_key("hcpcs", code) := upper(regex.replace(code, `[ \t\n\r]`, ""))
+_key("hcpcs", value) := upper(regex.replace(value, `[ \t\n\r]`, ""))
 
-_key("ndc", code) := _ndc_key(code)
+_key("ndc", value) := _ndc_key(value)
 
 # Trademark and copyright signs (®, ™, ©, ℠) are ignored in names.
-_key("name", name) := lower(trim_space(regex.replace(name, `[\x{00AE}\x{2122}\x{00A9}\x{2120}]`, "")))
+_key("name", value) := lower(trim_space(regex.replace(value, `[\x{00AE}\x{2122}\x{00A9}\x{2120}]`, "")))
 
 # An NDC as 11 digits (5-4-2): given so, or 10 digits with hyphens (4-4-2, 5-3-2, 5-4-1)
 # padded with their zero; "ambiguous" for 10 digits without hyphens; "" for anything else.
@@ -253,32 +272,22 @@ _string_or_absent(drug, key) if is_string(drug[key])
 
 errors contains {"field": "", "message": "the request must be a JSON object"} if not is_object(input)
 
-_request_types := {"initial", "renewal", "continuation", "new_to_plan", "restart"}
-
-_plan_ok if object.get(input, "plan", null) == null
-
-_plan_ok if is_string(input.plan)
-
 errors contains {"field": "plan", "message": "expected a string: the payer's plan id"} if {
 	is_object(input)
 	not _plan_ok
 }
 
-_indication_ok if object.get(input, "indication", null) == null
-
-_indication_ok if is_string(input.indication)
-
-errors contains {"field": "indication", "message": "expected a string: the id of one of the policy's indications"} if {
+errors contains {"field": "indication", "message": "expected a string: the id of an indication"} if {
 	is_object(input)
 	not _indication_ok
 }
 
-errors contains {"field": "request_type", "message": "required: initial, renewal, continuation, new_to_plan or restart"} if {
+errors contains {"field": "request_type", "message": concat("", ["required: ", _request_types_text])} if {
 	is_object(input)
 	object.get(input, "request_type", null) == null
 }
 
-errors contains {"field": "request_type", "message": "expected initial, renewal, continuation, new_to_plan or restart"} if {
+errors contains {"field": "request_type", "message": concat("", ["expected ", _request_types_text])} if {
 	object.get(input, "request_type", null) != null
 	not input.request_type in _request_types
 }
@@ -314,3 +323,15 @@ _any_drug_key if {
 	some key in _drug_keys
 	_given(key)
 }
+
+_plan_ok if object.get(input, "plan", null) == null
+
+_plan_ok if is_string(input.plan)
+
+_indication_ok if object.get(input, "indication", null) == null
+
+_indication_ok if is_string(input.indication)
+
+_request_types := {"initial", "renewal", "continuation", "new_to_plan", "restart"}
+
+_request_types_text := "initial, renewal, continuation, new_to_plan or restart"

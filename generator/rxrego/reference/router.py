@@ -44,7 +44,7 @@ def decide(specs: Sequence[m.PolicySpec], request: object) -> dict:
     if len(policies) > 1:
         ids = ", ".join(sorted(_package(specs, pid) for pid in policies))
         if all(next(s for s in specs if s.id == pid).plan is not None for pid in policies):
-            return _invalid(request, [_error("plan", f"the drug has policies under several plans: name the plan ({ids})")])
+            return _invalid(request, [_error("plan", f"policies under several plans name the drug: name the plan ({ids})")])
         return _invalid(request, [_error("drug", f"the drug identifiers name different policies: {ids}")])
     (policy_id,) = policies
     unknown = [key for key, found in named.items() if not found]

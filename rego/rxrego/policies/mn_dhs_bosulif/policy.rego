@@ -61,9 +61,9 @@ status["quantity_500"] := lib.when([status.is_500_mg], [status.at_most_34_a_mont
 
 status["quantity_100"] := lib.when([status.is_100_mg], [status.at_most_136_a_month])
 
-status["is_500_mg"] := lib.product(requested_products, {"bosulif_500"})
+status["is_500_mg"] := lib.requested_product(requested_products, {"bosulif_500"})
 
-status["is_100_mg"] := lib.product(requested_products, {"bosulif_100"})
+status["is_100_mg"] := lib.requested_product(requested_products, {"bosulif_100"})
 
 status["at_most_34_a_month"] := lib.quantity_limit(
 	facts["quantity.units"],
