@@ -269,3 +269,33 @@ def test_every_criterion_has_a_status_for_any_object(request_doc, specs, opa_pat
         got = opa.eval_batch(REGO, f"data.rxrego.policies.{module}.status", request_doc)["value"]
         assert set(got) == {c.id for c in version.criteria}, version.effective_date
         assert set(got.values()) <= {"met", "unmet", "unknown", "invalid"}
+
+
+def test_router_reads_standard_identifier_forms(tmp_path, all_specs, decide_batch):
+    """Issue 16's routing misses, on OPA: an 11-digit NDC without hyphens, a 10-digit NDC in
+    a hyphenated layout, HCPCS in lower case or with spaces, a name with a trademark sign;
+    and what is never read: 10 digits without hyphens, identifiers naming nothing."""
+    out = tmp_path / "rego"
+    generate.write(generate.build(all_specs), out)
+    base = {"request_type": "initial", "date_of_service": "2026-06-15"}
+    drugs = [
+        ({"ndc": "99999000101"}, "example-imatinib-cml"),
+        ({"ndc": " 99999-0001-01"}, "example-imatinib-cml"),
+        ({"ndc": "9999-0005-02"}, "example-teriparatide"),  # 4-4-2: 09999-0005-02
+        ({"ndc": "09999000502"}, "example-teriparatide"),
+        ({"hcpcs": "j9229"}, "fep-5.21.100"),
+        ({"hcpcs": "J9229 "}, "fep-5.21.100"),
+        ({"name": "Besponsa\u00ae"}, "fep-5.21.100"),
+        ({"name": "BESPONSA\u2122 "}, "fep-5.21.100"),
+    ]
+    decisions = decide_batch([{**base, "drug": d} for d, _ in drugs], out)
+    assert [d.get("policy", {}).get("id") for d in decisions] == [p for _, p in drugs]
+    invalid = [
+        ({"ndc": "9999900010"}, "drug.ndc"),  # 10 digits, no hyphens: the layout is unknown
+        ({"hcpcs": "J9039", "name": "Besponsa"}, "drug.hcpcs"),  # names nothing beside Besponsa
+        ({"hcpcs": "X0004", "ndc": "9999-0005-02"}, "drug"),  # two products of one policy
+    ]
+    decisions = decide_batch([{**base, "drug": d} for d, _ in invalid], out)
+    assert [(d["outcome"], [e["field"] for e in d["errors"]]) for d in decisions] == [
+        ("invalid_request", [field]) for _, field in invalid
+    ]

@@ -54,6 +54,8 @@ def fact_keys(test: m.Test) -> list[str]:
         return [f"labs.{test.name}"]
     if isinstance(test, m.QuantityLimitTest):
         return ["quantity"]
+    if isinstance(test, m.ProductTest):
+        return []  # the product is the order's drug (its identifiers and strength), not a question
     return leaf_fields(test)
 
 
@@ -82,6 +84,11 @@ def needs(spec: m.PolicySpec) -> dict[str, list[Need]]:
     for rs in spec.requirements:
         for cid in rs.root.children:
             walk(rs.name, cid, isinstance(rs.root, m.AllOf), ())
+        # each indication's own criteria: required only for the indication the diagnosis selects
+        for ind in rs.indications:
+            for cid in rs.indication_root(ind).children:
+                if cid not in rs.root.children:
+                    walk(rs.name, cid, False, ())
     return out
 
 
