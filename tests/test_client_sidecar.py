@@ -431,7 +431,8 @@ def _tampered(signed: Path, out: Path) -> Path:
         for m in src.getmembers():
             data = src.extractfile(m).read()
             if m.name.endswith("router.rego"):
-                data = data.replace(b'"J9229": "fep_5_21_100"', b'"J9229": "fep_5_21_100", "J0000": "fep_5_21_100"')
+                data = data.replace(b'"J9229": {"fep_5_21_100": {"besponsa"}}',
+                                    b'"J9229": {"fep_5_21_100": {"besponsa"}}, "J0000": {"fep_5_21_100": {"besponsa"}}')
                 assert b"J0000" in data
             m.size = len(data)
             dst.addfile(m, io.BytesIO(data))
