@@ -3,17 +3,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable
 
 from rxrego.spec import model as m
 from rxrego.spec.dump import content_version
 
-import datetime as dt
-
 from .evaluate import Evaluation, order_from, policy_order
 from .facts import ABSENT, add_months, as_number, is_whole, parse_date, read
 from .leaves import Context, icd10_matches, missing_fields
-from .logic import FAILING, INVALID, MET, UNKNOWN, UNMET, Status, shown
+from .logic import FAILING, INVALID, MET, UNKNOWN, UNMET, Status, all_of, shown
 
 
 def statuses(spec: m.PolicySpec, request: dict, set_name: str) -> dict[str, str]:
@@ -195,12 +194,12 @@ def _decide_indication(spec: m.PolicySpec, rs: m.RequirementSet, ind: m.Indicati
 
 
 def all_of_status(status: dict[str, Status], ids: tuple[str, ...]) -> Status:
-    from .logic import all_of
-
+    """The status of an indication's root: all of its criteria."""
     return all_of(status[cid] for cid in ids)
 
 
 def _requires(c: m.Criterion) -> tuple[str, ...]:
+    """What a criterion requires: a conditional's `then`, a combinator's children."""
     return c.test.then if isinstance(c.test, m.Conditional) else c.children
 
 
