@@ -481,9 +481,11 @@ def _clinical_status_facts(spec: m.PolicySpec) -> list[_Fact]:
     facts = []
     for name, values in required.items():
         wanted = values[0]
+        # a status two criteria want opposite ways (branches): "good" is either
+        good = (lambda draw, ctx, w=wanted: w) if len(set(values)) == 1 else (lambda draw, ctx: draw(st.booleans()))
         facts.append(_Fact(
             ("clinical_status", name),
-            lambda draw, ctx, w=wanted: w,
+            good,
             lambda draw, ctx, w=wanted: not w,
             lambda draw, ctx: _pick(draw, ("false", "true", 0, 1, "no", [False], {"value": True})),
         ))
