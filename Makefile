@@ -4,8 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 TOOLS := .tools/bin
-include toolchain.env
 export RXREGO_TOOLS := $(CURDIR)/.tools
+# Wheels of rxrego's dependencies at their tested versions: tests/test_packaging.py installs
+# the built rxrego wheel from here into fresh venvs without asking the package index.
+WHEELHOUSE := $(VENV)/wheelhouse
 
 .PHONY: run test bench setup tools venv system-deps bench-deps clean help
 
@@ -16,21 +18,28 @@ help:
 
 setup: venv tools system-deps
 
-# The venv is rebuilt only when pyproject.toml changes.
+# The venv is rebuilt only when pyproject.toml or constraints.txt changes. constraints.txt
+# holds the tested version of every package, so a fresh machine installs those.
 venv: $(VENV)/.installed
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -c constraints.txt --upgrade pip setuptools
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	rm -rf $(WHEELHOUSE)
+	$(BIN)/pip wheel --quiet --no-build-isolation -c constraints.txt -w $(WHEELHOUSE) '.[tools,async]'
+	rm -f $(WHEELHOUSE)/rxrego-*.whl
 	touch $@
 
-# tests/test_topology.py serves bundles with Debian's nginx to three OPA sidecars; as root it
-# is installed when missing.
+# tests/test_topology.py serves bundles with Debian's nginx to three OPA sidecars, and
+# tests/test_studio.py drives the studio in Debian's headless chromium; as root they are
+# installed when missing.
 system-deps:
 	@scripts/ensure-debian-package nginx "tests/test_topology.py serves bundles with it" nginx-light nginx
+	@scripts/ensure-debian-package chromium "tests/test_studio.py drives the studio in it" chromium
 
-tools:
-	@scripts/install-tools
+# The pinned OPA and Regal (generator/rxrego/toolchain.env), built into .tools/bin.
+tools: venv
+	@$(BIN)/rxrego install-tools
 
 run: setup
 	$(BIN)/rxrego run

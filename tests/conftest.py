@@ -16,6 +16,10 @@ SPECS = ROOT / "policy_source"
 EXAMPLES = ROOT / "tests" / "examples"
 CASES = ROOT / "conformance"
 
+# The checkout's tools folder, whatever folder a test runs commands in (tests lay out policy
+# repositories of their own in temporary folders). `make` exports the same.
+os.environ.setdefault("RXREGO_TOOLS", str(ROOT / ".tools"))
+
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -11,8 +11,9 @@ dates on, the day before and the day after each `age` birthday (29 February incl
 codes matching and nearly matching each prefix, accepted and other qualifier values, every
 biomarker result, prior therapies from the value sets (agents and classes, case varied) with
 every kind of result, attestations, clinical status, lab results at and around thresholds and
-`within_days`, quantities at and around the limit, specialties, the drug's identifiers, and
-malformed values of every kind docs/semantics.md distinguishes.
+`within_days`, quantities at and around the limit, specialties, administrative sex (every
+FHIR code and near misses such as "Female"), the drug's identifiers, and malformed values of
+every kind docs/semantics.md distinguishes.
 
 A request is drawn in one of five moods, the first being the one Hypothesis shrinks towards:
 
@@ -46,6 +47,7 @@ from fractions import Fraction
 
 from hypothesis import strategies as st
 
+from rxrego.spec import kinds
 from rxrego.spec import model as m
 
 __all__ = ["MOODS", "any_request", "requests_for"]
@@ -583,6 +585,21 @@ def _specialty_fact(spec: m.PolicySpec) -> _Fact:
     )
 
 
+def _sex_fact(spec: m.PolicySpec) -> _Fact:
+    """Administrative sex: the accepted codes, the other FHIR codes ("unknown" among them,
+    which reads as not known), and what is not a FHIR AdministrativeGender code."""
+    accepted = _unique(a for t in _leaves(spec, kinds.SexTest) for a in t.allowed)
+    others = tuple(c for c in ("male", "female", "other", "unknown") if c not in accepted) or ("unknown",)
+    first = accepted[0]
+    return _Fact(
+        ("patient", "sex"),
+        lambda draw, ctx: draw(st.sampled_from(accepted)),
+        lambda draw, ctx: draw(st.sampled_from(others)),
+        lambda draw, ctx: _pick(draw, (first.capitalize(), first.upper(), first[0].upper(), " " + first, "",
+                                       "unknown ", 1, True, [first], {"code": first})),
+    )
+
+
 def _concurrent_fact(spec: m.PolicySpec) -> _Fact:
     tests = _leaves(spec, m.ConcurrentTherapyTest)
     value_sets = _unique(vs for t in tests for vs in _all_value_sets(spec) if vs.id == t.value_set)
@@ -834,6 +851,8 @@ def _plan(spec: m.PolicySpec, others: Sequence[m.PolicySpec]) -> _Plan:
         facts.append(_concurrent_fact(spec))
     if _leaves(spec, m.QuantityLimitTest):
         facts.append(_quantity_fact(spec))
+    if _leaves(spec, kinds.SexTest):
+        facts.append(_sex_fact(spec))
     parents = _unique(f.path[:i] for f in facts for i in range(1, len(f.path)))
     ages = _leaves(spec, m.AgeTest)
     thresholds = tuple(sorted({t.min_years for t in ages if t.min_years is not None}

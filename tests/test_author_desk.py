@@ -26,6 +26,7 @@ from rxrego.author.questionnaire import (
 from rxrego.author.render import render
 from rxrego.cli import main
 from rxrego.conformance.cases import load_case_file, mismatches
+from rxrego.spec.errors import SpecError
 from rxrego.spec.loader import load_specs
 from rxrego.spec.dump import content_version
 from rxrego.spec.dump import dump_data as to_data
@@ -72,7 +73,7 @@ def every_criterion(spec) -> list:
 
 
 def test_render_markdown_has_every_criterion_both_durations_and_the_history(spec):
-    md = render(spec, "md")
+    md = render(spec, "md", rules=False)  # the document alone, laid out like the source
     for c in every_criterion(spec):
         assert norm(c.text) in md, c.id
     assert "Duration 3 months" in md and "Duration 6 months" in md
@@ -134,6 +135,37 @@ def test_render_html_is_one_escaped_self_contained_document(spec):
     assert parser.errors == [] and parser.stack == []
     assert {"ol", "li", "table", "section"} <= parser.tags
     assert '<ol class="level-1" type="a">' in page  # nested criteria lettered like the document
+
+
+def test_render_shows_each_criterion_beside_its_encoded_rule(spec, tmp_path):
+    """The review document shows the rule behind the wording: counts, thresholds, value-set
+    members and ICD-10-CM codes with the code set's descriptions, so an encoding that does not
+    match the wording shows."""
+    page = render(spec, "html")
+    assert page.count('<div class="pair"') >= len(every_criterion(spec))
+    for needle in (
+        "age at the date of service",  # the age bounds
+        "C91.0 Acute lymphoblastic leukemia [ALL]",  # the code set's description, not the spec's
+        "C91.02 Acute lymphoblastic leukemia, in relapse",
+        "value set tyrosine_kinase_inhibitors: imatinib, dasatinib, nilotinib, bosutinib, ponatinib, asciminib",
+        "applies only when all of these hold: “Age 18+”, “Philadelphia chromosome-positive (Ph+)”",
+    ):
+        assert str(escape(needle)) in page, needle
+    assert 'class="pair"' not in render(spec, "html", rules=False) and 'class="rule"' not in render(spec, "html", rules=False)
+
+    # "2 of the following" encoded as at_least: 1: the render shows the count the Rego uses.
+    data = to_data(spec)
+    data["criteria"]["no_progression_or_toxicity"] = {
+        "text": "2 of the following",
+        "at_least": {"n": 1, "of": ["no_disease_progression", "no_unacceptable_toxicity"]},
+    }
+    path = write_yaml(tmp_path / "miscounted.yaml", data)
+    md = run("render", str(path)).output
+    assert "1. 2 of the following\n   <br>*Rule:* met when at least 1 (ONE) of the 2 criteria below is met" in md
+    assert "at least 1 (ONE) of the 2 criteria below" in run("render", str(path), "--format", "html").output
+    assert "Rule:" not in run("render", str(path), "--no-rules").output
+    wording = run("check", "--wording", str(path))
+    assert wording.exit_code == 1 and 'the wording says "2 of the following" but the encoding requires 1 of them' in wording.output
 
 
 def test_render_escapes_hostile_text_in_html_and_markdown(spec, tmp_path):
@@ -466,12 +498,19 @@ def test_questionnaires_for_the_example_specs_cover_every_fact_kind():
     assert codes(ima["diagnoses.phase"]) == ["chronic", "accelerated", "other"]
     pon = items_by_link(qs["example-ponatinib"])
     assert pon["labs.alt"]["type"] == "group"
-    assert [pon[f"labs.alt.{x}"]["type"] for x in ("value", "unit", "date")] == ["decimal", "string", "date"]
-    assert pon["labs.alt.unit"]["initial"] == [{"valueString": "U/L"}]
+    assert [pon[f"labs.alt.{x}"]["type"] for x in ("value", "unit", "date")] == ["decimal", "choice", "date"]
+    ucum = {"system": "http://unitsofmeasure.org", "code": "U/L", "display": "U/L"}  # a coded UCUM unit, not free text
+    assert pon["labs.alt.unit"]["answerOption"] == [{"valueCoding": ucum}] and pon["labs.alt.unit"]["initial"] == [{"valueCoding": ucum}]
     assert pon["prescriber.attestations.cardiovascular_assessment"]["enableWhen"] == [
         {"question": "clinical_status.arterial_occlusive_event", "operator": "=", "answerBoolean": True}
     ]
     assert pon["biomarkers.T315I"]["required"] is False  # one branch of an any_of
+    assert pon["patient.sex"]["type"] == "choice"
+    assert [o["valueCoding"]["code"] for o in pon["patient.sex"]["answerOption"]] == ["male", "female", "other", "unknown"]
+    assert {o["valueCoding"]["system"] for o in pon["patient.sex"]["answerOption"]} == {"http://hl7.org/fhir/administrative-gender"}
+    assert pon["prescriber.attestations.embryo_fetal_counselling"]["enableWhen"] == [
+        {"question": "patient.sex", "operator": "=", "answerCoding": {"system": "http://hl7.org/fhir/administrative-gender", "code": "female", "display": "Female"}}
+    ]
     bli = items_by_link(qs["example-blinatumomab"])
     bsa = bli["prescriber.attestations.bsa_based_dosing"]
     assert "enableWhen" not in bsa and "birth date" in bsa["text"]  # an age-only condition: always asked
@@ -641,6 +680,9 @@ def test_response_mapping_of_value_types_groups_and_mistakes(spec):
         request_type="initial",
     )
     assert req["labs"] == [{"name": "alt", "value": 40.5, "unit": "U/L", "date": "2026-06-01"}]
+    female = {"valueCoding": {"system": "http://hl7.org/fhir/administrative-gender", "code": "female"}}
+    req = response_to_request(fill(build_questionnaire(pon), {"patient.sex": female}), pon, date_of_service="2026-06-15", request_type="initial")
+    assert req["patient"] == {"sex": "female"}
     mistakes = [
         ({"resourceType": "Patient"}, "expected a QuestionnaireResponse"),
         ({**fill(q, {}), "questionnaire": "https://x.org/Questionnaire/other"}, "not the questionnaire of fep-5.21.100"),
@@ -657,29 +699,83 @@ def test_response_mapping_of_value_types_groups_and_mistakes(spec):
 # --- new -------------------------------------------------------------------------------------------------
 
 
-def test_new_writes_a_skeleton_that_checks_and_whose_case_passes(opa_path, tmp_path):
+FILLED = {  # each placeholder of the skeleton, as an author fills it in from the document
+    "section: TODO section, e.g. Prescription Drugs": "section: Prescription Drugs",
+    "text: TODO the age requirement, in the document's words (e.g. Age 18 years of age or older)": "text: Age 18 years of age or older",
+    "text: TODO the covered diagnosis, in the document's words": "text: Relapsed or refractory B-cell precursor ALL",
+    "note: TODO which ICD-10-CM codes and qualifiers stand for it, and why": "note: ALL is C91.0",
+    "icd10: [TODO]": "icd10: [C91.0]",
+    "diagnoses: [{code: TODO}]": "diagnoses: [{code: C91.02}]",
+}
+
+
+def test_new_writes_a_skeleton_whose_placeholders_fail_check_until_filled(opa_path, tmp_path):
     spec_dir, cases_dir = tmp_path / "policy_source", tmp_path / "conformance"
     result = run("new", "fep-5.21.200", "--dir", str(spec_dir), "--title", "Blincyto", "--hcpcs", "J9039")
     assert result.exit_code == 0, result.output
     spec_file = spec_dir / "fep" / "5.21.200-blincyto.yaml"
     case_file = cases_dir / "fep" / "5.21.200-blincyto.cases.yaml"
     assert spec_file.is_file() and case_file.is_file()
+    assert "5 placeholder(s) to fill in" in result.output
     for path, schema in ((spec_file, "policy-spec.schema.json"), (case_file, "conformance-cases.schema.json")):
         first = path.read_text(encoding="utf-8").splitlines()[0]
         ref = first.removeprefix("# yaml-language-server: $schema=")
         assert ref != first and ref.endswith(schema) and (path.parent / ref).resolve().is_file()
     text = spec_file.read_text(encoding="utf-8")
     assert text.count("\n# ---") >= 7 and "TODO" in text  # a comment teaching each section
+
+    # As written, check fails and names every placeholder by line; generate refuses it too.
     check = run("check", str(spec_dir))
-    assert check.exit_code == 0 and "1 spec(s) valid" in check.output
+    assert check.exit_code == 2, check.output
+    placeholders = [line for line in check.output.splitlines() if "placeholder left to fill in" in line]
+    assert [p.split(": ")[1] for p in placeholders] == ["section", "criteria.age.text", "criteria.diagnosis.text", "criteria.diagnosis.note", "criteria.diagnosis.diagnosis.icd10[0]"]
+    lines = text.splitlines()
+    for p in placeholders:  # file:line:column, and the line named holds the TODO
+        where = p.split(": ")[0]
+        assert where.split(":")[0].endswith("fep/5.21.200-blincyto.yaml") and "TODO" in lines[int(where.split(":")[1]) - 1], p
+    assert run("generate", "--specs", str(spec_dir), "--out", str(tmp_path / "rego")).exit_code == 2
+    assert not (tmp_path / "rego").exists()
+    with pytest.raises(SpecError, match="placeholder left to fill in"):
+        load_case_file(case_file)
+
+    # Filled in: it checks, its case passes, and nothing without a patient or diagnosis is approved.
+    for path in (spec_file, case_file):
+        body = path.read_text(encoding="utf-8")
+        for old, new in FILLED.items():
+            body = body.replace(old, new)
+        path.write_text(body, encoding="utf-8")
+    check = run("check", str(spec_dir))
+    assert check.exit_code == 0 and "1 spec(s) valid" in check.output, check.output
     spec = load_spec_file(spec_file)
     assert (spec.id, spec.title, spec.drug.hcpcs) == ("fep-5.21.200", "Blincyto", ("J9039",))
-    assert [len(rs.root.children) for rs in spec.requirements] == [1, 1]  # one criterion per set
+    assert [rs.root.children for rs in spec.requirements] == [("age", "diagnosis"), ("age", "diagnosis", "no_disease_progression")]
     cases = load_case_file(case_file)
     assert cases.policy == "fep-5.21.200" and len(cases.cases) == 1
-    (decision,) = diff_mod.decide_all([spec], [cases.cases[0].request])
+    bare_renewal = {"request_type": "renewal", "date_of_service": spec.effective_date, "drug": {"hcpcs": "J9039"}, "clinical_status": {"disease_progression": False}}
+    decision, renewal = diff_mod.decide_all([spec], [cases.cases[0].request, bare_renewal])
     assert mismatches(cases.cases[0].expect, decision) == []
     assert decision["outcome"] == "denied" and decision["reason"] == "investigational"
+    assert renewal["outcome"] == "pended" and {m["id"] for m in renewal["missing"]} == {"age", "diagnosis"}
+
+
+def test_new_file_names_and_payer_folders(tmp_path):
+    spec_dir = tmp_path / "policy_source"
+    for args, spec_path in (
+        (["acme-wegovy", "--title", "Wegovy"], "acme/wegovy.yaml"),  # not wegovy-wegovy
+        (["wegovy", "--payer", "acme2", "--title", "Wegovy 2.4 mg"], "acme2/wegovy-2-4-mg.yaml"),
+        (["ozempic", "--payer", "acme3", "--title", "Ozempic"], "acme3/ozempic.yaml"),
+        (["fep-5.21.200", "--title", "Blincyto"], "fep/5.21.200-blincyto.yaml"),
+        (["fep-5.21.201", "--payer", "fep"], "fep/5.21.201.yaml"),
+    ):
+        result = run("new", *args, "--dir", str(spec_dir))
+        assert result.exit_code == 0, result.output
+        assert (spec_dir / spec_path).is_file(), (args, sorted(p.relative_to(spec_dir).as_posix() for p in spec_dir.rglob("*.yaml")))
+        assert (tmp_path / "conformance" / spec_path.replace(".yaml", ".cases.yaml")).is_file()
+    # An id without a payer prefix and no --payer: refused, nothing written at the top.
+    result = run("new", "zepbound", "--dir", str(spec_dir), "--title", "Zepbound")
+    assert result.exit_code == 2 and "which payer is 'zepbound' for?" in result.output
+    assert not list(spec_dir.glob("*.yaml")) and not list((tmp_path / "conformance").glob("*.yaml"))
+    assert run("new", "x", "--payer", "Bad Folder", "--dir", str(spec_dir)).exit_code == 2
 
 
 def test_new_refuses_to_overwrite_or_to_claim_what_another_spec_has(tmp_path):
@@ -705,7 +801,7 @@ def test_new_refuses_to_overwrite_or_to_claim_what_another_spec_has(tmp_path):
 
 
 def test_every_author_command_has_teaching_help():
-    for name in ("render", "explain", "diff", "questionnaire", "questionnaire-decide", "new"):
+    for name in ("render", "explain", "diff", "questionnaire", "questionnaire-decide", "new", "studio"):
         result = run(name, "--help")
         assert result.exit_code == 0 and f" {name} [OPTIONS]" in result.output
         assert len(result.output.splitlines()) > 12, name

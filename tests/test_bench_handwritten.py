@@ -12,8 +12,8 @@ from conftest import ROOT, SPECS
 from golden_decisions import canonical, load
 
 from rxrego import opa
-from rxrego.spec.loader import load_specs
 from rxrego.spec.dump import content_version
+from rxrego.spec.loader import load_specs
 
 HANDWRITTEN = ROOT / "bench" / "reference"
 QUERY = "{i: d | some i, r in input.requests; d := data.bench.reference.besponsa.decision with input as r}"

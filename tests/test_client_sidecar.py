@@ -38,7 +38,7 @@ import requests
 from click.testing import CliRunner
 from opa_client import OpaClient
 
-import rxrego.client.http as client_http
+import rxrego.client.answer as client_answer
 from rxrego import bundle, toolchain
 from rxrego import opa as opa_mod
 from rxrego.cli import main as cli_main
@@ -107,6 +107,35 @@ EXPECTED = {
     "no_policy": ("no_policy", "no_policy"),
     "invalid_request": ("invalid_request", "invalid_request"),
 }
+
+
+def logged_facts(request) -> dict:
+    """What the decision-log mask keeps of one request (docs/decision-log.md), worked out
+    here independently of the mask: request_id (a string), request_type (initial or
+    renewal), date_of_service (shaped YYYY-MM-DD) and the drug's hcpcs, ndc and name
+    (strings); nothing else."""
+    if not isinstance(request, dict):
+        return {}
+    kept = {}
+    if isinstance(request.get("request_id"), str):
+        kept["request_id"] = request["request_id"]
+    if request.get("request_type") in ("initial", "renewal"):
+        kept["request_type"] = request["request_type"]
+    dos = request.get("date_of_service")
+    if isinstance(dos, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", dos):
+        kept["date_of_service"] = dos
+    drug = request.get("drug")
+    if isinstance(drug, dict):
+        ids = {k: drug[k] for k in ("hcpcs", "ndc", "name") if isinstance(drug.get(k), str)}
+        if ids:
+            kept["drug"] = ids
+    return kept
+
+
+def decision_entries(entries: list[dict]) -> dict[str, dict]:
+    """The decision-log entries among OPA's output lines, by decision id (the same file also
+    holds OPA's own warning and error lines, which have no decision id)."""
+    return {e["decision_id"]: e for e in entries if "decision_id" in e}
 
 
 def bearer(token: str) -> dict:
@@ -706,7 +735,7 @@ def test_requests_that_are_not_json_are_invalid(client):
 @pytest.mark.opa
 def test_a_400_from_opa_is_invalid_request(client, monkeypatch):
     # The client only ever sends well-formed JSON; make it send a body OPA rejects.
-    monkeypatch.setattr(client_http, "json", types.SimpleNamespace(dumps=lambda *a, **k: "[1]", loads=json.loads))
+    monkeypatch.setattr(client_answer, "json", types.SimpleNamespace(dumps=lambda *a, **k: "[1]", loads=json.loads))
     with pytest.raises(InvalidRequest) as err:
         client.decide(APPROVED)
     assert err.value.status == 400 and "malformed input" in str(err.value)
@@ -782,52 +811,58 @@ def test_a_batch_of_the_wrong_length_is_unexpected(fake_server):
 
 
 @pytest.mark.opa
-def test_decision_log_has_id_revision_and_masks_the_patient(sidecar, bundle_info, decision_log):
+def test_decision_log_has_id_revision_and_only_the_allow_listed_facts(sidecar, bundle_info, decision_log):
     one = dict(copy.deepcopy(APPROVED), patient={"birth_date": "1971-03-14", "id": "PAT-SECRET-77"})
     two = dict(copy.deepcopy(APPROVED), patient={"birth_date": "1969-07-20", "id": "PAT-SECRET-88"})
     r1 = requests.post(sidecar.url + DECISION_PATH, json={"input": one}, timeout=5).json()
     r2 = requests.post(sidecar.url + DECISIONS_PATH, json={"input": {"requests": [one, two]}}, timeout=5).json()
     ids = {r1["decision_id"], r2["decision_id"]}
-    entries = wait_for_lines(decision_log, lambda es: ids <= {e.get("decision_id") for e in es})
-    by_id = {e["decision_id"]: e for e in entries}
+    by_id = decision_entries(wait_for_lines(decision_log, lambda es: ids <= set(decision_entries(es))))
     assert ids <= set(by_id)
 
     single = by_id[r1["decision_id"]]
     assert single["path"] == "rxrego/decision"
     assert single["bundles"]["rxrego"]["revision"] == bundle_info.revision
-    assert single["result"]["outcome"] == "approved"
-    assert single["input"]["patient"] == {}
-    assert set(single["erased"]) == {"/input/patient/birth_date", "/input/patient/id"}
-    assert single["input"]["drug"] == {"hcpcs": "J9229"}  # the rest is kept
+    assert single["result"] == r1["result"] and single["result"]["outcome"] == "approved"
+    assert single["input"] == logged_facts(one) == {
+        "request_id": "req-approved-1", "request_type": "initial", "date_of_service": "2026-11-30", "drug": {"hcpcs": "J9229"},
+    }  # fmt: skip
+    assert single["masked"] == ["/input"] and "erased" not in single
 
     batch = by_id[r2["decision_id"]]
     assert batch["path"] == "rxrego/decisions"
-    assert [r["patient"] for r in batch["input"]["requests"]] == [{}, {}]
-    assert "/input/requests/1/patient/birth_date" in batch["erased"]
+    assert batch["input"] == {"requests": [logged_facts(one), logged_facts(two)]}
+    assert batch["result"] == r2["result"]
 
     text = decision_log.read_text()
-    for secret in ("1971-03-14", "1969-07-20", "PAT-SECRET-77", "PAT-SECRET-88"):
+    for secret in ("1971-03-14", "1969-07-20", "PAT-SECRET-77", "PAT-SECRET-88", "C91.02", "b_cell_precursor"):
         assert secret not in text
+    assert decision_log.stat().st_mode & 0o777 == 0o600
 
 
 @pytest.mark.opa
 def test_decision_logs_go_to_the_console_or_are_appended(bundle_info, work):
-    console = io.StringIO()
-    with Sidecar(bundle_info.path, decision_stream=console) as sc:
+    console, other = io.StringIO(), io.StringIO()
+    with Sidecar(bundle_info.path, decision_stream=console, log_stream=other) as sc:
         r = requests.post(sc.url + DECISION_PATH, json={"input": APPROVED}, timeout=5).json()
         deadline = time.monotonic() + 5
         while r["decision_id"] not in console.getvalue() and time.monotonic() < deadline:
             time.sleep(0.05)
-    line = next(l for l in console.getvalue().splitlines() if r["decision_id"] in l)
-    assert json.loads(line)["input"]["patient"] == {} and "1980-05-10" not in line
+    lines = console.getvalue().splitlines()
+    assert all("decision_id" in json.loads(line) for line in lines)  # OPA's other lines go to log_stream
+    line = next(l for l in lines if r["decision_id"] in l)
+    assert json.loads(line)["input"] == logged_facts(APPROVED) and "1980-05-10" not in line
+    assert "decision_id" not in other.getvalue()
 
     log = work / "appended.jsonl"
     log.write_text('{"decision_id": "from-before"}\n')
+    log.chmod(0o644)
     with Sidecar(bundle_info.path, decision_log=log) as sc:
         r = requests.post(sc.url + DECISION_PATH, json={"input": APPROVED}, timeout=5).json()
-        entries = wait_for_lines(log, lambda es: r["decision_id"] in {e.get("decision_id") for e in es})
-    assert [e["decision_id"] for e in entries][:1] == ["from-before"]
-    assert r["decision_id"] in {e["decision_id"] for e in entries}
+        entries = wait_for_lines(log, lambda es: r["decision_id"] in decision_entries(es))
+    assert entries[0] == {"decision_id": "from-before"}  # appended after what was there
+    assert r["decision_id"] in decision_entries(entries)
+    assert log.stat().st_mode & 0o777 == 0o600  # an existing log is made private too
 
 
 # --- the commands -----------------------------------------------------------------------------

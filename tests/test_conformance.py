@@ -31,7 +31,10 @@ def test_suite_is_green_on_main_and_writes_junit(tmp_path, opa_path):
     cases = [c for f in find_case_files([CASES]) for c in load_case_file(f).cases]
     assert f"{len(cases)} passed, 0 failed" in result.output
     suites = ET.parse(junit).getroot()
-    assert suites.get("tests") == str(len(cases)) and suites.get("failures") == "0"
+    criteria = [c for spec in load_specs([SPECS]) for c in spec.criteria]
+    # every suite counts: one testcase per golden case and one per criterion's coverage (the
+    # criteria of every policy)
+    assert suites.get("tests") == str(len(cases) + len(criteria)) and suites.get("failures") == "0"
     names = {tc.get("name") for tc in suites.iter("testcase")}
     assert {c.name for c in cases} <= names
 
@@ -154,8 +157,9 @@ def test_rxrego_run_does_the_main_job_and_ends_with_a_summary(tmp_path, monkeypa
 
     from conftest import ROOT
 
-    for name in ("policy_source", "conformance", "rego", ".regal"):
+    for name in ("policy_source", "conformance", "rego"):
         shutil.copytree(ROOT / name, tmp_path / name)
+    shutil.copy(ROOT / "rxrego.toml", tmp_path / "rxrego.toml")
     stale = tmp_path / "rego" / "rxrego" / "router.rego"
     stale.write_text(stale.read_text() + "\n# stale\n")
     monkeypatch.chdir(tmp_path)

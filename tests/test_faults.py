@@ -11,8 +11,8 @@
    carries no revision, each decision-log entry carries `bundles.rxrego.revision` (and the
    request_id in its masked input, to pair it with the answer). Every entry's revision must
    agree with the wording of its answer: no decision mixes A and B.
-3. Decision-log content (single and batch): decision_id, revision, policy id, outcome, and the
-   patient's birth_date and id erased (named in `erased`, absent from the file).
+3. Decision-log content (single and batch): decision_id, revision, policy id, outcome, and of
+   the request only the allow-listed facts (docs/decision-log.md): no patient, no diagnosis.
 4. Access control, one table: no token, a wrong token and the right token against the
    decision paths and against every write, read-back and query endpoint.
 
@@ -45,7 +45,7 @@ from rxrego import generate as gen
 from rxrego.client import Decision, RxRegoClient, RxRegoError, SidecarUnavailable
 from rxrego.sidecar import Sidecar
 from rxrego.spec.loader import load_specs
-from test_client_sidecar import APPROVED, CASES, EXPECTED, bearer, wait_for_lines
+from test_client_sidecar import APPROVED, CASES, EXPECTED, bearer, decision_entries, logged_facts, wait_for_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "policy_source"
@@ -420,21 +420,20 @@ def _patient(request: dict, patient) -> dict:
 
 
 @pytest.mark.opa
-def test_decision_log_entries_name_decision_revision_policy_outcome_and_mask_the_patient(guarded, bundles):
+def test_decision_log_entries_name_decision_revision_policy_outcome_and_keep_only_allowed_facts(guarded, bundles):
     sc, token, log = guarded
-    secrets_ = ["1966-06-06", "PAT-FAULTS-1", "1955-05-05", "PAT-FAULTS-2", "1944-04-04", "PAT-FAULTS-3", "PAT-FAULTS-4 1933-03-03"]
+    secrets_ = ["1966-06-06", "PAT-FAULTS-1", "1955-05-05", "PAT-FAULTS-2", "1944-04-04", "PAT-FAULTS-3", "PAT-FAULTS-4 1933-03-03", "C91.02"]
     single = _patient(APPROVED, {"id": "PAT-FAULTS-1", "birth_date": "1966-06-06"})
     batch = [
         _patient(APPROVED, {"id": "PAT-FAULTS-2", "birth_date": "1955-05-05"}),
         _patient(LIVER_DENIED, {"birth_date": "1944-04-04", "id": "PAT-FAULTS-3", "sex": "F"}),
-        _patient(APPROVED, "PAT-FAULTS-4 1933-03-03"),  # not an object: erased whole
+        _patient(APPROVED, "PAT-FAULTS-4 1933-03-03"),  # not an object
     ]
     h = bearer(token)
     r1 = requests.post(sc.url + "/v1/data/rxrego/decision", json={"input": single}, headers=h, timeout=5).json()
     r2 = requests.post(sc.url + "/v1/data/rxrego/decisions", json={"input": {"requests": batch}}, headers=h, timeout=5).json()
     ids = {r1["decision_id"], r2["decision_id"]}
-    entries = wait_for_lines(log, lambda es: ids <= {e.get("decision_id") for e in es}, timeout=10)
-    by_id = {e["decision_id"]: e for e in entries}
+    by_id = decision_entries(wait_for_lines(log, lambda es: ids <= set(decision_entries(es)), timeout=10))
     assert ids <= set(by_id)
 
     one = by_id[r1["decision_id"]]
@@ -442,8 +441,8 @@ def test_decision_log_entries_name_decision_revision_policy_outcome_and_mask_the
     assert one["bundles"]["rxrego"]["revision"] == bundles["a"].revision
     assert one["result"] == r1["result"]
     assert (one["result"]["policy"]["id"], one["result"]["outcome"]) == (POLICY_ID, "approved")
-    assert set(one["erased"]) == {"/input/patient/birth_date", "/input/patient/id"}
-    assert one["input"]["patient"] == {}
+    assert one["masked"] == ["/input"]
+    assert one["input"] == logged_facts(single)
     assert one["input"]["request_id"] == APPROVED["request_id"]  # what identifies the request stays
 
     many = by_id[r2["decision_id"]]
@@ -452,14 +451,8 @@ def test_decision_log_entries_name_decision_revision_policy_outcome_and_mask_the
     assert many["result"] == r2["result"]
     assert [d["policy"]["id"] for d in many["result"]] == [POLICY_ID] * 3
     assert [d["outcome"] for d in many["result"]] == ["approved", "denied", "denied"]
-    assert set(many["erased"]) == {
-        "/input/requests/0/patient/birth_date",
-        "/input/requests/0/patient/id",
-        "/input/requests/1/patient/birth_date",
-        "/input/requests/1/patient/id",
-        "/input/requests/2/patient",
-    }
-    assert [r.get("patient") for r in many["input"]["requests"]] == [{}, {"sex": "F"}, None]
+    assert many["input"] == {"requests": [logged_facts(r) for r in batch]}
+    assert all("patient" not in r for r in many["input"]["requests"])
 
     text = log.read_text(encoding="utf-8")
     leaked = [s for s in secrets_ if s in text]

@@ -232,6 +232,8 @@ PRIOR_DEFAULTS = {"prior_therapy": {"value_set": "tki"}}
 CONCURRENT = {"concurrent_therapy_excluded": {"value_set": "tki"}}
 LAB = {"lab": {"name": "anc", "comparison": ">=", "value": 1.5, "unit": "10^9/L", "within_days": 30}}
 QUANTITY = {"quantity_limit": {"max_units": 4, "per_days": 28}}
+SEX = {"sex": {"allowed": ["female"]}}
+SEX_OTHER = {"sex": {"allowed": ["female", "other"]}}
 QUANTITY_DECIMAL = {"quantity_limit": {"max_units": 0.3, "per_days": 3}}
 
 DX = {"code": "C91.02", "lineage": "b_cell_precursor", "disease_status": "relapsed"}
@@ -277,6 +279,22 @@ LEAF_CASES = [
     ("biomarker capitalised", PH, {"biomarkers": {"philadelphia_chromosome": "Positive"}}, "invalid"),
     ("biomarker boolean", PH, {"biomarkers": {"philadelphia_chromosome": True}}, "invalid"),
     ("biomarkers a list", PH, {"biomarkers": ["philadelphia_chromosome"]}, "invalid"),
+    # administrative sex (FHIR AdministrativeGender)
+    ("sex accepted", SEX, {"patient": {"sex": "female"}}, "met"),
+    ("sex one of two accepted", SEX_OTHER, {"patient": {"sex": "other"}}, "met"),
+    ("sex another code", SEX, {"patient": {"sex": "male"}}, "unmet"),
+    ("sex other", SEX, {"patient": {"sex": "other"}}, "unmet"),
+    ("sex unknown code", SEX, {"patient": {"sex": "unknown"}}, "unknown"),
+    ("sex null", SEX, {"patient": {"sex": None}}, "unknown"),
+    ("sex absent", SEX, {"patient": {"birth_date": "1980-01-01"}}, "unknown"),
+    ("sex no patient", SEX, {}, "unknown"),
+    ("sex capitalised", SEX, {"patient": {"sex": "Female"}}, "invalid"),
+    ("sex letter", SEX, {"patient": {"sex": "F"}}, "invalid"),
+    ("sex empty", SEX, {"patient": {"sex": ""}}, "invalid"),
+    ("sex boolean", SEX, {"patient": {"sex": True}}, "invalid"),
+    ("sex a list", SEX, {"patient": {"sex": ["female"]}}, "invalid"),
+    ("sex a coding", SEX, {"patient": {"sex": {"code": "female"}}}, "invalid"),
+    ("sex patient not an object", SEX, {"patient": "female"}, "invalid"),
     # attestation
     ("attestation true", ATTEST, {"prescriber": {"attestations": {"vod_monitoring": True}}}, "met"),
     ("attestation false", ATTEST, {"prescriber": {"attestations": {"vod_monitoring": False}}}, "unmet"),
@@ -444,6 +462,7 @@ FIELD_CASES = [
     (SPECIALTY, ["prescriber.specialty"]),
     (CONCURRENT, ["concurrent_therapies"]),
     (QUANTITY, ["quantity.units", "quantity.days_supply"]),
+    (SEX, ["patient.sex"]),
 ]
 
 

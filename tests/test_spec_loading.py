@@ -107,8 +107,11 @@ class Case(NamedTuple):
 
 CASES = {
     # --- YAML and bytes -------------------------------------------------------------------
-    "yaml syntax error": Case(at(4, "title: Testdrug", "title: Test: drug"), 4, "", "mapping values are not allowed here"),
-    "tab indentation": Case(at(8, "  brand", "\tbrand"), 8, "", "found character '\\t' that cannot start any token"),
+    "yaml syntax error": Case(
+        at(4, "title: Testdrug", "title: Test: drug"), 4, "",
+        "invalid YAML: a ': ' inside the unquoted value of 'title' would start another key; put the value in quotes: title: \"Test: drug\"",
+    ),
+    "tab indentation": Case(at(8, "  brand", "\tbrand"), 8, "", "invalid YAML: a tab character: YAML indents with spaces only"),
     "empty file": Case("", 1, "", "the file is empty; expected a policy spec mapping"),
     "only comments": Case("# nothing here yet\n", 1, "", "the file is empty"),
     "not a mapping": Case("- id: test-drug\n", 1, "", "expected a mapping, found a list of 1 item(s)"),
@@ -524,3 +527,40 @@ def test_mangled_specs_never_raise_anything_but_spec_error(
     for i in lines:
         mangled[i] = junk + mangled[i] if i % 2 else mangled[i].replace(": ", ": " + junk, 1)
     _load_or_spec_error(_write(tmp_path_factory.mktemp("mangled"), "x.yaml", "\n".join(mangled)))
+
+
+# --- every mistake of a file in one run ---------------------------------------------------
+
+TEN_MISTAKES = [
+    # (old text, new text, field path, message, what the reported line shows)
+    ("effective_date: 2026-04-01", "effective_date: 2026-02-30", "effective_date", "not a real calendar date: '2026-02-30'", "2026-02-30"),
+    ("hcpcs: [J9229]", "hcpcs: [J92]", "drug.hcpcs[0]", "expected", "J92]"),
+    ("{date: 2018-03, action: Annual review}", "{date: 2018-13, action: Annual review}", "history[2].date", "not a real calendar date or month", "2018-13"),
+    ("  indication: diagnosis\n", "  indication: diagnosiss\n", "coverage.indication", "refers to undefined criterion 'diagnosiss'; did you mean 'diagnosis'?", "diagnosiss"),
+    ("    text: Age 1 year of age or older\n    age:", "    age:", "criteria.age_1_or_older", "missing required field 'text'", "age: {min_years: 1}"),
+    ("      and following each dose of Besponsa\n", "      and following each dose of Besponsa\n    notes: typo\n", "criteria.liver_tests_each_dose.notes", "unknown field 'notes'; did you mean 'note'?", "notes: typo"),
+    ("    age: {min_years: 18}\n", "    age: {min_years: 18, max_years: 12}\n", "criteria.age_18_or_older.age", "min_years 18 is greater than max_years 12", "max_years: 12"),
+    ("{value_set: tyrosine_kinase_inhibitors,", "{value_set: tyrosine_kinase_inhibitor,", "criteria.failed_tki.prior_therapy.value_set", "refers to undefined value set 'tyrosine_kinase_inhibitor'; did you mean 'tyrosine_kinase_inhibitors'?", "tyrosine_kinase_inhibitor,"),
+    ("    duration_months: 3\n", "    duration_months: 0\n", "requirements.initial.duration_months", "expected a number >= 1", "duration_months: 0"),
+    ("      - no_progression_or_toxicity\n", "      - no_progresion_or_toxicity\n", "requirements.renewal.all_of[2]", "did you mean 'no_progression_or_toxicity'?", "no_progresion_or_toxicity"),
+]
+
+
+def test_ten_independent_mistakes_give_ten_located_errors(workdir: Path) -> None:
+    """A missing `text` or an unknown key (schema mistakes) must not hide a bad date, an
+    undefined value set or a typo in a reference (meaning mistakes): all ten, each where it is,
+    and nothing that merely follows from them (a criterion left unreached by a misspelt
+    reference is not reported as unused)."""
+    text = BESPONSA.read_text(encoding="utf-8")
+    for old, new, *_ in TEN_MISTAKES:
+        at_ = text.index(old)
+        assert at_ < text.index("earlier_versions:"), old  # the current version's text
+        text = text[:at_] + new + text[at_ + len(old):]
+    issues = _issues(_write(workdir, DISPLAY, text))
+    listing = "\n".join(map(str, issues))
+    assert len(issues) == 10, listing
+    lines = text.splitlines()
+    for _, _, path, message, shown in TEN_MISTAKES:
+        found = [i for i in issues if i.path == path and message in i.message]
+        assert len(found) == 1, f"{path}: {message}\n{listing}"
+        assert shown in lines[found[0].line - 1], (found[0], lines[found[0].line - 1])

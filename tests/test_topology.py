@@ -44,12 +44,12 @@ import requests
 import yaml
 from click.testing import CliRunner
 
-from rxrego import bundle, deploy
+from rxrego import bundle, deploy, limits
 from rxrego.cli import main as cli_main
 from rxrego.client import DECISION_PATH, RxRegoClient
 from rxrego.conformance.cases import load_case_file, mismatches
 from rxrego.sidecar import free_port
-from test_client_sidecar import APPROVED, bearer
+from test_client_sidecar import APPROVED, bearer, logged_facts
 from test_faults import BundleServer, generate_revisions, liver_denied, publish, wording
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -474,14 +474,16 @@ def test_deploy_config_writes_json_yaml_and_refuses_bad_options(tmp_path, keys):
     assert doc["keys"]["rxrego"]["algorithm"] == "PS256"
     assert doc["decision_logs"]["service"] == "decision-logs" and doc["decision_logs"]["resource"] == "/v1/logs"
     authz = out.parent / "system" / "authz" / "authz.rego"
-    assert digest in authz.read_text() and (out.parent / "system" / "log" / "mask.rego").is_file()
+    token_module = out.parent / "system" / "authz" / "token" / "token.rego"
+    assert digest in token_module.read_text() and authz.is_file() and (out.parent / "system" / "log" / "mask.rego").is_file()
+    assert doc["server"] == {"decoding": {"max_length": limits.MAX_BODY_BYTES, "gzip": {"max_length": limits.MAX_DECOMPRESSED_BYTES}}}
     assert "--addr 127.0.0.1:9191" in r.output and "--authentication=token --authorization=basic" in r.output
     assert "warning" not in r.output
 
     # again without token or key: no authz policy left behind, and a warning for each
     r = runner.invoke(cli_main, ["deploy-config", "--bundle-url", "http://127.0.0.1:1/b.tar.gz", "-o", str(out.with_suffix(".yaml"))])
     assert r.exit_code == 0, r.output
-    assert not authz.exists()
+    assert not authz.exists() and not token_module.exists()
     assert "no --verification-key" in r.output and "no --token-hash-file" in r.output
     assert "--authentication" not in r.output
     doc = yaml.safe_load(out.with_suffix(".yaml").read_text())
@@ -561,8 +563,8 @@ def test_deploy_config_decision_logs_to_a_service_are_masked(opa_path, tmp_path)
         e1, e2 = by_id[one["decision_id"]], by_id[many["decision_id"]]
         assert e1["bundles"]["rxrego"]["revision"] == info.revision == e2["bundles"]["rxrego"]["revision"]
         assert e1["result"]["outcome"] == "approved" and e1["result"]["policy"]["id"] == "fep-5.21.100"
-        assert set(e1["erased"]) == {"/input/patient/birth_date", "/input/patient/id"}
-        assert len(e2["erased"]) == 4
+        assert e1["input"] == logged_facts(req) and e2["input"] == {"requests": [logged_facts(req)] * 2}
+        assert e1["masked"] == e2["masked"] == ["/input"]
         text = json.dumps(collector.entries)
         assert "PAT-SVC-1" not in text and "1977-07-07" not in text
     finally:

@@ -7,14 +7,17 @@ module writes what one sidecar needs, the same for every instance:
     <out>                 OPA's configuration (YAML, or JSON when <out> ends in .json):
                           services.bundles (the bundle server), bundles.rxrego (resource,
                           polling interval, signing.keyid), keys.rxrego (the public key and
-                          algorithm), decision_logs (console, or a decision-log service)
-    <policy-dir>/log/mask.rego     data.system.log.mask: patient.birth_date and patient.id
-                                   erased from every decision log (single and batch)
+                          algorithm), decision_logs (console, or a decision-log service),
+                          server.decoding (the most bytes a body may hold, and inflate to)
+    <policy-dir>/log/mask.rego     data.system.log.mask: every decision-log entry keeps only
+                                   the request's id, type, date of service and drug, and the
+                                   answer (an allow-list; docs/decision-log.md)
     <policy-dir>/authz/authz.rego  with --token-hash-file: data.system.authz, the holder of the
                                    token may only POST the two decision paths and GET /health
+    <policy-dir>/authz/token/token.rego   the token's sha256, read by authz.rego
 
-The system policies are the ones `rxrego serve` generates (rxrego.sidecar), written by the
-same function. They are loaded from the command line, outside the bundle (whose only root is
+The system policies are the ones `rxrego serve` loads (shipped in rxrego/rego/system/, with
+their Rego tests), written by the same function. They are loaded from the command line, outside the bundle (whose only root is
 "rxrego"), so a bundle can never replace them:
 
     opa run --server --addr 127.0.0.1:8181 --config-file <out> \\
@@ -33,7 +36,8 @@ from urllib.parse import urlsplit, urlunsplit
 import yaml
 
 from . import bundle as bundle_mod
-from .sidecar import SidecarError, write_system_policies
+from .limits import MAX_BODY_BYTES, MAX_DECOMPRESSED_BYTES
+from .sidecar import SidecarError, server_limits, write_system_policies
 
 BUNDLE_NAME = "rxrego"
 BUNDLE_SERVICE = "bundles"
@@ -71,15 +75,22 @@ def opa_config(
     verification_alg: str = "RS256",
     decision_log: str = "console",
     labels: dict[str, str] | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    max_decompressed_bytes: int = MAX_DECOMPRESSED_BYTES,
 ) -> dict:
     """OPA's configuration for one sidecar (a plain dict; dump it as YAML or JSON).
 
     `verification_key` is the PEM text of the public key: OPA then activates only a bundle
     whose .signatures.json verifies with it. `decision_log` is "console" (one JSON line per
     decision on OPA's stdout) or the http(s) URL of a decision-log service (OPA POSTs
-    gzip'ed batches to it)."""
+    gzip'ed batches to it). `max_body_bytes` and `max_decompressed_bytes` become OPA's
+    `server.decoding` limits (rxrego.sidecar.server_limits)."""
     if polling_min < 1 or polling_max < polling_min:
         raise DeployError(f"polling needs 1 <= min <= max seconds, not min {polling_min}, max {polling_max}")
+    try:
+        limits = server_limits(max_body_bytes, max_decompressed_bytes)
+    except SidecarError as exc:
+        raise DeployError(str(exc)) from exc
     service_url, resource = split_url(bundle_url, "bundle URL")
     if not resource:
         raise DeployError(f"the bundle URL {bundle_url!r} names no file (e.g. .../bundles/rxrego.tar.gz)")
@@ -94,6 +105,7 @@ def opa_config(
                 "polling": {"min_delay_seconds": polling_min, "max_delay_seconds": polling_max},
             }
         },
+        "server": limits,
     }
     if verification_key is not None:
         if verification_alg not in bundle_mod.SIGNING_ALGS:
@@ -184,9 +196,6 @@ def write(
     fmt = "json" if out.suffix.lower() == ".json" else "yaml"
     command = opa_command(out, policy_dir, addr=addr, token=token_sha256 is not None, opa=opa)
     out.parent.mkdir(parents=True, exist_ok=True)
-    stale = policy_dir / "authz" / "authz.rego"
-    if token_sha256 is None and stale.exists():
-        stale.unlink()  # an old token's policy must not linger beside a config without one
     try:
         written = write_system_policies(policy_dir, token_sha256)
     except SidecarError as exc:

@@ -19,9 +19,10 @@ from pathlib import Path
 
 import jinja2
 
-from . import opa, regotext
+from . import limits, opa, regotext
 from .spec import model as m
 from .spec.dump import content_version
+from .spec.kinds import lower_set
 
 LIB_PATH = "rxrego/lib/lib.rego"
 # The shared library is Rego written by hand, shipped as package data beside its tests
@@ -59,29 +60,7 @@ def header(source: str) -> str:
 
 def leaf_fields(test: m.Test) -> list[str]:
     """The request fields a leaf test reads (listed in `missing` when it is unknown)."""
-    if isinstance(test, m.AgeTest):
-        return ["patient.birth_date"]
-    if isinstance(test, m.BiomarkerTest):
-        return [f"biomarkers.{test.name}"]
-    if isinstance(test, m.DiagnosisTest):
-        return ["diagnoses", *(f"biomarkers.{name}" for name, _ in test.biomarkers)]
-    if isinstance(test, m.PriorTherapyTest):
-        return ["prior_therapies"]
-    if isinstance(test, m.AttestationTest):
-        return [f"prescriber.attestations.{test.name}"]
-    if isinstance(test, m.ClinicalStatusTest):
-        return [f"clinical_status.{test.name}"]
-    if isinstance(test, m.LabTest):
-        return ["labs"]
-    if isinstance(test, m.SpecialtyTest):
-        return ["prescriber.specialty"]
-    if isinstance(test, m.ConcurrentTherapyTest):
-        return ["concurrent_therapies"]
-    if isinstance(test, m.QuantityLimitTest):
-        return ["quantity.units", "quantity.days_supply"]
-    if isinstance(test, m.ProductTest):
-        return ["drug"]
-    raise TypeError(test)
+    return test.fields()
 
 
 def _statuses(ids: Sequence[str], depth: int = 1) -> str:
@@ -93,26 +72,11 @@ def _statuses(ids: Sequence[str], depth: int = 1) -> str:
     return "[\n" + "".join(f"{pad}{r},\n" for r in refs) + "\t" * depth + "]"
 
 
-def _call(function: str, *args: str) -> str:
-    """`lib.f(a, b)`, or one argument a line when that is too long to read on one line."""
-    flat = f"lib.{function}({', '.join(args)})"
-    if len(flat) <= 80 and "\n" not in flat:
-        return flat
-    return f"lib.{function}(\n" + "".join(f"\t{a},\n" for a in args) + ")"
-
-
-def _lower_set(values: Sequence[str]) -> frozenset[str]:
-    return frozenset(v.lower() for v in values)
-
-
-def _fact(field: str) -> str:
-    """The reference to a fact the policy read once (see `facts` in the policy template)."""
-    return f"facts[{regotext.string(field)}]"
+_call = regotext.call
 
 
 def status_expr(c: m.Criterion) -> str:
-    t, v = c.test, regotext.value
-    vb = regotext.block
+    t = c.test
     if isinstance(t, m.AllOf):
         return _call("all_of", _statuses(t.children))
     if isinstance(t, m.AnyOf):
@@ -121,35 +85,7 @@ def status_expr(c: m.Criterion) -> str:
         return _call("at_least", str(t.n), _statuses(t.children))
     if isinstance(t, m.Conditional):
         return _call("when", _statuses(t.when), _statuses(t.then))
-    fields = leaf_fields(t)
-    if isinstance(t, m.AgeTest):
-        return _call("age", _fact(fields[0]), "service_date", v(t.min_years), v(t.max_years))
-    if isinstance(t, m.DiagnosisTest):
-        qualifiers = {k: _lower_set(vs) for k, vs in t.qualifiers}
-        markers = [_call("biomarker", _fact(f), v(frozenset(vs))) for f, (_, vs) in zip(fields[1:], t.biomarkers)]
-        prefixes = [normal_code(code) for code in t.icd10]
-        return _call("diagnosis", _fact(fields[0]), vb(prefixes, 1), vb(qualifiers, 1), "[" + ", ".join(markers) + "]")
-    if isinstance(t, m.BiomarkerTest):
-        return _call("biomarker", _fact(fields[0]), v(frozenset(t.values)))
-    if isinstance(t, m.PriorTherapyTest):
-        vs = f"value_sets{regotext.ref_key(t.value_set)}"
-        return _call("prior_therapy", _fact(fields[0]), vs, v(frozenset(t.results)), str(t.at_least))
-    if isinstance(t, m.AttestationTest):
-        return _call("attestation", _fact(fields[0]))
-    if isinstance(t, m.ClinicalStatusTest):
-        return _call("clinical_status", _fact(fields[0]), v(t.required))
-    if isinstance(t, m.LabTest):
-        lab = {"name": t.name, "comparison": t.comparison, "value": t.value, "unit": t.unit, "within_days": t.within_days}
-        return _call("lab", _fact(fields[0]), 'object.get(input, "date_of_service", null)', vb(lab, 1))
-    if isinstance(t, m.SpecialtyTest):
-        return _call("prescriber_specialty", _fact(fields[0]), vb(_lower_set(t.specialties), 1))
-    if isinstance(t, m.ConcurrentTherapyTest):
-        return _call("concurrent_therapy_excluded", _fact(fields[0]), f"value_sets{regotext.ref_key(t.value_set)}")
-    if isinstance(t, m.QuantityLimitTest):
-        return _call("quantity_limit", _fact(fields[0]), _fact(fields[1]), v(t.max_units), str(t.per_days))
-    if isinstance(t, m.ProductTest):
-        return _call("requested_product", "requested_products", vb(frozenset(t.products), 1))
-    raise TypeError(t)
+    return t.rego()  # a leaf: its kind says (spec/kinds.py)
 
 
 def normal_code(code: str) -> str:
@@ -159,7 +95,7 @@ def normal_code(code: str) -> str:
 
 def fact_paths(spec: m.PolicySpec) -> dict[str, list[str]]:
     """Every request field the policy's tests read, as the path `lib.fact` walks."""
-    fields = {f for c in spec.criteria if c.is_leaf for f in leaf_fields(c.test)}
+    fields = {f for c in spec.criteria if isinstance(c.test, m.Kind) for f in c.test.fields()}
     return {f: f.split(".") for f in sorted(fields)}
 
 
@@ -202,7 +138,7 @@ def _indication_codes(spec: m.PolicySpec | None, ind: m.Indication) -> list[str]
     """The normalised ICD-10-CM prefixes of an indication's diagnosis (its gate)."""
     assert spec is not None
     test = spec.criterion(ind.diagnosis).test
-    assert isinstance(test, m.DiagnosisTest)
+    assert isinstance(test, m.Kind) and test.key == "diagnosis"
     return sorted({normal_code(code) for code in test.icd10})
 
 
@@ -281,17 +217,19 @@ def _env() -> jinja2.Environment:
 
 
 def project_label(path: str | Path) -> str:
-    """A path as generated files name it: relative to the project, whatever the working
-    directory or however the path was spelled, so the same specs give the same bytes."""
-    from .toolchain import project_root
+    """A path as generated files name it: relative to the policy repository's root (the
+    folder holding rxrego.toml), whatever the working directory, however the path was
+    spelled and wherever rxrego is installed, so the same specs give the same bytes."""
+    from .project import find_root
 
     path = Path(path).resolve()
-    root = project_root()
-    if root is not None:
-        try:
-            return path.relative_to(root).as_posix()
-        except ValueError:
-            pass
+    # The repository around the working directory, else the one holding the path itself.
+    for root in (find_root(), find_root(path if path.is_dir() else path.parent)):
+        if root is not None:
+            try:
+                return path.relative_to(root).as_posix()
+            except ValueError:
+                pass
     return path.name
 
 
@@ -338,7 +276,7 @@ def render_policy(spec: m.PolicySpec, policy_block: dict[str, str] | None = None
         policy_block=_policy_block(spec) if policy_block is None else policy_block,
         coverage_block=_coverage_block(spec),
         value_sets={
-            vs.id: {"agents": _lower_set(vs.agents), "classes": frozenset(vs.classes)} for vs in spec.value_sets
+            vs.id: {"agents": lower_set(vs.agents), "classes": frozenset(vs.classes)} for vs in spec.value_sets
         },
         texts={c.id: c.text for c in spec.criteria},
         sets=[{"name": rs.name, "block": root_block(rs, spec)} for rs in spec.requirements],
@@ -356,9 +294,9 @@ def render_derived(spec: m.PolicySpec) -> str:
         order=orders(spec),
         requires=requires,
         conditions=conditions,
-        fields={c.id: leaf_fields(c.test) for c in spec.criteria if c.is_leaf},
+        fields={c.id: c.test.fields() for c in spec.criteria if isinstance(c.test, m.Kind)},
         facts=fact_paths(spec),
-        reads_product=any(isinstance(c.test, m.ProductTest) for c in spec.criteria),
+        reads_product=any(isinstance(c.test, m.Kind) and c.test.key == "product" for c in spec.criteria),
     )
 
 
@@ -461,7 +399,10 @@ def render(specs: Sequence[m.PolicySpec], specs_label: str = "policy_source/") -
         COVERAGE_PATH: header(f"generator/rxrego/{COVERAGE_SOURCE}, copied") + "\n"
         + importlib.resources.files("rxrego").joinpath(COVERAGE_SOURCE).read_text(encoding="utf-8"),
         ROUTER_PATH: _env().get_template("router.rego.j2").render(
-            header=header(f"the specs in {specs_label}"), routes=routes(specs), versions=versions(specs),
+            header=header(f"the specs in {specs_label}"),
+            routes=routes(specs),
+            versions=versions(specs),
+            max_batch_requests=limits.MAX_BATCH_REQUESTS,
             with_products=with_products(specs),
             plans={spec.package: spec.plan for spec in specs if spec.plan is not None},
             strengths={

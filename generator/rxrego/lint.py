@@ -85,6 +85,11 @@ def run_rego_tests(folder: Path | None = None) -> RegoTests:
 
 
 def run_all(rego_dir: Path) -> list[LintResult]:
+    """`opa fmt --list`, `opa check --strict` and `regal lint` (with the packaged Regal
+    configuration) over `rego_dir` (Regal over the package's Rego too), then `opa test
+    --coverage` of the package's Rego (run_rego_tests), in that order; one LintResult each,
+    ok or with what the tool printed. ToolError when OPA or Regal is missing or at the wrong
+    version."""
     results = []
     fmt = opa.run(["fmt", "--list", str(rego_dir)])
     unformatted = fmt.stdout.strip()
@@ -94,11 +99,9 @@ def run_all(rego_dir: Path) -> list[LintResult]:
     )
     check = opa.run(["check", "--strict", str(rego_dir)])
     results.append(LintResult("opa check --strict", check.returncode == 0, check.stdout + check.stderr))
-    root = toolchain.project_root()
-    config = root / ".regal" / "config.yaml" if root else None
-    args = [str(toolchain.regal().path), "lint", "--no-color"]
-    if config and config.is_file():
-        args += ["--config-file", str(config)]
+    # rxrego's own Regal configuration, from the package: never a .regal/ folder that happens
+    # to lie around, so a checkout and an installed rxrego give the same lint result.
+    args = [str(toolchain.regal().path), "lint", "--no-color", "--config-file", str(toolchain.regal_config())]
     shipped = package_rego()
     regal = subprocess.run([*args, str(rego_dir), str(shipped)], capture_output=True, text=True, timeout=600)
     results.append(LintResult("regal lint (and the package's Rego and its tests)", regal.returncode == 0, regal.stdout + regal.stderr))

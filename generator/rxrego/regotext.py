@@ -71,6 +71,14 @@ def block(v: object, depth: int = 0, width: int = 100) -> str:
     return opener + "\n" + "".join(f"{pad}{item},\n" for item in items) + "\t" * depth + closer
 
 
+def call(function: str, *args: str) -> str:
+    """`lib.f(a, b)`, or one argument a line when that is too long to read on one line."""
+    flat = f"lib.{function}({', '.join(args)})"
+    if len(flat) <= 80 and "\n" not in flat:
+        return flat
+    return f"lib.{function}(\n" + "".join(f"\t{a},\n" for a in args) + ")"
+
+
 def ref_key(name: str) -> str:
     """`.name`, or `["name"]` where name is not usable after a dot."""
     if name.isidentifier() and name.isascii() and name not in KEYWORDS:

@@ -148,12 +148,26 @@ _first_version := versions[name][count(versions[name]) - 1] if {
 	some name in matches
 }
 
-# Decisions for many requests in one round trip:
-# POST /v1/data/rxrego/decisions with {"input": {"requests": [...]}}.
+# The most requests one batch may carry (rxrego.limits.MAX_BATCH_REQUESTS, where it is set).
+max_batch_requests := 500
+
+# METADATA
+# description: >-
+#   Decisions for many requests in one round trip (POST /v1/data/rxrego/decisions with
+#   {"input": {"requests": [...]}}): a list of decisions in the order of the requests, or one
+#   invalid_request when requests is not a list or holds more than max_batch_requests.
+# entrypoint: true
+decisions := _invalid({{"field": "requests", "message": "required: a list of requests"}}) if {
+	not is_array(input.requests)
+} else := _invalid({{"field": "requests", "message": message}}) if {
+	count(input.requests) > max_batch_requests
+	message := sprintf("at most %d requests per batch, not %d", [max_batch_requests, count(input.requests)])
+} else := _decide_each
+
 # `with` is the way one query decides many inputs, so Regal's advice against it outside
 # tests (and to move the assignment into the term, which `with` cannot follow) is ignored.
 # regal ignore:with-outside-test-context,comprehension-term-assignment
-decisions := [d | some r in input.requests; d := decision with input as r]
+_decide_each := [d | some r in input.requests; d := decision with input as r]
 
 # Each identifier the request gives -> {policy package: the products it names} (empty when it
 # names none).

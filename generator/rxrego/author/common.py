@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..spec import model as m
 from ..spec.errors import SpecError
+from ..spec.kinds import request_date
 from ..spec.loader import load_spec
 
 
@@ -38,49 +39,12 @@ def combinator_phrase(test: object) -> str:
     raise TypeError(test)
 
 
-def humanize(name: str) -> str:
-    """lower_snake_case -> words: b_cell_precursor -> 'B cell precursor'."""
-    words = name.replace("_", " ").strip()
-    return words[:1].upper() + words[1:] if words else name
-
-
-def _num(x: float) -> str:
-    return str(int(x)) if isinstance(x, float) and x.is_integer() else str(x)
-
-
 def describe_test(spec: m.PolicySpec, test: object) -> str:
-    """One line saying what a leaf test checks, in the request's terms."""
+    """One line saying what a criterion's test checks, in the request's terms (a leaf: its
+    kind's `describe`, spec/kinds.py)."""
     t = test
-    if isinstance(t, m.AgeTest):
-        if t.min_years is not None and t.max_years is not None:
-            return f"age at the date of service between {t.min_years} and {t.max_years} years"
-        if t.min_years is not None:
-            return f"age at the date of service >= {t.min_years} years"
-        return f"age at the date of service <= {t.max_years} years"
-    if isinstance(t, m.DiagnosisTest):
-        parts = ["ICD-10 code starting " + " or ".join(t.icd10)]
-        parts += [f"{k} one of {', '.join(v)}" for k, v in t.qualifiers]
-        parts += [f"biomarker {k} {' or '.join(v)}" for k, v in t.biomarkers]
-        return "; ".join(parts)
-    if isinstance(t, m.BiomarkerTest):
-        return f"biomarker {t.name} is {' or '.join(t.values)}"
-    if isinstance(t, m.PriorTherapyTest):
-        return f"at least {t.at_least} distinct agent(s) of value set {t.value_set} with result {' or '.join(t.results)}"
-    if isinstance(t, m.AttestationTest):
-        return f"prescriber attestation {t.name} is true"
-    if isinstance(t, m.ClinicalStatusTest):
-        return f"clinical status {t.name} is {str(t.required).lower()}"
-    if isinstance(t, m.LabTest):
-        recent = f", at most {t.within_days} days before the date of service" if t.within_days is not None else ""
-        return f"latest {t.name} {t.comparison} {_num(t.value)} {t.unit}{recent}"
-    if isinstance(t, m.SpecialtyTest):
-        return f"prescriber specialty is one of {', '.join(t.specialties)}"
-    if isinstance(t, m.ConcurrentTherapyTest):
-        return f"no concurrent therapy from value set {t.value_set}"
-    if isinstance(t, m.QuantityLimitTest):
-        return f"at most {_num(t.max_units)} units per {t.per_days} days"
-    if isinstance(t, m.ProductTest):
-        return f"the product requested is {' or '.join(t.products)}"
+    if isinstance(t, m.Kind):
+        return t.describe()
     if isinstance(t, m.Conditional):
         return f"when {' and '.join(t.when)} then {' and '.join(t.then)}"
     if isinstance(t, m.AllOf | m.AnyOf | m.AtLeast):
@@ -90,23 +54,7 @@ def describe_test(spec: m.PolicySpec, test: object) -> str:
 
 # --- dates ----------------------------------------------------------------------------------
 
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-def parse_date(value: object) -> dt.date | None:
-    """A request date (YYYY-MM-DD naming a real day, year 1900..2199), else None."""
-    if not isinstance(value, str) or not _DATE.fullmatch(value):
-        return None
-    try:
-        day = dt.date.fromisoformat(value)
-    except ValueError:
-        return None
-    return day if 1900 <= day.year <= 2199 else None
-
-
-def age_on(birth: dt.date, day: dt.date) -> int:
-    """Whole years, as docs/semantics.md counts them."""
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+parse_date = request_date  # a request date (YYYY-MM-DD, a real day in 1900..2199), else None
 
 
 def long_date(text: str | None) -> str:

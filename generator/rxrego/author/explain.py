@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..generate import leaf_fields
 from ..spec import model as m
 from ..spec.dump import content_version
 from .common import (
     ABSENT,
     INVALID,
-    age_on,
     combinator_phrase,
     describe_test,
     parse_date,
@@ -104,10 +102,10 @@ def header_lines(decision: dict, request: object = None) -> list[str]:
 
 
 def fact_lines(spec: m.PolicySpec, test: m.Test, request: object) -> list[str]:
-    """`path = value` for each request field a leaf reads."""
+    """`path = value` for each request field a leaf reads, with its kind's note on the value."""
     out = []
     dos = parse_date(request.get("date_of_service")) if isinstance(request, dict) else None
-    for path in leaf_fields(test):
+    for path in test.fields():
         state, value = read_fact(request, path)
         if state == ABSENT:
             out.append(f"{path} = (absent)")
@@ -115,33 +113,13 @@ def fact_lines(spec: m.PolicySpec, test: m.Test, request: object) -> list[str]:
         if state == INVALID:
             out.append(f"{path} = (unreadable: {value})")
             continue
-        shown = show_value(value)
-        if path == "patient.birth_date":
-            birth = parse_date(value)
-            if birth is None:
-                shown += " (not a valid date)"
-            elif dos is not None and birth > dos:
-                shown += f" (after the date of service {dos.isoformat()})"
-            elif dos is not None:
-                shown += f" (age {age_on(birth, dos)} on {dos.isoformat()})"
-        shown += _shape_note(test, path, value)
+        shown = show_value(value) + test.fact_note(path, value, dos)
         if isinstance(value, list) and value and all(isinstance(v, dict) for v in value) and len(shown) > 70:
             out.append(f"{path} = {len(value)} {'entry' if len(value) == 1 else 'entries'}:")
             out += [f"{INDENT}- {show_value(v)}" for v in value]
         else:
             out.append(f"{path} = {shown}")
     return out
-
-
-def _shape_note(test: m.Test, path: str, value: object) -> str:
-    """Why a present value can never be met: it has the wrong type or form."""
-    if isinstance(test, m.AttestationTest | m.ClinicalStatusTest) and not isinstance(value, bool):
-        return " (not true/false: never met)"
-    if path.startswith("biomarkers.") and value not in ("positive", "negative", "unknown"):
-        return " (not positive / negative / unknown: never met)"
-    if path in ("diagnoses", "prior_therapies", "concurrent_therapies", "labs") and not isinstance(value, list):
-        return " (not a list: never met)"
-    return ""
 
 
 def _all_of(statuses: list[str]) -> str:
@@ -176,7 +154,7 @@ def tree_lines(spec: m.PolicySpec, rs: m.RequirementSet, decision: dict, request
         lines.append(f"{pad}{_tag(status(cid))}{c.text}  [{cid}]")
         inner = pad + " " * 8
         t = c.test
-        if c.is_leaf:
+        if isinstance(t, m.Kind):
             lines.append(f"{inner}{style('checks: ' + describe_test(spec, t), dim=True)}")
             lines.extend(f"{inner}{f}" for f in fact_lines(spec, t, request))
         elif isinstance(t, m.Conditional):

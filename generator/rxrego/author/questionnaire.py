@@ -9,7 +9,11 @@ answer goes. Groups: "diagnoses" (repeating: code + qualifiers), "prior_therapie
 A "<list>.any" boolean before each therapy group distinguishes "none" (an empty list, a known
 fact) from "not answered" (absent: the decision pends).
 
-`required` is set on facts every requirement set needs unconditionally. Facts needed only under
+An item's heading is the `question` of a criterion reading its fact when the spec gives one
+(the document's words), else worded from the fact (a yes/no status as "Disease progression?").
+Units of a lab result are a coded choice (UCUM). `required` is set on facts every requirement
+set needs unconditionally, and on a diagnosis qualifier only when every covered diagnosis is
+qualified by it. Facts needed only under
 a condition get `enableWhen` on the condition's answers where FHIR can express it (a biomarker,
 a yes/no status, an attestation, a specialty); an age condition cannot be checked against a
 birth date by enableWhen, so such items stay enabled and their text says when they matter.
@@ -21,15 +25,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..generate import leaf_fields
 from ..spec import model as m
 from ..spec.dump import content_version
-from .common import humanize
+from ..spec.kinds import Asking
 
 DEFAULT_BASE = "https://rxrego.dev/fhir"
-BIOMARKER_RESULTS = ("positive", "negative", "unknown")
-THERAPY_RESULTS = ("failed", "intolerant", "contraindicated", "ongoing", "completed")
-OTHER = "other"
 
 
 class ResponseError(ValueError):
@@ -48,15 +48,9 @@ class Need:
 
 
 def fact_keys(test: m.Test) -> list[str]:
-    """The questionnaire facts a leaf test reads: the request fields it reads, except that a
-    lab is asked per lab and a quantity as one group."""
-    if isinstance(test, m.LabTest):
-        return [f"labs.{test.name}"]
-    if isinstance(test, m.QuantityLimitTest):
-        return ["quantity"]
-    if isinstance(test, m.ProductTest):
-        return []  # the product is the order's drug (its identifiers and strength), not a question
-    return leaf_fields(test)
+    """The questionnaire facts a leaf test reads (its kind's `question_keys`: the request
+    fields it reads, except that a lab is asked per lab and a quantity as one group)."""
+    return test.question_keys()
 
 
 def needs(spec: m.PolicySpec) -> dict[str, list[Need]]:
@@ -66,7 +60,7 @@ def needs(spec: m.PolicySpec) -> dict[str, list[Need]]:
     def walk(set_name: str, cid: str, required: bool, conditions: tuple[str, ...]) -> None:
         c = spec.criterion(cid)
         t = c.test
-        if c.is_leaf:
+        if isinstance(t, m.Kind):
             for key in fact_keys(t):
                 out.setdefault(key, []).append(Need(set_name, cid, required, conditions))
         elif isinstance(t, m.AllOf):
@@ -95,12 +89,11 @@ def needs(spec: m.PolicySpec) -> dict[str, list[Need]]:
 # --- building the Questionnaire ---------------------------------------------------------------------
 
 
-def _coding(system: str, code: str) -> dict:
-    return {"system": system, "code": code, "display": humanize(code)}
-
-
-def _options(system: str, codes: Iterable[str]) -> list[dict]:
-    return [{"valueCoding": _coding(system, c)} for c in dict.fromkeys(codes)]
+def owner(spec: m.PolicySpec, uses: list[Need]) -> type[m.Kind]:
+    """The kind that asks for a fact: the kind of the first criterion reading it."""
+    test = spec.criterion(uses[0].criterion).test
+    assert isinstance(test, m.Kind)
+    return type(test)
 
 
 class _Builder:
@@ -113,8 +106,8 @@ class _Builder:
     def system(self, facet: str) -> str:
         return f"{self.base}/CodeSystem/rxrego-{facet.replace('_', '-')}"
 
-    def tests(self, kind: type) -> list:
-        return [c.test for c in self.spec.criteria if isinstance(c.test, kind)]
+    def tests(self, kind: type) -> tuple:
+        return tuple(c.test for c in self.spec.criteria if isinstance(c.test, kind))
 
     # -- wording shared by items --
     def policy_text(self, key: str) -> str:
@@ -148,13 +141,15 @@ class _Builder:
         when = " AND ".join(self.spec.criterion(c).text for c in conditions)
         note = f" Needed only when: {when}."
         if unchecked:
+            tests = [self.spec.criterion(c).test for c in unchecked]
+            cannot = [t.form_cannot_check if isinstance(t, m.Kind) else None for t in tests]
             why = [
-                "an age is computed from the birth date at the date of service, which enableWhen cannot do"
-                if isinstance(self.spec.criterion(c).test, m.AgeTest)
-                else f"“{self.spec.criterion(c).text}” cannot be checked by the form"
-                for c in unchecked
+                reason[0] if reason else f"“{self.spec.criterion(c).text}” cannot be checked by the form"
+                for c, reason in zip(unchecked, cannot)
             ]
-            note += " Answer it whatever " + ("the age" if all(isinstance(self.spec.criterion(c).test, m.AgeTest) for c in unchecked) else "the other answers") + f" ({'; '.join(why)})."
+            subjects = {reason[1] if reason else "the other answers" for reason in cannot}
+            subject = subjects.pop() if len(subjects) == 1 else "the other answers"
+            note += f" Answer it whatever {subject} ({'; '.join(why)})."
         if not groups:
             return {}, note
         if all(len(g) == 1 for g in groups):
@@ -169,105 +164,36 @@ class _Builder:
 
     def condition_entries(self, test: object) -> list[dict]:
         """enableWhen entries that hold exactly when a condition criterion is met (any of them)."""
-        if isinstance(test, m.BiomarkerTest):
-            return [{"question": f"biomarkers.{test.name}", "operator": "=", "answerCoding": _coding(self.system("biomarker_result"), v)} for v in test.values]
-        if isinstance(test, m.ClinicalStatusTest):
-            return [{"question": f"clinical_status.{test.name}", "operator": "=", "answerBoolean": test.required}]
-        if isinstance(test, m.AttestationTest):
-            return [{"question": f"prescriber.attestations.{test.name}", "operator": "=", "answerBoolean": True}]
-        if isinstance(test, m.SpecialtyTest):
-            return [{"question": "prescriber.specialty", "operator": "=", "answerCoding": _coding(self.system("specialty"), s)} for s in test.specialties]
-        return []
+        return test.enable_when(self.system) if isinstance(test, m.Kind) else []
 
-    # -- one item (or group) per fact --
+    # -- one item (or group) per fact, worded by the kind that reads it --
     def item(self, key: str) -> list[dict]:
         enable, note = self.enable(key)
-        req = self.required(key)
-        scope = self.scope_text(key)
-        policy = self.policy_text(key)
-        head, _, name = key.partition(".")
-
-        def q(link: str, text: str, type_: str, **extra) -> dict:
-            out = {"linkId": link, "text": text, "type": type_}
-            out.update(extra)
-            return out
-
-        if key == "patient.birth_date":
-            return [q(key, f"Patient's date of birth{scope}. {policy}{note}", "date", required=req, **enable)]
-        if key == "diagnoses":
-            tests = self.tests(m.DiagnosisTest)
-            codes = ", ".join(dict.fromkeys(c for t in tests for c in t.icd10))
-            children = [q("diagnoses.code", f"ICD-10-CM diagnosis code (the policy covers codes starting {codes})", "string", required=True)]
-            qualifiers: dict[str, list[str]] = {}
-            for t in tests:
-                for qname, values in t.qualifiers:
-                    qualifiers.setdefault(qname, []).extend(values)
-            for qname, values in qualifiers.items():
-                children.append(
-                    q(f"diagnoses.{qname}", humanize(qname), "choice", required=True, answerOption=_options(self.system(f"diagnosis_{qname}"), [*values, OTHER]))
-                )
-            return [q(key, f"Diagnosis{scope}. {policy}{note}", "group", required=req, repeats=True, item=children, **enable)]
-        if head == "biomarkers":
-            return [q(key, f"{humanize(name)} status{scope}. {policy}{note}", "choice", required=req, answerOption=_options(self.system("biomarker_result"), BIOMARKER_RESULTS), **enable)]
-        if head == "prescriber" and name.startswith("attestations."):
-            return [q(key, f"{policy[len('Policy: '):-1]}{scope}{note}", "boolean", required=req, **enable)]
-        if head == "clinical_status":
-            return [q(key, f"Does the patient have {humanize(name).lower()}?{scope} {policy}{note}", "boolean", required=req, **enable)]
-        if key == "prescriber.specialty":
-            values = [s for t in self.tests(m.SpecialtyTest) for s in t.specialties]
-            return [q(key, f"Prescriber's specialty{scope}. {policy}{note}", "choice", required=req, answerOption=_options(self.system("specialty"), [*values, OTHER]), **enable)]
-        if key == "quantity":
-            return [
-                q("quantity.units", f"Units requested{scope}. {policy}{note}", "decimal", required=req, **enable),
-                q("quantity.days_supply", f"Days supply of the units requested{scope}.", "integer", required=req, **enable),
-            ]
-        if head == "labs":
-            lab = next(t for t in self.tests(m.LabTest) if t.name == name)
-            children = [
-                q(f"{key}.value", f"Result ({lab.unit})", "decimal", required=True),
-                q(f"{key}.unit", "Unit", "string", required=True, initial=[{"valueString": lab.unit}]),
-                q(f"{key}.date", "Date of the result", "date", required=True),
-            ]
-            return [q(key, f"Most recent {humanize(name)} result{scope}. {policy}{note}", "group", required=req, item=children, **enable)]
-        if key in ("prior_therapies", "concurrent_therapies"):
-            return self.therapies(key, req, scope, policy, note, enable)
-        raise KeyError(key)
-
-    def therapies(self, key: str, req: bool, scope: str, policy: str, note: str, enable: dict) -> list[dict]:
-        prior = key == "prior_therapies"
-        kind = m.PriorTherapyTest if prior else m.ConcurrentTherapyTest
-        sets = [self.spec.value_set(t.value_set) for t in self.tests(kind)]
-        sets = list({v.id: v for v in sets}.values())
-        listed = "; ".join(
-            f"{v.id.replace('_', ' ')}: " + ", ".join([*v.agents, *(f"class {c}" for c in v.classes)]) for v in sets
+        kind = owner(self.spec, self.needs[key])
+        asking = Asking(
+            key=key,
+            tests=self.tests(kind),
+            required=self.required(key),
+            scope=self.scope_text(key),
+            policy=self.policy_text(key),
+            note=note,
+            enable=enable,
+            system=self.system,
+            value_set=self.spec.value_set,
         )
-        classes = [c for v in sets for c in v.classes]
-        what = "prior therapy" if prior else "concurrent therapy"
-        ask = f"Has the patient had any {what} for this condition?" if prior else "Is the patient taking any other therapy concurrently?"
-        any_item = {
-            "linkId": f"{key}.any",
-            "text": f"{ask}{scope} The policy counts: {listed}. Answer No only if there is none. {policy}{note}",
-            "type": "boolean",
-            "required": req,
-            **enable,
-        }
-        children = [
-            {"linkId": f"{key}.agent", "text": "Agent (drug or regimen name)", "type": "string", "required": True},
-            {"linkId": f"{key}.class", "text": "Therapy class", "type": "choice", "answerOption": _options(self.system("therapy_class"), [*classes, OTHER])},
-        ]
-        if prior:
-            children.append(
-                {"linkId": f"{key}.result", "text": "Result", "type": "choice", "required": True, "answerOption": _options(self.system("therapy_result"), THERAPY_RESULTS)}
-            )
-        group = {
-            "linkId": key,
-            "text": f"Each {what} (one entry per agent)",
-            "type": "group",
-            "repeats": True,
-            "enableWhen": [{"question": f"{key}.any", "operator": "=", "answerBoolean": True}],
-            "item": children,
-        }
-        return [any_item, group]
+        items = kind.questions(asking)
+        worded = self.question_text(key)
+        if worded and items:  # the document's own question replaces the generated heading
+            items[0] = {**items[0], "text": f"{worded}{asking.scope} {asking.policy}{asking.note}"}
+        return items
+
+    def question_text(self, key: str) -> str | None:
+        """The `question` wording of the first criterion reading `key` that has one."""
+        for n in self.needs[key]:
+            worded = self.spec.criterion(n.criterion).question
+            if worded:
+                return " ".join(worded.split())
+        return None
 
 
 def questionnaire_name(spec: m.PolicySpec) -> str:
@@ -522,25 +448,49 @@ class _Answers:
             raise ResponseError(f"linkId '{link}': {len(answers)} answers to a question that takes one")
         return _answer_value(answers[0], link)
 
+    def entries(self, group: str, fields: Iterable[str]) -> list[dict]:
+        """One entry per instance of a repeating group: {field: answer} of its answered fields."""
+        out = []
+        for instance in self.instances(group):
+            inner = _Answers(instance.get("item"), f"item '{group}'")
+            entry = {f: v for f in fields if (v := inner.one(f"{group}.{f}")) is not None}
+            if entry:
+                out.append(entry)
+        return out
 
-def _entries(answers: _Answers, group: str, fields: Iterable[str]) -> list[dict]:
-    out = []
-    for instance in answers.instances(group):
-        inner = _Answers(instance.get("item"), f"item '{group}'")
-        entry = {f: v for f in fields if (v := inner.one(f"{group}.{f}")) is not None}
-        if entry:
-            out.append(entry)
-    return out
+    def therapies(self, key: str, fields: tuple[str, ...]) -> list[dict] | None:
+        """A therapy list: [] when "<key>.any" is answered No, None (absent) when not known."""
+        said = self.one(f"{key}.any")
+        entries = self.entries(key, fields)
+        if said is False:
+            if entries:
+                raise ResponseError(f"linkId '{key}.any' says there is none, but {len(entries)} {key} entr{'y is' if len(entries) == 1 else 'ies are'} given")
+            return []
+        return entries or None  # "yes" without entries, or not answered: unknown (absent)
 
 
-def _therapies(answers: _Answers, key: str, fields: tuple[str, ...]) -> list[dict] | None:
-    said = answers.one(f"{key}.any")
-    entries = _entries(answers, key, fields)
-    if said is False:
-        if entries:
-            raise ResponseError(f"linkId '{key}.any' says there is none, but {len(entries)} {key} entr{'y is' if len(entries) == 1 else 'ies are'} given")
-        return []
-    return entries or None  # "yes" without entries, or not answered: unknown (absent)
+class _Request:
+    """The request being built from a response (a kind's `fill` writes through it)."""
+
+    def __init__(self, data: dict):
+        self.data = data
+
+    def _parent(self, path: str) -> tuple[dict, str]:
+        *parents, last = path.split(".")
+        doc = self.data
+        for key in parents:
+            doc = doc.setdefault(key, {})
+        return doc, last
+
+    def put(self, path: str, value: object) -> None:
+        if value is not None:
+            doc, last = self._parent(path)
+            doc[last] = value
+
+    def extend(self, path: str, values: list) -> None:
+        if values:
+            doc, last = self._parent(path)
+            doc.setdefault(last, []).extend(values)
 
 
 def response_to_request(questionnaire_response: dict, spec: m.PolicySpec, *, date_of_service: str, request_type: str) -> dict:
@@ -569,35 +519,13 @@ def response_to_request(questionnaire_response: dict, spec: m.PolicySpec, *, dat
     if isinstance(qr.get("id"), str):
         request["request_id"] = qr["id"]
 
-    def put(path: str, value: object) -> None:
-        if value is None:
-            return
-        doc = request
-        *parents, last = path.split(".")
-        for key in parents:
-            doc = doc.setdefault(key, {})
-        doc[last] = value
-
+    out = _Request(request)
     subject = qr.get("subject")
     if isinstance(subject, dict) and isinstance(subject.get("reference"), str) and subject["reference"].startswith("Patient/"):
-        put("patient.id", subject["reference"][len("Patient/"):])
-    qualifiers = list(dict.fromkeys(q for c in spec.criteria if isinstance(c.test, m.DiagnosisTest) for q, _ in c.test.qualifiers))
-    for key in facts:
-        head, _, name = key.partition(".")
-        if key == "diagnoses":
-            entries = _entries(answers, "diagnoses", ("code", *qualifiers))
-            put("diagnoses", entries or None)
-        elif key in ("prior_therapies", "concurrent_therapies"):
-            fields = ("agent", "class", "result") if key == "prior_therapies" else ("agent", "class")
-            put(key, _therapies(answers, key, fields))
-        elif head == "labs":
-            for entry in _entries(answers, key, ("value", "unit", "date")):
-                request.setdefault("labs", []).append({"name": name, **entry})
-        elif key == "quantity":
-            put("quantity.units", answers.one("quantity.units"))
-            put("quantity.days_supply", answers.one("quantity.days_supply"))
-        else:  # patient.birth_date, biomarkers.X, prescriber.attestations.X, clinical_status.X, prescriber.specialty
-            put(key, answers.one(key))
+        out.put("patient.id", subject["reference"][len("Patient/"):])
+    for key, uses in facts.items():
+        kind = owner(spec, uses)
+        kind.fill(key, tuple(c.test for c in spec.criteria if isinstance(c.test, kind)), answers, out)
     return request
 
 

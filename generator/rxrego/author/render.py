@@ -39,6 +39,7 @@ class Node:
     kind: str
     label: str = ""
     blocks: list[Block] = field(default_factory=list)
+    rule: list[str] = field(default_factory=list)  # the encoded rule in plain words (author/rules.py)
 
 
 @dataclass
@@ -47,7 +48,7 @@ class SetOutline:
     title: str
     duration_months: int | str  # months, or a phrase (plan year, per indication, none stated)
     limits_title: str
-    preamble: list[Node]  # leading age lines, shown unnumbered like the document
+    preamble: list[Node]  # leading lines of a preamble kind (age), shown unnumbered like the document
     indication: Node | None  # the covered diagnosis, shown under "Diagnosis"
     main: Block | None  # "AND ALL of the following:" and the numbered criteria
 
@@ -77,8 +78,10 @@ def label(level: int, i: int) -> str:
 
 
 def _node(spec: m.PolicySpec, cid: str, level: int, index: int) -> Node:
+    from .rules import rule_lines
+
     c = spec.criterion(cid)
-    node = Node(cid, c.text, c.kind, label(level, index))
+    node = Node(cid, c.text, c.kind, label(level, index), rule=rule_lines(spec, cid))
     t = c.test
     if isinstance(t, m.AllOf | m.AnyOf | m.AtLeast):
         node.blocks.append(Block(f"Patient must have {combinator_phrase(t)}:", _items(spec, t.children, level + 1)))
@@ -151,7 +154,7 @@ def outline(spec: m.PolicySpec) -> list[SetOutline]:
             # The document opens with the age lines and the diagnosis, then "AND ALL of the following".
             while rest:
                 c = spec.criterion(rest[0])
-                if isinstance(c.test, m.AgeTest):
+                if isinstance(c.test, m.Kind) and c.test.preamble:
                     preamble.append(_unlabelled(_node(spec, rest.pop(0), 0, 1)))
                 elif c.id == spec.coverage.indication and indication is None:
                     indication = _unlabelled(_node(spec, rest.pop(0), 0, 1))
@@ -180,17 +183,20 @@ def md_cell(text: object) -> str:
     return md_text(text).replace("|", "\\|")
 
 
-def md_items(block: Block, indent: int = 0) -> str:
-    """A block's items as nested Markdown lists: numbered at the top, labelled bullets below."""
+def md_items(block: Block, indent: int = 0, rules: bool = False) -> str:
+    """A block's items as nested Markdown lists: numbered at the top, labelled bullets below;
+    with `rules`, each item's encoded rule as an italic line under it."""
     lines = []
     pad = " " * indent
     for node in block.items:
         marker = f"{node.label} " if indent == 0 else f"- {node.label} "
         lines.append(f"{pad}{marker}{md_text(node.text)}")
         sub = pad + " " * len(marker)
+        if rules:
+            lines += [f"{sub}<br>*Rule:* {md_text(r)}" for r in node.rule]
         for b in node.blocks:
             lines.append(f"{sub}- {md_text(b.lead)}")
-            lines.append(md_items(b, len(sub) + 2))
+            lines.append(md_items(b, len(sub) + 2, rules))
     return "\n".join(lines)
 
 
@@ -227,8 +233,11 @@ def _env() -> jinja2.Environment:
     return env
 
 
-def render(spec: m.PolicySpec, fmt: str, *, notes: bool = False) -> str:
-    """The policy document for `spec` (its current version) as Markdown or HTML."""
+def render(spec: m.PolicySpec, fmt: str, *, notes: bool = False, rules: bool = True) -> str:
+    """The policy document for `spec` (its current version) as Markdown or HTML. With
+    `rules` (the default) each criterion's encoded rule is shown beside its wording (HTML: in
+    a second column; Markdown: an italic line under it), for review against the document;
+    without, the document alone."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     earlier = [v.effective_date for v in versions_of(spec)[1:]]
@@ -239,6 +248,7 @@ def render(spec: m.PolicySpec, fmt: str, *, notes: bool = False) -> str:
         sets=outline(spec),
         earlier=earlier,
         notes=notes,
+        rules=rules,
         criterion_notes=notes_list,
         value_sets=spec.value_sets if notes else (),
         other_indications=_other_indications(spec),

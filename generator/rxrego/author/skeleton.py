@@ -1,9 +1,11 @@
 """`rxrego new`: a spec skeleton that teaches each section, and its golden-case file.
 
-Both files pass `rxrego check` / load as written: the spec has one criterion per requirement
-set, and the case file one placeholder case (a diagnosis outside the indication is denied as
-investigational) that passes once the Rego is generated and stays true as the author fills in
-the real criteria.
+The spec has an age criterion and the diagnosis in both requirement sets (so no request
+without a patient or a diagnosis can be approved), the case file one case (a diagnosis
+outside the indication is denied as investigational) that stays true as the author fills in
+the real criteria. Every TODO left in a value is a placeholder that `rxrego check` (and
+`rxrego conformance`, for the case file) reports until it is replaced from the document;
+TODOs in comments are only advice.
 """
 
 from __future__ import annotations
@@ -39,13 +41,29 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def paths_for(policy_id: str, title: str | None, spec_dir: Path, cases_dir: Path) -> tuple[Path, Path]:
+def paths_for(policy_id: str, title: str | None, spec_dir: Path, cases_dir: Path, payer: str | None = None) -> tuple[Path, Path]:
     """fep-5.21.200 + 'Blincyto' -> <dir>/fep/5.21.200-blincyto.yaml and
-    <cases>/fep/5.21.200-blincyto.cases.yaml (the layout of policy_source/ and conformance/)."""
-    payer, sep, rest = policy_id.partition("-")
-    folder, stem = (payer, rest) if sep and rest else ("", policy_id)
-    if title and _slug(title):
-        stem = f"{stem}-{_slug(title)}"
+    <cases>/fep/5.21.200-blincyto.cases.yaml (the layout of policy_source/ and conformance/).
+
+    The folder is the payer: `payer` when given, else the id's part before the first dash
+    (an id without one needs `payer`: a spec never lands loose at the top of the folder).
+    The file is the rest of the id, then the title's slug unless the id already says it
+    (acme-wegovy + 'Wegovy' -> acme/wegovy.yaml, not wegovy-wegovy.yaml)."""
+    prefix, sep, rest = policy_id.partition("-")
+    if payer:
+        folder, stem = payer, (rest if sep and rest and prefix == payer else policy_id)
+    elif sep and rest:
+        folder, stem = prefix, rest
+    else:
+        raise InputError(
+            f"which payer is {policy_id!r} for? Ids start with the payer (fep-5.21.200, acme-{policy_id}), "
+            "which names the folder; or give the folder with --payer"
+        )
+    slug, said = (_slug(title) if title else ""), _slug(stem)
+    if slug.startswith(said + "-"):
+        stem += slug[len(said):]  # wegovy + 'Wegovy 2.4 mg' -> wegovy-2-4-mg
+    elif slug and slug not in said.split("-") and not said.endswith(slug):
+        stem = f"{stem}-{slug}"
     return spec_dir / folder / f"{stem}.yaml", cases_dir / folder / f"{stem}.cases.yaml"
 
 
@@ -54,7 +72,16 @@ def _schema_ref(target_dir: Path, schema: str) -> str:
     return Path(os.path.relpath(schemas / schema, target_dir.resolve())).as_posix()
 
 
-def build(policy_id: str, *, title: str | None, hcpcs: str | None, spec_dir: Path, cases_dir: Path, today: dt.date | None = None) -> Skeleton:
+PAYER_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def build(
+    policy_id: str, *, title: str | None, hcpcs: str | None, spec_dir: Path, cases_dir: Path,
+    payer: str | None = None, today: dt.date | None = None,
+) -> Skeleton:
+    """The skeleton's two files (not yet written). Its TODO placeholders make `rxrego check`
+    fail until the author has replaced each from the policy document. InputError for a bad
+    id, HCPCS code, title or payer folder."""
     if not ID_PATTERN.match(policy_id) or len(policy_id) > 64:
         raise InputError(
             f"invalid policy id {policy_id!r}: use lower case letters, digits, '-' and '.', starting with a letter "
@@ -64,10 +91,12 @@ def build(policy_id: str, *, title: str | None, hcpcs: str | None, spec_dir: Pat
         raise InputError(f"invalid --hcpcs {hcpcs!r}: a HCPCS code is a capital letter and four digits, e.g. J9229")
     if title is not None and not title.strip():
         raise InputError("--title must not be empty")
+    if payer is not None and not PAYER_PATTERN.match(payer):
+        raise InputError(f"invalid --payer {payer!r}: a folder name in lower case letters, digits and '_', e.g. fep")
     brand = title.strip() if title else f"TODO drug of {policy_id}"
     number = policy_id.partition("-")[2] or policy_id
     effective = (today or dt.date.today()).isoformat()
-    spec_path, cases_path = paths_for(policy_id, title, spec_dir, cases_dir)
+    spec_path, cases_path = paths_for(policy_id, title, spec_dir, cases_dir, payer)
     drug_route = f"hcpcs: {hcpcs}" if hcpcs else f"name: {_q(brand)}"
     hcpcs_line = f"  hcpcs: [{hcpcs}]" if hcpcs else "  # hcpcs: [J0000]           # HCPCS codes (exact match), e.g. J9229"
 
@@ -137,6 +166,9 @@ coverage:
 # or a combinator over other criteria: all_of: [ids], any_of: [ids], at_least: {{n, of: [ids]}},
 # or a conditional: when: [ids] + then: [ids] ("If ..., patient must ...").
 criteria:
+  age:
+    text: TODO the age requirement, in the document's words (e.g. Age 18 years of age or older)
+    age: {{min_years: 18}}      # TODO the document's bound(s): min_years, max_years
   diagnosis:
     text: TODO the covered diagnosis, in the document's words
     note: TODO which ICD-10-CM codes and qualifiers stand for it, and why
@@ -155,12 +187,12 @@ criteria:
 requirements:
   initial:
     title: Prior-Approval Requirements
-    duration_months: 3          # TODO "Prior - Approval Limits: Duration N months"
-    all_of: [diagnosis]         # TODO add the criteria, in the document's order
+    duration_months: 3          # the document's "Prior - Approval Limits: Duration N months"
+    all_of: [age, diagnosis]    # add the other criteria, in the document's order
   renewal:                      # delete if the document has no renewal requirements
     title: Prior-Approval Renewal Requirements
-    duration_months: 12         # TODO "Prior - Approval Renewal Limits"
-    all_of: [no_disease_progression]   # TODO usually the diagnosis too, as the document repeats it
+    duration_months: 12         # the document's "Prior - Approval Renewal Limits"
+    all_of: [age, diagnosis, no_disease_progression]   # as the document repeats them
 
 limits:
   pre_pa_allowance: None        # TODO as the document says

@@ -2,7 +2,8 @@
 
     pipeline   check, generate, lint, conformance, run, doctor
     serving    bundle, serve, decide, deploy-config
-    author     render, explain, diff, questionnaire, questionnaire-decide, new
+    author     render, explain, diff, questionnaire, questionnaire-decide, new, studio
+    repository init, install-tools
     errors     the exit statuses (ExitCode) and the one error adapter
 
 All click code lives in this package; the library under it (generate, bundle, sidecar,
@@ -13,20 +14,22 @@ from __future__ import annotations
 
 import click
 
-from . import author, pipeline, serving
+from .. import project
+from . import author, pipeline, repository, serving
 from .errors import Group
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(pipeline.package_version(), "--version", prog_name="rxrego")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """rxrego: drug prior-authorization policies as code, compiled to Open Policy Agent.
 
     \b
     The pipeline, one command a stage:
       rxrego check          validate the specs in policy_source/
       rxrego generate       write Rego v1 to rego/ (--check: is rego/ current?)
-      rxrego lint           opa fmt, opa check --strict and Regal over rego/
+      rxrego lint           opa fmt, opa check --strict and Regal over rego/; opa test of lib
       rxrego conformance    golden cases in conformance/ on the real OPA binary
       rxrego run            all of the above, with a summary (what `make run` does)
 
@@ -45,6 +48,13 @@ def main() -> None:
       rxrego questionnaire  a FHIR R4 Questionnaire of the facts the policy needs
       rxrego questionnaire-decide  a completed QuestionnaireResponse, decided
       rxrego new            a new spec skeleton and golden-case file
+      rxrego studio         a local page: fill a request as a form, see OPA decide it
+
+    \b
+    Setting up:
+      rxrego init           a new policy repository for a payer (rxrego.toml, CI, ...)
+      rxrego install-tools  the pinned OPA and Regal, into the repository's .tools/bin
+      rxrego doctor         what would be used, and how to fix what is missing
 
     \b
     Exit status, for every command:
@@ -53,10 +63,15 @@ def main() -> None:
          (decide, questionnaire-decide: a decision that is not an approval)
       2  bad input, named by file, line and field; a missing tool; no decision
 
-    Run `rxrego COMMAND --help` for each command's options; `rxrego doctor` checks the tools.
+    Every command works on the policy repository around the working directory: the nearest
+    folder upwards holding rxrego.toml (its folders are the commands' defaults). Run
+    `rxrego COMMAND --help` for each command's options; `rxrego doctor` checks the tools.
     """
+    found = project.find()  # ProjectError (a wrong rxrego.toml) is reported by Group
+    if found is not None:
+        ctx.default_map = project.command_defaults(main.commands, found)
 
 
-for _module in (pipeline, serving, author):
+for _module in (pipeline, serving, author, repository):
     for _command in _module.COMMANDS:
         main.add_command(_command)

@@ -1,4 +1,4 @@
-"""The policy author's desk: render, explain, diff, questionnaire, questionnaire-decide, new.
+"""The policy author's desk: render, explain, diff, questionnaire, questionnaire-decide, new, studio.
 
 Each command is a thin shell over a module of rxrego.author, usable without click. Input
 mistakes end in a message naming the file (and line where there is one) and exit 2 (see
@@ -27,7 +27,7 @@ from ..author.questionnaire import (
 )
 from ..author.render import render
 from ..spec.errors import SpecError
-from ..spec.loader import find_specs, load_specs
+from ..spec.loader import find_specs, load_spec, load_specs
 from .errors import ExitCode, fail
 
 
@@ -77,7 +77,8 @@ def _decide(rego_dir: str, request: object) -> dict:
 @click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md", show_default=True, help="md: Markdown; html: one self-contained, print-friendly HTML file.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of standard output.")
 @click.option("--notes", is_flag=True, help="Append the authors' notes (criterion notes, value sets), which the payer's document does not have.")
-def render_command(spec_file: str, fmt: str, output: str | None, notes: bool) -> None:
+@click.option("--rules/--no-rules", default=True, show_default=True, help="Show each criterion's encoded rule in plain words beside its wording (--no-rules: the document alone).")
+def render_command(spec_file: str, fmt: str, output: str | None, notes: bool, rules: bool) -> None:
     """Render a spec as a readable policy document, laid out like the payer's document.
 
     \b
@@ -89,6 +90,13 @@ def render_command(spec_file: str, fmt: str, output: str | None, notes: bool) ->
     history. Reviewers can read it side by side with the source document.
 
     \b
+    Beside each criterion's wording (HTML: a second column; Markdown: a "Rule:" line) is the
+    rule the spec encodes, in plain words: thresholds, counts ("met when at least 1 of the 3
+    criteria below are met"), value-set members, ICD-10-CM codes with their descriptions from
+    the ICD-10-CM code set, specialties; so "2 of the following" encoded as at_least: 1 shows.
+    --no-rules leaves the document alone.
+
+    \b
     Examples:
       rxrego render policy_source/fep/5.21.100-besponsa.yaml
       rxrego render policy_source/fep/5.21.100-besponsa.yaml --format html -o besponsa.html
@@ -97,23 +105,42 @@ def render_command(spec_file: str, fmt: str, output: str | None, notes: bool) ->
     is HTML-escaped.
     """
     spec = load_spec_file(spec_file)
-    _write_output(render(spec, fmt, notes=notes), output, f"{spec.id} as {fmt}")
+    _write_output(render(spec, fmt, notes=notes, rules=rules), output, f"{spec.id} as {fmt}")
 
 
 # --- explain ---------------------------------------------------------------------------------------
 
 
+def _trial_options(fn):
+    """--case, --cases, --stale and --watch: shared by explain and decide."""
+    for option in reversed(TRIAL_OPTIONS):
+        fn = option(fn)
+    return fn
+
+
+TRIAL_OPTIONS = (
+    click.option("--case", "case_name", metavar="NAME", help="Decide the request of this golden case (from --cases) instead of a file; FILE::NAME when two files have the name."),
+    click.option("--cases", "cases_dir", default="conformance", show_default=True, type=click.Path(), help="Folder of golden cases for --case."),
+    click.option("--stale", type=click.Choice(["generate", "fail"]), default="generate", show_default=True, help="When --rego is not what --specs generate: decide with Rego generated into a temporary folder (and say so), or stop with exit 1."),
+    click.option("--watch", is_flag=True, help="Decide again on every save of the request, the case file or a spec (Ctrl-C stops)."),
+)
+
+
 @click.command("explain")
-@click.argument("request_file", metavar="REQUEST.json")
-@click.option("--specs", "specs_dir", default="policy_source", show_default=True, type=click.Path(), help="Folder of policy specs (for the criteria tree and the policy's wording).")
-@click.option("--rego", "rego_dir", default="rego", show_default=True, type=click.Path(), help="Folder of generated Rego that decides.")
+@click.argument("request_file", metavar="REQUEST", required=False)
+@click.option("--specs", "specs_dir", default="policy_source", show_default=True, type=click.Path(), help="Folder of policy specs (for the criteria tree, the policy's wording and the freshness of --rego).")
+@click.option("--rego", "rego_dir", default="rego", show_default=True, type=click.Path(), help="Folder of generated Rego that decides (when it is what --specs generate).")
+@_trial_options
 @click.option("--no-color", is_flag=True, help="Plain text even on a terminal (colour is off anyway when the output is not a terminal).")
-def explain_command(request_file: str, specs_dir: str, rego_dir: str, no_color: bool) -> None:
+def explain_command(request_file: str | None, specs_dir: str, rego_dir: str, case_name: str | None, cases_dir: str, stale: str, watch: bool, no_color: bool) -> None:
     """Decide a request with the local OPA and show why: the criteria tree, node by node.
 
     \b
-    One `opa eval` of data.rxrego.decision over --rego decides REQUEST.json (a file, or - for
-    stdin). Shown: the outcome, reason and approval period; the unmet criteria and missing
+    REQUEST is a JSON or YAML file (or - for stdin); or name a golden case with --case NAME.
+    One `opa eval` of data.rxrego.decision decides it with Rego that matches the specs: --rego
+    when it is what --specs generate, else Rego generated into a temporary folder (a note
+    says so; `--stale fail` stops instead), so an edited spec is never explained with old
+    Rego. Shown: the outcome, reason and approval period; the unmet criteria and missing
     information as the decision lists them; then the tree of the requirement set that was
     applied (initial or renewal, and the policy version in force on the date of service):
     each criterion met / unmet / unknown, in the policy's words, and for each leaf what it
@@ -123,17 +150,71 @@ def explain_command(request_file: str, specs_dir: str, rego_dir: str, no_color: 
     Conditional criteria show their "when" and "then" branches. no_policy and
     invalid_request decisions show the drug or the request errors.
 
+    \b
+    Examples:
+      rxrego explain request.yaml
+      rxrego explain --case approved-adult-ph-negative
+      rxrego explain request.yaml --watch      # again on every save of it or of a spec
+
     Colours (green met, red unmet, yellow unknown) only on a terminal. Exit 0 when the
-    decision was shown (whatever its outcome), 2 for an unreadable request or a missing OPA.
+    decision was shown (whatever its outcome), 1 for stale Rego with --stale fail, 2 for an
+    unreadable request or a missing OPA.
     """
-    request = load_json(request_file)
-    decision = _decide(rego_dir, request)
-    specs = _load_specs_dir(specs_dir)
-    lines, warnings = explain_lines(decision, request, specs)
+    from ..author.trial import RegoSource, RequestSource
+
+    source = RequestSource(request_file, case_name, cases_dir)
+    rego = RegoSource(specs_dir, rego_dir, stale)
     color = False if no_color else None
-    for w in warnings:
-        click.echo(click.style(f"note: {w}", fg="yellow"), err=True, color=color)
-    click.echo("\n".join(lines), color=color)
+
+    def once() -> None:
+        request, label = source.load()
+        fresh = rego.current()
+        for note in rego.notes:
+            click.echo(click.style(f"note: {note}", fg="yellow"), err=True, color=color)
+        decision = _decide(str(fresh.path), request)
+        lines, warnings = explain_lines(decision, request, fresh.specs)
+        if case_name:
+            lines.insert(0, f"{'Case':<12}{label}")
+        for w in warnings:
+            click.echo(click.style(f"note: {w}", fg="yellow"), err=True, color=color)
+        click.echo("\n".join(lines), color=color)
+
+    try:
+        if watch:
+            _watch(source, rego, once)
+        else:
+            _stale_exit(once)
+    finally:
+        rego.close()
+
+
+def _stale_exit(fn) -> None:
+    """Run `fn`; stale Rego under --stale fail is exit 1 (a check failed), not bad input."""
+    from ..author.trial import StaleRego
+
+    try:
+        fn()
+    except StaleRego as exc:
+        fail(str(exc), ExitCode.FAILED)
+
+
+def _watch(source, rego, once) -> None:
+    """`once` on every change of the request, case or spec files; a mistake is shown (as the
+    group would show it) and the watch goes on."""
+    from ..author.trial import watch as watch_files
+    from .errors import USER_ERRORS
+
+    def shown() -> None:
+        try:
+            once()
+        except tuple(kind for kind, _ in USER_ERRORS) as exc:
+            prefix = next(p for kind, p in USER_ERRORS if isinstance(exc, kind))
+            click.secho(prefix + str(exc), fg="red", err=True)
+
+    try:
+        watch_files(lambda: [*source.files(), *rego.files()], shown, report=lambda line: click.secho(line, dim=True, err=True))
+    except KeyboardInterrupt:
+        click.echo("", err=True)
 
 
 # --- diff ----------------------------------------------------------------------------------------------
@@ -310,51 +391,135 @@ def questionnaire_decide_command(response_file, spec_file, date_of_service, rene
 @click.argument("policy_id", metavar="ID")
 @click.option("--dir", "spec_dir", default="policy_source", show_default=True, type=click.Path(file_okay=False), help="Folder of policy specs to write the skeleton into.")
 @click.option("--cases", "cases_dir", default=None, type=click.Path(file_okay=False), help="Folder of golden cases (default: 'conformance' beside --dir).")
+@click.option("--payer", metavar="FOLDER", help="The payer's folder (default: the id's part before the first dash, fep for fep-5.21.200).")
 @click.option("--title", help="The document's subject, usually the brand name (also the drug's brand).")
 @click.option("--hcpcs", metavar="CODE", help="The drug's HCPCS code, e.g. J9229 (requests are routed by it).")
-def new_command(policy_id: str, spec_dir: str, cases_dir: str | None, title: str | None, hcpcs: str | None) -> None:
+def new_command(policy_id: str, spec_dir: str, cases_dir: str | None, payer: str | None, title: str | None, hcpcs: str | None) -> None:
     """Start a new policy: a spec skeleton and its golden-case file.
 
     \b
     ID is the policy's stable id, e.g. fep-5.21.200; the payer prefix becomes the folder:
       rxrego new fep-5.21.200 --title Blincyto --hcpcs J9039
     writes policy_source/fep/5.21.200-blincyto.yaml and
-    conformance/fep/5.21.200-blincyto.cases.yaml.
+    conformance/fep/5.21.200-blincyto.cases.yaml. An id without a payer prefix needs
+    --payer (rxrego new wegovy --payer acme: acme/wegovy.yaml); the title is added to the
+    file name only when the id does not already say it.
 
     \b
-    The spec carries the editor's schema line and a comment teaching each section, with one
-    criterion per requirement set; the case file has one placeholder case (a diagnosis outside
-    the indication is denied as investigational) that passes once the Rego is generated. Both
-    pass `rxrego check` as written. Existing files are never overwritten, and an id, HCPCS
-    code or brand another spec already claims is refused.
+    The spec carries the editor's schema line and a comment teaching each section, an age
+    criterion and the diagnosis in both requirement sets; the case file has one case (a
+    diagnosis outside the indication is denied as investigational). Every TODO in a value is
+    a placeholder: `rxrego check` fails, naming each by line, until all are replaced from the
+    policy document, so an unfinished skeleton is never generated or approves anything.
+    Existing files are never overwritten, and an id, HCPCS code or brand another spec
+    already claims is refused.
     """
+
     spec_root = Path(spec_dir)
     cases_root = Path(cases_dir) if cases_dir else spec_root.parent / "conformance"
-    sk = skeleton.build(policy_id, title=title, hcpcs=hcpcs, spec_dir=spec_root, cases_dir=cases_root)
+    sk = skeleton.build(policy_id, title=title, hcpcs=hcpcs, spec_dir=spec_root, cases_dir=cases_root, payer=payer)
     brand = (title or "").strip().lower()
-    try:
-        existing = _load_specs_dir(spec_dir)
-    except InputError:
-        existing = []  # broken specs are `rxrego check`'s to report; the loader catches clashes later
-    for other in existing:
+    for source, other_id, codes, names in _claims(spec_root):
         clash = (
-            "id" if other.id == policy_id
-            else f"HCPCS code {hcpcs}" if hcpcs and hcpcs in other.drug.hcpcs
-            else f"drug name {title!r}" if brand and brand in {(other.drug.brand or "").lower(), (other.drug.generic or "").lower()}
+            "id" if other_id == policy_id
+            else f"HCPCS code {hcpcs}" if hcpcs and hcpcs in codes
+            else f"drug name {title!r}" if brand and brand in names
             else None
         )
         if clash:
-            raise InputError(f"{other.source} ({other.id}) already claims the {clash}; each must name one policy")
+            raise InputError(f"{source} ({other_id}) already claims the {clash}; each must name one policy")
     skeleton.write(sk)
-    load_spec_file(sk.spec_path)  # the skeleton must load; a failure here is a bug, reported with its issues
+    try:
+        load_spec(sk.spec_path)  # only placeholders may be left to report
+        todo = []
+    except SpecError as exc:
+        todo = exc.issues
+        if any(not i.message.startswith("placeholder left to fill in") for i in todo):  # a bug in the skeleton
+            raise InputError("the skeleton does not load (please report):\n" + "\n".join(map(str, todo))) from None
     click.secho(f"wrote {sk.spec_path}", fg="green")
     click.secho(f"wrote {sk.cases_path}", fg="green")
+    click.echo(f"{len(todo)} placeholder(s) to fill in from the policy document (`rxrego check` lists them until done):")
+    for issue in todo:
+        click.echo(f"  {issue.file}:{issue.line}: {issue.path}")
     click.echo(
         "next:\n"
-        f"  1. fill in every TODO in {sk.spec_path} from the policy document; `rxrego check` after each edit\n"
+        f"  1. replace every TODO in {sk.spec_path} and {sk.cases_path}; `rxrego check` after each edit\n"
         f"  2. `rxrego generate` (the new policy's Rego goes to rego/)\n"
         f"  3. write golden cases in {sk.cases_path} until `rxrego conformance --policy {policy_id}` is green"
     )
 
 
-COMMANDS = (render_command, explain_command, diff_command, questionnaire_command, questionnaire_decide_command, new_command)
+def _claims(spec_dir: Path) -> list[tuple[str, object, list, set]]:
+    """(file, id, HCPCS codes, drug names) of every spec under `spec_dir` that parses as YAML,
+    valid or not: a skeleton still full of placeholders claims its id and codes too."""
+    from ..spec.errors import SpecError
+    from ..spec.loader import display_path, find_specs
+    from ..spec.yamlsource import parse, read_text
+
+    out = []
+    for path in find_specs([spec_dir]) if spec_dir.exists() else ():
+        try:
+            data = parse(read_text(path, str(path)), str(path)).data
+        except SpecError:
+            continue  # `rxrego check` reports it
+        if not isinstance(data, dict):
+            continue
+        drug = data.get("drug") if isinstance(data.get("drug"), dict) else {}
+        codes = [c for c in drug.get("hcpcs") or [] if isinstance(c, str)] if isinstance(drug.get("hcpcs"), list) else []
+        names = {str(drug[k]).strip().lower() for k in ("brand", "generic") if isinstance(drug.get(k), str)}
+        out.append((display_path(path), data.get("id"), codes, names))
+    return out
+
+
+# --- studio --------------------------------------------------------------------------------------------
+
+
+@click.command("studio")
+@click.option("--specs", "specs_dir", default="policy_source", show_default=True, type=click.Path(file_okay=False), help="Folder of policy specs (watched: an edit is used by the next decision).")
+@click.option("--cases", "cases_dir", default=None, type=click.Path(file_okay=False), help="Folder of golden cases that saved cases go to (default: 'conformance' beside --specs).")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="Port on 127.0.0.1 (0: any free port).")
+@click.option("--quiet", is_flag=True, help="Do not log each HTTP request.")
+def studio_command(specs_dir: str, cases_dir: str | None, port: int, quiet: bool) -> None:
+    """A local web page for authors: fill in a request as a form, see OPA's decision live.
+
+    \b
+    Open the URL it prints (it listens on 127.0.0.1 only). Pick a policy; the form is the
+    policy's FHIR Questionnaire (the items `rxrego questionnaire` emits, shown and hidden by
+    their enableWhen); as you type, OPA decides the request and the page shows the outcome,
+    the unmet criteria or missing information, and the criteria tree with the facts each
+    criterion read, beside the policy laid out as `rxrego render` does. "Save case" appends
+    the filled form and the decision shown to the policy's golden-case file
+    (conformance/<payer>/<policy>.cases.yaml), which `rxrego conformance` then checks.
+
+    \b
+    Every decision is OPA's: the studio generates Rego from --specs into a private folder,
+    bundles it and runs `opa run --server` on another loopback port; when a spec file
+    changes it regenerates and swaps OPA before the next decision. Ctrl-C stops both.
+
+    \b
+    Example:
+      rxrego studio                 # then open http://127.0.0.1:8765/
+    """
+    import signal
+
+    from ..author.studio import Studio, StudioError, default_cases_dir
+
+    cases = Path(cases_dir) if cases_dir else default_cases_dir(Path(specs_dir))
+    log = None if quiet else (lambda line: click.echo(line, err=True))
+    try:
+        studio = Studio(Path(specs_dir), cases, port=port, log=log).start()
+    except StudioError as exc:
+        raise InputError(f"the studio cannot start:\n{exc}") from None
+    click.secho(f"rxrego studio: {studio.url}/  (specs {specs_dir}/, cases {cases}/; Ctrl-C stops it)", fg="green", err=True)
+    old = {s: signal.signal(s, lambda *_: studio.shutdown()) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        studio.serve_forever()
+    finally:
+        studio.stop()
+        for s, handler in old.items():
+            signal.signal(s, handler)
+    click.echo("stopped", err=True)
+
+
+COMMANDS = (render_command, explain_command, diff_command, questionnaire_command, questionnaire_decide_command, new_command, studio_command)
+

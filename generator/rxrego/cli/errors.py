@@ -35,6 +35,7 @@ from ..bundle import BundleError
 from ..client.errors import RxRegoError
 from ..deploy import DeployError
 from ..generate import GenerateError
+from ..project import ProjectError
 from ..sidecar import SidecarError
 from ..spec.errors import SpecError
 
@@ -84,6 +85,7 @@ def spec_error(exc: SpecError, what: str = "spec file(s)", consequence: str | No
 USER_ERRORS: tuple[tuple[type[Exception], str], ...] = (
     (InputError, ""),
     (toolchain.ToolError, ""),
+    (ProjectError, ""),
     (GenerateError, ""),
     (BundleError, ""),
     (SidecarError, ""),

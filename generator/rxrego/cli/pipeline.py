@@ -16,17 +16,19 @@ import click
 
 from .. import generate as gen
 from .. import lint as lint_mod
-from .. import opa
-from .. import toolchain
+from .. import opa, project, toolchain
 from ..conformance import report as rep
 from ..conformance import runner
 from ..spec.errors import SpecError
 from ..spec.loader import find_specs, load_specs
 from .errors import ExitCode, fail, spec_error
 
-DEFAULT_SPECS = "policy_source"
-DEFAULT_OUT = "rego"
-DEFAULT_CASES = "conformance"
+# The standard folder names. Inside a policy repository (a folder holding rxrego.toml, found
+# from the working directory upwards) every option defaulting to one of them defaults to the
+# repository's setting instead (see rxrego.cli.main and rxrego.project.command_defaults).
+DEFAULT_SPECS = project.DEFAULT_PATHS["specs"]
+DEFAULT_OUT = project.DEFAULT_PATHS["rego"]
+DEFAULT_CASES = project.DEFAULT_PATHS["cases"]
 
 
 def package_version() -> str:
@@ -37,13 +39,25 @@ def package_version() -> str:
         return "unknown"
 
 
+def default_path(setting: str) -> str:
+    """The repository's folder for a [paths] setting ("specs", "cases", "rego", "junit") as
+    typed from the working directory; the standard name outside a repository."""
+    found = project.find()
+    return found.shown(setting) if found else project.DEFAULT_PATHS[setting]
+
+
+def _outside_hint() -> str:
+    """A hint for a missing default folder: name rxrego init when there is no repository."""
+    return "" if project.find_root() else f" (and no {project.CONFIG_NAME} here or above: run `rxrego init` to start a policy repository)"
+
+
 def load_or_exit(paths: tuple[str, ...] | list[str], consequence: str = "nothing was generated"):
     """Every spec under `paths`, or every issue printed, what it means for the command
     (`consequence`), and exit 2."""
     files = find_specs(paths)
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
-        fail(f"no such file or folder: {', '.join(missing)}")
+        fail(f"no such file or folder: {', '.join(missing)}{_outside_hint()}")
     if not files:
         fail(f"no spec files (*.yaml, *.yml) under {', '.join(paths)}")
     try:
@@ -65,16 +79,28 @@ def _set_summary(r) -> str:
 
 @click.command()
 def doctor() -> None:
-    """Show the Python, OPA and Regal this project would use, and how to fix what is missing.
+    """Show the Python, repository, OPA and Regal rxrego would use, and how to fix what is missing.
 
-    OPA and Regal are looked up in $RXREGO_OPA / $RXREGO_REGAL, then the project's tools
-    folder (.tools/bin), then PATH, and must report the versions pinned in toolchain.env.
+    OPA and Regal are looked up in $RXREGO_OPA / $RXREGO_REGAL, then the tools folder
+    ($RXREGO_TOOLS, or the repository's, .tools/bin by default), then PATH, and must report
+    the versions pinned in the installed rxrego (its toolchain.env).
     """
     ok = True
-    click.echo(f"rxrego   {package_version()}")
+    click.echo(f"rxrego   {package_version()}  {Path(toolchain.__file__).resolve().parent}")
     click.echo(f"python   {platform.python_version()}  {sys.executable}")
-    root = toolchain.project_root()
-    click.echo(f"project  {root if root else 'not found (no toolchain.env above the working directory)'}")
+    try:
+        found = project.find()
+    except project.ProjectError as exc:
+        found, ok = None, False
+        click.secho(f"project  BROKEN  {exc}", fg="red")
+    else:
+        if found is None:
+            click.echo(f"project  none: no {project.CONFIG_NAME} here or above (run `rxrego init` to start one)")
+        else:
+            click.echo(f"project  {found.root}  (payer: {found.payer})")
+    tools = toolchain.tools_dir() if ok else None
+    click.echo(f"tools    {tools / 'bin' if tools else 'none (no repository and no $RXREGO_TOOLS)'}")
+    click.echo(f"regal    config {toolchain.regal_config()}")
     for name in ("opa", "regal"):
         want = toolchain.pinned_version(name)
         try:
@@ -90,19 +116,35 @@ def doctor() -> None:
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path())
-def check(paths: tuple[str, ...]) -> None:
+@click.option("--wording", is_flag=True, help="Also flag criteria whose wording names a number or count the encoding does not have (exit 1).")
+def check(paths: tuple[str, ...], wording: bool) -> None:
     """Validate policy specs (default: policy_source/) and report every error.
 
     Each error names the file, line and column, the field path, what was expected and what
-    was found. Exits 0 only when every spec is valid.
+    was found; every error of every file is reported in one run. Exits 0 only when every
+    spec is valid (2 otherwise).
+
+    With --wording, each criterion's text is also read against its encoding: a count
+    ("2 of the following", "at least ONE") or a number ("18 years", "within 30 days") that
+    the wording names and the encoding does not have (at_least: 1, min_years: 1) is listed
+    with its line, and the exit status is 1.
     """
-    specs = load_or_exit(paths or (DEFAULT_SPECS,), "fix them and run rxrego check again")
+    specs = load_or_exit(paths or (default_path("specs"),), "fix them and run rxrego check again")
     for spec in specs:
         n = len(spec.criteria)
         sets = ", ".join(_set_summary(r) for r in spec.requirements)
         dates = ", ".join(v.effective_date for v in spec.versions)
         click.echo(f"ok  {spec.source}  {spec.id}  {n} criteria  ({sets})  versions effective {dates}")
     click.secho(f"{len(specs)} spec(s) valid", fg="green")
+    if wording:
+        from ..author.wording import wording_issues
+
+        found = [issue for spec in specs for issue in wording_issues(spec)]
+        for issue in found:
+            click.echo(str(issue))
+        if found:
+            fail(f"{len(found)} criterion wording(s) name a number or count the encoding does not have", ExitCode.FAILED)
+        click.secho("wording: every number and count a criterion names is in its encoding", fg="green")
 
 
 @click.command()
@@ -145,7 +187,6 @@ def generate(specs_dir: str, out: str, check_only: bool) -> None:
 def lint(rego_dir: str) -> None:
     """Run `opa fmt -l`, `opa check --strict` and `regal lint` over the generated Rego, and
     `opa test --coverage` over the shared library (its line coverage must reach 95%)."""
-
     results = lint_mod.run_all(Path(rego_dir))
     for r in results:
         mark = click.style("ok  ", fg="green") if r.ok else click.style("FAIL", fg="red")
@@ -216,33 +257,36 @@ def conformance(paths, policy, junit, specs_dir, rego_dir, quiet, rego_coverage)
     exactly). The run also fails when a criterion was never seen met, unmet and unknown,
     unless the spec or case file waives that status with a reason. Exit 0 only when green.
     """
-    if not _conformance(paths or (DEFAULT_CASES,), specs_dir, rego_dir, policy, junit, quiet, rego_coverage).ok:
+    if not _conformance(paths or (default_path("cases"),), specs_dir, rego_dir, policy, junit, quiet, rego_coverage).ok:
         sys.exit(ExitCode.FAILED)
 
 
 @click.command()
-@click.option("--junit", type=click.Path(dir_okay=False), default="build/conformance.xml", show_default=True, help="Where the conformance JUnit report goes.")
+@click.option("--junit", type=click.Path(dir_okay=False), default=project.DEFAULT_PATHS["junit"], show_default=True, help="Where the conformance JUnit report goes.")
 def run(junit: str) -> None:
     """The main job end to end: check specs, generate Rego, lint it, run conformance.
 
-    Stops at the first failing stage and ends with a one-screen summary.
+    Works on the policy repository around the working directory (its rxrego.toml names the
+    folders). Stops at the first failing stage and ends with a one-screen summary.
     """
+    repo = project.require()
+    specs_dir, rego_dir, cases_dir = repo.shown("specs"), repo.shown("rego"), repo.shown("cases")
     stages: list[tuple[str, str]] = []
     t0 = time.perf_counter()
-    specs = load_or_exit((DEFAULT_SPECS,))
+    specs = load_or_exit((specs_dir,))
     stages.append(("check", f"{len(specs)} spec(s) valid"))
-    files = gen.build(specs, DEFAULT_SPECS + "/")
-    drift = gen.compare(files, Path(DEFAULT_OUT))
+    files = gen.build(specs, gen.project_label(specs_dir) + "/")
+    drift = gen.compare(files, Path(rego_dir))
     if not drift.clean:
-        gen.write(files, Path(DEFAULT_OUT))
-    stages.append(("generate", f"{len(files)} Rego file(s) in {DEFAULT_OUT}/" + (" (updated)" if not drift.clean else " (current)")))
-    results = lint_mod.run_all(Path(DEFAULT_OUT))
+        gen.write(files, Path(rego_dir))
+    stages.append(("generate", f"{len(files)} Rego file(s) in {rego_dir}/" + (" (updated)" if not drift.clean else " (current)")))
+    results = lint_mod.run_all(Path(rego_dir))
     for r in results:
         if not r.ok:
             click.echo(r.output)
     stages.append(("lint", ", ".join(("ok " if r.ok else "FAIL ") + r.name for r in results)))
     green = all(r.ok for r in results)
-    report = _conformance((DEFAULT_CASES,), DEFAULT_SPECS, DEFAULT_OUT, None, junit, quiet=False, rego_coverage=True)
+    report = _conformance((cases_dir,), specs_dir, rego_dir, None, junit, quiet=False, rego_coverage=True)
     ok = report.ok and green
     covered = sum(1 for row in report.coverage if not row.lacking)
     stages.append((

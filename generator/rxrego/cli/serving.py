@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from .. import bundle as bundle_mod
-from .. import deploy, opa
+from .. import deploy, limits, opa
 from .. import sidecar as sidecar_mod
 from ..client.decision import Decision
 from ..client.http import RxRegoClient
@@ -72,7 +72,9 @@ def _read_token(token_file: str) -> str:
 @click.option("--decision-log", type=click.Path(dir_okay=False), help="Append decision logs (JSON lines) to this file instead of printing them.")
 @click.option("--verification-key", type=click.Path(exists=True, dir_okay=False), help="PEM public key: OPA activates the bundle only if its signature verifies.")
 @click.option("--verification-alg", type=click.Choice(sidecar_mod.VERIFICATION_ALGS), default="RS256", show_default=True, help="Signature algorithm the key is for.")
-def serve_command(bundle_path, rego_dir, port, token_file, decision_log, verification_key, verification_alg) -> None:
+@click.option("--max-body-bytes", default=limits.MAX_BODY_BYTES, show_default=True, type=click.IntRange(1), help="OPA refuses a request body larger than this (server.decoding.max_length).")
+@click.option("--max-decompressed-bytes", default=limits.MAX_DECOMPRESSED_BYTES, show_default=True, type=click.IntRange(1), help="OPA refuses a gzip body inflating to more than this (server.decoding.gzip.max_length).")
+def serve_command(bundle_path, rego_dir, port, token_file, decision_log, verification_key, verification_alg, max_body_bytes, max_decompressed_bytes) -> None:
     """Serve decisions: the real `opa run --server` on 127.0.0.1:PORT with the rxrego bundle.
 
     \b
@@ -80,9 +82,13 @@ def serve_command(bundle_path, rego_dir, port, token_file, decision_log, verific
     or SIGTERM (then stops OPA and exits 0).
     With --token-file, callers must send `Authorization: Bearer <token>` and may only POST
     /v1/data/rxrego/decision and /v1/data/rxrego/decisions (and GET /health).
-    Decision logs go to stdout (one JSON line each), or to --decision-log FILE;
-    patient.birth_date and patient.id are masked in them.
-    Exit 2 when OPA is missing, cannot start or refuses the bundle; 1 if it dies while serving.
+    Decision logs go to stdout (one JSON line each), or to --decision-log FILE (created
+    0600); each entry keeps only the request's id, type, date of service and drug, and the
+    answer (docs/decision-log.md). A body over --max-body-bytes, or inflating over
+    --max-decompressed-bytes, is refused; a batch holds at most 500 requests.
+    Exit 2 when OPA is missing, cannot start or refuses the bundle; 1 if it dies while
+    serving or its decision logs cannot be written (OPA is then stopped: no decision
+    without its log).
     """
     token = _read_token(token_file) if token_file else None
     if verification_key and not bundle_path:
@@ -108,6 +114,8 @@ def serve_command(bundle_path, rego_dir, port, token_file, decision_log, verific
             log_stream=sys.stderr,
             verification_key=Path(verification_key) if verification_key else None,
             verification_alg=verification_alg,
+            max_body_bytes=max_body_bytes,
+            max_decompressed_bytes=max_decompressed_bytes,
         )
         old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
@@ -123,10 +131,12 @@ def serve_command(bundle_path, rego_dir, port, token_file, decision_log, verific
                 fail(f"the sidecar did not start: {exc}")
             _print_ready(sidecar, token_file, decision_log)
             while not stop.wait(0.25):
+                if sidecar.failure:
+                    fail(f"stopped serving: {sidecar.failure}", ExitCode.FAILED)
                 if not sidecar.running:
                     if stop.wait(0.5):  # Ctrl-C reaches OPA too; it may exit first
                         break
-                    fail(f"OPA exited with status {sidecar.process.returncode}: {sidecar._last_words()}", ExitCode.FAILED)
+                    fail(f"OPA exited with status {sidecar.process.returncode}: {sidecar.last_words()}", ExitCode.FAILED)
             click.echo("stopping OPA", err=True)
         finally:
             sidecar.stop()
@@ -192,72 +202,101 @@ def summary(decision: Decision) -> str:
     return "\n".join(lines)
 
 
-def _read_request(request_file: str) -> object:
-    try:
-        if request_file == "-":
-            text = sys.stdin.read()
-        else:
-            text = Path(request_file).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        fail(f"no such file: {request_file}")
-    except IsADirectoryError:
-        fail(f"{request_file} is a folder, not a request file")
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(f"cannot read {request_file}: {exc}")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        fail(f"{request_file}: not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}")
-
-
-def _local_decision(request: object, rego_dir: str) -> Decision:
-    if not Path(rego_dir).is_dir():
-        fail(f"no such folder: {rego_dir} (generate the Rego with `rxrego generate`, or pass --server)")
-    value = opa.eval_batch(Path(rego_dir), "data.rxrego.decision", request)["value"]
-    return Decision.from_dict(value)
+def _local_decision(request: object, rego_dir: Path) -> Decision:
+    return Decision.from_dict(opa.eval_batch(rego_dir, "data.rxrego.decision", request)["value"])
 
 
 @click.command("decide")
-@click.argument("request_file", metavar="REQUEST.json")
+@click.argument("request_file", metavar="REQUEST", required=False)
 @click.option("--server", metavar="URL", help="The sidecar, e.g. http://127.0.0.1:8181 (default: evaluate locally with opa eval).")
 @click.option("--token-file", type=click.Path(dir_okay=False), help="File holding the sidecar's bearer token.")
 @click.option("--json", "as_json", is_flag=True, help="Print the decision document (JSON) instead of a summary.")
-@click.option("--rego", "rego_dir", default="rego", show_default=True, help="Rego folder for local evaluation.")
+@click.option("--rego", "rego_dir", default="rego", show_default=True, help="Rego folder for local evaluation (used when it is what --specs generate).")
+@click.option("--specs", "specs_dir", default="policy_source", show_default=True, help="Policy specs that --rego must match for local evaluation.")
+@click.option("--case", "case_name", metavar="NAME", help="Decide the request of this golden case (from --cases) instead of a file; FILE::NAME when two files have the name.")
+@click.option("--cases", "cases_dir", default="conformance", show_default=True, help="Folder of golden cases for --case.")
+@click.option("--stale", type=click.Choice(["generate", "fail"]), default="generate", show_default=True, help="Local evaluation when --rego is not what --specs generate: decide with Rego generated into a temporary folder (and say so), or stop with exit 2.")
+@click.option("--watch", is_flag=True, help="Decide again on every save of the request, the case file or a spec (Ctrl-C stops).")
 @click.option("--timeout", default=5.0, show_default=True, type=click.FloatRange(min=0.1), help="Seconds per HTTP attempt (with --server).")
-def decide_command(request_file: str, server: str | None, token_file: str | None, as_json: bool, rego_dir: str, timeout: float) -> None:
-    """Decide one prior-authorization request (a JSON file, or - for stdin).
+def decide_command(request_file, server, token_file, as_json, rego_dir, specs_dir, case_name, cases_dir, stale, watch, timeout) -> None:
+    """Decide one prior-authorization request: a JSON or YAML file (- for stdin), or --case NAME.
 
     \b
-    Without --server the decision is computed here with one `opa eval` over --rego.
-    Exit status:
+    Without --server the decision is computed here with one `opa eval`, with Rego that
+    matches the specs: --rego when it is what --specs generate, else Rego generated into a
+    temporary folder (a note on stderr says so; `--stale fail` stops instead). So an edited
+    spec is never decided with old Rego.
+    \b
+    Examples:
+      rxrego decide request.yaml
+      rxrego decide --case approved-adult-ph-negative --json
+      rxrego decide request.json --server http://127.0.0.1:8181 --token-file token.txt
+      rxrego decide request.yaml --watch       # again on every save
+    \b
+    Exit status (without --watch):
       0  approved (outcome "approved" with an approval period)
       1  any other decision: denied, pended, no_policy, invalid_request
          (a decision was made; it is not an approval)
-      2  no decision: unreadable file, bad JSON, sidecar down or refusing the token,
-         OPA missing, or an answer that is not the decision contract
+      2  no decision: unreadable file, bad JSON or YAML, sidecar down or refusing the token,
+         OPA missing, stale Rego with --stale fail, or an answer that is not the decision
+         contract
     """
-    request = _read_request(request_file)
+    from ..author.trial import RegoSource, RequestSource
+    from ..author.trial import watch as watch_files
+    from .errors import USER_ERRORS
+
     if token_file and not server:
         fail("--token-file is for --server; local evaluation needs no token")
-    if server:
-        token = None
-        if token_file:
-            try:
-                token = Path(token_file).read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                fail(f"cannot read the token file {token_file}: {exc.strerror or exc}")
+    source = RequestSource(request_file, case_name, cases_dir)
+    rego = RegoSource(specs_dir, rego_dir, stale) if not server else None
+    token = None
+    if token_file:
         try:
-            client = RxRegoClient(server, token=token, timeout=timeout)
-        except ValueError as exc:
-            fail(str(exc))
-        with client:
-            decision = client.decide(request)  # RxRegoError: "no decision: ...", exit 2
-    else:
-        decision = _local_decision(request, rego_dir)
-    if as_json:
-        click.echo(json.dumps(decision.to_dict(), indent=2, sort_keys=True, ensure_ascii=False))
-    else:
-        click.echo(summary(decision))
+            token = Path(token_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            fail(f"cannot read the token file {token_file}: {exc.strerror or exc}")
+
+    def once() -> Decision:
+        request, _ = source.load()
+        if server:
+            try:
+                client = RxRegoClient(server, token=token, timeout=timeout)
+            except ValueError as exc:
+                fail(str(exc))
+            with client:
+                decision = client.decide(request)  # RxRegoError: "no decision: ...", exit 2
+        else:
+            fresh = rego.current()
+            for note in rego.notes:
+                click.secho(f"note: {note}", fg="yellow", err=True)
+            decision = _local_decision(request, fresh.path)
+        if as_json:
+            click.echo(json.dumps(decision.to_dict(), indent=2, sort_keys=True, ensure_ascii=False))
+        else:
+            click.echo(summary(decision))
+        return decision
+
+    try:
+        if watch:
+            def shown() -> None:  # a mistake is shown and the watch goes on
+                try:
+                    once()
+                except tuple(kind for kind, _ in USER_ERRORS) as exc:
+                    prefix = next(p for kind, p in USER_ERRORS if isinstance(exc, kind))
+                    click.secho(prefix + str(exc), fg="red", err=True)
+
+            try:
+                watch_files(
+                    lambda: [*source.files(), *(rego.files() if rego else [])], shown,
+                    report=lambda line: click.secho(line, dim=True, err=True),
+                )
+            except KeyboardInterrupt:
+                click.echo("", err=True)
+            return
+        decision = once()
+    finally:
+        if rego is not None:
+            rego.close()
     sys.exit(ExitCode.APPROVED if decision.approved else ExitCode.NOT_APPROVED)
 
 
@@ -273,15 +312,19 @@ def decide_command(request_file: str, server: str | None, token_file: str | None
 @click.option("--decision-log", default="console", show_default=True, help="'console' (one JSON line per decision on OPA's stdout) or the URL of a decision-log service.")
 @click.option("--token-hash-file", type=click.Path(dir_okay=False), help="File holding the sha256 of the callers' bearer token: enables token authn + the rxrego authz policy.")
 @click.option("--policy-dir", type=click.Path(file_okay=False), help="Where to write the system policies (default: system/ beside -o).")
+@click.option("--max-body-bytes", default=limits.MAX_BODY_BYTES, show_default=True, type=click.IntRange(1), help="OPA refuses a request body larger than this (server.decoding.max_length).")
+@click.option("--max-decompressed-bytes", default=limits.MAX_DECOMPRESSED_BYTES, show_default=True, type=click.IntRange(1), help="OPA refuses a gzip body inflating to more than this (server.decoding.gzip.max_length).")
 @click.option("--addr", default=deploy.DEFAULT_ADDR, show_default=True, help="The sidecar's listening address, for the printed command line (keep it on loopback).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The OPA configuration to write (.yaml/.yml, or .json).")
-def deploy_config_command(bundle_url, polling_min, polling_max, verification_key, verification_alg, decision_log, token_hash_file, policy_dir, addr, output) -> None:
+def deploy_config_command(bundle_url, polling_min, polling_max, verification_key, verification_alg, decision_log, token_hash_file, policy_dir, max_body_bytes, max_decompressed_bytes, addr, output) -> None:
     """Write the OPA configuration of an rxrego sidecar that polls a bundle server.
 
     \b
     Every service instance runs one sidecar with the same files:
       -o FILE            services + bundles.rxrego (polling, signing) + keys + decision_logs
-      system/log/        the decision-log mask (patient.birth_date and patient.id erased)
+                         + server.decoding (request size limits)
+      system/log/        the decision-log mask (an allow-list: request id, type, date of
+                         service and drug, and the answer; nothing else of the request)
       system/authz/      with --token-hash-file: only the decision paths and /health
     and prints the `opa run --server ...` line that runs it. Publish a new revision by
     replacing the bundle on the server (`rxrego bundle --signing-key ...`): each sidecar
@@ -299,6 +342,8 @@ def deploy_config_command(bundle_url, polling_min, polling_max, verification_key
             verification_key=pem,
             verification_alg=verification_alg,
             decision_log=decision_log,
+            max_body_bytes=max_body_bytes,
+            max_decompressed_bytes=max_decompressed_bytes,
         )
         files, command = deploy.write(Path(output), config, policy_dir=Path(policy_dir) if policy_dir else None, token_sha256=digest, addr=addr)
     except (deploy.DeployError, OSError) as exc:

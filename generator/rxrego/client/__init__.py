@@ -12,6 +12,12 @@
 Errors all derive from RxRegoError: SidecarUnavailable, DecisionUndefined, Unauthorized,
 InvalidRequest, UnexpectedResponse. `decide_or_pend` turns any of them into a pended
 decision (reason "decision_unavailable") for callers that need an answer, never an approval.
+
+asyncio code uses `rxrego.client.aio.AsyncRxRegoClient` (install `rxrego[async]` for httpx):
+the same methods as coroutines, the same errors, retries and fail-closed rules.
+
+This package needs only requests and jsonschema (`pip install rxrego[client]`): it imports
+nothing of the generator, so a service can ask for decisions without the toolchain.
 """
 
 from .decision import (

@@ -17,32 +17,29 @@ nothing but the client's immutable configuration. A lock guards only the registr
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import weakref
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from .decision import Decision
-from .errors import (
-    DecisionUndefined,
-    InvalidRequest,
-    RxRegoError,
-    SidecarUnavailable,
-    Unauthorized,
-    UnexpectedResponse,
+from .answer import (
+    DECISION_PATH,
+    DECISIONS_PATH,
+    HEALTH_PATH,
+    RETRY_STATUSES,
+    batch_result,
+    check_batch,
+    check_settings,
+    request_body,
+    result_of,
 )
-
-DECISION_PATH = "/v1/data/rxrego/decision"
-DECISIONS_PATH = "/v1/data/rxrego/decisions"
-HEALTH_PATH = "/health?bundles"
-RETRY_STATUSES = (502, 503, 504)
+from .decision import Decision
+from .errors import RxRegoError, SidecarUnavailable, Unauthorized
 
 
 class RxRegoClient:
@@ -68,14 +65,7 @@ class RxRegoClient:
         ca_bundle: str | None = None,
         cert: str | tuple[str, str] | None = None,
     ) -> None:
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"base_url must be http(s)://host[:port], not {base_url!r}")
-        if timeout <= 0 or retries < 0 or backoff < 0:
-            raise ValueError("timeout must be > 0, retries and backoff >= 0")
-        if token is not None and (not token or any(c.isspace() for c in token)):
-            raise ValueError("the token must be non-empty and contain no whitespace")
-        self.base_url = base_url.rstrip("/")
+        self.base_url = check_settings(base_url, timeout, retries, backoff, token)
         self.timeout = float(timeout)
         self.retries = int(retries)
         self.backoff = float(backoff)
@@ -152,12 +142,11 @@ class RxRegoClient:
 
     def decide_many(self, requests: Iterable[Any]) -> list[Decision]:
         """The decisions for many requests, in order, in ONE round trip
-        (POST /v1/data/rxrego/decisions with input {"requests": [...]})."""
-        batch = list(requests)
-        result = self._query(DECISIONS_PATH, {"requests": batch})
-        if not isinstance(result, list) or len(result) != len(batch):
-            got = f"{len(result)} item(s)" if isinstance(result, list) else type(result).__name__
-            raise UnexpectedResponse(f"expected a list of {len(batch)} decision(s), got {got}")
+        (POST /v1/data/rxrego/decisions with input {"requests": [...]}). InvalidRequest,
+        without a round trip, for more than rxrego.limits.MAX_BATCH_REQUESTS requests (the
+        sidecar would answer invalid_request): split such a batch."""
+        batch = check_batch(requests)
+        result = batch_result(self._query(DECISIONS_PATH, {"requests": batch}), len(batch))
         return [Decision.from_dict(d) for d in result]
 
     def health(self) -> bool:
@@ -189,11 +178,9 @@ class RxRegoClient:
             return type(exc).__name__
 
     def _query(self, path: str, input_doc: Any) -> Any:
-        """POST {"input": input_doc} to `path`; the "result" of a 200, or a typed error."""
-        try:
-            body = json.dumps({"input": input_doc}, allow_nan=False, ensure_ascii=False).encode("utf-8")
-        except (TypeError, ValueError, RecursionError) as exc:
-            raise InvalidRequest(f"the request is not JSON-serialisable: {exc}") from exc
+        """POST {"input": input_doc} to `path`; the "result" of a 200, or a typed error
+        (rxrego.client.answer.result_of)."""
+        body = request_body(input_doc)
         url = self.base_url + path
         try:
             resp = self._session().post(
@@ -203,30 +190,7 @@ class RxRegoClient:
             raise SidecarUnavailable(f"{url}: no answer within {self.timeout:g}s ({type(exc).__name__})") from exc
         except requests.RequestException as exc:
             raise SidecarUnavailable(f"{url}: {_reason(exc)}") from exc
-        status = resp.status_code
-        text = resp.text
-        if status == 200:
-            try:
-                doc = resp.json()
-            except ValueError as exc:
-                raise UnexpectedResponse(f"{url}: 200 with a body that is not JSON", status=status, body=text[:500]) from exc
-            if not isinstance(doc, dict):
-                raise UnexpectedResponse(f"{url}: 200 with a body that is not a JSON object", status=status, body=text[:500])
-            if "result" not in doc:
-                raise DecisionUndefined(
-                    f"{url}: the decision is undefined (is the rxrego bundle loaded and activated?)",
-                    status=status,
-                    body=text[:500],
-                )
-            return doc["result"]
-        message = _opa_message(text)
-        if status == 400:
-            raise InvalidRequest(f"{url}: OPA rejected the request: {message}", status=status, body=text[:500])
-        if status in (401, 403):
-            raise Unauthorized(f"{url}: {status} {message}", status=status, body=text[:500])
-        if status >= 500:
-            raise SidecarUnavailable(f"{url}: {status} {message}", status=status, body=text[:500])
-        raise UnexpectedResponse(f"{url}: unexpected status {status}: {message}", status=status, body=text[:500])
+        return result_of(url, resp.status_code, resp.text)
 
 
 def decide_or_pend(client: RxRegoClient, request: dict) -> Decision:
@@ -236,17 +200,6 @@ def decide_or_pend(client: RxRegoClient, request: dict) -> Decision:
         return client.decide(request)
     except RxRegoError as exc:
         return Decision.unavailable(exc, request)
-
-
-def _opa_message(text: str) -> str:
-    try:
-        doc = json.loads(text)
-    except ValueError:
-        return text.strip()[:200] or "(empty body)"
-    if isinstance(doc, dict) and isinstance(doc.get("message"), str):
-        code = doc.get("code")
-        return f"{code}: {doc['message']}" if code else doc["message"]
-    return text.strip()[:200]
 
 
 def _reason(exc: requests.RequestException) -> str:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import jsonschema
 
-from ..spec.errors import SpecError, describe
-from ..spec.loader import display_path
+from ..spec.errors import SpecError
+from ..spec.loader import display_path, explain_schema_error, placeholder_issues
 from ..spec.yamlsource import Located, parse, read_text
 
 CASE_SUFFIX = ".cases.yaml"
@@ -66,7 +66,8 @@ def find_case_files(paths) -> list[Path]:
 def load_case_file(path: Path) -> CaseFile:
     display = display_path(path)
     located = parse(read_text(path, display), display)
-    issues = [located.issue(tuple(e.absolute_path), f"{e.message} (found {describe(e.instance)})") for e in _validator().iter_errors(located.data)]
+    issues = [i for e in _validator().iter_errors(located.data) for i in explain_schema_error(located, e)]
+    issues += placeholder_issues(located)
     if issues:
         raise SpecError(issues)
     data = located.data

@@ -54,27 +54,71 @@ def summary(report: Report) -> str:
     return f"{passed} passed, {len(report.failed)} failed"
 
 
-def write_junit(report: Report, path: Path) -> None:
-    suites = ET.Element("testsuites", name="rxrego conformance", tests=str(len(report.results)),
-                        failures=str(len(report.failed)), time=f"{report.seconds:.3f}")
+def junit_tree(report: Report) -> ET.Element:
+    """The JUnit XML document of a run: one <testsuite> per case file with one <testcase> per
+    golden case, and one "criteria coverage" <testsuite> per policy with one <testcase> per
+    criterion, failing when the criterion is a coverage gap (a status never seen nor waived).
+
+    Counts are the sums over every suite, so the root says `failures="3"` when three
+    criteria lack a status even if every case passed: the run failed, and a dashboard must
+    show it. The shape is the JUnit XML format CI servers read (Ant's formatter, the Jenkins
+    JUnit plugin, GitLab, GitHub's JUnit-report actions): testsuites > testsuite (name,
+    tests, failures, errors, skipped, time) > testcase (name, classname) > failure / system-out.
+    Where a case is defined (file:line) and what it proves go into its system-out, since
+    the format has no attribute for either.
+    """
+    suites: list[tuple[ET.Element, int, int]] = []
+
+    def suite(name: str, seconds: float | None = None) -> ET.Element:
+        el = ET.Element("testsuite", name=name)
+        if seconds is not None:
+            el.set("time", f"{seconds:.3f}")
+        return el
+
     by_file: dict[str, list] = {}
     for r in report.results:
         by_file.setdefault(r.case.file, []).append(r)
     for file, results in by_file.items():
-        failures = sum(1 for r in results if not r.passed)
-        suite = ET.SubElement(suites, "testsuite", name=file, tests=str(len(results)), failures=str(failures))
+        el = suite(file)
         for r in results:
-            case = ET.SubElement(suite, "testcase", classname=file, name=r.case.name, file=file, line=str(r.case.line))
-            ET.SubElement(case, "system-out").text = r.case.proves
+            case = ET.SubElement(el, "testcase", name=r.case.name, classname=file)
             if not r.passed:
-                failure = ET.SubElement(case, "failure", message="; ".join(p.splitlines()[0] for p in r.problems))
+                failure = ET.SubElement(case, "failure", message="; ".join(p.splitlines()[0] for p in r.problems), type="decision mismatch")
                 failure.text = "\n".join(r.problems) + "\n\nactual decision:\n" + json.dumps(r.decision, indent=2, ensure_ascii=False)
-    gaps = report.coverage_gaps
-    if report.coverage:
-        suite = ET.SubElement(suites, "testsuite", name="criteria coverage", tests=str(len(report.coverage)), failures=str(len(gaps)))
-        for row in report.coverage:
-            case = ET.SubElement(suite, "testcase", classname=row.policy, name=row.criterion)
+            ET.SubElement(case, "system-out").text = f"{file}:{r.case.line}\nproves: {r.case.proves}"
+        suites.append((el, len(results), sum(1 for r in results if not r.passed)))
+    by_policy: dict[str, list] = {}
+    for row in report.coverage:
+        by_policy.setdefault(row.policy, []).append(row)
+    for policy, rows in by_policy.items():
+        el = suite(f"criteria coverage: {policy}")
+        for row in rows:
+            case = ET.SubElement(el, "testcase", name=f"{row.criterion} seen met, unmet and unknown", classname=f"{policy} criteria coverage")
             if row.lacking:
-                ET.SubElement(case, "failure", message=f"never seen {', '.join(row.lacking)}")
+                ET.SubElement(case, "failure", message=f"never seen {', '.join(row.lacking)}", type="coverage gap").text = (
+                    f"criterion {row.criterion} of {policy} was never seen {', '.join(row.lacking)}: "
+                    "add golden cases that show it, or waive the status with a reason"
+                )
+            waived = ", ".join(f"{status} ({reason})" for status, reason in sorted(row.waived.items()))
+            if waived:
+                ET.SubElement(case, "system-out").text = f"waived: {waived}"
+        suites.append((el, len(rows), sum(1 for r in rows if r.lacking)))
+    tests = sum(n for _, n, _ in suites)
+    failures = sum(f for _, _, f in suites)
+    root = ET.Element("testsuites", name="rxrego conformance", tests=str(tests), failures=str(failures), errors="0", skipped="0", time=f"{report.seconds:.3f}")
+    for el, n, f in suites:
+        el.set("tests", str(n))
+        el.set("failures", str(f))
+        el.set("errors", "0")
+        el.set("skipped", "0")
+        # The format wants a suite's attributes before its cases; ElementTree keeps them in order set.
+        root.append(el)
+    return root
+
+
+def write_junit(report: Report, path: Path) -> None:
+    """Write `junit_tree(report)` to `path` (UTF-8, with an XML declaration), creating its folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
+    tree = ET.ElementTree(junit_tree(report))
+    ET.indent(tree)
+    tree.write(path, encoding="utf-8", xml_declaration=True)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
+from rxrego.spec import kinds
 from rxrego.spec import model as m
 
 from .facts import ABSENT, MALFORMED, age_in_years, as_number, is_whole, lower, parse_date, read, upper
@@ -26,41 +27,20 @@ class Context:
 
 
 def evaluate_leaf(test: m.Test, ctx: Context) -> Status:
-    return _LEAVES[type(test)](test, ctx)
+    """The status of a leaf test, by this module's own function for its kind."""
+    return LEAVES[test.key](test, ctx)
 
 
 def missing_fields(spec: m.PolicySpec, test: m.Test) -> list[str]:
-    """The request fields a test reads, listed when it is missing (static per kind)."""
-    match test:
-        case m.AgeTest():
-            return ["patient.birth_date"]
-        case m.BiomarkerTest(name=name):
-            return [f"biomarkers.{name}"]
-        case m.DiagnosisTest(biomarkers=biomarkers):
-            return ["diagnoses", *(f"biomarkers.{name}" for name, _ in biomarkers)]
-        case m.PriorTherapyTest():
-            return ["prior_therapies"]
-        case m.AttestationTest(name=name):
-            return [f"prescriber.attestations.{name}"]
-        case m.ClinicalStatusTest(name=name):
-            return [f"clinical_status.{name}"]
-        case m.LabTest():
-            return ["labs"]
-        case m.SpecialtyTest():
-            return ["prescriber.specialty"]
-        case m.ConcurrentTherapyTest():
-            return ["concurrent_therapies"]
-        case m.QuantityLimitTest():
-            return ["quantity.units", "quantity.days_supply"]
-        case m.ProductTest():
-            return ["drug"]
-    raise TypeError(f"not a leaf test: {test!r}")
+    """The request fields a test reads, listed when it is missing: the kind declares them
+    (spec/kinds.py); what they mean is decided here, independently."""
+    return test.fields()
 
 
 # --- age, biomarker, attestation, clinical status, specialty ------------------------------
 
 
-def _age(test: m.AgeTest, ctx: Context) -> Status:
+def _age(test: kinds.AgeTest, ctx: Context) -> Status:
     raw = read(ctx.request, ("patient", "birth_date"))
     if raw is ABSENT:
         return UNKNOWN
@@ -82,7 +62,7 @@ def biomarker_status(request: dict, name: str, values: tuple[str, ...]) -> Statu
     return INVALID
 
 
-def _biomarker(test: m.BiomarkerTest, ctx: Context) -> Status:
+def _biomarker(test: kinds.BiomarkerTest, ctx: Context) -> Status:
     return biomarker_status(ctx.request, test.name, test.values)
 
 
@@ -94,15 +74,15 @@ def _boolean_fact(raw: object, required: bool) -> Status:
     return MET if raw == required else UNMET
 
 
-def _attestation(test: m.AttestationTest, ctx: Context) -> Status:
+def _attestation(test: kinds.AttestationTest, ctx: Context) -> Status:
     return _boolean_fact(read(ctx.request, ("prescriber", "attestations", test.name)), True)
 
 
-def _clinical_status(test: m.ClinicalStatusTest, ctx: Context) -> Status:
+def _clinical_status(test: kinds.ClinicalStatusTest, ctx: Context) -> Status:
     return _boolean_fact(read(ctx.request, ("clinical_status", test.name)), test.required)
 
 
-def _specialty(test: m.SpecialtyTest, ctx: Context) -> Status:
+def _specialty(test: kinds.SpecialtyTest, ctx: Context) -> Status:
     raw = read(ctx.request, ("prescriber", "specialty"))
     if raw is ABSENT:
         return UNKNOWN
@@ -121,17 +101,28 @@ def product_status(requested: frozenset[str], accepted: tuple[str, ...]) -> Stat
     if not requested & set(accepted):
         return UNMET
     return UNKNOWN
+# FHIR R4 AdministrativeGender codes that say what the sex is ("unknown" says it is not known).
+_KNOWN_SEX = ("male", "female", "other")
+
+
+def _sex(test: kinds.SexTest, ctx: Context) -> Status:
+    raw = read(ctx.request, ("patient", "sex"))
+    if raw is ABSENT or raw == "unknown":
+        return UNKNOWN
+    if isinstance(raw, str) and raw in _KNOWN_SEX:  # exact: FHIR codes are case-sensitive
+        return MET if raw in test.allowed else UNMET
+    return INVALID
 
 
 # --- diagnosis ----------------------------------------------------------------------------
 
 
-def _diagnosis(test: m.DiagnosisTest, ctx: Context) -> Status:
+def _diagnosis(test: kinds.DiagnosisTest, ctx: Context) -> Status:
     biomarkers = [biomarker_status(ctx.request, name, values) for name, values in test.biomarkers]
     return all_of([_diagnoses_part(test, read(ctx.request, ("diagnoses",))), *biomarkers])
 
 
-def _diagnoses_part(test: m.DiagnosisTest, diagnoses: object) -> Status:
+def _diagnoses_part(test: kinds.DiagnosisTest, diagnoses: object) -> Status:
     # The doc leaves these two cells blank; they follow every other list fact.
     if diagnoses is ABSENT:
         return UNKNOWN
@@ -140,7 +131,7 @@ def _diagnoses_part(test: m.DiagnosisTest, diagnoses: object) -> Status:
     return any_of(_diagnosis_entry(test, entry) for entry in diagnoses)
 
 
-def _diagnosis_entry(test: m.DiagnosisTest, entry: object) -> Status:
+def _diagnosis_entry(test: kinds.DiagnosisTest, entry: object) -> Status:
     if not isinstance(entry, dict):
         return INVALID
     qualifiers = [_qualifier(entry.get(name), accepted) for name, accepted in test.qualifiers]
@@ -190,7 +181,7 @@ def _in_value_set(entry: dict, value_set: m.ValueSet) -> bool:
     return lower(entry["agent"]) in agents or entry.get("class") in value_set.classes
 
 
-def _prior_therapy(test: m.PriorTherapyTest, ctx: Context) -> Status:
+def _prior_therapy(test: kinds.PriorTherapyTest, ctx: Context) -> Status:
     entries = read(ctx.request, ("prior_therapies",))
     if entries is ABSENT:
         return UNKNOWN
@@ -216,7 +207,7 @@ def _prior_therapy(test: m.PriorTherapyTest, ctx: Context) -> Status:
     return INVALID if malformed else UNMET
 
 
-def _concurrent_therapy_excluded(test: m.ConcurrentTherapyTest, ctx: Context) -> Status:
+def _concurrent_therapy_excluded(test: kinds.ConcurrentTherapyTest, ctx: Context) -> Status:
     entries = read(ctx.request, ("concurrent_therapies",))
     if entries is ABSENT:
         return UNKNOWN
@@ -241,7 +232,7 @@ _COMPARE: dict[str, Callable[[Fraction, Fraction], bool]] = {
 }
 
 
-def _lab(test: m.LabTest, ctx: Context) -> Status:
+def _lab(test: kinds.LabTest, ctx: Context) -> Status:
     entries = read(ctx.request, ("labs",))
     if entries is ABSENT:
         return UNKNOWN
@@ -264,7 +255,7 @@ def _lab(test: m.LabTest, ctx: Context) -> Status:
     return MET if all(compare(value, threshold) for value in same_day) else UNMET
 
 
-def _usable(entry: dict, test: m.LabTest, date_of_service: dt.date) -> tuple[dt.date, Fraction] | None:
+def _usable(entry: dict, test: kinds.LabTest, date_of_service: dt.date) -> tuple[dt.date, Fraction] | None:
     value = as_number(entry.get("value"))
     unit = entry.get("unit")
     day = parse_date(entry.get("date"))
@@ -278,7 +269,7 @@ def _usable(entry: dict, test: m.LabTest, date_of_service: dt.date) -> tuple[dt.
 # --- quantity -----------------------------------------------------------------------------
 
 
-def _quantity_limit(test: m.QuantityLimitTest, ctx: Context) -> Status:
+def _quantity_limit(test: kinds.QuantityLimitTest, ctx: Context) -> Status:
     units = _checked_number(read(ctx.request, ("quantity", "units")), _non_negative)
     days = _checked_number(read(ctx.request, ("quantity", "days_supply")), _whole_positive)
     # A malformed fact decides before an absent one: supplying the other cannot fix it.
@@ -309,16 +300,19 @@ def _whole_positive(number: Fraction) -> bool:
     return is_whole(number) and number >= 1
 
 
-_LEAVES: dict[type, Callable[..., Status]] = {
-    m.AgeTest: _age,
-    m.DiagnosisTest: _diagnosis,
-    m.BiomarkerTest: _biomarker,
-    m.PriorTherapyTest: _prior_therapy,
-    m.AttestationTest: _attestation,
-    m.ClinicalStatusTest: _clinical_status,
-    m.LabTest: _lab,
-    m.SpecialtyTest: _specialty,
-    m.ProductTest: lambda test, ctx: product_status(ctx.products, test.products),
-    m.ConcurrentTherapyTest: _concurrent_therapy_excluded,
-    m.QuantityLimitTest: _quantity_limit,
+# One function per kind, by the kind's YAML key (spec/kinds.py registers the same keys; a
+# test checks both cover the same kinds).
+LEAVES: dict[str, Callable[..., Status]] = {
+    "age": _age,
+    "diagnosis": _diagnosis,
+    "biomarker": _biomarker,
+    "prior_therapy": _prior_therapy,
+    "attestation": _attestation,
+    "clinical_status": _clinical_status,
+    "lab": _lab,
+    "prescriber_specialty": _specialty,
+    "concurrent_therapy_excluded": _concurrent_therapy_excluded,
+    "quantity_limit": _quantity_limit,
+    "sex": _sex,
+    "product": lambda test, ctx: product_status(ctx.products, test.products),
 }

@@ -8,40 +8,6 @@ import json
 from . import model as m
 
 
-def _test_data(t) -> object:
-    if isinstance(t, m.AgeTest):
-        return {k: v for k, v in (("min_years", t.min_years), ("max_years", t.max_years)) if v is not None}
-    if isinstance(t, m.DiagnosisTest):
-        out: dict = {"icd10": list(t.icd10)}
-        if t.qualifiers:
-            out["qualifiers"] = {k: list(v) for k, v in t.qualifiers}
-        if t.biomarkers:
-            out["biomarkers"] = {k: list(v) for k, v in t.biomarkers}
-        return out
-    if isinstance(t, m.BiomarkerTest):
-        return {"name": t.name, "values": list(t.values)}
-    if isinstance(t, m.PriorTherapyTest):
-        return {"value_set": t.value_set, "at_least": t.at_least, "results": list(t.results)}
-    if isinstance(t, m.AttestationTest):
-        return t.name
-    if isinstance(t, m.ClinicalStatusTest):
-        return {"name": t.name, "required": t.required}
-    if isinstance(t, m.LabTest):
-        out = {"name": t.name, "comparison": t.comparison, "value": t.value, "unit": t.unit}
-        if t.within_days is not None:
-            out["within_days"] = t.within_days
-        return out
-    if isinstance(t, m.SpecialtyTest):
-        return list(t.specialties)
-    if isinstance(t, m.ConcurrentTherapyTest):
-        return {"value_set": t.value_set}
-    if isinstance(t, m.QuantityLimitTest):
-        return {"max_units": t.max_units, "per_days": t.per_days}
-    if isinstance(t, m.ProductTest):
-        return list(t.products)
-    raise TypeError(t)
-
-
 def _combinator_data(t) -> dict:
     if isinstance(t, m.AllOf):
         return {"all_of": list(t.children)}
@@ -58,8 +24,10 @@ def criterion_data(c: m.Criterion) -> dict:
     out: dict = {"text": c.text}
     if c.note is not None:
         out["note"] = c.note
-    if c.is_leaf:
-        out[c.kind] = _test_data(c.test)
+    if c.question is not None:
+        out["question"] = c.question
+    if isinstance(c.test, m.Kind):
+        out[c.kind] = c.test.dump()
     else:
         out.update(_combinator_data(c.test))
     return out

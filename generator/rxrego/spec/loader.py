@@ -11,6 +11,7 @@ import datetime as dt
 import difflib
 import functools
 import json
+import re
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
@@ -19,6 +20,7 @@ import jsonschema
 
 from . import model as m
 from .errors import SpecError, SpecIssue, describe
+from .kinds import assemble_spec_schema
 from .yamlsource import Located, parse, read_text
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -26,7 +28,9 @@ SPEC_SUFFIXES = (".yaml", ".yml")
 
 @functools.cache
 def spec_schema() -> dict:
-    return json.loads(resources.files("rxrego.schemas").joinpath("policy-spec.schema.json").read_text())
+    """The policy-spec JSON Schema, its criterion kinds as the registry declares them (a test
+    keeps the file, which editors read, equal to this)."""
+    return assemble_spec_schema(json.loads(resources.files("rxrego.schemas").joinpath("policy-spec.schema.json").read_text()))
 
 
 @functools.cache
@@ -126,22 +130,73 @@ def _cross_spec_issues(loaded: list[tuple[m.PolicySpec, Located]]) -> list[SpecI
 
 
 def from_data(located: Located) -> m.PolicySpec:
-    data = located.data
-    issues = _schema_issues(located)
-    if issues:
-        raise SpecError(issues)
-    views = _earlier_versions(located)
-    issues = _semantic_issues(located) + _version_date_issues(located)
+    """The typed model of a parsed spec, or SpecError with every issue in it.
+
+    The meaning checks (dates, references, value sets, cycles, ...) run even when the JSON
+    Schema found mistakes, each criterion, requirement set and section on its own, so one
+    mistake (a missing `text`, an unknown key) does not hide the others. Where the schema
+    already reported a field, a meaning check of the same field is not repeated."""
+    schema = _schema_issues(located) + placeholder_issues(located)
+    tolerant = bool(schema)
+    views = _recover(tolerant, lambda: _earlier_versions(located), [])
+    issues = _semantic_issues(located, tolerant=tolerant) + _recover(tolerant, lambda: _version_date_issues(located), [])
     for view in views:
-        issues += _semantic_issues(view, check_unused=view.origins["criteria"] == view.origins["requirements"])
-    if issues:
-        raise SpecError(issues)
-    current = _build(data, located.file)
+        issues += _semantic_issues(view, check_unused=view.origins["criteria"] == view.origins["requirements"], tolerant=tolerant)
+    if schema or issues:
+        raise SpecError(schema + _not_repeated(schema, issues))
+    current = _build(located.data, located.file)
     earlier = tuple(
         dataclasses.replace(_build(view.data, located.file), version_note=view.note, package_suffix=_suffix(view.data["effective_date"]))
         for view in views
     )
     return dataclasses.replace(current, earlier_versions=earlier)
+
+
+PLACEHOLDER = re.compile(r"\bTODO\b")
+
+
+def placeholder_issues(located: Located) -> list[SpecIssue]:
+    """Every text that still holds a TODO placeholder (`rxrego new` writes them where the
+    document must be read): a spec or case file is not done until each is replaced."""
+    issues: list[SpecIssue] = []
+    stack: list[tuple[tuple, object]] = [((), located.data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(((*path, k), v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend(((*path, i), v) for i, v in enumerate(value))
+        elif isinstance(value, str) and PLACEHOLDER.search(value):
+            issues.append(located.issue(path, f"placeholder left to fill in: {describe(value)}; replace the TODO from the policy document"))
+    return issues
+
+
+# A check that meets a shape the JSON Schema has already reported (a list where a mapping
+# belongs, a missing key) stops there; the schema's issue says what is wrong.
+_SHAPE_ERRORS = (KeyError, TypeError, AttributeError, ValueError, IndexError)
+
+
+def _recover(tolerant: bool, check, default):
+    """`check()`, or `default` when it fails on a malformed shape and `tolerant` (the schema
+    found mistakes). Without schema mistakes a failure is a bug and propagates."""
+    try:
+        return check()
+    except _SHAPE_ERRORS:
+        if not tolerant:
+            raise
+        return default
+
+
+def _not_repeated(schema: list[SpecIssue], issues: list[SpecIssue]) -> list[SpecIssue]:
+    """Meaning issues minus those that restate a schema issue: the same field, or "no test"
+    for a criterion whose test's key is misspelled (reported as an unknown field)."""
+    schema_paths = {(i.file, i.path) for i in schema}
+    misspelled = {(i.file, i.path.rsplit(".", 1)[0]) for i in schema if i.message.startswith("unknown field")}
+    return [
+        i for i in issues
+        if (i.file, i.path) not in schema_paths
+        and not (i.message.startswith("criterion has no test") and (i.file, i.path) in misspelled)
+    ]
 
 
 # --- earlier versions ---------------------------------------------------------------------
@@ -212,6 +267,13 @@ def _schema_issues(located: Located) -> list[SpecIssue]:
     return issues
 
 
+def explain_schema_error(located: Located, err: jsonschema.ValidationError) -> list[SpecIssue]:
+    """A JSON Schema error as issues in the author's terms: the field, what was expected,
+    what was found, and a hint where one helps (a close name for a typo). Shared by specs
+    and case files."""
+    return _explain(located, err)
+
+
 def _explain(located: Located, err: jsonschema.ValidationError) -> list[SpecIssue]:
     path = tuple(err.absolute_path)
     v, found = err.validator, err.instance
@@ -227,6 +289,9 @@ def _explain(located: Located, err: jsonschema.ValidationError) -> list[SpecIssu
         for key in sorted(set(found) - set(allowed)):
             hint = difflib.get_close_matches(key, allowed, n=1)
             tip = f"; did you mean '{hint[0]}'?" if hint else (f"; expected one of: {', '.join(allowed)}" if allowed else "")
+            if found[key] is None:
+                # `{proves: a, b}`: inside { } a comma ends the value, and the rest became a key.
+                tip += "; if it is the rest of the text before it, put that text in quotes (inside { } a comma ends a value)"
             out.append(located.issue((*path, key), f"unknown field '{key}'{tip}", key=True))
         if out:
             return out
@@ -268,36 +333,62 @@ def _article(word: str) -> str:
 _CHILD_KEYS = ("all_of", "any_of", "when", "then")
 
 
-def _semantic_issues(located: Located | _VersionView, *, check_unused: bool = True) -> list[SpecIssue]:
+def _semantic_issues(located: Located | _VersionView, *, check_unused: bool = True, tolerant: bool = False) -> list[SpecIssue]:
+    """Cross-references and meaning. With `tolerant` (the schema found mistakes) each date,
+    criterion, requirement set and section is checked on its own, and one whose shape is
+    broken is skipped, so the others are still checked."""
     d = located.data
     issues: list[SpecIssue] = []
     issue = located.issue
+    if not isinstance(d, dict):
+        return issues
 
-    for key in ("effective_date", "original_policy_date", "last_review_date"):
+    def each(check, *args) -> None:
+        _recover(tolerant, lambda: check(*args), None)
+
+    def date_field(key: str) -> None:
         if key in d and not _real_date(d[key]):
             issues.append(issue((key,), f"not a real calendar date: {d[key]!r}"))
-    for i, h in enumerate(d.get("history", [])):
+
+    for key in ("effective_date", "original_policy_date", "last_review_date"):
+        each(date_field, key)
+
+    def history_entry(i: int, h: dict) -> None:
         if not _real_date(h["date"] if len(h["date"]) == 10 else h["date"] + "-01"):
             issues.append(issue(("history", i, "date"), f"not a real calendar date or month: {h['date']!r}"))
-    if "original_policy_date" in d and "effective_date" in d and _real_date(d["original_policy_date"]) and _real_date(d["effective_date"]):
-        if d["original_policy_date"] > d["effective_date"]:
-            issues.append(issue(("original_policy_date",), f"is after the effective date {d['effective_date']}"))
 
-    criteria: dict = d["criteria"]
-    value_sets = d.get("value_sets", {})
-    product_ids = set(d["drug"].get("products", {})) or {m.package_segment(d["drug"]["brand"])}
+    for i, h in enumerate(_list(d.get("history"))):
+        each(history_entry, i, h)
+
+    def dates_in_order() -> None:
+        if "original_policy_date" in d and "effective_date" in d and _real_date(d["original_policy_date"]) and _real_date(d["effective_date"]):
+            if d["original_policy_date"] > d["effective_date"]:
+                issues.append(issue(("original_policy_date",), f"is after the effective date {d['effective_date']}"))
+
+    each(dates_in_order)
+
+    criteria: dict = _dict(d.get("criteria"))
+    value_sets = _dict(d.get("value_sets"))
+    requirements = _dict(d.get("requirements"))
+    drug = _dict(d.get("drug"))
+    # A product test names one of the policy's products (drug.products); a policy without
+    # products has one, named after its brand.
+    product_ids = set(_dict(drug.get("products"))) or ({m.package_segment(drug["brand"])} if isinstance(drug.get("brand"), str) else set())
+
+    meant: set[str] = set()  # the criteria suggested for undefined references
 
     def undefined(cid: str) -> str:
         hint = difflib.get_close_matches(cid, list(criteria), n=1)
+        meant.update(hint)
         tip = f"; did you mean '{hint[0]}'?" if hint else ""
         return f"refers to undefined criterion '{cid}'{tip}"
 
     def check_refs(path: tuple, ids: list) -> None:
         for i, cid in enumerate(ids):
-            if cid not in criteria:
+            if isinstance(cid, str) and cid not in criteria:
                 issues.append(issue((*path, i), undefined(cid)))
 
-    for cid, c in criteria.items():
+    def criterion(cid: str, c: dict) -> None:
         path = ("criteria", cid)
         tests = [k for k in c if k in m.TEST_KINDS or k in m.COMBINATOR_KINDS.values()]
         if "then" in c and "when" not in c:
@@ -312,32 +403,32 @@ def _semantic_issues(located: Located | _VersionView, *, check_unused: bool = Tr
         for key in _CHILD_KEYS:
             if key in c:
                 check_refs((*path, key), c[key])
-                if cid in c[key]:
+                if cid in _ids(c[key]):
                     issues.append(issue((*path, key), f"criterion '{cid}' refers to itself"))
         if "at_least" in c:
             check_refs((*path, "at_least", "of"), c["at_least"]["of"])
-            if cid in c["at_least"]["of"]:
+            if cid in _ids(c["at_least"]["of"]):
                 issues.append(issue((*path, "at_least", "of"), f"criterion '{cid}' refers to itself"))
             if c["at_least"]["n"] > len(c["at_least"]["of"]):
                 issues.append(issue((*path, "at_least", "n"), f"n is {c['at_least']['n']} but only {len(c['at_least']['of'])} criteria are listed; it could never be met"))
-        age = c.get("age")
-        if age and "min_years" in age and "max_years" in age and age["min_years"] > age["max_years"]:
-            issues.append(issue((*path, "age"), f"min_years {age['min_years']} is greater than max_years {age['max_years']}"))
+        for key, kind in m.TEST_KINDS.items():
+            if key in c:
+                for where, message in kind.parse(c[key]).check(value_sets):
+                    issues.append(issue((*path, key, *where), message))
         for i, pid in enumerate(c.get("product", [])):
             if pid not in product_ids:
                 issues.append(issue((*path, "product", i), f"refers to undefined product '{pid}'; the policy's products: {', '.join(sorted(product_ids))}"))
-        for key in ("prior_therapy", "concurrent_therapy_excluded"):
-            if key in c and c[key]["value_set"] not in value_sets:
-                vs = c[key]["value_set"]
-                hint = difflib.get_close_matches(vs, list(value_sets), n=1)
-                tip = f"; did you mean '{hint[0]}'?" if hint else (f"; defined value sets: {', '.join(sorted(value_sets))}" if value_sets else "; no value_sets are defined")
-                issues.append(issue((*path, key, "value_set"), f"refers to undefined value set '{vs}'{tip}"))
 
-    issues.extend(_cycle_issues(located, criteria))
+    for cid, c in criteria.items():
+        if isinstance(c, dict):
+            each(criterion, cid, c)
+
+    each(lambda: issues.extend(_cycle_issues(located, criteria)))
 
     claimed_types: dict[str, str] = {}
-    with_indications = [name for name, rs in d["requirements"].items() if "indications" in rs]
-    for name, rs in d["requirements"].items():
+    with_indications = [name for name, rs in requirements.items() if isinstance(rs, dict) and "indications" in rs]
+
+    def requirement_set(name: str, rs: dict) -> None:
         path = ("requirements", name)
         combos = [k for k in ("all_of", "any_of", "at_least") if k in rs]
         if "indications" in rs:
@@ -381,47 +472,82 @@ def _semantic_issues(located: Located | _VersionView, *, check_unused: bool = Tr
             if n > len(of):
                 issues.append(issue((*path, "at_least", "n"), f"n is {n} but only {len(of)} criteria are listed; it could never be met"))
 
-    cov = d["coverage"]
-    if with_indications:
-        if "indication" in cov:
-            issues.append(issue(("coverage", "indication"), "a policy written with indications has no single indication criterion: each indication names its diagnosis", key=True))
-    elif "indication" in cov and cov["indication"] not in criteria:
-        issues.append(issue(("coverage", "indication"), undefined(cov["indication"])))
-    if not with_indications and "indication" in cov and "investigational" not in cov:
-        issues.append(issue(("coverage",), "missing required field 'investigational': a denial for another indication quotes it"))
-    other = cov.get("other_indications")
-    if other is not None:
-        if not with_indications:
-            issues.append(issue(("coverage", "other_indications"), "other_indications needs requirement sets written with indications", key=True))
-        if other["outcome"] == "investigational" and "statement" not in other:
-            issues.append(issue(("coverage", "other_indications"), "an investigational outcome quotes the policy's sentence: give it as statement (or use not_covered)"))
-    for i, w in enumerate(d.get("coverage_waivers", [])):
+    for name, rs in requirements.items():
+        if isinstance(rs, dict):
+            each(requirement_set, name, rs)
+
+    def coverage() -> None:
+        cov = d["coverage"]
+        if with_indications:
+            if "indication" in cov:
+                issues.append(issue(("coverage", "indication"), "a policy written with indications has no single indication criterion: each indication names its diagnosis", key=True))
+        elif "indication" in cov and cov["indication"] not in criteria:
+            issues.append(issue(("coverage", "indication"), undefined(cov["indication"])))
+        if not with_indications and "indication" in cov and "investigational" not in cov:
+            issues.append(issue(("coverage",), "missing required field 'investigational': a denial for another indication quotes it"))
+        other = cov.get("other_indications")
+        if other is not None:
+            if not with_indications:
+                issues.append(issue(("coverage", "other_indications"), "other_indications needs requirement sets written with indications", key=True))
+            if other["outcome"] == "investigational" and "statement" not in other:
+                issues.append(issue(("coverage", "other_indications"), "an investigational outcome quotes the policy's sentence: give it as statement (or use not_covered)"))
+
+    each(coverage)
+
+    def waiver(i: int, w: dict) -> None:
         if w["criterion"] not in criteria:
             issues.append(issue(("coverage_waivers", i, "criterion"), undefined(w["criterion"])))
 
-    used = set()
-    for rs in d["requirements"].values():
-        used.update(_reachable(criteria, _root_ids(rs)))
-        for ind in rs.get("indications", {}).values():
-            used.update(_reachable(criteria, [ind["diagnosis"], *ind.get("all_of", [])]))
-    for cid in criteria if check_unused else ():
-        if cid not in used:
-            issues.append(issue(("criteria", cid), f"criterion '{cid}' is not used by any requirement set", key=True))
+    for i, w in enumerate(_list(d.get("coverage_waivers"))):
+        each(waiver, i, w)
+
+    def unused() -> None:
+        # A criterion offered as "did you mean" for a misspelt reference is taken as used:
+        # the misspelling is the one mistake to report, not also what it leaves unreached.
+        used = _reachable(criteria, sorted(meant))
+        for rs in requirements.values():
+            used.update(_reachable(criteria, _root_ids(rs)))
+            for ind in _dict(rs.get("indications")).values():
+                used.update(_reachable(criteria, [ind["diagnosis"], *ind.get("all_of", [])]))
+        for cid in criteria:
+            if cid not in used:
+                issues.append(issue(("criteria", cid), f"criterion '{cid}' is not used by any requirement set", key=True))
+
+    # Without requirement sets to reach from, every criterion would look unused.
+    if check_unused and requirements and all(isinstance(rs, dict) for rs in requirements.values()):
+        each(unused)
     return issues
 
 
+def _dict(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: object) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _ids(value: object) -> list[str]:
+    """The criterion ids in a list of them; anything else (reported by the schema) is none."""
+    return [x for x in value if isinstance(x, str)] if isinstance(value, list) else []
+
+
 def _root_ids(rs: dict) -> list[str]:
+    if not isinstance(rs, dict):
+        return []
     if "at_least" in rs:
-        return list(rs["at_least"]["of"])
-    return list(rs.get("all_of", rs.get("any_of", [])))
+        return _ids(_dict(rs["at_least"]).get("of"))
+    return _ids(rs.get("all_of", rs.get("any_of", [])))
 
 
 def _child_ids(c: dict) -> list[str]:
+    if not isinstance(c, dict):
+        return []
     ids = []
     for key in _CHILD_KEYS:
-        ids.extend(c.get(key, []))
+        ids.extend(_ids(c.get(key)))
     if "at_least" in c:
-        ids.extend(c["at_least"]["of"])
+        ids.extend(_ids(_dict(c["at_least"]).get("of")))
     return ids
 
 
@@ -482,36 +608,10 @@ def _real_date(text: str) -> bool:
 # --- stage 3: the typed model -----------------------------------------------------------
 
 
-def _pairs(d: dict | None) -> tuple:
-    return tuple((k, tuple(v)) for k, v in (d or {}).items())
-
-
 def _test(c: dict):
-    if "age" in c:
-        return m.AgeTest(c["age"].get("min_years"), c["age"].get("max_years"))
-    if "diagnosis" in c:
-        x = c["diagnosis"]
-        return m.DiagnosisTest(tuple(x["icd10"]), _pairs(x.get("qualifiers")), _pairs(x.get("biomarkers")))
-    if "biomarker" in c:
-        return m.BiomarkerTest(c["biomarker"]["name"], tuple(c["biomarker"]["values"]))
-    if "prior_therapy" in c:
-        x = c["prior_therapy"]
-        return m.PriorTherapyTest(x["value_set"], x.get("at_least", 1), tuple(x.get("results", ("failed",))))
-    if "attestation" in c:
-        return m.AttestationTest(c["attestation"])
-    if "clinical_status" in c:
-        return m.ClinicalStatusTest(c["clinical_status"]["name"], c["clinical_status"]["required"])
-    if "lab" in c:
-        x = c["lab"]
-        return m.LabTest(x["name"], x["comparison"], x["value"], x["unit"], x.get("within_days"))
-    if "prescriber_specialty" in c:
-        return m.SpecialtyTest(tuple(c["prescriber_specialty"]))
-    if "concurrent_therapy_excluded" in c:
-        return m.ConcurrentTherapyTest(c["concurrent_therapy_excluded"]["value_set"])
-    if "quantity_limit" in c:
-        return m.QuantityLimitTest(c["quantity_limit"]["max_units"], c["quantity_limit"]["per_days"])
-    if "product" in c:
-        return m.ProductTest(tuple(c["product"]))
+    for key, kind in m.TEST_KINDS.items():
+        if key in c:
+            return kind.parse(c[key])
     return _combinator(c)
 
 
@@ -566,7 +666,7 @@ def _build(d: dict, source: str) -> m.PolicySpec:
             m.ValueSet(k, v["description"], tuple(v.get("agents", ())), tuple(v.get("classes", ())))
             for k, v in d.get("value_sets", {}).items()
         ),
-        criteria=tuple(m.Criterion(k, v["text"], _test(v), v.get("note")) for k, v in d["criteria"].items()),
+        criteria=tuple(m.Criterion(k, v["text"], _test(v), v.get("note"), v.get("question")) for k, v in d["criteria"].items()),
         requirements=tuple(_requirement_set(name, rs) for name, rs in d["requirements"].items()),
         limits=m.Limits(limits.get("pre_pa_allowance"), limits.get("quantity")),
         coverage_waivers=tuple(m.CoverageWaiver(w["criterion"], w["status"], w["reason"]) for w in d.get("coverage_waivers", ())),

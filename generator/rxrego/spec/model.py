@@ -6,78 +6,23 @@ import re
 from dataclasses import dataclass, field
 from typing import Union
 
-# --- tests (leaf criteria) -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AgeTest:
-    min_years: int | None = None
-    max_years: int | None = None
-
-
-@dataclass(frozen=True)
-class DiagnosisTest:
-    icd10: tuple[str, ...]
-    qualifiers: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    biomarkers: tuple[tuple[str, tuple[str, ...]], ...] = ()
-
-
-@dataclass(frozen=True)
-class BiomarkerTest:
-    name: str
-    values: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class PriorTherapyTest:
-    value_set: str
-    at_least: int = 1
-    results: tuple[str, ...] = ("failed",)
-
-
-@dataclass(frozen=True)
-class AttestationTest:
-    name: str
-
-
-@dataclass(frozen=True)
-class ClinicalStatusTest:
-    name: str
-    required: bool
-
-
-@dataclass(frozen=True)
-class LabTest:
-    name: str
-    comparison: str
-    value: float
-    unit: str
-    within_days: int | None = None
-
-
-@dataclass(frozen=True)
-class SpecialtyTest:
-    specialties: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class ConcurrentTherapyTest:
-    value_set: str
-
-
-@dataclass(frozen=True)
-class QuantityLimitTest:
-    max_units: float
-    per_days: int
-
-
-@dataclass(frozen=True)
-class ProductTest:
-    """Met when the product the request's drug identifiers name is one of `products` (ids
-    of the policy's products)."""
-
-    products: tuple[str, ...]
-
+# The leaf tests: one class per kind, each declared in the registry (kinds.py). The first
+# ten are re-exported here under their old names; code names a kind as kinds.<Class>.
+from .kinds import (
+    KINDS,
+    AgeTest as AgeTest,
+    AttestationTest as AttestationTest,
+    BiomarkerTest as BiomarkerTest,
+    ClinicalStatusTest as ClinicalStatusTest,
+    ConcurrentTherapyTest as ConcurrentTherapyTest,
+    DiagnosisTest as DiagnosisTest,
+    Kind,
+    LabTest as LabTest,
+    PriorTherapyTest as PriorTherapyTest,
+    ProductTest as ProductTest,
+    QuantityLimitTest as QuantityLimitTest,
+    SpecialtyTest as SpecialtyTest,
+)
 
 # --- combinators ----------------------------------------------------------------------
 
@@ -106,35 +51,11 @@ class Conditional:
     then: tuple[str, ...]
 
 
-Test = Union[
-    AgeTest,
-    DiagnosisTest,
-    BiomarkerTest,
-    PriorTherapyTest,
-    AttestationTest,
-    ClinicalStatusTest,
-    LabTest,
-    SpecialtyTest,
-    ConcurrentTherapyTest,
-    QuantityLimitTest,
-    ProductTest,
-]
+Test = Kind
 Combinator = Union[AllOf, AnyOf, AtLeast, Conditional]
 
-# The YAML key of each test kind, in the order the README documents them.
-TEST_KINDS: dict[str, type] = {
-    "age": AgeTest,
-    "diagnosis": DiagnosisTest,
-    "biomarker": BiomarkerTest,
-    "prior_therapy": PriorTherapyTest,
-    "attestation": AttestationTest,
-    "clinical_status": ClinicalStatusTest,
-    "lab": LabTest,
-    "prescriber_specialty": SpecialtyTest,
-    "concurrent_therapy_excluded": ConcurrentTherapyTest,
-    "quantity_limit": QuantityLimitTest,
-    "product": ProductTest,
-}
+# The YAML key of each test kind, in the order the README documents them (the registry).
+TEST_KINDS: dict[str, type[Kind]] = KINDS
 # The YAML key of each combinator (a conditional is written `when` + `then`).
 COMBINATOR_KINDS: dict[type, str] = {AllOf: "all_of", AnyOf: "any_of", AtLeast: "at_least", Conditional: "when"}
 
@@ -145,17 +66,18 @@ class Criterion:
     text: str
     test: Test | Combinator
     note: str | None = None
+    question: str | None = None  # how the questionnaire asks for its fact (the document's words)
 
     @property
     def kind(self) -> str:
-        for key, cls in TEST_KINDS.items():
-            if isinstance(self.test, cls):
-                return key
+        """The YAML key of its test: a kind's or a combinator's."""
+        if isinstance(self.test, Kind):
+            return self.test.key
         return COMBINATOR_KINDS[type(self.test)]
 
     @property
     def is_leaf(self) -> bool:
-        return not isinstance(self.test, AllOf | AnyOf | AtLeast | Conditional)
+        return isinstance(self.test, Kind)
 
     @property
     def children(self) -> tuple[str, ...]:

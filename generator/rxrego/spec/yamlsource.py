@@ -151,12 +151,10 @@ def parse(text: str, display: str) -> Located:
             [SpecIssue(display, line, col, "", f"invalid YAML: character U+{char:04X} is not allowed ({exc.reason})")]
         ) from None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        msg = exc.problem or str(exc)
-        if exc.context:
-            msg = f"{exc.context}: {msg}"
-        raise SpecError([SpecIssue(display, line, col, "", f"invalid YAML: {msg}")]) from None
+        from .yamlerrors import plain_words
+
+        line, col, msg = plain_words(exc, text)
+        raise SpecError([SpecIssue(display, line, col, "", msg)]) from None
     except yaml.YAMLError as exc:
         raise SpecError([SpecIssue(display, 1, 1, "", f"invalid YAML: {exc}")]) from None
     finally:

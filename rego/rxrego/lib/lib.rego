@@ -159,16 +159,22 @@ _in_range(x, low, high) := "unmet" if {
 	x <= high
 } else := "unmet"
 
-biomarker(result, accepted) := "unknown" if {
-	result.state == "absent"
+# coded(f, accepted, codes): a fact from a closed list of codes whose code "unknown" means
+# not known (a biomarker result, FHIR AdministrativeGender). Absent or "unknown" is unknown;
+# one of `codes` is met when accepted, else unmet; anything else (another string, a number,
+# a list) is invalid. Codes are compared exactly: "Positive" is not a code.
+coded(f, accepted, codes) := "unknown" if {
+	f.state == "absent"
 } else := "unknown" if {
-	result.value == "unknown"
+	f.value == "unknown"
 } else := "met" if {
-	result.value in {"positive", "negative"}
-	result.value in accepted
+	f.value in codes
+	f.value in accepted
 } else := "unmet" if {
-	result.value in {"positive", "negative"}
+	f.value in codes
 } else := "invalid"
+
+biomarker(result, accepted) := coded(result, accepted, {"negative", "positive"})
 
 # biomarkers: the statuses of the biomarkers the diagnosis names (each a `biomarker` test).
 diagnosis(entries, prefixes, qualifiers, biomarkers) := all_of(array.concat(

@@ -25,7 +25,7 @@ value_sets := {
 }
 
 # The policy's wording of each criterion, verbatim on one line (what a denial quotes; hence
-# .regal/config.yaml lets policies exceed Regal's line length).
+# rxrego's Regal configuration lets policies exceed Regal's line length).
 texts := {
 	"abl1_rearrangement": "Confirmed by testing showing an ABL1 rearrangement",
 	"bcr_abl1_at_most_10_percent": "The most recent BCR::ABL1 transcript level is at most 10% on the International Scale",

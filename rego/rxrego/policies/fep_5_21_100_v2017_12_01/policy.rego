@@ -29,7 +29,7 @@ value_sets := {
 }
 
 # The policy's wording of each criterion, verbatim on one line (what a denial quotes; hence
-# .regal/config.yaml lets policies exceed Regal's line length).
+# rxrego's Regal configuration lets policies exceed Regal's line length).
 texts := {
 	"age_18_or_older": "Age 18 years of age or older",
 	"diagnosis": "Relapsed or refractory B-cell precursor acute lymphoblastic leukemia (ALL)",

@@ -23,7 +23,7 @@ value_sets := {
 }
 
 # The policy's wording of each criterion, verbatim on one line (what a denial quotes; hence
-# .regal/config.yaml lets policies exceed Regal's line length).
+# rxrego's Regal configuration lets policies exceed Regal's line length).
 texts := {
 	"at_most_136_a_month": "At most 136 tablets a month",
 	"at_most_34_a_month": "At most 34 tablets a month",

@@ -20,7 +20,7 @@ coverage := {"other_indications": {"outcome": "not_covered"}}
 value_sets := {"imatinib": {"agents": {"gleevec", "imatinib"}, "classes": set()}}
 
 # The policy's wording of each criterion, verbatim on one line (what a denial quotes; hence
-# .regal/config.yaml lets policies exceed Regal's line length).
+# rxrego's Regal configuration lets policies exceed Regal's line length).
 texts := {
 	"age_1_or_older": "The patient is 1 year of age or older",
 	"imatinib_step": "Trial and failure, contraindication or intolerance to generic imatinib",

@@ -17,7 +17,8 @@ request_sets := {
 	"restart": "initial",
 }
 
-# order: each request type's criteria (with indications: each set's, per indication) in policy order (a pre-order walk from its root, children as
+# order: each request type's criteria (with indications: each set's, per indication) in
+# policy order (a pre-order walk from its root, children as
 # written, a conditional's `when` before its `then`); requires: what each composite criterion
 # requires (a conditional: its `then`); conditions: what a conditional is conditioned on;
 # fields: the request fields each leaf criterion reads (what a pended decision asks for).

@@ -23,7 +23,7 @@ value_sets := {
 }
 
 # The policy's wording of each criterion, verbatim on one line (what a denial quotes; hence
-# .regal/config.yaml lets policies exceed Regal's line length).
+# rxrego's Regal configuration lets policies exceed Regal's line length).
 texts := {
 	"accelerated_or_blast_phase": "The disease is in the accelerated or blast phase",
 	"age_1_or_older": "The patient is 1 year of age or older",

@@ -1,0 +1,1126 @@
+"""The registry of test kinds: everything one kind of leaf criterion means, in one place.
+
+Each kind is one frozen dataclass below (the typed model of its spec value) that also
+declares, as class attributes and methods:
+
+- `key`: its YAML key under a criterion (`age`, `diagnosis`, ...);
+- `schema`: the JSON Schema fragment of its spec value (the criterion schema in
+  schemas/policy-spec.schema.json is assembled from these, see `assemble_spec_schema`);
+- `request_schema`: the JSON Schema fragments of the request facts it reads, by their path
+  in schemas/pa-request.schema.json (see `assemble_request_schema`);
+- `parse` / `dump`: spec data (already valid against `schema`) to the dataclass and back;
+- `check`: what the schema cannot say (cross-references, ranges between fields);
+- `fields`: the request fields it reads (what a pended decision asks for);
+- `rego`: the Rego status expression it becomes (a call of its function in the shared
+  library, rego/rxrego/lib/lib.rego);
+- `describe`: the encoded rule in plain words ("age at least 18 years");
+- questionnaire (`question_keys`, `questions`, `fill`, `enable_when`): the FHIR
+  Questionnaire items asking for its facts, and how answers become the request;
+- `fact_note`: what `explain` says about a fact value it read.
+
+The reference evaluator (rxrego.reference.leaves) implements each kind again, on its own,
+keyed by `key`; a test checks both cover the same kinds. docs/contributing.md says how to
+add a kind. Combinators (all_of, any_of, at_least, when/then) are not kinds: they live in
+`model`.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import datetime as dt
+import difflib
+import json
+import re
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, TypeVar
+
+from .. import regotext
+
+# --- shared pieces ----------------------------------------------------------------------------
+
+IDENTIFIER: dict = {"type": "string", "pattern": "^[a-z][a-z0-9_]*$", "maxLength": 64, "description": "lower_snake_case identifier"}
+
+BIOMARKER_RESULTS = ("positive", "negative", "unknown")
+THERAPY_RESULTS = ("failed", "intolerant", "contraindicated", "ongoing", "completed")
+OTHER = "other"
+
+# FHIR R4 AdministrativeGender (http://hl7.org/fhir/R4/valueset-administrative-gender.html).
+ADMINISTRATIVE_GENDER_SYSTEM = "http://hl7.org/fhir/administrative-gender"
+ADMINISTRATIVE_GENDER = ("male", "female", "other", "unknown")
+
+
+def humanize(name: str) -> str:
+    """lower_snake_case -> words: b_cell_precursor -> 'B cell precursor'."""
+    words = name.replace("_", " ").strip()
+    return words[:1].upper() + words[1:] if words else name
+
+
+def coding(system: str, code: str, display: str | None = None) -> dict:
+    """A FHIR Coding; the display defaults to the code in words."""
+    return {"system": system, "code": code, "display": display or humanize(code)}
+
+
+def options(system: str, codes: Iterable[str]) -> list[dict]:
+    """FHIR answerOption entries, one valueCoding per distinct code, in order."""
+    return [{"valueCoding": coding(system, c)} for c in dict.fromkeys(codes)]
+
+
+# UCUM, the code system of units (http://hl7.org/fhir/R4/valueset-ucum-units.html).
+UCUM_SYSTEM = "http://unitsofmeasure.org"
+
+
+def unit_coding(unit: str) -> dict:
+    """A lab result's unit as a FHIR Coding: the UCUM system, the unit as the policy writes
+    it (what the request must carry for the Rego to compare the value), and its UCUM code in
+    the display when the policy writes a lab spelling of it (`cells/uL`: `{cells}/uL`)."""
+    from ..terminology import ucum
+
+    try:
+        code = ucum.ucum_code(unit)
+    except ucum.UnitError:
+        code = unit
+    return coding(UCUM_SYSTEM, unit, unit if code == unit else f"{unit} (UCUM {code})")
+
+
+def question(link: str, text: str, type_: str, **extra: Any) -> dict:
+    """A Questionnaire item."""
+    out = {"linkId": link, "text": text, "type": type_}
+    out.update(extra)
+    return out
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if isinstance(x, float) and x.is_integer() else str(x)
+
+
+def _or(values: Iterable[str]) -> str:
+    return " or ".join(values)
+
+
+# --- how a status expression names the policy's tables and library ---------------------------
+
+
+def fact(field: str) -> str:
+    """The reference to a fact the policy read once (see `facts` in the policy template)."""
+    return f"facts[{regotext.string(field)}]"
+
+
+def value_set(vid: str) -> str:
+    """The reference to a value set of the policy (`value_sets` in the policy template)."""
+    return f"value_sets{regotext.ref_key(vid)}"
+
+
+SERVICE_DATE = "service_date"  # date_parts of the date of service, or null
+DATE_OF_SERVICE = 'object.get(input, "date_of_service", null)'  # the date as given
+
+call = regotext.call
+
+
+def lower_set(values: Iterable[str]) -> frozenset[str]:
+    return frozenset(v.lower() for v in values)
+
+
+def normal_code(code: str) -> str:
+    """An ICD-10 code as the library compares it: no dots or spaces, upper case."""
+    return code.replace(".", "").replace(" ", "").upper()
+
+
+# --- what the questionnaire gives a kind ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Asking:
+    """What a kind needs to word the Questionnaire items of one fact.
+
+    key: the fact (a request path, or a kind's own grouping such as `labs.<name>`);
+    tests: every test of the owning kind in the spec, in spec order; required: needed by
+    every requirement set unconditionally; scope, policy, note: sentences to add (which sets,
+    the policy's words, when it is needed); enable: enableWhen (+ enableBehavior) to add;
+    system: the CodeSystem URL of one of rxrego's facets; value_set: a value set by id.
+    """
+
+    key: str
+    tests: tuple
+    required: bool
+    scope: str
+    policy: str
+    note: str
+    enable: dict
+    system: Callable[[str], str]
+    value_set: Callable[[str], Any]
+
+
+class Filling(Protocol):
+    """The request being filled from a QuestionnaireResponse."""
+
+    def put(self, path: str, value: object) -> None:
+        """Set the value at a dotted path (None: leave it absent)."""
+
+    def extend(self, path: str, values: list) -> None:
+        """Append entries to the list at a dotted path."""
+
+
+class Answers(Protocol):
+    """Answers of a QuestionnaireResponse, by linkId (rxrego.author.questionnaire)."""
+
+    def one(self, link: str) -> object: ...
+
+    def entries(self, group: str, fields: Iterable[str]) -> list[dict]: ...
+
+    def therapies(self, key: str, fields: tuple[str, ...]) -> list[dict] | None: ...
+
+
+
+# --- the base of every kind -----------------------------------------------------------------------
+
+K = TypeVar("K", bound="Kind")
+
+
+class Kind:
+    """A kind of leaf test. Subclasses are frozen dataclasses registered with `@kind`."""
+
+    key: ClassVar[str]
+    schema: ClassVar[dict]
+    request_schema: ClassVar[dict[str, dict]] = {}
+    # render: shown unnumbered before the diagnosis, as policy documents open with age lines.
+    preamble: ClassVar[bool] = False
+    # questionnaire: why the form cannot check this kind as a condition, and the word for
+    # "whatever <it>" (None: the form can, through `enable_when`, or says so generically).
+    form_cannot_check: ClassVar[tuple[str, str] | None] = None
+
+    @classmethod
+    def parse(cls: type[K], data: Any) -> K:
+        """The test from its spec value (valid against `schema`); lists become tuples."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
+    def dump(self) -> object:
+        """The spec value back, so parse(dump(t)) == t."""
+        out = {}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            v = getattr(self, f.name)
+            if v is not None:
+                out[f.name] = list(v) if isinstance(v, tuple) else v
+        return out
+
+    def check(self, value_sets: Collection[str]) -> list[tuple[tuple, str]]:
+        """Issues the schema cannot find: (path under the kind's value, message)."""
+        return []
+
+    def fields(self) -> list[str]:
+        """The request fields it reads, as dotted paths (listed in `missing` when unknown)."""
+        raise NotImplementedError
+
+    def rego(self) -> str:
+        """Its Rego status expression: a call of its library function on the facts it reads."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """The encoded rule in plain words, in the request's terms."""
+        raise NotImplementedError
+
+    # -- questionnaire --
+
+    def question_keys(self) -> list[str]:
+        """The Questionnaire facts it reads (one item or group each): its fields by default."""
+        return self.fields()
+
+    @classmethod
+    def questions(cls, a: Asking) -> list[dict]:
+        """The items asking for fact `a.key` (default: one answer of the type `answer_type`)."""
+        raise NotImplementedError
+
+    @classmethod
+    def fill(cls, key: str, tests: Sequence[Kind], answers: Answers, request: Filling) -> None:
+        """Put the answers for fact `key` into the request (default: the one answer at `key`)."""
+        request.put(key, answers.one(key))
+
+    def enable_when(self, system: Callable[[str], str]) -> list[dict]:
+        """enableWhen entries of which any holds exactly when this test is met ([]: none can)."""
+        return []
+
+    # -- explain --
+
+    def fact_note(self, path: str, value: object, date_of_service: dt.date | None) -> str:
+        """A note after a present fact value: why it can never be met, or what it means."""
+        return ""
+
+
+KINDS: dict[str, type[Kind]] = {}
+
+
+def kind(cls: type[K]) -> type[K]:
+    """Register a kind (a frozen dataclass subclass of Kind) under its `key`."""
+    if cls.key in KINDS:
+        raise ValueError(f"kind {cls.key!r} is registered twice")
+    KINDS[cls.key] = cls
+    return cls
+
+
+def _not_a_list(value: object) -> str:
+    return "" if isinstance(value, list) else " (not a list: never met)"
+
+
+def _biomarker_note(path: str, value: object) -> str:
+    if path.startswith("biomarkers.") and value not in BIOMARKER_RESULTS:
+        return " (not positive / negative / unknown: never met)"
+    return ""
+
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def request_date(value: object) -> dt.date | None:
+    """A request date (YYYY-MM-DD naming a real day, year 1900..2199), else None."""
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        return None
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+    return day if 1900 <= day.year <= 2199 else None
+
+
+def age_on(birth: dt.date, day: dt.date) -> int:
+    """Whole years, as docs/semantics.md counts them."""
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+# --- the kinds, in the order README documents them -----------------------------------------------
+
+
+@kind
+@dataclass(frozen=True)
+class AgeTest(Kind):
+    min_years: int | None = None
+    max_years: int | None = None
+
+    key = "age"
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "minProperties": 1,
+        "description": "age in whole years at the date of service, from the birth date",
+        "properties": {
+            "min_years": {"type": "integer", "minimum": 0, "maximum": 150},
+            "max_years": {"type": "integer", "minimum": 0, "maximum": 150},
+        },
+    }
+    request_schema = {
+        "patient.birth_date": {
+            "type": "string",
+            "description": "age is computed from it at the date of service; a free 'age' field is never used",
+        },
+    }
+    preamble = True
+    form_cannot_check = ("an age is computed from the birth date at the date of service, which enableWhen cannot do", "the age")
+
+    def check(self, value_sets: Collection[str]) -> list[tuple[tuple, str]]:
+        if self.min_years is not None and self.max_years is not None and self.min_years > self.max_years:
+            return [((), f"min_years {self.min_years} is greater than max_years {self.max_years}")]
+        return []
+
+    def fields(self) -> list[str]:
+        return ["patient.birth_date"]
+
+    def rego(self) -> str:
+        return call("age", fact("patient.birth_date"), SERVICE_DATE, regotext.value(self.min_years), regotext.value(self.max_years))
+
+    def describe(self) -> str:
+        if self.min_years is not None and self.max_years is not None:
+            return f"age at the date of service between {self.min_years} and {self.max_years} years"
+        if self.min_years is not None:
+            return f"age at the date of service at least {self.min_years} years"
+        return f"age at the date of service at most {self.max_years} years"
+
+    @classmethod
+    def questions(cls, a: Asking) -> list[dict]:
+        return [question(a.key, f"Patient's date of birth{a.scope}. {a.policy}{a.note}", "date", required=a.required, **a.enable)]
+
+    def fact_note(self, path: str, value: object, date_of_service: dt.date | None) -> str:
+        birth = request_date(value)
+        if birth is None:
+            return " (not a valid date)"
+        if date_of_service is None:
+            return ""
+        if birth > date_of_service:
+            return f" (after the date of service {date_of_service.isoformat()})"
+        return f" (age {age_on(birth, date_of_service)} on {date_of_service.isoformat()})"
+
+
+@kind
+@dataclass(frozen=True)
+class DiagnosisTest(Kind):
+    icd10: tuple[str, ...]
+    qualifiers: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    biomarkers: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    key = "diagnosis"
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["icd10"],
+        "description": "a diagnosis of the request matches the codes and qualifiers; biomarkers are the request's",
+        "properties": {
+            "icd10": {
+                "type": "array",
+                "items": {
+                    "type": "string",
+                    "pattern": "^[A-Za-z][0-9A-Za-z. ]*$",
+                    "maxLength": 16,
+                    "description": "an ICD-10-CM code prefix: a letter, then digits, letters, dots (e.g. C91.0)",
+                },
+                "minItems": 1,
+                "uniqueItems": True,
+                "description": "ICD-10-CM code prefixes, e.g. C91.0 (dots and case are ignored)",
+            },
+            "qualifiers": {
+                "type": "object",
+                "description": "qualifier name -> accepted values (e.g. lineage: [b_cell_precursor])",
+                "propertyNames": IDENTIFIER,
+                "additionalProperties": {
+                    "type": "array",
+                    "items": {"type": "string", "minLength": 1, "maxLength": 200},
+                    "minItems": 1,
+                    "uniqueItems": True,
+                    "description": "accepted values",
+                },
+            },
+            "biomarkers": {
+                "type": "object",
+                "description": "biomarker name -> accepted results",
+                "propertyNames": {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_]*$"},
+                "additionalProperties": {
+                    "type": "array",
+                    "minItems": 1,
+                    "uniqueItems": True,
+                    "items": {"enum": ["positive", "negative"]},
+                },
+            },
+        },
+    }
+    request_schema = {
+        "diagnoses": {
+            "type": "array",
+            "description": "absent = unknown; [] = no diagnosis",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "code": {"type": "string", "description": "ICD-10-CM code, e.g. C91.02 (dots and case ignored)"},
+                    "description": {"type": "string"},
+                    "lineage": {"type": "string", "description": "e.g. b_cell_precursor, t_cell"},
+                    "disease_status": {"type": "string", "description": "e.g. newly_diagnosed, relapsed, refractory, in_remission"},
+                },
+                "additionalProperties": {"type": "string", "description": "further qualifiers a policy may name"},
+            },
+        },
+    }
+
+    @classmethod
+    def parse(cls, data: Any) -> DiagnosisTest:
+        def pairs(d: dict | None) -> tuple:
+            return tuple((k, tuple(v)) for k, v in (d or {}).items())
+
+        return cls(tuple(data["icd10"]), pairs(data.get("qualifiers")), pairs(data.get("biomarkers")))
+
+    def dump(self) -> object:
+        out: dict = {"icd10": list(self.icd10)}
+        if self.qualifiers:
+            out["qualifiers"] = {k: list(v) for k, v in self.qualifiers}
+        if self.biomarkers:
+            out["biomarkers"] = {k: list(v) for k, v in self.biomarkers}
+        return out
+
+    def fields(self) -> list[str]:
+        return ["diagnoses", *(f"biomarkers.{name}" for name, _ in self.biomarkers)]
+
+    def rego(self) -> str:
+        v, vb = regotext.value, regotext.block
+        qualifiers = {k: lower_set(vs) for k, vs in self.qualifiers}
+        markers = [call("biomarker", fact(f"biomarkers.{name}"), v(frozenset(vs))) for name, vs in self.biomarkers]
+        prefixes = [normal_code(code) for code in self.icd10]
+        return call("diagnosis", fact("diagnoses"), vb(prefixes, 1), vb(qualifiers, 1), "[" + ", ".join(markers) + "]")
+
+    def describe(self) -> str:
+        parts = ["an ICD-10-CM code starting " + _or(self.icd10)]
+        parts += [f"{k} one of {', '.join(v)}" for k, v in self.qualifiers]
+        parts += [f"biomarker {k} {_or(v)}" for k, v in self.biomarkers]
+        return "; ".join(parts)
+
+    @classmethod
+    def questions(cls, a: Asking) -> list[dict]:
+        if a.key.startswith("biomarkers."):
+            return BiomarkerTest.questions(a)
+        codes = ", ".join(dict.fromkeys(c for t in a.tests for c in t.icd10))
+        children = [question("diagnoses.code", f"ICD-10-CM diagnosis code (the policy covers codes starting {codes})", "string", required=True)]
+        for qname, values in cls._qualifiers(a.tests).items():
+            # Required only when every diagnosis the policy covers is qualified by it; a
+            # qualifier of one indication (the phase of CML) is not asked of every diagnosis.
+            users = [t for t in a.tests if qname in dict(t.qualifiers)]
+            every = len(users) == len(a.tests)
+            where = "" if every else f" (for codes starting {', '.join(dict.fromkeys(c for t in users for c in t.icd10))})"
+            children.append(
+                question(f"diagnoses.{qname}", humanize(qname) + where, "choice", required=every, answerOption=options(a.system(f"diagnosis_{qname}"), [*values, OTHER]))
+            )
+        return [question(a.key, f"Diagnosis{a.scope}. {a.policy}{a.note}", "group", required=a.required, repeats=True, item=children, **a.enable)]
+
+    @staticmethod
+    def _qualifiers(tests: Iterable[DiagnosisTest]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for t in tests:
+            for qname, values in t.qualifiers:
+                out.setdefault(qname, []).extend(values)
+        return out
+
+    @classmethod
+    def fill(cls, key: str, tests: Sequence[Kind], answers: Answers, request: Filling) -> None:
+        if key.startswith("biomarkers."):
+            request.put(key, answers.one(key))
+            return
+        qualifiers = list(cls._qualifiers(t for t in tests if isinstance(t, DiagnosisTest)))
+        request.put("diagnoses", answers.entries("diagnoses", ("code", *qualifiers)) or None)
+
+    def fact_note(self, path: str, value: object, date_of_service: dt.date | None) -> str:
+        return _not_a_list(value) if path == "diagnoses" else _biomarker_note(path, value)
+
+
+@kind
+@dataclass(frozen=True)
+class BiomarkerTest(Kind):
+    name: str
+    values: tuple[str, ...]
+
+    key = "biomarker"
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["name", "values"],
+        "description": "a biomarker result of the request is one of `values`",
+        "properties": {
+            "name": {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_]*$"},
+            "values": {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"enum": ["positive", "negative"]}},
+        },
+    }
+    request_schema = {
+        "biomarkers": {
+            "type": "object",
+            "description": "name -> result, e.g. CD22: positive, philadelphia_chromosome: negative",
+            "additionalProperties": {"enum": ["positive", "negative", "unknown", None], "description": "unknown or null = not known"},
+        },
+    }
+
+    def fields(self) -> list[str]:
+        return [f"biomarkers.{self.name}"]
+
+    def rego(self) -> str:
+        return call("biomarker", fact(self.fields()[0]), regotext.value(frozenset(self.values)))
+
+    def describe(self) -> str:
+        return f"biomarker {self.name} is {_or(self.values)}"
+
+    @classmethod
+    def questions(cls, a: Asking) -> list[dict]:
+        name = a.key.partition(".")[2]
+        return [
+            question(a.key, f"{humanize(name)} status{a.scope}. {a.policy}{a.note}", "choice", required=a.required,
+                     answerOption=options(a.system("biomarker_result"), BIOMARKER_RESULTS), **a.enable)
+        ]
+
+    def enable_when(self, system: Callable[[str], str]) -> list[dict]:
+        return [{"question": f"biomarkers.{self.name}", "operator": "=", "answerCoding": coding(system("biomarker_result"), v)} for v in self.values]
+
+    def fact_note(self, path: str, value: object, date_of_service: dt.date | None) -> str:
+        return _biomarker_note(path, value)
+
+
+@kind
+@dataclass(frozen=True)
+class PriorTherapyTest(Kind):
+    value_set: str
+    at_least: int = 1
+    results: tuple[str, ...] = ("failed",)
+
+    key = "prior_therapy"
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["value_set"],
+        "description": "at least N distinct agents of a value set were tried with one of the results",
+        "properties": {
+            "value_set": IDENTIFIER,
+            "at_least": {"type": "integer", "minimum": 1, "maximum": 50},
+            "results": {
+                "type": "array",
+                "items": {"enum": ["failed", "intolerant", "contraindicated", "completed", "ongoing"]},
+                "minItems": 1,
+                "uniqueItems": True,
+                "description": "results that count (default: [failed])",
+            },
+        },
+    }
+    request_schema = {
+        "prior_therapies": {
+            "type": "array",
+            "description": "absent = unknown; [] = none tried",
+            "items": {
+                "type": "object",
+                "required": ["agent"],
+                "properties": {
+                    "agent": {"type": "string", "description": "agent or regimen name, case-insensitive"},
+                    "class": {"type": "string", "description": "therapy class, e.g. tyrosine_kinase_inhibitor, standard_chemotherapy"},
+                    "result": {"enum": [*THERAPY_RESULTS, None], "description": "how it ended; absent or null = not known"},
+                },
+            },
+        },
+    }
+
+    def dump(self) -> object:
+        return {"value_set": self.value_set, "at_least": self.at_least, "results": list(self.results)}
+
+    def check(self, value_sets: Collection[str]) -> list[tuple[tuple, str]]:
+        return _value_set_issue(self.value_set, value_sets)
+
+    def fields(self) -> list[str]:
+        return ["prior_therapies"]
+
+    def rego(self) -> str:
+        return call("prior_therapy", fact("prior_therapies"), value_set(self.value_set), regotext.value(frozenset(self.results)), str(self.at_least))
+
+    def describe(self) -> str:
+        return f"at least {self.at_least} distinct agent(s) of value set {self.value_set} with result {_or(self.results)}"
+
+    @classmethod
+    def questions(cls, a: Asking) -> list[dict]:
+        return _therapy_questions(a, prior=True)
+
+    @classmethod
+    def fill(cls, key: str, tests: Sequence[Kind], answers: Answers, request: Filling) -> None:
+        request.put(key, answers.therapies(key, ("agent", "class", "result")))
+
+    def fact_note(self, path: str, value: object, date_of_service: dt.date | None) -> str:
+        return _not_a_list(value)
+
+
+@kind
+@dataclass(frozen=True)
+class AttestationTest(Kind):
+    name: str
+
+    key = "attestation"
+    schema = {
+        "type": "string",
+        "pattern": "^[a-z][a-z0-9_]*$",
+        "maxLength": 64,
+        "description": "name of a prescriber attestation that must be answered true",
+    }
+    request_schema = {
+        "prescriber.attestations": {
+            "type": "object",
+            "description": "attestation name -> true (agrees) / false (does not); absent or null = not answered",
+            "additionalProperties": {"type": ["boolean", "null"]},
+        },
+    }
+
+    @classmethod
+    def parse(cls, data: Any) -> AttestationTest:
+        return cls(data)
+
+    def dump(self) -> object:
+        return self.name
+
+    def fields(self) -> list[str]:
+        return [f"prescriber.attestations.{self.name}"]
+
+    def rego(self) -> str:
+        return call("attestation", fact(self.fields()[0]))
+
+    def describe(self) -> str:
+        return f"prescriber attestation {self.name} is true"
+
+    @classmethod
+    def questions(cls, a: Asking) -> list[dict]:
+        return [question(a.key, f"{a.policy[len('Policy: '):-1]}{a.scope}{a.note}", "boolean", required=a.required, **a.enable)]
+
+    def enable_when(self, system: Callable[[str], str]) -> list[dict]:
+        return [{"question": self.fields()[0], "operator": "=", "answerBoolean": True}]
+
+    def fact_note(self, path: str, value: object, date_of_service: dt.date | None) -> str:
+        return "" if isinstance(value, bool) else " (not true/false: never met)"
+
+
+@kind
+@dataclass(frozen=True)
+class ClinicalStatusTest(Kind):
+    name: str
+    required: bool
+
+    key = "clinical_status"
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["name", "required"],
+        "description": "a yes/no clinical finding must have the required answer",
+        "properties": {"name": IDENTIFIER, "required": {"type": "boolean"}},
+    }
+    request_schema = {
+        "clinical_status": {
+            "type": "object",
+            "description": "yes/no findings, e.g. disease_progression: false",
+            "additionalProperties": {"type": ["boolean", "null"]},
+        },
+    }
+
+    def fields(self) -> list[str]:
+        return [f"clinical_status.{self.name}"]
+
+    def rego(self) -> str:
+        return call("clinical_status", fact(self.fields()[0]), regotext.value(self.required))
+
+    def describe(self) -> str:
+        return f"clinical status {self.name} is {str(self.required).lower()}"
+
+    @classmethod
+    def questions(cls, a: Asking) -> list[dict]:
+        name = a.key.partition(".")[2]
+        # The status's name as a yes/no heading ("Disease progression?"): a name turned into a
+        # sentence reads badly ("Does the patient have used with chemotherapy?"); a criterion's
+        # `question` gives the document's own wording instead.
+        return [question(a.key, f"{humanize(name)}?{a.scope} {a.policy}{a.note}", "boolean", required=a.required, **a.enable)]
+
+    def enable_when(self, system: Callable[[str], str]) -> list[dict]:
+        return [{"question": self.fields()[0], "operator": "=", "answerBoolean": self.required}]
+
+    def fact_note(self, path: str, value: object, date_of_service: dt.date | None) -> str:
+        return "" if isinstance(value, bool) else " (not true/false: never met)"
+
+
+@kind
+@dataclass(frozen=True)
+class LabTest(Kind):
+    name: str
+    comparison: str
+    value: float
+    unit: str
+    within_days: int | None = None
+
+    key = "lab"
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["name", "comparison", "value", "unit"],
+        "description": "the most recent result of a lab compares with a threshold",
+        "properties": {
+            "name": IDENTIFIER,
+            "comparison": {"enum": ["<", "<=", ">", ">=", "=="]},
+            "value": {"type": "number"},
+            "unit": {"type": "string", "minLength": 1, "maxLength": 40},
+            "within_days": {"type": "integer", "minimum": 0, "maximum": 3650},
+        },
+    }
+    request_schema = {
+        "labs": {
+            "type": "array",
+            "description": "absent = unknown; [] = none done",
+            "items": {
+                "type": "object",
+                "required": ["name", "value", "unit", "date"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "value": {"type": "number"},
+                    "unit": {"type": "string"},
+                    "date": {"type": "string", "description": "YYYY-MM-DD, a real calendar date (years 1900-2199)"},
+                },
+            },
+        },
+    }
+
+    def fields(self) -> list[str]:
+        return ["labs"]
+
+    def rego(self) -> str:
+        lab = {"name": self.name, "comparison": self.comparison, "value": self.value, "unit": self.unit, "within_days": self.within_days}
+        return call("lab", fact("labs"), DATE_OF_SERVICE, regotext.block(lab, 1))
+
+    def describe(self) -> str:
+        recent = f", at most {self.within_days} days before the date of service" if self.within_days is not None else ""
+        return f"latest {self.name} {self.comparison} {_num(self.value)} {self.unit}{recent}"
+
+    def question_keys(self) -> list[str]:
+        return [f"labs.{self.name}"]  # asked per lab
+
+    @classmethod
+    def questions(cls, a: Asking) -> list[dict]:
+        name = a.key.partition(".")[2]
+        lab = next(t for t in a.tests if t.name == name)
+        unit = unit_coding(lab.unit)
+        children = [
+            question(f"{a.key}.value", f"Result ({lab.unit})", "decimal", required=True),
+            question(f"{a.key}.unit", "Unit", "choice", required=True, answerOption=[{"valueCoding": unit}], initial=[{"valueCoding": unit}]),
+            question(f"{a.key}.date", "Date of the result", "date", required=True),
+        ]
+        return [question(a.key, f"Most recent {humanize(name)} result{a.scope}. {a.policy}{a.note}", "group", required=a.required, item=children, **a.enable)]
+
+    @classmethod
+    def fill(cls, key: str, tests: Sequence[Kind], answers: Answers, request: Filling) -> None:
+        name = key.partition(".")[2]
+        request.extend("labs", [{"name": name, **entry} for entry in answers.entries(key, ("value", "unit", "date"))])
+
+    def fact_note(self, path: str, value: object, date_of_service: dt.date | None) -> str:
+        return _not_a_list(value)
+
+
+@kind
+@dataclass(frozen=True)
+class SpecialtyTest(Kind):
+    specialties: tuple[str, ...]
+
+    key = "prescriber_specialty"
+    schema = {
+        "type": "array",
+        "items": IDENTIFIER,
+        "minItems": 1,
+        "uniqueItems": True,
+        "description": "accepted prescriber specialties (case is ignored)",
+    }
+    request_schema = {
+        "prescriber.specialty": {"type": "string", "description": "e.g. oncology, hematology (case-insensitive)"},
+    }
+
+    @classmethod
+    def parse(cls, data: Any) -> SpecialtyTest:
+        return cls(tuple(data))
+
+    def dump(self) -> object:
+        return list(self.specialties)
+
+    def fields(self) -> list[str]:
+        return ["prescriber.specialty"]
+
+    def rego(self) -> str:
+        return call("prescriber_specialty", fact("prescriber.specialty"), regotext.block(lower_set(self.specialties), 1))
+
+    def describe(self) -> str:
+        return f"prescriber specialty is one of {', '.join(self.specialties)}"
+
+    @classmethod
+    def questions(cls, a: Asking) -> list[dict]:
+        values = [s for t in a.tests for s in t.specialties]
+        return [
+            question(a.key, f"Prescriber's specialty{a.scope}. {a.policy}{a.note}", "choice", required=a.required,
+                     answerOption=options(a.system("specialty"), [*values, OTHER]), **a.enable)
+        ]
+
+    def enable_when(self, system: Callable[[str], str]) -> list[dict]:
+        return [{"question": "prescriber.specialty", "operator": "=", "answerCoding": coding(system("specialty"), s)} for s in self.specialties]
+
+
+@kind
+@dataclass(frozen=True)
+class ConcurrentTherapyTest(Kind):
+    value_set: str
+
+    key = "concurrent_therapy_excluded"
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["value_set"],
+        "description": "no concurrent therapy is in the value set",
+        "properties": {"value_set": IDENTIFIER},
+    }
+    request_schema = {
+        "concurrent_therapies": {
+            "type": "array",
+            "description": "therapies the patient will receive alongside; [] = none",
+            "items": {"type": "object", "required": ["agent"], "properties": {"agent": {"type": "string"}, "class": {"type": "string"}}},
+        },
+    }
+
+    def check(self, value_sets: Collection[str]) -> list[tuple[tuple, str]]:
+        return _value_set_issue(self.value_set, value_sets)
+
+    def fields(self) -> list[str]:
+        return ["concurrent_therapies"]
+
+    def rego(self) -> str:
+        return call("concurrent_therapy_excluded", fact("concurrent_therapies"), value_set(self.value_set))
+
+    def describe(self) -> str:
+        return f"no concurrent therapy from value set {self.value_set}"
+
+    @classmethod
+    def questions(cls, a: Asking) -> list[dict]:
+        return _therapy_questions(a, prior=False)
+
+    @classmethod
+    def fill(cls, key: str, tests: Sequence[Kind], answers: Answers, request: Filling) -> None:
+        request.put(key, answers.therapies(key, ("agent", "class")))
+
+    def fact_note(self, path: str, value: object, date_of_service: dt.date | None) -> str:
+        return _not_a_list(value)
+
+
+@kind
+@dataclass(frozen=True)
+class QuantityLimitTest(Kind):
+    max_units: float
+    per_days: int
+
+    key = "quantity_limit"
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["max_units", "per_days"],
+        "description": "requested units, pro-rated to per_days, do not exceed max_units",
+        "properties": {
+            "max_units": {"type": "number", "exclusiveMinimum": 0},
+            "per_days": {"type": "integer", "minimum": 1, "maximum": 3650},
+        },
+    }
+    request_schema = {
+        "quantity": {
+            "type": "object",
+            "properties": {"units": {"type": "number", "minimum": 0}, "days_supply": {"type": "integer", "minimum": 1}},
+        },
+    }
+
+    def fields(self) -> list[str]:
+        return ["quantity.units", "quantity.days_supply"]
+
+    def rego(self) -> str:
+        return call("quantity_limit", fact("quantity.units"), fact("quantity.days_supply"), regotext.value(self.max_units), str(self.per_days))
+
+    def describe(self) -> str:
+        return f"at most {_num(self.max_units)} units per {self.per_days} days"
+
+    def question_keys(self) -> list[str]:
+        return ["quantity"]  # asked as one group
+
+    @classmethod
+    def questions(cls, a: Asking) -> list[dict]:
+        return [
+            question("quantity.units", f"Units requested{a.scope}. {a.policy}{a.note}", "decimal", required=a.required, **a.enable),
+            question("quantity.days_supply", f"Days supply of the units requested{a.scope}.", "integer", required=a.required, **a.enable),
+        ]
+
+    @classmethod
+    def fill(cls, key: str, tests: Sequence[Kind], answers: Answers, request: Filling) -> None:
+        request.put("quantity.units", answers.one("quantity.units"))
+        request.put("quantity.days_supply", answers.one("quantity.days_supply"))
+
+
+@kind
+@dataclass(frozen=True)
+class SexTest(Kind):
+    allowed: tuple[str, ...]
+
+    key = "sex"
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["allowed"],
+        "description": "the patient's administrative sex (FHIR AdministrativeGender) is one of `allowed`",
+        "properties": {
+            "allowed": {
+                "type": "array",
+                "items": {"enum": [code for code in ADMINISTRATIVE_GENDER if code != "unknown"]},
+                "minItems": 1,
+                "uniqueItems": True,
+                "description": "accepted codes: male, female, other (unknown means not known, so it is never accepted)",
+            },
+        },
+    }
+    request_schema = {
+        "patient.sex": {
+            "enum": [*ADMINISTRATIVE_GENDER, None],
+            "description": "administrative sex as FHIR codes it (AdministrativeGender): male, female, other; unknown or null = not known",
+        },
+    }
+
+    def fields(self) -> list[str]:
+        return ["patient.sex"]
+
+    def rego(self) -> str:
+        codes = frozenset(c for c in ADMINISTRATIVE_GENDER if c != "unknown")
+        return call("coded", fact("patient.sex"), regotext.value(frozenset(self.allowed)), regotext.value(codes))
+
+    def describe(self) -> str:
+        return f"administrative sex {_or(self.allowed)}"
+
+    @classmethod
+    def questions(cls, a: Asking) -> list[dict]:
+        answers = [{"valueCoding": coding(ADMINISTRATIVE_GENDER_SYSTEM, c)} for c in ADMINISTRATIVE_GENDER]
+        return [question(a.key, f"Patient's administrative sex{a.scope}. {a.policy}{a.note}", "choice", required=a.required, answerOption=answers, **a.enable)]
+
+    def enable_when(self, system: Callable[[str], str]) -> list[dict]:
+        return [{"question": "patient.sex", "operator": "=", "answerCoding": coding(ADMINISTRATIVE_GENDER_SYSTEM, c)} for c in self.allowed]
+
+    def fact_note(self, path: str, value: object, date_of_service: dt.date | None) -> str:
+        if value == "unknown":
+            return " (FHIR's unknown: not known, so the criterion pends)"
+        return "" if value in ADMINISTRATIVE_GENDER else " (not a FHIR AdministrativeGender code: never met)"
+
+
+@kind
+@dataclass(frozen=True)
+class ProductTest(Kind):
+    """Met when the product the request's drug identifiers name (HCPCS, NDC, RxNorm, name,
+    strength; docs/semantics.md, "Products") is one of `products`, ids of the policy's
+    `drug.products`. The ids are checked against the policy's products by the loader."""
+
+    products: tuple[str, ...]
+
+    key = "product"
+    schema = {
+        "type": "array",
+        "items": IDENTIFIER,
+        "minItems": 1,
+        "uniqueItems": True,
+        "description": "the product ids (from drug.products) the request must be for",
+    }
+
+    @classmethod
+    def parse(cls, data: Any) -> ProductTest:
+        return cls(tuple(data))
+
+    def dump(self) -> object:
+        return list(self.products)
+
+    def fields(self) -> list[str]:
+        return ["drug"]
+
+    def rego(self) -> str:
+        return call("requested_product", "requested_products", regotext.block(frozenset(self.products), 1))
+
+    def describe(self) -> str:
+        return f"the product requested is {_or(self.products)}"
+
+    # The product is the order's drug (its identifiers and strength): the Questionnaire is
+    # for one drug and the request it fills carries that drug, so there is nothing to ask.
+
+    @classmethod
+    def questions(cls, a: Asking) -> list[dict]:
+        return []
+
+    @classmethod
+    def fill(cls, key: str, tests: Sequence[Kind], answers: Answers, request: Filling) -> None:
+        return None  # the request already names the order's drug
+
+
+# --- helpers shared by several kinds ----------------------------------------------------------------
+
+
+def _value_set_issue(vid: str, value_sets: Collection[str]) -> list[tuple[tuple, str]]:
+    if vid in value_sets:
+        return []
+    hint = difflib.get_close_matches(vid, list(value_sets), n=1)
+    tip = f"; did you mean '{hint[0]}'?" if hint else (f"; defined value sets: {', '.join(sorted(value_sets))}" if value_sets else "; no value_sets are defined")
+    return [(("value_set",), f"refers to undefined value set '{vid}'{tip}")]
+
+
+def _therapy_questions(a: Asking, *, prior: bool) -> list[dict]:
+    key = a.key
+    sets = list({v.id: v for v in (a.value_set(t.value_set) for t in a.tests)}.values())
+    listed = "; ".join(f"{v.id.replace('_', ' ')}: " + ", ".join([*v.agents, *(f"class {c}" for c in v.classes)]) for v in sets)
+    classes = [c for v in sets for c in v.classes]
+    what = "prior therapy" if prior else "concurrent therapy"
+    ask = f"Has the patient had any {what} for this condition?" if prior else "Is the patient taking any other therapy concurrently?"
+    any_item = {
+        "linkId": f"{key}.any",
+        "text": f"{ask}{a.scope} The policy counts: {listed}. Answer No only if there is none. {a.policy}{a.note}",
+        "type": "boolean",
+        "required": a.required,
+        **a.enable,
+    }
+    children = [
+        {"linkId": f"{key}.agent", "text": "Agent (drug or regimen name)", "type": "string", "required": True},
+        {"linkId": f"{key}.class", "text": "Therapy class", "type": "choice", "answerOption": options(a.system("therapy_class"), [*classes, OTHER])},
+    ]
+    if prior:
+        children.append(
+            {"linkId": f"{key}.result", "text": "Result", "type": "choice", "required": True, "answerOption": options(a.system("therapy_result"), THERAPY_RESULTS)}
+        )
+    group = {
+        "linkId": key,
+        "text": f"Each {what} (one entry per agent)",
+        "type": "group",
+        "repeats": True,
+        "enableWhen": [{"question": f"{key}.any", "operator": "=", "answerBoolean": True}],
+        "item": children,
+    }
+    return [any_item, group]
+
+
+# --- the registry, as the rest of the package reads it ----------------------------------------------
+
+
+def kind_of(test: Kind) -> type[Kind]:
+    """The registered kind of a test."""
+    return KINDS[test.key]
+
+
+def _set_at(schema: dict, path: str, fragment: dict) -> None:
+    node = schema
+    for part in path.split("."):
+        node = node.setdefault("properties", {}).setdefault(part, {"type": "object"})
+    node.clear()
+    node.update(copy.deepcopy(fragment))
+
+
+def assemble_spec_schema(schema: dict) -> dict:
+    """`schema` (the policy-spec JSON Schema) with every criterion schema's kind properties
+    set from the registry: `text`, `note` and `question` first, then the kinds in registry order, then
+    whatever else the criterion allows (the combinators). Returns a new dict."""
+    out = copy.deepcopy(schema)
+    criterion_schemas = [out["properties"]["criteria"]["additionalProperties"]]
+    earlier = out["properties"].get("earlier_versions", {}).get("items", {}).get("properties", {})
+    if "criteria" in earlier:
+        criterion_schemas.append(earlier["criteria"]["additionalProperties"])
+    for criterion in criterion_schemas:
+        props = criterion["properties"]
+        head = {k: props[k] for k in ("text", "note", "question") if k in props}
+        kinds = {key: copy.deepcopy(cls.schema) for key, cls in KINDS.items()}
+        # The combinators' properties stay; any other (a kind no longer registered) goes.
+        rest = {k: v for k, v in props.items() if k in _COMBINATOR_KEYS}
+        criterion["properties"] = {**head, **kinds, **rest}
+    return out
+
+
+_COMBINATOR_KEYS = frozenset({"all_of", "any_of", "at_least", "when", "then"})
+
+
+def assemble_request_schema(schema: dict) -> dict:
+    """`schema` (the PA request JSON Schema) with the schema of every fact a kind reads set
+    from the registry at its path. Returns a new dict."""
+    out = copy.deepcopy(schema)
+    for cls in KINDS.values():
+        for path, fragment in cls.request_schema.items():
+            _set_at(out, path, fragment)
+    return out
+
+
+SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+_ASSEMBLERS: dict[str, Callable[[dict], dict]] = {
+    "policy-spec.schema.json": assemble_spec_schema,
+    "pa-request.schema.json": assemble_request_schema,
+}
+
+
+def schema_texts(folder: Path = SCHEMAS) -> dict[str, str]:
+    """{file name: text}: the spec and request schemas in `folder` with their kind parts as
+    the registry declares them, laid out as the files are (JSON, two-space indent)."""
+    out = {}
+    for name, assemble in _ASSEMBLERS.items():
+        schema = json.loads((folder / name).read_text(encoding="utf-8"))
+        out[name] = json.dumps(assemble(schema), indent=2, ensure_ascii=False)
+    return out
+
+
+if __name__ == "__main__":
+    # `python -m rxrego.spec.kinds`: rewrite the schema files after changing a kind.
+    for file_name, text in schema_texts().items():
+        path = SCHEMAS / file_name
+        if path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+            print(f"wrote {path}")
