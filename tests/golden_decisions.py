@@ -32,7 +32,7 @@ from rxrego.spec.loader import load_specs
 
 HERE = Path(__file__).resolve().parent
 GOLDEN = HERE / "golden" / "decisions.json"
-DRAWN = {"fep-5.21.100": 120}  # requests drawn per policy; the examples take DRAWN_DEFAULT
+DRAWN = {"fep-5.21.100": 180}  # requests drawn per policy; the examples take DRAWN_DEFAULT
 DRAWN_DEFAULT = 60
 # Each request's decision, undefined included (null), in one `opa eval`.
 QUERY = "{i: d | some i, r in input.requests; d := data.rxrego.decision with input as r}"

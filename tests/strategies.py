@@ -483,9 +483,11 @@ def _clinical_status_facts(spec: m.PolicySpec) -> list[_Fact]:
     facts = []
     for name, values in required.items():
         wanted = values[0]
+        # a status two criteria want opposite ways (branches): "good" is either
+        good = (lambda draw, ctx, w=wanted: w) if len(set(values)) == 1 else (lambda draw, ctx: draw(st.booleans()))
         facts.append(_Fact(
             ("clinical_status", name),
-            lambda draw, ctx, w=wanted: w,
+            good,
             lambda draw, ctx, w=wanted: not w,
             lambda draw, ctx: _pick(draw, ("false", "true", 0, 1, "no", [False], {"value": True})),
         ))
@@ -688,27 +690,77 @@ def _quantity_fact(spec: m.PolicySpec) -> _Fact:
 # --- the request envelope -----------------------------------------------------------------------
 
 
+def _ndc_forms(ndc: str) -> tuple[list[str], list[str]]:
+    """(forms that name this NDC, forms that do not): 5-4-2, 11 digits, and each 10-digit
+    layout whose segment starts with the zero it drops; 10 digits without hyphens never."""
+    digits = ndc.replace("-", "")
+    if "-" not in ndc:  # written as 11 digits
+        a, b, c = digits[:5], digits[5:9], digits[9:]
+    else:
+        a, b, c = ndc.split("-")
+        if len(a) == 4:
+            a = "0" + a
+        elif len(b) == 3:
+            b = "0" + b
+        elif len(c) == 1:
+            c = "0" + c
+    good = [f"{a}-{b}-{c}", a + b + c, f" {a}-{b}-{c} "]
+    if a.startswith("0"):
+        good.append(f"{a[1:]}-{b}-{c}")
+    if b.startswith("0"):
+        good.append(f"{a}-{b[1:]}-{c}")
+    if c.startswith("0"):
+        good.append(f"{a}-{b}-{c[1:]}")
+    bad = [(a + b + c)[1:], f"{a}{b}-{c}", f"{a}-{b}-{c}-1", f"{a}.{b}.{c}"]
+    return good, bad
+
+
 def _drug_pools(spec: m.PolicySpec, others: Sequence[m.PolicySpec]):
-    d = spec.drug
-    names = [n for n in (d.brand, d.generic) if n]
-    naming = [{"hcpcs": c} for c in d.hcpcs] + [{"ndc": c} for c in d.ndc]
+    products = spec.products
+    names = _unique(n for p in products for n in (p.name, p.generic) if n)
+    hcpcs = _unique(c for p in products for c in p.hcpcs)
+    ndcs = _unique(c for p in products for c in p.ndc)
+    strengths = _unique(s for p in products for s in p.strengths)
+    naming = [{"hcpcs": c} for c in hcpcs] + [{"ndc": c} for c in ndcs]
     for n in names:
         for v in _case_variants(n):
             naming.append({"name": v})
         naming += [{"name": w + n + w} for w in _WHITE] + [{"name": "\u00a0" + n.upper() + "\t\n"}]
-    if d.hcpcs and names:
-        naming.append({"name": names[0], "hcpcs": d.hcpcs[0]})
-    if d.ndc and names:
-        naming.append({"ndc": d.ndc[0], "name": names[-1].upper()})
-    # an identifier that names nothing beside one that names this policy: ignored
-    naming += [{"hcpcs": "J9999", "name": names[0]}, {"ndc": "00000-0000-00", **naming[0]}]
+        naming += [{"name": n + "\u00ae"}, {"name": " " + n + "\u2122 "}]
+    # HCPCS in any case, with spaces; NDCs in every standard form
+    naming += [{"hcpcs": c.lower()} for c in hcpcs] + [{"hcpcs": " " + c + " "} for c in hcpcs]
+    naming += [{"hcpcs": c[0] + " " + c[1:]} for c in hcpcs]
+    bad_ndcs = []
+    for c in ndcs:
+        good, bad = _ndc_forms(c)
+        naming += [{"ndc": f} for f in good]
+        bad_ndcs += bad
+    if hcpcs and names:
+        naming.append({"name": names[0], "hcpcs": hcpcs[0]})
+    if ndcs and names:
+        naming.append({"ndc": ndcs[0], "name": names[-1].upper()})
+    for p in products:  # each product by all its identifiers, and by name and strength
+        ids = {**({"hcpcs": p.hcpcs[0]} if p.hcpcs else {}), **({"ndc": p.ndc[0]} if p.ndc else {}), "name": p.name}
+        naming.append(ids)
+        naming += [{"name": p.name, "strength": s} for s in p.strengths]
+        naming += [{"name": p.name, "strength": s.upper().replace(" ", "")} for s in p.strengths]
     naming.append({**naming[0], "name": None})
 
     other = [{"name": "aspirin"}, {"hcpcs": "J9999"}, {"ndc": "00000-0000-00"}]
     for n in names:
         other += [{"name": n.replace(" ", "  ")}, {"name": n[:-1]}] + [{"name": c + n + c} for c in _NOT_WHITE]
-    other += [{"hcpcs": c.lower()} for c in d.hcpcs] + [{"hcpcs": " " + c} for c in d.hcpcs]
-    other += [{"ndc": c.replace("-", "")} for c in d.ndc]
+    other += [{"ndc": c} for c in bad_ndcs]
+    # an identifier that names nothing beside one that names this policy: never ignored
+    other += [{"hcpcs": "J9999", "name": names[0]}, {"ndc": "00000-0000-00", **naming[0]}]
+    # identifiers of two different products of this policy; a strength no product has
+    if len(products) > 1:
+        for p, q in zip(products, products[1:]):
+            if p.hcpcs and q.ndc:
+                other.append({"hcpcs": p.hcpcs[0], "ndc": q.ndc[0]})
+            if p.strengths and q.strengths:
+                other.append({"name": p.name, "strength": "1 kg"})
+    for n in names[:1]:
+        other += [{"name": n, "strength": "0 mg"}, {"name": n, "strength": 500}]
     for o in others:
         if o.id == spec.id:
             continue
@@ -717,8 +769,35 @@ def _drug_pools(spec: m.PolicySpec, others: Sequence[m.PolicySpec]):
         # identifiers naming two different policies
         other += [{**naming[0], **t} if set(t) != set(naming[0]) else {**naming[0], "name": o.drug.brand} for t in theirs]
     malformed = ["Besponsa", names[0], [naming[0]], 5, None, MISSING, {}, {"name": None}, {"hcpcs": 9229},
-                 {"name": 5}, {"name": [names[0]]}, {"ndc": True}, {**naming[0], "ndc": 5}, {**naming[0], "name": ["x"]}]
+                 {"name": 5}, {"name": [names[0]]}, {"ndc": True}, {**naming[0], "ndc": 5}, {**naming[0], "name": ["x"]},
+                 {**naming[0], "strength": ["500 mg"]}]
     return _unique(naming), _unique(other), tuple(malformed)
+
+
+def _indications(spec: m.PolicySpec) -> tuple[object, ...]:
+    """Values of the request's `indication`: mostly absent; an indication of the spec, one it
+    does not have, or not a string."""
+    ids = _unique(i.id for v in spec.versions for r in v.requirements for i in r.indications)
+    return (MISSING,) * 6 + ids + ("gist", None, 5, ["x"]) if ids else (MISSING,) * 12 + ("gist", 5)
+
+
+def _plans(spec: m.PolicySpec, others: Sequence[m.PolicySpec]) -> tuple[object, ...]:
+    """Values of the request's `plan`: the spec's own mostly, none, another's, not a string."""
+    theirs = _unique(o.plan for o in others if o.plan and o.plan != spec.plan)
+    own = (spec.plan,) * 8 if spec.plan else (MISSING,) * 8
+    return own + (MISSING, None) + theirs[:2] + (7,)
+
+
+def _months_received(spec: m.PolicySpec) -> tuple[object, ...]:
+    """Values of therapy.months_received around each lifetime cap the spec has."""
+    caps = _unique(
+        d.lifetime_cap_months
+        for v in spec.versions for r in v.requirements
+        for d in [r.duration, *(i.duration for i in r.indications), *(w for i in r.indications for _, w in i.duration_when)]
+        if d is not None and d.lifetime_cap_months is not None
+    )
+    around = _unique(x for c in caps for x in (0, 1, c - 13, c - 12, c - 11, c - 1, c, c + 1) if x >= 0)
+    return around + (MISSING, MISSING, 2.5, "3", -1, True) if caps else ()
 
 
 def _version_dates(spec: m.PolicySpec) -> tuple[tuple[str, ...], ...]:
@@ -745,9 +824,12 @@ class _Plan:
     dos_versions: tuple[tuple[str, ...], ...]
     leap_births: tuple[tuple[int, int], ...]  # (age threshold, leap year of birth)
     near_weights: tuple[int, ...]  # fact indices, list-valued facts twice
-    # both, whatever the version in force has ("renewal" without renewal requirements is an
-    # invalid request, itself worth deciding alike)
-    request_types: tuple[str, ...] = field(default=("initial", "renewal"))
+    # every request type, whatever the version in force has (a type no set decides is pended
+    # with a reason, itself worth deciding alike)
+    request_types: tuple[str, ...] = field(default=m.REQUEST_TYPES)
+    indications: tuple[object, ...] = (MISSING,)
+    plans: tuple[object, ...] = (MISSING,)
+    months_received: tuple[object, ...] = ()
 
 
 def _plan(spec: m.PolicySpec, others: Sequence[m.PolicySpec]) -> _Plan:
@@ -789,7 +871,8 @@ def _plan(spec: m.PolicySpec, others: Sequence[m.PolicySpec]) -> _Plan:
     # richest logic and are picked twice as often.
     near_weights = tuple(i for i, f in enumerate(facts) for _ in range(2 if f.path[0] in _LIST_FACTS else 1))
     return _Plan(spec, tuple(facts), thresholds, naming, other, malformed, parents,
-                 dos_current, _version_dates(spec), _unique(leap_births), near_weights)
+                 dos_current, _version_dates(spec), _unique(leap_births), near_weights,
+                 indications=_indications(spec), plans=_plans(spec, others), months_received=_months_received(spec))
 
 
 # --- putting a request together -------------------------------------------------------------
@@ -831,7 +914,8 @@ def _date_of_service(draw, plan: _Plan, broken: bool) -> tuple[object, _Ctx]:
 
 def _request_type(draw, plan: _Plan, broken: bool) -> object:
     if broken:
-        return _pick(draw, ("Initial", "RENEWAL", "emergency", "", " initial", 1, True, None, MISSING, ["initial"], {"type": "initial"}))
+        return _pick(draw, ("Initial", "RENEWAL", "emergency", "", " initial", "new-to-plan", 1, True, None, MISSING,
+                            ["initial"], {"type": "initial"}))
     return draw(st.sampled_from(plan.request_types))
 
 
@@ -871,6 +955,11 @@ def _request(draw, plan: _Plan) -> object:
     else:
         drug_pool = draw(st.sampled_from(("good",) * 7 + ("other",)))
     _put(request, "drug", _drug(draw, plan, drug_pool))
+    _put(request, "plan", _pick(draw, plan.plans))
+    _put(request, "indication", _pick(draw, plan.indications))
+    if plan.months_received:
+        received = _pick(draw, plan.months_received)
+        _put(request, "therapy", MISSING if received is MISSING else {"months_received": received})
 
     facts = plan.facts
     if mood == "good":

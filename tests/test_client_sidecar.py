@@ -464,8 +464,11 @@ def _tampered(signed: Path, out: Path) -> Path:
         for m in src.getmembers():
             data = src.extractfile(m).read()
             if m.name.lstrip("/") == "data.json":  # opa build merges the data files into one
-                data = data.replace(b'"J9229":"fep_5_21_100"', b'"J9229":"fep_5_21_100","J0000":"fep_5_21_100"')
-                changed = b"J0000" in data
+                tables = json.loads(data)
+                hcpcs = tables["rxrego"]["routing"]["routes"]["hcpcs"]
+                hcpcs["J0000"] = hcpcs["J9229"]
+                data = json.dumps(tables).encode()
+                changed = True
             m.size = len(data)
             dst.addfile(m, io.BytesIO(data))
     assert changed, "the bundle's data.json was not found or not changed"

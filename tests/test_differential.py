@@ -340,7 +340,7 @@ def test_strategies_reach_every_status_and_outcome() -> None:
             decision = reference.decide(ALL_SPECS, request)
             outcomes[decision["outcome"]] += 1
             reasons[decision["reason"]] += 1
-            if decision["outcome"] in ("approved", "denied", "pended") and decision["policy"]["id"] == spec.id:
+            if decision["outcome"] in ("approved", "denied", "pended") and decision.get("policy", {}).get("id") == spec.id:
                 version = in_force(spec, request["date_of_service"])
                 decided[version.effective_date].add(decision["outcome"])
                 for cid, status in reference.statuses(version, request, request["request_type"]).items():
@@ -360,3 +360,53 @@ def test_strategies_reach_every_status_and_outcome() -> None:
     assert not [r for r in REASONS if not reasons[r]], f"reasons never reached: {dict(reasons)}"
     print(f"strategies for {spec.id}: {sum(outcomes.values())} requests, every status of {len(reachable)} "
           f"criteria, {len(spec.versions)} versions; {dict(outcomes)}")
+
+
+# The coverage model's constructs (docs/semantics.md, "Indications", "Durations", routing):
+# what the requests drawn for the policies written with indications must reach between them,
+# so the comparison above covers each.
+COVERAGE_REASONS = ("not_covered", "other_indication_review", "lifetime_cap_reached", "no_requirements",
+                    "criteria_met", "criteria_unmet", "information_missing", "invalid_request")
+COVERAGE_ERROR_FIELDS = ("indication", "plan", "drug", "drug.hcpcs", "drug.ndc", "drug.strength")
+COVERAGE_APPROVALS = ("months", "plan_year", "capped", "no_end", "branch_duration")
+
+
+def test_strategies_reach_every_construct_of_the_coverage_model() -> None:
+    """Requests drawn for the policies written with indications reach every reason, every
+    indication of every set, the product test both ways, each kind of approval period and
+    each routing error the coverage model adds."""
+    specs = [s for s in ALL_SPECS if s.has_indications]
+    reasons: Counter[str] = Counter()
+    fields: Counter[str] = Counter()
+    approvals: Counter[str] = Counter()
+    indications: set[tuple[str, str, str]] = set()
+    products: Counter[str] = Counter()
+
+    def collect(batch: list) -> None:
+        for request in json.loads(json.dumps(batch)):
+            d = reference.decide(ALL_SPECS, request)
+            reasons[d["reason"]] += 1
+            fields.update(e["field"] for e in d.get("errors", []))
+            if "indication" in d:
+                indications.add((d["policy"]["id"], d["requirements"], d["indication"]["id"]))
+            if "product" in d:
+                products[str(d["product"])] += 1
+            a = d.get("approval")
+            if a:
+                approvals["no_end" if "end" not in a else "plan_year" if "plan_year_start" in a else "months"] += 1
+                approvals.update(["capped"] if a.get("capped") else [])
+                approvals.update(["branch_duration"] if d["policy"]["id"] == "carefirst-caremark-bosutinib"
+                                 and d["request_type"] == "renewal" and a.get("duration_months") == 7 else [])
+
+    count = lambda: sum(reasons.values())  # noqa: E731
+    for i, spec in enumerate(specs, 1):  # each policy's own requests, a share each
+        _run(collect, f"coverage-model/{spec.id}", _batches(spec), count, math.ceil(i * max(REQUESTS, 6000) / len(specs)))
+
+    assert not [r for r in COVERAGE_REASONS if not reasons[r]], f"reasons never reached: {dict(reasons)}"
+    assert not [f for f in COVERAGE_ERROR_FIELDS if not fields[f]], f"error fields never reached: {dict(fields)}"
+    assert not [a for a in COVERAGE_APPROVALS if not approvals[a]], f"approvals never reached: {dict(approvals)}"
+    every = {(s.id, r.title, i.id) for s in specs for r in s.requirements for i in r.indications}
+    assert not every - indications, f"indications never decided: {sorted(every - indications)}"
+    assert len(products) >= 3, f"products decided: {dict(products)}"
+    print(f"coverage model: {count()} requests over {len(specs)} policies; reasons {dict(reasons)}; "
+          f"approvals {dict(approvals)}; error fields {dict(fields)}")

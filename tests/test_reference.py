@@ -82,7 +82,7 @@ def edit(base: dict, changes: dict) -> dict:
     return out
 
 
-BESPONSA = load_specs(["policy_source"])[0]
+(BESPONSA,) = [s for s in load_specs(["policy_source"]) if s.id == "fep-5.21.100"]
 BESPONSA_ID = "fep-5.21.100"
 INVESTIGATIONAL_TEXT = "Besponsa may be considered investigational for all other indications."
 
@@ -780,11 +780,13 @@ def test_request_id_is_echoed_only_when_a_string() -> None:
     assert "request_id" not in decide([BESPONSA], edit(APPROVABLE, {"request_id": None}))
 
 
-def test_renewal_without_renewal_requirements_is_invalid() -> None:
+def test_renewal_without_renewal_requirements_is_pended_for_review() -> None:
+    """A valid request type no set decides is referred for review, never invalid (issue 16)."""
     request = {"request_type": "renewal", "date_of_service": "2026-05-01", "drug": {"hcpcs": "J0001"}}
     decision = decide([BESPONSA, MONTHS[1]], request)
-    assert decision["outcome"] == "invalid_request"
-    assert [e["field"] for e in decision["errors"]] == ["request_type"]
+    assert decision["outcome"] == "pended"
+    assert decision["reason"] == "no_requirements"
+    assert decision["request_type"] == "renewal"
 
 
 # --- routing -----------------------------------------------------------------------------------
@@ -801,7 +803,9 @@ TESTRA = make_spec({"x": {"attestation": "x"}}, ["x"], spec_id="test-2")
     ({"ndc": "12345-6789-01"}, "test-2"),
     ({"name": "TESTAMAB"}, "test-2"),
     ({"hcpcs": "J9229", "name": "besponsa"}, BESPONSA_ID),
-    ({"hcpcs": "J9229", "ndc": "99999-9999-99"}, BESPONSA_ID),  # an identifier naming nothing is ignored
+    ({"hcpcs": "j9229"}, BESPONSA_ID),  # HCPCS case and spaces are ignored
+    ({"hcpcs": " J 9229\t"}, BESPONSA_ID),
+    ({"name": "Besponsa\u00ae"}, BESPONSA_ID),  # trademark signs are ignored
     ({"hcpcs": None, "name": "testra"}, "test-2"),
 ])
 def test_routing(drug: dict, routed_to: str) -> None:
@@ -809,8 +813,19 @@ def test_routing(drug: dict, routed_to: str) -> None:
     assert decision["policy"]["id"] == routed_to
 
 
+@pytest.mark.parametrize(("drug", "field"), [
+    ({"hcpcs": "J9229", "ndc": "99999-9999-99"}, "drug.ndc"),  # an identifier naming nothing is never ignored
+    ({"hcpcs": "J9039", "name": "Besponsa"}, "drug.hcpcs"),
+    ({"ndc": "9999999999", "name": "Besponsa"}, "drug.ndc"),  # 10 digits without hyphens: layout unknown
+])
+def test_identifiers_that_disagree_are_invalid(drug: dict, field: str) -> None:
+    decision = decide([BESPONSA, TESTRA], edit(APPROVABLE, {"drug": drug}))
+    assert decision["outcome"] == "invalid_request"
+    assert [e["field"] for e in decision["errors"]] == [field]
+
+
 @pytest.mark.parametrize(("drug", "echoed"), [
-    ({"hcpcs": "j9229"}, {"hcpcs": "j9229"}),
+    ({"hcpcs": "j9228"}, {"hcpcs": "j9228"}),
     ({"name": "Besponsa XR"}, {"name": "Besponsa XR"}),
     ({"name": "\x1cbesponsa"}, {"name": "\x1cbesponsa"}),  # U+001C is not white space
     ({"ndc": "12345-6789-02", "hcpcs": None, "name": " aspirin "}, {"ndc": "12345-6789-02", "name": " aspirin "}),

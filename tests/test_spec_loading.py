@@ -140,7 +140,8 @@ CASES = {
     "missing required top-level field": Case(drop(4, "title: Testdrug"), 1, "", "missing required field 'title'"),
     "bad enum": Case(
         at(27, "at_least: 1}", "at_least: 1, results: [passed]}"),
-        27, "criteria.failed_tki.prior_therapy.results[0]", 'expected one of "failed", "intolerant", "contraindicated", found string \'passed\'',
+        27, "criteria.failed_tki.prior_therapy.results[0]",
+        'expected one of "failed", "intolerant", "contraindicated", "completed", "ongoing", found string \'passed\'',
     ),
     "wrong schema_version": Case(at(1, "1", "2"), 1, "schema_version", "expected 1, found number 2"),
     "bad date pattern": Case(at(6, "2026-01-01", "2026-1-5"), 6, "effective_date", "expected a calendar date, YYYY-MM-DD, found string '2026-1-5'"),
@@ -350,7 +351,8 @@ def test_load_specs_reports_the_issues_of_every_file(workdir: Path) -> None:
 def test_a_file_named_twice_is_loaded_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
     specs = load_specs(["policy_source", "policy_source/fep/5.21.100-besponsa.yaml"])
-    assert [s.id for s in specs] == ["fep-5.21.100"]
+    assert [s.id for s in specs] == sorted(s.id for s in load_specs(["policy_source"]))
+    assert [s.id for s in specs].count("fep-5.21.100") == 1
 
 
 def test_a_missing_path_is_an_issue(workdir: Path) -> None:
@@ -372,7 +374,10 @@ def loaded() -> dict[str, m.PolicySpec]:
 
 
 def test_policy_source_and_examples_load_together(loaded: dict[str, m.PolicySpec]) -> None:
-    assert sorted(loaded) == ["example-blinatumomab", "example-imatinib-cml", "example-ponatinib", "fep-5.21.100"]
+    assert sorted(loaded) == [
+        "carefirst-caremark-bosutinib", "example-blinatumomab", "example-imatinib-cml", "example-ponatinib",
+        "example-teriparatide", "fep-5.21.100", "mn-dhs-bosulif", "wha-gl-144839", "wha-gl-159352",
+    ]
     assert loaded["fep-5.21.100"].source == "policy_source/fep/5.21.100-besponsa.yaml"
     assert {s.source for s in loaded.values() if s.example} == {f"tests/examples/{p.name}" for p in EXAMPLE_FILES}
 
@@ -411,7 +416,7 @@ def test_examples_are_marked_and_cover_every_kind_besponsa_does_not(loaded: dict
         header = (ROOT / spec.source).read_text().splitlines()
         assert header[0] == "# yaml-language-server: $schema=../../generator/rxrego/schemas/policy-spec.schema.json"
         assert any("ILLUSTRATIVE EXAMPLE, NOT A REAL PAYER POLICY" in line for line in header[:5]), spec.source
-        assert all(r.duration_months >= 1 for r in spec.requirements)
+        assert all(r.duration_of(i) is not None for r in spec.requirements for i in (r.indications or [None]))
         assert [r.name for r in spec.requirements] == ["initial", "renewal"], spec.source
 
     kinds = {c.kind for s in examples for c in s.criteria}
@@ -434,7 +439,11 @@ def test_spec_round_trips_through_dump_data(path: Path, tmp_path: Path) -> None:
     assert again == spec
     assert content_version(again) == content_version(spec)
     # The comparison is not vacuous: one changed duration is a different model and version.
-    data["requirements"]["initial"]["duration_months"] += 1
+    initial = data["requirements"]["initial"]
+    if "duration_months" in initial:
+        initial["duration_months"] += 1
+    else:
+        initial["title"] += " (changed)"
     changed = load_spec(_write(tmp_path, "changed.yaml", yaml.safe_dump(data, sort_keys=False)))
     assert changed != spec and content_version(changed) != content_version(spec)
 

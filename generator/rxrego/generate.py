@@ -29,6 +29,9 @@ LIB_PATH = "rxrego/lib/lib.rego"
 # The shared library is Rego written by hand, shipped as package data beside its tests
 # (lib_test.rego); the generator copies it into rego/ under LIB_PATH.
 LIB_SOURCE = "rego/rxrego/lib/lib.rego"
+# The coverage model (indications, durations, the product test): a second module of lib.
+COVERAGE_PATH = "rxrego/lib/coverage.rego"
+COVERAGE_SOURCE = "rego/rxrego/lib/coverage.rego"
 ROUTER_PATH = "rxrego/router.rego"
 # The router's tables (data.rxrego.routing): OPA loads a data file under a folder at that
 # folder's path, with `opa eval --data rego/` and in the bundle alike. YAML, so that it can
@@ -90,6 +93,11 @@ def status_expr(c: m.Criterion) -> str:
     return t.rego()  # a leaf: its kind says (spec/kinds.py)
 
 
+def normal_code(code: str) -> str:
+    """An ICD-10 code as the library compares it: no dots or spaces, upper case."""
+    return code.replace(".", "").replace(" ", "").upper()
+
+
 def fact_paths(spec: m.PolicySpec) -> dict[str, list[str]]:
     """Every request field the policy's tests read, as the path `lib.fact` walks."""
     fields = {f for c in spec.criteria if isinstance(c.test, m.Kind) for f in c.test.fields()}
@@ -99,11 +107,24 @@ def fact_paths(spec: m.PolicySpec) -> dict[str, list[str]]:
 # --- the shape of a requirement set, as the decision assembly needs it --------------------
 
 
-def root_block(rs: m.RequirementSet) -> dict[str, object]:
+def root_block(rs: m.RequirementSet, spec: m.PolicySpec | None = None) -> dict[str, object]:
     """A requirement set as policy.rego states it: title, duration and its root over criterion
     ids ({"all_of": ids}, {"any_of": ids} or {"at_least": n, "of": ids}), which lib.decide
     evaluates (lib.root_status)."""
     root = rs.root
+    if rs.indications:
+        return {"title": rs.title, "indications": {
+            ind.id: {
+                "heading": ind.heading,
+                "diagnosis": ind.diagnosis,
+                "codes": _indication_codes(spec, ind),
+                "all_of": list(rs.indication_root(ind).children),
+                "duration": _duration_data(rs.duration_of(ind)),
+                **({"duration_when": [{"criterion": c, "duration": _duration_data(d)} for c, d in ind.duration_when]}
+                   if ind.duration_when else {}),
+            }
+            for ind in rs.indications
+        }}
     block: dict[str, object] = {"title": rs.title, "duration_months": rs.duration_months}
     if isinstance(root, m.AllOf):
         block["all_of"] = list(root.children)
@@ -112,6 +133,44 @@ def root_block(rs: m.RequirementSet) -> dict[str, object]:
     else:
         block["at_least"], block["of"] = root.n, list(root.children)
     return block
+
+
+def _duration_data(d: m.Duration | None) -> dict[str, object]:
+    return {} if d is None else d.as_data()
+
+
+def _indication_codes(spec: m.PolicySpec | None, ind: m.Indication) -> list[str]:
+    """The normalised ICD-10-CM prefixes of an indication's diagnosis (its gate)."""
+    assert spec is not None
+    test = spec.criterion(ind.diagnosis).test
+    assert isinstance(test, m.Kind) and test.key == "diagnosis"
+    return sorted({normal_code(code) for code in test.icd10})
+
+
+def orders(spec: m.PolicySpec) -> dict[str, object]:
+    """derived.order: per request type, its set's criteria in policy order; for a policy
+    written with indications, per set and indication, the indication's criteria."""
+    if spec.has_indications:
+        return {
+            rs.name: {ind.id: _order_from(spec, rs.indication_root(ind).children) for ind in rs.indications}
+            for rs in spec.requirements
+        }
+    return {t: set_order(spec, rs) for rs in spec.requirements for t in rs.request_types}
+
+
+def _order_from(spec: m.PolicySpec, roots: Sequence[str]) -> list[str]:
+    order: list[str] = []
+
+    def visit(cid: str) -> None:
+        if cid in order:
+            return
+        order.append(cid)
+        for child in spec.criterion(cid).children:
+            visit(child)
+
+    for cid in roots:
+        visit(cid)
+    return order
 
 
 def set_order(spec: m.PolicySpec, rs: m.RequirementSet) -> list[str]:
@@ -200,6 +259,19 @@ def _policy_block(spec: m.PolicySpec) -> dict[str, str]:
     }
 
 
+def _coverage_block(spec: m.PolicySpec) -> dict[str, object]:
+    """What lib reads of the coverage statement: the single indication criterion and the
+    investigational sentence, or, for a policy written with indications, what happens
+    outside them (docs/semantics.md, "Indications")."""
+    if not spec.has_indications:
+        return {"indication": spec.coverage.indication, "investigational": spec.coverage.investigational}
+    other = spec.coverage.other_indications or m.OtherIndications()
+    block: dict[str, str] = {"outcome": other.outcome}
+    if other.statement is not None:
+        block["statement"] = other.statement
+    return {"other_indications": block}
+
+
 def render_policy(spec: m.PolicySpec, policy_block: dict[str, str] | None = None) -> str:
     """policy.rego: the policy block, the wording, one status rule per criterion, the
     requirement sets and the decision."""
@@ -207,12 +279,12 @@ def render_policy(spec: m.PolicySpec, policy_block: dict[str, str] | None = None
         header=header(_source(spec)),
         spec=spec,
         policy_block=_policy_block(spec) if policy_block is None else policy_block,
-        coverage_block={"indication": spec.coverage.indication, "investigational": spec.coverage.investigational},
+        coverage_block=_coverage_block(spec),
         value_sets={
             vs.id: {"agents": lower_set(vs.agents), "classes": frozenset(vs.classes)} for vs in spec.value_sets
         },
         texts={c.id: c.text for c in spec.criteria},
-        sets=[{"name": rs.name, "block": root_block(rs)} for rs in spec.requirements],
+        sets=[{"name": rs.name, "block": root_block(rs, spec)} for rs in spec.requirements],
     )
 
 
@@ -222,12 +294,14 @@ def render_derived(spec: m.PolicySpec) -> str:
     return _env().get_template("derived.rego.j2").render(
         header=header(_source(spec)),
         spec=spec,
-        request_types=frozenset(r.name for r in spec.requirements),
-        order={rs.name: set_order(spec, rs) for rs in spec.requirements},
+        request_types=frozenset(t for r in spec.requirements for t in r.request_types),
+        request_sets={t: r.name for r in spec.requirements for t in r.request_types},
+        order=orders(spec),
         requires=requires,
         conditions=conditions,
         fields={c.id: c.test.fields() for c in spec.criteria if isinstance(c.test, m.Kind)},
         facts=fact_paths(spec),
+        reads_product=any(isinstance(c.test, m.Kind) and c.test.key == "product" for c in spec.criteria),
     )
 
 
@@ -279,24 +353,59 @@ def versions(specs: Sequence[m.PolicySpec]) -> dict[str, list[dict[str, str]]]:
     }
 
 
-def routes(specs: Sequence[m.PolicySpec]) -> dict[str, dict[str, str]]:
-    table: dict[str, dict[str, str]] = {"hcpcs": {}, "ndc": {}, "name": {}}
+def routes(specs: Sequence[m.PolicySpec]) -> dict[str, dict[str, dict[str, frozenset[str]]]]:
+    """The router's tables: per identifier kind, each normalised identifier -> {policy
+    package: the ids of the products it names} (docs/semantics.md, "The request envelope")."""
+    table: dict[str, dict[str, dict[str, set[str]]]] = {"hcpcs": {}, "ndc": {}, "name": {}}
     for spec in specs:
-        for code in spec.drug.hcpcs:
-            table["hcpcs"][code] = spec.package
-        for code in spec.drug.ndc:
-            table["ndc"][code] = spec.package
-        for name in (spec.drug.brand, spec.drug.generic):
-            if name:
-                table["name"][name.strip().lower()] = spec.package
-    return table
+        for product in spec.products:
+            for key in table:
+                for value in _route_keys(key, product):
+                    table[key].setdefault(value, {}).setdefault(spec.package, set()).add(product.id)
+    return {k: {v: {p: frozenset(ids) for p, ids in named.items()} for v, named in t.items()} for k, t in table.items()}
+
+
+_SIGNS = str.maketrans("", "", "\u00ae\u2122\u00a9\u2120")
+# Each 10-digit NDC layout with hyphens: the zero it needs, as (segment, width) to pad to.
+_NDC_LAYOUTS = {(5, 4, 2): None, (4, 4, 2): 0, (5, 3, 2): 1, (5, 4, 1): 2}
+_NDC_WIDTHS = (5, 4, 2)
+
+
+def _route_keys(key: str, product: m.Product) -> set[str]:
+    """A product's identifiers as the router compares them: HCPCS upper case; NDCs as 11
+    digits (5-4-2, hyphens dropped, a 10-digit form padded with its zero); names without
+    trademark signs, trimmed, lower case (the spec's own identifiers: the loader admits
+    only these forms)."""
+    if key == "hcpcs":
+        return {c.upper() for c in product.hcpcs}
+    if key == "ndc":
+        return {ndc_11(c) for c in product.ndc}
+    return {n.translate(_SIGNS).strip().lower() for n in (product.name, product.generic) if n}
+
+
+def ndc_11(ndc: str) -> str:
+    """An NDC as 11 digits: "0002-7597-01" -> "00002759701"; 11 digits stay as given."""
+    parts = ndc.split("-")
+    if len(parts) == 1:
+        return ndc
+    pad = _NDC_LAYOUTS[tuple(len(p) for p in parts)]
+    return "".join(p.zfill(_NDC_WIDTHS[i]) if i == pad else p for i, p in enumerate(parts))
+
+
+def with_products(specs: Sequence[m.PolicySpec]) -> frozenset[str]:
+    """The packages of the policies that list products (their decisions name the product)."""
+    return frozenset(spec.package for spec in specs if spec.drug.products)
 
 
 def routing_data(specs: Sequence[m.PolicySpec], specs_label: str = "policy_source/") -> str:
     """data.rxrego.routing as a data file: the generated-file header as YAML comments, then
     {"routes": routes(specs), "versions": versions(specs)} as JSON (valid YAML), keys sorted,
-    two-space indent, one trailing newline (deterministic)."""
-    body = json.dumps({"routes": routes(specs), "versions": versions(specs)}, indent=2, sort_keys=True, ensure_ascii=False)
+    product sets as sorted lists, two-space indent, one trailing newline (deterministic)."""
+    table = {
+        kind: {key: {package: sorted(ids) for package, ids in named.items()} for key, named in by_key.items()}
+        for kind, by_key in routes(specs).items()
+    }
+    body = json.dumps({"routes": table, "versions": versions(specs)}, indent=2, sort_keys=True, ensure_ascii=False)
     return header(f"the specs in {specs_label}") + "\n# The router's tables (rego/rxrego/router.rego reads them as data.rxrego.routing).\n" + body + "\n"
 
 
@@ -304,9 +413,17 @@ def render(specs: Sequence[m.PolicySpec], specs_label: str = "policy_source/") -
     """Every generated file, {path under rego/: text}, before formatting."""
     files = {
         LIB_PATH: header(f"generator/rxrego/{LIB_SOURCE}, copied") + "\n" + lib_source(),
+        COVERAGE_PATH: header(f"generator/rxrego/{COVERAGE_SOURCE}, copied") + "\n"
+        + importlib.resources.files("rxrego").joinpath(COVERAGE_SOURCE).read_text(encoding="utf-8"),
         ROUTER_PATH: _env().get_template("router.rego.j2").render(
             header=header(f"the specs in {specs_label}"),
             max_batch_requests=limits.MAX_BATCH_REQUESTS,
+            with_products=with_products(specs),
+            plans={spec.package: spec.plan for spec in specs if spec.plan is not None},
+            strengths={
+                spec.package: {p.id: frozenset(s.replace(" ", "").lower() for s in p.strengths) for p in spec.products}
+                for spec in specs if any(p.strengths for p in spec.products)
+            },
         ),
         ROUTING_PATH: routing_data(specs, specs_label),
     }

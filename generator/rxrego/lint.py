@@ -15,6 +15,8 @@ from . import opa, toolchain
 # The shared library's line coverage by its tests must reach this (percent).
 LIB_COVERAGE_GOAL = 95.0
 LIB_FILE = "rxrego/lib/lib.rego"  # under package_rego()
+# Every module of the shared library; each must reach the goal.
+LIB_FILES = (LIB_FILE, "rxrego/lib/coverage.rego")
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ class RegoTests:
 
     @property
     def lib_coverage(self) -> float:
-        return self.coverage.get(LIB_FILE, 0.0)
+        return min(self.coverage.get(f, 0.0) for f in LIB_FILES)
 
     @property
     def ok(self) -> bool:

@@ -12,35 +12,96 @@ import data.rxrego.lib
 
 # The routing tables are bundle data (rxrego/routing/data.yaml, generated beside this
 # module), so this module stays the same size whatever the number of policies:
-# routes: {"hcpcs"|"ndc"|"name": {identifier: policy}}, and each policy's versions newest
-# first, [{"from": date, "package": module}]: the version in force on the date of service
-# decides.
+# routes: per identifier kind ("hcpcs", "ndc", "name"), each normalised identifier ->
+# {policy package: [the products it names]}, and each policy's versions newest first,
+# [{"from": date, "package": module}]: the version in force on the date of service decides.
 routes := data.rxrego.routing.routes
 
 versions := data.rxrego.routing.versions
+
+# The policies that list products: their decisions name the product requested.
+with_products := {"mn_dhs_bosulif"}
+
+# Each policy's products' strengths, as compared (spaces removed, lower case).
+strengths := {"mn_dhs_bosulif": {"bosulif_100": {"100mg"}, "bosulif_500": {"500mg"}}}
+
+# The plan of each policy written for one payer's plan (a request names it as `plan`).
+plans := {
+	"carefirst_caremark_bosutinib": "carefirst",
+	"mn_dhs_bosulif": "mn-dhs",
+	"wha_gl_144839": "westernhealth",
+	"wha_gl_159352": "westernhealth",
+}
 
 # METADATA
 # description: The decision for one request (POST /v1/data/rxrego/decision).
 # entrypoint: true
 decision := _invalid(errors) if {
 	not _envelope_ok
+} else := _invalid(_drug_errors) if {
+	count(_drug_errors) > 0
 } else := object.union(
 	{"outcome": "no_policy", "reason": "no_policy", "drug": _drug_given},
 	lib.request_id(input),
 ) if {
 	count(matches) == 0
-} else := _invalid({{"field": "drug", "message": message}}) if {
-	count(matches) > 1
-	message := sprintf("the drug identifiers name different policies: %s", [concat(", ", sort(matches))])
 } else := object.union(
 	{"outcome": "no_policy", "reason": "not_in_force", "drug": _drug_given, "in_force_from": _first_version.from},
 	lib.request_id(input),
 ) if {
 	not _in_force
-} else := _invalid({{"field": "request_type", "message": message}}) if {
+} else := object.union(
+	{
+		"outcome": "pended",
+		"reason": "no_requirements",
+		"request_type": input.request_type,
+		"message": sprintf(
+			"the policy in force has no requirements for %s requests: refer for review",
+			[input.request_type],
+		),
+	},
+	lib.request_id(input),
+) if {
 	not input.request_type in data.rxrego.policies[_in_force].request_types
-	message := sprintf("the version of the policy in force has no %s requirements", [input.request_type])
+} else := object.union(data.rxrego.policies[_in_force].decision, _product) if {
+	data.rxrego.policies[_in_force].decision.outcome != "invalid_request"
 } else := data.rxrego.policies[_in_force].decision
+
+# What is wrong with the drug identifiers, in the order they are judged: an unreadable NDC;
+# then, once they name a policy, identifiers naming several policies (or plans), an
+# identifier naming none of its products, products that disagree, a strength none has.
+default _drug_errors := []
+
+_drug_errors := [{"field": "drug.ndc", "message": _ambiguous_ndc}] if {
+	_ndc_key(input.drug.ndc) == "ambiguous"
+} else := [] if {
+	count(matches) == 0
+} else := [{"field": "plan", "message": concat("", [_several_plans, _listed, ")"])}] if {
+	count(matches) > 1
+	every policy in matches {
+		plans[policy]
+	}
+} else := [{"field": "drug", "message": sprintf("the drug identifiers name different policies: %s", [_listed])}] if {
+	count(matches) > 1
+} else := [{"field": concat(".", ["drug", key]), "message": _names_none} |
+	some key, named in _named
+	count(named) == 0
+] if {
+	some named in _named
+	count(named) == 0
+} else := [{"field": "drug", "message": "the drug identifiers name different products"}] if {
+	count(_by_identifiers) == 0
+} else := [{"field": "drug.strength", "message": "names no strength of the product the identifiers name"}] if {
+	count(products) == 0
+}
+
+_ambiguous_ndc := "a 10-digit NDC needs its hyphens (4-4-2, 5-3-2 or 5-4-1) to be read"
+
+_names_none := "names no product of the policy the other identifiers name"
+
+_listed := concat(", ", sort(matches))
+
+_several_plans := "policies under several plans name the drug: name the plan ("
 
 _invalid(problems) := object.union(
 	{"outcome": "invalid_request", "reason": "invalid_request", "errors": problems},
@@ -81,12 +142,89 @@ decisions := _invalid({{"field": "requests", "message": "required: a list of req
 # regal ignore:with-outside-test-context,comprehension-term-assignment
 _decide_each := [d | some r in input.requests; d := decision with input as r]
 
+# Each identifier the request gives -> {policy package: the products it names} (empty when it
+# names none).
+_named[key] := {policy: named |
+	some policy, named in object.get(routes[key], _key(key, input.drug[key]), {})
+	_for_plan(policy)
+} if {
+	some key in _drug_keys
+	is_string(input.drug[key])
+}
+
+# A policy under a plan answers requests naming that plan, or naming none.
+_for_plan(policy) if not plans[policy]
+
+_for_plan(_) if object.get(input, "plan", null) == null
+
+_for_plan(policy) if plans[policy] == input.plan
+
 # The policies the request's drug identifiers name (more than one is an error).
-matches contains routes.hcpcs[input.drug.hcpcs]
+matches contains policy if {
+	some named in _named
+	some policy, _ in named
+}
 
-matches contains routes.ndc[input.drug.ndc]
+# The products every identifier names (one: the product requested; none: they disagree),
+# narrowed to the strength the request gives.
+products contains id if {
+	some id in _by_identifiers
+	_of_strength(id)
+}
 
-matches contains routes.name[lower(trim_space(input.drug.name))]
+_by_identifiers := intersection({{id | some id in named[policy]} | some named in _named}) if {
+	count(matches) == 1
+	some policy in matches
+}
+
+_of_strength(_) if object.get(input.drug, "strength", null) == null
+
+_of_strength(id) if {
+	some policy in matches
+	lower(regex.replace(input.drug.strength, `[ \t\n\r]`, "")) in strengths[policy][id]
+}
+
+default _product := {}
+
+_product := {"product": id} if {
+	[id] := [p | some p in products]
+	some policy in matches
+	policy in with_products
+} else := {"product": null} if {
+	some policy in matches
+	policy in with_products
+}
+
+# Identifiers as the routes hold them (docs/semantics.md, "The request envelope").
+_key("hcpcs", value) := upper(regex.replace(value, `[ \t\n\r]`, ""))
+
+_key("ndc", value) := _ndc_key(value)
+
+# Trademark and copyright signs (®, ™, ©, ℠) are ignored in names.
+_key("name", value) := lower(trim_space(regex.replace(value, `[\x{00AE}\x{2122}\x{00A9}\x{2120}]`, "")))
+
+# An NDC as 11 digits (5-4-2): given so, or 10 digits with hyphens (4-4-2, 5-3-2, 5-4-1)
+# padded with their zero; "ambiguous" for 10 digits without hyphens; "" for anything else.
+_ndc_key(code) := text if {
+	text := trim_space(code)
+	regex.match(`^[0-9]{11}$`, text)
+} else := "ambiguous" if {
+	regex.match(`^[0-9]{10}$`, trim_space(code))
+} else := concat("", [_pad(part, [5, 4, 2][i]) | some i, part in parts]) if {
+	parts := split(trim_space(code), "-")
+	[count(part) | some part in parts] in _ndc_layouts
+	every part in parts {
+		regex.match(`^[0-9]+$`, part)
+	}
+} else := ""
+
+# The NDC layouts with hyphens: 11-digit 5-4-2, and the 10-digit ones, each one digit short
+# in one segment.
+_ndc_layouts := {[5, 4, 2], [4, 4, 2], [5, 3, 2], [5, 4, 1]}
+
+_pad(part, width) := concat("", ["0", part]) if {
+	count(part) < width
+} else := part
 
 _drug_given[key] := input.drug[key] if {
 	some key in _drug_keys
@@ -103,13 +241,16 @@ _given(key) if object.get(input.drug, key, null) != null
 # when it fails. The two agree: tests/test_differential.py compares the fields with the
 # reference evaluator's envelope.
 _envelope_ok if {
-	input.request_type in {"initial", "renewal"}
+	input.request_type in _request_types
+	_indication_ok
+	_plan_ok
 	lib.valid_date(input.date_of_service)
 	is_object(input.drug)
 	_any_drug_key
 	every key in _drug_keys {
 		_string_or_absent(input.drug, key)
 	}
+	_string_or_absent(input.drug, "strength")
 }
 
 _string_or_absent(drug, key) if object.get(drug, key, null) == null
@@ -118,14 +259,24 @@ _string_or_absent(drug, key) if is_string(drug[key])
 
 errors contains {"field": "", "message": "the request must be a JSON object"} if not is_object(input)
 
-errors contains {"field": "request_type", "message": "required: initial or renewal"} if {
+errors contains {"field": "plan", "message": "expected a string: the payer's plan id"} if {
+	is_object(input)
+	not _plan_ok
+}
+
+errors contains {"field": "indication", "message": "expected a string: the id of an indication"} if {
+	is_object(input)
+	not _indication_ok
+}
+
+errors contains {"field": "request_type", "message": concat("", ["required: ", _request_types_text])} if {
 	is_object(input)
 	object.get(input, "request_type", null) == null
 }
 
-errors contains {"field": "request_type", "message": "expected initial or renewal"} if {
+errors contains {"field": "request_type", "message": concat("", ["expected ", _request_types_text])} if {
 	object.get(input, "request_type", null) != null
-	not input.request_type in {"initial", "renewal"}
+	not input.request_type in _request_types
 }
 
 errors contains {"field": "date_of_service", "message": "required: a date YYYY-MM-DD"} if {
@@ -150,7 +301,7 @@ errors contains {"field": "drug", "message": "required: at least one of hcpcs, n
 
 errors contains {"field": concat(".", ["drug", key]), "message": "expected a string"} if {
 	is_object(input.drug)
-	some key in _drug_keys
+	some key in array.concat(_drug_keys, ["strength"])
 	_given(key)
 	not is_string(input.drug[key])
 }
@@ -159,3 +310,15 @@ _any_drug_key if {
 	some key in _drug_keys
 	_given(key)
 }
+
+_plan_ok if object.get(input, "plan", null) == null
+
+_plan_ok if is_string(input.plan)
+
+_indication_ok if object.get(input, "indication", null) == null
+
+_indication_ok if is_string(input.indication)
+
+_request_types := {"initial", "renewal", "continuation", "new_to_plan", "restart"}
+
+_request_types_text := "initial, renewal, continuation, new_to_plan or restart"

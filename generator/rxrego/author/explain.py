@@ -69,6 +69,14 @@ def header_lines(decision: dict, request: object = None) -> list[str]:
     if decision.get("request_type"):
         dos = request.get("date_of_service") if isinstance(request, dict) else None
         lines.append(f"{'Request':<12}{decision['request_type']}: {decision.get('requirements', '')}, date of service {show_value(dos)}")
+    if isinstance(decision.get("indication"), dict):
+        lines.append(f"{'Indication':<12}{decision['indication'].get('heading')} [{decision['indication'].get('id')}]")
+    if "product" in decision:
+        lines.append(f"{'Product':<12}{decision['product'] or 'not known: the identifiers name several products'}")
+    if decision.get("review"):
+        lines.append(f"{'Review':<12}{decision['review']}")
+    if decision.get("message"):
+        lines.append(f"{'Message':<12}{decision['message']}")
     approval = decision.get("approval")
     if isinstance(approval, dict):
         lines.append(f"{'Approval':<12}{approval.get('start')} to {approval.get('end')} ({approval.get('duration_months')} months)")
@@ -125,7 +133,17 @@ def _all_of(statuses: list[str]) -> str:
 def tree_lines(spec: m.PolicySpec, rs: m.RequirementSet, decision: dict, request: object) -> list[str]:
     statuses: dict = decision.get("criteria") or {}
     root = ROOT_STATUS.get(decision.get("outcome"), "?")
-    lines = [f"{_tag(root)}{rs.title}: {combinator_phrase(rs.root)}"]
+    top = rs.root
+    chosen = decision.get("indication")
+    ind = rs.indication(str(chosen.get("id"))) if isinstance(chosen, dict) else None
+    if ind is not None:  # a policy written with indications: the tree of the one decided
+        top = rs.indication_root(ind)
+        lines = [f"{_tag(root)}{rs.title}, {ind.heading} [{ind.id}]: {combinator_phrase(top)}"]
+    elif rs.indications:  # decided at the indication gate: no criteria were evaluated
+        return [f"{_tag(root)}{rs.title}: no indication of the policy matches the request's diagnoses "
+                f"({', '.join(i.id for i in rs.indications)})"]
+    else:
+        lines = [f"{_tag(root)}{rs.title}: {combinator_phrase(top)}"]
 
     def status(cid: str) -> str:
         return statuses.get(cid, "?")
@@ -156,7 +174,7 @@ def tree_lines(spec: m.PolicySpec, rs: m.RequirementSet, decision: dict, request
             for x in t.children:
                 node(x, depth + 5)
 
-    for cid in rs.root.children:
+    for cid in top.children:
         node(cid, 1)
     return lines
 
@@ -181,7 +199,7 @@ def explain_lines(decision: dict, request: object, specs: Sequence[m.PolicySpec]
             f"the Rego that decided is not generated from this spec ({policy.get('version')} vs {version} "
             f"in {spec.source}): run `rxrego generate`; statuses below come from the decision"
         )
-    rs = spec.requirement_set(str(decision.get("request_type")))
+    rs = spec.set_for(str(decision.get("request_type")))
     if rs is None:
         warnings.append(f"{spec.id} has no {decision.get('request_type')} requirements")
         return lines, warnings

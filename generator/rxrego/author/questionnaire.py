@@ -78,6 +78,11 @@ def needs(spec: m.PolicySpec) -> dict[str, list[Need]]:
     for rs in spec.requirements:
         for cid in rs.root.children:
             walk(rs.name, cid, isinstance(rs.root, m.AllOf), ())
+        # each indication's own criteria: required only for the indication the diagnosis selects
+        for ind in rs.indications:
+            for cid in rs.indication_root(ind).children:
+                if cid not in rs.root.children:
+                    walk(rs.name, cid, False, ())
     return out
 
 

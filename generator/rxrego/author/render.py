@@ -46,7 +46,7 @@ class Node:
 class SetOutline:
     name: str
     title: str
-    duration_months: int
+    duration_months: int | str  # months, or a phrase (plan year, per indication, none stated)
     limits_title: str
     preamble: list[Node]  # leading lines of a preamble kind (age), shown unnumbered like the document
     indication: Node | None  # the covered diagnosis, shown under "Diagnosis"
@@ -115,9 +115,38 @@ def limits_title(title: str) -> str:
     return f"{title}: Limits"
 
 
+def duration_text(d: m.Duration | None) -> str:
+    """An approval duration in words: '7 months', 'to the end of the plan year (from 07-01)',
+    'no end stated', and the lifetime cap."""
+    if d is None:
+        return "no end stated"
+    text = months(d.months) if d.months is not None else f"to the end of the plan year (starting {d.plan_year_start})"
+    if d.lifetime_cap_months is not None:
+        text += f", within a lifetime cap of {months(d.lifetime_cap_months)}"
+    return text
+
+
+def _indications_outline(spec: m.PolicySpec, rs: m.RequirementSet) -> SetOutline:
+    """A set written with indications: each indication, its duration and its criteria."""
+    items = []
+    for i, ind in enumerate(rs.indications, 1):
+        durations = duration_text(rs.duration_of(ind))
+        for cid, d in ind.duration_when:
+            durations += f"; {duration_text(d)} when “{spec.criterion(cid).text}”"
+        node = Node(ind.id, f"{ind.heading} (approval: {durations})", "indication", f"{i}.")
+        node.blocks.append(Block("ALL of the following:", _items(spec, rs.indication_root(ind).children, 1)))
+        items.append(node)
+    lead = "The request's diagnosis selects ONE of these indications; its criteria apply:"
+    dur = rs.duration_months if rs.duration_months is not None else "per indication (see each)"
+    return SetOutline(rs.name, rs.title, dur, limits_title(rs.title), [], None, Block(lead, items))
+
+
 def outline(spec: m.PolicySpec) -> list[SetOutline]:
     out = []
     for rs in spec.requirements:
+        if rs.indications:
+            out.append(_indications_outline(spec, rs))
+            continue
         preamble: list[Node] = []
         indication: Node | None = None
         rest = list(rs.root.children)
@@ -184,7 +213,9 @@ def emphasize(text: str, *words: str, html: bool) -> str:
     return out
 
 
-def months(n: int) -> str:
+def months(n: int | str) -> str:
+    if isinstance(n, str):
+        return n
     return f"{n} month" if n == 1 else f"{n} months"
 
 
@@ -220,4 +251,15 @@ def render(spec: m.PolicySpec, fmt: str, *, notes: bool = False, rules: bool = T
         rules=rules,
         criterion_notes=notes_list,
         value_sets=spec.value_sets if notes else (),
+        other_indications=_other_indications(spec),
     )
+
+
+def _other_indications(spec: m.PolicySpec) -> str:
+    """What the policy does outside its indications, in words."""
+    other = spec.coverage.other_indications
+    if other is None:
+        return ""
+    said = {"investigational": "investigational", "not_covered": "not covered",
+            "pend_for_review": "referred for review"}[other.outcome]
+    return f"{said}. {other.statement}" if other.statement else f"{said} (the policy states no sentence of its own)."

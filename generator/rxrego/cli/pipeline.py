@@ -66,6 +66,17 @@ def load_or_exit(paths: tuple[str, ...] | list[str], consequence: str = "nothing
         raise spec_error(exc, consequence=consequence) from None
 
 
+def _set_summary(r) -> str:
+    """'initial 3 mo', or for a set with indications 'initial: cml 7 mo, ph_all 12 mo'."""
+    def months(d) -> str:
+        if d is None:
+            return "no end"
+        return f"{d.months} mo" if d.months is not None else f"plan year from {d.plan_year_start}"
+    if not r.indications:
+        return f"{r.name} {r.duration_months} mo"
+    return f"{r.name}: " + ", ".join(f"{i.id} {months(r.duration_of(i))}" for i in r.indications)
+
+
 @click.command()
 def doctor() -> None:
     """Show the Python, repository, OPA and Regal rxrego would use, and how to fix what is missing.
@@ -121,7 +132,7 @@ def check(paths: tuple[str, ...], wording: bool) -> None:
     specs = load_or_exit(paths or (default_path("specs"),), "fix them and run rxrego check again")
     for spec in specs:
         n = len(spec.criteria)
-        sets = ", ".join(f"{r.name} {r.duration_months} mo" for r in spec.requirements)
+        sets = ", ".join(_set_summary(r) for r in spec.requirements)
         dates = ", ".join(v.effective_date for v in spec.versions)
         click.echo(f"ok  {spec.source}  {spec.id}  {n} criteria  ({sets})  versions effective {dates}")
     click.secho(f"{len(specs)} spec(s) valid", fg="green")

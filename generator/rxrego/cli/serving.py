@@ -186,7 +186,11 @@ def summary(decision: Decision) -> str:
         lines.append(f"request     {decision.request_type}{applied}")
     if decision.approval:
         a = decision.approval
-        lines.append(f"approval    {a.start.isoformat()} to {a.end.isoformat()} ({a.duration_months} months)")
+        end = a.end.isoformat() if a.end else "no end date (the policy states no duration)"
+        span = f" ({a.duration_months} months)" if a.duration_months else ""
+        lines.append(f"approval    {a.start.isoformat()} to {end}{span}{', ended by the lifetime cap' if a.capped else ''}")
+    if decision.indication:
+        lines.append(f"indication  {decision.indication['heading']} [{decision.indication['id']}]")
     elif decision.outcome == "approved":
         lines.append("approval    NONE: the decision has no approval period, so it is not an approval")
     if decision.drug is not None:

@@ -44,9 +44,13 @@ class PolicyRef:
 
 @dataclass(frozen=True)
 class Approval:
+    """An approval period: end None when the policy states no duration; duration_months None
+    for a plan-year approval; capped when a lifetime cap ends it early."""
+
     start: dt.date
-    end: dt.date
-    duration_months: int
+    end: dt.date | None
+    duration_months: int | None = None
+    capped: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,8 @@ class Decision:
     errors: tuple[FieldError, ...] = ()
     drug: Mapping[str, Any] | None = field(default=None, hash=False)
     in_force_from: str | None = None  # no_policy / not_in_force: the first date a version applied
+    indication: Mapping[str, str] | None = field(default=None, hash=False)  # {"id", "heading"} decided
+    product: str | None = None
     request_id: str | None = None
     raw: dict = field(default_factory=dict, hash=False, repr=False)
 
@@ -128,6 +134,8 @@ class Decision:
                 errors=tuple(FieldError(e["field"], e["message"]) for e in doc.get("errors", [])),
                 drug=_frozen_mapping(doc["drug"]) if "drug" in doc else None,
                 in_force_from=doc.get("in_force_from"),
+                indication=_frozen_mapping(doc["indication"]) if "indication" in doc else None,
+                product=doc.get("product"),
                 request_id=doc.get("request_id"),
                 raw=raw,
             )
@@ -164,16 +172,17 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 def _approval(doc: dict) -> Approval:
     try:
-        if not (_DATE.fullmatch(doc["start"]) and _DATE.fullmatch(doc["end"])):
-            raise ValueError(f"expected YYYY-MM-DD, got {doc['start']!r} and {doc['end']!r}")
+        ends = [doc["start"]] + ([doc["end"]] if "end" in doc else [])
+        if not all(isinstance(d, str) and _DATE.fullmatch(d) for d in ends):
+            raise ValueError(f"expected YYYY-MM-DD, got {ends!r}")
         start = dt.date.fromisoformat(doc["start"])
-        end = dt.date.fromisoformat(doc["end"])
+        end = dt.date.fromisoformat(doc["end"]) if "end" in doc else None
     except ValueError as exc:
-        raise UnexpectedResponse(f"the approval period is not two dates: {exc}") from exc
-    months = doc["duration_months"]
-    if isinstance(months, bool) or months < 1 or end < start:
+        raise UnexpectedResponse(f"the approval period is not a date range: {exc}") from exc
+    months = doc.get("duration_months")
+    if (months is not None and (isinstance(months, bool) or months < 1)) or (end is not None and end < start):
         raise UnexpectedResponse(f"the approval period is not a period: {_short(doc)}")
-    return Approval(start, end, months)
+    return Approval(start, end, months, doc.get("capped") is True)
 
 
 def _short(value: Any, limit: int = 200) -> str:

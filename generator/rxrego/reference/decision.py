@@ -3,15 +3,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable
 
 from rxrego.spec import model as m
 from rxrego.spec.dump import content_version
 
-from .evaluate import Evaluation, policy_order
-from .facts import add_months, parse_date
-from .leaves import Context, missing_fields
-from .logic import FAILING, MET, UNKNOWN, Status, shown
+from .evaluate import Evaluation, order_from, policy_order
+from .facts import ABSENT, add_months, as_number, is_whole, parse_date, read
+from .leaves import Context, icd10_matches, missing_fields
+from .logic import FAILING, INVALID, MET, UNKNOWN, UNMET, Status, all_of, shown
 
 
 def statuses(spec: m.PolicySpec, request: dict, set_name: str) -> dict[str, str]:
@@ -22,15 +23,19 @@ def statuses(spec: m.PolicySpec, request: dict, set_name: str) -> dict[str, str]
     return {cid: evaluation.status(cid) for cid in policy_order(spec, rs)}
 
 
-def decide_policy(spec: m.PolicySpec, request: dict) -> dict:
-    """The decision document of `spec` for `request` (its envelope already checked)."""
+def decide_policy(spec: m.PolicySpec, request: dict, products: frozenset[str] = frozenset()) -> dict:
+    """The decision document of `spec` for `request` (its envelope already checked, its
+    request type decided by one of the policy's sets)."""
+    if spec.has_indications:
+        return decide_indicated(spec, request, products)
     rs = _requirement_set(spec, request["request_type"])
-    ctx = _context(spec, request)
+    ctx = _context(spec, request, products)
     evaluation = Evaluation(ctx)
     order = policy_order(spec, rs)
     status = {cid: evaluation.status(cid) for cid in order}
     root = evaluation.root_status(rs)
-    outcome, reason = _outcome(root, lambda: evaluation.status(spec.coverage.indication))
+    indication = spec.coverage.indication
+    outcome, reason = _outcome(root, lambda: evaluation.status(indication) if indication is not None else MET)
 
     by_id = evaluation.by_id
     failing = _unmet_ids(rs, by_id, status, root)
@@ -42,7 +47,7 @@ def decide_policy(spec: m.PolicySpec, request: dict) -> dict:
     decision: dict = {
         "outcome": outcome,
         "reason": reason,
-        "request_type": rs.name,
+        "request_type": request["request_type"],
         "policy": {
             "id": spec.id,
             "number": spec.number,
@@ -72,18 +77,193 @@ def decide_policy(spec: m.PolicySpec, request: dict) -> dict:
     return decision
 
 
-def _requirement_set(spec: m.PolicySpec, name: str) -> m.RequirementSet:
-    rs = spec.requirement_set(name)
+def _requirement_set(spec: m.PolicySpec, request_type: str) -> m.RequirementSet:
+    rs = spec.set_for(request_type)
     if rs is None:
-        raise ValueError(f"policy {spec.id} has no {name!r} requirements")
+        raise ValueError(f"policy {spec.id} has no requirements for {request_type!r} requests")
     return rs
 
 
-def _context(spec: m.PolicySpec, request: dict) -> Context:
+# --- the indication model (docs/semantics.md, "Indications") -------------------------------
+
+OTHER_INDICATION_DEFAULT = "The diagnosis is not one of the indications the policy covers: {}."
+CAP_FIELD = "therapy.months_received"
+
+
+def _policy_block(spec: m.PolicySpec) -> dict:
+    return {
+        "id": spec.id,
+        "number": spec.number,
+        "title": spec.title,
+        "effective_date": spec.effective_date,
+        "version": content_version(spec),
+    }
+
+
+def indication_candidates(spec: m.PolicySpec, rs: m.RequirementSet, request: dict) -> tuple[Status, list[m.Indication]]:
+    """The indication gate: the set's indications whose diagnosis codes match a code in the
+    request's `diagnoses` (codes only; qualifiers and biomarkers are that indication's
+    criteria), and the gate's status: met (some match); else unknown (diagnoses absent, or an
+    entry without a code); else invalid (not a list, or a malformed entry); else unmet."""
+    diagnoses = read(request, ("diagnoses",))
+    if diagnoses is ABSENT:
+        return UNKNOWN, []
+    if not isinstance(diagnoses, list):
+        return INVALID, []
+    codes = [e["code"] for e in diagnoses if isinstance(e, dict) and isinstance(e.get("code"), str)]
+    found = [
+        ind for ind in rs.indications
+        if any(icd10_matches(code, spec.criterion(ind.diagnosis).test.icd10) for code in codes)  # type: ignore[union-attr]
+    ]
+    if found:
+        return MET, found
+    if any(isinstance(e, dict) and e.get("code") is None for e in diagnoses):
+        return UNKNOWN, []
+    if any(not isinstance(e, dict) or not isinstance(e.get("code"), str) for e in diagnoses):
+        return INVALID, []
+    return UNMET, []
+
+
+def decide_indicated(spec: m.PolicySpec, request: dict, products: frozenset[str] = frozenset()) -> dict:
+    """The decision of a policy written with indications: the request's indication (named, or
+    the one its diagnosis codes select) is decided alone; outside every indication, the
+    policy's other-indications outcome."""
+    rs = _requirement_set(spec, request["request_type"])
+    base: dict = {"request_type": request["request_type"], "policy": _policy_block(spec), "requirements": rs.title}
+    named = request.get("indication")
+    if named is not None:
+        ind = rs.indication(named)
+        if ind is None:
+            known = ", ".join(sorted(i.id for i in rs.indications))
+            return _invalid_field(request, "indication", f"not an indication of these requirements; expected one of: {known}")
+        return _decide_indication(spec, rs, ind, request, base, products)
+    gate, found = indication_candidates(spec, rs, request)
+    if len(found) > 1:
+        names = ", ".join(sorted(i.id for i in found))
+        return _invalid_field(request, "indication", f"the diagnoses match several indications ({names}): name one")
+    if found:
+        return _decide_indication(spec, rs, found[0], request, base, products)
+    return _with_request_id(request, {**base, **_gate_outcome(spec, rs, gate)})
+
+
+def _gate_outcome(spec: m.PolicySpec, rs: m.RequirementSet, gate: Status) -> dict:
+    headings = "; ".join(i.heading for i in sorted(rs.indications, key=lambda i: i.id))
+    empty = {"criteria": {}, "met": [], "unmet": [], "missing": []}
+    if gate == UNKNOWN:
+        text = f"The diagnosis, to tell which of the policy's indications the request is for: {headings}"
+        return {"outcome": "pended", "reason": "information_missing", **empty,
+                "missing": [{"id": "indication", "text": text, "fields": ["diagnoses"]}]}
+    default = OTHER_INDICATION_DEFAULT.format(headings)
+    if gate == INVALID:
+        return {"outcome": "denied", "reason": "criteria_unmet", **empty, "unmet": [{"id": "indication", "text": default}]}
+    other = spec.coverage.other_indications or m.OtherIndications()
+    text = other.statement or default
+    if other.outcome == "investigational":
+        return {"outcome": "denied", "reason": "investigational", **empty, "unmet": [{"id": "investigational", "text": text}]}
+    if other.outcome == "pend_for_review":
+        return {"outcome": "pended", "reason": "other_indication_review", **empty, "review": text}
+    return {"outcome": "denied", "reason": "not_covered", **empty, "unmet": [{"id": "other_indications", "text": text}]}
+
+
+def _decide_indication(spec: m.PolicySpec, rs: m.RequirementSet, ind: m.Indication, request: dict, base: dict,
+                       products: frozenset[str]) -> dict:
+    ctx = _context(spec, request, products)
+    evaluation = Evaluation(ctx)
+    root_node = rs.indication_root(ind)
+    order = order_from(spec, root_node.children)
+    status = {cid: evaluation.status(cid) for cid in order}
+    root = all_of_status(status, root_node.children)
+    by_id = evaluation.by_id
+    decision: dict = {**base, "indication": {"id": ind.id, "heading": ind.heading},
+                      "criteria": {cid: shown(s) for cid, s in status.items()},
+                      "met": [cid for cid in order if status[cid] == MET], "unmet": [], "missing": []}
+    if root in FAILING:
+        failing = _reachable(root_node.children, lambda cid: _requires(by_id[cid]), lambda cid: status[cid] in FAILING)
+        decision.update(outcome="denied", reason="criteria_unmet",
+                        unmet=[{"id": cid, "text": by_id[cid].text} for cid in order if cid in failing])
+    elif root == UNKNOWN:
+        asked = _reachable(root_node.children, lambda cid: by_id[cid].children, lambda cid: status[cid] == UNKNOWN)
+        decision.update(outcome="pended", reason="information_missing", missing=[
+            {"id": cid, "text": by_id[cid].text, "fields": missing_fields(spec, by_id[cid].test)}
+            for cid in order if cid in asked and by_id[cid].is_leaf
+        ])
+    else:
+        branch = next((d for cid, d in ind.duration_when if status[cid] == MET), None)
+        decision.update(_approval(branch or rs.duration_of(ind), ctx.date_of_service, request))
+    return _with_request_id(request, decision)
+
+
+def all_of_status(status: dict[str, Status], ids: tuple[str, ...]) -> Status:
+    """The status of an indication's root: all of its criteria."""
+    return all_of(status[cid] for cid in ids)
+
+
+def _requires(c: m.Criterion) -> tuple[str, ...]:
+    """What a criterion requires: a conditional's `then`, a combinator's children."""
+    return c.test.then if isinstance(c.test, m.Conditional) else c.children
+
+
+def _approval(duration: m.Duration | None, start: dt.date, request: dict) -> dict:
+    """approved with its period; or, when a lifetime cap is reached or cannot be read, the
+    decision that says so (docs/semantics.md, "Durations"). No duration: no end date."""
+    if duration is None:
+        return {"outcome": "approved", "reason": "criteria_met", "approval": {"start": start.isoformat()}}
+    end = add_months(start, duration.months) if duration.months is not None else plan_year_end(start, duration.plan_year_start)
+    approval: dict = {"start": start.isoformat()}
+    if duration.months is not None:
+        approval["duration_months"] = duration.months
+    else:
+        approval["plan_year_start"] = duration.plan_year_start
+    cap = duration.lifetime_cap_months
+    if cap is not None:
+        text = f"Lifetime cap: at most {cap} months of therapy in a lifetime"
+        raw = read(request, ("therapy", "months_received"))
+        if raw is ABSENT:
+            return {"outcome": "pended", "reason": "information_missing",
+                    "missing": [{"id": "lifetime_cap", "text": text, "fields": [CAP_FIELD]}]}
+        received = as_number(raw)
+        if received is None or received < 0 or not is_whole(received):
+            return {"outcome": "denied", "reason": "criteria_unmet", "unmet": [{"id": "lifetime_cap", "text": text}]}
+        left = cap - int(received)
+        if left <= 0:
+            return {"outcome": "denied", "reason": "lifetime_cap_reached", "unmet": [{"id": "lifetime_cap", "text": text}]}
+        capped = add_months(start, left)
+        approval["lifetime_cap_months"] = cap
+        if capped < end:
+            end = capped
+            approval["capped"] = True
+            if duration.months is not None:
+                approval["duration_months"] = left
+    approval["end"] = end.isoformat()
+    return {"outcome": "approved", "reason": "criteria_met", "approval": approval}
+
+
+def plan_year_end(start: dt.date, plan_year_start: str | None) -> dt.date:
+    """The last day of the plan year `start` falls in; the plan year begins each year on
+    plan_year_start ("MM-DD", a day every year has)."""
+    month, day = (int(x) for x in (plan_year_start or "01-01").split("-"))
+    next_start = dt.date(start.year, month, day)
+    if (start.month, start.day) >= (month, day):
+        next_start = dt.date(start.year + 1, month, day)
+    return next_start - dt.timedelta(days=1)
+
+
+def _invalid_field(request: dict, field: str, message: str) -> dict:
+    return _with_request_id(request, {"outcome": "invalid_request", "reason": "invalid_request",
+                                      "errors": [{"field": field, "message": message}]})
+
+
+def _with_request_id(request: dict, decision: dict) -> dict:
+    if isinstance(request.get("request_id"), str):
+        decision["request_id"] = request["request_id"]
+    return decision
+
+
+def _context(spec: m.PolicySpec, request: dict, products: frozenset[str] = frozenset()) -> Context:
     day = parse_date(request.get("date_of_service"))
     if day is None:
         raise ValueError("the request's date_of_service is not a valid date; check the envelope first")
-    return Context(spec, request, day)
+    return Context(spec, request, day, products)
 
 
 def _outcome(root: Status, indication: Callable[[], Status]) -> tuple[str, str]:

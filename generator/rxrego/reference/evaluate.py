@@ -50,6 +50,11 @@ class Evaluation:
 def policy_order(spec: m.PolicySpec, rs: m.RequirementSet) -> list[str]:
     """Every criterion reachable from the root: pre-order, children as written, `when`
     before `then` (Criterion.children), each at its first appearance."""
+    return order_from(spec, rs.root.children)
+
+
+def order_from(spec: m.PolicySpec, roots: tuple[str, ...]) -> list[str]:
+    """policy_order for a root given as its children (an indication's root)."""
     by_id = {c.id: c for c in spec.criteria}
     order: dict[str, None] = {}  # an ordered set
 
@@ -59,6 +64,6 @@ def policy_order(spec: m.PolicySpec, rs: m.RequirementSet) -> list[str]:
             for child in by_id[cid].children:
                 visit(child)
 
-    for cid in rs.root.children:
+    for cid in roots:
         visit(cid)
     return list(order)

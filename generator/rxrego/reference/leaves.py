@@ -22,6 +22,8 @@ class Context:
     spec: m.PolicySpec
     request: dict
     date_of_service: dt.date
+    # The ids of the products the request's drug identifiers name (routing found them).
+    products: frozenset[str] = frozenset()
 
 
 def evaluate_leaf(test: m.Test, ctx: Context) -> Status:
@@ -89,6 +91,16 @@ def _specialty(test: kinds.SpecialtyTest, ctx: Context) -> Status:
     return MET if lower(raw) in {lower(s) for s in test.specialties} else UNMET
 
 
+def product_status(requested: frozenset[str], accepted: tuple[str, ...]) -> Status:
+    """met when every product the identifiers may name is accepted, unmet when none is,
+    otherwise (none routed, or some of each) unknown."""
+    if not requested:
+        return UNKNOWN
+    if requested <= set(accepted):
+        return MET
+    if not requested & set(accepted):
+        return UNMET
+    return UNKNOWN
 # FHIR R4 AdministrativeGender codes that say what the sex is ("unknown" says it is not known).
 _KNOWN_SEX = ("male", "female", "other")
 
@@ -133,6 +145,11 @@ def _icd10_code(code: object, prefixes: tuple[str, ...]) -> Status:
         return INVALID
     normal = _icd10_normal(code)
     return MET if any(normal.startswith(_icd10_normal(p)) for p in prefixes) else UNMET
+
+
+def icd10_matches(code: str, prefixes: tuple[str, ...]) -> bool:
+    """Whether a request's code falls under one of a diagnosis test's ICD-10-CM prefixes."""
+    return _icd10_code(code, prefixes) == MET
 
 
 def _icd10_normal(code: str) -> str:
@@ -297,4 +314,5 @@ LEAVES: dict[str, Callable[..., Status]] = {
     "concurrent_therapy_excluded": _concurrent_therapy_excluded,
     "quantity_limit": _quantity_limit,
     "sex": _sex,
+    "product": lambda test, ctx: product_status(ctx.products, test.products),
 }

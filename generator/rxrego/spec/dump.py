@@ -44,6 +44,7 @@ def dump_data(spec: m.PolicySpec) -> dict:
         "number": spec.number,
         "title": spec.title,
         "payer": spec.payer,
+        "plan": spec.plan,
         "example": spec.example or None,
         "section": spec.section,
         "subsection": spec.subsection,
@@ -57,6 +58,14 @@ def dump_data(spec: m.PolicySpec) -> dict:
                 "description": spec.drug.description,
                 "hcpcs": list(spec.drug.hcpcs),
                 "ndc": list(spec.drug.ndc),
+                "products": {
+                    p.id: _drop_empty({
+                        "name": p.name, "kind": None if p.kind == "brand" else p.kind, "generic": p.generic,
+                        "hcpcs": list(p.hcpcs), "ndc": list(p.ndc), "strengths": list(p.strengths),
+                        "routes": list(p.routes),
+                    })
+                    for p in spec.drug.products
+                },
             }
         ),
         "description": spec.description,
@@ -98,6 +107,10 @@ def _versioned(spec: m.PolicySpec) -> dict:
                 "medically_necessary": spec.coverage.medically_necessary,
                 "investigational": spec.coverage.investigational,
                 "indication": spec.coverage.indication,
+                "other_indications": None if spec.coverage.other_indications is None else _drop_empty({
+                    "outcome": spec.coverage.other_indications.outcome,
+                    "statement": spec.coverage.other_indications.statement,
+                }),
             }
         ),
         "value_sets": {
@@ -105,11 +118,42 @@ def _versioned(spec: m.PolicySpec) -> dict:
             for v in spec.value_sets
         },
         "criteria": {c.id: criterion_data(c) for c in spec.criteria},
-        "requirements": {
-            r.name: {"title": r.title, "duration_months": r.duration_months, **_combinator_data(r.root)}
-            for r in spec.requirements
-        },
+        "requirements": {r.name: _set_data(r) for r in spec.requirements},
     })
+
+
+def _duration_data(d: m.Duration | None) -> dict | None:
+    if d is None:
+        return None
+    out: dict = {}
+    if d.months is not None:
+        out["months"] = d.months
+    if d.plan_year_start is not None:
+        out["plan_year"] = {"starts": d.plan_year_start}
+    if d.lifetime_cap_months is not None:
+        out["lifetime_cap_months"] = d.lifetime_cap_months
+    return out
+
+
+def _set_data(r: m.RequirementSet) -> dict:
+    if not r.indications:
+        out = {"title": r.title, "duration_months": r.duration_months, **_combinator_data(r.root)}
+    else:
+        out = {"title": r.title, "all_of": list(r.root.children), "indications": {
+            i.id: _drop_empty({
+                "heading": i.heading, "diagnosis": i.diagnosis, "all_of": list(i.all_of),
+                "duration": _duration_data(i.duration),
+                "duration_when": [{"criterion": c, **(_duration_data(d) or {})} for c, d in i.duration_when],
+            })
+            for i in r.indications
+        }}
+        if r.duration_months is not None:
+            out["duration_months"] = r.duration_months
+    if r.applies_to:
+        out["applies_to"] = list(r.applies_to)
+    if r.duration is not None:
+        out["duration"] = _duration_data(r.duration)
+    return _drop_empty(out) if r.indications else out
 
 
 def content_version(spec: m.PolicySpec) -> str:

@@ -553,7 +553,7 @@ class PriorTherapyTest(Kind):
             "at_least": {"type": "integer", "minimum": 1, "maximum": 50},
             "results": {
                 "type": "array",
-                "items": {"enum": ["failed", "intolerant", "contraindicated"]},
+                "items": {"enum": ["failed", "intolerant", "contraindicated", "completed", "ongoing"]},
                 "minItems": 1,
                 "uniqueItems": True,
                 "description": "results that count (default: [failed])",
@@ -960,6 +960,52 @@ class SexTest(Kind):
         if value == "unknown":
             return " (FHIR's unknown: not known, so the criterion pends)"
         return "" if value in ADMINISTRATIVE_GENDER else " (not a FHIR AdministrativeGender code: never met)"
+
+
+@kind
+@dataclass(frozen=True)
+class ProductTest(Kind):
+    """Met when the product the request's drug identifiers name (HCPCS, NDC, RxNorm, name,
+    strength; docs/semantics.md, "Products") is one of `products`, ids of the policy's
+    `drug.products`. The ids are checked against the policy's products by the loader."""
+
+    products: tuple[str, ...]
+
+    key = "product"
+    schema = {
+        "type": "array",
+        "items": IDENTIFIER,
+        "minItems": 1,
+        "uniqueItems": True,
+        "description": "the product ids (from drug.products) the request must be for",
+    }
+
+    @classmethod
+    def parse(cls, data: Any) -> ProductTest:
+        return cls(tuple(data))
+
+    def dump(self) -> object:
+        return list(self.products)
+
+    def fields(self) -> list[str]:
+        return ["drug"]
+
+    def rego(self) -> str:
+        return call("requested_product", "requested_products", regotext.block(frozenset(self.products), 1))
+
+    def describe(self) -> str:
+        return f"the product requested is {_or(self.products)}"
+
+    # The product is the order's drug (its identifiers and strength): the Questionnaire is
+    # for one drug and the request it fills carries that drug, so there is nothing to ask.
+
+    @classmethod
+    def questions(cls, a: Asking) -> list[dict]:
+        return []
+
+    @classmethod
+    def fill(cls, key: str, tests: Sequence[Kind], answers: Answers, request: Filling) -> None:
+        return None  # the request already names the order's drug
 
 
 # --- helpers shared by several kinds ----------------------------------------------------------------

@@ -106,7 +106,13 @@ def _cross_spec_issues(loaded: list[tuple[m.PolicySpec, Located]]) -> list[SpecI
         keys += [(("HCPCS code", c), ("drug", "hcpcs", i)) for i, c in enumerate(drug.hcpcs)]
         keys += [(("NDC", c), ("drug", "ndc", i)) for i, c in enumerate(drug.ndc)]
         keys += [(("drug name", n.lower()), ("drug", f)) for f, n in (("brand", drug.brand), ("generic", drug.generic)) if n]
+        for pid, p in ((p.id, p) for p in drug.products):
+            keys += [(("HCPCS code", c), ("drug", "products", pid, "hcpcs", i)) for i, c in enumerate(p.hcpcs)]
+            keys += [(("NDC", c), ("drug", "products", pid, "ndc", i)) for i, c in enumerate(p.ndc)]
         for key, path in keys:
+            # A drug's identifiers may be claimed once per plan (each payer's own policy).
+            if key[0] in ("HCPCS code", "NDC", "drug name"):
+                key = (key[0], key[1], spec.plan)  # type: ignore[assignment]
             other, other_loc, other_path = claims.setdefault(key, (spec, located, path))
             if other is spec:
                 continue
@@ -363,6 +369,11 @@ def _semantic_issues(located: Located | _VersionView, *, check_unused: bool = Tr
 
     criteria: dict = _dict(d.get("criteria"))
     value_sets = _dict(d.get("value_sets"))
+    requirements = _dict(d.get("requirements"))
+    drug = _dict(d.get("drug"))
+    # A product test names one of the policy's products (drug.products); a policy without
+    # products has one, named after its brand.
+    product_ids = set(_dict(drug.get("products"))) or ({m.package_segment(drug["brand"])} if isinstance(drug.get("brand"), str) else set())
 
     meant: set[str] = set()  # the criteria suggested for undefined references
 
@@ -404,6 +415,9 @@ def _semantic_issues(located: Located | _VersionView, *, check_unused: bool = Tr
             if key in c:
                 for where, message in kind.parse(c[key]).check(value_sets):
                     issues.append(issue((*path, key, *where), message))
+        for i, pid in enumerate(c.get("product", [])):
+            if pid not in product_ids:
+                issues.append(issue((*path, "product", i), f"refers to undefined product '{pid}'; the policy's products: {', '.join(sorted(product_ids))}"))
 
     for cid, c in criteria.items():
         if isinstance(c, dict):
@@ -411,12 +425,44 @@ def _semantic_issues(located: Located | _VersionView, *, check_unused: bool = Tr
 
     each(lambda: issues.extend(_cycle_issues(located, criteria)))
 
+    claimed_types: dict[str, str] = {}
+    with_indications = [name for name, rs in requirements.items() if isinstance(rs, dict) and "indications" in rs]
+
     def requirement_set(name: str, rs: dict) -> None:
         path = ("requirements", name)
         combos = [k for k in ("all_of", "any_of", "at_least") if k in rs]
-        if len(combos) != 1:
+        if "indications" in rs:
+            if combos and combos != ["all_of"]:
+                issues.append(issue((*path, combos[-1]), "a set with indications lists its common criteria under all_of (each indication adds its own)", key=True))
+        elif len(combos) != 1:
             found = ", ".join(combos) if combos else "none"
             issues.append(issue(path, f"a requirement set needs exactly one of all_of, any_of, at_least; found {found}"))
+        if with_indications and "indications" not in rs:
+            issues.append(issue(path, f"set '{with_indications[0]}' has indications, so every set needs them (the indication gates every request type)"))
+        types = rs.get("applies_to", [name])
+        if "applies_to" not in rs and name not in m.REQUEST_TYPES:
+            issues.append(issue(path, f"set '{name}' is not a request type ({', '.join(m.REQUEST_TYPES)}): say which it decides with applies_to", key=True))
+        for t in types:
+            if t in claimed_types:
+                issues.append(issue((*path, "applies_to") if "applies_to" in rs else path, f"request type {t!r} is already decided by set '{claimed_types[t]}'"))
+            claimed_types.setdefault(t, name)
+        has_duration = "duration_months" in rs or "duration" in rs
+        if "duration_months" in rs and "duration" in rs:
+            issues.append(issue((*path, "duration"), "give duration or duration_months, not both", key=True))
+        for iid, ind in rs.get("indications", {}).items():
+            ipath = (*path, "indications", iid)
+            dx = ind["diagnosis"]
+            if dx not in criteria:
+                issues.append(issue((*ipath, "diagnosis"), undefined(dx)))
+            elif "diagnosis" not in criteria[dx]:
+                issues.append(issue((*ipath, "diagnosis"), f"criterion '{dx}' is not a diagnosis test: an indication is selected by a diagnosis's ICD-10-CM codes"))
+            check_refs((*ipath, "all_of"), ind.get("all_of", []))
+            branch_ids = _reachable(criteria, [*d.get("requirements", {}).get(name, {}).get("all_of", []), dx, *ind.get("all_of", [])])
+            for i, w in enumerate(ind.get("duration_when", [])):
+                if w["criterion"] not in branch_ids:
+                    issues.append(issue((*ipath, "duration_when", i, "criterion"), f"criterion '{w['criterion']}' is not among this indication's criteria"))
+        if "indications" not in rs and not has_duration:
+            issues.append(issue(path, "missing required field 'duration_months' (or 'duration')"))
         for key in ("all_of", "any_of"):
             if key in rs:
                 check_refs((*path, key), rs[key])
@@ -426,16 +472,27 @@ def _semantic_issues(located: Located | _VersionView, *, check_unused: bool = Tr
             if n > len(of):
                 issues.append(issue((*path, "at_least", "n"), f"n is {n} but only {len(of)} criteria are listed; it could never be met"))
 
-    requirements = _dict(d.get("requirements"))
     for name, rs in requirements.items():
         if isinstance(rs, dict):
             each(requirement_set, name, rs)
 
-    def indication() -> None:
-        if d["coverage"]["indication"] not in criteria:
-            issues.append(issue(("coverage", "indication"), undefined(d["coverage"]["indication"])))
+    def coverage() -> None:
+        cov = d["coverage"]
+        if with_indications:
+            if "indication" in cov:
+                issues.append(issue(("coverage", "indication"), "a policy written with indications has no single indication criterion: each indication names its diagnosis", key=True))
+        elif "indication" in cov and cov["indication"] not in criteria:
+            issues.append(issue(("coverage", "indication"), undefined(cov["indication"])))
+        if not with_indications and "indication" in cov and "investigational" not in cov:
+            issues.append(issue(("coverage",), "missing required field 'investigational': a denial for another indication quotes it"))
+        other = cov.get("other_indications")
+        if other is not None:
+            if not with_indications:
+                issues.append(issue(("coverage", "other_indications"), "other_indications needs requirement sets written with indications", key=True))
+            if other["outcome"] == "investigational" and "statement" not in other:
+                issues.append(issue(("coverage", "other_indications"), "an investigational outcome quotes the policy's sentence: give it as statement (or use not_covered)"))
 
-    each(indication)
+    each(coverage)
 
     def waiver(i: int, w: dict) -> None:
         if w["criterion"] not in criteria:
@@ -450,6 +507,8 @@ def _semantic_issues(located: Located | _VersionView, *, check_unused: bool = Tr
         used = _reachable(criteria, sorted(meant))
         for rs in requirements.values():
             used.update(_reachable(criteria, _root_ids(rs)))
+            for ind in _dict(rs.get("indications")).values():
+                used.update(_reachable(criteria, [ind["diagnosis"], *ind.get("all_of", [])]))
         for cid in criteria:
             if cid not in used:
                 issues.append(issue(("criteria", cid), f"criterion '{cid}' is not used by any requirement set", key=True))
@@ -577,6 +636,7 @@ def _build(d: dict, source: str) -> m.PolicySpec:
         section=d["section"],
         subsection=d.get("subsection"),
         payer=d.get("payer"),
+        plan=d.get("plan"),
         example=d.get("example", False),
         effective_date=d["effective_date"],
         original_policy_date=d.get("original_policy_date"),
@@ -584,23 +644,57 @@ def _build(d: dict, source: str) -> m.PolicySpec:
         drug=m.Drug(
             drug["brand"], drug.get("generic"), drug.get("description"),
             tuple(drug.get("hcpcs", ())), tuple(drug.get("ndc", ())),
+            tuple(
+                m.Product(
+                    pid, p["name"], p.get("kind", "brand"), p.get("generic"), tuple(p.get("hcpcs", ())),
+                    tuple(p.get("ndc", ())), tuple(p.get("strengths", ())), tuple(p.get("routes", ())),
+                )
+                for pid, p in drug.get("products", {}).items()
+            ),
         ),
         description=d.get("description"),
         background=d.get("background"),
         related_policies=tuple(d.get("related_policies", ())),
         references=tuple(d.get("references", ())),
         history=tuple(m.HistoryEntry(h["date"], h["action"]) for h in d.get("history", ())),
-        coverage=m.Coverage(cov["medically_necessary"], cov["investigational"], cov["indication"], cov.get("applies_to")),
+        coverage=m.Coverage(
+            cov.get("medically_necessary"), cov.get("investigational"), cov.get("indication"), cov.get("applies_to"),
+            m.OtherIndications(cov["other_indications"]["outcome"], cov["other_indications"].get("statement"))
+            if "other_indications" in cov else None,
+        ),
         value_sets=tuple(
             m.ValueSet(k, v["description"], tuple(v.get("agents", ())), tuple(v.get("classes", ())))
             for k, v in d.get("value_sets", {}).items()
         ),
         criteria=tuple(m.Criterion(k, v["text"], _test(v), v.get("note"), v.get("question")) for k, v in d["criteria"].items()),
-        requirements=tuple(
-            m.RequirementSet(name, rs["title"], rs["duration_months"], _combinator(rs))
-            for name, rs in d["requirements"].items()
-        ),
+        requirements=tuple(_requirement_set(name, rs) for name, rs in d["requirements"].items()),
         limits=m.Limits(limits.get("pre_pa_allowance"), limits.get("quantity")),
         coverage_waivers=tuple(m.CoverageWaiver(w["criterion"], w["status"], w["reason"]) for w in d.get("coverage_waivers", ())),
         source=source,
+    )
+
+
+def _duration(x: dict | None) -> m.Duration | None:
+    if x is None:
+        return None
+    plan_year = x.get("plan_year")
+    return m.Duration(
+        x.get("months"),
+        None if plan_year is None else plan_year.get("starts", "01-01"),
+        x.get("lifetime_cap_months"),
+    )
+
+
+def _requirement_set(name: str, rs: dict) -> m.RequirementSet:
+    indications = tuple(
+        m.Indication(
+            iid, ind["heading"], ind["diagnosis"], tuple(ind.get("all_of", ())), _duration(ind.get("duration")),
+            tuple((w["criterion"], _duration(w)) for w in ind.get("duration_when", ())),  # type: ignore[misc]
+        )
+        for iid, ind in rs.get("indications", {}).items()
+    )
+    root = m.AllOf(tuple(rs.get("all_of", ()))) if "indications" in rs else _combinator(rs)
+    return m.RequirementSet(
+        name, rs["title"], rs.get("duration_months"), root,
+        tuple(rs.get("applies_to", ())), indications, _duration(rs.get("duration")),
     )

@@ -19,6 +19,7 @@ from .kinds import (
     Kind,
     LabTest as LabTest,
     PriorTherapyTest as PriorTherapyTest,
+    ProductTest as ProductTest,
     QuantityLimitTest as QuantityLimitTest,
     SpecialtyTest as SpecialtyTest,
 )
@@ -89,12 +90,93 @@ class Criterion:
         return ()
 
 
+# The request types a request may name (docs/semantics.md, "The request envelope").
+REQUEST_TYPES = ("initial", "renewal", "continuation", "new_to_plan", "restart")
+
+# What a policy does with a request for an indication it does not list
+# (docs/semantics.md, "Indications").
+OTHER_INDICATION_OUTCOMES = ("investigational", "not_covered", "pend_for_review")
+
+
+@dataclass(frozen=True)
+class Duration:
+    """How long an approval lasts (docs/semantics.md, "Durations").
+
+    months: calendar months from the date of service (the day clamped to a shorter month's
+    end); plan_year_start: "MM-DD", the first day of the plan (contract) year: the approval
+    ends on the last day of the plan year the date of service falls in. Exactly one is set.
+    lifetime_cap_months: a cumulative cap on months of therapy; the approval ends when the
+    request's `therapy.months_received` plus the approval reaches it.
+    """
+
+    months: int | None = None
+    plan_year_start: str | None = None
+    lifetime_cap_months: int | None = None
+
+    def as_data(self) -> dict:
+        """The duration as the generated Rego and the spec write it."""
+        out: dict = {}
+        if self.months is not None:
+            out["months"] = self.months
+        if self.plan_year_start is not None:
+            out["plan_year_start"] = self.plan_year_start
+        if self.lifetime_cap_months is not None:
+            out["lifetime_cap_months"] = self.lifetime_cap_months
+        return out
+
+
+@dataclass(frozen=True)
+class Indication:
+    """One covered indication of a requirement set: its id, the policy's heading, the
+    diagnosis criterion that selects it (its ICD-10-CM codes gate the request), its own
+    criteria (all of them, beside the set's common ones) and its own duration (None: the
+    set's)."""
+
+    id: str
+    heading: str
+    diagnosis: str
+    all_of: tuple[str, ...] = ()
+    duration: Duration | None = None
+    # Durations by branch: (criterion id, duration), the first whose criterion is met wins.
+    duration_when: tuple[tuple[str, Duration], ...] = ()
+
+
 @dataclass(frozen=True)
 class RequirementSet:
-    name: str  # initial | renewal
+    name: str  # the set's key: initial | renewal | any lower_snake_case name
     title: str
-    duration_months: int
+    duration_months: int | None
     root: AllOf | AnyOf | AtLeast
+    # The request types this set decides (default: the set's own name).
+    applies_to: tuple[str, ...] = ()
+    indications: tuple[Indication, ...] = ()
+    duration: Duration | None = None
+
+    @property
+    def request_types(self) -> tuple[str, ...]:
+        return self.applies_to or (self.name,)
+
+    @property
+    def default_duration(self) -> Duration | None:
+        if self.duration is not None:
+            return self.duration
+        if self.duration_months is not None:
+            return Duration(months=self.duration_months)
+        return None
+
+    def indication(self, iid: str) -> Indication | None:
+        return next((i for i in self.indications if i.id == iid), None)
+
+    def indication_root(self, ind: Indication) -> AllOf:
+        """The root an indication is decided by: the set's common criteria, the
+        indication's diagnosis, then its own criteria (each once, in that order)."""
+        ids = dict.fromkeys((*self.root.children, ind.diagnosis, *ind.all_of))
+        return AllOf(tuple(ids))
+
+    def duration_of(self, ind: Indication | None) -> Duration | None:
+        """The indication's duration, else the set's; None when the policy states none (the
+        approval then has no end date)."""
+        return (ind.duration if ind is not None else None) or self.default_duration
 
 
 @dataclass(frozen=True)
@@ -106,12 +188,31 @@ class ValueSet:
 
 
 @dataclass(frozen=True)
+class Product:
+    """One product a policy covers (brand, biosimilar or generic) and the identifiers that
+    route a request to it: names (brand and generic; compared case-insensitively, trademark
+    signs ignored), HCPCS codes, NDCs (11-digit 5-4-2), strengths and routes (as written)."""
+
+    id: str
+    name: str
+    kind: str = "brand"  # brand | biosimilar | generic
+    generic: str | None = None
+    hcpcs: tuple[str, ...] = ()
+    ndc: tuple[str, ...] = ()
+    strengths: tuple[str, ...] = ()
+    routes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Drug:
     brand: str
     generic: str | None = None
     description: str | None = None
     hcpcs: tuple[str, ...] = ()
     ndc: tuple[str, ...] = ()
+    # Several products under one policy (biosimilars, strengths, routes); empty: the policy's
+    # one product is the drug itself.
+    products: tuple[Product, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,11 +222,24 @@ class HistoryEntry:
 
 
 @dataclass(frozen=True)
+class OtherIndications:
+    """What the policy does with a request outside every indication it lists:
+    investigational (quoting `statement`, the policy's sentence), not_covered, or
+    pend_for_review (e.g. for compendia-supported uses). `statement` is the policy's own
+    sentence when it has one, never invented."""
+
+    outcome: str = "not_covered"
+    statement: str | None = None
+
+
+@dataclass(frozen=True)
 class Coverage:
-    medically_necessary: str
-    investigational: str
-    indication: str
+    medically_necessary: str | None = None
+    investigational: str | None = None
+    # The single-indication form: the criterion that defines the covered indication.
+    indication: str | None = None
     applies_to: str | None = None
+    other_indications: OtherIndications | None = None
 
 
 @dataclass(frozen=True)
@@ -155,6 +269,8 @@ class PolicySpec:
     value_sets: tuple[ValueSet, ...] = ()
     subsection: str | None = None
     payer: str | None = None
+    # The plan id a request names to reach this policy when several payers cover one drug.
+    plan: str | None = None
     example: bool = False
     original_policy_date: str | None = None
     last_review_date: str | None = None
@@ -198,6 +314,24 @@ class PolicySpec:
 
     def requirement_set(self, name: str) -> RequirementSet | None:
         return next((r for r in self.requirements if r.name == name), None)
+
+    def set_for(self, request_type: str) -> RequirementSet | None:
+        """The requirement set that decides requests of this type (None: the policy has none)."""
+        return next((r for r in self.requirements if request_type in r.request_types), None)
+
+    @property
+    def has_indications(self) -> bool:
+        """Whether the policy is written with indications (the model of docs/semantics.md,
+        "Indications"); otherwise it is the single-indication form with coverage.indication."""
+        return any(r.indications for r in self.requirements)
+
+    @property
+    def products(self) -> tuple[Product, ...]:
+        """The policy's products; a policy that lists none has one, the drug itself."""
+        if self.drug.products:
+            return self.drug.products
+        d = self.drug
+        return (Product(package_segment(d.brand), d.brand, "brand", d.generic, d.hcpcs, d.ndc),)
 
     def value_set(self, vid: str) -> ValueSet:
         return next(v for v in self.value_sets if v.id == vid)

@@ -8,7 +8,11 @@ import data.rxrego.lib
 
 request_types := {"initial", "renewal"}
 
-# order: each set's criteria in policy order (a pre-order walk from its root, children as
+# The requirement set that decides each request type.
+request_sets := {"initial": "initial", "renewal": "renewal"}
+
+# order: each request type's criteria (with indications: each set's, per indication) in
+# policy order (a pre-order walk from its root, children as
 # written, a conditional's `when` before its `then`); requires: what each composite criterion
 # requires (a conditional: its `then`); conditions: what a conditional is conditioned on;
 # fields: the request fields each leaf criterion reads (what a pended decision asks for).

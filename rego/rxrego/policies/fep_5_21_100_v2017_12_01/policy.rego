@@ -121,7 +121,7 @@ requirements["renewal"] := {
 # description: The decision for the request in `input` (docs/semantics.md).
 # entrypoint: true
 decision := lib.decide(input, policy, coverage, texts, set, statuses, derived) if {
-	set := requirements[input.request_type]
+	set := requirements[request_sets[input.request_type]]
 
 	# Only the statuses of the set's criteria (and of the indication) are evaluated.
 	statuses := {id: status[id] | some id in array.concat(derived.order[input.request_type], [coverage.indication])}

@@ -371,7 +371,8 @@ _recent(date, on, days) if days_between(date, on) <= days
 
 # decide assembles a policy's decision document (docs/semantics.md, "The decision").
 # request: the input (its request_type names the set); policy: the policy block;
-# coverage: {"indication", "investigational"}; texts: {id: the policy's wording};
+# coverage: {"indication", "investigational"} (either null when the policy has none: a
+#   failing root is then never investigational); texts: {id: the policy's wording};
 # set: {"title", "duration_months"} and the set's root ({"all_of": ids}, {"any_of": ids} or
 #   {"at_least": n, "of": ids}); statuses: {id: status} for the set's criteria and the
 #   indication; derived: {"order": {set: ids in policy order}, "requires": {id: ids},
@@ -393,7 +394,7 @@ decide(request, policy, coverage, texts, set, statuses, derived) := object.union
 ]) if {
 	order := derived.order[request.request_type]
 	root := root_status(set, statuses)
-	reason := _reason(root, statuses[coverage.indication])
+	reason := _reason(root, object.get(statuses, coverage.indication, "met"))
 	outcome := _outcomes[reason]
 }
 
