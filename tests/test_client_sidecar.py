@@ -659,10 +659,8 @@ def test_retries_connection_errors_but_never_4xx(token_sidecar, monkeypatch):
         with pytest.raises(Unauthorized):
             c.decide(APPROVED)
     assert len(attempts) == 1
-    # 502/503/504 are retried with backoff, POST included; read errors are not
-    retry = c._new_session().get_adapter("http://x").max_retries
-    assert set(retry.status_forcelist) == {502, 503, 504}
-    assert "POST" in retry.allowed_methods and retry.read == 0 and retry.backoff_factor == 0.01
+    # 502/503/504 are retried with backoff, POST included, and read errors are not:
+    # tests/test_inputs.py::test_5xx_is_retried_within_the_deadline_and_4xx_never
 
 
 @pytest.mark.opa

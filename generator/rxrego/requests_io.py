@@ -59,6 +59,12 @@ class RequestError(ValueError):
         where = f"line {line} column {column}: " if line is not None else ""
         super().__init__(f"{where}{field + ': ' if field else ''}{message}")
 
+    def describe(self, source: str) -> str:
+        """The error for people, after the name of what was read:
+        `request.json:1:42: notes[0][0]...: nested more than 32 levels deep ...`."""
+        where = f"{source}:{self.line}:{self.column}" if self.line is not None else source
+        return f"{where}: {self.field + ': ' if self.field else ''}{self.message}"
+
 
 def format_path(path: tuple | list) -> str:
     """('diagnoses', 0, 'code') -> 'diagnoses[0].code': names joined by dots, list indexes in
@@ -210,7 +216,7 @@ def loads(text: str | bytes, *, max_depth: int = MAX_DEPTH) -> object:
 
 def read_file(path: str | Path, *, max_depth: int = MAX_DEPTH) -> object:
     """`loads` of a file (or standard input for "-"); RequestError for a file that cannot be
-    read, naming it."""
+    read. Show errors with `RequestError.describe(the file's name)`."""
     name = str(path)
     try:
         if name == "-":
@@ -218,13 +224,13 @@ def read_file(path: str | Path, *, max_depth: int = MAX_DEPTH) -> object:
         else:
             p = Path(path)
             if p.is_dir():
-                raise RequestError(f"{name} is a folder, not a JSON file")
+                raise RequestError("is a folder, not a JSON file")
             with p.open("rb") as f:
                 raw = f.read(MAX_REQUEST_BYTES + 1)
     except FileNotFoundError:
-        raise RequestError(f"no such file: {name}") from None
+        raise RequestError("no such file") from None
     except OSError as exc:
-        raise RequestError(f"cannot read {name}: {exc.strerror or exc}") from None
+        raise RequestError(f"cannot be read: {exc.strerror or exc}") from None
     return loads(raw, max_depth=max_depth)
 
 

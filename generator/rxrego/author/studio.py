@@ -42,6 +42,7 @@ from markupsafe import Markup, escape
 
 from .. import bundle as bundle_mod
 from .. import generate as gen
+from .. import requests_io
 from ..sidecar import HOST, Sidecar, SidecarError
 from ..spec import model as m
 from ..spec.errors import SpecError
@@ -428,9 +429,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(HTTPStatus.BAD_REQUEST, {"error": f"the body must be 1 to {MAX_BODY} bytes"})
             return
         try:
-            body = json.loads(self.rfile.read(length))
-        except (ValueError, UnicodeDecodeError):
-            self._json(HTTPStatus.BAD_REQUEST, {"error": "the body is not JSON"})
+            body = requests_io.loads(self.rfile.read(length))  # duplicate keys, numbers, depth
+        except requests_io.RequestError as exc:
+            self._json(HTTPStatus.BAD_REQUEST, {"error": f"the body is refused: {exc}", "field": exc.field})
             return
         if not isinstance(body, dict):
             self._json(HTTPStatus.BAD_REQUEST, {"error": "the body must be a JSON object"})

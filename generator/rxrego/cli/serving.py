@@ -213,7 +213,7 @@ def _local_decision(request: object, rego_dir: Path) -> Decision:
 @click.option("--cases", "cases_dir", default="conformance", show_default=True, help="Folder of golden cases for --case.")
 @click.option("--stale", type=click.Choice(["generate", "fail"]), default="generate", show_default=True, help="Local evaluation when --rego is not what --specs generate: decide with Rego generated into a temporary folder (and say so), or stop with exit 2.")
 @click.option("--watch", is_flag=True, help="Decide again on every save of the request, the case file or a spec (Ctrl-C stops).")
-@click.option("--timeout", default=5.0, show_default=True, type=click.FloatRange(min=0.1), help="Seconds per HTTP attempt (with --server).")
+@click.option("--timeout", default=5.0, show_default=True, type=click.FloatRange(min=0.1), help="Seconds per HTTP attempt (with --server); the whole call has 3x this (two retries).")
 def decide_command(request_file, server, token_file, as_json, rego_dir, specs_dir, case_name, cases_dir, stale, watch, timeout) -> None:
     """Decide one prior-authorization request: a JSON or YAML file (- for stdin), or --case NAME.
 
@@ -233,9 +233,11 @@ def decide_command(request_file, server, token_file, as_json, rego_dir, specs_di
       0  approved (outcome "approved" with an approval period)
       1  any other decision: denied, pended, no_policy, invalid_request
          (a decision was made; it is not an approval)
-      2  no decision: unreadable file, bad JSON or YAML, sidecar down or refusing the token,
-         OPA missing, stale Rego with --stale fail, or an answer that is not the decision
-         contract
+      2  no decision: unreadable file, bad JSON or YAML, a request refused before it is
+         decided (a key given twice, a number outside 0 or 1e-15..1e15, nesting deeper
+         than 32 levels: the message names the field), sidecar down or refusing the
+         token, OPA missing, stale Rego with --stale fail, or an answer that is not the
+         decision contract
     """
     from ..author.trial import RegoSource, RequestSource
     from ..author.trial import watch as watch_files
