@@ -60,6 +60,7 @@ from rxrego.sidecar import Sidecar, SidecarError, authz_policy, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 REGO = ROOT / "rego"
+SPECS = ROOT / "policy_source"
 
 # --- requests, and what docs/semantics.md says each must give --------------------------------
 
@@ -434,7 +435,7 @@ def test_bundle_command_writes_the_same_bytes_twice(rego_snapshot, work):
     outs = []
     for i in (1, 2):
         out = work / f"cli-{i}.tar.gz"
-        result = runner.invoke(cli_main, ["bundle", "-o", str(out), "--rego", str(rego_snapshot)])
+        result = runner.invoke(cli_main, ["bundle", "-o", str(out), "--rego", str(rego_snapshot), "--specs", str(SPECS)])
         assert result.exit_code == 0, result.output
         assert "revision sha256:" in result.output
         outs.append(out.read_bytes())
