@@ -52,7 +52,7 @@ APPROVABLE = {
 }
 
 # Number literals out of the accepted range, as JSON text (Python cannot hold most of them).
-BAD_NUMBERS = ["1e10000000", "-1e10000000", "1e-10000000", "-1e-10000000", "1E+999", "1e16", "1e-16",
+BAD_NUMBERS = ["1e10000000", "1e1000000", "-1e10000000", "1e-10000000", "-1e-10000000", "1E+999", "1e16", "1e-16",
                "123456789012345678901234567890", "1" + "0" * 5000, "0.0000000000000000001"]
 NOT_JSON_NUMBERS = ["NaN", "Infinity", "-Infinity"]
 
@@ -202,7 +202,7 @@ def _approvable_for_examples() -> list[dict]:
          "clinical_status": {"disease_progression": False, "unacceptable_toxicity": False},
          "prescriber": {"specialty": "hematology"}, "concurrent_therapies": [], "quantity": {"units": 60, "days_supply": 30}},
         {"request_id": "ponatinib", "request_type": "initial", "date_of_service": "2026-06-15", "drug": {"ndc": "99999-0002-01"},
-         "patient": {"birth_date": "1980-05-09"}, "diagnoses": [{"code": "C92.1"}],
+         "patient": {"birth_date": "1980-05-09", "sex": "male"}, "diagnoses": [{"code": "C92.1"}],
          "biomarkers": {"T315I": "positive", "philadelphia_chromosome": "positive"},
          "prior_therapies": [{"agent": "imatinib", "class": "second_generation_tki", "result": "failed"},
                              {"agent": "dasatinib", "class": "second_generation_tki", "result": "failed"}],

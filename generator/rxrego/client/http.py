@@ -317,7 +317,8 @@ class RxRegoClient:
                 with call.active():
                     resp = self._session().request(method, url, data=body, headers=headers, timeout=(wait, wait))
             except requests.RequestException as exc:
-                if call.expired:
+                # A timeout of an attempt the deadline cut short is the deadline, whichever fired first.
+                if call.expired or (isinstance(exc, requests.Timeout) and wait < self.timeout):
                     raise SidecarUnavailable(f"{url}: no answer within the {call.seconds:g}s deadline") from exc
                 if attempt < self.retries and _before_sending(exc):
                     attempt += 1
