@@ -548,7 +548,13 @@ def check_response(questionnaire_response: object, spec: m.PolicySpec, *, base: 
 
 
 def response_to_request(
-    questionnaire_response: dict, spec: m.PolicySpec, *, date_of_service: str, request_type: str, base: str = DEFAULT_BASE
+    questionnaire_response: dict,
+    spec: m.PolicySpec,
+    *,
+    date_of_service: str,
+    request_type: str,
+    base: str = DEFAULT_BASE,
+    final: bool = True,
 ) -> dict:
     """Map a final QuestionnaireResponse (answers keyed by linkId) to a PA request for `spec`.
 
@@ -559,9 +565,17 @@ def response_to_request(
     a "No" to "<list>.any" gives an empty list (a known "none"). Values are passed on as
     answered, so a wrong type stays wrong and is never met. Raises ResponseError for a
     response that is refused or whose shape cannot be read, naming the linkId.
+
+    final=False skips `check_response` for a form still being filled in (rxrego studio's
+    own form for the questionnaire it built: no status, no version); it must be a
+    QuestionnaireResponse, and codings are still read only in the offered systems.
     """
     qr = questionnaire_response
-    check_response(qr, spec, base=base)
+    if final:
+        check_response(qr, spec, base=base)
+    elif not isinstance(qr, dict) or qr.get("resourceType") != "QuestionnaireResponse":
+        found = qr.get("resourceType") if isinstance(qr, dict) else type(qr).__name__
+        raise ResponseError(f"expected a QuestionnaireResponse, found {found!r}")
     answers = _Answers(qr.get("item"), systems=coding_systems(build_questionnaire(spec, base=base)))
     facts = needs(spec)
     drug: dict = {"name": spec.drug.brand}

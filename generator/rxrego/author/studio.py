@@ -295,7 +295,8 @@ def _request_from_form(engine: Engine, body: dict) -> tuple[m.PolicySpec, dict]:
     if not isinstance(dos, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", dos):
         raise ApiError("date of service: give a date (YYYY-MM-DD)")
     try:
-        request = response_to_request(body.get("response") or {}, spec, date_of_service=dos, request_type=request_type)
+        # The studio's own form, answered as it is typed: not a final response (final=False).
+        request = response_to_request(body.get("response") or {}, spec, date_of_service=dos, request_type=request_type, final=False)
     except ResponseError as exc:
         raise ApiError(str(exc)) from None
     return spec, request
