@@ -10,7 +10,7 @@ rest on:
   two readers of the same bytes could decide different requests;
 - **numbers outside the accepted range**: `NaN`, `Infinity`, `-Infinity` (not JSON at all,
   though Python's `json` reads them), a magnitude above `MAX_ABS_NUMBER` (`1e10000000`,
-  which Python reads as infinity and which makes OPA itself panic in a comparison), a
+  which Python reads as infinity, which OPA v1.20.2 panicked comparing and v1.22.4 refuses), a
   non-zero magnitude below `MIN_ABS_NUMBER` (`1e-10000000`, read as 0), and integers of more
   than `MAX_NUMBER_DIGITS` digits; the bounds hold far beyond any real quantity, days supply
   or lab value and inside the range where a binary double is exact for integers

@@ -109,10 +109,10 @@ _given(key) if object.get(input.drug, key, null) != null
 # --- numbers: checked before any other rule reads the request -------------------------
 
 # Every number in the request, wherever it is, must be plainly written and of a sane size
-# (docs/semantics.md, "Numbers"). OPA v1.20 panics comparing a
-# number such as 1e-10000000 or 1e10000000 with another, and it compares the arguments of
-# a function call with earlier calls', so a request holding one is answered with these
-# errors before anything else reads it.
+# (docs/semantics.md, "Numbers"); a request holding one that is not is answered with these
+# errors before anything else reads it. OPA v1.20.2 panicked comparing a number such as
+# 1e-10000000 with another (and it compares a function's arguments with earlier calls');
+# v1.22.4 refuses those when it reads the input, and reads 1E+999 or 1e16, which land here.
 number_errors contains {"field": _field_path(path), "message": message} if {
 	is_object(input)
 	walk(input, [path, value])

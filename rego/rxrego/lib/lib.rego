@@ -309,7 +309,7 @@ quantity_limit(units_fact, days_fact, max_units, per_days) := "invalid" if {
 } else := "unmet"
 
 # A request number is compared only when plainly written (docs/semantics.md, "Numbers"):
-# OPA v1.20 panics comparing e.g. 1e-10000000. Checked on the text, never passed to a function.
+# OPA v1.20.2 panicked comparing e.g. 1e-10000000. The text is checked; no function gets it.
 _plain_number := `^-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]{1,3})?$`
 
 _usable_units(f) if {

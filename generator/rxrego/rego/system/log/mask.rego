@@ -57,11 +57,11 @@ _kept := facts(input.input) if {
 facts(request) := _facts_of_text(json.marshal(request))
 
 # The facts, from the request's JSON text. No function here is given a value of the
-# request that is not a string: OPA compares the arguments of a call with those of earlier
-# calls (memoization), and it panics comparing a number such as 1e-10000000 with another
-# (OPA v1.20.2; docs/semantics.md, "Numbers"), so one batch holding 0.5 in one request and
-# 1e-10000000 in another would crash it here, after the decision. A text argument compares
-# as text.
+# request that is not a string: OPA compares a call's arguments with earlier calls'
+# (memoization), and v1.20.2 panicked comparing a number such as 1e-10000000 with another
+# (docs/semantics.md, "Numbers"): one batch holding 0.5 in one request and 1e-10000000 in
+# another crashed it here, after the decision. v1.22.4 refuses such numbers when it reads the
+# input; this keeps the mask safe whichever OPA runs it. A text argument compares as text.
 _facts_of_text(text) := object.union(scalars, drug) if {
 	request := json.unmarshal(text)
 	scalars := {key: value |
