@@ -101,6 +101,14 @@ _LIST_FACTS = ("diagnoses", "prior_therapies", "labs", "concurrent_therapies")
 # --- small helpers ------------------------------------------------------------------------
 
 
+# Numbers outside the accepted range (docs/semantics.md, "Numbers": 0, or a magnitude from
+# 1e-15 to 1e15), anywhere in a request: invalid_request naming the field. JSON cannot carry
+# NaN or infinities, and Python cannot hold 1e10000000 as a float: tests/test_inputs.py
+# sends those as text.
+OUT_OF_RANGE = (1e16, 10**16, -(10**16), 1000000000000001, 1e-16, -1e-16, 5e-324, 1e300, -1.5e308)
+AT_THE_BOUNDS = (1e15, 10**15, -(10**15), 1e-15, -1e-15, 0.0, -0.0)
+
+
 def _iso(y: int, mo: int, d: int) -> str:
     return f"{y:04d}-{mo:02d}-{d:02d}"
 
@@ -515,7 +523,7 @@ def _lab_fact(spec: m.PolicySpec) -> _Fact:
         return values, good_values, offsets, good_offsets, names, units
 
     table = {t: pools(t) for t in tests}
-    bad_values = lambda t: (str(t.value), True, False, MISSING, None, [t.value], {"v": t.value})  # noqa: E731
+    bad_values = lambda t: (str(t.value), True, False, MISSING, None, [t.value], {"v": t.value}, *OUT_OF_RANGE)  # noqa: E731
     bad_units = (MISSING, None, 5)
     bad_dates = ("2026-02-30", "2026-6-1", "", MISSING, None, 20260101, True)
 
@@ -655,8 +663,8 @@ def _quantity_fact(spec: m.PolicySpec) -> _Fact:
                 pair = {"units": _number(units), "days_supply": days}
                 (good_pairs if units * t.per_days <= max_units * days else other_pairs).append(pair)
         good_pairs.append({"units": _number(max_units), "days_supply": float(t.per_days)})  # 30.0: a whole number
-    bad_units = (-1, -0.25, "60", True, [60], {"n": 60})
-    bad_days = (0, -1, 1.5, 7.25, 0.5, "30", True, [30])
+    bad_units = (-1, -0.25, "60", True, [60], {"n": 60}, *OUT_OF_RANGE)
+    bad_days = (0, -1, 1.5, 7.25, 0.5, "30", True, [30], *OUT_OF_RANGE)
 
     def good(draw, ctx):
         return _pick(draw, good_pairs)
@@ -923,7 +931,7 @@ def _drug(draw, plan: _Plan, pool: str) -> object:
     return _pick(draw, {"good": plan.drug_naming, "other": plan.drug_other, "malformed": plan.drug_malformed}[pool])
 
 
-_JSON_LEAVES = st.one_of(st.none(), st.booleans(), st.integers(-2, 2),
+_JSON_LEAVES = st.one_of(st.none(), st.booleans(), st.integers(-2, 2), st.sampled_from(OUT_OF_RANGE + AT_THE_BOUNDS),
                          st.sampled_from(("", "initial", "renewal", "2026-06-15", "Besponsa", "J9229")))
 _JSON_KEYS = st.sampled_from(("request_type", "date_of_service", "drug", "patient", "hcpcs", "name", "requests"))
 _JSON = st.recursive(_JSON_LEAVES, lambda inner: st.lists(inner, max_size=2) | st.dictionaries(_JSON_KEYS, inner, max_size=3),

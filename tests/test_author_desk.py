@@ -562,26 +562,35 @@ def test_questionnaire_command_writes_valid_json(spec, tmp_path):
 
 
 def fill(q: dict, answers: dict, *, qid: str | None = "QR-1") -> dict:
-    """A QuestionnaireResponse: answers[linkId] is an answer dict, or for a repeating group a list
-    of {child linkId: answer}. Every linkId must exist in the questionnaire."""
+    """A completed QuestionnaireResponse to `q` (its url|version): answers[linkId] is an answer
+    dict, or for a repeating group a list of {child linkId: answer}. Every linkId must exist in
+    the questionnaire; a valueCoding without a system gets the one the item offers."""
     items = items_by_link(q)
     out = []
+
+    def answer(link: str, a: dict) -> dict:
+        if "valueCoding" in a and "system" not in a["valueCoding"]:
+            system = items[link]["answerOption"][0]["valueCoding"]["system"]
+            return {"valueCoding": {"system": system, **a["valueCoding"]}}
+        return a
+
     for link, value in answers.items():
         assert link in items, f"{link} is not in the questionnaire"
         if isinstance(value, list):
             for instance in value:
                 assert all(child in items for child in instance), instance
-                out.append({"linkId": link, "item": [{"linkId": c, "answer": [a]} for c, a in instance.items()]})
+                out.append({"linkId": link, "item": [{"linkId": c, "answer": [answer(c, a)]} for c, a in instance.items()]})
         else:
-            out.append({"linkId": link, "answer": [value]})
-    qr = {"resourceType": "QuestionnaireResponse", "status": "completed", "questionnaire": q["url"], "item": out}
+            out.append({"linkId": link, "answer": [answer(link, value)]})
+    qr = {"resourceType": "QuestionnaireResponse", "status": "completed", "questionnaire": f"{q['url']}|{q['version']}", "item": out}
     if qid:
         qr["id"] = qid
     return qr
 
 
 def coding(code: str) -> dict:
-    return {"valueCoding": {"system": "https://rxrego.dev/fhir/CodeSystem/x", "code": code}}
+    """A coded answer; `fill` adds the code system the question offers."""
+    return {"valueCoding": {"code": code}}
 
 
 def approvable_answers() -> dict:
@@ -683,13 +692,14 @@ def test_response_mapping_of_value_types_groups_and_mistakes(spec):
     female = {"valueCoding": {"system": "http://hl7.org/fhir/administrative-gender", "code": "female"}}
     req = response_to_request(fill(build_questionnaire(pon), {"patient.sex": female}), pon, date_of_service="2026-06-15", request_type="initial")
     assert req["patient"] == {"sex": "female"}
+    final = {k: v for k, v in fill(q, {}).items() if k != "item"}  # completed, to this questionnaire
     mistakes = [
         ({"resourceType": "Patient"}, "expected a QuestionnaireResponse"),
         ({**fill(q, {}), "questionnaire": "https://x.org/Questionnaire/other"}, "not the questionnaire of fep-5.21.100"),
-        ({"resourceType": "QuestionnaireResponse", "item": [{"linkId": "patient.birth_date", "answer": [{"valueDate": "1980-01-01"}, {"valueDate": "1981-01-01"}]}]}, "2 answers to a question that takes one"),
-        ({"resourceType": "QuestionnaireResponse", "item": [{"linkId": "patient.birth_date", "answer": [{}]}]}, "needs exactly one value[x]"),
+        ({**final, "item": [{"linkId": "patient.birth_date", "answer": [{"valueDate": "1980-01-01"}, {"valueDate": "1981-01-01"}]}]}, "2 answers to a question that takes one"),
+        ({**final, "item": [{"linkId": "patient.birth_date", "answer": [{}]}]}, "needs exactly one value[x]"),
         (fill(q, {"prior_therapies.any": {"valueBoolean": False}, "prior_therapies": approvable_answers()["prior_therapies"]}), "says there is none, but 2 prior_therapies entries are given"),
-        ({"resourceType": "QuestionnaireResponse", "item": "nope"}, "must be a list"),
+        ({**final, "item": "nope"}, "must be a list"),
     ]
     for qr, message in mistakes:
         with pytest.raises(ResponseError, match=re.escape(message)):

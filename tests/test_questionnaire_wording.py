@@ -89,6 +89,8 @@ def test_questionnaire_wording_units_and_qualifiers(tmp_path: Path):
     # answered, the coded unit reaches the request as the policy writes it
     qr = {
         "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "questionnaire": f"{q['url']}|{q['version']}",
         "item": [
             {"linkId": "labs.anc", "item": [
                 {"linkId": "labs.anc.value", "answer": [{"valueDecimal": 1500}]},

@@ -64,6 +64,31 @@ def source_files(rego_dir: Path) -> list[tuple[str, bytes]]:
     return out
 
 
+def drift(rego_dir: Path, specs_dir: Path) -> list[str]:
+    """Why `rego_dir` is not exactly what `rxrego generate` writes from `specs_dir`: one line
+    per stale, missing or extra file (a hand edit, a stray data.json), [] when it is current.
+
+    The generator's own check (`rxrego generate --check`): the specs are loaded (SpecError
+    for a broken one) and generated in a scratch folder with the pinned OPA. BundleError when
+    there are no specs to check against."""
+    from . import generate as gen
+    from .spec.loader import find_specs, load_specs
+
+    rego_dir, specs_dir = Path(rego_dir), Path(specs_dir)
+    if not rego_dir.is_dir():
+        raise BundleError(f"no such folder: {rego_dir}")
+    spec_files = find_specs([specs_dir]) if specs_dir.exists() else []
+    if not spec_files:
+        raise BundleError(f"no spec files under {specs_dir} to check {rego_dir}/ against: pass --specs")
+    files = gen.build(load_specs(spec_files), gen.project_label(specs_dir) + "/")
+    found = gen.compare(files, rego_dir)
+    return (
+        [f"stale    {rego_dir}/{p}  (differs from what the specs generate)" for p in found.stale]
+        + [f"missing  {rego_dir}/{p}" for p in found.missing]
+        + [f"extra    {rego_dir}/{p}  (not written by the generator)" for p in found.extra]
+    )
+
+
 def content_revision(files: list[tuple[str, bytes]]) -> str:
     """`sha256:<16 hex>` over the sorted (path, bytes) pairs; lengths are hashed too, so no
     two different file sets can be concatenated into the same stream."""

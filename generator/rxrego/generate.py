@@ -449,8 +449,9 @@ def _write_tree(root: Path, files: dict[str, str]) -> None:
 def _read_tree(root: Path) -> dict[str, str]:
     if not root.is_dir():
         return {}
+    # surrogateescape: a stray binary file is reported as extra or stale, never a crash
     return {
-        p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
+        p.relative_to(root).as_posix(): p.read_bytes().decode("utf-8", "surrogateescape")
         for p in sorted(root.rglob("*"))
         if p.is_file()
     }

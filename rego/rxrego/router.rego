@@ -36,36 +36,39 @@ plans := {
 # METADATA
 # description: The decision for one request (POST /v1/data/rxrego/decision).
 # entrypoint: true
-decision := _invalid(errors) if {
+decision := _invalid(number_errors) if {
+	count(number_errors) > 0
+} else := _invalid(errors) if {
 	not _envelope_ok
 } else := _invalid(_drug_errors) if {
 	count(_drug_errors) > 0
-} else := object.union(
-	{"outcome": "no_policy", "reason": "no_policy", "drug": _drug_given},
-	lib.request_id(input),
-) if {
+} else := object.union({"outcome": "no_policy", "reason": "no_policy", "drug": _drug_given}, lib.request_id(input)) if {
 	count(matches) == 0
-} else := object.union(
-	{"outcome": "no_policy", "reason": "not_in_force", "drug": _drug_given, "in_force_from": _first_version.from},
-	lib.request_id(input),
-) if {
+} else := object.union(_not_in_force, lib.request_id(input)) if {
 	not _in_force
-} else := object.union(
-	{
-		"outcome": "pended",
-		"reason": "no_requirements",
-		"request_type": input.request_type,
-		"message": sprintf(
-			"the policy in force has no requirements for %s requests: refer for review",
-			[input.request_type],
-		),
-	},
-	lib.request_id(input),
-) if {
+} else := object.union(_no_requirements, lib.request_id(input)) if {
 	not input.request_type in data.rxrego.policies[_in_force].request_types
 } else := object.union(data.rxrego.policies[_in_force].decision, _product) if {
 	data.rxrego.policies[_in_force].decision.outcome != "invalid_request"
 } else := data.rxrego.policies[_in_force].decision
+
+_not_in_force := {
+	"outcome": "no_policy",
+	"reason": "not_in_force",
+	"drug": _drug_given,
+	"in_force_from": _first_version.from,
+}
+
+# A request type the policy in force has no requirement set for is referred, not refused.
+_no_requirements := {
+	"outcome": "pended",
+	"reason": "no_requirements",
+	"request_type": input.request_type,
+	"message": sprintf(
+		"the policy in force has no requirements for %s requests: refer for review",
+		[input.request_type],
+	),
+}
 
 # What is wrong with the drug identifiers, in the order they are judged: an unreadable NDC;
 # then, once they name a policy, identifiers naming several policies (or plans), an
@@ -234,6 +237,56 @@ _drug_given[key] := input.drug[key] if {
 _drug_keys := ["hcpcs", "ndc", "name"]
 
 _given(key) if object.get(input.drug, key, null) != null
+
+# --- numbers: checked before any other rule reads the request -------------------------
+
+# Every number in the request, wherever it is, must be plainly written and of a sane size
+# (docs/semantics.md, "Numbers"); a request holding one that is not is answered with these
+# errors before anything else reads it. OPA v1.20.2 panicked comparing a number such as
+# 1e-10000000 with another (and it compares a function's arguments with earlier calls');
+# v1.22.4 refuses those when it reads the input, and reads 1E+999 or 1e16, which land here.
+number_errors contains {"field": _field_path(path), "message": message} if {
+	is_object(input)
+	walk(input, [path, value])
+	is_number(value)
+	text := json.marshal(value)
+	not _sane_number_text(text)
+	message := sprintf("the number %s is outside the accepted range (%s)", [_shorten(text), _number_range])
+}
+
+_number_range := "finite, and 0 or of magnitude 1e-15 to 1e15"
+
+# _sane_number_text(text): plainly written (at most 64 characters, an exponent of at most 3
+# digits), and 0 or of a magnitude from 1e-15 to 1e15. The text, never the number, is the
+# argument: OPA compares a function's arguments with earlier calls' (memoization).
+_sane_number_text(text) if {
+	count(text) <= 64
+	regex.match(`^-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]{1,3})?$`, text)
+	_sane_magnitude(abs(to_number(text)))
+}
+
+_sane_magnitude(0)
+
+_sane_magnitude(a) if {
+	a >= 1e-15
+	a <= 1e15
+}
+
+_shorten(text) := text if {
+	count(text) <= 40
+} else := concat("", [substring(text, 0, 37), "..."])
+
+# _field_path(["labs", 0, "value"]) is "labs[0].value": a request path as errors name it.
+_field_path(path) := concat("", [_segment(i, key) | some i, key in path])
+
+_segment(_, key) := sprintf("[%d]", [key]) if is_number(key)
+
+_segment(0, key) := key if is_string(key)
+
+_segment(i, key) := concat("", [".", key]) if {
+	i > 0
+	is_string(key)
+}
 
 # --- the envelope: what every request needs before any policy can decide it --------------
 

@@ -125,21 +125,15 @@ def show_value(value: object, limit: int = 160) -> str:
 
 
 def load_json(path: str) -> object:
-    """A JSON document from a file (or - for stdin); InputError naming the line and column."""
-    import sys
+    """A JSON document from a file (or - for stdin), read by rxrego.requests_io: InputError
+    naming the line and column of a syntax error, or the field of a key given twice, a number
+    outside the accepted range or nesting deeper than requests_io.MAX_DEPTH."""
+    from .. import requests_io
 
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"no such file: {path}") from None
-    except IsADirectoryError:
-        raise InputError(f"{path} is a folder, not a JSON file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {path}: {exc}") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+        return requests_io.read_file(path)
+    except requests_io.RequestError as exc:
+        raise InputError(exc.describe("standard input" if path == "-" else path)) from None
 
 
 def load_spec_file(path: str | Path) -> m.PolicySpec:

@@ -397,7 +397,7 @@ def validate_questionnaire(q: object) -> list[str]:
 # --- a QuestionnaireResponse back to a request -----------------------------------------------------------
 
 
-def _answer_value(answer: object, link: str) -> object:
+def _answer_value(answer: object, link: str, systems: dict[str, set[str]] | None = None) -> object:
     if not isinstance(answer, dict):
         raise ResponseError(f"linkId '{link}': an answer must be an object")
     keys = _value_keys(answer, "value")
@@ -407,6 +407,15 @@ def _answer_value(answer: object, link: str) -> object:
     if keys[0] == "Coding":
         if not isinstance(value, dict) or "code" not in value:
             raise ResponseError(f"linkId '{link}': valueCoding needs a code")
+        if systems is not None:
+            expected = systems.get(link)
+            if not expected:
+                raise ResponseError(f"linkId '{link}': the questionnaire asks for no coded answer here, found valueCoding")
+            if value.get("system") not in expected:
+                raise ResponseError(
+                    f"linkId '{link}': valueCoding system {value.get('system')!r} is not the code system the "
+                    f"questionnaire offers ({', '.join(sorted(expected))}); a code from another system is not read"
+                )
         return value["code"]
     if keys[0] == "Quantity":
         return value.get("value") if isinstance(value, dict) else value
@@ -418,8 +427,9 @@ def _answer_value(answer: object, link: str) -> object:
 class _Answers:
     """Answers of a response (or of one group instance), found by linkId at any depth."""
 
-    def __init__(self, items: object, where: str = "QuestionnaireResponse.item"):
+    def __init__(self, items: object, where: str = "QuestionnaireResponse.item", systems: dict[str, set[str]] | None = None):
         self.by_link: dict[str, list[dict]] = {}
+        self.systems = systems
         self._collect(items, where)
 
     def _collect(self, items: object, where: str) -> None:
@@ -446,13 +456,13 @@ class _Answers:
             return None
         if len(answers) > 1:
             raise ResponseError(f"linkId '{link}': {len(answers)} answers to a question that takes one")
-        return _answer_value(answers[0], link)
+        return _answer_value(answers[0], link, self.systems)
 
     def entries(self, group: str, fields: Iterable[str]) -> list[dict]:
         """One entry per instance of a repeating group: {field: answer} of its answered fields."""
         out = []
         for instance in self.instances(group):
-            inner = _Answers(instance.get("item"), f"item '{group}'")
+            inner = _Answers(instance.get("item"), f"item '{group}'", self.systems)
             entry = {f: v for f in fields if (v := inner.one(f"{group}.{f}")) is not None}
             if entry:
                 out.append(entry)
@@ -493,22 +503,85 @@ class _Request:
             doc.setdefault(last, []).extend(values)
 
 
-def response_to_request(questionnaire_response: dict, spec: m.PolicySpec, *, date_of_service: str, request_type: str) -> dict:
-    """Map a completed QuestionnaireResponse (answers keyed by linkId) to a PA request for `spec`.
+# FHIR R4 QuestionnaireResponse.status values whose answers are final: "in-progress" and
+# "stopped" are unfinished, "entered-in-error" withdrawn (hl7.org/fhir/R4/valueset-questionnaire-answers-status.html).
+DECIDED_STATUSES = ("completed", "amended")
 
-    Unanswered questions leave their field absent (the decision pends on it, never approves);
-    a "No" to "<list>.any" gives an empty list (a known "none"). Values are passed on as
-    answered, so a wrong type stays wrong and is never met. Raises ResponseError for a
-    response whose shape cannot be read.
-    """
+
+def coding_systems(questionnaire: dict) -> dict[str, set[str]]:
+    """linkId -> the code systems its answerOptions offer (items without coded options absent)."""
+    out: dict[str, set[str]] = {}
+
+    def walk(items: object) -> None:
+        for it in items or []:
+            for opt in it.get("answerOption") or []:
+                coding = opt.get("valueCoding") if isinstance(opt, dict) else None
+                if isinstance(coding, dict) and isinstance(coding.get("system"), str):
+                    out.setdefault(it["linkId"], set()).add(coding["system"])
+            walk(it.get("item"))
+
+    walk(questionnaire.get("item"))
+    return out
+
+
+def check_response(questionnaire_response: object, spec: m.PolicySpec, *, base: str = DEFAULT_BASE) -> None:
+    """ResponseError unless the response is a QuestionnaireResponse, final (status completed
+    or amended) and answers this spec's questionnaire: `questionnaire` is its canonical URL
+    and version, `<base>/Questionnaire/<id>|<spec version>`."""
     qr = questionnaire_response
     if not isinstance(qr, dict) or qr.get("resourceType") != "QuestionnaireResponse":
         found = qr.get("resourceType") if isinstance(qr, dict) else type(qr).__name__
         raise ResponseError(f"expected a QuestionnaireResponse, found {found!r}")
+    status = qr.get("status")
+    if status not in DECIDED_STATUSES:
+        shown = "absent" if status is None else repr(status)
+        raise ResponseError(f"status is {shown}: only a completed or amended response is decided, never an unfinished or withdrawn one")
+    url = questionnaire_url(spec, base)
+    version_of_spec = content_version(spec)
+    expected = f"{url}|{version_of_spec}"
     canonical = qr.get("questionnaire")
-    if isinstance(canonical, str) and not canonical.split("|")[0].endswith(f"/Questionnaire/{spec.id}"):
-        raise ResponseError(f"the response answers {canonical}, not the questionnaire of {spec.id}")
-    answers = _Answers(qr.get("item"))
+    if canonical == expected:
+        return
+    if not isinstance(canonical, str) or not canonical:
+        raise ResponseError(f"the response does not say which questionnaire it answers (questionnaire: expected {expected})")
+    answered, _, version = canonical.partition("|")
+    if answered != url:
+        raise ResponseError(f"the response answers {canonical}, not the questionnaire of {spec.id} ({expected})")
+    if not version:
+        raise ResponseError(f"the response answers {canonical} without a version; this spec's questionnaire is {expected}")
+    raise ResponseError(f"the response answers version {version} of the questionnaire; this spec's is {version_of_spec} ({expected})")
+
+
+def response_to_request(
+    questionnaire_response: dict,
+    spec: m.PolicySpec,
+    *,
+    date_of_service: str,
+    request_type: str,
+    base: str = DEFAULT_BASE,
+    final: bool = True,
+) -> dict:
+    """Map a final QuestionnaireResponse (answers keyed by linkId) to a PA request for `spec`.
+
+    Only a response `check_response` accepts is mapped (completed or amended, to this
+    questionnaire's URL and version; `base` is the canonical base it was built with). Coded
+    answers are read only in the code system the questionnaire offers for that question.
+    Unanswered questions leave their field absent (the decision pends on it, never approves);
+    a "No" to "<list>.any" gives an empty list (a known "none"). Values are passed on as
+    answered, so a wrong type stays wrong and is never met. Raises ResponseError for a
+    response that is refused or whose shape cannot be read, naming the linkId.
+
+    final=False skips `check_response` for a form still being filled in (rxrego studio's
+    own form for the questionnaire it built: no status, no version); it must be a
+    QuestionnaireResponse, and codings are still read only in the offered systems.
+    """
+    qr = questionnaire_response
+    if final:
+        check_response(qr, spec, base=base)
+    elif not isinstance(qr, dict) or qr.get("resourceType") != "QuestionnaireResponse":
+        found = qr.get("resourceType") if isinstance(qr, dict) else type(qr).__name__
+        raise ResponseError(f"expected a QuestionnaireResponse, found {found!r}")
+    answers = _Answers(qr.get("item"), systems=coding_systems(build_questionnaire(spec, base=base)))
     facts = needs(spec)
     drug: dict = {"name": spec.drug.brand}
     if spec.drug.hcpcs:

@@ -42,6 +42,7 @@ from markupsafe import Markup, escape
 
 from .. import bundle as bundle_mod
 from .. import generate as gen
+from .. import requests_io
 from ..sidecar import HOST, Sidecar, SidecarError
 from ..spec import model as m
 from ..spec.errors import SpecError
@@ -294,7 +295,8 @@ def _request_from_form(engine: Engine, body: dict) -> tuple[m.PolicySpec, dict]:
     if not isinstance(dos, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", dos):
         raise ApiError("date of service: give a date (YYYY-MM-DD)")
     try:
-        request = response_to_request(body.get("response") or {}, spec, date_of_service=dos, request_type=request_type)
+        # The studio's own form, answered as it is typed: not a final response (final=False).
+        request = response_to_request(body.get("response") or {}, spec, date_of_service=dos, request_type=request_type, final=False)
     except ResponseError as exc:
         raise ApiError(str(exc)) from None
     return spec, request
@@ -428,9 +430,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(HTTPStatus.BAD_REQUEST, {"error": f"the body must be 1 to {MAX_BODY} bytes"})
             return
         try:
-            body = json.loads(self.rfile.read(length))
-        except (ValueError, UnicodeDecodeError):
-            self._json(HTTPStatus.BAD_REQUEST, {"error": "the body is not JSON"})
+            body = requests_io.loads(self.rfile.read(length))  # duplicate keys, numbers, depth
+        except requests_io.RequestError as exc:
+            self._json(HTTPStatus.BAD_REQUEST, {"error": f"the body is refused: {exc}", "field": exc.field})
             return
         if not isinstance(body, dict):
             self._json(HTTPStatus.BAD_REQUEST, {"error": "the body must be a JSON object"})

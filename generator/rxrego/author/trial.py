@@ -18,7 +18,6 @@ once or again on every save (`--watch`).
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -27,6 +26,7 @@ from pathlib import Path
 
 from ..conformance.cases import Case, find_case_files, load_case_file
 from ..spec.errors import SpecError
+from .. import requests_io
 from ..spec.loader import find_specs
 from ..spec.yamlsource import parse
 from .common import InputError
@@ -55,18 +55,22 @@ def _read(path: str) -> str:
 
 
 def parse_request(text: str, name: str) -> object:
-    """A request from JSON or YAML text (by `name`'s suffix, else by its first character)."""
+    """A request from JSON or YAML text (by `name`'s suffix, else by its first character),
+    read by rxrego.requests_io: a key given twice, a number outside the accepted range or
+    nesting deeper than requests_io.MAX_DEPTH is an InputError naming the field."""
     suffix = Path(name).suffix.lower()
     as_json = suffix == ".json" or (suffix not in (".yaml", ".yml") and text.lstrip().startswith(("{", "[")))
-    if as_json:
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{name}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
     try:
-        return parse(text, name).data
-    except SpecError as exc:
-        raise InputError("\n".join(str(i) for i in exc.issues)) from None
+        if as_json:
+            return requests_io.loads(text)
+        try:
+            data = parse(text, name).data  # duplicate keys and YAML 1.1 oddities refused here
+        except SpecError as exc:
+            raise InputError("\n".join(str(i) for i in exc.issues)) from None
+        requests_io.check(data)
+        return data
+    except requests_io.RequestError as exc:
+        raise InputError(exc.describe(name)) from None
 
 
 def load_request(path: str) -> object:

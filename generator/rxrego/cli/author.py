@@ -337,8 +337,16 @@ def questionnaire_command(spec_file: str, output: str | None, base_url: str | No
 @click.option("--show-request", is_flag=True, help="Also print the PA request the answers were mapped to (JSON).")
 @click.option("--json", "as_json", is_flag=True, help="Print the decision document (JSON) instead of the explanation.")
 @click.option("--no-color", is_flag=True, help="Plain text even on a terminal.")
-def questionnaire_decide_command(response_file, spec_file, date_of_service, renewal, rego_dir, show_request, as_json, no_color) -> None:
+@click.option("--base-url", default=None, metavar="URL", help="The canonical base the questionnaire was built with (default https://rxrego.dev/fhir).")
+def questionnaire_decide_command(response_file, spec_file, date_of_service, renewal, rego_dir, show_request, as_json, no_color, base_url) -> None:
     """Map a completed QuestionnaireResponse to a PA request and decide it locally.
+
+    \b
+    Only a final response to THIS questionnaire is decided: status "completed" or
+    "amended", and "questionnaire" naming its canonical URL and version
+    (<base>/Questionnaire/<spec id>|<spec version>). A coded answer counts only in the
+    code system the questionnaire offers for that question. Anything else is refused
+    (exit 2), naming the field or linkId, and never decided.
 
     \b
     Answers are read by linkId (valueDate, valueString, valueBoolean, valueCoding,
@@ -356,18 +364,21 @@ def questionnaire_decide_command(response_file, spec_file, date_of_service, rene
 
     \b
     Exit status: 0 approved; 1 any other decision (denied, pended, no_policy,
-    invalid_request); 2 no decision (unreadable response, bad option, OPA missing).
+    invalid_request); 2 no decision (unreadable or refused response, bad option, OPA
+    missing).
     """
     if parse_date(date_of_service) is None:
         raise InputError(f"--date-of-service {date_of_service!r} is not a date (YYYY-MM-DD, a real calendar day)")
     spec = load_spec_file(spec_file)
     qr = load_json(response_file)
     try:
-        request = response_to_request(qr, spec, date_of_service=date_of_service, request_type="renewal" if renewal else "initial")
+        request = response_to_request(
+            qr, spec, date_of_service=date_of_service, request_type="renewal" if renewal else "initial", base=base_url or DEFAULT_BASE
+        )
     except ResponseError as exc:
         raise InputError(f"{response_file}: {exc}") from None
     color = False if no_color else None
-    ignored = unknown_link_ids(qr, build_questionnaire(spec))
+    ignored = unknown_link_ids(qr, build_questionnaire(spec, base=base_url or DEFAULT_BASE))
     if ignored:
         click.echo(click.style(f"note: ignored answers to linkIds the questionnaire does not have: {', '.join(ignored)}", fg="yellow"), err=True, color=color)
     if show_request:

@@ -23,25 +23,63 @@ from .. import sidecar as sidecar_mod
 from ..client.decision import Decision
 from ..client.http import RxRegoClient
 from ..sidecar import Sidecar
-from .errors import ExitCode, fail
+from ..spec.errors import SpecError
+from .errors import ExitCode, fail, spec_error
 
 
 # --- bundle --------------------------------------------------------------------------------------
 
 
+def _require_current(rego_dir: str, specs_dir: str, allow_stale: bool) -> None:
+    """For `bundle` and `serve`: exit 1 naming each file when rego/ is not what the specs
+    generate or holds files the generator did not write (rxrego.bundle.drift); with
+    --allow-stale, a loud warning instead."""
+    try:
+        problems = bundle_mod.drift(Path(rego_dir), Path(specs_dir))
+    except (bundle_mod.BundleError, SpecError) as exc:
+        if not allow_stale or not Path(rego_dir).is_dir():
+            if isinstance(exc, SpecError):
+                raise spec_error(exc, consequence=f"{rego_dir}/ cannot be checked against them (--allow-stale skips the check)") from exc
+            raise
+        problems = [f"not checked: {str(exc).splitlines()[-1]}"]
+    if not problems:
+        return
+    listing = "\n".join(f"  {p}" for p in problems)
+    if allow_stale:
+        click.secho(
+            f"WARNING: --allow-stale: {rego_dir}/ is NOT what {specs_dir}/ generates; these decisions are not the "
+            f"policy's as specified. For experiments only, never for production:\n{listing}",
+            fg="red",
+            bold=True,
+            err=True,
+        )
+        return
+    fail(f"{rego_dir}/ is not what {specs_dir}/ generates: run `rxrego generate` (or --allow-stale for an experiment)", ExitCode.FAILED, details=problems)
+
+
+_specs_option = click.option("--specs", "specs_dir", default="policy_source", show_default=True, type=click.Path(file_okay=False), help="Folder of policy specs --rego must match.")
+_allow_stale_option = click.option("--allow-stale", is_flag=True, help="Use --rego even when it does not match --specs or holds files the generator did not write (experiments only; warns loudly).")
+
+
 @click.command("bundle")
 @click.option("-o", "--output", default="build/bundle.tar.gz", show_default=True, type=click.Path(dir_okay=False), help="Where to write the bundle.")
 @click.option("--rego", "rego_dir", default="rego", show_default=True, type=click.Path(file_okay=False), help="Folder of generated Rego.")
+@_specs_option
+@_allow_stale_option
 @click.option("--signing-key", type=click.Path(dir_okay=False), help="PEM private key: sign the bundle (opa build --signing-key).")
 @click.option("--signing-alg", type=click.Choice(bundle_mod.SIGNING_ALGS), default="RS256", show_default=True, help="Signature algorithm (with --signing-key).")
-def bundle_command(output: str, rego_dir: str, signing_key: str | None, signing_alg: str) -> None:
+def bundle_command(output: str, rego_dir: str, specs_dir: str, allow_stale: bool, signing_key: str | None, signing_alg: str) -> None:
     """Build the OPA bundle the sidecar serves: the Rego of rego/ with a .manifest whose
     roots are ["rxrego"] and whose revision is a hash of the content.
 
+    rego/ must be exactly what `rxrego generate` writes from --specs (the check
+    `rxrego generate --check` makes): a stale file, a hand edit or a file the generator
+    did not write (a stray data.json) is refused with exit 1, unless --allow-stale.
     The same inputs always give the same bytes (sorted entries, fixed times and owners);
     with RS256/384/512 signing too. Verify a signed bundle with `rxrego serve
     --verification-key PUB.pem` (OPA refuses it if the signature does not verify).
     """
+    _require_current(rego_dir, specs_dir, allow_stale)
     info = bundle_mod.build(Path(rego_dir), Path(output), signing_key=Path(signing_key) if signing_key else None, signing_alg=signing_alg)
     signed = f"signed {signing_alg}" if info.signed else "unsigned"
     click.secho(f"wrote {info.path}: revision {info.revision}, {len(info.files)} file(s), {signed}", fg="green")
@@ -67,6 +105,8 @@ def _read_token(token_file: str) -> str:
 @click.command("serve")
 @click.option("--bundle", "bundle_path", type=click.Path(exists=True, dir_okay=False), help="Bundle to serve (default: build one from --rego).")
 @click.option("--rego", "rego_dir", default="rego", show_default=True, type=click.Path(file_okay=False), help="Rego to bundle when --bundle is not given.")
+@_specs_option
+@_allow_stale_option
 @click.option("--port", default=sidecar_mod.DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535), help="Port on 127.0.0.1.")
 @click.option("--token-file", type=click.Path(dir_okay=False), help="File holding the bearer token callers must send (enables OPA token authn + authz).")
 @click.option("--decision-log", type=click.Path(dir_okay=False), help="Append decision logs (JSON lines) to this file instead of printing them.")
@@ -74,7 +114,7 @@ def _read_token(token_file: str) -> str:
 @click.option("--verification-alg", type=click.Choice(sidecar_mod.VERIFICATION_ALGS), default="RS256", show_default=True, help="Signature algorithm the key is for.")
 @click.option("--max-body-bytes", default=limits.MAX_BODY_BYTES, show_default=True, type=click.IntRange(1), help="OPA refuses a request body larger than this (server.decoding.max_length).")
 @click.option("--max-decompressed-bytes", default=limits.MAX_DECOMPRESSED_BYTES, show_default=True, type=click.IntRange(1), help="OPA refuses a gzip body inflating to more than this (server.decoding.gzip.max_length).")
-def serve_command(bundle_path, rego_dir, port, token_file, decision_log, verification_key, verification_alg, max_body_bytes, max_decompressed_bytes) -> None:
+def serve_command(bundle_path, rego_dir, specs_dir, allow_stale, port, token_file, decision_log, verification_key, verification_alg, max_body_bytes, max_decompressed_bytes) -> None:
     """Serve decisions: the real `opa run --server` on 127.0.0.1:PORT with the rxrego bundle.
 
     \b
@@ -88,13 +128,18 @@ def serve_command(bundle_path, rego_dir, port, token_file, decision_log, verific
     0600); each entry keeps only the request's id, type, date of service and drug, and the
     answer (docs/decision-log.md). A body over --max-body-bytes, or inflating over
     --max-decompressed-bytes, is refused; a batch holds at most 500 requests.
+    Without --bundle, --rego must be exactly what `rxrego generate` writes from --specs;
+    a stale file or one the generator did not write is refused (exit 1) unless
+    --allow-stale, which warns loudly.
     Exit 2 when OPA is missing, cannot start or refuses the bundle; 1 if it dies while
-    serving or its decision logs cannot be written (OPA is then stopped: no decision
-    without its log).
+    serving, its decision logs cannot be written (OPA is then stopped: no decision
+    without its log), or --rego is stale.
     """
     token = _read_token(token_file) if token_file else None
     if verification_key and not bundle_path:
         fail("--verification-key needs --bundle: build a signed one with `rxrego bundle --signing-key KEY.pem`")
+    if not bundle_path:
+        _require_current(rego_dir, specs_dir, allow_stale)
 
     stop = threading.Event()
 
@@ -229,7 +274,7 @@ def _local_decision(request: object, rego_dir: Path) -> Decision:
 @click.option("--cases", "cases_dir", default="conformance", show_default=True, help="Folder of golden cases for --case.")
 @click.option("--stale", type=click.Choice(["generate", "fail"]), default="generate", show_default=True, help="Local evaluation when --rego is not what --specs generate: decide with Rego generated into a temporary folder (and say so), or stop with exit 2.")
 @click.option("--watch", is_flag=True, help="Decide again on every save of the request, the case file or a spec (Ctrl-C stops).")
-@click.option("--timeout", default=5.0, show_default=True, type=click.FloatRange(min=0.1), help="Seconds per HTTP attempt (with --server).")
+@click.option("--timeout", default=5.0, show_default=True, type=click.FloatRange(min=0.1), help="Seconds per HTTP attempt (with --server); the whole call has 3x this (two retries).")
 def decide_command(request_file, server, token_file, as_json, rego_dir, specs_dir, case_name, cases_dir, stale, watch, timeout) -> None:
     """Decide one prior-authorization request: a JSON or YAML file (- for stdin), or --case NAME.
 
@@ -249,9 +294,11 @@ def decide_command(request_file, server, token_file, as_json, rego_dir, specs_di
       0  approved (outcome "approved" with an approval period)
       1  any other decision: denied, pended, no_policy, invalid_request
          (a decision was made; it is not an approval)
-      2  no decision: unreadable file, bad JSON or YAML, sidecar down or refusing the token,
-         OPA missing, stale Rego with --stale fail, or an answer that is not the decision
-         contract
+      2  no decision: unreadable file, bad JSON or YAML, a request refused before it is
+         decided (a key given twice, a number outside 0 or 1e-15..1e15, nesting deeper
+         than 32 levels: the message names the field), sidecar down or refusing the
+         token, OPA missing, stale Rego with --stale fail, or an answer that is not the
+         decision contract
     """
     from ..author.trial import RegoSource, RequestSource
     from ..author.trial import watch as watch_files

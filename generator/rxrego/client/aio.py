@@ -11,10 +11,10 @@ The same contract as the sync RxRegoClient (rxrego.client.http): the same settin
 Decision for the same answer, the same typed errors (all RxRegoError), the same retries
 (rxrego.client.answer: connection errors and 502/503/504, `retries` times, the first retry
 immediate then `backoff * 2**(n-1)` seconds; never a read timeout, never 4xx), and never an
-approval it did not receive. `timeout` bounds each connect and each read; `deadline`, when
-given, bounds the whole call: every attempt's connect and read, the retries and the backoff
-sleeps between them. Without one, the worst case is about `(retries + 1) * timeout` plus
-the sleeps.
+approval it did not receive. `timeout` bounds each connect and each read; `deadline` bounds
+the whole call: every attempt's connect and read, the retries and the backoff sleeps between
+them (default `(retries + 1) * timeout`, as for the sync client). Requests are checked before
+they are sent, as the sync client checks them (rxrego.client.answer.check_request).
 
 Concurrency: one client serves any number of tasks of one event loop at once (httpx's
 connection pool); make one per loop. HTTP goes through httpx, without proxies or netrc from
@@ -38,6 +38,7 @@ from .answer import (
     backoff_seconds,
     batch_result,
     check_batch,
+    check_request,
     check_settings,
     request_body,
     result_of,
@@ -75,7 +76,7 @@ class AsyncRxRegoClient:
         self.timeout = float(timeout)
         self.retries = int(retries)
         self.backoff = float(backoff)
-        self.deadline = float(deadline) if deadline is not None else None
+        self.deadline = float(deadline) if deadline is not None else (self.retries + 1) * self.timeout
         headers = {"Accept": "application/json", "User-Agent": "rxrego-client"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -109,7 +110,9 @@ class AsyncRxRegoClient:
     # --- the API -------------------------------------------------------------------------
 
     async def decide(self, request: dict) -> Decision:
-        """The decision for one request (POST /v1/data/rxrego/decision)."""
+        """The decision for one request (POST /v1/data/rxrego/decision); InvalidRequest, before
+        anything is sent, for a request rxrego.requests_io refuses (naming the field)."""
+        check_request(request)
         return Decision.from_dict(await self._query(DECISION_PATH, request))
 
     async def decide_many(self, requests: Iterable[Any]) -> list[Decision]:
@@ -117,6 +120,8 @@ class AsyncRxRegoClient:
         (POST /v1/data/rxrego/decisions with input {"requests": [...]}). InvalidRequest,
         without a round trip, for more than rxrego.limits.MAX_BATCH_REQUESTS requests."""
         batch = check_batch(requests)
+        for i, request in enumerate(batch):
+            check_request(request, ("requests", i))
         result = batch_result(await self._query(DECISIONS_PATH, {"requests": batch}), len(batch))
         return [Decision.from_dict(d) for d in result]
 
@@ -160,8 +165,6 @@ class AsyncRxRegoClient:
         self._closed_check()
         body = request_body(input_doc)
         url = self.base_url + path
-        if self.deadline is None:
-            return await self._attempts(url, body, None)
         try:
             async with asyncio.timeout(self.deadline):
                 return await self._attempts(url, body, time.monotonic() + self.deadline)

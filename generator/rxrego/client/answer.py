@@ -92,6 +92,19 @@ def result_of(url: str, status: int, text: str) -> Any:
     raise UnexpectedResponse(f"{url}: unexpected status {status}: {message}", status=status, body=text[:500])
 
 
+def check_request(request: Any, prefix: tuple = ()) -> None:
+    """InvalidRequest, before anything is sent, for a request rxrego.requests_io.check refuses:
+    a number outside the accepted range (NaN and infinities too), nesting deeper than
+    requests_io.MAX_DEPTH, a key that is not a string or a value that is not JSON. The error's
+    `field` names the place, after `prefix` (("requests", 3) for one request of a batch)."""
+    from .. import requests_io
+
+    try:
+        requests_io.check(request, prefix=prefix)
+    except requests_io.RequestError as exc:
+        raise InvalidRequest(f"the request was not sent: {exc}", field=exc.field) from exc
+
+
 def check_batch(requests: Iterable[Any]) -> list:
     """The requests of one batch as a list; InvalidRequest, before any round trip, for more
     than rxrego.limits.MAX_BATCH_REQUESTS of them (the sidecar would answer invalid_request):

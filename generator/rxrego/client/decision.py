@@ -146,10 +146,11 @@ class Decision:
     def unavailable(cls, error: BaseException, request: Any = None) -> Decision:
         """The fail-closed stand-in for a decision that could not be obtained: pended."""
         message = f"{type(error).__name__}: {error}"
+        field = getattr(error, "field", "") or ""
         raw: dict[str, Any] = {
             "outcome": "pended",
             "reason": DECISION_UNAVAILABLE,
-            "errors": [{"field": "", "message": message}],
+            "errors": [{"field": field, "message": message}],
         }
         request_id = request.get("request_id") if isinstance(request, dict) else None
         if isinstance(request_id, str):
@@ -157,7 +158,7 @@ class Decision:
         return cls(
             outcome="pended",
             reason=DECISION_UNAVAILABLE,
-            errors=(FieldError("", message),),
+            errors=(FieldError(field, message),),
             request_id=raw.get("request_id"),
             raw=raw,
         )

@@ -29,7 +29,13 @@ class Unauthorized(RxRegoError):
 
 
 class InvalidRequest(RxRegoError):
-    """OPA rejected the request as malformed (400), or it is not JSON-serialisable."""
+    """The request was refused before it was sent (rxrego.requests_io: a number out of
+    range, nesting too deep, not JSON), or OPA rejected it as malformed (400). `field` names
+    the offending field when known ("" otherwise)."""
+
+    def __init__(self, message: str, *, status: int | None = None, body: str | None = None, field: str = "") -> None:
+        super().__init__(message, status=status, body=body)
+        self.field = field
 
 
 class UnexpectedResponse(RxRegoError):

@@ -96,6 +96,54 @@ def as_number(value: object) -> Fraction | None:
     return None
 
 
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]{1,3})?")
+_MAX_MAGNITUDE = Fraction(10) ** 15
+_MIN_MAGNITUDE = Fraction(1, 10**15)
+
+
+def number_text(value: object) -> str | None:
+    """The JSON text a number is sent as (Python's json module: int digits, float repr),
+    or None when the value is not a JSON number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return str(value) if isinstance(value, int) else repr(value)
+
+
+def sane_number_text(text: str) -> bool:
+    """docs/semantics.md, "Numbers": written plainly in at most 64 characters (an exponent of
+    at most 3 digits), and 0 or of a magnitude from 1e-15 to 1e15."""
+    if len(text) > 64 or not _PLAIN_NUMBER.fullmatch(text):
+        return False
+    magnitude = abs(Fraction(text))
+    return magnitude == 0 or _MIN_MAGNITUDE <= magnitude <= _MAX_MAGNITUDE
+
+
+def number_paths(request: object) -> list[tuple[tuple, str]]:
+    """(path, JSON text) of every number in the request that is not sane, found without
+    recursion (NaN and infinities, which JSON cannot carry, are not sane either)."""
+    out = []
+    stack: list[tuple[tuple, object]] = [((), request)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(((*path, k), v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend(((*path, i), v) for i, v in enumerate(value))
+        elif (text := number_text(value)) is not None and not (
+            (isinstance(value, int) or math.isfinite(value)) and sane_number_text(text)
+        ):
+            out.append((path, text))
+    return out
+
+
+def field_path(path: tuple) -> str:
+    """("labs", 0, "value") -> "labs[0].value", as the decision's errors name fields."""
+    out = ""
+    for i, key in enumerate(path):
+        out += f"[{key}]" if isinstance(key, int) else (f".{key}" if i else key)
+    return out
+
+
 def is_whole(number: Fraction) -> bool:
     return number.denominator == 1
 

@@ -10,7 +10,7 @@ from rxrego.spec import model as m
 from .decision import decide_policy
 import re
 
-from .facts import lower, parse_date, strip_space, upper
+from .facts import field_path, lower, number_paths, parse_date, strip_space, upper
 
 _IDENTIFIERS = ("hcpcs", "ndc", "name")
 _REQUEST_TYPES = m.REQUEST_TYPES
@@ -27,6 +27,10 @@ def decide(specs: Sequence[m.PolicySpec], request: object) -> dict:
     """The decision `data.rxrego.decision` gives for `request` under these policies."""
     if not isinstance(request, dict):
         return _invalid(request, [_error("", "the request must be a JSON object")])
+    # A number outside the accepted range anywhere: nothing else of the request is read.
+    numbers = number_errors(request)
+    if numbers:
+        return _invalid(request, numbers)
     errors = envelope_errors(request)
     if errors:
         return _invalid(request, errors)
@@ -149,6 +153,16 @@ def in_force(policy: m.PolicySpec, date_of_service: str) -> m.PolicySpec | None:
         if parse_date(version.effective_date) <= parse_date(date_of_service):
             return version
     return None
+
+
+def number_errors(request: dict) -> list[dict]:
+    """Every number of the request outside the accepted range (docs/semantics.md,
+    "Numbers"), sorted by field."""
+    errors = [
+        _error(field_path(path), f"the number {text} is outside the accepted range")
+        for path, text in number_paths(request)
+    ]
+    return sorted(errors, key=lambda e: (e["field"], e["message"]))
 
 
 def envelope_errors(request: dict) -> list[dict]:

@@ -4,10 +4,19 @@ Specs are parsed with PyYAML's SafeLoader into a node tree and converted here, s
 value's JSON path maps to the line and column it was written at. Duplicate keys, aliases
 (the "billion laughs" expansion), non-UTF-8 bytes and oversized files are refused with an
 issue that names the file and position.
+
+PyYAML reads YAML 1.1, where plain scalars that look like text or like an ordinary number
+silently become something else: `012` is octal 10, `1:05` is base-60 65, `0x1F` is 31,
+`1_000` is 1000, `.inf` / `.nan` are not finite, `yes` / `no` / `on` / `off` are booleans,
+and a bare `=` is a "value" key. YAML 1.2 (and JSON) read none of these so. Each is an error
+here, at its line and column, saying how to write it (`yamlsource.oddity`): quote it if it
+is text, or write the number (or true / false) plainly. Plain `true` / `false` (any case),
+`null` and `~`, decimal integers and decimals mean the same in both versions and are kept.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -220,6 +229,10 @@ def _convert(loader, node, path, located, issues, depth):
     if node.tag == "tag:yaml.org,2002:timestamp":
         # Dates stay text (YYYY-MM-DD) so the model and the JSON Schema see what was written.
         return node.value
+    problem = oddity(node, loader)
+    if problem is not None:
+        issues.append(located.issue(path, problem))
+        return None
     try:
         value = loader.construct_object(node, deep=True)
     except yaml.MarkedYAMLError as exc:
@@ -237,6 +250,63 @@ def _convert(loader, node, path, located, issues, depth):
             return None
         return value
     return None
+
+
+_TAG = "tag:yaml.org,2002:"
+_BOOLEANS_1_2 = {"true", "false"}
+# Plain scalars YAML 1.2's core schema reads as numbers that YAML 1.1 (PyYAML) keeps as text.
+_NUMBER_1_2 = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)")
+_SEXAGESIMAL = re.compile(r"[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?")
+
+
+def oddity(node: yaml.ScalarNode, loader: yaml.SafeLoader) -> str | None:
+    """Why a plain scalar must not be read as YAML 1.1 reads it (None: it reads the same in
+    YAML 1.2 and JSON). The message quotes what was written, says what YAML 1.1 makes of it
+    and how to write it instead."""
+    if node.style:  # quoted or block scalars are text, as written (plain: None, or "" from libyaml)
+        return None
+    text = node.value
+    tag = node.tag[len(_TAG):] if node.tag.startswith(_TAG) else node.tag
+    quote = f"quote it (\"{text}\") if it is text"
+    if tag == "bool" and text.lower() not in _BOOLEANS_1_2:
+        return f"{text} is read by YAML 1.1 as the boolean {str(text.lower() in ('yes', 'on')).lower()}: write true or false, or {quote}"
+    if tag == "value":
+        return f"a bare {text} is a YAML 1.1 'value' key, not text: {quote}"
+    if tag == "str":
+        implicit = loader.resolve(yaml.ScalarNode, text, (True, False)) == node.tag
+        if implicit and _NUMBER_1_2.fullmatch(text):
+            return f"{text} is text in YAML 1.1 but a number in YAML 1.2 (and to an editor's YAML language server): {quote}, or write the number plainly (e.g. 1000 or 1000.0, not 1e3)"
+        return None
+    if tag not in ("int", "float"):
+        return None
+    digits = text.lstrip("+-")
+    if _SEXAGESIMAL.fullmatch(text):
+        return f"{text} is read by YAML 1.1 as a base-60 number ({_value(node, loader)}): {quote}, or write the number plainly"
+    if tag == "int" and digits[:2].lower() in ("0x", "0b"):
+        kind = "hexadecimal" if digits[1] in "xX" else "binary"
+        value = _value(node, loader)
+        return f"{text} is read by YAML 1.1 as a {kind} number ({value}): write it in decimal ({value}), or {quote}"
+    if tag == "int" and len(digits) > 1 and digits[0] == "0" and digits.replace("_", "").isdigit():
+        value = _value(node, loader)
+        plain = text[: len(text) - len(digits)].replace("+", "") + (digits.lstrip("0_") or "0")
+        octal = f" (or {value} if octal was meant)" if value != plain else ""
+        return f"{text} has a leading zero, which YAML 1.1 reads as the octal number {value}: write {plain}{octal}, or {quote}"
+    if "_" in text:
+        return f"{text} is read by YAML 1.1 as {_value(node, loader)} (underscores are dropped): write the number without them, or {quote}"
+    if tag == "float" and digits.lower() in (".inf", ".nan"):
+        return f"{text} is not a finite number (YAML 1.1 reads it as {_value(node, loader)}): write a number, or {quote}"
+    return None
+
+
+def _value(node: yaml.ScalarNode, loader: yaml.SafeLoader) -> str:
+    """What YAML 1.1 makes of a scalar, for a message ("?" when it cannot be built)."""
+    try:
+        return repr(loader.construct_object(node, deep=True))
+    except Exception:  # noqa: BLE001 - only wording depends on it
+        return "?"
+    finally:
+        loader.constructed_objects.pop(node, None)
+        loader.recursive_objects.pop(node, None)
 
 
 def _fmt(path):

@@ -308,13 +308,19 @@ quantity_limit(units_fact, days_fact, max_units, per_days) := "invalid" if {
 	units_fact.value * per_days <= max_units * days_fact.value
 } else := "unmet"
 
+# A request number is compared only when plainly written (docs/semantics.md, "Numbers"):
+# OPA v1.20.2 panicked comparing e.g. 1e-10000000. The text is checked; no function gets it.
+_plain_number := `^-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]{1,3})?$`
+
 _usable_units(f) if {
 	is_number(f.value)
+	regex.match(_plain_number, json.marshal(f.value))
 	f.value >= 0
 }
 
 _usable_days(f) if {
 	is_number(f.value)
+	regex.match(_plain_number, json.marshal(f.value))
 	f.value >= 1
 	f.value == floor(f.value)
 }
@@ -343,6 +349,7 @@ _lab_results(on, test, results) := "unmet" if {
 
 _usable_lab(result, test, on) if {
 	is_number(result.value)
+	regex.match(_plain_number, json.marshal(result.value))
 	is_string(result.unit)
 	lower(result.unit) == lower(test.unit)
 	valid_date(result.date)
