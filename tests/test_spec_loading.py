@@ -564,3 +564,17 @@ def test_ten_independent_mistakes_give_ten_located_errors(workdir: Path) -> None
         found = [i for i in issues if i.path == path and message in i.message]
         assert len(found) == 1, f"{path}: {message}\n{listing}"
         assert shown in lines[found[0].line - 1], (found[0], lines[found[0].line - 1])
+
+
+@pytest.mark.parametrize("code", ["C", "Z", "C9", "C.9", "C91.02XYZ"])
+def test_a_diagnosis_prefix_must_be_an_icd10cm_code_or_category(tmp_path, code):
+    # A one-letter prefix would match every disease in a chapter: "C" approved breast cancer
+    # under a leukaemia policy. Such a prefix is an error at its line, and nothing is loaded.
+    text = BESPONSA.read_text(encoding="utf-8").replace("icd10: [C91.0]", f'icd10: ["{code}"]', 1)
+    assert f'icd10: ["{code}"]' in text
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text, encoding="utf-8")
+    with pytest.raises(SpecError) as exc:
+        load_specs([spec])
+    messages = [str(i) for i in exc.value.issues]
+    assert any("criteria.diagnosis.diagnosis.icd10[0]" in m and "not an ICD-10-CM code" in m for m in messages), messages

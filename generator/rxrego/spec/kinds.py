@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from .. import regotext
+from ..terminology import icd10cm
 
 # --- shared pieces ----------------------------------------------------------------------------
 
@@ -432,6 +433,16 @@ class DiagnosisTest(Kind):
         if self.biomarkers:
             out["biomarkers"] = {k: list(v) for k, v in self.biomarkers}
         return out
+
+    def check(self, value_sets: Collection[str]) -> list[tuple[tuple, str]]:
+        # A prefix shorter than an ICD-10-CM category ("C", "C9") would match every disease
+        # under it: the shape is checked here, cheaply (membership in the code set is the
+        # generator's business once ranges are expanded). Placeholders are reported as such.
+        return [
+            (("icd10", i), f"{code!r} is not an ICD-10-CM code or category (a letter, two more characters, then optionally a dot and up to four: C91, C91.0, C91.02)")
+            for i, code in enumerate(self.icd10)
+            if "TODO" not in code.upper() and not icd10cm.well_formed(code)
+        ]
 
     def fields(self) -> list[str]:
         return ["diagnoses", *(f"biomarkers.{name}" for name, _ in self.biomarkers)]
