@@ -90,7 +90,7 @@ def client_load(url: str, request: dict, threads: int, seconds: float, max_reque
                 d = client.decide(request)
                 lat.append(time.perf_counter() - t0)
                 seen.add(d.outcome)
-        except Exception as exc:  # noqa: BLE001 - reported, not hidden
+        except Exception as exc:  # reported, not hidden
             errors.append(f"{type(exc).__name__}: {exc}")
 
     pool = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(threads)]

@@ -13,6 +13,7 @@ import yaml
 from click.testing import CliRunner
 from markupsafe import escape
 
+from conftest import CASES, EXAMPLES, SPECS
 from rxrego import generate as gen
 from rxrego import opa
 from rxrego.author import diff as diff_mod
@@ -26,12 +27,10 @@ from rxrego.author.questionnaire import (
 from rxrego.author.render import render
 from rxrego.cli import main
 from rxrego.conformance.cases import load_case_file, mismatches
-from rxrego.spec.errors import SpecError
-from rxrego.spec.loader import load_specs
 from rxrego.spec.dump import content_version
 from rxrego.spec.dump import dump_data as to_data
-
-from conftest import CASES, EXAMPLES, SPECS
+from rxrego.spec.errors import SpecError
+from rxrego.spec.loader import load_specs
 
 BESPONSA = SPECS / "fep" / "5.21.100-besponsa.yaml"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -105,7 +104,7 @@ def test_render_markdown_has_every_criterion_both_durations_and_the_history(spec
 
 
 class _Balance(html.parser.HTMLParser):
-    VOID = {"meta", "br", "hr", "img", "link", "input"}
+    VOID = frozenset({"meta", "br", "hr", "img", "link", "input"})
 
     def __init__(self):
         super().__init__()

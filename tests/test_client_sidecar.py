@@ -658,15 +658,13 @@ def test_retries_connection_errors_but_never_4xx(token_sidecar, monkeypatch):
         return real(self, conn, method, url, *args, **kwargs)
 
     monkeypatch.setattr(urllib3.connectionpool.HTTPConnectionPool, "_make_request", counting)
-    with RxRegoClient(f"http://127.0.0.1:{free_port()}", retries=2, backoff=0.01) as c:
-        with pytest.raises(SidecarUnavailable):
-            c.decide(APPROVED)
+    with RxRegoClient(f"http://127.0.0.1:{free_port()}", retries=2, backoff=0.01) as c, pytest.raises(SidecarUnavailable):
+        c.decide(APPROVED)
     assert len(attempts) == 3  # the first try and two retries
     attempts.clear()
-    sc, token = token_sidecar
-    with RxRegoClient(sc.url, retries=2, backoff=0.01, token="wrong") as c:
-        with pytest.raises(Unauthorized):
-            c.decide(APPROVED)
+    sc, _token = token_sidecar
+    with RxRegoClient(sc.url, retries=2, backoff=0.01, token="wrong") as c, pytest.raises(Unauthorized):
+        c.decide(APPROVED)
     assert len(attempts) == 1
     # 502/503/504 are retried with backoff, POST included, and read errors are not:
     # tests/test_inputs.py::test_5xx_is_retried_within_the_deadline_and_4xx_never
@@ -751,7 +749,7 @@ class _Fake(http.server.BaseHTTPRequestHandler):
     """Answers every request with the server's (status, body): the one stand-in for OPA,
     used only to break the decision contract."""
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         status, body = self.server.answer
         self.send_response(status)
@@ -856,7 +854,7 @@ def test_decision_logs_go_to_the_console_or_are_appended(bundle_info, work):
             time.sleep(0.05)
     lines = console.getvalue().splitlines()
     assert all("decision_id" in json.loads(line) for line in lines)  # OPA's other lines go to log_stream
-    line = next(l for l in lines if r["decision_id"] in l)
+    line = next(ln for ln in lines if r["decision_id"] in ln)
     assert json.loads(line)["input"] == logged_facts(APPROVED) and "1980-05-10" not in line
     assert "decision_id" not in other.getvalue()
 
@@ -956,7 +954,7 @@ def test_serve_runs_until_a_signal_and_exits_0(how, bundle_info, work, opa_path)
             os.killpg(proc.pid, signal.SIGINT)
         else:
             proc.send_signal(getattr(signal, how))
-        out, err = proc.communicate(timeout=20)
+        _out, err = proc.communicate(timeout=20)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import CASES, REGO, SPECS
 
+from conftest import CASES, REGO, SPECS
 from rxrego import opa
 from rxrego.cli import main
 from rxrego.conformance import runner

@@ -35,16 +35,16 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
-from conftest import CASES, EXAMPLES, SPECS
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import strategies as st
-from strategies import requests_for
 
+from conftest import CASES, EXAMPLES, SPECS
 from rxrego import generate, opa, reference
 from rxrego.conformance.cases import find_case_files, load_case_file, mismatches
 from rxrego.reference.evaluate import policy_order
 from rxrego.reference.router import in_force
 from rxrego.spec.loader import load_specs
+from strategies import requests_for
 
 REQUESTS = int(os.environ.get("RXREGO_DIFF_REQUESTS", "2000"))
 BATCH = 100
@@ -152,7 +152,7 @@ def _rego_decisions(batch: list, rego_dir: Path, decide_batch, cache: dict) -> l
                 values = _decide_each(requests, rego_dir)
         except opa.OpaError as exc:
             raise AssertionError(_eval_failure(requests, rego_dir, exc)) from None
-        cache.update(zip(todo, values))
+        cache.update(zip(todo, values, strict=True))
     return [cache[k] for k in keys]
 
 
@@ -197,7 +197,7 @@ def _minimize(request: object, keys: list[str], rego_dir: Path) -> object:
             decisions = _decide_each(candidates, rego_dir)
         except opa.OpaError:
             break  # report what is already minimal rather than a different failure
-        for candidate, rego in zip(candidates, decisions):
+        for candidate, rego in zip(candidates, decisions, strict=True):
             if _differences(rego, reference.decide(ALL_SPECS, candidate)) == keys:
                 current = candidate
                 break
@@ -273,7 +273,10 @@ def _golden_case(policy_id: str, request: object, ref: dict, keys: list[str]) ->
 def _report(policy_id: str, rego_dir: Path, generated: object, request: object, rego: object, ref: object) -> str:
     keys = _differences(rego, ref)
     case, note = _golden_case(policy_id, request, ref, keys) if isinstance(ref, dict) else ("", "")
-    dump = lambda v: json.dumps(v, indent=2, sort_keys=True, ensure_ascii=False)  # noqa: E731
+
+    def dump(v):
+        return json.dumps(v, indent=2, sort_keys=True, ensure_ascii=False)
+
     return (
         f"Rego and the reference disagree (policy under test {policy_id}) on: {', '.join(keys)}\n"
         f"(error messages are not compared, by design; everything else is)\n\n"

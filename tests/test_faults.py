@@ -104,7 +104,7 @@ class _BundleHandler(http.server.BaseHTTPRequestHandler):
     """GET a file under the server's root, with an ETag (a hash of the bytes) and 304 on
     If-None-Match, as OPA's bundle downloader expects from a bundle server."""
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         name = self.path.split("?", 1)[0].lstrip("/")
         path = (self.server.root / name).resolve()
         try:

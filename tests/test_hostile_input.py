@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import REGO, SPECS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import REGO, SPECS
 from rxrego.cli import main
 from rxrego.spec.errors import SpecError
 from rxrego.spec.yamlsource import parse
@@ -248,8 +248,6 @@ def malformed_requests(draw):
 def test_malformed_requests_are_never_approved(decide_batch):
     """At least 2,000 malformed requests through the generated policies on OPA, in batches
     of 500 (one OPA process each): zero approvals, each denied, pended or invalid with a reason."""
-    from hypothesis import find  # noqa: F401  (hypothesis drives generation below)
-
     batch: list = []
 
     @settings(max_examples=2000, deadline=None, database=None, suppress_health_check=list(HealthCheck))
@@ -263,7 +261,7 @@ def test_malformed_requests_are_never_approved(decide_batch):
     decisions = []
     for i in range(0, len(requests), 500):
         decisions += decide_batch(requests[i:i + 500])
-    approvals = [(p, r, d) for (p, r), d in zip(batch, decisions) if d.get("outcome") == "approved"]
+    approvals = [(p, r, d) for (p, r), d in zip(batch, decisions, strict=True) if d.get("outcome") == "approved"]
     print(f"hostile requests: {len(requests)} tried, {len(approvals)} approved")
     assert not approvals, f"approved a malformed request at {approvals[0][0]}: {json.dumps(approvals[0][1])[:500]}"
     for d in decisions:

@@ -7,8 +7,8 @@ import json
 import re
 
 import pytest
-from conftest import EXAMPLES, ROOT, SPECS
 
+from conftest import EXAMPLES, ROOT, SPECS
 from rxrego import generate
 from rxrego.reference.leaves import LEAVES
 from rxrego.spec import kinds
@@ -194,7 +194,7 @@ def test_sex_decides_alike_on_opa_and_in_the_reference(opa_path, tmp_path) -> No
             request["patient"] = patient
         requests.append(request)
     decisions = opa.eval_batch(tmp_path / "rego", "data.rxrego.decisions", {"requests": requests})["value"]
-    for (patient, status), request, decision in zip(SEX_ROWS, requests, decisions):
+    for (patient, status), request, decision in zip(SEX_ROWS, requests, decisions, strict=True):
         assert (decision["outcome"], decision["criteria"]["female"]) == SHOWN[status], patient
         assert decision == reference.decide([spec], request), patient
         if status == "unknown":

@@ -8,8 +8,8 @@ import re
 
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT
 
+from conftest import ROOT
 from rxrego.cli import main
 
 README = (ROOT / "README.md").read_text()

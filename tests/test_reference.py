@@ -113,7 +113,7 @@ def ids(entries: list[dict]) -> list[str]:
     ("2024-02-29", True), ("2023-02-29", False), ("2026-04-31", False), ("2026-13-01", False),
     ("2026-00-10", False), ("1900-01-01", True), ("1899-12-31", False), ("2199-12-31", True),
     ("2200-01-01", False), ("2026-5-10", False), ("2026-05-10\n", False), (" 2026-05-10", False),
-    ("２０２６-05-10", False), ("2026-05-10T00:00", False), (20260510, False), (None, False),
+    ("\uff12\uff10\uff12\uff16-05-10", False), ("2026-05-10T00:00", False), (20260510, False), (None, False),
 ])
 def test_parse_date(text: object, valid: bool) -> None:
     assert (parse_date(text) is not None) is valid

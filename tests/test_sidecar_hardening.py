@@ -137,20 +137,19 @@ class _BrokenConsole(io.StringIO):
 def test_a_console_that_fails_stops_the_sidecar_rather_than_serving_unlogged(hardened):
     sc0, _, _ = hardened
     console = _BrokenConsole()
-    with Sidecar(sc0.bundle, decision_stream=console) as sc:
-        with RxRegoClient(sc.url, timeout=2.0, retries=0) as c:
-            assert c.decide(APPROVED).approved  # logged to the console
-            nest = json.dumps({"input": APPROVED})[:-2] + ', "notes": ' + nested(1000) + "}}"
-            requests.post(sc.url + DECISION, data=nest, timeout=5)  # its entry cannot be written
-            deadline = time.monotonic() + 10
-            while sc.running and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert not sc.running and "follower failed" in sc.failure and "console went away" in sc.failure
-            healthy, why = sc.health()
-            assert not healthy and why == sc.failure
-            with pytest.raises(SidecarUnavailable):
-                c.decide(APPROVED)
-            assert decide_or_pend(c, APPROVED).outcome == "pended"
+    with Sidecar(sc0.bundle, decision_stream=console) as sc, RxRegoClient(sc.url, timeout=2.0, retries=0) as c:
+        assert c.decide(APPROVED).approved  # logged to the console
+        nest = json.dumps({"input": APPROVED})[:-2] + ', "notes": ' + nested(1000) + "}}"
+        requests.post(sc.url + DECISION, data=nest, timeout=5)  # its entry cannot be written
+        deadline = time.monotonic() + 10
+        while sc.running and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not sc.running and "follower failed" in sc.failure and "console went away" in sc.failure
+        healthy, why = sc.health()
+        assert not healthy and why == sc.failure
+        with pytest.raises(SidecarUnavailable):
+            c.decide(APPROVED)
+        assert decide_or_pend(c, APPROVED).outcome == "pended"
     assert console.getvalue().count("\n") == 1
 
 

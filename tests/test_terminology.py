@@ -40,7 +40,7 @@ def test_canonical_form_puts_the_dot_after_the_category():
 
 def test_description_comes_from_the_code_set():
     assert icd10cm.description("C49.A") == "Gastrointestinal stromal tumor"
-    with pytest.raises(icd10cm.CodeError, match="C91.0Z"):
+    with pytest.raises(icd10cm.CodeError, match=r"C91\.0Z"):
         icd10cm.description("C91.0Z")
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from click.testing import CliRunner
-from conftest import ROOT
 
+from conftest import ROOT
 from rxrego import toolchain
 from rxrego.cli import main
 
@@ -168,5 +168,5 @@ def test_release_assets_are_the_official_names():
 
 
 def test_ci_runs_exactly_make_test():
-    lines = [l for l in (ROOT / ".ci" / "run").read_text().splitlines() if l.strip() and not l.startswith("#")]
+    lines = [ln for ln in (ROOT / ".ci" / "run").read_text().splitlines() if ln.strip() and not ln.startswith("#")]
     assert lines == ["exec make test"]

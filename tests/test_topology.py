@@ -509,7 +509,7 @@ def test_deploy_config_writes_json_yaml_and_refuses_bad_options(tmp_path, keys):
 class _LogCollector(http.server.BaseHTTPRequestHandler):
     """A decision-log service: OPA POSTs gzip'ed JSON arrays of entries."""
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         if self.headers.get("Content-Encoding") == "gzip":
             body = gzip.decompress(body)

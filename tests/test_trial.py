@@ -3,6 +3,7 @@ requests or a golden case by name, and `--watch` decides again on every save. Re
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import shutil
@@ -139,10 +140,8 @@ class _Lines:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise AssertionError(f"{text!r} did not appear; output so far:\n{''.join(self.seen)}")
-            try:
+            with contextlib.suppress(queue.Empty):
                 self.seen.append(self.q.get(timeout=left))
-            except queue.Empty:
-                pass
 
 
 def test_watch_decides_again_on_each_save(opa_path, edited, tmp_path):

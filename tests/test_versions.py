@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import SPECS
 
+from conftest import SPECS
 from rxrego import reference
 from rxrego.spec.dump import content_version
 from rxrego.spec.errors import SpecError

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from conftest import CASES, EXAMPLES, SPECS
 
+from conftest import CASES, EXAMPLES, SPECS
 from rxrego.spec import yamlsource
 
 FILES = sorted([*SPECS.rglob("*.yaml"), *EXAMPLES.glob("*.yaml"), *CASES.rglob("*.yaml")])

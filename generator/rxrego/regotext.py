@@ -9,7 +9,7 @@ import unicodedata
 
 # Words that cannot follow a dot in a Rego reference.
 KEYWORDS = frozenset(
-    "as contains default else every false if import in not null package some true with".split()
+    ["as", "contains", "default", "else", "every", "false", "if", "import", "in", "not", "null", "package", "some", "true", "with"]
 )
 
 

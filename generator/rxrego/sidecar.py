@@ -37,6 +37,7 @@ How OPA is started (all in a private temporary folder, removed on stop):
 from __future__ import annotations
 
 import codecs
+import contextlib
 import hashlib
 import json
 import os
@@ -185,10 +186,8 @@ def _terminate(proc: subprocess.Popen) -> None:
     """Last resort at garbage collection or interpreter exit: OPA must not outlive us."""
     if proc.poll() is None:
         proc.kill()
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
 
 
 class Sidecar:
@@ -392,7 +391,7 @@ class Sidecar:
         record it and kill OPA (no decisions without their log)."""
         try:
             self._copy_spool()
-        except BaseException as exc:  # noqa: BLE001 - any failure must stop the serving
+        except BaseException as exc:  # any failure must stop the serving
             self._fail(f"the decision-log follower failed: {type(exc).__name__}: {exc}")
 
     def _copy_spool(self) -> None:

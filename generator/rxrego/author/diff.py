@@ -374,4 +374,4 @@ def case_changes(old: m.PolicySpec, new: m.PolicySpec, others: Sequence[m.Policy
     requests = [c.request for c in cases]
     before = decide_all(_with(others, old, drop), requests)
     after = decide_all(_with(others, new, drop), requests)
-    return [CaseChange(c, a, b) for c, a, b in zip(cases, before, after) if _signature(a) != _signature(b)]
+    return [CaseChange(c, a, b) for c, a, b in zip(cases, before, after, strict=True) if _signature(a) != _signature(b)]

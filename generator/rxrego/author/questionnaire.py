@@ -145,7 +145,7 @@ class _Builder:
             cannot = [t.form_cannot_check if isinstance(t, m.Kind) else None for t in tests]
             why = [
                 reason[0] if reason else f"“{self.spec.criterion(c).text}” cannot be checked by the form"
-                for c, reason in zip(unchecked, cannot)
+                for c, reason in zip(unchecked, cannot, strict=True)
             ]
             subjects = {reason[1] if reason else "the other answers" for reason in cannot}
             subject = subjects.pop() if len(subjects) == 1 else "the other answers"

@@ -22,6 +22,7 @@ package data; no build step, nothing fetched from elsewhere.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import json
@@ -342,7 +343,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: object) -> None:  # `format`: the parameter name of the base class
         if self.server.log is not None:
             self.server.log(f"{self.address_string()} {format % args}")
 
@@ -375,16 +376,14 @@ class _Handler(BaseHTTPRequestHandler):
             super().handle_one_request()
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
-        except Exception as exc:  # noqa: BLE001 - the last line of defence of a long-running server
+        except Exception as exc:  # the last line of defence of a long-running server
             self.close_connection = True
             if self.server.log is not None:
                 self.server.log(f"error answering {getattr(self, 'path', '?')}: {type(exc).__name__}: {exc}")
-            try:
+            with contextlib.suppress(OSError):
                 self._json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"the studio failed (please report): {type(exc).__name__}: {exc}"})
-            except OSError:
-                pass
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:  # the method name http.server dispatches to
         if not self._host_ok():
             self._send(HTTPStatus.FORBIDDEN, b"loopback only", "text/plain; charset=utf-8")
             return
@@ -415,7 +414,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(HTTPStatus.NOT_FOUND, b"not found", "text/plain; charset=utf-8")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         if not self._host_ok():
             self._send(HTTPStatus.FORBIDDEN, b"loopback only", "text/plain; charset=utf-8")
             return

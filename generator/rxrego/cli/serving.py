@@ -26,7 +26,6 @@ from ..sidecar import Sidecar
 from ..spec.errors import SpecError
 from .errors import ExitCode, fail, spec_error
 
-
 # --- bundle --------------------------------------------------------------------------------------
 
 
@@ -143,7 +142,7 @@ def serve_command(bundle_path, rego_dir, specs_dir, allow_stale, port, token_fil
 
     stop = threading.Event()
 
-    def on_signal(signum, frame):  # noqa: ARG001
+    def on_signal(signum, frame):
         stop.set()
 
     with tempfile.TemporaryDirectory(prefix="rxrego-serve-") as tmp:

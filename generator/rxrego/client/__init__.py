@@ -41,8 +41,8 @@ from .errors import (
 from .http import DECISION_PATH, DECISIONS_PATH, RxRegoClient, decide_or_pend
 
 __all__ = [
-    "DECISION_PATH",
     "DECISIONS_PATH",
+    "DECISION_PATH",
     "DECISION_UNAVAILABLE",
     "OUTCOMES",
     "Approval",

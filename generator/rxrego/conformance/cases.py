@@ -13,7 +13,7 @@ import jsonschema
 
 from ..spec.errors import SpecError
 from ..spec.loader import display_path, explain_schema_error, placeholder_issues
-from ..spec.yamlsource import Located, parse, read_text
+from ..spec.yamlsource import parse, read_text
 
 CASE_SUFFIX = ".cases.yaml"
 
@@ -158,7 +158,7 @@ def mismatches(expected: object, actual: object, path: str = "") -> list[str]:
             actual = [a["id"] for a in actual]  # a list of ids stands for the criteria
         if len(expected) != len(actual):
             return [f"{here}: expected {_j(expected)}\n{' ' * len(here)}       got {_j(actual)}"]
-        return [m for i, (e, a) in enumerate(zip(expected, actual)) for m in mismatches(e, a, f"{here}[{i}]")]
+        return [m for i, (e, a) in enumerate(zip(expected, actual, strict=True)) for m in mismatches(e, a, f"{here}[{i}]")]
     if isinstance(expected, bool) != isinstance(actual, bool) or expected != actual:
         return [f"{here}: expected {_j(expected)}, got {_j(actual)}"]
     return []

@@ -103,7 +103,7 @@ def run(
     if len(decisions) != len(cases):
         raise opa.OpaError(f"OPA returned {len(decisions)} decisions for {len(cases)} cases")
     report.opa_coverage = out.get("coverage", {})
-    for case, decision in progress(list(zip(cases, decisions))):
+    for case, decision in progress(list(zip(cases, decisions, strict=True))):
         report.results.append(CaseResult(case, decision, tuple(mismatches(case.expect, decision))))
     report.coverage = criteria_coverage(suites, specs, report.results)
     report.seconds = time.perf_counter() - started

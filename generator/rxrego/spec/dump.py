@@ -79,7 +79,7 @@ def dump_data(spec: m.PolicySpec) -> dict:
             {"criterion": w.criterion, "status": w.status, "reason": w.reason} for w in spec.coverage_waivers
         ],
         "earlier_versions": [
-            _version_data(v, newer) for newer, v in zip(spec.versions, spec.earlier_versions)
+            _version_data(v, newer) for newer, v in zip(spec.versions[:-1], spec.earlier_versions, strict=True)
         ],
     }
     return _drop_empty(data)

@@ -299,7 +299,7 @@ class AgeTest(Kind):
     max_years: int | None = None
 
     key = "age"
-    schema = {
+    schema: ClassVar[dict] = {
         "type": "object",
         "additionalProperties": False,
         "minProperties": 1,
@@ -309,7 +309,7 @@ class AgeTest(Kind):
             "max_years": {"type": "integer", "minimum": 0, "maximum": 150},
         },
     }
-    request_schema = {
+    request_schema: ClassVar[dict[str, dict]] = {
         "patient.birth_date": {
             "type": "string",
             "description": "age is computed from it at the date of service; a free 'age' field is never used",
@@ -359,7 +359,7 @@ class DiagnosisTest(Kind):
     biomarkers: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     key = "diagnosis"
-    schema = {
+    schema: ClassVar[dict] = {
         "type": "object",
         "additionalProperties": False,
         "required": ["icd10"],
@@ -402,7 +402,7 @@ class DiagnosisTest(Kind):
             },
         },
     }
-    request_schema = {
+    request_schema: ClassVar[dict[str, dict]] = {
         "diagnoses": {
             "type": "array",
             "description": "absent = unknown; [] = no diagnosis",
@@ -504,7 +504,7 @@ class BiomarkerTest(Kind):
     values: tuple[str, ...]
 
     key = "biomarker"
-    schema = {
+    schema: ClassVar[dict] = {
         "type": "object",
         "additionalProperties": False,
         "required": ["name", "values"],
@@ -514,7 +514,7 @@ class BiomarkerTest(Kind):
             "values": {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"enum": ["positive", "negative"]}},
         },
     }
-    request_schema = {
+    request_schema: ClassVar[dict[str, dict]] = {
         "biomarkers": {
             "type": "object",
             "description": "name -> result, e.g. CD22: positive, philadelphia_chromosome: negative",
@@ -554,7 +554,7 @@ class PriorTherapyTest(Kind):
     results: tuple[str, ...] = ("failed",)
 
     key = "prior_therapy"
-    schema = {
+    schema: ClassVar[dict] = {
         "type": "object",
         "additionalProperties": False,
         "required": ["value_set"],
@@ -571,7 +571,7 @@ class PriorTherapyTest(Kind):
             },
         },
     }
-    request_schema = {
+    request_schema: ClassVar[dict[str, dict]] = {
         "prior_therapies": {
             "type": "array",
             "description": "absent = unknown; [] = none tried",
@@ -620,13 +620,13 @@ class AttestationTest(Kind):
     name: str
 
     key = "attestation"
-    schema = {
+    schema: ClassVar[dict] = {
         "type": "string",
         "pattern": "^[a-z][a-z0-9_]*$",
         "maxLength": 64,
         "description": "name of a prescriber attestation that must be answered true",
     }
-    request_schema = {
+    request_schema: ClassVar[dict[str, dict]] = {
         "prescriber.attestations": {
             "type": "object",
             "description": "attestation name -> true (agrees) / false (does not); absent or null = not answered",
@@ -668,14 +668,14 @@ class ClinicalStatusTest(Kind):
     required: bool
 
     key = "clinical_status"
-    schema = {
+    schema: ClassVar[dict] = {
         "type": "object",
         "additionalProperties": False,
         "required": ["name", "required"],
         "description": "a yes/no clinical finding must have the required answer",
         "properties": {"name": IDENTIFIER, "required": {"type": "boolean"}},
     }
-    request_schema = {
+    request_schema: ClassVar[dict[str, dict]] = {
         "clinical_status": {
             "type": "object",
             "description": "yes/no findings, e.g. disease_progression: false",
@@ -717,7 +717,7 @@ class LabTest(Kind):
     within_days: int | None = None
 
     key = "lab"
-    schema = {
+    schema: ClassVar[dict] = {
         "type": "object",
         "additionalProperties": False,
         "required": ["name", "comparison", "value", "unit"],
@@ -730,7 +730,7 @@ class LabTest(Kind):
             "within_days": {"type": "integer", "minimum": 0, "maximum": 3650},
         },
     }
-    request_schema = {
+    request_schema: ClassVar[dict[str, dict]] = {
         "labs": {
             "type": "array",
             "description": "absent = unknown; [] = none done",
@@ -788,14 +788,14 @@ class SpecialtyTest(Kind):
     specialties: tuple[str, ...]
 
     key = "prescriber_specialty"
-    schema = {
+    schema: ClassVar[dict] = {
         "type": "array",
         "items": IDENTIFIER,
         "minItems": 1,
         "uniqueItems": True,
         "description": "accepted prescriber specialties (case is ignored)",
     }
-    request_schema = {
+    request_schema: ClassVar[dict[str, dict]] = {
         "prescriber.specialty": {"type": "string", "description": "e.g. oncology, hematology (case-insensitive)"},
     }
 
@@ -833,14 +833,14 @@ class ConcurrentTherapyTest(Kind):
     value_set: str
 
     key = "concurrent_therapy_excluded"
-    schema = {
+    schema: ClassVar[dict] = {
         "type": "object",
         "additionalProperties": False,
         "required": ["value_set"],
         "description": "no concurrent therapy is in the value set",
         "properties": {"value_set": IDENTIFIER},
     }
-    request_schema = {
+    request_schema: ClassVar[dict[str, dict]] = {
         "concurrent_therapies": {
             "type": "array",
             "description": "therapies the patient will receive alongside; [] = none",
@@ -879,7 +879,7 @@ class QuantityLimitTest(Kind):
     per_days: int
 
     key = "quantity_limit"
-    schema = {
+    schema: ClassVar[dict] = {
         "type": "object",
         "additionalProperties": False,
         "required": ["max_units", "per_days"],
@@ -889,7 +889,7 @@ class QuantityLimitTest(Kind):
             "per_days": {"type": "integer", "minimum": 1, "maximum": 3650},
         },
     }
-    request_schema = {
+    request_schema: ClassVar[dict[str, dict]] = {
         "quantity": {
             "type": "object",
             "properties": {"units": {"type": "number", "minimum": 0}, "days_supply": {"type": "integer", "minimum": 1}},
@@ -927,7 +927,7 @@ class SexTest(Kind):
     allowed: tuple[str, ...]
 
     key = "sex"
-    schema = {
+    schema: ClassVar[dict] = {
         "type": "object",
         "additionalProperties": False,
         "required": ["allowed"],
@@ -942,7 +942,7 @@ class SexTest(Kind):
             },
         },
     }
-    request_schema = {
+    request_schema: ClassVar[dict[str, dict]] = {
         "patient.sex": {
             "enum": [*ADMINISTRATIVE_GENDER, None],
             "description": "administrative sex as FHIR codes it (AdministrativeGender): male, female, other; unknown or null = not known",

@@ -54,10 +54,7 @@ def find_specs(paths: Iterable[str | Path]) -> list[Path]:
     found: list[Path] = []
     seen: set[Path] = set()
     for p in map(Path, paths):
-        if p.is_dir():
-            named = sorted(q for q in p.rglob("*") if q.suffix in SPEC_SUFFIXES and q.is_file())
-        else:
-            named = [p]
+        named = sorted(q for q in p.rglob("*") if q.suffix in SPEC_SUFFIXES and q.is_file()) if p.is_dir() else [p]
         for q in named:
             # A file named twice (its folder and itself) is one spec, not a clash with itself.
             if q.resolve() not in seen:
@@ -361,9 +358,12 @@ def _semantic_issues(located: Located | _VersionView, *, check_unused: bool = Tr
         each(history_entry, i, h)
 
     def dates_in_order() -> None:
-        if "original_policy_date" in d and "effective_date" in d and _real_date(d["original_policy_date"]) and _real_date(d["effective_date"]):
-            if d["original_policy_date"] > d["effective_date"]:
-                issues.append(issue(("original_policy_date",), f"is after the effective date {d['effective_date']}"))
+        if (
+            "original_policy_date" in d and "effective_date" in d
+            and _real_date(d["original_policy_date"]) and _real_date(d["effective_date"])
+            and d["original_policy_date"] > d["effective_date"]
+        ):
+            issues.append(issue(("original_policy_date",), f"is after the effective date {d['effective_date']}"))
 
     each(dates_in_order)
 
@@ -585,7 +585,7 @@ def _cycle_issues(located: Located, criteria: dict) -> list[SpecIssue]:
             if child not in criteria or child == trail[-1]:
                 continue
             if state.get(child) == 1:
-                loop = trail[trail.index(child):] + [child]
+                loop = [*trail[trail.index(child):], child]
                 key = frozenset(loop)
                 if key not in reported:
                     reported.add(key)
