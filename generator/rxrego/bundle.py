@@ -100,14 +100,17 @@ def content_revision(files: list[tuple[str, bytes]]) -> str:
 
 
 def normalise(archive: bytes) -> bytes:
-    """The same tar.gz with sorted entries and every time, owner and mode fixed."""
+    """The same tar.gz with sorted entries and every time, owner and mode fixed;
+    tarfile.TarError for an archive that cannot be read."""
     entries = []
     with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
         for member in tar.getmembers():
             if not member.isfile():
                 continue
-            data = tar.extractfile(member).read()
-            entries.append((member.name, data))
+            fileobj = tar.extractfile(member)
+            if fileobj is None:  # isfile() members always have one; guards a broken archive
+                raise tarfile.TarError(f"{member.name}: no data")
+            entries.append((member.name, fileobj.read()))
     entries.sort(key=lambda e: e[0])
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
@@ -172,8 +175,9 @@ def read_manifest(path: Path) -> dict:
     try:
         with tarfile.open(path, mode="r:gz") as tar:
             for member in tar.getmembers():
-                if member.name.lstrip("/") == ".manifest":
-                    return json.loads(tar.extractfile(member).read())
+                fileobj = tar.extractfile(member) if member.name.lstrip("/") == ".manifest" else None
+                if fileobj is not None:
+                    return json.loads(fileobj.read())
     except (OSError, tarfile.TarError, json.JSONDecodeError) as exc:
         raise BundleError(f"{path}: not a readable bundle ({exc})") from exc
     raise BundleError(f"{path}: the bundle has no .manifest")

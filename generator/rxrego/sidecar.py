@@ -397,7 +397,7 @@ class Sidecar:
     def _copy_spool(self) -> None:
         assert self._output is not None
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        head = b""  # the start of a line not yet classified (at most CLASSIFY_BYTES)
+        head: bytes | None = b""  # the start of a line not yet classified (at most CLASSIFY_BYTES)
         stream: TextIO | None = None  # where the current line goes, once classified
         with open(self._output, "rb") as f:
             f.seek(self._output_start)

@@ -110,7 +110,7 @@ def _pairs_change(name: str, old: tuple, new: tuple) -> list[str]:
 
 def test_change(kind: str, old: object, new: object) -> list[str]:
     """Field by field: `age.min_years: 18 -> 1`, `diagnosis.biomarkers.CD22: added (positive)`."""
-    if type(old) is not type(new):
+    if type(old) is not type(new) or not dataclasses.is_dataclass(old):
         return [f"test: {type(old).__name__} -> {type(new).__name__}"]
     out = []
     for f in dataclasses.fields(old):
@@ -149,13 +149,13 @@ def criteria_changes(old: m.PolicySpec, new: m.PolicySpec) -> list[Change]:
         lines = text_change("text", o.text, c.text) + text_change("note", o.note, c.note)
         if o.kind != c.kind:
             lines.append(f"test: {o.kind} ({describe_test(old, o.test)}) -> {c.kind} ({describe_test(new, c.test)})")
-        elif isinstance(c.test, m.Conditional):
+        elif isinstance(c.test, m.Conditional) and isinstance(o.test, m.Conditional):
             lines += members_change("when", o.test.when, c.test.when) + members_change("then", o.test.then, c.test.then)
-        elif isinstance(c.test, m.AtLeast):
+        elif isinstance(c.test, m.AtLeast) and isinstance(o.test, m.AtLeast):
             if o.test.n != c.test.n:
                 lines.append(f"at_least.n: {o.test.n} -> {c.test.n}")
             lines += members_change("at_least.of", o.test.children, c.test.children)
-        elif isinstance(c.test, m.AllOf | m.AnyOf):
+        elif isinstance(c.test, m.AllOf | m.AnyOf) and isinstance(o.test, m.AllOf | m.AnyOf):
             lines += members_change(c.kind, o.test.children, c.test.children)
         else:
             lines += test_change(c.kind, o.test, c.test)
@@ -328,7 +328,9 @@ def _ids(items: object) -> tuple:
 
 def _signature(decision: object) -> dict:
     d = decision if isinstance(decision, dict) else {}
-    approval = d.get("approval") if isinstance(d.get("approval"), dict) else {}
+    approval = d.get("approval")
+    if not isinstance(approval, dict):
+        approval = {}
     return {
         "outcome": d.get("outcome"),
         "reason": d.get("reason"),

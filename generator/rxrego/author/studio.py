@@ -231,7 +231,7 @@ def tree_html(spec: m.PolicySpec, rs: m.RequirementSet, decision: dict, request:
             f'<span class="badge">{escape(status)}</span> <span class="text">{escape(c.text)}</span> <code>{escape(cid)}</code>'
         )
         t = c.test
-        if c.is_leaf:
+        if isinstance(t, m.Kind):
             parts.append(f'<div class="checks">checks: {escape(describe_test(spec, t))}</div>')
             facts = fact_lines(spec, t, request)
             if facts:
@@ -396,7 +396,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.SERVICE_UNAVAILABLE, str(exc).encode("utf-8"), "text/plain; charset=utf-8")
             return
         if url.path == "/":
-            policy = (query.get("policy") or [None])[0]
+            policy = query["policy"][0] if query.get("policy") else None
             self._send(HTTPStatus.OK, page_html(engine, policy).encode("utf-8"), "text/html; charset=utf-8")
         elif url.path == "/render":
             spec = engine.spec((query.get("policy") or [""])[0])
@@ -491,7 +491,7 @@ class Studio:
     @property
     def url(self) -> str:
         assert self._server is not None, "not started"
-        host, port = self._server.server_address[:2]
+        host, port = self._server.socket.getsockname()[:2]
         return f"http://{host}:{port}"
 
     def start(self) -> Studio:

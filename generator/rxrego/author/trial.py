@@ -121,12 +121,14 @@ class RequestSource:
         if self.case is not None:
             case = find_case(self.cases_dir, self.case)
             return case.request, f"golden case {case.id} ({case.file}:{case.line})"
+        assert self.path is not None, "__post_init__: a path when no case"
         return load_request(self.path), self.path if self.path != "-" else "standard input"
 
     def files(self) -> list[Path]:
         """The files whose change changes the request."""
         if self.case is not None:
             return find_case_files([self.cases_dir]) if Path(self.cases_dir).exists() else []
+        assert self.path is not None, "__post_init__: a path when no case"
         return [] if self.path == "-" else [Path(self.path)]
 
 
@@ -187,7 +189,7 @@ class RegoSource:
 
 
 def _fingerprint(paths: Iterable[Path]) -> tuple:
-    out = []
+    out: list[tuple[str, int | None, int | None]] = []
     for p in paths:
         try:
             st = p.stat()

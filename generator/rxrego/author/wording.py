@@ -171,7 +171,7 @@ def _counts(counts: dict[float, str]) -> str:
 
 
 def _text_position(located: Located | None, version_index: int | None, cid: str) -> tuple[int, int, str]:
-    paths = [("criteria", cid, "text")]
+    paths: list[tuple[str | int, ...]] = [("criteria", cid, "text")]
     if version_index is not None:
         paths.insert(0, ("earlier_versions", version_index, "criteria", cid, "text"))
     for path in paths:

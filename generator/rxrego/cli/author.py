@@ -475,7 +475,9 @@ def _claims(spec_dir: Path) -> list[tuple[str, object, list, set]]:
             continue  # `rxrego check` reports it
         if not isinstance(data, dict):
             continue
-        drug = data.get("drug") if isinstance(data.get("drug"), dict) else {}
+        drug = data.get("drug")
+        if not isinstance(drug, dict):
+            drug = {}
         codes = [c for c in drug.get("hcpcs") or [] if isinstance(c, str)] if isinstance(drug.get("hcpcs"), list) else []
         names = {str(drug[k]).strip().lower() for k in ("brand", "generic") if isinstance(drug.get(k), str)}
         out.append((display_path(path), data.get("id"), codes, names))

@@ -58,7 +58,9 @@ class CommandError(click.ClickException):
 
     def __init__(self, message: str, code: ExitCode = ExitCode.INPUT, details: Sequence[str] = ()) -> None:
         super().__init__(message)
-        self.exit_code = int(code)
+        # click declares exit_code a ClassVar but reads it from the instance: one exception
+        # class carries every code.
+        self.exit_code = int(code)  # type: ignore[misc]
         self.details = tuple(details)
 
     def show(self, file=None) -> None:

@@ -182,7 +182,8 @@ def serve_command(bundle_path, rego_dir, specs_dir, allow_stale, port, token_fil
                 if not sidecar.running:
                     if stop.wait(0.5):  # Ctrl-C reaches OPA too; it may exit first
                         break
-                    fail(f"OPA exited with status {sidecar.process.returncode}: {sidecar.last_words()}", ExitCode.FAILED)
+                    status = sidecar.process.returncode if sidecar.process else None
+                    fail(f"OPA exited with status {status}: {sidecar.last_words()}", ExitCode.FAILED)
             click.echo("stopping OPA", err=True)
         finally:
             sidecar.stop()
@@ -324,6 +325,7 @@ def decide_command(request_file, server, token_file, as_json, rego_dir, specs_di
             with client:
                 decision = client.decide(request)  # RxRegoError: "no decision: ...", exit 2
         else:
+            assert rego is not None, "a RegoSource is made whenever no server is given"
             fresh = rego.current()
             for note in rego.notes:
                 click.secho(f"note: {note}", fg="yellow", err=True)

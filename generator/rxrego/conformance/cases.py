@@ -71,8 +71,11 @@ def load_case_file(path: Path) -> CaseFile:
     if issues:
         raise SpecError(issues)
     data = located.data
+    if not isinstance(data, dict):  # the schema above requires a mapping; this says so to mypy too
+        raise SpecError([located.issue((), "expected a mapping with policy and cases")])
     bases = data.get("bases", {})
-    cases, seen = [], {}
+    cases: list[Case] = []
+    seen: dict[str, int] = {}
     for i, raw in enumerate(data["cases"]):
         path_ = ("cases", i)
         line = located.position(path_)[0]
@@ -124,9 +127,10 @@ def _set(doc: dict, path: list[str], value: object) -> None:
 
 def _unset(doc: dict, path: list[str]) -> None:
     for key in path[:-1]:
-        doc = doc.get(key)
-        if not isinstance(doc, dict):
+        nxt = doc.get(key)
+        if not isinstance(nxt, dict):
             raise ValueError(f"cannot unset {'.'.join(path)}: {key} is not in the base")
+        doc = nxt
     if path[-1] not in doc:
         raise ValueError(f"cannot unset {'.'.join(path)}: not in the base")
     del doc[path[-1]]

@@ -132,8 +132,8 @@ def criteria_coverage(suites: Sequence[CaseFile], specs: Sequence[m.PolicySpec],
             waived[w.criterion][w.status] = w.reason
         for suite in suites:
             if suite.policy == policy_id:
-                for w in suite.waivers:
-                    waived[w.criterion][w.status] = w.reason
+                for waiver in suite.waivers:
+                    waived[waiver.criterion][waiver.status] = waiver.reason
         for c in spec.criteria:
             rows.append(CriterionCoverage(policy_id, c.id, frozenset(seen[(policy_id, c.id)]), dict(waived[c.id])))
     return rows

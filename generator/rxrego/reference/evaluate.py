@@ -36,11 +36,11 @@ class Evaluation:
 
     def status(self, cid: str) -> Status:
         if cid not in self._cache:
-            criterion = self.by_id[cid]
-            if criterion.is_leaf:
-                self._cache[cid] = evaluate_leaf(criterion.test, self.ctx)
+            test = self.by_id[cid].test
+            if isinstance(test, m.Kind):
+                self._cache[cid] = evaluate_leaf(test, self.ctx)
             else:
-                self._cache[cid] = combine(criterion.test, self.status)
+                self._cache[cid] = combine(test, self.status)
         return self._cache[cid]
 
     def root_status(self, rs: m.RequirementSet) -> Status:

@@ -31,9 +31,12 @@ def evaluate_leaf(test: m.Test, ctx: Context) -> Status:
     return LEAVES[test.key](test, ctx)
 
 
-def missing_fields(spec: m.PolicySpec, test: m.Test) -> list[str]:
+def missing_fields(spec: m.PolicySpec, test: m.Test | m.Combinator) -> list[str]:
     """The request fields a test reads, listed when it is missing: the kind declares them
-    (spec/kinds.py); what they mean is decided here, independently."""
+    (spec/kinds.py); what they mean is decided here, independently. TypeError for a
+    combinator: only a leaf reads fields."""
+    if not isinstance(test, m.Kind):
+        raise TypeError(f"a {type(test).__name__} reads no request fields of its own")
     return test.fields()
 
 

@@ -148,9 +148,14 @@ def normal_ndc(ndc: str) -> str | None:
 
 
 def in_force(policy: m.PolicySpec, date_of_service: str) -> m.PolicySpec | None:
-    """The newest version whose effective date is on or before the date of service."""
+    """The newest version whose effective date is on or before the date of service (None:
+    none is yet); ValueError if `date_of_service` is not a YYYY-MM-DD date."""
+    service = parse_date(date_of_service)
+    if service is None:
+        raise ValueError(f"not a date: {date_of_service!r}")
     for version in policy.versions:  # newest first
-        if parse_date(version.effective_date) <= parse_date(date_of_service):
+        effective = parse_date(version.effective_date)
+        if effective is not None and effective <= service:
             return version
     return None
 

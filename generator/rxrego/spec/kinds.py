@@ -200,6 +200,7 @@ class Kind:
     def dump(self) -> object:
         """The spec value back, so parse(dump(t)) == t."""
         out = {}
+        # Each registered kind is a dataclass (@kind); this base class is not, so mypy cannot see it.
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
             v = getattr(self, f.name)
             if v is not None:

@@ -87,7 +87,7 @@ class _AliasNode(yaml.Node):
     id = "alias"
 
     def __init__(self, anchor: str, start_mark, end_mark):
-        super().__init__(None, anchor, start_mark, end_mark)
+        super().__init__("", anchor, start_mark, end_mark)  # an alias has no tag of its own
 
 
 class _Loader(yaml.SafeLoader):
@@ -242,10 +242,10 @@ def _convert(loader, node, path, located, issues, depth):
         issues.append(located.issue(path, f"invalid value {node.value!r} for tag {tag}: {exc}"))
         return None
     else:
-        if isinstance(value, str) and _SURROGATE.search(value):
+        if isinstance(value, str) and (surrogate := _SURROGATE.search(value)):
             # A "\ud800" escape yields a lone surrogate: not Unicode, so it could never be
             # written as UTF-8 Rego.
-            bad = _SURROGATE.search(value).group()
+            bad = surrogate.group()
             issues.append(located.issue(path, f"not valid Unicode: unpaired surrogate \\u{ord(bad):04x}"))
             return None
         return value
