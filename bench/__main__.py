@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
 
         sizes = tuple(int(x) for x in args.sizes.split(",") if x.strip())
         settings = dataclasses.replace(settings, g3_sizes=sizes, g4_run_sizes=tuple(n for n in settings.g4_run_sizes if n in sizes))
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     info = machine()
     log(f"running {', '.join(args.wanted)}{' (quick)' if args.quick else ''} on {info['cores']} cores, OPA {info['opa']}")
     ctx = Context(settings)
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             module = importlib.import_module(f".{BENCHMARKS[bid]}", __package__)
             try:
                 res = module.run(ctx)
-            except Exception as exc:  # noqa: BLE001 - one broken benchmark must not hide the others
+            except Exception as exc:
                 traceback.print_exc(file=sys.stderr)
                 res = Result(bid, f"{bid} failed")
                 res.row("error", f"{type(exc).__name__}: {exc}".replace("|", "/").replace("\n", " ")[:300])

@@ -80,8 +80,8 @@ def run(ctx: Context) -> Result:
     alloc_ratios: dict[str, list[float]] = {}
     for label in INPUTS:
         gen, hand = samples[label]["generated"], samples[label]["hand-written"]
-        ns_ratios[label] = [g["ns_per_op"] / h["ns_per_op"] for g, h in zip(gen, hand)]
-        alloc_ratios[label] = [g["allocs_per_op"] / h["allocs_per_op"] for g, h in zip(gen, hand)]
+        ns_ratios[label] = [g["ns_per_op"] / h["ns_per_op"] for g, h in zip(gen, hand, strict=True)]
+        alloc_ratios[label] = [g["allocs_per_op"] / h["allocs_per_op"] for g, h in zip(gen, hand, strict=True)]
         res.row(
             f"{label}: generated / hand-written, median of {rounds} rounds",
             f"{median([g['ns_per_op'] for g in gen]) / 1e3:.0f} / {median([h['ns_per_op'] for h in hand]) / 1e3:.0f} µs/op "

@@ -37,8 +37,7 @@ from rxrego.conformance import runner
 from rxrego.sidecar import Sidecar
 from rxrego.spec.loader import find_specs, load_specs
 
-from . import ROOT, SPECS, Context, Goal, Result, besponsa_request, log, median, percentile, ratio, read_rss_kib
-from . import corpus
+from . import ROOT, SPECS, Context, Goal, Result, besponsa_request, corpus, log, percentile, ratio, read_rss_kib
 
 DECISIONS = 300  # per size, after a warm-up of 50
 
@@ -113,7 +112,10 @@ def measure(ctx: Context, n: int, run_pipeline: bool) -> dict:
     log(f"G3 n={n}: bundle {bundle_s:.1f} s, conformance {conformance_s:.1f} s for {cases} cases")
 
     t0 = time.perf_counter()
-    progress = lambda e, c, r: log(f"G3 n={n}: activating: {e:.0f} s, OPA {c or 0:.0f} s CPU, {(r or 0) / 2**20:.0f} MiB")  # noqa: E731
+
+    def progress(e, c, r):
+        log(f"G3 n={n}: activating: {e:.0f} s, OPA {c or 0:.0f} s CPU, {(r or 0) / 2**20:.0f} MiB")
+
     sidecar = Sidecar(info.path, decision_log=work / "decisions.jsonl")
     sidecar.start()
     try:

@@ -53,7 +53,7 @@ def run(ctx: Context) -> Result:
                 failed += bool(mismatches(case.expect, opa.eval_batch(REGO, "data.rxrego.decision", case.request)["value"]))
             per_naive = (time.perf_counter() - t0) / len(sample)
             t0 = time.perf_counter()
-            for case, body in zip(cases.cases, bodies):
+            for case, body in zip(cases.cases, bodies, strict=True):
                 r = session.post(sc.url + "/v1/data/rxrego/decision", data=body, headers={"Content-Type": "application/json"}, timeout=30)
                 failed += bool(mismatches(case.expect, r.json()["result"]))
             per_sidecar = (time.perf_counter() - t0) / n

@@ -31,7 +31,7 @@ def draw(points: list[dict], out: Path, title: str = "") -> Path:
         ("5.21.100 decision p50 over HTTP (ms)", [p["decision_ms"]["p50"] for p in points], False),
     ]
     fig, axes = plt.subplots(2, 2, figsize=(10, 7), dpi=100)
-    for ax, (label, ys, log_y) in zip(axes.flat, panels):
+    for ax, (label, ys, log_y) in zip(axes.flat, panels, strict=True):
         ax.plot(n, ys, marker="o")
         ax.set_xscale("log")
         if log_y:
@@ -41,7 +41,7 @@ def draw(points: list[dict], out: Path, title: str = "") -> Path:
         ax.set_xlabel("policies in the catalog")
         ax.set_title(label, fontsize=10)
         ax.grid(True, which="both", alpha=0.3)
-        for x, y in zip(n, ys):
+        for x, y in zip(n, ys, strict=True):
             ax.annotate(f"{y:.3g}", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
     fig.suptitle(title or "rxrego catalog scale (synthetic corpus with versions + policy_source/)", fontsize=11)
     fig.tight_layout()

@@ -25,7 +25,6 @@ import tempfile
 from pathlib import Path
 
 from conftest import CASES, EXAMPLES, SPECS  # tests/ is on sys.path: run by pytest or as a script
-
 from rxrego import generate, opa
 from rxrego.conformance.cases import find_case_files, load_case_file
 from rxrego.spec.loader import load_specs
@@ -77,6 +76,7 @@ def _draw(spec, specs, n: int) -> list:
     from about three times as many drawn."""
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
+
     from strategies import requests_for
 
     drawn: list = []

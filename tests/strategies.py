@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -286,7 +287,7 @@ def _diagnosis_fact(spec: m.PolicySpec) -> _Fact:
                  "\u0421" + n[1:], "\uff23" + n[1:]]
     near += ["E11.9", "Z00.00", "C92.00", "C91.1", ""]
     near = [c for c in _unique(near) if not any(_normal_code(c).startswith(_normal_code(p)) for p in prefixes)]
-    codes_other = tuple(_unique(matching + near)) + (MISSING, None)
+    codes_other = (*tuple(_unique(matching + near)), MISSING, None)
     codes_bad = (9102, True, ["C91.02"], {"code": prefixes[0] if prefixes else "C91.0"})
 
     accepted: dict[str, list[str]] = {}
@@ -523,12 +524,15 @@ def _lab_fact(spec: m.PolicySpec) -> _Fact:
         return values, good_values, offsets, good_offsets, names, units
 
     table = {t: pools(t) for t in tests}
-    bad_values = lambda t: (str(t.value), True, False, MISSING, None, [t.value], {"v": t.value}, *OUT_OF_RANGE)  # noqa: E731
+
+    def bad_values(t):
+        return (str(t.value), True, False, MISSING, None, [t.value], {"v": t.value}, *OUT_OF_RANGE)
+
     bad_units = (MISSING, None, 5)
     bad_dates = ("2026-02-30", "2026-6-1", "", MISSING, None, 20260101, True)
 
     def good_entry(draw, ctx, t: m.LabTest) -> dict:
-        values, good_values, _, good_offsets, names, units = table[t]
+        _, good_values, _, good_offsets, _, _ = table[t]
         return {"name": draw(st.sampled_from(_case_variants(t.name))), "value": draw(st.sampled_from(good_values)),
                 "unit": draw(st.sampled_from(_unique([t.unit, t.unit.upper(), t.unit.lower()]))),
                 "date": _shift(ctx.dos, -draw(st.sampled_from(good_offsets)))}
@@ -728,7 +732,6 @@ def _drug_pools(spec: m.PolicySpec, others: Sequence[m.PolicySpec]):
     names = _unique(n for p in products for n in (p.name, p.generic) if n)
     hcpcs = _unique(c for p in products for c in p.hcpcs)
     ndcs = _unique(c for p in products for c in p.ndc)
-    strengths = _unique(s for p in products for s in p.strengths)
     naming = [{"hcpcs": c} for c in hcpcs] + [{"ndc": c} for c in ndcs]
     for n in names:
         for v in _case_variants(n):
@@ -762,7 +765,7 @@ def _drug_pools(spec: m.PolicySpec, others: Sequence[m.PolicySpec]):
     other += [{"hcpcs": "J9999", "name": names[0]}, {"ndc": "00000-0000-00", **naming[0]}]
     # identifiers of two different products of this policy; a strength no product has
     if len(products) > 1:
-        for p, q in zip(products, products[1:]):
+        for p, q in itertools.pairwise(products):
             if p.hcpcs and q.ndc:
                 other.append({"hcpcs": p.hcpcs[0], "ndc": q.ndc[0]})
             if p.strengths and q.strengths:
@@ -793,7 +796,7 @@ def _plans(spec: m.PolicySpec, others: Sequence[m.PolicySpec]) -> tuple[object, 
     """Values of the request's `plan`: the spec's own mostly, none, another's, not a string."""
     theirs = _unique(o.plan for o in others if o.plan and o.plan != spec.plan)
     own = (spec.plan,) * 8 if spec.plan else (MISSING,) * 8
-    return own + (MISSING, None) + theirs[:2] + (7,)
+    return (*own, MISSING, None, *theirs[:2], 7)
 
 
 def _months_received(spec: m.PolicySpec) -> tuple[object, ...]:
@@ -805,7 +808,7 @@ def _months_received(spec: m.PolicySpec) -> tuple[object, ...]:
         if d is not None and d.lifetime_cap_months is not None
     )
     around = _unique(x for c in caps for x in (0, 1, c - 13, c - 12, c - 11, c - 1, c, c + 1) if x >= 0)
-    return around + (MISSING, MISSING, 2.5, "3", -1, True) if caps else ()
+    return (*around, MISSING, MISSING, 2.5, "3", -1, True) if caps else ()
 
 
 def _version_dates(spec: m.PolicySpec) -> tuple[tuple[str, ...], ...]:
@@ -978,13 +981,10 @@ def _request(draw, plan: _Plan) -> object:
             pools[draw(st.sampled_from(plan.near_weights))] = draw(st.sampled_from(_POOLS_NEAR))
     else:
         pools = [draw(st.sampled_from(_POOLS_MIXED)) for _ in facts]
-    for fact, pool in zip(facts, pools):
+    for fact, pool in zip(facts, pools, strict=True):
         if pool == "absent":
             continue
-        if pool == "null":
-            value = None
-        else:
-            value = getattr(fact, pool)(draw, ctx)
+        value = None if pool == "null" else getattr(fact, pool)(draw, ctx)
         if value is not MISSING:
             _place(request, fact.path, value)
 
@@ -992,7 +992,7 @@ def _request(draw, plan: _Plan) -> object:
         # a parent object replaced by something that is not an object, or by null
         corrupt = draw(st.sampled_from((None,) * 8 + plan.parents))
         if corrupt:
-            _place(request, corrupt, _pick(draw, _NON_OBJECTS + (None,)))
+            _place(request, corrupt, _pick(draw, (*_NON_OBJECTS, None)))
         extra = draw(st.sampled_from((None,) * 4 + ("request", "patient", "biomarkers")))
         if extra == "request":
             request["notes"] = {"free": ["text", 1, None]}

@@ -18,9 +18,8 @@ import signal
 import threading
 
 import pytest
-from conftest import REGO
-from test_client_sidecar import APPROVED, CASES, EXPECTED
 
+from conftest import REGO
 from rxrego import bundle
 from rxrego.client import (
     DecisionUndefined,
@@ -34,6 +33,7 @@ from rxrego.client import (
 from rxrego.client import decide_or_pend as sync_decide_or_pend
 from rxrego.client.aio import AsyncRxRegoClient, decide_or_pend
 from rxrego.sidecar import Sidecar, free_port
+from test_client_sidecar import APPROVED, CASES, EXPECTED
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +182,7 @@ def test_requests_that_are_not_json_are_invalid(sidecar):
 
 
 class _Answer(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         self.server.posts += 1
         status, body = self.server.answer

@@ -8,14 +8,15 @@ import re
 import sys
 
 import pytest
+
 from conftest import EXAMPLES, ROOT, SPECS
 
 if str(ROOT) not in sys.path:  # `bench` is a top-level package of the checkout, not installed
     sys.path.insert(0, str(ROOT))
 
-from bench import corpus  # noqa: E402
-from rxrego import generate, lint, opa  # noqa: E402
-from rxrego.spec.loader import load_specs  # noqa: E402
+from bench import corpus
+from rxrego import generate, lint, opa
+from rxrego.spec.loader import load_specs
 
 N = 20
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from conftest import ROOT, SPECS
 from golden_decisions import canonical, load
-
 from rxrego import opa
 from rxrego.spec.dump import content_version
 from rxrego.spec.loader import load_specs

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import EXAMPLES, REGO, ROOT, SPECS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import EXAMPLES, REGO, ROOT, SPECS
 from rxrego import generate, opa, regotext
 from rxrego.cli import main
 from rxrego.spec.loader import load_specs
@@ -231,8 +231,8 @@ def test_spec_text_reaches_opa_exactly(tmp_path_factory, specs, strings, title, 
     free-text field that reaches Rego: the module parses, formats and checks, and OPA returns
     exactly the original strings."""
     spec = _besponsa(specs)
-    criteria = tuple(dataclasses.replace(c, text=s) for c, s in zip(spec.criteria, strings))
-    sets = tuple(dataclasses.replace(r, title=t) for r, t in zip(spec.requirements, set_titles))
+    criteria = tuple(dataclasses.replace(c, text=s) for c, s in zip(spec.criteria, strings, strict=True))
+    sets = tuple(dataclasses.replace(r, title=t) for r, t in zip(spec.requirements, set_titles, strict=True))
     coverage = dataclasses.replace(spec.coverage, investigational=investigational)
     hostile = dataclasses.replace(spec, criteria=criteria, title=title, requirements=sets, coverage=coverage)
     out = tmp_path_factory.mktemp("rego")

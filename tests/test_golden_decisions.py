@@ -8,9 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from conftest import CASES, REGO
 from golden_decisions import all_specs, build_rego, canonical, decide, load
-
 from rxrego.conformance.cases import find_case_files, load_case_file
 
 

@@ -22,12 +22,19 @@ from pathlib import Path
 import pytest
 import requests
 from click.testing import CliRunner
-from conftest import EXAMPLES, REGO, SPECS
 
+from conftest import EXAMPLES, REGO, SPECS
 from rxrego import bundle, generate, opa, requests_io
 from rxrego.author.questionnaire import ResponseError, build_questionnaire, response_to_request
 from rxrego.cli import main as cli_main
-from rxrego.client import DECISION_PATH, DECISIONS_PATH, InvalidRequest, RxRegoClient, SidecarUnavailable, decide_or_pend
+from rxrego.client import (
+    DECISION_PATH,
+    DECISIONS_PATH,
+    InvalidRequest,
+    RxRegoClient,
+    SidecarUnavailable,
+    decide_or_pend,
+)
 from rxrego.sidecar import Sidecar
 from rxrego.spec.loader import load_spec, load_specs
 
@@ -275,11 +282,11 @@ def test_out_of_range_numbers_anywhere_are_invalid_request_and_never_crash_opa(a
     fields.append("diagnoses[1].x")
     decisions = _eval_text(all_rego, "data.rxrego.decisions", '{"requests": [' + ",".join(texts) + "]}", tmp_path)
     assert len(decisions) == len(texts)
-    for decision, field, text in zip(decisions, fields, texts):
+    for decision, field, text in zip(decisions, fields, texts, strict=True):
         assert decision["outcome"] == "invalid_request", text[:300]
         assert [e["field"] for e in decision["errors"]] == [field]
         assert "outside the accepted range" in decision["errors"][0]["message"]
-    for text, field in list(zip(texts, fields))[::7]:
+    for text, field in list(zip(texts, fields, strict=True))[::7]:
         single = _eval_text(all_rego, "data.rxrego.decision", text, tmp_path)
         assert single["outcome"] == "invalid_request" and single["errors"][0]["field"] == field
     for literal in NOT_READ_BY_OPA:
@@ -287,7 +294,7 @@ def test_out_of_range_numbers_anywhere_are_invalid_request_and_never_crash_opa(a
         if not _refused_whole(all_rego, text, tmp_path):  # an OPA that reads it must answer invalid_request
             assert _eval_text(all_rego, "data.rxrego.decision", text, tmp_path)["outcome"] == "invalid_request"
     # the approvable requests themselves are still approved
-    for request, decision in zip(requests_, _eval_text(all_rego, "data.rxrego.decisions", json.dumps({"requests": requests_}), tmp_path)):
+    for request, decision in zip(requests_, _eval_text(all_rego, "data.rxrego.decisions", json.dumps({"requests": requests_}), tmp_path), strict=True):
         assert decision["outcome"] == "approved", (request["request_id"], decision)
     print(f"out-of-range numbers: {len(texts)} requests, OPA answered all, 0 approved")
 
@@ -464,7 +471,7 @@ def test_a_trickling_server_cannot_hold_a_call_past_its_deadline(mode):
         assert time.monotonic() - t0 < 3 * patient.deadline
         short = RxRegoClient(server.url, timeout=5.0, retries=2, deadline=0.5)
         t0 = time.monotonic()
-        with pytest.raises(SidecarUnavailable, match="0.5s deadline"):
+        with pytest.raises(SidecarUnavailable, match=r"0\.5s deadline"):
             short.decide(APPROVABLE)
         assert time.monotonic() - t0 < 3 * 0.5
     finally:
@@ -483,7 +490,7 @@ class Scripted:
         self.script, self.hits = list(script), 0
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 outer.hits += 1
                 status, body = outer.script.pop(0) if len(outer.script) > 1 else outer.script[0]
@@ -519,16 +526,14 @@ def test_5xx_is_retried_within_the_deadline_and_4xx_never():
         server.close()
     server = Scripted([(503, {})])
     try:
-        with RxRegoClient(server.url, timeout=2.0, retries=2, backoff=0.01) as client:
-            with pytest.raises(SidecarUnavailable, match="503"):
+        with RxRegoClient(server.url, timeout=2.0, retries=2, backoff=0.01) as client, pytest.raises(SidecarUnavailable, match="503"):
                 client.decide(APPROVABLE)
         assert server.hits == 3
     finally:
         server.close()
     server = Scripted([(400, {"code": "invalid_parameter", "message": "bad"})])
     try:
-        with RxRegoClient(server.url, timeout=2.0, retries=2, backoff=0.01) as client:
-            with pytest.raises(InvalidRequest):
+        with RxRegoClient(server.url, timeout=2.0, retries=2, backoff=0.01) as client, pytest.raises(InvalidRequest):
                 client.decide(APPROVABLE)
         assert server.hits == 1
     finally:

@@ -9,8 +9,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 import xmlschema
-from conftest import CASES, REGO, ROOT, SPECS
 
+from conftest import CASES, REGO, ROOT, SPECS
 from rxrego.conformance import report as rep
 from rxrego.conformance import runner
 from rxrego.spec.loader import load_specs

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, in_ci
 
+from conftest import ROOT, in_ci
 from rxrego import bundle, scaffold, toolchain
 from rxrego.sidecar import Sidecar
 
@@ -52,7 +52,7 @@ ACTIONLINT_VERSION = "v1.7.12"
 _ANYWHERE = shutil.ignore_patterns(".git", ".venv", ".tools", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis")
 
 
-def NOT_SOURCE(folder: str, names: list[str]) -> set[str]:  # noqa: N802 - a copytree ignore
+def NOT_SOURCE(folder: str, names: list[str]) -> set[str]:
     top = {"build", "rego", "bench"} if Path(folder).resolve() == ROOT.resolve() else set()
     return set(_ANYWHERE(folder, names)) | (top & set(names))
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import ROOT
 
+from conftest import ROOT
 from rxrego import project, scaffold
 from rxrego.cli import main
 

@@ -9,13 +9,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from strategies import requests_for
 
 from rxrego import generate, lint, opa, reference
 from rxrego.spec.loader import load_spec
+from strategies import requests_for
 
 N = 100  # criteria
 
@@ -99,9 +97,12 @@ def test_the_request_strategy_draws_for_a_100_criterion_policy(big, tmp_path: Pa
     got = opa.eval_batch(out, "[d | some r in input.requests; d := data.rxrego.decision with input as r]",
                          {"requests": drawn})["value"]
     outcomes = set()
-    for request, rego in zip(drawn, got):
+
+    def strip(d):
+        return {k: v for k, v in d.items() if k != "errors"} if isinstance(d, dict) else d
+
+    for request, rego in zip(drawn, got, strict=True):
         ref = reference.decide([big], request)
-        strip = lambda d: {k: v for k, v in d.items() if k != "errors"} if isinstance(d, dict) else d  # noqa: E731
         assert strip(rego) == strip(ref), json.dumps(request)
         outcomes.add(ref["outcome"])
     assert {"approved", "denied", "pended"} <= outcomes, outcomes

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from rxrego.client.decision import Decision, _validator as decision_validator
+from rxrego.client.decision import Decision
+from rxrego.client.decision import _validator as decision_validator
 from rxrego.conformance.runner import load_suites
 from rxrego.reference.router import decide
 from rxrego.schemacheck import DRAFT7_SAME, CompiledSchema, keywords

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import http.server
-import os
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
 import pytest
-
 from click.testing import CliRunner
 
 from conftest import ROOT
 from rxrego import toolchain
 from rxrego.cli import main
-
 
 PINS = ROOT / "generator" / "rxrego" / "toolchain.env"
 
@@ -123,7 +120,7 @@ def test_install_tools_without_go_or_pin_stops_with_instructions(tmp_path):
 class _Release(http.server.BaseHTTPRequestHandler):
     """A release server on loopback: serves `self.server.files` by path, 404 otherwise."""
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         body = self.server.files.get(self.path)
         self.send_response(200 if body is not None else 404)
         self.send_header("Content-Length", str(len(body or b"")))

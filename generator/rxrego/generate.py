@@ -144,7 +144,9 @@ def _indication_codes(spec: m.PolicySpec | None, ind: m.Indication) -> list[str]
     assert spec is not None
     test = spec.criterion(ind.diagnosis).test
     assert isinstance(test, m.Kind) and test.key == "diagnosis"
-    return sorted({normal_code(code) for code in test.icd10})
+    # The kind with key "diagnosis" has icd10; its class is not named outside the registry
+    # (tests/test_kinds.py), so the attribute is not known to the checker through Kind.
+    return sorted({normal_code(code) for code in test.icd10})  # type: ignore[attr-defined]
 
 
 def orders(spec: m.PolicySpec) -> dict[str, object]:
@@ -367,7 +369,7 @@ def routes(specs: Sequence[m.PolicySpec]) -> dict[str, dict[str, dict[str, froze
 
 _SIGNS = str.maketrans("", "", "\u00ae\u2122\u00a9\u2120")
 # Each 10-digit NDC layout with hyphens: the zero it needs, as (segment, width) to pad to.
-_NDC_LAYOUTS = {(5, 4, 2): None, (4, 4, 2): 0, (5, 3, 2): 1, (5, 4, 1): 2}
+_NDC_LAYOUTS: dict[tuple[int, ...], int | None] = {(5, 4, 2): None, (4, 4, 2): 0, (5, 3, 2): 1, (5, 4, 1): 2}
 _NDC_WIDTHS = (5, 4, 2)
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -169,7 +170,7 @@ def setting_names() -> tuple[str, ...]:
     return tuple(f.name for f in fields(Project) if f.name in DEFAULT_PATHS)
 
 
-def command_defaults(commands: dict, project: Project, cwd: Path | None = None) -> dict:
+def command_defaults(commands: Mapping[str, object], project: Project, cwd: Path | None = None) -> dict:
     """A click `default_map` that points the options of `commands` ({name: click.Command},
     groups walked recursively) at the repository's folders: every parameter whose built-in
     default is one of the standard folder names (DEFAULT_PATHS: "policy_source", "rego",

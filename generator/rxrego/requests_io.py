@@ -32,7 +32,7 @@ import json
 import math
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 MAX_DEPTH = 32
@@ -265,19 +265,20 @@ def _find(doc: object, max_depth: int, duplicates: dict[int, tuple[str, int]]) -
     if not isinstance(doc, dict | list | tuple):
         message = _scalar_problem(doc)
         return ((), message) if message else None
-    stack: list[tuple[tuple, object]] = [((), doc)]
+    stack: list[tuple[tuple, dict | list | tuple]] = [((), doc)]
     while stack:
         path, container = stack.pop()
         if len(path) >= max_depth:
             return path, f"nested more than {max_depth} levels deep (arrays and objects)"
+        items: Iterable[tuple[object, object]]
         if isinstance(container, dict):
             if id(container) in duplicates:
-                key, n = duplicates[id(container)]
-                return (*path, key), f"the key is given {n} times in one object; each field may be given once"
+                repeated, n = duplicates[id(container)]
+                return (*path, repeated), f"the key is given {n} times in one object; each field may be given once"
             items = container.items()
         else:
             items = enumerate(container)
-        nested = []
+        nested: list[tuple[tuple, dict | list | tuple]] = []
         for key, value in items:
             if isinstance(value, dict | list | tuple):
                 nested.append(((*path, key), value))

@@ -81,7 +81,8 @@ class CompiledSchema:
             self._fast(doc)
             return True
         except fastjsonschema.JsonSchemaException:
-            return not any(True for _ in self.reference.iter_errors(doc))
+            # jsonschema validates any Python value; the stub's _JsonParameter is narrower than object.
+            return not any(True for _ in self.reference.iter_errors(doc))  # type: ignore[arg-type]
 
     def errors(self, doc: object) -> Iterator[jsonschema.ValidationError]:
         """jsonschema's errors for `doc`: none, without running jsonschema, when the compiled
@@ -89,4 +90,4 @@ class CompiledSchema:
         try:
             self._fast(doc)
         except fastjsonschema.JsonSchemaException:
-            yield from self.reference.iter_errors(doc)
+            yield from self.reference.iter_errors(doc)  # type: ignore[arg-type]  # as in valid()

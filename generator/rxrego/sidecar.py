@@ -48,9 +48,9 @@ import tempfile
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from collections.abc import Callable
 from typing import TextIO
 
 import requests

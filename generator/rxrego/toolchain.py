@@ -257,7 +257,7 @@ def install(tools: Path, names: tuple[str, ...] = ("opa", "regal"), *, say: Call
             say(f"{target} reports version {have}, not {version[1:]}: replacing it")
         with tempfile.TemporaryDirectory(prefix=f"tmp.{name}.", dir=tools) as tmp:
             scratch = Path(tmp)
-            if use_go:
+            if plat is None:  # use_go
                 _build_with_go(name, version, tools, scratch, say)
             else:
                 _download(name, version, plat, scratch / name, say)

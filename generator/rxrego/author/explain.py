@@ -132,7 +132,7 @@ def _all_of(statuses: list[str]) -> str:
 
 def tree_lines(spec: m.PolicySpec, rs: m.RequirementSet, decision: dict, request: object) -> list[str]:
     statuses: dict = decision.get("criteria") or {}
-    root = ROOT_STATUS.get(decision.get("outcome"), "?")
+    root = ROOT_STATUS.get(decision.get("outcome", ""), "?")
     top = rs.root
     chosen = decision.get("indication")
     ind = rs.indication(str(chosen.get("id"))) if isinstance(chosen, dict) else None

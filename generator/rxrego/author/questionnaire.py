@@ -154,7 +154,7 @@ class _Builder:
             return {}, note
         if all(len(g) == 1 for g in groups):
             flat = [g[0] for g in groups]
-            out = {"enableWhen": flat}
+            out: dict[str, object] = {"enableWhen": flat}
             if len(flat) > 1:
                 out["enableBehavior"] = "all"
             return out, note
@@ -370,13 +370,14 @@ def validate_questionnaire(q: object) -> list[str]:
                     problems.append(f"{where}: question '{target_id}' is a {target_type} item, which has no answer")
                     continue
                 if len(answers) == 1:
+                    fitting = ANSWER_TYPES.get(target_type, set()) if isinstance(target_type, str) else set()
                     if op == "exists":
                         if answers[0] != "Boolean":
                             problems.append(f"{where}: operator 'exists' takes answerBoolean")
-                    elif answers[0] not in ANSWER_TYPES.get(target_type, set()):
+                    elif answers[0] not in fitting:
                         problems.append(
                             f"{where}: answer{answers[0]} does not fit question '{target_id}' of type {target_type} "
-                            f"(expected answer{' or answer'.join(sorted(ANSWER_TYPES.get(target_type, set())))})"
+                            f"(expected answer{' or answer'.join(sorted(fitting))})"
                         )
                     elif op in (">", "<", ">=", "<=") and target_type not in ORDERED:
                         problems.append(f"{where}: operator {op} needs an ordered type, not {target_type}")
@@ -512,7 +513,7 @@ def coding_systems(questionnaire: dict) -> dict[str, set[str]]:
     """linkId -> the code systems its answerOptions offer (items without coded options absent)."""
     out: dict[str, set[str]] = {}
 
-    def walk(items: object) -> None:
+    def walk(items: list[dict] | None) -> None:
         for it in items or []:
             for opt in it.get("answerOption") or []:
                 coding = opt.get("valueCoding") if isinstance(opt, dict) else None
@@ -553,7 +554,7 @@ def check_response(questionnaire_response: object, spec: m.PolicySpec, *, base: 
 
 
 def response_to_request(
-    questionnaire_response: dict,
+    questionnaire_response: object,
     spec: m.PolicySpec,
     *,
     date_of_service: str,
@@ -577,8 +578,8 @@ def response_to_request(
     """
     qr = questionnaire_response
     if final:
-        check_response(qr, spec, base=base)
-    elif not isinstance(qr, dict) or qr.get("resourceType") != "QuestionnaireResponse":
+        check_response(qr, spec, base=base)  # refuses all that the check below refuses
+    if not isinstance(qr, dict) or qr.get("resourceType") != "QuestionnaireResponse":
         found = qr.get("resourceType") if isinstance(qr, dict) else type(qr).__name__
         raise ResponseError(f"expected a QuestionnaireResponse, found {found!r}")
     answers = _Answers(qr.get("item"), systems=coding_systems(build_questionnaire(spec, base=base)))
@@ -604,9 +605,9 @@ def response_to_request(
 
 def unknown_link_ids(questionnaire_response: dict, questionnaire: dict) -> list[str]:
     """linkIds answered in the response that the questionnaire does not have (ignored by the mapping)."""
-    known: set[str] = set()
+    known: set[str | None] = set()
 
-    def walk(items: object) -> None:
+    def walk(items: list[dict] | None) -> None:
         for it in items or []:
             known.add(it.get("linkId"))
             walk(it.get("item"))

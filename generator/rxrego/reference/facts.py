@@ -130,7 +130,7 @@ def number_paths(request: object) -> list[tuple[tuple, str]]:
         elif isinstance(value, list):
             stack.extend(((*path, i), v) for i, v in enumerate(value))
         elif (text := number_text(value)) is not None and not (
-            (isinstance(value, int) or math.isfinite(value)) and sane_number_text(text)
+            (isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))) and sane_number_text(text)
         ):
             out.append((path, text))
     return out

@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from rxrego.spec import model as m
 
 from .decision import decide_policy
-import re
-
 from .facts import field_path, lower, number_paths, parse_date, strip_space, upper
 
 _IDENTIFIERS = ("hcpcs", "ndc", "name")
@@ -19,7 +18,7 @@ REQUEST_TYPES_TEXT = "initial, renewal, continuation, new_to_plan or restart"
 _SIGNS = ("\u00ae", "\u2122", "\u00a9", "\u2120")
 _HCPCS_SPACE = re.compile("[ \t\n\r]")
 # 10-digit NDC layouts with hyphens, and how each becomes the 11-digit 5-4-2 form.
-_NDC_PAD = {(5, 4, 2): (0, 0, 0), (4, 4, 2): (1, 0, 0), (5, 3, 2): (0, 1, 0), (5, 4, 1): (0, 0, 1)}
+_NDC_PAD: dict[tuple[int, ...], tuple[int, int, int]] = {(5, 4, 2): (0, 0, 0), (4, 4, 2): (1, 0, 0), (5, 3, 2): (0, 1, 0), (5, 4, 1): (0, 0, 1)}
 AMBIGUOUS_NDC = "ambiguous"
 
 
@@ -144,7 +143,7 @@ def normal_ndc(ndc: str) -> str | None:
     pad = _NDC_PAD.get(tuple(len(part) for part in parts))
     if pad is None:
         return None
-    return "".join("0" * n + part for n, part in zip(pad, parts))
+    return "".join("0" * n + part for n, part in zip(pad, parts, strict=True))
 
 
 def in_force(policy: m.PolicySpec, date_of_service: str) -> m.PolicySpec | None:

@@ -984,7 +984,7 @@ class ProductTest(Kind):
     products: tuple[str, ...]
 
     key = "product"
-    schema = {
+    schema: ClassVar[dict] = {
         "type": "array",
         "items": IDENTIFIER,
         "minItems": 1,

@@ -12,9 +12,10 @@ import difflib
 import functools
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 
@@ -99,7 +100,7 @@ def _cross_spec_issues(loaded: list[tuple[m.PolicySpec, Located]]) -> list[SpecI
     claims: dict[tuple[str, str], tuple[m.PolicySpec, Located, tuple]] = {}
     for spec, located in loaded:
         drug = spec.drug
-        keys = [(("id", spec.id), ("id",)), (("Rego package", spec.package), ("id",))]
+        keys: list[tuple[tuple[str, str], tuple]] = [(("id", spec.id), ("id",)), (("Rego package", spec.package), ("id",))]
         keys += [(("HCPCS code", c), ("drug", "hcpcs", i)) for i, c in enumerate(drug.hcpcs)]
         keys += [(("NDC", c), ("drug", "ndc", i)) for i, c in enumerate(drug.ndc)]
         keys += [(("drug name", n.lower()), ("drug", f)) for f, n in (("brand", drug.brand), ("generic", drug.generic)) if n]
@@ -141,6 +142,7 @@ def from_data(located: Located) -> m.PolicySpec:
         issues += _semantic_issues(view, check_unused=view.origins["criteria"] == view.origins["requirements"], tolerant=tolerant)
     if schema or issues:
         raise SpecError(schema + _not_repeated(schema, issues))
+    assert isinstance(located.data, dict)  # the schema passed: the document is a mapping
     current = _build(located.data, located.file)
     earlier = tuple(
         dataclasses.replace(_build(view.data, located.file), version_note=view.note, package_suffix=_suffix(view.data["effective_date"]))
@@ -219,6 +221,8 @@ class _VersionView:
 
 def _earlier_versions(located: Located) -> list[_VersionView]:
     d = located.data
+    if not isinstance(d, dict):  # reported by the schema
+        return []
     merged = {k: d[k] for k in VERSIONED if k in d}
     origins: dict[str, tuple] = {k: () for k in (*VERSIONED, "effective_date")}
     views = []
@@ -237,9 +241,12 @@ def _earlier_versions(located: Located) -> list[_VersionView]:
 
 def _version_date_issues(located: Located) -> list[SpecIssue]:
     """Earlier versions go newest first, each effective strictly before the one above it."""
-    issues = []
-    newer = located.data["effective_date"]
-    for i, version in enumerate(located.data.get("earlier_versions", [])):
+    issues: list[SpecIssue] = []
+    d = located.data
+    if not isinstance(d, dict):  # reported by the schema
+        return issues
+    newer = d["effective_date"]
+    for i, version in enumerate(d.get("earlier_versions", [])):
         date = version["effective_date"]
         path = ("earlier_versions", i, "effective_date")
         if not _real_date(date):
@@ -274,7 +281,7 @@ def explain_schema_error(located: Located, err: jsonschema.ValidationError) -> l
 def _explain(located: Located, err: jsonschema.ValidationError) -> list[SpecIssue]:
     path = tuple(err.absolute_path)
     v, found = err.validator, err.instance
-    schema = err.schema
+    schema: Mapping[str, Any] = err.schema if isinstance(err.schema, Mapping) else {}  # a bool schema names no keyword
     schema_path = list(err.relative_schema_path)
     if len(schema_path) >= 2 and schema_path[-2] == "propertyNames" and isinstance(found, str):
         # jsonschema reports a bad mapping key as an error of the mapping, with the key as instance.
@@ -299,8 +306,8 @@ def _explain(located: Located, err: jsonschema.ValidationError) -> list[SpecIssu
     if v == "type":
         want = err.validator_value
         want = " or ".join(want) if isinstance(want, list) else want
-        return [located.issue(path, f"expected {_article(want)}, found {describe(found)}")]
-    if v == "enum":
+        return [located.issue(path, f"expected {_article(str(want))}, found {describe(found)}")]
+    if v == "enum" and isinstance(err.validator_value, list):
         return [located.issue(path, f"expected one of {', '.join(map(json.dumps, err.validator_value))}, found {describe(found)}")]
     if v == "const":
         return [located.issue(path, f"expected {json.dumps(err.validator_value)}, found {describe(found)}")]
@@ -532,7 +539,7 @@ def _ids(value: object) -> list[str]:
     return [x for x in value if isinstance(x, str)] if isinstance(value, list) else []
 
 
-def _root_ids(rs: dict) -> list[str]:
+def _root_ids(rs: object) -> list[str]:
     if not isinstance(rs, dict):
         return []
     if "at_least" in rs:
@@ -540,7 +547,7 @@ def _root_ids(rs: dict) -> list[str]:
     return _ids(rs.get("all_of", rs.get("any_of", [])))
 
 
-def _child_ids(c: dict) -> list[str]:
+def _child_ids(c: object) -> list[str]:
     if not isinstance(c, dict):
         return []
     ids = []
@@ -563,7 +570,7 @@ def _reachable(criteria: dict, roots: list[str]) -> set[str]:
     return seen
 
 
-def _cycle_issues(located: Located, criteria: dict) -> list[SpecIssue]:
+def _cycle_issues(located: Located | _VersionView, criteria: dict) -> list[SpecIssue]:
     """One issue per cycle of criterion references (a criterion that, through others, needs itself)."""
     issues = []
     state: dict[str, int] = {}  # 1 = on the current path, 2 = done

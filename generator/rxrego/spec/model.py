@@ -4,23 +4,44 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Union
 
 # The leaf tests: one class per kind, each declared in the registry (kinds.py). The first
 # ten are re-exported here under their old names; code names a kind as kinds.<Class>.
 from .kinds import (
     KINDS,
-    AgeTest as AgeTest,
-    AttestationTest as AttestationTest,
-    BiomarkerTest as BiomarkerTest,
-    ClinicalStatusTest as ClinicalStatusTest,
-    ConcurrentTherapyTest as ConcurrentTherapyTest,
-    DiagnosisTest as DiagnosisTest,
     Kind,
+)
+from .kinds import (
+    AgeTest as AgeTest,
+)
+from .kinds import (
+    AttestationTest as AttestationTest,
+)
+from .kinds import (
+    BiomarkerTest as BiomarkerTest,
+)
+from .kinds import (
+    ClinicalStatusTest as ClinicalStatusTest,
+)
+from .kinds import (
+    ConcurrentTherapyTest as ConcurrentTherapyTest,
+)
+from .kinds import (
+    DiagnosisTest as DiagnosisTest,
+)
+from .kinds import (
     LabTest as LabTest,
+)
+from .kinds import (
     PriorTherapyTest as PriorTherapyTest,
+)
+from .kinds import (
     ProductTest as ProductTest,
+)
+from .kinds import (
     QuantityLimitTest as QuantityLimitTest,
+)
+from .kinds import (
     SpecialtyTest as SpecialtyTest,
 )
 
@@ -52,7 +73,7 @@ class Conditional:
 
 
 Test = Kind
-Combinator = Union[AllOf, AnyOf, AtLeast, Conditional]
+Combinator = AllOf | AnyOf | AtLeast | Conditional
 
 # The YAML key of each test kind, in the order the README documents them (the registry).
 TEST_KINDS: dict[str, type[Kind]] = KINDS
@@ -283,7 +304,7 @@ class PolicySpec:
     coverage_waivers: tuple[CoverageWaiver, ...] = ()
     # Earlier versions, newest first: each a whole PolicySpec with its own effective_date
     # (sections it did not give are the newer version's). Empty on an earlier version itself.
-    earlier_versions: tuple["PolicySpec", ...] = ()
+    earlier_versions: tuple[PolicySpec, ...] = ()
     version_note: str | None = None
     package_suffix: str = ""  # "" for the current version, "_vYYYY_MM_DD" for earlier ones
     source: str = field(default="", compare=False)
@@ -301,7 +322,7 @@ class PolicySpec:
         return self.package + self.package_suffix
 
     @property
-    def versions(self) -> tuple["PolicySpec", ...]:
+    def versions(self) -> tuple[PolicySpec, ...]:
         """This version and the earlier ones, newest first."""
         return (self, *self.earlier_versions)
 

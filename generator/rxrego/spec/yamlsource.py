@@ -16,7 +16,6 @@ is text, or write the number (or true / false) plainly. Plain `true` / `false` (
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -302,7 +301,7 @@ def _value(node: yaml.ScalarNode, loader: yaml.SafeLoader) -> str:
     """What YAML 1.1 makes of a scalar, for a message ("?" when it cannot be built)."""
     try:
         return repr(loader.construct_object(node, deep=True))
-    except Exception:  # noqa: BLE001 - only wording depends on it
+    except Exception:
         return "?"
     finally:
         loader.constructed_objects.pop(node, None)
