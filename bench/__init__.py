@@ -82,7 +82,14 @@ class Result:
             "title": self.title,
             "rows": [{"measure": m, "value": v} for m, v in self.rows],
             "goals": [
-                {"name": g.name, "target": g.target, "measured": g.measured, "met": g.met, "status": g.status, "why": g.why}
+                {
+                    "name": g.name,
+                    "target": g.target,
+                    "measured": g.measured,
+                    "met": g.met,
+                    "status": g.status,
+                    "why": g.why,
+                }
                 for g in self.goals
             ],
             "notes": self.notes,
@@ -118,9 +125,23 @@ class Settings:
         if not quick:
             return cls(seed=seed)
         return cls(
-            quick=True, seed=seed, b1_sizes=(20, 100), corpus_size=100, b2_cases=100, b2_naive_sample=10,
-            b3_rounds=1, b4_seconds=1.0, b4_rounds=1, b4_max_requests=5000, b4_warmup=50, b5_warmup=200,
-            g2_seconds=1.0, g2_rounds=1, g3_sizes=(10, 100), g4_run_sizes=(10, 100), g4_b2_runs=2,
+            quick=True,
+            seed=seed,
+            b1_sizes=(20, 100),
+            corpus_size=100,
+            b2_cases=100,
+            b2_naive_sample=10,
+            b3_rounds=1,
+            b4_seconds=1.0,
+            b4_rounds=1,
+            b4_max_requests=5000,
+            b4_warmup=50,
+            b5_warmup=200,
+            g2_seconds=1.0,
+            g2_rounds=1,
+            g3_sizes=(10, 100),
+            g4_run_sizes=(10, 100),
+            g4_b2_runs=2,
         )
 
 
@@ -264,7 +285,7 @@ def read_rss_kib(pid: int) -> dict[str, int]:
 def proc_cpu_s(pid: int) -> float:
     """User + system CPU seconds a process has used (/proc/<pid>/stat), all its threads."""
     text = Path(f"/proc/{pid}/stat").read_text()
-    fields = text[text.rindex(")") + 2:].split()  # after "pid (comm) "
+    fields = text[text.rindex(")") + 2 :].split()  # after "pid (comm) "
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 

@@ -30,10 +30,20 @@ BENCHMARKS = {
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--only", default="", help="comma-separated benchmarks to run, e.g. B1,B3 (default: all)")
-    p.add_argument("--quick", action="store_true", help="a smoke run: smaller N and shorter loops (figures are not comparable)")
-    p.add_argument("--sizes", default="", help="G3's catalog sizes, comma-separated (default 10,100,1000,5000; --quick 10,100)")
-    p.add_argument("--plot", default="", help="where to draw G3's scale plot (default bench/scale.png with the default --out, else beside --out)")
-    p.add_argument("--seed", type=int, default=Settings.seed, help=f"seed of the synthetic corpus (default {Settings.seed})")
+    p.add_argument(
+        "--quick", action="store_true", help="a smoke run: smaller N and shorter loops (figures are not comparable)"
+    )
+    p.add_argument(
+        "--sizes", default="", help="G3's catalog sizes, comma-separated (default 10,100,1000,5000; --quick 10,100)"
+    )
+    p.add_argument(
+        "--plot",
+        default="",
+        help="where to draw G3's scale plot (default bench/scale.png with the default --out, else beside --out)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=Settings.seed, help=f"seed of the synthetic corpus (default {Settings.seed})"
+    )
     p.add_argument("--out", default=str(RESULTS), help="where to write the JSON results (default bench/results.json)")
     args = p.parse_args(argv)
     wanted = [x.strip().upper() for x in args.only.split(",") if x.strip()] or list(BENCHMARKS)
@@ -74,10 +84,14 @@ def main(argv: list[str] | None = None) -> int:
         import dataclasses
 
         sizes = tuple(int(x) for x in args.sizes.split(",") if x.strip())
-        settings = dataclasses.replace(settings, g3_sizes=sizes, g4_run_sizes=tuple(n for n in settings.g4_run_sizes if n in sizes))
+        settings = dataclasses.replace(
+            settings, g3_sizes=sizes, g4_run_sizes=tuple(n for n in settings.g4_run_sizes if n in sizes)
+        )
     started = dt.datetime.now(dt.UTC)
     info = machine()
-    log(f"running {', '.join(args.wanted)}{' (quick)' if args.quick else ''} on {info['cores']} cores, OPA {info['opa']}")
+    log(
+        f"running {', '.join(args.wanted)}{' (quick)' if args.quick else ''} on {info['cores']} cores, OPA {info['opa']}"
+    )
     ctx = Context(settings)
     results: list[Result] = []
     failed: list[str] = []
@@ -122,11 +136,18 @@ def main(argv: list[str] | None = None) -> int:
         try:
             from .plot import PLOT, from_results
 
-            out = Path(args.plot) if args.plot else (PLOT if Path(args.out).resolve() == RESULTS.resolve() else Path(args.out).with_suffix(".png"))
+            out = (
+                Path(args.plot)
+                if args.plot
+                else (PLOT if Path(args.out).resolve() == RESULTS.resolve() else Path(args.out).with_suffix(".png"))
+            )
             log(f"drew {from_results(Path(args.out), out)}")
         except ImportError as exc:
             log(f"no plot: {exc} (pip install -e '.[bench]')")
-    print(f"rxrego benchmarks, {started:%Y-%m-%d %H:%M} UTC, {info['cores']} cores ({info['cpu']}), OPA {info['opa']}" + (" -- QUICK run, figures not comparable" if args.quick else ""))
+    print(
+        f"rxrego benchmarks, {started:%Y-%m-%d %H:%M} UTC, {info['cores']} cores ({info['cpu']}), OPA {info['opa']}"
+        + (" -- QUICK run, figures not comparable" if args.quick else "")
+    )
     print()
     print(table(results))
     return 1 if failed else 0

@@ -66,7 +66,10 @@ def run(ctx: Context) -> Result:
         }
         res.row(f"N={n}: total (load+validate+generate)", f"{total:.2f} s")
         res.row(f"N={n}: load+validate / generate", f"{t_load:.2f} s / {t_build:.2f} s")
-        res.row(f"N={n}: generate's stages, timed apart: render / opa fmt / opa check --strict", f"{t_render:.2f} / {t_fmt:.2f} / {t_check:.2f} s")
+        res.row(
+            f"N={n}: generate's stages, timed apart: render / opa fmt / opa check --strict",
+            f"{t_render:.2f} / {t_fmt:.2f} / {t_check:.2f} s",
+        )
         res.row(f"N={n}: per policy", f"{total / n * 1000:.1f} ms")
         log(f"B1: N={n}: {total:.2f} s, {total / n * 1000:.1f} ms per policy")
     small, large = sizes[0], sizes[-1]
@@ -74,8 +77,12 @@ def run(ctx: Context) -> Result:
     res.row(f"per-policy cost N={large} / N={small}", ratio(r))
     res.data = {"sizes": per, "per_policy_ratio": r, "seed": ctx.settings.seed}
     met = r <= FLAT
-    why = "" if met else (
-        f"the per-policy cost grows with N ({ratio(r)}); see the load/generate split in results.json to find the stage that grows"
+    why = (
+        ""
+        if met
+        else (
+            f"the per-policy cost grows with N ({ratio(r)}); see the load/generate split in results.json to find the stage that grows"
+        )
     )
     res.goals.append(Goal(f"B1 per-policy cost flat from N={small} to N={large}", f"<= {FLAT}x", ratio(r), met, why))
     return res

@@ -73,7 +73,10 @@ def run(ctx: Context) -> Result:
     r = batch_rate / naive_rate
 
     res.row(f"batch runner, {n} cases (one opa eval, as shipped)", f"{t_batch:.2f} s = {batch_rate:.0f} cases/s")
-    res.row("  the same opa eval with --coverage, without the runner's Python", f"{t_eval_coverage:.2f} s = {n / t_eval_coverage:.0f} cases/s")
+    res.row(
+        "  the same opa eval with --coverage, without the runner's Python",
+        f"{t_eval_coverage:.2f} s = {n / t_eval_coverage:.0f} cases/s",
+    )
     res.row("  the same opa eval without --coverage", f"{t_eval_only:.2f} s = {n / t_eval_only:.0f} cases/s")
     res.row(
         f"naive loop, {len(sample)} of {n} cases timed, extrapolated",
@@ -87,7 +90,10 @@ def run(ctx: Context) -> Result:
         f"{cpu_batch / n * 1000:.1f} / {cpu_eval_only / n * 1000:.1f} / {cpu_naive_case * 1000:.0f} ms "
         f"(naive / runner {ratio(cpu_naive_case / (cpu_batch / n))}, naive / eval {ratio(cpu_naive_case / (cpu_eval_only / n))})",
     )
-    res.row("decisions matching their golden expectation", f"batch {n - batch_failed}/{n}, naive {len(sample) - naive_failed}/{len(sample)}")
+    res.row(
+        "decisions matching their golden expectation",
+        f"batch {n - batch_failed}/{n}, naive {len(sample) - naive_failed}/{len(sample)}",
+    )
     if batch_failed or naive_failed:
         res.note(f"{batch_failed} batch and {naive_failed} naive decisions departed from their golden expectation")
     res.note(f"naive throughput is extrapolated from {len(sample)} timed cases (every {step}th of the {n})")
@@ -119,5 +125,7 @@ def run(ctx: Context) -> Result:
         )
     elif batch_failed or naive_failed:
         why = "some decisions departed from the golden expectations"
-    res.goals.append(Goal("B2 batch conformance throughput vs naive per-case opa eval", f">= {GOAL:.0f}x", ratio(r), met, why))
+    res.goals.append(
+        Goal("B2 batch conformance throughput vs naive per-case opa eval", f">= {GOAL:.0f}x", ratio(r), met, why)
+    )
     return res

@@ -40,21 +40,37 @@ def parse_bench(stdout: str) -> list[dict]:
 
 
 def bench_once(rego_dir: Path, input_path: Path, count: int) -> list[dict]:
-    result = opa.run(["bench", "--format", "json", "--count", str(count), "--data", str(rego_dir), "--input", str(input_path), QUERY], timeout=900)
+    result = opa.run(
+        [
+            "bench",
+            "--format",
+            "json",
+            "--count",
+            str(count),
+            "--data",
+            str(rego_dir),
+            "--input",
+            str(input_path),
+            QUERY,
+        ],
+        timeout=900,
+    )
     if result.returncode != 0:
         raise opa.OpaError(f"opa bench failed: {result.stderr.strip() or result.stdout.strip()}")
     samples = []
     for doc in parse_bench(result.stdout):
         extra = doc["Extra"]
-        samples.append({
-            "n": doc["N"],
-            "ns_per_op": doc["T"] / doc["N"],
-            "allocs_per_op": doc["MemAllocs"] / doc["N"],
-            "bytes_per_op": doc["MemBytes"] / doc["N"],
-            "eval_p50_ns": extra[HIST + "median"],
-            "eval_p99_ns": extra[HIST + "99%"],
-            "eval_mean_ns": extra[HIST + "mean"],
-        })
+        samples.append(
+            {
+                "n": doc["N"],
+                "ns_per_op": doc["T"] / doc["N"],
+                "allocs_per_op": doc["MemAllocs"] / doc["N"],
+                "bytes_per_op": doc["MemBytes"] / doc["N"],
+                "eval_p50_ns": extra[HIST + "median"],
+                "eval_p99_ns": extra[HIST + "99%"],
+                "eval_mean_ns": extra[HIST + "mean"],
+            }
+        )
     return samples
 
 
@@ -89,7 +105,10 @@ def run(ctx: Context) -> Result:
     # Load + compile cost of one `opa eval` (not part of the per-decision latency).
     compile_ms = {}
     for k, d in folders.items():
-        out = opa.run(["eval", "--metrics", "--format", "json", "--data", str(d), "--input", str(inputs["router_only"]), QUERY], timeout=900)
+        out = opa.run(
+            ["eval", "--metrics", "--format", "json", "--data", str(d), "--input", str(inputs["router_only"]), QUERY],
+            timeout=900,
+        )
         metrics = json.loads(out.stdout).get("metrics", {}) if out.returncode == 0 else {}
         compile_ms[k] = {key: v / 1e6 for key, v in metrics.items() if key.startswith("timer_rego_")}
 
@@ -152,5 +171,7 @@ def run(ctx: Context) -> Result:
         why = "the decision costs more with more policies loaded: see the router-alone rows for whether routing or the policy grows"
     elif not same:
         why = "the corpus changed the 5.21.100 decision"
-    res.goals.append(Goal(f"B3 p50 of the 5.21.100 decision, {n}-policy corpus / real", f"<= {GOAL}x", ratio(r50), met, why))
+    res.goals.append(
+        Goal(f"B3 p50 of the 5.21.100 decision, {n}-policy corpus / real", f"<= {GOAL}x", ratio(r50), met, why)
+    )
     return res

@@ -71,7 +71,9 @@ end
 # --- the client ----------------------------------------------------------------------------
 
 
-def client_load(url: str, request: dict, threads: int, seconds: float, max_requests: int, keep_latencies: bool = False) -> dict:
+def client_load(
+    url: str, request: dict, threads: int, seconds: float, max_requests: int, keep_latencies: bool = False
+) -> dict:
     """`threads` threads share one RxRegoClient (a session per thread), each deciding the
     request until the deadline or max_requests decisions, recording each call's latency."""
     client = RxRegoClient(url, timeout=10.0, retries=0)
@@ -130,7 +132,13 @@ def client_many(url: str, request: dict, seconds: float, max_calls: int) -> dict
         calls += 1
     elapsed = time.perf_counter() - t0
     client.close()
-    return {"batch": MANY_BATCH, "calls": calls, "decisions": decisions, "seconds": elapsed, "per_s": decisions / elapsed}
+    return {
+        "batch": MANY_BATCH,
+        "calls": calls,
+        "decisions": decisions,
+        "seconds": elapsed,
+        "per_s": decisions / elapsed,
+    }
 
 
 def parse_cost(url: str, request: dict, repeat: int = 200) -> dict:
@@ -159,15 +167,33 @@ def load_generator() -> tuple[str | None, str]:
         return "wrk", "wrk"
     if shutil.which("ab"):
         return "ab", "wrk is not installed (apt-get install -y wrk); using ApacheBench (ab) instead"
-    return None, "no compiled HTTP load generator: wrk is not installed (apt-get install -y wrk), nor ab; the raw figures are not measured"
+    return (
+        None,
+        "no compiled HTTP load generator: wrk is not installed (apt-get install -y wrk), nor ab; the raw figures are not measured",
+    )
 
 
-def wrk_load(url: str, body: Path, work: Path, connections: int, seconds: float, max_requests: int, path: str = PATH) -> dict:
+def wrk_load(
+    url: str, body: Path, work: Path, connections: int, seconds: float, max_requests: int, path: str = PATH
+) -> dict:
     wrk_threads = min(connections, 2)  # 2 cores
     per_thread = max(1, max_requests // wrk_threads)
     script = work / f"wrk-{connections}.lua"
     script.write_text(WRK_SCRIPT.format(body=str(body), max_requests=per_thread))
-    cmd = ["wrk", "-t", str(wrk_threads), "-c", str(connections), "-d", f"{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(script), url + path]
+    cmd = [
+        "wrk",
+        "-t",
+        str(wrk_threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        url + path,
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
     m = re.search(r"^RXREGO-BENCH (\{.*\})$", out.stdout, re.MULTILINE)
     if out.returncode != 0 or not m:
@@ -193,8 +219,22 @@ def wrk_load(url: str, body: Path, work: Path, connections: int, seconds: float,
 
 
 def ab_load(url: str, body: Path, connections: int, seconds: float, max_requests: int) -> dict:
-    cmd = ["ab", "-q", "-k", "-c", str(connections), "-n", str(max_requests), "-t", str(max(1, round(seconds))),
-           "-p", str(body), "-T", "application/json", url + PATH]
+    cmd = [
+        "ab",
+        "-q",
+        "-k",
+        "-c",
+        str(connections),
+        "-n",
+        str(max_requests),
+        "-t",
+        str(max(1, round(seconds))),
+        "-p",
+        str(body),
+        "-T",
+        "application/json",
+        url + PATH,
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
     text = out.stdout
     if out.returncode != 0:
@@ -233,8 +273,23 @@ class PlainOpa:
         self.proc: subprocess.Popen | None = None
 
     def __enter__(self) -> PlainOpa:
-        args = ["run", "--server", "--addr", f"127.0.0.1:{self.port}", "--log-level", "error", "--skip-version-check", "--bundle", str(self.bundle)]
-        self.proc = subprocess.Popen([str(toolchain.opa().path), *args], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        args = [
+            "run",
+            "--server",
+            "--addr",
+            f"127.0.0.1:{self.port}",
+            "--log-level",
+            "error",
+            "--skip-version-check",
+            "--bundle",
+            str(self.bundle),
+        ]
+        self.proc = subprocess.Popen(
+            [str(toolchain.opa().path), *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 60
         with requests.Session() as s:
             s.trust_env = False
@@ -331,11 +386,17 @@ def run(ctx: Context) -> Result:
     info = bundle_mod.build(REGO, work / "bundle.tar.gz")
     rounds, secs, cap = st.b4_rounds, st.b4_seconds, st.b4_max_requests
     log(f"B4: starting the sidecar (opa run --server on 127.0.0.1) with bundle {info.revision}")
-    data: dict = {"bundle_revision": info.revision, "load_generator": tool, "seconds_per_loop": secs, "rounds": rounds, "max_requests": cap}
+    data: dict = {
+        "bundle_revision": info.revision,
+        "load_generator": tool,
+        "seconds_per_loop": secs,
+        "rounds": rounds,
+        "max_requests": cap,
+    }
     client_runs: dict[int, list] = {n: [] for n in THREADS}
     raw_runs: dict[int, list] = {n: [] for n in THREADS}
     plain_runs: dict[int, list] = {n: [] for n in THREADS}
-    with Sidecar(info.path) as sidecar, (PlainOpa(info.path) if tool else contextlib.nullcontext()) as plain:
+    with Sidecar(info.path) as sidecar, PlainOpa(info.path) if tool else contextlib.nullcontext() as plain:
         url = sidecar.url
         log(f"B4: warm-up, {st.b4_warmup} decisions")
         client_load(url, request, 1, 30.0, st.b4_warmup)
@@ -345,13 +406,17 @@ def run(ctx: Context) -> Result:
         # load hits both alike.
         for r in range(rounds):
             for n in THREADS:
-                log(f"B4: round {r + 1}/{rounds}: rxrego client, {n} thread(s), {secs:g} s or {cap} decisions per thread")
+                log(
+                    f"B4: round {r + 1}/{rounds}: rxrego client, {n} thread(s), {secs:g} s or {cap} decisions per thread"
+                )
                 c = _client(url, request, n, secs, cap, sidecar.pid)
                 client_runs[n].append(c)
                 log(f"B4:   {c['per_s']:.0f} decisions/s")
                 if tool is None:
                     continue
-                log(f"B4: round {r + 1}/{rounds}: {tool} on the sidecar, {n} connection(s), {secs:g} s or {cap} requests")
+                log(
+                    f"B4: round {r + 1}/{rounds}: {tool} on the sidecar, {n} connection(s), {secs:g} s or {cap} requests"
+                )
                 raw_runs[n].append(_raw(tool, url, body, work, n, secs, cap, sidecar.pid))
                 log(f"B4:   {raw_runs[n][-1]['per_s']:.0f} requests/s")
                 log(f"B4: round {r + 1}/{rounds}: {tool} on plain opa run --server, {n} connection(s)")
@@ -397,11 +462,18 @@ def run(ctx: Context) -> Result:
         f"{client[1]['self_cpu_ms_per_decision']:.2f} / {client[4]['self_cpu_ms_per_decision']:.2f} ms",
     )
     res.row(f"rxrego client decide_many (batches of {MANY_BATCH}), 1 thread", f"{many['per_s']:.0f} decisions/s")
-    res.row("client CPU per call outside HTTP: Decision.from_dict / JSON encode", f"{cost['from_dict_ms']:.2f} ms / {cost['encode_ms']:.3f} ms")
+    res.row(
+        "client CPU per call outside HTTP: Decision.from_dict / JSON encode",
+        f"{cost['from_dict_ms']:.2f} ms / {cost['encode_ms']:.3f} ms",
+    )
 
     bad_outcomes = {n: c["outcomes"] for n, c in client.items() if c["outcomes"] != ["approved"]}
     client_errors = {n: c["errors"] for n, c in client.items() if c["errors"]}
-    raw_errors = {n: r["error_count"] for n, r in {**raw, **{f"plain-{k}": v for k, v in plain_.items()}}.items() if r.get("error_count")}
+    raw_errors = {
+        n: r["error_count"]
+        for n, r in {**raw, **{f"plain-{k}": v for k, v in plain_.items()}}.items()
+        if r.get("error_count")
+    }
     capped = [n for n, r in {**raw, **plain_}.items() if r.get("capped")]
     if capped:
         res.note(f"the load generator reached its count cap at {capped} connection(s): those rates are lower bounds")

@@ -26,7 +26,13 @@ def measure(bundle_path, request: dict, warmup: int, seconds: float = 60.0) -> d
             done += 1
         client.close()
         warm = read_rss_kib(sidecar.pid)
-    return {"ready_s": ready_s, "after_load_kib": loaded["VmRSS"], "after_warmup_kib": warm["VmRSS"], "peak_kib": warm["VmHWM"], "warmup_decisions": done}
+    return {
+        "ready_s": ready_s,
+        "after_load_kib": loaded["VmRSS"],
+        "after_warmup_kib": warm["VmRSS"],
+        "peak_kib": warm["VmHWM"],
+        "warmup_decisions": done,
+    }
 
 
 def run(ctx: Context) -> Result:
@@ -41,7 +47,9 @@ def run(ctx: Context) -> Result:
         out[key] = measure(info.path, request, ctx.settings.b5_warmup)
         out[key]["bundle_bytes"] = info.path.stat().st_size
         m = out[key]
-        log(f"B5: {key}: {m['after_load_kib'] / 1024:.0f} MiB loaded, {m['after_warmup_kib'] / 1024:.0f} MiB after {m['warmup_decisions']} decisions")
+        log(
+            f"B5: {key}: {m['after_load_kib'] / 1024:.0f} MiB loaded, {m['after_warmup_kib'] / 1024:.0f} MiB after {m['warmup_decisions']} decisions"
+        )
     for key, label in (("real", "real rego/ (1 policy)"), ("corpus", f"{n} synthetic + 5.21.100")):
         m = out[key]
         res.row(
@@ -56,5 +64,11 @@ def run(ctx: Context) -> Result:
     per_policy = (out["corpus"]["after_warmup_kib"] - out["real"]["after_warmup_kib"]) / n
     res.row("corpus / real (after warm-up)", ratio(r))
     res.row("per synthetic policy (after warm-up)", f"{per_policy:.0f} KiB")
-    res.data = {"corpus_size": n, "real": out["real"], "corpus": out["corpus"], "ratio": r, "per_policy_kib": per_policy}
+    res.data = {
+        "corpus_size": n,
+        "real": out["real"],
+        "corpus": out["corpus"],
+        "ratio": r,
+        "per_policy_kib": per_policy,
+    }
     return res

@@ -81,7 +81,24 @@ _DIAGNOSES = [
     ("K50.9", "Crohn's disease"),
     ("G35", "multiple sclerosis"),
 ]
-_BIOMARKERS = ["EGFR", "ALK", "ROS1", "HER2", "BRAF_V600E", "KRAS_G12C", "BRCA1", "BRCA2", "FLT3", "IDH1", "NTRK", "MET_exon14", "PD_L1", "CD20", "CD19", "HLA_B27"]
+_BIOMARKERS = [
+    "EGFR",
+    "ALK",
+    "ROS1",
+    "HER2",
+    "BRAF_V600E",
+    "KRAS_G12C",
+    "BRCA1",
+    "BRCA2",
+    "FLT3",
+    "IDH1",
+    "NTRK",
+    "MET_exon14",
+    "PD_L1",
+    "CD20",
+    "CD19",
+    "HLA_B27",
+]
 _QUALIFIERS = {
     "disease_status": ["relapsed", "refractory", "newly_diagnosed", "metastatic", "unresectable"],
     "stage": ["iii", "iv", "advanced"],
@@ -89,20 +106,55 @@ _QUALIFIERS = {
     "severity": ["moderate", "severe"],
 }
 _THERAPY_POOLS = [
-    ("platinum_chemotherapy", "platinum-based chemotherapy", ["cisplatin", "carboplatin", "oxaliplatin"], ["platinum_chemotherapy"]),
-    ("tnf_inhibitors", "TNF inhibitors", ["adalimumab", "etanercept", "infliximab", "certolizumab", "golimumab"], ["tnf_inhibitor"]),
-    ("conventional_dmards", "conventional DMARDs", ["methotrexate", "leflunomide", "sulfasalazine", "hydroxychloroquine"], []),
-    ("immune_checkpoint_inhibitors", "immune checkpoint inhibitors", ["pembrolizumab", "nivolumab", "atezolizumab", "durvalumab"], ["pd1_pdl1_inhibitor"]),
-    ("anthracyclines", "anthracycline-based chemotherapy", ["doxorubicin", "daunorubicin", "epirubicin"], ["anthracycline"]),
+    (
+        "platinum_chemotherapy",
+        "platinum-based chemotherapy",
+        ["cisplatin", "carboplatin", "oxaliplatin"],
+        ["platinum_chemotherapy"],
+    ),
+    (
+        "tnf_inhibitors",
+        "TNF inhibitors",
+        ["adalimumab", "etanercept", "infliximab", "certolizumab", "golimumab"],
+        ["tnf_inhibitor"],
+    ),
+    (
+        "conventional_dmards",
+        "conventional DMARDs",
+        ["methotrexate", "leflunomide", "sulfasalazine", "hydroxychloroquine"],
+        [],
+    ),
+    (
+        "immune_checkpoint_inhibitors",
+        "immune checkpoint inhibitors",
+        ["pembrolizumab", "nivolumab", "atezolizumab", "durvalumab"],
+        ["pd1_pdl1_inhibitor"],
+    ),
+    (
+        "anthracyclines",
+        "anthracycline-based chemotherapy",
+        ["doxorubicin", "daunorubicin", "epirubicin"],
+        ["anthracycline"],
+    ),
     ("hypomethylating_agents", "hypomethylating agents", ["azacitidine", "decitabine"], ["hypomethylating_agent"]),
     ("taxanes", "taxanes", ["paclitaxel", "docetaxel", "cabazitaxel"], ["taxane"]),
     ("cd20_antibodies", "anti-CD20 antibodies", ["rituximab", "obinutuzumab", "ofatumumab"], ["anti_cd20"]),
 ]
 _EXCLUDED_POOLS = [
-    ("strong_cyp3a4_inhibitors", "strong CYP3A4 inhibitors", ["ketoconazole", "itraconazole", "clarithromycin", "ritonavir"], ["strong_cyp3a4_inhibitor"]),
+    (
+        "strong_cyp3a4_inhibitors",
+        "strong CYP3A4 inhibitors",
+        ["ketoconazole", "itraconazole", "clarithromycin", "ritonavir"],
+        ["strong_cyp3a4_inhibitor"],
+    ),
     ("strong_cyp3a4_inducers", "strong CYP3A4 inducers", ["rifampin", "carbamazepine", "phenytoin"], []),
     ("live_vaccines", "live vaccines", ["varicella vaccine", "yellow fever vaccine"], ["live_vaccine"]),
-    ("other_biologics", "other targeted biologics", ["ustekinumab", "secukinumab", "vedolizumab"], ["biologic_immunomodulator"]),
+    (
+        "other_biologics",
+        "other targeted biologics",
+        ["ustekinumab", "secukinumab", "vedolizumab"],
+        ["biologic_immunomodulator"],
+    ),
 ]
 _LABS = [
     ("anc", "Absolute neutrophil count (ANC)", ">=", [1000, 1500], "cells/uL"),
@@ -112,7 +164,15 @@ _LABS = [
     ("total_bilirubin", "Total bilirubin", "<=", [1.5, 3], "mg/dL"),
     ("lvef", "Left ventricular ejection fraction (LVEF)", ">=", [45, 50], "%"),
 ]
-_SPECIALTIES = ["oncology", "hematology", "hematology_oncology", "rheumatology", "dermatology", "gastroenterology", "neurology"]
+_SPECIALTIES = [
+    "oncology",
+    "hematology",
+    "hematology_oncology",
+    "rheumatology",
+    "dermatology",
+    "gastroenterology",
+    "neurology",
+]
 _ATTESTATIONS = [
     ("liver_function_monitoring", "Prescriber agrees to monitor liver function tests before each cycle"),
     ("pregnancy_test", "Prescriber agrees to obtain a negative pregnancy test before treatment"),
@@ -120,7 +180,12 @@ _ATTESTATIONS = [
     ("infection_screening", "Prescriber agrees to screen for latent tuberculosis and hepatitis B before treatment"),
     ("ecg_monitoring", "Prescriber agrees to obtain an ECG at baseline and periodically during treatment"),
 ]
-_UNITS = [("tablets", 30, [30, 60, 90, 120]), ("capsules", 30, [28, 56, 84]), ("vials", 21, [1, 2, 4]), ("injections", 28, [2, 4, 8])]
+_UNITS = [
+    ("tablets", 30, [30, 60, 90, 120]),
+    ("capsules", 30, [28, 56, 84]),
+    ("vials", 21, [1, 2, 4]),
+    ("injections", 28, [2, 4, 8]),
+]
 
 
 def _stem(index: int, seed: int) -> str:
@@ -189,7 +254,11 @@ def spec_data(index: int, seed: int = DEFAULT_SEED) -> dict:
     if diagnosis_biomarker:
         diagnosis["biomarkers"] = {diagnosis_marker: ["positive"]}
     step_word = {1: "ONE", 2: "TWO"}[step_n]
-    step_results_text = {1: "failed", 2: "failed or not tolerated", 3: "failed, not tolerated or had a contraindication to"}[len(step_results)]
+    step_results_text = {
+        1: "failed",
+        2: "failed or not tolerated",
+        3: "failed, not tolerated or had a contraindication to",
+    }[len(step_results)]
 
     criteria: dict = {
         "age_minimum": {"text": f"Age {adult_age} years of age or older", "age": {"min_years": adult_age}},
@@ -210,7 +279,8 @@ def spec_data(index: int, seed: int = DEFAULT_SEED) -> dict:
             "biomarker": {"name": step_marker, "values": ["positive"]},
         },
         "specialist": {
-            "text": "Prescribed by or in consultation with a specialist in " + ", ".join(s.replace("_", "-") for s in specialties),
+            "text": "Prescribed by or in consultation with a specialist in "
+            + ", ".join(s.replace("_", "-") for s in specialties),
             "prescriber_specialty": specialties,
         },
         "no_excluded_concurrent_therapy": {
@@ -227,7 +297,13 @@ def spec_data(index: int, seed: int = DEFAULT_SEED) -> dict:
         },
         "lab_threshold": {
             "text": f"{lab_text} {lab_cmp} {lab_value} {lab_unit} within the last {lab_days} days",
-            "lab": {"name": lab_name, "comparison": lab_cmp, "value": lab_value, "unit": lab_unit, "within_days": lab_days},
+            "lab": {
+                "name": lab_name,
+                "comparison": lab_cmp,
+                "value": lab_value,
+                "unit": lab_unit,
+                "within_days": lab_days,
+            },
         },
         "adequate_performance_status": {
             "text": "ECOG performance status of 0 to 2",
@@ -243,7 +319,10 @@ def spec_data(index: int, seed: int = DEFAULT_SEED) -> dict:
             "then": ["weight_based_dosing"],
         },
         "pediatric": {"text": f"Age {pediatric_max} years of age or younger", "age": {"max_years": pediatric_max}},
-        "weight_based_dosing": {"text": "Prescriber agrees to weight-based dosing", "attestation": "weight_based_dosing"},
+        "weight_based_dosing": {
+            "text": "Prescriber agrees to weight-based dosing",
+            "attestation": "weight_based_dosing",
+        },
     }
     for name, text in attestations:
         criteria[name] = {"text": text, "attestation": name}
@@ -298,7 +377,10 @@ def spec_data(index: int, seed: int = DEFAULT_SEED) -> dict:
             "ndc": ndc_codes(index, rng.randint(1, 2)),
         },
         "description": f"{brand} ({generic}), a synthetic policy generated for benchmarks",
-        "history": [{"date": f"{2020 + y}-{rng.randint(1, 12):02d}", "action": "Annual review (synthetic)"} for y in range(rng.randint(1, 4))],
+        "history": [
+            {"date": f"{2020 + y}-{rng.randint(1, 12):02d}", "action": "Annual review (synthetic)"}
+            for y in range(rng.randint(1, 4))
+        ],
         "coverage": {
             "medically_necessary": f"{brand} may be considered medically necessary if the conditions indicated below are met.",
             "investigational": f"{brand} may be considered investigational for all other indications.",
@@ -308,17 +390,23 @@ def spec_data(index: int, seed: int = DEFAULT_SEED) -> dict:
         "criteria": criteria,
         "requirements": {
             "initial": {"title": "Prior-Approval Requirements", "duration_months": initial_months, "all_of": initial},
-            "renewal": {"title": "Prior-Approval Renewal Requirements", "duration_months": initial_months * 2, "all_of": renewal},
+            "renewal": {
+                "title": "Prior-Approval Renewal Requirements",
+                "duration_months": initial_months * 2,
+                "all_of": renewal,
+            },
         },
         "limits": {"pre_pa_allowance": "None", "quantity": f"{max_units} {unit} per {per_days} days"},
     }
     if index % VERSIONED_EVERY == 0:
         # An earlier version that decides as the current one (as 5.21.100's 2024 version
         # does): one more module, routed by the date of service.
-        data["earlier_versions"] = [{
-            "effective_date": data["original_policy_date"],  # the first version, before the 2025 review
-            "note": "Synthetic: the first version, with the same requirements as the current one.",
-        }]
+        data["earlier_versions"] = [
+            {
+                "effective_date": data["original_policy_date"],  # the first version, before the 2025 review
+                "note": "Synthetic: the first version, with the same requirements as the current one.",
+            }
+        ]
     return data
 
 
@@ -339,7 +427,9 @@ HEADER = (
 
 
 def spec_text(index: int, seed: int = DEFAULT_SEED) -> str:
-    body = yaml.safe_dump(spec_data(index, seed), sort_keys=False, allow_unicode=True, width=100, default_flow_style=False)
+    body = yaml.safe_dump(
+        spec_data(index, seed), sort_keys=False, allow_unicode=True, width=100, default_flow_style=False
+    )
     return HEADER.format(index=index, seed=seed) + body
 
 

@@ -37,7 +37,9 @@ INPUTS = {
 
 def bench_once(folder: Path, query: str, input_path: Path) -> dict:
     """One `opa bench` run (~1 s): ns/op and allocs/op."""
-    result = opa.run(["bench", "--format", "json", "--data", str(folder), "--input", str(input_path), query], timeout=600)
+    result = opa.run(
+        ["bench", "--format", "json", "--data", str(folder), "--input", str(input_path), query], timeout=600
+    )
     if result.returncode != 0:
         raise opa.OpaError(f"opa bench failed: {result.stderr.strip() or result.stdout.strip()}")
     doc = json.loads(result.stdout)
@@ -60,7 +62,9 @@ def run(ctx: Context) -> Result:
     # The two sides must give the same document for each input, or the comparison is void.
     same = {}
     for label, path in paths.items():
-        docs = [opa.eval_batch(folder, query, json.loads(path.read_text()))["value"] for folder, query in QUERIES.values()]
+        docs = [
+            opa.eval_batch(folder, query, json.loads(path.read_text()))["value"] for folder, query in QUERIES.values()
+        ]
         same[label] = docs[0] == docs[1]
         if not same[label]:
             res.note(f"{label}: the two modules decide differently; its ratios are not comparable")
@@ -99,12 +103,30 @@ def run(ctx: Context) -> Result:
         "same_decision": same,
         "samples": samples,
         "ns_ratio": {"min": min(all_ns), "median": median(all_ns), "max": max(all_ns), "per_input": ns_ratios},
-        "allocs_ratio": {"min": min(all_allocs), "median": median(all_allocs), "max": max(all_allocs), "per_input": alloc_ratios},
+        "allocs_ratio": {
+            "min": min(all_allocs),
+            "median": median(all_allocs),
+            "max": max(all_allocs),
+            "per_input": alloc_ratios,
+        },
     }
     met = median(all_ns) <= GOAL and all(same.values())
-    why = "" if met else (
-        "the modules decide differently for an input" if not all(same.values())
-        else "the generated decision costs more than the hand-written one: see the per-input rows"
+    why = (
+        ""
+        if met
+        else (
+            "the modules decide differently for an input"
+            if not all(same.values())
+            else "the generated decision costs more than the hand-written one: see the per-input rows"
+        )
     )
-    res.goals.append(Goal("G1 5.21.100 decision ns/op, generated / hand-written (median)", f"<= {GOAL}x", ratio(median(all_ns)), met, why))
+    res.goals.append(
+        Goal(
+            "G1 5.21.100 decision ns/op, generated / hand-written (median)",
+            f"<= {GOAL}x",
+            ratio(median(all_ns)),
+            met,
+            why,
+        )
+    )
     return res

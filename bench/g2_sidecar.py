@@ -143,37 +143,64 @@ def run(ctx: Context) -> Result:
             raw_p50s.append(w * 1000)
             client_ratios.append(c / w)
             log(f"G2 round {r + 1}: client p50 {c * 1000:.2f} ms, raw HTTP p50 {w * 1000:.2f} ms")
-    data.update({
-        "throughput_ratio": {n: _spread(v) for n, v in ratios.items() if v},
-        "decision_per_s": {n: _spread(v) for n, v in dec_rates.items() if v},
-        "trivial_per_s": {n: _spread(v) for n, v in triv_rates.items() if v},
-        "opa_cpu_ms_per_request": {k: (v[0] / v[1] * 1000 if v[1] else None) for k, v in cpu.items()},
-        "client_p50_ms": _spread(client_p50s),
-        "raw_p50_ms": _spread(raw_p50s),
-        "client_over_raw_p50": _spread(client_ratios),
-    })
+    data.update(
+        {
+            "throughput_ratio": {n: _spread(v) for n, v in ratios.items() if v},
+            "decision_per_s": {n: _spread(v) for n, v in dec_rates.items() if v},
+            "trivial_per_s": {n: _spread(v) for n, v in triv_rates.items() if v},
+            "opa_cpu_ms_per_request": {k: (v[0] / v[1] * 1000 if v[1] else None) for k, v in cpu.items()},
+            "client_p50_ms": _spread(client_p50s),
+            "raw_p50_ms": _spread(raw_p50s),
+            "client_over_raw_p50": _spread(client_ratios),
+        }
+    )
     res.data = data
-    res.row("decision-log bytes per decision (file, masked input + the decision)", f"{data['log_bytes_per_decision']:.0f} B (result {data['log_result_bytes']} B, input {data['log_input_bytes']} B)")
+    res.row(
+        "decision-log bytes per decision (file, masked input + the decision)",
+        f"{data['log_bytes_per_decision']:.0f} B (result {data['log_result_bytes']} B, input {data['log_input_bytes']} B)",
+    )
     for n in CONNECTIONS:
         if n in data["throughput_ratio"]:
             s = "s" if n > 1 else ""
-            res.row(f"wrk, {n} connection{s}: decision / trivial requests/s, min / median / max",
-                    f"{_mmm(data['decision_per_s'][n], '{:.0f}')} / {_mmm(data['trivial_per_s'][n], '{:.0f}')}")
-            res.row(f"wrk, {n} connection{s}: decision / trivial ratio, min / median / max", _mmm(data["throughput_ratio"][n]))
+            res.row(
+                f"wrk, {n} connection{s}: decision / trivial requests/s, min / median / max",
+                f"{_mmm(data['decision_per_s'][n], '{:.0f}')} / {_mmm(data['trivial_per_s'][n], '{:.0f}')}",
+            )
+            res.row(
+                f"wrk, {n} connection{s}: decision / trivial ratio, min / median / max",
+                _mmm(data["throughput_ratio"][n]),
+            )
     if tool == "wrk":
         oc = data["opa_cpu_ms_per_request"]
         res.row("OPA CPU per request under wrk: decision / trivial", f"{oc['decision']:.2f} / {oc['trivial']:.3f} ms")
-    res.row("p50, 1 thread: rxrego client / raw HTTP (requests), min / median / max", f"{_mmm(data['client_p50_ms'], '{:.2f}')} ms / {_mmm(data['raw_p50_ms'], '{:.2f}')} ms")
+    res.row(
+        "p50, 1 thread: rxrego client / raw HTTP (requests), min / median / max",
+        f"{_mmm(data['client_p50_ms'], '{:.2f}')} ms / {_mmm(data['raw_p50_ms'], '{:.2f}')} ms",
+    )
     res.row("client p50 / raw-HTTP p50, min / median / max", _mmm(data["client_over_raw_p50"]))
     if tool == "wrk":
         worst = min(data["throughput_ratio"][n]["median"] for n in CONNECTIONS)
-        res.goals.append(Goal("G2 sidecar decision / trivial-rule throughput (wrk, median of rounds, worse of 1 and 4 conn)", ">= 0.5x", ratio(worst), worst >= 0.5,
-                              "the trivial rule costs OPA almost nothing beyond HTTP; the 5.21.100 decision's own evaluation (B3/G1: about 1 ms of CPU, "
-                              f"OPA CPU {data['opa_cpu_ms_per_request']['decision']:.2f} vs {data['opa_cpu_ms_per_request']['trivial']:.3f} ms per request here) bounds the ratio: "
-                              "it moves with the decision cost (G1), not with the log or the mask"))
+        res.goals.append(
+            Goal(
+                "G2 sidecar decision / trivial-rule throughput (wrk, median of rounds, worse of 1 and 4 conn)",
+                ">= 0.5x",
+                ratio(worst),
+                worst >= 0.5,
+                "the trivial rule costs OPA almost nothing beyond HTTP; the 5.21.100 decision's own evaluation (B3/G1: about 1 ms of CPU, "
+                f"OPA CPU {data['opa_cpu_ms_per_request']['decision']:.2f} vs {data['opa_cpu_ms_per_request']['trivial']:.3f} ms per request here) bounds the ratio: "
+                "it moves with the decision cost (G1), not with the log or the mask",
+            )
+        )
     else:
         res.goals.append(Goal("G2 sidecar decision / trivial-rule throughput", ">= 0.5x", "n/a", None, why))
     cr = data["client_over_raw_p50"]["median"]
-    res.goals.append(Goal("G2 client p50 / raw-HTTP p50 (1 thread, median of rounds)", "<= 1.2x", ratio(cr), cr <= 1.2,
-                          "the client's own work per call: request checks, JSON encode, the compiled decision-schema check, building the Decision"))
+    res.goals.append(
+        Goal(
+            "G2 client p50 / raw-HTTP p50 (1 thread, median of rounds)",
+            "<= 1.2x",
+            ratio(cr),
+            cr <= 1.2,
+            "the client's own work per call: request checks, JSON encode, the compiled decision-schema check, building the Decision",
+        )
+    )
     return res

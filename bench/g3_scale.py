@@ -51,7 +51,9 @@ def _decisions(url: str, request: dict, n: int) -> list[float]:
         s.trust_env = False
         for i in range(n + 50):
             t0 = time.perf_counter()
-            r = s.post(url + "/v1/data/rxrego/decision", data=body, headers={"Content-Type": "application/json"}, timeout=30)
+            r = s.post(
+                url + "/v1/data/rxrego/decision", data=body, headers={"Content-Type": "application/json"}, timeout=30
+            )
             if i >= 50:
                 lat.append(time.perf_counter() - t0)
             if r.status_code != 200 or r.json().get("result", {}).get("outcome") != "approved":
@@ -66,8 +68,19 @@ def _rxrego_run(project: Path) -> dict:
     env = dict(os.environ)
     env.setdefault("RXREGO_TOOLS", str(ROOT / ".tools"))
     t0 = time.perf_counter()
-    out = subprocess.run([str(exe), "run", "--junit", str(project / "build" / "c.xml")], cwd=project, capture_output=True, text=True, env=env, timeout=7200)
-    return {"seconds": time.perf_counter() - t0, "green": out.returncode == 0, "tail": (out.stdout + out.stderr)[-1500:]}
+    out = subprocess.run(
+        [str(exe), "run", "--junit", str(project / "build" / "c.xml")],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=7200,
+    )
+    return {
+        "seconds": time.perf_counter() - t0,
+        "green": out.returncode == 0,
+        "tail": (out.stdout + out.stderr)[-1500:],
+    }
 
 
 def _project(work: Path, specs_dir: Path) -> Path:
@@ -127,7 +140,9 @@ def measure(ctx: Context, n: int, run_pipeline: bool) -> dict:
         warm = read_rss_kib(sidecar.pid)
     finally:
         sidecar.stop()
-    log(f"G3 n={n}: activation {activation_s:.1f} s, RSS {warm['VmRSS'] / 1024:.0f} MiB, p50 {percentile(lat, 50) * 1000:.2f} ms")
+    log(
+        f"G3 n={n}: activation {activation_s:.1f} s, RSS {warm['VmRSS'] / 1024:.0f} MiB, p50 {percentile(lat, 50) * 1000:.2f} ms"
+    )
     out = {
         "policies": n,
         "specs": len(specs),
@@ -144,12 +159,21 @@ def measure(ctx: Context, n: int, run_pipeline: bool) -> dict:
         "rss_loaded_kib": loaded["VmRSS"],
         "rss_warm_kib": warm["VmRSS"],
         "rss_peak_kib": warm["VmHWM"],
-        "decision_ms": {"min": min(lat) * 1000, "p50": percentile(lat, 50) * 1000, "p99": percentile(lat, 99) * 1000, "max": max(lat) * 1000},
+        "decision_ms": {
+            "min": min(lat) * 1000,
+            "p50": percentile(lat, 50) * 1000,
+            "p99": percentile(lat, 99) * 1000,
+            "max": max(lat) * 1000,
+        },
     }
     if run_pipeline:
         log(f"G4 n={n}: rxrego run in a scratch project")
         r = _rxrego_run(_project(work, specs_dir))
-        out["rxrego_run"] = {"seconds": r["seconds"], "green": r["green"], "ms_per_policy": r["seconds"] / len(specs) * 1000}
+        out["rxrego_run"] = {
+            "seconds": r["seconds"],
+            "green": r["green"],
+            "ms_per_policy": r["seconds"] / len(specs) * 1000,
+        }
         if not r["green"]:
             out["rxrego_run"]["tail"] = r["tail"]
         log(f"G4 n={n}: rxrego run {r['seconds']:.1f} s, {'green' if r['green'] else 'RED'}")
@@ -169,39 +193,95 @@ def run(ctx: Context) -> Result:
     for p in points:
         n = p["policies"]
         res.row(f"n={n}: specs / policy modules", f"{p['specs']} / {p['modules']}")
-        res.row(f"n={n}: load+validate / generate (one opa fmt, one opa check)", f"{p['load_validate_s']:.2f} s / {p['generate_s']:.2f} s = {p['generation_ms_per_policy']:.1f} ms per policy")
-        res.row(f"n={n}: bundle (opa build) / activation in the sidecar", f"{p['bundle_s']:.1f} s / {p['activation_s']:.1f} s")
+        res.row(
+            f"n={n}: load+validate / generate (one opa fmt, one opa check)",
+            f"{p['load_validate_s']:.2f} s / {p['generate_s']:.2f} s = {p['generation_ms_per_policy']:.1f} ms per policy",
+        )
+        res.row(
+            f"n={n}: bundle (opa build) / activation in the sidecar",
+            f"{p['bundle_s']:.1f} s / {p['activation_s']:.1f} s",
+        )
         extra = p["rss_warm_kib"] - base["rss_warm_kib"]
         per = extra / max(1, p["specs"] - base["specs"]) if p is not base else float("nan")
-        res.row(f"n={n}: OPA VmRSS loaded / after {DECISIONS} decisions (peak)", f"{p['rss_loaded_kib'] / 1024:.0f} / {p['rss_warm_kib'] / 1024:.0f} MiB ({p['rss_peak_kib'] / 1024:.0f} MiB)" + (f", {per:.0f} KiB per added policy" if p is not base else ""))
+        res.row(
+            f"n={n}: OPA VmRSS loaded / after {DECISIONS} decisions (peak)",
+            f"{p['rss_loaded_kib'] / 1024:.0f} / {p['rss_warm_kib'] / 1024:.0f} MiB ({p['rss_peak_kib'] / 1024:.0f} MiB)"
+            + (f", {per:.0f} KiB per added policy" if p is not base else ""),
+        )
         d = p["decision_ms"]
-        res.row(f"n={n}: 5.21.100 decision over HTTP, min / p50 / p99 / max", f"{d['min']:.2f} / {d['p50']:.2f} / {d['p99']:.2f} / {d['max']:.2f} ms")
-        res.row(f"n={n}: conformance, {p['conformance_cases']} cases in one opa eval", f"{p['conformance_s']:.1f} s = {p['conformance_ms_per_case']:.0f} ms per case")
+        res.row(
+            f"n={n}: 5.21.100 decision over HTTP, min / p50 / p99 / max",
+            f"{d['min']:.2f} / {d['p50']:.2f} / {d['p99']:.2f} / {d['max']:.2f} ms",
+        )
+        res.row(
+            f"n={n}: conformance, {p['conformance_cases']} cases in one opa eval",
+            f"{p['conformance_s']:.1f} s = {p['conformance_ms_per_case']:.0f} ms per case",
+        )
         if "rxrego_run" in p:
             r = p["rxrego_run"]
-            res.row(f"n={n}: rxrego run (check, generate, lint, conformance with coverage)", f"{r['seconds']:.1f} s, {'green' if r['green'] else 'RED'}, {r['ms_per_policy']:.1f} ms per policy")
+            res.row(
+                f"n={n}: rxrego run (check, generate, lint, conformance with coverage)",
+                f"{r['seconds']:.1f} s, {'green' if r['green'] else 'RED'}, {r['ms_per_policy']:.1f} ms per policy",
+            )
     big = points[-1]
     n_big = big["policies"]
     per_policy_rss = (big["rss_warm_kib"] - base["rss_warm_kib"]) / max(1, big["specs"] - base["specs"])
     target_met = n_big >= 5000
     why_small = "" if target_met else f" (largest size measured: {n_big}; the goal is stated at 5,000)"
-    res.goals.append(Goal(f"G3 OPA RSS per policy at {n_big}", "<= 200 KiB", f"{per_policy_rss:.0f} KiB", per_policy_rss <= 200,
-                          "each policy is its own compiled module set (rules, literals, the texts and fields tables): OPA holds the compiled AST per module" + why_small))
-    res.goals.append(Goal(f"G3 bundle activation at {n_big}", "<= 10 s", f"{big['activation_s']:.1f} s", big["activation_s"] <= 10,
-                          "activation parses and compiles every policy module (type checking, rule indexing); the cost is per module" + why_small))
+    res.goals.append(
+        Goal(
+            f"G3 OPA RSS per policy at {n_big}",
+            "<= 200 KiB",
+            f"{per_policy_rss:.0f} KiB",
+            per_policy_rss <= 200,
+            "each policy is its own compiled module set (rules, literals, the texts and fields tables): OPA holds the compiled AST per module"
+            + why_small,
+        )
+    )
+    res.goals.append(
+        Goal(
+            f"G3 bundle activation at {n_big}",
+            "<= 10 s",
+            f"{big['activation_s']:.1f} s",
+            big["activation_s"] <= 10,
+            "activation parses and compiles every policy module (type checking, rule indexing); the cost is per module"
+            + why_small,
+        )
+    )
     gen_ms = big["generation_ms_per_policy"]
-    res.goals.append(Goal(f"G3 generation per policy at {n_big}", "<= 10 ms", f"{gen_ms:.1f} ms", gen_ms <= 10,
-                          "opa check --strict compiles every module once; opa fmt parses each" + why_small))
+    res.goals.append(
+        Goal(
+            f"G3 generation per policy at {n_big}",
+            "<= 10 ms",
+            f"{gen_ms:.1f} ms",
+            gen_ms <= 10,
+            "opa check --strict compiles every module once; opa fmt parses each" + why_small,
+        )
+    )
     mid = next((p for p in points if p["policies"] == 100), base)
     conf = big["conformance_ms_per_case"] / mid["conformance_ms_per_case"]
-    res.goals.append(Goal(f"G3 conformance per case, {n_big} / {mid['policies']} policies", "flat (<= 1.25x)", ratio(conf), conf <= 1.25,
-                          "one opa eval compiles every module of the catalog before the first case: a fixed cost per run that grows with the catalog, spread over a fixed number of cases"))
+    res.goals.append(
+        Goal(
+            f"G3 conformance per case, {n_big} / {mid['policies']} policies",
+            "flat (<= 1.25x)",
+            ratio(conf),
+            conf <= 1.25,
+            "one opa eval compiles every module of the catalog before the first case: a fixed cost per run that grows with the catalog, spread over a fixed number of cases",
+        )
+    )
     runs = {p["policies"]: p["rxrego_run"] for p in points if "rxrego_run" in p}
     if len(runs) >= 2:
         lo, hi = min(runs), max(runs)
         growth = runs[hi]["ms_per_policy"] / runs[lo]["ms_per_policy"]
         green = all(r["green"] for r in runs.values())
-        res.goals.append(Goal(f"G4 rxrego run at {hi} policies: green, per-policy cost / at {lo}", "green, <= 3x", f"{'green' if green else 'RED'}, {ratio(growth)}", green and growth <= 3,
-                              "" if green else "rxrego run was red: see results.json"))
+        res.goals.append(
+            Goal(
+                f"G4 rxrego run at {hi} policies: green, per-policy cost / at {lo}",
+                "green, <= 3x",
+                f"{'green' if green else 'RED'}, {ratio(growth)}",
+                green and growth <= 3,
+                "" if green else "rxrego run was red: see results.json",
+            )
+        )
     res.data["points"] = points
     return res

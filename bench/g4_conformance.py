@@ -50,11 +50,18 @@ def run(ctx: Context) -> Result:
             sample = list(cases.cases[::step])[:sample_n]
             t0 = time.perf_counter()
             for case in sample:
-                failed += bool(mismatches(case.expect, opa.eval_batch(REGO, "data.rxrego.decision", case.request)["value"]))
+                failed += bool(
+                    mismatches(case.expect, opa.eval_batch(REGO, "data.rxrego.decision", case.request)["value"])
+                )
             per_naive = (time.perf_counter() - t0) / len(sample)
             t0 = time.perf_counter()
             for case, body in zip(cases.cases, bodies, strict=True):
-                r = session.post(sc.url + "/v1/data/rxrego/decision", data=body, headers={"Content-Type": "application/json"}, timeout=30)
+                r = session.post(
+                    sc.url + "/v1/data/rxrego/decision",
+                    data=body,
+                    headers={"Content-Type": "application/json"},
+                    timeout=30,
+                )
                 failed += bool(mismatches(case.expect, r.json()["result"]))
             per_sidecar = (time.perf_counter() - t0) / n
             batch_s.append(b)
@@ -62,18 +69,41 @@ def run(ctx: Context) -> Result:
             sidecar_s.append(per_sidecar)
             ratios.append((n / b) / (1 / per_naive))
             sidecar_ratios.append((n / b) / (1 / per_sidecar))
-            log(f"G4 run {k + 1}: batch {b:.2f} s for {n}; naive {per_naive * 1000:.0f} ms/case ({ratios[-1]:.1f}x); "
-                f"sidecar loop {per_sidecar * 1000:.2f} ms/case ({sidecar_ratios[-1]:.2f}x)")
+            log(
+                f"G4 run {k + 1}: batch {b:.2f} s for {n}; naive {per_naive * 1000:.0f} ms/case ({ratios[-1]:.1f}x); "
+                f"sidecar loop {per_sidecar * 1000:.2f} ms/case ({sidecar_ratios[-1]:.2f}x)"
+            )
     res.row(f"batch runner, {n} cases (one opa eval), min / median / max", _mmm(batch_s, "{:.2f} s"))
-    res.row(f"naive: one opa eval per case ({sample_n} timed per run), min / median / max", _mmm([x * 1000 for x in naive_s], "{:.0f} ms/case"))
-    res.row(f"realistic: a loop of POSTs to a running sidecar, all {n} cases, min / median / max", _mmm([x * 1000 for x in sidecar_s], "{:.2f} ms/case"))
+    res.row(
+        f"naive: one opa eval per case ({sample_n} timed per run), min / median / max",
+        _mmm([x * 1000 for x in naive_s], "{:.0f} ms/case"),
+    )
+    res.row(
+        f"realistic: a loop of POSTs to a running sidecar, all {n} cases, min / median / max",
+        _mmm([x * 1000 for x in sidecar_s], "{:.2f} ms/case"),
+    )
     res.row(f"batch / naive, {st.g4_b2_runs} runs, min / median / max", _mmm(ratios))
     res.row("batch / sidecar loop, min / median / max", _mmm(sidecar_ratios, "{:.2f}x"))
     res.row("decisions departing from their golden expectation (all runs, all three ways)", str(failed))
-    res.data = {"cases": n, "naive_sample": sample_n, "batch_s": batch_s, "naive_per_case_s": naive_s, "sidecar_per_case_s": sidecar_s,
-                "ratio_naive": ratios, "ratio_sidecar": sidecar_ratios, "failed": failed}
+    res.data = {
+        "cases": n,
+        "naive_sample": sample_n,
+        "batch_s": batch_s,
+        "naive_per_case_s": naive_s,
+        "sidecar_per_case_s": sidecar_s,
+        "ratio_naive": ratios,
+        "ratio_sidecar": sidecar_ratios,
+        "failed": failed,
+    }
     worst = min(ratios)
-    res.goals.append(Goal(f"G4 B2 batch / naive, the worst of {st.g4_b2_runs} runs", f">= {GOAL:.0f}x", ratio(worst), worst >= GOAL and not failed,
-                          "the batch is bound by evaluation (about 1 ms a decision, the G1 cost) and the naive side by OPA's start-up "
-                          "(60-70 ms, more on a loaded machine): the ratio is their quotient and moves with machine load"))
+    res.goals.append(
+        Goal(
+            f"G4 B2 batch / naive, the worst of {st.g4_b2_runs} runs",
+            f">= {GOAL:.0f}x",
+            ratio(worst),
+            worst >= GOAL and not failed,
+            "the batch is bound by evaluation (about 1 ms a decision, the G1 cost) and the naive side by OPA's start-up "
+            "(60-70 ms, more on a loaded machine): the ratio is their quotient and moves with machine load",
+        )
+    )
     return res

@@ -56,7 +56,9 @@ def from_results(path: Path = RESULTS, out: Path = PLOT) -> Path | None:
     if g3 is None:
         return None
     la = doc.get("loadavg_at_start")
-    title = f"rxrego catalog scale, {doc['date'][:16]} UTC, {doc['machine']['cores']} cores" + (f", load {la[0]:.1f}" if la else "")
+    title = f"rxrego catalog scale, {doc['date'][:16]} UTC, {doc['machine']['cores']} cores" + (
+        f", load {la[0]:.1f}" if la else ""
+    )
     return draw(g3["data"]["points"], Path(out), title)
 
 

@@ -91,8 +91,13 @@ def _draw(spec, specs, n: int) -> list:
 
     collect._hypothesis_internal_add_digest = f"golden/{spec.id}".encode()
     run = given(st.lists(requests_for(spec, specs), min_size=10, max_size=10))(collect)
-    settings(derandomize=True, database=None, deadline=None, max_examples=(3 * n) // 10 + 1,
-             suppress_health_check=list(HealthCheck))(run)()
+    settings(
+        derandomize=True,
+        database=None,
+        deadline=None,
+        max_examples=(3 * n) // 10 + 1,
+        suppress_health_check=list(HealthCheck),
+    )(run)()
     # evenly spread over the run: Hypothesis starts with its simplest examples
     step = max(1, len(drawn) // n)
     return drawn[::step][:n]
@@ -109,8 +114,7 @@ def write() -> None:
     with tempfile.TemporaryDirectory(prefix="rxrego-golden-") as tmp:
         decisions = decide(build_rego(specs, Path(tmp) / "rego"), list(requests.values()))
     lines = [
-        f"{json.dumps(key, ensure_ascii=False)}: "
-        f"{canonical({'request': request, 'decision': decision})}"
+        f"{json.dumps(key, ensure_ascii=False)}: {canonical({'request': request, 'decision': decision})}"
         for (key, request), decision in zip(requests.items(), decisions, strict=True)
     ]
     GOLDEN.parent.mkdir(parents=True, exist_ok=True)

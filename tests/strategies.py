@@ -82,16 +82,49 @@ _WHITE = (" ", "\t", "\n", "\u00a0", "\u2003", "\u3000")
 _NOT_WHITE = ("\u200b", "\u001c", "_")
 
 _VALID_DOS_ANCHORS = (
-    "2026-06-15", "2026-05-10", "2026-01-31", "2026-02-28", "2026-03-01", "2026-08-31",
-    "2026-11-30", "2026-12-31", "2027-02-28", "2027-11-30", "2028-02-29", "2028-03-01",
-    "2024-02-29", "2000-02-29", "2100-02-28", "2100-03-01", "1900-01-01", "1900-03-01",
-    "2199-11-30", "2199-12-31", "2026-04-30", "2025-05-10",
+    "2026-06-15",
+    "2026-05-10",
+    "2026-01-31",
+    "2026-02-28",
+    "2026-03-01",
+    "2026-08-31",
+    "2026-11-30",
+    "2026-12-31",
+    "2027-02-28",
+    "2027-11-30",
+    "2028-02-29",
+    "2028-03-01",
+    "2024-02-29",
+    "2000-02-29",
+    "2100-02-28",
+    "2100-03-01",
+    "1900-01-01",
+    "1900-03-01",
+    "2199-11-30",
+    "2199-12-31",
+    "2026-04-30",
+    "2025-05-10",
 )
 _INVALID_DATES = (
-    "2026-02-30", "2026-02-29", "2100-02-29", "2026-13-01", "2026-00-10", "2026-06-31",
-    "2026-06-00", "2026-6-15", "20260615", "2026/06/15", "15-06-2026", "1899-12-31",
-    "2200-01-01", "2026-06-15T00:00:00Z", " 2026-06-15", "2026-06-15\n",
-    "\uff12\uff10\uff12\uff16-06-15", "", "yesterday",
+    "2026-02-30",
+    "2026-02-29",
+    "2100-02-29",
+    "2026-13-01",
+    "2026-00-10",
+    "2026-06-31",
+    "2026-06-00",
+    "2026-6-15",
+    "20260615",
+    "2026/06/15",
+    "15-06-2026",
+    "1899-12-31",
+    "2200-01-01",
+    "2026-06-15T00:00:00Z",
+    " 2026-06-15",
+    "2026-06-15\n",
+    "\uff12\uff10\uff12\uff16-06-15",
+    "",
+    "yesterday",
 )
 _NON_STRINGS = (20260615, 1.5, True, False, ["2026-06-15"], {"date": "2026-06-15"})
 _LEAP_YEARS = (1960, 1980, 2000, 2008, 2016, 2024)
@@ -228,12 +261,16 @@ def _all_value_sets(spec: m.PolicySpec) -> tuple[m.ValueSet, ...]:
 
 def _age_fact(spec: m.PolicySpec) -> _Fact:
     tests = _leaves(spec, m.AgeTest)
-    thresholds = sorted({t.min_years for t in tests if t.min_years is not None}
-                        | {t.max_years + 1 for t in tests if t.max_years is not None}) or [18]
+    thresholds = sorted(
+        {t.min_years for t in tests if t.min_years is not None}
+        | {t.max_years + 1 for t in tests if t.max_years is not None}
+    ) or [18]
 
     def age_ok(years: int) -> bool:
-        return all((t.min_years is None or years >= t.min_years) and (t.max_years is None or years <= t.max_years)
-                   for t in tests)
+        return all(
+            (t.min_years is None or years >= t.min_years) and (t.max_years is None or years <= t.max_years)
+            for t in tests
+        )
 
     good_ages = [a for a in (46, 30, 70, 10, 5, 1) if age_ok(a)] or [46, 10]
 
@@ -259,11 +296,28 @@ def _age_fact(spec: m.PolicySpec) -> _Fact:
         return draw(st.sampled_from(_unique(options)))
 
     def malformed(draw, ctx: _Ctx):
-        return _pick(draw, (
-            _shift(ctx.dos, 1), _shift(ctx.dos, 366), "1899-12-31", "2200-01-01", "1980-02-30",
-            "1981-02-29", "1980-13-01", "1980-00-10", "1980-2-3", "03/20/1980", "1980-03-20T00:00:00",
-            " 1980-03-20", "", 19800320, True, ["1980-03-20"], {"date": "1980-03-20"},
-        ))
+        return _pick(
+            draw,
+            (
+                _shift(ctx.dos, 1),
+                _shift(ctx.dos, 366),
+                "1899-12-31",
+                "2200-01-01",
+                "1980-02-30",
+                "1981-02-29",
+                "1980-13-01",
+                "1980-00-10",
+                "1980-2-3",
+                "03/20/1980",
+                "1980-03-20T00:00:00",
+                " 1980-03-20",
+                "",
+                19800320,
+                True,
+                ["1980-03-20"],
+                {"date": "1980-03-20"},
+            ),
+        )
 
     return _Fact(("patient", "birth_date"), good, other, malformed)
 
@@ -279,12 +333,29 @@ def _diagnosis_fact(spec: m.PolicySpec) -> _Fact:
     near = []
     for p in prefixes:
         n = _normal_code(p)
-        matching += [p, p + "2", p.lower() + "1", n, n.lower() + "9", " " + p, p.replace(".", " "),
-                     p[:1] + "." + p[1:], p + ".", p[:1] + " " + p[1:] + "2"]
+        matching += [
+            p,
+            p + "2",
+            p.lower() + "1",
+            n,
+            n.lower() + "9",
+            " " + p,
+            p.replace(".", " "),
+            p[:1] + "." + p[1:],
+            p + ".",
+            p[:1] + " " + p[1:] + "2",
+        ]
         last = n[-1]
         bumped = chr(ord(last) + 1) if last not in "9Zz" else "0"
-        near += [n[:-1], n[:-1] + bumped, p.replace(".", "-"), n.replace("0", "O"), "X" + n,
-                 "\u0421" + n[1:], "\uff23" + n[1:]]
+        near += [
+            n[:-1],
+            n[:-1] + bumped,
+            p.replace(".", "-"),
+            n.replace("0", "O"),
+            "X" + n,
+            "\u0421" + n[1:],
+            "\uff23" + n[1:],
+        ]
     near += ["E11.9", "Z00.00", "C92.00", "C91.1", ""]
     near = [c for c in _unique(near) if not any(_normal_code(c).startswith(_normal_code(p)) for p in prefixes)]
     codes_other = (*tuple(_unique(matching + near)), MISSING, None)
@@ -296,8 +367,8 @@ def _diagnosis_fact(spec: m.PolicySpec) -> _Fact:
             accepted.setdefault(name, []).extend(values)
     quals_good = {name: _unique(v for a in vs for v in _case_variants(a)) for name, vs in accepted.items()}
     quals_other = {
-        name: quals_good[name] + ("t_cell", "newly_diagnosed", "myeloid", "", vs[0].replace("_", " "),
-                                  vs[0] + " ", MISSING, None)
+        name: quals_good[name]
+        + ("t_cell", "newly_diagnosed", "myeloid", "", vs[0].replace("_", " "), vs[0] + " ", MISSING, None)
         for name, vs in accepted.items()
     }
     quals_bad = {name: (1, True, [vs[0]], {"value": vs[0]}) for name, vs in accepted.items()}
@@ -340,7 +411,9 @@ def _diagnosis_fact(spec: m.PolicySpec) -> _Fact:
 
     def malformed(draw, ctx):
         if draw(st.sampled_from((False, True))):
-            return _pick(draw, (prefixes[0] if prefixes else "C91.0", {"code": prefixes[0] if prefixes else "C91.0"}, 5, True))
+            return _pick(
+                draw, (prefixes[0] if prefixes else "C91.0", {"code": prefixes[0] if prefixes else "C91.0"}, 5, True)
+            )
         entries = [other_entry(draw) for _ in range(draw(st.sampled_from((0, 1, 2))))]
         entries.insert(draw(st.integers(0, len(entries))), bad_entry(draw))
         return entries
@@ -359,14 +432,34 @@ def _biomarker_facts(spec: m.PolicySpec) -> list[_Fact]:
     for name, values in accepted.items():
         good_values = _unique(values)
         # other: the result that does not count (twice), the one that does, unknown
-        other_values = tuple(r for r in ("positive", "negative") if r not in good_values) * 2 + good_values + ("unknown",)
-        facts.append(_Fact(
-            ("biomarkers", name),
-            lambda draw, ctx, v=good_values: draw(st.sampled_from(v)),
-            lambda draw, ctx, v=other_values: draw(st.sampled_from(v)),
-            lambda draw, ctx: _pick(draw, ("Positive", "POSITIVE", "Negative", "Unknown", "equivocal", "",
-                                           " positive", True, False, 1, 0, ["positive"], {"result": "positive"})),
-        ))
+        other_values = (
+            tuple(r for r in ("positive", "negative") if r not in good_values) * 2 + good_values + ("unknown",)
+        )
+        facts.append(
+            _Fact(
+                ("biomarkers", name),
+                lambda draw, ctx, v=good_values: draw(st.sampled_from(v)),
+                lambda draw, ctx, v=other_values: draw(st.sampled_from(v)),
+                lambda draw, ctx: _pick(
+                    draw,
+                    (
+                        "Positive",
+                        "POSITIVE",
+                        "Negative",
+                        "Unknown",
+                        "equivocal",
+                        "",
+                        " positive",
+                        True,
+                        False,
+                        1,
+                        0,
+                        ["positive"],
+                        {"result": "positive"},
+                    ),
+                ),
+            )
+        )
     return facts
 
 
@@ -375,8 +468,18 @@ def _therapy_pools(spec: m.PolicySpec, value_sets: Sequence[m.ValueSet], others:
     other_sets = [vs for vs in _all_value_sets(spec) if vs not in value_sets]
     agents_out = _unique([*others, *(a for vs in other_sets for a in vs.agents)])
     classes = _unique(c for vs in value_sets for c in vs.classes)
-    class_pool = _unique([*classes, *(c.upper() for c in classes), *(c.title() for c in classes),
-                          "chemotherapy", "monoclonal_antibody", MISSING, None, MISSING])
+    class_pool = _unique(
+        [
+            *classes,
+            *(c.upper() for c in classes),
+            *(c.title() for c in classes),
+            "chemotherapy",
+            "monoclonal_antibody",
+            MISSING,
+            None,
+            MISSING,
+        ]
+    )
     return agents_in, agents_out, classes, class_pool
 
 
@@ -384,11 +487,25 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
     tests = _leaves(spec, m.PriorTherapyTest)
     value_sets = _unique(vs for t in tests for vs in _all_value_sets(spec) if vs.id == t.value_set)
     agents_in, agents_out, classes, class_pool = _therapy_pools(
-        spec, value_sets, ("hyper-CVAD", "rituximab", "olverembatinib", "blinatumomab", "imatinib mesylate", ""))
+        spec, value_sets, ("hyper-CVAD", "rituximab", "olverembatinib", "blinatumomab", "imatinib mesylate", "")
+    )
     listed = _unique(r for t in tests for r in t.results)
-    result_pool = _unique([*listed, *listed, *(r.title() for r in listed), *(r.upper() for r in listed),
-                           " " + listed[0], "intolerant", "partial_response", "contraindicated", "ongoing",
-                           MISSING, None, MISSING])
+    result_pool = _unique(
+        [
+            *listed,
+            *listed,
+            *(r.title() for r in listed),
+            *(r.upper() for r in listed),
+            " " + listed[0],
+            "intolerant",
+            "partial_response",
+            "contraindicated",
+            "ongoing",
+            MISSING,
+            None,
+            MISSING,
+        ]
+    )
     # Well-formed entries: agents from the value sets weigh three times the others.
     agent_pool = agents_in * 3 + agents_out
 
@@ -403,9 +520,11 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
         if kind == "non-object":
             return _pick(draw, (agents_in[0] if agents_in else "imatinib", None, 5, [], True))
         e = entry(draw)
-        bad = {"agent": (MISSING, None, 5, [e["agent"]], {"name": e["agent"]}, True),
-               "class": (1, True, [classes[0] if classes else "x"]),
-               "result": (1, True, ["failed"], {"result": "failed"})}[kind]
+        bad = {
+            "agent": (MISSING, None, 5, [e["agent"]], {"name": e["agent"]}, True),
+            "class": (1, True, [classes[0] if classes else "x"]),
+            "result": (1, True, ["failed"], {"result": "failed"}),
+        }[kind]
         value = _pick(draw, bad)
         e.pop(kind, None)
         _put(e, kind, value)
@@ -441,7 +560,9 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
         i = draw(st.integers(0, len(entries) - 1))
         how = draw(st.sampled_from(("result", "drop", "class", "no-result")))
         if how == "result":
-            entries[i]["result"] = draw(st.sampled_from([r for r in result_pool if r not in listed and r is not MISSING and r is not None]))
+            entries[i]["result"] = draw(
+                st.sampled_from([r for r in result_pool if r not in listed and r is not MISSING and r is not None])
+            )
         elif how == "drop":
             del entries[i]
         elif how == "class" and "class" in entries[i]:
@@ -467,7 +588,9 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
         # list (still met), or no list at all
         kind = draw(st.sampled_from(("beside-other", "beside-other", "beside-good", "not-a-list", "not-a-list")))
         if kind == "not-a-list":
-            return _pick(draw, ({"agent": agents_in[0] if agents_in else "x", "result": "failed"}, "dasatinib", 5, True))
+            return _pick(
+                draw, ({"agent": agents_in[0] if agents_in else "x", "result": "failed"}, "dasatinib", 5, True)
+            )
         entries = near_good(draw) if kind == "beside-other" else _pick(draw, good_lists)
         entries.insert(draw(st.integers(0, len(entries))), bad_entry(draw))
         return entries
@@ -477,12 +600,15 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
 
 def _attestation_facts(spec: m.PolicySpec) -> list[_Fact]:
     names = _unique(t.name for t in _leaves(spec, m.AttestationTest))
-    return [_Fact(
-        ("prescriber", "attestations", name),
-        lambda draw, ctx: True,
-        lambda draw, ctx: False,
-        lambda draw, ctx: _pick(draw, ("yes", "true", "True", "no", 1, 0, ["true"], {"agreed": True})),
-    ) for name in names]
+    return [
+        _Fact(
+            ("prescriber", "attestations", name),
+            lambda draw, ctx: True,
+            lambda draw, ctx: False,
+            lambda draw, ctx: _pick(draw, ("yes", "true", "True", "no", 1, 0, ["true"], {"agreed": True})),
+        )
+        for name in names
+    ]
 
 
 def _clinical_status_facts(spec: m.PolicySpec) -> list[_Fact]:
@@ -494,17 +620,24 @@ def _clinical_status_facts(spec: m.PolicySpec) -> list[_Fact]:
         wanted = values[0]
         # a status two criteria want opposite ways (branches): "good" is either
         good = (lambda draw, ctx, w=wanted: w) if len(set(values)) == 1 else (lambda draw, ctx: draw(st.booleans()))
-        facts.append(_Fact(
-            ("clinical_status", name),
-            good,
-            lambda draw, ctx, w=wanted: not w,
-            lambda draw, ctx: _pick(draw, ("false", "true", 0, 1, "no", [False], {"value": True})),
-        ))
+        facts.append(
+            _Fact(
+                ("clinical_status", name),
+                good,
+                lambda draw, ctx, w=wanted: not w,
+                lambda draw, ctx: _pick(draw, ("false", "true", 0, 1, "no", [False], {"value": True})),
+            )
+        )
     return facts
 
 
-_COMPARE = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
-            ">=": lambda a, b: a >= b, "==": lambda a, b: a == b}
+_COMPARE = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "==": lambda a, b: a == b,
+}
 
 
 def _lab_fact(spec: m.PolicySpec) -> _Fact:
@@ -512,9 +645,17 @@ def _lab_fact(spec: m.PolicySpec) -> _Fact:
 
     def pools(t: m.LabTest):
         threshold = Fraction(repr(t.value)) if isinstance(t.value, float) else Fraction(t.value)
-        steps = (Fraction(0), Fraction(1, 4), Fraction(-1, 4), Fraction(1, 2), Fraction(-1, 2), Fraction(1), Fraction(-1))
+        steps = (
+            Fraction(0),
+            Fraction(1, 4),
+            Fraction(-1, 4),
+            Fraction(1, 2),
+            Fraction(-1, 2),
+            Fraction(1),
+            Fraction(-1),
+        )
         exact = [threshold + s for s in steps] + [Fraction(0), threshold * 2]
-        values = _unique([*(_number(x) for x in exact), *( [float(threshold)] if threshold.denominator == 1 else [])])
+        values = _unique([*(_number(x) for x in exact), *([float(threshold)] if threshold.denominator == 1 else [])])
         good_values = _unique(_number(x) for x in exact if _COMPARE[t.comparison](x, threshold)) or (values[0],)
         w = t.within_days
         offsets = _unique([0, 1, w - 1, w, w + 1, 2 * w, 365] if w is not None else [0, 1, 30, 365])
@@ -533,9 +674,12 @@ def _lab_fact(spec: m.PolicySpec) -> _Fact:
 
     def good_entry(draw, ctx, t: m.LabTest) -> dict:
         _, good_values, _, good_offsets, _, _ = table[t]
-        return {"name": draw(st.sampled_from(_case_variants(t.name))), "value": draw(st.sampled_from(good_values)),
-                "unit": draw(st.sampled_from(_unique([t.unit, t.unit.upper(), t.unit.lower()]))),
-                "date": _shift(ctx.dos, -draw(st.sampled_from(good_offsets)))}
+        return {
+            "name": draw(st.sampled_from(_case_variants(t.name))),
+            "value": draw(st.sampled_from(good_values)),
+            "unit": draw(st.sampled_from(_unique([t.unit, t.unit.upper(), t.unit.lower()]))),
+            "date": _shift(ctx.dos, -draw(st.sampled_from(good_offsets))),
+        }
 
     def entry(draw, ctx, t: m.LabTest | None = None, when: str | None = None) -> dict:
         t = t or draw(st.sampled_from(tests))
@@ -563,7 +707,10 @@ def _lab_fact(spec: m.PolicySpec) -> _Fact:
         if entries and draw(st.sampled_from((False, True))):
             # another result of the same lab on the same date (every one on the latest date counts)
             first = entries[0]
-            t = next((x for x in tests if isinstance(first.get("name"), str) and first["name"].lower() == x.name.lower()), tests[0])
+            t = next(
+                (x for x in tests if isinstance(first.get("name"), str) and first["name"].lower() == x.name.lower()),
+                tests[0],
+            )
             entries.append(entry(draw, ctx, t, first.get("date", MISSING)))
         return entries
 
@@ -591,8 +738,11 @@ def _specialty_fact(spec: m.PolicySpec) -> _Fact:
     return _Fact(
         ("prescriber", "specialty"),
         lambda draw, ctx: draw(st.sampled_from(good_values)),
-        lambda draw, ctx: draw(st.sampled_from(("cardiology", "internal_medicine", first.replace("_", " "),
-                                                first + " ", " " + first, "", first + "s"))),
+        lambda draw, ctx: draw(
+            st.sampled_from(
+                ("cardiology", "internal_medicine", first.replace("_", " "), first + " ", " " + first, "", first + "s")
+            )
+        ),
         lambda draw, ctx: _pick(draw, (1, True, [first], {"name": first})),
     )
 
@@ -607,15 +757,30 @@ def _sex_fact(spec: m.PolicySpec) -> _Fact:
         ("patient", "sex"),
         lambda draw, ctx: draw(st.sampled_from(accepted)),
         lambda draw, ctx: draw(st.sampled_from(others)),
-        lambda draw, ctx: _pick(draw, (first.capitalize(), first.upper(), first[0].upper(), " " + first, "",
-                                       "unknown ", 1, True, [first], {"code": first})),
+        lambda draw, ctx: _pick(
+            draw,
+            (
+                first.capitalize(),
+                first.upper(),
+                first[0].upper(),
+                " " + first,
+                "",
+                "unknown ",
+                1,
+                True,
+                [first],
+                {"code": first},
+            ),
+        ),
     )
 
 
 def _concurrent_fact(spec: m.PolicySpec) -> _Fact:
     tests = _leaves(spec, m.ConcurrentTherapyTest)
     value_sets = _unique(vs for t in tests for vs in _all_value_sets(spec) if vs.id == t.value_set)
-    agents_in, agents_out, classes, class_pool = _therapy_pools(spec, value_sets, ("aspirin", "ondansetron", "acyclovir", ""))
+    agents_in, agents_out, classes, class_pool = _therapy_pools(
+        spec, value_sets, ("aspirin", "ondansetron", "acyclovir", "")
+    )
     harmless_classes = (MISSING, None, "antiemetic", *(c.upper() for c in classes))
 
     def entry(draw, agents=None, class_values=None) -> dict:
@@ -778,10 +943,26 @@ def _drug_pools(spec: m.PolicySpec, others: Sequence[m.PolicySpec]):
         theirs = [{"hcpcs": c} for c in o.drug.hcpcs] + [{"ndc": c} for c in o.drug.ndc] + [{"name": o.drug.brand}]
         other += theirs
         # identifiers naming two different policies
-        other += [{**naming[0], **t} if set(t) != set(naming[0]) else {**naming[0], "name": o.drug.brand} for t in theirs]
-    malformed = ["Besponsa", names[0], [naming[0]], 5, None, MISSING, {}, {"name": None}, {"hcpcs": 9229},
-                 {"name": 5}, {"name": [names[0]]}, {"ndc": True}, {**naming[0], "ndc": 5}, {**naming[0], "name": ["x"]},
-                 {**naming[0], "strength": ["500 mg"]}]
+        other += [
+            {**naming[0], **t} if set(t) != set(naming[0]) else {**naming[0], "name": o.drug.brand} for t in theirs
+        ]
+    malformed = [
+        "Besponsa",
+        names[0],
+        [naming[0]],
+        5,
+        None,
+        MISSING,
+        {},
+        {"name": None},
+        {"hcpcs": 9229},
+        {"name": 5},
+        {"name": [names[0]]},
+        {"ndc": True},
+        {**naming[0], "ndc": 5},
+        {**naming[0], "name": ["x"]},
+        {**naming[0], "strength": ["500 mg"]},
+    ]
     return _unique(naming), _unique(other), tuple(malformed)
 
 
@@ -803,8 +984,13 @@ def _months_received(spec: m.PolicySpec) -> tuple[object, ...]:
     """Values of therapy.months_received around each lifetime cap the spec has."""
     caps = _unique(
         d.lifetime_cap_months
-        for v in spec.versions for r in v.requirements
-        for d in [r.duration, *(i.duration for i in r.indications), *(w for i in r.indications for _, w in i.duration_when)]
+        for v in spec.versions
+        for r in v.requirements
+        for d in [
+            r.duration,
+            *(i.duration for i in r.indications),
+            *(w for i in r.indications for _, w in i.duration_when),
+        ]
         if d is not None and d.lifetime_cap_months is not None
     )
     around = _unique(x for c in caps for x in (0, 1, c - 13, c - 12, c - 11, c - 1, c, c + 1) if x >= 0)
@@ -866,8 +1052,12 @@ def _plan(spec: m.PolicySpec, others: Sequence[m.PolicySpec]) -> _Plan:
         facts.append(_sex_fact(spec))
     parents = _unique(f.path[:i] for f in facts for i in range(1, len(f.path)))
     ages = _leaves(spec, m.AgeTest)
-    thresholds = tuple(sorted({t.min_years for t in ages if t.min_years is not None}
-                              | {t.max_years + 1 for t in ages if t.max_years is not None})) or (18,)
+    thresholds = tuple(
+        sorted(
+            {t.min_years for t in ages if t.min_years is not None}
+            | {t.max_years + 1 for t in ages if t.max_years is not None}
+        )
+    ) or (18,)
     naming, other, malformed = _drug_pools(spec, others)
     # Dates of service on which the current version is in force (most requests), and dates
     # around every version's effective date.
@@ -881,9 +1071,22 @@ def _plan(spec: m.PolicySpec, others: Sequence[m.PolicySpec]) -> _Plan:
     # The near mood spoils one fact; list-valued facts (diagnoses, therapies, labs) carry the
     # richest logic and are picked twice as often.
     near_weights = tuple(i for i, f in enumerate(facts) for _ in range(2 if f.path[0] in _LIST_FACTS else 1))
-    return _Plan(spec, tuple(facts), thresholds, naming, other, malformed, parents,
-                 dos_current, _version_dates(spec), _unique(leap_births), near_weights,
-                 indications=_indications(spec), plans=_plans(spec, others), months_received=_months_received(spec))
+    return _Plan(
+        spec,
+        tuple(facts),
+        thresholds,
+        naming,
+        other,
+        malformed,
+        parents,
+        dos_current,
+        _version_dates(spec),
+        _unique(leap_births),
+        near_weights,
+        indications=_indications(spec),
+        plans=_plans(spec, others),
+        months_received=_months_received(spec),
+    )
 
 
 # --- putting a request together -------------------------------------------------------------
@@ -925,8 +1128,23 @@ def _date_of_service(draw, plan: _Plan, broken: bool) -> tuple[object, _Ctx]:
 
 def _request_type(draw, plan: _Plan, broken: bool) -> object:
     if broken:
-        return _pick(draw, ("Initial", "RENEWAL", "emergency", "", " initial", "new-to-plan", 1, True, None, MISSING,
-                            ["initial"], {"type": "initial"}))
+        return _pick(
+            draw,
+            (
+                "Initial",
+                "RENEWAL",
+                "emergency",
+                "",
+                " initial",
+                "new-to-plan",
+                1,
+                True,
+                None,
+                MISSING,
+                ["initial"],
+                {"type": "initial"},
+            ),
+        )
     return draw(st.sampled_from(plan.request_types))
 
 
@@ -934,11 +1152,19 @@ def _drug(draw, plan: _Plan, pool: str) -> object:
     return _pick(draw, {"good": plan.drug_naming, "other": plan.drug_other, "malformed": plan.drug_malformed}[pool])
 
 
-_JSON_LEAVES = st.one_of(st.none(), st.booleans(), st.integers(-2, 2), st.sampled_from(OUT_OF_RANGE + AT_THE_BOUNDS),
-                         st.sampled_from(("", "initial", "renewal", "2026-06-15", "Besponsa", "J9229")))
+_JSON_LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-2, 2),
+    st.sampled_from(OUT_OF_RANGE + AT_THE_BOUNDS),
+    st.sampled_from(("", "initial", "renewal", "2026-06-15", "Besponsa", "J9229")),
+)
 _JSON_KEYS = st.sampled_from(("request_type", "date_of_service", "drug", "patient", "hcpcs", "name", "requests"))
-_JSON = st.recursive(_JSON_LEAVES, lambda inner: st.lists(inner, max_size=2) | st.dictionaries(_JSON_KEYS, inner, max_size=3),
-                     max_leaves=6)
+_JSON = st.recursive(
+    _JSON_LEAVES,
+    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(_JSON_KEYS, inner, max_size=3),
+    max_leaves=6,
+)
 
 
 @st.composite
@@ -946,12 +1172,16 @@ def _request(draw, plan: _Plan) -> object:
     mood = draw(st.sampled_from(_MOOD_WEIGHTS))
     if mood == "garbage":
         if draw(st.booleans()):
-            return _pick(draw, ("approve me", 5, None, True, [], [{"request_type": "initial"}], {}, {"requests": []}, 0.5))
+            return _pick(
+                draw, ("approve me", 5, None, True, [], [{"request_type": "initial"}], {}, {"requests": []}, 0.5)
+            )
         return draw(_JSON)
 
     broken = set()
     if mood == "envelope":
-        broken = set(draw(st.lists(st.sampled_from(("request_type", "date_of_service", "drug")), min_size=1, max_size=3)))
+        broken = set(
+            draw(st.lists(st.sampled_from(("request_type", "date_of_service", "drug")), min_size=1, max_size=3))
+        )
     dos, ctx = _date_of_service(draw, plan, "date_of_service" in broken)
     request: dict = {}
     _put(request, "request_id", draw(st.sampled_from(("req-1", MISSING, MISSING, 7, None))))
@@ -1002,7 +1232,9 @@ def _request(draw, plan: _Plan) -> object:
             # a biomarker under a name written in another case is another biomarker
             for f in facts:
                 if f.path[0] == "biomarkers":
-                    request.setdefault("biomarkers", {})[f.path[1].lower() if f.path[1] != f.path[1].lower() else f.path[1].upper()] = "positive"
+                    request.setdefault("biomarkers", {})[
+                        f.path[1].lower() if f.path[1] != f.path[1].lower() else f.path[1].upper()
+                    ] = "positive"
                     break
     return request
 
@@ -1017,4 +1249,3 @@ def requests_for(spec: m.PolicySpec, others: Sequence[m.PolicySpec] = ()) -> st.
 def any_request(specs: Sequence[m.PolicySpec]) -> st.SearchStrategy[object]:
     """Requests aimed at any one of `specs` (each knowing the others)."""
     return st.one_of([requests_for(s, specs) for s in specs])
-

@@ -220,7 +220,13 @@ APPROVAL = {"start": "2026-11-30", "end": "2027-02-28", "duration_months": 3}
         (200, b"[1, 2]", UnexpectedResponse),
         (200, b"{}", DecisionUndefined),
         (200, _doc({"outcome": "approve", "reason": "criteria_met", "approval": APPROVAL}), UnexpectedResponse),
-        (200, _doc({"outcome": "approved", "reason": "criteria_met", "approval": {"start": "2026-11-30", "end": "later"}}), UnexpectedResponse),
+        (
+            200,
+            _doc(
+                {"outcome": "approved", "reason": "criteria_met", "approval": {"start": "2026-11-30", "end": "later"}}
+            ),
+            UnexpectedResponse,
+        ),
         (400, b'{"code": "invalid_parameter", "message": "bad"}', InvalidRequest),
         (403, b'{"code": "unauthorized"}', Unauthorized),
         (404, b'{"code": "not_found"}', UnexpectedResponse),

@@ -98,7 +98,16 @@ def test_render_markdown_has_every_criterion_both_durations_and_the_history(spec
     ):
         assert expected in md, expected
     initial = md.index("### Prior-Approval Requirements")
-    order = [md.index(s, initial) for s in ("Age 1 year of age or older", "**Diagnosis**", "Patient must have the following", "AND ALL of the following:", "1. Age 18+")]
+    order = [
+        md.index(s, initial)
+        for s in (
+            "Age 1 year of age or older",
+            "**Diagnosis**",
+            "Patient must have the following",
+            "AND ALL of the following:",
+            "1. Age 18+",
+        )
+    ]
     assert order == sorted(order)
     assert initial < md.index("### Prior – Approval Renewal Requirements") < md.index("## Policy History")
 
@@ -150,7 +159,9 @@ def test_render_shows_each_criterion_beside_its_encoded_rule(spec, tmp_path):
         "applies only when all of these hold: “Age 18+”, “Philadelphia chromosome-positive (Ph+)”",
     ):
         assert str(escape(needle)) in page, needle
-    assert 'class="pair"' not in render(spec, "html", rules=False) and 'class="rule"' not in render(spec, "html", rules=False)
+    assert 'class="pair"' not in render(spec, "html", rules=False) and 'class="rule"' not in render(
+        spec, "html", rules=False
+    )
 
     # "2 of the following" encoded as at_least: 1: the render shows the count the Rego uses.
     data = to_data(spec)
@@ -164,7 +175,10 @@ def test_render_shows_each_criterion_beside_its_encoded_rule(spec, tmp_path):
     assert "at least 1 (ONE) of the 2 criteria below" in run("render", str(path), "--format", "html").output
     assert "Rule:" not in run("render", str(path), "--no-rules").output
     wording = run("check", "--wording", str(path))
-    assert wording.exit_code == 1 and 'the wording says "2 of the following" but the encoding requires 1 of them' in wording.output
+    assert (
+        wording.exit_code == 1
+        and 'the wording says "2 of the following" but the encoding requires 1 of them' in wording.output
+    )
 
 
 def test_render_escapes_hostile_text_in_html_and_markdown(spec, tmp_path):
@@ -180,7 +194,9 @@ def test_render_escapes_hostile_text_in_html_and_markdown(spec, tmp_path):
     assert result.exit_code == 0, result.output
     page = out.read_text(encoding="utf-8")
     assert "<script" not in page
-    assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 5  # <title>, <h1>, background, criterion (x2 sets), history
+    assert (
+        page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 5
+    )  # <title>, <h1>, background, criterion (x2 sets), history
     assert "Prescriber agrees &lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in page
     md = run("render", str(path)).output
     assert re.search(r"(?<!\\)<script", md) is None and "\\<script>" in md
@@ -190,10 +206,16 @@ def test_render_reports_input_mistakes_without_a_traceback(tmp_path):
     result = run("render", str(tmp_path / "missing.yaml"))
     assert result.exit_code == 2 and "no such file" in result.output
     broken = tmp_path / "broken.yaml"
-    broken.write_text(BESPONSA.read_text(encoding="utf-8").replace("  age_1_or_older:\n    text:", "  age_1_or_older:\n    txt:"), encoding="utf-8")
+    broken.write_text(
+        BESPONSA.read_text(encoding="utf-8").replace("  age_1_or_older:\n    text:", "  age_1_or_older:\n    txt:"),
+        encoding="utf-8",
+    )
     result = run("render", str(broken), "--format", "html")
     assert result.exit_code == 2
-    assert re.search(r"broken\.yaml:\d+:\d+: criteria\.age_1_or_older\.txt: unknown field 'txt'; did you mean 'text'\?", result.output)
+    assert re.search(
+        r"broken\.yaml:\d+:\d+: criteria\.age_1_or_older\.txt: unknown field 'txt'; did you mean 'text'\?",
+        result.output,
+    )
     assert isinstance(result.exception, SystemExit)
 
 
@@ -212,7 +234,11 @@ ADULT_PH = {
 
 
 def _line(output: str, cid: str) -> str:
-    return next(line.strip() for line in output.splitlines() if line.rstrip().endswith(f"[{cid}]") and not line.strip().startswith("-"))
+    return next(
+        line.strip()
+        for line in output.splitlines()
+        if line.rstrip().endswith(f"[{cid}]") and not line.strip().startswith("-")
+    )
 
 
 def test_explain_shows_the_tree_statuses_and_the_facts_each_leaf_read(rego_dir, tmp_path):
@@ -262,11 +288,19 @@ def test_explain_colours_on_a_terminal_and_not_with_no_color(rego_dir, tmp_path)
 
 def test_explain_pended_renewal_no_policy_and_invalid_request(rego_dir, tmp_path):
     renewal = {**copy.deepcopy(ADULT_PH), "request_type": "renewal", "clinical_status": {"disease_progression": False}}
-    renewal["prescriber"]["attestations"] = {"liver_tests_each_dose": True, "vod_monitoring": True, "no_alkylating_hsct_conditioning": True}
+    renewal["prescriber"]["attestations"] = {
+        "liver_tests_each_dose": True,
+        "vod_monitoring": True,
+        "no_alkylating_hsct_conditioning": True,
+    }
     outputs = {}
     for name, request in {
         "renewal": renewal,
-        "aspirin": {"request_type": "initial", "date_of_service": "2026-06-15", "drug": {"name": "aspirin", "hcpcs": "J9999"}},
+        "aspirin": {
+            "request_type": "initial",
+            "date_of_service": "2026-06-15",
+            "drug": {"name": "aspirin", "hcpcs": "J9999"},
+        },
         "broken": {"request_type": "later", "drug": {"hcpcs": 9229}},
         "in_2023": {**ADULT_PH, "date_of_service": "2023-06-15", "patient": {"birth_date": "2011-01-01"}},
         "in_2016": {**ADULT_PH, "date_of_service": "2016-06-15"},
@@ -280,7 +314,10 @@ def test_explain_pended_renewal_no_policy_and_invalid_request(rego_dir, tmp_path
     assert "clinical_status.unacceptable_toxicity = (absent)" in outputs["renewal"]
     assert _line(outputs["renewal"], "no_unacceptable_toxicity").split()[0] == "unknown"
     assert "Prior – Approval Renewal Requirements" in outputs["renewal"]
-    assert "NO_POLICY  (no_policy)" in outputs["aspirin"] and "no policy covers this drug (hcpcs J9999, name aspirin)" in outputs["aspirin"]
+    assert (
+        "NO_POLICY  (no_policy)" in outputs["aspirin"]
+        and "no policy covers this drug (hcpcs J9999, name aspirin)" in outputs["aspirin"]
+    )
     assert "INVALID_REQUEST" in outputs["broken"]
     for field in ("date_of_service:", "drug.hcpcs:", "request_type:"):
         assert f"  - {field}" in outputs["broken"], field
@@ -317,7 +354,9 @@ def april_2024_predecessor(spec) -> dict:
     crit["age_1_or_older"]["text"] = "Age 18 years of age or older"
     del crit["diagnosis"]["diagnosis"]["biomarkers"]
     crit["diagnosis"]["text"] = crit["diagnosis"]["text"].replace("CD22-positive ", "")
-    crit["liver_tests_each_dose"]["text"] = crit["liver_tests_each_dose"]["text"].replace("prior to and following each dose", "prior to each dose")
+    crit["liver_tests_each_dose"]["text"] = crit["liver_tests_each_dose"]["text"].replace(
+        "prior to and following each dose", "prior to each dose"
+    )
     data["history"] = [h for h in data["history"] if h["date"] < "2024-04"]
     data["earlier_versions"] = [v for v in data.get("earlier_versions", []) if v["effective_date"] < "2024-03-01"]
     return data
@@ -350,7 +389,7 @@ def test_diff_names_each_change_and_the_cases_that_flip(spec, rego_dir, tmp_path
         "cd22-absent-pended: approved -> pended",
     ):
         assert expected in out, expected
-    flipped = out[out.index("Golden cases that change"):]
+    flipped = out[out.index("Golden cases that change") :]
     assert "age-0-day-before-first-birthday-denied" not in flipped  # denied under both versions
     assert "approved-adult-ph-negative:" not in flipped
     assert re.search(r"\d+ change\(s\) in the spec, \d+ golden case\(s\) decide differently", out)
@@ -375,11 +414,16 @@ def test_spec_changes_cover_codes_value_sets_durations_and_membership(spec, tmp_
     data["criteria"]["ph_positive_adult_prior_therapy"]["then"] = ["failed_tki"]
     data["criteria"]["failed_tki"]["prior_therapy"]["results"] = ["failed", "intolerant"]
     data["criteria"]["ph_positive"]["note"] = "a new note"
-    data["criteria"]["no_progression_or_toxicity"]["any_of"] = data["criteria"]["no_progression_or_toxicity"].pop("all_of")
+    data["criteria"]["no_progression_or_toxicity"]["any_of"] = data["criteria"]["no_progression_or_toxicity"].pop(
+        "all_of"
+    )
     del data["criteria"]["failed_standard_chemotherapy"]
     data.pop("earlier_versions", None)
     del data["value_sets"]["standard_chemotherapy"]
-    data["criteria"]["anc"] = {"text": "ANC of 1000 or more", "lab": {"name": "anc", "comparison": ">=", "value": 1000, "unit": "cells/uL"}}
+    data["criteria"]["anc"] = {
+        "text": "ANC of 1000 or more",
+        "lab": {"name": "anc", "comparison": ">=", "value": 1000, "unit": "cells/uL"},
+    }
     data["requirements"]["initial"]["all_of"].append("anc")
     new = load_spec_file(write_yaml(tmp_path / "new.yaml", data))
     changes = diff_mod.spec_changes(spec, new)
@@ -409,10 +453,14 @@ def test_spec_changes_cover_codes_value_sets_durations_and_membership(spec, tmp_
 
 def test_diff_reports_a_broken_spec_with_its_line(tmp_path):
     broken = tmp_path / "broken.yaml"
-    broken.write_text(BESPONSA.read_text(encoding="utf-8").replace("duration_months: 3", "duration_months: three"), encoding="utf-8")
+    broken.write_text(
+        BESPONSA.read_text(encoding="utf-8").replace("duration_months: 3", "duration_months: three"), encoding="utf-8"
+    )
     result = run("diff", str(broken), str(BESPONSA), "--no-cases")
     assert result.exit_code == 2
-    assert re.search(r"broken\.yaml:\d+:\d+: requirements\.initial\.duration_months: expected an integer", result.output)
+    assert re.search(
+        r"broken\.yaml:\d+:\d+: requirements\.initial\.duration_months: expected an integer", result.output
+    )
 
 
 # --- questionnaire ----------------------------------------------------------------------------------------
@@ -473,7 +521,11 @@ def test_questionnaire_for_besponsa(spec):
     # Prior therapies: asked when Ph is positive; the age part of the condition is explained.
     anyq = items["prior_therapies.any"]
     assert anyq["enableWhen"] == [
-        {"question": "biomarkers.philadelphia_chromosome", "operator": "=", "answerCoding": {**anyq["enableWhen"][0]["answerCoding"], "code": "positive"}}
+        {
+            "question": "biomarkers.philadelphia_chromosome",
+            "operator": "=",
+            "answerCoding": {**anyq["enableWhen"][0]["answerCoding"], "code": "positive"},
+        }
     ]
     assert "enableBehavior" not in anyq and "birth date" in anyq["text"] and "Age 18+" in anyq["text"]
     group = items["prior_therapies"]
@@ -499,16 +551,33 @@ def test_questionnaires_for_the_example_specs_cover_every_fact_kind():
     assert pon["labs.alt"]["type"] == "group"
     assert [pon[f"labs.alt.{x}"]["type"] for x in ("value", "unit", "date")] == ["decimal", "choice", "date"]
     ucum = {"system": "http://unitsofmeasure.org", "code": "U/L", "display": "U/L"}  # a coded UCUM unit, not free text
-    assert pon["labs.alt.unit"]["answerOption"] == [{"valueCoding": ucum}] and pon["labs.alt.unit"]["initial"] == [{"valueCoding": ucum}]
+    assert pon["labs.alt.unit"]["answerOption"] == [{"valueCoding": ucum}] and pon["labs.alt.unit"]["initial"] == [
+        {"valueCoding": ucum}
+    ]
     assert pon["prescriber.attestations.cardiovascular_assessment"]["enableWhen"] == [
         {"question": "clinical_status.arterial_occlusive_event", "operator": "=", "answerBoolean": True}
     ]
     assert pon["biomarkers.T315I"]["required"] is False  # one branch of an any_of
     assert pon["patient.sex"]["type"] == "choice"
-    assert [o["valueCoding"]["code"] for o in pon["patient.sex"]["answerOption"]] == ["male", "female", "other", "unknown"]
-    assert {o["valueCoding"]["system"] for o in pon["patient.sex"]["answerOption"]} == {"http://hl7.org/fhir/administrative-gender"}
+    assert [o["valueCoding"]["code"] for o in pon["patient.sex"]["answerOption"]] == [
+        "male",
+        "female",
+        "other",
+        "unknown",
+    ]
+    assert {o["valueCoding"]["system"] for o in pon["patient.sex"]["answerOption"]} == {
+        "http://hl7.org/fhir/administrative-gender"
+    }
     assert pon["prescriber.attestations.embryo_fetal_counselling"]["enableWhen"] == [
-        {"question": "patient.sex", "operator": "=", "answerCoding": {"system": "http://hl7.org/fhir/administrative-gender", "code": "female", "display": "Female"}}
+        {
+            "question": "patient.sex",
+            "operator": "=",
+            "answerCoding": {
+                "system": "http://hl7.org/fhir/administrative-gender",
+                "code": "female",
+                "display": "Female",
+            },
+        }
     ]
     bli = items_by_link(qs["example-blinatumomab"])
     bsa = bli["prescriber.attestations.bsa_based_dosing"]
@@ -531,16 +600,43 @@ def _broken(mutate) -> list[str]:
         (lambda q: q["item"][2].update(linkId="patient.birth_date"), "linkId 'patient.birth_date' is not unique"),
         (lambda q: q["item"][0].pop("linkId"), "linkId is required"),
         (lambda q: q["item"][0].pop("type"), "type is required"),
-        (lambda q: q["item"][0].update(answerOption=[{"valueString": "x"}]), "answerOption is only allowed on choice and open-choice items"),
-        (lambda q: q["item"][4]["enableWhen"][0].update(question="biomarkers.Ph"), "question 'biomarkers.Ph' is not a linkId"),
+        (
+            lambda q: q["item"][0].update(answerOption=[{"valueString": "x"}]),
+            "answerOption is only allowed on choice and open-choice items",
+        ),
+        (
+            lambda q: q["item"][4]["enableWhen"][0].update(question="biomarkers.Ph"),
+            "question 'biomarkers.Ph' is not a linkId",
+        ),
         (lambda q: q["item"][4]["enableWhen"][0].update(answerBoolean=True), "needs exactly one answer[x]"),
-        (lambda q: q["item"][4].update(enableWhen=[{"question": "biomarkers.philadelphia_chromosome", "operator": "=", "answerBoolean": True}]), "answerBoolean does not fit question 'biomarkers.philadelphia_chromosome' of type choice"),
-        (lambda q: q["item"][4]["enableWhen"].append({"question": "biomarkers.CD22", "operator": "=", "answerCoding": {"code": "positive"}}), "enableBehavior ('all' or 'any') is required"),
+        (
+            lambda q: q["item"][4].update(
+                enableWhen=[{"question": "biomarkers.philadelphia_chromosome", "operator": "=", "answerBoolean": True}]
+            ),
+            "answerBoolean does not fit question 'biomarkers.philadelphia_chromosome' of type choice",
+        ),
+        (
+            lambda q: q["item"][4]["enableWhen"].append(
+                {"question": "biomarkers.CD22", "operator": "=", "answerCoding": {"code": "positive"}}
+            ),
+            "enableBehavior ('all' or 'any') is required",
+        ),
         (lambda q: q["item"][1].update(item=[]), "a group must have nested items"),
-        (lambda q: q["item"][0].update(initial=[{"valueBoolean": True}]), "initial[0] must have one value[x] of a type that fits a date item"),
-        (lambda q: q["item"][5].update(enableWhen=[{"question": "diagnoses", "operator": "exists", "answerBoolean": True}]), "is a group item, which has no answer"),
+        (
+            lambda q: q["item"][0].update(initial=[{"valueBoolean": True}]),
+            "initial[0] must have one value[x] of a type that fits a date item",
+        ),
+        (
+            lambda q: q["item"][5].update(
+                enableWhen=[{"question": "diagnoses", "operator": "exists", "answerBoolean": True}]
+            ),
+            "is a group item, which has no answer",
+        ),
         (lambda q: q.update(url="not a uri"), "url must be an absolute URI"),
-        (lambda q: q["item"][4]["enableWhen"][0]["answerCoding"].update(code="Positive"), "answerCoding 'Positive' is not one of the answerOptions"),
+        (
+            lambda q: q["item"][4]["enableWhen"][0]["answerCoding"].update(code="Positive"),
+            "answerCoding 'Positive' is not one of the answerOptions",
+        ),
     ],
 )
 def test_validator_rejects_broken_questionnaires(mutate, message):
@@ -578,10 +674,17 @@ def fill(q: dict, answers: dict, *, qid: str | None = "QR-1") -> dict:
         if isinstance(value, list):
             for instance in value:
                 assert all(child in items for child in instance), instance
-                out.append({"linkId": link, "item": [{"linkId": c, "answer": [answer(c, a)]} for c, a in instance.items()]})
+                out.append(
+                    {"linkId": link, "item": [{"linkId": c, "answer": [answer(c, a)]} for c, a in instance.items()]}
+                )
         else:
             out.append({"linkId": link, "answer": [answer(link, value)]})
-    qr = {"resourceType": "QuestionnaireResponse", "status": "completed", "questionnaire": f"{q['url']}|{q['version']}", "item": out}
+    qr = {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "questionnaire": f"{q['url']}|{q['version']}",
+        "item": out,
+    }
     if qid:
         qr["id"] = qid
     return qr
@@ -595,13 +698,27 @@ def coding(code: str) -> dict:
 def approvable_answers() -> dict:
     return {
         "patient.birth_date": {"valueDate": "1980-03-20"},
-        "diagnoses": [{"diagnoses.code": {"valueString": "C91.02"}, "diagnoses.lineage": coding("b_cell_precursor"), "diagnoses.disease_status": coding("relapsed")}],
+        "diagnoses": [
+            {
+                "diagnoses.code": {"valueString": "C91.02"},
+                "diagnoses.lineage": coding("b_cell_precursor"),
+                "diagnoses.disease_status": coding("relapsed"),
+            }
+        ],
         "biomarkers.CD22": coding("positive"),
         "biomarkers.philadelphia_chromosome": coding("positive"),
         "prior_therapies.any": {"valueBoolean": True},
         "prior_therapies": [
-            {"prior_therapies.agent": {"valueString": "dasatinib"}, "prior_therapies.class": coding("tyrosine_kinase_inhibitor"), "prior_therapies.result": coding("failed")},
-            {"prior_therapies.agent": {"valueString": "hyper-CVAD"}, "prior_therapies.class": coding("standard_chemotherapy"), "prior_therapies.result": coding("failed")},
+            {
+                "prior_therapies.agent": {"valueString": "dasatinib"},
+                "prior_therapies.class": coding("tyrosine_kinase_inhibitor"),
+                "prior_therapies.result": coding("failed"),
+            },
+            {
+                "prior_therapies.agent": {"valueString": "hyper-CVAD"},
+                "prior_therapies.class": coding("standard_chemotherapy"),
+                "prior_therapies.result": coding("failed"),
+            },
         ],
         "prescriber.attestations.liver_tests_each_dose": {"valueBoolean": True},
         "prescriber.attestations.vod_monitoring": {"valueBoolean": True},
@@ -613,12 +730,19 @@ def test_questionnaire_response_end_to_end(spec, rego_dir):
     q = build_questionnaire(spec)
     approvable = approvable_answers()
     no_vod = {k: v for k, v in approvable.items() if k != "prescriber.attestations.vod_monitoring"}
-    no_history = {**{k: v for k, v in approvable.items() if k != "prior_therapies"}, "prior_therapies.any": {"valueBoolean": False}}
+    no_history = {
+        **{k: v for k, v in approvable.items() if k != "prior_therapies"},
+        "prior_therapies.any": {"valueBoolean": False},
+    }
     requests = [
         response_to_request(fill(q, answers), spec, date_of_service="2026-06-15", request_type="initial")
         for answers in (approvable, no_vod, no_history)
     ]
-    assert requests[0]["prior_therapies"][0] == {"agent": "dasatinib", "class": "tyrosine_kinase_inhibitor", "result": "failed"}
+    assert requests[0]["prior_therapies"][0] == {
+        "agent": "dasatinib",
+        "class": "tyrosine_kinase_inhibitor",
+        "result": "failed",
+    }
     assert requests[0]["patient"] == {"birth_date": "1980-03-20"} and requests[0]["request_id"] == "QR-1"
     assert requests[0]["drug"] == {"name": "Besponsa", "hcpcs": "J9229"}
     assert "vod_monitoring" not in requests[1]["prescriber"]["attestations"]
@@ -626,9 +750,19 @@ def test_questionnaire_response_end_to_end(spec, rego_dir):
     approved, pended, denied = opa.eval_batch(rego_dir, "data.rxrego.decisions", {"requests": requests})["value"]
     assert (approved["outcome"], approved["approval"]["end"]) == ("approved", "2026-09-15")
     assert pended["outcome"] == "pended"
-    assert pended["missing"] == [{"id": "vod_monitoring", "text": norm(spec.criterion("vod_monitoring").text), "fields": ["prescriber.attestations.vod_monitoring"]}]
+    assert pended["missing"] == [
+        {
+            "id": "vod_monitoring",
+            "text": norm(spec.criterion("vod_monitoring").text),
+            "fields": ["prescriber.attestations.vod_monitoring"],
+        }
+    ]
     assert denied["outcome"] == "denied"
-    assert [u["id"] for u in denied["unmet"]] == ["ph_positive_adult_prior_therapy", "failed_tki", "failed_standard_chemotherapy"]
+    assert [u["id"] for u in denied["unmet"]] == [
+        "ph_positive_adult_prior_therapy",
+        "failed_tki",
+        "failed_standard_chemotherapy",
+    ]
 
 
 def test_questionnaire_decide_command(spec, rego_dir, tmp_path):
@@ -651,7 +785,11 @@ def test_questionnaire_decide_command(spec, rego_dir, tmp_path):
     assert decision["outcome"] == "pended" and [m["id"] for m in decision["missing"]] == ["vod_monitoring"]
     assert "ignored answers to linkIds the questionnaire does not have: typo.field" in result.stderr
     renewal = run("questionnaire-decide", str(ok), *args, "--renewal")
-    assert renewal.exit_code == 1 and "PENDED" in renewal.output and "clinical_status.disease_progression = (absent)" in renewal.output
+    assert (
+        renewal.exit_code == 1
+        and "PENDED" in renewal.output
+        and "clinical_status.disease_progression = (absent)" in renewal.output
+    )
     bad_date = run("questionnaire-decide", str(ok), "--spec", str(BESPONSA), "--date-of-service", "2026-02-30")
     assert bad_date.exit_code == 2 and "not a date" in bad_date.output
     wrong = tmp_path / "q.json"
@@ -662,7 +800,14 @@ def test_questionnaire_decide_command(spec, rego_dir, tmp_path):
 
 def test_response_mapping_of_value_types_groups_and_mistakes(spec):
     q = build_questionnaire(spec)
-    qr = fill(q, {"patient.birth_date": {"valueDateTime": "2012-07-19T00:00:00Z"}, "prescriber.attestations.vod_monitoring": {"valueString": "yes"}}, qid=None)
+    qr = fill(
+        q,
+        {
+            "patient.birth_date": {"valueDateTime": "2012-07-19T00:00:00Z"},
+            "prescriber.attestations.vod_monitoring": {"valueString": "yes"},
+        },
+        qid=None,
+    )
     qr["subject"] = {"reference": "Patient/P-7"}
     req = response_to_request(qr, spec, date_of_service="2026-06-15", request_type="renewal")
     assert req == {
@@ -675,29 +820,80 @@ def test_response_mapping_of_value_types_groups_and_mistakes(spec):
     ima = load_spec_file(EXAMPLES / "example-imatinib-cml.yaml")
     pon = load_spec_file(EXAMPLES / "example-ponatinib.yaml")
     req = response_to_request(
-        fill(build_questionnaire(ima), {"quantity.units": {"valueDecimal": 60.0}, "quantity.days_supply": {"valueInteger": 30}, "prescriber.specialty": coding("oncology"), "concurrent_therapies.any": {"valueBoolean": False}}),
+        fill(
+            build_questionnaire(ima),
+            {
+                "quantity.units": {"valueDecimal": 60.0},
+                "quantity.days_supply": {"valueInteger": 30},
+                "prescriber.specialty": coding("oncology"),
+                "concurrent_therapies.any": {"valueBoolean": False},
+            },
+        ),
         ima,
         date_of_service="2026-06-15",
         request_type="initial",
     )
-    assert (req["quantity"], req["prescriber"], req["concurrent_therapies"]) == ({"units": 60.0, "days_supply": 30}, {"specialty": "oncology"}, [])
+    assert (req["quantity"], req["prescriber"], req["concurrent_therapies"]) == (
+        {"units": 60.0, "days_supply": 30},
+        {"specialty": "oncology"},
+        [],
+    )
     req = response_to_request(
-        fill(build_questionnaire(pon), {"labs.alt": [{"labs.alt.value": {"valueDecimal": 40.5}, "labs.alt.unit": {"valueString": "U/L"}, "labs.alt.date": {"valueDate": "2026-06-01"}}]}),
+        fill(
+            build_questionnaire(pon),
+            {
+                "labs.alt": [
+                    {
+                        "labs.alt.value": {"valueDecimal": 40.5},
+                        "labs.alt.unit": {"valueString": "U/L"},
+                        "labs.alt.date": {"valueDate": "2026-06-01"},
+                    }
+                ]
+            },
+        ),
         pon,
         date_of_service="2026-06-15",
         request_type="initial",
     )
     assert req["labs"] == [{"name": "alt", "value": 40.5, "unit": "U/L", "date": "2026-06-01"}]
     female = {"valueCoding": {"system": "http://hl7.org/fhir/administrative-gender", "code": "female"}}
-    req = response_to_request(fill(build_questionnaire(pon), {"patient.sex": female}), pon, date_of_service="2026-06-15", request_type="initial")
+    req = response_to_request(
+        fill(build_questionnaire(pon), {"patient.sex": female}),
+        pon,
+        date_of_service="2026-06-15",
+        request_type="initial",
+    )
     assert req["patient"] == {"sex": "female"}
     final = {k: v for k, v in fill(q, {}).items() if k != "item"}  # completed, to this questionnaire
     mistakes = [
         ({"resourceType": "Patient"}, "expected a QuestionnaireResponse"),
-        ({**fill(q, {}), "questionnaire": "https://x.org/Questionnaire/other"}, "not the questionnaire of fep-5.21.100"),
-        ({**final, "item": [{"linkId": "patient.birth_date", "answer": [{"valueDate": "1980-01-01"}, {"valueDate": "1981-01-01"}]}]}, "2 answers to a question that takes one"),
+        (
+            {**fill(q, {}), "questionnaire": "https://x.org/Questionnaire/other"},
+            "not the questionnaire of fep-5.21.100",
+        ),
+        (
+            {
+                **final,
+                "item": [
+                    {
+                        "linkId": "patient.birth_date",
+                        "answer": [{"valueDate": "1980-01-01"}, {"valueDate": "1981-01-01"}],
+                    }
+                ],
+            },
+            "2 answers to a question that takes one",
+        ),
         ({**final, "item": [{"linkId": "patient.birth_date", "answer": [{}]}]}, "needs exactly one value[x]"),
-        (fill(q, {"prior_therapies.any": {"valueBoolean": False}, "prior_therapies": approvable_answers()["prior_therapies"]}), "says there is none, but 2 prior_therapies entries are given"),
+        (
+            fill(
+                q,
+                {
+                    "prior_therapies.any": {"valueBoolean": False},
+                    "prior_therapies": approvable_answers()["prior_therapies"],
+                },
+            ),
+            "says there is none, but 2 prior_therapies entries are given",
+        ),
         ({**final, "item": "nope"}, "must be a list"),
     ]
     for qr, message in mistakes:
@@ -737,11 +933,19 @@ def test_new_writes_a_skeleton_whose_placeholders_fail_check_until_filled(opa_pa
     check = run("check", str(spec_dir))
     assert check.exit_code == 2, check.output
     placeholders = [line for line in check.output.splitlines() if "placeholder left to fill in" in line]
-    assert [p.split(": ")[1] for p in placeholders] == ["section", "criteria.age.text", "criteria.diagnosis.text", "criteria.diagnosis.note", "criteria.diagnosis.diagnosis.icd10[0]"]
+    assert [p.split(": ")[1] for p in placeholders] == [
+        "section",
+        "criteria.age.text",
+        "criteria.diagnosis.text",
+        "criteria.diagnosis.note",
+        "criteria.diagnosis.diagnosis.icd10[0]",
+    ]
     lines = text.splitlines()
     for p in placeholders:  # file:line:column, and the line named holds the TODO
         where = p.split(": ")[0]
-        assert where.split(":")[0].endswith("fep/5.21.200-blincyto.yaml") and "TODO" in lines[int(where.split(":")[1]) - 1], p
+        assert (
+            where.split(":")[0].endswith("fep/5.21.200-blincyto.yaml") and "TODO" in lines[int(where.split(":")[1]) - 1]
+        ), p
     assert run("generate", "--specs", str(spec_dir), "--out", str(tmp_path / "rego")).exit_code == 2
     assert not (tmp_path / "rego").exists()
     with pytest.raises(SpecError, match="placeholder left to fill in"):
@@ -757,10 +961,18 @@ def test_new_writes_a_skeleton_whose_placeholders_fail_check_until_filled(opa_pa
     assert check.exit_code == 0 and "1 spec(s) valid" in check.output, check.output
     spec = load_spec_file(spec_file)
     assert (spec.id, spec.title, spec.drug.hcpcs) == ("fep-5.21.200", "Blincyto", ("J9039",))
-    assert [rs.root.children for rs in spec.requirements] == [("age", "diagnosis"), ("age", "diagnosis", "no_disease_progression")]
+    assert [rs.root.children for rs in spec.requirements] == [
+        ("age", "diagnosis"),
+        ("age", "diagnosis", "no_disease_progression"),
+    ]
     cases = load_case_file(case_file)
     assert cases.policy == "fep-5.21.200" and len(cases.cases) == 1
-    bare_renewal = {"request_type": "renewal", "date_of_service": spec.effective_date, "drug": {"hcpcs": "J9039"}, "clinical_status": {"disease_progression": False}}
+    bare_renewal = {
+        "request_type": "renewal",
+        "date_of_service": spec.effective_date,
+        "drug": {"hcpcs": "J9039"},
+        "clinical_status": {"disease_progression": False},
+    }
     decision, renewal = diff_mod.decide_all([spec], [cases.cases[0].request, bare_renewal])
     assert mismatches(cases.cases[0].expect, decision) == []
     assert decision["outcome"] == "denied" and decision["reason"] == "investigational"
@@ -778,7 +990,10 @@ def test_new_file_names_and_payer_folders(tmp_path):
     ):
         result = run("new", *args, "--dir", str(spec_dir))
         assert result.exit_code == 0, result.output
-        assert (spec_dir / spec_path).is_file(), (args, sorted(p.relative_to(spec_dir).as_posix() for p in spec_dir.rglob("*.yaml")))
+        assert (spec_dir / spec_path).is_file(), (
+            args,
+            sorted(p.relative_to(spec_dir).as_posix() for p in spec_dir.rglob("*.yaml")),
+        )
         assert (tmp_path / "conformance" / spec_path.replace(".yaml", ".cases.yaml")).is_file()
     # An id without a payer prefix and no --payer: refused, nothing written at the top.
     result = run("new", "zepbound", "--dir", str(spec_dir), "--title", "Zepbound")

@@ -102,8 +102,7 @@ def test_generates_clean_rego_beside_the_real_and_example_specs(opa_path, corpus
     generate.write(files, out)
     assert [(r.name, r.ok, r.output) for r in lint.run_all(out, built=True) if not r.ok] == []
     requests = [
-        {"request_type": "initial", "date_of_service": "2026-06-15", "drug": {"hcpcs": s.drug.hcpcs[0]}}
-        for s in specs
+        {"request_type": "initial", "date_of_service": "2026-06-15", "drug": {"hcpcs": s.drug.hcpcs[0]}} for s in specs
     ]
     decisions = opa.eval_batch(out, "data.rxrego.decisions", {"requests": requests})["value"]
     assert [d["policy"]["id"] for d in decisions] == [s.id for s in specs]

@@ -24,8 +24,10 @@ def test_handwritten_besponsa_decides_every_golden_case_of_the_current_version(o
     (spec,) = [s for s in load_specs([SPECS]) if s.id == "fep-5.21.100"]
     golden = load()
     keys = [
-        k for k, v in golden.items()
-        if isinstance(v["decision"], dict) and (v["decision"].get("policy") or {}).get("version") == content_version(spec)
+        k
+        for k, v in golden.items()
+        if isinstance(v["decision"], dict)
+        and (v["decision"].get("policy") or {}).get("version") == content_version(spec)
     ]
     outcomes = {golden[k]["decision"]["outcome"] for k in keys}
     types = {golden[k]["request"]["request_type"] for k in keys}

@@ -19,20 +19,32 @@ BESPONSA = SPECS / "fep" / "5.21.100-besponsa.yaml"
 PLAIN = {
     # name: (text, line, column, words the message must have)
     "a key indented less than its mapping": (
-        "drug:\n  brand: X\n hcpcs: [J9229]\n", 3, 2, "the indentation is inconsistent: line 3 starts at column 2",
+        "drug:\n  brand: X\n hcpcs: [J9229]\n",
+        3,
+        2,
+        "the indentation is inconsistent: line 3 starts at column 2",
     ),
     "a key indented deeper than the one above": (
-        "criteria:\n  adult:\n    text: Age 18+\n      age: {min_years: 18}\n", 4, 10,
+        "criteria:\n  adult:\n    text: Age 18+\n      age: {min_years: 18}\n",
+        4,
+        10,
         "the indentation is inconsistent: this line is indented deeper than the key above it",
     ),
     "a colon inside an unquoted value": (
-        "cases:\n  - name: x\n    proves: an adult: is approved\n", 3, 21,
+        "cases:\n  - name: x\n    proves: an adult: is approved\n",
+        3,
+        21,
         "a ': ' inside the unquoted value of 'proves' would start another key; put the value in quotes: "
         'proves: "an adult: is approved"',
     ),
     "a list item out of line": ("all_of:\n  - a\n - b\n", 3, 2, "a list item ('- ') here is not lined up"),
     "text after a bracketed value": ("text: [Ph+] patients\n", 1, 13, "put the whole text in quotes"),
-    "a quote never closed": ('title: "Besponsa\nnumber: 1\n', 1, 8, "the quote opened on line 1, column 8 is never closed"),
+    "a quote never closed": (
+        'title: "Besponsa\nnumber: 1\n',
+        1,
+        8,
+        "the quote opened on line 1, column 8 is never closed",
+    ),
     "a brace never closed": ("age: {min_years: 18\ntext: x\n", 2, 5, "the '{' opened on line 1 is not closed"),
     "a line without a colon": ("id: x\ntitle\nnumber: 1\n", 2, 1, "this line is neither 'key: value' nor a list item"),
     "a tab": ("drug:\n\tbrand: X\n", 2, 1, "a tab character: YAML indents with spaces only"),
@@ -75,8 +87,12 @@ def test_check_reports_every_error_of_every_file_in_one_run(tmp_path: Path):
         "{value_set: tyrosine_kinase_inhibitors,", "{value_set: tkis,", 1
     )
     two = text.replace("id: fep-5.21.100", "id: fep-5.21.101", 1).replace("hcpcs: [J9229]", "hcpcs: [J9230]", 1)
-    two = two.replace("brand: Besponsa", "brand: Other", 1).replace("generic: inotuzumab ozogamicin", "generic: other", 1)
-    two = two.replace("effective_date: 2026-04-01", "effective_date: 2026-04-31", 1).replace("drug:\n  brand", "drug:\n brand", 1)
+    two = two.replace("brand: Besponsa", "brand: Other", 1).replace(
+        "generic: inotuzumab ozogamicin", "generic: other", 1
+    )
+    two = two.replace("effective_date: 2026-04-01", "effective_date: 2026-04-31", 1).replace(
+        "drug:\n  brand", "drug:\n brand", 1
+    )
     three = "schema_version: 1\nid: x\ntitle: a: b\n"
     for name, body in (("one.yaml", one), ("two.yaml", two), ("three.yaml", three)):
         (tmp_path / name).write_text(body, encoding="utf-8")

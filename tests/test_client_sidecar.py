@@ -92,9 +92,19 @@ def variant(**changes) -> dict:
 CASES = {
     "approved": APPROVED,
     # an attestation answered "no": unmet, and the indication is met -> criteria_unmet
-    "denied": variant(prescriber={"attestations": {"liver_tests_each_dose": True, "vod_monitoring": False, "no_alkylating_hsct_conditioning": True}}),
+    "denied": variant(
+        prescriber={
+            "attestations": {
+                "liver_tests_each_dose": True,
+                "vod_monitoring": False,
+                "no_alkylating_hsct_conditioning": True,
+            }
+        }
+    ),
     # AML, not ALL: the coverage indication is unmet -> investigational
-    "denied_investigational": variant(diagnoses=[{"code": "C92.00", "lineage": "b_cell_precursor", "disease_status": "relapsed"}]),
+    "denied_investigational": variant(
+        diagnoses=[{"code": "C92.00", "lineage": "b_cell_precursor", "disease_status": "relapsed"}]
+    ),
     # no attestations at all: unknown -> pended
     "pended": variant(prescriber=None),
     "no_policy": variant(drug={"hcpcs": "J0000"}),
@@ -199,7 +209,11 @@ def keys(work) -> dict[str, Path]:
     out = {}
     for name in ("a", "b"):
         key, pub = work / f"{name}.key.pem", work / f"{name}.pub.pem"
-        subprocess.run([openssl, "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", str(key)], check=True, capture_output=True)
+        subprocess.run(
+            [openssl, "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", str(key)],
+            check=True,
+            capture_output=True,
+        )
         subprocess.run([openssl, "pkey", "-in", str(key), "-pubout", "-out", str(pub)], check=True, capture_output=True)
         out[name], out[f"{name}_pub"] = key, pub
     return out
@@ -363,9 +377,21 @@ def test_a_policy_not_in_force_is_no_policy_with_its_first_date():
         {"outcome": "approve", "reason": "criteria_met"},
         {"outcome": "APPROVED", "reason": "criteria_met"},
         {"outcome": "approved"},  # no reason
-        {"outcome": "approved", "reason": "criteria_met", "approval": {"start": "2026-11-30", "end": "soon", "duration_months": 3}},
-        {"outcome": "approved", "reason": "criteria_met", "approval": {"start": "20261130", "end": "20270228", "duration_months": 3}},
-        {"outcome": "approved", "reason": "criteria_met", "approval": {"start": "2026-11-30", "end": "2026-01-01", "duration_months": 3}},
+        {
+            "outcome": "approved",
+            "reason": "criteria_met",
+            "approval": {"start": "2026-11-30", "end": "soon", "duration_months": 3},
+        },
+        {
+            "outcome": "approved",
+            "reason": "criteria_met",
+            "approval": {"start": "20261130", "end": "20270228", "duration_months": 3},
+        },
+        {
+            "outcome": "approved",
+            "reason": "criteria_met",
+            "approval": {"start": "2026-11-30", "end": "2026-01-01", "duration_months": 3},
+        },
         {"outcome": "denied", "reason": "criteria_unmet", "approval": APPROVED_DOC["approval"]},
         {"outcome": "denied", "reason": "criteria_unmet", "unmet": [{"id": "x"}]},
         {"outcome": "pended", "reason": "information_missing", "criteria": {"x": "maybe"}},
@@ -438,7 +464,9 @@ def test_bundle_command_writes_the_same_bytes_twice(rego_snapshot, work):
     outs = []
     for i in (1, 2):
         out = work / f"cli-{i}.tar.gz"
-        result = runner.invoke(cli_main, ["bundle", "-o", str(out), "--rego", str(rego_snapshot), "--specs", str(SPECS)])
+        result = runner.invoke(
+            cli_main, ["bundle", "-o", str(out), "--rego", str(rego_snapshot), "--specs", str(SPECS)]
+        )
         assert result.exit_code == 0, result.output
         assert "revision sha256:" in result.output
         outs.append(out.read_bytes())
@@ -520,7 +548,17 @@ def test_opa_itself_refuses_a_bundle_signed_with_another_key(opa_path, rego_snap
     path = bundle.build(rego_snapshot, work / "cli-other-key.tar.gz", signing_key=keys["b"]).path
     port = free_port()
     result = subprocess.run(
-        [str(opa_path), "run", "--server", "--addr", f"127.0.0.1:{port}", "--verification-key", str(keys["a_pub"]), "--bundle", str(path)],
+        [
+            str(opa_path),
+            "run",
+            "--server",
+            "--addr",
+            f"127.0.0.1:{port}",
+            "--verification-key",
+            str(keys["a_pub"]),
+            "--bundle",
+            str(path),
+        ],
         capture_output=True,
         text=True,
         timeout=20,
@@ -550,7 +588,9 @@ def test_decisions_need_the_token(token_sidecar):
     assert requests.post(url, json={"input": APPROVED}, headers=bearer("x" + token), timeout=5).status_code == 401
     ok = requests.post(url, json={"input": APPROVED}, headers=bearer(token), timeout=5)
     assert ok.status_code == 200 and ok.json()["result"]["outcome"] == "approved"
-    many = requests.post(sc.url + DECISIONS_PATH, json={"input": {"requests": [APPROVED]}}, headers=bearer(token), timeout=5)
+    many = requests.post(
+        sc.url + DECISIONS_PATH, json={"input": {"requests": [APPROVED]}}, headers=bearer(token), timeout=5
+    )
     assert many.status_code == 200 and many.json()["result"][0]["outcome"] == "approved"
     assert requests.get(sc.url + "/health", headers=bearer(token), timeout=5).status_code == 200
     assert requests.get(sc.url + "/health", timeout=5).status_code == 401
@@ -572,7 +612,10 @@ def test_decisions_need_the_token(token_sidecar):
         assert c.decide(APPROVED).approved
     opa = OpaClient(host="127.0.0.1", port=sc.port, token=token)
     try:
-        assert opa.query_rule(input_data=APPROVED, package_path="rxrego", rule_name="decision")["result"]["outcome"] == "approved"
+        assert (
+            opa.query_rule(input_data=APPROVED, package_path="rxrego", rule_name="decision")["result"]["outcome"]
+            == "approved"
+        )
     finally:
         opa.close_connection()
 
@@ -658,7 +701,10 @@ def test_retries_connection_errors_but_never_4xx(token_sidecar, monkeypatch):
         return real(self, conn, method, url, *args, **kwargs)
 
     monkeypatch.setattr(urllib3.connectionpool.HTTPConnectionPool, "_make_request", counting)
-    with RxRegoClient(f"http://127.0.0.1:{free_port()}", retries=2, backoff=0.01) as c, pytest.raises(SidecarUnavailable):
+    with (
+        RxRegoClient(f"http://127.0.0.1:{free_port()}", retries=2, backoff=0.01) as c,
+        pytest.raises(SidecarUnavailable),
+    ):
         c.decide(APPROVED)
     assert len(attempts) == 3  # the first try and two retries
     attempts.clear()
@@ -786,7 +832,12 @@ def _doc(result) -> bytes:
         (200, _doc({"outcome": "approve", "reason": "criteria_met", "approval": APPROVED_DOC["approval"]})),
         (200, _doc({"outcome": "yes", "reason": "criteria_met"})),
         (200, _doc("approved")),
-        (200, _doc({"outcome": "approved", "reason": "criteria_met", "approval": {"start": "2026-11-30", "end": "later"}})),
+        (
+            200,
+            _doc(
+                {"outcome": "approved", "reason": "criteria_met", "approval": {"start": "2026-11-30", "end": "later"}}
+            ),
+        ),
         (404, b'{"code": "not_found"}'),
         (302, b""),
     ],
@@ -920,7 +971,9 @@ def test_decide_against_the_sidecar(sidecar, client, token_sidecar, work):
     sc, token = token_sidecar
     token_file = work / "token"
     token_file.write_text(token + "\n")
-    ok = runner.invoke(cli_main, ["decide", _write(work / "ok.json", APPROVED), "--server", sc.url, "--token-file", str(token_file)])
+    ok = runner.invoke(
+        cli_main, ["decide", _write(work / "ok.json", APPROVED), "--server", sc.url, "--token-file", str(token_file)]
+    )
     assert ok.exit_code == 0 and ok.output.startswith("APPROVED")
     refused = runner.invoke(cli_main, ["decide", str(work / "ok.json"), "--server", sc.url])
     assert refused.exit_code == 2 and "401" in refused.output
@@ -929,7 +982,18 @@ def test_decide_against_the_sidecar(sidecar, client, token_sidecar, work):
 def _serve(bundle_path: Path, port: int, log: Path, **popen) -> subprocess.Popen:
     env = dict(os.environ, RXREGO_OPA=str(toolchain.opa().path))
     return subprocess.Popen(
-        [sys.executable, "-m", "rxrego.cli", "serve", "--bundle", str(bundle_path), "--port", str(port), "--decision-log", str(log)],
+        [
+            sys.executable,
+            "-m",
+            "rxrego.cli",
+            "serve",
+            "--bundle",
+            str(bundle_path),
+            "--port",
+            str(port),
+            "--decision-log",
+            str(log),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

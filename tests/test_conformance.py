@@ -110,7 +110,8 @@ def test_a_criterion_never_unknown_fails_the_run_unless_waived(tmp_path, opa_pat
     assert "vod_monitoring" in result.output and "MISSING" in result.output
     waived = tmp_path / "waived.cases.yaml"
     waived.write_text(
-        text[:start] + text[end:]
+        text[:start]
+        + text[end:]
         + "\nwaivers:\n  - {criterion: vod_monitoring, status: unknown, reason: shown by the differential test}\n"
     )
     result = invoke(str(waived))
@@ -125,7 +126,11 @@ def test_policy_filter(opa_path):
 
 
 def test_case_file_errors_name_file_line_and_field(tmp_path):
-    path = broken_copy(tmp_path, "    base: infant\n    set: {date_of_service: 2026-05-09}", "    base: toddler\n    set: {date_of_service: 2026-05-09}")
+    path = broken_copy(
+        tmp_path,
+        "    base: infant\n    set: {date_of_service: 2026-05-09}",
+        "    base: toddler\n    set: {date_of_service: 2026-05-09}",
+    )
     result = invoke(str(path))
     assert result.exit_code == 2
     assert "broken.cases.yaml:" in result.output and "undefined base 'toddler'" in result.output
@@ -166,7 +171,7 @@ def test_rxrego_run_does_the_main_job_and_ends_with_a_summary(tmp_path, monkeypa
     result = CliRunner().invoke(main, ["run"])
     assert result.exit_code == 0, result.output
     assert "(updated)" in result.output and "# stale" not in stale.read_text()
-    summary = result.output[result.output.index("rxrego run: summary"):]
+    summary = result.output[result.output.index("rxrego run: summary") :]
     cases = sum(len(load_case_file(f).cases) for f in find_case_files([CASES]))
     criteria = sum(len(s.criteria) for s in load_specs([SPECS]))
     assert f"{cases} passed, 0 failed; {criteria}/{criteria} criteria seen met, unmet and unknown" in summary

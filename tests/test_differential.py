@@ -54,8 +54,15 @@ BY_ID = {s.id: s for s in ALL_SPECS}
 REAL_POLICY = "fep-5.21.100"
 STATUSES = ("met", "unmet", "unknown", "invalid")  # the reference's internal statuses
 OUTCOMES = ("approved", "denied", "pended", "no_policy", "invalid_request")
-REASONS = ("criteria_met", "criteria_unmet", "investigational", "information_missing", "no_policy",
-           "not_in_force", "invalid_request")
+REASONS = (
+    "criteria_met",
+    "criteria_unmet",
+    "investigational",
+    "information_missing",
+    "no_policy",
+    "not_in_force",
+    "invalid_request",
+)
 
 settings.register_profile("rxrego-differential", derandomize=True, database=None, deadline=None)
 settings.register_profile("rxrego-differential-random", derandomize=False, deadline=None)
@@ -162,9 +169,11 @@ def _eval_failure(requests: list, rego_dir: Path, exc: Exception) -> str:
         try:
             _decide_each([request], rego_dir)
         except opa.OpaError as alone:
-            return (f"opa eval fails on this request:\n{json.dumps(request, indent=2, ensure_ascii=False)}\n\n"
-                    f"{alone}\n\nreference decision:\n"
-                    f"{json.dumps(reference.decide(ALL_SPECS, request), indent=2, ensure_ascii=False)}")
+            return (
+                f"opa eval fails on this request:\n{json.dumps(request, indent=2, ensure_ascii=False)}\n\n"
+                f"{alone}\n\nreference decision:\n"
+                f"{json.dumps(reference.decide(ALL_SPECS, request), indent=2, ensure_ascii=False)}"
+            )
     return f"opa eval failed on a batch of {len(requests)} requests, on none alone:\n{exc}"
 
 
@@ -179,10 +188,10 @@ def _simpler(value: object):
                 yield {**value, key: simpler}
     elif isinstance(value, list):
         for i in range(len(value)):
-            yield value[:i] + value[i + 1:]
+            yield value[:i] + value[i + 1 :]
         for i, inner in enumerate(value):
             for simpler in _simpler(inner):
-                yield [*value[:i], simpler, *value[i + 1:]]
+                yield [*value[:i], simpler, *value[i + 1 :]]
 
 
 def _minimize(request: object, keys: list[str], rego_dir: Path) -> object:
@@ -245,8 +254,8 @@ def _golden_case(policy_id: str, request: object, ref: dict, keys: list[str]) ->
     expect = _expect(ref, keys)
     case = (
         f"  - name: {name}\n"
-        f"    proves: \"TODO: what this proves (found by the differential test: Rego and reference "
-        f"disagreed on {', '.join(keys)})\"\n"
+        f'    proves: "TODO: what this proves (found by the differential test: Rego and reference '
+        f'disagreed on {", ".join(keys)})"\n'
         f"    request: {json.dumps(request, ensure_ascii=True)}\n"
         f"    expect: {json.dumps(expect, ensure_ascii=True)}\n"
     )
@@ -343,7 +352,10 @@ def test_strategies_reach_every_status_and_outcome() -> None:
             decision = reference.decide(ALL_SPECS, request)
             outcomes[decision["outcome"]] += 1
             reasons[decision["reason"]] += 1
-            if decision["outcome"] in ("approved", "denied", "pended") and decision.get("policy", {}).get("id") == spec.id:
+            if (
+                decision["outcome"] in ("approved", "denied", "pended")
+                and decision.get("policy", {}).get("id") == spec.id
+            ):
                 version = in_force(spec, request["date_of_service"])
                 decided[version.effective_date].add(decision["outcome"])
                 for cid, status in reference.statuses(version, request, request["request_type"]).items():
@@ -356,20 +368,33 @@ def test_strategies_reach_every_status_and_outcome() -> None:
     reachable = sorted({cid for v in spec.versions for rs in v.requirements for cid in policy_order(v, rs)})
     lacking = {cid: [s for s in STATUSES if s not in seen[cid]] for cid in reachable if not set(STATUSES) <= seen[cid]}
     assert not lacking, f"criteria never seen with these statuses: {lacking}"
-    undecided = {v.effective_date: sorted({"approved", "denied", "pended"} - decided[v.effective_date])
-                 for v in spec.versions if len(decided[v.effective_date]) < 3}
+    undecided = {
+        v.effective_date: sorted({"approved", "denied", "pended"} - decided[v.effective_date])
+        for v in spec.versions
+        if len(decided[v.effective_date]) < 3
+    }
     assert not undecided, f"versions (by effective date) that never gave these outcomes: {undecided}"
     assert not [o for o in OUTCOMES if not outcomes[o]], f"outcomes never reached: {dict(outcomes)}"
     assert not [r for r in REASONS if not reasons[r]], f"reasons never reached: {dict(reasons)}"
-    print(f"strategies for {spec.id}: {sum(outcomes.values())} requests, every status of {len(reachable)} "
-          f"criteria, {len(spec.versions)} versions; {dict(outcomes)}")
+    print(
+        f"strategies for {spec.id}: {sum(outcomes.values())} requests, every status of {len(reachable)} "
+        f"criteria, {len(spec.versions)} versions; {dict(outcomes)}"
+    )
 
 
 # The coverage model's constructs (docs/semantics.md, "Indications", "Durations", routing):
 # what the requests drawn for the policies written with indications must reach between them,
 # so the comparison above covers each.
-COVERAGE_REASONS = ("not_covered", "other_indication_review", "lifetime_cap_reached", "no_requirements",
-                    "criteria_met", "criteria_unmet", "information_missing", "invalid_request")
+COVERAGE_REASONS = (
+    "not_covered",
+    "other_indication_review",
+    "lifetime_cap_reached",
+    "no_requirements",
+    "criteria_met",
+    "criteria_unmet",
+    "information_missing",
+    "invalid_request",
+)
 COVERAGE_ERROR_FIELDS = ("indication", "plan", "drug", "drug.hcpcs", "drug.ndc", "drug.strength")
 COVERAGE_APPROVALS = ("months", "plan_year", "capped", "no_end", "branch_duration")
 
@@ -398,14 +423,21 @@ def test_strategies_reach_every_construct_of_the_coverage_model() -> None:
             if a:
                 approvals["no_end" if "end" not in a else "plan_year" if "plan_year_start" in a else "months"] += 1
                 approvals.update(["capped"] if a.get("capped") else [])
-                approvals.update(["branch_duration"] if d["policy"]["id"] == "carefirst-caremark-bosutinib"
-                                 and d["request_type"] == "renewal" and a.get("duration_months") == 7 else [])
+                approvals.update(
+                    ["branch_duration"]
+                    if d["policy"]["id"] == "carefirst-caremark-bosutinib"
+                    and d["request_type"] == "renewal"
+                    and a.get("duration_months") == 7
+                    else []
+                )
 
     def count():
         return sum(reasons.values())
 
     for i, spec in enumerate(specs, 1):  # each policy's own requests, a share each
-        _run(collect, f"coverage-model/{spec.id}", _batches(spec), count, math.ceil(i * max(REQUESTS, 6000) / len(specs)))
+        _run(
+            collect, f"coverage-model/{spec.id}", _batches(spec), count, math.ceil(i * max(REQUESTS, 6000) / len(specs))
+        )
 
     assert not [r for r in COVERAGE_REASONS if not reasons[r]], f"reasons never reached: {dict(reasons)}"
     assert not [f for f in COVERAGE_ERROR_FIELDS if not fields[f]], f"error fields never reached: {dict(fields)}"
@@ -413,5 +445,7 @@ def test_strategies_reach_every_construct_of_the_coverage_model() -> None:
     every = {(s.id, r.title, i.id) for s in specs for r in s.requirements for i in r.indications}
     assert not every - indications, f"indications never decided: {sorted(every - indications)}"
     assert len(products) >= 3, f"products decided: {dict(products)}"
-    print(f"coverage model: {count()} requests over {len(specs)} policies; reasons {dict(reasons)}; "
-          f"approvals {dict(approvals)}; error fields {dict(fields)}")
+    print(
+        f"coverage model: {count()} requests over {len(specs)} policies; reasons {dict(reasons)}; "
+        f"approvals {dict(approvals)}; error fields {dict(fields)}"
+    )

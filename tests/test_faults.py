@@ -67,7 +67,7 @@ LIVER_DENIED = liver_denied("req-liver-denied")
 
 
 def wording(decision: Decision | dict) -> str:
-    """"a" or "b": which wording of the liver-test criterion the denial quotes."""
+    """ "a" or "b": which wording of the liver-test criterion the denial quotes."""
     raw = decision.raw if isinstance(decision, Decision) else decision
     texts = [c["text"] for c in raw["unmet"] if c["id"] == "liver_tests_each_dose"]
     assert len(texts) == 1, raw
@@ -198,7 +198,10 @@ def bundles(revisions, work) -> dict[str, bundle.BundleInfo]:
 # --- 1. OPA killed in the middle of a load ----------------------------------------------------
 
 # (name, request id made unique, request): CASES reuses some request ids
-LOAD = [(n, dict(CASES[n], request_id=f"load-{n}")) for n in ("approved", "denied", "pended", "no_policy", "denied_investigational")]
+LOAD = [
+    (n, dict(CASES[n], request_id=f"load-{n}"))
+    for n in ("approved", "denied", "pended", "no_policy", "denied_investigational")
+]
 LOAD_EXPECTED = {req["request_id"]: EXPECTED[n][0] for n, req in LOAD}
 
 
@@ -261,7 +264,9 @@ def test_opa_killed_mid_load_fails_every_call_fast_and_the_same_client_recovers(
         for _, _, _, rid, out in before:
             assert isinstance(out, Decision) and out.outcome == LOAD_EXPECTED[rid], (rid, out)
         for _, _, _, rid, out in straddling:  # answered before the kill, or unavailable
-            assert (isinstance(out, Decision) and out.outcome == LOAD_EXPECTED[rid]) or isinstance(out, SidecarUnavailable), (rid, out)
+            assert (isinstance(out, Decision) and out.outcome == LOAD_EXPECTED[rid]) or isinstance(
+                out, SidecarUnavailable
+            ), (rid, out)
         for _, t0, t1, rid, out in after:
             assert isinstance(out, SidecarUnavailable), (rid, out)
             assert t1 - t0 < bound, f"a call took {t1 - t0:.2f}s after the kill (bound {bound}s)"
@@ -313,7 +318,9 @@ def test_bundle_replaced_under_load_without_a_failed_request(bundles, work):
     sc = None
     try:
         server.publish(bundles["a"].path)
-        config = deploy.opa_config(f"{server.url}/bundles/rxrego.tar.gz", polling_min=polling_min, polling_max=polling_max)
+        config = deploy.opa_config(
+            f"{server.url}/bundles/rxrego.tar.gz", polling_min=polling_min, polling_max=polling_max
+        )
         sc = Sidecar(None, config=config, decision_log=log)
         sc.__enter__()  # healthy: /health?bundles is 200 once A is activated
         calls: list[tuple[int, float, float, str, object]] = []
@@ -346,14 +353,28 @@ def test_bundle_replaced_under_load_without_a_failed_request(bundles, work):
 
                 def first_b() -> float | None:
                     with lock:
-                        return next((c[2] for c in calls if isinstance(c[4], Decision) and c[4].outcome == "denied" and wording(c[4]) == "b"), None)
+                        return next(
+                            (
+                                c[2]
+                                for c in calls
+                                if isinstance(c[4], Decision) and c[4].outcome == "denied" and wording(c[4]) == "b"
+                            ),
+                            None,
+                        )
 
                 while first_b() is None and time.monotonic() < published + polling_max + margin:
                     time.sleep(0.05)
 
                 def b_answers(k: int) -> int:
                     with lock:
-                        return sum(1 for c in calls if c[0] == k and isinstance(c[4], Decision) and c[4].outcome == "denied" and wording(c[4]) == "b")
+                        return sum(
+                            1
+                            for c in calls
+                            if c[0] == k
+                            and isinstance(c[4], Decision)
+                            and c[4].outcome == "denied"
+                            and wording(c[4]) == "b"
+                        )
 
                 # B under load for a while too: each thread gets a few B answers
                 deadline = time.monotonic() + 5
@@ -381,7 +402,9 @@ def test_bundle_replaced_under_load_without_a_failed_request(bundles, work):
         # the decision log names the revision of every answer, and it agrees with the wording
         rev = {"a": bundles["a"].revision, "b": bundles["b"].revision}
         want = {c[3]: wording(c[4]) for c in denied}
-        entries = wait_for_lines(log, lambda es: set(want) <= {e.get("input", {}).get("request_id") for e in es}, timeout=10)
+        entries = wait_for_lines(
+            log, lambda es: set(want) <= {e.get("input", {}).get("request_id") for e in es}, timeout=10
+        )
         by_request = {e["input"]["request_id"]: e for e in entries if e.get("path") == "rxrego/decision"}
         assert set(want) <= set(by_request)
         for rid, w in want.items():
@@ -422,7 +445,16 @@ def _patient(request: dict, patient) -> dict:
 @pytest.mark.opa
 def test_decision_log_entries_name_decision_revision_policy_outcome_and_keep_only_allowed_facts(guarded, bundles):
     sc, token, log = guarded
-    secrets_ = ["1966-06-06", "PAT-FAULTS-1", "1955-05-05", "PAT-FAULTS-2", "1944-04-04", "PAT-FAULTS-3", "PAT-FAULTS-4 1933-03-03", "C91.02"]
+    secrets_ = [
+        "1966-06-06",
+        "PAT-FAULTS-1",
+        "1955-05-05",
+        "PAT-FAULTS-2",
+        "1944-04-04",
+        "PAT-FAULTS-3",
+        "PAT-FAULTS-4 1933-03-03",
+        "C91.02",
+    ]
     single = _patient(APPROVED, {"id": "PAT-FAULTS-1", "birth_date": "1966-06-06"})
     batch = [
         _patient(APPROVED, {"id": "PAT-FAULTS-2", "birth_date": "1955-05-05"}),
@@ -431,7 +463,9 @@ def test_decision_log_entries_name_decision_revision_policy_outcome_and_keep_onl
     ]
     h = bearer(token)
     r1 = requests.post(sc.url + "/v1/data/rxrego/decision", json={"input": single}, headers=h, timeout=5).json()
-    r2 = requests.post(sc.url + "/v1/data/rxrego/decisions", json={"input": {"requests": batch}}, headers=h, timeout=5).json()
+    r2 = requests.post(
+        sc.url + "/v1/data/rxrego/decisions", json={"input": {"requests": batch}}, headers=h, timeout=5
+    ).json()
     ids = {r1["decision_id"], r2["decision_id"]}
     by_id = decision_entries(wait_for_lines(log, lambda es: ids <= set(decision_entries(es)), timeout=10))
     assert ids <= set(by_id)
@@ -555,7 +589,11 @@ def test_access_control_table(guarded):
     h = bearer(token)
     ok = requests.post(sc.url + "/v1/data/rxrego/decision", json={"input": APPROVED}, headers=h, timeout=5).json()
     assert ok["result"]["outcome"] == "approved"
-    nopol = requests.post(sc.url + "/v1/data/rxrego/decision", json={"input": CASES["no_policy"]}, headers=h, timeout=5).json()
+    nopol = requests.post(
+        sc.url + "/v1/data/rxrego/decision", json={"input": CASES["no_policy"]}, headers=h, timeout=5
+    ).json()
     assert nopol["result"]["outcome"] == "no_policy"
     assert requests.post(sc.url + "/v1/data/rxrego/decision", json={"input": APPROVED}, timeout=5).status_code == 401
-    print(f"\naccess control: {len(rows)} endpoints x 3 callers, {sum(r[3] == ALLOWED for r in rows)} allowed to the token holder only")
+    print(
+        f"\naccess control: {len(rows)} endpoints x 3 callers, {sum(r[3] == ALLOWED for r in rows)} allowed to the token holder only"
+    )

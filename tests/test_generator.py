@@ -176,7 +176,11 @@ def test_router_finds_each_policy_by_hcpcs_ndc_and_name(tmp_path, all_specs, dec
     requests, expected = [], []
     for spec in all_specs:
         # a drug several payers' policies cover is routed by the plan the request names
-        base = {"request_type": "initial", "date_of_service": "2026-06-01", **({"plan": spec.plan} if spec.plan else {})}
+        base = {
+            "request_type": "initial",
+            "date_of_service": "2026-06-01",
+            **({"plan": spec.plan} if spec.plan else {}),
+        }
         for code in spec.drug.hcpcs:
             requests.append({**base, "drug": {"hcpcs": code}})
             expected.append(spec.id)
@@ -194,7 +198,11 @@ def test_identifiers_naming_two_policies_are_an_invalid_request(tmp_path, all_sp
     out = tmp_path / "rego"
     generate.write(generate.build(all_specs), out)
     other = next(s for s in all_specs if s.drug.ndc)
-    request = {"request_type": "initial", "date_of_service": "2026-06-01", "drug": {"hcpcs": "J9229", "ndc": other.drug.ndc[0]}}
+    request = {
+        "request_type": "initial",
+        "date_of_service": "2026-06-01",
+        "drug": {"hcpcs": "J9229", "ndc": other.drug.ndc[0]},
+    }
     [decision] = decide_batch([request], out)
     assert decision["outcome"] == "invalid_request"
     assert [e["field"] for e in decision["errors"]] == ["drug"]
@@ -213,19 +221,45 @@ def test_drug_routing_is_judged_only_after_a_valid_envelope(tmp_path, all_specs,
 
 # --- escaping: every spec string reaches Rego exactly ------------------------------------
 
-HOSTILE = ['"', "\\", "\n", "\r\n", "}", "{", "`", "import data.x", "package evil", "\x00", "\x1f", "\u2028", "é", "😀", "${x}", '"}\nallow := true\n#']
+HOSTILE = [
+    '"',
+    "\\",
+    "\n",
+    "\r\n",
+    "}",
+    "{",
+    "`",
+    "import data.x",
+    "package evil",
+    "\x00",
+    "\x1f",
+    "\u2028",
+    "é",
+    "😀",
+    "${x}",
+    '"}\nallow := true\n#',
+]
 
 
 def test_rego_string_round_trips_hostile_strings(tmp_path, opa_path):
-    (tmp_path / "t.rego").write_text("package t\n\nvalues := [" + ", ".join(regotext.string(s) for s in HOSTILE) + "]\n")
+    (tmp_path / "t.rego").write_text(
+        "package t\n\nvalues := [" + ", ".join(regotext.string(s) for s in HOSTILE) + "]\n"
+    )
     assert opa.eval_batch(tmp_path, "data.t.values", {})["value"] == HOSTILE
 
 
 texts = st.text(alphabet=st.characters(exclude_categories=("Cs",)), min_size=1, max_size=40)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(strings=st.lists(texts, min_size=13, max_size=13), title=texts, set_titles=st.lists(texts, min_size=2, max_size=2), investigational=texts)
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(
+    strings=st.lists(texts, min_size=13, max_size=13),
+    title=texts,
+    set_titles=st.lists(texts, min_size=2, max_size=2),
+    investigational=texts,
+)
 def test_spec_text_reaches_opa_exactly(tmp_path_factory, specs, strings, title, set_titles, investigational):
     """Arbitrary unicode (quotes, backslashes, newlines, braces, `import`, controls) in every
     free-text field that reaches Rego: the module parses, formats and checks, and OPA returns
@@ -257,8 +291,11 @@ def test_root_has_design_card_layout():
 
 @pytest.mark.parametrize(
     "request_doc",
-    [{}, {"patient": "x", "prescriber": [], "biomarkers": 5, "diagnoses": {}, "prior_therapies": "none"},
-     {"date_of_service": "2026-02-30", "patient": {"birth_date": 19800320}}],
+    [
+        {},
+        {"patient": "x", "prescriber": [], "biomarkers": 5, "diagnoses": {}, "prior_therapies": "none"},
+        {"date_of_service": "2026-02-30", "patient": {"birth_date": 19800320}},
+    ],
     ids=["empty", "wrong-shapes", "bad-dates"],
 )
 def test_every_criterion_has_a_status_for_any_object(request_doc, specs, opa_path):

@@ -46,7 +46,18 @@ def paths(doc, prefix=()):
 
 ALL_PATHS = [p for p, _ in paths(BASE_SPEC) if p]
 MAPPING_PATHS = [p for p, v in paths(BASE_SPEC) if isinstance(v, dict)]
-REQUIRED_TOP = ["schema_version", "id", "number", "title", "section", "effective_date", "drug", "coverage", "criteria", "requirements"]
+REQUIRED_TOP = [
+    "schema_version",
+    "id",
+    "number",
+    "title",
+    "section",
+    "effective_date",
+    "drug",
+    "coverage",
+    "criteria",
+    "requirements",
+]
 CRITERIA = list(BASE_SPEC["criteria"])
 
 
@@ -64,20 +75,42 @@ def set_at(doc, path, value):
 def broken_specs(draw):
     """The Besponsa spec with one mutation that must make it invalid, and sometimes noise."""
     doc = copy.deepcopy(BASE_SPEC)
-    kind = draw(st.sampled_from([
-        "wrong_type", "missing_key", "unknown_key", "bad_date", "dangling_ref", "cycle",
-        "huge_string", "odd_id", "bad_duration", "bad_value_set", "two_tests", "empty_list",
-    ]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "wrong_type",
+                "missing_key",
+                "unknown_key",
+                "bad_date",
+                "dangling_ref",
+                "cycle",
+                "huge_string",
+                "odd_id",
+                "bad_duration",
+                "bad_value_set",
+                "two_tests",
+                "empty_list",
+            ]
+        )
+    )
     if kind == "wrong_type":
-        path = draw(st.sampled_from([p for p in ALL_PATHS if not isinstance(get(doc, p), dict | list) and p[0] != "history"]))
+        path = draw(
+            st.sampled_from([p for p in ALL_PATHS if not isinstance(get(doc, p), dict | list) and p[0] != "history"])
+        )
         old = get(doc, path)
-        new = draw(WRONG_TYPES.filter(lambda v: type(v) is not type(old) and not (isinstance(old, str) and isinstance(v, str))))
+        new = draw(
+            WRONG_TYPES.filter(lambda v: type(v) is not type(old) and not (isinstance(old, str) and isinstance(v, str)))
+        )
         set_at(doc, path, new)
     elif kind == "missing_key":
         key = draw(st.sampled_from(REQUIRED_TOP))
         del doc[key]
     elif kind == "unknown_key":
-        path = draw(st.sampled_from([p for p in MAPPING_PATHS if not (p and p[0] in ("criteria", "value_sets") and len(p) == 1)]))
+        path = draw(
+            st.sampled_from(
+                [p for p in MAPPING_PATHS if not (p and p[0] in ("criteria", "value_sets") and len(p) == 1)]
+            )
+        )
         key = draw(st.sampled_from(["colour", "allow", "min_year", "textt", "override", "__proto__"]))
         target = get(doc, path)
         if key in target:
@@ -85,9 +118,13 @@ def broken_specs(draw):
         target[key] = draw(WRONG_TYPES)
     elif kind == "bad_date":
         key = draw(st.sampled_from(["effective_date", "original_policy_date", "last_review_date"]))
-        doc[key] = draw(st.sampled_from(["2026-02-30", "2026-13-01", "26-04-01", "April 1, 2026", "2026/04/01", "0000-00-00"]))
+        doc[key] = draw(
+            st.sampled_from(["2026-02-30", "2026-13-01", "26-04-01", "April 1, 2026", "2026/04/01", "0000-00-00"])
+        )
     elif kind == "dangling_ref":
-        cid = draw(st.sampled_from([c for c, v in doc["criteria"].items() if any(k in v for k in ("all_of", "when", "then"))]))
+        cid = draw(
+            st.sampled_from([c for c, v in doc["criteria"].items() if any(k in v for k in ("all_of", "when", "then"))])
+        )
         key = next(k for k in ("all_of", "when", "then") if k in doc["criteria"][cid])
         doc["criteria"][cid][key].append(draw(st.sampled_from(["no_such_criterion", "diagnosiss", "age"])))
     elif kind == "cycle":
@@ -103,7 +140,9 @@ def broken_specs(draw):
         rs = draw(st.sampled_from(["initial", "renewal"]))
         doc["requirements"][rs]["duration_months"] = draw(st.sampled_from([0, -3, 1000, 2.5, "3", None]))
     elif kind == "bad_value_set":
-        doc["criteria"]["failed_tki"]["prior_therapy"]["value_set"] = draw(st.sampled_from(["tkis", "tyrosine_kinase_inhibitor", "none"]))
+        doc["criteria"]["failed_tki"]["prior_therapy"]["value_set"] = draw(
+            st.sampled_from(["tkis", "tyrosine_kinase_inhibitor", "none"])
+        )
     elif kind == "two_tests":
         doc["criteria"]["vod_monitoring"]["age"] = {"min_years": 1}
     elif kind == "empty_list":
@@ -132,7 +171,11 @@ def tree(root: Path) -> dict[str, bytes]:
 SPEC_TRIES = {"n": 0}
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large])
+@settings(
+    max_examples=500,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
+)
 @given(case=broken_specs())
 def test_broken_specs_fail_clearly_and_leave_rego_untouched(case, rego_copy, tmp_path_factory):
     kind, doc = case
@@ -194,16 +237,30 @@ APPROVABLE = {
     "drug": {"hcpcs": "J9229"},
     "diagnoses": [{"code": "C91.02", "lineage": "b_cell_precursor", "disease_status": "relapsed"}],
     "biomarkers": {"CD22": "positive", "philadelphia_chromosome": "negative"},
-    "prescriber": {"attestations": {"liver_tests_each_dose": True, "vod_monitoring": True, "no_alkylating_hsct_conditioning": True}},
+    "prescriber": {
+        "attestations": {"liver_tests_each_dose": True, "vod_monitoring": True, "no_alkylating_hsct_conditioning": True}
+    },
 }
 
 # Every fact the approval rests on: breaking any one of them must prevent approval.
 FACTS = [
-    ("request_type",), ("date_of_service",), ("patient",), ("patient", "birth_date"), ("drug",),
-    ("diagnoses",), ("diagnoses", 0), ("diagnoses", 0, "code"), ("diagnoses", 0, "lineage"),
-    ("diagnoses", 0, "disease_status"), ("biomarkers",), ("biomarkers", "CD22"),
-    ("biomarkers", "philadelphia_chromosome"), ("prescriber",), ("prescriber", "attestations"),
-    ("prescriber", "attestations", "liver_tests_each_dose"), ("prescriber", "attestations", "vod_monitoring"),
+    ("request_type",),
+    ("date_of_service",),
+    ("patient",),
+    ("patient", "birth_date"),
+    ("drug",),
+    ("diagnoses",),
+    ("diagnoses", 0),
+    ("diagnoses", 0, "code"),
+    ("diagnoses", 0, "lineage"),
+    ("diagnoses", 0, "disease_status"),
+    ("biomarkers",),
+    ("biomarkers", "CD22"),
+    ("biomarkers", "philadelphia_chromosome"),
+    ("prescriber",),
+    ("prescriber", "attestations"),
+    ("prescriber", "attestations", "liver_tests_each_dose"),
+    ("prescriber", "attestations", "vod_monitoring"),
     ("prescriber", "attestations", "no_alkylating_hsct_conditioning"),
 ]
 
@@ -215,10 +272,40 @@ def deep(depth: int, leaf: object) -> object:
 
 
 BAD_VALUES = st.one_of(
-    st.sampled_from([None, 0, 1, -1, 1.5, True, False, "", "true", "false", "yes", "1", "0", "null",
-                     "2026-02-30", "2026-13-01", "1899-12-31", "2200-01-01", "26-06-15", "2026-6-15",
-                     "positive ", "POSITIVE", "equivocal", "c91.02x", [], {}, [None], [{}], ["C91.02"]]),
-    st.integers(-10**12, 10**12),
+    st.sampled_from(
+        [
+            None,
+            0,
+            1,
+            -1,
+            1.5,
+            True,
+            False,
+            "",
+            "true",
+            "false",
+            "yes",
+            "1",
+            "0",
+            "null",
+            "2026-02-30",
+            "2026-13-01",
+            "1899-12-31",
+            "2200-01-01",
+            "26-06-15",
+            "2026-6-15",
+            "positive ",
+            "POSITIVE",
+            "equivocal",
+            "c91.02x",
+            [],
+            {},
+            [None],
+            [{}],
+            ["C91.02"],
+        ]
+    ),
+    st.integers(-(10**12), 10**12),
     st.text(max_size=20),
     # Huge arrays are built from a drawn size: drawing thousands of elements one by one
     # would cost far more than the evaluation under test.
@@ -226,7 +313,9 @@ BAD_VALUES = st.one_of(
     st.integers(10, 60).map(lambda d: deep(d, "positive")),
 )
 
-NOISE = st.dictionaries(st.text(min_size=1, max_size=8), st.one_of(st.none(), st.integers(), st.text(max_size=5)), max_size=3)
+NOISE = st.dictionaries(
+    st.text(min_size=1, max_size=8), st.one_of(st.none(), st.integers(), st.text(max_size=5)), max_size=3
+)
 
 
 @st.composite
@@ -235,9 +324,18 @@ def malformed_requests(draw):
     path = draw(st.sampled_from(FACTS))
     value = draw(BAD_VALUES)
     original = get(request, path)
-    if value == original or (isinstance(value, str) and isinstance(original, str) and value.lower() == original.lower() and path[-1] != "code"):
+    if value == original or (
+        isinstance(value, str)
+        and isinstance(original, str)
+        and value.lower() == original.lower()
+        and path[-1] != "code"
+    ):
         value = 12345
-    if path == ("diagnoses", 0, "code") and isinstance(value, str) and value.replace(".", "").replace(" ", "").upper().startswith("C910"):
+    if (
+        path == ("diagnoses", 0, "code")
+        and isinstance(value, str)
+        and value.replace(".", "").replace(" ", "").upper().startswith("C910")
+    ):
         value = 91.02  # a code spelled differently is the same code, not a malformation
     set_at(request, path, value)
     extra = draw(NOISE)
@@ -260,7 +358,7 @@ def test_malformed_requests_are_never_approved(decide_batch):
     requests = [r for _, r in batch]
     decisions = []
     for i in range(0, len(requests), 500):
-        decisions += decide_batch(requests[i:i + 500])
+        decisions += decide_batch(requests[i : i + 500])
     approvals = [(p, r, d) for (p, r), d in zip(batch, decisions, strict=True) if d.get("outcome") == "approved"]
     print(f"hostile requests: {len(requests)} tried, {len(approvals)} approved")
     assert not approvals, f"approved a malformed request at {approvals[0][0]}: {json.dumps(approvals[0][1])[:500]}"

@@ -54,13 +54,28 @@ APPROVABLE = {
     ],
     "prescriber": {
         "specialty": "hematology",
-        "attestations": {"liver_tests_each_dose": True, "vod_monitoring": True, "no_alkylating_hsct_conditioning": True},
+        "attestations": {
+            "liver_tests_each_dose": True,
+            "vod_monitoring": True,
+            "no_alkylating_hsct_conditioning": True,
+        },
     },
 }
 
 # Number literals out of the accepted range, as JSON text (Python cannot hold most of them).
-BAD_NUMBERS = ["1e10000000", "1e1000000", "-1e10000000", "1e-10000000", "-1e-10000000", "1E+999", "1e16", "1e-16",
-               "123456789012345678901234567890", "1" + "0" * 5000, "0.0000000000000000001"]
+BAD_NUMBERS = [
+    "1e10000000",
+    "1e1000000",
+    "-1e10000000",
+    "1e-10000000",
+    "-1e-10000000",
+    "1E+999",
+    "1e16",
+    "1e-16",
+    "123456789012345678901234567890",
+    "1" + "0" * 5000,
+    "0.0000000000000000001",
+]
 NOT_JSON_NUMBERS = ["NaN", "Infinity", "-Infinity"]
 
 
@@ -92,9 +107,16 @@ def duplicated(key_path: tuple, first: str, second: str) -> str:
 # (name, JSON text, the field the refusal must name)
 HOSTILE = [
     ("duplicate request_type", duplicated(("request_type",), '"initial"', '"renewal"'), "request_type"),
-    ("duplicate nested key", duplicated(("prescriber", "attestations", "vod_monitoring"), "false", "true"), "prescriber.attestations.vod_monitoring"),
+    (
+        "duplicate nested key",
+        duplicated(("prescriber", "attestations", "vod_monitoring"), "false", "true"),
+        "prescriber.attestations.vod_monitoring",
+    ),
     ("duplicate in a list entry", duplicated(("diagnoses", 0, "code"), '"Z00"', '"C91.02"'), "diagnoses[0].code"),
-    *[(f"number {n[:20]}", text_with(APPROVABLE, ("prior_therapies", 1, "cycles"), n), "prior_therapies[1].cycles") for n in BAD_NUMBERS],
+    *[
+        (f"number {n[:20]}", text_with(APPROVABLE, ("prior_therapies", 1, "cycles"), n), "prior_therapies[1].cycles")
+        for n in BAD_NUMBERS
+    ],
     *[(f"literal {n}", text_with(APPROVABLE, ("patient", "weight"), n), "patient.weight") for n in NOT_JSON_NUMBERS],
     ("1,000 levels deep", deep_notes(1000), "notes[0][0]"),
     ("33 levels deep", deep_notes(32), "notes[0]"),
@@ -113,8 +135,14 @@ def test_the_reader_refuses_each_kind_naming_the_field(name, text, field):
 
 
 def test_the_reader_keeps_what_is_within_the_bounds():
-    ok = json.dumps({**APPROVABLE, "notes": json.loads("[" * 30 + "]" * 30), "quantity": {"units": 1e15, "days_supply": 30},
-                     "labs": [{"value": 1e-15}, {"value": 0.0}, {"value": -0.0}, {"value": 999999999999999}]})
+    ok = json.dumps(
+        {
+            **APPROVABLE,
+            "notes": json.loads("[" * 30 + "]" * 30),
+            "quantity": {"units": 1e15, "days_supply": 30},
+            "labs": [{"value": 1e-15}, {"value": 0.0}, {"value": -0.0}, {"value": 999999999999999}],
+        }
+    )
     assert requests_io.loads(ok) == json.loads(ok)
     assert requests_io.loads(json.dumps(APPROVABLE)) == APPROVABLE
     # 32 levels counting the request itself (the bound), strings full of brackets are text
@@ -140,9 +168,16 @@ def test_the_reader_names_line_and_column_of_text_errors():
 
 @pytest.mark.parametrize(
     ("value", "field"),
-    [({"x": float("nan")}, "x"), ({"x": [float("inf")]}, "x[0]"), ({"q": {"units": 10**16}}, "q.units"),
-     ({"q": {"units": -1e300}}, "q.units"), ({"labs": [{"value": 5e-324}]}, "labs[0].value"),
-     ({"x": 10**5000}, "x"), ({"x": {1: 2}}, "x"), ({"x": object()}, "x")],
+    [
+        ({"x": float("nan")}, "x"),
+        ({"x": [float("inf")]}, "x[0]"),
+        ({"q": {"units": 10**16}}, "q.units"),
+        ({"q": {"units": -1e300}}, "q.units"),
+        ({"labs": [{"value": 5e-324}]}, "labs[0].value"),
+        ({"x": 10**5000}, "x"),
+        ({"x": {1: 2}}, "x"),
+        ({"x": object()}, "x"),
+    ],
     ids=["nan", "inf", "10**16", "-1e300", "5e-324", "10**5000", "int key", "object"],
 )
 def test_check_refuses_python_values_by_kind(value, field):
@@ -204,24 +239,47 @@ def all_rego(tmp_path_factory, opa_path) -> Path:
 def _approvable_for_examples() -> list[dict]:
     """One approvable request per example spec (they read quantity and lab values)."""
     return [
-        {"request_id": "imatinib", "request_type": "initial", "date_of_service": "2026-06-15", "drug": {"ndc": "99999-0001-01"},
-         "diagnoses": [{"code": "C92.1", "phase": "chronic"}], "biomarkers": {"BCR_ABL1": "positive"},
-         "clinical_status": {"disease_progression": False, "unacceptable_toxicity": False},
-         "prescriber": {"specialty": "hematology"}, "concurrent_therapies": [], "quantity": {"units": 60, "days_supply": 30}},
-        {"request_id": "ponatinib", "request_type": "initial", "date_of_service": "2026-06-15", "drug": {"ndc": "99999-0002-01"},
-         "patient": {"birth_date": "1980-05-09", "sex": "male"}, "diagnoses": [{"code": "C92.1"}],
-         "biomarkers": {"T315I": "positive", "philadelphia_chromosome": "positive"},
-         "prior_therapies": [{"agent": "imatinib", "class": "second_generation_tki", "result": "failed"},
-                             {"agent": "dasatinib", "class": "second_generation_tki", "result": "failed"}],
-         "prescriber": {"attestations": {"cardiovascular_assessment": True}},
-         "clinical_status": {"arterial_occlusive_event": True, "disease_progression": False},
-         "labs": [{"name": "alt", "value": 120, "unit": "U/L", "date": "2026-06-15"}]},
-        {"request_id": "blinatumomab", "request_type": "initial", "date_of_service": "2026-04-15", "drug": {"name": "example blinatumomab"},
-         "diagnoses": [{"code": "C910", "lineage": "b_cell_precursor"}], "biomarkers": {"CD19": "positive"},
-         "prescriber": {"attestations": {"bsa_based_dosing": True}},
-         "clinical_status": {"early_relapse": True, "prior_hsct": True, "unacceptable_toxicity": False},
-         "labs": [{"name": "Mrd", "value": 0.1, "unit": "%", "date": "2026-02-14"}], "concurrent_therapies": [],
-         "quantity": {"units": 28, "days_supply": 42}},
+        {
+            "request_id": "imatinib",
+            "request_type": "initial",
+            "date_of_service": "2026-06-15",
+            "drug": {"ndc": "99999-0001-01"},
+            "diagnoses": [{"code": "C92.1", "phase": "chronic"}],
+            "biomarkers": {"BCR_ABL1": "positive"},
+            "clinical_status": {"disease_progression": False, "unacceptable_toxicity": False},
+            "prescriber": {"specialty": "hematology"},
+            "concurrent_therapies": [],
+            "quantity": {"units": 60, "days_supply": 30},
+        },
+        {
+            "request_id": "ponatinib",
+            "request_type": "initial",
+            "date_of_service": "2026-06-15",
+            "drug": {"ndc": "99999-0002-01"},
+            "patient": {"birth_date": "1980-05-09", "sex": "male"},
+            "diagnoses": [{"code": "C92.1"}],
+            "biomarkers": {"T315I": "positive", "philadelphia_chromosome": "positive"},
+            "prior_therapies": [
+                {"agent": "imatinib", "class": "second_generation_tki", "result": "failed"},
+                {"agent": "dasatinib", "class": "second_generation_tki", "result": "failed"},
+            ],
+            "prescriber": {"attestations": {"cardiovascular_assessment": True}},
+            "clinical_status": {"arterial_occlusive_event": True, "disease_progression": False},
+            "labs": [{"name": "alt", "value": 120, "unit": "U/L", "date": "2026-06-15"}],
+        },
+        {
+            "request_id": "blinatumomab",
+            "request_type": "initial",
+            "date_of_service": "2026-04-15",
+            "drug": {"name": "example blinatumomab"},
+            "diagnoses": [{"code": "C910", "lineage": "b_cell_precursor"}],
+            "biomarkers": {"CD19": "positive"},
+            "prescriber": {"attestations": {"bsa_based_dosing": True}},
+            "clinical_status": {"early_relapse": True, "prior_hsct": True, "unacceptable_toxicity": False},
+            "labs": [{"name": "Mrd", "value": 0.1, "unit": "%", "date": "2026-02-14"}],
+            "concurrent_therapies": [],
+            "quantity": {"units": 28, "days_supply": 42},
+        },
     ]
 
 
@@ -294,7 +352,11 @@ def test_out_of_range_numbers_anywhere_are_invalid_request_and_never_crash_opa(a
         if not _refused_whole(all_rego, text, tmp_path):  # an OPA that reads it must answer invalid_request
             assert _eval_text(all_rego, "data.rxrego.decision", text, tmp_path)["outcome"] == "invalid_request"
     # the approvable requests themselves are still approved
-    for request, decision in zip(requests_, _eval_text(all_rego, "data.rxrego.decisions", json.dumps({"requests": requests_}), tmp_path), strict=True):
+    for request, decision in zip(
+        requests_,
+        _eval_text(all_rego, "data.rxrego.decisions", json.dumps({"requests": requests_}), tmp_path),
+        strict=True,
+    ):
         assert decision["outcome"] == "approved", (request["request_id"], decision)
     print(f"out-of-range numbers: {len(texts)} requests, OPA answered all, 0 approved")
 
@@ -306,7 +368,11 @@ def test_the_quantity_and_lab_tests_never_compare_a_number_not_plainly_written(a
     number whose text is not plain (an exponent of more than 3 digits) is invalid, never
     compared. Where OPA refuses to read the number at all, nothing can compare it."""
     fact = '{"state": "present", "value": ' + literal + "}"
-    labs = '{"state": "present", "value": [{"name": "alt", "value": ' + literal + ', "unit": "U/L", "date": "2026-06-01"}]}'
+    labs = (
+        '{"state": "present", "value": [{"name": "alt", "value": '
+        + literal
+        + ', "unit": "U/L", "date": "2026-06-01"}]}'
+    )
     text = '{"a": ' + fact + ', "l": ' + labs + "}"
     if _refused_whole(all_rego, text, tmp_path):
         assert literal in NOT_READ_BY_OPA, f"OPA refused {literal}, which v1.22.4 reads"
@@ -334,9 +400,13 @@ def sidecar(tmp_path_factory, opa_path):
 @pytest.mark.opa
 @pytest.mark.parametrize(
     ("change", "field"),
-    [(("patient", "weight", float("nan")), "patient.weight"), (("quantity", "units", float("inf")), "quantity.units"),
-     (("notes", None, 10**20), "notes"), (("labs", None, [{"value": -1e300}]), "labs[0].value"),
-     (("x", None, 1e-300), "x")],
+    [
+        (("patient", "weight", float("nan")), "patient.weight"),
+        (("quantity", "units", float("inf")), "quantity.units"),
+        (("notes", None, 10**20), "notes"),
+        (("labs", None, [{"value": -1e300}]), "labs[0].value"),
+        (("x", None, 1e-300), "x"),
+    ],
     ids=["nan", "inf", "10**20", "-1e300", "1e-300"],
 )
 def test_the_client_refuses_before_sending_and_never_approves(sidecar, change, field):
@@ -382,7 +452,9 @@ def test_the_sidecar_answers_out_of_range_numbers_and_keeps_answering(sidecar, l
     bad = text_with(APPROVABLE, ("patient", "weight"), literal)
     twin = json.dumps({**APPROVABLE, "patient": {**APPROVABLE["patient"], "weight": 0.5}})
     one = requests.post(sidecar.url + DECISION_PATH, data='{"input": ' + bad + "}", timeout=10)
-    batch = requests.post(sidecar.url + DECISIONS_PATH, data='{"input": {"requests": [' + twin + "," + bad + "]}}", timeout=10)
+    batch = requests.post(
+        sidecar.url + DECISIONS_PATH, data='{"input": {"requests": [' + twin + "," + bad + "]}}", timeout=10
+    )
     if literal in READ_BY_OPA:
         assert one.status_code == 200, one.text
         decision = one.json()["result"]
@@ -513,7 +585,16 @@ class Scripted:
         self.server.server_close()
 
 
-DENIED_DOC = {"result": {"outcome": "denied", "reason": "criteria_unmet", "unmet": [{"id": "x", "text": "X"}], "met": [], "missing": [], "criteria": {"x": "unmet"}}}
+DENIED_DOC = {
+    "result": {
+        "outcome": "denied",
+        "reason": "criteria_unmet",
+        "unmet": [{"id": "x", "text": "X"}],
+        "met": [],
+        "missing": [],
+        "criteria": {"x": "unmet"},
+    }
+}
 
 
 def test_5xx_is_retried_within_the_deadline_and_4xx_never():
@@ -526,15 +607,18 @@ def test_5xx_is_retried_within_the_deadline_and_4xx_never():
         server.close()
     server = Scripted([(503, {})])
     try:
-        with RxRegoClient(server.url, timeout=2.0, retries=2, backoff=0.01) as client, pytest.raises(SidecarUnavailable, match="503"):
-                client.decide(APPROVABLE)
+        with (
+            RxRegoClient(server.url, timeout=2.0, retries=2, backoff=0.01) as client,
+            pytest.raises(SidecarUnavailable, match="503"),
+        ):
+            client.decide(APPROVABLE)
         assert server.hits == 3
     finally:
         server.close()
     server = Scripted([(400, {"code": "invalid_parameter", "message": "bad"})])
     try:
         with RxRegoClient(server.url, timeout=2.0, retries=2, backoff=0.01) as client, pytest.raises(InvalidRequest):
-                client.decide(APPROVABLE)
+            client.decide(APPROVABLE)
         assert server.hits == 1
     finally:
         server.close()
@@ -550,8 +634,11 @@ def spec():
 
 def _response(q: dict, **changes) -> dict:
     """An approvable, completed response to `q` (its url|version), with top-level changes."""
-    systems = {it["linkId"]: it["answerOption"][0]["valueCoding"]["system"]
-               for it in _items(q["item"]) if it.get("answerOption")}
+    systems = {
+        it["linkId"]: it["answerOption"][0]["valueCoding"]["system"]
+        for it in _items(q["item"])
+        if it.get("answerOption")
+    }
 
     def coded(link, code):
         return {"linkId": link, "answer": [{"valueCoding": {"system": systems[link], "code": code}}]}
@@ -561,20 +648,45 @@ def _response(q: dict, **changes) -> dict:
 
     items = [
         {"linkId": "patient.birth_date", "answer": [{"valueDate": "1979-04-02"}]},
-        group("diagnoses", [{"linkId": "diagnoses.code", "answer": [{"valueString": "C91.02"}]},
-                            coded("diagnoses.lineage", "b_cell_precursor"), coded("diagnoses.disease_status", "relapsed")]),
+        group(
+            "diagnoses",
+            [
+                {"linkId": "diagnoses.code", "answer": [{"valueString": "C91.02"}]},
+                coded("diagnoses.lineage", "b_cell_precursor"),
+                coded("diagnoses.disease_status", "relapsed"),
+            ],
+        ),
         coded("biomarkers.CD22", "positive"),
         coded("biomarkers.philadelphia_chromosome", "positive"),
         {"linkId": "prior_therapies.any", "answer": [{"valueBoolean": True}]},
-        group("prior_therapies", [{"linkId": "prior_therapies.agent", "answer": [{"valueString": "dasatinib"}]},
-                                  coded("prior_therapies.class", "tyrosine_kinase_inhibitor"), coded("prior_therapies.result", "failed")]),
-        group("prior_therapies", [{"linkId": "prior_therapies.agent", "answer": [{"valueString": "hyper-CVAD"}]},
-                                  coded("prior_therapies.class", "standard_chemotherapy"), coded("prior_therapies.result", "failed")]),
-        *[{"linkId": f"prescriber.attestations.{a}", "answer": [{"valueBoolean": True}]}
-          for a in ("liver_tests_each_dose", "vod_monitoring", "no_alkylating_hsct_conditioning")],
+        group(
+            "prior_therapies",
+            [
+                {"linkId": "prior_therapies.agent", "answer": [{"valueString": "dasatinib"}]},
+                coded("prior_therapies.class", "tyrosine_kinase_inhibitor"),
+                coded("prior_therapies.result", "failed"),
+            ],
+        ),
+        group(
+            "prior_therapies",
+            [
+                {"linkId": "prior_therapies.agent", "answer": [{"valueString": "hyper-CVAD"}]},
+                coded("prior_therapies.class", "standard_chemotherapy"),
+                coded("prior_therapies.result", "failed"),
+            ],
+        ),
+        *[
+            {"linkId": f"prescriber.attestations.{a}", "answer": [{"valueBoolean": True}]}
+            for a in ("liver_tests_each_dose", "vod_monitoring", "no_alkylating_hsct_conditioning")
+        ],
     ]
-    qr = {"resourceType": "QuestionnaireResponse", "id": "QR-IN", "status": "completed",
-          "questionnaire": f"{q['url']}|{q['version']}", "item": items}
+    qr = {
+        "resourceType": "QuestionnaireResponse",
+        "id": "QR-IN",
+        "status": "completed",
+        "questionnaire": f"{q['url']}|{q['version']}",
+        "item": items,
+    }
     qr.update(changes)
     return {k: v for k, v in qr.items() if v is not None}
 
@@ -599,8 +711,14 @@ REFUSED_RESPONSES = {
     "in-progress": ({"status": "in-progress"}, "status is 'in-progress'"),
     "stopped": ({"status": "stopped"}, "status is 'stopped'"),
     "no status": ({"status": None}, "status is absent"),
-    "another questionnaire": ({"questionnaire": "https://other.example/fhir/Questionnaire/fep-5.21.100|x"}, "not the questionnaire of fep-5.21.100"),
-    "another version": (lambda q: {"questionnaire": f"{q['url']}|sha256:0000000000000000"}, "version sha256:0000000000000000"),
+    "another questionnaire": (
+        {"questionnaire": "https://other.example/fhir/Questionnaire/fep-5.21.100|x"},
+        "not the questionnaire of fep-5.21.100",
+    ),
+    "another version": (
+        lambda q: {"questionnaire": f"{q['url']}|sha256:0000000000000000"},
+        "version sha256:0000000000000000",
+    ),
     "no version": (lambda q: {"questionnaire": q["url"]}, "without a version"),
     "no questionnaire": ({"questionnaire": None}, "does not say which questionnaire"),
 }
@@ -619,11 +737,16 @@ def test_codings_count_only_in_the_offered_system(spec):
     q = build_questionnaire(spec)
     ok = response_to_request(_response(q), spec, date_of_service="2026-11-30", request_type="initial")
     assert ok["biomarkers"] == {"CD22": "positive", "philadelphia_chromosome": "positive"}
-    assert response_to_request(_response(q, status="amended"), spec, date_of_service="2026-11-30", request_type="initial") == ok
+    assert (
+        response_to_request(_response(q, status="amended"), spec, date_of_service="2026-11-30", request_type="initial")
+        == ok
+    )
     for link in ("biomarkers.CD22", "diagnoses.lineage", "prior_therapies.result"):
         for system in ("http://loinc.org", None):
             with pytest.raises(ResponseError, match=f"linkId '{link}'.*not the code system"):
-                response_to_request(_foreign(_response(q), link, system), spec, date_of_service="2026-11-30", request_type="initial")
+                response_to_request(
+                    _foreign(_response(q), link, system), spec, date_of_service="2026-11-30", request_type="initial"
+                )
     coded_boolean = copy.deepcopy(_response(q))
     coded_boolean["item"][-1]["answer"] = [{"valueCoding": {"system": "http://snomed.info/sct", "code": "373066001"}}]
     with pytest.raises(ResponseError, match="asks for no coded answer"):
@@ -647,7 +770,9 @@ def test_questionnaire_decide_refuses_with_exit_2_and_never_decides(spec, tmp_pa
         assert "Traceback" not in result.output and '"outcome"' not in result.output, name
         assert str(path) in result.output, name
     dup = tmp_path / "dup.json"
-    dup.write_text(json.dumps(_response(q)).replace('"status": "completed"', '"status": "entered-in-error", "status": "completed"'))
+    dup.write_text(
+        json.dumps(_response(q)).replace('"status": "completed"', '"status": "entered-in-error", "status": "completed"')
+    )
     result = _run("questionnaire-decide", str(dup), *args)
     assert result.exit_code == 2 and "status: the key is given 2 times" in result.output
 
@@ -663,7 +788,9 @@ def rego_copy(tmp_path, opa_path) -> Path:
 
 
 STALE = {
-    "hand edit": lambda rego: (rego / "rxrego" / "router.rego").write_text((rego / "rxrego" / "router.rego").read_text() + "\n# edited\n"),
+    "hand edit": lambda rego: (rego / "rxrego" / "router.rego").write_text(
+        (rego / "rxrego" / "router.rego").read_text() + "\n# edited\n"
+    ),
     "stray data.json": lambda rego: (rego / "data.json").write_text('{"rxrego": {"routes": {}}}'),
     "stray binary": lambda rego: (rego / "rxrego" / "x.bin").write_bytes(b"\xff\xfe\x00"),
     "missing module": lambda rego: (rego / "rxrego" / "lib" / "lib.rego").unlink(),

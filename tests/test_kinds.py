@@ -59,8 +59,8 @@ def test_assembling_puts_each_kind_in_every_criterion_schema_and_drops_unknown_o
     ):
         keys = list(criterion["properties"])
         assert keys[:3] == ["text", "note", "question"]
-        assert keys[3:3 + len(kinds.KINDS)] == list(kinds.KINDS)
-        assert keys[3 + len(kinds.KINDS):] == ["all_of", "any_of", "at_least", "when", "then"]
+        assert keys[3 : 3 + len(kinds.KINDS)] == list(kinds.KINDS)
+        assert keys[3 + len(kinds.KINDS) :] == ["all_of", "any_of", "at_least", "when", "then"]
         assert criterion["properties"]["age"] == kinds.AgeTest.schema
     assert "retired_kind" in props  # the input is not changed
 
@@ -113,7 +113,10 @@ def test_the_plain_words_say_the_rule() -> None:
     assert kinds.AgeTest(min_years=18).describe() == "age at the date of service at least 18 years"
     assert kinds.AgeTest(1, 17).describe() == "age at the date of service between 1 and 17 years"
     assert kinds.DiagnosisTest(("C91.0",)).describe() == "an ICD-10-CM code starting C91.0"
-    assert kinds.PriorTherapyTest("tki", 2, ("failed",)).describe() == "at least 2 distinct agent(s) of value set tki with result failed"
+    assert (
+        kinds.PriorTherapyTest("tki", 2, ("failed",)).describe()
+        == "at least 2 distinct agent(s) of value set tki with result failed"
+    )
 
 
 def test_no_module_outside_the_registry_names_a_kind_class() -> None:
@@ -134,7 +137,11 @@ def test_no_module_outside_the_registry_names_a_kind_class() -> None:
 def test_generate_reads_a_kinds_rego_from_the_registry() -> None:
     spec = next(s for s in SPEC_LIST if s.id == "fep-5.21.100")
     criterion = spec.criterion("age_1_or_older")
-    assert generate.status_expr(criterion) == criterion.test.rego() == 'lib.age(facts["patient.birth_date"], service_date, 1, null)'
+    assert (
+        generate.status_expr(criterion)
+        == criterion.test.rego()
+        == 'lib.age(facts["patient.birth_date"], service_date, 1, null)'
+    )
 
 
 # --- sex, the kind added through the registry: OPA and the reference, value by value ---------
@@ -160,7 +167,12 @@ requirements:
 # `female` is a condition whose requirement is answered false, so each status of it shows:
 # met -> denied; unmet -> approved; unknown -> pended (asking for patient.sex); invalid ->
 # denied, shown unmet (an invalid condition never switches its requirement off).
-SHOWN = {"met": ("denied", "met"), "unmet": ("approved", "unmet"), "unknown": ("pended", "unknown"), "invalid": ("denied", "unmet")}
+SHOWN = {
+    "met": ("denied", "met"),
+    "unmet": ("approved", "unmet"),
+    "unknown": ("pended", "unknown"),
+    "invalid": ("denied", "unmet"),
+}
 SEX_ROWS = [
     ({"sex": "female"}, "met"),
     ({"sex": "male"}, "unmet"),
@@ -188,8 +200,12 @@ def test_sex_decides_alike_on_opa_and_in_the_reference(opa_path, tmp_path) -> No
     generate.write(generate.build([spec]), tmp_path / "rego")
     requests = []
     for patient, _ in SEX_ROWS:
-        request = {"request_type": "initial", "date_of_service": "2026-05-10", "drug": {"hcpcs": "J0002"},
-                   "prescriber": {"attestations": {"indication": True, "counselled": False}}}
+        request = {
+            "request_type": "initial",
+            "date_of_service": "2026-05-10",
+            "drug": {"hcpcs": "J0002"},
+            "prescriber": {"attestations": {"indication": True, "counselled": False}},
+        }
         if patient is not None:
             request["patient"] = patient
         requests.append(request)

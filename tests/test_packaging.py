@@ -49,7 +49,9 @@ XSD = ROOT / "tests" / "fixtures" / "junit.xsd"
 ACTIONLINT_VERSION = "v1.7.12"
 # What the source tree copy leaves out: nothing the wheel is built from (top-level rego/ and
 # bench/ are the checkout's, not the package's generator/rxrego/rego/).
-_ANYWHERE = shutil.ignore_patterns(".git", ".venv", ".tools", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis")
+_ANYWHERE = shutil.ignore_patterns(
+    ".git", ".venv", ".tools", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis"
+)
 
 
 def NOT_SOURCE(folder: str, names: list[str]) -> set[str]:
@@ -57,16 +59,24 @@ def NOT_SOURCE(folder: str, names: list[str]) -> set[str]:
     return set(_ANYWHERE(folder, names)) | (top & set(names))
 
 
-def run(args, *, cwd: Path, env: dict | None = None, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess:
+def run(
+    args, *, cwd: Path, env: dict | None = None, timeout: float = 600, check: bool = True
+) -> subprocess.CompletedProcess:
     result = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     if check and result.returncode != 0:
-        pytest.fail(f"{' '.join(map(str, args))} exited {result.returncode} in {cwd}:\n{result.stdout}\n{result.stderr}")
+        pytest.fail(
+            f"{' '.join(map(str, args))} exited {result.returncode} in {cwd}:\n{result.stdout}\n{result.stderr}"
+        )
     return result
 
 
 def clean_env(venv: Path, **extra: str) -> dict:
     """The environment of a shell in which `venv` is active, with nothing of this checkout."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME", "RXREGO_OPA", "RXREGO_REGAL", "RXREGO_TOOLS")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME", "RXREGO_OPA", "RXREGO_REGAL", "RXREGO_TOOLS")
+    }
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     env["VIRTUAL_ENV"] = str(venv)
     env.update(extra)
@@ -94,7 +104,21 @@ def wheel(outside) -> Path:
     dist = outside / "dist"
     # The venv's setuptools (constraints.txt) when it can build it; else pip's isolated build.
     reuse = int(metadata.version("setuptools").split(".")[0]) >= 77
-    run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", *(["--no-build-isolation"] if reuse else []), "-w", dist, src], cwd=outside)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            *(["--no-build-isolation"] if reuse else []),
+            "-w",
+            dist,
+            src,
+        ],
+        cwd=outside,
+    )
     wheels = list(dist.glob("rxrego-*.whl"))
     assert len(wheels) == 1, wheels
     print(f"wheel {wheels[0].name}: {wheels[0].stat().st_size / 1024:.0f} KiB")
@@ -109,7 +133,21 @@ def wheelhouse(outside) -> Path:
     house = outside / "wheelhouse"
     src = outside / "src-deps"
     shutil.copytree(ROOT, src, ignore=NOT_SOURCE)
-    run([sys.executable, "-m", "pip", "wheel", "--quiet", "-c", ROOT / "constraints.txt", "-w", house, f"{src}[tools,async]"], cwd=outside)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "-c",
+            ROOT / "constraints.txt",
+            "-w",
+            house,
+            f"{src}[tools,async]",
+        ],
+        cwd=outside,
+    )
     for w in house.glob("rxrego-*.whl"):
         w.unlink()
     return house
@@ -117,7 +155,13 @@ def wheelhouse(outside) -> Path:
 
 def pip_env(venv: Path, wheel: Path, wheelhouse: Path, **extra: str) -> dict:
     """pip reads only the wheel's folder and the wheelhouse: no package index."""
-    return clean_env(venv, PIP_NO_INDEX="1", PIP_FIND_LINKS=f"{wheel.parent} {wheelhouse}", PIP_DISABLE_PIP_VERSION_CHECK="1", **extra)
+    return clean_env(
+        venv,
+        PIP_NO_INDEX="1",
+        PIP_FIND_LINKS=f"{wheel.parent} {wheelhouse}",
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+        **extra,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +178,13 @@ def actionlint(opa_path) -> Path:
             pytest.fail("go is required in CI to build actionlint")
         pytest.skip("go not found: cannot build actionlint")
     env = {**os.environ, "GOBIN": str(tools_bin)}
-    result = subprocess.run(["go", "install", f"github.com/rhysd/actionlint/cmd/actionlint@{ACTIONLINT_VERSION}"], env=env, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        ["go", "install", f"github.com/rhysd/actionlint/cmd/actionlint@{ACTIONLINT_VERSION}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr
     return path
 
@@ -151,13 +201,17 @@ def tree(folder: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.opa
-def test_the_wheel_in_a_payers_repository_gives_the_checkouts_bytes(outside, wheel, wheelhouse, opa_path, regal_path, actionlint):
+def test_the_wheel_in_a_payers_repository_gives_the_checkouts_bytes(
+    outside, wheel, wheelhouse, opa_path, regal_path, actionlint
+):
     t0 = time.monotonic()
     venv = make_venv(outside / "venv-tools")
     env = pip_env(venv, wheel, wheelhouse, RXREGO_TOOLS=str(opa_path.parent.parent))
     version = metadata.version("rxrego")
     run([venv / "bin" / "python", "-m", "pip", "install", "--quiet", f"rxrego[tools]=={version}"], cwd=outside, env=env)
-    where = run([venv / "bin" / "python", "-c", "import rxrego; print(rxrego.__file__)"], cwd=outside, env=env).stdout.strip()
+    where = run(
+        [venv / "bin" / "python", "-c", "import rxrego; print(rxrego.__file__)"], cwd=outside, env=env
+    ).stdout.strip()
     assert Path(where).resolve().is_relative_to(venv.resolve()), where  # the wheel's, not the checkout's
 
     repo = outside / "payer"
@@ -201,7 +255,11 @@ def test_the_wheel_in_a_payers_repository_gives_the_checkouts_bytes(outside, whe
 
     # doctor from the wheel reports the tools doctor in the checkout reports, at the pins.
     theirs = run([venv / "bin" / "rxrego", "doctor"], cwd=repo, env=env).stdout.splitlines()
-    ours = run([Path(sys.executable).parent / "rxrego", "doctor"], cwd=ROOT, env={**os.environ, "RXREGO_TOOLS": str(opa_path.parent.parent)}).stdout.splitlines()
+    ours = run(
+        [Path(sys.executable).parent / "rxrego", "doctor"],
+        cwd=ROOT,
+        env={**os.environ, "RXREGO_TOOLS": str(opa_path.parent.parent)},
+    ).stdout.splitlines()
     for name in ("opa", "regal"):
         line = next(line for line in theirs if line.startswith(f"{name:<8} {toolchain.pinned_version(name)}  "))
         assert line in ours
@@ -215,7 +273,10 @@ def test_the_client_only_install_decides_without_the_toolchain(outside, wheel, w
     venv = make_venv(outside / "venv-client")
     env = pip_env(venv, wheel, wheelhouse)
     run([venv / "bin" / "python", "-m", "pip", "install", "--quiet", "rxrego[client]"], cwd=outside, env=env)
-    installed = {d.metadata["Name"].lower() for d in metadata.distributions(path=[str(p) for p in venv.glob("lib/python*/site-packages")])}
+    installed = {
+        d.metadata["Name"].lower()
+        for d in metadata.distributions(path=[str(p) for p in venv.glob("lib/python*/site-packages")])
+    }
     assert not installed & {"jinja2", "click", "pyyaml", "httpx", "opa-python-client", "aiohttp"}, installed
     assert {"rxrego", "requests", "jsonschema"} <= installed
 
@@ -234,7 +295,9 @@ def test_the_client_only_install_decides_without_the_toolchain(outside, wheel, w
         "print('imported:', leaked)\n"
     )
     with Sidecar(built.path) as sc:
-        out = run([venv / "bin" / "python", "-c", script, sc.url, json.dumps(APPROVED)], cwd=outside, env=env).stdout.splitlines()
+        out = run(
+            [venv / "bin" / "python", "-c", script, sc.url, json.dumps(APPROVED)], cwd=outside, env=env
+        ).stdout.splitlines()
     assert out == ["approved True", "pended", "imported: []"]
     # The command line says what to install instead of failing with a traceback.
     cli = run([venv / "bin" / "rxrego", "doctor"], cwd=outside, env=env, check=False)
@@ -263,4 +326,4 @@ def test_the_wheel_carries_every_file_the_package_reads(wheel):
     base = sorted(r.split(">")[0].split("=")[0].split("<")[0] for r in requires if "extra ==" not in r)
     assert base == ["jsonschema", "requests"]
     assert "License-Expression: Apache-2.0" in meta
-    assert not any("opa-python-client" in r and "extra == \"test\"" not in r for r in requires)
+    assert not any("opa-python-client" in r and 'extra == "test"' not in r for r in requires)

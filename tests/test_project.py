@@ -35,7 +35,15 @@ def test_init_lays_out_a_repository_and_keeps_what_exists(tmp_path):
     assert result.exit_code == 0, result.output
     assert "kept   README.md (it exists already)" in result.output
     assert (repo / "README.md").read_text() == "ours\n"
-    for rel in ("rxrego.toml", "requirements.txt", scaffold.WORKFLOW_PATH, scaffold.PRE_COMMIT_PATH, ".gitignore", "policy_source/README.md", "conformance/README.md"):
+    for rel in (
+        "rxrego.toml",
+        "requirements.txt",
+        scaffold.WORKFLOW_PATH,
+        scaffold.PRE_COMMIT_PATH,
+        ".gitignore",
+        "policy_source/README.md",
+        "conformance/README.md",
+    ):
         assert (repo / rel).is_file(), rel
     assert (repo / "rego").is_dir() and not any((repo / "rego").iterdir())
     loaded = project.load(repo)

@@ -75,16 +75,33 @@ def test_questionnaire_wording_units_and_qualifiers(tmp_path: Path):
     assert items["labs.anc"]["text"].startswith("What was the patient's most recent absolute neutrophil count?")
     # a status worded from its name, never "Does the patient have used with chemotherapy?"
     chemo = items["clinical_status.used_with_chemotherapy"]["text"]
-    assert chemo.startswith("Used with chemotherapy? Policy: Used with chemotherapy.") and "Does the patient have" not in chemo
+    assert (
+        chemo.startswith("Used with chemotherapy? Policy: Used with chemotherapy.")
+        and "Does the patient have" not in chemo
+    )
 
     # each qualifier is required only for the diagnoses it qualifies, and says which
-    assert (items["diagnoses.phase"]["required"], items["diagnoses.phase"]["text"]) == (False, "Phase (for codes starting C92.1)")
-    assert (items["diagnoses.lineage"]["required"], items["diagnoses.lineage"]["text"]) == (False, "Lineage (for codes starting C91.0)")
+    assert (items["diagnoses.phase"]["required"], items["diagnoses.phase"]["text"]) == (
+        False,
+        "Phase (for codes starting C92.1)",
+    )
+    assert (items["diagnoses.lineage"]["required"], items["diagnoses.lineage"]["text"]) == (
+        False,
+        "Lineage (for codes starting C91.0)",
+    )
 
     # the unit is a coded UCUM choice; a lab spelling shows its UCUM code
     unit = items["labs.anc.unit"]
     assert unit["type"] == "choice"
-    assert unit["answerOption"] == [{"valueCoding": {"system": "http://unitsofmeasure.org", "code": "cells/uL", "display": "cells/uL (UCUM {cells}/uL)"}}]
+    assert unit["answerOption"] == [
+        {
+            "valueCoding": {
+                "system": "http://unitsofmeasure.org",
+                "code": "cells/uL",
+                "display": "cells/uL (UCUM {cells}/uL)",
+            }
+        }
+    ]
 
     # answered, the coded unit reaches the request as the policy writes it
     qr = {
@@ -92,11 +109,14 @@ def test_questionnaire_wording_units_and_qualifiers(tmp_path: Path):
         "status": "completed",
         "questionnaire": f"{q['url']}|{q['version']}",
         "item": [
-            {"linkId": "labs.anc", "item": [
-                {"linkId": "labs.anc.value", "answer": [{"valueDecimal": 1500}]},
-                {"linkId": "labs.anc.unit", "answer": [unit["initial"][0]]},
-                {"linkId": "labs.anc.date", "answer": [{"valueDate": "2026-05-01"}]},
-            ]},
+            {
+                "linkId": "labs.anc",
+                "item": [
+                    {"linkId": "labs.anc.value", "answer": [{"valueDecimal": 1500}]},
+                    {"linkId": "labs.anc.unit", "answer": [unit["initial"][0]]},
+                    {"linkId": "labs.anc.date", "answer": [{"valueDate": "2026-05-01"}]},
+                ],
+            },
             {"linkId": "diagnoses", "item": [{"linkId": "diagnoses.code", "answer": [{"valueString": "C91.00"}]}]},
         ],
     }
@@ -107,7 +127,10 @@ def test_questionnaire_wording_units_and_qualifiers(tmp_path: Path):
     # `question` is part of the spec: it round-trips and changes the content version
     assert dump_data(spec)["criteria"]["anc"]["question"].startswith("What was")
     bare = tmp_path / "bare.yaml"
-    bare.write_text(SPEC.replace("    question: What was the patient's most recent absolute neutrophil count?\n", ""), encoding="utf-8")
+    bare.write_text(
+        SPEC.replace("    question: What was the patient's most recent absolute neutrophil count?\n", ""),
+        encoding="utf-8",
+    )
     assert content_version(load_spec(bare)) != content_version(spec)
 
 

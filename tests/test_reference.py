@@ -29,8 +29,16 @@ from rxrego.spec.yamlsource import parse
 VALUE_SETS = {"tki": {"description": "TKIs", "agents": ["imatinib", "Dasatinib"], "classes": ["tki"]}}
 
 
-def make_spec(criteria: dict, root: list[str], *, indication: str | None = None, duration: int = 3,
-              renewal: list[str] | None = None, spec_id: str = "test-1", drug: dict | None = None) -> PolicySpec:
+def make_spec(
+    criteria: dict,
+    root: list[str],
+    *,
+    indication: str | None = None,
+    duration: int = 3,
+    renewal: list[str] | None = None,
+    spec_id: str = "test-1",
+    drug: dict | None = None,
+) -> PolicySpec:
     """A spec from a dict: `criteria` maps id -> test (text added), `root` is the initial all_of."""
     requirements = {"initial": {"title": "Initial requirements", "duration_months": duration, "all_of": root}}
     if renewal:
@@ -43,8 +51,11 @@ def make_spec(criteria: dict, root: list[str], *, indication: str | None = None,
         "section": "Tests",
         "effective_date": "2026-01-01",
         "drug": drug or {"brand": "Testra", "generic": "testamab", "hcpcs": ["J0001"], "ndc": ["12345-6789-01"]},
-        "coverage": {"medically_necessary": "Testra is necessary when...", "investigational": "Testra is investigational otherwise.",
-                     "indication": indication or root[0]},
+        "coverage": {
+            "medically_necessary": "Testra is necessary when...",
+            "investigational": "Testra is investigational otherwise.",
+            "indication": indication or root[0],
+        },
         "value_sets": VALUE_SETS,
         "criteria": {cid: {"text": f"text of {cid}", **test} for cid, test in criteria.items()},
         "requirements": requirements,
@@ -94,12 +105,15 @@ APPROVABLE = {
     "patient": {"birth_date": "1980-06-15"},
     "diagnoses": [{"code": "C91.02", "lineage": "b_cell_precursor", "disease_status": "relapsed"}],
     "biomarkers": {"CD22": "positive", "philadelphia_chromosome": "negative"},
-    "prescriber": {"attestations": {"liver_tests_each_dose": True, "vod_monitoring": True,
-                                    "no_alkylating_hsct_conditioning": True}},
+    "prescriber": {
+        "attestations": {"liver_tests_each_dose": True, "vod_monitoring": True, "no_alkylating_hsct_conditioning": True}
+    },
 }
 PH_POSITIVE_ADULT = edit(APPROVABLE, {"biomarkers.philadelphia_chromosome": "positive"})
-FAILED_BOTH = [{"agent": "imatinib", "result": "failed"},
-               {"agent": "hyper-CVAD", "class": "standard_chemotherapy", "result": "failed"}]
+FAILED_BOTH = [
+    {"agent": "imatinib", "result": "failed"},
+    {"agent": "hyper-CVAD", "class": "standard_chemotherapy", "result": "failed"},
+]
 
 
 def ids(entries: list[dict]) -> list[str]:
@@ -109,38 +123,81 @@ def ids(entries: list[dict]) -> list[str]:
 # --- facts: dates, ages, months, numbers, text ---------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "valid"), [
-    ("2024-02-29", True), ("2023-02-29", False), ("2026-04-31", False), ("2026-13-01", False),
-    ("2026-00-10", False), ("1900-01-01", True), ("1899-12-31", False), ("2199-12-31", True),
-    ("2200-01-01", False), ("2026-5-10", False), ("2026-05-10\n", False), (" 2026-05-10", False),
-    ("\uff12\uff10\uff12\uff16-05-10", False), ("2026-05-10T00:00", False), (20260510, False), (None, False),
-])
+@pytest.mark.parametrize(
+    ("text", "valid"),
+    [
+        ("2024-02-29", True),
+        ("2023-02-29", False),
+        ("2026-04-31", False),
+        ("2026-13-01", False),
+        ("2026-00-10", False),
+        ("1900-01-01", True),
+        ("1899-12-31", False),
+        ("2199-12-31", True),
+        ("2200-01-01", False),
+        ("2026-5-10", False),
+        ("2026-05-10\n", False),
+        (" 2026-05-10", False),
+        ("\uff12\uff10\uff12\uff16-05-10", False),
+        ("2026-05-10T00:00", False),
+        (20260510, False),
+        (None, False),
+    ],
+)
 def test_parse_date(text: object, valid: bool) -> None:
     assert (parse_date(text) is not None) is valid
 
 
-@pytest.mark.parametrize(("birth", "on", "years"), [
-    ("2025-05-10", "2026-05-09", 0), ("2025-05-10", "2026-05-10", 1), ("2025-05-10", "2026-05-11", 1),
-    ("2024-02-29", "2025-02-28", 0), ("2024-02-29", "2025-03-01", 1), ("2024-02-29", "2028-02-29", 4),
-    ("2024-02-29", "2028-02-28", 3), ("2023-03-01", "2024-02-29", 0), ("2000-12-31", "2026-01-01", 25),
-])
+@pytest.mark.parametrize(
+    ("birth", "on", "years"),
+    [
+        ("2025-05-10", "2026-05-09", 0),
+        ("2025-05-10", "2026-05-10", 1),
+        ("2025-05-10", "2026-05-11", 1),
+        ("2024-02-29", "2025-02-28", 0),
+        ("2024-02-29", "2025-03-01", 1),
+        ("2024-02-29", "2028-02-29", 4),
+        ("2024-02-29", "2028-02-28", 3),
+        ("2023-03-01", "2024-02-29", 0),
+        ("2000-12-31", "2026-01-01", 25),
+    ],
+)
 def test_age_in_years(birth: str, on: str, years: int) -> None:
     assert age_in_years(dt.date.fromisoformat(birth), dt.date.fromisoformat(on)) == years
 
 
-@pytest.mark.parametrize(("start", "months", "end"), [
-    ("2026-11-30", 3, "2027-02-28"), ("2026-01-31", 1, "2026-02-28"), ("2027-11-30", 3, "2028-02-29"),
-    ("2026-05-01", 3, "2026-08-01"), ("2026-12-15", 1, "2027-01-15"), ("2026-08-31", 1, "2026-09-30"),
-    ("2026-03-31", 120, "2036-03-31"), ("2026-10-31", 6, "2027-04-30"),
-])
+@pytest.mark.parametrize(
+    ("start", "months", "end"),
+    [
+        ("2026-11-30", 3, "2027-02-28"),
+        ("2026-01-31", 1, "2026-02-28"),
+        ("2027-11-30", 3, "2028-02-29"),
+        ("2026-05-01", 3, "2026-08-01"),
+        ("2026-12-15", 1, "2027-01-15"),
+        ("2026-08-31", 1, "2026-09-30"),
+        ("2026-03-31", 120, "2036-03-31"),
+        ("2026-10-31", 6, "2027-04-30"),
+    ],
+)
 def test_add_months(start: str, months: int, end: str) -> None:
     assert add_months(dt.date.fromisoformat(start), months).isoformat() == end
 
 
-@pytest.mark.parametrize(("value", "number"), [
-    (1, Fraction(1)), (0.1, Fraction(1, 10)), (-0.0, Fraction(0)), (1e300, Fraction(10) ** 300),
-    (True, None), (False, None), ("1", None), (None, None), (float("nan"), None), (float("inf"), None),
-])
+@pytest.mark.parametrize(
+    ("value", "number"),
+    [
+        (1, Fraction(1)),
+        (0.1, Fraction(1, 10)),
+        (-0.0, Fraction(0)),
+        (1e300, Fraction(10) ** 300),
+        (True, None),
+        (False, None),
+        ("1", None),
+        (None, None),
+        (float("nan"), None),
+        (float("inf"), None),
+    ],
+)
 def test_as_number(value: object, number: Fraction | None) -> None:
     assert as_number(value) == number
 
@@ -155,7 +212,9 @@ def test_lower_is_per_character(text: str, folded: str) -> None:
 AS_FACT = {"met": True, "unmet": False, "unknown": None, "invalid": "yes"}
 COMBINATORS = make_spec(
     {
-        "a": {"attestation": "a"}, "b": {"attestation": "b"}, "c": {"attestation": "c"},
+        "a": {"attestation": "a"},
+        "b": {"attestation": "b"},
+        "c": {"attestation": "c"},
         "both": {"all_of": ["a", "b"]},
         "either": {"any_of": ["a", "b"]},
         "two": {"at_least": {"n": 2, "of": ["a", "b", "c"]}},
@@ -167,8 +226,12 @@ COMBINATORS = make_spec(
 
 def combinator_statuses(a: str, b: str, c: str = "unmet") -> dict[str, str]:
     attestations = {"a": AS_FACT[a], "b": AS_FACT[b], "c": AS_FACT[c]}
-    request = {"request_type": "initial", "date_of_service": "2026-05-10", "drug": {"hcpcs": "J0001"},
-               "prescriber": {"attestations": attestations}}
+    request = {
+        "request_type": "initial",
+        "date_of_service": "2026-05-10",
+        "drug": {"hcpcs": "J0001"},
+        "prescriber": {"attestations": attestations},
+    }
     return statuses(COMBINATORS, request, "initial")
 
 
@@ -201,17 +264,20 @@ def test_two_input_combinators(a: str, b: str, all_of: str, any_of: str, cond: s
     assert (got["both"], got["either"], got["cond"]) == (all_of, any_of, cond)
 
 
-@pytest.mark.parametrize(("a", "b", "c", "expected"), [
-    ("met", "met", "unmet", "met"),
-    ("met", "invalid", "met", "met"),
-    ("met", "unknown", "unmet", "unknown"),
-    ("met", "invalid", "unknown", "unknown"),
-    ("unknown", "unknown", "invalid", "unknown"),
-    ("met", "invalid", "unmet", "invalid"),
-    ("invalid", "invalid", "unknown", "invalid"),
-    ("met", "unmet", "unmet", "unmet"),
-    ("unknown", "unmet", "unmet", "unmet"),
-])
+@pytest.mark.parametrize(
+    ("a", "b", "c", "expected"),
+    [
+        ("met", "met", "unmet", "met"),
+        ("met", "invalid", "met", "met"),
+        ("met", "unknown", "unmet", "unknown"),
+        ("met", "invalid", "unknown", "unknown"),
+        ("unknown", "unknown", "invalid", "unknown"),
+        ("met", "invalid", "unmet", "invalid"),
+        ("invalid", "invalid", "unknown", "invalid"),
+        ("met", "unmet", "unmet", "unmet"),
+        ("unknown", "unmet", "unmet", "unmet"),
+    ],
+)
 def test_at_least_two_of_three(a: str, b: str, c: str, expected: str) -> None:
     assert combinator_statuses(a, b, c)["two"] == expected
 
@@ -224,9 +290,13 @@ ATTEST = {"attestation": "vod_monitoring"}
 NO_PROGRESSION = {"clinical_status": {"name": "progression", "required": False}}
 PROGRESSION = {"clinical_status": {"name": "progression", "required": True}}
 SPECIALTY = {"prescriber_specialty": ["oncology", "hematology"]}
-DIAGNOSIS = {"diagnosis": {"icd10": ["C91.0"], "qualifiers": {"lineage": ["b_cell_precursor"],
-                                                              "disease_status": ["relapsed", "refractory"]},
-                           "biomarkers": {"CD22": ["positive"]}}}
+DIAGNOSIS = {
+    "diagnosis": {
+        "icd10": ["C91.0"],
+        "qualifiers": {"lineage": ["b_cell_precursor"], "disease_status": ["relapsed", "refractory"]},
+        "biomarkers": {"CD22": ["positive"]},
+    }
+}
 PRIOR = {"prior_therapy": {"value_set": "tki", "at_least": 2, "results": ["failed", "intolerant"]}}
 PRIOR_DEFAULTS = {"prior_therapy": {"value_set": "tki"}}
 CONCURRENT = {"concurrent_therapy_excluded": {"value_set": "tki"}}
@@ -349,31 +419,100 @@ LEAF_CASES = [
     ("dx unmet and CD22 unknown", DIAGNOSIS, {"diagnoses": [dx(code="C92.0")]}, "unmet"),
     ("dx unknown and CD22 malformed", DIAGNOSIS, {"biomarkers": {"CD22": 1}}, "invalid"),
     # prior therapy: 2 distinct agents of {imatinib, dasatinib | class tki}, failed or intolerant
-    ("prior two agents", PRIOR, {"prior_therapies": [therapy("imatinib", "failed"), therapy("dasatinib", "intolerant")]}, "met"),
-    ("prior agent case and class", PRIOR,
-     {"prior_therapies": [therapy("IMATINIB", "failed"), therapy("newtinib", "failed", **{"class": "tki"})]}, "met"),
-    ("prior one agent twice", PRIOR, {"prior_therapies": [therapy("imatinib", "failed"), therapy("Imatinib", "failed")]}, "unmet"),
-    ("prior result not listed", PRIOR, {"prior_therapies": [therapy("imatinib", "failed"), therapy("dasatinib", "ongoing")]}, "unmet"),
-    ("prior result case", PRIOR, {"prior_therapies": [therapy("imatinib", "FAILED"), therapy("dasatinib", "failed")]}, "unmet"),
-    ("prior class case", PRIOR,
-     {"prior_therapies": [therapy("imatinib", "failed"), therapy("newtinib", "failed", **{"class": "TKI"})]}, "unmet"),
-    ("prior not in set", PRIOR, {"prior_therapies": [therapy("imatinib", "failed"), therapy("aspirin", "failed")]}, "unmet"),
-    ("prior result absent", PRIOR, {"prior_therapies": [therapy("imatinib", "failed"), therapy("dasatinib")]}, "unknown"),
-    ("prior result null", PRIOR, {"prior_therapies": [therapy("imatinib", "failed"), therapy("dasatinib", None)]}, "unknown"),
-    ("prior same agent unknown", PRIOR, {"prior_therapies": [therapy("imatinib", "failed"), therapy("imatinib")]}, "unmet"),
+    (
+        "prior two agents",
+        PRIOR,
+        {"prior_therapies": [therapy("imatinib", "failed"), therapy("dasatinib", "intolerant")]},
+        "met",
+    ),
+    (
+        "prior agent case and class",
+        PRIOR,
+        {"prior_therapies": [therapy("IMATINIB", "failed"), therapy("newtinib", "failed", **{"class": "tki"})]},
+        "met",
+    ),
+    (
+        "prior one agent twice",
+        PRIOR,
+        {"prior_therapies": [therapy("imatinib", "failed"), therapy("Imatinib", "failed")]},
+        "unmet",
+    ),
+    (
+        "prior result not listed",
+        PRIOR,
+        {"prior_therapies": [therapy("imatinib", "failed"), therapy("dasatinib", "ongoing")]},
+        "unmet",
+    ),
+    (
+        "prior result case",
+        PRIOR,
+        {"prior_therapies": [therapy("imatinib", "FAILED"), therapy("dasatinib", "failed")]},
+        "unmet",
+    ),
+    (
+        "prior class case",
+        PRIOR,
+        {"prior_therapies": [therapy("imatinib", "failed"), therapy("newtinib", "failed", **{"class": "TKI"})]},
+        "unmet",
+    ),
+    (
+        "prior not in set",
+        PRIOR,
+        {"prior_therapies": [therapy("imatinib", "failed"), therapy("aspirin", "failed")]},
+        "unmet",
+    ),
+    (
+        "prior result absent",
+        PRIOR,
+        {"prior_therapies": [therapy("imatinib", "failed"), therapy("dasatinib")]},
+        "unknown",
+    ),
+    (
+        "prior result null",
+        PRIOR,
+        {"prior_therapies": [therapy("imatinib", "failed"), therapy("dasatinib", None)]},
+        "unknown",
+    ),
+    (
+        "prior same agent unknown",
+        PRIOR,
+        {"prior_therapies": [therapy("imatinib", "failed"), therapy("imatinib")]},
+        "unmet",
+    ),
     ("prior none", PRIOR, {"prior_therapies": []}, "unmet"),
     ("prior absent", PRIOR, {}, "unknown"),
     ("prior not a list", PRIOR, {"prior_therapies": "imatinib"}, "invalid"),
     ("prior unmet with malformed", PRIOR, {"prior_therapies": [therapy("imatinib", "failed"), 5]}, "invalid"),
-    ("prior unmet with bad result", PRIOR,
-     {"prior_therapies": [therapy("imatinib", "failed"), therapy("dasatinib", 7)]}, "invalid"),
-    ("prior malformed never counts", PRIOR,
-     {"prior_therapies": [therapy("imatinib", "failed"), therapy("dasatinib", "failed", **{"class": 3})]}, "invalid"),
-    ("prior no agent", PRIOR, {"prior_therapies": [therapy("imatinib", "failed"), {"class": "tki", "result": "failed"}]}, "invalid"),
-    ("prior met despite malformed", PRIOR,
-     {"prior_therapies": [therapy("imatinib", "failed"), therapy("dasatinib", "failed"), "junk"]}, "met"),
-    ("prior unknown despite malformed", PRIOR,
-     {"prior_therapies": [therapy("imatinib", "failed"), therapy("dasatinib"), "junk"]}, "unknown"),
+    (
+        "prior unmet with bad result",
+        PRIOR,
+        {"prior_therapies": [therapy("imatinib", "failed"), therapy("dasatinib", 7)]},
+        "invalid",
+    ),
+    (
+        "prior malformed never counts",
+        PRIOR,
+        {"prior_therapies": [therapy("imatinib", "failed"), therapy("dasatinib", "failed", **{"class": 3})]},
+        "invalid",
+    ),
+    (
+        "prior no agent",
+        PRIOR,
+        {"prior_therapies": [therapy("imatinib", "failed"), {"class": "tki", "result": "failed"}]},
+        "invalid",
+    ),
+    (
+        "prior met despite malformed",
+        PRIOR,
+        {"prior_therapies": [therapy("imatinib", "failed"), therapy("dasatinib", "failed"), "junk"]},
+        "met",
+    ),
+    (
+        "prior unknown despite malformed",
+        PRIOR,
+        {"prior_therapies": [therapy("imatinib", "failed"), therapy("dasatinib"), "junk"]},
+        "unknown",
+    ),
     ("prior defaults: failed", PRIOR_DEFAULTS, {"prior_therapies": [therapy("dasatinib", "failed")]}, "met"),
     ("prior defaults: intolerant", PRIOR_DEFAULTS, {"prior_therapies": [therapy("dasatinib", "intolerant")]}, "unmet"),
     # concurrent therapy excluded
@@ -433,17 +572,22 @@ LEAF_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("criterion", "facts", "expected"), [c[1:] for c in LEAF_CASES], ids=[c[0] for c in LEAF_CASES])
+@pytest.mark.parametrize(
+    ("criterion", "facts", "expected"), [c[1:] for c in LEAF_CASES], ids=[c[0] for c in LEAF_CASES]
+)
 def test_leaf(criterion: dict, facts: dict, expected: str) -> None:
     assert leaf_status(criterion, facts) == expected
 
 
-@pytest.mark.parametrize(("birth", "dos", "expected"), [
-    ("2024-02-29", "2025-02-28", "unmet"),
-    ("2024-02-29", "2025-03-01", "met"),
-    ("2023-03-01", "2024-02-29", "unmet"),
-    ("2023-02-28", "2024-02-28", "met"),
-])
+@pytest.mark.parametrize(
+    ("birth", "dos", "expected"),
+    [
+        ("2024-02-29", "2025-02-28", "unmet"),
+        ("2024-02-29", "2025-03-01", "met"),
+        ("2023-03-01", "2024-02-29", "unmet"),
+        ("2023-02-28", "2024-02-28", "met"),
+    ],
+)
 def test_age_leap_day(birth: str, dos: str, expected: str) -> None:
     assert leaf_status(AGE, {"patient": {"birth_date": birth}}, dos=dos) == expected
 
@@ -453,8 +597,10 @@ def test_age_leap_day(birth: str, dos: str, expected: str) -> None:
 FIELD_CASES = [
     (AGE, ["patient.birth_date"]),
     (PH, ["biomarkers.philadelphia_chromosome"]),
-    ({"diagnosis": {"icd10": ["C91.0"], "biomarkers": {"CD22": ["positive"], "CD19": ["negative"]}}},
-     ["diagnoses", "biomarkers.CD22", "biomarkers.CD19"]),
+    (
+        {"diagnosis": {"icd10": ["C91.0"], "biomarkers": {"CD22": ["positive"], "CD19": ["negative"]}}},
+        ["diagnoses", "biomarkers.CD22", "biomarkers.CD19"],
+    ),
     (PRIOR, ["prior_therapies"]),
     (ATTEST, ["prescriber.attestations.vod_monitoring"]),
     (NO_PROGRESSION, ["clinical_status.progression"]),
@@ -485,17 +631,35 @@ def test_besponsa_approved() -> None:
         "reason": "criteria_met",
         "request_id": "req-1",
         "request_type": "initial",
-        "policy": {"id": BESPONSA_ID, "number": "5.21.100", "title": "Besponsa",
-                   "effective_date": "2026-04-01", "version": content_version(BESPONSA)},
+        "policy": {
+            "id": BESPONSA_ID,
+            "number": "5.21.100",
+            "title": "Besponsa",
+            "effective_date": "2026-04-01",
+            "version": content_version(BESPONSA),
+        },
         "requirements": "Prior-Approval Requirements",
         "criteria": {
-            "age_1_or_older": "met", "diagnosis": "met", "ph_positive_adult_prior_therapy": "met",
-            "age_18_or_older": "met", "ph_positive": "unmet", "failed_tki": "unknown",
-            "failed_standard_chemotherapy": "unknown", "liver_tests_each_dose": "met",
-            "vod_monitoring": "met", "no_alkylating_hsct_conditioning": "met",
+            "age_1_or_older": "met",
+            "diagnosis": "met",
+            "ph_positive_adult_prior_therapy": "met",
+            "age_18_or_older": "met",
+            "ph_positive": "unmet",
+            "failed_tki": "unknown",
+            "failed_standard_chemotherapy": "unknown",
+            "liver_tests_each_dose": "met",
+            "vod_monitoring": "met",
+            "no_alkylating_hsct_conditioning": "met",
         },
-        "met": ["age_1_or_older", "diagnosis", "ph_positive_adult_prior_therapy", "age_18_or_older",
-                "liver_tests_each_dose", "vod_monitoring", "no_alkylating_hsct_conditioning"],
+        "met": [
+            "age_1_or_older",
+            "diagnosis",
+            "ph_positive_adult_prior_therapy",
+            "age_18_or_older",
+            "liver_tests_each_dose",
+            "vod_monitoring",
+            "no_alkylating_hsct_conditioning",
+        ],
         "unmet": [],
         "missing": [],
         "approval": {"start": "2026-05-01", "end": "2026-08-01", "duration_months": 3},
@@ -508,8 +672,13 @@ def test_ph_positive_adult_unknown_ph_no_tki_is_pended_for_ph_only() -> None:
     decision = decide([BESPONSA], request)
     assert (decision["outcome"], decision["reason"]) == ("pended", "information_missing")
     assert decision["unmet"] == []
-    assert decision["missing"] == [{"id": "ph_positive", "text": "Philadelphia chromosome-positive (Ph+)",
-                                    "fields": ["biomarkers.philadelphia_chromosome"]}]
+    assert decision["missing"] == [
+        {
+            "id": "ph_positive",
+            "text": "Philadelphia chromosome-positive (Ph+)",
+            "fields": ["biomarkers.philadelphia_chromosome"],
+        }
+    ]
     assert "approval" not in decision
 
 
@@ -526,7 +695,9 @@ def test_ph_positive_adult_with_unknown_results_is_pended_for_both_therapies() -
     decision = decide([BESPONSA], edit(PH_POSITIVE_ADULT, {"prior_therapies": therapies}))
     assert decision["outcome"] == "pended"
     assert [(m["id"], m["fields"]) for m in decision["missing"]] == [
-        ("failed_tki", ["prior_therapies"]), ("failed_standard_chemotherapy", ["prior_therapies"])]
+        ("failed_tki", ["prior_therapies"]),
+        ("failed_standard_chemotherapy", ["prior_therapies"]),
+    ]
 
 
 def test_ph_positive_adult_with_one_therapy_not_tried_is_denied() -> None:
@@ -540,9 +711,18 @@ def test_ph_positive_adult_with_one_therapy_not_tried_is_denied() -> None:
 def test_ph_positive_adult_with_failed_therapies_is_approved() -> None:
     decision = decide([BESPONSA], edit(PH_POSITIVE_ADULT, {"prior_therapies": FAILED_BOTH}))
     assert decision["outcome"] == "approved"
-    assert decision["met"] == ["age_1_or_older", "diagnosis", "ph_positive_adult_prior_therapy", "age_18_or_older",
-                               "ph_positive", "failed_tki", "failed_standard_chemotherapy",
-                               "liver_tests_each_dose", "vod_monitoring", "no_alkylating_hsct_conditioning"]
+    assert decision["met"] == [
+        "age_1_or_older",
+        "diagnosis",
+        "ph_positive_adult_prior_therapy",
+        "age_18_or_older",
+        "ph_positive",
+        "failed_tki",
+        "failed_standard_chemotherapy",
+        "liver_tests_each_dose",
+        "vod_monitoring",
+        "no_alkylating_hsct_conditioning",
+    ]
 
 
 def test_ph_positive_child_needs_no_prior_therapy() -> None:
@@ -569,14 +749,19 @@ def test_invalid_condition_then_children_on_a_failing_path_are_unmet() -> None:
     assert ids(decision["unmet"]) == ["ph_positive_adult_prior_therapy", "failed_tki", "failed_standard_chemotherapy"]
 
 
-@pytest.mark.parametrize(("changes", "unmet"), [
-    ({"diagnoses": [dx(code="C92.00")]}, ["investigational", "diagnosis"]),
-    ({"biomarkers.CD22": "negative"}, ["investigational", "diagnosis"]),
-    ({"diagnoses": [dx(disease_status="newly_diagnosed")]}, ["investigational", "diagnosis"]),
-    ({"diagnoses": ["C91.02"]}, ["investigational", "diagnosis"]),  # invalid is investigational too
-    ({"diagnoses": [dx(code="C92.00")], "patient.birth_date": "2026-01-01"},
-     ["investigational", "age_1_or_older", "diagnosis"]),
-])
+@pytest.mark.parametrize(
+    ("changes", "unmet"),
+    [
+        ({"diagnoses": [dx(code="C92.00")]}, ["investigational", "diagnosis"]),
+        ({"biomarkers.CD22": "negative"}, ["investigational", "diagnosis"]),
+        ({"diagnoses": [dx(disease_status="newly_diagnosed")]}, ["investigational", "diagnosis"]),
+        ({"diagnoses": ["C91.02"]}, ["investigational", "diagnosis"]),  # invalid is investigational too
+        (
+            {"diagnoses": [dx(code="C92.00")], "patient.birth_date": "2026-01-01"},
+            ["investigational", "age_1_or_older", "diagnosis"],
+        ),
+    ],
+)
 def test_other_indication_is_investigational(changes: dict, unmet: list[str]) -> None:
     decision = decide([BESPONSA], edit(APPROVABLE, changes))
     assert (decision["outcome"], decision["reason"]) == ("denied", "investigational")
@@ -589,8 +774,9 @@ def test_indication_unknown_and_other_unmet_is_criteria_unmet() -> None:
     decision = decide([BESPONSA], request)
     assert (decision["outcome"], decision["reason"]) == ("denied", "criteria_unmet")
     assert ids(decision["unmet"]) == ["age_1_or_older"]
-    assert decision["missing"] == [{"id": "diagnosis", "text": BESPONSA.criterion("diagnosis").text,
-                                    "fields": ["diagnoses", "biomarkers.CD22"]}]
+    assert decision["missing"] == [
+        {"id": "diagnosis", "text": BESPONSA.criterion("diagnosis").text, "fields": ["diagnoses", "biomarkers.CD22"]}
+    ]
 
 
 def test_invalid_birth_date_is_shown_unmet() -> None:
@@ -633,12 +819,18 @@ def test_denied_request_still_lists_what_is_missing() -> None:
     assert ids(decision["missing"]) == ["vod_monitoring"]
 
 
-@pytest.mark.parametrize(("status", "outcome", "unmet"), [
-    ({"disease_progression": False, "unacceptable_toxicity": False}, "approved", []),
-    ({"disease_progression": True, "unacceptable_toxicity": False}, "denied",
-     ["no_progression_or_toxicity", "no_disease_progression"]),
-    ({"disease_progression": False}, "pended", []),
-])
+@pytest.mark.parametrize(
+    ("status", "outcome", "unmet"),
+    [
+        ({"disease_progression": False, "unacceptable_toxicity": False}, "approved", []),
+        (
+            {"disease_progression": True, "unacceptable_toxicity": False},
+            "denied",
+            ["no_progression_or_toxicity", "no_disease_progression"],
+        ),
+        ({"disease_progression": False}, "pended", []),
+    ],
+)
 def test_besponsa_renewal(status: dict, outcome: str, unmet: list[str]) -> None:
     request = edit(APPROVABLE, {"request_type": "renewal", "clinical_status": status})
     decision = decide([BESPONSA], request)
@@ -656,22 +848,38 @@ def test_decide_policy_and_statuses_agree_with_decide() -> None:
     request = edit(PH_POSITIVE_ADULT, {"prior_therapies": []})
     assert decide_policy(BESPONSA, request) == decide([BESPONSA], request)
     assert statuses(BESPONSA, request, "initial") == {
-        "age_1_or_older": "met", "diagnosis": "met", "ph_positive_adult_prior_therapy": "unmet",
-        "age_18_or_older": "met", "ph_positive": "met", "failed_tki": "unmet",
-        "failed_standard_chemotherapy": "unmet", "liver_tests_each_dose": "met", "vod_monitoring": "met",
+        "age_1_or_older": "met",
+        "diagnosis": "met",
+        "ph_positive_adult_prior_therapy": "unmet",
+        "age_18_or_older": "met",
+        "ph_positive": "met",
+        "failed_tki": "unmet",
+        "failed_standard_chemotherapy": "unmet",
+        "liver_tests_each_dose": "met",
+        "vod_monitoring": "met",
         "no_alkylating_hsct_conditioning": "met",
     }
     assert list(statuses(BESPONSA, request, "renewal")) == [
-        "age_1_or_older", "diagnosis", "no_progression_or_toxicity", "no_disease_progression",
-        "no_unacceptable_toxicity", "liver_tests_each_dose", "vod_monitoring", "no_alkylating_hsct_conditioning"]
+        "age_1_or_older",
+        "diagnosis",
+        "no_progression_or_toxicity",
+        "no_disease_progression",
+        "no_unacceptable_toxicity",
+        "liver_tests_each_dose",
+        "vod_monitoring",
+        "no_alkylating_hsct_conditioning",
+    ]
 
 
 # --- paths and order on small specs -------------------------------------------------------------
 
 PATHS = make_spec(
     {
-        "a": {"attestation": "a"}, "b": {"attestation": "b"}, "w": {"attestation": "w"},
-        "x": {"attestation": "x"}, "z": {"attestation": "z"},
+        "a": {"attestation": "a"},
+        "b": {"attestation": "b"},
+        "w": {"attestation": "w"},
+        "x": {"attestation": "x"},
+        "z": {"attestation": "z"},
         "either": {"any_of": ["a", "b"]},
         "group": {"all_of": ["w", "x"]},
         "early": {"any_of": ["x", "b"]},
@@ -683,8 +891,15 @@ PATHS = make_spec(
 
 
 def paths_decision(request_type: str, **answers: object) -> dict:
-    return decide([PATHS], {"request_type": request_type, "date_of_service": "2026-05-10",
-                            "drug": {"name": "testra"}, "prescriber": {"attestations": answers}})
+    return decide(
+        [PATHS],
+        {
+            "request_type": request_type,
+            "date_of_service": "2026-05-10",
+            "drug": {"name": "testra"},
+            "prescriber": {"attestations": answers},
+        },
+    )
 
 
 def test_met_any_of_hides_its_unmet_children() -> None:
@@ -723,13 +938,23 @@ def test_indication_outside_the_set_still_decides_investigational() -> None:
 MONTHS = {n: make_spec({"x": {"attestation": "x"}}, ["x"], duration=n) for n in (1, 3)}
 
 
-@pytest.mark.parametrize(("dos", "months", "end"), [
-    ("2026-11-30", 3, "2027-02-28"), ("2026-01-31", 1, "2026-02-28"), ("2027-11-30", 3, "2028-02-29"),
-    ("2026-02-28", 1, "2026-03-28"), ("2199-12-31", 1, "2200-01-31"),
-])
+@pytest.mark.parametrize(
+    ("dos", "months", "end"),
+    [
+        ("2026-11-30", 3, "2027-02-28"),
+        ("2026-01-31", 1, "2026-02-28"),
+        ("2027-11-30", 3, "2028-02-29"),
+        ("2026-02-28", 1, "2026-03-28"),
+        ("2199-12-31", 1, "2200-01-31"),
+    ],
+)
 def test_approval_period_clamps_to_month_end(dos: str, months: int, end: str) -> None:
-    request = {"request_type": "initial", "date_of_service": dos, "drug": {"hcpcs": "J0001"},
-               "prescriber": {"attestations": {"x": True}}}
+    request = {
+        "request_type": "initial",
+        "date_of_service": dos,
+        "drug": {"hcpcs": "J0001"},
+        "prescriber": {"attestations": {"x": True}},
+    }
     assert decide([MONTHS[months]], request)["approval"] == {"start": dos, "end": end, "duration_months": months}
 
 
@@ -738,27 +963,30 @@ def test_approval_period_clamps_to_month_end(dos: str, months: int, end: str) ->
 GOOD_ENVELOPE = {"request_type": "initial", "date_of_service": "2026-05-01", "drug": {"hcpcs": "J9229"}}
 
 
-@pytest.mark.parametrize(("request_", "fields"), [
-    ([], [""]),
-    ("request", [""]),
-    (None, [""]),
-    ({}, ["date_of_service", "drug", "request_type"]),
-    (edit(GOOD_ENVELOPE, {"request_type": "INITIAL"}), ["request_type"]),
-    (edit(GOOD_ENVELOPE, {"request_type": ["initial"]}), ["request_type"]),
-    (edit(GOOD_ENVELOPE, {"request_type": None}), ["request_type"]),
-    (edit(GOOD_ENVELOPE, {"date_of_service": "2026-02-29"}), ["date_of_service"]),
-    (edit(GOOD_ENVELOPE, {"date_of_service": "2200-01-01"}), ["date_of_service"]),
-    (edit(GOOD_ENVELOPE, {"date_of_service": "2026-05-01T10:00:00Z"}), ["date_of_service"]),
-    (edit(GOOD_ENVELOPE, {"date_of_service": 20260501}), ["date_of_service"]),
-    (edit(GOOD_ENVELOPE, {"drug": "J9229"}), ["drug"]),
-    (edit(GOOD_ENVELOPE, {"drug": {}}), ["drug"]),
-    (edit(GOOD_ENVELOPE, {"drug": {"hcpcs": None}}), ["drug"]),
-    (edit(GOOD_ENVELOPE, {"drug": {"brand": "Besponsa"}}), ["drug"]),
-    (edit(GOOD_ENVELOPE, {"drug": {"hcpcs": 9229}}), ["drug.hcpcs"]),
-    (edit(GOOD_ENVELOPE, {"drug": {"name": ["Besponsa"], "hcpcs": "J9229"}}), ["drug.name"]),
-    (edit(GOOD_ENVELOPE, {"drug": {"hcpcs": 1, "ndc": 2, "name": "Besponsa"}}), ["drug.hcpcs", "drug.ndc"]),
-    ({"request_type": "x", "drug": {"ndc": False}}, ["date_of_service", "drug.ndc", "request_type"]),
-])
+@pytest.mark.parametrize(
+    ("request_", "fields"),
+    [
+        ([], [""]),
+        ("request", [""]),
+        (None, [""]),
+        ({}, ["date_of_service", "drug", "request_type"]),
+        (edit(GOOD_ENVELOPE, {"request_type": "INITIAL"}), ["request_type"]),
+        (edit(GOOD_ENVELOPE, {"request_type": ["initial"]}), ["request_type"]),
+        (edit(GOOD_ENVELOPE, {"request_type": None}), ["request_type"]),
+        (edit(GOOD_ENVELOPE, {"date_of_service": "2026-02-29"}), ["date_of_service"]),
+        (edit(GOOD_ENVELOPE, {"date_of_service": "2200-01-01"}), ["date_of_service"]),
+        (edit(GOOD_ENVELOPE, {"date_of_service": "2026-05-01T10:00:00Z"}), ["date_of_service"]),
+        (edit(GOOD_ENVELOPE, {"date_of_service": 20260501}), ["date_of_service"]),
+        (edit(GOOD_ENVELOPE, {"drug": "J9229"}), ["drug"]),
+        (edit(GOOD_ENVELOPE, {"drug": {}}), ["drug"]),
+        (edit(GOOD_ENVELOPE, {"drug": {"hcpcs": None}}), ["drug"]),
+        (edit(GOOD_ENVELOPE, {"drug": {"brand": "Besponsa"}}), ["drug"]),
+        (edit(GOOD_ENVELOPE, {"drug": {"hcpcs": 9229}}), ["drug.hcpcs"]),
+        (edit(GOOD_ENVELOPE, {"drug": {"name": ["Besponsa"], "hcpcs": "J9229"}}), ["drug.name"]),
+        (edit(GOOD_ENVELOPE, {"drug": {"hcpcs": 1, "ndc": 2, "name": "Besponsa"}}), ["drug.hcpcs", "drug.ndc"]),
+        ({"request_type": "x", "drug": {"ndc": False}}, ["date_of_service", "drug.ndc", "request_type"]),
+    ],
+)
 def test_envelope_errors(request_: object, fields: list[str]) -> None:
     decision = decide([BESPONSA], request_)
     assert (decision["outcome"], decision["reason"]) == ("invalid_request", "invalid_request")
@@ -774,7 +1002,11 @@ def test_envelope_accepts_edge_dates(dos: str) -> None:
 
 def test_request_id_is_echoed_only_when_a_string() -> None:
     assert decide([BESPONSA], {"request_id": "r-9"}) | {"errors": []} == {
-        "outcome": "invalid_request", "reason": "invalid_request", "errors": [], "request_id": "r-9"}
+        "outcome": "invalid_request",
+        "reason": "invalid_request",
+        "errors": [],
+        "request_id": "r-9",
+    }
     assert decide([BESPONSA], edit(GOOD_ENVELOPE, {"request_id": "r-9", "drug": {"name": "x"}}))["request_id"] == "r-9"
     assert "request_id" not in decide([BESPONSA], edit(APPROVABLE, {"request_id": 9}))
     assert "request_id" not in decide([BESPONSA], edit(APPROVABLE, {"request_id": None}))
@@ -794,42 +1026,51 @@ def test_renewal_without_renewal_requirements_is_pended_for_review() -> None:
 TESTRA = make_spec({"x": {"attestation": "x"}}, ["x"], spec_id="test-2")
 
 
-@pytest.mark.parametrize(("drug", "routed_to"), [
-    ({"hcpcs": "J9229"}, BESPONSA_ID),
-    ({"name": "Besponsa"}, BESPONSA_ID),
-    ({"name": "  BESPONSA\t"}, BESPONSA_ID),
-    ({"name": "\u00a0besponsa\u3000"}, BESPONSA_ID),
-    ({"name": "Inotuzumab OZOGAMICIN"}, BESPONSA_ID),
-    ({"ndc": "12345-6789-01"}, "test-2"),
-    ({"name": "TESTAMAB"}, "test-2"),
-    ({"hcpcs": "J9229", "name": "besponsa"}, BESPONSA_ID),
-    ({"hcpcs": "j9229"}, BESPONSA_ID),  # HCPCS case and spaces are ignored
-    ({"hcpcs": " J 9229\t"}, BESPONSA_ID),
-    ({"name": "Besponsa\u00ae"}, BESPONSA_ID),  # trademark signs are ignored
-    ({"hcpcs": None, "name": "testra"}, "test-2"),
-])
+@pytest.mark.parametrize(
+    ("drug", "routed_to"),
+    [
+        ({"hcpcs": "J9229"}, BESPONSA_ID),
+        ({"name": "Besponsa"}, BESPONSA_ID),
+        ({"name": "  BESPONSA\t"}, BESPONSA_ID),
+        ({"name": "\u00a0besponsa\u3000"}, BESPONSA_ID),
+        ({"name": "Inotuzumab OZOGAMICIN"}, BESPONSA_ID),
+        ({"ndc": "12345-6789-01"}, "test-2"),
+        ({"name": "TESTAMAB"}, "test-2"),
+        ({"hcpcs": "J9229", "name": "besponsa"}, BESPONSA_ID),
+        ({"hcpcs": "j9229"}, BESPONSA_ID),  # HCPCS case and spaces are ignored
+        ({"hcpcs": " J 9229\t"}, BESPONSA_ID),
+        ({"name": "Besponsa\u00ae"}, BESPONSA_ID),  # trademark signs are ignored
+        ({"hcpcs": None, "name": "testra"}, "test-2"),
+    ],
+)
 def test_routing(drug: dict, routed_to: str) -> None:
     decision = decide([BESPONSA, TESTRA], edit(APPROVABLE, {"drug": drug}))
     assert decision["policy"]["id"] == routed_to
 
 
-@pytest.mark.parametrize(("drug", "field"), [
-    ({"hcpcs": "J9229", "ndc": "99999-9999-99"}, "drug.ndc"),  # an identifier naming nothing is never ignored
-    ({"hcpcs": "J9039", "name": "Besponsa"}, "drug.hcpcs"),
-    ({"ndc": "9999999999", "name": "Besponsa"}, "drug.ndc"),  # 10 digits without hyphens: layout unknown
-])
+@pytest.mark.parametrize(
+    ("drug", "field"),
+    [
+        ({"hcpcs": "J9229", "ndc": "99999-9999-99"}, "drug.ndc"),  # an identifier naming nothing is never ignored
+        ({"hcpcs": "J9039", "name": "Besponsa"}, "drug.hcpcs"),
+        ({"ndc": "9999999999", "name": "Besponsa"}, "drug.ndc"),  # 10 digits without hyphens: layout unknown
+    ],
+)
 def test_identifiers_that_disagree_are_invalid(drug: dict, field: str) -> None:
     decision = decide([BESPONSA, TESTRA], edit(APPROVABLE, {"drug": drug}))
     assert decision["outcome"] == "invalid_request"
     assert [e["field"] for e in decision["errors"]] == [field]
 
 
-@pytest.mark.parametrize(("drug", "echoed"), [
-    ({"hcpcs": "j9228"}, {"hcpcs": "j9228"}),
-    ({"name": "Besponsa XR"}, {"name": "Besponsa XR"}),
-    ({"name": "\x1cbesponsa"}, {"name": "\x1cbesponsa"}),  # U+001C is not white space
-    ({"ndc": "12345-6789-02", "hcpcs": None, "name": " aspirin "}, {"ndc": "12345-6789-02", "name": " aspirin "}),
-])
+@pytest.mark.parametrize(
+    ("drug", "echoed"),
+    [
+        ({"hcpcs": "j9228"}, {"hcpcs": "j9228"}),
+        ({"name": "Besponsa XR"}, {"name": "Besponsa XR"}),
+        ({"name": "\x1cbesponsa"}, {"name": "\x1cbesponsa"}),  # U+001C is not white space
+        ({"ndc": "12345-6789-02", "hcpcs": None, "name": " aspirin "}, {"ndc": "12345-6789-02", "name": " aspirin "}),
+    ],
+)
 def test_no_policy(drug: dict, echoed: dict) -> None:
     decision = decide([BESPONSA, TESTRA], edit(APPROVABLE, {"drug": drug}))
     assert decision == {"outcome": "no_policy", "reason": "no_policy", "drug": echoed, "request_id": "req-1"}
@@ -847,9 +1088,14 @@ def test_identifiers_naming_two_policies_are_invalid() -> None:
 
 def test_decisions_match_the_decision_schema() -> None:
     schema = json.loads(resources.files("rxrego.schemas").joinpath("decision.schema.json").read_text())
-    requests = [APPROVABLE, {}, edit(APPROVABLE, {"drug": {"name": "x"}}),
-                edit(PH_POSITIVE_ADULT, {"prior_therapies": []}), edit(APPROVABLE, {"prescriber": {}}),
-                edit(APPROVABLE, {"biomarkers.CD22": "negative"})]
+    requests = [
+        APPROVABLE,
+        {},
+        edit(APPROVABLE, {"drug": {"name": "x"}}),
+        edit(PH_POSITIVE_ADULT, {"prior_therapies": []}),
+        edit(APPROVABLE, {"prescriber": {}}),
+        edit(APPROVABLE, {"biomarkers.CD22": "negative"}),
+    ]
     outcomes = set()
     for request in requests:
         decision = decide([BESPONSA], request)

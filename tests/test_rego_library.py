@@ -30,7 +30,9 @@ def test_a_broken_library_fails_its_tests(opa_path, tmp_path: Path):
     shutil.copytree(lint.package_rego(), copy)
     lib = copy / lint.LIB_FILE
     text = lib.read_text(encoding="utf-8")
-    broken = text.replace("y % 100 != 0", "y % 100 >= 0").replace('_when("unknown", requirement) := "unknown"', '_when("unknown", requirement) := "met"')
+    broken = text.replace("y % 100 != 0", "y % 100 >= 0").replace(
+        '_when("unknown", requirement) := "unknown"', '_when("unknown", requirement) := "met"'
+    )
     assert broken != text
     lib.write_text(broken, encoding="utf-8")
     tests = lint.run_rego_tests(copy)
@@ -58,4 +60,6 @@ def test_every_shipped_rego_file_has_tests_beside_it():
     assert lint.LIB_FILE in {m.relative_to(shipped).as_posix() for m in modules}
     for module in modules:
         folders = [module.parent, *[f for f in module.parent.parents if f.is_relative_to(shipped)]]
-        assert any(list(f.glob("*_test.rego")) for f in folders), f"{module.relative_to(shipped)} has no *_test.rego beside it"
+        assert any(list(f.glob("*_test.rego")) for f in folders), (
+            f"{module.relative_to(shipped)} has no *_test.rego beside it"
+        )

@@ -27,17 +27,30 @@ def big_spec_data() -> dict:
     codes = ["C92.1", "C91.0", "D47.Z9", "C83.5"]
     for i, code in enumerate(codes):
         dx, marker, group = f"dx_{i}", f"marker_{i}", f"group_{i}"
-        criteria[dx] = {"text": f"Diagnosis {i}", "diagnosis": {"icd10": [code], "qualifiers": {"phase": ["chronic", "blast"]}}}
-        criteria[marker] = {"text": f"Marker {i} positive", "biomarker": {"name": f"marker_{i}", "values": ["positive"]}}
+        criteria[dx] = {
+            "text": f"Diagnosis {i}",
+            "diagnosis": {"icd10": [code], "qualifiers": {"phase": ["chronic", "blast"]}},
+        }
+        criteria[marker] = {
+            "text": f"Marker {i} positive",
+            "biomarker": {"name": f"marker_{i}", "values": ["positive"]},
+        }
         members = []
         for j in range(4):
             cid = f"item_{i}_{j}"
-            criteria[cid] = {"text": f"Item {i}.{j}", "attestation": cid} if j % 2 else {
-                "text": f"Item {i}.{j}", "clinical_status": {"name": cid, "required": j == 0}}
+            criteria[cid] = (
+                {"text": f"Item {i}.{j}", "attestation": cid}
+                if j % 2
+                else {"text": f"Item {i}.{j}", "clinical_status": {"name": cid, "required": j == 0}}
+            )
             members.append(cid)
         criteria[group] = {"text": f"At least two of group {i}", "at_least": {"n": 2, "of": members}}
-        indications[f"ind_{i}"] = {"heading": f"Indication {i}", "diagnosis": dx, "all_of": [marker, group],
-                                   "duration": {"months": 3 + i}}
+        indications[f"ind_{i}"] = {
+            "heading": f"Indication {i}",
+            "diagnosis": dx,
+            "all_of": [marker, group],
+            "duration": {"months": 3 + i},
+        }
         renewal[f"ind_{i}"] = {"heading": f"Indication {i}", "diagnosis": dx, "all_of": [f"renew_{i}"]}
         criteria[f"renew_{i}"] = {"text": f"Renewal {i}", "clinical_status": {"name": f"benefit_{i}", "required": True}}
     common = []
@@ -48,9 +61,15 @@ def big_spec_data() -> dict:
     criteria["age"] = {"text": "Age 18 or older", "age": {"min_years": 18}}
     common.append("age")
     return {
-        "schema_version": 1, "id": "example-scale", "number": "EX-100", "title": "Example Scale",
-        "payer": "Example Health Plan (illustrative)", "example": True, "section": "Prescription Drugs",
-        "effective_date": "2026-01-01", "drug": {"brand": "Example Scale", "hcpcs": ["X0100"]},
+        "schema_version": 1,
+        "id": "example-scale",
+        "number": "EX-100",
+        "title": "Example Scale",
+        "payer": "Example Health Plan (illustrative)",
+        "example": True,
+        "section": "Prescription Drugs",
+        "effective_date": "2026-01-01",
+        "drug": {"brand": "Example Scale", "hcpcs": ["X0100"]},
         "coverage": {"other_indications": {"outcome": "not_covered"}},
         "criteria": criteria,
         "requirements": {
@@ -86,16 +105,22 @@ def test_the_request_strategy_draws_for_a_100_criterion_policy(big, tmp_path: Pa
     generate.write(generate.build([big], "the scale test"), out)
     drawn: list = []
 
-    @settings(max_examples=60, derandomize=True, database=None, deadline=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=60,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(requests_for(big, [big]))
     def draw(request):
         drawn.append(json.loads(json.dumps(request)))
 
     draw()
     assert len(drawn) >= 50
-    got = opa.eval_batch(out, "[d | some r in input.requests; d := data.rxrego.decision with input as r]",
-                         {"requests": drawn})["value"]
+    got = opa.eval_batch(
+        out, "[d | some r in input.requests; d := data.rxrego.decision with input as r]", {"requests": drawn}
+    )["value"]
     outcomes = set()
 
     def strip(d):

@@ -32,10 +32,15 @@ def _schema(name: str) -> dict:
     return json.loads(resources.files("rxrego").joinpath("schemas", name).read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize("name", ["decision.schema.json", "pa-request.schema.json", "conformance-cases.schema.json", "policy-spec.schema.json"])
+@pytest.mark.parametrize(
+    "name",
+    ["decision.schema.json", "pa-request.schema.json", "conformance-cases.schema.json", "policy-spec.schema.json"],
+)
 def test_schemas_use_only_keywords_shared_with_draft_7(name):
     schema = _schema(name)
-    schema = {"policy-spec.schema.json": spec_schema(), "pa-request.schema.json": assemble_request_schema(schema)}.get(name, schema)
+    schema = {"policy-spec.schema.json": spec_schema(), "pa-request.schema.json": assemble_request_schema(schema)}.get(
+        name, schema
+    )
     assert keywords(schema) <= DRAFT7_SAME, sorted(keywords(schema) - DRAFT7_SAME)
     CompiledSchema(schema)  # compiles
 

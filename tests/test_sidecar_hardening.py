@@ -76,7 +76,9 @@ def hardened(opa_path, tmp_path_factory):
         yield sc, token, log
 
 
-def post(sc: Sidecar, token: str | None, path: str, body: bytes | str, headers: dict | None = None, timeout: float = 10):
+def post(
+    sc: Sidecar, token: str | None, path: str, body: bytes | str, headers: dict | None = None, timeout: float = 10
+):
     h = {"Content-Type": "application/json", **(bearer(token) if token else {}), **(headers or {})}
     return requests.post(sc.url + path, data=body, headers=h, timeout=timeout)
 
@@ -191,7 +193,9 @@ def test_bombs_and_oversized_bodies_are_refused_fast_before_and_after_authentica
         ), (who, r.text[:200])
         r = post(sc, tok, DECISION, big)
         assert r.status_code == 400 and r.json()["message"].startswith("request body too large: "), (who, r.text[:200])
-        assert r.json()["message"].endswith(f"exceeds limit of {limits.MAX_BODY_BYTES} bytes (server.decoding.max_length)"), (who, r.text[:200])
+        assert r.json()["message"].endswith(
+            f"exceeds limit of {limits.MAX_BODY_BYTES} bytes (server.decoding.max_length)"
+        ), (who, r.text[:200])
 
         # no Content-Length (chunked): OPA stops reading at the bound and refuses the rest
         def chunks():
@@ -200,13 +204,20 @@ def test_bombs_and_oversized_bodies_are_refused_fast_before_and_after_authentica
                 yield b"a" * 65536
             yield b'"}}'
 
-        r = requests.post(sc.url + DECISION, data=chunks(), headers={"Content-Type": "application/json", **(bearer(tok) if tok else {})}, timeout=10)
+        r = requests.post(
+            sc.url + DECISION,
+            data=chunks(),
+            headers={"Content-Type": "application/json", **(bearer(tok) if tok else {})},
+            timeout=10,
+        )
         assert r.status_code == 400, (who, r.status_code, r.text[:200])
         assert "result" not in r.text
     after = opa_memory(sc.pid)
     grew_mib = (after["VmHWM"] - before["VmHWM"]) / 1024
     print(f"\n{len(bomb)} B gzip inflating to {BOMB_INFLATED >> 20} MiB: " + "; ".join(figures))
-    print(f"OPA peak RSS {before['VmHWM'] >> 10} MiB before, {after['VmHWM'] >> 10} MiB after ({grew_mib:.0f} MiB more)")
+    print(
+        f"OPA peak RSS {before['VmHWM'] >> 10} MiB before, {after['VmHWM'] >> 10} MiB after ({grew_mib:.0f} MiB more)"
+    )
     # Without the limits the bomb alone took OPA to about 1 GB; with them the growth is a few
     # copies of the bound at most.
     assert grew_mib < 16 * (limits.MAX_DECOMPRESSED_BYTES >> 20), after
@@ -264,10 +275,32 @@ PHI = st.one_of(
     st.from_regex(r"\A\([0-9]{3}\) [0-9]{3}-[0-9]{4}\Z"),  # phone
     st.from_regex(r"\A19[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])\Z"),  # a birth date
     st.from_regex(r"\AMBR[0-9]{9}\Z"),  # a member id
-    st.builds(lambda a, b: f"{a} {b}", st.sampled_from(["Jane", "John", "Maria", "Wei"]), st.sampled_from(["Roe", "Doe", "Okafor", "Zhang"])),
+    st.builds(
+        lambda a, b: f"{a} {b}",
+        st.sampled_from(["Jane", "John", "Maria", "Wei"]),
+        st.sampled_from(["Roe", "Doe", "Okafor", "Zhang"]),
+    ),
 )
 KEYS = st.one_of(
-    st.sampled_from(["ssn", "name", "dob", "birthDate", "address", "phone", "member_id", "notes", "npi", "a/b", "~1", "", "patient", "drug", "0"]),
+    st.sampled_from(
+        [
+            "ssn",
+            "name",
+            "dob",
+            "birthDate",
+            "address",
+            "phone",
+            "member_id",
+            "notes",
+            "npi",
+            "a/b",
+            "~1",
+            "",
+            "patient",
+            "drug",
+            "0",
+        ]
+    ),
     st.text(string.ascii_letters + "/~._-", min_size=1, max_size=12),
 )
 
@@ -313,7 +346,11 @@ FUZZ = {"sent": 0}
 
 
 @pytest.mark.opa
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(data=st.data())
 def test_the_decision_log_keeps_only_the_allow_listed_facts(hardened, data):
     sc, token, log = hardened
@@ -354,7 +391,9 @@ def test_after_the_fuzz_the_whole_log_holds_no_request_value_but_the_allowed(har
     module sent that is not an allow-listed fact."""
     sc, token, log = hardened
     marker = "PHI-" + secrets.token_hex(8)
-    odd = dict(copy.deepcopy(APPROVED), **{"a/b": marker, "~0": [marker], "patient": {"dob": marker, "birthDate": marker}})
+    odd = dict(
+        copy.deepcopy(APPROVED), **{"a/b": marker, "~0": [marker], "patient": {"dob": marker, "birthDate": marker}}
+    )
     for body in (
         {"input": odd},
         {"input": {"requests": [odd, odd]}},

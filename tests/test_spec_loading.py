@@ -108,10 +108,14 @@ class Case(NamedTuple):
 CASES = {
     # --- YAML and bytes -------------------------------------------------------------------
     "yaml syntax error": Case(
-        at(4, "title: Testdrug", "title: Test: drug"), 4, "",
+        at(4, "title: Testdrug", "title: Test: drug"),
+        4,
+        "",
         "invalid YAML: a ': ' inside the unquoted value of 'title' would start another key; put the value in quotes: title: \"Test: drug\"",
     ),
-    "tab indentation": Case(at(8, "  brand", "\tbrand"), 8, "", "invalid YAML: a tab character: YAML indents with spaces only"),
+    "tab indentation": Case(
+        at(8, "  brand", "\tbrand"), 8, "", "invalid YAML: a tab character: YAML indents with spaces only"
+    ),
     "empty file": Case("", 1, "", "the file is empty; expected a policy spec mapping"),
     "only comments": Case("# nothing here yet\n", 1, "", "the file is empty"),
     "not a mapping": Case("- id: test-drug\n", 1, "", "expected a mapping, found a list of 1 item(s)"),
@@ -120,100 +124,163 @@ CASES = {
     "duplicate key": Case(insert(4, "title: Otherdrug"), 5, "title", "duplicate key 'title' (first given on line 4)"),
     "yaml alias": Case(
         at(23, "text: Chronic myeloid leukemia", "text: *t", at(20, "text: Age", "text: &t Age")),
-        23, "criteria.diagnosis.text", "YAML aliases (*t) are not allowed",
+        23,
+        "criteria.diagnosis.text",
+        "YAML aliases (*t) are not allowed",
     ),
-    "yaml merge key": Case(insert(19, "    <<: {note: shared}"), 20, "criteria.adult", "merge keys (<<) are not allowed"),
+    "yaml merge key": Case(
+        insert(19, "    <<: {note: shared}"), 20, "criteria.adult", "merge keys (<<) are not allowed"
+    ),
     "bad explicit tag": Case(at(3, '"T-1"', "!!float abc"), 3, "number", "invalid value 'abc' for tag !!float"),
     # --- the JSON Schema ------------------------------------------------------------------
-    "unknown top-level key": Case(at(5, "section:", "sectoin:"), 5, "sectoin", "unknown field 'sectoin'; did you mean 'section'?"),
-    "unknown key in criterion": Case(insert(21, "    notes: typo"), 22, "criteria.adult.notes", "unknown field 'notes'; did you mean 'note'?"),
+    "unknown top-level key": Case(
+        at(5, "section:", "sectoin:"), 5, "sectoin", "unknown field 'sectoin'; did you mean 'section'?"
+    ),
+    "unknown key in criterion": Case(
+        insert(21, "    notes: typo"), 22, "criteria.adult.notes", "unknown field 'notes'; did you mean 'note'?"
+    ),
     "unknown key in a test": Case(
         at(21, "{min_years: 18}", "{min_years: 18, max_year: 65}"),
-        21, "criteria.adult.age.max_year", "unknown field 'max_year'; did you mean 'max_years'?",
+        21,
+        "criteria.adult.age.max_year",
+        "unknown field 'max_year'; did you mean 'max_years'?",
     ),
     "string for integer": Case(
         at(34, "duration_months: 3", "duration_months: three"),
-        34, "requirements.initial.duration_months", "expected an integer, found string 'three'",
+        34,
+        "requirements.initial.duration_months",
+        "expected an integer, found string 'three'",
     ),
     "number for string": Case(at(3, '"T-1"', "1.0"), 3, "number", "expected a string, found number 1.0"),
-    "missing required field": Case(drop(33, "title: Initial"), 33, "requirements.initial", "missing required field 'title'"),
+    "missing required field": Case(
+        drop(33, "title: Initial"), 33, "requirements.initial", "missing required field 'title'"
+    ),
     "missing required top-level field": Case(drop(4, "title: Testdrug"), 1, "", "missing required field 'title'"),
     "bad enum": Case(
         at(27, "at_least: 1}", "at_least: 1, results: [passed]}"),
-        27, "criteria.failed_tki.prior_therapy.results[0]",
+        27,
+        "criteria.failed_tki.prior_therapy.results[0]",
         'expected one of "failed", "intolerant", "contraindicated", "completed", "ongoing", found string \'passed\'',
     ),
     "wrong schema_version": Case(at(1, "1", "2"), 1, "schema_version", "expected 1, found number 2"),
-    "bad date pattern": Case(at(6, "2026-01-01", "2026-1-5"), 6, "effective_date", "expected a calendar date, YYYY-MM-DD, found string '2026-1-5'"),
+    "bad date pattern": Case(
+        at(6, "2026-01-01", "2026-1-5"),
+        6,
+        "effective_date",
+        "expected a calendar date, YYYY-MM-DD, found string '2026-1-5'",
+    ),
     "duration_months 0": Case(
         at(34, "duration_months: 3", "duration_months: 0"),
-        34, "requirements.initial.duration_months", "expected a number >= 1, found number 0",
+        34,
+        "requirements.initial.duration_months",
+        "expected a number >= 1, found number 0",
     ),
     "bad id pattern": Case(at(2, "test-drug", "Test_Drug"), 2, "id", "expected stable policy id, e.g. fep-5.21.100"),
     "bad HCPCS pattern": Case(at(9, "J0001", "J01"), 9, "drug.hcpcs[0]", "found string 'J01'"),
-    "bad criterion id": Case(at(19, "adult:", "Adult:"), 19, "criteria.Adult", "invalid name 'Adult': expected lower_snake_case identifier"),
-    "value set without agents or classes": Case(drop(17, "agents: [imatinib, dasatinib, nilotinib]"), 16, "value_sets.tkis", "needs 'agents' or 'classes'"),
+    "bad criterion id": Case(
+        at(19, "adult:", "Adult:"), 19, "criteria.Adult", "invalid name 'Adult': expected lower_snake_case identifier"
+    ),
+    "value set without agents or classes": Case(
+        drop(17, "agents: [imatinib, dasatinib, nilotinib]"), 16, "value_sets.tkis", "needs 'agents' or 'classes'"
+    ),
     # --- dates and meaning ----------------------------------------------------------------
-    "impossible date": Case(at(6, "2026-01-01", "2026-02-30"), 6, "effective_date", "not a real calendar date: '2026-02-30'"),
+    "impossible date": Case(
+        at(6, "2026-01-01", "2026-02-30"), 6, "effective_date", "not a real calendar date: '2026-02-30'"
+    ),
     "original date after effective date": Case(
-        insert(6, "original_policy_date: 2027-01-01"), 7, "original_policy_date", "is after the effective date 2026-01-01"
+        insert(6, "original_policy_date: 2027-01-01"),
+        7,
+        "original_policy_date",
+        "is after the effective date 2026-01-01",
     ),
     "min_years > max_years": Case(
         at(21, "{min_years: 18}", "{min_years: 18, max_years: 12}"),
-        21, "criteria.adult.age", "min_years 18 is greater than max_years 12",
+        21,
+        "criteria.adult.age",
+        "min_years 18 is greater than max_years 12",
     ),
     "at_least n larger than its list": Case(
         at(30, "any_of: [adult, failed_tki]", "at_least: {n: 3, of: [adult, failed_tki]}"),
-        30, "criteria.adult_or_failed.at_least.n", "n is 3 but only 2 criteria are listed",
+        30,
+        "criteria.adult_or_failed.at_least.n",
+        "n is 3 but only 2 criteria are listed",
     ),
     "requirement at_least n larger than its list": Case(
         at(35, "all_of: [diagnosis, adult_or_failed]", "at_least: {n: 3, of: [diagnosis, adult_or_failed]}"),
-        35, "requirements.initial.at_least.n", "n is 3 but only 2 criteria are listed",
+        35,
+        "requirements.initial.at_least.n",
+        "n is 3 but only 2 criteria are listed",
     ),
     "requirement set with two combinators": Case(
-        insert(39, "    any_of: [diagnosis]"), 37, "requirements.renewal", "exactly one of all_of, any_of, at_least; found all_of, any_of"
+        insert(39, "    any_of: [diagnosis]"),
+        37,
+        "requirements.renewal",
+        "exactly one of all_of, any_of, at_least; found all_of, any_of",
     ),
     # --- references -----------------------------------------------------------------------
     "undefined criterion reference": Case(
         at(35, "adult_or_failed]", "adult_or_faild]"),
-        35, "requirements.initial.all_of[1]", "refers to undefined criterion 'adult_or_faild'; did you mean 'adult_or_failed'?",
+        35,
+        "requirements.initial.all_of[1]",
+        "refers to undefined criterion 'adult_or_faild'; did you mean 'adult_or_failed'?",
     ),
     "undefined value set": Case(
         at(27, "value_set: tkis", "value_set: tki"),
-        27, "criteria.failed_tki.prior_therapy.value_set", "refers to undefined value set 'tki'; did you mean 'tkis'?",
+        27,
+        "criteria.failed_tki.prior_therapy.value_set",
+        "refers to undefined value set 'tki'; did you mean 'tkis'?",
     ),
     "indication names an undefined criterion": Case(
         at(13, "indication: diagnosis", "indication: diagnoses"),
-        13, "coverage.indication", "refers to undefined criterion 'diagnoses'; did you mean 'diagnosis'?",
+        13,
+        "coverage.indication",
+        "refers to undefined criterion 'diagnoses'; did you mean 'diagnosis'?",
     ),
     "circular reference a -> b -> a": Case(
         at(27, "prior_therapy: {value_set: tkis, at_least: 1}", "all_of: [adult_or_failed]"),
-        25, "criteria.failed_tki", "circular reference: failed_tki -> adult_or_failed -> failed_tki",
+        25,
+        "criteria.failed_tki",
+        "circular reference: failed_tki -> adult_or_failed -> failed_tki",
     ),
     "self reference": Case(
         at(30, "[adult, failed_tki]", "[adult, failed_tki, adult_or_failed]"),
-        30, "criteria.adult_or_failed.any_of", "criterion 'adult_or_failed' refers to itself",
+        30,
+        "criteria.adult_or_failed.any_of",
+        "criterion 'adult_or_failed' refers to itself",
     ),
     "self reference through at_least": Case(
         at(30, "any_of: [adult, failed_tki]", "at_least: {n: 1, of: [adult, failed_tki, adult_or_failed]}"),
-        30, "criteria.adult_or_failed.at_least.of", "criterion 'adult_or_failed' refers to itself",
+        30,
+        "criteria.adult_or_failed.at_least.of",
+        "criterion 'adult_or_failed' refers to itself",
     ),
     "unused criterion": Case(
         insert(30, "  orphan:\n    text: Never required\n    attestation: orphan"),
-        31, "criteria.orphan", "criterion 'orphan' is not used by any requirement set",
+        31,
+        "criteria.orphan",
+        "criterion 'orphan' is not used by any requirement set",
     ),
     # --- the shape of one criterion -------------------------------------------------------
     "two tests in one criterion": Case(
-        insert(21, "    attestation: adult_confirmed"), 22, "criteria.adult.attestation", "criterion has more than one test (age, attestation)"
+        insert(21, "    attestation: adult_confirmed"),
+        22,
+        "criteria.adult.attestation",
+        "criterion has more than one test (age, attestation)",
     ),
-    "no test in a criterion": Case(drop(21, "age: {min_years: 18}"), 20, "criteria.adult", "criterion has no test: expected one of age, diagnosis"),
+    "no test in a criterion": Case(
+        drop(21, "age: {min_years: 18}"), 20, "criteria.adult", "criterion has no test: expected one of age, diagnosis"
+    ),
     "then without when": Case(
         at(27, "prior_therapy: {value_set: tkis, at_least: 1}", "then: [adult]"),
-        27, "criteria.failed_tki.then", "'then' needs a 'when' beside it",
+        27,
+        "criteria.failed_tki.then",
+        "'then' needs a 'when' beside it",
     ),
     "when without then": Case(
         at(27, "prior_therapy: {value_set: tkis, at_least: 1}", "when: [adult]"),
-        27, "criteria.failed_tki.when", "a conditional needs 'then'",
+        27,
+        "criteria.failed_tki.when",
+        "a conditional needs 'then'",
     ),
 }
 
@@ -251,7 +318,8 @@ def test_base_spec_is_valid(workdir: Path) -> None:
 def test_broken_spec_is_reported_at_its_line_and_field(workdir: Path, case: Case) -> None:
     issues = _issues(_write(workdir, DISPLAY, case.text))
     matching = [
-        i for i in issues
+        i
+        for i in issues
         if i.file == DISPLAY and i.line == case.line and i.path == case.path and case.message in i.message
     ]
     listing = "\n".join(map(str, issues))
@@ -375,8 +443,15 @@ def loaded() -> dict[str, m.PolicySpec]:
 
 def test_policy_source_and_examples_load_together(loaded: dict[str, m.PolicySpec]) -> None:
     assert sorted(loaded) == [
-        "carefirst-caremark-bosutinib", "example-blinatumomab", "example-imatinib-cml", "example-ponatinib",
-        "example-teriparatide", "fep-5.21.100", "mn-dhs-bosulif", "wha-gl-144839", "wha-gl-159352",
+        "carefirst-caremark-bosutinib",
+        "example-blinatumomab",
+        "example-imatinib-cml",
+        "example-ponatinib",
+        "example-teriparatide",
+        "fep-5.21.100",
+        "mn-dhs-bosulif",
+        "wha-gl-144839",
+        "wha-gl-159352",
     ]
     assert loaded["fep-5.21.100"].source == "policy_source/fep/5.21.100-besponsa.yaml"
     assert {s.source for s in loaded.values() if s.example} == {f"tests/examples/{p.name}" for p in EXAMPLE_FILES}
@@ -427,8 +502,15 @@ def test_examples_are_marked_and_cover_every_kind_besponsa_does_not(loaded: dict
     assert any(isinstance(t, m.AgeTest) and t.max_years is not None for t in tests)
     assert any(isinstance(t, m.LabTest) and t.within_days is not None for t in tests)
     # Step therapy "at least TWO of ..." offered as one way through an any_of.
-    step = {(sid, cid) for (sid, cid), c in criteria.items() if isinstance(c.test, m.PriorTherapyTest) and c.test.at_least >= 2}
-    assert any(isinstance(c.test, m.AnyOf) and any((sid, k) in step for k in c.test.children) for (sid, _), c in criteria.items())
+    step = {
+        (sid, cid)
+        for (sid, cid), c in criteria.items()
+        if isinstance(c.test, m.PriorTherapyTest) and c.test.at_least >= 2
+    }
+    assert any(
+        isinstance(c.test, m.AnyOf) and any((sid, k) in step for k in c.test.children)
+        for (sid, _), c in criteria.items()
+    )
 
 
 @pytest.mark.parametrize("path", [BESPONSA, *EXAMPLE_FILES], ids=lambda p: p.name)
@@ -519,7 +601,10 @@ def test_random_bytes_never_raise_anything_but_spec_error(tmp_path_factory: pyte
 
 
 @_junk_settings
-@given(st.lists(st.integers(0, len(BASE_LINES) - 1), max_size=8), st.sampled_from(["", "[", "{", ":", "- ", "&a ", "*a", "!!int ", "? ", "\t", "'"]))
+@given(
+    st.lists(st.integers(0, len(BASE_LINES) - 1), max_size=8),
+    st.sampled_from(["", "[", "{", ":", "- ", "&a ", "*a", "!!int ", "? ", "\t", "'"]),
+)
 def test_mangled_specs_never_raise_anything_but_spec_error(
     tmp_path_factory: pytest.TempPathFactory, lines: list[int], junk: str
 ) -> None:
@@ -533,16 +618,70 @@ def test_mangled_specs_never_raise_anything_but_spec_error(
 
 TEN_MISTAKES = [
     # (old text, new text, field path, message, what the reported line shows)
-    ("effective_date: 2026-04-01", "effective_date: 2026-02-30", "effective_date", "not a real calendar date: '2026-02-30'", "2026-02-30"),
+    (
+        "effective_date: 2026-04-01",
+        "effective_date: 2026-02-30",
+        "effective_date",
+        "not a real calendar date: '2026-02-30'",
+        "2026-02-30",
+    ),
     ("hcpcs: [J9229]", "hcpcs: [J92]", "drug.hcpcs[0]", "expected", "J92]"),
-    ("{date: 2018-03, action: Annual review}", "{date: 2018-13, action: Annual review}", "history[2].date", "not a real calendar date or month", "2018-13"),
-    ("  indication: diagnosis\n", "  indication: diagnosiss\n", "coverage.indication", "refers to undefined criterion 'diagnosiss'; did you mean 'diagnosis'?", "diagnosiss"),
-    ("    text: Age 1 year of age or older\n    age:", "    age:", "criteria.age_1_or_older", "missing required field 'text'", "age: {min_years: 1}"),
-    ("      and following each dose of Besponsa\n", "      and following each dose of Besponsa\n    notes: typo\n", "criteria.liver_tests_each_dose.notes", "unknown field 'notes'; did you mean 'note'?", "notes: typo"),
-    ("    age: {min_years: 18}\n", "    age: {min_years: 18, max_years: 12}\n", "criteria.age_18_or_older.age", "min_years 18 is greater than max_years 12", "max_years: 12"),
-    ("{value_set: tyrosine_kinase_inhibitors,", "{value_set: tyrosine_kinase_inhibitor,", "criteria.failed_tki.prior_therapy.value_set", "refers to undefined value set 'tyrosine_kinase_inhibitor'; did you mean 'tyrosine_kinase_inhibitors'?", "tyrosine_kinase_inhibitor,"),
-    ("    duration_months: 3\n", "    duration_months: 0\n", "requirements.initial.duration_months", "expected a number >= 1", "duration_months: 0"),
-    ("      - no_progression_or_toxicity\n", "      - no_progresion_or_toxicity\n", "requirements.renewal.all_of[2]", "did you mean 'no_progression_or_toxicity'?", "no_progresion_or_toxicity"),
+    (
+        "{date: 2018-03, action: Annual review}",
+        "{date: 2018-13, action: Annual review}",
+        "history[2].date",
+        "not a real calendar date or month",
+        "2018-13",
+    ),
+    (
+        "  indication: diagnosis\n",
+        "  indication: diagnosiss\n",
+        "coverage.indication",
+        "refers to undefined criterion 'diagnosiss'; did you mean 'diagnosis'?",
+        "diagnosiss",
+    ),
+    (
+        "    text: Age 1 year of age or older\n    age:",
+        "    age:",
+        "criteria.age_1_or_older",
+        "missing required field 'text'",
+        "age: {min_years: 1}",
+    ),
+    (
+        "      and following each dose of Besponsa\n",
+        "      and following each dose of Besponsa\n    notes: typo\n",
+        "criteria.liver_tests_each_dose.notes",
+        "unknown field 'notes'; did you mean 'note'?",
+        "notes: typo",
+    ),
+    (
+        "    age: {min_years: 18}\n",
+        "    age: {min_years: 18, max_years: 12}\n",
+        "criteria.age_18_or_older.age",
+        "min_years 18 is greater than max_years 12",
+        "max_years: 12",
+    ),
+    (
+        "{value_set: tyrosine_kinase_inhibitors,",
+        "{value_set: tyrosine_kinase_inhibitor,",
+        "criteria.failed_tki.prior_therapy.value_set",
+        "refers to undefined value set 'tyrosine_kinase_inhibitor'; did you mean 'tyrosine_kinase_inhibitors'?",
+        "tyrosine_kinase_inhibitor,",
+    ),
+    (
+        "    duration_months: 3\n",
+        "    duration_months: 0\n",
+        "requirements.initial.duration_months",
+        "expected a number >= 1",
+        "duration_months: 0",
+    ),
+    (
+        "      - no_progression_or_toxicity\n",
+        "      - no_progresion_or_toxicity\n",
+        "requirements.renewal.all_of[2]",
+        "did you mean 'no_progression_or_toxicity'?",
+        "no_progresion_or_toxicity",
+    ),
 ]
 
 
@@ -555,7 +694,7 @@ def test_ten_independent_mistakes_give_ten_located_errors(workdir: Path) -> None
     for old, new, *_ in TEN_MISTAKES:
         at_ = text.index(old)
         assert at_ < text.index("earlier_versions:"), old  # the current version's text
-        text = text[:at_] + new + text[at_ + len(old):]
+        text = text[:at_] + new + text[at_ + len(old) :]
     issues = _issues(_write(workdir, DISPLAY, text))
     listing = "\n".join(map(str, issues))
     assert len(issues) == 10, listing
@@ -577,4 +716,6 @@ def test_a_diagnosis_prefix_must_be_an_icd10cm_code_or_category(tmp_path, code):
     with pytest.raises(SpecError) as exc:
         load_specs([spec])
     messages = [str(i) for i in exc.value.issues]
-    assert any("criteria.diagnosis.diagnosis.icd10[0]" in m and "not an ICD-10-CM code" in m for m in messages), messages
+    assert any("criteria.diagnosis.diagnosis.icd10[0]" in m and "not an ICD-10-CM code" in m for m in messages), (
+        messages
+    )

@@ -23,8 +23,14 @@ from rxrego.conformance.cases import load_case_file
 
 CHROMIUM = Path("/usr/bin/chromium")
 BROWSER_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 CASE_FILE = "fep/5.21.100-besponsa.cases.yaml"
 
@@ -57,7 +63,11 @@ def page():
         pytest.skip(message)
     with sync_playwright() as p, tempfile.TemporaryDirectory(prefix="rxrego-chromium-") as profile:
         context = p.chromium.launch_persistent_context(
-            profile, executable_path=str(CHROMIUM), headless=True, args=BROWSER_ARGS, viewport={"width": 1600, "height": 1000}
+            profile,
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=BROWSER_ARGS,
+            viewport={"width": 1600, "height": 1000},
         )
         page = context.new_page()
         errors: list[str] = []
@@ -132,7 +142,10 @@ def test_studio_in_a_browser_pended_approved_denied_and_a_saved_case_passes_conf
     # Save it as a golden case.
     before = (workspace / "conformance" / CASE_FILE).read_text(encoding="utf-8")
     page.fill("#case-name", "studio-ph-positive-adult-without-vod-monitoring-denied")
-    page.fill("#case-proves", "a Ph+ adult after a TKI and chemotherapy is denied when the prescriber will not monitor for VOD")
+    page.fill(
+        "#case-proves",
+        "a Ph+ adult after a TKI and chemotherapy is denied when the prescriber will not monitor for VOD",
+    )
     page.click("#save-case")
     page.wait_for_selector("#save-status.ok")
     assert "expecting denied" in page.inner_text("#save-status")
@@ -149,9 +162,23 @@ def test_studio_in_a_browser_pended_approved_denied_and_a_saved_case_passes_conf
     assert saved.request["prescriber"]["attestations"]["vod_monitoring"] is False
 
     result = subprocess.run(
-        [sys.executable, "-m", "rxrego.cli", "conformance", str(workspace / "conformance"), "--policy", "fep-5.21.100",
-         "--specs", str(workspace / "policy_source"), "--rego", str(REGO), "-q"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "rxrego.cli",
+            "conformance",
+            str(workspace / "conformance"),
+            "--policy",
+            "fep-5.21.100",
+            "--specs",
+            str(workspace / "policy_source"),
+            "--rego",
+            str(REGO),
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"{len(suite.cases)} passed, 0 failed" in result.stdout
@@ -170,7 +197,9 @@ def _post(studio, path: str, body: object, **headers) -> requests.Response:
 def _form(**answers) -> dict:
     items = [{"linkId": k, "answer": [v]} for k, v in answers.items()]
     return {
-        "policy": "fep-5.21.100", "request_type": "initial", "date_of_service": "2026-06-15",
+        "policy": "fep-5.21.100",
+        "request_type": "initial",
+        "date_of_service": "2026-06-15",
         "response": {"resourceType": "QuestionnaireResponse", "item": items},
     }
 
@@ -179,11 +208,26 @@ def test_api_guards_and_a_spec_edited_while_running(studio, workspace):
     # loopback only: another Host header (DNS rebinding) is refused
     assert requests.get(studio.url + "/", headers={"Host": "evil.example:80"}, timeout=10).status_code == 403
     # the API takes JSON only (a cross-site form cannot send it without a preflight)
-    assert requests.post(studio.url + "/api/decide", data="policy=x", headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=10).status_code == 415
-    assert _post(studio, "/api/decide", {**_form(), "policy": "nope"}).json()["error"] == "no policy 'nope' among the specs"
-    assert "date of service" in _post(studio, "/api/decide", {**_form(), "date_of_service": "15/06/2026"}).json()["error"]
+    assert (
+        requests.post(
+            studio.url + "/api/decide",
+            data="policy=x",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            timeout=10,
+        ).status_code
+        == 415
+    )
+    assert (
+        _post(studio, "/api/decide", {**_form(), "policy": "nope"}).json()["error"]
+        == "no policy 'nope' among the specs"
+    )
+    assert (
+        "date of service" in _post(studio, "/api/decide", {**_form(), "date_of_service": "15/06/2026"}).json()["error"]
+    )
     bad = _form()
-    bad["response"]["item"] = [{"linkId": "patient.birth_date", "answer": [{"valueDate": "1980-03-20", "valueString": "x"}]}]
+    bad["response"]["item"] = [
+        {"linkId": "patient.birth_date", "answer": [{"valueDate": "1980-03-20", "valueString": "x"}]}
+    ]
     assert "exactly one value[x]" in _post(studio, "/api/decide", bad).json()["error"]
 
     adult = _form(**{"patient.birth_date": {"valueDate": "2010-03-20"}})
@@ -233,14 +277,26 @@ def test_append_case_keeps_the_file_and_reads_back(tmp_path):
         encoding="utf-8",
     )
     request = {
-        "request_type": "initial", "date_of_service": "2026-06-15", "patient": {"birth_date": "1980-03-20"},
-        "drug": {"name": "Besponsa", "hcpcs": "J9229"}, "note": "yes", "n": "1234", "odd": "a: b # c",
-        "diagnoses": [{"code": "C91.02", "lineage": "b_cell_precursor"}], "flag": True, "labs": [{"value": 1000.5}],
+        "request_type": "initial",
+        "date_of_service": "2026-06-15",
+        "patient": {"birth_date": "1980-03-20"},
+        "drug": {"name": "Besponsa", "hcpcs": "J9229"},
+        "note": "yes",
+        "n": "1234",
+        "odd": "a: b # c",
+        "diagnoses": [{"code": "C91.02", "lineage": "b_cell_precursor"}],
+        "flag": True,
+        "labs": [{"value": 1000.5}],
     }
     expect = {"outcome": "denied", "reason": "criteria_unmet", "unmet": ["vod_monitoring"]}
-    assert casefile.append_case(cases, spec, SPECS, name="second", proves="it: works", request=request, expect=expect) == path
+    assert (
+        casefile.append_case(cases, spec, SPECS, name="second", proves="it: works", request=request, expect=expect)
+        == path
+    )
     text = path.read_text(encoding="utf-8")
-    assert text.startswith("# a comment that stays\n") and text.index("- name: second") < text.index("# about the waivers")
+    assert text.startswith("# a comment that stays\n") and text.index("- name: second") < text.index(
+        "# about the waivers"
+    )
     assert "\n    - name: second\n" in text  # the file's own indentation
     suite = load_case_file(path)
     assert [c.name for c in suite.cases] == ["first", "second"]
@@ -257,7 +313,9 @@ def test_append_case_keeps_the_file_and_reads_back(tmp_path):
 def test_append_case_creates_the_file_beside_the_spec_and_refuses_flow_style(tmp_path):
     spec = load_spec_file(SPECS / "fep" / "5.21.100-besponsa.yaml")
     cases = tmp_path / "conformance"
-    path = casefile.append_case(cases, spec, SPECS, name="only", proves="p", request={"a": 1}, expect={"outcome": "no_policy"})
+    path = casefile.append_case(
+        cases, spec, SPECS, name="only", proves="p", request={"a": 1}, expect={"outcome": "no_policy"}
+    )
     assert path == cases / "fep" / "5.21.100-besponsa.cases.yaml"
     assert yaml.safe_load(path.read_text(encoding="utf-8"))["cases"][0]["request"] == {"a": 1}
 

@@ -32,7 +32,13 @@ def test_versions_are_pinned_in_one_file_inside_the_package():
     p = pins()
     assert p["OPA_VERSION"].startswith("v1.") and p["REGAL_VERSION"].startswith("v0.")
     assert toolchain.pins() == p  # what the installed package reads is that file
-    for path in ("Makefile", "generator/rxrego/toolchain.py", "docs/ci/github-actions.yml", "generator/rxrego/templates/init/rxrego.yml", ".ci/run"):
+    for path in (
+        "Makefile",
+        "generator/rxrego/toolchain.py",
+        "docs/ci/github-actions.yml",
+        "generator/rxrego/templates/init/rxrego.yml",
+        ".ci/run",
+    ):
         text = (ROOT / path).read_text()
         assert p["OPA_VERSION"] not in text and p["REGAL_VERSION"] not in text, f"{path} repeats a pin"
     assert not (ROOT / "toolchain.env").exists() and not (ROOT / ".regal").exists()
@@ -109,7 +115,9 @@ def test_install_tools_without_go_or_pin_stops_with_instructions(tmp_path):
     tools = tmp_path / "tools"
     env = {**no_go_env(tmp_path), "RXREGO_TOOLS": str(tools)}
     rxrego = Path(sys.executable).parent / "rxrego"
-    result = subprocess.run([str(rxrego), "install-tools"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    result = subprocess.run(
+        [str(rxrego), "install-tools"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60
+    )
     assert result.returncode == 2, result.stderr
     assert "no SHA-256 is pinned" in result.stderr and "Install Go" in result.stderr
     assert "Traceback" not in result.stderr
@@ -144,12 +152,16 @@ def test_a_release_binary_is_installed_only_when_its_checksum_matches_the_pin(tm
     monkeypatch.setenv(toolchain.MIRROR_VAR, f"http://127.0.0.1:{server.server_address[1]}")
     real = toolchain.pins()
     try:
-        monkeypatch.setattr(toolchain, "pins", lambda: {**real, f"OPA_SHA256_{plat}": hashlib.sha256(binary).hexdigest()})
+        monkeypatch.setattr(
+            toolchain, "pins", lambda: {**real, f"OPA_SHA256_{plat}": hashlib.sha256(binary).hexdigest()}
+        )
         said = []
         (tool,) = toolchain.install(tmp_path / "ok", ("opa",), say=said.append, use_go=False)
         assert tool.path.read_bytes() == binary and tool.version == version[1:]
         assert any(asset in line for line in said)
-        monkeypatch.setattr(toolchain, "pins", lambda: {**real, f"OPA_SHA256_{plat}": hashlib.sha256(binary + b" ").hexdigest()})
+        monkeypatch.setattr(
+            toolchain, "pins", lambda: {**real, f"OPA_SHA256_{plat}": hashlib.sha256(binary + b" ").hexdigest()}
+        )
         with pytest.raises(toolchain.ToolError, match="checksum mismatch"):
             toolchain.install(tmp_path / "bad", ("opa",), say=said.append, use_go=False)
         assert not (tmp_path / "bad" / "bin" / "opa").exists() and not list((tmp_path / "bad").glob("tmp.*"))
@@ -159,9 +171,13 @@ def test_a_release_binary_is_installed_only_when_its_checksum_matches_the_pin(tm
 
 
 def test_release_assets_are_the_official_names():
-    assert toolchain.release_url("opa", "v1.22.4", "linux_amd64").endswith("/open-policy-agent/opa/releases/download/v1.22.4/opa_linux_amd64_static")
+    assert toolchain.release_url("opa", "v1.22.4", "linux_amd64").endswith(
+        "/open-policy-agent/opa/releases/download/v1.22.4/opa_linux_amd64_static"
+    )
     assert toolchain.release_url("opa", "v1.22.4", "darwin_arm64").endswith("/v1.22.4/opa_darwin_arm64")
-    assert toolchain.release_url("regal", "v0.42.0", "linux_amd64").endswith("/regal/releases/download/v0.42.0/regal_Linux_x86_64")
+    assert toolchain.release_url("regal", "v0.42.0", "linux_amd64").endswith(
+        "/regal/releases/download/v0.42.0/regal_Linux_x86_64"
+    )
 
 
 def test_ci_runs_exactly_make_test():

@@ -73,8 +73,12 @@ def _require(name: str, found: str | None, hint: str) -> str:
 
 @pytest.fixture(scope="module")
 def nginx_path() -> str:
-    found = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None)
-    return _require("nginx", found, "`make test` installs Debian's nginx when run as root (Makefile target system-deps)")
+    found = shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None
+    )
+    return _require(
+        "nginx", found, "`make test` installs Debian's nginx when run as root (Makefile target system-deps)"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +89,11 @@ def keys(tmp_path_factory) -> dict[str, Path]:
     out = {}
     for name in ("a", "b"):
         key, pub = work / f"{name}.key.pem", work / f"{name}.pub.pem"
-        subprocess.run([openssl, "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", str(key)], check=True, capture_output=True)
+        subprocess.run(
+            [openssl, "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", str(key)],
+            check=True,
+            capture_output=True,
+        )
         subprocess.run([openssl, "pkey", "-in", str(key), "-pubout", "-out", str(pub)], check=True, capture_output=True)
         out[name], out[f"{name}_pub"] = key, pub
     return out
@@ -145,7 +153,12 @@ class Nginx:
             self.port = free_port()
             conf = self.dir / "nginx.conf"
             conf.write_text(NGINX_CONF.format(dir=self.dir, port=self.port))
-            subprocess.run([self.binary, "-t", "-q", "-p", str(self.dir), "-e", str(self.dir / "error.log"), "-c", str(conf)], check=True, capture_output=True, timeout=20)
+            subprocess.run(
+                [self.binary, "-t", "-q", "-p", str(self.dir), "-e", str(self.dir / "error.log"), "-c", str(conf)],
+                check=True,
+                capture_output=True,
+                timeout=20,
+            )
             with open(self.dir / "stderr.log", "ab") as err:
                 self.process = subprocess.Popen(
                     [self.binary, "-p", str(self.dir), "-e", str(self.dir / "error.log"), "-c", str(conf)],
@@ -287,7 +300,12 @@ def probe(sidecar: OpaSidecar, session: requests.Session | None, token: str, n: 
         with requests.Session() as own:
             own.trust_env = False
             return probe(sidecar, own, token, n)
-    resp = session.post(sidecar.url + DECISION_PATH, json={"input": liver_denied(f"probe-{sidecar.name}-{n}")}, headers=bearer(token), timeout=5)
+    resp = session.post(
+        sidecar.url + DECISION_PATH,
+        json={"input": liver_denied(f"probe-{sidecar.name}-{n}")},
+        headers=bearer(token),
+        timeout=5,
+    )
     resp.raise_for_status()
     doc = resp.json()
     entry = sidecar.decision(doc["decision_id"])
@@ -295,7 +313,9 @@ def probe(sidecar: OpaSidecar, session: requests.Session | None, token: str, n: 
     return entry["bundles"]["rxrego"]["revision"], wording(doc["result"])
 
 
-def wait_for_revision(sidecar: OpaSidecar, token: str, revision: str, since: float, deadline: float, words: dict[str, str]) -> float:
+def wait_for_revision(
+    sidecar: OpaSidecar, token: str, revision: str, since: float, deadline: float, words: dict[str, str]
+) -> float:
     """Seconds from `since` until the sidecar answers with `revision` (probing every 50 ms).
     Every answer's wording must match the revision the decision log names."""
     n = 0
@@ -307,7 +327,9 @@ def wait_for_revision(sidecar: OpaSidecar, token: str, revision: str, since: flo
             if rev == revision:
                 return time.monotonic() - since
             if time.monotonic() > deadline:
-                raise AssertionError(f"sidecar {sidecar.name} still on {rev}, not {revision}, {time.monotonic() - since:.1f}s after publishing")
+                raise AssertionError(
+                    f"sidecar {sidecar.name} still on {rev}, not {revision}, {time.monotonic() - since:.1f}s after publishing"
+                )
             n += 1
             time.sleep(0.05)
 
@@ -340,7 +362,9 @@ def test_three_sidecars_fed_from_one_nginx(opa_path, nginx_path, keys, tmp_path)
         nginx.start()
         head = requests.head(f"{nginx.url}/bundles/rxrego.tar.gz", timeout=5)
         assert head.status_code == 200 and head.headers.get("ETag"), head.headers
-        again = requests.get(f"{nginx.url}/bundles/rxrego.tar.gz", headers={"If-None-Match": head.headers["ETag"]}, timeout=5)
+        again = requests.get(
+            f"{nginx.url}/bundles/rxrego.tar.gz", headers={"If-None-Match": head.headers["ETag"]}, timeout=5
+        )
         assert again.status_code == 304  # a poll of an unchanged bundle costs no download
 
         # one configuration for every sidecar, written by deploy-config
@@ -404,7 +428,9 @@ def test_three_sidecars_fed_from_one_nginx(opa_path, nginx_path, keys, tmp_path)
 
         # revision B: every sidecar within the polling bound
         published = publish(signed["b"].path, nginx.bundle_file)
-        times["B"] = every(lambda s: wait_for_revision(s, token, rev_b, published, published + POLLING_MAX + MARGIN, words))
+        times["B"] = every(
+            lambda s: wait_for_revision(s, token, rev_b, published, published + POLLING_MAX + MARGIN, words)
+        )
         assert max(times["B"]) <= POLLING_MAX + MARGIN, times["B"]
         decided_b = every(golden_decisions)
         assert decided_b[1:] == decided_b[:-1]
@@ -423,7 +449,10 @@ def test_three_sidecars_fed_from_one_nginx(opa_path, nginx_path, keys, tmp_path)
 
         times["refused"] = every(lambda s: seconds_until_logged(s, published, "verif", "did not try the forged bundle"))
         assert every(lambda s: probe(s, None, token, 1000)) == [(rev_b, "b")] * N_SIDECARS
-        assert every(lambda s: requests.get(s.url + "/health?bundles", headers=bearer(token), timeout=5).status_code) == [200] * N_SIDECARS
+        assert (
+            every(lambda s: requests.get(s.url + "/health?bundles", headers=bearer(token), timeout=5).status_code)
+            == [200] * N_SIDECARS
+        )
         assert every(golden_decisions) == decided_b
 
         # the bundle server gone: each sidecar fails a poll and keeps serving B
@@ -431,7 +460,9 @@ def test_three_sidecars_fed_from_one_nginx(opa_path, nginx_path, keys, tmp_path)
         nginx.stop()
         stopped = time.monotonic()
 
-        times["server down"] = every(lambda s: seconds_until_logged(s, stopped, "connection refused", "did not poll the stopped server"))
+        times["server down"] = every(
+            lambda s: seconds_until_logged(s, stopped, "connection refused", "did not poll the stopped server")
+        )
         assert every(lambda s: probe(s, None, token, 2000)) == [(rev_b, "b")] * N_SIDECARS
         assert every(golden_decisions) == decided_b
 
@@ -468,20 +499,31 @@ def test_deploy_config_writes_json_yaml_and_refuses_bad_options(tmp_path, keys):
     )  # fmt: skip
     assert r.exit_code == 0, r.output
     doc = json.loads(out.read_text())
-    assert doc["services"] == {"bundles": {"url": "https://bundles.example:8443"}, "decision-logs": {"url": "http://127.0.0.1:9"}}
+    assert doc["services"] == {
+        "bundles": {"url": "https://bundles.example:8443"},
+        "decision-logs": {"url": "http://127.0.0.1:9"},
+    }
     assert doc["bundles"]["rxrego"]["resource"] == "rx/bundle.tar.gz?v=1"
     assert doc["bundles"]["rxrego"]["polling"] == {"min_delay_seconds": 10, "max_delay_seconds": 20}
     assert doc["keys"]["rxrego"]["algorithm"] == "PS256"
     assert doc["decision_logs"]["service"] == "decision-logs" and doc["decision_logs"]["resource"] == "/v1/logs"
     authz = out.parent / "system" / "authz" / "authz.rego"
     token_module = out.parent / "system" / "authz" / "token" / "token.rego"
-    assert digest in token_module.read_text() and authz.is_file() and (out.parent / "system" / "log" / "mask.rego").is_file()
-    assert doc["server"] == {"decoding": {"max_length": limits.MAX_BODY_BYTES, "gzip": {"max_length": limits.MAX_DECOMPRESSED_BYTES}}}
+    assert (
+        digest in token_module.read_text()
+        and authz.is_file()
+        and (out.parent / "system" / "log" / "mask.rego").is_file()
+    )
+    assert doc["server"] == {
+        "decoding": {"max_length": limits.MAX_BODY_BYTES, "gzip": {"max_length": limits.MAX_DECOMPRESSED_BYTES}}
+    }
     assert "--addr 127.0.0.1:9191" in r.output and "--authentication=token --authorization=basic" in r.output
     assert "warning" not in r.output
 
     # again without token or key: no authz policy left behind, and a warning for each
-    r = runner.invoke(cli_main, ["deploy-config", "--bundle-url", "http://127.0.0.1:1/b.tar.gz", "-o", str(out.with_suffix(".yaml"))])
+    r = runner.invoke(
+        cli_main, ["deploy-config", "--bundle-url", "http://127.0.0.1:1/b.tar.gz", "-o", str(out.with_suffix(".yaml"))]
+    )
     assert r.exit_code == 0, r.output
     assert not authz.exists() and not token_module.exists()
     assert "no --verification-key" in r.output and "no --token-hash-file" in r.output
@@ -544,14 +586,25 @@ def test_deploy_config_decision_logs_to_a_service_are_masked(opa_path, tmp_path)
         )  # fmt: skip
         assert r.exit_code == 0, r.output
         port = free_port()
-        cmd = deploy.opa_command(config, config.parent / "system", addr=f"127.0.0.1:{port}", token=False, opa=str(opa_path), extra_args=["--log-level", "error"])
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        cmd = deploy.opa_command(
+            config,
+            config.parent / "system",
+            addr=f"127.0.0.1:{port}",
+            token=False,
+            opa=str(opa_path),
+            extra_args=["--log-level", "error"],
+        )
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
         url = f"http://127.0.0.1:{port}"
         with RxRegoClient(url) as c:
             c.wait_until_ready(30)
         req = dict(APPROVED, patient={"id": "PAT-SVC-1", "birth_date": "1977-07-07"})
         one = requests.post(url + DECISION_PATH, json={"input": req}, timeout=5).json()
-        many = requests.post(url + "/v1/data/rxrego/decisions", json={"input": {"requests": [req, req]}}, timeout=5).json()
+        many = requests.post(
+            url + "/v1/data/rxrego/decisions", json={"input": {"requests": [req, req]}}, timeout=5
+        ).json()
         os.killpg(proc.pid, signal.SIGTERM)  # a graceful stop flushes the buffered decision logs
         proc.wait(timeout=20)
         deadline = time.monotonic() + 5

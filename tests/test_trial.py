@@ -49,7 +49,10 @@ def edited(tmp_path) -> Path:
     text = path.read_text(encoding="utf-8")
     old = "    text: Age 18+\n    age: {min_years: 18}\n"
     assert text.count(old) == 1
-    path.write_text(text.replace(old, "    text: Age between 18 and 75 years\n    age: {min_years: 18, max_years: 75}\n"), encoding="utf-8")
+    path.write_text(
+        text.replace(old, "    text: Age between 18 and 75 years\n    age: {min_years: 18, max_years: 75}\n"),
+        encoding="utf-8",
+    )
     return specs
 
 
@@ -75,7 +78,12 @@ def test_explain_and_decide_never_use_stale_rego(opa_path, edited, tmp_path):
     assert result.exit_code == 2 and "is stale" in result.stderr
     # decide: a Ph+ 76-year-old without prior therapy is outside "between 18 and 75", so the
     # Ph+ adult rule does not apply and the fresh Rego approves (the unedited policy pends it for the missing prior therapies).
-    req.write_text(REQUEST_YAML.replace("1956-03-20", "1950-03-20").replace("philadelphia_chromosome: negative", "philadelphia_chromosome: positive"), encoding="utf-8")
+    req.write_text(
+        REQUEST_YAML.replace("1956-03-20", "1950-03-20").replace(
+            "philadelphia_chromosome: negative", "philadelphia_chromosome: positive"
+        ),
+        encoding="utf-8",
+    )
     result = run("decide", str(req), "--specs", str(edited), "--rego", str(REGO), "--json")
     assert result.exit_code == 0, result.output
     decision = json.loads(result.stdout)
@@ -98,7 +106,17 @@ def test_requests_in_yaml_or_json_and_golden_cases_by_name(opa_path, tmp_path):
     assert stdin.exit_code == 0 and stdin.stdout.startswith("APPROVED")
 
     # A golden case by name: its expanded request, decided as conformance decides it.
-    result = run("explain", "--case", "approved-adult-ph-negative", "--cases", str(CASES), "--specs", str(SPECS), "--rego", str(REGO))
+    result = run(
+        "explain",
+        "--case",
+        "approved-adult-ph-negative",
+        "--cases",
+        str(CASES),
+        "--specs",
+        str(SPECS),
+        "--rego",
+        str(REGO),
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("Case        golden case 5.21.100-besponsa.cases.yaml::approved-adult-ph-negative")
     assert "APPROVED" in result.output
@@ -148,8 +166,21 @@ def test_watch_decides_again_on_each_save(opa_path, edited, tmp_path):
     req = tmp_path / "request.yaml"
     req.write_text(REQUEST_YAML, encoding="utf-8")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rxrego.cli", "explain", str(req), "--watch", "--specs", str(edited), "--rego", str(REGO)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "rxrego.cli",
+            "explain",
+            str(req),
+            "--watch",
+            "--specs",
+            str(edited),
+            "--rego",
+            str(REGO),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         out = _Lines(proc.stdout)

@@ -20,7 +20,10 @@ def test_besponsa_has_its_dated_versions():
     spec = load_spec(BESPONSA)
     assert [v.effective_date for v in spec.versions] == ["2026-04-01", "2024-04-01", "2017-12-01", "2017-09-08"]
     assert [v.module_package for v in spec.versions] == [
-        "fep_5_21_100", "fep_5_21_100_v2024_04_01", "fep_5_21_100_v2017_12_01", "fep_5_21_100_v2017_09_08",
+        "fep_5_21_100",
+        "fep_5_21_100_v2024_04_01",
+        "fep_5_21_100_v2017_12_01",
+        "fep_5_21_100_v2017_09_08",
     ]
     april_2024, dec_2017, sep_2017 = spec.earlier_versions
     # April 2024 gives no section: it decides exactly as the current document.
@@ -57,24 +60,40 @@ def test_an_error_in_an_earlier_version_points_into_it(tmp_path):
 
 def test_inherited_criteria_are_checked_against_the_requirements_that_use_them(tmp_path):
     # September 2017 inherits December's criteria: a reference to one December lacks fails there.
-    path = edited(tmp_path, "  - effective_date: 2017-09-08\n    note: The original policy (addition to PA, August 2017), before the Ph+ requirement.\n    requirements:\n      initial:\n        title: Prior-Approval Requirements\n        duration_months: 3\n        all_of:\n          - age_18_or_older",
-                  "  - effective_date: 2017-09-08\n    note: The original policy (addition to PA, August 2017), before the Ph+ requirement.\n    requirements:\n      initial:\n        title: Prior-Approval Requirements\n        duration_months: 3\n        all_of:\n          - age_1_or_older")
+    path = edited(
+        tmp_path,
+        "  - effective_date: 2017-09-08\n    note: The original policy (addition to PA, August 2017), before the Ph+ requirement.\n    requirements:\n      initial:\n        title: Prior-Approval Requirements\n        duration_months: 3\n        all_of:\n          - age_18_or_older",
+        "  - effective_date: 2017-09-08\n    note: The original policy (addition to PA, August 2017), before the Ph+ requirement.\n    requirements:\n      initial:\n        title: Prior-Approval Requirements\n        duration_months: 3\n        all_of:\n          - age_1_or_older",
+    )
     with pytest.raises(SpecError) as exc:
         load_spec(path)
-    assert any(i.path == "earlier_versions[2].requirements.initial.all_of[0]" and "age_1_or_older" in i.message for i in exc.value.issues)
+    assert any(
+        i.path == "earlier_versions[2].requirements.initial.all_of[0]" and "age_1_or_older" in i.message
+        for i in exc.value.issues
+    )
 
 
 def test_versions_must_go_newest_first(tmp_path):
     path = edited(tmp_path, "  - effective_date: 2017-12-01\n", "  - effective_date: 2025-12-01\n")
     with pytest.raises(SpecError) as exc:
         load_spec(path)
-    assert any(i.path == "earlier_versions[1].effective_date" and "not before 2024-04-01" in i.message for i in exc.value.issues)
+    assert any(
+        i.path == "earlier_versions[1].effective_date" and "not before 2024-04-01" in i.message
+        for i in exc.value.issues
+    )
 
 
 @pytest.mark.parametrize(
     "date_of_service, effective",
-    [("2026-04-01", "2026-04-01"), ("2026-03-31", "2024-04-01"), ("2024-04-01", "2024-04-01"),
-     ("2024-03-31", "2017-12-01"), ("2017-12-01", "2017-12-01"), ("2017-11-30", "2017-09-08"), ("2017-09-08", "2017-09-08")],
+    [
+        ("2026-04-01", "2026-04-01"),
+        ("2026-03-31", "2024-04-01"),
+        ("2024-04-01", "2024-04-01"),
+        ("2024-03-31", "2017-12-01"),
+        ("2017-12-01", "2017-12-01"),
+        ("2017-11-30", "2017-09-08"),
+        ("2017-09-08", "2017-09-08"),
+    ],
 )
 def test_the_version_in_force_decides(date_of_service, effective, decide_batch):
     request = {"request_type": "initial", "date_of_service": date_of_service, "drug": {"hcpcs": "J9229"}}
@@ -86,4 +105,9 @@ def test_the_version_in_force_decides(date_of_service, effective, decide_batch):
 def test_before_the_first_version_is_not_in_force_and_never_approved(decide_batch):
     request = {"request_type": "initial", "date_of_service": "2017-09-07", "drug": {"name": "besponsa"}}
     [decision] = decide_batch([request])
-    assert decision == {"outcome": "no_policy", "reason": "not_in_force", "drug": {"name": "besponsa"}, "in_force_from": "2017-09-08"}
+    assert decision == {
+        "outcome": "no_policy",
+        "reason": "not_in_force",
+        "drug": {"name": "besponsa"},
+        "in_force_from": "2017-09-08",
+    }

@@ -55,7 +55,12 @@ requirements:
   initial: {title: Prior-Approval Requirements, duration_months: 12, all_of: [adult, diagnosis, step, ldl, quantity]}
 """
 
-LINE = {cid: n for n, text in enumerate(STEP.splitlines(), 1) for cid in [text.strip().rstrip(":")] if text.startswith("  ") and not text.startswith("   ")}
+LINE = {
+    cid: n
+    for n, text in enumerate(STEP.splitlines(), 1)
+    for cid in [text.strip().rstrip(":")]
+    if text.startswith("  ") and not text.startswith("   ")
+}
 
 
 @pytest.fixture
@@ -68,14 +73,29 @@ def step_spec(tmp_path: Path):
 def test_wording_that_names_what_the_encoding_does_not_is_flagged_at_its_line(step_spec):
     issues = wording_issues(step_spec)
     by_path = {i.path: i for i in issues}
-    assert sorted(by_path) == ["criteria.adult.text", "criteria.ldl.text", "criteria.step.text", "criteria.tried_statins.text"]
+    assert sorted(by_path) == [
+        "criteria.adult.text",
+        "criteria.ldl.text",
+        "criteria.step.text",
+        "criteria.tried_statins.text",
+    ]
     # "2 of the following" encoded as at_least: 1
     step = by_path["criteria.step.text"]
-    assert step.message == 'the wording says "2 of the following" but the encoding requires 1 of them (at_least: {n: 1})'
+    assert (
+        step.message == 'the wording says "2 of the following" but the encoding requires 1 of them (at_least: {n: 1})'
+    )
     # "18 years" encoded as min_years: 1
-    assert by_path["criteria.adult.text"].message == "the wording names 18 but the encoding has no such number (it has: 1 (adult: min_years))"
-    assert 'the wording says "at least TWO" but no count of 2 is encoded' in by_path["criteria.tried_statins.text"].message
-    assert "the wording names 190" in by_path["criteria.ldl.text"].message and "160 (ldl: value)" in by_path["criteria.ldl.text"].message
+    assert (
+        by_path["criteria.adult.text"].message
+        == "the wording names 18 but the encoding has no such number (it has: 1 (adult: min_years))"
+    )
+    assert (
+        'the wording says "at least TWO" but no count of 2 is encoded' in by_path["criteria.tried_statins.text"].message
+    )
+    assert (
+        "the wording names 190" in by_path["criteria.ldl.text"].message
+        and "160 (ldl: value)" in by_path["criteria.ldl.text"].message
+    )
     for issue in issues:  # at the criterion's text
         cid = issue.path.split(".")[1]
         assert issue.line == LINE[cid] + 1 and issue.column == 11, issue
@@ -107,7 +127,10 @@ def test_check_wording_command(tmp_path: Path):
     result = CliRunner().invoke(main, ["check", "--wording", str(tmp_path)])
     assert result.exit_code == 1, result.output
     assert "1 spec(s) valid" in result.output  # valid, but worded apart from its encoding
-    assert f"stepdrug.yaml:{LINE['step'] + 1}:11: criteria.step.text: the wording says \"2 of the following\"" in result.output
+    assert (
+        f'stepdrug.yaml:{LINE["step"] + 1}:11: criteria.step.text: the wording says "2 of the following"'
+        in result.output
+    )
     assert "4 criterion wording(s) name a number or count the encoding does not have" in result.output
     plain = CliRunner().invoke(main, ["check", str(tmp_path)])
     assert plain.exit_code == 0

@@ -109,7 +109,9 @@ def opa_config(
     }
     if verification_key is not None:
         if verification_alg not in bundle_mod.SIGNING_ALGS:
-            raise DeployError(f"unsupported verification algorithm {verification_alg}; use one of {', '.join(bundle_mod.SIGNING_ALGS)}")
+            raise DeployError(
+                f"unsupported verification algorithm {verification_alg}; use one of {', '.join(bundle_mod.SIGNING_ALGS)}"
+            )
         if "-----BEGIN" not in verification_key:
             raise DeployError("the verification key must be a PEM public key")
         config["bundles"][BUNDLE_NAME]["signing"] = {"keyid": KEY_ID}
@@ -176,7 +178,7 @@ def read_token_hash(path: Path) -> str:
     text = text.split()[0] if text else ""  # sha256sum's "<hex>  -" is fine too
     text = text.removeprefix("sha256:").lower()
     if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
-        raise DeployError(f"{path} must hold the token's sha256 as 64 hex digits (printf %s \"$TOKEN\" | sha256sum)")
+        raise DeployError(f'{path} must hold the token\'s sha256 as 64 hex digits (printf %s "$TOKEN" | sha256sum)')
     return text
 
 

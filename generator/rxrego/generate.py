@@ -113,18 +113,28 @@ def root_block(rs: m.RequirementSet, spec: m.PolicySpec | None = None) -> dict[s
     evaluates (lib.root_status)."""
     root = rs.root
     if rs.indications:
-        return {"title": rs.title, "indications": {
-            ind.id: {
-                "heading": ind.heading,
-                "diagnosis": ind.diagnosis,
-                "codes": _indication_codes(spec, ind),
-                "all_of": list(rs.indication_root(ind).children),
-                "duration": _duration_data(rs.duration_of(ind)),
-                **({"duration_when": [{"criterion": c, "duration": _duration_data(d)} for c, d in ind.duration_when]}
-                   if ind.duration_when else {}),
-            }
-            for ind in rs.indications
-        }}
+        return {
+            "title": rs.title,
+            "indications": {
+                ind.id: {
+                    "heading": ind.heading,
+                    "diagnosis": ind.diagnosis,
+                    "codes": _indication_codes(spec, ind),
+                    "all_of": list(rs.indication_root(ind).children),
+                    "duration": _duration_data(rs.duration_of(ind)),
+                    **(
+                        {
+                            "duration_when": [
+                                {"criterion": c, "duration": _duration_data(d)} for c, d in ind.duration_when
+                            ]
+                        }
+                        if ind.duration_when
+                        else {}
+                    ),
+                }
+                for ind in rs.indications
+            },
+        }
     block: dict[str, object] = {"title": rs.title, "duration_months": rs.duration_months}
     if isinstance(root, m.AllOf):
         block["all_of"] = list(root.children)
@@ -219,7 +229,14 @@ def _env() -> jinja2.Environment:
         lstrip_blocks=True,
         autoescape=False,
     )
-    env.filters.update(rego=regotext.block, ref_key=regotext.ref_key, comment=regotext.comment, comment_block=regotext.comment_block, yaml_string=regotext.yaml_string, status_expr=status_expr)
+    env.filters.update(
+        rego=regotext.block,
+        ref_key=regotext.ref_key,
+        comment=regotext.comment,
+        comment_block=regotext.comment_block,
+        yaml_string=regotext.yaml_string,
+        status_expr=status_expr,
+    )
     return env
 
 
@@ -277,41 +294,51 @@ def _coverage_block(spec: m.PolicySpec) -> dict[str, object]:
 def render_policy(spec: m.PolicySpec, policy_block: dict[str, str] | None = None) -> str:
     """policy.rego: the policy block, the wording, one status rule per criterion, the
     requirement sets and the decision."""
-    return _env().get_template("policy.rego.j2").render(
-        header=header(_source(spec)),
-        spec=spec,
-        policy_block=_policy_block(spec) if policy_block is None else policy_block,
-        coverage_block=_coverage_block(spec),
-        value_sets={
-            vs.id: {"agents": lower_set(vs.agents), "classes": frozenset(vs.classes)} for vs in spec.value_sets
-        },
-        texts={c.id: c.text for c in spec.criteria},
-        sets=[{"name": rs.name, "block": root_block(rs, spec)} for rs in spec.requirements],
+    return (
+        _env()
+        .get_template("policy.rego.j2")
+        .render(
+            header=header(_source(spec)),
+            spec=spec,
+            policy_block=_policy_block(spec) if policy_block is None else policy_block,
+            coverage_block=_coverage_block(spec),
+            value_sets={
+                vs.id: {"agents": lower_set(vs.agents), "classes": frozenset(vs.classes)} for vs in spec.value_sets
+            },
+            texts={c.id: c.text for c in spec.criteria},
+            sets=[{"name": rs.name, "block": root_block(rs, spec)} for rs in spec.requirements],
+        )
     )
 
 
 def render_derived(spec: m.PolicySpec) -> str:
     """derived.rego, beside policy.rego: the tables derived from its criteria."""
     requires, conditions = edges(spec)
-    return _env().get_template("derived.rego.j2").render(
-        header=header(_source(spec)),
-        spec=spec,
-        request_types=frozenset(t for r in spec.requirements for t in r.request_types),
-        request_sets={t: r.name for r in spec.requirements for t in r.request_types},
-        order=orders(spec),
-        requires=requires,
-        conditions=conditions,
-        fields={c.id: c.test.fields() for c in spec.criteria if isinstance(c.test, m.Kind)},
-        facts=fact_paths(spec),
-        reads_product=any(isinstance(c.test, m.Kind) and c.test.key == "product" for c in spec.criteria),
+    return (
+        _env()
+        .get_template("derived.rego.j2")
+        .render(
+            header=header(_source(spec)),
+            spec=spec,
+            request_types=frozenset(t for r in spec.requirements for t in r.request_types),
+            request_sets={t: r.name for r in spec.requirements for t in r.request_types},
+            order=orders(spec),
+            requires=requires,
+            conditions=conditions,
+            fields={c.id: c.test.fields() for c in spec.criteria if isinstance(c.test, m.Kind)},
+            facts=fact_paths(spec),
+            reads_product=any(isinstance(c.test, m.Kind) and c.test.key == "product" for c in spec.criteria),
+        )
     )
 
 
 def render_alias(spec: m.PolicySpec, target: m.PolicySpec) -> str:
     """An earlier version that decides as `target` (a newer version) does: a module that
     names the version and takes the decision from `target`'s module."""
-    return _env().get_template("alias.rego.j2").render(
-        header=header(_source(spec)), spec=spec, target=target.module_package, policy_block=_policy_block(spec)
+    return (
+        _env()
+        .get_template("alias.rego.j2")
+        .render(header=header(_source(spec)), spec=spec, target=target.module_package, policy_block=_policy_block(spec))
     )
 
 
@@ -350,8 +377,7 @@ def policy_modules(spec: m.PolicySpec) -> dict[str, str]:
 def versions(specs: Sequence[m.PolicySpec]) -> dict[str, list[dict[str, str]]]:
     """Per policy, its versions newest first: the date each took effect and its module."""
     return {
-        spec.package: [{"from": v.effective_date, "package": v.module_package} for v in spec.versions]
-        for spec in specs
+        spec.package: [{"from": v.effective_date, "package": v.module_package} for v in spec.versions] for spec in specs
     }
 
 
@@ -408,23 +434,32 @@ def routing_data(specs: Sequence[m.PolicySpec], specs_label: str = "policy_sourc
         for kind, by_key in routes(specs).items()
     }
     body = json.dumps({"routes": table, "versions": versions(specs)}, indent=2, sort_keys=True, ensure_ascii=False)
-    return header(f"the specs in {specs_label}") + "\n# The router's tables (rego/rxrego/router.rego reads them as data.rxrego.routing).\n" + body + "\n"
+    return (
+        header(f"the specs in {specs_label}")
+        + "\n# The router's tables (rego/rxrego/router.rego reads them as data.rxrego.routing).\n"
+        + body
+        + "\n"
+    )
 
 
 def render(specs: Sequence[m.PolicySpec], specs_label: str = "policy_source/") -> dict[str, str]:
     """Every generated file, {path under rego/: text}, before formatting."""
     files = {
         LIB_PATH: header(f"generator/rxrego/{LIB_SOURCE}, copied") + "\n" + lib_source(),
-        COVERAGE_PATH: header(f"generator/rxrego/{COVERAGE_SOURCE}, copied") + "\n"
+        COVERAGE_PATH: header(f"generator/rxrego/{COVERAGE_SOURCE}, copied")
+        + "\n"
         + importlib.resources.files("rxrego").joinpath(COVERAGE_SOURCE).read_text(encoding="utf-8"),
-        ROUTER_PATH: _env().get_template("router.rego.j2").render(
+        ROUTER_PATH: _env()
+        .get_template("router.rego.j2")
+        .render(
             header=header(f"the specs in {specs_label}"),
             max_batch_requests=limits.MAX_BATCH_REQUESTS,
             with_products=with_products(specs),
             plans={spec.package: spec.plan for spec in specs if spec.plan is not None},
             strengths={
                 spec.package: {p.id: frozenset(s.replace(" ", "").lower() for s in p.strengths) for p in spec.products}
-                for spec in specs if any(p.strengths for p in spec.products)
+                for spec in specs
+                if any(p.strengths for p in spec.products)
             },
         ),
         ROUTING_PATH: routing_data(specs, specs_label),
@@ -470,7 +505,9 @@ def build(specs: Sequence[m.PolicySpec], specs_label: str = "policy_source/") ->
             raise GenerateError(f"opa fmt rejected the generated Rego (a generator bug):\n{result.stderr.strip()}")
         result = opa.run(["check", "--strict", "."], cwd=scratch)
         if result.returncode != 0:
-            raise GenerateError(f"opa check --strict rejected the generated Rego (a generator bug):\n{result.stderr.strip() or result.stdout.strip()}")
+            raise GenerateError(
+                f"opa check --strict rejected the generated Rego (a generator bug):\n{result.stderr.strip() or result.stdout.strip()}"
+            )
         return _read_tree(scratch)
 
 

@@ -52,8 +52,10 @@ class RegoTests:
         return not self.failed and self.passed > 0 and self.lib_coverage >= LIB_COVERAGE_GOAL
 
     def summary(self) -> str:
-        return (f"opa test: {self.passed} passed, {len(self.failed)} failed; "
-                f"lib line coverage {self.lib_coverage:.1f}% (goal >= {LIB_COVERAGE_GOAL:.0f}%)")
+        return (
+            f"opa test: {self.passed} passed, {len(self.failed)} failed; "
+            f"lib line coverage {self.lib_coverage:.1f}% (goal >= {LIB_COVERAGE_GOAL:.0f}%)"
+        )
 
 
 def run_rego_tests(folder: Path | None = None) -> RegoTests:
@@ -65,7 +67,9 @@ def run_rego_tests(folder: Path | None = None) -> RegoTests:
     try:
         tests = json.loads(result.stdout)
     except json.JSONDecodeError:
-        raise opa.OpaError(f"opa test could not run the tests in {folder}:\n{result.stderr.strip() or result.stdout.strip()}") from None
+        raise opa.OpaError(
+            f"opa test could not run the tests in {folder}:\n{result.stderr.strip() or result.stdout.strip()}"
+        ) from None
     failed = tuple(f"{t['package']}.{t['name']}" for t in tests if t.get("fail") or t.get("error"))
     passed = sum(1 for t in tests if not (t.get("fail") or t.get("error") or t.get("skip")))
     if failed:
@@ -78,7 +82,8 @@ def run_rego_tests(folder: Path | None = None) -> RegoTests:
     coverage = {Path(name).as_posix(): float(f.get("coverage", 0.0)) for name, f in report.get("files", {}).items()}
     not_covered = {
         Path(name).as_posix(): [(r["start"]["row"], r["end"]["row"]) for r in f.get("not_covered", [])]
-        for name, f in report.get("files", {}).items() if f.get("not_covered")
+        for name, f in report.get("files", {}).items()
+        if f.get("not_covered")
     }
     output = "".join(f"lines not covered in {name}: {rows}\n" for name, rows in not_covered.items())
     return RegoTests(passed, (), coverage, float(report.get("coverage", 0.0)), output)
@@ -103,8 +108,11 @@ def run_all(rego_dir: Path, *, built: bool = False) -> list[LintResult]:
         fmt = opa.run(["fmt", "--list", str(rego_dir)], timeout=opa.timeout_for(rego_dir))
         unformatted = fmt.stdout.strip()
         results.append(
-            LintResult("opa fmt (no file would change)", fmt.returncode == 0 and not unformatted,
-                       (f"not formatted:\n{unformatted}\n" if unformatted else "") + fmt.stderr)
+            LintResult(
+                "opa fmt (no file would change)",
+                fmt.returncode == 0 and not unformatted,
+                (f"not formatted:\n{unformatted}\n" if unformatted else "") + fmt.stderr,
+            )
         )
         check = opa.run(["check", "--strict", str(rego_dir)], timeout=opa.timeout_for(rego_dir))
         results.append(LintResult("opa check --strict", check.returncode == 0, check.stdout + check.stderr))
@@ -112,8 +120,14 @@ def run_all(rego_dir: Path, *, built: bool = False) -> list[LintResult]:
     # to lie around, so a checkout and an installed rxrego give the same lint result.
     args = [str(toolchain.regal().path), "lint", "--no-color", "--config-file", str(toolchain.regal_config())]
     shipped = package_rego()
-    regal = subprocess.run([*args, str(rego_dir), str(shipped)], capture_output=True, text=True, timeout=opa.timeout_for(rego_dir))
-    results.append(LintResult("regal lint (and the package's Rego and its tests)", regal.returncode == 0, regal.stdout + regal.stderr))
+    regal = subprocess.run(
+        [*args, str(rego_dir), str(shipped)], capture_output=True, text=True, timeout=opa.timeout_for(rego_dir)
+    )
+    results.append(
+        LintResult(
+            "regal lint (and the package's Rego and its tests)", regal.returncode == 0, regal.stdout + regal.stderr
+        )
+    )
     tests = run_rego_tests(shipped)
     output = tests.output
     if tests.lib_coverage < LIB_COVERAGE_GOAL and not tests.failed:

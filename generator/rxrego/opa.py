@@ -31,12 +31,18 @@ def timeout_for(folder: Path | None) -> float:
     return BASE_SECONDS + SECONDS_PER_MODULE * sum(1 for _ in Path(folder).rglob("*.rego"))
 
 
-def run(args: list[str], *, cwd: Path | None = None, input: str | None = None, timeout: float | None = None) -> subprocess.CompletedProcess:
+def run(
+    args: list[str], *, cwd: Path | None = None, input: str | None = None, timeout: float | None = None
+) -> subprocess.CompletedProcess:
     """The pinned OPA with `args` (no shell), its output captured as text. `timeout`:
     seconds (default: timeout_for(cwd))."""
     tool = toolchain.opa()
     return subprocess.run(
-        [str(tool.path), *args], cwd=cwd, input=input, capture_output=True, text=True,
+        [str(tool.path), *args],
+        cwd=cwd,
+        input=input,
+        capture_output=True,
+        text=True,
         timeout=timeout_for(cwd) if timeout is None else timeout,
     )
 

@@ -129,7 +129,11 @@ def load(root: Path) -> Project:
             raise bad(table, None, "unknown table; expected [payer] and optionally [paths]")
     payer = doc.get("payer")
     if not isinstance(payer, dict) or not isinstance(payer.get("name"), str) or not payer["name"].strip():
-        raise bad("payer", "name" if isinstance(payer, dict) else None, 'expected a non-empty string: name = "Example Health Plan"')
+        raise bad(
+            "payer",
+            "name" if isinstance(payer, dict) else None,
+            'expected a non-empty string: name = "Example Health Plan"',
+        )
     for key in payer:
         if key != "name":
             raise bad("payer", key, "unknown setting; [payer] has only name")

@@ -9,7 +9,23 @@ import unicodedata
 
 # Words that cannot follow a dot in a Rego reference.
 KEYWORDS = frozenset(
-    ["as", "contains", "default", "else", "every", "false", "if", "import", "in", "not", "null", "package", "some", "true", "with"]
+    [
+        "as",
+        "contains",
+        "default",
+        "else",
+        "every",
+        "false",
+        "if",
+        "import",
+        "in",
+        "not",
+        "null",
+        "package",
+        "some",
+        "true",
+        "with",
+    ]
 )
 
 
@@ -94,7 +110,8 @@ _INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 def _escape_invisible(text: str) -> str:
     return "".join(
-        c if c == "\t" or unicodedata.category(c) not in _INVISIBLE
+        c
+        if c == "\t" or unicodedata.category(c) not in _INVISIBLE
         else (f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}")
         for c in text
     )

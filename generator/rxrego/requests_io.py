@@ -253,7 +253,11 @@ def _scalar_problem(value: object) -> str | None:
         shown = value.text if len(value.text) <= 40 else value.text[:37] + "..."
         return f"the number {shown} is outside the accepted range ({RANGE_TEXT})"
     if isinstance(value, int):
-        return None if abs(value) <= MAX_ABS_NUMBER else f"the number {_short_int(value)} is outside the accepted range ({RANGE_TEXT})"
+        return (
+            None
+            if abs(value) <= MAX_ABS_NUMBER
+            else f"the number {_short_int(value)} is outside the accepted range ({RANGE_TEXT})"
+        )
     if isinstance(value, float):
         return None if _in_range(value) else f"the number {value!r} is outside the accepted range ({RANGE_TEXT})"
     return f"{type(value).__name__} is not a JSON value"

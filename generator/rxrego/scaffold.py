@@ -57,7 +57,9 @@ def version() -> str:
     try:
         return metadata.version("rxrego")
     except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare source tree
-        raise ProjectError("rxrego is not installed (no package metadata), so the version to pin is unknown; install it with pip first") from None
+        raise ProjectError(
+            "rxrego is not installed (no package metadata), so the version to pin is unknown; install it with pip first"
+        ) from None
 
 
 def template(name: str) -> str:

@@ -24,13 +24,41 @@ import fastjsonschema
 import jsonschema
 
 # Keywords rxrego's schemas may use: the same in JSON Schema draft 7 and 2020-12.
-DRAFT7_SAME = frozenset({
-    "$id", "$schema", "title", "description", "type", "enum", "const", "properties",
-    "additionalProperties", "patternProperties", "required", "propertyNames", "items",
-    "minItems", "maxItems", "uniqueItems", "minLength", "maxLength", "pattern", "minimum",
-    "maximum", "exclusiveMinimum", "exclusiveMaximum", "minProperties", "maxProperties",
-    "anyOf", "allOf", "oneOf", "not", "default", "examples",
-})
+DRAFT7_SAME = frozenset(
+    {
+        "$id",
+        "$schema",
+        "title",
+        "description",
+        "type",
+        "enum",
+        "const",
+        "properties",
+        "additionalProperties",
+        "patternProperties",
+        "required",
+        "propertyNames",
+        "items",
+        "minItems",
+        "maxItems",
+        "uniqueItems",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "minProperties",
+        "maxProperties",
+        "anyOf",
+        "allOf",
+        "oneOf",
+        "not",
+        "default",
+        "examples",
+    }
+)
 # Keywords whose values are maps of names to schemas (their keys are names, not keywords).
 _SCHEMA_MAPS = ("properties", "patternProperties")
 
@@ -65,7 +93,9 @@ class CompiledSchema:
     def __init__(self, schema: dict) -> None:
         other = keywords(schema) - DRAFT7_SAME
         if other:
-            raise ValueError(f"the schema uses keywords the compiled validator does not share with 2020-12: {sorted(other)}")
+            raise ValueError(
+                f"the schema uses keywords the compiled validator does not share with 2020-12: {sorted(other)}"
+            )
         cls = jsonschema.validators.validator_for(schema)
         cls.check_schema(schema)
         self.reference = cls(schema)

@@ -231,7 +231,9 @@ class Sidecar:
         if verification_key is not None and bundle is None:
             raise SidecarError("a verification key needs a bundle to verify")
         if verification_alg not in VERIFICATION_ALGS:
-            raise SidecarError(f"unsupported verification algorithm {verification_alg}; use one of {', '.join(VERIFICATION_ALGS)}")
+            raise SidecarError(
+                f"unsupported verification algorithm {verification_alg}; use one of {', '.join(VERIFICATION_ALGS)}"
+            )
         self.limits = server_limits(max_body_bytes, max_decompressed_bytes)
         self.bundle = Path(bundle) if bundle is not None else None
         self.host = host

@@ -35,7 +35,10 @@ PINS_FILE = "toolchain.env"
 # the binary) or downloaded as (the official release assets on GitHub).
 GO_MODULES = {
     "opa": ("github.com/open-policy-agent/opa", "-X github.com/open-policy-agent/opa/v1/version.Version={bare}"),
-    "regal": ("github.com/open-policy-agent/regal", "-X github.com/open-policy-agent/regal/pkg/version.Version={version}"),
+    "regal": (
+        "github.com/open-policy-agent/regal",
+        "-X github.com/open-policy-agent/regal/pkg/version.Version={version}",
+    ),
 }
 RELEASES = {
     "opa": "https://github.com/open-policy-agent/opa/releases/download/{version}/",
@@ -170,7 +173,9 @@ def platform_key() -> str:
     machine = _platform.machine().lower()
     arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(machine)
     if arch is None or system not in ("linux", "darwin"):
-        raise ToolError(f"no pinned release binary for {system}/{machine}: install Go (https://go.dev/dl/) and run `rxrego install-tools` again to build from source")
+        raise ToolError(
+            f"no pinned release binary for {system}/{machine}: install Go (https://go.dev/dl/) and run `rxrego install-tools` again to build from source"
+        )
     return f"{system}_{arch}"
 
 
@@ -227,11 +232,19 @@ def _download(name: str, version: str, plat: str, dest: Path, say: Callable[[str
     except OSError as exc:
         raise ToolError(f"{name}: download failed: {url}: {exc}") from exc
     if digest.hexdigest() != want.lower():
-        raise ToolError(f"{name}: checksum mismatch for {url}: expected {want}, got {digest.hexdigest()}; the binary was not installed")
+        raise ToolError(
+            f"{name}: checksum mismatch for {url}: expected {want}, got {digest.hexdigest()}; the binary was not installed"
+        )
     dest.chmod(0o755)
 
 
-def install(tools: Path, names: tuple[str, ...] = ("opa", "regal"), *, say: Callable[[str], None] = print, use_go: bool | None = None) -> list[Tool]:
+def install(
+    tools: Path,
+    names: tuple[str, ...] = ("opa", "regal"),
+    *,
+    say: Callable[[str], None] = print,
+    use_go: bool | None = None,
+) -> list[Tool]:
     """Install the pinned `names` into `tools`/bin and return them.
 
     A tool already there at the pinned version is reused (nothing is built). Each binary is
@@ -263,7 +276,9 @@ def install(tools: Path, names: tuple[str, ...] = ("opa", "regal"), *, say: Call
                 _download(name, version, plat, scratch / name, say)
             got = reported_version(scratch / name)
             if got != version[1:]:
-                raise ToolError(f"{name}: the new binary reports version '{got or 'nothing'}', not {version[1:]}; it was not installed")
+                raise ToolError(
+                    f"{name}: the new binary reports version '{got or 'nothing'}', not {version[1:]}; it was not installed"
+                )
             os.replace(scratch / name, target)
         say(f"{name} {version} installed in {bin_dir}")
         _cache.pop(name, None)

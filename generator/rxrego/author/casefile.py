@@ -154,7 +154,9 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def append_case(cases_dir: Path, spec: m.PolicySpec, specs_dir: Path, *, name: str, proves: str, request: dict, expect: dict) -> Path:
+def append_case(
+    cases_dir: Path, spec: m.PolicySpec, specs_dir: Path, *, name: str, proves: str, request: dict, expect: dict
+) -> Path:
     """Append one case (`request:` the whole request) to the spec's case file, creating the file
     when the policy has none; returns its path. InputError for a bad or taken name, an empty
     `proves`, or a file the case cannot be added to (left as it was)."""

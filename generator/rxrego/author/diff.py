@@ -177,12 +177,20 @@ def requirement_changes(old: m.PolicySpec, new: m.PolicySpec) -> list[Change]:
             out.append(Change("Requirement sets", f"{name}: removed", (f"was: {r.title}, {r.duration_months} months",)))
     for name, r in new_sets.items():
         if name not in old_sets:
-            out.append(Change("Requirement sets", f"{name}: added", (f"{r.title}, {r.duration_months} months, {_root_kind(r.root)} {', '.join(r.root.children)}",)))
+            out.append(
+                Change(
+                    "Requirement sets",
+                    f"{name}: added",
+                    (f"{r.title}, {r.duration_months} months, {_root_kind(r.root)} {', '.join(r.root.children)}",),
+                )
+            )
             continue
         o = old_sets[name]
         lines = text_change("title", o.title, r.title)
         if o.duration_months != r.duration_months:
-            lines.append(f"duration_months: {o.duration_months} -> {r.duration_months} (approval duration {o.duration_months} months -> {r.duration_months} months)")
+            lines.append(
+                f"duration_months: {o.duration_months} -> {r.duration_months} (approval duration {o.duration_months} months -> {r.duration_months} months)"
+            )
         if _root_kind(o.root) != _root_kind(r.root):
             lines.append(f"combinator: {_root_kind(o.root)} -> {_root_kind(r.root)}")
         if isinstance(o.root, m.AtLeast) and isinstance(r.root, m.AtLeast) and o.root.n != r.root.n:
@@ -208,10 +216,22 @@ def value_set_changes(old: m.PolicySpec, new: m.PolicySpec) -> list[Change]:
     new_vs = {v.id: v for v in new.value_sets}
     for vid, v in old_vs.items():
         if vid not in new_vs:
-            out.append(Change("Value sets", f"{vid}: removed", (f"agents: {', '.join(v.agents) or '-'}; classes: {', '.join(v.classes) or '-'}",)))
+            out.append(
+                Change(
+                    "Value sets",
+                    f"{vid}: removed",
+                    (f"agents: {', '.join(v.agents) or '-'}; classes: {', '.join(v.classes) or '-'}",),
+                )
+            )
     for vid, v in new_vs.items():
         if vid not in old_vs:
-            out.append(Change("Value sets", f"{vid}: added", (f"agents: {', '.join(v.agents) or '-'}; classes: {', '.join(v.classes) or '-'}",)))
+            out.append(
+                Change(
+                    "Value sets",
+                    f"{vid}: added",
+                    (f"agents: {', '.join(v.agents) or '-'}; classes: {', '.join(v.classes) or '-'}",),
+                )
+            )
             continue
         o = old_vs[vid]
         lines = text_change("description", o.description, v.description)
@@ -221,7 +241,20 @@ def value_set_changes(old: m.PolicySpec, new: m.PolicySpec) -> list[Change]:
     return out
 
 
-_METADATA = ("id", "number", "title", "payer", "section", "subsection", "effective_date", "original_policy_date", "last_review_date", "description", "background", "example")
+_METADATA = (
+    "id",
+    "number",
+    "title",
+    "payer",
+    "section",
+    "subsection",
+    "effective_date",
+    "original_policy_date",
+    "last_review_date",
+    "description",
+    "background",
+    "example",
+)
 
 
 def versioned_changes(old: m.PolicySpec, new: m.PolicySpec) -> list[Change]:
@@ -348,7 +381,9 @@ def policy_cases(cases_path: str | Path, policy_ids: set[str]) -> tuple[list[Cas
         try:
             suite = load_case_file(path)
         except SpecError as exc:
-            raise InputError("\n".join(str(i) for i in exc.issues) + f"\n{len(exc.issues)} error(s) in the case files") from None
+            raise InputError(
+                "\n".join(str(i) for i in exc.issues) + f"\n{len(exc.issues)} error(s) in the case files"
+            ) from None
         if suite.policy in policy_ids:
             cases.extend(suite.cases)
             files.append(suite.path)
@@ -368,7 +403,9 @@ def decide_all(specs: Sequence[m.PolicySpec], requests: list) -> list:
         return opa.eval_batch(out, "data.rxrego.decisions", {"requests": requests})["value"]
 
 
-def case_changes(old: m.PolicySpec, new: m.PolicySpec, others: Sequence[m.PolicySpec], cases: Sequence[Case]) -> list[CaseChange]:
+def case_changes(
+    old: m.PolicySpec, new: m.PolicySpec, others: Sequence[m.PolicySpec], cases: Sequence[Case]
+) -> list[CaseChange]:
     """The cases whose outcome, reason, unmet or missing ids, or approval end differ."""
     if not cases:
         return []

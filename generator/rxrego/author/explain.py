@@ -23,7 +23,14 @@ from .common import (
     versions_of,
 )
 
-COLOURS = {"met": "green", "unmet": "red", "unknown": "yellow", "approved": "green", "denied": "red", "pended": "yellow"}
+COLOURS = {
+    "met": "green",
+    "unmet": "red",
+    "unknown": "yellow",
+    "approved": "green",
+    "denied": "red",
+    "pended": "yellow",
+}
 ROOT_STATUS = {"approved": "met", "denied": "unmet", "pended": "unknown"}
 INDENT = "  "
 # ANSI SGR codes (ECMA-48): foreground colours 30-37, bold 1, faint 2, reset 0.
@@ -68,7 +75,9 @@ def header_lines(decision: dict, request: object = None) -> list[str]:
         )
     if decision.get("request_type"):
         dos = request.get("date_of_service") if isinstance(request, dict) else None
-        lines.append(f"{'Request':<12}{decision['request_type']}: {decision.get('requirements', '')}, date of service {show_value(dos)}")
+        lines.append(
+            f"{'Request':<12}{decision['request_type']}: {decision.get('requirements', '')}, date of service {show_value(dos)}"
+        )
     if isinstance(decision.get("indication"), dict):
         lines.append(f"{'Indication':<12}{decision['indication'].get('heading')} [{decision['indication'].get('id')}]")
     if "product" in decision:
@@ -79,12 +88,16 @@ def header_lines(decision: dict, request: object = None) -> list[str]:
         lines.append(f"{'Message':<12}{decision['message']}")
     approval = decision.get("approval")
     if isinstance(approval, dict):
-        lines.append(f"{'Approval':<12}{approval.get('start')} to {approval.get('end')} ({approval.get('duration_months')} months)")
+        lines.append(
+            f"{'Approval':<12}{approval.get('start')} to {approval.get('end')} ({approval.get('duration_months')} months)"
+        )
     if outcome == "no_policy":
         drug = decision.get("drug") or {}
         given = ", ".join(f"{k} {show_value(v)}" for k, v in sorted(drug.items())) or "no identifiers"
         if reason == "not_in_force":
-            lines.append(f"{'Drug':<12}{given}: its policy was not in force on the date of service; it applies from {decision.get('in_force_from')}")
+            lines.append(
+                f"{'Drug':<12}{given}: its policy was not in force on the date of service; it applies from {decision.get('in_force_from')}"
+            )
         else:
             lines.append(f"{'Drug':<12}no policy covers this drug ({given})")
     if decision.get("errors"):
@@ -140,8 +153,10 @@ def tree_lines(spec: m.PolicySpec, rs: m.RequirementSet, decision: dict, request
         top = rs.indication_root(ind)
         lines = [f"{_tag(root)}{rs.title}, {ind.heading} [{ind.id}]: {combinator_phrase(top)}"]
     elif rs.indications:  # decided at the indication gate: no criteria were evaluated
-        return [f"{_tag(root)}{rs.title}: no indication of the policy matches the request's diagnoses "
-                f"({', '.join(i.id for i in rs.indications)})"]
+        return [
+            f"{_tag(root)}{rs.title}: no indication of the policy matches the request's diagnoses "
+            f"({', '.join(i.id for i in rs.indications)})"
+        ]
     else:
         lines = [f"{_tag(root)}{rs.title}: {combinator_phrase(top)}"]
 

@@ -64,7 +64,10 @@ def load_spec_folder(specs_dir: str | Path) -> list[m.PolicySpec]:
         return load_specs(files)
     except SpecError as exc:
         lines = [str(i) for i in exc.issues]
-        raise InputError("\n".join(lines) + f"\n{len(lines)} error(s) in the specs under {specs_dir}: fix them first (`rxrego check`)") from None
+        raise InputError(
+            "\n".join(lines)
+            + f"\n{len(lines)} error(s) in the specs under {specs_dir}: fix them first (`rxrego check`)"
+        ) from None
 
 
 def fresh_rego(specs_dir: str | Path, rego_dir: str | Path) -> FreshRego:

@@ -233,7 +233,24 @@ def build_questionnaire(spec: m.PolicySpec, *, base: str = DEFAULT_BASE) -> dict
 
 # --- validation ---------------------------------------------------------------------------------------
 
-ITEM_TYPES = {"group", "display", "boolean", "decimal", "integer", "date", "dateTime", "time", "string", "text", "url", "choice", "open-choice", "attachment", "reference", "quantity"}
+ITEM_TYPES = {
+    "group",
+    "display",
+    "boolean",
+    "decimal",
+    "integer",
+    "date",
+    "dateTime",
+    "time",
+    "string",
+    "text",
+    "url",
+    "choice",
+    "open-choice",
+    "attachment",
+    "reference",
+    "quantity",
+}
 STATUSES = {"draft", "active", "retired", "unknown"}
 OPERATORS = {"exists", "=", "!=", ">", "<", ">=", "<="}
 # The answer[x] an enableWhen may compare with each item type (and initial value[x]).
@@ -258,7 +275,7 @@ ORDERED = {"decimal", "integer", "date", "dateTime", "time", "quantity"}
 
 
 def _value_keys(obj: dict, prefix: str) -> list[str]:
-    return [k[len(prefix):] for k in obj if k.startswith(prefix) and k[len(prefix):][:1].isupper()]
+    return [k[len(prefix) :] for k in obj if k.startswith(prefix) and k[len(prefix) :][:1].isupper()]
 
 
 def validate_questionnaire(q: object) -> list[str]:
@@ -326,7 +343,9 @@ def validate_questionnaire(q: object) -> list[str]:
             for j, opt in enumerate(opts if isinstance(opts, list) else [None]):
                 keys = _value_keys(opt, "value") if isinstance(opt, dict) else []
                 if len(keys) != 1 or keys[0] not in OPTION_TYPES:
-                    problems.append(f"{name}: answerOption[{j}] needs exactly one value[x] (Integer, Date, Time, String, Coding or Reference)")
+                    problems.append(
+                        f"{name}: answerOption[{j}] needs exactly one value[x] (Integer, Date, Time, String, Coding or Reference)"
+                    )
                 else:
                     kinds.add(keys[0])
             if len(kinds) > 1:
@@ -340,7 +359,9 @@ def validate_questionnaire(q: object) -> list[str]:
                 for j, init in enumerate(it["initial"] if isinstance(it["initial"], list) else [None]):
                     keys = _value_keys(init, "value") if isinstance(init, dict) else []
                     if len(keys) != 1 or keys[0] not in ANSWER_TYPES.get(t, set()):
-                        problems.append(f"{name}: initial[{j}] must have one value[x] of a type that fits a {t} item ({', '.join(sorted(ANSWER_TYPES.get(t, set())))})")
+                        problems.append(
+                            f"{name}: initial[{j}] must have one value[x] of a type that fits a {t} item ({', '.join(sorted(ANSWER_TYPES.get(t, set())))})"
+                        )
         ew = it.get("enableWhen")
         if ew is not None:
             if not isinstance(ew, list) or not ew:
@@ -381,7 +402,11 @@ def validate_questionnaire(q: object) -> list[str]:
                         )
                     elif op in (">", "<", ">=", "<=") and target_type not in ORDERED:
                         problems.append(f"{where}: operator {op} needs an ordered type, not {target_type}")
-                    elif answers[0] == "Coding" and target_type == "choice" and isinstance(items[target_id].get("answerOption"), list):
+                    elif (
+                        answers[0] == "Coding"
+                        and target_type == "choice"
+                        and isinstance(items[target_id].get("answerOption"), list)
+                    ):
                         offered = {
                             (o["valueCoding"].get("system"), o["valueCoding"].get("code"))
                             for o in items[target_id]["answerOption"]
@@ -389,7 +414,9 @@ def validate_questionnaire(q: object) -> list[str]:
                         }
                         answer = cond["answerCoding"] if isinstance(cond["answerCoding"], dict) else {}
                         if (answer.get("system"), answer.get("code")) not in offered:
-                            problems.append(f"{where}: answerCoding {answer.get('code')!r} is not one of the answerOptions of '{target_id}', so it can never match")
+                            problems.append(
+                                f"{where}: answerCoding {answer.get('code')!r} is not one of the answerOptions of '{target_id}', so it can never match"
+                            )
         elif "enableBehavior" in it:
             problems.append(f"{name}: enableBehavior without enableWhen")
     return problems
@@ -411,7 +438,9 @@ def _answer_value(answer: object, link: str, systems: dict[str, set[str]] | None
         if systems is not None:
             expected = systems.get(link)
             if not expected:
-                raise ResponseError(f"linkId '{link}': the questionnaire asks for no coded answer here, found valueCoding")
+                raise ResponseError(
+                    f"linkId '{link}': the questionnaire asks for no coded answer here, found valueCoding"
+                )
             if value.get("system") not in expected:
                 raise ResponseError(
                     f"linkId '{link}': valueCoding system {value.get('system')!r} is not the code system the "
@@ -428,7 +457,9 @@ def _answer_value(answer: object, link: str, systems: dict[str, set[str]] | None
 class _Answers:
     """Answers of a response (or of one group instance), found by linkId at any depth."""
 
-    def __init__(self, items: object, where: str = "QuestionnaireResponse.item", systems: dict[str, set[str]] | None = None):
+    def __init__(
+        self, items: object, where: str = "QuestionnaireResponse.item", systems: dict[str, set[str]] | None = None
+    ):
         self.by_link: dict[str, list[dict]] = {}
         self.systems = systems
         self._collect(items, where)
@@ -475,7 +506,9 @@ class _Answers:
         entries = self.entries(key, fields)
         if said is False:
             if entries:
-                raise ResponseError(f"linkId '{key}.any' says there is none, but {len(entries)} {key} entr{'y is' if len(entries) == 1 else 'ies are'} given")
+                raise ResponseError(
+                    f"linkId '{key}.any' says there is none, but {len(entries)} {key} entr{'y is' if len(entries) == 1 else 'ies are'} given"
+                )
             return []
         return entries or None  # "yes" without entries, or not answered: unknown (absent)
 
@@ -536,7 +569,9 @@ def check_response(questionnaire_response: object, spec: m.PolicySpec, *, base: 
     status = qr.get("status")
     if status not in DECIDED_STATUSES:
         shown = "absent" if status is None else repr(status)
-        raise ResponseError(f"status is {shown}: only a completed or amended response is decided, never an unfinished or withdrawn one")
+        raise ResponseError(
+            f"status is {shown}: only a completed or amended response is decided, never an unfinished or withdrawn one"
+        )
     url = questionnaire_url(spec, base)
     version_of_spec = content_version(spec)
     expected = f"{url}|{version_of_spec}"
@@ -544,13 +579,19 @@ def check_response(questionnaire_response: object, spec: m.PolicySpec, *, base: 
     if canonical == expected:
         return
     if not isinstance(canonical, str) or not canonical:
-        raise ResponseError(f"the response does not say which questionnaire it answers (questionnaire: expected {expected})")
+        raise ResponseError(
+            f"the response does not say which questionnaire it answers (questionnaire: expected {expected})"
+        )
     answered, _, version = canonical.partition("|")
     if answered != url:
         raise ResponseError(f"the response answers {canonical}, not the questionnaire of {spec.id} ({expected})")
     if not version:
-        raise ResponseError(f"the response answers {canonical} without a version; this spec's questionnaire is {expected}")
-    raise ResponseError(f"the response answers version {version} of the questionnaire; this spec's is {version_of_spec} ({expected})")
+        raise ResponseError(
+            f"the response answers {canonical} without a version; this spec's questionnaire is {expected}"
+        )
+    raise ResponseError(
+        f"the response answers version {version} of the questionnaire; this spec's is {version_of_spec} ({expected})"
+    )
 
 
 def response_to_request(
@@ -595,8 +636,12 @@ def response_to_request(
 
     out = _Request(request)
     subject = qr.get("subject")
-    if isinstance(subject, dict) and isinstance(subject.get("reference"), str) and subject["reference"].startswith("Patient/"):
-        out.put("patient.id", subject["reference"][len("Patient/"):])
+    if (
+        isinstance(subject, dict)
+        and isinstance(subject.get("reference"), str)
+        and subject["reference"].startswith("Patient/")
+    ):
+        out.put("patient.id", subject["reference"][len("Patient/") :])
     for key, uses in facts.items():
         kind = owner(spec, uses)
         kind.fill(key, tuple(c.test for c in spec.criteria if isinstance(c.test, kind)), answers, out)

@@ -165,7 +165,9 @@ def outline(spec: m.PolicySpec) -> list[SetOutline]:
         else:
             lead = f"Patient must have {combinator_phrase(rs.root)}:"
         main = Block(lead, _items(spec, rest, 0)) if rest else None
-        out.append(SetOutline(rs.name, rs.title, rs.duration_months, limits_title(rs.title), preamble, indication, main))
+        out.append(
+            SetOutline(rs.name, rs.title, rs.duration_months, limits_title(rs.title), preamble, indication, main)
+        )
     return out
 
 
@@ -229,7 +231,9 @@ def _env() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(md=md_text, md_cell=md_cell, md_items=md_items, long_date=long_date, months=months, emphasize=emphasize)
+    env.filters.update(
+        md=md_text, md_cell=md_cell, md_items=md_items, long_date=long_date, months=months, emphasize=emphasize
+    )
     return env
 
 
@@ -242,16 +246,20 @@ def render(spec: m.PolicySpec, fmt: str, *, notes: bool = False, rules: bool = T
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     earlier = [v.effective_date for v in versions_of(spec)[1:]]
     notes_list = [(c.id, c.text, c.note) for c in spec.criteria if c.note] if notes else []
-    return _env().get_template(f"render_policy.{fmt}.j2").render(
-        spec=spec,
-        version=content_version(spec),
-        sets=outline(spec),
-        earlier=earlier,
-        notes=notes,
-        rules=rules,
-        criterion_notes=notes_list,
-        value_sets=spec.value_sets if notes else (),
-        other_indications=_other_indications(spec),
+    return (
+        _env()
+        .get_template(f"render_policy.{fmt}.j2")
+        .render(
+            spec=spec,
+            version=content_version(spec),
+            sets=outline(spec),
+            earlier=earlier,
+            notes=notes,
+            rules=rules,
+            criterion_notes=notes_list,
+            value_sets=spec.value_sets if notes else (),
+            other_indications=_other_indications(spec),
+        )
     )
 
 
@@ -260,6 +268,9 @@ def _other_indications(spec: m.PolicySpec) -> str:
     other = spec.coverage.other_indications
     if other is None:
         return ""
-    said = {"investigational": "investigational", "not_covered": "not covered",
-            "pend_for_review": "referred for review"}[other.outcome]
+    said = {
+        "investigational": "investigational",
+        "not_covered": "not covered",
+        "pend_for_review": "referred for review",
+    }[other.outcome]
     return f"{said}. {other.statement}" if other.statement else f"{said} (the policy states no sentence of its own)."

@@ -41,7 +41,9 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def paths_for(policy_id: str, title: str | None, spec_dir: Path, cases_dir: Path, payer: str | None = None) -> tuple[Path, Path]:
+def paths_for(
+    policy_id: str, title: str | None, spec_dir: Path, cases_dir: Path, payer: str | None = None
+) -> tuple[Path, Path]:
     """fep-5.21.200 + 'Blincyto' -> <dir>/fep/5.21.200-blincyto.yaml and
     <cases>/fep/5.21.200-blincyto.cases.yaml (the layout of policy_source/ and conformance/).
 
@@ -61,7 +63,7 @@ def paths_for(policy_id: str, title: str | None, spec_dir: Path, cases_dir: Path
         )
     slug, said = (_slug(title) if title else ""), _slug(stem)
     if slug.startswith(said + "-"):
-        stem += slug[len(said):]  # wegovy + 'Wegovy 2.4 mg' -> wegovy-2-4-mg
+        stem += slug[len(said) :]  # wegovy + 'Wegovy 2.4 mg' -> wegovy-2-4-mg
     elif slug and slug not in said.split("-") and not said.endswith(slug):
         stem = f"{stem}-{slug}"
     return spec_dir / folder / f"{stem}.yaml", cases_dir / folder / f"{stem}.cases.yaml"
@@ -76,8 +78,14 @@ PAYER_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 def build(
-    policy_id: str, *, title: str | None, hcpcs: str | None, spec_dir: Path, cases_dir: Path,
-    payer: str | None = None, today: dt.date | None = None,
+    policy_id: str,
+    *,
+    title: str | None,
+    hcpcs: str | None,
+    spec_dir: Path,
+    cases_dir: Path,
+    payer: str | None = None,
+    today: dt.date | None = None,
 ) -> Skeleton:
     """The skeleton's two files (not yet written). Its TODO placeholders make `rxrego check`
     fail until the author has replaced each from the policy document. InputError for a bad
@@ -98,7 +106,9 @@ def build(
     effective = (today or dt.date.today()).isoformat()
     spec_path, cases_path = paths_for(policy_id, title, spec_dir, cases_dir, payer)
     drug_route = f"hcpcs: {hcpcs}" if hcpcs else f"name: {_q(brand)}"
-    hcpcs_line = f"  hcpcs: [{hcpcs}]" if hcpcs else "  # hcpcs: [J0000]           # HCPCS codes (exact match), e.g. J9229"
+    hcpcs_line = (
+        f"  hcpcs: [{hcpcs}]" if hcpcs else "  # hcpcs: [J0000]           # HCPCS codes (exact match), e.g. J9229"
+    )
 
     spec_text = f"""# yaml-language-server: $schema={_schema_ref(spec_path.parent, "policy-spec.schema.json")}
 #

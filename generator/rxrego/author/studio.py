@@ -201,15 +201,19 @@ def page_html(engine: Engine, policy_id: str | None, today: dt.date | None = Non
         spec = engine.specs[0]
     questionnaire = build_questionnaire(spec) if spec else None
     dos = max((today or dt.date.today()).isoformat(), spec.effective_date) if spec else ""
-    return _env().get_template("studio.html.j2").render(
-        specs=engine.specs,
-        spec=spec,
-        asked=policy_id,
-        errors=engine.errors,
-        items=questionnaire["item"] if questionnaire else [],
-        sets=item_sets(spec) if spec else {},
-        set_titles=[(r.name, r.title) for r in spec.requirements] if spec else [],
-        date_of_service=dos,
+    return (
+        _env()
+        .get_template("studio.html.j2")
+        .render(
+            specs=engine.specs,
+            spec=spec,
+            asked=policy_id,
+            errors=engine.errors,
+            items=questionnaire["item"] if questionnaire else [],
+            sets=item_sets(spec) if spec else {},
+            set_titles=[(r.name, r.title) for r in spec.requirements] if spec else [],
+            date_of_service=dos,
+        )
     )
 
 
@@ -252,7 +256,9 @@ def tree_html(spec: m.PolicySpec, rs: m.RequirementSet, decision: dict, request:
         parts.append("</li>")
 
     root = ROOT_STATUS.get(str(decision.get("outcome")), "?")
-    parts.append(f'<ul class="tree"><li class="node root {_status_class(root)}"><span class="badge">{escape(root)}</span> <span class="text">{escape(rs.title)}</span><ul>')
+    parts.append(
+        f'<ul class="tree"><li class="node root {_status_class(root)}"><span class="badge">{escape(root)}</span> <span class="text">{escape(rs.title)}</span><ul>'
+    )
     for cid in rs.root.children:
         node(cid)
     parts.append("</ul></li></ul>")
@@ -297,7 +303,9 @@ def _request_from_form(engine: Engine, body: dict) -> tuple[m.PolicySpec, dict]:
         raise ApiError("date of service: give a date (YYYY-MM-DD)")
     try:
         # The studio's own form, answered as it is typed: not a final response (final=False).
-        request = response_to_request(body.get("response") or {}, spec, date_of_service=dos, request_type=request_type, final=False)
+        request = response_to_request(
+            body.get("response") or {}, spec, date_of_service=dos, request_type=request_type, final=False
+        )
     except ResponseError as exc:
         raise ApiError(str(exc)) from None
     return spec, request
@@ -323,9 +331,13 @@ def api_save_case(engine: Engine, body: dict, cases_dir: Path) -> dict:
     expect = casefile.expectation(decision)
     try:
         saved = casefile.append_case(
-            cases_dir, spec, engine.specs_dir,
-            name=str(body.get("name", "")).strip(), proves=str(body.get("proves", "")).strip(),
-            request=request, expect=expect,
+            cases_dir,
+            spec,
+            engine.specs_dir,
+            name=str(body.get("name", "")).strip(),
+            proves=str(body.get("proves", "")).strip(),
+            request=request,
+            expect=expect,
         )
     except InputError as exc:
         raise ApiError(str(exc)) from None
@@ -381,7 +393,10 @@ class _Handler(BaseHTTPRequestHandler):
             if self.server.log is not None:
                 self.server.log(f"error answering {getattr(self, 'path', '?')}: {type(exc).__name__}: {exc}")
             with contextlib.suppress(OSError):
-                self._json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"the studio failed (please report): {type(exc).__name__}: {exc}"})
+                self._json(
+                    HTTPStatus.INTERNAL_SERVER_ERROR,
+                    {"error": f"the studio failed (please report): {type(exc).__name__}: {exc}"},
+                )
 
     def do_GET(self) -> None:  # the method name http.server dispatches to
         if not self._host_ok():
@@ -404,13 +419,15 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(HTTPStatus.NOT_FOUND, b"no such policy", "text/plain; charset=utf-8")
                 return
             self._send(HTTPStatus.OK, render(spec, "html", notes=True).encode("utf-8"), "text/html; charset=utf-8")
-        elif url.path.startswith("/static/") and url.path[len("/static/"):] in STATIC:
-            name = url.path[len("/static/"):]
+        elif url.path.startswith("/static/") and url.path[len("/static/") :] in STATIC:
+            name = url.path[len("/static/") :]
             self._send(HTTPStatus.OK, _static(name), STATIC[name])
         elif url.path == "/favicon.ico":
             self._send(HTTPStatus.NO_CONTENT, b"", "image/x-icon")
         elif url.path == "/health":
-            self._json(HTTPStatus.OK, {"specs": len(engine.specs), "errors": engine.errors, "opa": engine.sidecar is not None})
+            self._json(
+                HTTPStatus.OK, {"specs": len(engine.specs), "errors": engine.errors, "opa": engine.sidecar is not None}
+            )
         else:
             self._send(HTTPStatus.NOT_FOUND, b"not found", "text/plain; charset=utf-8")
 

@@ -100,7 +100,10 @@ def find_case(cases_dir: str | Path, name: str) -> Case:
     if not found:
         raise InputError(f"no golden case named {name!r} under {cases_dir}")
     if len(found) > 1:
-        raise InputError(f"{len(found)} case files have a case named {case_name!r}: say which, e.g. " + ", ".join(c.id for c in found))
+        raise InputError(
+            f"{len(found)} case files have a case named {case_name!r}: say which, e.g. "
+            + ", ".join(c.id for c in found)
+        )
     return found[0]
 
 
@@ -155,9 +158,13 @@ class RegoSource:
         specs have errors."""
         self.notes = []
         if not self.rego_dir.is_dir():
-            raise InputError(f"no such folder: {self.rego_dir} (generate the Rego with `rxrego generate`, or pass --rego)")
+            raise InputError(
+                f"no such folder: {self.rego_dir} (generate the Rego with `rxrego generate`, or pass --rego)"
+            )
         if not self.specs_dir.exists():
-            self.notes.append(f"no specs at {self.specs_dir}/, so whether {self.rego_dir}/ is current cannot be checked (give --specs)")
+            self.notes.append(
+                f"no specs at {self.specs_dir}/, so whether {self.rego_dir}/ is current cannot be checked (give --specs)"
+            )
             return FreshRego(self.rego_dir, [])
         seen = _fingerprint([*self.files(), *sorted(p for p in self.rego_dir.rglob("*.rego"))])
         if self._fresh is not None and seen == self._seen:

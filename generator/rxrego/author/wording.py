@@ -33,8 +33,18 @@ from ..spec.errors import SpecError, format_path
 from ..spec.yamlsource import Located, parse, read_text
 
 WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
-    "both": 2, "single": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "both": 2,
+    "single": 1,
 }
 _COUNT = r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten)"
 # "at least ONE", "at least 2", "a minimum of 2"
@@ -142,20 +152,28 @@ def criterion_issues(spec: m.PolicySpec, cid: str) -> list[str]:
         said = _number(match.group(1))
         if own is not None:
             if said != own:
-                out.append(f"the wording says \"{match.group(0)}\" but the encoding requires {_show(own)} of them ({own_said})")
+                out.append(
+                    f'the wording says "{match.group(0)}" but the encoding requires {_show(own)} of them ({own_said})'
+                )
         elif said not in counts:
-            out.append(f"the wording says \"{match.group(0)}\" but no count of {_show(said)} is encoded ({_counts(counts)})")
+            out.append(
+                f'the wording says "{match.group(0)}" but no count of {_show(said)} is encoded ({_counts(counts)})'
+            )
     for match in AT_LEAST.finditer(text):
         if any(a <= match.start(1) < b for a, b in spans):
             continue
         spans.append(match.span(1))
         said = _number(match.group(1))
-        after = text[match.end():match.end() + 25].lower()
+        after = text[match.end() : match.end() + 25].lower()
         if own is not None and re.match(r"\s*of\s+(the\s+following|these)", after):
             if said != own:
-                out.append(f"the wording says \"{match.group(0)} of the following\" but the encoding requires {_show(own)} of them ({own_said})")
+                out.append(
+                    f'the wording says "{match.group(0)} of the following" but the encoding requires {_show(own)} of them ({own_said})'
+                )
         elif said not in counts:
-            out.append(f"the wording says \"{match.group(0)}\" but no count of {_show(said)} is encoded ({_counts(counts)})")
+            out.append(
+                f'the wording says "{match.group(0)}" but no count of {_show(said)} is encoded ({_counts(counts)})'
+            )
     for match in NUMBER.finditer(text):
         if any(a <= match.start(1) < b for a, b in spans):
             continue
@@ -198,4 +216,3 @@ def wording_issues(spec: m.PolicySpec) -> list[WordingIssue]:
                     continue  # an inherited criterion: reported for the current version
                 out.add(WordingIssue(spec.source, line, col, path, message))
     return sorted(out)
-

@@ -56,7 +56,9 @@ def _load_specs_dir(specs_dir: str, *, exclude: tuple[Path, ...] = ()):
     try:
         return load_specs(files)
     except SpecError as exc:
-        raise InputError("\n".join(str(i) for i in exc.issues) + f"\n{len(exc.issues)} error(s) in the specs under {specs_dir}") from None
+        raise InputError(
+            "\n".join(str(i) for i in exc.issues) + f"\n{len(exc.issues)} error(s) in the specs under {specs_dir}"
+        ) from None
 
 
 def _decide(rego_dir: str, request: object) -> dict:
@@ -74,10 +76,26 @@ def _decide(rego_dir: str, request: object) -> dict:
 
 @click.command("render")
 @click.argument("spec_file", metavar="SPEC", type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md", show_default=True, help="md: Markdown; html: one self-contained, print-friendly HTML file.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "html"]),
+    default="md",
+    show_default=True,
+    help="md: Markdown; html: one self-contained, print-friendly HTML file.",
+)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of standard output.")
-@click.option("--notes", is_flag=True, help="Append the authors' notes (criterion notes, value sets), which the payer's document does not have.")
-@click.option("--rules/--no-rules", default=True, show_default=True, help="Show each criterion's encoded rule in plain words beside its wording (--no-rules: the document alone).")
+@click.option(
+    "--notes",
+    is_flag=True,
+    help="Append the authors' notes (criterion notes, value sets), which the payer's document does not have.",
+)
+@click.option(
+    "--rules/--no-rules",
+    default=True,
+    show_default=True,
+    help="Show each criterion's encoded rule in plain words beside its wording (--no-rules: the document alone).",
+)
 def render_command(spec_file: str, fmt: str, output: str | None, notes: bool, rules: bool) -> None:
     """Render a spec as a readable policy document, laid out like the payer's document.
 
@@ -119,20 +137,69 @@ def _trial_options(fn):
 
 
 TRIAL_OPTIONS = (
-    click.option("--case", "case_name", metavar="NAME", help="Decide the request of this golden case (from --cases) instead of a file; FILE::NAME when two files have the name."),
-    click.option("--cases", "cases_dir", default="conformance", show_default=True, type=click.Path(), help="Folder of golden cases for --case."),
-    click.option("--stale", type=click.Choice(["generate", "fail"]), default="generate", show_default=True, help="When --rego is not what --specs generate: decide with Rego generated into a temporary folder (and say so), or stop with exit 1."),
-    click.option("--watch", is_flag=True, help="Decide again on every save of the request, the case file or a spec (Ctrl-C stops)."),
+    click.option(
+        "--case",
+        "case_name",
+        metavar="NAME",
+        help="Decide the request of this golden case (from --cases) instead of a file; FILE::NAME when two files have the name.",
+    ),
+    click.option(
+        "--cases",
+        "cases_dir",
+        default="conformance",
+        show_default=True,
+        type=click.Path(),
+        help="Folder of golden cases for --case.",
+    ),
+    click.option(
+        "--stale",
+        type=click.Choice(["generate", "fail"]),
+        default="generate",
+        show_default=True,
+        help="When --rego is not what --specs generate: decide with Rego generated into a temporary folder (and say so), or stop with exit 1.",
+    ),
+    click.option(
+        "--watch",
+        is_flag=True,
+        help="Decide again on every save of the request, the case file or a spec (Ctrl-C stops).",
+    ),
 )
 
 
 @click.command("explain")
 @click.argument("request_file", metavar="REQUEST", required=False)
-@click.option("--specs", "specs_dir", default="policy_source", show_default=True, type=click.Path(), help="Folder of policy specs (for the criteria tree, the policy's wording and the freshness of --rego).")
-@click.option("--rego", "rego_dir", default="rego", show_default=True, type=click.Path(), help="Folder of generated Rego that decides (when it is what --specs generate).")
+@click.option(
+    "--specs",
+    "specs_dir",
+    default="policy_source",
+    show_default=True,
+    type=click.Path(),
+    help="Folder of policy specs (for the criteria tree, the policy's wording and the freshness of --rego).",
+)
+@click.option(
+    "--rego",
+    "rego_dir",
+    default="rego",
+    show_default=True,
+    type=click.Path(),
+    help="Folder of generated Rego that decides (when it is what --specs generate).",
+)
 @_trial_options
-@click.option("--no-color", is_flag=True, help="Plain text even on a terminal (colour is off anyway when the output is not a terminal).")
-def explain_command(request_file: str | None, specs_dir: str, rego_dir: str, case_name: str | None, cases_dir: str, stale: str, watch: bool, no_color: bool) -> None:
+@click.option(
+    "--no-color",
+    is_flag=True,
+    help="Plain text even on a terminal (colour is off anyway when the output is not a terminal).",
+)
+def explain_command(
+    request_file: str | None,
+    specs_dir: str,
+    rego_dir: str,
+    case_name: str | None,
+    cases_dir: str,
+    stale: str,
+    watch: bool,
+    no_color: bool,
+) -> None:
     """Decide a request with the local OPA and show why: the criteria tree, node by node.
 
     \b
@@ -212,7 +279,9 @@ def _watch(source, rego, once) -> None:
             click.secho(prefix + str(exc), fg="red", err=True)
 
     try:
-        watch_files(lambda: [*source.files(), *rego.files()], shown, report=lambda line: click.secho(line, dim=True, err=True))
+        watch_files(
+            lambda: [*source.files(), *rego.files()], shown, report=lambda line: click.secho(line, dim=True, err=True)
+        )
     except KeyboardInterrupt:
         click.echo("", err=True)
 
@@ -223,8 +292,22 @@ def _watch(source, rego, once) -> None:
 @click.command("diff")
 @click.argument("old_file", metavar="OLD", type=click.Path(dir_okay=False))
 @click.argument("new_file", metavar="NEW", type=click.Path(dir_okay=False))
-@click.option("--cases", "cases_dir", default="conformance", show_default=True, type=click.Path(), help="Golden cases: the policy's case file(s) under this folder are run on both versions.")
-@click.option("--specs", "specs_dir", default="policy_source", show_default=True, type=click.Path(), help="The other specs, generated beside each version so routing works as in production.")
+@click.option(
+    "--cases",
+    "cases_dir",
+    default="conformance",
+    show_default=True,
+    type=click.Path(),
+    help="Golden cases: the policy's case file(s) under this folder are run on both versions.",
+)
+@click.option(
+    "--specs",
+    "specs_dir",
+    default="policy_source",
+    show_default=True,
+    type=click.Path(),
+    help="The other specs, generated beside each version so routing works as in production.",
+)
 @click.option("--no-cases", is_flag=True, help="Compare the specs only; do not run the golden cases.")
 def diff_command(old_file: str, new_file: str, cases_dir: str, specs_dir: str, no_cases: bool) -> None:
     """What changed between two versions of a spec, and which golden cases change outcome.
@@ -286,7 +369,9 @@ def diff_command(old_file: str, new_file: str, cases_dir: str, specs_dir: str, n
     different = bool(changes or flipped)
     click.echo("")
     click.secho(
-        f"{len(changes)} change(s) in the spec, {len(flipped)} golden case(s) decide differently" if different else "no differences",
+        f"{len(changes)} change(s) in the spec, {len(flipped)} golden case(s) decide differently"
+        if different
+        else "no differences",
         fg="yellow" if different else "green",
     )
     if different:
@@ -298,8 +383,18 @@ def diff_command(old_file: str, new_file: str, cases_dir: str, specs_dir: str, n
 
 @click.command("questionnaire")
 @click.argument("spec_file", metavar="SPEC", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the Questionnaire (JSON) here instead of standard output.")
-@click.option("--base-url", default=None, metavar="URL", help="Canonical base for the Questionnaire url and answer code systems (default https://rxrego.dev/fhir).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Write the Questionnaire (JSON) here instead of standard output.",
+)
+@click.option(
+    "--base-url",
+    default=None,
+    metavar="URL",
+    help="Canonical base for the Questionnaire url and answer code systems (default https://rxrego.dev/fhir).",
+)
 def questionnaire_command(spec_file: str, output: str | None, base_url: str | None) -> None:
     """Emit a FHIR R4 Questionnaire (JSON) asking for every fact the policy needs.
 
@@ -325,20 +420,50 @@ def questionnaire_command(spec_file: str, output: str | None, base_url: str | No
     problems = validate_questionnaire(q)
     if problems:  # a bug in the builder, not the user's mistake
         fail("the generated Questionnaire is not valid (please report):\n  " + "\n  ".join(problems), ExitCode.FAILED)
-    _write_output(json.dumps(q, indent=2, ensure_ascii=False) + "\n", output, f"the Questionnaire for {spec.id} ({len(q['item'])} top-level items)")
+    _write_output(
+        json.dumps(q, indent=2, ensure_ascii=False) + "\n",
+        output,
+        f"the Questionnaire for {spec.id} ({len(q['item'])} top-level items)",
+    )
 
 
 @click.command("questionnaire-decide")
 @click.argument("response_file", metavar="QR.json")
-@click.option("--spec", "spec_file", required=True, type=click.Path(dir_okay=False), help="The spec the questionnaire was generated from.")
-@click.option("--date-of-service", "date_of_service", required=True, metavar="YYYY-MM-DD", help="The date of service of the request.")
+@click.option(
+    "--spec",
+    "spec_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The spec the questionnaire was generated from.",
+)
+@click.option(
+    "--date-of-service",
+    "date_of_service",
+    required=True,
+    metavar="YYYY-MM-DD",
+    help="The date of service of the request.",
+)
 @click.option("--renewal", is_flag=True, help="Decide as a renewal request (default: initial).")
-@click.option("--rego", "rego_dir", default="rego", show_default=True, type=click.Path(), help="Folder of generated Rego that decides.")
+@click.option(
+    "--rego",
+    "rego_dir",
+    default="rego",
+    show_default=True,
+    type=click.Path(),
+    help="Folder of generated Rego that decides.",
+)
 @click.option("--show-request", is_flag=True, help="Also print the PA request the answers were mapped to (JSON).")
 @click.option("--json", "as_json", is_flag=True, help="Print the decision document (JSON) instead of the explanation.")
 @click.option("--no-color", is_flag=True, help="Plain text even on a terminal.")
-@click.option("--base-url", default=None, metavar="URL", help="The canonical base the questionnaire was built with (default https://rxrego.dev/fhir).")
-def questionnaire_decide_command(response_file, spec_file, date_of_service, renewal, rego_dir, show_request, as_json, no_color, base_url) -> None:
+@click.option(
+    "--base-url",
+    default=None,
+    metavar="URL",
+    help="The canonical base the questionnaire was built with (default https://rxrego.dev/fhir).",
+)
+def questionnaire_decide_command(
+    response_file, spec_file, date_of_service, renewal, rego_dir, show_request, as_json, no_color, base_url
+) -> None:
     """Map a completed QuestionnaireResponse to a PA request and decide it locally.
 
     \b
@@ -373,7 +498,11 @@ def questionnaire_decide_command(response_file, spec_file, date_of_service, rene
     qr = load_json(response_file)
     try:
         request = response_to_request(
-            qr, spec, date_of_service=date_of_service, request_type="renewal" if renewal else "initial", base=base_url or DEFAULT_BASE
+            qr,
+            spec,
+            date_of_service=date_of_service,
+            request_type="renewal" if renewal else "initial",
+            base=base_url or DEFAULT_BASE,
         )
     except ResponseError as exc:
         raise InputError(f"{response_file}: {exc}") from None
@@ -381,7 +510,13 @@ def questionnaire_decide_command(response_file, spec_file, date_of_service, rene
     assert isinstance(qr, dict)  # response_to_request accepted it: a QuestionnaireResponse object
     ignored = unknown_link_ids(qr, build_questionnaire(spec, base=base_url or DEFAULT_BASE))
     if ignored:
-        click.echo(click.style(f"note: ignored answers to linkIds the questionnaire does not have: {', '.join(ignored)}", fg="yellow"), err=True, color=color)
+        click.echo(
+            click.style(
+                f"note: ignored answers to linkIds the questionnaire does not have: {', '.join(ignored)}", fg="yellow"
+            ),
+            err=True,
+            color=color,
+        )
     if show_request:
         click.echo(json.dumps(request, indent=2, ensure_ascii=False))
     decision = _decide(rego_dir, request)
@@ -401,12 +536,31 @@ def questionnaire_decide_command(response_file, spec_file, date_of_service, rene
 
 @click.command("new")
 @click.argument("policy_id", metavar="ID")
-@click.option("--dir", "spec_dir", default="policy_source", show_default=True, type=click.Path(file_okay=False), help="Folder of policy specs to write the skeleton into.")
-@click.option("--cases", "cases_dir", default=None, type=click.Path(file_okay=False), help="Folder of golden cases (default: 'conformance' beside --dir).")
-@click.option("--payer", metavar="FOLDER", help="The payer's folder (default: the id's part before the first dash, fep for fep-5.21.200).")
+@click.option(
+    "--dir",
+    "spec_dir",
+    default="policy_source",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder of policy specs to write the skeleton into.",
+)
+@click.option(
+    "--cases",
+    "cases_dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Folder of golden cases (default: 'conformance' beside --dir).",
+)
+@click.option(
+    "--payer",
+    metavar="FOLDER",
+    help="The payer's folder (default: the id's part before the first dash, fep for fep-5.21.200).",
+)
 @click.option("--title", help="The document's subject, usually the brand name (also the drug's brand).")
 @click.option("--hcpcs", metavar="CODE", help="The drug's HCPCS code, e.g. J9229 (requests are routed by it).")
-def new_command(policy_id: str, spec_dir: str, cases_dir: str | None, payer: str | None, title: str | None, hcpcs: str | None) -> None:
+def new_command(
+    policy_id: str, spec_dir: str, cases_dir: str | None, payer: str | None, title: str | None, hcpcs: str | None
+) -> None:
     """Start a new policy: a spec skeleton and its golden-case file.
 
     \b
@@ -433,9 +587,12 @@ def new_command(policy_id: str, spec_dir: str, cases_dir: str | None, payer: str
     brand = (title or "").strip().lower()
     for source, other_id, codes, names in _claims(spec_root):
         clash = (
-            "id" if other_id == policy_id
-            else f"HCPCS code {hcpcs}" if hcpcs and hcpcs in codes
-            else f"drug name {title!r}" if brand and brand in names
+            "id"
+            if other_id == policy_id
+            else f"HCPCS code {hcpcs}"
+            if hcpcs and hcpcs in codes
+            else f"drug name {title!r}"
+            if brand and brand in names
             else None
         )
         if clash:
@@ -450,7 +607,9 @@ def new_command(policy_id: str, spec_dir: str, cases_dir: str | None, payer: str
             raise InputError("the skeleton does not load (please report):\n" + "\n".join(map(str, todo))) from None
     click.secho(f"wrote {sk.spec_path}", fg="green")
     click.secho(f"wrote {sk.cases_path}", fg="green")
-    click.echo(f"{len(todo)} placeholder(s) to fill in from the policy document (`rxrego check` lists them until done):")
+    click.echo(
+        f"{len(todo)} placeholder(s) to fill in from the policy document (`rxrego check` lists them until done):"
+    )
     for issue in todo:
         click.echo(f"  {issue.file}:{issue.line}: {issue.path}")
     click.echo(
@@ -479,7 +638,9 @@ def _claims(spec_dir: Path) -> list[tuple[str, object, list, set]]:
         drug = data.get("drug")
         if not isinstance(drug, dict):
             drug = {}
-        codes = [c for c in drug.get("hcpcs") or [] if isinstance(c, str)] if isinstance(drug.get("hcpcs"), list) else []
+        codes = (
+            [c for c in drug.get("hcpcs") or [] if isinstance(c, str)] if isinstance(drug.get("hcpcs"), list) else []
+        )
         names = {str(drug[k]).strip().lower() for k in ("brand", "generic") if isinstance(drug.get(k), str)}
         out.append((display_path(path), data.get("id"), codes, names))
     return out
@@ -489,9 +650,28 @@ def _claims(spec_dir: Path) -> list[tuple[str, object, list, set]]:
 
 
 @click.command("studio")
-@click.option("--specs", "specs_dir", default="policy_source", show_default=True, type=click.Path(file_okay=False), help="Folder of policy specs (watched: an edit is used by the next decision).")
-@click.option("--cases", "cases_dir", default=None, type=click.Path(file_okay=False), help="Folder of golden cases that saved cases go to (default: 'conformance' beside --specs).")
-@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="Port on 127.0.0.1 (0: any free port).")
+@click.option(
+    "--specs",
+    "specs_dir",
+    default="policy_source",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder of policy specs (watched: an edit is used by the next decision).",
+)
+@click.option(
+    "--cases",
+    "cases_dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Folder of golden cases that saved cases go to (default: 'conformance' beside --specs).",
+)
+@click.option(
+    "--port",
+    default=8765,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port on 127.0.0.1 (0: any free port).",
+)
 @click.option("--quiet", is_flag=True, help="Do not log each HTTP request.")
 def studio_command(specs_dir: str, cases_dir: str | None, port: int, quiet: bool) -> None:
     """A local web page for authors: fill in a request as a form, see OPA's decision live.
@@ -524,7 +704,9 @@ def studio_command(specs_dir: str, cases_dir: str | None, port: int, quiet: bool
         studio = Studio(Path(specs_dir), cases, port=port, log=log).start()
     except StudioError as exc:
         raise InputError(f"the studio cannot start:\n{exc}") from None
-    click.secho(f"rxrego studio: {studio.url}/  (specs {specs_dir}/, cases {cases}/; Ctrl-C stops it)", fg="green", err=True)
+    click.secho(
+        f"rxrego studio: {studio.url}/  (specs {specs_dir}/, cases {cases}/; Ctrl-C stops it)", fg="green", err=True
+    )
     old = {s: signal.signal(s, lambda *_: studio.shutdown()) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         studio.serve_forever()
@@ -535,5 +717,12 @@ def studio_command(specs_dir: str, cases_dir: str | None, port: int, quiet: bool
     click.echo("stopped", err=True)
 
 
-COMMANDS = (render_command, explain_command, diff_command, questionnaire_command, questionnaire_decide_command, new_command, studio_command)
-
+COMMANDS = (
+    render_command,
+    explain_command,
+    diff_command,
+    questionnaire_command,
+    questionnaire_decide_command,
+    new_command,
+    studio_command,
+)

@@ -48,7 +48,11 @@ def default_path(setting: str) -> str:
 
 def _outside_hint() -> str:
     """A hint for a missing default folder: name rxrego init when there is no repository."""
-    return "" if project.find_root() else f" (and no {project.CONFIG_NAME} here or above: run `rxrego init` to start a policy repository)"
+    return (
+        ""
+        if project.find_root()
+        else f" (and no {project.CONFIG_NAME} here or above: run `rxrego init` to start a policy repository)"
+    )
 
 
 def load_or_exit(paths: tuple[str, ...] | list[str], consequence: str = "nothing was generated"):
@@ -68,10 +72,12 @@ def load_or_exit(paths: tuple[str, ...] | list[str], consequence: str = "nothing
 
 def _set_summary(r) -> str:
     """'initial 3 mo', or for a set with indications 'initial: cml 7 mo, ph_all 12 mo'."""
+
     def months(d) -> str:
         if d is None:
             return "no end"
         return f"{d.months} mo" if d.months is not None else f"plan year from {d.plan_year_start}"
+
     if not r.indications:
         return f"{r.name} {r.duration_months} mo"
     return f"{r.name}: " + ", ".join(f"{i.id} {months(r.duration_of(i))}" for i in r.indications)
@@ -116,7 +122,11 @@ def doctor() -> None:
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--wording", is_flag=True, help="Also flag criteria whose wording names a number or count the encoding does not have (exit 1).")
+@click.option(
+    "--wording",
+    is_flag=True,
+    help="Also flag criteria whose wording names a number or count the encoding does not have (exit 1).",
+)
 def check(paths: tuple[str, ...], wording: bool) -> None:
     """Validate policy specs (default: policy_source/) and report every error.
 
@@ -143,14 +153,25 @@ def check(paths: tuple[str, ...], wording: bool) -> None:
         for issue in found:
             click.echo(str(issue))
         if found:
-            fail(f"{len(found)} criterion wording(s) name a number or count the encoding does not have", ExitCode.FAILED)
+            fail(
+                f"{len(found)} criterion wording(s) name a number or count the encoding does not have", ExitCode.FAILED
+            )
         click.secho("wording: every number and count a criterion names is in its encoding", fg="green")
 
 
 @click.command()
-@click.option("--specs", "specs_dir", default=DEFAULT_SPECS, show_default=True, type=click.Path(), help="Folder of policy specs.")
-@click.option("--out", default=DEFAULT_OUT, show_default=True, type=click.Path(file_okay=False), help="Folder to write Rego to.")
-@click.option("--check", "check_only", is_flag=True, help="Write nothing; exit 1 and name each stale, missing or extra file if the output differs from what the specs produce.")
+@click.option(
+    "--specs", "specs_dir", default=DEFAULT_SPECS, show_default=True, type=click.Path(), help="Folder of policy specs."
+)
+@click.option(
+    "--out", default=DEFAULT_OUT, show_default=True, type=click.Path(file_okay=False), help="Folder to write Rego to."
+)
+@click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Write nothing; exit 1 and name each stale, missing or extra file if the output differs from what the specs produce.",
+)
 def generate(specs_dir: str, out: str, check_only: bool) -> None:
     """Generate Rego v1 from the specs: one module per policy, the shared library and the router.
 
@@ -183,7 +204,14 @@ def generate(specs_dir: str, out: str, check_only: bool) -> None:
 
 
 @click.command()
-@click.option("--out", "rego_dir", default=DEFAULT_OUT, show_default=True, type=click.Path(exists=True, file_okay=False), help="Folder of Rego to lint.")
+@click.option(
+    "--out",
+    "rego_dir",
+    default=DEFAULT_OUT,
+    show_default=True,
+    type=click.Path(exists=True, file_okay=False),
+    help="Folder of Rego to lint.",
+)
 def lint(rego_dir: str) -> None:
     """Run `opa fmt -l`, `opa check --strict` and `regal lint` over the generated Rego, and
     `opa test --coverage` over the shared library (its line coverage must reach 95%)."""
@@ -217,7 +245,9 @@ def _conformance(cases_paths, specs_dir, rego_dir, policy, junit, quiet, rego_co
         return click.progressbar(items, label="comparing", file=sys.stderr)
 
     try:
-        report = runner.run(suites, specs, Path(rego_dir), rego_coverage=rego_coverage, progress=lambda xs: _iterate(progress(xs)))
+        report = runner.run(
+            suites, specs, Path(rego_dir), rego_coverage=rego_coverage, progress=lambda xs: _iterate(progress(xs))
+        )
     except (opa.OpaError, OSError) as exc:
         fail(f"conformance could not run: {exc}")
     for result in report.failed:
@@ -229,7 +259,9 @@ def _conformance(cases_paths, specs_dir, rego_dir, policy, junit, quiet, rego_co
         rep.write_junit(report, Path(junit))
         click.echo(f"JUnit report: {junit}")
     if report.coverage_gaps:
-        click.secho(f"criteria coverage incomplete: {len(report.coverage_gaps)} criterion/criteria lack a status", fg="red")
+        click.secho(
+            f"criteria coverage incomplete: {len(report.coverage_gaps)} criterion/criteria lack a status", fg="red"
+        )
     click.secho(rep.summary(report), fg="green" if report.ok else "red")
     return report
 
@@ -246,10 +278,18 @@ def _iterate(items):
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @click.option("--policy", help="Run only the cases of this policy id (e.g. fep-5.21.100).")
 @click.option("--junit", type=click.Path(dir_okay=False), help="Also write a JUnit XML report here, for CI systems.")
-@click.option("--specs", "specs_dir", default=DEFAULT_SPECS, show_default=True, type=click.Path(), help="Folder of policy specs.")
-@click.option("--rego", "rego_dir", default=DEFAULT_OUT, show_default=True, type=click.Path(), help="Folder of generated Rego.")
+@click.option(
+    "--specs", "specs_dir", default=DEFAULT_SPECS, show_default=True, type=click.Path(), help="Folder of policy specs."
+)
+@click.option(
+    "--rego", "rego_dir", default=DEFAULT_OUT, show_default=True, type=click.Path(), help="Folder of generated Rego."
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print failures and the summary only.")
-@click.option("--rego-coverage", is_flag=True, help="Also report OPA's line coverage of the generated modules (opa eval --coverage; about 3x slower).")
+@click.option(
+    "--rego-coverage",
+    is_flag=True,
+    help="Also report OPA's line coverage of the generated modules (opa eval --coverage; about 3x slower).",
+)
 def conformance(paths, policy, junit, specs_dir, rego_dir, quiet, rego_coverage) -> None:
     """Run the golden cases (default: conformance/) on the real OPA binary.
 
@@ -264,7 +304,13 @@ def conformance(paths, policy, junit, specs_dir, rego_dir, quiet, rego_coverage)
 
 
 @click.command()
-@click.option("--junit", type=click.Path(dir_okay=False), default=project.DEFAULT_PATHS["junit"], show_default=True, help="Where the conformance JUnit report goes.")
+@click.option(
+    "--junit",
+    type=click.Path(dir_okay=False),
+    default=project.DEFAULT_PATHS["junit"],
+    show_default=True,
+    help="Where the conformance JUnit report goes.",
+)
 def run(junit: str) -> None:
     """The main job end to end: check specs, generate Rego, lint it, run conformance.
 
@@ -281,7 +327,13 @@ def run(junit: str) -> None:
     drift = gen.compare(files, Path(rego_dir))
     if not drift.clean:
         gen.write(files, Path(rego_dir))
-    stages.append(("generate", f"{len(files)} file(s) (Rego and routing data) in {rego_dir}/" + (" (updated)" if not drift.clean else " (current)")))
+    stages.append(
+        (
+            "generate",
+            f"{len(files)} file(s) (Rego and routing data) in {rego_dir}/"
+            + (" (updated)" if not drift.clean else " (current)"),
+        )
+    )
     # rego/ now holds exactly what build() formatted and checked: Regal and the tests are left.
     results = lint_mod.run_all(Path(rego_dir), built=True)
     for r in results:
@@ -292,10 +344,12 @@ def run(junit: str) -> None:
     report = _conformance((cases_dir,), specs_dir, rego_dir, None, junit, quiet=False, rego_coverage=True, specs=specs)
     ok = report.ok and green
     covered = sum(1 for row in report.coverage if not row.lacking)
-    stages.append((
-        "conformance",
-        f"{rep.summary(report)}; {covered}/{len(report.coverage)} criteria seen met, unmet and unknown; JUnit in {junit}",
-    ))
+    stages.append(
+        (
+            "conformance",
+            f"{rep.summary(report)}; {covered}/{len(report.coverage)} criteria seen met, unmet and unknown; JUnit in {junit}",
+        )
+    )
     click.echo("")
     click.secho("rxrego run: summary", bold=True)
     for name, text in stages:

@@ -43,7 +43,12 @@ def init(directory: str, payer: str | None) -> None:
 
 
 @click.command("install-tools")
-@click.option("--tools", "tools_dir", type=click.Path(file_okay=False), help="Tools folder (default: $RXREGO_TOOLS, else the repository's, .tools).")
+@click.option(
+    "--tools",
+    "tools_dir",
+    type=click.Path(file_okay=False),
+    help="Tools folder (default: $RXREGO_TOOLS, else the repository's, .tools).",
+)
 def install_tools(tools_dir: str | None) -> None:
     """Install the pinned OPA and Regal into the tools folder's bin/.
 
@@ -54,7 +59,9 @@ def install_tools(tools_dir: str | None) -> None:
     """
     folder = Path(tools_dir) if tools_dir else toolchain.tools_dir()
     if folder is None:
-        fail(f"no tools folder: no {project.CONFIG_NAME} here or above and no $RXREGO_TOOLS; run `rxrego init`, or pass --tools DIR")
+        fail(
+            f"no tools folder: no {project.CONFIG_NAME} here or above and no $RXREGO_TOOLS; run `rxrego init`, or pass --tools DIR"
+        )
     try:
         tools = toolchain.install(folder, say=lambda text: click.echo(f"install-tools: {text}", err=True))
     except toolchain.ToolError as exc:

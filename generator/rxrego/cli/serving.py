@@ -38,7 +38,9 @@ def _require_current(rego_dir: str, specs_dir: str, allow_stale: bool) -> None:
     except (bundle_mod.BundleError, SpecError) as exc:
         if not allow_stale or not Path(rego_dir).is_dir():
             if isinstance(exc, SpecError):
-                raise spec_error(exc, consequence=f"{rego_dir}/ cannot be checked against them (--allow-stale skips the check)") from exc
+                raise spec_error(
+                    exc, consequence=f"{rego_dir}/ cannot be checked against them (--allow-stale skips the check)"
+                ) from exc
             raise
         problems = [f"not checked: {str(exc).splitlines()[-1]}"]
     if not problems:
@@ -53,21 +55,60 @@ def _require_current(rego_dir: str, specs_dir: str, allow_stale: bool) -> None:
             err=True,
         )
         return
-    fail(f"{rego_dir}/ is not what {specs_dir}/ generates: run `rxrego generate` (or --allow-stale for an experiment)", ExitCode.FAILED, details=problems)
+    fail(
+        f"{rego_dir}/ is not what {specs_dir}/ generates: run `rxrego generate` (or --allow-stale for an experiment)",
+        ExitCode.FAILED,
+        details=problems,
+    )
 
 
-_specs_option = click.option("--specs", "specs_dir", default="policy_source", show_default=True, type=click.Path(file_okay=False), help="Folder of policy specs --rego must match.")
-_allow_stale_option = click.option("--allow-stale", is_flag=True, help="Use --rego even when it does not match --specs or holds files the generator did not write (experiments only; warns loudly).")
+_specs_option = click.option(
+    "--specs",
+    "specs_dir",
+    default="policy_source",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder of policy specs --rego must match.",
+)
+_allow_stale_option = click.option(
+    "--allow-stale",
+    is_flag=True,
+    help="Use --rego even when it does not match --specs or holds files the generator did not write (experiments only; warns loudly).",
+)
 
 
 @click.command("bundle")
-@click.option("-o", "--output", default="build/bundle.tar.gz", show_default=True, type=click.Path(dir_okay=False), help="Where to write the bundle.")
-@click.option("--rego", "rego_dir", default="rego", show_default=True, type=click.Path(file_okay=False), help="Folder of generated Rego.")
+@click.option(
+    "-o",
+    "--output",
+    default="build/bundle.tar.gz",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="Where to write the bundle.",
+)
+@click.option(
+    "--rego",
+    "rego_dir",
+    default="rego",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder of generated Rego.",
+)
 @_specs_option
 @_allow_stale_option
-@click.option("--signing-key", type=click.Path(dir_okay=False), help="PEM private key: sign the bundle (opa build --signing-key).")
-@click.option("--signing-alg", type=click.Choice(bundle_mod.SIGNING_ALGS), default="RS256", show_default=True, help="Signature algorithm (with --signing-key).")
-def bundle_command(output: str, rego_dir: str, specs_dir: str, allow_stale: bool, signing_key: str | None, signing_alg: str) -> None:
+@click.option(
+    "--signing-key", type=click.Path(dir_okay=False), help="PEM private key: sign the bundle (opa build --signing-key)."
+)
+@click.option(
+    "--signing-alg",
+    type=click.Choice(bundle_mod.SIGNING_ALGS),
+    default="RS256",
+    show_default=True,
+    help="Signature algorithm (with --signing-key).",
+)
+def bundle_command(
+    output: str, rego_dir: str, specs_dir: str, allow_stale: bool, signing_key: str | None, signing_alg: str
+) -> None:
     """Build the OPA bundle the sidecar serves: the Rego of rego/ with a .manifest whose
     roots are ["rxrego"] and whose revision is a hash of the content.
 
@@ -79,7 +120,9 @@ def bundle_command(output: str, rego_dir: str, specs_dir: str, allow_stale: bool
     --verification-key PUB.pem` (OPA refuses it if the signature does not verify).
     """
     _require_current(rego_dir, specs_dir, allow_stale)
-    info = bundle_mod.build(Path(rego_dir), Path(output), signing_key=Path(signing_key) if signing_key else None, signing_alg=signing_alg)
+    info = bundle_mod.build(
+        Path(rego_dir), Path(output), signing_key=Path(signing_key) if signing_key else None, signing_alg=signing_alg
+    )
     signed = f"signed {signing_alg}" if info.signed else "unsigned"
     click.secho(f"wrote {info.path}: revision {info.revision}, {len(info.files)} file(s), {signed}", fg="green")
     click.echo(f"sha256 {info.sha256}")
@@ -102,18 +145,78 @@ def _read_token(token_file: str) -> str:
 
 
 @click.command("serve")
-@click.option("--bundle", "bundle_path", type=click.Path(exists=True, dir_okay=False), help="Bundle to serve (default: build one from --rego).")
-@click.option("--rego", "rego_dir", default="rego", show_default=True, type=click.Path(file_okay=False), help="Rego to bundle when --bundle is not given.")
+@click.option(
+    "--bundle",
+    "bundle_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Bundle to serve (default: build one from --rego).",
+)
+@click.option(
+    "--rego",
+    "rego_dir",
+    default="rego",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Rego to bundle when --bundle is not given.",
+)
 @_specs_option
 @_allow_stale_option
-@click.option("--port", default=sidecar_mod.DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535), help="Port on 127.0.0.1.")
-@click.option("--token-file", type=click.Path(dir_okay=False), help="File holding the bearer token callers must send (enables OPA token authn + authz).")
-@click.option("--decision-log", type=click.Path(dir_okay=False), help="Append decision logs (JSON lines) to this file instead of printing them.")
-@click.option("--verification-key", type=click.Path(exists=True, dir_okay=False), help="PEM public key: OPA activates the bundle only if its signature verifies.")
-@click.option("--verification-alg", type=click.Choice(sidecar_mod.VERIFICATION_ALGS), default="RS256", show_default=True, help="Signature algorithm the key is for.")
-@click.option("--max-body-bytes", default=limits.MAX_BODY_BYTES, show_default=True, type=click.IntRange(1), help="OPA refuses a request body larger than this (server.decoding.max_length).")
-@click.option("--max-decompressed-bytes", default=limits.MAX_DECOMPRESSED_BYTES, show_default=True, type=click.IntRange(1), help="OPA refuses a gzip body inflating to more than this (server.decoding.gzip.max_length).")
-def serve_command(bundle_path, rego_dir, specs_dir, allow_stale, port, token_file, decision_log, verification_key, verification_alg, max_body_bytes, max_decompressed_bytes) -> None:
+@click.option(
+    "--port",
+    default=sidecar_mod.DEFAULT_PORT,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port on 127.0.0.1.",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False),
+    help="File holding the bearer token callers must send (enables OPA token authn + authz).",
+)
+@click.option(
+    "--decision-log",
+    type=click.Path(dir_okay=False),
+    help="Append decision logs (JSON lines) to this file instead of printing them.",
+)
+@click.option(
+    "--verification-key",
+    type=click.Path(exists=True, dir_okay=False),
+    help="PEM public key: OPA activates the bundle only if its signature verifies.",
+)
+@click.option(
+    "--verification-alg",
+    type=click.Choice(sidecar_mod.VERIFICATION_ALGS),
+    default="RS256",
+    show_default=True,
+    help="Signature algorithm the key is for.",
+)
+@click.option(
+    "--max-body-bytes",
+    default=limits.MAX_BODY_BYTES,
+    show_default=True,
+    type=click.IntRange(1),
+    help="OPA refuses a request body larger than this (server.decoding.max_length).",
+)
+@click.option(
+    "--max-decompressed-bytes",
+    default=limits.MAX_DECOMPRESSED_BYTES,
+    show_default=True,
+    type=click.IntRange(1),
+    help="OPA refuses a gzip body inflating to more than this (server.decoding.gzip.max_length).",
+)
+def serve_command(
+    bundle_path,
+    rego_dir,
+    specs_dir,
+    allow_stale,
+    port,
+    token_file,
+    decision_log,
+    verification_key,
+    verification_alg,
+    max_body_bytes,
+    max_decompressed_bytes,
+) -> None:
     """Serve decisions: the real `opa run --server` on 127.0.0.1:PORT with the rxrego bundle.
 
     \b
@@ -203,11 +306,18 @@ def _activation_progress(elapsed: float, cpu: float | None, rss: int | None) -> 
 
 def _print_ready(sidecar: Sidecar, token_file: str | None, decision_log: str | None) -> None:
     url = sidecar.url
-    click.secho(f"rxrego sidecar: OPA serving bundle revision {sidecar.revision} on {url} (pid {sidecar.pid})", fg="green", err=True)
+    click.secho(
+        f"rxrego sidecar: OPA serving bundle revision {sidecar.revision} on {url} (pid {sidecar.pid})",
+        fg="green",
+        err=True,
+    )
     auth = f' -H "Authorization: Bearer $(cat {shlex.quote(token_file)})"' if token_file else ""
     example = '{"input": {"request_type": "initial", "date_of_service": "2026-11-30", "drug": {"hcpcs": "J9229"}}}'
     click.echo("query it with:", err=True)
-    click.echo(f"  curl -s -X POST {url}/v1/data/rxrego/decision -H 'Content-Type: application/json'{auth} -d '{example}'", err=True)
+    click.echo(
+        f"  curl -s -X POST {url}/v1/data/rxrego/decision -H 'Content-Type: application/json'{auth} -d '{example}'",
+        err=True,
+    )
     token_opt = f" --token-file {shlex.quote(token_file)}" if token_file else ""
     click.echo(f"  rxrego decide REQUEST.json --server {url}{token_opt}", err=True)
     where = decision_log if decision_log else "stdout"
@@ -233,7 +343,9 @@ def summary(decision: Decision) -> str:
         a = decision.approval
         end = a.end.isoformat() if a.end else "no end date (the policy states no duration)"
         span = f" ({a.duration_months} months)" if a.duration_months else ""
-        lines.append(f"approval    {a.start.isoformat()} to {end}{span}{', ended by the lifetime cap' if a.capped else ''}")
+        lines.append(
+            f"approval    {a.start.isoformat()} to {end}{span}{', ended by the lifetime cap' if a.capped else ''}"
+        )
     if decision.indication:
         lines.append(f"indication  {decision.indication['heading']} [{decision.indication['id']}]")
     elif decision.outcome == "approved":
@@ -265,17 +377,54 @@ def _local_decision(request: object, rego_dir: Path) -> Decision:
 
 @click.command("decide")
 @click.argument("request_file", metavar="REQUEST", required=False)
-@click.option("--server", metavar="URL", help="The sidecar, e.g. http://127.0.0.1:8181 (default: evaluate locally with opa eval).")
+@click.option(
+    "--server", metavar="URL", help="The sidecar, e.g. http://127.0.0.1:8181 (default: evaluate locally with opa eval)."
+)
 @click.option("--token-file", type=click.Path(dir_okay=False), help="File holding the sidecar's bearer token.")
 @click.option("--json", "as_json", is_flag=True, help="Print the decision document (JSON) instead of a summary.")
-@click.option("--rego", "rego_dir", default="rego", show_default=True, help="Rego folder for local evaluation (used when it is what --specs generate).")
-@click.option("--specs", "specs_dir", default="policy_source", show_default=True, help="Policy specs that --rego must match for local evaluation.")
-@click.option("--case", "case_name", metavar="NAME", help="Decide the request of this golden case (from --cases) instead of a file; FILE::NAME when two files have the name.")
-@click.option("--cases", "cases_dir", default="conformance", show_default=True, help="Folder of golden cases for --case.")
-@click.option("--stale", type=click.Choice(["generate", "fail"]), default="generate", show_default=True, help="Local evaluation when --rego is not what --specs generate: decide with Rego generated into a temporary folder (and say so), or stop with exit 2.")
-@click.option("--watch", is_flag=True, help="Decide again on every save of the request, the case file or a spec (Ctrl-C stops).")
-@click.option("--timeout", default=5.0, show_default=True, type=click.FloatRange(min=0.1), help="Seconds per HTTP attempt (with --server); the whole call has 3x this (two retries).")
-def decide_command(request_file, server, token_file, as_json, rego_dir, specs_dir, case_name, cases_dir, stale, watch, timeout) -> None:
+@click.option(
+    "--rego",
+    "rego_dir",
+    default="rego",
+    show_default=True,
+    help="Rego folder for local evaluation (used when it is what --specs generate).",
+)
+@click.option(
+    "--specs",
+    "specs_dir",
+    default="policy_source",
+    show_default=True,
+    help="Policy specs that --rego must match for local evaluation.",
+)
+@click.option(
+    "--case",
+    "case_name",
+    metavar="NAME",
+    help="Decide the request of this golden case (from --cases) instead of a file; FILE::NAME when two files have the name.",
+)
+@click.option(
+    "--cases", "cases_dir", default="conformance", show_default=True, help="Folder of golden cases for --case."
+)
+@click.option(
+    "--stale",
+    type=click.Choice(["generate", "fail"]),
+    default="generate",
+    show_default=True,
+    help="Local evaluation when --rego is not what --specs generate: decide with Rego generated into a temporary folder (and say so), or stop with exit 2.",
+)
+@click.option(
+    "--watch", is_flag=True, help="Decide again on every save of the request, the case file or a spec (Ctrl-C stops)."
+)
+@click.option(
+    "--timeout",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds per HTTP attempt (with --server); the whole call has 3x this (two retries).",
+)
+def decide_command(
+    request_file, server, token_file, as_json, rego_dir, specs_dir, case_name, cases_dir, stale, watch, timeout
+) -> None:
     """Decide one prior-authorization request: a JSON or YAML file (- for stdin), or --case NAME.
 
     \b
@@ -340,6 +489,7 @@ def decide_command(request_file, server, token_file, as_json, rego_dir, specs_di
 
     try:
         if watch:
+
             def shown() -> None:  # a mistake is shown and the watch goes on
                 try:
                     once()
@@ -349,7 +499,8 @@ def decide_command(request_file, server, token_file, as_json, rego_dir, specs_di
 
             try:
                 watch_files(
-                    lambda: [*source.files(), *(rego.files() if rego else [])], shown,
+                    lambda: [*source.files(), *(rego.files() if rego else [])],
+                    shown,
                     report=lambda line: click.secho(line, dim=True, err=True),
                 )
             except KeyboardInterrupt:
@@ -366,19 +517,94 @@ def decide_command(request_file, server, token_file, as_json, rego_dir, specs_di
 
 
 @click.command("deploy-config")
-@click.option("--bundle-url", required=True, help="Where every sidecar polls the bundle, e.g. https://bundles.example/rxrego/bundle.tar.gz.")
-@click.option("--polling-min", default=10, show_default=True, type=click.IntRange(1), help="Seconds OPA waits at least between polls.")
-@click.option("--polling-max", default=20, show_default=True, type=click.IntRange(1), help="Seconds OPA waits at most between polls: the bound on how long a new revision takes to reach every sidecar.")
-@click.option("--verification-key", type=click.Path(exists=True, dir_okay=False), help="PEM public key: OPA activates only bundles whose signature verifies (build them with `rxrego bundle --signing-key`).")
-@click.option("--verification-alg", type=click.Choice(bundle_mod.SIGNING_ALGS), default="RS256", show_default=True, help="Signature algorithm the key is for.")
-@click.option("--decision-log", default="console", show_default=True, help="'console' (one JSON line per decision on OPA's stdout) or the URL of a decision-log service.")
-@click.option("--token-hash-file", type=click.Path(dir_okay=False), help="File holding the sha256 of the callers' bearer token: enables token authn + the rxrego authz policy.")
-@click.option("--policy-dir", type=click.Path(file_okay=False), help="Where to write the system policies (default: system/ beside -o).")
-@click.option("--max-body-bytes", default=limits.MAX_BODY_BYTES, show_default=True, type=click.IntRange(1), help="OPA refuses a request body larger than this (server.decoding.max_length).")
-@click.option("--max-decompressed-bytes", default=limits.MAX_DECOMPRESSED_BYTES, show_default=True, type=click.IntRange(1), help="OPA refuses a gzip body inflating to more than this (server.decoding.gzip.max_length).")
-@click.option("--addr", default=deploy.DEFAULT_ADDR, show_default=True, help="The sidecar's listening address, for the printed command line (keep it on loopback).")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The OPA configuration to write (.yaml/.yml, or .json).")
-def deploy_config_command(bundle_url, polling_min, polling_max, verification_key, verification_alg, decision_log, token_hash_file, policy_dir, max_body_bytes, max_decompressed_bytes, addr, output) -> None:
+@click.option(
+    "--bundle-url",
+    required=True,
+    help="Where every sidecar polls the bundle, e.g. https://bundles.example/rxrego/bundle.tar.gz.",
+)
+@click.option(
+    "--polling-min",
+    default=10,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Seconds OPA waits at least between polls.",
+)
+@click.option(
+    "--polling-max",
+    default=20,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Seconds OPA waits at most between polls: the bound on how long a new revision takes to reach every sidecar.",
+)
+@click.option(
+    "--verification-key",
+    type=click.Path(exists=True, dir_okay=False),
+    help="PEM public key: OPA activates only bundles whose signature verifies (build them with `rxrego bundle --signing-key`).",
+)
+@click.option(
+    "--verification-alg",
+    type=click.Choice(bundle_mod.SIGNING_ALGS),
+    default="RS256",
+    show_default=True,
+    help="Signature algorithm the key is for.",
+)
+@click.option(
+    "--decision-log",
+    default="console",
+    show_default=True,
+    help="'console' (one JSON line per decision on OPA's stdout) or the URL of a decision-log service.",
+)
+@click.option(
+    "--token-hash-file",
+    type=click.Path(dir_okay=False),
+    help="File holding the sha256 of the callers' bearer token: enables token authn + the rxrego authz policy.",
+)
+@click.option(
+    "--policy-dir",
+    type=click.Path(file_okay=False),
+    help="Where to write the system policies (default: system/ beside -o).",
+)
+@click.option(
+    "--max-body-bytes",
+    default=limits.MAX_BODY_BYTES,
+    show_default=True,
+    type=click.IntRange(1),
+    help="OPA refuses a request body larger than this (server.decoding.max_length).",
+)
+@click.option(
+    "--max-decompressed-bytes",
+    default=limits.MAX_DECOMPRESSED_BYTES,
+    show_default=True,
+    type=click.IntRange(1),
+    help="OPA refuses a gzip body inflating to more than this (server.decoding.gzip.max_length).",
+)
+@click.option(
+    "--addr",
+    default=deploy.DEFAULT_ADDR,
+    show_default=True,
+    help="The sidecar's listening address, for the printed command line (keep it on loopback).",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The OPA configuration to write (.yaml/.yml, or .json).",
+)
+def deploy_config_command(
+    bundle_url,
+    polling_min,
+    polling_max,
+    verification_key,
+    verification_alg,
+    decision_log,
+    token_hash_file,
+    policy_dir,
+    max_body_bytes,
+    max_decompressed_bytes,
+    addr,
+    output,
+) -> None:
     """Write the OPA configuration of an rxrego sidecar that polls a bundle server.
 
     \b
@@ -407,15 +633,25 @@ def deploy_config_command(bundle_url, polling_min, polling_max, verification_key
             max_body_bytes=max_body_bytes,
             max_decompressed_bytes=max_decompressed_bytes,
         )
-        files, command = deploy.write(Path(output), config, policy_dir=Path(policy_dir) if policy_dir else None, token_sha256=digest, addr=addr)
+        files, command = deploy.write(
+            Path(output), config, policy_dir=Path(policy_dir) if policy_dir else None, token_sha256=digest, addr=addr
+        )
     except (deploy.DeployError, OSError) as exc:
         fail(str(exc))
     for f in files:
         click.echo(f"wrote {f}", err=True)
     if not verification_key:
-        click.secho("warning: no --verification-key: sidecars will activate any bundle the server hands them", fg="yellow", err=True)
+        click.secho(
+            "warning: no --verification-key: sidecars will activate any bundle the server hands them",
+            fg="yellow",
+            err=True,
+        )
     if not token_hash_file:
-        click.secho("warning: no --token-hash-file: anyone who reaches the port may read and write policies", fg="yellow", err=True)
+        click.secho(
+            "warning: no --token-hash-file: anyone who reaches the port may read and write policies",
+            fg="yellow",
+            err=True,
+        )
     click.echo("run each sidecar with:", err=True)
     click.echo(shlex.join(command))
 

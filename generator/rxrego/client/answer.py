@@ -34,7 +34,9 @@ RETRY_STATUSES = (502, 503, 504)
 BACKOFF_MAX = 120.0  # seconds; urllib3's cap on one backoff sleep
 
 
-def check_settings(base_url: str, timeout: float, retries: int, backoff: float, token: str | None, deadline: float | None = None) -> str:
+def check_settings(
+    base_url: str, timeout: float, retries: int, backoff: float, token: str | None, deadline: float | None = None
+) -> str:
     """The base URL without a trailing slash; ValueError naming the first setting that is wrong
     (scheme not http/https or no host, timeout <= 0, retries or backoff < 0, deadline <= 0, a
     token that is empty or holds whitespace)."""
@@ -72,9 +74,13 @@ def result_of(url: str, status: int, text: str) -> Any:
         try:
             doc = json.loads(text)
         except ValueError as exc:
-            raise UnexpectedResponse(f"{url}: 200 with a body that is not JSON", status=status, body=text[:500]) from exc
+            raise UnexpectedResponse(
+                f"{url}: 200 with a body that is not JSON", status=status, body=text[:500]
+            ) from exc
         if not isinstance(doc, dict):
-            raise UnexpectedResponse(f"{url}: 200 with a body that is not a JSON object", status=status, body=text[:500])
+            raise UnexpectedResponse(
+                f"{url}: 200 with a body that is not a JSON object", status=status, body=text[:500]
+            )
         if "result" not in doc:
             raise DecisionUndefined(
                 f"{url}: the decision is undefined (is the rxrego bundle loaded and activated?)",

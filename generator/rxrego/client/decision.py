@@ -122,7 +122,9 @@ class Decision:
                 outcome=outcome,
                 reason=doc["reason"],
                 request_type=doc.get("request_type"),
-                policy=PolicyRef(**{k: doc["policy"][k] for k in ("id", "number", "title", "effective_date", "version")})
+                policy=PolicyRef(
+                    **{k: doc["policy"][k] for k in ("id", "number", "title", "effective_date", "version")}
+                )
                 if "policy" in doc
                 else None,
                 requirements=doc.get("requirements"),

@@ -80,7 +80,11 @@ def load_case_file(path: Path) -> CaseFile:
         path_ = ("cases", i)
         line = located.position(path_)[0]
         if raw["name"] in seen:
-            issues.append(located.issue((*path_, "name"), f"duplicate case name '{raw['name']}' (first on line {seen[raw['name']]})"))
+            issues.append(
+                located.issue(
+                    (*path_, "name"), f"duplicate case name '{raw['name']}' (first on line {seen[raw['name']]})"
+                )
+            )
             continue
         seen[raw["name"]] = line
         try:
@@ -158,11 +162,17 @@ def mismatches(expected: object, actual: object, path: str = "") -> list[str]:
     if isinstance(expected, list):
         if not isinstance(actual, list):
             return [f"{here}: expected a list, got {_j(actual)}"]
-        if expected and all(isinstance(e, str) for e in expected) and all(isinstance(a, dict) and "id" in a for a in actual):
+        if (
+            expected
+            and all(isinstance(e, str) for e in expected)
+            and all(isinstance(a, dict) and "id" in a for a in actual)
+        ):
             actual = [a["id"] for a in actual]  # a list of ids stands for the criteria
         if len(expected) != len(actual):
             return [f"{here}: expected {_j(expected)}\n{' ' * len(here)}       got {_j(actual)}"]
-        return [m for i, (e, a) in enumerate(zip(expected, actual, strict=True)) for m in mismatches(e, a, f"{here}[{i}]")]
+        return [
+            m for i, (e, a) in enumerate(zip(expected, actual, strict=True)) for m in mismatches(e, a, f"{here}[{i}]")
+        ]
     if isinstance(expected, bool) != isinstance(actual, bool) or expected != actual:
         return [f"{here}: expected {_j(expected)}, got {_j(actual)}"]
     return []
@@ -170,4 +180,3 @@ def mismatches(expected: object, actual: object, path: str = "") -> list[str]:
 
 def _j(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
-

@@ -83,8 +83,14 @@ def junit_tree(report: Report) -> ET.Element:
         for r in results:
             case = ET.SubElement(el, "testcase", name=r.case.name, classname=file)
             if not r.passed:
-                failure = ET.SubElement(case, "failure", message="; ".join(p.splitlines()[0] for p in r.problems), type="decision mismatch")
-                failure.text = "\n".join(r.problems) + "\n\nactual decision:\n" + json.dumps(r.decision, indent=2, ensure_ascii=False)
+                failure = ET.SubElement(
+                    case, "failure", message="; ".join(p.splitlines()[0] for p in r.problems), type="decision mismatch"
+                )
+                failure.text = (
+                    "\n".join(r.problems)
+                    + "\n\nactual decision:\n"
+                    + json.dumps(r.decision, indent=2, ensure_ascii=False)
+                )
             ET.SubElement(case, "system-out").text = f"{file}:{r.case.line}\nproves: {r.case.proves}"
         suites.append((el, len(results), sum(1 for r in results if not r.passed)))
     by_policy: dict[str, list] = {}
@@ -93,9 +99,16 @@ def junit_tree(report: Report) -> ET.Element:
     for policy, rows in by_policy.items():
         el = suite(f"criteria coverage: {policy}")
         for row in rows:
-            case = ET.SubElement(el, "testcase", name=f"{row.criterion} seen met, unmet and unknown", classname=f"{policy} criteria coverage")
+            case = ET.SubElement(
+                el,
+                "testcase",
+                name=f"{row.criterion} seen met, unmet and unknown",
+                classname=f"{policy} criteria coverage",
+            )
             if row.lacking:
-                ET.SubElement(case, "failure", message=f"never seen {', '.join(row.lacking)}", type="coverage gap").text = (
+                ET.SubElement(
+                    case, "failure", message=f"never seen {', '.join(row.lacking)}", type="coverage gap"
+                ).text = (
                     f"criterion {row.criterion} of {policy} was never seen {', '.join(row.lacking)}: "
                     "add golden cases that show it, or waive the status with a reason"
                 )
@@ -105,7 +118,15 @@ def junit_tree(report: Report) -> ET.Element:
         suites.append((el, len(rows), sum(1 for r in rows if r.lacking)))
     tests = sum(n for _, n, _ in suites)
     failures = sum(f for _, _, f in suites)
-    root = ET.Element("testsuites", name="rxrego conformance", tests=str(tests), failures=str(failures), errors="0", skipped="0", time=f"{report.seconds:.3f}")
+    root = ET.Element(
+        "testsuites",
+        name="rxrego conformance",
+        tests=str(tests),
+        failures=str(failures),
+        errors="0",
+        skipped="0",
+        time=f"{report.seconds:.3f}",
+    )
     for el, n, f in suites:
         el.set("tests", str(n))
         el.set("failures", str(f))

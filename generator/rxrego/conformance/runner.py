@@ -61,7 +61,9 @@ class Report:
         return not self.failed and not self.coverage_gaps
 
 
-def load_suites(paths: Iterable[str | Path], specs: Sequence[m.PolicySpec], policy: str | None = None) -> list[CaseFile]:
+def load_suites(
+    paths: Iterable[str | Path], specs: Sequence[m.PolicySpec], policy: str | None = None
+) -> list[CaseFile]:
     """Every case file under `paths` (for one policy when `policy` is given); SpecError with
     every problem, including case files for a policy no spec defines."""
     ids = {s.id for s in specs}
@@ -73,7 +75,11 @@ def load_suites(paths: Iterable[str | Path], specs: Sequence[m.PolicySpec], poli
             issues.extend(exc.issues)
             continue
         if suite.policy not in ids:
-            issues.append(SpecIssue(suite.path, 1, 1, "policy", f"no spec has the id '{suite.policy}' (known: {', '.join(sorted(ids))})"))
+            issues.append(
+                SpecIssue(
+                    suite.path, 1, 1, "policy", f"no spec has the id '{suite.policy}' (known: {', '.join(sorted(ids))})"
+                )
+            )
         suites.append(suite)
     if issues:
         raise SpecError(issues)
@@ -110,7 +116,9 @@ def run(
     return report
 
 
-def criteria_coverage(suites: Sequence[CaseFile], specs: Sequence[m.PolicySpec], results: Sequence[CaseResult]) -> list[CriterionCoverage]:
+def criteria_coverage(
+    suites: Sequence[CaseFile], specs: Sequence[m.PolicySpec], results: Sequence[CaseResult]
+) -> list[CriterionCoverage]:
     """For each criterion of each policy the suites cover: the statuses the decisions of the
     policy's current version showed (earlier versions reuse criterion ids, so their
     decisions are not counted here; the cases and the differential test cover them)."""

@@ -114,7 +114,8 @@ def indication_candidates(spec: m.PolicySpec, rs: m.RequirementSet, request: dic
         return INVALID, []
     codes = [e["code"] for e in diagnoses if isinstance(e, dict) and isinstance(e.get("code"), str)]
     found = [
-        ind for ind in rs.indications
+        ind
+        for ind in rs.indications
         if any(icd10_matches(code, spec.criterion(ind.diagnosis).test.icd10) for code in codes)  # type: ignore[union-attr]
     ]
     if found:
@@ -137,7 +138,9 @@ def decide_indicated(spec: m.PolicySpec, request: dict, products: frozenset[str]
         ind = rs.indication(named)
         if ind is None:
             known = ", ".join(sorted(i.id for i in rs.indications))
-            return _invalid_field(request, "indication", f"not an indication of these requirements; expected one of: {known}")
+            return _invalid_field(
+                request, "indication", f"not an indication of these requirements; expected one of: {known}"
+            )
         return _decide_indication(spec, rs, ind, request, base, products)
     gate, found = indication_candidates(spec, rs, request)
     if len(found) > 1:
@@ -153,22 +156,37 @@ def _gate_outcome(spec: m.PolicySpec, rs: m.RequirementSet, gate: Status) -> dic
     empty: dict[str, dict | list] = {"criteria": {}, "met": [], "unmet": [], "missing": []}
     if gate == UNKNOWN:
         text = f"The diagnosis, to tell which of the policy's indications the request is for: {headings}"
-        return {"outcome": "pended", "reason": "information_missing", **empty,
-                "missing": [{"id": "indication", "text": text, "fields": ["diagnoses"]}]}
+        return {
+            "outcome": "pended",
+            "reason": "information_missing",
+            **empty,
+            "missing": [{"id": "indication", "text": text, "fields": ["diagnoses"]}],
+        }
     default = OTHER_INDICATION_DEFAULT.format(headings)
     if gate == INVALID:
-        return {"outcome": "denied", "reason": "criteria_unmet", **empty, "unmet": [{"id": "indication", "text": default}]}
+        return {
+            "outcome": "denied",
+            "reason": "criteria_unmet",
+            **empty,
+            "unmet": [{"id": "indication", "text": default}],
+        }
     other = spec.coverage.other_indications or m.OtherIndications()
     text = other.statement or default
     if other.outcome == "investigational":
-        return {"outcome": "denied", "reason": "investigational", **empty, "unmet": [{"id": "investigational", "text": text}]}
+        return {
+            "outcome": "denied",
+            "reason": "investigational",
+            **empty,
+            "unmet": [{"id": "investigational", "text": text}],
+        }
     if other.outcome == "pend_for_review":
         return {"outcome": "pended", "reason": "other_indication_review", **empty, "review": text}
     return {"outcome": "denied", "reason": "not_covered", **empty, "unmet": [{"id": "other_indications", "text": text}]}
 
 
-def _decide_indication(spec: m.PolicySpec, rs: m.RequirementSet, ind: m.Indication, request: dict, base: dict,
-                       products: frozenset[str]) -> dict:
+def _decide_indication(
+    spec: m.PolicySpec, rs: m.RequirementSet, ind: m.Indication, request: dict, base: dict, products: frozenset[str]
+) -> dict:
     ctx = _context(spec, request, products)
     evaluation = Evaluation(ctx)
     root_node = rs.indication_root(ind)
@@ -176,19 +194,32 @@ def _decide_indication(spec: m.PolicySpec, rs: m.RequirementSet, ind: m.Indicati
     status = {cid: evaluation.status(cid) for cid in order}
     root = all_of_status(status, root_node.children)
     by_id = evaluation.by_id
-    decision: dict = {**base, "indication": {"id": ind.id, "heading": ind.heading},
-                      "criteria": {cid: shown(s) for cid, s in status.items()},
-                      "met": [cid for cid in order if status[cid] == MET], "unmet": [], "missing": []}
+    decision: dict = {
+        **base,
+        "indication": {"id": ind.id, "heading": ind.heading},
+        "criteria": {cid: shown(s) for cid, s in status.items()},
+        "met": [cid for cid in order if status[cid] == MET],
+        "unmet": [],
+        "missing": [],
+    }
     if root in FAILING:
         failing = _reachable(root_node.children, lambda cid: _requires(by_id[cid]), lambda cid: status[cid] in FAILING)
-        decision.update(outcome="denied", reason="criteria_unmet",
-                        unmet=[{"id": cid, "text": by_id[cid].text} for cid in order if cid in failing])
+        decision.update(
+            outcome="denied",
+            reason="criteria_unmet",
+            unmet=[{"id": cid, "text": by_id[cid].text} for cid in order if cid in failing],
+        )
     elif root == UNKNOWN:
         asked = _reachable(root_node.children, lambda cid: by_id[cid].children, lambda cid: status[cid] == UNKNOWN)
-        decision.update(outcome="pended", reason="information_missing", missing=[
-            {"id": cid, "text": by_id[cid].text, "fields": missing_fields(spec, by_id[cid].test)}
-            for cid in order if cid in asked and by_id[cid].is_leaf
-        ])
+        decision.update(
+            outcome="pended",
+            reason="information_missing",
+            missing=[
+                {"id": cid, "text": by_id[cid].text, "fields": missing_fields(spec, by_id[cid].test)}
+                for cid in order
+                if cid in asked and by_id[cid].is_leaf
+            ],
+        )
     else:
         branch = next((d for cid, d in ind.duration_when if status[cid] == MET), None)
         decision.update(_approval(branch or rs.duration_of(ind), ctx.date_of_service, request))
@@ -210,7 +241,11 @@ def _approval(duration: m.Duration | None, start: dt.date, request: dict) -> dic
     decision that says so (docs/semantics.md, "Durations"). No duration: no end date."""
     if duration is None:
         return {"outcome": "approved", "reason": "criteria_met", "approval": {"start": start.isoformat()}}
-    end = add_months(start, duration.months) if duration.months is not None else plan_year_end(start, duration.plan_year_start)
+    end = (
+        add_months(start, duration.months)
+        if duration.months is not None
+        else plan_year_end(start, duration.plan_year_start)
+    )
     approval: dict = {"start": start.isoformat()}
     if duration.months is not None:
         approval["duration_months"] = duration.months
@@ -221,14 +256,21 @@ def _approval(duration: m.Duration | None, start: dt.date, request: dict) -> dic
         text = f"Lifetime cap: at most {cap} months of therapy in a lifetime"
         raw = read(request, ("therapy", "months_received"))
         if raw is ABSENT:
-            return {"outcome": "pended", "reason": "information_missing",
-                    "missing": [{"id": "lifetime_cap", "text": text, "fields": [CAP_FIELD]}]}
+            return {
+                "outcome": "pended",
+                "reason": "information_missing",
+                "missing": [{"id": "lifetime_cap", "text": text, "fields": [CAP_FIELD]}],
+            }
         received = as_number(raw)
         if received is None or received < 0 or not is_whole(received):
             return {"outcome": "denied", "reason": "criteria_unmet", "unmet": [{"id": "lifetime_cap", "text": text}]}
         left = cap - int(received)
         if left <= 0:
-            return {"outcome": "denied", "reason": "lifetime_cap_reached", "unmet": [{"id": "lifetime_cap", "text": text}]}
+            return {
+                "outcome": "denied",
+                "reason": "lifetime_cap_reached",
+                "unmet": [{"id": "lifetime_cap", "text": text}],
+            }
         capped = add_months(start, left)
         approval["lifetime_cap_months"] = cap
         if capped < end:
@@ -251,8 +293,10 @@ def plan_year_end(start: dt.date, plan_year_start: str | None) -> dt.date:
 
 
 def _invalid_field(request: dict, field: str, message: str) -> dict:
-    return _with_request_id(request, {"outcome": "invalid_request", "reason": "invalid_request",
-                                      "errors": [{"field": field, "message": message}]})
+    return _with_request_id(
+        request,
+        {"outcome": "invalid_request", "reason": "invalid_request", "errors": [{"field": field, "message": message}]},
+    )
 
 
 def _with_request_id(request: dict, decision: dict) -> dict:
@@ -277,8 +321,9 @@ def _outcome(root: Status, indication: Callable[[], Status]) -> tuple[str, str]:
     return "denied", "investigational" if indication() in FAILING else "criteria_unmet"
 
 
-def _reachable(roots: Iterable[str], children: Callable[[str], Iterable[str]],
-               passes: Callable[[str], bool]) -> set[str]:
+def _reachable(
+    roots: Iterable[str], children: Callable[[str], Iterable[str]], passes: Callable[[str], bool]
+) -> set[str]:
     """The criteria with a path from `roots` on which every criterion `passes`."""
     found: set[str] = set()
 
@@ -294,8 +339,9 @@ def _reachable(roots: Iterable[str], children: Callable[[str], Iterable[str]],
     return found
 
 
-def _unmet_ids(rs: m.RequirementSet, by_id: dict[str, m.Criterion],
-               status: dict[str, Status], root: Status) -> set[str]:
+def _unmet_ids(
+    rs: m.RequirementSet, by_id: dict[str, m.Criterion], status: dict[str, Status], root: Status
+) -> set[str]:
     """Unmet or invalid all the way down from the root, never into a `when` list: a
     condition that fails is not a reason for a denial."""
     if root not in FAILING:
@@ -308,8 +354,9 @@ def _unmet_ids(rs: m.RequirementSet, by_id: dict[str, m.Criterion],
     return _reachable(rs.root.children, children, lambda cid: status[cid] in FAILING)
 
 
-def _missing_ids(rs: m.RequirementSet, by_id: dict[str, m.Criterion],
-                 status: dict[str, Status], root: Status) -> set[str]:
+def _missing_ids(
+    rs: m.RequirementSet, by_id: dict[str, m.Criterion], status: dict[str, Status], root: Status
+) -> set[str]:
     """Unknown leaves below a path with nothing met (`when` lists included): under a met
     node an answer would change nothing, so it is not asked for."""
     if root == MET:

@@ -104,6 +104,8 @@ def product_status(requested: frozenset[str], accepted: tuple[str, ...]) -> Stat
     if not requested & set(accepted):
         return UNMET
     return UNKNOWN
+
+
 # FHIR R4 AdministrativeGender codes that say what the sex is ("unknown" says it is not known).
 _KNOWN_SEX = ("male", "female", "other")
 
@@ -241,8 +243,11 @@ def _lab(test: kinds.LabTest, ctx: Context) -> Status:
         return UNKNOWN
     if not isinstance(entries, list):
         return INVALID
-    results = [e for e in entries if isinstance(e, dict) and isinstance(e.get("name"), str)
-               and lower(e["name"]) == lower(test.name)]
+    results = [
+        e
+        for e in entries
+        if isinstance(e, dict) and isinstance(e.get("name"), str) and lower(e["name"]) == lower(test.name)
+    ]
     if not results:
         return UNMET  # the lab was not done (or not reported): a known "no"
     usable = [u for u in (_usable(e, test, ctx.date_of_service) for e in results) if u is not None]

@@ -18,7 +18,12 @@ REQUEST_TYPES_TEXT = "initial, renewal, continuation, new_to_plan or restart"
 _SIGNS = ("\u00ae", "\u2122", "\u00a9", "\u2120")
 _HCPCS_SPACE = re.compile("[ \t\n\r]")
 # 10-digit NDC layouts with hyphens, and how each becomes the 11-digit 5-4-2 form.
-_NDC_PAD: dict[tuple[int, ...], tuple[int, int, int]] = {(5, 4, 2): (0, 0, 0), (4, 4, 2): (1, 0, 0), (5, 3, 2): (0, 1, 0), (5, 4, 1): (0, 0, 1)}
+_NDC_PAD: dict[tuple[int, ...], tuple[int, int, int]] = {
+    (5, 4, 2): (0, 0, 0),
+    (4, 4, 2): (1, 0, 0),
+    (5, 3, 2): (0, 1, 0),
+    (5, 4, 1): (0, 0, 1),
+}
 AMBIGUOUS_NDC = "ambiguous"
 
 
@@ -36,7 +41,9 @@ def decide(specs: Sequence[m.PolicySpec], request: object) -> dict:
 
     drug = _identifiers(request["drug"])
     if drug.get("ndc") is not None and normal_ndc(drug["ndc"]) == AMBIGUOUS_NDC:
-        return _invalid(request, [_error("drug.ndc", "a 10-digit NDC needs its hyphens (4-4-2, 5-3-2 or 5-4-1) to be read")])
+        return _invalid(
+            request, [_error("drug.ndc", "a 10-digit NDC needs its hyphens (4-4-2, 5-3-2 or 5-4-1) to be read")]
+        )
     plan = request.get("plan")
     # A policy under a plan answers requests naming that plan, or naming none.
     eligible = [s for s in specs if s.plan is None or plan is None or s.plan == plan]
@@ -47,13 +54,17 @@ def decide(specs: Sequence[m.PolicySpec], request: object) -> dict:
     if len(policies) > 1:
         ids = ", ".join(sorted(_package(specs, pid) for pid in policies))
         if all(next(s for s in specs if s.id == pid).plan is not None for pid in policies):
-            return _invalid(request, [_error("plan", f"policies under several plans name the drug: name the plan ({ids})")])
+            return _invalid(
+                request, [_error("plan", f"policies under several plans name the drug: name the plan ({ids})")]
+            )
         return _invalid(request, [_error("drug", f"the drug identifiers name different policies: {ids}")])
     (policy_id,) = policies
     unknown = [key for key, found in named.items() if not found]
     if unknown:
-        return _invalid(request, [_error(f"drug.{key}", "names no product of the policy the other identifiers name")
-                                  for key in unknown])
+        return _invalid(
+            request,
+            [_error(f"drug.{key}", "names no product of the policy the other identifiers name") for key in unknown],
+        )
     products = set.intersection(*({prod for _, prod in found} for found in named.values()))
     if not products:
         return _invalid(request, [_error("drug", "the drug identifiers name different products")])
@@ -61,18 +72,27 @@ def decide(specs: Sequence[m.PolicySpec], request: object) -> dict:
     strength = request["drug"].get("strength")
     if strength is not None:
         by_id = {p.id: p for p in policy.products}
-        products = {pid for pid in products if strength_key(strength) in {strength_key(x) for x in by_id[pid].strengths}}
+        products = {
+            pid for pid in products if strength_key(strength) in {strength_key(x) for x in by_id[pid].strengths}
+        }
         if not products:
             return _invalid(request, [_error("drug.strength", "names no strength of the product the identifiers name")])
     spec = in_force(policy, request["date_of_service"])
     if spec is None:
         first = policy.versions[-1].effective_date
-        return _with_request_id(request, {"outcome": "no_policy", "reason": "not_in_force", "drug": drug, "in_force_from": first})
+        return _with_request_id(
+            request, {"outcome": "no_policy", "reason": "not_in_force", "drug": drug, "in_force_from": first}
+        )
     if spec.set_for(request["request_type"]) is None:
-        return _with_request_id(request, {
-            "outcome": "pended", "reason": "no_requirements", "request_type": request["request_type"],
-            "message": f"the policy in force has no requirements for {request['request_type']} requests: refer for review",
-        })
+        return _with_request_id(
+            request,
+            {
+                "outcome": "pended",
+                "reason": "no_requirements",
+                "request_type": request["request_type"],
+                "message": f"the policy in force has no requirements for {request['request_type']} requests: refer for review",
+            },
+        )
     decision = decide_policy(spec, request, frozenset(products))
     if policy.drug.products and decision["outcome"] != "invalid_request":
         decision["product"] = next(iter(products)) if len(products) == 1 else None
@@ -117,7 +137,7 @@ def hcpcs_key(code: str) -> str:
 
 
 def strength_key(strength: str) -> str:
-    """"500 mg", "500MG" and "500 Mg" are one strength: spaces removed, lower case."""
+    """ "500 mg", "500MG" and "500 Mg" are one strength: spaces removed, lower case."""
     return lower(_HCPCS_SPACE.sub("", strength))
 
 

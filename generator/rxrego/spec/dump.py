@@ -59,11 +59,17 @@ def dump_data(spec: m.PolicySpec) -> dict:
                 "hcpcs": list(spec.drug.hcpcs),
                 "ndc": list(spec.drug.ndc),
                 "products": {
-                    p.id: _drop_empty({
-                        "name": p.name, "kind": None if p.kind == "brand" else p.kind, "generic": p.generic,
-                        "hcpcs": list(p.hcpcs), "ndc": list(p.ndc), "strengths": list(p.strengths),
-                        "routes": list(p.routes),
-                    })
+                    p.id: _drop_empty(
+                        {
+                            "name": p.name,
+                            "kind": None if p.kind == "brand" else p.kind,
+                            "generic": p.generic,
+                            "hcpcs": list(p.hcpcs),
+                            "ndc": list(p.ndc),
+                            "strengths": list(p.strengths),
+                            "routes": list(p.routes),
+                        }
+                    )
                     for p in spec.drug.products
                 },
             }
@@ -100,26 +106,32 @@ def _version_data(version: m.PolicySpec, newer: m.PolicySpec) -> dict:
 
 def _versioned(spec: m.PolicySpec) -> dict:
     """The sections an earlier version may replace, as data."""
-    return _drop_empty({
-        "coverage": _drop_empty(
-            {
-                "applies_to": spec.coverage.applies_to,
-                "medically_necessary": spec.coverage.medically_necessary,
-                "investigational": spec.coverage.investigational,
-                "indication": spec.coverage.indication,
-                "other_indications": None if spec.coverage.other_indications is None else _drop_empty({
-                    "outcome": spec.coverage.other_indications.outcome,
-                    "statement": spec.coverage.other_indications.statement,
-                }),
-            }
-        ),
-        "value_sets": {
-            v.id: _drop_empty({"description": v.description, "agents": list(v.agents), "classes": list(v.classes)})
-            for v in spec.value_sets
-        },
-        "criteria": {c.id: criterion_data(c) for c in spec.criteria},
-        "requirements": {r.name: _set_data(r) for r in spec.requirements},
-    })
+    return _drop_empty(
+        {
+            "coverage": _drop_empty(
+                {
+                    "applies_to": spec.coverage.applies_to,
+                    "medically_necessary": spec.coverage.medically_necessary,
+                    "investigational": spec.coverage.investigational,
+                    "indication": spec.coverage.indication,
+                    "other_indications": None
+                    if spec.coverage.other_indications is None
+                    else _drop_empty(
+                        {
+                            "outcome": spec.coverage.other_indications.outcome,
+                            "statement": spec.coverage.other_indications.statement,
+                        }
+                    ),
+                }
+            ),
+            "value_sets": {
+                v.id: _drop_empty({"description": v.description, "agents": list(v.agents), "classes": list(v.classes)})
+                for v in spec.value_sets
+            },
+            "criteria": {c.id: criterion_data(c) for c in spec.criteria},
+            "requirements": {r.name: _set_data(r) for r in spec.requirements},
+        }
+    )
 
 
 def _duration_data(d: m.Duration | None) -> dict | None:
@@ -139,14 +151,22 @@ def _set_data(r: m.RequirementSet) -> dict:
     if not r.indications:
         out = {"title": r.title, "duration_months": r.duration_months, **_combinator_data(r.root)}
     else:
-        out = {"title": r.title, "all_of": list(r.root.children), "indications": {
-            i.id: _drop_empty({
-                "heading": i.heading, "diagnosis": i.diagnosis, "all_of": list(i.all_of),
-                "duration": _duration_data(i.duration),
-                "duration_when": [{"criterion": c, **(_duration_data(d) or {})} for c, d in i.duration_when],
-            })
-            for i in r.indications
-        }}
+        out = {
+            "title": r.title,
+            "all_of": list(r.root.children),
+            "indications": {
+                i.id: _drop_empty(
+                    {
+                        "heading": i.heading,
+                        "diagnosis": i.diagnosis,
+                        "all_of": list(i.all_of),
+                        "duration": _duration_data(i.duration),
+                        "duration_when": [{"criterion": c, **(_duration_data(d) or {})} for c, d in i.duration_when],
+                    }
+                )
+                for i in r.indications
+            },
+        }
         if r.duration_months is not None:
             out["duration_months"] = r.duration_months
     if r.applies_to:

@@ -42,7 +42,12 @@ from ..terminology import icd10cm
 
 # --- shared pieces ----------------------------------------------------------------------------
 
-IDENTIFIER: dict = {"type": "string", "pattern": "^[a-z][a-z0-9_]*$", "maxLength": 64, "description": "lower_snake_case identifier"}
+IDENTIFIER: dict = {
+    "type": "string",
+    "pattern": "^[a-z][a-z0-9_]*$",
+    "maxLength": 64,
+    "description": "lower_snake_case identifier",
+}
 
 BIOMARKER_RESULTS = ("positive", "negative", "unknown")
 THERAPY_RESULTS = ("failed", "intolerant", "contraindicated", "ongoing", "completed")
@@ -172,7 +177,6 @@ class Answers(Protocol):
     def entries(self, group: str, fields: Iterable[str]) -> list[dict]: ...
 
     def therapies(self, key: str, fields: tuple[str, ...]) -> list[dict] | None: ...
-
 
 
 # --- the base of every kind -----------------------------------------------------------------------
@@ -317,7 +321,10 @@ class AgeTest(Kind):
         },
     }
     preamble = True
-    form_cannot_check = ("an age is computed from the birth date at the date of service, which enableWhen cannot do", "the age")
+    form_cannot_check = (
+        "an age is computed from the birth date at the date of service, which enableWhen cannot do",
+        "the age",
+    )
 
     def check(self, value_sets: Collection[str]) -> list[tuple[tuple, str]]:
         if self.min_years is not None and self.max_years is not None and self.min_years > self.max_years:
@@ -328,7 +335,13 @@ class AgeTest(Kind):
         return ["patient.birth_date"]
 
     def rego(self) -> str:
-        return call("age", fact("patient.birth_date"), SERVICE_DATE, regotext.value(self.min_years), regotext.value(self.max_years))
+        return call(
+            "age",
+            fact("patient.birth_date"),
+            SERVICE_DATE,
+            regotext.value(self.min_years),
+            regotext.value(self.max_years),
+        )
 
     def describe(self) -> str:
         if self.min_years is not None and self.max_years is not None:
@@ -339,7 +352,11 @@ class AgeTest(Kind):
 
     @classmethod
     def questions(cls, a: Asking) -> list[dict]:
-        return [question(a.key, f"Patient's date of birth{a.scope}. {a.policy}{a.note}", "date", required=a.required, **a.enable)]
+        return [
+            question(
+                a.key, f"Patient's date of birth{a.scope}. {a.policy}{a.note}", "date", required=a.required, **a.enable
+            )
+        ]
 
     def fact_note(self, path: str, value: object, date_of_service: dt.date | None) -> str:
         birth = request_date(value)
@@ -413,7 +430,10 @@ class DiagnosisTest(Kind):
                     "code": {"type": "string", "description": "ICD-10-CM code, e.g. C91.02 (dots and case ignored)"},
                     "description": {"type": "string"},
                     "lineage": {"type": "string", "description": "e.g. b_cell_precursor, t_cell"},
-                    "disease_status": {"type": "string", "description": "e.g. newly_diagnosed, relapsed, refractory, in_remission"},
+                    "disease_status": {
+                        "type": "string",
+                        "description": "e.g. newly_diagnosed, relapsed, refractory, in_remission",
+                    },
                 },
                 "additionalProperties": {"type": "string", "description": "further qualifiers a policy may name"},
             },
@@ -440,7 +460,10 @@ class DiagnosisTest(Kind):
         # under it: the shape is checked here, cheaply (membership in the code set is the
         # generator's business once ranges are expanded). Placeholders are reported as such.
         return [
-            (("icd10", i), f"{code!r} is not an ICD-10-CM code or category (a letter, two more characters, then optionally a dot and up to four: C91, C91.0, C91.02)")
+            (
+                ("icd10", i),
+                f"{code!r} is not an ICD-10-CM code or category (a letter, two more characters, then optionally a dot and up to four: C91, C91.0, C91.02)",
+            )
             for i, code in enumerate(self.icd10)
             if "TODO" not in code.upper() and not icd10cm.well_formed(code)
         ]
@@ -466,17 +489,42 @@ class DiagnosisTest(Kind):
         if a.key.startswith("biomarkers."):
             return BiomarkerTest.questions(a)
         codes = ", ".join(dict.fromkeys(c for t in a.tests for c in t.icd10))
-        children = [question("diagnoses.code", f"ICD-10-CM diagnosis code (the policy covers codes starting {codes})", "string", required=True)]
+        children = [
+            question(
+                "diagnoses.code",
+                f"ICD-10-CM diagnosis code (the policy covers codes starting {codes})",
+                "string",
+                required=True,
+            )
+        ]
         for qname, values in cls._qualifiers(a.tests).items():
             # Required only when every diagnosis the policy covers is qualified by it; a
             # qualifier of one indication (the phase of CML) is not asked of every diagnosis.
             users = [t for t in a.tests if qname in dict(t.qualifiers)]
             every = len(users) == len(a.tests)
-            where = "" if every else f" (for codes starting {', '.join(dict.fromkeys(c for t in users for c in t.icd10))})"
-            children.append(
-                question(f"diagnoses.{qname}", humanize(qname) + where, "choice", required=every, answerOption=options(a.system(f"diagnosis_{qname}"), [*values, OTHER]))
+            where = (
+                "" if every else f" (for codes starting {', '.join(dict.fromkeys(c for t in users for c in t.icd10))})"
             )
-        return [question(a.key, f"Diagnosis{a.scope}. {a.policy}{a.note}", "group", required=a.required, repeats=True, item=children, **a.enable)]
+            children.append(
+                question(
+                    f"diagnoses.{qname}",
+                    humanize(qname) + where,
+                    "choice",
+                    required=every,
+                    answerOption=options(a.system(f"diagnosis_{qname}"), [*values, OTHER]),
+                )
+            )
+        return [
+            question(
+                a.key,
+                f"Diagnosis{a.scope}. {a.policy}{a.note}",
+                "group",
+                required=a.required,
+                repeats=True,
+                item=children,
+                **a.enable,
+            )
+        ]
 
     @staticmethod
     def _qualifiers(tests: Iterable[DiagnosisTest]) -> dict[str, list[str]]:
@@ -512,14 +560,22 @@ class BiomarkerTest(Kind):
         "description": "a biomarker result of the request is one of `values`",
         "properties": {
             "name": {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_]*$"},
-            "values": {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"enum": ["positive", "negative"]}},
+            "values": {
+                "type": "array",
+                "minItems": 1,
+                "uniqueItems": True,
+                "items": {"enum": ["positive", "negative"]},
+            },
         },
     }
     request_schema: ClassVar[dict[str, dict]] = {
         "biomarkers": {
             "type": "object",
             "description": "name -> result, e.g. CD22: positive, philadelphia_chromosome: negative",
-            "additionalProperties": {"enum": ["positive", "negative", "unknown", None], "description": "unknown or null = not known"},
+            "additionalProperties": {
+                "enum": ["positive", "negative", "unknown", None],
+                "description": "unknown or null = not known",
+            },
         },
     }
 
@@ -536,12 +592,25 @@ class BiomarkerTest(Kind):
     def questions(cls, a: Asking) -> list[dict]:
         name = a.key.partition(".")[2]
         return [
-            question(a.key, f"{humanize(name)} status{a.scope}. {a.policy}{a.note}", "choice", required=a.required,
-                     answerOption=options(a.system("biomarker_result"), BIOMARKER_RESULTS), **a.enable)
+            question(
+                a.key,
+                f"{humanize(name)} status{a.scope}. {a.policy}{a.note}",
+                "choice",
+                required=a.required,
+                answerOption=options(a.system("biomarker_result"), BIOMARKER_RESULTS),
+                **a.enable,
+            )
         ]
 
     def enable_when(self, system: Callable[[str], str]) -> list[dict]:
-        return [{"question": f"biomarkers.{self.name}", "operator": "=", "answerCoding": coding(system("biomarker_result"), v)} for v in self.values]
+        return [
+            {
+                "question": f"biomarkers.{self.name}",
+                "operator": "=",
+                "answerCoding": coding(system("biomarker_result"), v),
+            }
+            for v in self.values
+        ]
 
     def fact_note(self, path: str, value: object, date_of_service: dt.date | None) -> str:
         return _biomarker_note(path, value)
@@ -581,8 +650,14 @@ class PriorTherapyTest(Kind):
                 "required": ["agent"],
                 "properties": {
                     "agent": {"type": "string", "description": "agent or regimen name, case-insensitive"},
-                    "class": {"type": "string", "description": "therapy class, e.g. tyrosine_kinase_inhibitor, standard_chemotherapy"},
-                    "result": {"enum": [*THERAPY_RESULTS, None], "description": "how it ended; absent or null = not known"},
+                    "class": {
+                        "type": "string",
+                        "description": "therapy class, e.g. tyrosine_kinase_inhibitor, standard_chemotherapy",
+                    },
+                    "result": {
+                        "enum": [*THERAPY_RESULTS, None],
+                        "description": "how it ended; absent or null = not known",
+                    },
                 },
             },
         },
@@ -598,10 +673,18 @@ class PriorTherapyTest(Kind):
         return ["prior_therapies"]
 
     def rego(self) -> str:
-        return call("prior_therapy", fact("prior_therapies"), value_set(self.value_set), regotext.value(frozenset(self.results)), str(self.at_least))
+        return call(
+            "prior_therapy",
+            fact("prior_therapies"),
+            value_set(self.value_set),
+            regotext.value(frozenset(self.results)),
+            str(self.at_least),
+        )
 
     def describe(self) -> str:
-        return f"at least {self.at_least} distinct agent(s) of value set {self.value_set} with result {_or(self.results)}"
+        return (
+            f"at least {self.at_least} distinct agent(s) of value set {self.value_set} with result {_or(self.results)}"
+        )
 
     @classmethod
     def questions(cls, a: Asking) -> list[dict]:
@@ -653,7 +736,11 @@ class AttestationTest(Kind):
 
     @classmethod
     def questions(cls, a: Asking) -> list[dict]:
-        return [question(a.key, f"{a.policy[len('Policy: '):-1]}{a.scope}{a.note}", "boolean", required=a.required, **a.enable)]
+        return [
+            question(
+                a.key, f"{a.policy[len('Policy: ') : -1]}{a.scope}{a.note}", "boolean", required=a.required, **a.enable
+            )
+        ]
 
     def enable_when(self, system: Callable[[str], str]) -> list[dict]:
         return [{"question": self.fields()[0], "operator": "=", "answerBoolean": True}]
@@ -699,7 +786,11 @@ class ClinicalStatusTest(Kind):
         # The status's name as a yes/no heading ("Disease progression?"): a name turned into a
         # sentence reads badly ("Does the patient have used with chemotherapy?"); a criterion's
         # `question` gives the document's own wording instead.
-        return [question(a.key, f"{humanize(name)}?{a.scope} {a.policy}{a.note}", "boolean", required=a.required, **a.enable)]
+        return [
+            question(
+                a.key, f"{humanize(name)}?{a.scope} {a.policy}{a.note}", "boolean", required=a.required, **a.enable
+            )
+        ]
 
     def enable_when(self, system: Callable[[str], str]) -> list[dict]:
         return [{"question": self.fields()[0], "operator": "=", "answerBoolean": self.required}]
@@ -752,7 +843,13 @@ class LabTest(Kind):
         return ["labs"]
 
     def rego(self) -> str:
-        lab = {"name": self.name, "comparison": self.comparison, "value": self.value, "unit": self.unit, "within_days": self.within_days}
+        lab = {
+            "name": self.name,
+            "comparison": self.comparison,
+            "value": self.value,
+            "unit": self.unit,
+            "within_days": self.within_days,
+        }
         return call("lab", fact("labs"), DATE_OF_SERVICE, regotext.block(lab, 1))
 
     def describe(self) -> str:
@@ -769,10 +866,26 @@ class LabTest(Kind):
         unit = unit_coding(lab.unit)
         children = [
             question(f"{a.key}.value", f"Result ({lab.unit})", "decimal", required=True),
-            question(f"{a.key}.unit", "Unit", "choice", required=True, answerOption=[{"valueCoding": unit}], initial=[{"valueCoding": unit}]),
+            question(
+                f"{a.key}.unit",
+                "Unit",
+                "choice",
+                required=True,
+                answerOption=[{"valueCoding": unit}],
+                initial=[{"valueCoding": unit}],
+            ),
             question(f"{a.key}.date", "Date of the result", "date", required=True),
         ]
-        return [question(a.key, f"Most recent {humanize(name)} result{a.scope}. {a.policy}{a.note}", "group", required=a.required, item=children, **a.enable)]
+        return [
+            question(
+                a.key,
+                f"Most recent {humanize(name)} result{a.scope}. {a.policy}{a.note}",
+                "group",
+                required=a.required,
+                item=children,
+                **a.enable,
+            )
+        ]
 
     @classmethod
     def fill(cls, key: str, tests: Sequence[Kind], answers: Answers, request: Filling) -> None:
@@ -811,7 +924,9 @@ class SpecialtyTest(Kind):
         return ["prescriber.specialty"]
 
     def rego(self) -> str:
-        return call("prescriber_specialty", fact("prescriber.specialty"), regotext.block(lower_set(self.specialties), 1))
+        return call(
+            "prescriber_specialty", fact("prescriber.specialty"), regotext.block(lower_set(self.specialties), 1)
+        )
 
     def describe(self) -> str:
         return f"prescriber specialty is one of {', '.join(self.specialties)}"
@@ -820,12 +935,21 @@ class SpecialtyTest(Kind):
     def questions(cls, a: Asking) -> list[dict]:
         values = [s for t in a.tests for s in t.specialties]
         return [
-            question(a.key, f"Prescriber's specialty{a.scope}. {a.policy}{a.note}", "choice", required=a.required,
-                     answerOption=options(a.system("specialty"), [*values, OTHER]), **a.enable)
+            question(
+                a.key,
+                f"Prescriber's specialty{a.scope}. {a.policy}{a.note}",
+                "choice",
+                required=a.required,
+                answerOption=options(a.system("specialty"), [*values, OTHER]),
+                **a.enable,
+            )
         ]
 
     def enable_when(self, system: Callable[[str], str]) -> list[dict]:
-        return [{"question": "prescriber.specialty", "operator": "=", "answerCoding": coding(system("specialty"), s)} for s in self.specialties]
+        return [
+            {"question": "prescriber.specialty", "operator": "=", "answerCoding": coding(system("specialty"), s)}
+            for s in self.specialties
+        ]
 
 
 @kind
@@ -845,7 +969,11 @@ class ConcurrentTherapyTest(Kind):
         "concurrent_therapies": {
             "type": "array",
             "description": "therapies the patient will receive alongside; [] = none",
-            "items": {"type": "object", "required": ["agent"], "properties": {"agent": {"type": "string"}, "class": {"type": "string"}}},
+            "items": {
+                "type": "object",
+                "required": ["agent"],
+                "properties": {"agent": {"type": "string"}, "class": {"type": "string"}},
+            },
         },
     }
 
@@ -901,7 +1029,13 @@ class QuantityLimitTest(Kind):
         return ["quantity.units", "quantity.days_supply"]
 
     def rego(self) -> str:
-        return call("quantity_limit", fact("quantity.units"), fact("quantity.days_supply"), regotext.value(self.max_units), str(self.per_days))
+        return call(
+            "quantity_limit",
+            fact("quantity.units"),
+            fact("quantity.days_supply"),
+            regotext.value(self.max_units),
+            str(self.per_days),
+        )
 
     def describe(self) -> str:
         return f"at most {_num(self.max_units)} units per {self.per_days} days"
@@ -912,8 +1046,20 @@ class QuantityLimitTest(Kind):
     @classmethod
     def questions(cls, a: Asking) -> list[dict]:
         return [
-            question("quantity.units", f"Units requested{a.scope}. {a.policy}{a.note}", "decimal", required=a.required, **a.enable),
-            question("quantity.days_supply", f"Days supply of the units requested{a.scope}.", "integer", required=a.required, **a.enable),
+            question(
+                "quantity.units",
+                f"Units requested{a.scope}. {a.policy}{a.note}",
+                "decimal",
+                required=a.required,
+                **a.enable,
+            ),
+            question(
+                "quantity.days_supply",
+                f"Days supply of the units requested{a.scope}.",
+                "integer",
+                required=a.required,
+                **a.enable,
+            ),
         ]
 
     @classmethod
@@ -963,10 +1109,22 @@ class SexTest(Kind):
     @classmethod
     def questions(cls, a: Asking) -> list[dict]:
         answers = [{"valueCoding": coding(ADMINISTRATIVE_GENDER_SYSTEM, c)} for c in ADMINISTRATIVE_GENDER]
-        return [question(a.key, f"Patient's administrative sex{a.scope}. {a.policy}{a.note}", "choice", required=a.required, answerOption=answers, **a.enable)]
+        return [
+            question(
+                a.key,
+                f"Patient's administrative sex{a.scope}. {a.policy}{a.note}",
+                "choice",
+                required=a.required,
+                answerOption=answers,
+                **a.enable,
+            )
+        ]
 
     def enable_when(self, system: Callable[[str], str]) -> list[dict]:
-        return [{"question": "patient.sex", "operator": "=", "answerCoding": coding(ADMINISTRATIVE_GENDER_SYSTEM, c)} for c in self.allowed]
+        return [
+            {"question": "patient.sex", "operator": "=", "answerCoding": coding(ADMINISTRATIVE_GENDER_SYSTEM, c)}
+            for c in self.allowed
+        ]
 
     def fact_note(self, path: str, value: object, date_of_service: dt.date | None) -> str:
         if value == "unknown":
@@ -1027,17 +1185,27 @@ def _value_set_issue(vid: str, value_sets: Collection[str]) -> list[tuple[tuple,
     if vid in value_sets:
         return []
     hint = difflib.get_close_matches(vid, list(value_sets), n=1)
-    tip = f"; did you mean '{hint[0]}'?" if hint else (f"; defined value sets: {', '.join(sorted(value_sets))}" if value_sets else "; no value_sets are defined")
+    tip = (
+        f"; did you mean '{hint[0]}'?"
+        if hint
+        else (f"; defined value sets: {', '.join(sorted(value_sets))}" if value_sets else "; no value_sets are defined")
+    )
     return [(("value_set",), f"refers to undefined value set '{vid}'{tip}")]
 
 
 def _therapy_questions(a: Asking, *, prior: bool) -> list[dict]:
     key = a.key
     sets = list({v.id: v for v in (a.value_set(t.value_set) for t in a.tests)}.values())
-    listed = "; ".join(f"{v.id.replace('_', ' ')}: " + ", ".join([*v.agents, *(f"class {c}" for c in v.classes)]) for v in sets)
+    listed = "; ".join(
+        f"{v.id.replace('_', ' ')}: " + ", ".join([*v.agents, *(f"class {c}" for c in v.classes)]) for v in sets
+    )
     classes = [c for v in sets for c in v.classes]
     what = "prior therapy" if prior else "concurrent therapy"
-    ask = f"Has the patient had any {what} for this condition?" if prior else "Is the patient taking any other therapy concurrently?"
+    ask = (
+        f"Has the patient had any {what} for this condition?"
+        if prior
+        else "Is the patient taking any other therapy concurrently?"
+    )
     any_item = {
         "linkId": f"{key}.any",
         "text": f"{ask}{a.scope} The policy counts: {listed}. Answer No only if there is none. {a.policy}{a.note}",
@@ -1047,11 +1215,22 @@ def _therapy_questions(a: Asking, *, prior: bool) -> list[dict]:
     }
     children = [
         {"linkId": f"{key}.agent", "text": "Agent (drug or regimen name)", "type": "string", "required": True},
-        {"linkId": f"{key}.class", "text": "Therapy class", "type": "choice", "answerOption": options(a.system("therapy_class"), [*classes, OTHER])},
+        {
+            "linkId": f"{key}.class",
+            "text": "Therapy class",
+            "type": "choice",
+            "answerOption": options(a.system("therapy_class"), [*classes, OTHER]),
+        },
     ]
     if prior:
         children.append(
-            {"linkId": f"{key}.result", "text": "Result", "type": "choice", "required": True, "answerOption": options(a.system("therapy_result"), THERAPY_RESULTS)}
+            {
+                "linkId": f"{key}.result",
+                "text": "Result",
+                "type": "choice",
+                "required": True,
+                "answerOption": options(a.system("therapy_result"), THERAPY_RESULTS),
+            }
         )
     group = {
         "linkId": key,

@@ -32,7 +32,9 @@ SPEC_SUFFIXES = (".yaml", ".yml")
 def spec_schema() -> dict:
     """The policy-spec JSON Schema, its criterion kinds as the registry declares them (a test
     keeps the file, which editors read, equal to this)."""
-    return assemble_spec_schema(json.loads(resources.files("rxrego.schemas").joinpath("policy-spec.schema.json").read_text()))
+    return assemble_spec_schema(
+        json.loads(resources.files("rxrego.schemas").joinpath("policy-spec.schema.json").read_text())
+    )
 
 
 @functools.cache
@@ -100,10 +102,15 @@ def _cross_spec_issues(loaded: list[tuple[m.PolicySpec, Located]]) -> list[SpecI
     claims: dict[tuple[str, str], tuple[m.PolicySpec, Located, tuple]] = {}
     for spec, located in loaded:
         drug = spec.drug
-        keys: list[tuple[tuple[str, str], tuple]] = [(("id", spec.id), ("id",)), (("Rego package", spec.package), ("id",))]
+        keys: list[tuple[tuple[str, str], tuple]] = [
+            (("id", spec.id), ("id",)),
+            (("Rego package", spec.package), ("id",)),
+        ]
         keys += [(("HCPCS code", c), ("drug", "hcpcs", i)) for i, c in enumerate(drug.hcpcs)]
         keys += [(("NDC", c), ("drug", "ndc", i)) for i, c in enumerate(drug.ndc)]
-        keys += [(("drug name", n.lower()), ("drug", f)) for f, n in (("brand", drug.brand), ("generic", drug.generic)) if n]
+        keys += [
+            (("drug name", n.lower()), ("drug", f)) for f, n in (("brand", drug.brand), ("generic", drug.generic)) if n
+        ]
         for pid, p in ((p.id, p) for p in drug.products):
             keys += [(("HCPCS code", c), ("drug", "products", pid, "hcpcs", i)) for i, c in enumerate(p.hcpcs)]
             keys += [(("NDC", c), ("drug", "products", pid, "ndc", i)) for i, c in enumerate(p.ndc)]
@@ -137,15 +144,21 @@ def from_data(located: Located) -> m.PolicySpec:
     schema = _schema_issues(located) + placeholder_issues(located)
     tolerant = bool(schema)
     views = _recover(tolerant, lambda: _earlier_versions(located), [])
-    issues = _semantic_issues(located, tolerant=tolerant) + _recover(tolerant, lambda: _version_date_issues(located), [])
+    issues = _semantic_issues(located, tolerant=tolerant) + _recover(
+        tolerant, lambda: _version_date_issues(located), []
+    )
     for view in views:
-        issues += _semantic_issues(view, check_unused=view.origins["criteria"] == view.origins["requirements"], tolerant=tolerant)
+        issues += _semantic_issues(
+            view, check_unused=view.origins["criteria"] == view.origins["requirements"], tolerant=tolerant
+        )
     if schema or issues:
         raise SpecError(schema + _not_repeated(schema, issues))
     assert isinstance(located.data, dict)  # the schema passed: the document is a mapping
     current = _build(located.data, located.file)
     earlier = tuple(
-        dataclasses.replace(_build(view.data, located.file), version_note=view.note, package_suffix=_suffix(view.data["effective_date"]))
+        dataclasses.replace(
+            _build(view.data, located.file), version_note=view.note, package_suffix=_suffix(view.data["effective_date"])
+        )
         for view in views
     )
     return dataclasses.replace(current, earlier_versions=earlier)
@@ -166,7 +179,11 @@ def placeholder_issues(located: Located) -> list[SpecIssue]:
         elif isinstance(value, list):
             stack.extend(((*path, i), v) for i, v in enumerate(value))
         elif isinstance(value, str) and PLACEHOLDER.search(value):
-            issues.append(located.issue(path, f"placeholder left to fill in: {describe(value)}; replace the TODO from the policy document"))
+            issues.append(
+                located.issue(
+                    path, f"placeholder left to fill in: {describe(value)}; replace the TODO from the policy document"
+                )
+            )
     return issues
 
 
@@ -192,7 +209,8 @@ def _not_repeated(schema: list[SpecIssue], issues: list[SpecIssue]) -> list[Spec
     schema_paths = {(i.file, i.path) for i in schema}
     misspelled = {(i.file, i.path.rsplit(".", 1)[0]) for i in schema if i.message.startswith("unknown field")}
     return [
-        i for i in issues
+        i
+        for i in issues
         if (i.file, i.path) not in schema_paths
         and not (i.message.startswith("criterion has no test") and (i.file, i.path) in misspelled)
     ]
@@ -252,7 +270,11 @@ def _version_date_issues(located: Located) -> list[SpecIssue]:
         if not _real_date(date):
             issues.append(located.issue(path, f"not a real calendar date: {date!r}"))
         elif _real_date(newer) and date >= newer:
-            issues.append(located.issue(path, f"{date} is not before {newer}, the version above it (earlier versions go newest first)"))
+            issues.append(
+                located.issue(
+                    path, f"{date} is not before {newer}, the version above it (earlier versions go newest first)"
+                )
+            )
         newer = date
     return issues
 
@@ -292,7 +314,11 @@ def _explain(located: Located, err: jsonschema.ValidationError) -> list[SpecIssu
         out = []
         for key in sorted(set(found) - set(allowed)):
             hint = difflib.get_close_matches(key, allowed, n=1)
-            tip = f"; did you mean '{hint[0]}'?" if hint else (f"; expected one of: {', '.join(allowed)}" if allowed else "")
+            tip = (
+                f"; did you mean '{hint[0]}'?"
+                if hint
+                else (f"; expected one of: {', '.join(allowed)}" if allowed else "")
+            )
             if found[key] is None:
                 # `{proves: a, b}`: inside { } a comma ends the value, and the rest became a key.
                 tip += "; if it is the rest of the text before it, put that text in quotes (inside { } a comma ends a value)"
@@ -308,7 +334,11 @@ def _explain(located: Located, err: jsonschema.ValidationError) -> list[SpecIssu
         want = " or ".join(want) if isinstance(want, list) else want
         return [located.issue(path, f"expected {_article(str(want))}, found {describe(found)}")]
     if v == "enum" and isinstance(err.validator_value, list):
-        return [located.issue(path, f"expected one of {', '.join(map(json.dumps, err.validator_value))}, found {describe(found)}")]
+        return [
+            located.issue(
+                path, f"expected one of {', '.join(map(json.dumps, err.validator_value))}, found {describe(found)}"
+            )
+        ]
     if v == "const":
         return [located.issue(path, f"expected {json.dumps(err.validator_value)}, found {describe(found)}")]
     if v == "pattern":
@@ -337,7 +367,9 @@ def _article(word: str) -> str:
 _CHILD_KEYS = ("all_of", "any_of", "when", "then")
 
 
-def _semantic_issues(located: Located | _VersionView, *, check_unused: bool = True, tolerant: bool = False) -> list[SpecIssue]:
+def _semantic_issues(
+    located: Located | _VersionView, *, check_unused: bool = True, tolerant: bool = False
+) -> list[SpecIssue]:
     """Cross-references and meaning. With `tolerant` (the schema found mistakes) each date,
     criterion, requirement set and section is checked on its own, and one whose shape is
     broken is skipped, so the others are still checked."""
@@ -366,8 +398,10 @@ def _semantic_issues(located: Located | _VersionView, *, check_unused: bool = Tr
 
     def dates_in_order() -> None:
         if (
-            "original_policy_date" in d and "effective_date" in d
-            and _real_date(d["original_policy_date"]) and _real_date(d["effective_date"])
+            "original_policy_date" in d
+            and "effective_date" in d
+            and _real_date(d["original_policy_date"])
+            and _real_date(d["effective_date"])
             and d["original_policy_date"] > d["effective_date"]
         ):
             issues.append(issue(("original_policy_date",), f"is after the effective date {d['effective_date']}"))
@@ -380,7 +414,9 @@ def _semantic_issues(located: Located | _VersionView, *, check_unused: bool = Tr
     drug = _dict(d.get("drug"))
     # A product test names one of the policy's products (drug.products); a policy without
     # products has one, named after its brand.
-    product_ids = set(_dict(drug.get("products"))) or ({m.package_segment(drug["brand"])} if isinstance(drug.get("brand"), str) else set())
+    product_ids = set(_dict(drug.get("products"))) or (
+        {m.package_segment(drug["brand"])} if isinstance(drug.get("brand"), str) else set()
+    )
 
     meant: set[str] = set()  # the criteria suggested for undefined references
 
@@ -401,12 +437,20 @@ def _semantic_issues(located: Located | _VersionView, *, check_unused: bool = Tr
         if "then" in c and "when" not in c:
             issues.append(issue((*path, "then"), "'then' needs a 'when' beside it (a conditional has both)", key=True))
         if "when" in c and "then" not in c:
-            issues.append(issue((*path, "when"), "a conditional needs 'then': what is required when 'when' holds", key=True))
+            issues.append(
+                issue((*path, "when"), "a conditional needs 'then': what is required when 'when' holds", key=True)
+            )
         if not tests and "then" not in c:
             kinds = ", ".join([*m.TEST_KINDS, *m.COMBINATOR_KINDS.values()])
             issues.append(issue(path, f"criterion has no test: expected one of {kinds}"))
         elif len(tests) > 1:
-            issues.append(issue((*path, tests[1]), f"criterion has more than one test ({', '.join(tests)}); split it or combine with all_of", key=True))
+            issues.append(
+                issue(
+                    (*path, tests[1]),
+                    f"criterion has more than one test ({', '.join(tests)}); split it or combine with all_of",
+                    key=True,
+                )
+            )
         for key in _CHILD_KEYS:
             if key in c:
                 check_refs((*path, key), c[key])
@@ -417,14 +461,24 @@ def _semantic_issues(located: Located | _VersionView, *, check_unused: bool = Tr
             if cid in _ids(c["at_least"]["of"]):
                 issues.append(issue((*path, "at_least", "of"), f"criterion '{cid}' refers to itself"))
             if c["at_least"]["n"] > len(c["at_least"]["of"]):
-                issues.append(issue((*path, "at_least", "n"), f"n is {c['at_least']['n']} but only {len(c['at_least']['of'])} criteria are listed; it could never be met"))
+                issues.append(
+                    issue(
+                        (*path, "at_least", "n"),
+                        f"n is {c['at_least']['n']} but only {len(c['at_least']['of'])} criteria are listed; it could never be met",
+                    )
+                )
         for key, kind in m.TEST_KINDS.items():
             if key in c:
                 for where, message in kind.parse(c[key]).check(value_sets):
                     issues.append(issue((*path, key, *where), message))
         for i, pid in enumerate(c.get("product", [])):
             if pid not in product_ids:
-                issues.append(issue((*path, "product", i), f"refers to undefined product '{pid}'; the policy's products: {', '.join(sorted(product_ids))}"))
+                issues.append(
+                    issue(
+                        (*path, "product", i),
+                        f"refers to undefined product '{pid}'; the policy's products: {', '.join(sorted(product_ids))}",
+                    )
+                )
 
     for cid, c in criteria.items():
         if isinstance(c, dict):
@@ -440,18 +494,42 @@ def _semantic_issues(located: Located | _VersionView, *, check_unused: bool = Tr
         combos = [k for k in ("all_of", "any_of", "at_least") if k in rs]
         if "indications" in rs:
             if combos and combos != ["all_of"]:
-                issues.append(issue((*path, combos[-1]), "a set with indications lists its common criteria under all_of (each indication adds its own)", key=True))
+                issues.append(
+                    issue(
+                        (*path, combos[-1]),
+                        "a set with indications lists its common criteria under all_of (each indication adds its own)",
+                        key=True,
+                    )
+                )
         elif len(combos) != 1:
             found = ", ".join(combos) if combos else "none"
-            issues.append(issue(path, f"a requirement set needs exactly one of all_of, any_of, at_least; found {found}"))
+            issues.append(
+                issue(path, f"a requirement set needs exactly one of all_of, any_of, at_least; found {found}")
+            )
         if with_indications and "indications" not in rs:
-            issues.append(issue(path, f"set '{with_indications[0]}' has indications, so every set needs them (the indication gates every request type)"))
+            issues.append(
+                issue(
+                    path,
+                    f"set '{with_indications[0]}' has indications, so every set needs them (the indication gates every request type)",
+                )
+            )
         types = rs.get("applies_to", [name])
         if "applies_to" not in rs and name not in m.REQUEST_TYPES:
-            issues.append(issue(path, f"set '{name}' is not a request type ({', '.join(m.REQUEST_TYPES)}): say which it decides with applies_to", key=True))
+            issues.append(
+                issue(
+                    path,
+                    f"set '{name}' is not a request type ({', '.join(m.REQUEST_TYPES)}): say which it decides with applies_to",
+                    key=True,
+                )
+            )
         for t in types:
             if t in claimed_types:
-                issues.append(issue((*path, "applies_to") if "applies_to" in rs else path, f"request type {t!r} is already decided by set '{claimed_types[t]}'"))
+                issues.append(
+                    issue(
+                        (*path, "applies_to") if "applies_to" in rs else path,
+                        f"request type {t!r} is already decided by set '{claimed_types[t]}'",
+                    )
+                )
             claimed_types.setdefault(t, name)
         has_duration = "duration_months" in rs or "duration" in rs
         if "duration_months" in rs and "duration" in rs:
@@ -462,12 +540,24 @@ def _semantic_issues(located: Located | _VersionView, *, check_unused: bool = Tr
             if dx not in criteria:
                 issues.append(issue((*ipath, "diagnosis"), undefined(dx)))
             elif "diagnosis" not in criteria[dx]:
-                issues.append(issue((*ipath, "diagnosis"), f"criterion '{dx}' is not a diagnosis test: an indication is selected by a diagnosis's ICD-10-CM codes"))
+                issues.append(
+                    issue(
+                        (*ipath, "diagnosis"),
+                        f"criterion '{dx}' is not a diagnosis test: an indication is selected by a diagnosis's ICD-10-CM codes",
+                    )
+                )
             check_refs((*ipath, "all_of"), ind.get("all_of", []))
-            branch_ids = _reachable(criteria, [*d.get("requirements", {}).get(name, {}).get("all_of", []), dx, *ind.get("all_of", [])])
+            branch_ids = _reachable(
+                criteria, [*d.get("requirements", {}).get(name, {}).get("all_of", []), dx, *ind.get("all_of", [])]
+            )
             for i, w in enumerate(ind.get("duration_when", [])):
                 if w["criterion"] not in branch_ids:
-                    issues.append(issue((*ipath, "duration_when", i, "criterion"), f"criterion '{w['criterion']}' is not among this indication's criteria"))
+                    issues.append(
+                        issue(
+                            (*ipath, "duration_when", i, "criterion"),
+                            f"criterion '{w['criterion']}' is not among this indication's criteria",
+                        )
+                    )
         if "indications" not in rs and not has_duration:
             issues.append(issue(path, "missing required field 'duration_months' (or 'duration')"))
         for key in ("all_of", "any_of"):
@@ -477,7 +567,12 @@ def _semantic_issues(located: Located | _VersionView, *, check_unused: bool = Tr
             check_refs((*path, "at_least", "of"), rs["at_least"]["of"])
             n, of = rs["at_least"]["n"], rs["at_least"]["of"]
             if n > len(of):
-                issues.append(issue((*path, "at_least", "n"), f"n is {n} but only {len(of)} criteria are listed; it could never be met"))
+                issues.append(
+                    issue(
+                        (*path, "at_least", "n"),
+                        f"n is {n} but only {len(of)} criteria are listed; it could never be met",
+                    )
+                )
 
     for name, rs in requirements.items():
         if isinstance(rs, dict):
@@ -487,17 +582,38 @@ def _semantic_issues(located: Located | _VersionView, *, check_unused: bool = Tr
         cov = d["coverage"]
         if with_indications:
             if "indication" in cov:
-                issues.append(issue(("coverage", "indication"), "a policy written with indications has no single indication criterion: each indication names its diagnosis", key=True))
+                issues.append(
+                    issue(
+                        ("coverage", "indication"),
+                        "a policy written with indications has no single indication criterion: each indication names its diagnosis",
+                        key=True,
+                    )
+                )
         elif "indication" in cov and cov["indication"] not in criteria:
             issues.append(issue(("coverage", "indication"), undefined(cov["indication"])))
         if not with_indications and "indication" in cov and "investigational" not in cov:
-            issues.append(issue(("coverage",), "missing required field 'investigational': a denial for another indication quotes it"))
+            issues.append(
+                issue(
+                    ("coverage",), "missing required field 'investigational': a denial for another indication quotes it"
+                )
+            )
         other = cov.get("other_indications")
         if other is not None:
             if not with_indications:
-                issues.append(issue(("coverage", "other_indications"), "other_indications needs requirement sets written with indications", key=True))
+                issues.append(
+                    issue(
+                        ("coverage", "other_indications"),
+                        "other_indications needs requirement sets written with indications",
+                        key=True,
+                    )
+                )
             if other["outcome"] == "investigational" and "statement" not in other:
-                issues.append(issue(("coverage", "other_indications"), "an investigational outcome quotes the policy's sentence: give it as statement (or use not_covered)"))
+                issues.append(
+                    issue(
+                        ("coverage", "other_indications"),
+                        "an investigational outcome quotes the policy's sentence: give it as statement (or use not_covered)",
+                    )
+                )
 
     each(coverage)
 
@@ -518,7 +634,9 @@ def _semantic_issues(located: Located | _VersionView, *, check_unused: bool = Tr
                 used.update(_reachable(criteria, [ind["diagnosis"], *ind.get("all_of", [])]))
         for cid in criteria:
             if cid not in used:
-                issues.append(issue(("criteria", cid), f"criterion '{cid}' is not used by any requirement set", key=True))
+                issues.append(
+                    issue(("criteria", cid), f"criterion '{cid}' is not used by any requirement set", key=True)
+                )
 
     # Without requirement sets to reach from, every criterion would look unused.
     if check_unused and requirements and all(isinstance(rs, dict) for rs in requirements.values()):
@@ -592,11 +710,13 @@ def _cycle_issues(located: Located | _VersionView, criteria: dict) -> list[SpecI
             if child not in criteria or child == trail[-1]:
                 continue
             if state.get(child) == 1:
-                loop = [*trail[trail.index(child):], child]
+                loop = [*trail[trail.index(child) :], child]
                 key = frozenset(loop)
                 if key not in reported:
                     reported.add(key)
-                    issues.append(located.issue(("criteria", child), "circular reference: " + " -> ".join(loop), key=True))
+                    issues.append(
+                        located.issue(("criteria", child), "circular reference: " + " -> ".join(loop), key=True)
+                    )
             elif state.get(child) is None:
                 state[child] = 1
                 trail.append(child)
@@ -649,12 +769,21 @@ def _build(d: dict, source: str) -> m.PolicySpec:
         original_policy_date=d.get("original_policy_date"),
         last_review_date=d.get("last_review_date"),
         drug=m.Drug(
-            drug["brand"], drug.get("generic"), drug.get("description"),
-            tuple(drug.get("hcpcs", ())), tuple(drug.get("ndc", ())),
+            drug["brand"],
+            drug.get("generic"),
+            drug.get("description"),
+            tuple(drug.get("hcpcs", ())),
+            tuple(drug.get("ndc", ())),
             tuple(
                 m.Product(
-                    pid, p["name"], p.get("kind", "brand"), p.get("generic"), tuple(p.get("hcpcs", ())),
-                    tuple(p.get("ndc", ())), tuple(p.get("strengths", ())), tuple(p.get("routes", ())),
+                    pid,
+                    p["name"],
+                    p.get("kind", "brand"),
+                    p.get("generic"),
+                    tuple(p.get("hcpcs", ())),
+                    tuple(p.get("ndc", ())),
+                    tuple(p.get("strengths", ())),
+                    tuple(p.get("routes", ())),
                 )
                 for pid, p in drug.get("products", {}).items()
             ),
@@ -665,18 +794,26 @@ def _build(d: dict, source: str) -> m.PolicySpec:
         references=tuple(d.get("references", ())),
         history=tuple(m.HistoryEntry(h["date"], h["action"]) for h in d.get("history", ())),
         coverage=m.Coverage(
-            cov.get("medically_necessary"), cov.get("investigational"), cov.get("indication"), cov.get("applies_to"),
+            cov.get("medically_necessary"),
+            cov.get("investigational"),
+            cov.get("indication"),
+            cov.get("applies_to"),
             m.OtherIndications(cov["other_indications"]["outcome"], cov["other_indications"].get("statement"))
-            if "other_indications" in cov else None,
+            if "other_indications" in cov
+            else None,
         ),
         value_sets=tuple(
             m.ValueSet(k, v["description"], tuple(v.get("agents", ())), tuple(v.get("classes", ())))
             for k, v in d.get("value_sets", {}).items()
         ),
-        criteria=tuple(m.Criterion(k, v["text"], _test(v), v.get("note"), v.get("question")) for k, v in d["criteria"].items()),
+        criteria=tuple(
+            m.Criterion(k, v["text"], _test(v), v.get("note"), v.get("question")) for k, v in d["criteria"].items()
+        ),
         requirements=tuple(_requirement_set(name, rs) for name, rs in d["requirements"].items()),
         limits=m.Limits(limits.get("pre_pa_allowance"), limits.get("quantity")),
-        coverage_waivers=tuple(m.CoverageWaiver(w["criterion"], w["status"], w["reason"]) for w in d.get("coverage_waivers", ())),
+        coverage_waivers=tuple(
+            m.CoverageWaiver(w["criterion"], w["status"], w["reason"]) for w in d.get("coverage_waivers", ())
+        ),
         source=source,
     )
 
@@ -695,13 +832,22 @@ def _duration(x: dict | None) -> m.Duration | None:
 def _requirement_set(name: str, rs: dict) -> m.RequirementSet:
     indications = tuple(
         m.Indication(
-            iid, ind["heading"], ind["diagnosis"], tuple(ind.get("all_of", ())), _duration(ind.get("duration")),
+            iid,
+            ind["heading"],
+            ind["diagnosis"],
+            tuple(ind.get("all_of", ())),
+            _duration(ind.get("duration")),
             tuple((w["criterion"], _duration(w)) for w in ind.get("duration_when", ())),  # type: ignore[misc]
         )
         for iid, ind in rs.get("indications", {}).items()
     )
     root = m.AllOf(tuple(rs.get("all_of", ()))) if "indications" in rs else _combinator(rs)
     return m.RequirementSet(
-        name, rs["title"], rs.get("duration_months"), root,
-        tuple(rs.get("applies_to", ())), indications, _duration(rs.get("duration")),
+        name,
+        rs["title"],
+        rs.get("duration_months"),
+        root,
+        tuple(rs.get("applies_to", ())),
+        indications,
+        _duration(rs.get("duration")),
     )

@@ -360,4 +360,3 @@ class PolicySpec:
 
 def package_segment(policy_id: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", policy_id.lower()).strip("_")
-

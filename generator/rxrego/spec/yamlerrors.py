@@ -47,7 +47,7 @@ def plain_words(exc: yaml.MarkedYAMLError, text: str) -> tuple[int, int, str]:
     if problem == "mapping values are not allowed here":
         key = _key_before(src, col)
         if key is not None:
-            value = src[len(src) - len(src.lstrip()):].split(":", 1)[1].strip()
+            value = src[len(src) - len(src.lstrip()) :].split(":", 1)[1].strip()
             say = (
                 f"a ': ' inside the unquoted value of '{key}' would start another key; "
                 f"put the value in quotes: {key}: {_quoted(value)}"

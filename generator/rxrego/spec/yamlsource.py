@@ -203,21 +203,29 @@ def _convert(loader, node, path, located, issues, depth):
         out: dict = {}
         for key_node, value_node in node.value:
             if isinstance(key_node, _AliasNode):
-                issues.append(SpecIssue(located.file, *_pos(key_node), _fmt(path), _ALIAS_MESSAGE.format(key_node.value)))
+                issues.append(
+                    SpecIssue(located.file, *_pos(key_node), _fmt(path), _ALIAS_MESSAGE.format(key_node.value))
+                )
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 issues.append(SpecIssue(located.file, *_pos(key_node), _fmt(path), "mapping keys must be plain text"))
                 continue
             key = key_node.value
             if key == "<<":
-                issues.append(SpecIssue(located.file, *_pos(key_node), _fmt(path), "YAML merge keys (<<) are not allowed in specs"))
+                issues.append(
+                    SpecIssue(
+                        located.file, *_pos(key_node), _fmt(path), "YAML merge keys (<<) are not allowed in specs"
+                    )
+                )
                 continue
             child = (*path, key)
             if key in out:
                 line, col = _pos(key_node)
                 first = located.keys.get(child, (0, 0))[0]
                 issues.append(
-                    SpecIssue(located.file, line, col, _fmt(child), f"duplicate key '{key}' (first given on line {first})")
+                    SpecIssue(
+                        located.file, line, col, _fmt(child), f"duplicate key '{key}' (first given on line {first})"
+                    )
                 )
                 continue
             located.keys[child] = _pos(key_node)
@@ -254,7 +262,9 @@ def _convert(loader, node, path, located, issues, depth):
 _TAG = "tag:yaml.org,2002:"
 _BOOLEANS_1_2 = {"true", "false"}
 # Plain scalars YAML 1.2's core schema reads as numbers that YAML 1.1 (PyYAML) keeps as text.
-_NUMBER_1_2 = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)")
+_NUMBER_1_2 = re.compile(
+    r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)"
+)
 _SEXAGESIMAL = re.compile(r"[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?")
 
 
@@ -265,8 +275,8 @@ def oddity(node: yaml.ScalarNode, loader: yaml.SafeLoader) -> str | None:
     if node.style:  # quoted or block scalars are text, as written (plain: None, or "" from libyaml)
         return None
     text = node.value
-    tag = node.tag[len(_TAG):] if node.tag.startswith(_TAG) else node.tag
-    quote = f"quote it (\"{text}\") if it is text"
+    tag = node.tag[len(_TAG) :] if node.tag.startswith(_TAG) else node.tag
+    quote = f'quote it ("{text}") if it is text'
     if tag == "bool" and text.lower() not in _BOOLEANS_1_2:
         return f"{text} is read by YAML 1.1 as the boolean {str(text.lower() in ('yes', 'on')).lower()}: write true or false, or {quote}"
     if tag == "value":
@@ -293,7 +303,9 @@ def oddity(node: yaml.ScalarNode, loader: yaml.SafeLoader) -> str | None:
     if "_" in text:
         return f"{text} is read by YAML 1.1 as {_value(node, loader)} (underscores are dropped): write the number without them, or {quote}"
     if tag == "float" and digits.lower() in (".inf", ".nan"):
-        return f"{text} is not a finite number (YAML 1.1 reads it as {_value(node, loader)}): write a number, or {quote}"
+        return (
+            f"{text} is not a finite number (YAML 1.1 reads it as {_value(node, loader)}): write a number, or {quote}"
+        )
     return None
 
 

@@ -57,21 +57,73 @@ LAB_SPELLINGS: dict[str, str] = {
 # codes. `accepted_units` offers each one that is commensurable with a policy's unit.
 COMMON_UNITS: tuple[str, ...] = (
     # mass and substance concentrations
-    "g/L", "g/dL", "mg/dL", "mg/L", "ug/mL", "ug/dL", "ug/L", "ng/mL", "ng/dL", "ng/L", "pg/mL",
-    "mol/L", "mmol/L", "umol/L", "nmol/L", "pmol/L", "meq/L", "mmol/mol",
+    "g/L",
+    "g/dL",
+    "mg/dL",
+    "mg/L",
+    "ug/mL",
+    "ug/dL",
+    "ug/L",
+    "ng/mL",
+    "ng/dL",
+    "ng/L",
+    "pg/mL",
+    "mol/L",
+    "mmol/L",
+    "umol/L",
+    "nmol/L",
+    "pmol/L",
+    "meq/L",
+    "mmol/mol",
     # arbitrary and enzyme units
-    "[IU]/L", "[IU]/mL", "m[IU]/mL", "k[IU]/L", "U/L", "U/mL", "kU/L",
+    "[IU]/L",
+    "[IU]/mL",
+    "m[IU]/mL",
+    "k[IU]/L",
+    "U/L",
+    "U/mL",
+    "kU/L",
     # counts
-    "10*9/L", "10*3/uL", "10*6/uL", "10*12/L", "/uL", "/mm3", "/L", "{cells}/uL", "{cells}/mm3",
+    "10*9/L",
+    "10*3/uL",
+    "10*6/uL",
+    "10*12/L",
+    "/uL",
+    "/mm3",
+    "/L",
+    "{cells}/uL",
+    "{cells}/mm3",
     # fractions
-    "%", "1",
+    "%",
+    "1",
     # rates and clearances
-    "mL/min", "mL/min/{1.73_m2}", "mL/s", "/h", "{events}/h",
+    "mL/min",
+    "mL/min/{1.73_m2}",
+    "mL/s",
+    "/h",
+    "{events}/h",
     # body measurements
-    "kg", "g", "[lb_av]", "cm", "m", "[in_i]", "kg/m2", "m2",
+    "kg",
+    "g",
+    "[lb_av]",
+    "cm",
+    "m",
+    "[in_i]",
+    "kg/m2",
+    "m2",
     # doses
-    "mg", "ug", "g", "[IU]", "mg/kg", "ug/kg", "mg/m2", "mg/d", "mg/kg/d", "mg/kg/wk",
-    "ug/kg/wk", "mL",
+    "mg",
+    "ug",
+    "g",
+    "[IU]",
+    "mg/kg",
+    "ug/kg",
+    "mg/m2",
+    "mg/d",
+    "mg/kg/d",
+    "mg/kg/wk",
+    "ug/kg/wk",
+    "mL",
 )
 
 
@@ -101,7 +153,9 @@ def _parse(code: str, as_written: str) -> Any:
     try:
         return _registry().from_ucum(code)
     except (InvalidUcumError, ValueError, TypeError) as exc:
-        raise UnitError(f"{as_written!r} is not a UCUM unit (write it as UCUM, e.g. mg/dL, meq/L, 10*9/L, [IU]/mL)") from exc
+        raise UnitError(
+            f"{as_written!r} is not a UCUM unit (write it as UCUM, e.g. mg/dL, meq/L, 10*9/L, [IU]/mL)"
+        ) from exc
     except Exception as exc:  # pint raises its own errors for atoms it does not define
         raise UnitError(f"{as_written!r} is not a unit rxrego can convert: {exc}") from exc
 
@@ -119,8 +173,15 @@ def factor(source: str, target: str, molar_mass_g_per_mol: float | None = None) 
     src_code, dst_code = ucum_code(source), ucum_code(target)
     src, dst = _parse(src_code, source), _parse(dst_code, target)
     if _arbitrary(src_code) != _arbitrary(dst_code):
-        raise UnitError(f"{source!r} cannot be converted to {target!r}: arbitrary units ([IU], ...) convert only into themselves")
-    if _ratio(src) and _ratio(dst) and not {_ratio_family(src_code), _ratio_family(dst_code)} <= {"fraction"} and src_code != dst_code:
+        raise UnitError(
+            f"{source!r} cannot be converted to {target!r}: arbitrary units ([IU], ...) convert only into themselves"
+        )
+    if (
+        _ratio(src)
+        and _ratio(dst)
+        and not {_ratio_family(src_code), _ratio_family(dst_code)} <= {"fraction"}
+        and src_code != dst_code
+    ):
         raise UnitError(f"{source!r} cannot be converted to {target!r}: different kinds of ratio")
     quantity = 1.0 * src
     try:
