@@ -48,7 +48,13 @@ WORDS = {
 }
 _COUNT = r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten)"
 # "at least ONE", "at least 2", "a minimum of 2"
-AT_LEAST = re.compile(rf"\b(?:at\s+least|a\s+minimum\s+of|minimum\s+of|no\s+fewer\s+than)\s+{_COUNT}\b", re.IGNORECASE)
+# A count followed by a unit of time ("at least 6 months") is a duration, not a count of
+# the criteria below: the number check below reads it instead.
+AT_LEAST = re.compile(
+    rf"\b(?:at\s+least|a\s+minimum\s+of|minimum\s+of|no\s+fewer\s+than)\s+{_COUNT}\b"
+    r"(?!\s+(?:consecutive\s+|continuous\s+)?(?:hours?|days?|weeks?|months?|years?)\b)",
+    re.IGNORECASE,
+)
 # "2 of the following", "TWO of these", "both of the following"
 OF_FOLLOWING = re.compile(rf"\b({_COUNT[1:-1]}|both)\s+of\s+(?:the\s+following|these|those)\b", re.IGNORECASE)
 # A number that is a word of its own: not part of a code or name (CD22, C91.0, ICD-10,
@@ -118,6 +124,19 @@ def encoded(spec: m.PolicySpec, cid: str) -> tuple[dict[float, str], dict[float,
         c = spec.criterion(x)
         t = c.test
         if c.is_leaf:
+            # A product test encodes the strengths of the products it names ("the 500 mg tablet").
+            for pid in getattr(t, "products", ()) if c.kind == "product" else ():
+                for product in spec.drug.products:
+                    if product.id == pid:
+                        for strength in product.strengths:
+                            for number in NUMBER.findall(strength):
+                                numbers.setdefault(_number(number), f"{x}: {pid} strength {strength}")
+            if not _leaf_numbers(t) and c.kind != "product":
+                # A fact the requester states whole ("on the drug for 6 months": yes or no)
+                # carries the numbers of its own wording, so a parent repeating them is
+                # worded as encoded.
+                for number in NUMBER.findall(c.text):
+                    numbers.setdefault(_number(number), f"{x}: stated by the request")
             for value, name in _leaf_numbers(t).items():
                 numbers.setdefault(value, f"{x}: {name}")
                 if name in ("at_least", "n"):
