@@ -3,7 +3,7 @@
 The wheel is built from a copy of the source tree, installed with pip from a local wheelhouse
 (`make setup` fills .venv/wheelhouse with the dependencies at their tested versions; without
 it the test fills one itself), and then used as a payer's engineer would: `rxrego init` in a
-temporary folder, the 5.21.100 spec and its golden cases copied in, `rxrego run`. It must be
+temporary folder, the checkout's specs and golden cases (5.21.100 among them) copied in, `rxrego run`. It must be
 green and write the same Rego, byte for byte, as the checkout's rego/. The steps of the CI
 workflow `rxrego init` writes are then run as written, and the workflow is checked by
 actionlint. A second venv gets only `rxrego[client]`, which must ask a real sidecar for a
@@ -216,10 +216,12 @@ def test_the_wheel_in_a_payers_repository_gives_the_checkouts_bytes(
 
     repo = outside / "payer"
     run([venv / "bin" / "rxrego", "init", repo, "--payer", "Example Health Plan"], cwd=outside, env=env)
-    (repo / "policy_source" / "fep").mkdir()
-    (repo / "conformance" / "fep").mkdir()
-    shutil.copy(SPEC, repo / "policy_source" / "fep" / SPEC.name)
-    shutil.copy(CASES, repo / "conformance" / "fep" / CASES.name)
+    # The checkout's specs and cases, every payer's folder (5.21.100 among them): the router and
+    # its routing data are catalog-wide, so only the same specs can give the same bytes.
+    for folder in ("policy_source", "conformance"):
+        shutil.copytree(ROOT / folder, repo / folder, dirs_exist_ok=True)
+    assert (repo / "policy_source" / "fep" / SPEC.name).read_bytes() == SPEC.read_bytes()
+    assert (repo / "conformance" / "fep" / CASES.name).read_bytes() == CASES.read_bytes()
 
     result = run([venv / "bin" / "rxrego", "run"], cwd=repo, env=env)
     assert "result       green" in result.stdout, result.stdout
@@ -324,6 +326,7 @@ def test_the_wheel_carries_every_file_the_package_reads(wheel):
     assert "rxrego/toolchain.env" in names and "rxrego/regal/config.yaml" in names
     requires = [line.split(":", 1)[1].strip() for line in meta.splitlines() if line.startswith("Requires-Dist:")]
     base = sorted(r.split(">")[0].split("=")[0].split("<")[0] for r in requires if "extra ==" not in r)
-    assert base == ["jsonschema", "requests"]
+    # requests for HTTP; jsonschema words a refused decision; fastjsonschema checks it fast
+    assert base == ["fastjsonschema", "jsonschema", "requests"]
     assert "License-Expression: Apache-2.0" in meta
     assert not any("opa-python-client" in r and 'extra == "test"' not in r for r in requires)

@@ -38,8 +38,9 @@ CASE_FILE = "fep/5.21.100-besponsa.cases.yaml"
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
     """A copy of the specs and cases: saving a case must not touch the repository."""
-    shutil.copytree(SPECS, tmp_path / "policy_source")
-    shutil.copytree(CASES, tmp_path / "conformance")
+    # 5.21.100's folder alone, so that its policy is the one the page opens on.
+    shutil.copytree(SPECS / "fep", tmp_path / "policy_source" / "fep")
+    shutil.copytree(CASES / "fep", tmp_path / "conformance" / "fep")
     return tmp_path
 
 
