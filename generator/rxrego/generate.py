@@ -8,6 +8,7 @@ so a failure at any point leaves rego/ as it was.
 from __future__ import annotations
 
 import functools
+import importlib.resources
 import os
 import shutil
 import tempfile
@@ -25,6 +26,17 @@ from .spec.kinds import lower_set
 LIB_PATH = "rxrego/lib/lib.rego"
 ROUTER_PATH = "rxrego/router.rego"
 GENERATED_SUFFIX = ".rego"
+
+
+# Parts of the shared library written as Rego (package data beside this module), copied
+# into rego/ beside the library.
+LIB_PARTS = ("labs.rego", "clinical.rego")
+
+
+def lib_parts() -> dict[str, str]:
+    """{file name: text} of the library's Rego parts (generator/rxrego/rego/lib/)."""
+    folder = importlib.resources.files("rxrego").joinpath("rego/lib")
+    return {name: folder.joinpath(name).read_text(encoding="utf-8") for name in LIB_PARTS}
 
 
 def policy_path(spec: m.PolicySpec) -> str:
@@ -218,6 +230,7 @@ def render(specs: Sequence[m.PolicySpec], specs_label: str = "policy_source/") -
     """Every generated file, {path under rego/: text}, before formatting."""
     files = {
         LIB_PATH: _env().get_template("lib.rego.j2").render(header=header("its template, generator/rxrego/templates/lib.rego.j2")),
+        **{f"rxrego/lib/{name}": header(f"generator/rxrego/rego/lib/{name}, copied") + "\n" + text for name, text in lib_parts().items()},
         ROUTER_PATH: _env().get_template("router.rego.j2").render(
             header=header(f"the specs in {specs_label}"),
             routes=routes(specs),

@@ -298,3 +298,9 @@ LEAVES: dict[str, Callable[..., Status]] = {
     "quantity_limit": _quantity_limit,
     "sex": _sex,
 }
+
+# The kinds over clinical facts, and the new meaning of lab, diagnosis, prior therapy,
+# quantity and age, live in their own module.
+from .clinical import LEAVES as _CLINICAL  # noqa: E402
+
+LEAVES.update(_CLINICAL)

@@ -88,9 +88,9 @@ service_date := lib.service_date(input)
 status["age_1_or_older"] := lib.age(facts["patient.birth_date"], service_date, 1, null)
 
 # Relapsed or refractory CD22-positive B-cell precursor acute lymphoblastic leukemia (ALL)
-status["diagnosis"] := lib.diagnosis(
+status["diagnosis"] := lib.diagnosis_codes(
 	facts.diagnoses,
-	["C910"],
+	{"C910", "C9100", "C9101", "C9102"},
 	{"disease_status": {"refractory", "relapsed"}, "lineage": {"b_cell_precursor"}},
 	[lib.biomarker(facts["biomarkers.CD22"], {"positive"})],
 )
@@ -120,19 +120,19 @@ status["age_18_or_older"] := lib.age(facts["patient.birth_date"], service_date, 
 status["ph_positive"] := lib.biomarker(facts["biomarkers.philadelphia_chromosome"], {"positive"})
 
 # patient must have failed treatment with at least ONE tyrosine kinase inhibitor
-status["failed_tki"] := lib.prior_therapy(
+status["failed_tki"] := lib.history(
 	facts.prior_therapies,
 	value_sets.tyrosine_kinase_inhibitors,
-	{"failed"},
-	1,
+	{"any_agent": false, "each_agent": false, "min_days": null, "n": 1, "results": {"failed"}},
+	object.get(input, "date_of_service", null),
 )
 
 # patient must have failed treatment with standard chemotherapy
-status["failed_standard_chemotherapy"] := lib.prior_therapy(
+status["failed_standard_chemotherapy"] := lib.history(
 	facts.prior_therapies,
 	value_sets.standard_chemotherapy,
-	{"failed"},
-	1,
+	{"any_agent": false, "each_agent": false, "min_days": null, "n": 1, "results": {"failed"}},
+	object.get(input, "date_of_service", null),
 )
 
 # NO disease progression or unacceptable toxicities
