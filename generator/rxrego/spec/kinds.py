@@ -946,13 +946,7 @@ class LabTest(Kind):
         """{lower-case unit a result may carry: factor into `unit`} (rxrego.terminology.ucum).
         A lower-case spelling two units share with different factors is left out: such a
         result is unreadable rather than guessed."""
-        from ..terminology import ucum
-
-        table: dict[str, float | None] = {}
-        for unit, f in ucum.accepted_units(self.unit, self.molar_mass).items():
-            k = unit.lower()
-            table[k] = f if table.get(k, f) == f else None
-        return {k: f for k, f in sorted(table.items()) if f is not None}
+        return unit_factors(self.unit, self.molar_mass)
 
     def rego(self) -> str:
         lab = {
@@ -1029,6 +1023,20 @@ class LabTest(Kind):
 
     def fact_note(self, path: str, value: object, date_of_service: dt.date | None) -> str:
         return _not_a_list(value) if path == "labs" else ""
+
+
+@functools.cache
+def unit_factors(unit: str, molar_mass: float | None = None) -> dict[str, float]:
+    """{lower-case unit: factor into `unit`} for every unit rxrego.terminology.ucum accepts
+    for it. A lower-case spelling two units share with different factors is left out: such a
+    value is unreadable rather than guessed. Raises ucum.UnitError when `unit` is not UCUM."""
+    from ..terminology import ucum
+
+    table: dict[str, float | None] = {}
+    for u, f in ucum.accepted_units(unit, molar_mass).items():
+        k = u.lower()
+        table[k] = f if table.get(k, f) == f else None
+    return {k: f for k, f in sorted(table.items()) if f is not None}
 
 
 _LAB_NAME_DROP = re.compile(r"[ _.\-]")

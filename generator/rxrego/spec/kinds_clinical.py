@@ -34,6 +34,7 @@ from .kinds import (
     lower_set,
     options,
     question,
+    unit_factors,
     value_set,
 )
 
@@ -60,12 +61,7 @@ _MEASUREMENT_SCHEMA = {
 
 def measure_units(unit: str) -> dict[str, float]:
     """{lower-case unit: factor into `unit`} for a body measurement (rxrego.terminology.ucum)."""
-    from ..terminology import ucum
-
-    table: dict[str, float | None] = {}
-    for u, f in ucum.accepted_units(unit).items():
-        table[u.lower()] = f if table.get(u.lower(), f) == f else None
-    return {k: f for k, f in sorted(table.items()) if f is not None}
+    return unit_factors(unit)
 
 
 def measurement_expr(measure: str) -> str:
