@@ -22,6 +22,7 @@ from rxrego.spec import kinds
 from rxrego.spec import kinds_clinical as kc
 
 from .facts import ABSENT, MALFORMED, add_months, as_number, lower, parse_date, read, strip_space, upper
+from . import leaves
 from .leaves import _COMPARE, Context, _checked_number, _in_value_set, _non_negative, _well_formed, _whole_positive
 from .logic import INVALID, MET, UNKNOWN, UNMET, Status, all_of, any_of
 
@@ -496,7 +497,7 @@ def pregnancy(test: kc.PregnancyTest, ctx: Context) -> Status:
     return INVALID
 
 
-LEAVES: dict[str, Callable[..., Status]] = {
+CLINICAL_LEAVES: dict[str, Callable[..., Status]] = {
     "age": age,
     "diagnosis": diagnosis,
     "prior_therapy": prior_therapy,
@@ -509,3 +510,5 @@ LEAVES: dict[str, Callable[..., Status]] = {
     "dose": dose,
     "pregnancy": pregnancy,
 }
+
+leaves.LEAVES.update(CLINICAL_LEAVES)

@@ -300,7 +300,5 @@ LEAVES: dict[str, Callable[..., Status]] = {
 }
 
 # The kinds over clinical facts, and the new meaning of lab, diagnosis, prior therapy,
-# quantity and age, live in their own module.
-from .clinical import LEAVES as _CLINICAL  # noqa: E402
-
-LEAVES.update(_CLINICAL)
+# quantity and age, live in reference/clinical.py, which adds them here when the package
+# is imported.

@@ -877,10 +877,6 @@ class LabTest(Kind):
                 },
             },
         },
-        "treatment.start_date": {
-            "type": "string",
-            "description": "YYYY-MM-DD the requested drug was (or will be) started: the anchor of baseline and after-therapy lab results",
-        },
     }
 
     @classmethod
@@ -1370,12 +1366,14 @@ def schema_texts(folder: Path = SCHEMAS) -> dict[str, str]:
     return out
 
 
-# The kinds over clinical facts register themselves on import (spec/kinds_clinical.py).
-from . import kinds_clinical as kinds_clinical  # noqa: E402
-
 if __name__ == "__main__":
-    # `python -m rxrego.spec.kinds`: rewrite the schema files after changing a kind.
-    for file_name, text in schema_texts().items():
+    # `python -m rxrego.spec.kinds`: rewrite the schema files after changing a kind. The
+    # registry is the imported module's (kinds in other modules register there, not here).
+    import importlib
+
+    importlib.import_module("rxrego.spec.model")  # imports every module that registers kinds
+    _registry = importlib.import_module("rxrego.spec.kinds")
+    for file_name, text in _registry.schema_texts().items():
         path = SCHEMAS / file_name
         if path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
