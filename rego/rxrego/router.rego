@@ -12,7 +12,12 @@ import data.rxrego.lib
 
 routes := {
 	"hcpcs": {"J9229": "fep_5_21_100"},
-	"name": {"besponsa": "fep_5_21_100", "inotuzumab ozogamicin": "fep_5_21_100"},
+	"name": {
+		"besponsa": "fep_5_21_100",
+		"inotuzumab ozogamicin": "fep_5_21_100",
+		"nplate": "wha_romiplostim_2019",
+		"romiplostim": "wha_romiplostim_2019",
+	},
 	"ndc": {},
 }
 
@@ -24,6 +29,7 @@ versions := {
 		{"from": "2017-12-01", "package": "fep_5_21_100_v2017_12_01"},
 		{"from": "2017-09-08", "package": "fep_5_21_100_v2017_09_08"},
 	],
+	"wha_romiplostim_2019": [{"from": "2019-05-28", "package": "wha_romiplostim_2019"}],
 }
 
 # METADATA
