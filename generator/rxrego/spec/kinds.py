@@ -945,10 +945,9 @@ class LabTest(Kind):
         return unit_factors(self.unit, self.molar_mass)
 
     def rego(self) -> str:
-        lab = {
+        given = {
             "names": self.names(),
             "codes": frozenset(self.loinc),
-            "units": self.units(),
             "comparison": self.comparison,
             "value": self.value,
             "times_uln": self.times_uln,
@@ -959,8 +958,12 @@ class LabTest(Kind):
             "after_days": self.after_days,
             "within_days": self.within_days,
         }
+        # Defaults (the library's _lab_defaults) are left out.
+        defaults = {"codes": frozenset(), "plausible": [None, None], "which": "latest"}
+        lab = {k: v for k, v in given.items() if v is not None and defaults.get(k, ...) != v}
         anchor = fact("treatment.start_date") if self.anchored else "null"
-        return call("lab_result", fact("labs"), DATE_OF_SERVICE, anchor, regotext.block(lab, 1))
+        # The unit table on one line: it is data, as long as UCUM makes it.
+        return call("lab_result", fact("labs"), DATE_OF_SERVICE, anchor, regotext.block(lab, 1), regotext.value(self.units()))
 
     def describe(self) -> str:
         which = {"latest": "latest", "baseline": "baseline (before treatment.start_date)", "after": f"first-counting (at least {self.after_days} days after treatment.start_date), latest"}[self.result]

@@ -67,7 +67,7 @@ def measure_units(unit: str) -> dict[str, float]:
 def measurement_expr(measure: str) -> str:
     """The Rego reading one body measurement in its policy unit."""
     path, unit, (low, high) = MEASURES[measure]
-    return call("measurement", fact(path), regotext.block(measure_units(unit), 1), regotext.value([low, high]))
+    return call("measurement", fact(path), regotext.value(measure_units(unit)), regotext.value([low, high]))
 
 
 def _measure_question(measure: str, a: Asking) -> dict:
@@ -361,7 +361,7 @@ class DoseTest(Kind):
         limit = {"max": self.max, "units": measure_units(self.unit), "period": self.period, "basis": self.per}
         weight = measurement_expr("weight") if self.per != "none" else "null"
         height = measurement_expr("height") if self.per == "m2" else "null"
-        return call("dose", fact("dose"), weight, height, regotext.block(limit, 1))
+        return call("dose", fact("dose"), weight, height, regotext.value(limit))
 
     def describe(self) -> str:
         per = {"none": "", "kg": "/kg", "m2": "/m2 (Mosteller)"}[self.per]

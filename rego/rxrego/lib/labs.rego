@@ -10,19 +10,34 @@ package rxrego.lib
 
 # --- lab results ------------------------------------------------------------------------
 # test: {
-#   "names": {normalised names}, "codes": {LOINC codes}, "units": {lower-case unit: factor},
+#   "names": {normalised names}, "codes": {LOINC codes},
 #   "comparison", "value" (null unless absolute), "times_uln" (null unless a multiple of the
 #   upper limit of normal), "uln" (the spec's ULN in its unit, or null), "change" (null,
 #   "absolute" or "percent"), "plausible": [low, high] (either may be null),
 #   "which": "latest" | "baseline" | "after", "after_days", "within_days"
 # }
 # on: the date of service as given; anchor: the fact treatment.start_date (or null when
-# the test reads no anchor).
-lab_result(labs, on, anchor, test) := "unknown" if {
+# the test reads no anchor); factors: {lower-case unit: factor into the test's unit}.
+lab_result(labs, on, anchor, test, factors) := "unknown" if {
 	labs.state == "absent"
 } else := "invalid" if {
 	not is_array(labs.value)
-} else := _lab_status(on, anchor, test, [r | some r in labs.value; _this_lab(r, test)])
+} else := _lab_status(on, anchor, t, [r | some r in labs.value; _this_lab(r, t)]) if {
+	# A key the generator left out has its default.
+	t := object.union_n([_lab_defaults, test, {"units": factors}])
+}
+
+_lab_defaults := {
+	"codes": set(),
+	"value": null,
+	"times_uln": null,
+	"uln": null,
+	"change": null,
+	"plausible": [null, null],
+	"which": "latest",
+	"after_days": null,
+	"within_days": null,
+}
 
 # A result is this lab's by its LOINC code; a result without a code (or a spec without
 # codes) by its name, compared without case, spaces, underscores, hyphens or dots.
