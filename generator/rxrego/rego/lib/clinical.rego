@@ -1,8 +1,7 @@
 # rxrego shared library: clinical facts (docs/semantics.md, "Clinical facts"): capped
-# quantities, body measurements, doses, therapy history, procedures, who prescribes,
-# negation and documentation. Unit factors come from the generator
-# (rxrego.terminology.ucum). Each test returns "met", "unmet", "unknown" or "invalid" for
-# any input.
+# quantities, body measurements, doses, therapy history, procedures and who prescribes.
+# Unit factors come from the generator (rxrego.terminology.ucum). Each test returns "met",
+# "unmet", "unknown" or "invalid" for any input.
 package rxrego.lib
 
 # --- quantity ---------------------------------------------------------------------------
@@ -362,36 +361,4 @@ _string_list(xs) if {
 	every x in xs {
 		is_string(x)
 	}
-}
-
-# --- negation and documentation ---------------------------------------------------------
-
-# negate: not met is unmet, not unmet is met; unknown and invalid stay as they are.
-negate("met") := "unmet"
-
-negate("unmet") := "met"
-
-negate("unknown") := "unknown"
-
-negate("invalid") := "invalid"
-
-# documented(status, attachments, types): a met criterion that needs supporting documents is
-# met only when the request references an attachment of each type ({"id", "type"}
-# objects); otherwise unknown (pended for documentation). Other statuses are unchanged.
-documented("met", attachments, types) := "met" if {
-	is_array(attachments.value)
-	given := {a.type | some a in attachments.value; _attachment(a)}
-	every t in types {
-		t in given
-	}
-} else := "invalid" if {
-	attachments.state != "absent"
-	not is_array(attachments.value)
-} else := "unknown"
-
-documented(status, _, _) := status if status != "met"
-
-_attachment(a) if {
-	is_string(a.id)
-	is_string(a.type)
 }
