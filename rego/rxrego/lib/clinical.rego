@@ -12,7 +12,7 @@ package rxrego.lib
 # must be whole when the product is dispensed in whole units (vials, tablets).
 quantity(units_fact, days_fact, limit) := "invalid" if {
 	units_fact.state != "absent"
-	not _quantity_units(units_fact.value, limit)
+	not _quantity_units(object.get(units_fact, "value", null), limit)
 } else := "invalid" if {
 	days_fact.state != "absent"
 	not _usable_days(days_fact)
@@ -40,7 +40,7 @@ _whole_if(x, true) if x == floor(x)
 measurement(given, factors, plausible) := {"state": "absent"} if {
 	given.state == "absent"
 } else := {"state": "invalid"} if {
-	not is_object(given.value)
+	not is_object(object.get(given, "value", null))
 } else := {"state": "invalid"} if {
 	object.get(given.value, "date", null) != null
 	not date_parts(given.value.date)
@@ -111,7 +111,7 @@ months_between(birth, on) := n - 1 if {
 dose(dose_fact, weight, height, limit) := "unknown" if {
 	dose_fact.state == "absent"
 } else := "invalid" if {
-	not _dose_readable(dose_fact.value, limit)
+	not _dose_readable(object.get(dose_fact, "value", null), limit)
 } else := "unknown" if {
 	not limit.units[lower(dose_fact.value.unit)]
 } else := _dose_compare(
@@ -302,7 +302,7 @@ concurrent_therapy_required(entries, value_set) := "unknown" if {
 procedure(entries, names, within_days, on) := "unknown" if {
 	entries.state == "absent"
 } else := "invalid" if {
-	not is_array(entries.value)
+	not is_array(object.get(entries, "value", null))
 } else := "invalid" if {
 	some e in entries.value
 	not _well_formed_procedure(e)
@@ -346,11 +346,11 @@ prescribed_by(specialty, consulting, accepted, consultation) := "met" if {
 	lower(s) in accepted
 } else := "invalid" if {
 	specialty.state != "absent"
-	not is_string(specialty.value)
+	not is_string(object.get(specialty, "value", null))
 } else := "invalid" if {
 	consultation
 	consulting.state != "absent"
-	not _string_list(consulting.value)
+	not _string_list(object.get(consulting, "value", null))
 } else := "unknown" if {
 	specialty.state == "absent"
 } else := "unknown" if {

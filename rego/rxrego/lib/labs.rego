@@ -21,7 +21,7 @@ package rxrego.lib
 lab_result(labs, on, anchor, test, factors) := "unknown" if {
 	labs.state == "absent"
 } else := "invalid" if {
-	not is_array(labs.value)
+	not is_array(object.get(labs, "value", null))
 } else := _lab_status(on, anchor, t, [r | some r in labs.value; _this_lab(r, t)]) if {
 	# A key the generator left out has its default.
 	t := object.union_n([_lab_defaults, test, {"units": factors}])
@@ -76,7 +76,7 @@ _lab_anchored(on, anchor, test, results) := _lab_compare_pick(_lab_pick(results,
 } else := "unknown" if {
 	anchor.state == "absent"
 } else := "invalid" if {
-	not date_parts(anchor.value)
+	not date_parts(object.get(anchor, "value", null))
 } else := _lab_compare_pick(_lab_pick(results, "", _day_before(anchor.value), test), test, anchor.value) if {
 	test.which == "baseline"
 	test.change == null
