@@ -30,8 +30,8 @@ value_sets := {
 }
 
 # The policy's wording of each criterion: what a denial quotes. Kept verbatim on one line
-# each, so it reads as the document does (which is why .regal/config.yaml lets these
-# generated files exceed Regal's line length).
+# each, so it reads as the document does (which is why rxrego's Regal configuration lets
+# these generated files exceed Regal's line length).
 texts := {
 	"baseline_platelets": "Platelet count before Nplate is started below 30,000 per microlitre",
 	"corticosteroids_or_immunoglobulins": "Failure of, or adverse effects from, corticosteroids or immunoglobulins",
