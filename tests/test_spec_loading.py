@@ -140,7 +140,7 @@ CASES = {
     "missing required top-level field": Case(drop(4, "title: Testdrug"), 1, "", "missing required field 'title'"),
     "bad enum": Case(
         at(27, "at_least: 1}", "at_least: 1, results: [passed]}"),
-        27, "criteria.failed_tki.prior_therapy.results[0]", 'expected one of "failed", "intolerant", "contraindicated", found string \'passed\'',
+        27, "criteria.failed_tki.prior_therapy.results[0]", 'expected one of "failed", "inadequate_response", "intolerant", "contraindicated", "completed", "ongoing", "any", found string \'passed\'',
     ),
     "wrong schema_version": Case(at(1, "1", "2"), 1, "schema_version", "expected 1, found number 2"),
     "bad date pattern": Case(at(6, "2026-01-01", "2026-1-5"), 6, "effective_date", "expected a calendar date, YYYY-MM-DD, found string '2026-1-5'"),
@@ -350,7 +350,7 @@ def test_load_specs_reports_the_issues_of_every_file(workdir: Path) -> None:
 def test_a_file_named_twice_is_loaded_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
     specs = load_specs(["policy_source", "policy_source/fep/5.21.100-besponsa.yaml"])
-    assert [s.id for s in specs] == ["fep-5.21.100"]
+    assert [s.id for s in specs] == ["fep-5.21.100", "wha-romiplostim-2019"]
 
 
 def test_a_missing_path_is_an_issue(workdir: Path) -> None:
@@ -372,7 +372,7 @@ def loaded() -> dict[str, m.PolicySpec]:
 
 
 def test_policy_source_and_examples_load_together(loaded: dict[str, m.PolicySpec]) -> None:
-    assert sorted(loaded) == ["example-blinatumomab", "example-imatinib-cml", "example-ponatinib", "fep-5.21.100"]
+    assert sorted(loaded) == ["example-blinatumomab", "example-clinical-facts", "example-imatinib-cml", "example-ponatinib", "fep-5.21.100", "wha-romiplostim-2019"]
     assert loaded["fep-5.21.100"].source == "policy_source/fep/5.21.100-besponsa.yaml"
     assert {s.source for s in loaded.values() if s.example} == {f"tests/examples/{p.name}" for p in EXAMPLE_FILES}
 
