@@ -267,12 +267,13 @@ def _age_fact(spec: m.PolicySpec) -> _Fact:
     ) or [18]
 
     def age_ok(years: int) -> bool:
-        return all(
-            (t.min_years is None or years >= t.min_years) and (t.max_years is None or years <= t.max_years)
-            for t in tests
-        )
+        return all((t.min_years is None or years >= t.min_years) and (t.max_years is None or years <= t.max_years)
+                   and (t.min_months is None or years * 12 >= t.min_months + 1) and (t.max_months is None or years * 12 < t.max_months)
+                   for t in tests)
 
     good_ages = [a for a in (46, 30, 70, 10, 5, 1) if age_ok(a)] or [46, 10]
+    month_thresholds = sorted({t.min_months for t in tests if t.min_months is not None}
+                              | {t.max_months + 1 for t in tests if t.max_months is not None})
 
     def good(draw, ctx: _Ctx):
         if ctx.leap_birth:
@@ -293,6 +294,13 @@ def _age_fact(spec: m.PolicySpec) -> _Fact:
             if near_leap and near_leap >= 1900:
                 options.append(_iso(near_leap, 2, 29))
         options += [_text(ctx.dos), _shift(ctx.dos, -1), _shift(ctx.dos, -364), "1980-03-20", "2008-02-29"]
+        for months in month_thresholds:
+            # the day n months before the date of service (clamped), and the days around it
+            index = ctx.dos.year * 12 + ctx.dos.month - 1 - months
+            y, mo = divmod(index, 12)
+            last = (dt.date(y + (mo + 1) // 12, (mo + 1) % 12 + 1, 1) - dt.timedelta(days=1)).day
+            day = dt.date(y, mo + 1, min(ctx.dos.day, last))
+            options += [_text(day), _shift(day, 1), _shift(day, -1)]
         return draw(st.sampled_from(_unique(options)))
 
     def malformed(draw, ctx: _Ctx):
@@ -487,32 +495,25 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
     tests = _leaves(spec, m.PriorTherapyTest)
     value_sets = _unique(vs for t in tests for vs in _all_value_sets(spec) if vs.id == t.value_set)
     agents_in, agents_out, classes, class_pool = _therapy_pools(
-        spec, value_sets, ("hyper-CVAD", "rituximab", "olverembatinib", "blinatumomab", "imatinib mesylate", "")
-    )
-    listed = _unique(r for t in tests for r in t.results)
-    result_pool = _unique(
-        [
-            *listed,
-            *listed,
-            *(r.title() for r in listed),
-            *(r.upper() for r in listed),
-            " " + listed[0],
-            "intolerant",
-            "partial_response",
-            "contraindicated",
-            "ongoing",
-            MISSING,
-            None,
-            MISSING,
-        ]
-    )
+        spec, value_sets, ("hyper-CVAD", "rituximab", "olverembatinib", "blinatumomab", "imatinib mesylate", ""))
+    listed = _unique(r for t in tests for r in t.results if r != "any") or ("failed",)
+    result_pool = _unique([*listed, *listed, "inadequate_response", "completed", *(r.title() for r in listed), *(r.upper() for r in listed),
+                           " " + listed[0], "intolerant", "partial_response", "contraindicated", "ongoing",
+                           MISSING, None, MISSING])
     # Well-formed entries: agents from the value sets weigh three times the others.
     agent_pool = agents_in * 3 + agents_out
+
+    dated = any(t.min_days for t in tests)
+    start_pool = (MISSING, MISSING, None, "2025-01-01", "2025-06-01", "2026-05-01", "2026-04-20", "2025-13-01")
+    end_pool = (MISSING, MISSING, None, "2025-03-02", "2025-04-01", "2026-06-01", "2024-12-31")
 
     def entry(draw) -> dict:
         e: dict = {"agent": draw(st.sampled_from(agent_pool))}
         _put(e, "class", draw(st.sampled_from(class_pool)))
         _put(e, "result", draw(st.sampled_from(result_pool)))
+        if dated:
+            _put(e, "start_date", draw(st.sampled_from(start_pool)))
+            _put(e, "end_date", draw(st.sampled_from(end_pool)))
         return e
 
     def bad_entry(draw):
@@ -535,7 +536,7 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
         entries = []
         for t in tests:
             vs = _value_set(spec, t.value_set)
-            for i in range(t.at_least):
+            for i in range(len(vs.agents) if t.each_agent else t.at_least):
                 if vs.agents:
                     name = _case_variants(vs.agents[(i + variant) % len(vs.agents)])
                     e = {"agent": name[variant % len(name)]}
@@ -543,7 +544,9 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
                         e["class"] = vs.classes[0]
                 else:
                     e = {"agent": f"regimen {len(entries) + 1}", "class": vs.classes[0]}
-                e["result"] = t.results[variant % len(t.results)]
+                e["result"] = next(r for r in (t.results[variant % len(t.results)], "failed") if r != "any")
+                if t.min_days:
+                    e["start_date"], e["end_date"] = "2025-01-01", "2025-12-31"
                 entries.append(e)
         good_lists.append(entries)
 
@@ -644,24 +647,20 @@ def _lab_fact(spec: m.PolicySpec) -> _Fact:
     tests = _leaves(spec, m.LabTest)
 
     def pools(t: m.LabTest):
-        threshold = Fraction(repr(t.value)) if isinstance(t.value, float) else Fraction(t.value)
-        steps = (
-            Fraction(0),
-            Fraction(1, 4),
-            Fraction(-1, 4),
-            Fraction(1, 2),
-            Fraction(-1, 2),
-            Fraction(1),
-            Fraction(-1),
-        )
+        raw = t.value if t.value is not None and t.change is None else (t.times_uln or 1) * (t.uln or 40) if t.times_uln else 100
+        threshold = Fraction(repr(raw)) if isinstance(raw, float) else Fraction(raw)
+        steps = (Fraction(0), Fraction(1, 4), Fraction(-1, 4), Fraction(1, 2), Fraction(-1, 2), Fraction(1), Fraction(-1))
         exact = [threshold + s for s in steps] + [Fraction(0), threshold * 2]
         values = _unique([*(_number(x) for x in exact), *([float(threshold)] if threshold.denominator == 1 else [])])
         good_values = _unique(_number(x) for x in exact if _COMPARE[t.comparison](x, threshold)) or (values[0],)
         w = t.within_days
         offsets = _unique([0, 1, w - 1, w, w + 1, 2 * w, 365] if w is not None else [0, 1, 30, 365])
         good_offsets = _unique(o for o in offsets if w is None or 0 <= o <= w)
-        names = _unique([*_case_variants(t.name), *(o.name for o in tests if o.name != t.name), "ast", "bilirubin"])
-        units = _unique([t.unit, t.unit.upper(), t.unit.lower(), " " + t.unit, "mg/dL", "IU/L", ""])
+        names = _unique([*_case_variants(t.name), *(o.name for o in tests if o.name != t.name), "ast", "bilirubin",
+                         *t.aliases, t.name.replace("_", "-").upper(), t.name.replace("_", " ")])
+        # the spec's unit as written, UCUM codes that convert into it, spellings, and units that do not
+        convertible = [u for u in kinds.unit_factors(t.unit, t.molar_mass)][:6]
+        units = _unique([t.unit, t.unit.upper(), t.unit.lower(), " " + t.unit, *convertible, "mg/dL", "IU/L", "", "banana"])
         return values, good_values, offsets, good_offsets, names, units
 
     table = {t: pools(t) for t in tests}
@@ -673,13 +672,13 @@ def _lab_fact(spec: m.PolicySpec) -> _Fact:
     bad_dates = ("2026-02-30", "2026-6-1", "", MISSING, None, 20260101, True)
 
     def good_entry(draw, ctx, t: m.LabTest) -> dict:
-        _, good_values, _, good_offsets, _, _ = table[t]
-        return {
-            "name": draw(st.sampled_from(_case_variants(t.name))),
-            "value": draw(st.sampled_from(good_values)),
-            "unit": draw(st.sampled_from(_unique([t.unit, t.unit.upper(), t.unit.lower()]))),
-            "date": _shift(ctx.dos, -draw(st.sampled_from(good_offsets))),
-        }
+        values, good_values, _, good_offsets, names, units = table[t]
+        e = {"name": draw(st.sampled_from(_case_variants(t.name))), "value": draw(st.sampled_from(good_values)),
+             "unit": draw(st.sampled_from(_unique([t.unit, t.unit.lower()]))),
+             "date": _shift(ctx.dos, -draw(st.sampled_from(good_offsets)))}
+        if t.loinc and draw(st.booleans()):
+            e["code"] = t.loinc[0]
+        return e
 
     def entry(draw, ctx, t: m.LabTest | None = None, when: str | None = None) -> dict:
         t = t or draw(st.sampled_from(tests))
@@ -691,6 +690,9 @@ def _lab_fact(spec: m.PolicySpec) -> _Fact:
             offset = draw(st.sampled_from(offsets * 3 + (-1, -30) + bad_dates))
             when = _shift(ctx.dos, -offset) if isinstance(offset, int) and not isinstance(offset, bool) else offset
         e: dict = {"name": draw(st.sampled_from(names))}
+        codes = _unique(c for x in tests for c in x.loinc)
+        _put(e, "code", draw(st.sampled_from((MISSING,) * 3 + codes + ("2951-2", 5, None))))
+        _put(e, "reference_range", _pick(draw, (MISSING, MISSING, MISSING, {"high": 40}, {"high": 35.5}, {"high": "40"}, {}, 7)))
         _put(e, "value", copy.deepcopy(value))
         _put(e, "unit", unit)
         _put(e, "date", when)
@@ -776,7 +778,7 @@ def _sex_fact(spec: m.PolicySpec) -> _Fact:
 
 
 def _concurrent_fact(spec: m.PolicySpec) -> _Fact:
-    tests = _leaves(spec, m.ConcurrentTherapyTest)
+    tests = [*_leaves(spec, m.ConcurrentTherapyTest), *_leaves(spec, kinds.KINDS["concurrent_therapy"])]
     value_sets = _unique(vs for t in tests for vs in _all_value_sets(spec) if vs.id == t.value_set)
     agents_in, agents_out, classes, class_pool = _therapy_pools(
         spec, value_sets, ("aspirin", "ondansetron", "acyclovir", "")
@@ -818,12 +820,122 @@ def _concurrent_fact(spec: m.PolicySpec) -> _Fact:
     return _Fact(("concurrent_therapies",), good, other, malformed)
 
 
+def _anchor_fact(spec: m.PolicySpec) -> _Fact:
+    """treatment.start_date, the anchor of baseline, after-therapy and change-from-baseline labs."""
+    days = _unique([0, 1, 30, 56, 57, 90, 180] + [t.after_days + d for t in _leaves(spec, m.LabTest) if t.after_days for d in (-1, 0, 1)])
+    return _Fact(
+        ("treatment", "start_date"),
+        lambda draw, ctx: _shift(ctx.dos, -draw(st.sampled_from(days))),
+        lambda draw, ctx: _shift(ctx.dos, draw(st.sampled_from((1, 30, -365, -3650)))),
+        lambda draw, ctx: _pick(draw, ("2026-02-30", "", 20260101, True, ["2026-01-01"], "01/01/2026")),
+    )
+
+
+def _consulting_fact(spec: m.PolicySpec) -> _Fact:
+    accepted = _unique(s for t in _leaves(spec, kinds.KINDS["prescribed_by"]) for s in t.specialties)
+    variants = _unique(v for s in accepted for v in _case_variants(s))
+    return _Fact(
+        ("prescriber", "consulting_specialties"),
+        lambda draw, ctx: [draw(st.sampled_from(variants))],
+        lambda draw, ctx: _pick(draw, ([], ["internal_medicine"], ["internal_medicine", accepted[0] + " "], [" " + accepted[0]])),
+        lambda draw, ctx: _pick(draw, (accepted[0], [5], [None], 5, True, {"a": accepted[0]}, [accepted[0], 5])),
+    )
+
+
+def _prescriber_specialty_fact(spec: m.PolicySpec) -> _Fact:
+    accepted = _unique(s for t in _leaves(spec, kinds.KINDS["prescribed_by"]) for s in t.specialties)
+    accepted += _unique(s for t in _leaves(spec, m.SpecialtyTest) for s in t.specialties)
+    good_values = _unique(v for s in accepted for v in _case_variants(s))
+    return _Fact(
+        ("prescriber", "specialty"),
+        lambda draw, ctx: draw(st.sampled_from(good_values)),
+        lambda draw, ctx: draw(st.sampled_from(("cardiology", "internal_medicine", accepted[0] + " ", ""))),
+        lambda draw, ctx: _pick(draw, (1, True, [accepted[0]], {"name": accepted[0]})),
+    )
+
+
+def _procedure_fact(spec: m.PolicySpec) -> _Fact:
+    tests = _leaves(spec, kinds.KINDS["procedure"])
+    names = _unique(v for t in tests for n in t.names for v in (n, n.upper(), n.replace(" ", "_")))
+    within = _unique(t.within_days for t in tests if t.within_days is not None) or (365,)
+
+    def entry(draw, ctx) -> dict:
+        e: dict = {"name": draw(st.sampled_from(names + ("appendectomy", "cholecystectomy")))}
+        w = draw(st.sampled_from(within))
+        _put(e, "date", draw(st.sampled_from((MISSING, None, _shift(ctx.dos, -w), _shift(ctx.dos, -w - 1), _shift(ctx.dos, -1), _shift(ctx.dos, 2)))))
+        return e
+
+    return _Fact(
+        ("procedures",),
+        lambda draw, ctx: [{"name": draw(st.sampled_from(names)), "date": _shift(ctx.dos, -draw(st.sampled_from((0, 1, 30))))}],
+        lambda draw, ctx: [entry(draw, ctx) for _ in range(draw(st.sampled_from((0, 1, 2))))],
+        lambda draw, ctx: _pick(draw, ("splenectomy", 5, [5], [{"name": 5}], [{"name": names[0], "date": "2026-02-30"}], [None])),
+    )
+
+
+def _measurement_fact(path: tuple[str, ...], good_values: tuple, units: tuple, bad_units: tuple) -> _Fact:
+    def measurement(draw, ctx, values) -> dict:
+        e: dict = {"value": draw(st.sampled_from(values)), "unit": draw(st.sampled_from(units))}
+        _put(e, "date", draw(st.sampled_from((MISSING, _shift(ctx.dos, -3)))))
+        return e
+
+    return _Fact(
+        path,
+        lambda draw, ctx: measurement(draw, ctx, good_values),
+        lambda draw, ctx: {**measurement(draw, ctx, good_values), "unit": draw(st.sampled_from(bad_units))},
+        lambda draw, ctx: _pick(draw, (80, "80 kg", {"value": "80", "unit": units[0]}, {"value": -3, "unit": units[0]},
+                                       {"value": 9000, "unit": units[0]}, {"value": 80, "unit": units[0], "date": "2026-13-01"}, [80])),
+    )
+
+
+def _body_facts(spec: m.PolicySpec) -> list[_Fact]:
+    measures = {t.measure for t in _leaves(spec, kinds.KINDS["body_measure"])}
+    doses = _leaves(spec, kinds.KINDS["dose"])
+    out = []
+    if measures & {"weight", "bmi"} or any(t.per != "none" for t in doses):
+        out.append(_measurement_fact(("patient", "weight"), (90, 70, 55.5, 120, 45), ("kg", "KG", "[lb_av]", "g"), ("stone", "", "lbs ")))
+    if measures & {"height", "bmi"} or any(t.per == "m2" for t in doses):
+        out.append(_measurement_fact(("patient", "height"), (170, 165.1, 150, 190), ("cm", "m", "[in_i]", "mm"), ("ft", "")))
+    if "bmi" in measures:
+        out.append(_measurement_fact(("patient", "bmi"), (31, 30, 29.9, 45), ("kg/m2", "kg/m^2", "KG/M2"), ("lb/in2", "")))
+    return out
+
+
+def _dose_fact(spec: m.PolicySpec) -> _Fact:
+    tests = _leaves(spec, kinds.KINDS["dose"])
+    units = _unique([u for t in tests for u in (t.unit, "mg", "ug", "g", "mcg", "mL")])
+    amounts = (0, 0.5, 1, 10, 100, 300, 500, 700, 900, 1000, 5000)
+
+    def dose(draw, ctx) -> dict:
+        d: dict = {"amount": draw(st.sampled_from(amounts)), "unit": draw(st.sampled_from(units))}
+        _put(d, "every_days", draw(st.sampled_from((1, 7, 7, 0.5, 14, MISSING))))
+        _put(d, "route", draw(st.sampled_from((MISSING, "subcutaneous"))))
+        return d
+
+    return _Fact(
+        ("dose",),
+        dose,
+        lambda draw, ctx: {**dose(draw, ctx), "unit": draw(st.sampled_from(("tablet", "", "MG")))},
+        lambda draw, ctx: _pick(draw, ("700 ug", 5, {"amount": "700", "unit": "ug", "every_days": 7}, {"amount": -1, "unit": "ug", "every_days": 7},
+                                       {"amount": 7, "unit": 5, "every_days": 7}, {"amount": 7, "unit": "ug", "every_days": 0}, [7])),
+    )
+
+
+def _pregnancy_fact(spec: m.PolicySpec) -> _Fact:
+    return _Fact(
+        ("patient", "pregnancy_status"),
+        lambda draw, ctx: draw(st.sampled_from(("not_pregnant", "pregnant"))),
+        lambda draw, ctx: draw(st.sampled_from(("unknown", "pregnant"))),
+        lambda draw, ctx: _pick(draw, ("Pregnant", "no", True, 1, ["pregnant"], "")),
+    )
+
+
 def _quantity_fact(spec: m.PolicySpec) -> _Fact:
     tests = _leaves(spec, m.QuantityLimitTest)
     good_pairs, other_pairs = [], []
     for t in tests:
         max_units = Fraction(repr(t.max_units)) if isinstance(t.max_units, float) else Fraction(t.max_units)
-        for days in _unique([t.per_days, 30, 28, 7, 1, 14, 2 * t.per_days, 90]):
+        for days in _unique([t.per_days, 30, 28, 7, 1, 14, 2 * t.per_days, 90, 10 * t.per_days, t.days_cap, t.days_cap + 1]):
             limit = max_units * days / t.per_days
             near = [Fraction(math.floor(limit)), Fraction(math.ceil(limit)), limit + 1, Fraction(0)]
             if _dyadic(limit):
@@ -1042,10 +1154,22 @@ def _plan(spec: m.PolicySpec, others: Sequence[m.PolicySpec]) -> _Plan:
     facts += _clinical_status_facts(spec)
     if _leaves(spec, m.LabTest):
         facts.append(_lab_fact(spec))
-    if _leaves(spec, m.SpecialtyTest):
+    if any(t.anchored for t in _leaves(spec, m.LabTest)):
+        facts.append(_anchor_fact(spec))
+    if _leaves(spec, kinds.KINDS["prescribed_by"]):
+        facts.append(_prescriber_specialty_fact(spec))
+        facts.append(_consulting_fact(spec))
+    elif _leaves(spec, m.SpecialtyTest):
         facts.append(_specialty_fact(spec))
-    if _leaves(spec, m.ConcurrentTherapyTest):
+    if _leaves(spec, m.ConcurrentTherapyTest) or _leaves(spec, kinds.KINDS["concurrent_therapy"]):
         facts.append(_concurrent_fact(spec))
+    if _leaves(spec, kinds.KINDS["procedure"]):
+        facts.append(_procedure_fact(spec))
+    facts += _body_facts(spec)
+    if _leaves(spec, kinds.KINDS["dose"]):
+        facts.append(_dose_fact(spec))
+    if _leaves(spec, kinds.KINDS["pregnancy"]):
+        facts.append(_pregnancy_fact(spec))
     if _leaves(spec, m.QuantityLimitTest):
         facts.append(_quantity_fact(spec))
     if _leaves(spec, kinds.SexTest):

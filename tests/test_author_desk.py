@@ -533,7 +533,7 @@ def test_questionnaire_for_besponsa(spec):
     assert group["enableWhen"] == [{"question": "prior_therapies.any", "operator": "=", "answerBoolean": True}]
     assert items["prior_therapies.agent"]["type"] == "string"
     assert codes(items["prior_therapies.class"]) == ["tyrosine_kinase_inhibitor", "standard_chemotherapy", "other"]
-    assert codes(items["prior_therapies.result"]) == ["failed", "intolerant", "contraindicated", "ongoing", "completed"]
+    assert codes(items["prior_therapies.result"]) == ["failed", "inadequate_response", "intolerant", "contraindicated", "ongoing", "completed"]
     assert json.dumps(build_questionnaire(spec)) == json.dumps(q)  # stable across runs
 
 
@@ -550,10 +550,10 @@ def test_questionnaires_for_the_example_specs_cover_every_fact_kind():
     pon = items_by_link(qs["example-ponatinib"])
     assert pon["labs.alt"]["type"] == "group"
     assert [pon[f"labs.alt.{x}"]["type"] for x in ("value", "unit", "date")] == ["decimal", "choice", "date"]
-    ucum = {"system": "http://unitsofmeasure.org", "code": "U/L", "display": "U/L"}  # a coded UCUM unit, not free text
-    assert pon["labs.alt.unit"]["answerOption"] == [{"valueCoding": ucum}] and pon["labs.alt.unit"]["initial"] == [
-        {"valueCoding": ucum}
-    ]
+    # units are UCUM codes offered as choices, the test's own first: never free text
+    ucum = "http://unitsofmeasure.org"
+    assert pon["labs.alt.unit"]["initial"] == [{"valueCoding": {"system": ucum, "code": "U/L", "display": "U/L"}}]
+    assert {"U/L", "kU/L"} <= set(codes(pon["labs.alt.unit"])) and "mg/dL" not in codes(pon["labs.alt.unit"])
     assert pon["prescriber.attestations.cardiovascular_assessment"]["enableWhen"] == [
         {"question": "clinical_status.arterial_occlusive_event", "operator": "=", "answerBoolean": True}
     ]

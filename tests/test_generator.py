@@ -84,7 +84,7 @@ def test_failed_generation_leaves_output_untouched(tmp_path):
     before = tree(out)
     specs_dir = tmp_path / "specs"
     shutil.copytree(SPECS, specs_dir)
-    spec = next(specs_dir.rglob("*.yaml"))
+    spec = specs_dir / "fep" / "5.21.100-besponsa.yaml"
     spec.write_text(spec.read_text().replace("duration_months: 3", "duration_months: 0"))
     result = CliRunner().invoke(main, ["generate", "--specs", str(specs_dir), "--out", str(out)])
     assert result.exit_code == 2

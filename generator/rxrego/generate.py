@@ -29,9 +29,10 @@ LIB_PATH = "rxrego/lib/lib.rego"
 # The shared library is Rego written by hand, shipped as package data beside its tests
 # (lib_test.rego); the generator copies it into rego/ under LIB_PATH.
 LIB_SOURCE = "rego/rxrego/lib/lib.rego"
-# The coverage model (indications, durations, the product test): a second module of lib.
-COVERAGE_PATH = "rxrego/lib/coverage.rego"
-COVERAGE_SOURCE = "rego/rxrego/lib/coverage.rego"
+# The other modules of package rxrego.lib, copied the same way (paths under rego/ and under
+# the package's rego/ alike): the coverage model (indications, durations, the product
+# test), lab results and diagnosis codes, and the other clinical facts.
+LIB_PARTS = ("rxrego/lib/coverage.rego", "rxrego/lib/labs.rego", "rxrego/lib/clinical.rego")
 ROUTER_PATH = "rxrego/router.rego"
 # The router's tables (data.rxrego.routing): OPA loads a data file under a folder at that
 # folder's path, with `opa eval --data rego/` and in the bundle alike. YAML, so that it can
@@ -43,6 +44,13 @@ GENERATED_SUFFIX = ".rego"
 def lib_source() -> str:
     """The shared library's text (package data: generator/rxrego/rego/rxrego/lib/lib.rego)."""
     return importlib.resources.files("rxrego").joinpath(LIB_SOURCE).read_text(encoding="utf-8")
+
+
+def lib_parts() -> dict[str, str]:
+    """{path under rego/: text} of the shared library's other modules (package data:
+    generator/rxrego/rego/rxrego/lib/), LIB_PARTS in order."""
+    folder = importlib.resources.files("rxrego").joinpath("rego")
+    return {path: folder.joinpath(path).read_text(encoding="utf-8") for path in LIB_PARTS}
 
 
 def policy_path(spec: m.PolicySpec) -> str:
@@ -446,9 +454,7 @@ def render(specs: Sequence[m.PolicySpec], specs_label: str = "policy_source/") -
     """Every generated file, {path under rego/: text}, before formatting."""
     files = {
         LIB_PATH: header(f"generator/rxrego/{LIB_SOURCE}, copied") + "\n" + lib_source(),
-        COVERAGE_PATH: header(f"generator/rxrego/{COVERAGE_SOURCE}, copied")
-        + "\n"
-        + importlib.resources.files("rxrego").joinpath(COVERAGE_SOURCE).read_text(encoding="utf-8"),
+        **{path: header(f"generator/rxrego/rego/{path}, copied") + "\n" + text for path, text in lib_parts().items()},
         ROUTER_PATH: _env()
         .get_template("router.rego.j2")
         .render(

@@ -8,6 +8,7 @@ no code with the generator or its templates; it reads only the spec model.
     statuses(spec, request, set_name) the 4-valued status of each criterion of a set
 """
 
+from . import clinical as clinical  # the clinical-facts kinds join the leaf table
 from .decision import decide_policy, statuses
 from .router import decide, envelope_errors
 

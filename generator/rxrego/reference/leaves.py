@@ -324,3 +324,7 @@ LEAVES: dict[str, Callable[..., Status]] = {
     "sex": _sex,
     "product": lambda test, ctx: product_status(ctx.products, test.products),
 }
+
+# The kinds over clinical facts, and the new meaning of lab, diagnosis, prior therapy,
+# quantity and age, live in reference/clinical.py, which adds them here when the package
+# is imported.

@@ -30,6 +30,7 @@ import copy
 import dataclasses
 import datetime as dt
 import difflib
+import functools
 import json
 import re
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -50,7 +51,7 @@ IDENTIFIER: dict = {
 }
 
 BIOMARKER_RESULTS = ("positive", "negative", "unknown")
-THERAPY_RESULTS = ("failed", "intolerant", "contraindicated", "ongoing", "completed")
+THERAPY_RESULTS = ("failed", "inadequate_response", "intolerant", "contraindicated", "ongoing", "completed")
 OTHER = "other"
 
 # FHIR R4 AdministrativeGender (http://hl7.org/fhir/R4/valueset-administrative-gender.html).
@@ -127,6 +128,15 @@ call = regotext.call
 
 def lower_set(values: Iterable[str]) -> frozenset[str]:
     return frozenset(v.lower() for v in values)
+
+
+@functools.cache
+def covered_codes(include: tuple[str, ...], exclude: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The ICD-10-CM codes `include` covers less `exclude` (rxrego.terminology.icd10cm.expand).
+    Raises icd10cm.CodeError for a code or range that is not ICD-10-CM."""
+    from ..terminology import icd10cm
+
+    return icd10cm.expand(list(include), list(exclude))
 
 
 def normal_code(code: str) -> str:
@@ -300,8 +310,13 @@ def age_on(birth: dt.date, day: dt.date) -> int:
 @kind
 @dataclass(frozen=True)
 class AgeTest(Kind):
+    """Age at the date of service from the birth date: whole years, or (min_months /
+    max_months) completed calendar months."""
+
     min_years: int | None = None
     max_years: int | None = None
+    min_months: int | None = None
+    max_months: int | None = None
 
     key = "age"
     schema: ClassVar[dict] = {
@@ -312,6 +327,8 @@ class AgeTest(Kind):
         "properties": {
             "min_years": {"type": "integer", "minimum": 0, "maximum": 150},
             "max_years": {"type": "integer", "minimum": 0, "maximum": 150},
+            "min_months": {"type": "integer", "minimum": 0, "maximum": 1800, "description": "completed calendar months (birth date plus n months, clamped to a shorter month's end, on or before the date of service)"},
+            "max_months": {"type": "integer", "minimum": 0, "maximum": 1800},
         },
     }
     request_schema: ClassVar[dict[str, dict]] = {
@@ -327,23 +344,30 @@ class AgeTest(Kind):
     )
 
     def check(self, value_sets: Collection[str]) -> list[tuple[tuple, str]]:
-        if self.min_years is not None and self.max_years is not None and self.min_years > self.max_years:
-            return [((), f"min_years {self.min_years} is greater than max_years {self.max_years}")]
+        if self.in_months and (self.min_years is not None or self.max_years is not None):
+            return [((), "give an age in years or in months, not both")]
+        low, high, unit = (self.min_months, self.max_months, "months") if self.in_months else (self.min_years, self.max_years, "years")
+        if low is not None and high is not None and low > high:
+            return [((), f"min_{unit} {low} is greater than max_{unit} {high}")]
         return []
+
+    @property
+    def in_months(self) -> bool:
+        return self.min_months is not None or self.max_months is not None
 
     def fields(self) -> list[str]:
         return ["patient.birth_date"]
 
     def rego(self) -> str:
-        return call(
-            "age",
-            fact("patient.birth_date"),
-            SERVICE_DATE,
-            regotext.value(self.min_years),
-            regotext.value(self.max_years),
-        )
+        if self.in_months:
+            return call("age_months", fact("patient.birth_date"), SERVICE_DATE, regotext.value(self.min_months), regotext.value(self.max_months))
+        return call("age", fact("patient.birth_date"), SERVICE_DATE, regotext.value(self.min_years), regotext.value(self.max_years))
 
     def describe(self) -> str:
+        if self.in_months:
+            low = f"at least {self.min_months} months" if self.min_months is not None else ""
+            high = f"at most {self.max_months} months" if self.max_months is not None else ""
+            return "age at the date of service " + " and ".join(p for p in (low, high) if p)
         if self.min_years is not None and self.max_years is not None:
             return f"age at the date of service between {self.min_years} and {self.max_years} years"
         if self.min_years is not None:
@@ -372,9 +396,15 @@ class AgeTest(Kind):
 @kind
 @dataclass(frozen=True)
 class DiagnosisTest(Kind):
+    """A diagnosis of the request is one of the ICD-10-CM codes `icd10` covers (codes, each
+    with the codes below it, and ranges FIRST-LAST) less those of `exceptions` (YAML
+    `except`), expanded against the ICD-10-CM code set when Rego is generated
+    (rxrego.terminology.icd10cm); with the qualifiers and biomarkers named."""
+
     icd10: tuple[str, ...]
     qualifiers: tuple[tuple[str, tuple[str, ...]], ...] = ()
     biomarkers: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    exceptions: tuple[str, ...] = ()
 
     key = "diagnosis"
     schema: ClassVar[dict] = {
@@ -387,13 +417,20 @@ class DiagnosisTest(Kind):
                 "type": "array",
                 "items": {
                     "type": "string",
-                    "pattern": "^[A-Za-z][0-9A-Za-z. ]*$",
-                    "maxLength": 16,
-                    "description": "an ICD-10-CM code prefix: a letter, then digits, letters, dots (e.g. C91.0)",
+                    "pattern": "^[A-Za-z][0-9A-Za-z. ]*(-[A-Za-z][0-9A-Za-z.]*)?$",
+                    "maxLength": 20,
+                    "description": "an ICD-10-CM code (covering the codes below it, e.g. C91.0) or a range FIRST-LAST at one level (C81-C96)",
                 },
                 "minItems": 1,
                 "uniqueItems": True,
-                "description": "ICD-10-CM code prefixes, e.g. C91.0 (dots and case are ignored)",
+                "description": "ICD-10-CM codes and ranges, checked against the code set (dots and case are ignored)",
+            },
+            "except": {
+                "type": "array",
+                "items": {"type": "string", "pattern": "^[A-Za-z][0-9A-Za-z. ]*(-[A-Za-z][0-9A-Za-z.]*)?$", "maxLength": 20},
+                "minItems": 1,
+                "uniqueItems": True,
+                "description": "ICD-10-CM codes or ranges inside `icd10` that are not covered (C49 except C49.A)",
             },
             "qualifiers": {
                 "type": "object",
@@ -445,10 +482,12 @@ class DiagnosisTest(Kind):
         def pairs(d: dict | None) -> tuple:
             return tuple((k, tuple(v)) for k, v in (d or {}).items())
 
-        return cls(tuple(data["icd10"]), pairs(data.get("qualifiers")), pairs(data.get("biomarkers")))
+        return cls(tuple(data["icd10"]), pairs(data.get("qualifiers")), pairs(data.get("biomarkers")), tuple(data.get("except", ())))
 
     def dump(self) -> object:
         out: dict = {"icd10": list(self.icd10)}
+        if self.exceptions:
+            out["except"] = list(self.exceptions)
         if self.qualifiers:
             out["qualifiers"] = {k: list(v) for k, v in self.qualifiers}
         if self.biomarkers:
@@ -456,17 +495,36 @@ class DiagnosisTest(Kind):
         return out
 
     def check(self, value_sets: Collection[str]) -> list[tuple[tuple, str]]:
+        if any("TODO" in code.upper() for code in (*self.icd10, *self.exceptions)):
+            return []  # a skeleton's placeholder: `check` reports it as one
         # A prefix shorter than an ICD-10-CM category ("C", "C9") would match every disease
-        # under it: the shape is checked here, cheaply (membership in the code set is the
-        # generator's business once ranges are expanded). Placeholders are reported as such.
-        return [
-            (
-                ("icd10", i),
-                f"{code!r} is not an ICD-10-CM code or category (a letter, two more characters, then optionally a dot and up to four: C91, C91.0, C91.02)",
-            )
-            for i, code in enumerate(self.icd10)
-            if "TODO" not in code.upper() and not icd10cm.well_formed(code)
-        ]
+        # under it: each entry is checked on its own first (its shape, then its place in the
+        # code set), at its index; then the exceptions against what the entries cover.
+        issues: list[tuple[tuple, str]] = []
+        for i, code in enumerate(self.icd10):
+            if "-" not in code.strip("-") and not icd10cm.well_formed(code):
+                issues.append(
+                    (
+                        ("icd10", i),
+                        f"{code!r} is not an ICD-10-CM code or category (a letter, two more characters, then optionally a dot and up to four: C91, C91.0, C91.02)",
+                    )
+                )
+                continue
+            try:
+                covered_codes((code,))
+            except icd10cm.CodeError as exc:
+                issues.append((("icd10", i), str(exc)))
+        if issues:
+            return issues
+        try:
+            covered_codes(self.icd10, self.exceptions)
+        except icd10cm.CodeError as exc:
+            return [(("except",), str(exc))]
+        return []
+
+    def codes(self) -> frozenset[str]:
+        """Every ICD-10-CM code covered, without dots (as the library compares codes)."""
+        return frozenset(normal_code(c) for c in covered_codes(self.icd10, self.exceptions))
 
     def fields(self) -> list[str]:
         return ["diagnoses", *(f"biomarkers.{name}" for name, _ in self.biomarkers)]
@@ -475,11 +533,11 @@ class DiagnosisTest(Kind):
         v, vb = regotext.value, regotext.block
         qualifiers = {k: lower_set(vs) for k, vs in self.qualifiers}
         markers = [call("biomarker", fact(f"biomarkers.{name}"), v(frozenset(vs))) for name, vs in self.biomarkers]
-        prefixes = [normal_code(code) for code in self.icd10]
-        return call("diagnosis", fact("diagnoses"), vb(prefixes, 1), vb(qualifiers, 1), "[" + ", ".join(markers) + "]")
+        return call("diagnosis_codes", fact("diagnoses"), vb(self.codes(), 1), vb(qualifiers, 1), "[" + ", ".join(markers) + "]")
 
     def describe(self) -> str:
-        parts = ["an ICD-10-CM code starting " + _or(self.icd10)]
+        but = f" except {_or(self.exceptions)}" if self.exceptions else ""
+        parts = ["an ICD-10-CM code in " + _or(self.icd10) + but]
         parts += [f"{k} one of {', '.join(v)}" for k, v in self.qualifiers]
         parts += [f"biomarker {k} {_or(v)}" for k, v in self.biomarkers]
         return "; ".join(parts)
@@ -619,22 +677,29 @@ class BiomarkerTest(Kind):
 @kind
 @dataclass(frozen=True)
 class PriorTherapyTest(Kind):
-    value_set: str
+    """Therapy history: at least `at_least` distinct agents of a value set (or, with
+    `each_agent`, every agent of it; without a value set, any agent) that ended with one of
+    `results` (`any`: tried, whatever the result) and, with `min_days`, lasted that long."""
+
+    value_set: str | None = None
     at_least: int = 1
     results: tuple[str, ...] = ("failed",)
+    each_agent: bool = False
+    min_days: int | None = None
 
     key = "prior_therapy"
     schema: ClassVar[dict] = {
         "type": "object",
         "additionalProperties": False,
-        "required": ["value_set"],
-        "description": "at least N distinct agents of a value set were tried with one of the results",
+        "description": "at least N distinct agents of a value set (any agent without one) were tried with one of the results",
         "properties": {
             "value_set": IDENTIFIER,
             "at_least": {"type": "integer", "minimum": 1, "maximum": 50},
+            "each_agent": {"type": "boolean", "description": "every agent of the value set (not its classes) must count"},
+            "min_days": {"type": "integer", "minimum": 1, "maximum": 3650, "description": "a trial counts when it lasted at least this many days (start_date to end_date, or to the date of service while ongoing); contraindicated agents need no trial"},
             "results": {
                 "type": "array",
-                "items": {"enum": ["failed", "intolerant", "contraindicated", "completed", "ongoing"]},
+                "items": {"enum": ["failed", "inadequate_response", "intolerant", "contraindicated", "completed", "ongoing", "any"]},
                 "minItems": 1,
                 "uniqueItems": True,
                 "description": "results that count (default: [failed])",
@@ -650,41 +715,53 @@ class PriorTherapyTest(Kind):
                 "required": ["agent"],
                 "properties": {
                     "agent": {"type": "string", "description": "agent or regimen name, case-insensitive"},
-                    "class": {
-                        "type": "string",
-                        "description": "therapy class, e.g. tyrosine_kinase_inhibitor, standard_chemotherapy",
-                    },
-                    "result": {
-                        "enum": [*THERAPY_RESULTS, None],
-                        "description": "how it ended; absent or null = not known",
-                    },
+                    "class": {"type": "string", "description": "therapy class, e.g. tyrosine_kinase_inhibitor, standard_chemotherapy"},
+                    "result": {"enum": [*THERAPY_RESULTS, None], "description": "how it ended; absent or null = not known"},
+                    "start_date": {"type": "string", "description": "YYYY-MM-DD the trial started"},
+                    "end_date": {"type": "string", "description": "YYYY-MM-DD it ended (absent while ongoing)"},
+                    "dose": {"type": "object", "properties": {"amount": {"type": "number"}, "unit": {"type": "string"}}},
                 },
             },
         },
     }
 
     def dump(self) -> object:
-        return {"value_set": self.value_set, "at_least": self.at_least, "results": list(self.results)}
+        out: dict[str, Any] = {} if self.value_set is None else {"value_set": self.value_set}
+        out.update({"at_least": self.at_least, "results": list(self.results)})
+        if self.each_agent:
+            out["each_agent"] = True
+        if self.min_days is not None:
+            out["min_days"] = self.min_days
+        return out
 
     def check(self, value_sets: Collection[str]) -> list[tuple[tuple, str]]:
-        return _value_set_issue(self.value_set, value_sets)
+        issues = [] if self.value_set is None else _value_set_issue(self.value_set, value_sets)
+        if self.each_agent and self.value_set is None:
+            issues.append((("each_agent",), "each_agent needs a value_set whose agents are each required"))
+        if self.each_agent and self.at_least != 1:
+            issues.append((("at_least",), "each_agent counts every agent of the value set: no at_least beside it"))
+        return issues
 
     def fields(self) -> list[str]:
         return ["prior_therapies"]
 
     def rego(self) -> str:
-        return call(
-            "prior_therapy",
-            fact("prior_therapies"),
-            value_set(self.value_set),
-            regotext.value(frozenset(self.results)),
-            str(self.at_least),
-        )
+        rule = {
+            "results": frozenset(self.results),
+            "n": self.at_least,
+            "each_agent": self.each_agent,
+            "min_days": self.min_days,
+            "any_agent": self.value_set is None,
+        }
+        agents = value_set(self.value_set) if self.value_set is not None else '{"agents": set(), "classes": set()}'
+        return call("history", fact("prior_therapies"), agents, regotext.block(rule, 1), DATE_OF_SERVICE)
 
     def describe(self) -> str:
-        return (
-            f"at least {self.at_least} distinct agent(s) of value set {self.value_set} with result {_or(self.results)}"
-        )
+        which = f"every agent of value set {self.value_set}" if self.each_agent else (
+            f"at least {self.at_least} distinct agent(s) of value set {self.value_set}" if self.value_set else f"at least {self.at_least} prior therapy agent(s)")
+        length = f", each tried at least {self.min_days} days" if self.min_days else ""
+        results = "any result" if "any" in self.results else f"result {_or(self.results)}"
+        return f"{which} with {results}{length}"
 
     @classmethod
     def questions(cls, a: Asking) -> list[dict]:
@@ -692,7 +769,7 @@ class PriorTherapyTest(Kind):
 
     @classmethod
     def fill(cls, key: str, tests: Sequence[Kind], answers: Answers, request: Filling) -> None:
-        request.put(key, answers.therapies(key, ("agent", "class", "result")))
+        request.put(key, answers.therapies(key, ("agent", "class", "result", "start_date", "end_date")))
 
     def fact_note(self, path: str, value: object, date_of_service: dt.date | None) -> str:
         return _not_a_list(value)
@@ -802,24 +879,70 @@ class ClinicalStatusTest(Kind):
 @kind
 @dataclass(frozen=True)
 class LabTest(Kind):
+    """A lab result against a threshold (docs/semantics.md, "Labs").
+
+    The lab is identified by LOINC codes and/or its name and aliases; a result's value is
+    converted from its UCUM unit into `unit` by factors rxrego.terminology.ucum computes at
+    generation; which result counts is `result` (latest, baseline before the therapy
+    started, after it); the threshold is `value`, `times_uln` x the upper limit of normal, or
+    a change from baseline (`change`: absolute or percent). A value outside `plausible` is
+    invalid.
+    """
+
     name: str
     comparison: str
-    value: float
     unit: str
+    value: float | None = None
     within_days: int | None = None
+    loinc: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    plausible_min: float | None = None
+    plausible_max: float | None = None
+    result: str = "latest"
+    after_days: int | None = None
+    times_uln: float | None = None
+    uln: float | None = None
+    change: str | None = None
+    molar_mass: float | None = None
 
     key = "lab"
     schema: ClassVar[dict] = {
         "type": "object",
         "additionalProperties": False,
-        "required": ["name", "comparison", "value", "unit"],
-        "description": "the most recent result of a lab compares with a threshold",
+        "required": ["name", "comparison", "unit"],
+        "description": "a result of a lab (by LOINC code or name), converted to `unit`, compares with a threshold",
         "properties": {
             "name": IDENTIFIER,
+            "loinc": {
+                "type": "array",
+                "items": {"type": "string", "pattern": "^[0-9]{1,7}-[0-9]$"},
+                "minItems": 1,
+                "uniqueItems": True,
+                "description": "LOINC codes of the lab; a result with one of these `code`s is this lab",
+            },
+            "aliases": {
+                "type": "array",
+                "items": {"type": "string", "minLength": 1, "maxLength": 80},
+                "uniqueItems": True,
+                "description": "other names a result may carry (case, spaces, _ - . ignored)",
+            },
             "comparison": {"enum": ["<", "<=", ">", ">=", "=="]},
-            "value": {"type": "number"},
-            "unit": {"type": "string", "minLength": 1, "maxLength": 40},
+            "value": {"type": "number", "description": "the threshold in `unit` (or the change, with `change`)"},
+            "unit": {"type": "string", "minLength": 1, "maxLength": 40, "description": "a UCUM unit (or a common lab spelling, e.g. mEq/L)"},
             "within_days": {"type": "integer", "minimum": 0, "maximum": 3650},
+            "plausible": {
+                "type": "object",
+                "additionalProperties": False,
+                "minProperties": 1,
+                "properties": {"min": {"type": "number"}, "max": {"type": "number"}},
+                "description": "values outside this range (in `unit`) contradict the request: invalid",
+            },
+            "result": {"enum": ["latest", "baseline", "after"], "description": "which result counts (default latest)"},
+            "after_days": {"type": "integer", "minimum": 0, "maximum": 3650, "description": "with result: after, days after treatment.start_date"},
+            "times_uln": {"type": "number", "exclusiveMinimum": 0, "description": "the threshold is this multiple of the upper limit of normal"},
+            "uln": {"type": "number", "exclusiveMinimum": 0, "description": "the ULN in `unit` when a result carries no reference_range.high"},
+            "change": {"enum": ["absolute", "percent"], "description": "compare the change from the baseline (before treatment.start_date) to the latest result"},
+            "molar_mass": {"type": "number", "exclusiveMinimum": 0, "description": "g/mol, to convert between mass and substance units"},
         },
     }
     request_schema: ClassVar[dict[str, dict]] = {
@@ -828,72 +951,189 @@ class LabTest(Kind):
             "description": "absent = unknown; [] = none done",
             "items": {
                 "type": "object",
-                "required": ["name", "value", "unit", "date"],
+                "required": ["value", "unit", "date"],
+                "anyOf": [{"required": ["name"]}, {"required": ["code"]}],
                 "properties": {
                     "name": {"type": "string"},
+                    "code": {"type": "string", "description": "LOINC code, e.g. 2823-3 (potassium); it decides which lab a result is"},
                     "value": {"type": "number"},
-                    "unit": {"type": "string"},
+                    "unit": {"type": "string", "description": "UCUM unit, e.g. mmol/L, mg/dL, 10*9/L (common spellings such as mEq/L accepted)"},
                     "date": {"type": "string", "description": "YYYY-MM-DD, a real calendar date (years 1900-2199)"},
+                    "reference_range": {
+                        "type": "object",
+                        "properties": {"low": {"type": "number"}, "high": {"type": "number", "description": "the upper limit of normal, in the result's unit"}},
+                    },
                 },
             },
         },
     }
 
+    @classmethod
+    def parse(cls, data: Any) -> LabTest:
+        d = dict(data)
+        plausible = d.pop("plausible", None) or {}
+        args = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+        return cls(**args, plausible_min=plausible.get("min"), plausible_max=plausible.get("max"))
+
+    def dump(self) -> object:
+        # Today's fields first, in today's order, so a spec without the new ones hashes as before.
+        out: dict[str, Any] = {"name": self.name, "comparison": self.comparison}
+        if self.value is not None:
+            out["value"] = self.value
+        out["unit"] = self.unit
+        if self.within_days is not None:
+            out["within_days"] = self.within_days
+        for f in ("loinc", "aliases"):
+            if getattr(self, f):
+                out[f] = list(getattr(self, f))
+        if self.plausible_min is not None or self.plausible_max is not None:
+            out["plausible"] = {k: v for k, v in (("min", self.plausible_min), ("max", self.plausible_max)) if v is not None}
+        if self.result != "latest":
+            out["result"] = self.result
+        for f in ("after_days", "times_uln", "uln", "change", "molar_mass"):
+            if getattr(self, f) is not None:
+                out[f] = getattr(self, f)
+        return out
+
+    def check(self, value_sets: Collection[str]) -> list[tuple[tuple, str]]:
+        from ..terminology import ucum
+
+        issues: list[tuple[tuple, str]] = []
+        if (self.value is None) == (self.times_uln is None):
+            issues.append(((), "give exactly one of `value` (a threshold) and `times_uln` (a multiple of the upper limit of normal)"))
+        if self.change is not None and (self.times_uln is not None or self.result != "latest"):
+            issues.append((("change",), "a change from baseline compares the latest result with the baseline: no `times_uln` or `result` beside it"))
+        if self.uln is not None and self.times_uln is None:
+            issues.append((("uln",), "`uln` is read only with `times_uln`"))
+        if (self.after_days is not None) != (self.result == "after"):
+            issues.append((("after_days",), "`after_days` goes with `result: after`, and `result: after` needs it"))
+        if self.plausible_min is not None and self.plausible_max is not None and self.plausible_min > self.plausible_max:
+            issues.append((("plausible",), f"min {self.plausible_min} is greater than max {self.plausible_max}"))
+        try:
+            ucum.ucum_code(self.unit)
+        except ucum.UnitError as exc:
+            issues.append((("unit",), str(exc)))
+        return issues
+
     def fields(self) -> list[str]:
-        return ["labs"]
+        return ["labs", "treatment.start_date"] if self.anchored else ["labs"]
+
+    @property
+    def anchored(self) -> bool:
+        """True when the test reads the date the requested therapy started."""
+        return self.result != "latest" or self.change is not None
+
+    def names(self) -> frozenset[str]:
+        """The lab's names as results are compared: lower case, no spaces, _ - or dots."""
+        return frozenset(lab_name(n) for n in (self.name, *self.aliases))
+
+    def units(self) -> dict[str, float]:
+        """{lower-case unit a result may carry: factor into `unit`} (rxrego.terminology.ucum).
+        A lower-case spelling two units share with different factors is left out: such a
+        result is unreadable rather than guessed."""
+        return unit_factors(self.unit, self.molar_mass)
 
     def rego(self) -> str:
-        lab = {
-            "name": self.name,
+        given = {
+            "names": self.names(),
+            "codes": frozenset(self.loinc),
             "comparison": self.comparison,
             "value": self.value,
-            "unit": self.unit,
+            "times_uln": self.times_uln,
+            "uln": self.uln,
+            "change": self.change,
+            "plausible": [self.plausible_min, self.plausible_max],
+            "which": self.result,
+            "after_days": self.after_days,
             "within_days": self.within_days,
         }
-        return call("lab", fact("labs"), DATE_OF_SERVICE, regotext.block(lab, 1))
+        # Defaults (the library's _lab_defaults) are left out.
+        defaults = {"codes": frozenset(), "plausible": [None, None], "which": "latest"}
+        lab = {k: v for k, v in given.items() if v is not None and defaults.get(k, ...) != v}
+        anchor = fact("treatment.start_date") if self.anchored else "null"
+        # The unit table on one line: it is data, as long as UCUM makes it.
+        return call("lab_result", fact("labs"), DATE_OF_SERVICE, anchor, regotext.block(lab, 1), regotext.value(self.units()))
 
     def describe(self) -> str:
-        recent = f", at most {self.within_days} days before the date of service" if self.within_days is not None else ""
-        return f"latest {self.name} {self.comparison} {_num(self.value)} {self.unit}{recent}"
+        which = {"latest": "latest", "baseline": "baseline (before treatment.start_date)", "after": f"first-counting (at least {self.after_days} days after treatment.start_date), latest"}[self.result]
+        recent = f", at most {self.within_days} days old" if self.within_days is not None else ""
+        if self.change is not None:
+            what = f"change of {self.name} from baseline {self.comparison} {_num(self.value or 0)}{'%' if self.change == 'percent' else ' ' + self.unit}"
+        elif self.times_uln is not None:
+            what = f"{which} {self.name} {self.comparison} {_num(self.times_uln)} x ULN"
+        else:
+            what = f"{which} {self.name} {self.comparison} {_num(self.value or 0)} {self.unit}"
+        return what + recent
 
     def question_keys(self) -> list[str]:
-        return [f"labs.{self.name}"]  # asked per lab
+        keys = [f"labs.{self.name}"]  # asked per lab
+        return [*keys, "treatment.start_date"] if self.anchored else keys
 
     @classmethod
     def questions(cls, a: Asking) -> list[dict]:
+        if a.key == "treatment.start_date":
+            return [question(a.key, f"Date the requested drug was (or will be) started{a.scope}. {a.policy}{a.note}", "date", required=a.required, **a.enable)]
         name = a.key.partition(".")[2]
         lab = next(t for t in a.tests if t.name == name)
-        unit = unit_coding(lab.unit)
+        # The policy's unit as it writes it first, then every UCUM code that converts into it.
+        units = [{"valueCoding": unit_coding(lab.unit)}] + [
+            {"valueCoding": coding(UCUM_SYSTEM, u, u)} for u in lab.ucum_choices() if u != lab.unit
+        ]
+        repeats = any(t.anchored for t in a.tests if t.name == name)
         children = [
             question(f"{a.key}.value", f"Result ({lab.unit})", "decimal", required=True),
-            question(
-                f"{a.key}.unit",
-                "Unit",
-                "choice",
-                required=True,
-                answerOption=[{"valueCoding": unit}],
-                initial=[{"valueCoding": unit}],
-            ),
+            question(f"{a.key}.unit", "Unit (UCUM)", "choice", required=True, answerOption=units, initial=[units[0]]),
             question(f"{a.key}.date", "Date of the result", "date", required=True),
         ]
-        return [
-            question(
-                a.key,
-                f"Most recent {humanize(name)} result{a.scope}. {a.policy}{a.note}",
-                "group",
-                required=a.required,
-                item=children,
-                **a.enable,
-            )
-        ]
+        what = "Results" if repeats else "Most recent result"
+        extra = {"repeats": True} if repeats else {}
+        loinc = f" (LOINC {', '.join(lab.loinc)})" if lab.loinc else ""
+        return [question(a.key, f"{what} of {humanize(name)}{loinc}{a.scope}. {a.policy}{a.note}", "group", required=a.required, item=children, **extra, **a.enable)]
+
+    def ucum_choices(self) -> list[str]:
+        """The units the questionnaire offers: the test's own (as UCUM) first, then every UCUM
+        code it converts from."""
+        from ..terminology import ucum
+
+        own = ucum.ucum_code(self.unit)
+        others = [u for u in ucum.accepted_units(self.unit, self.molar_mass) if u not in ucum.LAB_SPELLINGS and u != own]
+        return [own, *others]
 
     @classmethod
     def fill(cls, key: str, tests: Sequence[Kind], answers: Answers, request: Filling) -> None:
+        if key == "treatment.start_date":
+            request.put(key, answers.one(key))
+            return
         name = key.partition(".")[2]
-        request.extend("labs", [{"name": name, **entry} for entry in answers.entries(key, ("value", "unit", "date"))])
+        loinc = next((t.loinc for t in tests if isinstance(t, LabTest) and t.name == name and t.loinc), ())
+        code = {"code": loinc[0]} if loinc else {}
+        request.extend("labs", [{"name": name, **code, **entry} for entry in answers.entries(key, ("value", "unit", "date"))])
 
     def fact_note(self, path: str, value: object, date_of_service: dt.date | None) -> str:
-        return _not_a_list(value)
+        return _not_a_list(value) if path == "labs" else ""
+
+
+@functools.cache
+def unit_factors(unit: str, molar_mass: float | None = None) -> dict[str, float]:
+    """{lower-case unit: factor into `unit`} for every unit rxrego.terminology.ucum accepts
+    for it. A lower-case spelling two units share with different factors is left out: such a
+    value is unreadable rather than guessed. Raises ucum.UnitError when `unit` is not UCUM."""
+    from ..terminology import ucum
+
+    table: dict[str, float | None] = {}
+    for u, f in ucum.accepted_units(unit, molar_mass).items():
+        k = u.lower()
+        table[k] = f if table.get(k, f) == f else None
+    return {k: f for k, f in sorted(table.items()) if f is not None}
+
+
+_LAB_NAME_DROP = re.compile(r"[ _.\-]")
+
+
+def lab_name(name: str) -> str:
+    """A lab name as results are matched: lower case (per character, as OPA's lower), without
+    spaces, underscores, hyphens or dots: 'LDL-C' and 'ldl_c' are one name."""
+    return _LAB_NAME_DROP.sub("", "".join(c.lower() if len(c.lower()) == 1 else c for c in name))
 
 
 @kind
@@ -1006,6 +1246,8 @@ class ConcurrentTherapyTest(Kind):
 class QuantityLimitTest(Kind):
     max_units: float
     per_days: int
+    max_days_supply: int | None = None  # None: per_days (a longer supply is not pro-rated into compliance)
+    whole_units: bool = False
 
     key = "quantity_limit"
     schema: ClassVar[dict] = {
@@ -1016,6 +1258,8 @@ class QuantityLimitTest(Kind):
         "properties": {
             "max_units": {"type": "number", "exclusiveMinimum": 0},
             "per_days": {"type": "integer", "minimum": 1, "maximum": 3650},
+            "max_days_supply": {"type": "integer", "minimum": 1, "maximum": 3650, "description": "the longest days supply one request may cover (default: per_days)"},
+            "whole_units": {"type": "boolean", "description": "units are dispensed whole (vials, tablets): a fractional count is invalid (default false)"},
         },
     }
     request_schema: ClassVar[dict[str, dict]] = {
@@ -1025,20 +1269,29 @@ class QuantityLimitTest(Kind):
         },
     }
 
+    def dump(self) -> object:
+        out: dict[str, Any] = {"max_units": self.max_units, "per_days": self.per_days}
+        if self.max_days_supply is not None:
+            out["max_days_supply"] = self.max_days_supply
+        if self.whole_units:
+            out["whole_units"] = True
+        return out
+
     def fields(self) -> list[str]:
         return ["quantity.units", "quantity.days_supply"]
 
+    @property
+    def days_cap(self) -> int:
+        """The longest days supply a request may cover."""
+        return self.max_days_supply if self.max_days_supply is not None else self.per_days
+
     def rego(self) -> str:
-        return call(
-            "quantity_limit",
-            fact("quantity.units"),
-            fact("quantity.days_supply"),
-            regotext.value(self.max_units),
-            str(self.per_days),
-        )
+        limit = {"max_units": self.max_units, "per_days": self.per_days, "max_days_supply": self.days_cap, "whole_units": self.whole_units}
+        return call("quantity", fact("quantity.units"), fact("quantity.days_supply"), regotext.block(limit, 1))
 
     def describe(self) -> str:
-        return f"at most {_num(self.max_units)} units per {self.per_days} days"
+        whole = " (whole units)" if self.whole_units else ""
+        return f"at most {_num(self.max_units)} units{whole} per {self.per_days} days, a days supply of at most {self.days_cap}"
 
     def question_keys(self) -> list[str]:
         return ["quantity"]  # asked as one group
@@ -1195,10 +1448,8 @@ def _value_set_issue(vid: str, value_sets: Collection[str]) -> list[tuple[tuple,
 
 def _therapy_questions(a: Asking, *, prior: bool) -> list[dict]:
     key = a.key
-    sets = list({v.id: v for v in (a.value_set(t.value_set) for t in a.tests)}.values())
-    listed = "; ".join(
-        f"{v.id.replace('_', ' ')}: " + ", ".join([*v.agents, *(f"class {c}" for c in v.classes)]) for v in sets
-    )
+    sets = list({v.id: v for v in (a.value_set(t.value_set) for t in a.tests if t.value_set is not None)}.values())
+    listed = "; ".join(f"{v.id.replace('_', ' ')}: " + ", ".join([*v.agents, *(f"class {c}" for c in v.classes)]) for v in sets) or "any therapy"
     classes = [c for v in sets for c in v.classes]
     what = "prior therapy" if prior else "concurrent therapy"
     ask = (
@@ -1232,6 +1483,9 @@ def _therapy_questions(a: Asking, *, prior: bool) -> list[dict]:
                 "answerOption": options(a.system("therapy_result"), THERAPY_RESULTS),
             }
         )
+        if any(getattr(t, "min_days", None) for t in a.tests):
+            children.append({"linkId": f"{key}.start_date", "text": "Date started", "type": "date", "required": True})
+            children.append({"linkId": f"{key}.end_date", "text": "Date ended (leave empty while ongoing)", "type": "date"})
     group = {
         "linkId": key,
         "text": f"Each {what} (one entry per agent)",
@@ -1309,8 +1563,13 @@ def schema_texts(folder: Path = SCHEMAS) -> dict[str, str]:
 
 
 if __name__ == "__main__":
-    # `python -m rxrego.spec.kinds`: rewrite the schema files after changing a kind.
-    for file_name, text in schema_texts().items():
+    # `python -m rxrego.spec.kinds`: rewrite the schema files after changing a kind. The
+    # registry is the imported module's (kinds in other modules register there, not here).
+    import importlib
+
+    importlib.import_module("rxrego.spec.model")  # imports every module that registers kinds
+    _registry = importlib.import_module("rxrego.spec.kinds")
+    for file_name, text in _registry.schema_texts().items():
         path = SCHEMAS / file_name
         if path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")

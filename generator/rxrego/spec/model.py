@@ -45,6 +45,9 @@ from .kinds import (
     SpecialtyTest as SpecialtyTest,
 )
 
+# The kinds over clinical facts register themselves in the registry when imported.
+from . import kinds_clinical as kinds_clinical  # noqa: E402
+
 # --- combinators ----------------------------------------------------------------------
 
 

@@ -58,16 +58,43 @@ texts := {
 
 # --- criteria: one rule each, a status "met" | "unmet" | "unknown" | "invalid" --------------
 
-status["cml"] := lib.diagnosis(facts.diagnoses, ["C921"], {}, [])
-
-status["ph_all"] := lib.diagnosis(
+status["cml"] := lib.diagnosis_codes(
 	facts.diagnoses,
-	["C910", "C835"],
+	{"C921", "C9210", "C9211", "C9212"},
+	{},
+	[],
+)
+
+status["ph_all"] := lib.diagnosis_codes(
+	facts.diagnoses,
+	{
+		"C835",
+		"C8350",
+		"C8351",
+		"C8352",
+		"C8353",
+		"C8354",
+		"C8355",
+		"C8356",
+		"C8357",
+		"C8358",
+		"C8359",
+		"C835A",
+		"C910",
+		"C9100",
+		"C9101",
+		"C9102",
+	},
 	{"lineage": {"b_cell_precursor"}},
 	[],
 )
 
-status["mln_eosinophilia"] := lib.diagnosis(facts.diagnoses, ["D47Z9", "C948"], {}, [])
+status["mln_eosinophilia"] := lib.diagnosis_codes(
+	facts.diagnoses,
+	{"C948", "C9480", "C9481", "C9482", "D47Z9"},
+	{},
+	[],
+)
 
 status["bcr_abl1_detected"] := lib.biomarker(facts["biomarkers.BCR_ABL1"], {"positive"})
 
@@ -82,20 +109,20 @@ status["tki_history"] := lib.any_of([
 
 status["no_prior_tki"] := lib.clinical_status(facts["clinical_status.prior_tki_therapy"], false)
 
-status["tki_intolerance"] := lib.prior_therapy(
+status["tki_intolerance"] := lib.history(
 	facts.prior_therapies,
 	value_sets.tyrosine_kinase_inhibitors,
-	{"intolerant"},
-	1,
+	{"any_agent": false, "each_agent": false, "min_days": null, "n": 1, "results": {"intolerant"}},
+	object.get(input, "date_of_service", null),
 )
 
 status["tki_resistance_without_mutations"] := lib.all_of([status.tki_resistance, status.mutations_negative])
 
-status["tki_resistance"] := lib.prior_therapy(
+status["tki_resistance"] := lib.history(
 	facts.prior_therapies,
 	value_sets.tyrosine_kinase_inhibitors,
-	{"failed"},
-	1,
+	{"any_agent": false, "each_agent": false, "min_days": null, "n": 1, "results": {"failed"}},
+	object.get(input, "date_of_service", null),
 )
 
 status["hsct_without_mutations"] := lib.all_of([status.prior_hsct, status.mutations_negative])
@@ -132,10 +159,12 @@ status["cml_response"] := lib.all_of([
 
 status["six_months_on_bosutinib"] := lib.clinical_status(facts["clinical_status.on_requested_drug_6_months"], true)
 
-status["bcr_abl1_at_most_10_percent"] := lib.lab(
+status["bcr_abl1_at_most_10_percent"] := lib.lab_result(
 	facts.labs,
 	object.get(input, "date_of_service", null),
-	{"comparison": "<=", "name": "bcr_abl1_is", "unit": "%", "value": 10, "within_days": null},
+	null,
+	{"comparison": "<=", "names": {"bcrabl1is"}, "value": 10},
+	{"%": 1, "1": 100},
 )
 
 status["cml_after_hsct"] := lib.all_of([status.prior_hsct, status.no_toxicity_or_progression])

@@ -50,9 +50,9 @@ texts := {
 
 status["age_1_or_older"] := lib.age(facts["patient.birth_date"], service_date, 1, null)
 
-status["diagnosis"] := lib.diagnosis(
+status["diagnosis"] := lib.diagnosis_codes(
 	facts.diagnoses,
-	["C910"],
+	{"C910", "C9100", "C9101", "C9102"},
 	{"disease_status": {"refractory", "relapsed"}, "lineage": {"b_cell_precursor"}},
 	[lib.biomarker(facts["biomarkers.CD22"], {"positive"})],
 )
@@ -72,18 +72,18 @@ status["age_18_or_older"] := lib.age(facts["patient.birth_date"], service_date, 
 
 status["ph_positive"] := lib.biomarker(facts["biomarkers.philadelphia_chromosome"], {"positive"})
 
-status["failed_tki"] := lib.prior_therapy(
+status["failed_tki"] := lib.history(
 	facts.prior_therapies,
 	value_sets.tyrosine_kinase_inhibitors,
-	{"failed"},
-	1,
+	{"any_agent": false, "each_agent": false, "min_days": null, "n": 1, "results": {"failed"}},
+	object.get(input, "date_of_service", null),
 )
 
-status["failed_standard_chemotherapy"] := lib.prior_therapy(
+status["failed_standard_chemotherapy"] := lib.history(
 	facts.prior_therapies,
 	value_sets.standard_chemotherapy,
-	{"failed"},
-	1,
+	{"any_agent": false, "each_agent": false, "min_days": null, "n": 1, "results": {"failed"}},
+	object.get(input, "date_of_service", null),
 )
 
 status["no_progression_or_toxicity"] := lib.all_of([status.no_disease_progression, status.no_unacceptable_toxicity])

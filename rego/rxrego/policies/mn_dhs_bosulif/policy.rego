@@ -39,20 +39,37 @@ texts := {
 
 # --- criteria: one rule each, a status "met" | "unmet" | "unknown" | "invalid" --------------
 
-status["cml"] := lib.diagnosis(facts.diagnoses, ["C921"], {}, [])
-
-status["imatinib_trial"] := lib.prior_therapy(
-	facts.prior_therapies,
-	value_sets.imatinib,
-	{"completed", "failed", "intolerant", "ongoing"},
-	1,
+status["cml"] := lib.diagnosis_codes(
+	facts.diagnoses,
+	{"C921", "C9210", "C9211", "C9212"},
+	{},
+	[],
 )
 
-status["dasatinib_or_nilotinib_trial"] := lib.prior_therapy(
+status["imatinib_trial"] := lib.history(
+	facts.prior_therapies,
+	value_sets.imatinib,
+	{
+		"any_agent": false,
+		"each_agent": false,
+		"min_days": null,
+		"n": 1,
+		"results": {"completed", "failed", "intolerant", "ongoing"},
+	},
+	object.get(input, "date_of_service", null),
+)
+
+status["dasatinib_or_nilotinib_trial"] := lib.history(
 	facts.prior_therapies,
 	value_sets.dasatinib_or_nilotinib,
-	{"completed", "failed", "intolerant", "ongoing"},
-	1,
+	{
+		"any_agent": false,
+		"each_agent": false,
+		"min_days": null,
+		"n": 1,
+		"results": {"completed", "failed", "intolerant", "ongoing"},
+	},
+	object.get(input, "date_of_service", null),
 )
 
 status["quantity_for_strength"] := lib.all_of([status.quantity_500, status.quantity_100])
@@ -65,18 +82,16 @@ status["is_500_mg"] := lib.requested_product(requested_products, {"bosulif_500"}
 
 status["is_100_mg"] := lib.requested_product(requested_products, {"bosulif_100"})
 
-status["at_most_34_a_month"] := lib.quantity_limit(
+status["at_most_34_a_month"] := lib.quantity(
 	facts["quantity.units"],
 	facts["quantity.days_supply"],
-	34,
-	30,
+	{"max_days_supply": 30, "max_units": 34, "per_days": 30, "whole_units": false},
 )
 
-status["at_most_136_a_month"] := lib.quantity_limit(
+status["at_most_136_a_month"] := lib.quantity(
 	facts["quantity.units"],
 	facts["quantity.days_supply"],
-	136,
-	30,
+	{"max_days_supply": 30, "max_units": 136, "per_days": 30, "whole_units": false},
 )
 
 # --- requirement sets: each a root over the criteria, and the approval's duration --------

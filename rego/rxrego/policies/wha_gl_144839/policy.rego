@@ -30,15 +30,26 @@ texts := {
 
 # --- criteria: one rule each, a status "met" | "unmet" | "unknown" | "invalid" --------------
 
-status["ph_positive_cml"] := lib.diagnosis(facts.diagnoses, ["C921"], {}, [])
+status["ph_positive_cml"] := lib.diagnosis_codes(
+	facts.diagnoses,
+	{"C921", "C9210", "C9211", "C9212"},
+	{},
+	[],
+)
 
 status["age_1_or_older"] := lib.age(facts["patient.birth_date"], service_date, 1, null)
 
-status["imatinib_step"] := lib.prior_therapy(
+status["imatinib_step"] := lib.history(
 	facts.prior_therapies,
 	value_sets.imatinib,
-	{"contraindicated", "failed", "intolerant"},
-	1,
+	{
+		"any_agent": false,
+		"each_agent": false,
+		"min_days": null,
+		"n": 1,
+		"results": {"contraindicated", "failed", "intolerant"},
+	},
+	object.get(input, "date_of_service", null),
 )
 
 status["no_progression"] := lib.clinical_status(facts["clinical_status.disease_progression"], false)

@@ -41,11 +41,16 @@ texts := {
 
 # --- criteria: one rule each, a status "met" | "unmet" | "unknown" | "invalid" --------------
 
-status["ph_positive_cml"] := lib.diagnosis(facts.diagnoses, ["C921"], {}, [])
-
-status["accelerated_or_blast_phase"] := lib.diagnosis(
+status["ph_positive_cml"] := lib.diagnosis_codes(
 	facts.diagnoses,
-	["C921"],
+	{"C921", "C9210", "C9211", "C9212"},
+	{},
+	[],
+)
+
+status["accelerated_or_blast_phase"] := lib.diagnosis_codes(
+	facts.diagnoses,
+	{"C921", "C9210", "C9211", "C9212"},
 	{"phase": {"accelerated", "blast"}},
 	[],
 )
@@ -56,24 +61,41 @@ status["chronic_phase_branch"] := lib.all_of([
 	status.dasatinib_and_imatinib,
 ])
 
-status["chronic_phase"] := lib.diagnosis(facts.diagnoses, ["C921"], {"phase": {"chronic"}}, [])
+status["chronic_phase"] := lib.diagnosis_codes(
+	facts.diagnoses,
+	{"C921", "C9210", "C9211", "C9212"},
+	{"phase": {"chronic"}},
+	[],
+)
 
 status["age_1_or_older"] := lib.age(facts["patient.birth_date"], service_date, 1, null)
 
 status["dasatinib_and_imatinib"] := lib.all_of([status.dasatinib_step, status.imatinib_step])
 
-status["dasatinib_step"] := lib.prior_therapy(
+status["dasatinib_step"] := lib.history(
 	facts.prior_therapies,
 	value_sets.dasatinib,
-	{"contraindicated", "failed", "intolerant"},
-	1,
+	{
+		"any_agent": false,
+		"each_agent": false,
+		"min_days": null,
+		"n": 1,
+		"results": {"contraindicated", "failed", "intolerant"},
+	},
+	object.get(input, "date_of_service", null),
 )
 
-status["imatinib_step"] := lib.prior_therapy(
+status["imatinib_step"] := lib.history(
 	facts.prior_therapies,
 	value_sets.imatinib,
-	{"contraindicated", "failed", "intolerant"},
-	1,
+	{
+		"any_agent": false,
+		"each_agent": false,
+		"min_days": null,
+		"n": 1,
+		"results": {"contraindicated", "failed", "intolerant"},
+	},
+	object.get(input, "date_of_service", null),
 )
 
 status["phase_requirements"] := lib.any_of([status.accelerated_or_blast_phase, status.chronic_phase_branch])

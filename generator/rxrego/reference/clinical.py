@@ -1,0 +1,514 @@
+"""The leaf tests over clinical facts (docs/semantics.md, "Labs", "Diagnosis", "Clinical
+facts"), written again on their own, as the reference for the Rego library.
+
+Unit conversion factors and ICD-10-CM code sets come from rxrego.terminology (the UCUM and
+ICD-10-CM libraries are the shared source of truth); what a value means is decided here.
+
+Arithmetic: OPA compares numbers exactly as written, but multiplies and subtracts them as
+binary floating point with a 64-bit mantissa (Go's big.Float at its default precision), so
+4.6 x 0.001 is 0.0045999999999999999998 there. `_mul` and `_sub` reproduce that rounding
+(operands and result rounded to nearest, ties to even); comparisons here are exact, so a
+value converted into the policy's unit compares as OPA compares it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from fractions import Fraction
+
+from rxrego.spec import kinds
+from rxrego.spec import kinds_clinical as kc
+
+from .facts import ABSENT, MALFORMED, add_months, as_number, lower, parse_date, read, strip_space, upper
+from . import leaves
+from .leaves import _COMPARE, Context, _checked_number, _in_value_set, _non_negative, _well_formed, _whole_positive
+from .logic import INVALID, MET, UNKNOWN, UNMET, Status, all_of, any_of
+
+_MANTISSA = 64
+
+
+def _f(x: Fraction) -> Fraction:
+    """x rounded to a binary float with a 64-bit mantissa (ties to even), as big.Float."""
+    if x == 0:
+        return Fraction(0)
+    sign = -1 if x < 0 else 1
+    a = abs(x)
+    e = a.numerator.bit_length() - a.denominator.bit_length()
+    if Fraction(2) ** e > a:
+        e -= 1
+    scale = Fraction(2) ** (_MANTISSA - 1 - e)
+    scaled = a * scale
+    q, r = divmod(scaled.numerator, scaled.denominator)
+    twice = 2 * r
+    if twice > scaled.denominator or (twice == scaled.denominator and q % 2 == 1):
+        q += 1
+    return sign * Fraction(q) / scale
+
+
+def _num(value: object) -> Fraction | None:
+    return as_number(value)
+
+
+def _mul(*xs: Fraction) -> Fraction:
+    out = _f(xs[0])
+    for x in xs[1:]:
+        out = _f(out * _f(x))
+    return out
+
+
+def _sub(a: Fraction, b: Fraction) -> Fraction:
+    return _f(_f(a) - _f(b))
+
+
+def _factor(table: dict[str, float], unit: object) -> Fraction | None:
+    if not isinstance(unit, str):
+        return None
+    f = table.get(lower(unit))
+    return None if f is None else Fraction(repr(f))
+
+
+def _in_range(x: Fraction, low: float | None, high: float | None) -> bool:
+    return (low is None or x >= _spec_num(low)) and (high is None or x <= _spec_num(high))
+
+
+def _spec_num(x: float | int) -> Fraction:
+    return Fraction(repr(x)) if isinstance(x, float) else Fraction(x)
+
+
+# --- labs -----------------------------------------------------------------------------------
+
+_NAME_DROP = re.compile(r"[ _.\-]")
+
+
+def _lab_name(name: str) -> str:
+    return _NAME_DROP.sub("", lower(name))
+
+
+def _is_this_lab(entry: object, test: kinds.LabTest) -> bool:
+    if not isinstance(entry, dict):
+        return False
+    code = entry.get("code")
+    if isinstance(code, str) and code in test.loinc:
+        return True
+    name = entry.get("name")
+    if not isinstance(name, str) or _lab_name(name) not in {_lab_name(n) for n in (test.name, *test.aliases)}:
+        return False
+    return not isinstance(code, str) or not test.loinc
+
+
+class _Pick:
+    """The results of one lab on the newest day of a window."""
+
+    def __init__(self, state: str, day: dt.date | None = None, values: list[Fraction] | None = None, ulns: list[Fraction | None] | None = None):
+        self.state, self.day, self.values, self.ulns = state, day, values or [], ulns or []
+
+
+def _pick(results: list[dict], start: dt.date | None, end: dt.date, test: kinds.LabTest) -> _Pick:
+    window = [r for r in results if (start is None or parse_date(r["date"]) >= start) and parse_date(r["date"]) <= end]
+    if not window:
+        return _Pick("none")
+    newest = max(parse_date(r["date"]) for r in window)
+    latest = [r for r in window if parse_date(r["date"]) == newest]
+    units = test.units()
+    readable = []
+    unreadable = False
+    for r in latest:
+        value, factor = _num(r.get("value")), _factor(units, r.get("unit"))
+        if value is None or factor is None or isinstance(r.get("value"), bool):
+            unreadable = True
+            continue
+        readable.append((r, _mul(value, factor), factor))
+    if any(not _in_range(x, test.plausible_min, test.plausible_max) for _, x, _ in readable):
+        return _Pick("invalid")
+    if unreadable:
+        return _Pick("unknown")
+    ulns: list[Fraction | None] = []
+    for r, _, factor in readable:
+        ref = r.get("reference_range")
+        high = ref.get("high") if isinstance(ref, dict) else None
+        if (h := _num(high)) is not None and not isinstance(high, bool):
+            ulns.append(_mul(h, factor))
+        elif high is not None or (ref is not None and not isinstance(ref, dict)):
+            ulns.append(None)
+        else:
+            ulns.append(None if test.uln is None else _spec_num(test.uln))
+    return _Pick("ok", newest, [x for _, x, _ in readable], ulns)
+
+
+def lab(test: kinds.LabTest, ctx: Context) -> Status:
+    entries = read(ctx.request, ("labs",))
+    if entries is ABSENT:
+        return UNKNOWN
+    if not isinstance(entries, list):
+        return INVALID
+    results = [e for e in entries if _is_this_lab(e, test)]
+    if not results:
+        return UNMET
+    if any(parse_date(r.get("date")) is None for r in results):
+        return INVALID
+    dos = ctx.date_of_service
+    if not test.anchored:
+        return _compare_pick(_pick(results, None, dos, test), test, dos)
+    raw = read(ctx.request, ("treatment", "start_date"))
+    if raw is ABSENT:
+        return UNKNOWN
+    anchor = parse_date(raw)
+    if anchor is None:
+        return INVALID
+    before = anchor - dt.timedelta(days=1)
+    if test.change is None and test.result == "baseline":
+        return _compare_pick(_pick(results, None, before, test), test, anchor)
+    if test.change is None:
+        assert test.after_days is not None
+        return _compare_pick(_pick(results, anchor + dt.timedelta(days=test.after_days), dos, test), test, dos)
+    return _change(_pick(results, None, before, test), _pick(results, anchor, dos, test), test)
+
+
+def _compare_pick(pick: _Pick, test: kinds.LabTest, ref: dt.date) -> Status:
+    if pick.state == "none":
+        return UNMET
+    if pick.state == "invalid":
+        return INVALID
+    if pick.state == "unknown":
+        return UNKNOWN
+    assert pick.day is not None
+    if test.within_days is not None and (ref - pick.day).days > test.within_days:
+        return UNMET
+    compare = _COMPARE[test.comparison]
+    if test.times_uln is None:
+        assert test.value is not None
+        threshold = _spec_num(test.value)
+        return MET if all(compare(x, threshold) for x in pick.values) else UNMET
+    if any(u is None for u in pick.ulns):
+        return UNKNOWN
+    multiple = _spec_num(test.times_uln)
+    return MET if all(compare(x, _mul(multiple, u)) for x, u in zip(pick.values, pick.ulns) if u is not None) else UNMET
+
+
+def _change(baseline: _Pick, current: _Pick, test: kinds.LabTest) -> Status:
+    states = {baseline.state, current.state}
+    if "invalid" in states:
+        return INVALID
+    if "unknown" in states:
+        return UNKNOWN
+    if "none" in states:
+        return UNMET
+    assert test.value is not None
+    value = _spec_num(test.value)
+    if test.change == "percent" and any(b <= 0 for b in baseline.values):
+        return INVALID
+    compare = _COMPARE[test.comparison]
+
+    def holds(b: Fraction, c: Fraction) -> bool:
+        if test.change == "absolute":
+            return compare(_sub(c, b), value)
+        return compare(_mul(_sub(c, b), Fraction(100)), _mul(value, b))
+
+    return MET if all(holds(b, c) for b in baseline.values for c in current.values) else UNMET
+
+
+# --- diagnosis ------------------------------------------------------------------------------
+
+_ICD10_FORM = re.compile(r"[A-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?")
+
+
+def diagnosis(test: kinds.DiagnosisTest, ctx: Context) -> Status:
+    from .leaves import _qualifier, biomarker_status
+
+    codes = {c.replace(".", "") for c in kinds.covered_codes(test.icd10, test.exceptions)}
+    markers = [biomarker_status(ctx.request, name, values) for name, values in test.biomarkers]
+    diagnoses = read(ctx.request, ("diagnoses",))
+    if diagnoses is ABSENT:
+        part = UNKNOWN
+    elif not isinstance(diagnoses, list):
+        part = INVALID
+    else:
+        statuses = []
+        for entry in diagnoses:
+            if not isinstance(entry, dict):
+                statuses.append(INVALID)
+                continue
+            qualifiers = [_qualifier(entry.get(name), accepted) for name, accepted in test.qualifiers]
+            statuses.append(all_of([_icd10(entry.get("code"), codes), *qualifiers]))
+        part = any_of(statuses)
+    return all_of([part, *markers])
+
+
+def _icd10(code: object, codes: set[str]) -> Status:
+    if code is None:
+        return UNKNOWN
+    if not isinstance(code, str):
+        return INVALID
+    text = upper(strip_space(code))
+    if not _ICD10_FORM.fullmatch(text):
+        return INVALID
+    return MET if text.replace(".", "") in codes else UNMET
+
+
+# --- quantity -------------------------------------------------------------------------------
+
+
+def quantity(test: kinds.QuantityLimitTest, ctx: Context) -> Status:
+    def units_ok(n: Fraction) -> bool:
+        return _non_negative(n) and (not test.whole_units or n.denominator == 1)
+
+    units = _checked_number(read(ctx.request, ("quantity", "units")), units_ok)
+    days = _checked_number(read(ctx.request, ("quantity", "days_supply")), _whole_positive)
+    if units is MALFORMED or days is MALFORMED:
+        return INVALID
+    if units is ABSENT or days is ABSENT:
+        return UNKNOWN
+    assert isinstance(units, Fraction) and isinstance(days, Fraction)
+    if days > test.days_cap:
+        return UNMET
+    max_units = as_number(test.max_units)
+    assert max_units is not None
+    return MET if units * test.per_days <= max_units * days else UNMET
+
+
+# --- age in months --------------------------------------------------------------------------
+
+
+def age(test: kinds.AgeTest, ctx: Context) -> Status:
+    from .leaves import _age
+
+    if not test.in_months:
+        return _age(test, ctx)
+    raw = read(ctx.request, ("patient", "birth_date"))
+    if raw is ABSENT:
+        return UNKNOWN
+    birth = parse_date(raw)
+    if birth is None or birth > ctx.date_of_service:
+        return INVALID
+    on = ctx.date_of_service
+    months = (on.year - birth.year) * 12 + (on.month - birth.month)
+    if add_months(birth, months) > on:
+        months -= 1
+    low, high = test.min_months, test.max_months
+    return UNMET if (low is not None and months < low) or (high is not None and months > high) else MET
+
+
+# --- therapy history ------------------------------------------------------------------------
+
+
+def _history_entry_ok(entry: object) -> bool:
+    if not _well_formed(entry, ("class", "result")):
+        return False
+    assert isinstance(entry, dict)
+    dates = []
+    for key in ("start_date", "end_date"):
+        value = entry.get(key)
+        if value is None:
+            dates.append(None)
+            continue
+        day = parse_date(value)
+        if day is None:
+            return False
+        dates.append(day)
+    return not (dates[0] is not None and dates[1] is not None and dates[0] > dates[1])
+
+
+def prior_therapy(test: kinds.PriorTherapyTest, ctx: Context) -> Status:
+    entries = read(ctx.request, ("prior_therapies",))
+    if entries is ABSENT:
+        return UNKNOWN
+    if not isinstance(entries, list):
+        return INVALID
+    vs = ctx.spec.value_set(test.value_set) if test.value_set is not None else None
+    agents = {lower(a) for a in vs.agents} if vs is not None else set()
+    counted: set[str] = set()
+    possible: set[str] = set()
+    malformed = False
+    for entry in entries:
+        if not _history_entry_ok(entry):
+            malformed = True
+            continue
+        assert isinstance(entry, dict)
+        agent = lower(entry["agent"])
+        if vs is not None:
+            in_set = agent in agents if test.each_agent else _in_value_set(entry, vs)
+            if not in_set:
+                continue
+        result = entry.get("result")
+        listed = "any" in test.results or result in test.results
+        long_enough, length_unknown = _trial_length(entry, test, ctx.date_of_service)
+        if listed and long_enough:
+            counted.add(agent)
+        if (listed or result is None) and (long_enough or length_unknown):
+            possible.add(agent)
+    n = len(agents) if test.each_agent else test.at_least
+    if len(counted) >= n:
+        return MET
+    if len(possible) >= n:
+        return UNKNOWN
+    return INVALID if malformed else UNMET
+
+
+def _trial_length(entry: dict, test: kinds.PriorTherapyTest, dos: dt.date) -> tuple[bool, bool]:
+    """(long enough, could be once a date or result is known)."""
+    if test.min_days is None or entry.get("result") == "contraindicated":
+        return True, False
+    start = parse_date(entry.get("start_date"))
+    unknown = entry.get("start_date") is None or entry.get("result") is None
+    if start is None:
+        return False, unknown
+    end = parse_date(entry.get("end_date")) if entry.get("end_date") is not None else dos
+    assert end is not None
+    return (end - start).days >= test.min_days, unknown
+
+
+def concurrent_required(test: kc.ConcurrentTherapyRequiredTest, ctx: Context) -> Status:
+    entries = read(ctx.request, ("concurrent_therapies",))
+    if entries is ABSENT:
+        return UNKNOWN
+    if not isinstance(entries, list):
+        return INVALID
+    vs = ctx.spec.value_set(test.value_set)
+    well = [e for e in entries if _well_formed(e, ("class",))]
+    if any(_in_value_set(e, vs) for e in well):
+        return MET
+    return UNMET if len(well) == len(entries) else INVALID
+
+
+def procedure(test: kc.ProcedureTest, ctx: Context) -> Status:
+    entries = read(ctx.request, ("procedures",))
+    if entries is ABSENT:
+        return UNKNOWN
+    if not isinstance(entries, list):
+        return INVALID
+    names = {_lab_name(n) for n in test.names}
+    for e in entries:
+        if not isinstance(e, dict) or not isinstance(e.get("name"), str):
+            return INVALID
+        if e.get("date") is not None and parse_date(e.get("date")) is None:
+            return INVALID
+    matching = [e for e in entries if _lab_name(e["name"]) in names]
+    dos = ctx.date_of_service
+    for e in matching:
+        if test.within_days is None:
+            return MET
+        day = parse_date(e.get("date"))
+        if day is not None and day <= dos and (dos - day).days <= test.within_days:
+            return MET
+    if test.within_days is not None and any(e.get("date") is None for e in matching):
+        return UNKNOWN
+    return UNMET
+
+
+def prescribed_by(test: kc.PrescribedByTest, ctx: Context) -> Status:
+    accepted = {lower(s) for s in test.specialties}
+    specialty = read(ctx.request, ("prescriber", "specialty"))
+    consulting = read(ctx.request, ("prescriber", "consulting_specialties")) if test.consultation else ABSENT
+    if isinstance(specialty, str) and lower(specialty) in accepted:
+        return MET
+    if isinstance(consulting, list) and any(isinstance(s, str) and lower(s) in accepted for s in consulting):
+        return MET
+    if specialty is not ABSENT and not isinstance(specialty, str):
+        return INVALID
+    if test.consultation and consulting is not ABSENT and not (isinstance(consulting, list) and all(isinstance(s, str) for s in consulting)):
+        return INVALID
+    if specialty is ABSENT or (test.consultation and consulting is ABSENT):
+        return UNKNOWN
+    return UNMET
+
+
+# --- body measurements and doses ------------------------------------------------------------
+
+
+def _measurement(ctx: Context, measure: str) -> tuple[str, Fraction | None]:
+    """(absent | invalid | unknown | present, the value in the policy's unit)."""
+    path, unit, (low, high) = kc.MEASURES[measure]
+    raw = read(ctx.request, tuple(path.split(".")))
+    if raw is ABSENT:
+        return "absent", None
+    if not isinstance(raw, dict):
+        return "invalid", None
+    if raw.get("date") is not None and parse_date(raw.get("date")) is None:
+        return "invalid", None
+    value, factor = _num(raw.get("value")), _factor(kc.measure_units(unit), raw.get("unit"))
+    if value is None or factor is None:
+        return "unknown", None
+    x = _mul(value, factor)
+    if not _in_range(x, low, high):
+        return "invalid", None
+    return "present", x
+
+
+def body_measure(test: kc.BodyMeasureTest, ctx: Context) -> Status:
+    compare, value = _COMPARE[test.comparison], _spec_num(test.value)
+    if test.measure == "bmi":
+        (ws, w), (hs, h) = _measurement(ctx, "weight"), _measurement(ctx, "height_m")
+        if ws == "present" and hs == "present":
+            assert w is not None and h is not None
+            return MET if compare(w, _mul(value, _mul(h, h))) else UNMET
+        if "invalid" in (ws, hs):
+            return INVALID
+    state, x = _measurement(ctx, test.measure)
+    if state in ("absent", "unknown"):
+        return UNKNOWN
+    if state == "invalid":
+        return INVALID
+    assert x is not None
+    return MET if compare(x, value) else UNMET
+
+
+_PERIOD_DAYS = {"dose": 1, "day": 1, "week": 7}
+
+
+def dose(test: kc.DoseTest, ctx: Context) -> Status:
+    raw = read(ctx.request, ("dose",))
+    if raw is ABSENT:
+        return UNKNOWN
+    if not isinstance(raw, dict):
+        return INVALID
+    amount, every = _num(raw.get("amount")), _num(raw.get("every_days"))
+    if amount is None or amount < 0 or not isinstance(raw.get("unit"), str):
+        return INVALID
+    if test.period != "dose" and (every is None or every <= 0):
+        return INVALID
+    factor = _factor(kc.measure_units(test.unit), raw.get("unit"))
+    if factor is None:
+        return UNKNOWN
+    given = _mul(_mul(amount, factor), Fraction(_PERIOD_DAYS[test.period]))
+    cap = _mul(_spec_num(test.max), every if test.period != "dose" and every is not None else Fraction(1))
+    if test.per == "none":
+        return MET if given <= cap else UNMET
+    ws, w = _measurement(ctx, "weight")
+    if test.per == "kg":
+        if ws == "present":
+            assert w is not None
+            return MET if given <= _mul(cap, w) else UNMET
+        return INVALID if ws == "invalid" else UNKNOWN
+    hs, h = _measurement(ctx, "height")
+    if ws == "present" and hs == "present":
+        assert w is not None and h is not None
+        return MET if _mul(_mul(Fraction(3600), given), given) <= _mul(_mul(_mul(cap, cap), h), w) else UNMET
+    return INVALID if "invalid" in (ws, hs) else UNKNOWN
+
+
+def pregnancy(test: kc.PregnancyTest, ctx: Context) -> Status:
+    raw = read(ctx.request, ("patient", "pregnancy_status"))
+    if raw is ABSENT or raw == "unknown":
+        return UNKNOWN
+    if raw in ("pregnant", "not_pregnant"):
+        return MET if raw in test.allowed else UNMET
+    return INVALID
+
+
+CLINICAL_LEAVES: dict[str, Callable[..., Status]] = {
+    "age": age,
+    "diagnosis": diagnosis,
+    "prior_therapy": prior_therapy,
+    "lab": lab,
+    "quantity_limit": quantity,
+    "concurrent_therapy": concurrent_required,
+    "prescribed_by": prescribed_by,
+    "procedure": procedure,
+    "body_measure": body_measure,
+    "dose": dose,
+    "pregnancy": pregnancy,
+}
+
+leaves.LEAVES.update(CLINICAL_LEAVES)

@@ -1,0 +1,365 @@
+# rxrego shared library: clinical facts (docs/semantics.md, "Clinical facts"): capped
+# quantities, body measurements, doses, therapy history, procedures and who prescribes.
+# Unit factors come from the generator (rxrego.terminology.ucum). Each test returns "met",
+# "unmet", "unknown" or "invalid" for any input.
+package rxrego.lib
+
+# --- quantity ---------------------------------------------------------------------------
+# limit: {"max_units", "per_days", "max_days_supply", "whole_units"}. The days supply is
+# capped (a 420-day supply of a 42-day limit is not pro-rated into compliance), and units
+# must be whole when the product is dispensed in whole units (vials, tablets).
+quantity(units_fact, days_fact, limit) := "invalid" if {
+	units_fact.state != "absent"
+	not _quantity_units(object.get(units_fact, "value", null), limit)
+} else := "invalid" if {
+	days_fact.state != "absent"
+	not _usable_days(days_fact)
+} else := "unknown" if {
+	"absent" in {units_fact.state, days_fact.state}
+} else := "unmet" if {
+	days_fact.value > limit.max_days_supply
+} else := "met" if {
+	units_fact.value * limit.per_days <= limit.max_units * days_fact.value
+} else := "unmet"
+
+_quantity_units(x, limit) if {
+	is_number(x)
+	x >= 0
+	_whole_if(x, limit.whole_units)
+}
+
+_whole_if(_, false)
+
+_whole_if(x, true) if x == floor(x)
+
+# --- body measurements ------------------------------------------------------------------
+# A measurement is {"value": number, "unit": string, "date"?: date}; factors: {lower-case
+# unit: factor into the policy's unit}. plausible: [low, high] in the policy's unit.
+measurement(given, factors, plausible) := {"state": "absent"} if {
+	given.state == "absent"
+} else := {"state": "invalid"} if {
+	not is_object(object.get(given, "value", null))
+} else := {"state": "invalid"} if {
+	object.get(given.value, "date", null) != null
+	not date_parts(given.value.date)
+} else := {"state": "unknown"} if {
+	not _measure_readable(given.value, factors)
+} else := {"state": "invalid"} if {
+	not _plausible(given.value.value * factors[lower(given.value.unit)], plausible)
+} else := {"state": "present", "value": given.value.value * factors[lower(given.value.unit)]}
+
+_measure_readable(given, factors) if {
+	is_number(given.value)
+	is_string(given.unit)
+	factors[lower(given.unit)]
+}
+
+# compared(measured, comparison, value): a measurement read by `measurement` against a
+# threshold in the policy's unit.
+compared(measured, comparison, value) := "unknown" if {
+	measured.state in {"absent", "unknown"}
+} else := "invalid" if {
+	measured.state == "invalid"
+} else := "met" if {
+	_compare(measured.value, comparison, value)
+} else := "unmet"
+
+# bmi(weight_kg, height_m, stated, comparison, value): computed from weight and height
+# when both are read, else the stated BMI (kg/m2). Compared without division:
+# w / h^2 op v  <=>  w op v * h^2 (h > 0).
+bmi(weight, height, stated, comparison, value) := "met" if {
+	weight.state == "present"
+	height.state == "present"
+	_compare(weight.value, comparison, value * (height.value * height.value))
+} else := "unmet" if {
+	weight.state == "present"
+	height.state == "present"
+} else := "invalid" if {
+	"invalid" in {weight.state, height.state}
+} else := compared(stated, comparison, value)
+
+# age_months(birth, service, min, max): completed months, the largest n such that the
+# birth date plus n calendar months (clamped to a shorter month's end) is on or before
+# the date of service.
+age_months(birth, service, min_months, max_months) := "unknown" if {
+	birth.state == "absent"
+} else := _in_range(months_between(birth.value, sprintf("%04d-%02d-%02d", service)), min_months, max_months) if {
+	is_array(service)
+	parts := date_parts(birth.value)
+	parts <= service
+} else := "invalid"
+
+months_between(birth, on) := n - 1 if {
+	[by, bm, _] := date_parts(birth)
+	[oy, om, _] := date_parts(on)
+	n := ((oy - by) * 12) + (om - bm)
+	add_months(birth, n) > on
+} else := ((oy - by) * 12) + (om - bm) if {
+	[by, bm, _] := date_parts(birth)
+	[oy, om, _] := date_parts(on)
+}
+
+# --- doses ------------------------------------------------------------------------------
+# dose: {"amount", "unit", "every_days"} (one dose every `every_days` days); limit:
+# {"max", "units": {lower-case unit: factor into the policy's unit}, "period": "dose" |
+# "day" | "week", "basis": "none" | "kg" | "m2"}. The amount per period is
+# amount * period_days / every_days; per kg it is divided by the weight, per m2 by the body
+# surface area (Mosteller: sqrt(height_cm * weight_kg / 3600)). Compared without division
+# or roots: amount * period_days <= max * every_days * basis, and for m2 squared.
+dose(dose_fact, weight, height, limit) := "unknown" if {
+	dose_fact.state == "absent"
+} else := "invalid" if {
+	not _dose_readable(object.get(dose_fact, "value", null), limit)
+} else := "unknown" if {
+	not limit.units[lower(dose_fact.value.unit)]
+} else := _dose_compare(
+	(dose_fact.value.amount * limit.units[lower(dose_fact.value.unit)]) * _period_days[limit.period],
+	limit.max * _dose_every(dose_fact.value, limit),
+	weight,
+	height,
+	limit.basis,
+)
+
+_period_days := {"dose": 1, "day": 1, "week": 7}
+
+_dose_every(_, limit) := 1 if limit.period == "dose"
+
+_dose_every(d, limit) := d.every_days if limit.period != "dose"
+
+_dose_readable(d, limit) if {
+	is_object(d)
+	is_number(d.amount)
+	d.amount >= 0
+	is_string(d.unit)
+	_every_readable(d, limit)
+}
+
+_every_readable(_, limit) if limit.period == "dose"
+
+_every_readable(d, _) if {
+	is_number(d.every_days)
+	d.every_days > 0
+}
+
+_dose_compare(amount, cap, _, _, "none") := "met" if {
+	amount <= cap
+} else := "unmet"
+
+_dose_compare(amount, cap, weight, _, "kg") := "met" if {
+	weight.state == "present"
+	amount <= cap * weight.value
+} else := "unmet" if {
+	weight.state == "present"
+} else := "invalid" if {
+	weight.state == "invalid"
+} else := "unknown"
+
+_dose_compare(amount, cap, weight, height, "m2") := "met" if {
+	weight.state == "present"
+	height.state == "present"
+	(3600 * amount) * amount <= ((cap * cap) * height.value) * weight.value
+} else := "unmet" if {
+	weight.state == "present"
+	height.state == "present"
+} else := "invalid" if {
+	"invalid" in {weight.state, height.state}
+} else := "unknown"
+
+# --- therapy history --------------------------------------------------------------------
+# history(entries, value_set, rule, on): rule: {"results": {results} (or {"any"}), "n",
+# "each_agent", "min_days", "any_agent"}. An entry counts when it is in the value set (or
+# any_agent), ended with a listed result and, with min_days, lasted long enough: from
+# start_date to end_date (or the date of service while there is no end) at least min_days
+# days; a contraindicated agent was never taken, so its length is not asked. An entry that
+# could still count once a result or a date is known is "possible".
+history(entries, value_set, rule, on) := "unknown" if {
+	entries.state == "absent"
+} else := _history_count(entries.value, value_set, rule, on) if {
+	is_array(entries.value)
+} else := "invalid"
+
+_history_count(entries, value_set, rule, on) := "met" if {
+	counted := {lower(e.agent) |
+		some e in entries
+		_history_match(e, value_set, rule)
+		_counts(e, rule, on)
+	}
+	count(counted) >= _history_n(value_set, rule)
+} else := "unknown" if {
+	possible := {lower(e.agent) |
+		some e in entries
+		_history_match(e, value_set, rule)
+		_may_count(e, rule, on)
+	}
+	count(possible) >= _history_n(value_set, rule)
+} else := "invalid" if {
+	some e in entries
+	not _well_formed_history(e)
+} else := "unmet"
+
+_history_n(value_set, rule) := count(value_set.agents) if rule.each_agent
+
+_history_n(_, rule) := rule.n if not rule.each_agent
+
+_history_match(e, _, rule) if {
+	rule.any_agent
+	_well_formed_history(e)
+}
+
+_history_match(e, value_set, rule) if {
+	not rule.any_agent
+	_well_formed_history(e)
+	lower(e.agent) in value_set.agents
+}
+
+_history_match(e, value_set, rule) if {
+	not rule.any_agent
+	not rule.each_agent
+	_well_formed_history(e)
+	e.class in value_set.classes
+}
+
+_counts(e, rule, on) if {
+	_result_listed(e, rule)
+	_long_enough(e, rule, on)
+}
+
+_may_count(e, rule, on) if {
+	_result_listed_or_absent(e, rule)
+	_long_enough_or_unknown(e, rule, on)
+}
+
+_result_listed(_, rule) if "any" in rule.results
+
+_result_listed(e, rule) if e.result in rule.results
+
+_result_listed_or_absent(e, rule) if _result_listed(e, rule)
+
+_result_listed_or_absent(e, _) if object.get(e, "result", null) == null
+
+_long_enough(_, rule, _) if rule.min_days == null
+
+_long_enough(e, _, _) if e.result == "contraindicated"
+
+_long_enough(e, rule, on) if days_between(e.start_date, _trial_end(e, on)) >= rule.min_days
+
+_long_enough_or_unknown(e, rule, on) if _long_enough(e, rule, on)
+
+_long_enough_or_unknown(e, rule, _) if {
+	rule.min_days != null
+	object.get(e, "start_date", null) == null
+}
+
+_long_enough_or_unknown(e, rule, _) if {
+	rule.min_days != null
+	object.get(e, "result", null) == null
+}
+
+_trial_end(e, _) := e.end_date if is_string(e.end_date)
+
+_trial_end(e, on) := on if object.get(e, "end_date", null) == null
+
+# Well formed: an object with a string agent; class and result strings when given; dates
+# real calendar days when given, the end not before the start.
+_well_formed_history(e) if {
+	is_object(e)
+	is_string(e.agent)
+	type_name(object.get(e, "class", null)) in {"null", "string"}
+	type_name(object.get(e, "result", null)) in {"null", "string"}
+	_optional_date(e, "start_date")
+	_optional_date(e, "end_date")
+	_ordered(e)
+}
+
+_optional_date(e, key) if object.get(e, key, null) == null
+
+_optional_date(e, key) if date_parts(e[key])
+
+_ordered(e) if null in {object.get(e, "start_date", null), object.get(e, "end_date", null)}
+
+_ordered(e) if e.start_date <= e.end_date
+
+# concurrent_therapy_required(entries, value_set): some well-formed concurrent therapy is
+# in the value set.
+concurrent_therapy_required(entries, value_set) := "unknown" if {
+	entries.state == "absent"
+} else := "met" if {
+	is_array(entries.value)
+	some entry in entries.value
+	_well_formed_concurrent(entry)
+	_in_value_set(entry, value_set)
+} else := "unmet" if {
+	is_array(entries.value)
+	every entry in entries.value {
+		_well_formed_concurrent(entry)
+	}
+} else := "invalid"
+
+# procedure(entries, names, within_days, on): a procedure entry {"name", "date"?} whose
+# normalised name is one of `names` (and, with within_days, dated at most that many days
+# before the date of service).
+procedure(entries, names, within_days, on) := "unknown" if {
+	entries.state == "absent"
+} else := "invalid" if {
+	not is_array(object.get(entries, "value", null))
+} else := "invalid" if {
+	some e in entries.value
+	not _well_formed_procedure(e)
+} else := "met" if {
+	some e in entries.value
+	lab_name(e.name) in names
+	_procedure_recent(e, within_days, on)
+} else := "unknown" if {
+	within_days != null
+	some e in entries.value
+	lab_name(e.name) in names
+	object.get(e, "date", null) == null
+} else := "unmet"
+
+_well_formed_procedure(e) if {
+	is_object(e)
+	is_string(e.name)
+	_optional_date(e, "date")
+}
+
+_procedure_recent(_, null, _)
+
+_procedure_recent(e, days, on) if {
+	is_string(e.date)
+	e.date <= on
+	days_between(e.date, on) <= days
+}
+
+# --- who prescribes ---------------------------------------------------------------------
+# prescribed_by(specialty, consulting, accepted, consultation): the prescriber's specialty
+# is accepted, or (when the policy allows consultation) one of the consulting specialties
+# is. consulting is the fact prescriber.consulting_specialties, a list ([] = none).
+prescribed_by(specialty, consulting, accepted, consultation) := "met" if {
+	is_string(specialty.value)
+	lower(specialty.value) in accepted
+} else := "met" if {
+	consultation
+	is_array(consulting.value)
+	some s in consulting.value
+	is_string(s)
+	lower(s) in accepted
+} else := "invalid" if {
+	specialty.state != "absent"
+	not is_string(object.get(specialty, "value", null))
+} else := "invalid" if {
+	consultation
+	consulting.state != "absent"
+	not _string_list(object.get(consulting, "value", null))
+} else := "unknown" if {
+	specialty.state == "absent"
+} else := "unknown" if {
+	consultation
+	consulting.state == "absent"
+} else := "unmet"
+
+_string_list(xs) if {
+	is_array(xs)
+	every x in xs {
+		is_string(x)
+	}
+}

@@ -1,0 +1,230 @@
+# rxrego shared library: lab results and diagnosis codes (docs/semantics.md, "Labs",
+# "Diagnosis"). Lab results are identified by LOINC code or name and converted into the
+# policy's unit by factors the generator computed (rxrego.terminology.ucum), so these
+# functions only look up and multiply; diagnosis codes must have the form of an ICD-10-CM
+# code and be one of the codes the generator expanded (rxrego.terminology.icd10cm). Each
+# test returns "met", "unmet", "unknown" or "invalid" for any input.
+package rxrego.lib
+
+# --- lab results ------------------------------------------------------------------------
+# test: {
+#   "names": {normalised names}, "codes": {LOINC codes},
+#   "comparison", "value" (null unless absolute), "times_uln" (null unless a multiple of the
+#   upper limit of normal), "uln" (the spec's ULN in its unit, or null), "change" (null,
+#   "absolute" or "percent"), "plausible": [low, high] (either may be null),
+#   "which": "latest" | "baseline" | "after", "after_days", "within_days"
+# }
+# on: the date of service as given; anchor: the fact treatment.start_date (or null when
+# the test reads no anchor); factors: {lower-case unit: factor into the test's unit}.
+lab_result(labs, on, anchor, test, factors) := "unknown" if {
+	labs.state == "absent"
+} else := "invalid" if {
+	not is_array(object.get(labs, "value", null))
+} else := _lab_status(on, anchor, t, [r | some r in labs.value; _this_lab(r, t)]) if {
+	# A key the generator left out has its default.
+	t := object.union_n([_lab_defaults, test, {"units": factors}])
+}
+
+_lab_defaults := {
+	"codes": set(),
+	"value": null,
+	"times_uln": null,
+	"uln": null,
+	"change": null,
+	"plausible": [null, null],
+	"which": "latest",
+	"after_days": null,
+	"within_days": null,
+}
+
+# A result is this lab's by its LOINC code; a result without a code (or a spec without
+# codes) by its name, compared without case, spaces, underscores, hyphens or dots.
+_this_lab(r, test) if {
+	is_string(r.code)
+	r.code in test.codes
+}
+
+_this_lab(r, test) if {
+	is_object(r)
+	not is_string(object.get(r, "code", null))
+	is_string(r.name)
+	lab_name(r.name) in test.names
+}
+
+_this_lab(r, test) if {
+	count(test.codes) == 0
+	is_string(r.name)
+	lab_name(r.name) in test.names
+}
+
+# lab_name("LDL-C") == lab_name("ldl_c") == "ldlc".
+lab_name(name) := regex.replace(lower(name), `[ _.\-]`, "")
+
+_lab_status(on, anchor, test, results) := "unmet" if {
+	count(results) == 0
+} else := "invalid" if {
+	# A result that cannot be placed in time could be the newest.
+	some r in results
+	not date_parts(object.get(r, "date", null))
+} else := _lab_anchored(on, anchor, test, results)
+
+_lab_anchored(on, anchor, test, results) := _lab_compare_pick(_lab_pick(results, "", on, test), test, on) if {
+	test.which == "latest"
+	test.change == null
+} else := "unknown" if {
+	anchor.state == "absent"
+} else := "invalid" if {
+	not date_parts(object.get(anchor, "value", null))
+} else := _lab_compare_pick(_lab_pick(results, "", _day_before(anchor.value), test), test, anchor.value) if {
+	test.which == "baseline"
+	test.change == null
+} else := _lab_compare_pick(_lab_pick(results, add_days(anchor.value, test.after_days), on, test), test, on) if {
+	test.which == "after"
+	test.change == null
+} else := _lab_change(
+	_lab_pick(results, "", _day_before(anchor.value), test),
+	_lab_pick(results, anchor.value, on, test),
+	test,
+)
+
+# The results dated from `from` ("" for no lower bound) to `to`, both included, on the
+# newest such date: {"state": "none" | "unknown" | "invalid" | "ok", "date", "values", "ulns"}.
+_lab_pick(results, from, to, test) := {"state": "none"} if {
+	count(_in_window(results, from, to)) == 0
+} else := _lab_read(newest, [r | some r in window; r.date == newest], test) if {
+	window := _in_window(results, from, to)
+	newest := max({r.date | some r in window})
+}
+
+_in_window(results, from, to) := [r | some r in results; from <= r.date; r.date <= to]
+
+_lab_read(day, latest, test) := {"state": "invalid"} if {
+	some r in latest
+	_readable(r, test)
+	not _plausible(_converted(r, test), test.plausible)
+} else := {"state": "unknown"} if {
+	some r in latest
+	not _readable(r, test)
+} else := _lab_ok(day, latest, test)
+
+_lab_ok(day, latest, test) := {"state": "ok", "date": day, "values": values, "ulns": ulns} if {
+	values := [_converted(r, test) | some r in latest]
+	ulns := [_result_uln(r, test) | some r in latest]
+}
+
+_converted(r, test) := r.value * test.units[lower(r.unit)]
+
+_readable(r, test) if {
+	is_number(r.value)
+	is_string(r.unit)
+	test.units[lower(r.unit)]
+}
+
+_plausible(x, [low, high]) if _in_range(x, low, high) == "met"
+
+# The upper limit of normal the result carries (in its own unit), else the spec's, else null.
+_result_uln(r, test) := r.reference_range.high * test.units[lower(r.unit)] if {
+	is_number(r.reference_range.high)
+} else := null if {
+	object.get(r, ["reference_range", "high"], null) != null
+} else := test.uln
+
+_lab_compare_pick(pick, test, ref) := "unmet" if {
+	pick.state == "none"
+} else := pick.state if {
+	pick.state in {"invalid", "unknown"}
+} else := "unmet" if {
+	not _lab_recent(pick.date, ref, test)
+} else := _lab_thresholds(pick, test)
+
+_lab_recent(_, _, test) if test.within_days == null
+
+_lab_recent(day, ref, test) if days_between(day, ref) <= test.within_days
+
+_lab_thresholds(pick, test) := "met" if {
+	test.times_uln == null
+	every x in pick.values {
+		_compare(x, test.comparison, test.value)
+	}
+} else := "unknown" if {
+	test.times_uln != null
+	null in pick.ulns
+} else := "met" if {
+	test.times_uln != null
+	every i, x in pick.values {
+		_compare(x, test.comparison, test.times_uln * pick.ulns[i])
+	}
+} else := "unmet"
+
+# Change from the baseline (the newest result before the anchor) to the newest result
+# from the anchor on; every pair on those two days must compare.
+_lab_change(baseline, current, test) := "invalid" if {
+	"invalid" in {baseline.state, current.state}
+} else := "unknown" if {
+	"unknown" in {baseline.state, current.state}
+} else := "unmet" if {
+	"none" in {baseline.state, current.state}
+} else := "invalid" if {
+	test.change == "percent"
+	some b in baseline.values
+	b <= 0
+} else := "met" if {
+	every b in baseline.values {
+		every c in current.values {
+			_change_compares(b, c, test)
+		}
+	}
+} else := "unmet"
+
+_change_compares(b, c, test) if {
+	test.change == "absolute"
+	_compare(c - b, test.comparison, test.value)
+}
+
+# Percent change without division: (c - b) / b * 100 op v  <=>  (c - b) * 100 op v * b, b > 0.
+_change_compares(b, c, test) if {
+	test.change == "percent"
+	_compare((c - b) * 100, test.comparison, test.value * b)
+}
+
+_day_before(date) := add_days(date, -1)
+
+# add_days("2026-02-27", 2) == "2026-03-01".
+add_days(date, n) := sprintf("%04d-%02d-%02d", time.date(_ns(date) + (n * 86400000000000)))
+
+# --- diagnosis codes --------------------------------------------------------------------
+# codes: the ICD-10-CM codes the policy covers, expanded by the generator from its codes,
+# ranges and exceptions, written without dots. A request code must have the form of an
+# ICD-10-CM code (a letter, a digit, a digit or letter, then at most one dot before one to
+# four letters or digits); anything else is invalid, never compared by prefix.
+icd10_code(entry, codes) := "unknown" if {
+	object.get(entry, "code", null) == null
+} else := "invalid" if {
+	not icd10_well_formed(entry.code)
+} else := "met" if {
+	replace(upper(trim_space(entry.code)), ".", "") in codes
+} else := "unmet"
+
+icd10_well_formed(code) if {
+	is_string(code)
+	regex.match(`^[A-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?$`, upper(trim_space(code)))
+}
+
+# diagnosis_codes: the `diagnosis` test with codes checked as above.
+diagnosis_codes(entries, codes, qualifiers, biomarkers) := all_of(array.concat(
+	[_coded_diagnoses(entries, codes, qualifiers)],
+	biomarkers,
+))
+
+_coded_diagnoses(entries, codes, qualifiers) := "unknown" if {
+	entries.state == "absent"
+} else := any_of([_coded_entry(entry, codes, qualifiers) | some entry in entries.value]) if {
+	is_array(entries.value)
+} else := "invalid"
+
+_coded_entry(entry, codes, qualifiers) := all_of(array.concat(
+	[icd10_code(entry, codes)],
+	[_qualifier(entry, name, accepted) | some name, accepted in qualifiers],
+)) if {
+	is_object(entry)
+} else := "invalid"

@@ -1,0 +1,429 @@
+"""Kinds of leaf test over clinical facts beyond the first policy's: concurrent therapy
+required, who prescribes (or is consulted), procedures, body measurements (weight, height,
+BMI), doses and pregnancy. Registered in the registry (kinds.KINDS) like every other kind;
+docs/semantics.md ("Clinical facts") says what each value means.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .. import regotext
+from .kinds import (
+    DATE_OF_SERVICE,
+    IDENTIFIER,
+    OTHER,
+    Answers,
+    Asking,
+    Filling,
+    Kind,
+    _not_a_list,
+    _num,
+    _or,
+    _therapy_questions,
+    _value_set_issue,
+    call,
+    coding,
+    fact,
+    humanize,
+    kind,
+    lab_name,
+    lower_set,
+    options,
+    question,
+    unit_factors,
+    value_set,
+)
+
+UCUM_SYSTEM = "http://unitsofmeasure.org"
+PREGNANCY_STATUSES = ("pregnant", "not_pregnant", "unknown")
+
+# Body measurements: each fact, its policy unit, and the range outside which a value
+# contradicts the request (an adult of 2000 kg is a unit or typing error, not a patient).
+MEASURES: dict[str, tuple[str, str, tuple[float, float]]] = {
+    "weight": ("patient.weight", "kg", (0.2, 700)),
+    "height": ("patient.height", "cm", (20, 280)),
+    "bmi": ("patient.bmi", "kg/m2", (5, 250)),
+}
+_MEASUREMENT_SCHEMA = {
+    "type": "object",
+    "required": ["value", "unit"],
+    "properties": {
+        "value": {"type": "number"},
+        "unit": {"type": "string", "description": "UCUM, e.g. kg, [lb_av], cm, [in_i], kg/m2"},
+        "date": {"type": "string", "description": "YYYY-MM-DD it was measured"},
+    },
+}
+
+
+def measure_units(unit: str) -> dict[str, float]:
+    """{lower-case unit: factor into `unit`} for a body measurement (rxrego.terminology.ucum)."""
+    return unit_factors(unit)
+
+
+def measurement_expr(measure: str) -> str:
+    """The Rego reading one body measurement in its policy unit."""
+    path, unit, (low, high) = MEASURES[measure]
+    return call("measurement", fact(path), regotext.value(measure_units(unit)), regotext.value([low, high]))
+
+
+def _measure_question(measure: str, a: Asking) -> dict:
+    path, unit, _ = MEASURES[measure]
+    from ..terminology import ucum
+
+    units = [u for u in ucum.accepted_units(unit) if u not in ucum.LAB_SPELLINGS]
+    units = [unit, *[u for u in units if u != unit]]
+    choices = [{"valueCoding": {"system": UCUM_SYSTEM, "code": u, "display": u}} for u in units]
+    children = [
+        question(f"{path}.value", f"{humanize(measure)} ({unit})", "decimal", required=True),
+        question(f"{path}.unit", "Unit (UCUM)", "choice", required=True, answerOption=choices, initial=[choices[0]]),
+        question(f"{path}.date", "Date measured", "date"),
+    ]
+    return question(path, f"Patient's {measure}{a.scope}. {a.policy}{a.note}", "group", required=a.required, item=children, **a.enable)
+
+
+def _fill_measurement(path: str, answers: Answers, request: Filling) -> None:
+    entries = answers.entries(path, ("value", "unit", "date"))
+    if entries:
+        request.put(path, entries[0])
+
+
+@kind
+@dataclass(frozen=True)
+class ConcurrentTherapyRequiredTest(Kind):
+    value_set: str
+
+    key = "concurrent_therapy"
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["value_set"],
+        "description": "some concurrent therapy is in the value set (e.g. in combination with chemotherapy)",
+        "properties": {"value_set": IDENTIFIER},
+    }
+
+    def check(self, value_sets: Collection[str]) -> list[tuple[tuple, str]]:
+        return _value_set_issue(self.value_set, value_sets)
+
+    def fields(self) -> list[str]:
+        return ["concurrent_therapies"]
+
+    def rego(self) -> str:
+        return call("concurrent_therapy_required", fact("concurrent_therapies"), value_set(self.value_set))
+
+    def describe(self) -> str:
+        return f"a concurrent therapy from value set {self.value_set}"
+
+    @classmethod
+    def questions(cls, a: Asking) -> list[dict]:
+        return _therapy_questions(a, prior=False)
+
+    @classmethod
+    def fill(cls, key: str, tests: Sequence[Kind], answers: Answers, request: Filling) -> None:
+        request.put(key, answers.therapies(key, ("agent", "class")))
+
+    def fact_note(self, path: str, value: object, date_of_service: dt.date | None) -> str:
+        return _not_a_list(value)
+
+
+@kind
+@dataclass(frozen=True)
+class PrescribedByTest(Kind):
+    specialties: tuple[str, ...]
+    consultation: bool = True
+
+    key = "prescribed_by"
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["specialties"],
+        "description": "prescribed by (or, with consultation, in consultation with) one of the specialties",
+        "properties": {
+            "specialties": {"type": "array", "items": IDENTIFIER, "minItems": 1, "uniqueItems": True},
+            "consultation": {"type": "boolean", "description": "a consulting specialist counts too (default true)"},
+        },
+    }
+    request_schema = {
+        "prescriber.consulting_specialties": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "specialties of the specialists consulted on this request; [] = none",
+        },
+    }
+
+    def dump(self) -> object:
+        out: dict[str, Any] = {"specialties": list(self.specialties)}
+        if not self.consultation:
+            out["consultation"] = False
+        return out
+
+    def fields(self) -> list[str]:
+        return ["prescriber.specialty", "prescriber.consulting_specialties"] if self.consultation else ["prescriber.specialty"]
+
+    def rego(self) -> str:
+        consulting = fact("prescriber.consulting_specialties") if self.consultation else '{"state": "absent"}'
+        return call("prescribed_by", fact("prescriber.specialty"), consulting, regotext.block(lower_set(self.specialties), 1), regotext.value(self.consultation))
+
+    def describe(self) -> str:
+        how = "prescribed by or in consultation with" if self.consultation else "prescribed by"
+        return f"{how} {_or(self.specialties)}"
+
+    @classmethod
+    def questions(cls, a: Asking) -> list[dict]:
+        values = [s for t in a.tests for s in t.specialties]
+        if a.key == "prescriber.consulting_specialties":
+            return [question(a.key, f"Specialties of the specialists consulted (none: leave empty){a.scope}. {a.policy}{a.note}", "choice",
+                             repeats=True, answerOption=options(a.system("specialty"), [*values, OTHER]), **a.enable)]
+        return [question(a.key, f"Prescriber's specialty{a.scope}. {a.policy}{a.note}", "choice", required=a.required,
+                         answerOption=options(a.system("specialty"), [*values, OTHER]), **a.enable)]
+
+    @classmethod
+    def fill(cls, key: str, tests: Sequence[Kind], answers: Answers, request: Filling) -> None:
+        if key == "prescriber.consulting_specialties":
+            value = answers.one(key)
+            request.put(key, [value] if isinstance(value, str) else value)
+            return
+        request.put(key, answers.one(key))
+
+
+@kind
+@dataclass(frozen=True)
+class ProcedureTest(Kind):
+    names: tuple[str, ...]
+    within_days: int | None = None
+
+    key = "procedure"
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["names"],
+        "description": "the patient has had one of the procedures (e.g. splenectomy)",
+        "properties": {
+            "names": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 80}, "minItems": 1, "uniqueItems": True},
+            "within_days": {"type": "integer", "minimum": 0, "maximum": 36500},
+        },
+    }
+    request_schema = {
+        "procedures": {
+            "type": "array",
+            "description": "procedures the patient has had; absent = unknown; [] = none",
+            "items": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}, "date": {"type": "string"}}},
+        },
+    }
+
+    def fields(self) -> list[str]:
+        return ["procedures"]
+
+    def rego(self) -> str:
+        names = frozenset(lab_name(n) for n in self.names)
+        return call("procedure", fact("procedures"), regotext.value(names), regotext.value(self.within_days), DATE_OF_SERVICE)
+
+    def describe(self) -> str:
+        recent = f" at most {self.within_days} days before the date of service" if self.within_days is not None else ""
+        return f"procedure {_or(self.names)}{recent}"
+
+    @classmethod
+    def questions(cls, a: Asking) -> list[dict]:
+        names = [n for t in a.tests for n in t.names]
+        any_item = question(f"{a.key}.any", f"Has the patient had any of these procedures: {', '.join(dict.fromkeys(names))}?{a.scope} {a.policy}{a.note}",
+                            "boolean", required=a.required, **a.enable)
+        group = question(a.key, "Each procedure", "group", repeats=True,
+                         enableWhen=[{"question": f"{a.key}.any", "operator": "=", "answerBoolean": True}],
+                         item=[question(f"{a.key}.name", "Procedure", "string", required=True), question(f"{a.key}.date", "Date", "date")])
+        return [any_item, group]
+
+    @classmethod
+    def fill(cls, key: str, tests: Sequence[Kind], answers: Answers, request: Filling) -> None:
+        request.put(key, answers.therapies(key, ("name", "date")))
+
+    def fact_note(self, path: str, value: object, date_of_service: dt.date | None) -> str:
+        return _not_a_list(value)
+
+
+@kind
+@dataclass(frozen=True)
+class BodyMeasureTest(Kind):
+    measure: str
+    comparison: str
+    value: float
+
+    key = "body_measure"
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["measure", "comparison", "value"],
+        "description": "a body measurement compares with a threshold: weight in kg, height in cm, BMI in kg/m2 (computed from weight and height when both are given)",
+        "properties": {
+            "measure": {"enum": list(MEASURES)},
+            "comparison": {"enum": ["<", "<=", ">", ">=", "=="]},
+            "value": {"type": "number"},
+        },
+    }
+    request_schema = {path: {**_MEASUREMENT_SCHEMA, "description": f"{m}, converted to {unit}"} for m, (path, unit, _) in MEASURES.items()}
+
+    def fields(self) -> list[str]:
+        if self.measure == "bmi":
+            return ["patient.weight", "patient.height", "patient.bmi"]
+        return [MEASURES[self.measure][0]]
+
+    def rego(self) -> str:
+        c, v = regotext.string(self.comparison), regotext.value(self.value)
+        if self.measure == "bmi":
+            # BMI from kg and m: the height is read in cm and scaled.
+            return call("bmi", measurement_expr("weight"), measurement_expr("height_m"), measurement_expr("bmi"), c, v)
+        return call("compared", measurement_expr(self.measure), c, v)
+
+    def describe(self) -> str:
+        unit = MEASURES[self.measure][1]
+        computed = " (from weight and height when both are given)" if self.measure == "bmi" else ""
+        return f"{self.measure}{computed} {self.comparison} {_num(self.value)} {unit}"
+
+    def question_keys(self) -> list[str]:
+        return self.fields()
+
+    @classmethod
+    def questions(cls, a: Asking) -> list[dict]:
+        measure = next(m for m, (path, _, _) in MEASURES.items() if path == a.key)
+        return [_measure_question(measure, a)]
+
+    @classmethod
+    def fill(cls, key: str, tests: Sequence[Kind], answers: Answers, request: Filling) -> None:
+        _fill_measurement(key, answers, request)
+
+
+# The height in metres, for BMI (weight kg / height m^2).
+MEASURES["height_m"] = ("patient.height", "m", (0.2, 2.8))
+
+
+@kind
+@dataclass(frozen=True)
+class DoseTest(Kind):
+    """The prescribed dose (request `dose`: amount, unit, every_days, route) does not exceed
+    `max` `unit` per dose, day or week; per kg of body weight or per m2 of body surface area
+    (Mosteller: sqrt(height cm x weight kg / 3600)) with `per`."""
+
+    max: float
+    unit: str
+    period: str = "dose"
+    per: str = "none"
+
+    key = "dose"
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["max", "unit"],
+        "description": "the prescribed dose does not exceed a maximum",
+        "properties": {
+            "max": {"type": "number", "exclusiveMinimum": 0},
+            "unit": {"type": "string", "minLength": 1, "maxLength": 20, "description": "UCUM unit of the amount, e.g. mg, ug, [IU]"},
+            "period": {"enum": ["dose", "day", "week"], "description": "per dose (default), per day or per week"},
+            "per": {"enum": ["none", "kg", "m2"], "description": "per kg of body weight, per m2 of body surface area (Mosteller), or absolute (default)"},
+        },
+    }
+    request_schema = {
+        "dose": {
+            "type": "object",
+            "required": ["amount", "unit"],
+            "properties": {
+                "amount": {"type": "number", "minimum": 0},
+                "unit": {"type": "string", "description": "UCUM, e.g. mg, ug, [IU]"},
+                "every_days": {"type": "number", "exclusiveMinimum": 0, "description": "one dose every this many days (1 daily, 7 weekly, 0.5 twice daily)"},
+                "route": {"type": "string", "description": "e.g. subcutaneous, intravenous, oral"},
+            },
+        },
+    }
+
+    def dump(self) -> object:
+        out: dict[str, Any] = {"max": self.max, "unit": self.unit}
+        if self.period != "dose":
+            out["period"] = self.period
+        if self.per != "none":
+            out["per"] = self.per
+        return out
+
+    def check(self, value_sets: Collection[str]) -> list[tuple[tuple, str]]:
+        from ..terminology import ucum
+
+        try:
+            ucum.ucum_code(self.unit)
+        except ucum.UnitError as exc:
+            return [(("unit",), str(exc))]
+        return []
+
+    def fields(self) -> list[str]:
+        body = {"none": [], "kg": ["patient.weight"], "m2": ["patient.weight", "patient.height"]}[self.per]
+        return ["dose", *body]
+
+    def rego(self) -> str:
+        limit = {"max": self.max, "units": measure_units(self.unit), "period": self.period, "basis": self.per}
+        weight = measurement_expr("weight") if self.per != "none" else "null"
+        height = measurement_expr("height") if self.per == "m2" else "null"
+        return call("dose", fact("dose"), weight, height, regotext.value(limit))
+
+    def describe(self) -> str:
+        per = {"none": "", "kg": "/kg", "m2": "/m2 (Mosteller)"}[self.per]
+        return f"dose at most {_num(self.max)} {self.unit}{per} per {self.period}"
+
+    def question_keys(self) -> list[str]:
+        return self.fields()
+
+    @classmethod
+    def questions(cls, a: Asking) -> list[dict]:
+        if a.key != "dose":
+            measure = next(m for m, (path, _, _) in MEASURES.items() if path == a.key)
+            return [_measure_question(measure, a)]
+        units = list(dict.fromkeys(t.unit for t in a.tests))
+        choices = [{"valueCoding": {"system": UCUM_SYSTEM, "code": u, "display": u}} for u in units]
+        children = [
+            question("dose.amount", "Amount per dose", "decimal", required=True),
+            question("dose.unit", "Unit (UCUM)", "choice", required=True, answerOption=choices, initial=[choices[0]]),
+            question("dose.every_days", "One dose every ... days (1 daily, 7 weekly)", "decimal"),
+            question("dose.route", "Route", "string"),
+        ]
+        return [question("dose", f"Prescribed dose{a.scope}. {a.policy}{a.note}", "group", required=a.required, item=children, **a.enable)]
+
+    @classmethod
+    def fill(cls, key: str, tests: Sequence[Kind], answers: Answers, request: Filling) -> None:
+        if key == "dose":
+            for f in ("amount", "unit", "every_days", "route"):
+                request.put(f"dose.{f}", answers.one(f"dose.{f}"))
+            return
+        _fill_measurement(key, answers, request)
+
+
+@kind
+@dataclass(frozen=True)
+class PregnancyTest(Kind):
+    allowed: tuple[str, ...]
+
+    key = "pregnancy"
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["allowed"],
+        "description": "the patient's pregnancy status is one of `allowed`",
+        "properties": {"allowed": {"type": "array", "items": {"enum": ["pregnant", "not_pregnant"]}, "minItems": 1, "uniqueItems": True}},
+    }
+    request_schema = {
+        "patient.pregnancy_status": {"enum": [*PREGNANCY_STATUSES, None], "description": "pregnant, not_pregnant; unknown or null = not known"},
+    }
+
+    def fields(self) -> list[str]:
+        return ["patient.pregnancy_status"]
+
+    def rego(self) -> str:
+        return call("coded", fact("patient.pregnancy_status"), regotext.value(frozenset(self.allowed)), regotext.value(frozenset({"pregnant", "not_pregnant"})))
+
+    def describe(self) -> str:
+        return f"pregnancy status {_or(self.allowed)}"
+
+    @classmethod
+    def questions(cls, a: Asking) -> list[dict]:
+        return [question(a.key, f"Is the patient pregnant?{a.scope} {a.policy}{a.note}", "choice", required=a.required,
+                         answerOption=options(a.system("pregnancy_status"), PREGNANCY_STATUSES), **a.enable)]
+
+    def enable_when(self, system: Callable[[str], str]) -> list[dict]:
+        return [{"question": "patient.pregnancy_status", "operator": "=", "answerCoding": coding(system("pregnancy_status"), c)} for c in self.allowed]
