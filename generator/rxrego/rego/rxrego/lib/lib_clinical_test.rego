@@ -1,0 +1,307 @@
+# Tests of the shared library's clinical facts (clinical.rego; docs/semantics.md, "Clinical
+# facts"): capped quantities, body measurements, age in months, doses, therapy history,
+# concurrent therapy, procedures and who prescribes, each met, unmet, unknown and invalid.
+package rxrego.lib_clinical_test
+
+import data.rxrego.lib
+
+_on := "2026-06-15"
+
+_absent := {"state": "absent"}
+
+_p(value) := {"state": "present", "value": value}
+
+# --- quantity ------------------------------------------------------------------------------
+
+# 4 vials per 28 days, in whole vials, a days supply of at most 28.
+_vials := {"max_units": 4, "per_days": 28, "max_days_supply": 28, "whole_units": true}
+
+test_quantity if {
+	lib.quantity(_p(4), _p(28), _vials) == "met"
+	lib.quantity(_p(2), _p(14), _vials) == "met"
+	lib.quantity(_p(5), _p(28), _vials) == "unmet"
+
+	# a long supply is not pro-rated into compliance
+	lib.quantity(_p(60), _p(420), _vials) == "unmet"
+	lib.quantity(_absent, _p(28), _vials) == "unknown"
+	lib.quantity(_p(4), _absent, _vials) == "unknown"
+}
+
+test_quantity_invalid if {
+	lib.quantity(_p(1.5), _p(28), _vials) == "invalid"
+	lib.quantity(_p(1.5), _p(28), object.union(_vials, {"whole_units": false})) == "met"
+	lib.quantity(_p(-1), _p(28), _vials) == "invalid"
+	lib.quantity(_p("4"), _p(28), _vials) == "invalid"
+	lib.quantity({"state": "invalid"}, _p(28), _vials) == "invalid"
+	lib.quantity(_p(4), _p(0), _vials) == "invalid"
+	lib.quantity(_p(4), _p(2.5), _vials) == "invalid"
+	lib.quantity(_absent, _p("28"), _vials) == "invalid"
+}
+
+# --- body measurements ---------------------------------------------------------------------
+
+_kg := {"kg": 1, "g": 0.001, "[lb_av]": 0.45359237}
+
+_weight(value, unit) := _p({"value": value, "unit": unit, "date": "2026-06-01"})
+
+test_measurement if {
+	lib.measurement(_weight(70, "kg"), _kg, [0.2, 700]) == {"state": "present", "value": 70}
+	lib.measurement(_weight(70000, "g"), _kg, [0.2, 700]) == {"state": "present", "value": 70}
+	lib.measurement(_p({"value": 70, "unit": "KG"}), _kg, [0.2, 700]) == {"state": "present", "value": 70}
+	lib.measurement(_absent, _kg, [0.2, 700]) == {"state": "absent"}
+	lib.measurement(_weight(70, "stone"), _kg, [0.2, 700]) == {"state": "unknown"}
+	lib.measurement(_weight("70", "kg"), _kg, [0.2, 700]) == {"state": "unknown"}
+	lib.measurement(_p({"value": 70, "unit": 1}), _kg, [0.2, 700]) == {"state": "unknown"}
+	lib.measurement(_weight(7000, "kg"), _kg, [0.2, 700]) == {"state": "invalid"}
+	lib.measurement(_p(70), _kg, [0.2, 700]) == {"state": "invalid"}
+	lib.measurement({"state": "invalid"}, _kg, [0.2, 700]) == {"state": "invalid"}
+	lib.measurement(_p({"value": 70, "unit": "kg", "date": "2026-02-30"}), _kg, [0.2, 700]) == {"state": "invalid"}
+}
+
+test_compared if {
+	lib.compared({"state": "present", "value": 70}, ">=", 50) == "met"
+	lib.compared({"state": "present", "value": 40}, ">=", 50) == "unmet"
+	lib.compared({"state": "absent"}, ">=", 50) == "unknown"
+	lib.compared({"state": "unknown"}, ">=", 50) == "unknown"
+	lib.compared({"state": "invalid"}, ">=", 50) == "invalid"
+}
+
+test_bmi if {
+	# BMI >= 30 from weight (kg) and height (m): 100 / 1.8^2 = 30.9, 90 / 1.8^2 = 27.8
+	height := {"state": "present", "value": 1.8}
+	lib.bmi({"state": "present", "value": 100}, height, _absent, ">=", 30) == "met"
+	lib.bmi({"state": "present", "value": 90}, height, {"state": "present", "value": 35}, ">=", 30) == "unmet"
+	lib.bmi({"state": "invalid"}, height, {"state": "present", "value": 35}, ">=", 30) == "invalid"
+	lib.bmi({"state": "present", "value": 100}, {"state": "invalid"}, _absent, ">=", 30) == "invalid"
+
+	# without both measurements, the stated BMI
+	lib.bmi(_absent, height, {"state": "present", "value": 35}, ">=", 30) == "met"
+	lib.bmi({"state": "unknown"}, height, {"state": "present", "value": 25}, ">=", 30) == "unmet"
+	lib.bmi(_absent, _absent, _absent, ">=", 30) == "unknown"
+}
+
+# --- age in months -------------------------------------------------------------------------
+
+test_months_between if {
+	lib.months_between("2025-12-15", "2026-06-15") == 6
+	lib.months_between("2025-12-16", "2026-06-15") == 5
+	lib.months_between("2024-01-31", "2024-02-29") == 1
+	lib.months_between("2024-01-31", "2024-02-28") == 0
+}
+
+test_age_months if {
+	service := [2026, 6, 15]
+	lib.age_months(_p("2025-12-15"), service, 6, null) == "met"
+	lib.age_months(_p("2025-12-16"), service, 6, null) == "unmet"
+	lib.age_months(_p("2025-12-16"), service, null, 6) == "met"
+	lib.age_months(_absent, service, 6, null) == "unknown"
+	lib.age_months({"state": "invalid"}, service, 6, null) == "invalid"
+	lib.age_months(_p("2026-02-30"), service, 6, null) == "invalid"
+	lib.age_months(_p("2026-07-01"), service, 6, null) == "invalid" # born after the date of service
+	lib.age_months(_p("2025-12-15"), null, 6, null) == "invalid" # no valid date of service
+}
+
+# --- doses ---------------------------------------------------------------------------------
+
+_ug := {"ug": 1, "mg": 1000}
+
+# Romiplostim: at most 10 ug/kg a week.
+_weekly_per_kg := {"max": 10, "units": _ug, "period": "week", "basis": "kg"}
+
+_dose(amount, unit, days) := _p({"amount": amount, "unit": unit, "every_days": days})
+
+test_dose_per_kg if {
+	kg70 := {"state": "present", "value": 70}
+	lib.dose(_dose(500, "ug", 7), kg70, null, _weekly_per_kg) == "met"
+	lib.dose(_dose(0.5, "mg", 7), kg70, null, _weekly_per_kg) == "met"
+	lib.dose(_dose(500, "ug", 3.5), kg70, null, _weekly_per_kg) == "unmet"
+	lib.dose(_dose(500, "ug", 7), {"state": "present", "value": 40}, null, _weekly_per_kg) == "unmet"
+	lib.dose(_dose(500, "ug", 7), {"state": "invalid"}, null, _weekly_per_kg) == "invalid"
+	lib.dose(_dose(500, "ug", 7), {"state": "absent"}, null, _weekly_per_kg) == "unknown"
+	lib.dose(_dose(500, "ug", 7), {"state": "unknown"}, null, _weekly_per_kg) == "unknown"
+}
+
+test_dose_unreadable if {
+	kg70 := {"state": "present", "value": 70}
+	lib.dose(_absent, kg70, null, _weekly_per_kg) == "unknown"
+	lib.dose(_dose(500, "mL", 7), kg70, null, _weekly_per_kg) == "unknown"
+	lib.dose({"state": "invalid"}, kg70, null, _weekly_per_kg) == "invalid"
+	lib.dose(_p("500 ug weekly"), kg70, null, _weekly_per_kg) == "invalid"
+	lib.dose(_dose(-1, "ug", 7), kg70, null, _weekly_per_kg) == "invalid"
+	lib.dose(_dose("500", "ug", 7), kg70, null, _weekly_per_kg) == "invalid"
+	lib.dose(_dose(500, 1, 7), kg70, null, _weekly_per_kg) == "invalid"
+	lib.dose(_dose(500, "ug", 0), kg70, null, _weekly_per_kg) == "invalid"
+	lib.dose(_p({"amount": 500, "unit": "ug"}), kg70, null, _weekly_per_kg) == "invalid"
+}
+
+test_dose_absolute if {
+	# at most 1000 ug a dose (every_days not read), at most 100 mg a day
+	per_dose := {"max": 1000, "units": _ug, "period": "dose", "basis": "none"}
+	lib.dose(_p({"amount": 500, "unit": "ug"}), null, null, per_dose) == "met"
+	lib.dose(_p({"amount": 1.5, "unit": "mg"}), null, null, per_dose) == "unmet"
+	daily := {"max": 100, "units": {"mg": 1}, "period": "day", "basis": "none"}
+	lib.dose(_dose(50, "mg", 0.5), null, null, daily) == "met"
+	lib.dose(_dose(50, "mg", 0.25), null, null, daily) == "unmet"
+}
+
+test_dose_per_m2 if {
+	# at most 100 mg/m2 a dose; 70 kg and 170 cm are 1.818 m2 (Mosteller): 181.8 mg
+	per_m2 := {"max": 100, "units": {"mg": 1}, "period": "dose", "basis": "m2"}
+	kg70 := {"state": "present", "value": 70}
+	cm170 := {"state": "present", "value": 170}
+	lib.dose(_p({"amount": 180, "unit": "mg"}), kg70, cm170, per_m2) == "met"
+	lib.dose(_p({"amount": 185, "unit": "mg"}), kg70, cm170, per_m2) == "unmet"
+	lib.dose(_p({"amount": 180, "unit": "mg"}), kg70, {"state": "invalid"}, per_m2) == "invalid"
+	lib.dose(_p({"amount": 180, "unit": "mg"}), kg70, _absent, per_m2) == "unknown"
+}
+
+# --- therapy history -----------------------------------------------------------------------
+
+_tkis := {"agents": {"imatinib", "dasatinib"}, "classes": {"tyrosine_kinase_inhibitor"}}
+
+_failed := {"results": {"failed"}, "n": 1, "each_agent": false, "min_days": null, "any_agent": false}
+
+test_history if {
+	lib.history(_p([{"agent": "Imatinib", "result": "failed"}]), _tkis, _failed, _on) == "met"
+	by_class := {"agent": "nilotinib", "class": "tyrosine_kinase_inhibitor", "result": "failed"}
+	lib.history(_p([by_class]), _tkis, _failed, _on) == "met"
+	lib.history(_p([{"agent": "imatinib", "result": "intolerant"}]), _tkis, _failed, _on) == "unmet"
+	lib.history(_p([{"agent": "prednisone", "result": "failed"}]), _tkis, _failed, _on) == "unmet"
+	lib.history(_p([]), _tkis, _failed, _on) == "unmet"
+
+	# a result not known could still count
+	lib.history(_p([{"agent": "imatinib"}]), _tkis, _failed, _on) == "unknown"
+	lib.history(_p([{"agent": "imatinib", "result": null}]), _tkis, _failed, _on) == "unknown"
+	lib.history(_absent, _tkis, _failed, _on) == "unknown"
+
+	# two distinct agents
+	two := object.union(_failed, {"n": 2})
+	lib.history(_p([{"agent": "imatinib", "result": "failed"}, {"agent": "IMATINIB", "result": "failed"}]), _tkis, two, _on) == "unmet"
+	lib.history(_p([{"agent": "imatinib", "result": "failed"}, {"agent": "dasatinib", "result": "failed"}]), _tkis, two, _on) == "met"
+}
+
+test_history_invalid if {
+	lib.history(_p({"agent": "imatinib"}), _tkis, _failed, _on) == "invalid"
+	lib.history({"state": "invalid"}, _tkis, _failed, _on) == "invalid"
+	lib.history(_p([{"agent": 1, "result": "failed"}]), _tkis, _failed, _on) == "invalid"
+	lib.history(_p(["imatinib"]), _tkis, _failed, _on) == "invalid"
+	lib.history(_p([{"agent": "imatinib", "class": 1, "result": "failed"}]), _tkis, _failed, _on) == "invalid"
+	lib.history(_p([{"agent": "imatinib", "result": true}]), _tkis, _failed, _on) == "invalid"
+	lib.history(_p([{"agent": "imatinib", "result": "failed", "start_date": "2026-02-30"}]), _tkis, _failed, _on) == "invalid"
+	backwards := {"agent": "imatinib", "result": "failed", "start_date": "2026-03-01", "end_date": "2026-01-01"}
+	lib.history(_p([backwards]), _tkis, _failed, _on) == "invalid"
+
+	# a malformed entry beside one that counts does not matter
+	lib.history(_p([{"agent": "imatinib", "result": "failed"}, {"agent": 1}]), _tkis, _failed, _on) == "met"
+}
+
+test_history_each_agent if {
+	each := object.union(_failed, {"each_agent": true})
+	both := [{"agent": "imatinib", "result": "failed"}, {"agent": "dasatinib", "result": "failed"}]
+	lib.history(_p(both), _tkis, each, _on) == "met"
+	lib.history(_p([{"agent": "imatinib", "result": "failed"}]), _tkis, each, _on) == "unmet"
+	lib.history(_p([{"agent": "imatinib", "result": "failed"}, {"agent": "dasatinib"}]), _tkis, each, _on) == "unknown"
+
+	# each agent by name: a class does not stand in for one
+	by_class := {"agent": "nilotinib", "class": "tyrosine_kinase_inhibitor", "result": "failed"}
+	lib.history(_p([{"agent": "imatinib", "result": "failed"}, by_class]), _tkis, each, _on) == "unmet"
+}
+
+test_history_any_agent_any_result if {
+	anything := {"results": {"any"}, "n": 1, "each_agent": false, "min_days": null, "any_agent": true}
+	no_set := {"agents": set(), "classes": set()}
+	lib.history(_p([{"agent": "prednisone", "result": "completed"}]), no_set, anything, _on) == "met"
+	lib.history(_p([{"agent": "prednisone"}]), no_set, anything, _on) == "met"
+	lib.history(_p([]), no_set, anything, _on) == "unmet"
+	lib.history(_p([{"agent": "prednisone", "result": "failed"}]), no_set, object.union(_failed, {"any_agent": true}), _on) == "met"
+}
+
+_trial(start, end) := {"agent": "imatinib", "result": "failed", "start_date": start, "end_date": end}
+
+test_history_trial_length if {
+	long := object.union(_failed, {"min_days": 56})
+	lib.history(_p([_trial("2026-01-01", "2026-03-01")]), _tkis, long, _on) == "met"
+	lib.history(_p([_trial("2026-01-01", "2026-01-20")]), _tkis, long, _on) == "unmet"
+
+	# ongoing: to the date of service
+	ongoing := {"agent": "imatinib", "result": "failed", "start_date": "2026-04-01"}
+	lib.history(_p([ongoing]), _tkis, long, _on) == "met"
+	lib.history(_p([object.union(ongoing, {"end_date": null})]), _tkis, long, _on) == "met"
+	lib.history(_p([{"agent": "imatinib", "result": "failed", "start_date": "2026-06-01"}]), _tkis, long, _on) == "unmet"
+
+	# a trial whose start or result is not known could be long enough
+	lib.history(_p([{"agent": "imatinib", "result": "failed"}]), _tkis, long, _on) == "unknown"
+	lib.history(_p([{"agent": "imatinib", "start_date": "2026-06-01"}]), _tkis, long, _on) == "unknown"
+
+	# a contraindicated agent was never taken
+	never := object.union(long, {"results": {"contraindicated"}})
+	lib.history(_p([{"agent": "imatinib", "result": "contraindicated"}]), _tkis, never, _on) == "met"
+}
+
+# --- concurrent therapy required -------------------------------------------------------------
+
+_acei := {"agents": {"lisinopril"}, "classes": {"arb"}}
+
+test_concurrent_therapy_required if {
+	lib.concurrent_therapy_required(_p([{"agent": "Lisinopril"}]), _acei) == "met"
+	lib.concurrent_therapy_required(_p([{"agent": "losartan", "class": "arb"}]), _acei) == "met"
+	lib.concurrent_therapy_required(_p([{"agent": "lisinopril"}, {"agent": 1}]), _acei) == "met"
+	lib.concurrent_therapy_required(_p([{"agent": "aspirin"}]), _acei) == "unmet"
+	lib.concurrent_therapy_required(_p([]), _acei) == "unmet"
+	lib.concurrent_therapy_required(_absent, _acei) == "unknown"
+	lib.concurrent_therapy_required(_p([{"agent": "aspirin"}, {"agent": 1}]), _acei) == "invalid"
+	lib.concurrent_therapy_required(_p({"agent": "lisinopril"}), _acei) == "invalid"
+	lib.concurrent_therapy_required({"state": "invalid"}, _acei) == "invalid"
+}
+
+# --- procedures ----------------------------------------------------------------------------
+
+_splenectomy := {"splenectomy"}
+
+test_procedure if {
+	lib.procedure(_p([{"name": "Splenectomy"}]), _splenectomy, null, _on) == "met"
+	lib.procedure(_p([{"name": "splenectomy", "date": "2026-01-01"}]), _splenectomy, 365, _on) == "met"
+	lib.procedure(_p([{"name": "splenectomy", "date": "2024-01-01"}]), _splenectomy, 365, _on) == "unmet"
+	lib.procedure(_p([{"name": "splenectomy", "date": "2026-07-01"}]), _splenectomy, 365, _on) == "unmet"
+	lib.procedure(_p([{"name": "appendectomy", "date": "2026-01-01"}]), _splenectomy, 365, _on) == "unmet"
+	lib.procedure(_p([]), _splenectomy, null, _on) == "unmet"
+
+	# undated, when the date matters
+	lib.procedure(_p([{"name": "splenectomy"}]), _splenectomy, 365, _on) == "unknown"
+	lib.procedure(_absent, _splenectomy, null, _on) == "unknown"
+}
+
+test_procedure_invalid if {
+	lib.procedure({"state": "invalid"}, _splenectomy, null, _on) == "invalid"
+	lib.procedure(_p({"name": "splenectomy"}), _splenectomy, null, _on) == "invalid"
+	lib.procedure(_p([{"name": 1}]), _splenectomy, null, _on) == "invalid"
+	lib.procedure(_p(["splenectomy"]), _splenectomy, null, _on) == "invalid"
+	lib.procedure(_p([{"name": "splenectomy", "date": "2026-02-30"}]), _splenectomy, 365, _on) == "invalid"
+}
+
+# --- who prescribes ------------------------------------------------------------------------
+
+_hematology := {"hematology", "oncology"}
+
+test_prescribed_by if {
+	lib.prescribed_by(_p("Hematology"), _absent, _hematology, true) == "met"
+	lib.prescribed_by(_p("internal medicine"), _p(["Hematology"]), _hematology, true) == "met"
+	lib.prescribed_by(_absent, _p(["oncology"]), _hematology, true) == "met"
+	lib.prescribed_by(_p("internal medicine"), _p([]), _hematology, true) == "unmet"
+	lib.prescribed_by(_p("internal medicine"), _p(["cardiology"]), _hematology, true) == "unmet"
+
+	# without consultation, the consulting specialties are not read
+	lib.prescribed_by(_p("internal medicine"), _absent, _hematology, false) == "unmet"
+	lib.prescribed_by(_p("internal medicine"), _p(["hematology"]), _hematology, false) == "unmet"
+	lib.prescribed_by(_p("internal medicine"), _p(1), _hematology, false) == "unmet"
+}
+
+test_prescribed_by_unknown_or_invalid if {
+	lib.prescribed_by(_absent, _p([]), _hematology, true) == "unknown"
+	lib.prescribed_by(_p("internal medicine"), _absent, _hematology, true) == "unknown"
+	lib.prescribed_by(_p(1), _p([]), _hematology, true) == "invalid"
+	lib.prescribed_by({"state": "invalid"}, _p([]), _hematology, true) == "invalid"
+	lib.prescribed_by(_p("internal medicine"), _p("hematology"), _hematology, true) == "invalid"
+	lib.prescribed_by(_p("internal medicine"), _p(["cardiology", 1]), _hematology, true) == "invalid"
+	lib.prescribed_by(_p("internal medicine"), {"state": "invalid"}, _hematology, true) == "invalid"
+}
