@@ -136,3 +136,68 @@ def test_check_wording_command(tmp_path: Path):
     assert plain.exit_code == 0
     clean = CliRunner().invoke(main, ["check", "--wording", str(SPECS)])
     assert clean.exit_code == 0 and "wording: every number and count" in clean.output
+
+
+MEASURED = """\
+schema_version: 1
+id: acme-plateletdrug
+number: "1.2.4"
+title: Plateletdrug
+section: Prescription Drugs
+effective_date: 2026-01-01
+drug: {brand: Plateletdrug, hcpcs: [J1235]}
+coverage:
+  medically_necessary: Plateletdrug may be considered medically necessary if the conditions below are met.
+  investigational: Plateletdrug may be considered investigational for all other indications.
+  indication: diagnosis
+value_sets:
+  steroids: {description: corticosteroids, agents: [prednisone, dexamethasone]}
+criteria:
+  diagnosis:
+    text: Immune thrombocytopenia
+    diagnosis: {icd10: [D69.3]}
+  baseline:
+    text: Platelet count below 30,000 per microlitre
+    lab: {name: platelets, comparison: "<", value: 30, unit: 10*3/uL}
+  maintained:
+    text: Platelet count at least 50 x 10^9/L
+    lab: {name: platelets, comparison: ">=", value: 50, unit: 10*9/L}
+  reduced:
+    text: LDL-C reduced by at least 30% from baseline
+    lab: {name: ldl_c, comparison: "<=", value: -30, change: percent, unit: mg/dL}
+  trial:
+    text: At least 8 weeks of a corticosteroid that failed
+    prior_therapy: {value_set: steroids, min_days: 56}
+  dose:
+    text: The dose does not exceed 10 mcg/kg once weekly
+    dose: {max: 10, unit: ug, period: week, per: kg}
+requirements:
+  initial: {title: Prior-Approval Requirements, duration_months: 12, all_of: [diagnosis, baseline, maintained, reduced, trial, dose]}
+"""
+
+
+@pytest.mark.parametrize(
+    ("cid", "wrong", "said"),
+    [
+        ("baseline", "value: 30, unit: 10*3/uL", "30,000"),  # 30,000 per microlitre is 30 10*3/uL, not 20
+        ("maintained", "value: 50, unit: 10*9/L", "50"),
+        ("reduced", "value: -30", "30"),
+        ("trial", "min_days: 56", "8"),  # 8 weeks are 56 days, not 50
+        ("dose", "max: 10", "10"),
+    ],
+)
+def test_quantities_with_units_durations_and_changes_are_read(tmp_path: Path, cid: str, wrong: str, said: str):
+    """A number followed by a unit is a quantity in that unit (UCUM-converted into the
+    encoded unit), never a count; a duration in weeks is its days; a change is named by its
+    size. Worded as encoded, nothing is flagged; with the encoded number changed, the
+    wording's number is."""
+    path = tmp_path / "measured.yaml"
+    path.write_text(MEASURED, encoding="utf-8")
+    assert wording_issues(load_spec(path)) == []
+    changed = MEASURED.replace(wrong, wrong.replace(wrong.split(": ")[1].split(",")[0], "7"), 1)
+    assert changed != MEASURED
+    path.write_text(changed, encoding="utf-8")
+    issues = criterion_issues(load_spec(path), cid)
+    assert issues and all(f"names {said} " in i for i in issues), issues
+    # the numbers inside a unit (10^9/L, 1.73 m2) are never read as numbers of their own
+    assert not any("names 9 " in i or ("names 10 " in i and cid != "dose") for i in issues), issues

@@ -13,6 +13,12 @@ as `min_years: 1`. This lint reads two things from the wording:
 - **numbers** standing as words of their own ("18", "1,000", "30 days", "18+"), not inside
   codes or names ("CD22", "C91.0", "ICD-10", "5.21.100"): each must be a number encoded at
   or under the criterion (an age bound, a lab threshold or window, a quantity limit, a count).
+  A number followed by a unit of measure ("30,000 per microlitre", "50 x 10^9/L", "5.0
+  mEq/L", "30%") is a quantity, never a count: it matches an encoded number as written or
+  converted by UCUM into the unit of a lab or dose encoded under the criterion (30,000 per
+  microlitre is 30 10*3/uL), and the numbers inside its unit ("10^9", "1.73 m2") are the
+  unit's. A duration in weeks matches its days ("8 weeks", min_days: 56), in years its
+  months; a change from baseline is named by its size ("reduced by 30%", value: -30).
 
 A leaf that encodes no number at all (an attestation, a yes/no clinical status such as
 "relapse within 12 months") is asserted whole by the requester and is not checked.
@@ -24,6 +30,7 @@ document again, not a proof of a mistake, so `check --wording` lists each with i
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +38,7 @@ from pathlib import Path
 from ..spec import model as m
 from ..spec.errors import SpecError, format_path
 from ..spec.yamlsource import Located, parse, read_text
+from ..terminology import ucum
 
 WORDS = {
     "one": 1,
@@ -60,6 +68,26 @@ OF_FOLLOWING = re.compile(rf"\b({_COUNT[1:-1]}|both)\s+of\s+(?:the\s+following|t
 # A number that is a word of its own: not part of a code or name (CD22, C91.0, ICD-10,
 # 5.21.100, HLA-B*57:01).
 NUMBER = re.compile(r"(?<![\w.\-/*:])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?![\w]|\.\d|-\w|/\d|:\d)")
+# A unit of measure right after a number: a percentage; a count per volume written with a
+# power of ten ("x 10^9/L") or in words ("per microlitre"); a unit with a slash ("mg/dL",
+# "mL/min/1.73 m2", "mcg/kg"); or a plain mass, volume or amount ("mg", "mcg", "mL", "IU").
+_VOLUME = r"(?:L|dL|mL|uL|µL|μL|mcL|mm3)"
+UNIT = re.compile(
+    r"\s*(?:"
+    r"(?P<percent>%|percent\b)"
+    rf"|(?:x|\u00d7)?\s*10\s*(?:\^|\*)\s*(?P<power>\d+)\s*/\s*(?P<per>{_VOLUME})\b"
+    r"|per\s+(?P<per_word>(?:micro|milli|deci)?lit(?:re|er)|cubic\s+millimet(?:re|er)|µL|μL|uL|mcL|mm3)\b"
+    r"|(?P<code>[A-Za-zµμ\[\]{}]+(?:/(?:[A-Za-zµμ\[\]{}_]+|\d+(?:\.\d+)?\s?m\^?2|\d+\^?\d*))+)"
+    r"|(?P<plain>mg|mcg|ug|µg|μg|g|kg|mL|L|mEq|meq|mmol|umol|IU|cm|m2)\b"
+    r")"
+)
+_PER_WORD = {"microlitre": "/uL", "microliter": "/uL", "millilitre": "/mL", "milliliter": "/mL", "decilitre": "/dL"}
+_PER_WORD |= {"deciliter": "/dL", "litre": "/L", "liter": "/L", "cubic millimetre": "/mm3", "cubic millimeter": "/mm3"}
+# A duration after a number: weeks match days (x 7), years match months (x 12).
+DURATION = re.compile(r"\s*(?:consecutive\s+|continuous\s+)?(?P<unit>weeks?|years?)\b", re.IGNORECASE)
+_DURATION_FACTOR = {"week": 7, "year": 12}
+# Fields of a lab or dose that are in its unit.
+_IN_UNIT = ("value", "plausible_min", "plausible_max", "uln", "max")
 
 
 @dataclass(frozen=True, order=True)
@@ -139,6 +167,9 @@ def encoded(spec: m.PolicySpec, cid: str) -> tuple[dict[float, str], dict[float,
                     numbers.setdefault(_number(number), f"{x}: stated by the request")
             for value, name in _leaf_numbers(t).items():
                 numbers.setdefault(value, f"{x}: {name}")
+                if value < 0 and name == "value" and getattr(t, "change", None) is not None:
+                    # a change from baseline is worded by its size: "reduced by 30%"
+                    numbers.setdefault(-value, f"{x}: {name} (a change of this size)")
                 if name in ("at_least", "n"):
                     counts.setdefault(value, f"{x}: {name}")
             return
@@ -179,8 +210,8 @@ def criterion_issues(spec: m.PolicySpec, cid: str) -> list[str]:
                 f'the wording says "{match.group(0)}" but no count of {_show(said)} is encoded ({_counts(counts)})'
             )
     for match in AT_LEAST.finditer(text):
-        if any(a <= match.start(1) < b for a, b in spans):
-            continue
+        if any(a <= match.start(1) < b for a, b in spans) or UNIT.match(text, match.end()):
+            continue  # ... or a quantity ("at least 50 x 10^9/L"), which the number check reads
         spans.append(match.span(1))
         said = _number(match.group(1))
         after = text[match.end() : match.end() + 25].lower()
@@ -193,14 +224,78 @@ def criterion_issues(spec: m.PolicySpec, cid: str) -> list[str]:
             out.append(
                 f'the wording says "{match.group(0)}" but no count of {_show(said)} is encoded ({_counts(counts)})'
             )
+    measured = _in_units(spec, cid)
     for match in NUMBER.finditer(text):
         if any(a <= match.start(1) < b for a, b in spans):
             continue
         said = _number(match.group(1))
+        unit = UNIT.match(text, match.end())
+        if unit:
+            spans.append(unit.span())  # the numbers inside a unit ("10^9/L") are the unit's
+            if said in numbers or _converts(said, _ucum(unit), measured):
+                continue
+        duration = DURATION.match(text, match.end())
+        if duration and said * _DURATION_FACTOR[duration["unit"].lower().rstrip("s")] in numbers:
+            continue
         if said not in numbers:
             has = ", ".join(f"{_show(v)} ({where})" for v, where in numbers.items()) or "none"
             out.append(f"the wording names {match.group(1)} but the encoding has no such number (it has: {has})")
     return out
+
+
+def _ucum(unit: re.Match[str]) -> str | None:
+    """The UCUM code of a unit UNIT matched, or None when it is not one."""
+    if unit["percent"]:
+        return "%"
+    if unit["power"]:
+        per = re.sub("^(?:µ|μ|mc)", "u", unit["per"])
+        return f"10*{unit['power']}/{per}"
+    if unit["per_word"]:
+        word = " ".join(unit["per_word"].lower().split())
+        return _PER_WORD.get(word, "/" + re.sub("^(?:µ|μ|mc)", "u", unit["per_word"]))
+    written = re.sub("[µμ]", "u", unit["code"] or unit["plain"])
+    try:
+        return ucum.ucum_code(written)
+    except ucum.UnitError:
+        return None
+
+
+def _in_units(spec: m.PolicySpec, cid: str) -> list[tuple[float, str]]:
+    """(number, UCUM unit) of every lab or dose encoded at or under a criterion: the numbers a
+    quantity in the wording may be converted to."""
+    out: list[tuple[float, str]] = []
+    seen: set[str] = set()
+
+    def walk(x: str) -> None:
+        if x in seen:
+            return
+        seen.add(x)
+        c = spec.criterion(x)
+        unit = getattr(c.test, "unit", None)
+        if c.is_leaf and isinstance(unit, str):
+            for name in _IN_UNIT:
+                value = getattr(c.test, name, None)
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    out.append((float(value), unit))
+        for child in () if c.is_leaf else c.children:
+            walk(child)
+
+    walk(cid)
+    return out
+
+
+def _converts(said: float, unit: str | None, measured: list[tuple[float, str]]) -> bool:
+    """True when `said` in `unit` is one of the `measured` numbers in theirs (UCUM)."""
+    if unit is None:
+        return False
+    for value, target in measured:
+        try:
+            converted = said * ucum.factor(unit, target)
+        except ucum.UnitError:
+            continue
+        if math.isclose(converted, value, rel_tol=1e-9):
+            return True
+    return False
 
 
 def _counts(counts: dict[float, str]) -> str:
