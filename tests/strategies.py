@@ -267,13 +267,19 @@ def _age_fact(spec: m.PolicySpec) -> _Fact:
     ) or [18]
 
     def age_ok(years: int) -> bool:
-        return all((t.min_years is None or years >= t.min_years) and (t.max_years is None or years <= t.max_years)
-                   and (t.min_months is None or years * 12 >= t.min_months + 1) and (t.max_months is None or years * 12 < t.max_months)
-                   for t in tests)
+        return all(
+            (t.min_years is None or years >= t.min_years)
+            and (t.max_years is None or years <= t.max_years)
+            and (t.min_months is None or years * 12 >= t.min_months + 1)
+            and (t.max_months is None or years * 12 < t.max_months)
+            for t in tests
+        )
 
     good_ages = [a for a in (46, 30, 70, 10, 5, 1) if age_ok(a)] or [46, 10]
-    month_thresholds = sorted({t.min_months for t in tests if t.min_months is not None}
-                              | {t.max_months + 1 for t in tests if t.max_months is not None})
+    month_thresholds = sorted(
+        {t.min_months for t in tests if t.min_months is not None}
+        | {t.max_months + 1 for t in tests if t.max_months is not None}
+    )
 
     def good(draw, ctx: _Ctx):
         if ctx.leap_birth:
@@ -495,11 +501,27 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
     tests = _leaves(spec, m.PriorTherapyTest)
     value_sets = _unique(vs for t in tests for vs in _all_value_sets(spec) if vs.id == t.value_set)
     agents_in, agents_out, classes, class_pool = _therapy_pools(
-        spec, value_sets, ("hyper-CVAD", "rituximab", "olverembatinib", "blinatumomab", "imatinib mesylate", ""))
+        spec, value_sets, ("hyper-CVAD", "rituximab", "olverembatinib", "blinatumomab", "imatinib mesylate", "")
+    )
     listed = _unique(r for t in tests for r in t.results if r != "any") or ("failed",)
-    result_pool = _unique([*listed, *listed, "inadequate_response", "completed", *(r.title() for r in listed), *(r.upper() for r in listed),
-                           " " + listed[0], "intolerant", "partial_response", "contraindicated", "ongoing",
-                           MISSING, None, MISSING])
+    result_pool = _unique(
+        [
+            *listed,
+            *listed,
+            "inadequate_response",
+            "completed",
+            *(r.title() for r in listed),
+            *(r.upper() for r in listed),
+            " " + listed[0],
+            "intolerant",
+            "partial_response",
+            "contraindicated",
+            "ongoing",
+            MISSING,
+            None,
+            MISSING,
+        ]
+    )
     # Well-formed entries: agents from the value sets weigh three times the others.
     agent_pool = agents_in * 3 + agents_out
 
@@ -647,20 +669,45 @@ def _lab_fact(spec: m.PolicySpec) -> _Fact:
     tests = _leaves(spec, m.LabTest)
 
     def pools(t: m.LabTest):
-        raw = t.value if t.value is not None and t.change is None else (t.times_uln or 1) * (t.uln or 40) if t.times_uln else 100
+        raw = (
+            t.value
+            if t.value is not None and t.change is None
+            else (t.times_uln or 1) * (t.uln or 40)
+            if t.times_uln
+            else 100
+        )
         threshold = Fraction(repr(raw)) if isinstance(raw, float) else Fraction(raw)
-        steps = (Fraction(0), Fraction(1, 4), Fraction(-1, 4), Fraction(1, 2), Fraction(-1, 2), Fraction(1), Fraction(-1))
+        steps = (
+            Fraction(0),
+            Fraction(1, 4),
+            Fraction(-1, 4),
+            Fraction(1, 2),
+            Fraction(-1, 2),
+            Fraction(1),
+            Fraction(-1),
+        )
         exact = [threshold + s for s in steps] + [Fraction(0), threshold * 2]
         values = _unique([*(_number(x) for x in exact), *([float(threshold)] if threshold.denominator == 1 else [])])
         good_values = _unique(_number(x) for x in exact if _COMPARE[t.comparison](x, threshold)) or (values[0],)
         w = t.within_days
         offsets = _unique([0, 1, w - 1, w, w + 1, 2 * w, 365] if w is not None else [0, 1, 30, 365])
         good_offsets = _unique(o for o in offsets if w is None or 0 <= o <= w)
-        names = _unique([*_case_variants(t.name), *(o.name for o in tests if o.name != t.name), "ast", "bilirubin",
-                         *t.aliases, t.name.replace("_", "-").upper(), t.name.replace("_", " ")])
+        names = _unique(
+            [
+                *_case_variants(t.name),
+                *(o.name for o in tests if o.name != t.name),
+                "ast",
+                "bilirubin",
+                *t.aliases,
+                t.name.replace("_", "-").upper(),
+                t.name.replace("_", " "),
+            ]
+        )
         # the spec's unit as written, UCUM codes that convert into it, spellings, and units that do not
         convertible = [u for u in kinds.unit_factors(t.unit, t.molar_mass)][:6]
-        units = _unique([t.unit, t.unit.upper(), t.unit.lower(), " " + t.unit, *convertible, "mg/dL", "IU/L", "", "banana"])
+        units = _unique(
+            [t.unit, t.unit.upper(), t.unit.lower(), " " + t.unit, *convertible, "mg/dL", "IU/L", "", "banana"]
+        )
         return values, good_values, offsets, good_offsets, names, units
 
     table = {t: pools(t) for t in tests}
@@ -672,10 +719,13 @@ def _lab_fact(spec: m.PolicySpec) -> _Fact:
     bad_dates = ("2026-02-30", "2026-6-1", "", MISSING, None, 20260101, True)
 
     def good_entry(draw, ctx, t: m.LabTest) -> dict:
-        values, good_values, _, good_offsets, names, units = table[t]
-        e = {"name": draw(st.sampled_from(_case_variants(t.name))), "value": draw(st.sampled_from(good_values)),
-             "unit": draw(st.sampled_from(_unique([t.unit, t.unit.lower()]))),
-             "date": _shift(ctx.dos, -draw(st.sampled_from(good_offsets)))}
+        _, good_values, _, good_offsets, _, _ = table[t]
+        e = {
+            "name": draw(st.sampled_from(_case_variants(t.name))),
+            "value": draw(st.sampled_from(good_values)),
+            "unit": draw(st.sampled_from(_unique([t.unit, t.unit.lower()]))),
+            "date": _shift(ctx.dos, -draw(st.sampled_from(good_offsets))),
+        }
         if t.loinc and draw(st.booleans()):
             e["code"] = t.loinc[0]
         return e
@@ -692,7 +742,11 @@ def _lab_fact(spec: m.PolicySpec) -> _Fact:
         e: dict = {"name": draw(st.sampled_from(names))}
         codes = _unique(c for x in tests for c in x.loinc)
         _put(e, "code", draw(st.sampled_from((MISSING,) * 3 + codes + ("2951-2", 5, None))))
-        _put(e, "reference_range", _pick(draw, (MISSING, MISSING, MISSING, {"high": 40}, {"high": 35.5}, {"high": "40"}, {}, 7)))
+        _put(
+            e,
+            "reference_range",
+            _pick(draw, (MISSING, MISSING, MISSING, {"high": 40}, {"high": 35.5}, {"high": "40"}, {}, 7)),
+        )
         _put(e, "value", copy.deepcopy(value))
         _put(e, "unit", unit)
         _put(e, "date", when)
@@ -822,7 +876,10 @@ def _concurrent_fact(spec: m.PolicySpec) -> _Fact:
 
 def _anchor_fact(spec: m.PolicySpec) -> _Fact:
     """treatment.start_date, the anchor of baseline, after-therapy and change-from-baseline labs."""
-    days = _unique([0, 1, 30, 56, 57, 90, 180] + [t.after_days + d for t in _leaves(spec, m.LabTest) if t.after_days for d in (-1, 0, 1)])
+    days = _unique(
+        [0, 1, 30, 56, 57, 90, 180]
+        + [t.after_days + d for t in _leaves(spec, m.LabTest) if t.after_days for d in (-1, 0, 1)]
+    )
     return _Fact(
         ("treatment", "start_date"),
         lambda draw, ctx: _shift(ctx.dos, -draw(st.sampled_from(days))),
@@ -837,7 +894,9 @@ def _consulting_fact(spec: m.PolicySpec) -> _Fact:
     return _Fact(
         ("prescriber", "consulting_specialties"),
         lambda draw, ctx: [draw(st.sampled_from(variants))],
-        lambda draw, ctx: _pick(draw, ([], ["internal_medicine"], ["internal_medicine", accepted[0] + " "], [" " + accepted[0]])),
+        lambda draw, ctx: _pick(
+            draw, ([], ["internal_medicine"], ["internal_medicine", accepted[0] + " "], [" " + accepted[0]])
+        ),
         lambda draw, ctx: _pick(draw, (accepted[0], [5], [None], 5, True, {"a": accepted[0]}, [accepted[0], 5])),
     )
 
@@ -860,16 +919,35 @@ def _procedure_fact(spec: m.PolicySpec) -> _Fact:
     within = _unique(t.within_days for t in tests if t.within_days is not None) or (365,)
 
     def entry(draw, ctx) -> dict:
-        e: dict = {"name": draw(st.sampled_from(names + ("appendectomy", "cholecystectomy")))}
+        e: dict = {"name": draw(st.sampled_from((*names, "appendectomy", "cholecystectomy")))}
         w = draw(st.sampled_from(within))
-        _put(e, "date", draw(st.sampled_from((MISSING, None, _shift(ctx.dos, -w), _shift(ctx.dos, -w - 1), _shift(ctx.dos, -1), _shift(ctx.dos, 2)))))
+        _put(
+            e,
+            "date",
+            draw(
+                st.sampled_from(
+                    (
+                        MISSING,
+                        None,
+                        _shift(ctx.dos, -w),
+                        _shift(ctx.dos, -w - 1),
+                        _shift(ctx.dos, -1),
+                        _shift(ctx.dos, 2),
+                    )
+                )
+            ),
+        )
         return e
 
     return _Fact(
         ("procedures",),
-        lambda draw, ctx: [{"name": draw(st.sampled_from(names)), "date": _shift(ctx.dos, -draw(st.sampled_from((0, 1, 30))))}],
+        lambda draw, ctx: [
+            {"name": draw(st.sampled_from(names)), "date": _shift(ctx.dos, -draw(st.sampled_from((0, 1, 30))))}
+        ],
         lambda draw, ctx: [entry(draw, ctx) for _ in range(draw(st.sampled_from((0, 1, 2))))],
-        lambda draw, ctx: _pick(draw, ("splenectomy", 5, [5], [{"name": 5}], [{"name": names[0], "date": "2026-02-30"}], [None])),
+        lambda draw, ctx: _pick(
+            draw, ("splenectomy", 5, [5], [{"name": 5}], [{"name": names[0], "date": "2026-02-30"}], [None])
+        ),
     )
 
 
@@ -883,8 +961,18 @@ def _measurement_fact(path: tuple[str, ...], good_values: tuple, units: tuple, b
         path,
         lambda draw, ctx: measurement(draw, ctx, good_values),
         lambda draw, ctx: {**measurement(draw, ctx, good_values), "unit": draw(st.sampled_from(bad_units))},
-        lambda draw, ctx: _pick(draw, (80, "80 kg", {"value": "80", "unit": units[0]}, {"value": -3, "unit": units[0]},
-                                       {"value": 9000, "unit": units[0]}, {"value": 80, "unit": units[0], "date": "2026-13-01"}, [80])),
+        lambda draw, ctx: _pick(
+            draw,
+            (
+                80,
+                "80 kg",
+                {"value": "80", "unit": units[0]},
+                {"value": -3, "unit": units[0]},
+                {"value": 9000, "unit": units[0]},
+                {"value": 80, "unit": units[0], "date": "2026-13-01"},
+                [80],
+            ),
+        ),
     )
 
 
@@ -893,11 +981,19 @@ def _body_facts(spec: m.PolicySpec) -> list[_Fact]:
     doses = _leaves(spec, kinds.KINDS["dose"])
     out = []
     if measures & {"weight", "bmi"} or any(t.per != "none" for t in doses):
-        out.append(_measurement_fact(("patient", "weight"), (90, 70, 55.5, 120, 45), ("kg", "KG", "[lb_av]", "g"), ("stone", "", "lbs ")))
+        out.append(
+            _measurement_fact(
+                ("patient", "weight"), (90, 70, 55.5, 120, 45), ("kg", "KG", "[lb_av]", "g"), ("stone", "", "lbs ")
+            )
+        )
     if measures & {"height", "bmi"} or any(t.per == "m2" for t in doses):
-        out.append(_measurement_fact(("patient", "height"), (170, 165.1, 150, 190), ("cm", "m", "[in_i]", "mm"), ("ft", "")))
+        out.append(
+            _measurement_fact(("patient", "height"), (170, 165.1, 150, 190), ("cm", "m", "[in_i]", "mm"), ("ft", ""))
+        )
     if "bmi" in measures:
-        out.append(_measurement_fact(("patient", "bmi"), (31, 30, 29.9, 45), ("kg/m2", "kg/m^2", "KG/M2"), ("lb/in2", "")))
+        out.append(
+            _measurement_fact(("patient", "bmi"), (31, 30, 29.9, 45), ("kg/m2", "kg/m^2", "KG/M2"), ("lb/in2", ""))
+        )
     return out
 
 
@@ -916,8 +1012,18 @@ def _dose_fact(spec: m.PolicySpec) -> _Fact:
         ("dose",),
         dose,
         lambda draw, ctx: {**dose(draw, ctx), "unit": draw(st.sampled_from(("tablet", "", "MG")))},
-        lambda draw, ctx: _pick(draw, ("700 ug", 5, {"amount": "700", "unit": "ug", "every_days": 7}, {"amount": -1, "unit": "ug", "every_days": 7},
-                                       {"amount": 7, "unit": 5, "every_days": 7}, {"amount": 7, "unit": "ug", "every_days": 0}, [7])),
+        lambda draw, ctx: _pick(
+            draw,
+            (
+                "700 ug",
+                5,
+                {"amount": "700", "unit": "ug", "every_days": 7},
+                {"amount": -1, "unit": "ug", "every_days": 7},
+                {"amount": 7, "unit": 5, "every_days": 7},
+                {"amount": 7, "unit": "ug", "every_days": 0},
+                [7],
+            ),
+        ),
     )
 
 
@@ -935,7 +1041,9 @@ def _quantity_fact(spec: m.PolicySpec) -> _Fact:
     good_pairs, other_pairs = [], []
     for t in tests:
         max_units = Fraction(repr(t.max_units)) if isinstance(t.max_units, float) else Fraction(t.max_units)
-        for days in _unique([t.per_days, 30, 28, 7, 1, 14, 2 * t.per_days, 90, 10 * t.per_days, t.days_cap, t.days_cap + 1]):
+        for days in _unique(
+            [t.per_days, 30, 28, 7, 1, 14, 2 * t.per_days, 90, 10 * t.per_days, t.days_cap, t.days_cap + 1]
+        ):
             limit = max_units * days / t.per_days
             near = [Fraction(math.floor(limit)), Fraction(math.ceil(limit)), limit + 1, Fraction(0)]
             if _dyadic(limit):

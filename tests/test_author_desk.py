@@ -533,7 +533,14 @@ def test_questionnaire_for_besponsa(spec):
     assert group["enableWhen"] == [{"question": "prior_therapies.any", "operator": "=", "answerBoolean": True}]
     assert items["prior_therapies.agent"]["type"] == "string"
     assert codes(items["prior_therapies.class"]) == ["tyrosine_kinase_inhibitor", "standard_chemotherapy", "other"]
-    assert codes(items["prior_therapies.result"]) == ["failed", "inadequate_response", "intolerant", "contraindicated", "ongoing", "completed"]
+    assert codes(items["prior_therapies.result"]) == [
+        "failed",
+        "inadequate_response",
+        "intolerant",
+        "contraindicated",
+        "ongoing",
+        "completed",
+    ]
     assert json.dumps(build_questionnaire(spec)) == json.dumps(q)  # stable across runs
 
 

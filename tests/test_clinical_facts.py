@@ -9,8 +9,8 @@ from __future__ import annotations
 import copy
 
 import pytest
-from conftest import EXAMPLES
 
+from conftest import EXAMPLES
 from rxrego import generate, opa, reference
 from rxrego.spec.loader import load_specs
 
@@ -19,7 +19,7 @@ SPEC = next(s for s in load_specs([EXAMPLES]) if s.id == "example-clinical-facts
 BASE = {
     "request_type": "initial",
     "date_of_service": "2026-06-15",
-    "drug": {"ndc": "99999-0004-01"},
+    "drug": {"ndc": "99999-0005-01"},
     "patient": {
         "birth_date": "1970-01-01",
         "weight": {"value": 90, "unit": "kg", "date": "2026-06-01"},
@@ -73,28 +73,98 @@ def k(value: object, unit: object = "mEq/L", date: str = "2026-06-01", **extra: 
 ROWS: list[tuple[str, dict, str, str]] = [
     ("base request meets every criterion", {}, "quantity", "met"),
     # -- the wrong decisions of the issue, now right
-    ("a newer hyperkalaemic result in mmol/L is read, not skipped", labs(k(4.6, date="2026-05-01"), k(5.8, "mmol/L", "2026-06-10")), K, "unmet"),
-    ("a newer result written as a string makes the test unknown", labs(k(4.6, date="2026-05-01"), k("5.8", date="2026-06-10")), K, "unknown"),
+    (
+        "a newer hyperkalaemic result in mmol/L is read, not skipped",
+        labs(k(4.6, date="2026-05-01"), k(5.8, "mmol/L", "2026-06-10")),
+        K,
+        "unmet",
+    ),
+    (
+        "a newer result written as a string makes the test unknown",
+        labs(k(4.6, date="2026-05-01"), k("5.8", date="2026-06-10")),
+        K,
+        "unknown",
+    ),
     ("potassium 4.6 mmol/L meets a threshold in mEq/L", labs(k(4.6, "mmol/L")), K, "met"),
-    ("eGFR in mL/min/1.73m2 meets a threshold in mL/min/1.73 m2",
-     labs({"name": "eGFR", "value": 48, "unit": "mL/min/1.73m2", "date": "2026-06-01"}, keep=("ldl_c", "alt", K)), "egfr", "met"),
-    ("a lab named LDL-C is the spec's ldl_c", labs({"name": "LDL-C", "value": 120, "unit": "mg/dL", "date": "2026-06-01"}, keep=("33914-3", "alt", K)), "ldl_70", "met"),
-    ("a lab named by its alias LDL cholesterol", labs({"name": "LDL cholesterol", "value": 12, "unit": "mmol/L", "date": "2026-06-01"}, keep=("33914-3", "alt", K)), "ldl_70", "unknown"),
-    ("ALT -5 is impossible: invalid, never below a threshold", labs({"name": "alt", "value": -5, "unit": "U/L", "date": "2026-06-01"}, keep=("33914-3", "ldl_c", K)), "alt_below_3x_uln", "invalid"),
+    (
+        "eGFR in mL/min/1.73m2 meets a threshold in mL/min/1.73 m2",
+        labs({"name": "eGFR", "value": 48, "unit": "mL/min/1.73m2", "date": "2026-06-01"}, keep=("ldl_c", "alt", K)),
+        "egfr",
+        "met",
+    ),
+    (
+        "a lab named LDL-C is the spec's ldl_c",
+        labs({"name": "LDL-C", "value": 120, "unit": "mg/dL", "date": "2026-06-01"}, keep=("33914-3", "alt", K)),
+        "ldl_70",
+        "met",
+    ),
+    (
+        "a lab named by its alias LDL cholesterol",
+        labs(
+            {"name": "LDL cholesterol", "value": 12, "unit": "mmol/L", "date": "2026-06-01"}, keep=("33914-3", "alt", K)
+        ),
+        "ldl_70",
+        "unknown",
+    ),
+    (
+        "ALT -5 is impossible: invalid, never below a threshold",
+        labs({"name": "alt", "value": -5, "unit": "U/L", "date": "2026-06-01"}, keep=("33914-3", "ldl_c", K)),
+        "alt_below_3x_uln",
+        "invalid",
+    ),
     ("potassium 25 mEq/L is outside the plausible range", labs(k(25)), K, "invalid"),
-    ("280 units over 420 days is not pro-rated into a 28-per-42-day limit", {"quantity": {"units": 280, "days_supply": 420}}, "quantity", "unmet"),
+    (
+        "280 units over 420 days is not pro-rated into a 28-per-42-day limit",
+        {"quantity": {"units": 280, "days_supply": 420}},
+        "quantity",
+        "unmet",
+    ),
     ("a fractional vial count is invalid", {"quantity": {"units": 27.5, "days_supply": 42}}, "quantity", "invalid"),
     # -- labs
-    ("a result identified by its LOINC code alone", labs(k(4.6, date="2026-05-01"), {"code": "2823-3", "value": 5.4, "unit": "mmol/L", "date": "2026-06-02"}), K, "unmet"),
-    ("a result whose code is another lab's is not this lab", labs(k(4.6), {"code": "2951-2", "name": K, "value": 9, "unit": "mmol/L", "date": "2026-06-02"}), K, "met"),
+    (
+        "a result identified by its LOINC code alone",
+        labs(k(4.6, date="2026-05-01"), {"code": "2823-3", "value": 5.4, "unit": "mmol/L", "date": "2026-06-02"}),
+        K,
+        "unmet",
+    ),
+    (
+        "a result whose code is another lab's is not this lab",
+        labs(k(4.6), {"code": "2951-2", "name": K, "value": 9, "unit": "mmol/L", "date": "2026-06-02"}),
+        K,
+        "met",
+    ),
     ("a unit that cannot become mEq/L without a molar mass: unknown", labs(k(18, "mg/dL")), K, "unknown"),
     ("a unit that is not a unit: unknown", labs(k(4.6, "banana")), K, "unknown"),
     ("a result without a readable date: invalid", labs(k(4.6), k(4.0, date="2026-13-01")), K, "invalid"),
     ("no potassium at all: unmet", labs(), K, "unmet"),
     ("a result after the date of service is not read", labs(k(4.6), k(7.0, date="2026-06-20")), K, "met"),
-    ("ALT 100 below 3 x its own ULN 40", labs({"name": "alt", "value": 100, "unit": "U/L", "date": "2026-06-01", "reference_range": {"high": 40}}, keep=("33914-3", "ldl_c", K)), "alt_below_3x_uln", "met"),
-    ("ALT 100 not below 3 x its own ULN 30", labs({"name": "alt", "value": 100, "unit": "U/L", "date": "2026-06-01", "reference_range": {"high": 30}}, keep=("33914-3", "ldl_c", K)), "alt_below_3x_uln", "unmet"),
-    ("ALT with an unreadable ULN: unknown", labs({"name": "alt", "value": 100, "unit": "U/L", "date": "2026-06-01", "reference_range": {"high": "40"}}, keep=("33914-3", "ldl_c", K)), "alt_below_3x_uln", "unknown"),
+    (
+        "ALT 100 below 3 x its own ULN 40",
+        labs(
+            {"name": "alt", "value": 100, "unit": "U/L", "date": "2026-06-01", "reference_range": {"high": 40}},
+            keep=("33914-3", "ldl_c", K),
+        ),
+        "alt_below_3x_uln",
+        "met",
+    ),
+    (
+        "ALT 100 not below 3 x its own ULN 30",
+        labs(
+            {"name": "alt", "value": 100, "unit": "U/L", "date": "2026-06-01", "reference_range": {"high": 30}},
+            keep=("33914-3", "ldl_c", K),
+        ),
+        "alt_below_3x_uln",
+        "unmet",
+    ),
+    (
+        "ALT with an unreadable ULN: unknown",
+        labs(
+            {"name": "alt", "value": 100, "unit": "U/L", "date": "2026-06-01", "reference_range": {"high": "40"}},
+            keep=("33914-3", "ldl_c", K),
+        ),
+        "alt_below_3x_uln",
+        "unknown",
+    ),
     # -- diagnosis
     ("E78.3 is the exception", {"diagnoses": [{"code": "E78.3"}]}, "diagnosis", "unmet"),
     ("I25.10 lies below I25.1", {"diagnoses": [{"code": "i2510"}]}, "diagnosis", "met"),
@@ -103,40 +173,168 @@ ROWS: list[tuple[str, dict, str, str]] = [
     ("E78.0- is not a code", {"diagnoses": [{"code": "E78.0-"}]}, "diagnosis", "invalid"),
     ("E.7.8.0.0 is not a code", {"diagnoses": [{"code": "E.7.8.0.0"}]}, "diagnosis", "invalid"),
     # -- patient
-    ("age in months: 6 months on the day", {"patient": {**BASE["patient"], "birth_date": "2025-12-15"}}, "age_six_months", "met"),
-    ("age in months: one day short of 6", {"patient": {**BASE["patient"], "birth_date": "2025-12-16"}}, "age_six_months", "unmet"),
-    ("BMI from weight and height below 30", {"patient": {**BASE["patient"], "weight": {"value": 80, "unit": "kg"}}}, "bmi_30", "unmet"),
-    ("BMI from pounds and inches", {"patient": {**BASE["patient"], "weight": {"value": 200, "unit": "[lb_av]"}, "height": {"value": 65, "unit": "[in_i]"}}}, "bmi_30", "met"),
-    ("BMI as stated without a height", {"patient": {"birth_date": "1970-01-01", "weight": {"value": 90, "unit": "kg"}, "bmi": {"value": 31, "unit": "kg/m2"}, "pregnancy_status": "not_pregnant"}}, "bmi_30", "met"),
-    ("a weight of 2000 kg is invalid", {"patient": {**BASE["patient"], "weight": {"value": 2000, "unit": "kg"}}}, "bmi_30", "invalid"),
+    (
+        "age in months: 6 months on the day",
+        {"patient": {**BASE["patient"], "birth_date": "2025-12-15"}},
+        "age_six_months",
+        "met",
+    ),
+    (
+        "age in months: one day short of 6",
+        {"patient": {**BASE["patient"], "birth_date": "2025-12-16"}},
+        "age_six_months",
+        "unmet",
+    ),
+    (
+        "BMI from weight and height below 30",
+        {"patient": {**BASE["patient"], "weight": {"value": 80, "unit": "kg"}}},
+        "bmi_30",
+        "unmet",
+    ),
+    (
+        "BMI from pounds and inches",
+        {
+            "patient": {
+                **BASE["patient"],
+                "weight": {"value": 200, "unit": "[lb_av]"},
+                "height": {"value": 65, "unit": "[in_i]"},
+            }
+        },
+        "bmi_30",
+        "met",
+    ),
+    (
+        "BMI as stated without a height",
+        {
+            "patient": {
+                "birth_date": "1970-01-01",
+                "weight": {"value": 90, "unit": "kg"},
+                "bmi": {"value": 31, "unit": "kg/m2"},
+                "pregnancy_status": "not_pregnant",
+            }
+        },
+        "bmi_30",
+        "met",
+    ),
+    (
+        "a weight of 2000 kg is invalid",
+        {"patient": {**BASE["patient"], "weight": {"value": 2000, "unit": "kg"}}},
+        "bmi_30",
+        "invalid",
+    ),
     ("pregnant", {"patient": {**BASE["patient"], "pregnancy_status": "pregnant"}}, "not_pregnant", "unmet"),
     ("pregnancy not known", {"patient": {**BASE["patient"], "pregnancy_status": "unknown"}}, "not_pregnant", "unknown"),
     # -- history, procedures, concurrent therapy, prescriber
-    ("a 30-day statin trial is too short", {"prior_therapies": [{"agent": "atorvastatin", "result": "failed", "start_date": "2025-01-01", "end_date": "2025-01-31"}, *BASE["prior_therapies"][1:]]}, "statin_trial", "unmet"),
-    ("a statin trial without a start date may count", {"prior_therapies": [{"agent": "atorvastatin", "result": "failed"}, *BASE["prior_therapies"][1:]]}, "statin_trial", "unknown"),
-    ("an ongoing trial counts to the date of service", {"prior_therapies": [{"agent": "Rosuvastatin", "result": "inadequate_response", "start_date": "2026-04-01"}, *BASE["prior_therapies"][1:]]}, "statin_trial", "met"),
-    ("a trial that ends before it starts is invalid", {"prior_therapies": [{"agent": "atorvastatin", "result": "failed", "start_date": "2025-04-01", "end_date": "2025-01-01"}]}, "statin_trial", "invalid"),
-    ("each agent: one of two is not enough", {"prior_therapies": BASE["prior_therapies"][:2]}, "each_preferred_agent", "unmet"),
+    (
+        "a 30-day statin trial is too short",
+        {
+            "prior_therapies": [
+                {"agent": "atorvastatin", "result": "failed", "start_date": "2025-01-01", "end_date": "2025-01-31"},
+                *BASE["prior_therapies"][1:],
+            ]
+        },
+        "statin_trial",
+        "unmet",
+    ),
+    (
+        "a statin trial without a start date may count",
+        {"prior_therapies": [{"agent": "atorvastatin", "result": "failed"}, *BASE["prior_therapies"][1:]]},
+        "statin_trial",
+        "unknown",
+    ),
+    (
+        "an ongoing trial counts to the date of service",
+        {
+            "prior_therapies": [
+                {"agent": "Rosuvastatin", "result": "inadequate_response", "start_date": "2026-04-01"},
+                *BASE["prior_therapies"][1:],
+            ]
+        },
+        "statin_trial",
+        "met",
+    ),
+    (
+        "a trial that ends before it starts is invalid",
+        {
+            "prior_therapies": [
+                {"agent": "atorvastatin", "result": "failed", "start_date": "2025-04-01", "end_date": "2025-01-01"}
+            ]
+        },
+        "statin_trial",
+        "invalid",
+    ),
+    (
+        "each agent: one of two is not enough",
+        {"prior_therapies": BASE["prior_therapies"][:2]},
+        "each_preferred_agent",
+        "unmet",
+    ),
     ("no ACE inhibitor or ARB", {"concurrent_therapies": []}, "on_ace_or_arb", "unmet"),
     ("concurrent therapy not reported", {"concurrent_therapies": None}, "on_ace_or_arb", "unknown"),
-    ("neither prescriber nor consultant a cardiologist", {"prescriber": {"specialty": "internal_medicine", "consulting_specialties": []}}, "cardiology", "unmet"),
+    (
+        "neither prescriber nor consultant a cardiologist",
+        {"prescriber": {"specialty": "internal_medicine", "consulting_specialties": []}},
+        "cardiology",
+        "unmet",
+    ),
     ("consultation not reported", {"prescriber": {"specialty": "internal_medicine"}}, "cardiology", "unknown"),
     ("prescribed by a lipidologist", {"prescriber": {"specialty": "Lipidology"}}, "cardiology", "met"),
     # -- dose
-    ("1000 mcg weekly exceeds 10 mcg/kg for 90 kg", {"dose": {"amount": 1000, "unit": "ug", "every_days": 7}}, "dose_per_kg", "unmet"),
-    ("0.9 mg weekly is exactly 10 mcg/kg", {"dose": {"amount": 0.9, "unit": "mg", "every_days": 7}}, "dose_per_kg", "met"),
-    ("a dose per kg without a weight", {"patient": {"birth_date": "1970-01-01", "height": {"value": 170, "unit": "cm"}, "pregnancy_status": "not_pregnant"}}, "dose_per_kg", "unknown"),
+    (
+        "1000 mcg weekly exceeds 10 mcg/kg for 90 kg",
+        {"dose": {"amount": 1000, "unit": "ug", "every_days": 7}},
+        "dose_per_kg",
+        "unmet",
+    ),
+    (
+        "0.9 mg weekly is exactly 10 mcg/kg",
+        {"dose": {"amount": 0.9, "unit": "mg", "every_days": 7}},
+        "dose_per_kg",
+        "met",
+    ),
+    (
+        "a dose per kg without a weight",
+        {
+            "patient": {
+                "birth_date": "1970-01-01",
+                "height": {"value": 170, "unit": "cm"},
+                "pregnancy_status": "not_pregnant",
+            }
+        },
+        "dose_per_kg",
+        "unknown",
+    ),
     ("a dose without its interval", {"dose": {"amount": 700, "unit": "ug"}}, "dose_per_kg", "invalid"),
 ]
 RENEWAL_ROWS: list[tuple[str, dict, str, str]] = [
     ("LDL 160 -> 96 is a 40% reduction", {}, "ldl_reduced", "met"),
-    ("LDL 160 -> 130 is not", {"labs": [RENEWAL["labs"][0], {"name": "LDL", "value": 130, "unit": "mg/dL", "date": "2026-06-01"}]}, "ldl_reduced", "unmet"),
+    (
+        "LDL 160 -> 130 is not",
+        {"labs": [RENEWAL["labs"][0], {"name": "LDL", "value": 130, "unit": "mg/dL", "date": "2026-06-01"}]},
+        "ldl_reduced",
+        "unmet",
+    ),
     ("no treatment start date: baseline unknown", {"treatment": None}, "ldl_reduced", "unknown"),
     ("the result 8 weeks after the start decides", {}, "ldl_on_treatment", "met"),
-    ("a result only 4 weeks after the start is too early", {"labs": [RENEWAL["labs"][0], {"name": "LDL", "value": 96, "unit": "mg/dL", "date": "2026-01-29"}]}, "ldl_on_treatment", "unmet"),
+    (
+        "a result only 4 weeks after the start is too early",
+        {"labs": [RENEWAL["labs"][0], {"name": "LDL", "value": 96, "unit": "mg/dL", "date": "2026-01-29"}]},
+        "ldl_on_treatment",
+        "unmet",
+    ),
     ("apheresis within the year", {}, "apheresis", "met"),
-    ("a dose per m2 (Mosteller) below 300 mg/m2/day", {"dose": {"amount": 500, "unit": "mg", "every_days": 1}}, "dose_per_m2", "met"),
-    ("a dose per m2 above 300 mg/m2/day", {"dose": {"amount": 700, "unit": "mg", "every_days": 1}, "procedures": []}, "any_lipid_lowering_evidence", "unmet"),
+    (
+        "a dose per m2 (Mosteller) below 300 mg/m2/day",
+        {"dose": {"amount": 500, "unit": "mg", "every_days": 1}},
+        "dose_per_m2",
+        "met",
+    ),
+    (
+        "a dose per m2 above 300 mg/m2/day",
+        {"dose": {"amount": 700, "unit": "mg", "every_days": 1}, "procedures": []},
+        "any_lipid_lowering_evidence",
+        "unmet",
+    ),
 ]
 SHOWN = {"met": "met", "unmet": "unmet", "unknown": "unknown", "invalid": "unmet"}
 
@@ -155,7 +353,9 @@ def _request(base: dict, change: dict) -> dict:
 def decisions(opa_path, tmp_path_factory) -> list[dict]:
     out = tmp_path_factory.mktemp("clinical") / "rego"
     generate.write(generate.build([SPEC]), out)
-    requests = [_request(BASE, change) for _, change, _, _ in ROWS] + [_request(RENEWAL, change) for _, change, _, _ in RENEWAL_ROWS]
+    requests = [_request(BASE, change) for _, change, _, _ in ROWS] + [
+        _request(RENEWAL, change) for _, change, _, _ in RENEWAL_ROWS
+    ]
     return opa.eval_batch(out, "data.rxrego.decisions", {"requests": requests})["value"]
 
 

@@ -114,7 +114,10 @@ def test_the_plain_words_say_the_rule() -> None:
     assert kinds.AgeTest(1, 17).describe() == "age at the date of service between 1 and 17 years"
     assert kinds.DiagnosisTest(("C91.0",)).describe() == "an ICD-10-CM code in C91.0"
     assert kinds.DiagnosisTest(("C49",), exceptions=("C49.A",)).describe() == "an ICD-10-CM code in C49 except C49.A"
-    assert kinds.PriorTherapyTest("tki", 2, ("failed",)).describe() == "at least 2 distinct agent(s) of value set tki with result failed"
+    assert (
+        kinds.PriorTherapyTest("tki", 2, ("failed",)).describe()
+        == "at least 2 distinct agent(s) of value set tki with result failed"
+    )
 
 
 def test_no_module_outside_the_registry_names_a_kind_class() -> None:
@@ -122,8 +125,13 @@ def test_no_module_outside_the_registry_names_a_kind_class() -> None:
     re-exporting it) names the kinds' classes; the reference evaluator, the kinds' second
     and independent implementation, names them in its functions' signatures."""
     names = {cls.__name__ for cls in kinds.KINDS.values()}
-    allowed = {PACKAGE / "spec" / "kinds.py", PACKAGE / "spec" / "kinds_clinical.py", PACKAGE / "spec" / "model.py",
-               PACKAGE / "reference" / "leaves.py", PACKAGE / "reference" / "clinical.py"}
+    allowed = {
+        PACKAGE / "spec" / "kinds.py",
+        PACKAGE / "spec" / "kinds_clinical.py",
+        PACKAGE / "spec" / "model.py",
+        PACKAGE / "reference" / "leaves.py",
+        PACKAGE / "reference" / "clinical.py",
+    }
     found = []
     for path in sorted(PACKAGE.rglob("*.py")):
         if path in allowed:

@@ -392,7 +392,12 @@ LEAF_CASES = [
     ("prescriber a string", SPECIALTY, {"prescriber": "dr"}, "invalid"),
     # diagnosis (CD22 positive unless the case says otherwise)
     ("dx matches", DIAGNOSIS, {**CD22, "diagnoses": [dx()]}, "met"),
-    ("dx code spaced lower case", DIAGNOSIS, {**CD22, "diagnoses": [dx(code="c91 02")]}, "invalid"),  # not of ICD-10-CM form
+    (
+        "dx code spaced lower case",
+        DIAGNOSIS,
+        {**CD22, "diagnoses": [dx(code="c91 02")]},
+        "invalid",
+    ),  # not of ICD-10-CM form
     ("dx code lower case", DIAGNOSIS, {**CD22, "diagnoses": [dx(code="c91.02")]}, "met"),
     ("dx code without dot", DIAGNOSIS, {**CD22, "diagnoses": [dx(code="C9100")]}, "met"),
     ("dx qualifier other case", DIAGNOSIS, {**CD22, "diagnoses": [dx(lineage="B_Cell_Precursor")]}, "met"),
@@ -538,7 +543,12 @@ LEAF_CASES = [
     ("lab latest wins, bad", LAB, {"labs": [lab(2, date="2026-05-05"), lab(1.0, date="2026-05-08")]}, "unmet"),
     ("lab same day, one bad", LAB, {"labs": [lab(2), lab(1.0)]}, "unmet"),
     ("lab same day, both good", LAB, {"labs": [lab(2), lab(1.6)]}, "met"),
-    ("lab later unreadable is unknown", LAB, {"labs": [lab(2), lab("x", date="2026-05-08")]}, "unknown"),  # never skipped
+    (
+        "lab later unreadable is unknown",
+        LAB,
+        {"labs": [lab(2), lab("x", date="2026-05-08")]},
+        "unknown",
+    ),  # never skipped
     ("lab future result ignored", LAB, {"labs": [lab(2), lab(1.0, date="2026-05-11")]}, "met"),
     ("lab only future", LAB, {"labs": [lab(2, date="2026-05-11")]}, "unmet"),  # no result in the window
     ("lab value a string", LAB, {"labs": [lab("2")]}, "unknown"),

@@ -158,7 +158,9 @@ CASES = {
     "missing required top-level field": Case(drop(4, "title: Testdrug"), 1, "", "missing required field 'title'"),
     "bad enum": Case(
         at(27, "at_least: 1}", "at_least: 1, results: [passed]}"),
-        27, "criteria.failed_tki.prior_therapy.results[0]", 'expected one of "failed", "inadequate_response", "intolerant", "contraindicated", "completed", "ongoing", "any", found string \'passed\'',
+        27,
+        "criteria.failed_tki.prior_therapy.results[0]",
+        'expected one of "failed", "inadequate_response", "intolerant", "contraindicated", "completed", "ongoing", "any", found string \'passed\'',
     ),
     "wrong schema_version": Case(at(1, "1", "2"), 1, "schema_version", "expected 1, found number 2"),
     "bad date pattern": Case(

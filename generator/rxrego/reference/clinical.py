@@ -21,8 +21,8 @@ from fractions import Fraction
 from rxrego.spec import kinds
 from rxrego.spec import kinds_clinical as kc
 
-from .facts import ABSENT, MALFORMED, add_months, as_number, lower, parse_date, read, strip_space, upper
 from . import leaves
+from .facts import ABSENT, MALFORMED, add_months, as_number, lower, parse_date, read, strip_space, upper
 from .leaves import _COMPARE, Context, _checked_number, _in_value_set, _non_negative, _well_formed, _whole_positive
 from .logic import INVALID, MET, UNKNOWN, UNMET, Status, all_of, any_of
 
@@ -101,16 +101,24 @@ def _is_this_lab(entry: object, test: kinds.LabTest) -> bool:
 class _Pick:
     """The results of one lab on the newest day of a window."""
 
-    def __init__(self, state: str, day: dt.date | None = None, values: list[Fraction] | None = None, ulns: list[Fraction | None] | None = None):
+    def __init__(
+        self,
+        state: str,
+        day: dt.date | None = None,
+        values: list[Fraction] | None = None,
+        ulns: list[Fraction | None] | None = None,
+    ):
         self.state, self.day, self.values, self.ulns = state, day, values or [], ulns or []
 
 
 def _pick(results: list[dict], start: dt.date | None, end: dt.date, test: kinds.LabTest) -> _Pick:
-    window = [r for r in results if (start is None or parse_date(r["date"]) >= start) and parse_date(r["date"]) <= end]
+    # every result is dated by now (an undated one made the test invalid before)
+    dated = [(day, r) for r in results if (day := parse_date(r["date"])) is not None]
+    window = [(day, r) for day, r in dated if (start is None or day >= start) and day <= end]
     if not window:
         return _Pick("none")
-    newest = max(parse_date(r["date"]) for r in window)
-    latest = [r for r in window if parse_date(r["date"]) == newest]
+    newest = max(day for day, _ in window)
+    latest = [r for day, r in window if day == newest]
     units = test.units()
     readable = []
     unreadable = False
@@ -184,7 +192,11 @@ def _compare_pick(pick: _Pick, test: kinds.LabTest, ref: dt.date) -> Status:
     if any(u is None for u in pick.ulns):
         return UNKNOWN
     multiple = _spec_num(test.times_uln)
-    return MET if all(compare(x, _mul(multiple, u)) for x, u in zip(pick.values, pick.ulns) if u is not None) else UNMET
+    return (
+        MET
+        if all(compare(x, _mul(multiple, u)) for x, u in zip(pick.values, pick.ulns, strict=True) if u is not None)
+        else UNMET
+    )
 
 
 def _change(baseline: _Pick, current: _Pick, test: kinds.LabTest) -> Status:
@@ -220,12 +232,13 @@ def diagnosis(test: kinds.DiagnosisTest, ctx: Context) -> Status:
     codes = {c.replace(".", "") for c in kinds.covered_codes(test.icd10, test.exceptions)}
     markers = [biomarker_status(ctx.request, name, values) for name, values in test.biomarkers]
     diagnoses = read(ctx.request, ("diagnoses",))
+    part: Status
     if diagnoses is ABSENT:
         part = UNKNOWN
     elif not isinstance(diagnoses, list):
         part = INVALID
     else:
-        statuses = []
+        statuses: list[Status] = []
         for entry in diagnoses:
             if not isinstance(entry, dict):
                 statuses.append(INVALID)
@@ -297,7 +310,7 @@ def _history_entry_ok(entry: object) -> bool:
     if not _well_formed(entry, ("class", "result")):
         return False
     assert isinstance(entry, dict)
-    dates = []
+    dates: list[dt.date | None] = []
     for key in ("start_date", "end_date"):
         value = entry.get(key)
         if value is None:
@@ -407,7 +420,11 @@ def prescribed_by(test: kc.PrescribedByTest, ctx: Context) -> Status:
         return MET
     if specialty is not ABSENT and not isinstance(specialty, str):
         return INVALID
-    if test.consultation and consulting is not ABSENT and not (isinstance(consulting, list) and all(isinstance(s, str) for s in consulting)):
+    if (
+        test.consultation
+        and consulting is not ABSENT
+        and not (isinstance(consulting, list) and all(isinstance(s, str) for s in consulting))
+    ):
         return INVALID
     if specialty is ABSENT or (test.consultation and consulting is ABSENT):
         return UNKNOWN

@@ -192,6 +192,9 @@ def _prior_therapy(test: kinds.PriorTherapyTest, ctx: Context) -> Status:
         return UNKNOWN
     if not isinstance(entries, list):
         return INVALID
+    # Replaced by reference/clinical.py's prior_therapy, which also reads a test without a
+    # value set ("any prior therapy"); this one is today's reading, with one.
+    assert test.value_set is not None, "prior_therapy without a value set is read by reference.clinical"
     value_set = ctx.spec.value_set(test.value_set)
     counted: set[str] = set()  # distinct agents that ended with a listed result
     possible: set[str] = set()  # ... plus those whose result is not known yet

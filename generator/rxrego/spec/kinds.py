@@ -327,7 +327,12 @@ class AgeTest(Kind):
         "properties": {
             "min_years": {"type": "integer", "minimum": 0, "maximum": 150},
             "max_years": {"type": "integer", "minimum": 0, "maximum": 150},
-            "min_months": {"type": "integer", "minimum": 0, "maximum": 1800, "description": "completed calendar months (birth date plus n months, clamped to a shorter month's end, on or before the date of service)"},
+            "min_months": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 1800,
+                "description": "completed calendar months (birth date plus n months, clamped to a shorter month's end, on or before the date of service)",
+            },
             "max_months": {"type": "integer", "minimum": 0, "maximum": 1800},
         },
     }
@@ -346,7 +351,11 @@ class AgeTest(Kind):
     def check(self, value_sets: Collection[str]) -> list[tuple[tuple, str]]:
         if self.in_months and (self.min_years is not None or self.max_years is not None):
             return [((), "give an age in years or in months, not both")]
-        low, high, unit = (self.min_months, self.max_months, "months") if self.in_months else (self.min_years, self.max_years, "years")
+        low, high, unit = (
+            (self.min_months, self.max_months, "months")
+            if self.in_months
+            else (self.min_years, self.max_years, "years")
+        )
         if low is not None and high is not None and low > high:
             return [((), f"min_{unit} {low} is greater than max_{unit} {high}")]
         return []
@@ -360,8 +369,20 @@ class AgeTest(Kind):
 
     def rego(self) -> str:
         if self.in_months:
-            return call("age_months", fact("patient.birth_date"), SERVICE_DATE, regotext.value(self.min_months), regotext.value(self.max_months))
-        return call("age", fact("patient.birth_date"), SERVICE_DATE, regotext.value(self.min_years), regotext.value(self.max_years))
+            return call(
+                "age_months",
+                fact("patient.birth_date"),
+                SERVICE_DATE,
+                regotext.value(self.min_months),
+                regotext.value(self.max_months),
+            )
+        return call(
+            "age",
+            fact("patient.birth_date"),
+            SERVICE_DATE,
+            regotext.value(self.min_years),
+            regotext.value(self.max_years),
+        )
 
     def describe(self) -> str:
         if self.in_months:
@@ -427,7 +448,11 @@ class DiagnosisTest(Kind):
             },
             "except": {
                 "type": "array",
-                "items": {"type": "string", "pattern": "^[A-Za-z][0-9A-Za-z. ]*(-[A-Za-z][0-9A-Za-z.]*)?$", "maxLength": 20},
+                "items": {
+                    "type": "string",
+                    "pattern": "^[A-Za-z][0-9A-Za-z. ]*(-[A-Za-z][0-9A-Za-z.]*)?$",
+                    "maxLength": 20,
+                },
                 "minItems": 1,
                 "uniqueItems": True,
                 "description": "ICD-10-CM codes or ranges inside `icd10` that are not covered (C49 except C49.A)",
@@ -482,7 +507,12 @@ class DiagnosisTest(Kind):
         def pairs(d: dict | None) -> tuple:
             return tuple((k, tuple(v)) for k, v in (d or {}).items())
 
-        return cls(tuple(data["icd10"]), pairs(data.get("qualifiers")), pairs(data.get("biomarkers")), tuple(data.get("except", ())))
+        return cls(
+            tuple(data["icd10"]),
+            pairs(data.get("qualifiers")),
+            pairs(data.get("biomarkers")),
+            tuple(data.get("except", ())),
+        )
 
     def dump(self) -> object:
         out: dict = {"icd10": list(self.icd10)}
@@ -533,7 +563,9 @@ class DiagnosisTest(Kind):
         v, vb = regotext.value, regotext.block
         qualifiers = {k: lower_set(vs) for k, vs in self.qualifiers}
         markers = [call("biomarker", fact(f"biomarkers.{name}"), v(frozenset(vs))) for name, vs in self.biomarkers]
-        return call("diagnosis_codes", fact("diagnoses"), vb(self.codes(), 1), vb(qualifiers, 1), "[" + ", ".join(markers) + "]")
+        return call(
+            "diagnosis_codes", fact("diagnoses"), vb(self.codes(), 1), vb(qualifiers, 1), "[" + ", ".join(markers) + "]"
+        )
 
     def describe(self) -> str:
         but = f" except {_or(self.exceptions)}" if self.exceptions else ""
@@ -695,11 +727,29 @@ class PriorTherapyTest(Kind):
         "properties": {
             "value_set": IDENTIFIER,
             "at_least": {"type": "integer", "minimum": 1, "maximum": 50},
-            "each_agent": {"type": "boolean", "description": "every agent of the value set (not its classes) must count"},
-            "min_days": {"type": "integer", "minimum": 1, "maximum": 3650, "description": "a trial counts when it lasted at least this many days (start_date to end_date, or to the date of service while ongoing); contraindicated agents need no trial"},
+            "each_agent": {
+                "type": "boolean",
+                "description": "every agent of the value set (not its classes) must count",
+            },
+            "min_days": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 3650,
+                "description": "a trial counts when it lasted at least this many days (start_date to end_date, or to the date of service while ongoing); contraindicated agents need no trial",
+            },
             "results": {
                 "type": "array",
-                "items": {"enum": ["failed", "inadequate_response", "intolerant", "contraindicated", "completed", "ongoing", "any"]},
+                "items": {
+                    "enum": [
+                        "failed",
+                        "inadequate_response",
+                        "intolerant",
+                        "contraindicated",
+                        "completed",
+                        "ongoing",
+                        "any",
+                    ]
+                },
                 "minItems": 1,
                 "uniqueItems": True,
                 "description": "results that count (default: [failed])",
@@ -715,11 +765,20 @@ class PriorTherapyTest(Kind):
                 "required": ["agent"],
                 "properties": {
                     "agent": {"type": "string", "description": "agent or regimen name, case-insensitive"},
-                    "class": {"type": "string", "description": "therapy class, e.g. tyrosine_kinase_inhibitor, standard_chemotherapy"},
-                    "result": {"enum": [*THERAPY_RESULTS, None], "description": "how it ended; absent or null = not known"},
+                    "class": {
+                        "type": "string",
+                        "description": "therapy class, e.g. tyrosine_kinase_inhibitor, standard_chemotherapy",
+                    },
+                    "result": {
+                        "enum": [*THERAPY_RESULTS, None],
+                        "description": "how it ended; absent or null = not known",
+                    },
                     "start_date": {"type": "string", "description": "YYYY-MM-DD the trial started"},
                     "end_date": {"type": "string", "description": "YYYY-MM-DD it ended (absent while ongoing)"},
-                    "dose": {"type": "object", "properties": {"amount": {"type": "number"}, "unit": {"type": "string"}}},
+                    "dose": {
+                        "type": "object",
+                        "properties": {"amount": {"type": "number"}, "unit": {"type": "string"}},
+                    },
                 },
             },
         },
@@ -757,8 +816,15 @@ class PriorTherapyTest(Kind):
         return call("history", fact("prior_therapies"), agents, regotext.block(rule, 1), DATE_OF_SERVICE)
 
     def describe(self) -> str:
-        which = f"every agent of value set {self.value_set}" if self.each_agent else (
-            f"at least {self.at_least} distinct agent(s) of value set {self.value_set}" if self.value_set else f"at least {self.at_least} prior therapy agent(s)")
+        which = (
+            f"every agent of value set {self.value_set}"
+            if self.each_agent
+            else (
+                f"at least {self.at_least} distinct agent(s) of value set {self.value_set}"
+                if self.value_set
+                else f"at least {self.at_least} prior therapy agent(s)"
+            )
+        )
         length = f", each tried at least {self.min_days} days" if self.min_days else ""
         results = "any result" if "any" in self.results else f"result {_or(self.results)}"
         return f"{which} with {results}{length}"
@@ -928,7 +994,12 @@ class LabTest(Kind):
             },
             "comparison": {"enum": ["<", "<=", ">", ">=", "=="]},
             "value": {"type": "number", "description": "the threshold in `unit` (or the change, with `change`)"},
-            "unit": {"type": "string", "minLength": 1, "maxLength": 40, "description": "a UCUM unit (or a common lab spelling, e.g. mEq/L)"},
+            "unit": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 40,
+                "description": "a UCUM unit (or a common lab spelling, e.g. mEq/L)",
+            },
             "within_days": {"type": "integer", "minimum": 0, "maximum": 3650},
             "plausible": {
                 "type": "object",
@@ -938,11 +1009,31 @@ class LabTest(Kind):
                 "description": "values outside this range (in `unit`) contradict the request: invalid",
             },
             "result": {"enum": ["latest", "baseline", "after"], "description": "which result counts (default latest)"},
-            "after_days": {"type": "integer", "minimum": 0, "maximum": 3650, "description": "with result: after, days after treatment.start_date"},
-            "times_uln": {"type": "number", "exclusiveMinimum": 0, "description": "the threshold is this multiple of the upper limit of normal"},
-            "uln": {"type": "number", "exclusiveMinimum": 0, "description": "the ULN in `unit` when a result carries no reference_range.high"},
-            "change": {"enum": ["absolute", "percent"], "description": "compare the change from the baseline (before treatment.start_date) to the latest result"},
-            "molar_mass": {"type": "number", "exclusiveMinimum": 0, "description": "g/mol, to convert between mass and substance units"},
+            "after_days": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 3650,
+                "description": "with result: after, days after treatment.start_date",
+            },
+            "times_uln": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "description": "the threshold is this multiple of the upper limit of normal",
+            },
+            "uln": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "description": "the ULN in `unit` when a result carries no reference_range.high",
+            },
+            "change": {
+                "enum": ["absolute", "percent"],
+                "description": "compare the change from the baseline (before treatment.start_date) to the latest result",
+            },
+            "molar_mass": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "description": "g/mol, to convert between mass and substance units",
+            },
         },
     }
     request_schema: ClassVar[dict[str, dict]] = {
@@ -955,13 +1046,25 @@ class LabTest(Kind):
                 "anyOf": [{"required": ["name"]}, {"required": ["code"]}],
                 "properties": {
                     "name": {"type": "string"},
-                    "code": {"type": "string", "description": "LOINC code, e.g. 2823-3 (potassium); it decides which lab a result is"},
+                    "code": {
+                        "type": "string",
+                        "description": "LOINC code, e.g. 2823-3 (potassium); it decides which lab a result is",
+                    },
                     "value": {"type": "number"},
-                    "unit": {"type": "string", "description": "UCUM unit, e.g. mmol/L, mg/dL, 10*9/L (common spellings such as mEq/L accepted)"},
+                    "unit": {
+                        "type": "string",
+                        "description": "UCUM unit, e.g. mmol/L, mg/dL, 10*9/L (common spellings such as mEq/L accepted)",
+                    },
                     "date": {"type": "string", "description": "YYYY-MM-DD, a real calendar date (years 1900-2199)"},
                     "reference_range": {
                         "type": "object",
-                        "properties": {"low": {"type": "number"}, "high": {"type": "number", "description": "the upper limit of normal, in the result's unit"}},
+                        "properties": {
+                            "low": {"type": "number"},
+                            "high": {
+                                "type": "number",
+                                "description": "the upper limit of normal, in the result's unit",
+                            },
+                        },
                     },
                 },
             },
@@ -972,7 +1075,7 @@ class LabTest(Kind):
     def parse(cls, data: Any) -> LabTest:
         d = dict(data)
         plausible = d.pop("plausible", None) or {}
-        args = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+        args: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
         return cls(**args, plausible_min=plausible.get("min"), plausible_max=plausible.get("max"))
 
     def dump(self) -> object:
@@ -987,7 +1090,9 @@ class LabTest(Kind):
             if getattr(self, f):
                 out[f] = list(getattr(self, f))
         if self.plausible_min is not None or self.plausible_max is not None:
-            out["plausible"] = {k: v for k, v in (("min", self.plausible_min), ("max", self.plausible_max)) if v is not None}
+            out["plausible"] = {
+                k: v for k, v in (("min", self.plausible_min), ("max", self.plausible_max)) if v is not None
+            }
         if self.result != "latest":
             out["result"] = self.result
         for f in ("after_days", "times_uln", "uln", "change", "molar_mass"):
@@ -1000,14 +1105,28 @@ class LabTest(Kind):
 
         issues: list[tuple[tuple, str]] = []
         if (self.value is None) == (self.times_uln is None):
-            issues.append(((), "give exactly one of `value` (a threshold) and `times_uln` (a multiple of the upper limit of normal)"))
+            issues.append(
+                (
+                    (),
+                    "give exactly one of `value` (a threshold) and `times_uln` (a multiple of the upper limit of normal)",
+                )
+            )
         if self.change is not None and (self.times_uln is not None or self.result != "latest"):
-            issues.append((("change",), "a change from baseline compares the latest result with the baseline: no `times_uln` or `result` beside it"))
+            issues.append(
+                (
+                    ("change",),
+                    "a change from baseline compares the latest result with the baseline: no `times_uln` or `result` beside it",
+                )
+            )
         if self.uln is not None and self.times_uln is None:
             issues.append((("uln",), "`uln` is read only with `times_uln`"))
         if (self.after_days is not None) != (self.result == "after"):
             issues.append((("after_days",), "`after_days` goes with `result: after`, and `result: after` needs it"))
-        if self.plausible_min is not None and self.plausible_max is not None and self.plausible_min > self.plausible_max:
+        if (
+            self.plausible_min is not None
+            and self.plausible_max is not None
+            and self.plausible_min > self.plausible_max
+        ):
             issues.append((("plausible",), f"min {self.plausible_min} is greater than max {self.plausible_max}"))
         try:
             ucum.ucum_code(self.unit)
@@ -1052,10 +1171,16 @@ class LabTest(Kind):
         lab = {k: v for k, v in given.items() if v is not None and defaults.get(k, ...) != v}
         anchor = fact("treatment.start_date") if self.anchored else "null"
         # The unit table on one line: it is data, as long as UCUM makes it.
-        return call("lab_result", fact("labs"), DATE_OF_SERVICE, anchor, regotext.block(lab, 1), regotext.value(self.units()))
+        return call(
+            "lab_result", fact("labs"), DATE_OF_SERVICE, anchor, regotext.block(lab, 1), regotext.value(self.units())
+        )
 
     def describe(self) -> str:
-        which = {"latest": "latest", "baseline": "baseline (before treatment.start_date)", "after": f"first-counting (at least {self.after_days} days after treatment.start_date), latest"}[self.result]
+        which = {
+            "latest": "latest",
+            "baseline": "baseline (before treatment.start_date)",
+            "after": f"first-counting (at least {self.after_days} days after treatment.start_date), latest",
+        }[self.result]
         recent = f", at most {self.within_days} days old" if self.within_days is not None else ""
         if self.change is not None:
             what = f"change of {self.name} from baseline {self.comparison} {_num(self.value or 0)}{'%' if self.change == 'percent' else ' ' + self.unit}"
@@ -1072,7 +1197,15 @@ class LabTest(Kind):
     @classmethod
     def questions(cls, a: Asking) -> list[dict]:
         if a.key == "treatment.start_date":
-            return [question(a.key, f"Date the requested drug was (or will be) started{a.scope}. {a.policy}{a.note}", "date", required=a.required, **a.enable)]
+            return [
+                question(
+                    a.key,
+                    f"Date the requested drug was (or will be) started{a.scope}. {a.policy}{a.note}",
+                    "date",
+                    required=a.required,
+                    **a.enable,
+                )
+            ]
         name = a.key.partition(".")[2]
         lab = next(t for t in a.tests if t.name == name)
         # The policy's unit as it writes it first, then every UCUM code that converts into it.
@@ -1088,7 +1221,17 @@ class LabTest(Kind):
         what = "Results" if repeats else "Most recent result"
         extra = {"repeats": True} if repeats else {}
         loinc = f" (LOINC {', '.join(lab.loinc)})" if lab.loinc else ""
-        return [question(a.key, f"{what} of {humanize(name)}{loinc}{a.scope}. {a.policy}{a.note}", "group", required=a.required, item=children, **extra, **a.enable)]
+        return [
+            question(
+                a.key,
+                f"{what} of {humanize(name)}{loinc}{a.scope}. {a.policy}{a.note}",
+                "group",
+                required=a.required,
+                item=children,
+                **extra,
+                **a.enable,
+            )
+        ]
 
     def ucum_choices(self) -> list[str]:
         """The units the questionnaire offers: the test's own (as UCUM) first, then every UCUM
@@ -1096,7 +1239,9 @@ class LabTest(Kind):
         from ..terminology import ucum
 
         own = ucum.ucum_code(self.unit)
-        others = [u for u in ucum.accepted_units(self.unit, self.molar_mass) if u not in ucum.LAB_SPELLINGS and u != own]
+        others = [
+            u for u in ucum.accepted_units(self.unit, self.molar_mass) if u not in ucum.LAB_SPELLINGS and u != own
+        ]
         return [own, *others]
 
     @classmethod
@@ -1107,7 +1252,9 @@ class LabTest(Kind):
         name = key.partition(".")[2]
         loinc = next((t.loinc for t in tests if isinstance(t, LabTest) and t.name == name and t.loinc), ())
         code = {"code": loinc[0]} if loinc else {}
-        request.extend("labs", [{"name": name, **code, **entry} for entry in answers.entries(key, ("value", "unit", "date"))])
+        request.extend(
+            "labs", [{"name": name, **code, **entry} for entry in answers.entries(key, ("value", "unit", "date"))]
+        )
 
     def fact_note(self, path: str, value: object, date_of_service: dt.date | None) -> str:
         return _not_a_list(value) if path == "labs" else ""
@@ -1258,8 +1405,16 @@ class QuantityLimitTest(Kind):
         "properties": {
             "max_units": {"type": "number", "exclusiveMinimum": 0},
             "per_days": {"type": "integer", "minimum": 1, "maximum": 3650},
-            "max_days_supply": {"type": "integer", "minimum": 1, "maximum": 3650, "description": "the longest days supply one request may cover (default: per_days)"},
-            "whole_units": {"type": "boolean", "description": "units are dispensed whole (vials, tablets): a fractional count is invalid (default false)"},
+            "max_days_supply": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 3650,
+                "description": "the longest days supply one request may cover (default: per_days)",
+            },
+            "whole_units": {
+                "type": "boolean",
+                "description": "units are dispensed whole (vials, tablets): a fractional count is invalid (default false)",
+            },
         },
     }
     request_schema: ClassVar[dict[str, dict]] = {
@@ -1286,7 +1441,12 @@ class QuantityLimitTest(Kind):
         return self.max_days_supply if self.max_days_supply is not None else self.per_days
 
     def rego(self) -> str:
-        limit = {"max_units": self.max_units, "per_days": self.per_days, "max_days_supply": self.days_cap, "whole_units": self.whole_units}
+        limit = {
+            "max_units": self.max_units,
+            "per_days": self.per_days,
+            "max_days_supply": self.days_cap,
+            "whole_units": self.whole_units,
+        }
         return call("quantity", fact("quantity.units"), fact("quantity.days_supply"), regotext.block(limit, 1))
 
     def describe(self) -> str:
@@ -1449,7 +1609,12 @@ def _value_set_issue(vid: str, value_sets: Collection[str]) -> list[tuple[tuple,
 def _therapy_questions(a: Asking, *, prior: bool) -> list[dict]:
     key = a.key
     sets = list({v.id: v for v in (a.value_set(t.value_set) for t in a.tests if t.value_set is not None)}.values())
-    listed = "; ".join(f"{v.id.replace('_', ' ')}: " + ", ".join([*v.agents, *(f"class {c}" for c in v.classes)]) for v in sets) or "any therapy"
+    listed = (
+        "; ".join(
+            f"{v.id.replace('_', ' ')}: " + ", ".join([*v.agents, *(f"class {c}" for c in v.classes)]) for v in sets
+        )
+        or "any therapy"
+    )
     classes = [c for v in sets for c in v.classes]
     what = "prior therapy" if prior else "concurrent therapy"
     ask = (
@@ -1485,7 +1650,9 @@ def _therapy_questions(a: Asking, *, prior: bool) -> list[dict]:
         )
         if any(getattr(t, "min_days", None) for t in a.tests):
             children.append({"linkId": f"{key}.start_date", "text": "Date started", "type": "date", "required": True})
-            children.append({"linkId": f"{key}.end_date", "text": "Date ended (leave empty while ongoing)", "type": "date"})
+            children.append(
+                {"linkId": f"{key}.end_date", "text": "Date ended (leave empty while ongoing)", "type": "date"}
+            )
     group = {
         "linkId": key,
         "text": f"Each {what} (one entry per agent)",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from .. import regotext
 from .kinds import (
@@ -82,7 +82,14 @@ def _measure_question(measure: str, a: Asking) -> dict:
         question(f"{path}.unit", "Unit (UCUM)", "choice", required=True, answerOption=choices, initial=[choices[0]]),
         question(f"{path}.date", "Date measured", "date"),
     ]
-    return question(path, f"Patient's {measure}{a.scope}. {a.policy}{a.note}", "group", required=a.required, item=children, **a.enable)
+    return question(
+        path,
+        f"Patient's {measure}{a.scope}. {a.policy}{a.note}",
+        "group",
+        required=a.required,
+        item=children,
+        **a.enable,
+    )
 
 
 def _fill_measurement(path: str, answers: Answers, request: Filling) -> None:
@@ -97,7 +104,7 @@ class ConcurrentTherapyRequiredTest(Kind):
     value_set: str
 
     key = "concurrent_therapy"
-    schema = {
+    schema: ClassVar[dict] = {
         "type": "object",
         "additionalProperties": False,
         "required": ["value_set"],
@@ -136,7 +143,7 @@ class PrescribedByTest(Kind):
     consultation: bool = True
 
     key = "prescribed_by"
-    schema = {
+    schema: ClassVar[dict] = {
         "type": "object",
         "additionalProperties": False,
         "required": ["specialties"],
@@ -146,7 +153,7 @@ class PrescribedByTest(Kind):
             "consultation": {"type": "boolean", "description": "a consulting specialist counts too (default true)"},
         },
     }
-    request_schema = {
+    request_schema: ClassVar[dict[str, dict]] = {
         "prescriber.consulting_specialties": {
             "type": "array",
             "items": {"type": "string"},
@@ -161,11 +168,21 @@ class PrescribedByTest(Kind):
         return out
 
     def fields(self) -> list[str]:
-        return ["prescriber.specialty", "prescriber.consulting_specialties"] if self.consultation else ["prescriber.specialty"]
+        return (
+            ["prescriber.specialty", "prescriber.consulting_specialties"]
+            if self.consultation
+            else ["prescriber.specialty"]
+        )
 
     def rego(self) -> str:
         consulting = fact("prescriber.consulting_specialties") if self.consultation else '{"state": "absent"}'
-        return call("prescribed_by", fact("prescriber.specialty"), consulting, regotext.block(lower_set(self.specialties), 1), regotext.value(self.consultation))
+        return call(
+            "prescribed_by",
+            fact("prescriber.specialty"),
+            consulting,
+            regotext.block(lower_set(self.specialties), 1),
+            regotext.value(self.consultation),
+        )
 
     def describe(self) -> str:
         how = "prescribed by or in consultation with" if self.consultation else "prescribed by"
@@ -175,10 +192,26 @@ class PrescribedByTest(Kind):
     def questions(cls, a: Asking) -> list[dict]:
         values = [s for t in a.tests for s in t.specialties]
         if a.key == "prescriber.consulting_specialties":
-            return [question(a.key, f"Specialties of the specialists consulted (none: leave empty){a.scope}. {a.policy}{a.note}", "choice",
-                             repeats=True, answerOption=options(a.system("specialty"), [*values, OTHER]), **a.enable)]
-        return [question(a.key, f"Prescriber's specialty{a.scope}. {a.policy}{a.note}", "choice", required=a.required,
-                         answerOption=options(a.system("specialty"), [*values, OTHER]), **a.enable)]
+            return [
+                question(
+                    a.key,
+                    f"Specialties of the specialists consulted (none: leave empty){a.scope}. {a.policy}{a.note}",
+                    "choice",
+                    repeats=True,
+                    answerOption=options(a.system("specialty"), [*values, OTHER]),
+                    **a.enable,
+                )
+            ]
+        return [
+            question(
+                a.key,
+                f"Prescriber's specialty{a.scope}. {a.policy}{a.note}",
+                "choice",
+                required=a.required,
+                answerOption=options(a.system("specialty"), [*values, OTHER]),
+                **a.enable,
+            )
+        ]
 
     @classmethod
     def fill(cls, key: str, tests: Sequence[Kind], answers: Answers, request: Filling) -> None:
@@ -196,21 +229,30 @@ class ProcedureTest(Kind):
     within_days: int | None = None
 
     key = "procedure"
-    schema = {
+    schema: ClassVar[dict] = {
         "type": "object",
         "additionalProperties": False,
         "required": ["names"],
         "description": "the patient has had one of the procedures (e.g. splenectomy)",
         "properties": {
-            "names": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 80}, "minItems": 1, "uniqueItems": True},
+            "names": {
+                "type": "array",
+                "items": {"type": "string", "minLength": 1, "maxLength": 80},
+                "minItems": 1,
+                "uniqueItems": True,
+            },
             "within_days": {"type": "integer", "minimum": 0, "maximum": 36500},
         },
     }
-    request_schema = {
+    request_schema: ClassVar[dict[str, dict]] = {
         "procedures": {
             "type": "array",
             "description": "procedures the patient has had; absent = unknown; [] = none",
-            "items": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}, "date": {"type": "string"}}},
+            "items": {
+                "type": "object",
+                "required": ["name"],
+                "properties": {"name": {"type": "string"}, "date": {"type": "string"}},
+            },
         },
     }
 
@@ -219,7 +261,9 @@ class ProcedureTest(Kind):
 
     def rego(self) -> str:
         names = frozenset(lab_name(n) for n in self.names)
-        return call("procedure", fact("procedures"), regotext.value(names), regotext.value(self.within_days), DATE_OF_SERVICE)
+        return call(
+            "procedure", fact("procedures"), regotext.value(names), regotext.value(self.within_days), DATE_OF_SERVICE
+        )
 
     def describe(self) -> str:
         recent = f" at most {self.within_days} days before the date of service" if self.within_days is not None else ""
@@ -228,11 +272,24 @@ class ProcedureTest(Kind):
     @classmethod
     def questions(cls, a: Asking) -> list[dict]:
         names = [n for t in a.tests for n in t.names]
-        any_item = question(f"{a.key}.any", f"Has the patient had any of these procedures: {', '.join(dict.fromkeys(names))}?{a.scope} {a.policy}{a.note}",
-                            "boolean", required=a.required, **a.enable)
-        group = question(a.key, "Each procedure", "group", repeats=True,
-                         enableWhen=[{"question": f"{a.key}.any", "operator": "=", "answerBoolean": True}],
-                         item=[question(f"{a.key}.name", "Procedure", "string", required=True), question(f"{a.key}.date", "Date", "date")])
+        any_item = question(
+            f"{a.key}.any",
+            f"Has the patient had any of these procedures: {', '.join(dict.fromkeys(names))}?{a.scope} {a.policy}{a.note}",
+            "boolean",
+            required=a.required,
+            **a.enable,
+        )
+        group = question(
+            a.key,
+            "Each procedure",
+            "group",
+            repeats=True,
+            enableWhen=[{"question": f"{a.key}.any", "operator": "=", "answerBoolean": True}],
+            item=[
+                question(f"{a.key}.name", "Procedure", "string", required=True),
+                question(f"{a.key}.date", "Date", "date"),
+            ],
+        )
         return [any_item, group]
 
     @classmethod
@@ -251,7 +308,7 @@ class BodyMeasureTest(Kind):
     value: float
 
     key = "body_measure"
-    schema = {
+    schema: ClassVar[dict] = {
         "type": "object",
         "additionalProperties": False,
         "required": ["measure", "comparison", "value"],
@@ -262,7 +319,10 @@ class BodyMeasureTest(Kind):
             "value": {"type": "number"},
         },
     }
-    request_schema = {path: {**_MEASUREMENT_SCHEMA, "description": f"{m}, converted to {unit}"} for m, (path, unit, _) in MEASURES.items()}
+    request_schema: ClassVar[dict[str, dict]] = {
+        path: {**_MEASUREMENT_SCHEMA, "description": f"{m}, converted to {unit}"}
+        for m, (path, unit, _) in MEASURES.items()
+    }
 
     def fields(self) -> list[str]:
         if self.measure == "bmi":
@@ -311,26 +371,38 @@ class DoseTest(Kind):
     per: str = "none"
 
     key = "dose"
-    schema = {
+    schema: ClassVar[dict] = {
         "type": "object",
         "additionalProperties": False,
         "required": ["max", "unit"],
         "description": "the prescribed dose does not exceed a maximum",
         "properties": {
             "max": {"type": "number", "exclusiveMinimum": 0},
-            "unit": {"type": "string", "minLength": 1, "maxLength": 20, "description": "UCUM unit of the amount, e.g. mg, ug, [IU]"},
+            "unit": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 20,
+                "description": "UCUM unit of the amount, e.g. mg, ug, [IU]",
+            },
             "period": {"enum": ["dose", "day", "week"], "description": "per dose (default), per day or per week"},
-            "per": {"enum": ["none", "kg", "m2"], "description": "per kg of body weight, per m2 of body surface area (Mosteller), or absolute (default)"},
+            "per": {
+                "enum": ["none", "kg", "m2"],
+                "description": "per kg of body weight, per m2 of body surface area (Mosteller), or absolute (default)",
+            },
         },
     }
-    request_schema = {
+    request_schema: ClassVar[dict[str, dict]] = {
         "dose": {
             "type": "object",
             "required": ["amount", "unit"],
             "properties": {
                 "amount": {"type": "number", "minimum": 0},
                 "unit": {"type": "string", "description": "UCUM, e.g. mg, ug, [IU]"},
-                "every_days": {"type": "number", "exclusiveMinimum": 0, "description": "one dose every this many days (1 daily, 7 weekly, 0.5 twice daily)"},
+                "every_days": {
+                    "type": "number",
+                    "exclusiveMinimum": 0,
+                    "description": "one dose every this many days (1 daily, 7 weekly, 0.5 twice daily)",
+                },
                 "route": {"type": "string", "description": "e.g. subcutaneous, intravenous, oral"},
             },
         },
@@ -383,7 +455,16 @@ class DoseTest(Kind):
             question("dose.every_days", "One dose every ... days (1 daily, 7 weekly)", "decimal"),
             question("dose.route", "Route", "string"),
         ]
-        return [question("dose", f"Prescribed dose{a.scope}. {a.policy}{a.note}", "group", required=a.required, item=children, **a.enable)]
+        return [
+            question(
+                "dose",
+                f"Prescribed dose{a.scope}. {a.policy}{a.note}",
+                "group",
+                required=a.required,
+                item=children,
+                **a.enable,
+            )
+        ]
 
     @classmethod
     def fill(cls, key: str, tests: Sequence[Kind], answers: Answers, request: Filling) -> None:
@@ -400,30 +481,60 @@ class PregnancyTest(Kind):
     allowed: tuple[str, ...]
 
     key = "pregnancy"
-    schema = {
+    schema: ClassVar[dict] = {
         "type": "object",
         "additionalProperties": False,
         "required": ["allowed"],
         "description": "the patient's pregnancy status is one of `allowed`",
-        "properties": {"allowed": {"type": "array", "items": {"enum": ["pregnant", "not_pregnant"]}, "minItems": 1, "uniqueItems": True}},
+        "properties": {
+            "allowed": {
+                "type": "array",
+                "items": {"enum": ["pregnant", "not_pregnant"]},
+                "minItems": 1,
+                "uniqueItems": True,
+            }
+        },
     }
-    request_schema = {
-        "patient.pregnancy_status": {"enum": [*PREGNANCY_STATUSES, None], "description": "pregnant, not_pregnant; unknown or null = not known"},
+    request_schema: ClassVar[dict[str, dict]] = {
+        "patient.pregnancy_status": {
+            "enum": [*PREGNANCY_STATUSES, None],
+            "description": "pregnant, not_pregnant; unknown or null = not known",
+        },
     }
 
     def fields(self) -> list[str]:
         return ["patient.pregnancy_status"]
 
     def rego(self) -> str:
-        return call("coded", fact("patient.pregnancy_status"), regotext.value(frozenset(self.allowed)), regotext.value(frozenset({"pregnant", "not_pregnant"})))
+        return call(
+            "coded",
+            fact("patient.pregnancy_status"),
+            regotext.value(frozenset(self.allowed)),
+            regotext.value(frozenset({"pregnant", "not_pregnant"})),
+        )
 
     def describe(self) -> str:
         return f"pregnancy status {_or(self.allowed)}"
 
     @classmethod
     def questions(cls, a: Asking) -> list[dict]:
-        return [question(a.key, f"Is the patient pregnant?{a.scope} {a.policy}{a.note}", "choice", required=a.required,
-                         answerOption=options(a.system("pregnancy_status"), PREGNANCY_STATUSES), **a.enable)]
+        return [
+            question(
+                a.key,
+                f"Is the patient pregnant?{a.scope} {a.policy}{a.note}",
+                "choice",
+                required=a.required,
+                answerOption=options(a.system("pregnancy_status"), PREGNANCY_STATUSES),
+                **a.enable,
+            )
+        ]
 
     def enable_when(self, system: Callable[[str], str]) -> list[dict]:
-        return [{"question": "patient.pregnancy_status", "operator": "=", "answerCoding": coding(system("pregnancy_status"), c)} for c in self.allowed]
+        return [
+            {
+                "question": "patient.pregnancy_status",
+                "operator": "=",
+                "answerCoding": coding(system("pregnancy_status"), c),
+            }
+            for c in self.allowed
+        ]

@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+# The kinds over clinical facts register themselves in the registry when imported.
+from . import kinds_clinical as kinds_clinical
+
 # The leaf tests: one class per kind, each declared in the registry (kinds.py). The first
 # ten are re-exported here under their old names; code names a kind as kinds.<Class>.
 from .kinds import (
@@ -44,9 +47,6 @@ from .kinds import (
 from .kinds import (
     SpecialtyTest as SpecialtyTest,
 )
-
-# The kinds over clinical facts register themselves in the registry when imported.
-from . import kinds_clinical as kinds_clinical  # noqa: E402
 
 # --- combinators ----------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 # Tests of the shared library's clinical facts (clinical.rego; docs/semantics.md, "Clinical
 # facts"): capped quantities, body measurements, age in months, doses, therapy history,
 # concurrent therapy, procedures and who prescribes, each met, unmet, unknown and invalid.
-package rxrego.lib_clinical_test
+package rxrego.lib_test
 
 import data.rxrego.lib
 
@@ -157,54 +157,56 @@ test_dose_per_m2 if {
 
 # --- therapy history -----------------------------------------------------------------------
 
-_tkis := {"agents": {"imatinib", "dasatinib"}, "classes": {"tyrosine_kinase_inhibitor"}}
+_tki_set := {"agents": {"imatinib", "dasatinib"}, "classes": {"tyrosine_kinase_inhibitor"}}
 
 _failed := {"results": {"failed"}, "n": 1, "each_agent": false, "min_days": null, "any_agent": false}
 
 test_history if {
-	lib.history(_p([{"agent": "Imatinib", "result": "failed"}]), _tkis, _failed, _on) == "met"
+	lib.history(_p([{"agent": "Imatinib", "result": "failed"}]), _tki_set, _failed, _on) == "met"
 	by_class := {"agent": "nilotinib", "class": "tyrosine_kinase_inhibitor", "result": "failed"}
-	lib.history(_p([by_class]), _tkis, _failed, _on) == "met"
-	lib.history(_p([{"agent": "imatinib", "result": "intolerant"}]), _tkis, _failed, _on) == "unmet"
-	lib.history(_p([{"agent": "prednisone", "result": "failed"}]), _tkis, _failed, _on) == "unmet"
-	lib.history(_p([]), _tkis, _failed, _on) == "unmet"
+	lib.history(_p([by_class]), _tki_set, _failed, _on) == "met"
+	lib.history(_p([{"agent": "imatinib", "result": "intolerant"}]), _tki_set, _failed, _on) == "unmet"
+	lib.history(_p([{"agent": "prednisone", "result": "failed"}]), _tki_set, _failed, _on) == "unmet"
+	lib.history(_p([]), _tki_set, _failed, _on) == "unmet"
 
 	# a result not known could still count
-	lib.history(_p([{"agent": "imatinib"}]), _tkis, _failed, _on) == "unknown"
-	lib.history(_p([{"agent": "imatinib", "result": null}]), _tkis, _failed, _on) == "unknown"
-	lib.history(_absent, _tkis, _failed, _on) == "unknown"
+	lib.history(_p([{"agent": "imatinib"}]), _tki_set, _failed, _on) == "unknown"
+	lib.history(_p([{"agent": "imatinib", "result": null}]), _tki_set, _failed, _on) == "unknown"
+	lib.history(_absent, _tki_set, _failed, _on) == "unknown"
 
 	# two distinct agents
 	two := object.union(_failed, {"n": 2})
-	lib.history(_p([{"agent": "imatinib", "result": "failed"}, {"agent": "IMATINIB", "result": "failed"}]), _tkis, two, _on) == "unmet"
-	lib.history(_p([{"agent": "imatinib", "result": "failed"}, {"agent": "dasatinib", "result": "failed"}]), _tkis, two, _on) == "met"
+	imatinib := {"agent": "imatinib", "result": "failed"}
+	lib.history(_p([imatinib, {"agent": "IMATINIB", "result": "failed"}]), _tki_set, two, _on) == "unmet"
+	lib.history(_p([imatinib, {"agent": "dasatinib", "result": "failed"}]), _tki_set, two, _on) == "met"
 }
 
 test_history_invalid if {
-	lib.history(_p({"agent": "imatinib"}), _tkis, _failed, _on) == "invalid"
-	lib.history({"state": "invalid"}, _tkis, _failed, _on) == "invalid"
-	lib.history(_p([{"agent": 1, "result": "failed"}]), _tkis, _failed, _on) == "invalid"
-	lib.history(_p(["imatinib"]), _tkis, _failed, _on) == "invalid"
-	lib.history(_p([{"agent": "imatinib", "class": 1, "result": "failed"}]), _tkis, _failed, _on) == "invalid"
-	lib.history(_p([{"agent": "imatinib", "result": true}]), _tkis, _failed, _on) == "invalid"
-	lib.history(_p([{"agent": "imatinib", "result": "failed", "start_date": "2026-02-30"}]), _tkis, _failed, _on) == "invalid"
+	lib.history(_p({"agent": "imatinib"}), _tki_set, _failed, _on) == "invalid"
+	lib.history({"state": "invalid"}, _tki_set, _failed, _on) == "invalid"
+	lib.history(_p([{"agent": 1, "result": "failed"}]), _tki_set, _failed, _on) == "invalid"
+	lib.history(_p(["imatinib"]), _tki_set, _failed, _on) == "invalid"
+	lib.history(_p([{"agent": "imatinib", "class": 1, "result": "failed"}]), _tki_set, _failed, _on) == "invalid"
+	lib.history(_p([{"agent": "imatinib", "result": true}]), _tki_set, _failed, _on) == "invalid"
+	no_such_day := {"agent": "imatinib", "result": "failed", "start_date": "2026-02-30"}
+	lib.history(_p([no_such_day]), _tki_set, _failed, _on) == "invalid"
 	backwards := {"agent": "imatinib", "result": "failed", "start_date": "2026-03-01", "end_date": "2026-01-01"}
-	lib.history(_p([backwards]), _tkis, _failed, _on) == "invalid"
+	lib.history(_p([backwards]), _tki_set, _failed, _on) == "invalid"
 
 	# a malformed entry beside one that counts does not matter
-	lib.history(_p([{"agent": "imatinib", "result": "failed"}, {"agent": 1}]), _tkis, _failed, _on) == "met"
+	lib.history(_p([{"agent": "imatinib", "result": "failed"}, {"agent": 1}]), _tki_set, _failed, _on) == "met"
 }
 
 test_history_each_agent if {
 	each := object.union(_failed, {"each_agent": true})
 	both := [{"agent": "imatinib", "result": "failed"}, {"agent": "dasatinib", "result": "failed"}]
-	lib.history(_p(both), _tkis, each, _on) == "met"
-	lib.history(_p([{"agent": "imatinib", "result": "failed"}]), _tkis, each, _on) == "unmet"
-	lib.history(_p([{"agent": "imatinib", "result": "failed"}, {"agent": "dasatinib"}]), _tkis, each, _on) == "unknown"
+	lib.history(_p(both), _tki_set, each, _on) == "met"
+	lib.history(_p([{"agent": "imatinib", "result": "failed"}]), _tki_set, each, _on) == "unmet"
+	lib.history(_p([{"agent": "imatinib", "result": "failed"}, {"agent": "dasatinib"}]), _tki_set, each, _on) == "unknown"
 
 	# each agent by name: a class does not stand in for one
 	by_class := {"agent": "nilotinib", "class": "tyrosine_kinase_inhibitor", "result": "failed"}
-	lib.history(_p([{"agent": "imatinib", "result": "failed"}, by_class]), _tkis, each, _on) == "unmet"
+	lib.history(_p([{"agent": "imatinib", "result": "failed"}, by_class]), _tki_set, each, _on) == "unmet"
 }
 
 test_history_any_agent_any_result if {
@@ -213,29 +215,31 @@ test_history_any_agent_any_result if {
 	lib.history(_p([{"agent": "prednisone", "result": "completed"}]), no_set, anything, _on) == "met"
 	lib.history(_p([{"agent": "prednisone"}]), no_set, anything, _on) == "met"
 	lib.history(_p([]), no_set, anything, _on) == "unmet"
-	lib.history(_p([{"agent": "prednisone", "result": "failed"}]), no_set, object.union(_failed, {"any_agent": true}), _on) == "met"
+	any_failed := object.union(_failed, {"any_agent": true})
+	lib.history(_p([{"agent": "prednisone", "result": "failed"}]), no_set, any_failed, _on) == "met"
 }
 
 _trial(start, end) := {"agent": "imatinib", "result": "failed", "start_date": start, "end_date": end}
 
 test_history_trial_length if {
 	long := object.union(_failed, {"min_days": 56})
-	lib.history(_p([_trial("2026-01-01", "2026-03-01")]), _tkis, long, _on) == "met"
-	lib.history(_p([_trial("2026-01-01", "2026-01-20")]), _tkis, long, _on) == "unmet"
+	lib.history(_p([_trial("2026-01-01", "2026-03-01")]), _tki_set, long, _on) == "met"
+	lib.history(_p([_trial("2026-01-01", "2026-01-20")]), _tki_set, long, _on) == "unmet"
 
 	# ongoing: to the date of service
 	ongoing := {"agent": "imatinib", "result": "failed", "start_date": "2026-04-01"}
-	lib.history(_p([ongoing]), _tkis, long, _on) == "met"
-	lib.history(_p([object.union(ongoing, {"end_date": null})]), _tkis, long, _on) == "met"
-	lib.history(_p([{"agent": "imatinib", "result": "failed", "start_date": "2026-06-01"}]), _tkis, long, _on) == "unmet"
+	lib.history(_p([ongoing]), _tki_set, long, _on) == "met"
+	lib.history(_p([object.union(ongoing, {"end_date": null})]), _tki_set, long, _on) == "met"
+	too_short := {"agent": "imatinib", "result": "failed", "start_date": "2026-06-01"}
+	lib.history(_p([too_short]), _tki_set, long, _on) == "unmet"
 
 	# a trial whose start or result is not known could be long enough
-	lib.history(_p([{"agent": "imatinib", "result": "failed"}]), _tkis, long, _on) == "unknown"
-	lib.history(_p([{"agent": "imatinib", "start_date": "2026-06-01"}]), _tkis, long, _on) == "unknown"
+	lib.history(_p([{"agent": "imatinib", "result": "failed"}]), _tki_set, long, _on) == "unknown"
+	lib.history(_p([{"agent": "imatinib", "start_date": "2026-06-01"}]), _tki_set, long, _on) == "unknown"
 
 	# a contraindicated agent was never taken
 	never := object.union(long, {"results": {"contraindicated"}})
-	lib.history(_p([{"agent": "imatinib", "result": "contraindicated"}]), _tkis, never, _on) == "met"
+	lib.history(_p([{"agent": "imatinib", "result": "contraindicated"}]), _tki_set, never, _on) == "met"
 }
 
 # --- concurrent therapy required -------------------------------------------------------------

@@ -1,12 +1,12 @@
 # Tests of the shared library's lab results and diagnosis codes (labs.rego; docs/semantics.md,
 # "Labs", "Diagnosis"): each reading met, unmet, unknown and invalid.
-package rxrego.lib_labs_test
+package rxrego.lib_test
 
 import data.rxrego.lib
 
-_on := "2026-06-15"
+_dos := "2026-06-15"
 
-_labs(results) := {"state": "present", "value": results}
+_results(results) := {"state": "present", "value": results}
 
 # A platelet count in 10*3/uL (LOINC 777-3): /uL and 10*9/L convert into it.
 _platelets := {"names": {"platelets"}, "codes": {"777-3"}, "comparison": "<", "value": 30}
@@ -14,6 +14,16 @@ _platelets := {"names": {"platelets"}, "codes": {"777-3"}, "comparison": "<", "v
 _factors := {"10*3/ul": 1, "/ul": 0.001, "10*9/l": 1}
 
 _count(value, unit, date) := {"name": "Platelets", "value": value, "unit": unit, "date": date}
+
+# The platelet test (_platelets, _factors) on the results at the date of service, without an
+# anchor.
+_platelet_status(results) := lib.lab_result(
+	{"state": "present", "value": results},
+	"2026-06-15",
+	null,
+	{"names": {"platelets"}, "codes": {"777-3"}, "comparison": "<", "value": 30},
+	{"10*3/ul": 1, "/ul": 0.001, "10*9/l": 1},
+)
 
 test_lab_name_ignores_case_spaces_and_punctuation if {
 	lib.lab_name("LDL-C") == "ldlc"
@@ -27,100 +37,103 @@ test_add_days if {
 }
 
 test_lab_latest_result if {
-	read := lib.lab_result(_labs([_count(20, "10*3/uL", "2026-06-01")]), _on, null, _platelets, _factors)
+	read := _platelet_status([_count(20, "10*3/uL", "2026-06-01")])
 	read == "met"
-	lib.lab_result(_labs([_count(40, "10*3/uL", "2026-06-01")]), _on, null, _platelets, _factors) == "unmet"
+	_platelet_status([_count(40, "10*3/uL", "2026-06-01")]) == "unmet"
 
 	# another unit, converted by the generator's factor; a unit's spelling in any case
-	lib.lab_result(_labs([_count(20000, "/uL", "2026-06-01")]), _on, null, _platelets, _factors) == "met"
-	lib.lab_result(_labs([_count(20, "10*9/L", "2026-06-01")]), _on, null, _platelets, _factors) == "met"
+	_platelet_status([_count(20000, "/uL", "2026-06-01")]) == "met"
+	_platelet_status([_count(20, "10*9/L", "2026-06-01")]) == "met"
 }
 
 test_lab_absent_or_not_a_list if {
-	lib.lab_result({"state": "absent"}, _on, null, _platelets, _factors) == "unknown"
-	lib.lab_result({"state": "invalid"}, _on, null, _platelets, _factors) == "invalid"
-	lib.lab_result(_labs({"platelets": 20}), _on, null, _platelets, _factors) == "invalid"
+	lib.lab_result({"state": "absent"}, _dos, null, _platelets, _factors) == "unknown"
+	lib.lab_result({"state": "invalid"}, _dos, null, _platelets, _factors) == "invalid"
+	lib.lab_result(_results({"platelets": 20}), _dos, null, _platelets, _factors) == "invalid"
 }
 
 test_lab_found_by_loinc_code_or_name if {
 	by_code := {"code": "777-3", "name": "PLT", "value": 20, "unit": "10*3/uL", "date": "2026-06-01"}
-	lib.lab_result(_labs([by_code]), _on, null, _platelets, _factors) == "met"
+	_platelet_status([by_code]) == "met"
 
 	# a result with another code is another lab, whatever its name
 	other := {"code": "26515-7", "name": "platelets", "value": 20, "unit": "10*3/uL", "date": "2026-06-01"}
-	lib.lab_result(_labs([other]), _on, null, _platelets, _factors) == "unmet"
+	_platelet_status([other]) == "unmet"
 
 	# a spec without codes reads results by name, codes or not
 	by_name := object.remove(_platelets, ["codes"])
-	lib.lab_result(_labs([other]), _on, null, by_name, _factors) == "met"
+	lib.lab_result(_results([other]), _dos, null, by_name, _factors) == "met"
 
 	# no result of this lab
 	hemoglobin := {"name": "hemoglobin", "value": 9, "unit": "g/dL", "date": "2026-06-01"}
-	lib.lab_result(_labs([hemoglobin, "20"]), _on, null, _platelets, _factors) == "unmet"
-	lib.lab_result(_labs([]), _on, null, _platelets, _factors) == "unmet"
+	_platelet_status([hemoglobin, "20"]) == "unmet"
+	_platelet_status([]) == "unmet"
 }
 
 test_lab_the_newest_day_decides if {
 	older_low := _count(20, "10*3/uL", "2026-05-01")
 	newer_high := _count(40, "10*3/uL", "2026-06-01")
-	lib.lab_result(_labs([older_low, newer_high]), _on, null, _platelets, _factors) == "unmet"
-	lib.lab_result(_labs([newer_high, _count(20, "10*3/uL", "2026-06-10")]), _on, null, _platelets, _factors) == "met"
+	_platelet_status([older_low, newer_high]) == "unmet"
+	_platelet_status([newer_high, _count(20, "10*3/uL", "2026-06-10")]) == "met"
 
 	# every result on the newest day must compare
-	lib.lab_result(_labs([_count(20, "10*3/uL", "2026-06-01"), newer_high]), _on, null, _platelets, _factors) == "unmet"
+	_platelet_status([_count(20, "10*3/uL", "2026-06-01"), newer_high]) == "unmet"
 
 	# results after the date of service are not read
-	lib.lab_result(_labs([older_low, _count(40, "10*3/uL", "2026-07-01")]), _on, null, _platelets, _factors) == "met"
+	_platelet_status([older_low, _count(40, "10*3/uL", "2026-07-01")]) == "met"
 }
 
 test_lab_unreadable_or_undated_results if {
 	older_low := _count(20, "10*3/uL", "2026-05-01")
 
 	# a newer result that cannot be read is unknown, never the older one's reading
-	lib.lab_result(_labs([older_low, _count(40, "furlongs", "2026-06-01")]), _on, null, _platelets, _factors) == "unknown"
-	lib.lab_result(_labs([older_low, _count("40", "10*3/uL", "2026-06-01")]), _on, null, _platelets, _factors) == "unknown"
-	lib.lab_result(_labs([older_low, _count(40, 3, "2026-06-01")]), _on, null, _platelets, _factors) == "unknown"
+	_platelet_status([older_low, _count(40, "furlongs", "2026-06-01")]) == "unknown"
+	_platelet_status([older_low, _count("40", "10*3/uL", "2026-06-01")]) == "unknown"
+	_platelet_status([older_low, _count(40, 3, "2026-06-01")]) == "unknown"
 
 	# a result without a valid date could be the newest
-	lib.lab_result(_labs([older_low, _count(40, "10*3/uL", "2026-02-30")]), _on, null, _platelets, _factors) == "invalid"
-	lib.lab_result(_labs([{"name": "platelets", "value": 20, "unit": "10*3/uL"}]), _on, null, _platelets, _factors) == "invalid"
+	_platelet_status([older_low, _count(40, "10*3/uL", "2026-02-30")]) == "invalid"
+	_platelet_status([{"name": "platelets", "value": 20, "unit": "10*3/uL"}]) == "invalid"
 }
 
 test_lab_plausible_range if {
 	plausible := object.union(_platelets, {"plausible": [0, 2000]})
-	lib.lab_result(_labs([_count(20, "10*3/uL", "2026-06-01")]), _on, null, plausible, _factors) == "met"
-	lib.lab_result(_labs([_count(20000, "10*3/uL", "2026-06-01")]), _on, null, plausible, _factors) == "invalid"
-	lib.lab_result(_labs([_count(-1, "10*3/uL", "2026-06-01")]), _on, null, plausible, _factors) == "invalid"
+	lib.lab_result(_results([_count(20, "10*3/uL", "2026-06-01")]), _dos, null, plausible, _factors) == "met"
+	lib.lab_result(_results([_count(20000, "10*3/uL", "2026-06-01")]), _dos, null, plausible, _factors) == "invalid"
+	lib.lab_result(_results([_count(-1, "10*3/uL", "2026-06-01")]), _dos, null, plausible, _factors) == "invalid"
 	no_ceiling := object.union(_platelets, {"plausible": [0, null]})
-	lib.lab_result(_labs([_count(20, "10*3/uL", "2026-06-01")]), _on, null, no_ceiling, _factors) == "met"
+	lib.lab_result(_results([_count(20, "10*3/uL", "2026-06-01")]), _dos, null, no_ceiling, _factors) == "met"
 }
 
 test_lab_within_days if {
 	recent := object.union(_platelets, {"within_days": 30})
-	lib.lab_result(_labs([_count(20, "10*3/uL", "2026-05-16")]), _on, null, recent, _factors) == "met"
-	lib.lab_result(_labs([_count(20, "10*3/uL", "2026-05-15")]), _on, null, recent, _factors) == "unmet"
+	lib.lab_result(_results([_count(20, "10*3/uL", "2026-05-16")]), _dos, null, recent, _factors) == "met"
+	lib.lab_result(_results([_count(20, "10*3/uL", "2026-05-15")]), _dos, null, recent, _factors) == "unmet"
 }
 
 # ALT at most 3 x ULN (U/L): the result's own reference range, else the spec's ULN.
 _alt := {"names": {"alt"}, "comparison": "<=", "times_uln": 3, "uln": 40}
 
-_alt_result(value, high) := {"name": "ALT", "value": value, "unit": "U/L", "date": "2026-06-01", "reference_range": {"high": high}}
+_alt_result(value, high) := {
+	"name": "ALT", "value": value, "unit": "U/L", "date": "2026-06-01",
+	"reference_range": {"high": high},
+}
 
 test_lab_times_uln if {
 	u := {"u/l": 1}
-	lib.lab_result(_labs([_alt_result(140, 50)]), _on, null, _alt, u) == "met"
-	lib.lab_result(_labs([_alt_result(160, 50)]), _on, null, _alt, u) == "unmet"
+	lib.lab_result(_results([_alt_result(140, 50)]), _dos, null, _alt, u) == "met"
+	lib.lab_result(_results([_alt_result(160, 50)]), _dos, null, _alt, u) == "unmet"
 
 	# no reference range: the spec's ULN (3 x 40 = 120)
 	plain := {"name": "ALT", "value": 110, "unit": "U/L", "date": "2026-06-01"}
-	lib.lab_result(_labs([plain]), _on, null, _alt, u) == "met"
-	lib.lab_result(_labs([object.union(plain, {"value": 140})]), _on, null, _alt, u) == "unmet"
+	lib.lab_result(_results([plain]), _dos, null, _alt, u) == "met"
+	lib.lab_result(_results([object.union(plain, {"value": 140})]), _dos, null, _alt, u) == "unmet"
 
 	# an unreadable reference range is not replaced by the spec's
-	lib.lab_result(_labs([_alt_result(10, "fifty")]), _on, null, _alt, u) == "unknown"
+	lib.lab_result(_results([_alt_result(10, "fifty")]), _dos, null, _alt, u) == "unknown"
 
 	# no ULN at all
-	lib.lab_result(_labs([plain]), _on, null, object.union(_alt, {"uln": null}), u) == "unknown"
+	lib.lab_result(_results([plain]), _dos, null, object.union(_alt, {"uln": null}), u) == "unknown"
 }
 
 _start(date) := {"state": "present", "value": date}
@@ -129,25 +142,26 @@ test_lab_baseline if {
 	baseline := object.union(_platelets, {"which": "baseline"})
 	before := _count(20, "10*3/uL", "2026-05-01")
 	after := _count(40, "10*3/uL", "2026-06-02")
-	lib.lab_result(_labs([before, after]), _on, _start("2026-06-01"), baseline, _factors) == "met"
-	lib.lab_result(_labs([after]), _on, _start("2026-06-01"), baseline, _factors) == "unmet"
+	lib.lab_result(_results([before, after]), _dos, _start("2026-06-01"), baseline, _factors) == "met"
+	lib.lab_result(_results([after]), _dos, _start("2026-06-01"), baseline, _factors) == "unmet"
 
 	# the result on the start date itself is not a baseline
-	lib.lab_result(_labs([_count(40, "10*3/uL", "2026-06-01"), before]), _on, _start("2026-06-01"), baseline, _factors) == "met"
+	on_start := _count(40, "10*3/uL", "2026-06-01")
+	lib.lab_result(_results([on_start, before]), _dos, _start("2026-06-01"), baseline, _factors) == "met"
 
 	# the anchor: absent is unknown, not a date is invalid
-	lib.lab_result(_labs([before]), _on, {"state": "absent"}, baseline, _factors) == "unknown"
-	lib.lab_result(_labs([before]), _on, _start("2026-13-01"), baseline, _factors) == "invalid"
-	lib.lab_result(_labs([before]), _on, {"state": "invalid"}, baseline, _factors) == "invalid"
+	lib.lab_result(_results([before]), _dos, {"state": "absent"}, baseline, _factors) == "unknown"
+	lib.lab_result(_results([before]), _dos, _start("2026-13-01"), baseline, _factors) == "invalid"
+	lib.lab_result(_results([before]), _dos, {"state": "invalid"}, baseline, _factors) == "invalid"
 }
 
 test_lab_after_the_start if {
 	after := {"names": {"platelets"}, "comparison": ">=", "value": 50, "which": "after", "after_days": 28}
 	early := _count(60, "10*3/uL", "2026-05-10")
 	late := _count(60, "10*3/uL", "2026-06-01")
-	lib.lab_result(_labs([early, late]), _on, _start("2026-05-01"), after, _factors) == "met"
-	lib.lab_result(_labs([early]), _on, _start("2026-05-01"), after, _factors) == "unmet"
-	lib.lab_result(_labs([_count(40, "10*3/uL", "2026-06-01")]), _on, _start("2026-05-01"), after, _factors) == "unmet"
+	lib.lab_result(_results([early, late]), _dos, _start("2026-05-01"), after, _factors) == "met"
+	lib.lab_result(_results([early]), _dos, _start("2026-05-01"), after, _factors) == "unmet"
+	lib.lab_result(_results([_count(40, "10*3/uL", "2026-06-01")]), _dos, _start("2026-05-01"), after, _factors) == "unmet"
 }
 
 # LDL-C in mg/dL: a drop of at least 10 mg/dL, or of at least 20 percent, from baseline.
@@ -158,28 +172,28 @@ test_lab_absolute_change if {
 	u := {"mg/dl": 1}
 	anchor := _start("2026-05-01")
 	base := _ldl(50, "2026-04-01")
-	lib.lab_result(_labs([base, _ldl(35, "2026-06-01")]), _on, anchor, drop, u) == "met"
-	lib.lab_result(_labs([base, _ldl(45, "2026-06-01")]), _on, anchor, drop, u) == "unmet"
+	lib.lab_result(_results([base, _ldl(35, "2026-06-01")]), _dos, anchor, drop, u) == "met"
+	lib.lab_result(_results([base, _ldl(45, "2026-06-01")]), _dos, anchor, drop, u) == "unmet"
 
 	# no result on one side
-	lib.lab_result(_labs([base]), _on, anchor, drop, u) == "unmet"
-	lib.lab_result(_labs([_ldl(35, "2026-06-01")]), _on, anchor, drop, u) == "unmet"
+	lib.lab_result(_results([base]), _dos, anchor, drop, u) == "unmet"
+	lib.lab_result(_results([_ldl(35, "2026-06-01")]), _dos, anchor, drop, u) == "unmet"
 
 	# an unreadable or impossible result on either side
-	lib.lab_result(_labs([_ldl("50", "2026-04-01"), _ldl(35, "2026-06-01")]), _on, anchor, drop, u) == "unknown"
-	lib.lab_result(_labs([base, _ldl(3500, "2026-06-01")]), _on, anchor, drop, u) == "invalid"
-	lib.lab_result(_labs([base, _ldl(35, "2026-06-01")]), _on, {"state": "absent"}, drop, u) == "unknown"
+	lib.lab_result(_results([_ldl("50", "2026-04-01"), _ldl(35, "2026-06-01")]), _dos, anchor, drop, u) == "unknown"
+	lib.lab_result(_results([base, _ldl(3500, "2026-06-01")]), _dos, anchor, drop, u) == "invalid"
+	lib.lab_result(_results([base, _ldl(35, "2026-06-01")]), _dos, {"state": "absent"}, drop, u) == "unknown"
 }
 
 test_lab_percent_change if {
 	drop := {"names": {"ldlc"}, "comparison": "<=", "value": -20, "change": "percent"}
 	u := {"mg/dl": 1}
 	anchor := _start("2026-05-01")
-	lib.lab_result(_labs([_ldl(50, "2026-04-01"), _ldl(35, "2026-06-01")]), _on, anchor, drop, u) == "met"
-	lib.lab_result(_labs([_ldl(50, "2026-04-01"), _ldl(45, "2026-06-01")]), _on, anchor, drop, u) == "unmet"
+	lib.lab_result(_results([_ldl(50, "2026-04-01"), _ldl(35, "2026-06-01")]), _dos, anchor, drop, u) == "met"
+	lib.lab_result(_results([_ldl(50, "2026-04-01"), _ldl(45, "2026-06-01")]), _dos, anchor, drop, u) == "unmet"
 
 	# a percent change from zero has no meaning
-	lib.lab_result(_labs([_ldl(0, "2026-04-01"), _ldl(35, "2026-06-01")]), _on, anchor, drop, u) == "invalid"
+	lib.lab_result(_results([_ldl(0, "2026-04-01"), _ldl(35, "2026-06-01")]), _dos, anchor, drop, u) == "invalid"
 }
 
 # --- diagnosis codes -----------------------------------------------------------------------
@@ -207,22 +221,22 @@ test_icd10_code if {
 	lib.icd10_code({"code": 693}, _itp) == "invalid"
 }
 
-_diagnoses(value) := {"state": "present", "value": value}
+_coded_diagnoses(value) := {"state": "present", "value": value}
 
 test_diagnosis_codes if {
-	lineage := {"lineage": {"b_cell_precursor"}}
-	lib.diagnosis_codes(_diagnoses([{"code": "D69.3"}]), _itp, {}, []) == "met"
-	lib.diagnosis_codes(_diagnoses([{"code": "C50.911"}, {"code": "D69.3"}]), _itp, {}, []) == "met"
-	lib.diagnosis_codes(_diagnoses([{"code": "C50.911"}]), _itp, {}, []) == "unmet"
-	lib.diagnosis_codes(_diagnoses([]), _itp, {}, []) == "unmet"
+	lib.diagnosis_codes(_coded_diagnoses([{"code": "D69.3"}]), _itp, {}, []) == "met"
+	lib.diagnosis_codes(_coded_diagnoses([{"code": "C50.911"}, {"code": "D69.3"}]), _itp, {}, []) == "met"
+	lib.diagnosis_codes(_coded_diagnoses([{"code": "C50.911"}]), _itp, {}, []) == "unmet"
+	lib.diagnosis_codes(_coded_diagnoses([]), _itp, {}, []) == "unmet"
 	lib.diagnosis_codes({"state": "absent"}, _itp, {}, []) == "unknown"
-	lib.diagnosis_codes(_diagnoses({"code": "D69.3"}), _itp, {}, []) == "invalid"
-	lib.diagnosis_codes(_diagnoses(["D69.3"]), _itp, {}, []) == "invalid"
-	lib.diagnosis_codes(_diagnoses([{"code": "D"}]), _itp, {}, []) == "invalid"
+	lib.diagnosis_codes(_coded_diagnoses({"code": "D69.3"}), _itp, {}, []) == "invalid"
+	lib.diagnosis_codes(_coded_diagnoses(["D69.3"]), _itp, {}, []) == "invalid"
+	lib.diagnosis_codes(_coded_diagnoses([{"code": "D"}]), _itp, {}, []) == "invalid"
 
 	# qualifiers and biomarkers
-	lib.diagnosis_codes(_diagnoses([{"code": "D69.3", "lineage": "B_Cell_Precursor"}]), _itp, lineage, []) == "met"
-	lib.diagnosis_codes(_diagnoses([{"code": "D69.3", "lineage": "t_cell"}]), _itp, lineage, []) == "unmet"
-	lib.diagnosis_codes(_diagnoses([{"code": "D69.3"}]), _itp, lineage, []) == "unknown"
-	lib.diagnosis_codes(_diagnoses([{"code": "D69.3"}]), _itp, {}, ["unmet"]) == "unmet"
+	lineage := {"lineage": {"b_cell_precursor"}}
+	lib.diagnosis_codes(_coded_diagnoses([{"code": "D69.3", "lineage": "B_Cell_Precursor"}]), _itp, lineage, []) == "met"
+	lib.diagnosis_codes(_coded_diagnoses([{"code": "D69.3", "lineage": "t_cell"}]), _itp, lineage, []) == "unmet"
+	lib.diagnosis_codes(_coded_diagnoses([{"code": "D69.3"}]), _itp, lineage, []) == "unknown"
+	lib.diagnosis_codes(_coded_diagnoses([{"code": "D69.3"}]), _itp, {}, ["unmet"]) == "unmet"
 }
