@@ -12,6 +12,12 @@ were restructured, and is rewritten only for an intended change of decisions:
 
     .venv/bin/python tests/golden_decisions.py --write
 
+or, keeping every recorded request (so that the change shows as the decisions that differ),
+deciding each again and adding the requests of new cases and policies (drawn as --write
+draws them); it lists every recorded decision that changed:
+
+    .venv/bin/python tests/golden_decisions.py --update
+
 The drawn requests come from tests/strategies.py (derandomized, so a rewrite draws the same
 requests for the same strategies); they are stored in the record, so the comparison does not
 depend on Hypothesis drawing them again.
@@ -108,11 +114,24 @@ def load() -> dict[str, dict]:
     return json.loads(GOLDEN.read_text(encoding="utf-8"))
 
 
-def write() -> None:
+def write(update: bool = False) -> None:
+    """Write the record: every request drawn again (--write), or the recorded requests kept
+    and only new keys drawn (--update, which prints each recorded decision that changed)."""
     specs = all_specs()
     requests = golden_requests(specs)
+    old = load() if update else {}
+    if update:
+        # keys still wanted keep their recorded requests; new keys come from this draw
+        current = {k for k in requests if not k.startswith("drawn/")}
+        current |= {k for k in old if k.startswith("drawn/") and k.split("/")[1] in {s.id for s in specs}}
+        drawn_ids = {k.split("/")[1] for k in old if k.startswith("drawn/")}
+        current |= {k for k in requests if k.startswith("drawn/") and k.split("/")[1] not in drawn_ids}
+        requests = {k: old[k]["request"] if k in old else requests[k] for k in sorted(current, key=_order(requests))}
     with tempfile.TemporaryDirectory(prefix="rxrego-golden-") as tmp:
         decisions = decide(build_rego(specs, Path(tmp) / "rego"), list(requests.values()))
+    for (key, _), decision in zip(requests.items(), decisions, strict=True):
+        if key in old and canonical(decision) != canonical(old[key]["decision"]):
+            print(f"changed {key}:\n  was: {canonical(old[key]['decision'])}\n  now: {canonical(decision)}")
     lines = [
         f"{json.dumps(key, ensure_ascii=False)}: {canonical({'request': request, 'decision': decision})}"
         for (key, request), decision in zip(requests.items(), decisions, strict=True)
@@ -122,7 +141,14 @@ def write() -> None:
     print(f"wrote {len(lines)} decisions to {GOLDEN.relative_to(HERE.parent)}")
 
 
+def _order(requests: dict):
+    """Sort key: the conformance cases in file order, then the drawn requests by key."""
+    cases = [k for k in requests if not k.startswith("drawn/")]
+    position = {k: i for i, k in enumerate(cases)}
+    return lambda k: (1, k, 0) if k.startswith("drawn/") else (0, "", position[k])
+
+
 if __name__ == "__main__":
-    if sys.argv[1:] != ["--write"]:
+    if sys.argv[1:] not in (["--write"], ["--update"]):
         sys.exit(__doc__)
-    write()
+    write(update=sys.argv[1:] == ["--update"])
