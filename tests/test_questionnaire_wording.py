@@ -90,18 +90,15 @@ def test_questionnaire_wording_units_and_qualifiers(tmp_path: Path):
         "Lineage (for codes starting C91.0)",
     )
 
-    # the unit is a coded UCUM choice; a lab spelling shows its UCUM code
+    # the unit is a coded UCUM choice; a lab spelling shows its UCUM code. The policy's own
+    # unit comes first and is the initial answer; the lab kind converts the other UCUM
+    # units offered into it, so they follow
     unit = items["labs.anc.unit"]
     assert unit["type"] == "choice"
-    assert unit["answerOption"] == [
-        {
-            "valueCoding": {
-                "system": "http://unitsofmeasure.org",
-                "code": "cells/uL",
-                "display": "cells/uL (UCUM {cells}/uL)",
-            }
-        }
-    ]
+    own = {"system": "http://unitsofmeasure.org", "code": "cells/uL", "display": "cells/uL (UCUM {cells}/uL)"}
+    assert unit["answerOption"][0] == {"valueCoding": own} and unit["initial"] == [{"valueCoding": own}]
+    offered = [o["valueCoding"]["code"] for o in unit["answerOption"][1:]]
+    assert "10*9/L" in offered and "mg/dL" not in offered
 
     # answered, the coded unit reaches the request as the policy writes it
     qr = {

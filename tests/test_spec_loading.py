@@ -445,6 +445,7 @@ def test_policy_source_and_examples_load_together(loaded: dict[str, m.PolicySpec
     assert sorted(loaded) == [
         "carefirst-caremark-bosutinib",
         "example-blinatumomab",
+        "example-clinical-facts",
         "example-imatinib-cml",
         "example-ponatinib",
         "example-teriparatide",
@@ -452,6 +453,7 @@ def test_policy_source_and_examples_load_together(loaded: dict[str, m.PolicySpec
         "mn-dhs-bosulif",
         "wha-gl-144839",
         "wha-gl-159352",
+        "wha-romiplostim-2019",
     ]
     assert loaded["fep-5.21.100"].source == "policy_source/fep/5.21.100-besponsa.yaml"
     assert {s.source for s in loaded.values() if s.example} == {f"tests/examples/{p.name}" for p in EXAMPLE_FILES}
