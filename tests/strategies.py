@@ -1249,6 +1249,25 @@ class _Plan:
     months_received: tuple[object, ...] = ()
 
 
+def _duration_branch_fields(spec: m.PolicySpec) -> set[str]:
+    """The request fields read below the criteria of every `duration_when` branch."""
+    by_id = {c.id: c for c in spec.criteria}
+    todo = [cid for r in spec.requirements for i in r.indications for cid, _ in i.duration_when]
+    seen: set[str] = set()
+    fields: set[str] = set()
+    while todo:
+        cid = todo.pop()
+        if cid in seen or cid not in by_id:
+            continue
+        seen.add(cid)
+        c = by_id[cid]
+        if c.is_leaf:
+            fields.update(c.test.fields())
+        else:
+            todo.extend(c.children)
+    return fields
+
+
 def _plan(spec: m.PolicySpec, others: Sequence[m.PolicySpec]) -> _Plan:
     facts: list[_Fact] = []
     if _leaves(spec, m.AgeTest):
@@ -1302,7 +1321,14 @@ def _plan(spec: m.PolicySpec, others: Sequence[m.PolicySpec]) -> _Plan:
     leap_births += [(t, L) for t in thresholds for L in _LEAP_YEARS[:1]]
     # The near mood spoils one fact; list-valued facts (diagnoses, therapies, labs) carry the
     # richest logic and are picked twice as often.
-    near_weights = tuple(i for i, f in enumerate(facts) for _ in range(2 if f.path[0] in _LIST_FACTS else 1))
+    # Facts under a criterion that picks an indication's duration (`duration_when`) are picked
+    # four times as often more: a branch's own duration needs an earlier branch spoiled.
+    branchy = _duration_branch_fields(spec)
+    near_weights = tuple(
+        i
+        for i, f in enumerate(facts)
+        for _ in range((2 if f.path[0] in _LIST_FACTS else 1) + (4 if ".".join(f.path) in branchy else 0))
+    )
     return _Plan(
         spec,
         tuple(facts),
@@ -1377,7 +1403,10 @@ def _request_type(draw, plan: _Plan, broken: bool) -> object:
                 {"type": "initial"},
             ),
         )
-    return draw(st.sampled_from(plan.request_types))
+    # The types the policy decides, three times as often as those it has no set for (each
+    # still drawn: a type no set decides is pended with a reason).
+    decided = {r.name for r in plan.spec.requirements}
+    return draw(st.sampled_from(tuple(t for t in plan.request_types for _ in range(3 if t in decided else 1))))
 
 
 def _drug(draw, plan: _Plan, pool: str) -> object:
