@@ -177,3 +177,28 @@ def test_rxrego_run_does_the_main_job_and_ends_with_a_summary(tmp_path, monkeypa
     assert f"{cases} passed, 0 failed; {criteria}/{criteria} criteria seen met, unmet and unknown" in summary
     assert "result       green" in summary
     assert (tmp_path / "build" / "conformance.xml").is_file()
+
+
+def test_rxrego_run_that_stops_at_check_still_ends_with_the_summary(tmp_path, monkeypatch):
+    """A spec with a mistake stops `rxrego run` at its first stage: the mistake is reported
+    by file and line, the summary names the failed stage and the ones not run, rego/ is
+    left as it was, and the exit status is 2 (an input mistake)."""
+    import shutil
+
+    from conftest import ROOT
+
+    for name in ("policy_source", "conformance", "rego"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    shutil.copy(ROOT / "rxrego.toml", tmp_path / "rxrego.toml")
+    (tmp_path / "policy_source" / "broken.yaml").write_text("id: x\nnonsense: [\n")
+    before = {p: p.read_bytes() for p in (tmp_path / "rego").rglob("*") if p.is_file()}
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["run"])
+    assert result.exit_code == 2, result.output
+    assert "broken.yaml:3:1: invalid YAML" in result.output
+    summary = result.output[result.output.index("rxrego run: summary") :]
+    assert "check        FAILED: 1 error(s) in 1 spec file(s)" in summary
+    for stage in ("generate", "lint", "conformance"):
+        assert f"{stage:<12} not run" in summary
+    assert "result       FAILED" in summary
+    assert {p: p.read_bytes() for p in (tmp_path / "rego").rglob("*") if p.is_file()} == before

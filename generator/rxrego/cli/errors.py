@@ -96,17 +96,28 @@ USER_ERRORS: tuple[tuple[type[Exception], str], ...] = (
     (RxRegoError, "no decision: "),
 )
 
+# Every error a command reports as a message (exit 2) rather than a traceback.
+REPORTED: tuple[type[Exception], ...] = (SpecError, *(kind for kind, _ in USER_ERRORS))
+
+
+def as_command_error(exc: Exception) -> CommandError:
+    """The CommandError (exit 2) a library error becomes: a SpecError lists its issues, one
+    of USER_ERRORS gets its prefix. Raises TypeError for any other exception (a bug)."""
+    if isinstance(exc, SpecError):
+        return spec_error(exc)
+    for kind, prefix in USER_ERRORS:
+        if isinstance(exc, kind):
+            return CommandError(prefix + str(exc))
+    raise TypeError(f"not a user-facing error: {exc!r}")
+
 
 @contextlib.contextmanager
 def reported() -> Iterator[None]:
     """Turn the library's user-facing errors raised inside into CommandError (exit 2)."""
     try:
         yield
-    except SpecError as exc:
-        raise spec_error(exc) from exc
-    except tuple(kind for kind, _ in USER_ERRORS) as exc:
-        prefix = next(p for kind, p in USER_ERRORS if isinstance(exc, kind))
-        raise CommandError(prefix + str(exc)) from exc
+    except REPORTED as exc:
+        raise as_command_error(exc) from exc
 
 
 class Group(click.Group):

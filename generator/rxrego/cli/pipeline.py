@@ -11,6 +11,7 @@ import sys
 import time
 from importlib import metadata
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -21,7 +22,7 @@ from ..conformance import report as rep
 from ..conformance import runner
 from ..spec.errors import SpecError
 from ..spec.loader import find_specs, load_specs
-from .errors import ExitCode, fail, spec_error
+from .errors import REPORTED, CommandError, ExitCode, as_command_error, fail, spec_error
 
 # The standard folder names. Inside a policy repository (a folder holding rxrego.toml, found
 # from the working directory upwards) every option defaulting to one of them defaults to the
@@ -321,12 +322,40 @@ def run(junit: str) -> None:
     specs_dir, rego_dir, cases_dir = repo.shown("specs"), repo.shown("rego"), repo.shown("cases")
     stages: list[tuple[str, str]] = []
     t0 = time.perf_counter()
-    specs = load_or_exit((specs_dir,))
+
+    def summary(ok: bool) -> None:
+        done = {name for name, _ in stages}
+        click.echo("")
+        click.secho("rxrego run: summary", bold=True)
+        for name, text in stages:
+            click.echo(f"  {name:<12} {text}")
+        for name in ("check", "generate", "lint", "conformance"):
+            if name not in done:
+                click.echo(f"  {name:<12} not run")
+        click.echo(f"  {'time':<12} {time.perf_counter() - t0:.1f} s")
+        click.secho("  result       " + ("green" if ok else "FAILED"), fg="green" if ok else "red")
+
+    def stopped(stage: str, exc: Exception) -> NoReturn:
+        # The stage's own error first (every issue, named by file, line and field), then
+        # the summary, so a red run still ends with the one-screen view.
+        err = exc if isinstance(exc, CommandError) else as_command_error(exc)
+        err.show()
+        stages.append((stage, "FAILED: " + err.format_message()))
+        summary(False)
+        sys.exit(err.exit_code)
+
+    try:
+        specs = load_or_exit((specs_dir,))
+    except CommandError as exc:
+        stopped("check", exc)
     stages.append(("check", f"{len(specs)} spec(s) valid"))
-    files = gen.build(specs, gen.project_label(specs_dir) + "/")
-    drift = gen.compare(files, Path(rego_dir))
-    if not drift.clean:
-        gen.write(files, Path(rego_dir))
+    try:
+        files = gen.build(specs, gen.project_label(specs_dir) + "/")
+        drift = gen.compare(files, Path(rego_dir))
+        if not drift.clean:
+            gen.write(files, Path(rego_dir))
+    except REPORTED as exc:
+        stopped("generate", exc)
     stages.append(
         (
             "generate",
@@ -350,12 +379,7 @@ def run(junit: str) -> None:
             f"{rep.summary(report)}; {covered}/{len(report.coverage)} criteria seen met, unmet and unknown; JUnit in {junit}",
         )
     )
-    click.echo("")
-    click.secho("rxrego run: summary", bold=True)
-    for name, text in stages:
-        click.echo(f"  {name:<12} {text}")
-    click.echo(f"  {'time':<12} {time.perf_counter() - t0:.1f} s")
-    click.secho("  result       " + ("green" if ok else "FAILED"), fg="green" if ok else "red")
+    summary(ok)
     if not ok:
         sys.exit(ExitCode.FAILED)
 
