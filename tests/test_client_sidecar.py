@@ -783,6 +783,26 @@ def test_requests_that_are_not_json_are_invalid(client):
 
 
 @pytest.mark.opa
+def test_a_request_loaded_from_yaml_decides_as_its_json_twin(client):
+    """A YAML loader gives 2026-11-30 as a datetime.date: the client sends it as the ISO
+    date, and the decision is the one the same request written in JSON gets. A datetime
+    (a time of day) is refused before sending, naming the field."""
+    import yaml
+
+    text = yaml.safe_dump(APPROVED)
+    loaded = yaml.safe_load(text.replace("'", ""))
+    assert isinstance(loaded["date_of_service"], dt.date)
+    assert isinstance(loaded["patient"]["birth_date"], dt.date)
+    assert client.decide(loaded).to_dict() == client.decide(APPROVED).to_dict()
+    assert [d.outcome for d in client.decide_many([loaded, APPROVED])] == ["approved", "approved"]
+    timed = copy.deepcopy(APPROVED)
+    timed["patient"]["birth_date"] = dt.datetime(1980, 5, 10, 8, 30)
+    with pytest.raises(InvalidRequest) as err:
+        client.decide(timed)
+    assert "patient.birth_date" in str(err.value) and "time of day" in str(err.value)
+
+
+@pytest.mark.opa
 def test_a_400_from_opa_is_invalid_request(client, monkeypatch):
     # The client only ever sends well-formed JSON; make it send a body OPA rejects.
     monkeypatch.setattr(client_answer, "json", types.SimpleNamespace(dumps=lambda *a, **k: "[1]", loads=json.loads))

@@ -27,6 +27,7 @@ was found and what is accepted.
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import json
 import math
@@ -248,6 +249,12 @@ def check(doc: object, *, max_depth: int = MAX_DEPTH, prefix: tuple = (), _dupli
 
 def _scalar_problem(value: object) -> str | None:
     if value is None or isinstance(value, bool | str):
+        return None
+    if isinstance(value, datetime.date):
+        # A calendar date (what a YAML loader gives for 2026-06-15) is sent as that ISO
+        # date; a date with a time of day is not a date the contract reads.
+        if isinstance(value, datetime.datetime):
+            return "a date with a time of day is not a date: give the date as YYYY-MM-DD"
         return None
     if isinstance(value, _BadNumber):
         shown = value.text if len(value.text) <= 40 else value.text[:37] + "..."

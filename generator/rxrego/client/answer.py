@@ -19,6 +19,7 @@ A read timeout or an error after the request was sent is not retried, and 4xx ne
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -58,11 +59,20 @@ def backoff_seconds(retry: int, backoff: float) -> float:
     return 0.0 if retry <= 1 else min(BACKOFF_MAX, backoff * 2 ** (retry - 1))
 
 
+def _iso_date(value: object) -> str:
+    """json.dumps's `default`: a datetime.date (as a YAML loader gives 2026-06-15) becomes
+    its ISO form "2026-06-15", the form the request schema reads; TypeError for anything
+    else (a datetime too: check_request refuses it first, naming the field)."""
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return value.isoformat()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 def request_body(input_doc: Any) -> bytes:
     """{"input": input_doc} as UTF-8 JSON; InvalidRequest if it is not JSON-serialisable
-    (NaN and infinities included)."""
+    (NaN and infinities included). datetime.date values are sent as ISO dates (YYYY-MM-DD)."""
     try:
-        return json.dumps({"input": input_doc}, allow_nan=False, ensure_ascii=False).encode("utf-8")
+        return json.dumps({"input": input_doc}, allow_nan=False, ensure_ascii=False, default=_iso_date).encode("utf-8")
     except (TypeError, ValueError, RecursionError) as exc:
         raise InvalidRequest(f"the request is not JSON-serialisable: {exc}") from exc
 
