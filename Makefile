@@ -44,6 +44,10 @@ tools: venv
 run: setup
 	$(BIN)/rxrego run
 
+# Two workers (pytest-xdist), idle tests handed to whichever is free: most tests wait on an
+# OPA or Regal process. PYTEST_ARGS="-n 0" runs them in one process.
+PYTEST_ARGS ?= -n 2 --dist worksteal
+
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
