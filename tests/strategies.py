@@ -129,7 +129,7 @@ _INVALID_DATES = (
 _NON_STRINGS = (20260615, 1.5, True, False, ["2026-06-15"], {"date": "2026-06-15"})
 _LEAP_YEARS = (1960, 1980, 2000, 2008, 2016, 2024)
 _NON_OBJECTS = ("John Doe", ["x"], 5, True, [{}], "")
-_LIST_FACTS = ("diagnoses", "prior_therapies", "labs", "concurrent_therapies")
+_LIST_FACTS = ("diagnoses", "prior_therapies", "labs", "concurrent_therapies", "documents")
 
 
 # --- small helpers ------------------------------------------------------------------------
@@ -246,6 +246,34 @@ def _leaves(spec: m.PolicySpec, kind: type) -> list:
     """The tests of this kind in every version of the policy (a request's date of service
     picks the version that decides it)."""
     return list(_unique(c.test for v in spec.versions for c in v.criteria if isinstance(c.test, kind)))
+
+
+def _dose_tables(spec: m.PolicySpec) -> list:
+    """The dose tables of every version's dose tests."""
+    return [t.table for t in _leaves(spec, kinds.KINDS["dose"]) if t.table is not None]
+
+
+def _table_labs(spec: m.PolicySpec) -> list:
+    """The labs dose tables read (LabTests whose comparison is not used)."""
+    return list(_unique(src for table in _dose_tables(spec) for _, src in table.keys if not isinstance(src, str)))
+
+
+def _table_edges(spec: m.PolicySpec, source: object) -> tuple:
+    """Every bound the dose tables give the column reading `source`."""
+    return _unique(
+        bound
+        for table in _dose_tables(spec)
+        for name, src in table.keys
+        if src == source
+        for row in table.rows
+        for _, bound in row.band(name)[1]
+    )
+
+
+def _anchor_sets(spec: m.PolicySpec) -> tuple[str, ...]:
+    """The value sets whose first start anchors a lab (`therapy_start`)."""
+    labs = [*_leaves(spec, m.LabTest), *_table_labs(spec)]
+    return _unique(t.therapy_start for t in labs if t.therapy_start is not None)
 
 
 def _value_set(spec: m.PolicySpec, vid: str) -> m.ValueSet:
@@ -499,7 +527,8 @@ def _therapy_pools(spec: m.PolicySpec, value_sets: Sequence[m.ValueSet], others:
 
 def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
     tests = _leaves(spec, m.PriorTherapyTest)
-    value_sets = _unique(vs for t in tests for vs in _all_value_sets(spec) if vs.id == t.value_set)
+    anchors = _anchor_sets(spec)
+    value_sets = _unique(vs for vs in _all_value_sets(spec) if vs.id in {*(t.value_set for t in tests), *anchors})
     agents_in, agents_out, classes, class_pool = _therapy_pools(
         spec, value_sets, ("hyper-CVAD", "rituximab", "olverembatinib", "blinatumomab", "imatinib mesylate", "")
     )
@@ -525,7 +554,7 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
     # Well-formed entries: agents from the value sets weigh three times the others.
     agent_pool = agents_in * 3 + agents_out
 
-    dated = any(t.min_days for t in tests)
+    dated = any(t.min_days for t in tests) or bool(anchors)
     start_pool = (MISSING, MISSING, None, "2025-01-01", "2025-06-01", "2026-05-01", "2026-04-20", "2025-13-01")
     end_pool = (MISSING, MISSING, None, "2025-03-02", "2025-04-01", "2026-06-01", "2024-12-31")
 
@@ -570,6 +599,11 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
                 if t.min_days:
                     e["start_date"], e["end_date"] = "2025-01-01", "2025-12-31"
                 entries.append(e)
+        for vid in anchors:  # a therapy that anchors a lab: started on a date, or never taken
+            agents = _value_set(spec, vid).agents
+            if variant != 1 and agents:
+                start = ("2026-03-01", "2025-06-01", "2026-05-20")[variant]
+                entries.append({"agent": agents[0], "result": "ongoing", "start_date": start})
         good_lists.append(entries)
 
     def good(draw, ctx):
@@ -582,6 +616,8 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
         """A good list with one thing wrong: a result not listed, an entry gone, a class in
         another case (classes are compared exactly)."""
         entries = _pick(draw, good_lists)
+        if not entries:  # a good list may be empty (an anchoring therapy never taken)
+            return [entry(draw)]
         i = draw(st.integers(0, len(entries) - 1))
         how = draw(st.sampled_from(("result", "drop", "class", "no-result")))
         if how == "result":
@@ -636,10 +672,32 @@ def _attestation_facts(spec: m.PolicySpec) -> list[_Fact]:
     ]
 
 
+def _negated_leaves(spec: m.PolicySpec) -> list:
+    """The leaf tests under a `not` (directly or through combinators): what meets the policy
+    is what fails them."""
+    by_id = {c.id: c for v in spec.versions for c in v.criteria}
+    found: dict = {}
+
+    def visit(cid: str) -> None:
+        c = by_id[cid]
+        if isinstance(c.test, m.Kind):
+            found[c.test] = None
+        for child in c.children:
+            visit(child)
+
+    for c in by_id.values():
+        if isinstance(c.test, m.Negation):
+            visit(c.test.child)
+    return list(found)
+
+
 def _clinical_status_facts(spec: m.PolicySpec) -> list[_Fact]:
     required: dict[str, list[bool]] = {}
     for t in _leaves(spec, m.ClinicalStatusTest):
         required.setdefault(t.name, []).append(t.required)
+    for t in _negated_leaves(spec):  # under a `not`, the other value meets the policy
+        if isinstance(t, m.ClinicalStatusTest):
+            required[t.name].append(not t.required)
     facts = []
     for name, values in required.items():
         wanted = values[0]
@@ -666,9 +724,19 @@ _COMPARE = {
 
 
 def _lab_fact(spec: m.PolicySpec) -> _Fact:
-    tests = _leaves(spec, m.LabTest)
+    tests = _unique([*_leaves(spec, m.LabTest), *_table_labs(spec)])
+    keys = set(_table_labs(spec))
 
     def pools(t: m.LabTest):
+        if t in keys:  # a dose table's column: values at and around every band's bounds
+            edges = [Fraction(repr(b)) if isinstance(b, float) else Fraction(b) for b in _table_edges(spec, t)]
+            exact = [e + s for e in edges for s in (Fraction(0), Fraction(1, 2), Fraction(-1, 2))]
+            values = _unique(_number(x) for x in [*exact, Fraction(0), Fraction(5000)])
+            names = _unique([*_case_variants(t.name), *t.aliases, "ast"])
+            units = _unique([t.unit, t.unit.lower(), *list(kinds.unit_factors(t.unit, t.molar_mass))[:4], "banana"])
+            # a baseline is before an anchoring start: mostly long ago
+            good_offsets = (200, 365, 400) if t.result == "baseline" else (0, 1, 30)
+            return values, values, (0, 1, 30, 200, 365), good_offsets, names, units
         raw = (
             t.value
             if t.value is not None and t.change is None
@@ -858,7 +926,11 @@ def _concurrent_fact(spec: m.PolicySpec) -> _Fact:
             e["class"] = _pick(draw, (1, True, [classes[0] if classes else "x"]))
         return e
 
+    negated = any(isinstance(t, kinds.KINDS["concurrent_therapy"]) for t in _negated_leaves(spec))
+
     def good(draw, ctx):
+        if negated and draw(st.booleans()):  # under a `not`, an agent of the set fails the policy
+            return [entry(draw) for _ in range(draw(st.sampled_from((1, 2))))]
         return [entry(draw, agents_out, harmless_classes) for _ in range(draw(st.sampled_from((0, 1, 2))))]
 
     def other(draw, ctx):
@@ -980,15 +1052,30 @@ def _body_facts(spec: m.PolicySpec) -> list[_Fact]:
     measures = {t.measure for t in _leaves(spec, kinds.KINDS["body_measure"])}
     doses = _leaves(spec, kinds.KINDS["dose"])
     out = []
-    if measures & {"weight", "bmi"} or any(t.per != "none" for t in doses):
+    weights = _unique(
+        _number(Fraction(repr(b)) + s)
+        for b in _table_edges(spec, "weight")
+        for s in (0, Fraction(1, 2), Fraction(-1, 2))
+    )
+    heights = _unique(
+        _number(Fraction(repr(b)) + s)
+        for b in _table_edges(spec, "height")
+        for s in (0, Fraction(1, 2), Fraction(-1, 2))
+    )
+    if measures & {"weight", "bmi"} or any(t.per != "none" for t in doses) or weights:
         out.append(
             _measurement_fact(
-                ("patient", "weight"), (90, 70, 55.5, 120, 45), ("kg", "KG", "[lb_av]", "g"), ("stone", "", "lbs ")
+                ("patient", "weight"),
+                (90, 70, 55.5, 120, 45, *weights),
+                ("kg", "KG", "[lb_av]", "g"),
+                ("stone", "", "lbs "),
             )
         )
-    if measures & {"height", "bmi"} or any(t.per == "m2" for t in doses):
+    if measures & {"height", "bmi"} or any(t.per == "m2" for t in doses) or heights:
         out.append(
-            _measurement_fact(("patient", "height"), (170, 165.1, 150, 190), ("cm", "m", "[in_i]", "mm"), ("ft", ""))
+            _measurement_fact(
+                ("patient", "height"), (170, 165.1, 150, 190, *heights), ("cm", "m", "[in_i]", "mm"), ("ft", "")
+            )
         )
     if "bmi" in measures:
         out.append(
@@ -1000,11 +1087,20 @@ def _body_facts(spec: m.PolicySpec) -> list[_Fact]:
 def _dose_fact(spec: m.PolicySpec) -> _Fact:
     tests = _leaves(spec, kinds.KINDS["dose"])
     units = _unique([u for t in tests for u in (t.unit, "mg", "ug", "g", "mcg", "mL")])
-    amounts = (0, 0.5, 1, 10, 100, 300, 500, 700, 900, 1000, 5000)
+    rows = [row for table in _dose_tables(spec) for row in table.rows]
+    amounts = _unique(
+        [0, 0.5, 1, 10, 100, 300, 500, 700, 900, 1000, 5000, *(row.max + d for row in rows for d in (0, 1, -1))]
+    )
+    intervals = _unique(
+        [1, 7, 7, 0.5, 14, MISSING, *(row.every_days + d for row in rows if row.every_days for d in (0, 0, 1, -1))]
+    )
 
     def dose(draw, ctx) -> dict:
         d: dict = {"amount": draw(st.sampled_from(amounts)), "unit": draw(st.sampled_from(units))}
-        _put(d, "every_days", draw(st.sampled_from((1, 7, 7, 0.5, 14, MISSING))))
+        _put(d, "every_days", draw(st.sampled_from(intervals)))
+        if rows and draw(st.booleans()):  # within every row of the tables: met wherever the facts fall
+            d["amount"], d["unit"] = min(row.max for row in rows), tests[0].unit
+            d["every_days"] = max([row.every_days for row in rows if row.every_days] or [7])
         _put(d, "route", draw(st.sampled_from((MISSING, "subcutaneous"))))
         return d
 
@@ -1034,6 +1130,58 @@ def _pregnancy_fact(spec: m.PolicySpec) -> _Fact:
         lambda draw, ctx: draw(st.sampled_from(("unknown", "pregnant"))),
         lambda draw, ctx: _pick(draw, ("Pregnant", "no", True, 1, ["pregnant"], "")),
     )
+
+
+def _documents_fact(spec: m.PolicySpec) -> _Fact | None:
+    """The request's `documents` when some criterion requires documentation: entries of the
+    required types supporting every criterion (no `supports`) or the ones they name, entries
+    of other types or supporting other criteria, and malformed entries (docs/semantics.md,
+    "Documentation required")."""
+    documented = _unique(c for v in spec.versions for c in v.criteria if c.documentation)
+    if not documented:
+        return None
+    wanted = _unique(t for c in documented for t in c.documentation)
+    unwanted = tuple(t for t in m.DOCUMENT_TYPES if t not in wanted)
+    ids = _unique(c.id for c in documented)
+    others = (*ids, *[c.id for c in spec.criteria if not c.documentation][:2], "LDL_HIGH")
+
+    def entry(draw, types, supports) -> dict:
+        e: dict = {"id": _pick(draw, ("att-1", "att-2", "urn:uuid:7", "DocumentReference/9"))}
+        e["type"] = draw(st.sampled_from(types))
+        _put(e, "supports", draw(supports))
+        return e
+
+    def good(draw, ctx):
+        mine = st.sampled_from((MISSING, MISSING, None, list(ids), [draw(st.sampled_from(ids))]))
+        return [entry(draw, wanted, mine) for _ in range(draw(st.sampled_from((1, 2, 3))))]
+
+    def other(draw, ctx):
+        theirs = st.sampled_from((MISSING, [], [draw(st.sampled_from(others))], list(others[-2:])))
+        types = wanted + unwanted if draw(st.booleans()) else unwanted
+        return [entry(draw, types, theirs) for _ in range(draw(st.sampled_from((0, 1, 2))))]
+
+    def bad_entry(draw):
+        e = entry(draw, wanted, st.sampled_from((MISSING, list(ids))))
+        kind = draw(st.sampled_from(("id", "type", "supports", "non-object")))
+        if kind == "non-object":
+            return _pick(draw, (wanted[0], None, 5, [e]))
+        if kind == "id":
+            e.pop("id")
+            _put(e, "id", _pick(draw, (MISSING, None, "", 5, ["att-1"])))
+        elif kind == "type":
+            e["type"] = _pick(draw, (wanted[0].upper(), wanted[0].replace("_", " "), None, 1, [wanted[0]], "unknown"))
+        else:
+            e["supports"] = _pick(draw, (ids[0], [1], {"id": ids[0]}, True))
+        return e
+
+    def malformed(draw, ctx):
+        if draw(st.sampled_from((False, True, True))):
+            entries = other(draw, ctx) if draw(st.booleans()) else good(draw, ctx)
+            entries.insert(draw(st.integers(0, len(entries))), bad_entry(draw))
+            return entries
+        return _pick(draw, ({"id": "att-1", "type": wanted[0]}, wanted[0], 5, True))
+
+    return _Fact(("documents",), good, other, malformed)
 
 
 def _quantity_fact(spec: m.PolicySpec) -> _Fact:
@@ -1275,11 +1423,11 @@ def _plan(spec: m.PolicySpec, others: Sequence[m.PolicySpec]) -> _Plan:
     if _leaves(spec, m.DiagnosisTest):
         facts.append(_diagnosis_fact(spec))
     facts += _biomarker_facts(spec)
-    if _leaves(spec, m.PriorTherapyTest):
+    if _leaves(spec, m.PriorTherapyTest) or _anchor_sets(spec):
         facts.append(_prior_therapy_fact(spec))
     facts += _attestation_facts(spec)
     facts += _clinical_status_facts(spec)
-    if _leaves(spec, m.LabTest):
+    if _leaves(spec, m.LabTest) or _table_labs(spec):
         facts.append(_lab_fact(spec))
     if any(t.anchored for t in _leaves(spec, m.LabTest)):
         facts.append(_anchor_fact(spec))
@@ -1301,6 +1449,9 @@ def _plan(spec: m.PolicySpec, others: Sequence[m.PolicySpec]) -> _Plan:
         facts.append(_quantity_fact(spec))
     if _leaves(spec, kinds.SexTest):
         facts.append(_sex_fact(spec))
+    documents = _documents_fact(spec)
+    if documents is not None:
+        facts.append(documents)
     parents = _unique(f.path[:i] for f in facts for i in range(1, len(f.path)))
     ages = _leaves(spec, m.AgeTest)
     thresholds = tuple(
