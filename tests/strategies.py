@@ -760,6 +760,11 @@ def _lab_fact(spec: m.PolicySpec) -> _Fact:
         w = t.within_days
         offsets = _unique([0, 1, w - 1, w, w + 1, 2 * w, 365] if w is not None else [0, 1, 30, 365])
         good_offsets = _unique(o for o in offsets if w is None or 0 <= o <= w)
+        if t.within_months is not None:
+            # n calendar months are 28n to 31n days: around the edge, and surely inside it
+            edge = round(t.within_months * 30.4375)
+            offsets = _unique([0, 1, *range(edge - 3, edge + 4), t.within_months * 28, 2 * edge])
+            good_offsets = (0, 1, t.within_months * 28)
         names = _unique(
             [
                 *_case_variants(t.name),

@@ -216,6 +216,8 @@ def _compare_pick(pick: _Pick, test: kinds.LabTest, ref: dt.date) -> Status:
     assert pick.day is not None
     if test.within_days is not None and (ref - pick.day).days > test.within_days:
         return UNMET
+    if test.within_months is not None and add_months(pick.day, test.within_months) < ref:
+        return UNMET
     compare = _COMPARE[test.comparison]
     if test.times_uln is None:
         assert test.value is not None

@@ -982,6 +982,7 @@ class LabTest(Kind):
     molar_mass: float | None = None
     # The anchor is the earliest start of a prior therapy of this value set (not treatment.start_date).
     therapy_start: str | None = None
+    within_months: int | None = None
 
     key = "lab"
     schema: ClassVar[dict] = {
@@ -1013,6 +1014,12 @@ class LabTest(Kind):
                 "description": "a UCUM unit (or a common lab spelling, e.g. mEq/L)",
             },
             "within_days": {"type": "integer", "minimum": 0, "maximum": 3650},
+            "within_months": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 120,
+                "description": "the result counts only when dated on or after the reference date less this many calendar months (\"within the last 2 years\": 24)",
+            },
             "plausible": {
                 "type": "object",
                 "additionalProperties": False,
@@ -1111,7 +1118,7 @@ class LabTest(Kind):
             }
         if self.result != "latest":
             out["result"] = self.result
-        for f in ("after_days", "times_uln", "uln", "change", "molar_mass", "therapy_start"):
+        for f in ("after_days", "times_uln", "uln", "change", "molar_mass", "therapy_start", "within_months"):
             if getattr(self, f) is not None:
                 out[f] = getattr(self, f)
         return out
@@ -1146,6 +1153,10 @@ class LabTest(Kind):
                         "`therapy_start` anchors a baseline, an after or a change: give `result: baseline` or `after`, or `change`",
                     )
                 )
+        if self.within_days is not None and self.within_months is not None:
+            issues.append((("within_months",), "give one window: `within_days` or `within_months`, not both"))
+        if self.within_months is not None and self.change is not None:
+            issues.append((("within_months",), "a change from baseline reads no window: no `within_months` beside `change`"))
         if (self.after_days is not None) != (self.result == "after"):
             issues.append((("after_days",), "`after_days` goes with `result: after`, and `result: after` needs it"))
         if (
@@ -1210,6 +1221,7 @@ class LabTest(Kind):
             "which": self.result,
             "after_days": self.after_days,
             "within_days": self.within_days,
+            "within_months": self.within_months,
         }
         # Defaults (the library's _lab_defaults) are left out.
         defaults = {"codes": frozenset(), "plausible": [None, None], "which": "latest"}
@@ -1232,6 +1244,8 @@ class LabTest(Kind):
             "after": f"first-counting (at least {self.after_days} days after {anchor}), latest",
         }[self.result]
         recent = f", at most {self.within_days} days old" if self.within_days is not None else ""
+        if self.within_months is not None:
+            recent = f", dated within the last {self.within_months} months"
         if self.change is not None:
             what = f"change of {self.name} from baseline {self.comparison} {_num(self.value or 0)}{'%' if self.change == 'percent' else ' ' + self.unit}"
         elif self.times_uln is not None:
