@@ -957,6 +957,10 @@ def _anchor_fact(spec: m.PolicySpec) -> _Fact:
         [0, 1, 30, 56, 57, 90, 180]
         + [t.after_days + d for t in _leaves(spec, m.LabTest) if t.after_days for d in (-1, 0, 1)]
     )
+    for t in _leaves(spec, kinds.KINDS["treatment_duration"]):
+        # n calendar months are 28n to 31n days: around the edge; or the day count's edge
+        edge = round(t.months * 30.4375) if t.months is not None else t.days
+        days = _unique([*days, *range(edge - 3, edge + 4), 2 * edge])
     return _Fact(
         ("treatment", "start_date"),
         lambda draw, ctx: _shift(ctx.dos, -draw(st.sampled_from(days))),
@@ -1090,7 +1094,7 @@ def _body_facts(spec: m.PolicySpec) -> list[_Fact]:
 
 
 def _dose_fact(spec: m.PolicySpec) -> _Fact:
-    tests = _leaves(spec, kinds.KINDS["dose"])
+    tests = _leaves(spec, kinds.KINDS["dose"]) + _leaves(spec, kinds.KINDS["dose_regimen"])
     units = _unique([u for t in tests for u in (t.unit, "mg", "ug", "g", "mcg", "mL")])
     rows = [row for table in _dose_tables(spec) for row in table.rows]
     amounts = _unique(
@@ -1099,6 +1103,12 @@ def _dose_fact(spec: m.PolicySpec) -> _Fact:
     intervals = _unique(
         [1, 7, 7, 0.5, 14, MISSING, *(row.every_days + d for row in rows if row.every_days for d in (0, 0, 1, -1))]
     )
+    regimens = _leaves(spec, kinds.KINDS["dose_regimen"])
+    if regimens:
+        # a regimen's amounts, between them, and in a thousandth of the unit (0.01 g for 10 mg)
+        listed = [a for t in regimens for a in t.amounts]
+        amounts = _unique([*amounts, *listed, *(a + 2.5 for a in listed), *(a / 1000 for a in listed)])
+        intervals = _unique([*intervals, *(t.every_days for t in regimens), None])
 
     def dose(draw, ctx) -> dict:
         d: dict = {"amount": draw(st.sampled_from(amounts)), "unit": draw(st.sampled_from(units))}
@@ -1109,9 +1119,15 @@ def _dose_fact(spec: m.PolicySpec) -> _Fact:
         _put(d, "route", draw(st.sampled_from((MISSING, "subcutaneous"))))
         return d
 
+    def good(draw, ctx) -> dict:
+        if regimens and draw(st.booleans()):
+            t = draw(st.sampled_from(regimens))
+            return {"amount": draw(st.sampled_from(t.amounts)), "unit": t.unit, "every_days": t.every_days}
+        return dose(draw, ctx)
+
     return _Fact(
         ("dose",),
-        dose,
+        good,
         lambda draw, ctx: {**dose(draw, ctx), "unit": draw(st.sampled_from(("tablet", "", "MG")))},
         lambda draw, ctx: _pick(
             draw,
@@ -1434,7 +1450,7 @@ def _plan(spec: m.PolicySpec, others: Sequence[m.PolicySpec]) -> _Plan:
     facts += _clinical_status_facts(spec)
     if _leaves(spec, m.LabTest) or _table_labs(spec):
         facts.append(_lab_fact(spec))
-    if any(t.anchored for t in _leaves(spec, m.LabTest)):
+    if any(t.anchored for t in _leaves(spec, m.LabTest)) or _leaves(spec, kinds.KINDS["treatment_duration"]):
         facts.append(_anchor_fact(spec))
     if _leaves(spec, kinds.KINDS["prescribed_by"]):
         facts.append(_prescriber_specialty_fact(spec))
@@ -1446,7 +1462,7 @@ def _plan(spec: m.PolicySpec, others: Sequence[m.PolicySpec]) -> _Plan:
     if _leaves(spec, kinds.KINDS["procedure"]):
         facts.append(_procedure_fact(spec))
     facts += _body_facts(spec)
-    if _leaves(spec, kinds.KINDS["dose"]):
+    if _leaves(spec, kinds.KINDS["dose"]) or _leaves(spec, kinds.KINDS["dose_regimen"]):
         facts.append(_dose_fact(spec))
     if _leaves(spec, kinds.KINDS["pregnancy"]):
         facts.append(_pregnancy_fact(spec))

@@ -551,6 +551,51 @@ def pregnancy(test: kc.PregnancyTest, ctx: Context) -> Status:
     return INVALID
 
 
+
+# --- the course of the requested therapy ------------------------------------------------
+
+_BEFORE = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+
+
+def treatment_duration(test: kc.TreatmentDurationTest, ctx: Context) -> Status:
+    raw = read(ctx.request, ("treatment", "start_date"))
+    if raw is ABSENT:
+        return UNKNOWN
+    start = parse_date(raw)
+    if start is None or start > ctx.date_of_service:
+        return INVALID
+    if test.months is not None:
+        end = add_months(start, test.months)
+    else:
+        assert test.days is not None
+        end = start + dt.timedelta(days=test.days)
+    return MET if _BEFORE[test.comparison](ctx.date_of_service, end) else UNMET
+
+
+def dose_regimen(test: kc.DoseRegimenTest, ctx: Context) -> Status:
+    raw = read(ctx.request, ("dose",))
+    if raw is ABSENT:
+        return UNKNOWN
+    if not isinstance(raw, dict):
+        return INVALID
+    amount = _num(raw.get("amount"))
+    if amount is None or amount < 0 or not isinstance(raw.get("unit"), str):
+        return INVALID
+    every_raw = raw.get("every_days")
+    every = _num(every_raw)
+    if every_raw is not None and (every is None or every <= 0):
+        return INVALID
+    factor = _factor(kc.measure_units(test.unit), raw.get("unit"))
+    if factor is None:
+        return UNKNOWN
+    given = _mul(amount, factor)
+    if not any(_mul(Fraction(1000000), abs(_sub(given, _spec_num(a)))) <= _spec_num(a) for a in test.amounts):
+        return UNMET
+    if every is None:
+        return UNKNOWN
+    return MET if every == _spec_num(test.every_days) else UNMET
+
+
 CLINICAL_LEAVES: dict[str, Callable[..., Status]] = {
     "age": age,
     "diagnosis": diagnosis,
@@ -563,6 +608,8 @@ CLINICAL_LEAVES: dict[str, Callable[..., Status]] = {
     "body_measure": body_measure,
     "dose": dose,
     "pregnancy": pregnancy,
+    "treatment_duration": treatment_duration,
+    "dose_regimen": dose_regimen,
 }
 
 leaves.LEAVES.update(CLINICAL_LEAVES)

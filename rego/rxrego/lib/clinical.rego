@@ -449,3 +449,60 @@ _string_list(xs) if {
 		is_string(x)
 	}
 }
+
+# --- the course of the requested therapy ------------------------------------------------
+# treatment_duration(start, on, rule): time on the requested drug, from the fact
+# treatment.start_date to the date of service `on`, compared with rule {"comparison",
+# "months" | "days"}: "<= 6 months" holds while `on` is on or before the start plus 6
+# calendar months (clamped to a shorter month's end). A start after the date of service
+# contradicts a time on the drug: invalid.
+treatment_duration(start, on, rule) := "unknown" if {
+	start.state == "absent"
+} else := "invalid" if {
+	not date_parts(object.get(start, "value", null))
+} else := "invalid" if {
+	start.value > on
+} else := "met" if {
+	_dates_compare(on, rule.comparison, _duration_end(start.value, rule))
+} else := "unmet"
+
+_duration_end(start, rule) := add_months(start, rule.months) if {
+	is_number(object.get(rule, "months", null))
+} else := add_days(start, rule.days)
+
+_dates_compare(a, "<", b) if a < b
+
+_dates_compare(a, "<=", b) if a <= b
+
+_dates_compare(a, ">", b) if a > b
+
+_dates_compare(a, ">=", b) if a >= b
+
+# dose_regimen(dose_fact, regimen): the prescribed dose {"amount", "unit", "every_days"} is
+# one of regimen.amounts (in the policy's unit, by regimen.units factors; within a part in a
+# million) given every regimen.every_days days. An amount not listed is unmet whatever the
+# frequency; a listed one with no frequency is unknown.
+dose_regimen(dose_fact, regimen) := "unknown" if {
+	dose_fact.state == "absent"
+} else := "invalid" if {
+	not _dose_readable(object.get(dose_fact, "value", null), {"period": "dose"})
+} else := "invalid" if {
+	not _every_absent_or_readable(dose_fact.value)
+} else := "unknown" if {
+	not regimen.units[lower(dose_fact.value.unit)]
+} else := "unmet" if {
+	not _listed_amount(dose_fact.value.amount * regimen.units[lower(dose_fact.value.unit)], regimen.amounts)
+} else := "unknown" if {
+	object.get(dose_fact.value, "every_days", null) == null
+} else := "met" if {
+	dose_fact.value.every_days == regimen.every_days
+} else := "unmet"
+
+_every_absent_or_readable(d) if object.get(d, "every_days", null) == null
+
+_every_absent_or_readable(d) if _every_readable(d, {"period": "week"})
+
+_listed_amount(x, amounts) if {
+	some a in amounts
+	1000000 * abs(x - a) <= a
+}

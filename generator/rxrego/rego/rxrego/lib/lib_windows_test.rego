@@ -25,3 +25,52 @@ test_lab_within_months if {
 	lib.lab_result(_labs([_study(28, "2024-02-29")]), "2026-02-28", null, _ahi, f) == "met"
 	lib.lab_result(_labs([_study(28, "2024-02-29")]), "2026-03-01", null, _ahi, f) == "unmet"
 }
+
+_start(date) := {"state": "present", "value": date}
+
+test_treatment_duration if {
+	six := {"comparison": "<=", "months": 6}
+	lib.treatment_duration(_start("2025-12-15"), _on, six) == "met" # exactly 6 months
+	lib.treatment_duration(_start("2025-12-14"), _on, six) == "unmet"
+	lib.treatment_duration(_start("2026-06-15"), _on, six) == "met" # started today
+	lib.treatment_duration(_start("2025-12-14"), _on, {"comparison": ">", "months": 6}) == "met"
+	lib.treatment_duration(_start("2025-12-15"), _on, {"comparison": ">", "months": 6}) == "unmet"
+	lib.treatment_duration(_start("2025-06-15"), _on, {"comparison": ">=", "months": 12}) == "met"
+	lib.treatment_duration(_start("2025-06-16"), _on, {"comparison": "<", "days": 365}) == "met" # 364 days on the drug
+	lib.treatment_duration(_start("2025-06-16"), _on, {"comparison": "<", "days": 364}) == "unmet"
+
+	# 31 August plus 6 months is 28 February
+	lib.treatment_duration(_start("2025-08-31"), "2026-02-28", six) == "met"
+	lib.treatment_duration(_start("2025-08-31"), "2026-03-01", six) == "unmet"
+
+	lib.treatment_duration({"state": "absent"}, _on, six) == "unknown"
+	lib.treatment_duration({"state": "invalid"}, _on, six) == "invalid"
+	lib.treatment_duration(_start("2026-02-30"), _on, six) == "invalid"
+	lib.treatment_duration(_start(20260101), _on, six) == "invalid"
+	lib.treatment_duration(_start("2026-06-16"), _on, six) == "invalid" # after the date of service
+}
+
+_weekly := {"amounts": [10, 15], "every_days": 7, "units": {"mg": 1, "g": 1000, "ug": 0.001}}
+
+_dose(d) := {"state": "present", "value": d}
+
+test_dose_regimen if {
+	lib.dose_regimen(_dose({"amount": 10, "unit": "mg", "every_days": 7}), _weekly) == "met"
+	lib.dose_regimen(_dose({"amount": 15, "unit": "MG", "every_days": 7}), _weekly) == "met"
+	lib.dose_regimen(_dose({"amount": 0.01, "unit": "g", "every_days": 7}), _weekly) == "met"
+	lib.dose_regimen(_dose({"amount": 15000, "unit": "ug", "every_days": 7}), _weekly) == "met"
+	lib.dose_regimen(_dose({"amount": 12.5, "unit": "mg", "every_days": 7}), _weekly) == "unmet"
+	lib.dose_regimen(_dose({"amount": 10, "unit": "mg", "every_days": 14}), _weekly) == "unmet"
+	lib.dose_regimen(_dose({"amount": 12.5, "unit": "mg"}), _weekly) == "unmet" # not listed, whatever the frequency
+	lib.dose_regimen(_dose({"amount": 10, "unit": "mg"}), _weekly) == "unknown"
+	lib.dose_regimen(_dose({"amount": 10, "unit": "mg", "every_days": null}), _weekly) == "unknown"
+	lib.dose_regimen(_dose({"amount": 10, "unit": "mL", "every_days": 7}), _weekly) == "unknown"
+	lib.dose_regimen({"state": "absent"}, _weekly) == "unknown"
+	lib.dose_regimen(_dose("10 mg weekly"), _weekly) == "invalid"
+	lib.dose_regimen(_dose({"amount": -10, "unit": "mg", "every_days": 7}), _weekly) == "invalid"
+	lib.dose_regimen(_dose({"amount": "10", "unit": "mg", "every_days": 7}), _weekly) == "invalid"
+	lib.dose_regimen(_dose({"amount": 10, "unit": 5, "every_days": 7}), _weekly) == "invalid"
+	lib.dose_regimen(_dose({"amount": 10, "unit": "mg", "every_days": 0}), _weekly) == "invalid"
+	lib.dose_regimen(_dose({"amount": 10, "unit": "mg", "every_days": "7"}), _weekly) == "invalid"
+}
+
