@@ -557,6 +557,13 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
     dated = any(t.min_days for t in tests) or bool(anchors)
     start_pool = (MISSING, MISSING, None, "2025-01-01", "2025-06-01", "2026-05-01", "2026-04-20", "2025-13-01")
     end_pool = (MISSING, MISSING, None, "2025-03-02", "2025-04-01", "2026-06-01", "2024-12-31")
+    # doses around each least daily dose: at it, below, in grams, every other day, unreadable
+    least = _unique(x for t in tests for _, x in t.min_daily_doses)
+    dose_pool = _unique([MISSING, MISSING, None, *({"amount": x, "unit": "mg"} for x in least),
+                         *({"amount": x / 2, "unit": "mg"} for x in least), *({"amount": x / 1000, "unit": "g"} for x in least),
+                         *({"amount": 2 * x, "unit": "mg", "every_days": 2} for x in least),
+                         *({"amount": x, "unit": "mg", "every_days": 7} for x in least),
+                         {"amount": 40, "unit": "tablet"}, "40 mg", {"amount": -1, "unit": "mg"}, {"amount": 40, "unit": "mg", "every_days": 0}])
 
     def entry(draw) -> dict:
         e: dict = {"agent": draw(st.sampled_from(agent_pool))}
@@ -565,6 +572,8 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
         if dated:
             _put(e, "start_date", draw(st.sampled_from(start_pool)))
             _put(e, "end_date", draw(st.sampled_from(end_pool)))
+        if least:
+            _put(e, "dose", copy.deepcopy(draw(st.sampled_from(dose_pool))))
         return e
 
     def bad_entry(draw):
@@ -598,6 +607,8 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
                 e["result"] = next(r for r in (t.results[variant % len(t.results)], "failed") if r != "any")
                 if t.min_days:
                     e["start_date"], e["end_date"] = "2025-01-01", "2025-12-31"
+                if (x := dict(t.min_daily_doses).get(e["agent"].lower())) is not None:
+                    e["dose"] = {"amount": x, "unit": t.dose_unit}
                 entries.append(e)
         for vid in anchors:  # a therapy that anchors a lab: started on a date, or never taken
             agents = _value_set(spec, vid).agents

@@ -728,6 +728,8 @@ class PriorTherapyTest(Kind):
     results: tuple[str, ...] = ("failed",)
     each_agent: bool = False
     min_days: int | None = None
+    dose_unit: str | None = None
+    min_daily_doses: tuple[tuple[str, float], ...] = ()
 
     key = "prior_therapy"
     schema: ClassVar[dict] = {
@@ -746,6 +748,22 @@ class PriorTherapyTest(Kind):
                 "minimum": 1,
                 "maximum": 3650,
                 "description": "a trial counts when it lasted at least this many days (start_date to end_date, or to the date of service while ongoing); contraindicated agents need no trial",
+            },
+            "min_daily_dose": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["unit", "agents"],
+                "description": "a trial of a listed agent counts only at this daily dose or more (\"atorvastatin 40 mg daily or more\"); contraindicated agents need no dose",
+                "properties": {
+                    "unit": {"type": "string", "minLength": 1, "maxLength": 20, "description": "UCUM unit of the amounts, e.g. mg"},
+                    "agents": {
+                        "type": "object",
+                        "minProperties": 1,
+                        "propertyNames": {"pattern": "^[^A-Z]+$"},
+                        "additionalProperties": {"type": "number", "exclusiveMinimum": 0},
+                        "description": "agent (lower case, one of the value set's agents): the least daily amount in `unit`",
+                    },
+                },
             },
             "results": {
                 "type": "array",
@@ -787,12 +805,27 @@ class PriorTherapyTest(Kind):
                     "end_date": {"type": "string", "description": "YYYY-MM-DD it ended (absent while ongoing)"},
                     "dose": {
                         "type": "object",
-                        "properties": {"amount": {"type": "number"}, "unit": {"type": "string"}},
+                        "description": "the dose taken: `amount` `unit` once every `every_days` days (absent: once daily)",
+                        "properties": {
+                            "amount": {"type": "number"},
+                            "unit": {"type": "string", "description": "UCUM, e.g. mg"},
+                            "every_days": {"type": "number", "exclusiveMinimum": 0},
+                        },
                     },
                 },
             },
         },
     }
+
+    @classmethod
+    def parse(cls, data: Any) -> PriorTherapyTest:
+        d = dict(data)
+        dose = d.pop("min_daily_dose", None)
+        args = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+        if dose is not None:
+            args["dose_unit"] = dose["unit"]
+            args["min_daily_doses"] = tuple(dose["agents"].items())
+        return cls(**args)
 
     def dump(self) -> object:
         out: dict[str, Any] = {} if self.value_set is None else {"value_set": self.value_set}
@@ -801,10 +834,21 @@ class PriorTherapyTest(Kind):
             out["each_agent"] = True
         if self.min_days is not None:
             out["min_days"] = self.min_days
+        if self.dose_unit is not None:
+            out["min_daily_dose"] = {"unit": self.dose_unit, "agents": dict(self.min_daily_doses)}
         return out
 
     def check(self, value_sets: Collection[str]) -> list[tuple[tuple, str]]:
         issues = [] if self.value_set is None else _value_set_issue(self.value_set, value_sets)
+        if self.dose_unit is not None:
+            from ..terminology import ucum
+
+            if self.value_set is None:
+                issues.append((("min_daily_dose",), "a minimum dose names agents of a value_set: give the value_set"))
+            try:
+                ucum.ucum_code(self.dose_unit)
+            except ucum.UnitError as exc:
+                issues.append((("min_daily_dose", "unit"), str(exc)))
         if self.each_agent and self.value_set is None:
             issues.append((("each_agent",), "each_agent needs a value_set whose agents are each required"))
         if self.each_agent and self.at_least != 1:
@@ -822,6 +866,9 @@ class PriorTherapyTest(Kind):
             "min_days": self.min_days,
             "any_agent": self.value_set is None,
         }
+        if self.dose_unit is not None:
+            # Left out when not asked, so specs without it generate as before.
+            rule["min_daily_dose"] = {"agents": dict(self.min_daily_doses), "units": unit_factors(self.dose_unit)}
         agents = value_set(self.value_set) if self.value_set is not None else '{"agents": set(), "classes": set()}'
         return call("history", fact("prior_therapies"), agents, regotext.block(rule, 1), DATE_OF_SERVICE)
 
@@ -837,7 +884,10 @@ class PriorTherapyTest(Kind):
         )
         length = f", each tried at least {self.min_days} days" if self.min_days else ""
         results = "any result" if "any" in self.results else f"result {_or(self.results)}"
-        return f"{which} with {results}{length}"
+        dose = ""
+        if self.dose_unit is not None:
+            dose = ", at a daily dose of at least " + ", ".join(f"{_num(x)} {self.dose_unit} ({a})" for a, x in self.min_daily_doses)
+        return f"{which} with {results}{length}{dose}"
 
     @classmethod
     def questions(cls, a: Asking) -> list[dict]:
@@ -845,7 +895,13 @@ class PriorTherapyTest(Kind):
 
     @classmethod
     def fill(cls, key: str, tests: Sequence[Kind], answers: Answers, request: Filling) -> None:
-        request.put(key, answers.therapies(key, ("agent", "class", "result", "start_date", "end_date")))
+        fields = ("agent", "class", "result", "start_date", "end_date", "dose_amount", "dose_unit", "dose_every_days")
+        entries = answers.therapies(key, fields)
+        for e in entries or []:
+            dose = {f: e.pop(f"dose_{f}") for f in ("amount", "unit", "every_days") if f"dose_{f}" in e}
+            if dose:
+                e["dose"] = dose
+        request.put(key, entries)
 
     def fact_note(self, path: str, value: object, date_of_service: dt.date | None) -> str:
         return _not_a_list(value)
@@ -1735,6 +1791,12 @@ def _therapy_questions(a: Asking, *, prior: bool, dated: bool = False) -> list[d
             children.append(
                 {"linkId": f"{key}.end_date", "text": "Date ended (leave empty while ongoing)", "type": "date"}
             )
+        dose_units = list(dict.fromkeys(u for t in a.tests if (u := getattr(t, "dose_unit", None))))
+        if dose_units:
+            choices = [{"valueCoding": unit_coding(u)} for u in dose_units]
+            children.append({"linkId": f"{key}.dose_amount", "text": "Dose taken (amount each time)", "type": "decimal"})
+            children.append({"linkId": f"{key}.dose_unit", "text": "Dose unit (UCUM)", "type": "choice", "answerOption": choices, "initial": [choices[0]]})
+            children.append({"linkId": f"{key}.dose_every_days", "text": "One dose every ... days (leave empty for once daily)", "type": "decimal"})
     group = {
         "linkId": key,
         "text": f"Each {what} (one entry per agent)",

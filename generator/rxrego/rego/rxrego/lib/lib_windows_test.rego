@@ -74,3 +74,46 @@ test_dose_regimen if {
 	lib.dose_regimen(_dose({"amount": 10, "unit": "mg", "every_days": "7"}), _weekly) == "invalid"
 }
 
+# A high-intensity statin: atorvastatin 40 mg a day or more, rosuvastatin 20 mg or more,
+# for at least 56 days.
+_statins := {"agents": {"atorvastatin", "rosuvastatin"}, "classes": set()}
+
+_high_intensity := {
+	"results": {"failed", "inadequate_response"}, "n": 1, "each_agent": false, "min_days": 56, "any_agent": false,
+	"min_daily_dose": {"agents": {"atorvastatin": 40, "rosuvastatin": 20}, "units": {"mg": 1, "g": 1000}},
+}
+
+_trial(agent, dose) := object.union(
+	{"agent": agent, "result": "inadequate_response", "start_date": "2026-01-01", "end_date": "2026-03-01"},
+	dose,
+)
+
+_history(entries) := lib.history({"state": "present", "value": entries}, _statins, _high_intensity, _on)
+
+test_history_min_daily_dose if {
+	_history([_trial("Atorvastatin", {"dose": {"amount": 40, "unit": "mg"}})]) == "met"
+	_history([_trial("rosuvastatin", {"dose": {"amount": 0.02, "unit": "g", "every_days": 1}})]) == "met"
+	_history([_trial("atorvastatin", {"dose": {"amount": 80, "unit": "mg", "every_days": 2}})]) == "met" # 40 a day
+	_history([_trial("atorvastatin", {"dose": {"amount": 20, "unit": "mg"}})]) == "unmet"
+	_history([_trial("rosuvastatin", {"dose": {"amount": 40, "unit": "mg", "every_days": 7}})]) == "unmet"
+	_history([_trial("atorvastatin", {})]) == "unknown" # no dose given
+	_history([_trial("atorvastatin", {"dose": {"amount": 40, "unit": "tablet"}})]) == "unknown"
+	_history([_trial("atorvastatin", {"dose": {"amount": 20, "unit": "mg"}, "result": null})]) == "unknown" # might be contraindicated
+	_history([{"agent": "atorvastatin", "result": "contraindicated"}]) == "unmet" # not a listed result here
+	_history([_trial("atorvastatin", {"dose": "40 mg"})]) == "invalid"
+	_history([_trial("atorvastatin", {"dose": "40 mg", "result": null})]) == "invalid"
+	_history([_trial("atorvastatin", {"dose": {"amount": -40, "unit": "mg"}})]) == "invalid"
+	_history([_trial("atorvastatin", {"dose": {"amount": 40, "unit": "mg", "every_days": 0}})]) == "invalid"
+	_history([_trial("atorvastatin", {"dose": {"amount": 40, "unit": 5}})]) == "invalid"
+
+	# a malformed dose beside a counting trial does not matter
+	_history([_trial("atorvastatin", {"dose": "40 mg"}), _trial("rosuvastatin", {"dose": {"amount": 20, "unit": "mg"}})]) == "met"
+
+	# an agent the rule sets no dose for, and a contraindicated one, need none
+	contraindicated := object.union(_high_intensity, {"results": {"contraindicated"}})
+	lib.history({"state": "present", "value": [{"agent": "rosuvastatin", "result": "contraindicated"}]}, _statins, contraindicated, _on) == "met"
+	lib.history(
+		{"state": "present", "value": [_trial("pravastatin", {})]},
+		{"agents": {"pravastatin"}, "classes": set()}, _high_intensity, _on,
+	) == "met"
+}
