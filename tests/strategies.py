@@ -559,11 +559,22 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
     end_pool = (MISSING, MISSING, None, "2025-03-02", "2025-04-01", "2026-06-01", "2024-12-31")
     # doses around each least daily dose: at it, below, in grams, every other day, unreadable
     least = _unique(x for t in tests for _, x in t.min_daily_doses)
-    dose_pool = _unique([MISSING, MISSING, None, *({"amount": x, "unit": "mg"} for x in least),
-                         *({"amount": x / 2, "unit": "mg"} for x in least), *({"amount": x / 1000, "unit": "g"} for x in least),
-                         *({"amount": 2 * x, "unit": "mg", "every_days": 2} for x in least),
-                         *({"amount": x, "unit": "mg", "every_days": 7} for x in least),
-                         {"amount": 40, "unit": "tablet"}, "40 mg", {"amount": -1, "unit": "mg"}, {"amount": 40, "unit": "mg", "every_days": 0}])
+    dose_pool = _unique(
+        [
+            MISSING,
+            MISSING,
+            None,
+            *({"amount": x, "unit": "mg"} for x in least),
+            *({"amount": x / 2, "unit": "mg"} for x in least),
+            *({"amount": x / 1000, "unit": "g"} for x in least),
+            *({"amount": 2 * x, "unit": "mg", "every_days": 2} for x in least),
+            *({"amount": x, "unit": "mg", "every_days": 7} for x in least),
+            {"amount": 40, "unit": "tablet"},
+            "40 mg",
+            {"amount": -1, "unit": "mg"},
+            {"amount": 40, "unit": "mg", "every_days": 0},
+        ]
+    )
 
     def entry(draw) -> dict:
         e: dict = {"agent": draw(st.sampled_from(agent_pool))}

@@ -582,7 +582,6 @@ def pregnancy(test: kc.PregnancyTest, ctx: Context) -> Status:
     return INVALID
 
 
-
 # --- the course of the requested therapy ------------------------------------------------
 
 _BEFORE = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}

@@ -753,9 +753,14 @@ class PriorTherapyTest(Kind):
                 "type": "object",
                 "additionalProperties": False,
                 "required": ["unit", "agents"],
-                "description": "a trial of a listed agent counts only at this daily dose or more (\"atorvastatin 40 mg daily or more\"); contraindicated agents need no dose",
+                "description": 'a trial of a listed agent counts only at this daily dose or more ("atorvastatin 40 mg daily or more"); contraindicated agents need no dose',
                 "properties": {
-                    "unit": {"type": "string", "minLength": 1, "maxLength": 20, "description": "UCUM unit of the amounts, e.g. mg"},
+                    "unit": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": 20,
+                        "description": "UCUM unit of the amounts, e.g. mg",
+                    },
                     "agents": {
                         "type": "object",
                         "minProperties": 1,
@@ -821,7 +826,7 @@ class PriorTherapyTest(Kind):
     def parse(cls, data: Any) -> PriorTherapyTest:
         d = dict(data)
         dose = d.pop("min_daily_dose", None)
-        args = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+        args: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
         if dose is not None:
             args["dose_unit"] = dose["unit"]
             args["min_daily_doses"] = tuple(dose["agents"].items())
@@ -886,7 +891,9 @@ class PriorTherapyTest(Kind):
         results = "any result" if "any" in self.results else f"result {_or(self.results)}"
         dose = ""
         if self.dose_unit is not None:
-            dose = ", at a daily dose of at least " + ", ".join(f"{_num(x)} {self.dose_unit} ({a})" for a, x in self.min_daily_doses)
+            dose = ", at a daily dose of at least " + ", ".join(
+                f"{_num(x)} {self.dose_unit} ({a})" for a, x in self.min_daily_doses
+            )
         return f"{which} with {results}{length}{dose}"
 
     @classmethod
@@ -1074,7 +1081,7 @@ class LabTest(Kind):
                 "type": "integer",
                 "minimum": 1,
                 "maximum": 120,
-                "description": "the result counts only when dated on or after the reference date less this many calendar months (\"within the last 2 years\": 24)",
+                "description": 'the result counts only when dated on or after the reference date less this many calendar months ("within the last 2 years": 24)',
             },
             "plausible": {
                 "type": "object",
@@ -1212,7 +1219,9 @@ class LabTest(Kind):
         if self.within_days is not None and self.within_months is not None:
             issues.append((("within_months",), "give one window: `within_days` or `within_months`, not both"))
         if self.within_months is not None and self.change is not None:
-            issues.append((("within_months",), "a change from baseline reads no window: no `within_months` beside `change`"))
+            issues.append(
+                (("within_months",), "a change from baseline reads no window: no `within_months` beside `change`")
+            )
         if (self.after_days is not None) != (self.result == "after"):
             issues.append((("after_days",), "`after_days` goes with `result: after`, and `result: after` needs it"))
         if (
@@ -1794,9 +1803,25 @@ def _therapy_questions(a: Asking, *, prior: bool, dated: bool = False) -> list[d
         dose_units = list(dict.fromkeys(u for t in a.tests if (u := getattr(t, "dose_unit", None))))
         if dose_units:
             choices = [{"valueCoding": unit_coding(u)} for u in dose_units]
-            children.append({"linkId": f"{key}.dose_amount", "text": "Dose taken (amount each time)", "type": "decimal"})
-            children.append({"linkId": f"{key}.dose_unit", "text": "Dose unit (UCUM)", "type": "choice", "answerOption": choices, "initial": [choices[0]]})
-            children.append({"linkId": f"{key}.dose_every_days", "text": "One dose every ... days (leave empty for once daily)", "type": "decimal"})
+            children.append(
+                {"linkId": f"{key}.dose_amount", "text": "Dose taken (amount each time)", "type": "decimal"}
+            )
+            children.append(
+                {
+                    "linkId": f"{key}.dose_unit",
+                    "text": "Dose unit (UCUM)",
+                    "type": "choice",
+                    "answerOption": choices,
+                    "initial": [choices[0]],
+                }
+            )
+            children.append(
+                {
+                    "linkId": f"{key}.dose_every_days",
+                    "text": "One dose every ... days (leave empty for once daily)",
+                    "type": "decimal",
+                }
+            )
     group = {
         "linkId": key,
         "text": f"Each {what} (one entry per agent)",

@@ -870,7 +870,7 @@ class TreatmentDurationTest(Kind):
     days: int | None = None
 
     key = "treatment_duration"
-    schema = {
+    schema: ClassVar[dict] = {
         "type": "object",
         "additionalProperties": False,
         "required": ["comparison"],
@@ -892,7 +892,12 @@ class TreatmentDurationTest(Kind):
 
     def rego(self) -> str:
         rule = {"comparison": self.comparison, "months": self.months, "days": self.days}
-        return call("treatment_duration", fact(_START_DATE), DATE_OF_SERVICE, regotext.value({k: v for k, v in rule.items() if v is not None}))
+        return call(
+            "treatment_duration",
+            fact(_START_DATE),
+            DATE_OF_SERVICE,
+            regotext.value({k: v for k, v in rule.items() if v is not None}),
+        )
 
     def describe(self) -> str:
         span = f"{self.months} calendar months" if self.months is not None else f"{self.days} days"
@@ -900,7 +905,15 @@ class TreatmentDurationTest(Kind):
 
     @classmethod
     def questions(cls, a: Asking) -> list[dict]:
-        return [question(a.key, f"Date the patient started the requested drug{a.scope}. {a.policy}{a.note}", "date", required=a.required, **a.enable)]
+        return [
+            question(
+                a.key,
+                f"Date the patient started the requested drug{a.scope}. {a.policy}{a.note}",
+                "date",
+                required=a.required,
+                **a.enable,
+            )
+        ]
 
     def fact_note(self, path: str, value: object, date_of_service: dt.date | None) -> str:
         if not isinstance(value, str) or date_of_service is None:
@@ -926,15 +939,30 @@ class DoseRegimenTest(Kind):
     every_days: float
 
     key = "dose_regimen"
-    schema = {
+    schema: ClassVar[dict] = {
         "type": "object",
         "additionalProperties": False,
         "required": ["amounts", "unit", "every_days"],
         "description": "the prescribed dose is one of the amounts, given every so many days",
         "properties": {
-            "amounts": {"type": "array", "items": {"type": "number", "exclusiveMinimum": 0}, "minItems": 1, "uniqueItems": True},
-            "unit": {"type": "string", "minLength": 1, "maxLength": 20, "description": "UCUM unit of the amounts, e.g. mg"},
-            "every_days": {"type": "number", "exclusiveMinimum": 0, "maximum": 366, "description": "one dose every this many days (7: once weekly)"},
+            "amounts": {
+                "type": "array",
+                "items": {"type": "number", "exclusiveMinimum": 0},
+                "minItems": 1,
+                "uniqueItems": True,
+            },
+            "unit": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 20,
+                "description": "UCUM unit of the amounts, e.g. mg",
+            },
+            "every_days": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "maximum": 366,
+                "description": "one dose every this many days (7: once weekly)",
+            },
         },
     }
 
@@ -955,7 +983,13 @@ class DoseRegimenTest(Kind):
         return call("dose_regimen", fact("dose"), regotext.value(regimen))
 
     def describe(self) -> str:
-        every = "once weekly" if self.every_days == 7 else "once daily" if self.every_days == 1 else f"every {_num(self.every_days)} days"
+        every = (
+            "once weekly"
+            if self.every_days == 7
+            else "once daily"
+            if self.every_days == 1
+            else f"every {_num(self.every_days)} days"
+        )
         return f"dose of {_or([_num(x) for x in self.amounts])} {self.unit}, {every}"
 
     @classmethod
