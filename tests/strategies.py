@@ -557,6 +557,24 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
     dated = any(t.min_days for t in tests) or bool(anchors)
     start_pool = (MISSING, MISSING, None, "2025-01-01", "2025-06-01", "2026-05-01", "2026-04-20", "2025-13-01")
     end_pool = (MISSING, MISSING, None, "2025-03-02", "2025-04-01", "2026-06-01", "2024-12-31")
+    # doses around each least daily dose: at it, below, in grams, every other day, unreadable
+    least = _unique(x for t in tests for _, x in t.min_daily_doses)
+    dose_pool = _unique(
+        [
+            MISSING,
+            MISSING,
+            None,
+            *({"amount": x, "unit": "mg"} for x in least),
+            *({"amount": x / 2, "unit": "mg"} for x in least),
+            *({"amount": x / 1000, "unit": "g"} for x in least),
+            *({"amount": 2 * x, "unit": "mg", "every_days": 2} for x in least),
+            *({"amount": x, "unit": "mg", "every_days": 7} for x in least),
+            {"amount": 40, "unit": "tablet"},
+            "40 mg",
+            {"amount": -1, "unit": "mg"},
+            {"amount": 40, "unit": "mg", "every_days": 0},
+        ]
+    )
 
     def entry(draw) -> dict:
         e: dict = {"agent": draw(st.sampled_from(agent_pool))}
@@ -565,6 +583,8 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
         if dated:
             _put(e, "start_date", draw(st.sampled_from(start_pool)))
             _put(e, "end_date", draw(st.sampled_from(end_pool)))
+        if least:
+            _put(e, "dose", copy.deepcopy(draw(st.sampled_from(dose_pool))))
         return e
 
     def bad_entry(draw):
@@ -598,6 +618,8 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
                 e["result"] = next(r for r in (t.results[variant % len(t.results)], "failed") if r != "any")
                 if t.min_days:
                     e["start_date"], e["end_date"] = "2025-01-01", "2025-12-31"
+                if (x := dict(t.min_daily_doses).get(e["agent"].lower())) is not None:
+                    e["dose"] = {"amount": x, "unit": t.dose_unit}
                 entries.append(e)
         for vid in anchors:  # a therapy that anchors a lab: started on a date, or never taken
             agents = _value_set(spec, vid).agents
@@ -760,6 +782,11 @@ def _lab_fact(spec: m.PolicySpec) -> _Fact:
         w = t.within_days
         offsets = _unique([0, 1, w - 1, w, w + 1, 2 * w, 365] if w is not None else [0, 1, 30, 365])
         good_offsets = _unique(o for o in offsets if w is None or 0 <= o <= w)
+        if t.within_months is not None:
+            # n calendar months are 28n to 31n days: around the edge, and surely inside it
+            edge = round(t.within_months * 30.4375)
+            offsets = _unique([0, 1, *range(edge - 3, edge + 4), t.within_months * 28, 2 * edge])
+            good_offsets = (0, 1, t.within_months * 28)
         names = _unique(
             [
                 *_case_variants(t.name),
@@ -952,6 +979,10 @@ def _anchor_fact(spec: m.PolicySpec) -> _Fact:
         [0, 1, 30, 56, 57, 90, 180]
         + [t.after_days + d for t in _leaves(spec, m.LabTest) if t.after_days for d in (-1, 0, 1)]
     )
+    for t in _leaves(spec, kinds.KINDS["treatment_duration"]):
+        # n calendar months are 28n to 31n days: around the edge; or the day count's edge
+        edge = round(t.months * 30.4375) if t.months is not None else t.days
+        days = _unique([*days, *range(edge - 3, edge + 4), 2 * edge])
     return _Fact(
         ("treatment", "start_date"),
         lambda draw, ctx: _shift(ctx.dos, -draw(st.sampled_from(days))),
@@ -1085,7 +1116,7 @@ def _body_facts(spec: m.PolicySpec) -> list[_Fact]:
 
 
 def _dose_fact(spec: m.PolicySpec) -> _Fact:
-    tests = _leaves(spec, kinds.KINDS["dose"])
+    tests = _leaves(spec, kinds.KINDS["dose"]) + _leaves(spec, kinds.KINDS["dose_regimen"])
     units = _unique([u for t in tests for u in (t.unit, "mg", "ug", "g", "mcg", "mL")])
     rows = [row for table in _dose_tables(spec) for row in table.rows]
     amounts = _unique(
@@ -1094,6 +1125,12 @@ def _dose_fact(spec: m.PolicySpec) -> _Fact:
     intervals = _unique(
         [1, 7, 7, 0.5, 14, MISSING, *(row.every_days + d for row in rows if row.every_days for d in (0, 0, 1, -1))]
     )
+    regimens = _leaves(spec, kinds.KINDS["dose_regimen"])
+    if regimens:
+        # a regimen's amounts, between them, and in a thousandth of the unit (0.01 g for 10 mg)
+        listed = [a for t in regimens for a in t.amounts]
+        amounts = _unique([*amounts, *listed, *(a + 2.5 for a in listed), *(a / 1000 for a in listed)])
+        intervals = _unique([*intervals, *(t.every_days for t in regimens), None])
 
     def dose(draw, ctx) -> dict:
         d: dict = {"amount": draw(st.sampled_from(amounts)), "unit": draw(st.sampled_from(units))}
@@ -1104,9 +1141,15 @@ def _dose_fact(spec: m.PolicySpec) -> _Fact:
         _put(d, "route", draw(st.sampled_from((MISSING, "subcutaneous"))))
         return d
 
+    def good(draw, ctx) -> dict:
+        if regimens and draw(st.booleans()):
+            t = draw(st.sampled_from(regimens))
+            return {"amount": draw(st.sampled_from(t.amounts)), "unit": t.unit, "every_days": t.every_days}
+        return dose(draw, ctx)
+
     return _Fact(
         ("dose",),
-        dose,
+        good,
         lambda draw, ctx: {**dose(draw, ctx), "unit": draw(st.sampled_from(("tablet", "", "MG")))},
         lambda draw, ctx: _pick(
             draw,
@@ -1429,7 +1472,7 @@ def _plan(spec: m.PolicySpec, others: Sequence[m.PolicySpec]) -> _Plan:
     facts += _clinical_status_facts(spec)
     if _leaves(spec, m.LabTest) or _table_labs(spec):
         facts.append(_lab_fact(spec))
-    if any(t.anchored for t in _leaves(spec, m.LabTest)):
+    if any(t.anchored for t in _leaves(spec, m.LabTest)) or _leaves(spec, kinds.KINDS["treatment_duration"]):
         facts.append(_anchor_fact(spec))
     if _leaves(spec, kinds.KINDS["prescribed_by"]):
         facts.append(_prescriber_specialty_fact(spec))
@@ -1441,7 +1484,7 @@ def _plan(spec: m.PolicySpec, others: Sequence[m.PolicySpec]) -> _Plan:
     if _leaves(spec, kinds.KINDS["procedure"]):
         facts.append(_procedure_fact(spec))
     facts += _body_facts(spec)
-    if _leaves(spec, kinds.KINDS["dose"]):
+    if _leaves(spec, kinds.KINDS["dose"]) or _leaves(spec, kinds.KINDS["dose_regimen"]):
         facts.append(_dose_fact(spec))
     if _leaves(spec, kinds.KINDS["pregnancy"]):
         facts.append(_pregnancy_fact(spec))

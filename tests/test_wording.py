@@ -201,3 +201,27 @@ def test_quantities_with_units_durations_and_changes_are_read(tmp_path: Path, ci
     assert issues and all(f"names {said} " in i for i in issues), issues
     # the numbers inside a unit (10^9/L, 1.73 m2) are never read as numbers of their own
     assert not any("names 9 " in i or ("names 10 " in i and cid != "dose") for i in issues), issues
+
+
+def test_numbers_inside_lists_of_a_test_are_read(tmp_path: Path):
+    """A regimen's amounts and the least dose of each agent of a trial are numbers of the
+    encoding: worded as encoded nothing is flagged, with an amount changed it is."""
+    regimens = MEASURED.replace(
+        "requirements:",
+        """  regimen:
+    text: A maintenance dose of 10 mg or 15 mg once weekly
+    dose_regimen: {amounts: [10, 15], unit: mg, every_days: 7}
+  statin:
+    text: Prednisone at 40 mg a day or more for at least 8 weeks
+    prior_therapy: {value_set: steroids, min_days: 56, min_daily_dose: {unit: mg, agents: {prednisone: 40}}}
+requirements:""",
+    ).replace("all_of: [diagnosis, baseline", "all_of: [regimen, statin, diagnosis, baseline")
+    path = tmp_path / "regimen.yaml"
+    path.write_text(regimens, encoding="utf-8")
+    assert wording_issues(load_spec(path)) == []
+    path.write_text(
+        regimens.replace("amounts: [10, 15]", "amounts: [10, 12.5]").replace("prednisone: 40", "prednisone: 20")
+    )
+    spec = load_spec(path)
+    assert any("names 15 " in i for i in criterion_issues(spec, "regimen"))
+    assert any("names 40 " in i for i in criterion_issues(spec, "statin"))

@@ -170,13 +170,15 @@ def _duration_data(d: m.Duration | None) -> dict[str, object]:
 
 
 def _indication_codes(spec: m.PolicySpec | None, ind: m.Indication) -> list[str]:
-    """The normalised ICD-10-CM prefixes of an indication's diagnosis (its gate)."""
+    """The normalised ICD-10-CM codes an indication's diagnosis covers (its gate): its
+    entries expanded as the diagnosis test expands them, so a range (I20-I25) selects the
+    indication for the codes inside it and an excepted code does not."""
     assert spec is not None
     test = spec.criterion(ind.diagnosis).test
     assert isinstance(test, m.Kind) and test.key == "diagnosis"
-    # The kind with key "diagnosis" has icd10; its class is not named outside the registry
-    # (tests/test_kinds.py), so the attribute is not known to the checker through Kind.
-    return sorted({normal_code(code) for code in test.icd10})  # type: ignore[attr-defined]
+    # The kind with key "diagnosis" has codes(); its class is not named outside the registry
+    # (tests/test_kinds.py), so the method is not known to the checker through Kind.
+    return sorted(test.codes())  # type: ignore[attr-defined]
 
 
 def orders(spec: m.PolicySpec) -> dict[str, object]:

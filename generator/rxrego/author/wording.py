@@ -132,11 +132,19 @@ def _leaf_numbers(test: object) -> dict[float, str]:
     if not dataclasses.is_dataclass(test):
         return out
     for f in dataclasses.fields(test):
-        value = getattr(test, f.name)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            continue
-        out.setdefault(float(value), f.name)
+        for value in _numbers_in(getattr(test, f.name)):
+            out.setdefault(float(value), f.name)
     return out
+
+
+def _numbers_in(value: object) -> list[int | float]:
+    """The numbers of a field: itself, or those inside a tuple (a regimen's amounts, an
+    agent's least dose in (agent, amount) pairs)."""
+    if isinstance(value, tuple):
+        return [x for item in value for x in _numbers_in(item)]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return []
+    return [value]
 
 
 def encoded(spec: m.PolicySpec, cid: str) -> tuple[dict[float, str], dict[float, str]]:

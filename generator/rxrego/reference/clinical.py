@@ -216,6 +216,8 @@ def _compare_pick(pick: _Pick, test: kinds.LabTest, ref: dt.date) -> Status:
     assert pick.day is not None
     if test.within_days is not None and (ref - pick.day).days > test.within_days:
         return UNMET
+    if test.within_months is not None and add_months(pick.day, test.within_months) < ref:
+        return UNMET
     compare = _COMPARE[test.comparison]
     if test.times_uln is None:
         assert test.value is not None
@@ -365,7 +367,7 @@ def prior_therapy(test: kinds.PriorTherapyTest, ctx: Context) -> Status:
     agents = {lower(a) for a in vs.agents} if vs is not None else set()
     counted: set[str] = set()
     possible: set[str] = set()
-    malformed = False
+    malformed = dose_malformed = False
     for entry in entries:
         if not _history_entry_ok(entry):
             malformed = True
@@ -379,16 +381,47 @@ def prior_therapy(test: kinds.PriorTherapyTest, ctx: Context) -> Status:
         result = entry.get("result")
         listed = "any" in test.results or result in test.results
         long_enough, length_unknown = _trial_length(entry, test, ctx.date_of_service)
-        if listed and long_enough:
+        dose_state = _trial_dose(entry, agent, test)
+        if dose_state == "malformed":
+            dose_malformed = True
+        if listed and long_enough and dose_state == "enough":
             counted.add(agent)
-        if (listed or result is None) and (long_enough or length_unknown):
+        if (listed or result is None) and (long_enough or length_unknown) and dose_state in ("enough", "unknown"):
             possible.add(agent)
     n = len(agents) if test.each_agent else test.at_least
     if len(counted) >= n:
         return MET
     if len(possible) >= n:
         return UNKNOWN
-    return INVALID if malformed else UNMET
+    return INVALID if malformed or dose_malformed else UNMET
+
+
+def _trial_dose(entry: dict, agent: str, test: kinds.PriorTherapyTest) -> str:
+    """Whether a trial was at the least daily dose the test sets for its agent: "enough"
+    (or none set, or contraindicated), "unknown" (no dose, a unit that does not convert, or
+    no result: it might be contraindicated), "low", or "malformed"."""
+    least = dict(test.min_daily_doses).get(agent)
+    if least is None or entry.get("result") == "contraindicated":
+        return "enough"
+    dose = entry.get("dose")
+    if dose is None:
+        return "unknown"
+    if not isinstance(dose, dict):
+        return "malformed"
+    amount, every_raw = _num(dose.get("amount")), dose.get("every_days")
+    every = _num(every_raw)
+    if amount is None or amount < 0 or not isinstance(dose.get("unit"), str):
+        return "malformed"
+    if every_raw is not None and (every is None or every <= 0):
+        return "malformed"
+    assert test.dose_unit is not None
+    factor = _factor(kinds.unit_factors(test.dose_unit), dose.get("unit"))
+    no_result = entry.get("result") is None
+    if factor is None:
+        return "unknown"
+    if _mul(amount, factor) >= _mul(_spec_num(least), every if every is not None else Fraction(1)):
+        return "enough"
+    return "unknown" if no_result else "low"
 
 
 def _trial_length(entry: dict, test: kinds.PriorTherapyTest, dos: dt.date) -> tuple[bool, bool]:
@@ -549,6 +582,50 @@ def pregnancy(test: kc.PregnancyTest, ctx: Context) -> Status:
     return INVALID
 
 
+# --- the course of the requested therapy ------------------------------------------------
+
+_BEFORE = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+
+
+def treatment_duration(test: kc.TreatmentDurationTest, ctx: Context) -> Status:
+    raw = read(ctx.request, ("treatment", "start_date"))
+    if raw is ABSENT:
+        return UNKNOWN
+    start = parse_date(raw)
+    if start is None or start > ctx.date_of_service:
+        return INVALID
+    if test.months is not None:
+        end = add_months(start, test.months)
+    else:
+        assert test.days is not None
+        end = start + dt.timedelta(days=test.days)
+    return MET if _BEFORE[test.comparison](ctx.date_of_service, end) else UNMET
+
+
+def dose_regimen(test: kc.DoseRegimenTest, ctx: Context) -> Status:
+    raw = read(ctx.request, ("dose",))
+    if raw is ABSENT:
+        return UNKNOWN
+    if not isinstance(raw, dict):
+        return INVALID
+    amount = _num(raw.get("amount"))
+    if amount is None or amount < 0 or not isinstance(raw.get("unit"), str):
+        return INVALID
+    every_raw = raw.get("every_days")
+    every = _num(every_raw)
+    if every_raw is not None and (every is None or every <= 0):
+        return INVALID
+    factor = _factor(kc.measure_units(test.unit), raw.get("unit"))
+    if factor is None:
+        return UNKNOWN
+    given = _mul(amount, factor)
+    if not any(_mul(Fraction(1000000), abs(_sub(given, _spec_num(a)))) <= _spec_num(a) for a in test.amounts):
+        return UNMET
+    if every is None:
+        return UNKNOWN
+    return MET if every == _spec_num(test.every_days) else UNMET
+
+
 CLINICAL_LEAVES: dict[str, Callable[..., Status]] = {
     "age": age,
     "diagnosis": diagnosis,
@@ -561,6 +638,8 @@ CLINICAL_LEAVES: dict[str, Callable[..., Status]] = {
     "body_measure": body_measure,
     "dose": dose,
     "pregnancy": pregnancy,
+    "treatment_duration": treatment_duration,
+    "dose_regimen": dose_regimen,
 }
 
 leaves.LEAVES.update(CLINICAL_LEAVES)

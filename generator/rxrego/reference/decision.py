@@ -112,7 +112,7 @@ def indication_candidates(spec: m.PolicySpec, rs: m.RequirementSet, request: dic
     found = [
         ind
         for ind in rs.indications
-        if any(icd10_matches(code, spec.criterion(ind.diagnosis).test.icd10) for code in codes)  # type: ignore[union-attr]
+        if any(icd10_matches(code, tuple(spec.criterion(ind.diagnosis).test.codes())) for code in codes)  # type: ignore[union-attr]
     ]
     if found:
         return MET, found

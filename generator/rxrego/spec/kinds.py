@@ -728,6 +728,8 @@ class PriorTherapyTest(Kind):
     results: tuple[str, ...] = ("failed",)
     each_agent: bool = False
     min_days: int | None = None
+    dose_unit: str | None = None
+    min_daily_doses: tuple[tuple[str, float], ...] = ()
 
     key = "prior_therapy"
     schema: ClassVar[dict] = {
@@ -746,6 +748,27 @@ class PriorTherapyTest(Kind):
                 "minimum": 1,
                 "maximum": 3650,
                 "description": "a trial counts when it lasted at least this many days (start_date to end_date, or to the date of service while ongoing); contraindicated agents need no trial",
+            },
+            "min_daily_dose": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["unit", "agents"],
+                "description": 'a trial of a listed agent counts only at this daily dose or more ("atorvastatin 40 mg daily or more"); contraindicated agents need no dose',
+                "properties": {
+                    "unit": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": 20,
+                        "description": "UCUM unit of the amounts, e.g. mg",
+                    },
+                    "agents": {
+                        "type": "object",
+                        "minProperties": 1,
+                        "propertyNames": {"pattern": "^[^A-Z]+$"},
+                        "additionalProperties": {"type": "number", "exclusiveMinimum": 0},
+                        "description": "agent (lower case, one of the value set's agents): the least daily amount in `unit`",
+                    },
+                },
             },
             "results": {
                 "type": "array",
@@ -787,12 +810,27 @@ class PriorTherapyTest(Kind):
                     "end_date": {"type": "string", "description": "YYYY-MM-DD it ended (absent while ongoing)"},
                     "dose": {
                         "type": "object",
-                        "properties": {"amount": {"type": "number"}, "unit": {"type": "string"}},
+                        "description": "the dose taken: `amount` `unit` once every `every_days` days (absent: once daily)",
+                        "properties": {
+                            "amount": {"type": "number"},
+                            "unit": {"type": "string", "description": "UCUM, e.g. mg"},
+                            "every_days": {"type": "number", "exclusiveMinimum": 0},
+                        },
                     },
                 },
             },
         },
     }
+
+    @classmethod
+    def parse(cls, data: Any) -> PriorTherapyTest:
+        d = dict(data)
+        dose = d.pop("min_daily_dose", None)
+        args: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+        if dose is not None:
+            args["dose_unit"] = dose["unit"]
+            args["min_daily_doses"] = tuple(dose["agents"].items())
+        return cls(**args)
 
     def dump(self) -> object:
         out: dict[str, Any] = {} if self.value_set is None else {"value_set": self.value_set}
@@ -801,10 +839,21 @@ class PriorTherapyTest(Kind):
             out["each_agent"] = True
         if self.min_days is not None:
             out["min_days"] = self.min_days
+        if self.dose_unit is not None:
+            out["min_daily_dose"] = {"unit": self.dose_unit, "agents": dict(self.min_daily_doses)}
         return out
 
     def check(self, value_sets: Collection[str]) -> list[tuple[tuple, str]]:
         issues = [] if self.value_set is None else _value_set_issue(self.value_set, value_sets)
+        if self.dose_unit is not None:
+            from ..terminology import ucum
+
+            if self.value_set is None:
+                issues.append((("min_daily_dose",), "a minimum dose names agents of a value_set: give the value_set"))
+            try:
+                ucum.ucum_code(self.dose_unit)
+            except ucum.UnitError as exc:
+                issues.append((("min_daily_dose", "unit"), str(exc)))
         if self.each_agent and self.value_set is None:
             issues.append((("each_agent",), "each_agent needs a value_set whose agents are each required"))
         if self.each_agent and self.at_least != 1:
@@ -822,6 +871,9 @@ class PriorTherapyTest(Kind):
             "min_days": self.min_days,
             "any_agent": self.value_set is None,
         }
+        if self.dose_unit is not None:
+            # Left out when not asked, so specs without it generate as before.
+            rule["min_daily_dose"] = {"agents": dict(self.min_daily_doses), "units": unit_factors(self.dose_unit)}
         agents = value_set(self.value_set) if self.value_set is not None else '{"agents": set(), "classes": set()}'
         return call("history", fact("prior_therapies"), agents, regotext.block(rule, 1), DATE_OF_SERVICE)
 
@@ -837,7 +889,12 @@ class PriorTherapyTest(Kind):
         )
         length = f", each tried at least {self.min_days} days" if self.min_days else ""
         results = "any result" if "any" in self.results else f"result {_or(self.results)}"
-        return f"{which} with {results}{length}"
+        dose = ""
+        if self.dose_unit is not None:
+            dose = ", at a daily dose of at least " + ", ".join(
+                f"{_num(x)} {self.dose_unit} ({a})" for a, x in self.min_daily_doses
+            )
+        return f"{which} with {results}{length}{dose}"
 
     @classmethod
     def questions(cls, a: Asking) -> list[dict]:
@@ -845,7 +902,13 @@ class PriorTherapyTest(Kind):
 
     @classmethod
     def fill(cls, key: str, tests: Sequence[Kind], answers: Answers, request: Filling) -> None:
-        request.put(key, answers.therapies(key, ("agent", "class", "result", "start_date", "end_date")))
+        fields = ("agent", "class", "result", "start_date", "end_date", "dose_amount", "dose_unit", "dose_every_days")
+        entries = answers.therapies(key, fields)
+        for e in entries or []:
+            dose = {f: e.pop(f"dose_{f}") for f in ("amount", "unit", "every_days") if f"dose_{f}" in e}
+            if dose:
+                e["dose"] = dose
+        request.put(key, entries)
 
     def fact_note(self, path: str, value: object, date_of_service: dt.date | None) -> str:
         return _not_a_list(value)
@@ -982,6 +1045,7 @@ class LabTest(Kind):
     molar_mass: float | None = None
     # The anchor is the earliest start of a prior therapy of this value set (not treatment.start_date).
     therapy_start: str | None = None
+    within_months: int | None = None
 
     key = "lab"
     schema: ClassVar[dict] = {
@@ -1013,6 +1077,12 @@ class LabTest(Kind):
                 "description": "a UCUM unit (or a common lab spelling, e.g. mEq/L)",
             },
             "within_days": {"type": "integer", "minimum": 0, "maximum": 3650},
+            "within_months": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 120,
+                "description": 'the result counts only when dated on or after the reference date less this many calendar months ("within the last 2 years": 24)',
+            },
             "plausible": {
                 "type": "object",
                 "additionalProperties": False,
@@ -1111,7 +1181,7 @@ class LabTest(Kind):
             }
         if self.result != "latest":
             out["result"] = self.result
-        for f in ("after_days", "times_uln", "uln", "change", "molar_mass", "therapy_start"):
+        for f in ("after_days", "times_uln", "uln", "change", "molar_mass", "therapy_start", "within_months"):
             if getattr(self, f) is not None:
                 out[f] = getattr(self, f)
         return out
@@ -1146,6 +1216,12 @@ class LabTest(Kind):
                         "`therapy_start` anchors a baseline, an after or a change: give `result: baseline` or `after`, or `change`",
                     )
                 )
+        if self.within_days is not None and self.within_months is not None:
+            issues.append((("within_months",), "give one window: `within_days` or `within_months`, not both"))
+        if self.within_months is not None and self.change is not None:
+            issues.append(
+                (("within_months",), "a change from baseline reads no window: no `within_months` beside `change`")
+            )
         if (self.after_days is not None) != (self.result == "after"):
             issues.append((("after_days",), "`after_days` goes with `result: after`, and `result: after` needs it"))
         if (
@@ -1210,6 +1286,7 @@ class LabTest(Kind):
             "which": self.result,
             "after_days": self.after_days,
             "within_days": self.within_days,
+            "within_months": self.within_months,
         }
         # Defaults (the library's _lab_defaults) are left out.
         defaults = {"codes": frozenset(), "plausible": [None, None], "which": "latest"}
@@ -1232,6 +1309,8 @@ class LabTest(Kind):
             "after": f"first-counting (at least {self.after_days} days after {anchor}), latest",
         }[self.result]
         recent = f", at most {self.within_days} days old" if self.within_days is not None else ""
+        if self.within_months is not None:
+            recent = f", dated within the last {self.within_months} months"
         if self.change is not None:
             what = f"change of {self.name} from baseline {self.comparison} {_num(self.value or 0)}{'%' if self.change == 'percent' else ' ' + self.unit}"
         elif self.times_uln is not None:
@@ -1720,6 +1799,28 @@ def _therapy_questions(a: Asking, *, prior: bool, dated: bool = False) -> list[d
             children.append({"linkId": f"{key}.start_date", "text": "Date started", "type": "date", "required": True})
             children.append(
                 {"linkId": f"{key}.end_date", "text": "Date ended (leave empty while ongoing)", "type": "date"}
+            )
+        dose_units = list(dict.fromkeys(u for t in a.tests if (u := getattr(t, "dose_unit", None))))
+        if dose_units:
+            choices = [{"valueCoding": unit_coding(u)} for u in dose_units]
+            children.append(
+                {"linkId": f"{key}.dose_amount", "text": "Dose taken (amount each time)", "type": "decimal"}
+            )
+            children.append(
+                {
+                    "linkId": f"{key}.dose_unit",
+                    "text": "Dose unit (UCUM)",
+                    "type": "choice",
+                    "answerOption": choices,
+                    "initial": [choices[0]],
+                }
+            )
+            children.append(
+                {
+                    "linkId": f"{key}.dose_every_days",
+                    "text": "One dose every ... days (leave empty for once daily)",
+                    "type": "decimal",
+                }
             )
     group = {
         "linkId": key,

@@ -849,3 +849,153 @@ class PregnancyTest(Kind):
             }
             for c in self.allowed
         ]
+
+
+# --- the course of the requested therapy ------------------------------------------------
+
+_START_DATE = "treatment.start_date"
+_DURATION_OPERATORS = {"<": "less than", "<=": "at most", ">": "more than", ">=": "at least"}
+
+
+@kind
+@dataclass(frozen=True)
+class TreatmentDurationTest(Kind):
+    """How long the patient has been on the requested drug: from `treatment.start_date` to
+    the date of service, compared with `months` calendar months (the day clamped to a
+    shorter month's end, as approvals are) or `days` days ("therapy of 6 months or less",
+    "at least 1 year of therapy", "fewer than 52 weeks")."""
+
+    comparison: str
+    months: int | None = None
+    days: int | None = None
+
+    key = "treatment_duration"
+    schema: ClassVar[dict] = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["comparison"],
+        "description": "time on the requested drug (treatment.start_date to the date of service) compares with a number of calendar months or days",
+        "properties": {
+            "comparison": {"enum": list(_DURATION_OPERATORS)},
+            "months": {"type": "integer", "minimum": 1, "maximum": 600},
+            "days": {"type": "integer", "minimum": 1, "maximum": 36500},
+        },
+    }
+
+    def check(self, value_sets: Collection[str]) -> list[tuple[tuple, str]]:
+        if (self.months is None) == (self.days is None):
+            return [((), "give exactly one of `months` and `days`")]
+        return []
+
+    def fields(self) -> list[str]:
+        return [_START_DATE]
+
+    def rego(self) -> str:
+        rule = {"comparison": self.comparison, "months": self.months, "days": self.days}
+        return call(
+            "treatment_duration",
+            fact(_START_DATE),
+            DATE_OF_SERVICE,
+            regotext.value({k: v for k, v in rule.items() if v is not None}),
+        )
+
+    def describe(self) -> str:
+        span = f"{self.months} calendar months" if self.months is not None else f"{self.days} days"
+        return f"on the requested drug (since treatment.start_date) {_DURATION_OPERATORS[self.comparison]} {span} at the date of service"
+
+    @classmethod
+    def questions(cls, a: Asking) -> list[dict]:
+        return [
+            question(
+                a.key,
+                f"Date the patient started the requested drug{a.scope}. {a.policy}{a.note}",
+                "date",
+                required=a.required,
+                **a.enable,
+            )
+        ]
+
+    def fact_note(self, path: str, value: object, date_of_service: dt.date | None) -> str:
+        if not isinstance(value, str) or date_of_service is None:
+            return ""
+        try:
+            start = dt.date.fromisoformat(value)
+        except ValueError:
+            return " (not a date: never met)"
+        if start > date_of_service:
+            return " (after the date of service: never met)"
+        return f" ({(date_of_service - start).days} days before the date of service)"
+
+
+@kind
+@dataclass(frozen=True)
+class DoseRegimenTest(Kind):
+    """The prescribed regimen (request `dose`) is one of the listed amounts, in `unit`, given
+    every `every_days` days ("a maintenance dose of 10 mg or 15 mg once weekly"). An amount
+    counts when, converted into `unit`, it is within a part in a million of a listed one."""
+
+    amounts: tuple[float, ...]
+    unit: str
+    every_days: float
+
+    key = "dose_regimen"
+    schema: ClassVar[dict] = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["amounts", "unit", "every_days"],
+        "description": "the prescribed dose is one of the amounts, given every so many days",
+        "properties": {
+            "amounts": {
+                "type": "array",
+                "items": {"type": "number", "exclusiveMinimum": 0},
+                "minItems": 1,
+                "uniqueItems": True,
+            },
+            "unit": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 20,
+                "description": "UCUM unit of the amounts, e.g. mg",
+            },
+            "every_days": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "maximum": 366,
+                "description": "one dose every this many days (7: once weekly)",
+            },
+        },
+    }
+
+    def check(self, value_sets: Collection[str]) -> list[tuple[tuple, str]]:
+        from ..terminology import ucum
+
+        try:
+            ucum.ucum_code(self.unit)
+        except ucum.UnitError as exc:
+            return [(("unit",), str(exc))]
+        return []
+
+    def fields(self) -> list[str]:
+        return ["dose"]
+
+    def rego(self) -> str:
+        regimen = {"amounts": list(self.amounts), "every_days": self.every_days, "units": measure_units(self.unit)}
+        return call("dose_regimen", fact("dose"), regotext.value(regimen))
+
+    def describe(self) -> str:
+        every = (
+            "once weekly"
+            if self.every_days == 7
+            else "once daily"
+            if self.every_days == 1
+            else f"every {_num(self.every_days)} days"
+        )
+        return f"dose of {_or([_num(x) for x in self.amounts])} {self.unit}, {every}"
+
+    @classmethod
+    def questions(cls, a: Asking) -> list[dict]:
+        return DoseTest.questions(a)
+
+    @classmethod
+    def fill(cls, key: str, tests: Sequence[Kind], answers: Answers, request: Filling) -> None:
+        DoseTest.fill(key, tests, answers, request)

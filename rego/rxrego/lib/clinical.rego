@@ -257,7 +257,12 @@ measure_key(m) := {"state": "present", "values": [m.value]} if {
 # any_agent), ended with a listed result and, with min_days, lasted long enough: from
 # start_date to end_date (or the date of service while there is no end) at least min_days
 # days; a contraindicated agent was never taken, so its length is not asked. An entry that
-# could still count once a result or a date is known is "possible".
+# could still count once a result or a date is known is "possible". With
+# rule.min_daily_dose ({"agents": {agent: least amount a day}, "units": {lower-case unit:
+# factor}}), a trial of a listed agent counts at that daily dose or more: dose.amount x
+# factor >= least x dose.every_days (absent: daily); no dose, or a unit that does not
+# convert, leaves it possible; a dose that is not {amount >= 0, unit, every_days > 0?} is
+# malformed.
 history(entries, value_set, rule, on) := "unknown" if {
 	entries.state == "absent"
 } else := _history_count(entries.value, value_set, rule, on) if {
@@ -281,6 +286,11 @@ _history_count(entries, value_set, rule, on) := "met" if {
 } else := "invalid" if {
 	some e in entries
 	not _well_formed_history(e)
+} else := "invalid" if {
+	some e in entries
+	_history_match(e, value_set, rule)
+	_trial_dose_given(e, rule)
+	not _history_dose_readable(e.dose)
 } else := "unmet"
 
 _history_n(value_set, rule) := count(value_set.agents) if rule.each_agent
@@ -308,11 +318,68 @@ _history_match(e, value_set, rule) if {
 _counts(e, rule, on) if {
 	_result_listed(e, rule)
 	_long_enough(e, rule, on)
+	_dose_enough(e, rule)
 }
 
 _may_count(e, rule, on) if {
 	_result_listed_or_absent(e, rule)
 	_long_enough_or_unknown(e, rule, on)
+	_dose_enough_or_unknown(e, rule)
+}
+
+# The entry's dose is read: the rule sets a least dose for its agent, it was taken (not
+# contraindicated) and it gives a dose.
+_trial_dose_given(e, rule) if {
+	_least_dose(e, rule)
+	object.get(e, "result", null) != "contraindicated"
+	object.get(e, "dose", null) != null
+}
+
+_least_dose(e, rule) := object.get(rule, "min_daily_dose", {"agents": {}}).agents[lower(e.agent)]
+
+_dose_enough(e, rule) if not _least_dose(e, rule)
+
+_dose_enough(e, rule) if {
+	_least_dose(e, rule)
+	e.result == "contraindicated"
+}
+
+_dose_enough(e, rule) if {
+	_trial_dose_given(e, rule)
+	_history_dose_readable(e.dose)
+	factor := rule.min_daily_dose.units[lower(e.dose.unit)]
+	e.dose.amount * factor >= _least_dose(e, rule) * _dose_every_days(e.dose)
+}
+
+_dose_every_days(d) := d.every_days if {
+	is_number(object.get(d, "every_days", null))
+} else := 1
+
+_dose_enough_or_unknown(e, rule) if _dose_enough(e, rule)
+
+_dose_enough_or_unknown(e, rule) if {
+	_least_dose(e, rule)
+	object.get(e, "dose", null) == null
+}
+
+_dose_enough_or_unknown(e, rule) if {
+	_least_dose(e, rule)
+	object.get(e, "result", null) == null
+	_history_dose_readable(e.dose)
+}
+
+_dose_enough_or_unknown(e, rule) if {
+	_trial_dose_given(e, rule)
+	_history_dose_readable(e.dose)
+	not rule.min_daily_dose.units[lower(e.dose.unit)]
+}
+
+_history_dose_readable(d) if {
+	is_object(d)
+	is_number(d.amount)
+	d.amount >= 0
+	is_string(d.unit)
+	_every_absent_or_readable(d)
 }
 
 _result_listed(_, rule) if "any" in rule.results
@@ -448,4 +515,61 @@ _string_list(xs) if {
 	every x in xs {
 		is_string(x)
 	}
+}
+
+# --- the course of the requested therapy ------------------------------------------------
+# treatment_duration(start, on, rule): time on the requested drug, from the fact
+# treatment.start_date to the date of service `on`, compared with rule {"comparison",
+# "months" | "days"}: "<= 6 months" holds while `on` is on or before the start plus 6
+# calendar months (clamped to a shorter month's end). A start after the date of service
+# contradicts a time on the drug: invalid.
+treatment_duration(start, on, rule) := "unknown" if {
+	start.state == "absent"
+} else := "invalid" if {
+	not date_parts(object.get(start, "value", null))
+} else := "invalid" if {
+	start.value > on
+} else := "met" if {
+	_dates_compare(on, rule.comparison, _duration_end(start.value, rule))
+} else := "unmet"
+
+_duration_end(start, rule) := add_months(start, rule.months) if {
+	is_number(object.get(rule, "months", null))
+} else := add_days(start, rule.days)
+
+_dates_compare(a, "<", b) if a < b
+
+_dates_compare(a, "<=", b) if a <= b
+
+_dates_compare(a, ">", b) if a > b
+
+_dates_compare(a, ">=", b) if a >= b
+
+# dose_regimen(dose_fact, regimen): the prescribed dose {"amount", "unit", "every_days"} is
+# one of regimen.amounts (in the policy's unit, by regimen.units factors; within a part in a
+# million) given every regimen.every_days days. An amount not listed is unmet whatever the
+# frequency; a listed one with no frequency is unknown.
+dose_regimen(dose_fact, regimen) := "unknown" if {
+	dose_fact.state == "absent"
+} else := "invalid" if {
+	not _dose_readable(object.get(dose_fact, "value", null), {"period": "dose"})
+} else := "invalid" if {
+	not _every_absent_or_readable(dose_fact.value)
+} else := "unknown" if {
+	not regimen.units[lower(dose_fact.value.unit)]
+} else := "unmet" if {
+	not _listed_amount(dose_fact.value.amount * regimen.units[lower(dose_fact.value.unit)], regimen.amounts)
+} else := "unknown" if {
+	object.get(dose_fact.value, "every_days", null) == null
+} else := "met" if {
+	dose_fact.value.every_days == regimen.every_days
+} else := "unmet"
+
+_every_absent_or_readable(d) if object.get(d, "every_days", null) == null
+
+_every_absent_or_readable(d) if _every_readable(d, {"period": "week"})
+
+_listed_amount(x, amounts) if {
+	some a in amounts
+	1000000 * abs(x - a) <= a
 }

@@ -14,7 +14,7 @@ package rxrego.lib
 #   "comparison", "value" (null unless absolute), "times_uln" (null unless a multiple of the
 #   upper limit of normal), "uln" (the spec's ULN in its unit, or null), "change" (null,
 #   "absolute" or "percent"), "plausible": [low, high] (either may be null),
-#   "which": "latest" | "baseline" | "after", "after_days", "within_days"
+#   "which": "latest" | "baseline" | "after", "after_days", "within_days", "within_months"
 # }
 # on: the date of service as given; anchor: the fact treatment.start_date (or null when
 # the test reads no anchor); factors: {lower-case unit: factor into the test's unit}.
@@ -37,6 +37,7 @@ _lab_defaults := {
 	"which": "latest",
 	"after_days": null,
 	"within_days": null,
+	"within_months": null,
 }
 
 # A result is this lab's by its LOINC code; a result without a code (or a spec without
@@ -215,9 +216,22 @@ _lab_compare_pick(pick, test, ref) := "unmet" if {
 	not _lab_recent(pick.date, ref, test)
 } else := _lab_thresholds(pick, test)
 
-_lab_recent(_, _, test) if test.within_days == null
+_lab_recent(_, _, test) if {
+	test.within_days == null
+	test.within_months == null
+}
 
-_lab_recent(day, ref, test) if days_between(day, ref) <= test.within_days
+_lab_recent(day, ref, test) if {
+	is_number(test.within_days)
+	days_between(day, ref) <= test.within_days
+}
+
+# Within n calendar months: the day plus n months (clamped to a shorter month's end) is on
+# or after the reference date.
+_lab_recent(day, ref, test) if {
+	is_number(test.within_months)
+	add_months(day, test.within_months) >= ref
+}
 
 _lab_thresholds(pick, test) := "met" if {
 	test.times_uln == null

@@ -101,7 +101,7 @@ requirements["initial"] := {
 	"indications": {
 		"cml": {
 			"all_of": ["cml", "imatinib_trial", "dasatinib_or_nilotinib_trial", "quantity_for_strength"],
-			"codes": ["C921"],
+			"codes": ["C921", "C9210", "C9211", "C9212"],
 			"diagnosis": "cml",
 			"duration": {},
 			"heading": "Chronic myelogenous leukemia (CML)",

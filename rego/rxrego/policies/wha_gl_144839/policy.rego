@@ -61,7 +61,7 @@ requirements["initial"] := {
 	"indications": {
 		"ph_positive_cml": {
 			"all_of": ["ph_positive_cml", "age_1_or_older", "imatinib_step"],
-			"codes": ["C921"],
+			"codes": ["C921", "C9210", "C9211", "C9212"],
 			"diagnosis": "ph_positive_cml",
 			"duration": {"months": 12},
 			"heading": "Philadelphia chromosome-positive chronic myeloid leukemia",
@@ -74,7 +74,7 @@ requirements["continuation"] := {
 	"indications": {
 		"ph_positive_cml": {
 			"all_of": ["ph_positive_cml", "age_1_or_older"],
-			"codes": ["C921"],
+			"codes": ["C921", "C9210", "C9211", "C9212"],
 			"diagnosis": "ph_positive_cml",
 			"duration": {"months": 12},
 			"heading": "Philadelphia chromosome-positive chronic myeloid leukemia",
@@ -87,7 +87,7 @@ requirements["renewal"] := {
 	"indications": {
 		"ph_positive_cml": {
 			"all_of": ["ph_positive_cml", "no_progression"],
-			"codes": ["C921"],
+			"codes": ["C921", "C9210", "C9211", "C9212"],
 			"diagnosis": "ph_positive_cml",
 			"duration": {"months": 12},
 			"heading": "Philadelphia chromosome-positive chronic myeloid leukemia",

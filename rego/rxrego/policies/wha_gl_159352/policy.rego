@@ -113,7 +113,7 @@ requirements["initial"] := {
 	"indications": {
 		"ph_positive_cml": {
 			"all_of": ["ph_positive_cml", "phase_requirements"],
-			"codes": ["C921"],
+			"codes": ["C921", "C9210", "C9211", "C9212"],
 			"diagnosis": "ph_positive_cml",
 			"duration": {"months": 12},
 			"heading": "Philadelphia chromosome-positive chronic myeloid leukemia (Ph+ CML)",
@@ -126,7 +126,7 @@ requirements["continuation"] := {
 	"indications": {
 		"ph_positive_cml": {
 			"all_of": ["ph_positive_cml", "phase_requirements_continuing"],
-			"codes": ["C921"],
+			"codes": ["C921", "C9210", "C9211", "C9212"],
 			"diagnosis": "ph_positive_cml",
 			"duration": {"months": 12},
 			"heading": "Philadelphia chromosome-positive chronic myeloid leukemia (Ph+ CML)",
@@ -139,7 +139,7 @@ requirements["renewal"] := {
 	"indications": {
 		"ph_positive_cml": {
 			"all_of": ["ph_positive_cml", "no_progression"],
-			"codes": ["C921"],
+			"codes": ["C921", "C9210", "C9211", "C9212"],
 			"diagnosis": "ph_positive_cml",
 			"duration": {"months": 12},
 			"heading": "Philadelphia chromosome-positive chronic myeloid leukemia (Ph+ CML)",
