@@ -554,7 +554,7 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
     # Well-formed entries: agents from the value sets weigh three times the others.
     agent_pool = agents_in * 3 + agents_out
 
-    dated = any(t.min_days for t in tests) or bool(anchors)
+    dated = any(t.min_days or t.min_months for t in tests) or bool(anchors)
     start_pool = (MISSING, MISSING, None, "2025-01-01", "2025-06-01", "2026-05-01", "2026-04-20", "2025-13-01")
     end_pool = (MISSING, MISSING, None, "2025-03-02", "2025-04-01", "2026-06-01", "2024-12-31")
 
@@ -596,7 +596,7 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
                 else:
                     e = {"agent": f"regimen {len(entries) + 1}", "class": vs.classes[0]}
                 e["result"] = next(r for r in (t.results[variant % len(t.results)], "failed") if r != "any")
-                if t.min_days:
+                if t.min_days or t.min_months:
                     e["start_date"], e["end_date"] = "2025-01-01", "2025-12-31"
                 entries.append(e)
         for vid in anchors:  # a therapy that anchors a lab: started on a date, or never taken

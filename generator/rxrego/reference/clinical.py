@@ -393,7 +393,7 @@ def prior_therapy(test: kinds.PriorTherapyTest, ctx: Context) -> Status:
 
 def _trial_length(entry: dict, test: kinds.PriorTherapyTest, dos: dt.date) -> tuple[bool, bool]:
     """(long enough, could be once a date or result is known)."""
-    if test.min_days is None or entry.get("result") == "contraindicated":
+    if (test.min_days is None and test.min_months is None) or entry.get("result") == "contraindicated":
         return True, False
     start = parse_date(entry.get("start_date"))
     unknown = entry.get("start_date") is None or entry.get("result") is None
@@ -401,6 +401,9 @@ def _trial_length(entry: dict, test: kinds.PriorTherapyTest, dos: dt.date) -> tu
         return False, unknown
     end = parse_date(entry.get("end_date")) if entry.get("end_date") is not None else dos
     assert end is not None
+    if test.min_months is not None:
+        return add_months(start, test.min_months) <= end, unknown
+    assert test.min_days is not None
     return (end - start).days >= test.min_days, unknown
 
 
