@@ -1349,7 +1349,8 @@ def _plans(spec: m.PolicySpec, others: Sequence[m.PolicySpec]) -> tuple[object, 
 
 
 def _months_received(spec: m.PolicySpec) -> tuple[object, ...]:
-    """Values of therapy.months_received around each lifetime cap the spec has."""
+    """Values of therapy.months_received around each lifetime cap and therapy_received
+    bound the spec has."""
     caps = _unique(
         d.lifetime_cap_months
         for v in spec.versions
@@ -1361,8 +1362,13 @@ def _months_received(spec: m.PolicySpec) -> tuple[object, ...]:
         ]
         if d is not None and d.lifetime_cap_months is not None
     )
+    # therapy_received bounds: the bound, a month either side
+    bounds = _unique(
+        b for t in _leaves(spec, kinds.KINDS["therapy_received"]) for b in (t.min_months, t.max_months) if b is not None
+    )
     around = _unique(x for c in caps for x in (0, 1, c - 13, c - 12, c - 11, c - 1, c, c + 1) if x >= 0)
-    return (*around, MISSING, MISSING, 2.5, "3", -1, True) if caps else ()
+    around = _unique([*around, *(x for b in bounds for x in (0, b - 1, b, b + 1) if x >= 0)])
+    return (*around, MISSING, MISSING, 2.5, "3", -1, True) if caps or bounds else ()
 
 
 def _version_dates(spec: m.PolicySpec) -> tuple[tuple[str, ...], ...]:

@@ -432,9 +432,84 @@ def test_trial_length_in_calendar_months(opa_path, tmp_path) -> None:
     for start, end, result, _ in MONTH_ROWS:
         entry = {"agent": "Mometasone", "start_date": start, "end_date": end, "result": result}
         entry = {k: v for k, v in entry.items() if v is not None}
-        requests.append({"request_type": "initial", "date_of_service": "2026-06-15", "drug": {"ndc": "99999-0099-01"}, "diagnoses": [{"code": "L20.9"}], "prior_therapies": [entry]})
+        requests.append(
+            {
+                "request_type": "initial",
+                "date_of_service": "2026-06-15",
+                "drug": {"ndc": "99999-0099-01"},
+                "diagnoses": [{"code": "L20.9"}],
+                "prior_therapies": [entry],
+            }
+        )
     decisions = opa.eval_batch(out, "data.rxrego.decisions", {"requests": requests})["value"]
     for (start, end, result, status), request, decision in zip(MONTH_ROWS, requests, decisions, strict=True):
         assert decision["criteria"]["one_month"] == SHOWN[status], (start, end, result, decision)
         assert reference.statuses(spec, request, "initial")["one_month"] == status, (start, end, result)
+        assert decision == reference.decide([spec], request)
+
+
+RECEIVED_SPEC = """
+schema_version: 1
+id: example-months-received
+number: EX-RECEIVED
+title: Example Receivemab
+payer: Example Health Plan (illustrative)
+example: true
+section: Prescription Drugs
+subsection: Bone
+effective_date: 2026-01-01
+drug: {brand: Example Receivemab, generic: example receivemab, ndc: [99999-0098-01]}
+coverage:
+  medically_necessary: Example Receivemab may be considered medically necessary if the conditions below are met.
+  investigational: Example Receivemab may be considered investigational for all other indications.
+  indication: diagnosis
+criteria:
+  diagnosis: {text: Osteoporosis, diagnosis: {icd10: [M81]}}
+  six_months_on_drug: {text: Already received at least 6 months, therapy_received: {min_months: 6}}
+  within_24_months: {text: At most 24 months received, therapy_received: {max_months: 24}}
+requirements:
+  initial: {title: Initial, duration_months: 12, all_of: [diagnosis, six_months_on_drug, within_24_months]}
+"""
+
+# (therapy.months_received or MISSING, status of six_months_on_drug, status of within_24_months)
+RECEIVED_ROWS = [
+    (6, "met", "met"),
+    (5, "unmet", "met"),
+    (24, "met", "met"),
+    (25, "met", "unmet"),
+    (0, "unmet", "met"),
+    ("MISSING", "unknown", "unknown"),
+    (6.5, "invalid", "invalid"),  # months are counted whole
+    (-1, "invalid", "invalid"),
+    ("6", "invalid", "invalid"),
+    (True, "invalid", "invalid"),
+    (None, "unknown", "unknown"),  # null reads as absent
+]
+
+
+def test_months_of_therapy_received(opa_path, tmp_path) -> None:
+    """`therapy_received` reads therapy.months_received as a whole number, on OPA and in the
+    reference alike; a number it cannot read is never met."""
+    spec_file = tmp_path / "received.yaml"
+    spec_file.write_text(RECEIVED_SPEC)
+    spec = load_specs([spec_file])[0]
+    out = tmp_path / "rego"
+    generate.write(generate.build([spec]), out)
+    requests = []
+    for months, _, _ in RECEIVED_ROWS:
+        request = {
+            "request_type": "initial",
+            "date_of_service": "2026-06-15",
+            "drug": {"ndc": "99999-0098-01"},
+            "diagnoses": [{"code": "M81.0"}],
+        }
+        if months != "MISSING":
+            request["therapy"] = {"months_received": months}
+        requests.append(request)
+    decisions = opa.eval_batch(out, "data.rxrego.decisions", {"requests": requests})["value"]
+    for (months, at_least, at_most), request, decision in zip(RECEIVED_ROWS, requests, decisions, strict=True):
+        assert decision["criteria"]["six_months_on_drug"] == SHOWN[at_least], (months, decision)
+        assert decision["criteria"]["within_24_months"] == SHOWN[at_most], (months, decision)
+        statuses = reference.statuses(spec, request, "initial")
+        assert (statuses["six_months_on_drug"], statuses["within_24_months"]) == (at_least, at_most), months
         assert decision == reference.decide([spec], request)

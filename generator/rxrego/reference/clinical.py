@@ -552,6 +552,20 @@ def pregnancy(test: kc.PregnancyTest, ctx: Context) -> Status:
     return INVALID
 
 
+def therapy_received(test: kc.TherapyReceivedTest, ctx: Context) -> Status:
+    raw = read(ctx.request, ("therapy", "months_received"))
+    if raw is ABSENT:
+        return UNKNOWN
+    months = None if raw is MALFORMED else as_number(raw)
+    if months is None or months < 0 or months.denominator != 1:
+        return INVALID
+    if test.min_months is not None and months < test.min_months:
+        return UNMET
+    if test.max_months is not None and months > test.max_months:
+        return UNMET
+    return MET
+
+
 CLINICAL_LEAVES: dict[str, Callable[..., Status]] = {
     "age": age,
     "diagnosis": diagnosis,
@@ -564,6 +578,7 @@ CLINICAL_LEAVES: dict[str, Callable[..., Status]] = {
     "body_measure": body_measure,
     "dose": dose,
     "pregnancy": pregnancy,
+    "therapy_received": therapy_received,
 }
 
 leaves.LEAVES.update(CLINICAL_LEAVES)

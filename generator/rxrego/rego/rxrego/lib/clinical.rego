@@ -463,3 +463,14 @@ _string_list(xs) if {
 		is_string(x)
 	}
 }
+
+# --- months of the requested therapy received -----------------------------------------------
+# therapy_received(months, min_months, max_months): therapy.months_received, a whole number
+# >= 0, within the bounds (either may be null: no bound).
+therapy_received(months, min_months, max_months) := "unknown" if {
+	months.state == "absent"
+} else := _in_range(months.value, min_months, max_months) if {
+	is_number(months.value)
+	months.value >= 0
+	months.value == floor(months.value)
+} else := "invalid"
