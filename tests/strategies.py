@@ -554,7 +554,7 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
     # Well-formed entries: agents from the value sets weigh three times the others.
     agent_pool = agents_in * 3 + agents_out
 
-    dated = any(t.min_days for t in tests) or bool(anchors)
+    dated = any(t.min_days or t.min_months for t in tests) or bool(anchors)
     start_pool = (MISSING, MISSING, None, "2025-01-01", "2025-06-01", "2026-05-01", "2026-04-20", "2025-13-01")
     end_pool = (MISSING, MISSING, None, "2025-03-02", "2025-04-01", "2026-06-01", "2024-12-31")
     # doses around each least daily dose: at it, below, in grams, every other day, unreadable
@@ -616,7 +616,7 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
                 else:
                     e = {"agent": f"regimen {len(entries) + 1}", "class": vs.classes[0]}
                 e["result"] = next(r for r in (t.results[variant % len(t.results)], "failed") if r != "any")
-                if t.min_days:
+                if t.min_days or t.min_months:
                     e["start_date"], e["end_date"] = "2025-01-01", "2025-12-31"
                 if (x := dict(t.min_daily_doses).get(e["agent"].lower())) is not None:
                     e["dose"] = {"amount": x, "unit": t.dose_unit}
@@ -1392,7 +1392,8 @@ def _plans(spec: m.PolicySpec, others: Sequence[m.PolicySpec]) -> tuple[object, 
 
 
 def _months_received(spec: m.PolicySpec) -> tuple[object, ...]:
-    """Values of therapy.months_received around each lifetime cap the spec has."""
+    """Values of therapy.months_received around each lifetime cap and therapy_received
+    bound the spec has."""
     caps = _unique(
         d.lifetime_cap_months
         for v in spec.versions
@@ -1404,8 +1405,13 @@ def _months_received(spec: m.PolicySpec) -> tuple[object, ...]:
         ]
         if d is not None and d.lifetime_cap_months is not None
     )
+    # therapy_received bounds: the bound, a month either side
+    bounds = _unique(
+        b for t in _leaves(spec, kinds.KINDS["therapy_received"]) for b in (t.min_months, t.max_months) if b is not None
+    )
     around = _unique(x for c in caps for x in (0, 1, c - 13, c - 12, c - 11, c - 1, c, c + 1) if x >= 0)
-    return (*around, MISSING, MISSING, 2.5, "3", -1, True) if caps else ()
+    around = _unique([*around, *(x for b in bounds for x in (0, b - 1, b, b + 1) if x >= 0)])
+    return (*around, MISSING, MISSING, 2.5, "3", -1, True) if caps or bounds else ()
 
 
 def _version_dates(spec: m.PolicySpec) -> tuple[tuple[str, ...], ...]:

@@ -377,3 +377,139 @@ def test_each_row_on_opa_and_in_the_reference(decisions, index: int) -> None:
     # the reference's own status tells invalid from unmet
     request = _request(base, change)
     assert reference.statuses(SPEC, request, request["request_type"])[criterion] == status
+
+
+MONTHS_SPEC = """
+schema_version: 1
+id: example-trial-months
+number: EX-MONTHS
+title: Example Trialmab
+payer: Example Health Plan (illustrative)
+example: true
+section: Prescription Drugs
+subsection: Dermatology
+effective_date: 2026-01-01
+drug: {brand: Example Trialmab, generic: example trialmab, ndc: [99999-0099-01]}
+coverage:
+  medically_necessary: Example Trialmab may be considered medically necessary if the condition below is met.
+  investigational: Example Trialmab may be considered investigational for all other indications.
+  indication: diagnosis
+value_sets:
+  steroids: {description: topical corticosteroids, agents: [mometasone], classes: [topical_corticosteroid]}
+criteria:
+  diagnosis: {text: Atopic dermatitis, diagnosis: {icd10: [L20]}}
+  one_month:
+    text: A topical corticosteroid failed after at least 1 month
+    prior_therapy: {value_set: steroids, results: [failed], min_months: 1}
+requirements:
+  initial: {title: Initial, duration_months: 4, all_of: [diagnosis, one_month]}
+"""
+
+# (start, end or None while ongoing, result, status): a calendar month from the start, the
+# day clamped to a shorter month's end (31 January + 1 month = 28 February).
+MONTH_ROWS = [
+    ("2026-01-05", "2026-02-05", "failed", "met"),
+    ("2026-01-05", "2026-02-04", "failed", "unmet"),
+    ("2026-01-31", "2026-02-28", "failed", "met"),
+    ("2026-01-31", "2026-02-27", "failed", "unmet"),
+    ("2026-05-15", None, "failed", "met"),  # ongoing: counted to the date of service, 2026-06-15
+    ("2026-05-16", None, "failed", "unmet"),
+    (None, "2026-02-05", "failed", "unknown"),  # no start: it may still have lasted a month
+    ("2026-01-05", "2026-03-05", None, "unknown"),  # long enough, result not known
+    ("2026-01-05", "2026-01-06", "contraindicated", "unmet"),  # not a listed result
+    ("2026-03-05", "2026-02-05", "failed", "invalid"),  # ends before it starts
+]
+
+
+def test_trial_length_in_calendar_months(opa_path, tmp_path) -> None:
+    """`min_months` counts calendar months as ages do, on OPA and in the reference alike."""
+    spec_file = tmp_path / "months.yaml"
+    spec_file.write_text(MONTHS_SPEC)
+    spec = load_specs([spec_file])[0]
+    out = tmp_path / "rego"
+    generate.write(generate.build([spec]), out)
+    requests = []
+    for start, end, result, _ in MONTH_ROWS:
+        entry = {"agent": "Mometasone", "start_date": start, "end_date": end, "result": result}
+        entry = {k: v for k, v in entry.items() if v is not None}
+        requests.append(
+            {
+                "request_type": "initial",
+                "date_of_service": "2026-06-15",
+                "drug": {"ndc": "99999-0099-01"},
+                "diagnoses": [{"code": "L20.9"}],
+                "prior_therapies": [entry],
+            }
+        )
+    decisions = opa.eval_batch(out, "data.rxrego.decisions", {"requests": requests})["value"]
+    for (start, end, result, status), request, decision in zip(MONTH_ROWS, requests, decisions, strict=True):
+        assert decision["criteria"]["one_month"] == SHOWN[status], (start, end, result, decision)
+        assert reference.statuses(spec, request, "initial")["one_month"] == status, (start, end, result)
+        assert decision == reference.decide([spec], request)
+
+
+RECEIVED_SPEC = """
+schema_version: 1
+id: example-months-received
+number: EX-RECEIVED
+title: Example Receivemab
+payer: Example Health Plan (illustrative)
+example: true
+section: Prescription Drugs
+subsection: Bone
+effective_date: 2026-01-01
+drug: {brand: Example Receivemab, generic: example receivemab, ndc: [99999-0098-01]}
+coverage:
+  medically_necessary: Example Receivemab may be considered medically necessary if the conditions below are met.
+  investigational: Example Receivemab may be considered investigational for all other indications.
+  indication: diagnosis
+criteria:
+  diagnosis: {text: Osteoporosis, diagnosis: {icd10: [M81]}}
+  six_months_on_drug: {text: Already received at least 6 months, therapy_received: {min_months: 6}}
+  within_24_months: {text: At most 24 months received, therapy_received: {max_months: 24}}
+requirements:
+  initial: {title: Initial, duration_months: 12, all_of: [diagnosis, six_months_on_drug, within_24_months]}
+"""
+
+# (therapy.months_received or MISSING, status of six_months_on_drug, status of within_24_months)
+RECEIVED_ROWS = [
+    (6, "met", "met"),
+    (5, "unmet", "met"),
+    (24, "met", "met"),
+    (25, "met", "unmet"),
+    (0, "unmet", "met"),
+    ("MISSING", "unknown", "unknown"),
+    (6.5, "invalid", "invalid"),  # months are counted whole
+    (-1, "invalid", "invalid"),
+    ("6", "invalid", "invalid"),
+    (True, "invalid", "invalid"),
+    (None, "unknown", "unknown"),  # null reads as absent
+]
+
+
+def test_months_of_therapy_received(opa_path, tmp_path) -> None:
+    """`therapy_received` reads therapy.months_received as a whole number, on OPA and in the
+    reference alike; a number it cannot read is never met."""
+    spec_file = tmp_path / "received.yaml"
+    spec_file.write_text(RECEIVED_SPEC)
+    spec = load_specs([spec_file])[0]
+    out = tmp_path / "rego"
+    generate.write(generate.build([spec]), out)
+    requests = []
+    for months, _, _ in RECEIVED_ROWS:
+        request = {
+            "request_type": "initial",
+            "date_of_service": "2026-06-15",
+            "drug": {"ndc": "99999-0098-01"},
+            "diagnoses": [{"code": "M81.0"}],
+        }
+        if months != "MISSING":
+            request["therapy"] = {"months_received": months}
+        requests.append(request)
+    decisions = opa.eval_batch(out, "data.rxrego.decisions", {"requests": requests})["value"]
+    for (months, at_least, at_most), request, decision in zip(RECEIVED_ROWS, requests, decisions, strict=True):
+        assert decision["criteria"]["six_months_on_drug"] == SHOWN[at_least], (months, decision)
+        assert decision["criteria"]["within_24_months"] == SHOWN[at_most], (months, decision)
+        statuses = reference.statuses(spec, request, "initial")
+        assert (statuses["six_months_on_drug"], statuses["within_24_months"]) == (at_least, at_most), months
+        assert decision == reference.decide([spec], request)

@@ -254,8 +254,14 @@ def test_request_schema_v2_accepts_documents_and_every_earlier_request():
     assert _request_errors(_with(documents=None)) == []
     assert _request_errors(APPROVED) == []
     assert _request_errors(_with(documents=[{"id": "att-1", "type": "lab report"}])), "a type outside the closed list"
+    # The cases of every policy that requires no documentation carry none: documents are an
+    # addition that earlier requests never needed.
+    undocumented = {s.id for s in load_specs([SPECS]) if not any(c.documentation for c in s.criteria)}
     for case in sorted((Path(__file__).parent.parent / "conformance").rglob("*.cases.yaml")):
-        assert "documents" not in case.read_text(encoding="utf-8"), "earlier cases carry no documents"
+        text = case.read_text(encoding="utf-8")
+        policy = next(line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("policy:"))
+        if policy in undocumented:
+            assert "documents" not in text, f"{case.name}: earlier cases carry no documents"
 
 
 # --- the spec language: errors, round trip, wording -----------------------------------------------
@@ -324,7 +330,10 @@ def test_dump_round_trips_negation_and_documentation(specs):
 
 
 def test_existing_policies_carry_no_new_derived_tables():
+    # A policy that uses neither negation nor documentation generates as it did before them.
     for spec in load_specs([SPECS]):
+        if any(c.documentation or c.kind == "not" for c in spec.criteria):
+            continue
         for text in generate.policy_modules(spec).values():
             assert '"negates"' not in text and '"documents"' not in text and "lib.documented" not in text
 

@@ -453,6 +453,8 @@ def test_policy_source_and_examples_load_together(loaded: dict[str, m.PolicySpec
         "example-teriparatide",
         "fep-5.21.100",
         "mn-dhs-bosulif",
+        "uhc-teriparatide",
+        "wha-dupilumab",
         "wha-gl-144839",
         "wha-gl-159352",
         "wha-romiplostim-2019",

@@ -113,6 +113,10 @@ def test_factor(source, target, molar_mass, expected):
         ("kg", "cm", None),
         ("mg/dl2x", "mg/dL", None),  # not UCUM
         ("K/uL", "K", None),
+        ("{score}", "%", None),  # a score is on its own scale, not a fraction
+        ("{score}", "1", None),
+        ("1", "{score}", None),
+        ("{score}", "{count}", None),
     ],
 )
 def test_incommensurable_or_unknown_units_are_refused(source, target, molar_mass):
@@ -134,3 +138,10 @@ def test_accepted_units_keep_normalised_measurements_apart():
     assert set(ucum.accepted_units("%")) == {"%", "1"}
     potassium = ucum.accepted_units("meq/L")
     assert potassium["mmol/L"] == 1.0 and "mg/dL" not in potassium
+
+
+def test_a_score_unit_accepts_only_itself():
+    # An Investigator's Global Assessment of 3 is 3 {score}: the lab table offers no other
+    # unit, so a result written in % or 1 is unreadable, never rescaled.
+    assert ucum.accepted_units("{score}") == {"{score}": 1.0}
+    assert ucum.factor("{score}", "{score}") == 1.0

@@ -29,6 +29,8 @@ strengths := {"mn_dhs_bosulif": {"bosulif_100": {"100mg"}, "bosulif_500": {"500m
 plans := {
 	"carefirst_caremark_bosutinib": "carefirst",
 	"mn_dhs_bosulif": "mn-dhs",
+	"uhc_teriparatide": "uhc",
+	"wha_dupilumab": "westernhealth",
 	"wha_gl_144839": "westernhealth",
 	"wha_gl_159352": "westernhealth",
 }

@@ -426,7 +426,7 @@ def _trial_dose(entry: dict, agent: str, test: kinds.PriorTherapyTest) -> str:
 
 def _trial_length(entry: dict, test: kinds.PriorTherapyTest, dos: dt.date) -> tuple[bool, bool]:
     """(long enough, could be once a date or result is known)."""
-    if test.min_days is None or entry.get("result") == "contraindicated":
+    if (test.min_days is None and test.min_months is None) or entry.get("result") == "contraindicated":
         return True, False
     start = parse_date(entry.get("start_date"))
     unknown = entry.get("start_date") is None or entry.get("result") is None
@@ -434,6 +434,9 @@ def _trial_length(entry: dict, test: kinds.PriorTherapyTest, dos: dt.date) -> tu
         return False, unknown
     end = parse_date(entry.get("end_date")) if entry.get("end_date") is not None else dos
     assert end is not None
+    if test.min_months is not None:
+        return add_months(start, test.min_months) <= end, unknown
+    assert test.min_days is not None
     return (end - start).days >= test.min_days, unknown
 
 
@@ -626,6 +629,20 @@ def dose_regimen(test: kc.DoseRegimenTest, ctx: Context) -> Status:
     return MET if every == _spec_num(test.every_days) else UNMET
 
 
+def therapy_received(test: kc.TherapyReceivedTest, ctx: Context) -> Status:
+    raw = read(ctx.request, ("therapy", "months_received"))
+    if raw is ABSENT:
+        return UNKNOWN
+    months = None if raw is MALFORMED else as_number(raw)
+    if months is None or months < 0 or months.denominator != 1:
+        return INVALID
+    if test.min_months is not None and months < test.min_months:
+        return UNMET
+    if test.max_months is not None and months > test.max_months:
+        return UNMET
+    return MET
+
+
 CLINICAL_LEAVES: dict[str, Callable[..., Status]] = {
     "age": age,
     "diagnosis": diagnosis,
@@ -640,6 +657,7 @@ CLINICAL_LEAVES: dict[str, Callable[..., Status]] = {
     "pregnancy": pregnancy,
     "treatment_duration": treatment_duration,
     "dose_regimen": dose_regimen,
+    "therapy_received": therapy_received,
 }
 
 leaves.LEAVES.update(CLINICAL_LEAVES)

@@ -721,7 +721,8 @@ class BiomarkerTest(Kind):
 class PriorTherapyTest(Kind):
     """Therapy history: at least `at_least` distinct agents of a value set (or, with
     `each_agent`, every agent of it; without a value set, any agent) that ended with one of
-    `results` (`any`: tried, whatever the result) and, with `min_days`, lasted that long."""
+    `results` (`any`: tried, whatever the result) and, with `min_days` or `min_months`
+    (calendar months, as ages count them), lasted that long."""
 
     value_set: str | None = None
     at_least: int = 1
@@ -730,6 +731,7 @@ class PriorTherapyTest(Kind):
     min_days: int | None = None
     dose_unit: str | None = None
     min_daily_doses: tuple[tuple[str, float], ...] = ()
+    min_months: int | None = None
 
     key = "prior_therapy"
     schema: ClassVar[dict] = {
@@ -769,6 +771,12 @@ class PriorTherapyTest(Kind):
                         "description": "agent (lower case, one of the value set's agents): the least daily amount in `unit`",
                     },
                 },
+            },
+            "min_months": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 120,
+                "description": "a trial counts when it lasted at least this many calendar months (start_date plus the months, the day clamped to a shorter month's end, on or before end_date or the date of service); contraindicated agents need no trial",
             },
             "results": {
                 "type": "array",
@@ -841,6 +849,8 @@ class PriorTherapyTest(Kind):
             out["min_days"] = self.min_days
         if self.dose_unit is not None:
             out["min_daily_dose"] = {"unit": self.dose_unit, "agents": dict(self.min_daily_doses)}
+        if self.min_months is not None:
+            out["min_months"] = self.min_months
         return out
 
     def check(self, value_sets: Collection[str]) -> list[tuple[tuple, str]]:
@@ -858,6 +868,8 @@ class PriorTherapyTest(Kind):
             issues.append((("each_agent",), "each_agent needs a value_set whose agents are each required"))
         if self.each_agent and self.at_least != 1:
             issues.append((("at_least",), "each_agent counts every agent of the value set: no at_least beside it"))
+        if self.min_days is not None and self.min_months is not None:
+            issues.append((("min_months",), "give the trial length once: min_days or min_months, not both"))
         return issues
 
     def fields(self) -> list[str]:
@@ -874,6 +886,8 @@ class PriorTherapyTest(Kind):
         if self.dose_unit is not None:
             # Left out when not asked, so specs without it generate as before.
             rule["min_daily_dose"] = {"agents": dict(self.min_daily_doses), "units": unit_factors(self.dose_unit)}
+        if self.min_months is not None:  # only when given, so specs without it generate as before
+            rule["min_months"] = self.min_months
         agents = value_set(self.value_set) if self.value_set is not None else '{"agents": set(), "classes": set()}'
         return call("history", fact("prior_therapies"), agents, regotext.block(rule, 1), DATE_OF_SERVICE)
 
@@ -888,6 +902,8 @@ class PriorTherapyTest(Kind):
             )
         )
         length = f", each tried at least {self.min_days} days" if self.min_days else ""
+        if self.min_months:
+            length = f", each tried at least {self.min_months} calendar month{'s' if self.min_months > 1 else ''}"
         results = "any result" if "any" in self.results else f"result {_or(self.results)}"
         dose = ""
         if self.dose_unit is not None:
@@ -1795,7 +1811,7 @@ def _therapy_questions(a: Asking, *, prior: bool, dated: bool = False) -> list[d
                 "answerOption": options(a.system("therapy_result"), THERAPY_RESULTS),
             }
         )
-        if dated or any(getattr(t, "min_days", None) for t in a.tests):
+        if dated or any(getattr(t, "min_days", None) or getattr(t, "min_months", None) for t in a.tests):
             children.append({"linkId": f"{key}.start_date", "text": "Date started", "type": "date", "required": True})
             children.append(
                 {"linkId": f"{key}.end_date", "text": "Date ended (leave empty while ongoing)", "type": "date"}

@@ -999,3 +999,85 @@ class DoseRegimenTest(Kind):
     @classmethod
     def fill(cls, key: str, tests: Sequence[Kind], answers: Answers, request: Filling) -> None:
         DoseTest.fill(key, tests, answers, request)
+
+
+@kind
+@dataclass(frozen=True)
+class TherapyReceivedTest(Kind):
+    """Months of the requested therapy the patient has already received, within bounds:
+    "has already received at least 6 months of therapy" (a renewal's time on drug), "has not
+    exceeded 24 months of cumulative use". Reads `therapy.months_received`, the fact a
+    lifetime cap counts against (docs/semantics.md, "Durations")."""
+
+    min_months: int | None = None
+    max_months: int | None = None
+
+    key = "therapy_received"
+    schema: ClassVar[dict] = {
+        "type": "object",
+        "additionalProperties": False,
+        "minProperties": 1,
+        "description": "the months of the requested therapy already received (therapy.months_received) are within the bounds",
+        "properties": {
+            "min_months": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 1200,
+                "description": "at least this many months received",
+            },
+            "max_months": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 1200,
+                "description": "at most this many months received",
+            },
+        },
+    }
+    request_schema: ClassVar[dict[str, dict]] = {
+        "therapy.months_received": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "months of this therapy already received (counts against a lifetime cap; read by therapy_received criteria)",
+        },
+    }
+
+    def check(self, value_sets: Collection[str]) -> list[tuple[tuple, str]]:
+        if self.min_months is not None and self.max_months is not None and self.min_months > self.max_months:
+            return [(("min_months",), f"min_months {self.min_months} is above max_months {self.max_months}")]
+        return []
+
+    def fields(self) -> list[str]:
+        return ["therapy.months_received"]
+
+    def rego(self) -> str:
+        return call(
+            "therapy_received",
+            fact("therapy.months_received"),
+            regotext.value(self.min_months),
+            regotext.value(self.max_months),
+        )
+
+    def describe(self) -> str:
+        bounds = []
+        if self.min_months is not None:
+            bounds.append(f"at least {self.min_months}")
+        if self.max_months is not None:
+            bounds.append(f"at most {self.max_months}")
+        return f"months of the therapy already received {' and '.join(bounds)}"
+
+    @classmethod
+    def questions(cls, a: Asking) -> list[dict]:
+        return [
+            question(
+                a.key,
+                f"Months of this therapy the patient has already received{a.scope}. {a.policy}{a.note}",
+                "integer",
+                required=a.required,
+                **a.enable,
+            )
+        ]
+
+    def fact_note(self, path: str, value: object, date_of_service: dt.date | None) -> str:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or value != int(value):
+            return " (not a whole number of months: never met)"
+        return ""

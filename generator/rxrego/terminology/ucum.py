@@ -171,6 +171,13 @@ def factor(source: str, target: str, molar_mass_g_per_mol: float | None = None) 
     Raises UnitError when either unit is not UCUM, or the two cannot be converted.
     """
     src_code, dst_code = ucum_code(source), ucum_code(target)
+    if _annotation_only(src_code) or _annotation_only(dst_code):
+        if src_code == dst_code:
+            return 1.0
+        raise UnitError(
+            f"{source!r} cannot be converted to {target!r}: a unit that is only an annotation"
+            " ({score}, {count}) names its own scale and converts only into itself"
+        )
     src, dst = _parse(src_code, source), _parse(dst_code, target)
     if _arbitrary(src_code) != _arbitrary(dst_code):
         raise UnitError(
@@ -198,6 +205,13 @@ def factor(source: str, target: str, molar_mass_g_per_mol: float | None = None) 
     if not math.isfinite(value) or value == 0:
         raise UnitError(f"{source!r} cannot be converted to {target!r}")
     return _tidy(value)
+
+
+def _annotation_only(code: str) -> bool:
+    # A code that is nothing but an annotation (`{score}`, `{count}`) is, in UCUM, the unity
+    # `1` with a label. Clinical scores use it (an IGA of 3 is `3 {score}`): a score on its
+    # own scale, so it is commensurable with nothing but itself, not with `1` or `%`.
+    return re.fullmatch(r"\{[^{}]*\}", code) is not None
 
 
 def _arbitrary(code: str) -> tuple[str, ...]:

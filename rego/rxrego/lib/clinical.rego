@@ -253,16 +253,18 @@ measure_key(m) := {"state": "present", "values": [m.value]} if {
 
 # --- therapy history --------------------------------------------------------------------
 # history(entries, value_set, rule, on): rule: {"results": {results} (or {"any"}), "n",
-# "each_agent", "min_days", "any_agent"}. An entry counts when it is in the value set (or
-# any_agent), ended with a listed result and, with min_days, lasted long enough: from
-# start_date to end_date (or the date of service while there is no end) at least min_days
-# days; a contraindicated agent was never taken, so its length is not asked. An entry that
-# could still count once a result or a date is known is "possible". With
-# rule.min_daily_dose ({"agents": {agent: least amount a day}, "units": {lower-case unit:
-# factor}}), a trial of a listed agent counts at that daily dose or more: dose.amount x
-# factor >= least x dose.every_days (absent: daily); no dose, or a unit that does not
-# convert, leaves it possible; a dose that is not {amount >= 0, unit, every_days > 0?} is
-# malformed.
+# "each_agent", "min_days", "any_agent"} and, when the spec gives them, "min_months" and
+# "min_daily_dose". An entry counts when it is in the value set (or any_agent), ended with a
+# listed result and, with min_days or min_months, lasted long enough: from start_date to
+# end_date (or the date of service while there is no end) at least min_days days, or at
+# least min_months calendar months (start_date plus min_months months, the day clamped to a
+# shorter month's end, on or before the end); a contraindicated agent was never taken, so
+# its length is not asked. With rule.min_daily_dose ({"agents": {agent: least amount a
+# day}, "units": {lower-case unit: factor}}), a trial of a listed agent counts at that daily
+# dose or more: dose.amount x factor >= least x dose.every_days (absent: daily); no dose, or
+# a unit that does not convert, leaves it possible; a dose that is not {amount >= 0, unit,
+# every_days > 0?} is malformed. An entry that could still count once a result, a date or
+# a dose is known is "possible".
 history(entries, value_set, rule, on) := "unknown" if {
 	entries.state == "absent"
 } else := _history_count(entries.value, value_set, rule, on) if {
@@ -390,21 +392,35 @@ _result_listed_or_absent(e, rule) if _result_listed(e, rule)
 
 _result_listed_or_absent(e, _) if object.get(e, "result", null) == null
 
-_long_enough(_, rule, _) if rule.min_days == null
+_long_enough(_, rule, _) if not _timed(rule)
 
 _long_enough(e, _, _) if e.result == "contraindicated"
 
-_long_enough(e, rule, on) if days_between(e.start_date, _trial_end(e, on)) >= rule.min_days
+_long_enough(e, rule, on) if {
+	rule.min_days != null
+	days_between(e.start_date, _trial_end(e, on)) >= rule.min_days
+}
+
+_long_enough(e, rule, on) if {
+	months := object.get(rule, "min_months", null)
+	months != null
+	add_months(e.start_date, months) <= _trial_end(e, on)
+}
+
+# _timed(rule): the rule asks for a minimum trial length.
+_timed(rule) if rule.min_days != null
+
+_timed(rule) if object.get(rule, "min_months", null) != null
 
 _long_enough_or_unknown(e, rule, on) if _long_enough(e, rule, on)
 
 _long_enough_or_unknown(e, rule, _) if {
-	rule.min_days != null
+	_timed(rule)
 	object.get(e, "start_date", null) == null
 }
 
 _long_enough_or_unknown(e, rule, _) if {
-	rule.min_days != null
+	_timed(rule)
 	object.get(e, "result", null) == null
 }
 
@@ -573,3 +589,14 @@ _listed_amount(x, amounts) if {
 	some a in amounts
 	1000000 * abs(x - a) <= a
 }
+
+# --- months of the requested therapy received -----------------------------------------------
+# therapy_received(months, min_months, max_months): therapy.months_received, a whole number
+# >= 0, within the bounds (either may be null: no bound).
+therapy_received(months, min_months, max_months) := "unknown" if {
+	months.state == "absent"
+} else := _in_range(months.value, min_months, max_months) if {
+	is_number(months.value)
+	months.value >= 0
+	months.value == floor(months.value)
+} else := "invalid"

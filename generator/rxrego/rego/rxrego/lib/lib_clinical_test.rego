@@ -242,6 +242,41 @@ test_history_trial_length if {
 	lib.history(_p([{"agent": "imatinib", "result": "contraindicated"}]), _tki_set, never, _on) == "met"
 }
 
+test_history_trial_length_in_months if {
+	month := object.union(_failed, {"min_months": 1})
+
+	# a calendar month from the start, the day clamped to a shorter month's end
+	lib.history(_p([_trial("2026-01-05", "2026-02-05")]), _tki_set, month, _on) == "met"
+	lib.history(_p([_trial("2026-01-05", "2026-02-04")]), _tki_set, month, _on) == "unmet"
+	lib.history(_p([_trial("2026-01-31", "2026-02-28")]), _tki_set, month, _on) == "met"
+	lib.history(_p([_trial("2026-01-31", "2026-02-27")]), _tki_set, month, _on) == "unmet"
+
+	# ongoing: to the date of service (2026-06-15)
+	from_may_15 := {"agent": "imatinib", "result": "failed", "start_date": "2026-05-15"}
+	lib.history(_p([from_may_15]), _tki_set, month, _on) == "met"
+	from_may_16 := {"agent": "imatinib", "result": "failed", "start_date": "2026-05-16"}
+	lib.history(_p([from_may_16]), _tki_set, month, _on) == "unmet"
+
+	# a start not known could be long enough
+	lib.history(_p([{"agent": "imatinib", "result": "failed"}]), _tki_set, month, _on) == "unknown"
+}
+
+# --- months of the requested therapy received -------------------------------------------------
+
+test_therapy_received if {
+	lib.therapy_received(_p(6), 6, null) == "met"
+	lib.therapy_received(_p(5), 6, null) == "unmet"
+	lib.therapy_received(_p(24), null, 24) == "met"
+	lib.therapy_received(_p(25), null, 24) == "unmet"
+	lib.therapy_received(_p(0), 0, 24) == "met"
+	lib.therapy_received(_absent, 6, null) == "unknown"
+	lib.therapy_received(_p(6.5), 6, null) == "invalid"
+	lib.therapy_received(_p(-1), null, 24) == "invalid"
+	lib.therapy_received(_p("6"), 6, null) == "invalid"
+	lib.therapy_received(_p(true), 6, null) == "invalid"
+	lib.therapy_received({"state": "invalid"}, 6, null) == "invalid"
+}
+
 # --- concurrent therapy required -------------------------------------------------------------
 
 _acei := {"agents": {"lisinopril"}, "classes": {"arb"}}
