@@ -98,7 +98,19 @@ def status_expr(c: m.Criterion) -> str:
         return _call("at_least", str(t.n), _statuses(t.children))
     if isinstance(t, m.Conditional):
         return _call("when", _statuses(t.when), _statuses(t.then))
+    if isinstance(t, m.Negation):
+        return _call("negation", f"status{regotext.ref_key(t.child)}")
+    if c.documentation:
+        types = regotext.value(frozenset(c.documentation))
+        return _call("documented", t.rego(), 'facts["documents"]', regotext.string(c.id), types)
     return t.rego()  # a leaf: its kind says (spec/kinds.py)
+
+
+def criterion_fields(c: m.Criterion) -> list[str]:
+    """The request fields a leaf criterion reads: its test's, and `documents` when it
+    requires documentation (listed in `missing` when it is unknown)."""
+    assert isinstance(c.test, m.Kind)
+    return [*c.test.fields(), *(["documents"] if c.documentation else [])]
 
 
 def normal_code(code: str) -> str:
@@ -108,7 +120,7 @@ def normal_code(code: str) -> str:
 
 def fact_paths(spec: m.PolicySpec) -> dict[str, list[str]]:
     """Every request field the policy's tests read, as the path `lib.fact` walks."""
-    fields = {f for c in spec.criteria if isinstance(c.test, m.Kind) for f in c.test.fields()}
+    fields = {f for c in spec.criteria if isinstance(c.test, m.Kind) for f in criterion_fields(c)}
     return {f: f.split(".") for f in sorted(fields)}
 
 
@@ -212,7 +224,8 @@ def set_order(spec: m.PolicySpec, rs: m.RequirementSet) -> list[str]:
 
 def edges(spec: m.PolicySpec) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """(requires, conditions): the ids each composite criterion requires (a conditional: its
-    `then`) and the ids each conditional is conditioned on (its `when`)."""
+    `then`) and the ids each conditional is conditioned on (its `when`). A negation requires
+    nothing (see `negations`)."""
     requires: dict[str, list[str]] = {}
     conditions: dict[str, list[str]] = {}
     for c in spec.criteria:
@@ -222,6 +235,17 @@ def edges(spec: m.PolicySpec) -> tuple[dict[str, list[str]], dict[str, list[str]
         elif isinstance(t, m.AllOf | m.AnyOf | m.AtLeast):
             requires[c.id] = list(t.children)
     return requires, conditions
+
+
+def negations(spec: m.PolicySpec) -> dict[str, list[str]]:
+    """{id of a `not` criterion: [the id it negates]}: a missing fact is asked for through a
+    negation, but a denial never quotes the negated criterion (docs/semantics.md)."""
+    return {c.id: [c.test.child] for c in spec.criteria if isinstance(c.test, m.Negation)}
+
+
+def documentation(spec: m.PolicySpec) -> dict[str, list[str]]:
+    """{id of a leaf requiring documentation: its document types, sorted}."""
+    return {c.id: sorted(c.documentation) for c in spec.criteria if c.documentation}
 
 
 # --- rendering ----------------------------------------------------------------------------
@@ -333,7 +357,9 @@ def render_derived(spec: m.PolicySpec) -> str:
             order=orders(spec),
             requires=requires,
             conditions=conditions,
-            fields={c.id: c.test.fields() for c in spec.criteria if isinstance(c.test, m.Kind)},
+            fields={c.id: criterion_fields(c) for c in spec.criteria if isinstance(c.test, m.Kind)},
+            negates=negations(spec),
+            documents=documentation(spec),
             facts=fact_paths(spec),
             reads_product=any(isinstance(c.test, m.Kind) and c.test.key == "product" for c in spec.criteria),
         )

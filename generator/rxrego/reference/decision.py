@@ -59,11 +59,7 @@ def decide_policy(spec: m.PolicySpec, request: dict, products: frozenset[str] = 
         "criteria": {cid: shown(s) for cid, s in status.items()},
         "met": [cid for cid in order if status[cid] == MET],
         "unmet": unmet,
-        "missing": [
-            {"id": cid, "text": by_id[cid].text, "fields": missing_fields(spec, by_id[cid].test)}
-            for cid in order
-            if cid in unknown
-        ],
+        "missing": [_missing_entry(spec, by_id[cid]) for cid in order if cid in unknown],
     }
     if outcome == "approved":
         start = ctx.date_of_service
@@ -214,11 +210,7 @@ def _decide_indication(
         decision.update(
             outcome="pended",
             reason="information_missing",
-            missing=[
-                {"id": cid, "text": by_id[cid].text, "fields": missing_fields(spec, by_id[cid].test)}
-                for cid in order
-                if cid in asked and by_id[cid].is_leaf
-            ],
+            missing=[_missing_entry(spec, by_id[cid]) for cid in order if cid in asked and by_id[cid].is_leaf],
         )
     else:
         branch = next((d for cid, d in ind.duration_when if status[cid] == MET), None)
@@ -232,8 +224,22 @@ def all_of_status(status: dict[str, Status], ids: tuple[str, ...]) -> Status:
 
 
 def _requires(c: m.Criterion) -> tuple[str, ...]:
-    """What a criterion requires: a conditional's `then`, a combinator's children."""
+    """What a criterion requires: a conditional's `then`, a combinator's children; a
+    negation nothing (a denial quotes the `not` criterion's own words, never what it
+    negates)."""
+    if isinstance(c.test, m.Negation):
+        return ()
     return c.test.then if isinstance(c.test, m.Conditional) else c.children
+
+
+def _missing_entry(spec: m.PolicySpec, c: m.Criterion) -> dict:
+    """A missing leaf: its id, words and request fields; with documentation required, the
+    `documents` field too and the document types that would support it."""
+    entry: dict = {"id": c.id, "text": c.text, "fields": missing_fields(spec, c.test)}
+    if c.documentation:
+        entry["fields"] = [*entry["fields"], "documents"]
+        entry["documents"] = sorted(c.documentation)
+    return entry
 
 
 def _approval(duration: m.Duration | None, start: dt.date, request: dict) -> dict:
@@ -347,11 +353,7 @@ def _unmet_ids(
     if root not in FAILING:
         return set()
 
-    def children(cid: str) -> tuple[str, ...]:
-        test = by_id[cid].test
-        return test.then if isinstance(test, m.Conditional) else by_id[cid].children
-
-    return _reachable(rs.root.children, children, lambda cid: status[cid] in FAILING)
+    return _reachable(rs.root.children, lambda cid: _requires(by_id[cid]), lambda cid: status[cid] in FAILING)
 
 
 def _missing_ids(

@@ -6,10 +6,11 @@ from collections.abc import Callable
 
 from rxrego.spec import model as m
 
+from .documents import documentation
 from .leaves import Context, evaluate_leaf
-from .logic import Status, all_of, any_of, at_least, conditional
+from .logic import Status, all_of, any_of, at_least, conditional, negation
 
-Node = m.AllOf | m.AnyOf | m.AtLeast | m.Conditional
+Node = m.AllOf | m.AnyOf | m.AtLeast | m.Conditional | m.Negation
 
 
 def combine(node: Node, status_of: Callable[[str], Status]) -> Status:
@@ -23,6 +24,8 @@ def combine(node: Node, status_of: Callable[[str], Status]) -> Status:
             return at_least(n, map(status_of, ids))
         case m.Conditional(when=when, then=then):
             return conditional(all_of(map(status_of, when)), all_of(map(status_of, then)))
+        case m.Negation(child=child):
+            return negation(status_of(child))
     raise TypeError(f"not a combinator: {node!r}")
 
 
@@ -36,9 +39,13 @@ class Evaluation:
 
     def status(self, cid: str) -> Status:
         if cid not in self._cache:
-            test = self.by_id[cid].test
+            c = self.by_id[cid]
+            test = c.test
             if isinstance(test, m.Kind):
-                self._cache[cid] = evaluate_leaf(test, self.ctx)
+                found = evaluate_leaf(test, self.ctx)
+                if c.documentation:
+                    found = all_of([found, documentation(self.ctx.request, cid, c.documentation)])
+                self._cache[cid] = found
             else:
                 self._cache[cid] = combine(test, self.status)
         return self._cache[cid]

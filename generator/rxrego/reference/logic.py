@@ -55,3 +55,12 @@ def conditional(condition: Status, then: Status) -> Status:
     if condition == INVALID:
         return INVALID  # a malformed fact never switches a requirement off
     return MET if then == MET else UNKNOWN  # met either way when T is met
+
+
+def negation(status: Status) -> Status:
+    """`not:`: met and unmet swap; unknown stays unknown and invalid stays invalid."""
+    if status == MET:
+        return UNMET
+    if status == UNMET:
+        return MET
+    return status

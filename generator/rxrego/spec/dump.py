@@ -17,6 +17,8 @@ def _combinator_data(t) -> dict:
         return {"at_least": {"n": t.n, "of": list(t.children)}}
     if isinstance(t, m.Conditional):
         return {"when": list(t.when), "then": list(t.then)}
+    if isinstance(t, m.Negation):
+        return {"not": t.child}
     raise TypeError(t)
 
 
@@ -26,6 +28,8 @@ def criterion_data(c: m.Criterion) -> dict:
         out["note"] = c.note
     if c.question is not None:
         out["question"] = c.question
+    if c.documentation:
+        out["documentation"] = list(c.documentation)
     if isinstance(c.test, m.Kind):
         out[c.kind] = c.test.dump()
     else:

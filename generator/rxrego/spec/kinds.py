@@ -1691,7 +1691,7 @@ def assemble_spec_schema(schema: dict) -> dict:
         criterion_schemas.append(earlier["criteria"]["additionalProperties"])
     for criterion in criterion_schemas:
         props = criterion["properties"]
-        head = {k: props[k] for k in ("text", "note", "question") if k in props}
+        head = {k: props[k] for k in ("text", "note", "question", "documentation") if k in props}
         kinds = {key: copy.deepcopy(cls.schema) for key, cls in KINDS.items()}
         # The combinators' properties stay; any other (a kind no longer registered) goes.
         rest = {k: v for k, v in props.items() if k in _COMBINATOR_KEYS}
@@ -1699,7 +1699,7 @@ def assemble_spec_schema(schema: dict) -> dict:
     return out
 
 
-_COMBINATOR_KEYS = frozenset({"all_of", "any_of", "at_least", "when", "then"})
+_COMBINATOR_KEYS = frozenset({"all_of", "any_of", "at_least", "when", "then", "not"})
 
 
 def assemble_request_schema(schema: dict) -> dict:

@@ -456,6 +456,19 @@ def _semantic_issues(
                 check_refs((*path, key), c[key])
                 if cid in _ids(c[key]):
                     issues.append(issue((*path, key), f"criterion '{cid}' refers to itself"))
+        if "not" in c:
+            if c["not"] not in criteria:
+                issues.append(issue((*path, "not"), undefined(c["not"])))
+            elif c["not"] == cid:
+                issues.append(issue((*path, "not"), f"criterion '{cid}' refers to itself"))
+        if "documentation" in c and not any(k in c for k in m.TEST_KINDS):
+            issues.append(
+                issue(
+                    (*path, "documentation"),
+                    "documentation supports a fact: only a criterion with a test kind (not a combinator) can require it",
+                    key=True,
+                )
+            )
         if "at_least" in c:
             check_refs((*path, "at_least", "of"), c["at_least"]["of"])
             if cid in _ids(c["at_least"]["of"]):
@@ -671,6 +684,8 @@ def _child_ids(c: object) -> list[str]:
     ids = []
     for key in _CHILD_KEYS:
         ids.extend(_ids(c.get(key)))
+    if isinstance(c.get("not"), str):
+        ids.append(c["not"])
     if "at_least" in c:
         ids.extend(_ids(_dict(c["at_least"]).get("of")))
     return ids
@@ -749,6 +764,8 @@ def _combinator(c: dict):
         return m.AnyOf(tuple(c["any_of"]))
     if "at_least" in c:
         return m.AtLeast(c["at_least"]["n"], tuple(c["at_least"]["of"]))
+    if "not" in c:
+        return m.Negation(c["not"])
     return m.Conditional(tuple(c["when"]), tuple(c["then"]))
 
 
@@ -807,7 +824,8 @@ def _build(d: dict, source: str) -> m.PolicySpec:
             for k, v in d.get("value_sets", {}).items()
         ),
         criteria=tuple(
-            m.Criterion(k, v["text"], _test(v), v.get("note"), v.get("question")) for k, v in d["criteria"].items()
+            m.Criterion(k, v["text"], _test(v), v.get("note"), v.get("question"), tuple(v.get("documentation", ())))
+            for k, v in d["criteria"].items()
         ),
         requirements=tuple(_requirement_set(name, rs) for name, rs in d["requirements"].items()),
         limits=m.Limits(limits.get("pre_pa_allowance"), limits.get("quantity")),

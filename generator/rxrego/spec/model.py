@@ -75,13 +75,43 @@ class Conditional:
     then: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Negation:
+    """`not: <criterion>`: met when the criterion is unmet and unmet when it is met; unknown
+    and invalid stay as they are (docs/semantics.md, "Combinators")."""
+
+    child: str
+
+
 Test = Kind
-Combinator = AllOf | AnyOf | AtLeast | Conditional
+Combinator = AllOf | AnyOf | AtLeast | Conditional | Negation
 
 # The YAML key of each test kind, in the order the README documents them (the registry).
 TEST_KINDS: dict[str, type[Kind]] = KINDS
 # The YAML key of each combinator (a conditional is written `when` + `then`).
-COMBINATOR_KINDS: dict[type, str] = {AllOf: "all_of", AnyOf: "any_of", AtLeast: "at_least", Conditional: "when"}
+COMBINATOR_KINDS: dict[type, str] = {
+    AllOf: "all_of",
+    AnyOf: "any_of",
+    AtLeast: "at_least",
+    Conditional: "when",
+    Negation: "not",
+}
+
+# The closed list of document types a request's `documents` entries carry and a criterion's
+# `documentation` may require (docs/semantics.md, "Documentation required"). `other` is a
+# document of none of these types: a request may carry one, a spec cannot require it.
+DOCUMENT_TYPES = (
+    "chart_notes",
+    "lab_report",
+    "pathology_report",
+    "imaging_report",
+    "genetic_test_report",
+    "medication_history",
+    "consultation_note",
+    "procedure_note",
+    "letter_of_medical_necessity",
+    "other",
+)
 
 
 @dataclass(frozen=True)
@@ -91,6 +121,9 @@ class Criterion:
     test: Test | Combinator
     note: str | None = None
     question: str | None = None  # how the questionnaire asks for its fact (the document's words)
+    # Document types (DOCUMENT_TYPES) any of which, referenced by the request, must support
+    # this leaf's fact; empty: none required.
+    documentation: tuple[str, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -109,6 +142,8 @@ class Criterion:
         t = self.test
         if isinstance(t, Conditional):
             return t.when + t.then
+        if isinstance(t, Negation):
+            return (t.child,)
         if isinstance(t, AllOf | AnyOf | AtLeast):
             return t.children
         return ()
