@@ -129,7 +129,7 @@ _INVALID_DATES = (
 _NON_STRINGS = (20260615, 1.5, True, False, ["2026-06-15"], {"date": "2026-06-15"})
 _LEAP_YEARS = (1960, 1980, 2000, 2008, 2016, 2024)
 _NON_OBJECTS = ("John Doe", ["x"], 5, True, [{}], "")
-_LIST_FACTS = ("diagnoses", "prior_therapies", "labs", "concurrent_therapies")
+_LIST_FACTS = ("diagnoses", "prior_therapies", "labs", "concurrent_therapies", "documents")
 
 
 # --- small helpers ------------------------------------------------------------------------
@@ -636,10 +636,32 @@ def _attestation_facts(spec: m.PolicySpec) -> list[_Fact]:
     ]
 
 
+def _negated_leaves(spec: m.PolicySpec) -> list:
+    """The leaf tests under a `not` (directly or through combinators): what meets the policy
+    is what fails them."""
+    by_id = {c.id: c for v in spec.versions for c in v.criteria}
+    found: dict = {}
+
+    def visit(cid: str) -> None:
+        c = by_id[cid]
+        if isinstance(c.test, m.Kind):
+            found[c.test] = None
+        for child in c.children:
+            visit(child)
+
+    for c in by_id.values():
+        if isinstance(c.test, m.Negation):
+            visit(c.test.child)
+    return list(found)
+
+
 def _clinical_status_facts(spec: m.PolicySpec) -> list[_Fact]:
     required: dict[str, list[bool]] = {}
     for t in _leaves(spec, m.ClinicalStatusTest):
         required.setdefault(t.name, []).append(t.required)
+    for t in _negated_leaves(spec):  # under a `not`, the other value meets the policy
+        if isinstance(t, m.ClinicalStatusTest):
+            required[t.name].append(not t.required)
     facts = []
     for name, values in required.items():
         wanted = values[0]
@@ -1036,6 +1058,58 @@ def _pregnancy_fact(spec: m.PolicySpec) -> _Fact:
     )
 
 
+def _documents_fact(spec: m.PolicySpec) -> _Fact | None:
+    """The request's `documents` when some criterion requires documentation: entries of the
+    required types supporting every criterion (no `supports`) or the ones they name, entries
+    of other types or supporting other criteria, and malformed entries (docs/semantics.md,
+    "Documentation required")."""
+    documented = _unique(c for v in spec.versions for c in v.criteria if c.documentation)
+    if not documented:
+        return None
+    wanted = _unique(t for c in documented for t in c.documentation)
+    unwanted = tuple(t for t in m.DOCUMENT_TYPES if t not in wanted)
+    ids = _unique(c.id for c in documented)
+    others = (*ids, *[c.id for c in spec.criteria if not c.documentation][:2], "LDL_HIGH")
+
+    def entry(draw, types, supports) -> dict:
+        e: dict = {"id": _pick(draw, ("att-1", "att-2", "urn:uuid:7", "DocumentReference/9"))}
+        e["type"] = draw(st.sampled_from(types))
+        _put(e, "supports", draw(supports))
+        return e
+
+    def good(draw, ctx):
+        mine = st.sampled_from((MISSING, MISSING, None, list(ids), [draw(st.sampled_from(ids))]))
+        return [entry(draw, wanted, mine) for _ in range(draw(st.sampled_from((1, 2, 3))))]
+
+    def other(draw, ctx):
+        theirs = st.sampled_from((MISSING, [], [draw(st.sampled_from(others))], list(others[-2:])))
+        types = wanted + unwanted if draw(st.booleans()) else unwanted
+        return [entry(draw, types, theirs) for _ in range(draw(st.sampled_from((0, 1, 2))))]
+
+    def bad_entry(draw):
+        e = entry(draw, wanted, st.sampled_from((MISSING, list(ids))))
+        kind = draw(st.sampled_from(("id", "type", "supports", "non-object")))
+        if kind == "non-object":
+            return _pick(draw, (wanted[0], None, 5, [e]))
+        if kind == "id":
+            e.pop("id")
+            _put(e, "id", _pick(draw, (MISSING, None, "", 5, ["att-1"])))
+        elif kind == "type":
+            e["type"] = _pick(draw, (wanted[0].upper(), wanted[0].replace("_", " "), None, 1, [wanted[0]], "unknown"))
+        else:
+            e["supports"] = _pick(draw, (ids[0], [1], {"id": ids[0]}, True))
+        return e
+
+    def malformed(draw, ctx):
+        if draw(st.sampled_from((False, True, True))):
+            entries = other(draw, ctx) if draw(st.booleans()) else good(draw, ctx)
+            entries.insert(draw(st.integers(0, len(entries))), bad_entry(draw))
+            return entries
+        return _pick(draw, ({"id": "att-1", "type": wanted[0]}, wanted[0], 5, True))
+
+    return _Fact(("documents",), good, other, malformed)
+
+
 def _quantity_fact(spec: m.PolicySpec) -> _Fact:
     tests = _leaves(spec, m.QuantityLimitTest)
     good_pairs, other_pairs = [], []
@@ -1301,6 +1375,9 @@ def _plan(spec: m.PolicySpec, others: Sequence[m.PolicySpec]) -> _Plan:
         facts.append(_quantity_fact(spec))
     if _leaves(spec, kinds.SexTest):
         facts.append(_sex_fact(spec))
+    documents = _documents_fact(spec)
+    if documents is not None:
+        facts.append(documents)
     parents = _unique(f.path[:i] for f in facts for i in range(1, len(f.path)))
     ages = _leaves(spec, m.AgeTest)
     thresholds = tuple(

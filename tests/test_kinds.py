@@ -58,9 +58,9 @@ def test_assembling_puts_each_kind_in_every_criterion_schema_and_drops_unknown_o
         out["properties"]["earlier_versions"]["items"]["properties"]["criteria"]["additionalProperties"],
     ):
         keys = list(criterion["properties"])
-        assert keys[:3] == ["text", "note", "question"]
-        assert keys[3 : 3 + len(kinds.KINDS)] == list(kinds.KINDS)
-        assert keys[3 + len(kinds.KINDS) :] == ["all_of", "any_of", "at_least", "when", "then"]
+        assert keys[:4] == ["text", "note", "question", "documentation"]
+        assert keys[4 : 4 + len(kinds.KINDS)] == list(kinds.KINDS)
+        assert keys[4 + len(kinds.KINDS) :] == ["all_of", "any_of", "at_least", "when", "then", "not"]
         assert criterion["properties"]["age"] == kinds.AgeTest.schema
     assert "retired_kind" in props  # the input is not changed
 

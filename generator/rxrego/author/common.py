@@ -47,6 +47,8 @@ def combinator_phrase(test: object) -> str:
         return "at least ONE of the following"
     if isinstance(test, m.AtLeast):
         return f"at least {count_word(test.n)} of the following"
+    if isinstance(test, m.Negation):
+        return "NOT the following"
     raise TypeError(test)
 
 
@@ -58,9 +60,19 @@ def describe_test(spec: m.PolicySpec, test: object) -> str:
         return t.describe()
     if isinstance(t, m.Conditional):
         return f"when {' and '.join(t.when)} then {' and '.join(t.then)}"
+    if isinstance(t, m.Negation):
+        return f"not {t.child} (met when it is unmet; unknown and invalid stay)"
     if isinstance(t, m.AllOf | m.AnyOf | m.AtLeast):
         return combinator_phrase(t)
     raise TypeError(t)
+
+
+def documentation_line(c: m.Criterion) -> str:
+    """What a criterion requiring documentation needs, in plain words ('' when none)."""
+    if not c.documentation:
+        return ""
+    kinds = " or ".join(t.replace("_", " ") for t in c.documentation)
+    return f"supported by a document the request references: {kinds} (without one: unknown, never met)"
 
 
 # --- dates ----------------------------------------------------------------------------------

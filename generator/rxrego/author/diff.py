@@ -147,8 +147,12 @@ def criteria_changes(old: m.PolicySpec, new: m.PolicySpec) -> list[Change]:
             continue
         o = old.criterion(c.id)
         lines = text_change("text", o.text, c.text) + text_change("note", o.note, c.note)
+        lines += members_change("documentation", o.documentation, c.documentation)
         if o.kind != c.kind:
             lines.append(f"test: {o.kind} ({describe_test(old, o.test)}) -> {c.kind} ({describe_test(new, c.test)})")
+        elif isinstance(c.test, m.Negation) and isinstance(o.test, m.Negation):
+            if o.test.child != c.test.child:
+                lines.append(f"not: {o.test.child} -> {c.test.child}")
         elif isinstance(c.test, m.Conditional) and isinstance(o.test, m.Conditional):
             lines += members_change("when", o.test.when, c.test.when) + members_change("then", o.test.then, c.test.then)
         elif isinstance(c.test, m.AtLeast) and isinstance(o.test, m.AtLeast):

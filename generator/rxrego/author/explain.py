@@ -17,6 +17,7 @@ from .common import (
     INVALID,
     combinator_phrase,
     describe_test,
+    documentation_line,
     parse_date,
     read_fact,
     show_value,
@@ -110,7 +111,8 @@ def header_lines(decision: dict, request: object = None) -> list[str]:
     if decision.get("missing"):
         lines.append("Missing information (send these fields):")
         for x in decision["missing"]:
-            lines.append(f"{INDENT}- {x.get('text')}  [{x.get('id')}]: {', '.join(x.get('fields', []))}")
+            needed = f" (a document: {' or '.join(x['documents'])})" if x.get("documents") else ""
+            lines.append(f"{INDENT}- {x.get('text')}  [{x.get('id')}]: {', '.join(x.get('fields', []))}{needed}")
     return lines
 
 
@@ -133,6 +135,26 @@ def fact_lines(spec: m.PolicySpec, test: m.Test, request: object) -> list[str]:
         else:
             out.append(f"{path} = {shown}")
     return out
+
+
+def document_lines(c: m.Criterion, request: object) -> list[str]:
+    """What the request's `documents` give a criterion requiring documentation: each entry
+    that supports it, or why none does."""
+    state, value = read_fact(request, "documents")
+    if state == ABSENT:
+        return ["documents = (absent: no document referenced)"]
+    if state == INVALID or not isinstance(value, list):
+        return [f"documents = {show_value(value)} (not a list: never met)"]
+    supporting = [
+        d
+        for d in value
+        if isinstance(d, dict)
+        and d.get("type") in c.documentation
+        and (d.get("supports") is None or (isinstance(d.get("supports"), list) and c.id in d["supports"]))
+    ]
+    if supporting:
+        return [f"documents: {show_value(d)} supports it" for d in supporting]
+    return [f"documents = {show_value(value)} (none of type {' or '.join(c.documentation)} supporting {c.id})"]
 
 
 def _all_of(statuses: list[str]) -> str:
@@ -172,6 +194,9 @@ def tree_lines(spec: m.PolicySpec, rs: m.RequirementSet, decision: dict, request
         if isinstance(t, m.Kind):
             lines.append(f"{inner}{style('checks: ' + describe_test(spec, t), dim=True)}")
             lines.extend(f"{inner}{f}" for f in fact_lines(spec, t, request))
+            if c.documentation:
+                lines.append(f"{inner}{style('and: ' + documentation_line(c), dim=True)}")
+                lines.extend(f"{inner}{f}" for f in document_lines(c, request))
         elif isinstance(t, m.Conditional):
             cond = _all_of([status(w) for w in t.when])
             verdict = {
@@ -186,7 +211,7 @@ def tree_lines(spec: m.PolicySpec, rs: m.RequirementSet, decision: dict, request
                 node(x, depth + 5)
         else:
             lines.append(f"{inner}{combinator_phrase(t)}:")
-            for x in t.children:
+            for x in c.children:
                 node(x, depth + 5)
 
     for cid in top.children:

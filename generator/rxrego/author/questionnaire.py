@@ -61,8 +61,12 @@ def needs(spec: m.PolicySpec) -> dict[str, list[Need]]:
         c = spec.criterion(cid)
         t = c.test
         if isinstance(t, m.Kind):
-            for key in fact_keys(t):
+            keys = fact_keys(t) + ([document_key(cid)] if c.documentation else [])
+            for key in keys:
                 out.setdefault(key, []).append(Need(set_name, cid, required, conditions))
+        elif isinstance(t, m.Negation):
+            # the negated criterion's facts are needed as its own would be
+            walk(set_name, t.child, required, conditions)
         elif isinstance(t, m.AllOf):
             for x in t.children:
                 walk(set_name, x, required, conditions)
@@ -87,6 +91,15 @@ def needs(spec: m.PolicySpec) -> dict[str, list[Need]]:
 
 
 # --- building the Questionnaire ---------------------------------------------------------------------
+
+
+DOCUMENTS = "documents."
+DOCUMENT_SYSTEM_FACET = "document_type"
+
+
+def document_key(cid: str) -> str:
+    """The questionnaire key (and group linkId) of the documents supporting criterion `cid`."""
+    return DOCUMENTS + cid
 
 
 def owner(spec: m.PolicySpec, uses: list[Need]) -> type[m.Kind]:
@@ -169,6 +182,8 @@ class _Builder:
     # -- one item (or group) per fact, worded by the kind that reads it --
     def item(self, key: str) -> list[dict]:
         enable, note = self.enable(key)
+        if key.startswith(DOCUMENTS):
+            return [self.documents_group(key, enable, note)]
         kind = owner(self.spec, self.needs[key])
         asking = Asking(
             key=key,
@@ -186,6 +201,36 @@ class _Builder:
         if worded and items:  # the document's own question replaces the generated heading
             items[0] = {**items[0], "text": f"{worded}{asking.scope} {asking.policy}{asking.note}"}
         return items
+
+    def documents_group(self, key: str, enable: dict, note: str) -> dict:
+        """A repeating group asking for the attachments supporting one criterion: each an
+        attachment and its document type (one of the criterion's `documentation` types)."""
+        c = self.spec.criterion(key[len(DOCUMENTS) :])
+        choices = [{"valueCoding": coding} for coding in self.document_codings(c.documentation)]
+        kinds = " or ".join(t.replace("_", " ") for t in c.documentation)
+        return {
+            "linkId": key,
+            "text": f"Attach the {kinds} supporting: {c.text}{self.scope_text(key)}.{note}",
+            "type": "group",
+            "repeats": True,
+            "required": self.required(key),
+            **enable,
+            "item": [
+                {"linkId": f"{key}.attachment", "text": "Document", "type": "attachment", "required": True},
+                {
+                    "linkId": f"{key}.type",
+                    "text": "Document type",
+                    "type": "choice",
+                    "required": True,
+                    "answerOption": choices,
+                    "initial": [choices[0]],
+                },
+            ],
+        }
+
+    def document_codings(self, types: Iterable[str]) -> list[dict]:
+        system = self.system(DOCUMENT_SYSTEM_FACET)
+        return [{"system": system, "code": t, "display": t.replace("_", " ").capitalize()} for t in types]
 
     def question_text(self, key: str) -> str | None:
         """The `question` wording of the first criterion reading `key` that has one."""
@@ -513,6 +558,21 @@ class _Answers:
         return entries or None  # "yes" without entries, or not answered: unknown (absent)
 
 
+def _documents(answers: _Answers, key: str) -> list[dict]:
+    """The request's `documents` entries from the attachments answered for one criterion:
+    id = the attachment's url (else its title), the type answered, supporting that criterion."""
+    out = []
+    for entry in answers.entries(key, ("attachment", "type")):
+        attachment = entry.get("attachment")
+        if not isinstance(attachment, dict):
+            raise ResponseError(f"linkId '{key}.attachment': an answer needs a valueAttachment")
+        ident = attachment.get("url") or attachment.get("title")
+        if not isinstance(ident, str) or not ident:
+            raise ResponseError(f"linkId '{key}.attachment': the attachment needs a url or a title to be referenced by")
+        out.append({"id": ident, "type": entry.get("type"), "supports": [key[len(DOCUMENTS) :]]})
+    return out
+
+
 class _Request:
     """The request being built from a response (a kind's `fill` writes through it)."""
 
@@ -643,6 +703,9 @@ def response_to_request(
     ):
         out.put("patient.id", subject["reference"][len("Patient/") :])
     for key, uses in facts.items():
+        if key.startswith(DOCUMENTS):
+            out.extend("documents", _documents(answers, key))
+            continue
         kind = owner(spec, uses)
         kind.fill(key, tuple(c.test for c in spec.criteria if isinstance(c.test, kind)), answers, out)
     return request

@@ -94,8 +94,10 @@ def _node(spec: m.PolicySpec, cid: str, level: int, index: int) -> Node:
             if isinstance(wt, m.AllOf | m.AnyOf | m.AtLeast):
                 lead = f"where “{spec.criterion(w).text}” means {combinator_phrase(wt)}:"
                 node.blocks.append(Block(lead, _items(spec, wt.children, level + 1)))
-            elif isinstance(wt, m.Conditional):
+            elif isinstance(wt, m.Conditional | m.Negation):
                 node.blocks.append(Block(f"where “{spec.criterion(w).text}” means:", [_node(spec, w, level + 1, 1)]))
+    elif isinstance(t, m.Negation):
+        node.blocks.append(Block("Patient must NOT have the following:", _items(spec, (t.child,), level + 1)))
     return node
 
 

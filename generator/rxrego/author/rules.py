@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 
 from ..spec import model as m
-from .common import count_word, describe_test
+from .common import count_word, describe_test, documentation_line
 
 MAX_CODES_SHOWN = 8
 
@@ -78,7 +78,13 @@ def rule_lines(spec: m.PolicySpec, cid: str) -> list[str]:
             f"applies only when all of these hold: {_ids(spec, t.when)}; otherwise met",
             f"then requires all of: {_ids(spec, t.then)}",
         ]
+    if isinstance(t, m.Negation):
+        return [
+            f"met when {_ids(spec, [t.child])} is unmet, unmet when it is met; unknown and invalid stay as they are"
+        ]
     lines = [describe_test(spec, t)]
+    if c.documentation:
+        lines.append(documentation_line(c))
     icd10 = getattr(t, "icd10", None)
     if icd10:
         lines += [f"ICD-10-CM {icd10_line(code)}" for code in icd10]

@@ -250,7 +250,7 @@ def tree_html(spec: m.PolicySpec, rs: m.RequirementSet, decision: dict, request:
             parts.append("</ul>")
         else:
             parts.append(f'<div class="lead">{escape(combinator_phrase(t))}:</div><ul>')
-            for x in t.children:
+            for x in c.children:
                 node(x)
             parts.append("</ul>")
         parts.append("</li>")

@@ -176,7 +176,7 @@ _indicated_outcome(root, _, ind, statuses, order, texts, derived) := {
 _indicated_outcome("unknown", _, ind, statuses, order, texts, derived) := {
 	"outcome": "pended",
 	"reason": "information_missing",
-	"missing": [{"id": id, "text": texts[id], "fields": derived.fields[id]} |
+	"missing": [missing_entry(id, texts, derived) |
 		some id in order
 		id in reached
 		derived.fields[id]
@@ -185,7 +185,7 @@ _indicated_outcome("unknown", _, ind, statuses, order, texts, derived) := {
 	reached := graph.reachable(
 		object.union(
 			{id: [child |
-				some child in array.concat(object.get(derived.requires, id, []), object.get(derived.conditions, id, []))
+				some child in asked_through(derived, id)
 				statuses[child] == "unknown"
 			] |
 				some id in order

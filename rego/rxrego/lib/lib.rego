@@ -57,6 +57,13 @@ _when("unknown", "met") := "met"
 
 _when("unknown", requirement) := "unknown" if requirement != "met"
 
+# negation(status): `not:`, three-valued: met and unmet swap; unknown stays unknown (the
+# fact could go either way) and invalid stays invalid (a malformed fact is never met, so its
+# negation is not met either).
+negation(status) := _negated[status]
+
+_negated := {"met": "unmet", "unmet": "met", "unknown": "unknown", "invalid": "invalid"}
+
 # --- reading facts --------------------------------------------------------------------
 
 # fact(request, path) is {"state": "absent" | "invalid" | "present", "value": ...}: a
@@ -376,6 +383,70 @@ _recent(_, _, null)
 
 _recent(date, on, days) if days_between(date, on) <= days
 
+# --- documentation required -------------------------------------------------------------
+# (docs/semantics.md, "Documentation required")
+
+# document_types: the closed list of a request document's `type` (rxrego.spec.model's
+# DOCUMENT_TYPES; a test holds them equal).
+document_types := {
+	"chart_notes",
+	"consultation_note",
+	"genetic_test_report",
+	"imaging_report",
+	"lab_report",
+	"letter_of_medical_necessity",
+	"medication_history",
+	"other",
+	"pathology_report",
+	"procedure_note",
+}
+
+# documented(status, documents, id, types): a leaf criterion `id` whose fact must be
+# supported by a document of one of `types`: all of its test's status and its documentation.
+# A met test without a supporting document is unknown (pended for documentation).
+documented(status, documents, id, types) := all_of([status, documentation(documents, id, types)])
+
+# documentation(documents, id, types): met when a well-formed entry of the request's
+# `documents` has one of `types` and supports `id` (no `supports` list, or one naming it);
+# unknown when none does (absent, or an empty list included); invalid when `documents` is
+# not a list, or none supports it and an entry is malformed.
+documentation(documents, id, types) := "unknown" if {
+	documents.state == "absent"
+} else := "invalid" if {
+	not is_array(object.get(documents, "value", null))
+} else := "met" if {
+	some d in documents.value
+	_document(d)
+	d.type in types
+	_supports(d, id)
+} else := "invalid" if {
+	some d in documents.value
+	not _document(d)
+} else := "unknown"
+
+# A document: an object with a non-empty string id, a type of the closed list, and
+# `supports`, when present and not null, a list of criterion ids.
+_document(d) if {
+	is_object(d)
+	is_string(d.id)
+	d.id != ""
+	d.type in document_types
+	_supports_list(object.get(d, "supports", null))
+}
+
+_supports_list(null)
+
+_supports_list(ids) if {
+	is_array(ids)
+	every id in ids {
+		is_string(id)
+	}
+}
+
+_supports(d, _) if object.get(d, "supports", null) == null
+
+_supports(d, id) if id in d.supports
+
 # --- the decision ---------------------------------------------------------------------
 
 # decide assembles a policy's decision document (docs/semantics.md, "The decision").
@@ -385,7 +456,9 @@ _recent(date, on, days) if days_between(date, on) <= days
 # set: {"title", "duration_months"} and the set's root ({"all_of": ids}, {"any_of": ids} or
 #   {"at_least": n, "of": ids}); statuses: {id: status} for the set's criteria and the
 #   indication; derived: {"order": {set: ids in policy order}, "requires": {id: ids},
-#   "conditions": {id: ids}, "fields": {leaf id: request fields}} (a policy's derived.rego).
+#   "conditions": {id: ids}, "fields": {leaf id: request fields}, and when the policy has
+#   them "negates": {id: [the negated id]} and "documents": {leaf id: document types}} (a
+#   policy's derived.rego).
 decide(request, policy, coverage, texts, set, statuses, derived) := object.union_n([
 	{
 		"outcome": outcome,
@@ -439,7 +512,7 @@ _unmet(root, set, order, statuses, texts, derived) := [] if {
 # nothing missing: the walk is skipped.
 _missing(root, set, order, statuses, texts, derived) := [] if {
 	root == "met"
-} else := [{"id": id, "text": texts[id], "fields": derived.fields[id]} |
+} else := [missing_entry(id, texts, derived) |
 	some id in order
 	id in reached
 	statuses[id] == "unknown"
@@ -448,7 +521,7 @@ _missing(root, set, order, statuses, texts, derived) := [] if {
 	reached := graph.reachable(
 		object.union(
 			{id: [child |
-				some child in array.concat(object.get(derived.requires, id, []), object.get(derived.conditions, id, []))
+				some child in asked_through(derived, id)
 				statuses[child] != "met"
 			] |
 				some id in order
@@ -459,6 +532,26 @@ _missing(root, set, order, statuses, texts, derived) := [] if {
 		["$root"],
 	)
 }
+
+# asked_through(derived, id): the criteria a missing fact is looked for under: what `id`
+# requires, what it is conditioned on and what it negates (a `not` is asked through, as a
+# `when` is, but a denial never quotes what a `not` negates).
+asked_through(derived, id) := array.flatten([
+	object.get(derived.requires, id, []),
+	object.get(derived.conditions, id, []),
+	object.get(object.get(derived, "negates", {}), id, []),
+])
+
+# missing_entry(id, texts, derived): a missing leaf with the request fields it reads and,
+# when it requires documentation, the document types that would support it.
+missing_entry(id, texts, derived) := {
+	"id": id,
+	"text": texts[id],
+	"fields": derived.fields[id],
+	"documents": derived.documents[id],
+} if {
+	derived.documents[id]
+} else := {"id": id, "text": texts[id], "fields": derived.fields[id]}
 
 # How each status is shown to callers (invalid as unmet): a lookup, cheaper than a
 # function call per criterion.

@@ -534,10 +534,11 @@ _missing(root, set, order, statuses, texts, derived) := [] if {
 # asked_through(derived, id): the criteria a missing fact is looked for under: what `id`
 # requires, what it is conditioned on and what it negates (a `not` is asked through, as a
 # `when` is, but a denial never quotes what a `not` negates).
-asked_through(derived, id) := array.concat(
-	array.concat(object.get(derived.requires, id, []), object.get(derived.conditions, id, [])),
+asked_through(derived, id) := array.flatten([
+	object.get(derived.requires, id, []),
+	object.get(derived.conditions, id, []),
 	object.get(object.get(derived, "negates", {}), id, []),
-)
+])
 
 # missing_entry(id, texts, derived): a missing leaf with the request fields it reads and,
 # when it requires documentation, the document types that would support it.

@@ -113,7 +113,12 @@ test_indicated_decision_asks_through_a_negation_and_names_documents if {
 		{"id": "p"},
 		{"other_indications": {"outcome": "not_covered"}},
 		{"dx": "Dx", "n": "Not P", "p": "P", "d": "D"},
-		{"title": "Initial", "indications": {"i": {"heading": "I", "codes": ["C921"], "all_of": ["dx", "n", "d"], "duration": {}}}},
+		{"title": "Initial", "indications": {"i": {
+			"heading": "I",
+			"codes": ["C921"],
+			"all_of": ["dx", "n", "d"],
+			"duration": {},
+		}}},
 		{"id": "i"},
 		{"dx": "met", "n": "unknown", "p": "unknown", "d": "unknown"},
 		["dx", "n", "p", "d"],
