@@ -248,6 +248,34 @@ def _leaves(spec: m.PolicySpec, kind: type) -> list:
     return list(_unique(c.test for v in spec.versions for c in v.criteria if isinstance(c.test, kind)))
 
 
+def _dose_tables(spec: m.PolicySpec) -> list:
+    """The dose tables of every version's dose tests."""
+    return [t.table for t in _leaves(spec, kinds.KINDS["dose"]) if t.table is not None]
+
+
+def _table_labs(spec: m.PolicySpec) -> list:
+    """The labs dose tables read (LabTests whose comparison is not used)."""
+    return list(_unique(src for table in _dose_tables(spec) for _, src in table.keys if not isinstance(src, str)))
+
+
+def _table_edges(spec: m.PolicySpec, source: object) -> tuple:
+    """Every bound the dose tables give the column reading `source`."""
+    return _unique(
+        bound
+        for table in _dose_tables(spec)
+        for name, src in table.keys
+        if src == source
+        for row in table.rows
+        for _, bound in row.band(name)[1]
+    )
+
+
+def _anchor_sets(spec: m.PolicySpec) -> tuple[str, ...]:
+    """The value sets whose first start anchors a lab (`therapy_start`)."""
+    labs = [*_leaves(spec, m.LabTest), *_table_labs(spec)]
+    return _unique(t.therapy_start for t in labs if t.therapy_start is not None)
+
+
 def _value_set(spec: m.PolicySpec, vid: str) -> m.ValueSet:
     return next(vs for v in spec.versions for vs in v.value_sets if vs.id == vid)
 
@@ -499,7 +527,8 @@ def _therapy_pools(spec: m.PolicySpec, value_sets: Sequence[m.ValueSet], others:
 
 def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
     tests = _leaves(spec, m.PriorTherapyTest)
-    value_sets = _unique(vs for t in tests for vs in _all_value_sets(spec) if vs.id == t.value_set)
+    anchors = _anchor_sets(spec)
+    value_sets = _unique(vs for vs in _all_value_sets(spec) if vs.id in {*(t.value_set for t in tests), *anchors})
     agents_in, agents_out, classes, class_pool = _therapy_pools(
         spec, value_sets, ("hyper-CVAD", "rituximab", "olverembatinib", "blinatumomab", "imatinib mesylate", "")
     )
@@ -525,7 +554,7 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
     # Well-formed entries: agents from the value sets weigh three times the others.
     agent_pool = agents_in * 3 + agents_out
 
-    dated = any(t.min_days for t in tests)
+    dated = any(t.min_days for t in tests) or bool(anchors)
     start_pool = (MISSING, MISSING, None, "2025-01-01", "2025-06-01", "2026-05-01", "2026-04-20", "2025-13-01")
     end_pool = (MISSING, MISSING, None, "2025-03-02", "2025-04-01", "2026-06-01", "2024-12-31")
 
@@ -570,6 +599,11 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
                 if t.min_days:
                     e["start_date"], e["end_date"] = "2025-01-01", "2025-12-31"
                 entries.append(e)
+        for vid in anchors:  # a therapy that anchors a lab: started on a date, or never taken
+            agents = _value_set(spec, vid).agents
+            if variant != 1 and agents:
+                start = ("2026-03-01", "2025-06-01", "2026-05-20")[variant]
+                entries.append({"agent": agents[0], "result": "ongoing", "start_date": start})
         good_lists.append(entries)
 
     def good(draw, ctx):
@@ -688,9 +722,17 @@ _COMPARE = {
 
 
 def _lab_fact(spec: m.PolicySpec) -> _Fact:
-    tests = _leaves(spec, m.LabTest)
+    tests = _unique([*_leaves(spec, m.LabTest), *_table_labs(spec)])
+    keys = set(_table_labs(spec))
 
     def pools(t: m.LabTest):
+        if t in keys:  # a dose table's column: values at and around every band's bounds
+            edges = [Fraction(repr(b)) if isinstance(b, float) else Fraction(b) for b in _table_edges(spec, t)]
+            exact = [e + s for e in edges for s in (Fraction(0), Fraction(1, 2), Fraction(-1, 2))]
+            values = _unique(_number(x) for x in [*exact, Fraction(0), Fraction(5000)])
+            names = _unique([*_case_variants(t.name), *t.aliases, "ast"])
+            units = _unique([t.unit, t.unit.lower(), *list(kinds.unit_factors(t.unit, t.molar_mass))[:4], "banana"])
+            return values, values, (0, 1, 30, 200, 365), (0, 1, 30, 200, 365), names, units
         raw = (
             t.value
             if t.value is not None and t.change is None
@@ -1002,15 +1044,30 @@ def _body_facts(spec: m.PolicySpec) -> list[_Fact]:
     measures = {t.measure for t in _leaves(spec, kinds.KINDS["body_measure"])}
     doses = _leaves(spec, kinds.KINDS["dose"])
     out = []
-    if measures & {"weight", "bmi"} or any(t.per != "none" for t in doses):
+    weights = _unique(
+        _number(Fraction(repr(b)) + s)
+        for b in _table_edges(spec, "weight")
+        for s in (0, Fraction(1, 2), Fraction(-1, 2))
+    )
+    heights = _unique(
+        _number(Fraction(repr(b)) + s)
+        for b in _table_edges(spec, "height")
+        for s in (0, Fraction(1, 2), Fraction(-1, 2))
+    )
+    if measures & {"weight", "bmi"} or any(t.per != "none" for t in doses) or weights:
         out.append(
             _measurement_fact(
-                ("patient", "weight"), (90, 70, 55.5, 120, 45), ("kg", "KG", "[lb_av]", "g"), ("stone", "", "lbs ")
+                ("patient", "weight"),
+                (90, 70, 55.5, 120, 45, *weights),
+                ("kg", "KG", "[lb_av]", "g"),
+                ("stone", "", "lbs "),
             )
         )
-    if measures & {"height", "bmi"} or any(t.per == "m2" for t in doses):
+    if measures & {"height", "bmi"} or any(t.per == "m2" for t in doses) or heights:
         out.append(
-            _measurement_fact(("patient", "height"), (170, 165.1, 150, 190), ("cm", "m", "[in_i]", "mm"), ("ft", ""))
+            _measurement_fact(
+                ("patient", "height"), (170, 165.1, 150, 190, *heights), ("cm", "m", "[in_i]", "mm"), ("ft", "")
+            )
         )
     if "bmi" in measures:
         out.append(
@@ -1022,11 +1079,17 @@ def _body_facts(spec: m.PolicySpec) -> list[_Fact]:
 def _dose_fact(spec: m.PolicySpec) -> _Fact:
     tests = _leaves(spec, kinds.KINDS["dose"])
     units = _unique([u for t in tests for u in (t.unit, "mg", "ug", "g", "mcg", "mL")])
-    amounts = (0, 0.5, 1, 10, 100, 300, 500, 700, 900, 1000, 5000)
+    rows = [row for table in _dose_tables(spec) for row in table.rows]
+    amounts = _unique(
+        [0, 0.5, 1, 10, 100, 300, 500, 700, 900, 1000, 5000, *(row.max + d for row in rows for d in (0, 1, -1))]
+    )
+    intervals = _unique(
+        [1, 7, 7, 0.5, 14, MISSING, *(row.every_days + d for row in rows if row.every_days for d in (0, 0, 1, -1))]
+    )
 
     def dose(draw, ctx) -> dict:
         d: dict = {"amount": draw(st.sampled_from(amounts)), "unit": draw(st.sampled_from(units))}
-        _put(d, "every_days", draw(st.sampled_from((1, 7, 7, 0.5, 14, MISSING))))
+        _put(d, "every_days", draw(st.sampled_from(intervals)))
         _put(d, "route", draw(st.sampled_from((MISSING, "subcutaneous"))))
         return d
 
@@ -1349,11 +1412,11 @@ def _plan(spec: m.PolicySpec, others: Sequence[m.PolicySpec]) -> _Plan:
     if _leaves(spec, m.DiagnosisTest):
         facts.append(_diagnosis_fact(spec))
     facts += _biomarker_facts(spec)
-    if _leaves(spec, m.PriorTherapyTest):
+    if _leaves(spec, m.PriorTherapyTest) or _anchor_sets(spec):
         facts.append(_prior_therapy_fact(spec))
     facts += _attestation_facts(spec)
     facts += _clinical_status_facts(spec)
-    if _leaves(spec, m.LabTest):
+    if _leaves(spec, m.LabTest) or _table_labs(spec):
         facts.append(_lab_fact(spec))
     if any(t.anchored for t in _leaves(spec, m.LabTest)):
         facts.append(_anchor_fact(spec))

@@ -361,7 +361,7 @@ def render_derived(spec: m.PolicySpec) -> str:
             negates=negations(spec),
             documents=documentation(spec),
             facts=fact_paths(spec),
-            reads_product=any(isinstance(c.test, m.Kind) and c.test.key == "product" for c in spec.criteria),
+            reads_product=any(isinstance(c.test, m.Kind) and c.test.reads_products() for c in spec.criteria),
         )
     )
 

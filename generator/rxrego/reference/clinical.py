@@ -159,10 +159,22 @@ def lab(test: kinds.LabTest, ctx: Context) -> Status:
     dos = ctx.date_of_service
     if not test.anchored:
         return _compare_pick(_pick(results, None, dos, test), test, dos)
-    raw = read(ctx.request, ("treatment", "start_date"))
-    if raw is ABSENT:
-        return UNKNOWN
-    anchor = parse_date(raw)
+    if test.therapy_start is not None:
+        found = _therapy_start(ctx, test.therapy_start)
+        if found == "none":  # never started: the baseline is the latest; nothing is after it
+            return (
+                _compare_pick(_pick(results, None, dos, test), test, dos)
+                if test.change is None and test.result == "baseline"
+                else UNMET
+            )
+        if isinstance(found, str):
+            return found  # type: ignore[return-value]
+        anchor: dt.date | None = found
+    else:
+        raw = read(ctx.request, ("treatment", "start_date"))
+        if raw is ABSENT:
+            return UNKNOWN
+        anchor = parse_date(raw)
     if anchor is None:
         return INVALID
     before = anchor - dt.timedelta(days=1)
@@ -172,6 +184,26 @@ def lab(test: kinds.LabTest, ctx: Context) -> Status:
         assert test.after_days is not None
         return _compare_pick(_pick(results, anchor + dt.timedelta(days=test.after_days), dos, test), test, dos)
     return _change(_pick(results, None, before, test), _pick(results, anchor, dos, test), test)
+
+
+def _therapy_start(ctx: Context, vid: str) -> dt.date | str:
+    """The earliest start_date of a prior therapy in value set `vid` (contraindicated
+    entries, never taken, left out); UNKNOWN: prior_therapies absent, or an entry of the set
+    without a start; INVALID: not a list, or an entry not well formed; "none": no entry of
+    the set (the therapy was never started)."""
+    entries = read(ctx.request, ("prior_therapies",))
+    if entries is ABSENT:
+        return UNKNOWN
+    if not isinstance(entries, list) or not all(_history_entry_ok(e) for e in entries):
+        return INVALID
+    vs = ctx.spec.value_set(vid)
+    taken = [e for e in entries if _in_value_set(e, vs) and e.get("result") != "contraindicated"]
+    if not taken:
+        return "none"
+    starts = [parse_date(e.get("start_date")) for e in taken]
+    if any(s is None for s in starts):
+        return UNKNOWN
+    return min(s for s in starts if s is not None)
 
 
 def _compare_pick(pick: _Pick, test: kinds.LabTest, ref: dt.date) -> Status:
@@ -475,6 +507,8 @@ _PERIOD_DAYS = {"dose": 1, "day": 1, "week": 7}
 
 
 def dose(test: kc.DoseTest, ctx: Context) -> Status:
+    if test.table is not None:
+        return dose_table(test, ctx)
     raw = read(ctx.request, ("dose",))
     if raw is ABSENT:
         return UNKNOWN
@@ -489,6 +523,7 @@ def dose(test: kc.DoseTest, ctx: Context) -> Status:
     if factor is None:
         return UNKNOWN
     given = _mul(_mul(amount, factor), Fraction(_PERIOD_DAYS[test.period]))
+    assert test.max is not None  # a table's row gives its own (dose_table)
     cap = _mul(_spec_num(test.max), every if test.period != "dose" and every is not None else Fraction(1))
     if test.per == "none":
         return MET if given <= cap else UNMET
@@ -529,3 +564,120 @@ CLINICAL_LEAVES: dict[str, Callable[..., Status]] = {
 }
 
 leaves.LEAVES.update(CLINICAL_LEAVES)
+
+
+# --- dose tables (docs/semantics.md, "Dose tables") -------------------------------------------
+
+
+def dose_table(test: kc.DoseTest, ctx: Context) -> Status:
+    """The row of the label's table that holds every value the request gives for its keys
+    decides the maximum (and the labeled interval); no row: unmet."""
+    assert test.table is not None
+    readings = [_column(src, ctx) for _, src in test.table.keys]
+    states = {state for state, _ in readings}
+    read_dose = _dose_read(test, ctx)
+    if "invalid" in states:
+        return all_of([INVALID, read_dose])
+    if states != {"present"}:
+        return all_of([UNKNOWN, read_dose])
+    rows = [
+        row
+        for row in test.table.rows
+        if all(
+            all(_in_band(v, row.band(name)) for v in values)
+            for (name, _), (_, values) in zip(test.table.keys, readings, strict=True)
+        )
+    ]
+    if not rows:
+        return all_of([UNMET, read_dose])
+    row = rows[0]
+    capped = kc.DoseTest(row.max, test.unit, test.period, test.per)
+    return all_of([dose(capped, ctx), _every_days(ctx, row.every_days)])
+
+
+def _column(src: object, ctx: Context) -> tuple[str, list]:
+    """(present | absent | unknown | invalid, the values) of one column's fact."""
+    if src == "product":
+        return ("present", sorted(ctx.products)) if ctx.products else ("absent", [])
+    if isinstance(src, str):
+        state, value = _measurement(ctx, src)
+        return (state, [value]) if state == "present" else (state, [])
+    assert isinstance(src, kinds.LabTest)
+    return _lab_values(src, ctx)
+
+
+def _lab_values(test: kinds.LabTest, ctx: Context) -> tuple[str, list]:
+    entries = read(ctx.request, ("labs",))
+    if entries is ABSENT:
+        return "absent", []
+    if not isinstance(entries, list):
+        return "invalid", []
+    results = [e for e in entries if _is_this_lab(e, test)]
+    if not results:
+        return "unknown", []
+    if any(parse_date(r.get("date")) is None for r in results):
+        return "invalid", []
+    dos = ctx.date_of_service
+    if test.result == "latest":
+        return _values(_pick(results, None, dos, test))
+    anchor: dt.date | str | None
+    if test.therapy_start is not None:
+        anchor = _therapy_start(ctx, test.therapy_start)
+    else:
+        raw = read(ctx.request, ("treatment", "start_date"))
+        anchor = UNKNOWN if raw is ABSENT else (parse_date(raw) or INVALID)
+    if anchor == UNKNOWN:
+        return "unknown", []
+    if anchor == "none":
+        return _values(_pick(results, None, dos, test)) if test.result == "baseline" else ("unknown", [])
+    if not isinstance(anchor, dt.date):
+        return "invalid", []
+    if test.result == "baseline":
+        return _values(_pick(results, None, anchor - dt.timedelta(days=1), test))
+    assert test.after_days is not None
+    return _values(_pick(results, anchor + dt.timedelta(days=test.after_days), dos, test))
+
+
+def _values(pick: _Pick) -> tuple[str, list]:
+    if pick.state == "ok":
+        return "present", pick.values
+    return ("unknown" if pick.state == "none" else pick.state), []
+
+
+def _in_band(value: object, band: tuple) -> bool:
+    kind_, spec = band
+    if kind_ == "products":
+        return value in spec
+    return isinstance(value, Fraction) and all(_COMPARE[op](value, _spec_num(bound)) for op, bound in spec)
+
+
+def _dose_read(test: kc.DoseTest, ctx: Context) -> Status:
+    """The dose read without a row: absent or an unconvertible unit, unknown; malformed, invalid."""
+    raw = read(ctx.request, ("dose",))
+    if raw is ABSENT:
+        return UNKNOWN
+    if not isinstance(raw, dict):
+        return INVALID
+    amount, every = _num(raw.get("amount")), _num(raw.get("every_days"))
+    if amount is None or amount < 0 or not isinstance(raw.get("unit"), str):
+        return INVALID
+    if test.period != "dose" and (every is None or every <= 0):
+        return INVALID
+    return UNKNOWN if _factor(kc.measure_units(test.unit), raw.get("unit")) is None else MET
+
+
+def _every_days(ctx: Context, days: float | None) -> Status:
+    """The labeled interval: one dose every `days` days at the most often."""
+    if days is None:
+        return MET
+    raw = read(ctx.request, ("dose",))
+    if raw is ABSENT:
+        return UNKNOWN
+    if not isinstance(raw, dict):
+        return INVALID
+    if raw.get("every_days") is None:
+        return UNKNOWN
+    every = _num(raw.get("every_days"))
+    if every is None or every <= 0:
+        return INVALID
+    return MET if every >= _spec_num(days) else UNMET

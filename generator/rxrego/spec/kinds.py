@@ -229,6 +229,16 @@ class Kind:
         """The request fields it reads, as dotted paths (listed in `missing` when unknown)."""
         raise NotImplementedError
 
+    def reads_products(self) -> bool:
+        """Whether its Rego reads the products the request's drug identifiers name
+        (`requested_products`, which a policy then defines)."""
+        return False
+
+    def product_refs(self) -> list[tuple[tuple, str]]:
+        """(path under the kind's value, product id) of each product it names; the loader
+        checks them against the policy's products."""
+        return []
+
     def rego(self) -> str:
         """Its Rego status expression: a call of its library function on the facts it reads."""
         raise NotImplementedError
@@ -970,6 +980,8 @@ class LabTest(Kind):
     uln: float | None = None
     change: str | None = None
     molar_mass: float | None = None
+    # The anchor is the earliest start of a prior therapy of this value set (not treatment.start_date).
+    therapy_start: str | None = None
 
     key = "lab"
     schema: ClassVar[dict] = {
@@ -1034,6 +1046,10 @@ class LabTest(Kind):
                 "exclusiveMinimum": 0,
                 "description": "g/mol, to convert between mass and substance units",
             },
+            "therapy_start": {
+                **IDENTIFIER,
+                "description": "a value set: the anchor of a baseline, after or change is the earliest start_date of a prior therapy in it (not treatment.start_date)",
+            },
         },
     }
     request_schema: ClassVar[dict[str, dict]] = {
@@ -1095,7 +1111,7 @@ class LabTest(Kind):
             }
         if self.result != "latest":
             out["result"] = self.result
-        for f in ("after_days", "times_uln", "uln", "change", "molar_mass"):
+        for f in ("after_days", "times_uln", "uln", "change", "molar_mass", "therapy_start"):
             if getattr(self, f) is not None:
                 out[f] = getattr(self, f)
         return out
@@ -1120,6 +1136,16 @@ class LabTest(Kind):
             )
         if self.uln is not None and self.times_uln is None:
             issues.append((("uln",), "`uln` is read only with `times_uln`"))
+        if self.therapy_start is not None:
+            issues += _value_set_issue(self.therapy_start, value_sets)
+            issues = [(("therapy_start",) if w == ("value_set",) else w, msg) for w, msg in issues]
+            if not self.anchored:
+                issues.append(
+                    (
+                        ("therapy_start",),
+                        "`therapy_start` anchors a baseline, an after or a change: give `result: baseline` or `after`, or `change`",
+                    )
+                )
         if (self.after_days is not None) != (self.result == "after"):
             issues.append((("after_days",), "`after_days` goes with `result: after`, and `result: after` needs it"))
         if (
@@ -1135,7 +1161,21 @@ class LabTest(Kind):
         return issues
 
     def fields(self) -> list[str]:
-        return ["labs", "treatment.start_date"] if self.anchored else ["labs"]
+        return ["labs", self.anchor_field] if self.anchored else ["labs"]
+
+    @property
+    def anchor_field(self) -> str:
+        """The request field the anchor date comes from."""
+        return "prior_therapies" if self.therapy_start is not None else "treatment.start_date"
+
+    def anchor_expr(self) -> str:
+        """The Rego reading the anchor: the fact treatment.start_date, or the earliest start
+        of a prior therapy of `therapy_start` (lib.therapy_start)."""
+        if not self.anchored:
+            return "null"
+        if self.therapy_start is not None:
+            return call("therapy_start", fact("prior_therapies"), value_set(self.therapy_start))
+        return fact("treatment.start_date")
 
     @property
     def anchored(self) -> bool:
@@ -1153,6 +1193,11 @@ class LabTest(Kind):
         return unit_factors(self.unit, self.molar_mass)
 
     def rego(self) -> str:
+        return self.rego_call("lab_result")
+
+    def rego_call(self, function: str) -> str:
+        """A call of the library's `function` (lab_result, or lab_key for a dose table's
+        column) on the labs, the date of service, the anchor, the test and its unit table."""
         given = {
             "names": self.names(),
             "codes": frozenset(self.loinc),
@@ -1169,17 +1214,22 @@ class LabTest(Kind):
         # Defaults (the library's _lab_defaults) are left out.
         defaults = {"codes": frozenset(), "plausible": [None, None], "which": "latest"}
         lab = {k: v for k, v in given.items() if v is not None and defaults.get(k, ...) != v}
-        anchor = fact("treatment.start_date") if self.anchored else "null"
         # The unit table on one line: it is data, as long as UCUM makes it.
         return call(
-            "lab_result", fact("labs"), DATE_OF_SERVICE, anchor, regotext.block(lab, 1), regotext.value(self.units())
+            function,
+            fact("labs"),
+            DATE_OF_SERVICE,
+            self.anchor_expr(),
+            regotext.block(lab, 1),
+            regotext.value(self.units()),
         )
 
     def describe(self) -> str:
+        anchor = f"the first start of value set {self.therapy_start}" if self.therapy_start else "treatment.start_date"
         which = {
             "latest": "latest",
-            "baseline": "baseline (before treatment.start_date)",
-            "after": f"first-counting (at least {self.after_days} days after treatment.start_date), latest",
+            "baseline": f"baseline (before {anchor})",
+            "after": f"first-counting (at least {self.after_days} days after {anchor}), latest",
         }[self.result]
         recent = f", at most {self.within_days} days old" if self.within_days is not None else ""
         if self.change is not None:
@@ -1192,10 +1242,17 @@ class LabTest(Kind):
 
     def question_keys(self) -> list[str]:
         keys = [f"labs.{self.name}"]  # asked per lab
-        return [*keys, "treatment.start_date"] if self.anchored else keys
+        return [*keys, self.anchor_field] if self.anchored else keys
 
     @classmethod
     def questions(cls, a: Asking) -> list[dict]:
+        if a.key == "prior_therapies":  # the therapy history that gives the anchor
+            sets = tuple(
+                PriorTherapyTest(value_set=t.therapy_start)
+                for t in a.tests
+                if isinstance(t, LabTest) and t.therapy_start
+            )
+            return PriorTherapyTest.questions(dataclasses.replace(a, tests=sets))
         if a.key == "treatment.start_date":
             return [
                 question(
@@ -1246,6 +1303,9 @@ class LabTest(Kind):
 
     @classmethod
     def fill(cls, key: str, tests: Sequence[Kind], answers: Answers, request: Filling) -> None:
+        if key == "prior_therapies":
+            PriorTherapyTest.fill(key, tests, answers, request)
+            return
         if key == "treatment.start_date":
             request.put(key, answers.one(key))
             return
@@ -1566,6 +1626,12 @@ class ProductTest(Kind):
     @classmethod
     def parse(cls, data: Any) -> ProductTest:
         return cls(tuple(data))
+
+    def reads_products(self) -> bool:
+        return True
+
+    def product_refs(self) -> list[tuple[tuple, str]]:
+        return [((i,), pid) for i, pid in enumerate(self.products)]
 
     def dump(self) -> object:
         return list(self.products)

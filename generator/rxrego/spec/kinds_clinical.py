@@ -20,6 +20,7 @@ from .kinds import (
     Asking,
     Filling,
     Kind,
+    LabTest,
     _not_a_list,
     _num,
     _or,
@@ -358,24 +359,152 @@ class BodyMeasureTest(Kind):
 MEASURES["height_m"] = ("patient.height", "m", (0.2, 2.8))
 
 
+# --- dose tables (docs/semantics.md, "Dose tables") -----------------------------------------
+
+# The facts a dose table's column may read besides a lab: the products requested, a body
+# measurement.
+TABLE_FACTS = ("product", "weight", "height")
+# A numeric band's bounds and how each compares a value with it.
+BOUNDS = {"min": ">=", "over": ">", "max": "<=", "under": "<"}
+_BAND = {
+    "type": "object",
+    "additionalProperties": False,
+    "minProperties": 1,
+    "description": "min / max inclusive, over / under exclusive, in the key's unit",
+    "properties": {b: {"type": "number"} for b in BOUNDS},
+}
+_LAB_KEY_FIELDS = (
+    "name",
+    "loinc",
+    "aliases",
+    "unit",
+    "plausible",
+    "result",
+    "after_days",
+    "molar_mass",
+    "therapy_start",
+)
+
+
+def _lab_key_schema() -> dict:
+    props = LabTest.schema["properties"]
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["name", "unit"],
+        "description": "a lab read as the lab test reads it (which lab, which result, its unit); its value places the row",
+        "properties": {k: props[k] for k in _LAB_KEY_FIELDS},
+    }
+
+
+@dataclass(frozen=True)
+class DoseRow:
+    """One row of a dose table: per key, a band (("products", ids) or ("bounds", ((op,
+    number), ...))), and the row's limit: `max` in the test's unit per period, and the
+    labeled interval `every_days` (None: not stated)."""
+
+    bands: tuple[tuple[str, tuple], ...]
+    max: float
+    every_days: float | None = None
+
+    def band(self, key: str) -> tuple:
+        return next(b for k, b in self.bands if k == key)
+
+
+@dataclass(frozen=True)
+class DoseTable:
+    """A label's dosing table: `keys` (name, source), the source "product", "weight",
+    "height" or a LabTest whose value is read (its comparison is not used); `rows` in order."""
+
+    keys: tuple[tuple[str, str | LabTest], ...]
+    rows: tuple[DoseRow, ...]
+
+    @classmethod
+    def parse(cls, data: dict) -> DoseTable:
+        keys = tuple(
+            (name, LabTest.parse({**src["lab"], "comparison": ">="}) if isinstance(src, dict) else src)
+            for name, src in data["keys"].items()
+        )
+        rows = []
+        for row in data["rows"]:
+            bands = []
+            for name, band in row.items():
+                if name in ("max", "every_days"):
+                    continue
+                if isinstance(band, list):
+                    bands.append((name, ("products", tuple(band))))
+                else:
+                    bands.append((name, ("bounds", tuple((BOUNDS[b], band[b]) for b in BOUNDS if b in band))))
+            rows.append(DoseRow(tuple(bands), row["max"], row.get("every_days")))
+        return cls(keys, tuple(rows))
+
+    def dump(self) -> dict:
+        keys: dict[str, object] = {}
+        for name, src in self.keys:
+            if isinstance(src, str):
+                keys[name] = src
+            else:
+                lab = src.dump()
+                assert isinstance(lab, dict)
+                keys[name] = {"lab": {k: v for k, v in lab.items() if k in _LAB_KEY_FIELDS}}
+        rows = []
+        inverse = {op: b for b, op in BOUNDS.items()}
+        for row in self.rows:
+            out: dict[str, object] = {}
+            for name, (kind_, band) in row.bands:
+                out[name] = list(band) if kind_ == "products" else {inverse[op]: v for op, v in band}
+            out["max"] = row.max
+            if row.every_days is not None:
+                out["every_days"] = row.every_days
+            rows.append(out)
+        return {"keys": keys, "rows": rows}
+
+    def labs(self) -> list:
+        return [src for _, src in self.keys if not isinstance(src, str)]
+
+
+def _interval(band: tuple) -> tuple[float, bool, float, bool]:
+    """(low, low included, high, high included) of a numeric band."""
+    low, low_in, high, high_in = float("-inf"), True, float("inf"), True
+    for op, v in band:
+        if op in (">=", ">") and (v > low or (v == low and op == ">")):
+            low, low_in = v, op == ">="
+        if op in ("<=", "<") and (v < high or (v == high and op == "<")):
+            high, high_in = v, op == "<="
+    return low, low_in, high, high_in
+
+
+def _meet(a: tuple, b: tuple) -> bool:
+    """Whether two bands (of one key) hold a value in common."""
+    if a[0] == "products":
+        return bool(set(a[1]) & set(b[1]))
+    (l1, li1, h1, hi1), (l2, li2, h2, hi2) = _interval(a[1]), _interval(b[1])
+    low, low_in = max((l1, li1), (l2, li2), key=lambda x: (x[0], not x[1]))
+    high, high_in = min((h1, hi1), (h2, hi2), key=lambda x: (x[0], x[1]))
+    return low < high or (low == high and low_in and high_in)
+
+
 @kind
 @dataclass(frozen=True)
 class DoseTest(Kind):
     """The prescribed dose (request `dose`: amount, unit, every_days, route) does not exceed
     `max` `unit` per dose, day or week; per kg of body weight or per m2 of body surface area
-    (Mosteller: sqrt(height cm x weight kg / 3600)) with `per`."""
+    (Mosteller: sqrt(height cm x weight kg / 3600)) with `per`. With `table` instead of
+    `max`, the maximum (and the labeled interval) is the row of a label's dosing table that
+    the request's facts fall in (docs/semantics.md, "Dose tables")."""
 
-    max: float
-    unit: str
+    max: float | None = None
+    unit: str = ""
     period: str = "dose"
     per: str = "none"
+    table: DoseTable | None = None
 
     key = "dose"
     schema: ClassVar[dict] = {
         "type": "object",
         "additionalProperties": False,
-        "required": ["max", "unit"],
-        "description": "the prescribed dose does not exceed a maximum",
+        "required": ["unit"],
+        "description": "the prescribed dose does not exceed a maximum (or the row of a dosing table)",
         "properties": {
             "max": {"type": "number", "exclusiveMinimum": 0},
             "unit": {
@@ -388,6 +517,63 @@ class DoseTest(Kind):
             "per": {
                 "enum": ["none", "kg", "m2"],
                 "description": "per kg of body weight, per m2 of body surface area (Mosteller), or absolute (default)",
+            },
+            "table": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["keys", "rows"],
+                "description": "a label's dosing table: the row the request's facts fall in gives the maximum",
+                "properties": {
+                    "keys": {
+                        "type": "object",
+                        "minProperties": 1,
+                        "propertyNames": {**IDENTIFIER, "not": {"enum": ["max", "every_days"]}},
+                        "description": "column name -> its fact: product, weight, height, or {lab: {...}}",
+                        "additionalProperties": {
+                            "oneOf": [
+                                {"enum": list(TABLE_FACTS)},
+                                {
+                                    "type": "object",
+                                    "additionalProperties": False,
+                                    "required": ["lab"],
+                                    "properties": {"lab": _lab_key_schema()},
+                                },
+                            ]
+                        },
+                    },
+                    "rows": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {
+                            "type": "object",
+                            "required": ["max"],
+                            "properties": {
+                                "max": {
+                                    "type": "number",
+                                    "exclusiveMinimum": 0,
+                                    "description": "the row's maximum, in `unit` per `period` (per `per`)",
+                                },
+                                "every_days": {
+                                    "type": "number",
+                                    "exclusiveMinimum": 0,
+                                    "description": "the labeled interval: a dose every this many days at the most often",
+                                },
+                            },
+                            "additionalProperties": {
+                                "oneOf": [
+                                    _BAND,
+                                    {
+                                        "type": "array",
+                                        "items": IDENTIFIER,
+                                        "minItems": 1,
+                                        "uniqueItems": True,
+                                        "description": "product ids",
+                                    },
+                                ]
+                            },
+                        },
+                    },
+                },
             },
         },
     }
@@ -408,36 +594,138 @@ class DoseTest(Kind):
         },
     }
 
+    @classmethod
+    def parse(cls, data: Any) -> DoseTest:
+        d = dict(data)
+        table = d.pop("table", None)
+        return cls(**d, table=None if table is None else DoseTable.parse(table))
+
     def dump(self) -> object:
-        out: dict[str, Any] = {"max": self.max, "unit": self.unit}
+        out: dict[str, Any] = {} if self.max is None else {"max": self.max}
+        out["unit"] = self.unit
         if self.period != "dose":
             out["period"] = self.period
         if self.per != "none":
             out["per"] = self.per
+        if self.table is not None:
+            out["table"] = self.table.dump()
         return out
 
     def check(self, value_sets: Collection[str]) -> list[tuple[tuple, str]]:
         from ..terminology import ucum
 
+        issues: list[tuple[tuple, str]] = []
+        if (self.max is None) == (self.table is None):
+            issues.append(((), "give exactly one of `max` and `table`"))
         try:
             ucum.ucum_code(self.unit)
         except ucum.UnitError as exc:
-            return [(("unit",), str(exc))]
-        return []
+            issues.append((("unit",), str(exc)))
+        if self.table is not None:
+            issues += [(("table", *where), message) for where, message in self._table_issues(value_sets)]
+        return issues
+
+    def _table_issues(self, value_sets: Collection[str]) -> list[tuple[tuple, str]]:
+        assert self.table is not None
+        issues: list[tuple[tuple, str]] = []
+        sources = dict(self.table.keys)
+        for name, src in self.table.keys:
+            if not isinstance(src, str):
+                for where, message in src.check(value_sets):
+                    # a column reads a lab, it compares nothing: no threshold is asked of it
+                    if "exactly one of `value`" not in message:
+                        issues.append((("keys", name, "lab", *where), message))
+        for i, row in enumerate(self.table.rows):
+            names = [k for k, _ in row.bands]
+            for name in sources:
+                if name not in names:
+                    issues.append((("rows", i), f"the row gives no band for key '{name}'"))
+            for name, (kind_, band) in row.bands:
+                if name not in sources:
+                    issues.append(
+                        (("rows", i, name), f"'{name}' is not one of the table's keys ({', '.join(sources)})")
+                    )
+                elif (kind_ == "products") != (sources[name] == "product"):
+                    want = "a list of product ids" if sources[name] == "product" else "a band {min, max, over, under}"
+                    issues.append((("rows", i, name), f"key '{name}' takes {want}"))
+                elif kind_ == "bounds":
+                    low, low_in, high, high_in = _interval(band)
+                    if low > high or (low == high and not (low_in and high_in)):
+                        issues.append((("rows", i, name), "the band holds no value"))
+        for i, a in enumerate(self.table.rows):
+            for j in range(i):
+                b = self.table.rows[j]
+                if all(
+                    _meet(a.band(k), b.band(k)) if k in dict(a.bands) and k in dict(b.bands) else True for k in sources
+                ) and all(dict(a.bands).get(k, ("", ()))[0] == dict(b.bands).get(k, ("", ()))[0] for k in sources):
+                    issues.append((("rows", i), f"overlaps row {j}: a request could fall in both"))
+        return issues
+
+    def product_refs(self) -> list[tuple[tuple, str]]:
+        if self.table is None:
+            return []
+        return [
+            (("table", "rows", i, name, n), pid)
+            for i, row in enumerate(self.table.rows)
+            for name, (kind_, band) in row.bands
+            if kind_ == "products"
+            for n, pid in enumerate(band)
+        ]
+
+    def reads_products(self) -> bool:
+        return self.table is not None and "product" in dict(self.table.keys).values()
 
     def fields(self) -> list[str]:
         body = {"none": [], "kg": ["patient.weight"], "m2": ["patient.weight", "patient.height"]}[self.per]
-        return ["dose", *body]
+        out = ["dose", *body]
+        for _, src in self.table.keys if self.table is not None else ():
+            more = ["drug"] if src == "product" else [MEASURES[src][0]] if isinstance(src, str) else src.fields()
+            out += [f for f in more if f not in out]
+        return out
 
     def rego(self) -> str:
         limit = {"max": self.max, "units": measure_units(self.unit), "period": self.period, "basis": self.per}
         weight = measurement_expr("weight") if self.per != "none" else "null"
         height = measurement_expr("height") if self.per == "m2" else "null"
-        return call("dose", fact("dose"), weight, height, regotext.value(limit))
+        if self.table is None:
+            return call("dose", fact("dose"), weight, height, regotext.value(limit))
+        limit.pop("max")
+        keys = [self._key_expr(src) for _, src in self.table.keys]
+        rows = [
+            {
+                "bands": [
+                    {"products": frozenset(band)} if kind_ == "products" else {"bounds": [list(b) for b in band]}
+                    for kind_, band in (row.band(name) for name, _ in self.table.keys)
+                ],
+                "max": row.max,
+                "every_days": row.every_days,
+            }
+            for row in self.table.rows
+        ]
+        return call(
+            "dose_table",
+            fact("dose"),
+            weight,
+            height,
+            regotext.value(limit),
+            "[" + ", ".join(keys) + "]",
+            regotext.block(rows, 1),
+        )
+
+    @staticmethod
+    def _key_expr(src: object) -> str:
+        if src == "product":
+            return call("product_key", "requested_products")
+        if isinstance(src, str):
+            return call("measure_key", measurement_expr(src))
+        return src.rego_call("lab_key")  # type: ignore[attr-defined]
 
     def describe(self) -> str:
         per = {"none": "", "kg": "/kg", "m2": "/m2 (Mosteller)"}[self.per]
-        return f"dose at most {_num(self.max)} {self.unit}{per} per {self.period}"
+        if self.table is None:
+            return f"dose at most {_num(self.max or 0)} {self.unit}{per} per {self.period}"
+        keys = ", ".join(name for name, _ in self.table.keys)
+        return f"dose at most the maximum ({self.unit}{per} per {self.period}) of the dosing table's row by {keys} ({len(self.table.rows)} rows)"
 
     def question_keys(self) -> list[str]:
         return self.fields()

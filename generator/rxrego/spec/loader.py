@@ -482,16 +482,17 @@ def _semantic_issues(
                 )
         for key, kind in m.TEST_KINDS.items():
             if key in c:
-                for where, message in kind.parse(c[key]).check(value_sets):
+                test = kind.parse(c[key])
+                for where, message in test.check(value_sets):
                     issues.append(issue((*path, key, *where), message))
-        for i, pid in enumerate(c.get("product", [])):
-            if pid not in product_ids:
-                issues.append(
-                    issue(
-                        (*path, "product", i),
-                        f"refers to undefined product '{pid}'; the policy's products: {', '.join(sorted(product_ids))}",
-                    )
-                )
+                for where, pid in test.product_refs():
+                    if pid not in product_ids:
+                        issues.append(
+                            issue(
+                                (*path, key, *where),
+                                f"refers to undefined product '{pid}'; the policy's products: {', '.join(sorted(product_ids))}",
+                            )
+                        )
 
     for cid, c in criteria.items():
         if isinstance(c, dict):

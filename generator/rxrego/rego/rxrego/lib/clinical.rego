@@ -165,6 +165,87 @@ _dose_compare(amount, cap, weight, height, "m2") := "met" if {
 	"invalid" in {weight.state, height.state}
 } else := "unknown"
 
+# --- dose tables (docs/semantics.md, "Dose tables") -------------------------------------
+# dose_table(dose_fact, weight, height, limit, keys, rows): limit as for `dose`, without
+# "max"; keys: one reading per column, {"state": "present", "values": [...]} or {"state":
+# "absent" | "unknown" | "invalid"} (product_key, measure_key, lab_key); rows: [{"bands": [a
+# band per column: {"products": {ids}} or {"bounds": [[op, number], ...]}], "max", "every_days"
+# (null: not stated)}]. The row whose bands hold every value of every key decides; none:
+# unmet (the label gives no dose for these facts).
+dose_table(dose_fact, weight, height, limit, keys, rows) := all_of([_table_keys(keys), _dose_read(dose_fact, limit)]) if {
+	_table_keys(keys) != "met"
+} else := all_of(["unmet", _dose_read(dose_fact, limit)]) if {
+	count(_rows_holding(keys, rows)) == 0
+} else := all_of([
+	dose(dose_fact, weight, height, object.union(limit, {"max": row.max})),
+	_every_days(object.get(dose_fact, "value", null), row.every_days),
+]) if {
+	row := _rows_holding(keys, rows)[0]
+}
+
+_table_keys(keys) := "invalid" if {
+	some k in keys
+	k.state == "invalid"
+} else := "unknown" if {
+	some k in keys
+	k.state != "present"
+} else := "met"
+
+_rows_holding(keys, rows) := [row |
+	some row in rows
+	every i, k in keys {
+		every v in k.values {
+			_in_band(v, row.bands[i])
+		}
+	}
+]
+
+_in_band(v, band) if v in band.products
+
+_in_band(v, band) if {
+	is_number(v)
+	every bound in band.bounds {
+		_compare(v, bound[0], bound[1])
+	}
+}
+
+# The dose read without a row: absent or in a unit that does not convert, unknown;
+# malformed, invalid.
+_dose_read(dose_fact, limit) := "unknown" if {
+	dose_fact.state == "absent"
+} else := "invalid" if {
+	not _dose_readable(object.get(dose_fact, "value", null), limit)
+} else := "unknown" if {
+	not limit.units[lower(dose_fact.value.unit)]
+} else := "met"
+
+# The labeled interval: a dose every `every_days` days at the most often.
+_every_days(d, days) := "met" if {
+	days == null
+} else := "unknown" if {
+	d == null
+} else := "invalid" if {
+	not is_object(d)
+} else := "unknown" if {
+	object.get(d, "every_days", null) == null
+} else := "invalid" if {
+	not is_number(d.every_days)
+} else := "invalid" if {
+	d.every_days <= 0
+} else := "met" if {
+	d.every_days >= days
+} else := "unmet"
+
+# product_key(products): the products the request's drug identifiers name, as a column.
+product_key(products) := {"state": "present", "values": sort([p | some p in products])} if {
+	count(products) > 0
+} else := {"state": "absent"}
+
+# measure_key(m): a body measurement read by `measurement`, as a column.
+measure_key(m) := {"state": "present", "values": [m.value]} if {
+	m.state == "present"
+} else := {"state": m.state}
+
 # --- therapy history --------------------------------------------------------------------
 # history(entries, value_set, rule, on): rule: {"results": {results} (or {"any"}), "n",
 # "each_agent", "min_days", "any_agent"}. An entry counts when it is in the value set (or

@@ -57,6 +57,73 @@ _this_lab(r, test) if {
 	lab_name(r.name) in test.names
 }
 
+# lab_key(labs, on, anchor, test, factors): a lab as a dose table's column (docs/semantics.md,
+# "Dose tables"): the values of the newest day's results in the test's window, converted
+# into its unit: {"state": "present", "values"}; {"state": "absent"} without labs;
+# "invalid" when labs is not a list, a result of the lab has no valid date, a value is
+# implausible or the anchor is invalid; "unknown" when the lab has no readable result in
+# its window (none, an unreadable value or unit, the anchor unknown).
+lab_key(labs, on, anchor, test, factors) := {"state": "absent"} if {
+	labs.state == "absent"
+} else := {"state": "invalid"} if {
+	not is_array(object.get(labs, "value", null))
+} else := _lab_key(on, anchor, t, [r | some r in labs.value; _this_lab(r, t)]) if {
+	t := object.union_n([_lab_defaults, test, {"units": factors}])
+}
+
+_lab_key(on, anchor, test, results) := {"state": "unknown"} if {
+	count(results) == 0
+} else := {"state": "invalid"} if {
+	some r in results
+	not date_parts(object.get(r, "date", null))
+} else := _key_of(_lab_pick(results, "", on, test)) if {
+	test.which == "latest"
+} else := {"state": "unknown"} if {
+	anchor.state == "absent"
+} else := _key_of(_lab_pick(results, "", on, test)) if {
+	# never started: every result is before it
+	anchor.state == "none"
+	test.which == "baseline"
+} else := {"state": "unknown"} if {
+	anchor.state == "none"
+} else := {"state": "invalid"} if {
+	not date_parts(object.get(anchor, "value", null))
+} else := _key_of(_lab_pick(results, "", _day_before(anchor.value), test)) if {
+	test.which == "baseline"
+} else := _key_of(_lab_pick(results, add_days(anchor.value, test.after_days), on, test))
+
+_key_of(pick) := {"state": "present", "values": pick.values} if {
+	pick.state == "ok"
+} else := {"state": "unknown"} if {
+	pick.state == "none"
+} else := {"state": pick.state}
+
+# therapy_start(entries, value_set): the anchor a lab reads from the therapy history
+# (docs/semantics.md, "Anchored to another therapy"): {"state": "present", "value": the
+# earliest start_date of a prior_therapies entry in the value set}, an entry with result
+# "contraindicated" (never taken) left out; "absent" when prior_therapies is absent or an
+# entry of the set has no start_date; "invalid" when it is not a list or an entry is not
+# well formed; "none" when no entry is of the set.
+therapy_start(entries, value_set) := {"state": "absent"} if {
+	entries.state == "absent"
+} else := {"state": "invalid"} if {
+	not is_array(object.get(entries, "value", null))
+} else := {"state": "invalid"} if {
+	some e in entries.value
+	not _well_formed_history(e)
+} else := _earliest_start([e |
+	some e in entries.value
+	_in_value_set(e, value_set)
+	object.get(e, "result", null) != "contraindicated"
+])
+
+_earliest_start(taken) := {"state": "none"} if {
+	count(taken) == 0
+} else := {"state": "absent"} if {
+	some e in taken
+	object.get(e, "start_date", null) == null
+} else := {"state": "present", "value": min({e.start_date | some e in taken})}
+
 # lab_name("LDL-C") == lab_name("ldl_c") == "ldlc".
 lab_name(name) := regex.replace(lower(name), `[ _.\-]`, "")
 
@@ -73,6 +140,15 @@ _lab_anchored(on, anchor, test, results) := _lab_compare_pick(_lab_pick(results,
 	test.change == null
 } else := "unknown" if {
 	anchor.state == "absent"
+} else := _lab_compare_pick(_lab_pick(results, "", on, test), test, on) if {
+	# no therapy of the set was ever started: every result up to the date of service is
+	# before it, so the baseline is the latest
+	anchor.state == "none"
+	test.which == "baseline"
+	test.change == null
+} else := "unmet" if {
+	# nor is there a result after a start that never happened
+	anchor.state == "none"
 } else := "invalid" if {
 	not date_parts(object.get(anchor, "value", null))
 } else := _lab_compare_pick(_lab_pick(results, "", _day_before(anchor.value), test), test, anchor.value) if {
