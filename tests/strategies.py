@@ -616,6 +616,8 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
         """A good list with one thing wrong: a result not listed, an entry gone, a class in
         another case (classes are compared exactly)."""
         entries = _pick(draw, good_lists)
+        if not entries:  # a good list may be empty (an anchoring therapy never taken)
+            return [entry(draw)]
         i = draw(st.integers(0, len(entries) - 1))
         how = draw(st.sampled_from(("result", "drop", "class", "no-result")))
         if how == "result":
