@@ -734,7 +734,9 @@ def _lab_fact(spec: m.PolicySpec) -> _Fact:
             values = _unique(_number(x) for x in [*exact, Fraction(0), Fraction(5000)])
             names = _unique([*_case_variants(t.name), *t.aliases, "ast"])
             units = _unique([t.unit, t.unit.lower(), *list(kinds.unit_factors(t.unit, t.molar_mass))[:4], "banana"])
-            return values, values, (0, 1, 30, 200, 365), (0, 1, 30, 200, 365), names, units
+            # a baseline is before an anchoring start: mostly long ago
+            good_offsets = (200, 365, 400) if t.result == "baseline" else (0, 1, 30)
+            return values, values, (0, 1, 30, 200, 365), good_offsets, names, units
         raw = (
             t.value
             if t.value is not None and t.change is None
@@ -924,7 +926,11 @@ def _concurrent_fact(spec: m.PolicySpec) -> _Fact:
             e["class"] = _pick(draw, (1, True, [classes[0] if classes else "x"]))
         return e
 
+    negated = any(isinstance(t, kinds.KINDS["concurrent_therapy"]) for t in _negated_leaves(spec))
+
     def good(draw, ctx):
+        if negated and draw(st.booleans()):  # under a `not`, an agent of the set fails the policy
+            return [entry(draw) for _ in range(draw(st.sampled_from((1, 2))))]
         return [entry(draw, agents_out, harmless_classes) for _ in range(draw(st.sampled_from((0, 1, 2))))]
 
     def other(draw, ctx):
@@ -1092,6 +1098,9 @@ def _dose_fact(spec: m.PolicySpec) -> _Fact:
     def dose(draw, ctx) -> dict:
         d: dict = {"amount": draw(st.sampled_from(amounts)), "unit": draw(st.sampled_from(units))}
         _put(d, "every_days", draw(st.sampled_from(intervals)))
+        if rows and draw(st.booleans()):  # within every row of the tables: met wherever the facts fall
+            d["amount"], d["unit"] = min(row.max for row in rows), tests[0].unit
+            d["every_days"] = max([row.every_days for row in rows if row.every_days] or [7])
         _put(d, "route", draw(st.sampled_from((MISSING, "subcutaneous"))))
         return d
 

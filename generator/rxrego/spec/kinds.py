@@ -1252,7 +1252,7 @@ class LabTest(Kind):
                 for t in a.tests
                 if isinstance(t, LabTest) and t.therapy_start
             )
-            return PriorTherapyTest.questions(dataclasses.replace(a, tests=sets))
+            return _therapy_questions(dataclasses.replace(a, tests=sets), prior=True, dated=True)
         if a.key == "treatment.start_date":
             return [
                 question(
@@ -1672,7 +1672,9 @@ def _value_set_issue(vid: str, value_sets: Collection[str]) -> list[tuple[tuple,
     return [(("value_set",), f"refers to undefined value set '{vid}'{tip}")]
 
 
-def _therapy_questions(a: Asking, *, prior: bool) -> list[dict]:
+def _therapy_questions(a: Asking, *, prior: bool, dated: bool = False) -> list[dict]:
+    """The items asking for a therapy list; start and end dates when a test counts a trial's
+    length (min_days) or `dated` (a lab anchored to the start of a therapy)."""
     key = a.key
     sets = list({v.id: v for v in (a.value_set(t.value_set) for t in a.tests if t.value_set is not None)}.values())
     listed = (
@@ -1714,7 +1716,7 @@ def _therapy_questions(a: Asking, *, prior: bool) -> list[dict]:
                 "answerOption": options(a.system("therapy_result"), THERAPY_RESULTS),
             }
         )
-        if any(getattr(t, "min_days", None) for t in a.tests):
+        if dated or any(getattr(t, "min_days", None) for t in a.tests):
             children.append({"linkId": f"{key}.start_date", "text": "Date started", "type": "date", "required": True})
             children.append(
                 {"linkId": f"{key}.end_date", "text": "Date ended (leave empty while ongoing)", "type": "date"}

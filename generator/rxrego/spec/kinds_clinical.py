@@ -6,6 +6,7 @@ docs/semantics.md ("Clinical facts") says what each value means.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -484,6 +485,18 @@ def _meet(a: tuple, b: tuple) -> bool:
     return low < high or (low == high and low_in and high_in)
 
 
+def _rows_overlap(a: DoseRow, b: DoseRow, keys: list[str]) -> bool:
+    """Whether one request could fall in both rows: every key's bands hold a value in common
+    (rows missing a key's band, or giving bands of another kind, are reported on their own)."""
+    bands_a, bands_b = dict(a.bands), dict(b.bands)
+    for k in keys:
+        if k not in bands_a or k not in bands_b or bands_a[k][0] != bands_b[k][0]:
+            return False
+        if not _meet(bands_a[k], bands_b[k]):
+            return False
+    return True
+
+
 @kind
 @dataclass(frozen=True)
 class DoseTest(Kind):
@@ -654,10 +667,7 @@ class DoseTest(Kind):
                         issues.append((("rows", i, name), "the band holds no value"))
         for i, a in enumerate(self.table.rows):
             for j in range(i):
-                b = self.table.rows[j]
-                if all(
-                    _meet(a.band(k), b.band(k)) if k in dict(a.bands) and k in dict(b.bands) else True for k in sources
-                ) and all(dict(a.bands).get(k, ("", ()))[0] == dict(b.bands).get(k, ("", ()))[0] for k in sources):
+                if _rows_overlap(a, self.table.rows[j], list(sources)):
                     issues.append((("rows", i), f"overlaps row {j}: a request could fall in both"))
         return issues
 
@@ -728,10 +738,20 @@ class DoseTest(Kind):
         return f"dose at most the maximum ({self.unit}{per} per {self.period}) of the dosing table's row by {keys} ({len(self.table.rows)} rows)"
 
     def question_keys(self) -> list[str]:
-        return self.fields()
+        # the product is the order's drug (nothing to ask); a column's lab is asked per lab
+        keys = [f for f in self.fields() if f not in ("drug", "labs")]
+        labs = self.table.labs() if self.table is not None else []
+        return [*keys, *(f"labs.{lab.name}" for lab in labs if f"labs.{lab.name}" not in keys)]
+
+    @staticmethod
+    def _column_labs(tests: Sequence[Kind]) -> tuple:
+        return tuple(lab for t in tests if isinstance(t, DoseTest) and t.table is not None for lab in t.table.labs())
 
     @classmethod
     def questions(cls, a: Asking) -> list[dict]:
+        if a.key.startswith("labs.") or a.key in ("prior_therapies", "treatment.start_date"):
+            # a column's lab, or what anchors it: asked as the lab test asks
+            return LabTest.questions(dataclasses.replace(a, tests=cls._column_labs(a.tests)))
         if a.key != "dose":
             measure = next(m for m, (path, _, _) in MEASURES.items() if path == a.key)
             return [_measure_question(measure, a)]
@@ -756,6 +776,9 @@ class DoseTest(Kind):
 
     @classmethod
     def fill(cls, key: str, tests: Sequence[Kind], answers: Answers, request: Filling) -> None:
+        if key.startswith("labs.") or key in ("prior_therapies", "treatment.start_date"):
+            LabTest.fill(key, cls._column_labs(tests), answers, request)
+            return
         if key == "dose":
             for f in ("amount", "unit", "every_days", "route"):
                 request.put(f"dose.{f}", answers.one(f"dose.{f}"))

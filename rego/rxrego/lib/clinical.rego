@@ -174,7 +174,10 @@ _dose_compare(amount, cap, weight, height, "m2") := "met" if {
 # band per column: {"products": {ids}} or {"bounds": [[op, number], ...]}], "max", "every_days"
 # (null: not stated)}]. The row whose bands hold every value of every key decides; none:
 # unmet (the label gives no dose for these facts).
-dose_table(dose_fact, weight, height, limit, keys, rows) := all_of([_table_keys(keys), _dose_read(dose_fact, limit)]) if {
+dose_table(dose_fact, weight, height, limit, keys, rows) := all_of([
+	_table_keys(keys),
+	_dose_read(dose_fact, limit),
+]) if {
 	_table_keys(keys) != "met"
 } else := all_of(["unmet", _dose_read(dose_fact, limit)]) if {
 	count(_rows_holding(keys, rows)) == 0
