@@ -447,6 +447,7 @@ def test_policy_source_and_examples_load_together(loaded: dict[str, m.PolicySpec
         "example-blinatumomab",
         "example-clinical-facts",
         "example-imatinib-cml",
+        "example-omalizumab",
         "example-pcsk9",
         "example-ponatinib",
         "example-teriparatide",
