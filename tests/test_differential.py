@@ -87,7 +87,9 @@ def batch_size(spec) -> int:
     within what Hypothesis draws for one example."""
     leaves = len({f for c in spec.criteria if c.is_leaf for f in c.test.fields()})
     # a dose table's column draws a fact of its own (a lab list, a measurement, a therapy history)
-    leaves += 4 * sum(len(t.table.keys) for c in spec.criteria if (t := c.test) is not None and getattr(t, "table", None))
+    leaves += 4 * sum(
+        len(t.table.keys) for c in spec.criteria if (t := c.test) is not None and getattr(t, "table", None)
+    )
     return BATCH if leaves <= 12 else max(10, BATCH * 12 // (leaves * 4))
 
 
