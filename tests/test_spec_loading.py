@@ -444,6 +444,7 @@ def loaded() -> dict[str, m.PolicySpec]:
 def test_policy_source_and_examples_load_together(loaded: dict[str, m.PolicySpec]) -> None:
     assert sorted(loaded) == [
         "carefirst-caremark-bosutinib",
+        "cigna-praluent",
         "example-blinatumomab",
         "example-clinical-facts",
         "example-imatinib-cml",
@@ -453,6 +454,7 @@ def test_policy_source_and_examples_load_together(loaded: dict[str, m.PolicySpec
         "example-teriparatide",
         "fep-5.21.100",
         "mn-dhs-bosulif",
+        "point32-zepbound-osa",
         "uhc-teriparatide",
         "wha-dupilumab",
         "wha-gl-144839",
