@@ -48,6 +48,7 @@ RENEWAL = {
     **copy.deepcopy(BASE),
     "request_type": "renewal",
     "treatment": {"start_date": "2026-01-01"},
+    "dose": {"amount": 150, "unit": "mg", "every_days": 14},
     "labs": [
         {"name": "LDL", "value": 160, "unit": "mg/dL", "date": "2025-12-01"},
         {"name": "LDL", "value": 100, "unit": "mg/dL", "date": "2026-03-30"},

@@ -587,6 +587,7 @@ _listed_amount(x, amounts) if {
 	some a in amounts
 	1000000 * abs(x - a) <= a
 }
+
 # --- months of the requested therapy received -----------------------------------------------
 # therapy_received(months, min_months, max_months): therapy.months_received, a whole number
 # >= 0, within the bounds (either may be null: no bound).
