@@ -117,6 +117,13 @@ def test_factor(source, target, molar_mass, expected):
         ("{score}", "1", None),
         ("1", "{score}", None),
         ("{score}", "{count}", None),
+        # the same dimension once cancelled, but not the same quantity: a weight-based daily
+        # dose is not an hourly rate, and a dose per body mass is not a concentration
+        ("mg/kg/d", "/h", None),
+        ("/h", "mg/kg/d", None),
+        ("mg/kg/wk", "{events}/h", None),
+        ("mg/kg", "1", None),
+        ("kg/m2", "mg/m2/kg", None),
     ],
 )
 def test_incommensurable_or_unknown_units_are_refused(source, target, molar_mass):
@@ -138,6 +145,15 @@ def test_accepted_units_keep_normalised_measurements_apart():
     assert set(ucum.accepted_units("%")) == {"%", "1"}
     potassium = ucum.accepted_units("meq/L")
     assert potassium["mmol/L"] == 1.0 and "mg/dL" not in potassium
+
+
+def test_a_rate_accepts_no_dose_per_body_mass():
+    ahi = ucum.accepted_units("{events}/h")
+    assert ahi["/h"] == 1.0
+    assert not {"mg/kg/d", "mg/kg/wk", "ug/kg/wk"} & set(ahi)
+    dose = ucum.accepted_units("mg/kg/d")
+    assert dose["mg/kg/wk"] == pytest.approx(1 / 7, rel=1e-12) and dose["ug/kg/wk"] == pytest.approx(1 / 7000, rel=1e-12)
+    assert "/h" not in dose and "{events}/h" not in dose
 
 
 def test_a_score_unit_accepts_only_itself():

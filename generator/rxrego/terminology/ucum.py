@@ -190,6 +190,11 @@ def factor(source: str, target: str, molar_mass_g_per_mol: float | None = None) 
         and src_code != dst_code
     ):
         raise UnitError(f"{source!r} cannot be converted to {target!r}: different kinds of ratio")
+    if _kind(src) != _kind(dst):
+        raise UnitError(
+            f"{source!r} cannot be converted to {target!r}: they measure different quantities"
+            " (the same dimension after cancelling, e.g. mg/kg/d and /h, is not the same quantity)"
+        )
     quantity = 1.0 * src
     try:
         if quantity.is_compatible_with(dst):
@@ -218,6 +223,25 @@ def _arbitrary(code: str) -> tuple[str, ...]:
     # UCUM's arbitrary units (the international unit and its kin) are defined by a
     # reference preparation, not by a quantity: commensurable with nothing but themselves.
     return tuple(sorted(a.lower() for a in re.findall(r"\[[^\]]*(?:IU|iU|U'?|arb'U)[^\]]*\]", code)))
+
+
+def _kind(unit: Any) -> tuple[tuple[tuple[str, float], ...], tuple[tuple[str, float], ...]]:
+    """What a unit measures, before its dimensions cancel: the base dimensions of its
+    numerator and of its denominator, each summed apart. UCUM (and pint) call two units
+    commensurable when their dimensions are equal after cancelling, so a dose per body mass
+    per day (mg/kg/d: mass / (mass x time)) would convert into an hourly rate (/h) and be
+    read as an apnea-hypopnea index. Kept apart, mg/kg/d is ([mass], [mass][time]) and /h is
+    ((), [time]): not the same quantity. Substance counts as mass here, since a molar mass
+    converts between them (mmol/L and mg/dL measure the same concentration)."""
+    registry = _registry()
+    sides: tuple[dict[str, float], dict[str, float]] = ({}, {})
+    for name, exponent in (1.0 * unit).units._units.items():
+        side = sides[0] if exponent > 0 else sides[1]
+        for dimension, power in registry.get_dimensionality(name).items():
+            key = "[mass]" if dimension == "[substance]" else dimension
+            side[key] = side.get(key, 0.0) + abs(exponent) * power
+    numerator, denominator = ({d: p for d, p in side.items() if p} for side in sides)
+    return tuple(sorted(numerator.items())), tuple(sorted(denominator.items()))
 
 
 def _ratio(unit: Any) -> bool:
