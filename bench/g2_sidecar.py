@@ -133,14 +133,17 @@ def run(ctx: Context) -> Result:
         ratios = {n: [] for n in CONNECTIONS}
         dec_rates = {n: [] for n in CONNECTIONS}
         triv_rates = {n: [] for n in CONNECTIONS}
-        cpu = {"decision": [0.0, 0], "trivial": [0.0, 0]}
+        cpu = {"decision": [0.0, 0], "trivial": [0.0, 0], **{name: [0.0, 0] for name in YARDSTICKS}}
         yard_ratios: dict[str, dict[int, list[float]]] = {k: {n: [] for n in CONNECTIONS} for k in YARDSTICKS}
         client_ratios, client_p50s, raw_p50s = [], [], []
         for r in range(rounds):
             if tool == "wrk":
                 for n in CONNECTIONS:
                     for name, path in YARDSTICKS.items():
+                        c0 = proc_cpu_s(pid)
                         y = wrk_load(url, work / "body.json", work, n, secs, cap, path=path)
+                        cpu[name][0] += proc_cpu_s(pid) - c0
+                        cpu[name][1] += y["requests"]
                         t = wrk_load(url, work / "body.json", work, n, secs, cap, path=TRIVIAL_PATH)
                         yard_ratios[name][n].append(y["per_s"] / t["per_s"])
                         log(f"G2 round {r + 1}: {n} conn: {name} {y['per_s']:.0f}/s, trivial {t['per_s']:.0f}/s")
@@ -201,6 +204,10 @@ def run(ctx: Context) -> Result:
     if tool == "wrk":
         oc = data["opa_cpu_ms_per_request"]
         res.row("OPA CPU per request under wrk: decision / trivial", f"{oc['decision']:.2f} / {oc['trivial']:.3f} ms")
+        res.row(
+            "OPA CPU per request under wrk: hand-written / generated without the router",
+            f"{oc['hand-written']:.2f} / {oc['generated, no router']:.2f} ms",
+        )
     res.row(
         "p50, 1 thread: rxrego client / raw HTTP (requests), min / median / max",
         f"{_mmm(data['client_p50_ms'], '{:.2f}')} ms / {_mmm(data['raw_p50_ms'], '{:.2f}')} ms",
