@@ -24,20 +24,25 @@ def test_opa_test_passes_and_covers_the_library(opa_path):
 
 @pytest.mark.opa
 def test_a_broken_library_fails_its_tests(opa_path, tmp_path: Path):
-    """The tests can fail: a library that counts 1900 as a leap year and lets an unknown
-    condition switch its requirement off is caught, naming the tests."""
+    """The tests can fail: a library that does not clamp a month's end (2026-01-31 plus one
+    month landing in March) and lets an unknown condition switch its requirement off is
+    caught, naming the tests."""
     copy = tmp_path / "rego"
     shutil.copytree(lint.package_rego(), copy)
     lib = copy / lint.LIB_FILE
     text = lib.read_text(encoding="utf-8")
-    broken = text.replace("y % 100 != 0", "y % 100 >= 0").replace(
-        '_when("unknown", requirement) := "unknown"', '_when("unknown", requirement) := "met"'
-    )
-    assert broken != text
+    mutations = [
+        ("time.add_date(first, 0, 1, -1)", "time.add_date(first, 0, 1, 30)"),
+        ('} else := "unknown"\n\n# negation(status)', '} else := "met"\n\n# negation(status)'),
+    ]
+    broken = text
+    for before, after in mutations:
+        assert before in broken, f"the mutation's anchor {before!r} is no longer in {lint.LIB_FILE}"
+        broken = broken.replace(before, after)
     lib.write_text(broken, encoding="utf-8")
     tests = lint.run_rego_tests(copy)
     assert not tests.ok
-    assert "data.rxrego.lib_test.test_days_in_month" in tests.failed
+    assert "data.rxrego.lib_test.test_add_months_ends_each_month_on_its_last_day" in tests.failed
     assert "data.rxrego.lib_test.test_when_truth_table" in tests.failed
 
 

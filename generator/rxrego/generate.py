@@ -118,10 +118,26 @@ def normal_code(code: str) -> str:
     return code.replace(".", "").replace(" ", "").upper()
 
 
-def fact_paths(spec: m.PolicySpec) -> dict[str, list[str]]:
-    """Every request field the policy's tests read, as the path `lib.fact` walks."""
-    fields = {f for c in spec.criteria if isinstance(c.test, m.Kind) for f in criterion_fields(c)}
-    return {f: f.split(".") for f in sorted(fields)}
+def fact_paths(spec: m.PolicySpec) -> dict[str, dict[str, list[str]]]:
+    """Per requirement set, every request field the criteria it evaluates read (those of each
+    of its indications and of their `duration_when` entries; in the single-indication form,
+    also the coverage statement's indication criterion), with `documents` for a criterion
+    that requires documentation, as the path `lib.fact` walks: a decision reads only the
+    facts of the set that decides it."""
+    paths: dict[str, dict[str, list[str]]] = {}
+    for rs in spec.requirements:
+        if rs.indications:
+            roots = [
+                cid
+                for ind in rs.indications
+                for cid in (*rs.indication_root(ind).children, *(c for c, _ in ind.duration_when))
+            ]
+        else:
+            roots = [*rs.root.children, *([spec.coverage.indication] if spec.coverage.indication else [])]
+        criteria = [spec.criterion(cid) for cid in _order_from(spec, roots)]
+        fields = {f for c in criteria if isinstance(c.test, m.Kind) for f in criterion_fields(c)}
+        paths[rs.name] = {f: f.split(".") for f in sorted(fields)}
+    return paths
 
 
 # --- the shape of a requirement set, as the decision assembly needs it --------------------
@@ -341,6 +357,9 @@ def render_policy(spec: m.PolicySpec, policy_block: dict[str, str] | None = None
             },
             texts={c.id: c.text for c in spec.criteria},
             sets=[{"name": rs.name, "block": root_block(rs, spec)} for rs in spec.requirements],
+            # Then the set's order alone names every status the decision reads.
+            indication_in_every_set=spec.coverage.indication is not None
+            and all(spec.coverage.indication in set_order(spec, rs) for rs in spec.requirements),
         )
     )
 

@@ -267,53 +267,54 @@ measure_key(m) := {"state": "present", "values": [m.value]} if {
 # a dose is known is "possible".
 history(entries, value_set, rule, on) := "unknown" if {
 	entries.state == "absent"
-} else := _history_count(entries.value, value_set, rule, on) if {
+} else := "met" if {
+	# The common case, in one pass and without a call per entry: no length asked, and
+	# enough agents with a listed result among the well-formed entries without dates.
 	is_array(entries.value)
+	not _timed(rule)
+	object.get(rule, "min_daily_dose", null) == null
+	count({lower(e.agent) |
+		some e in entries.value
+		e.result in rule.results
+		is_string(e.agent)
+		type_name(object.get(e, "class", null)) in {"null", "string"}
+		object.get(e, "start_date", null) == null
+		object.get(e, "end_date", null) == null
+		_history_match(e, value_set, rule)
+	}) >= _history_n(value_set, rule)
+} else := _history_count(entries.value, matching, rule, on, _history_n(value_set, rule)) if {
+	is_array(entries.value)
+
+	# The well-formed entries of the value set, found once.
+	matching := [e | some e in entries.value; _well_formed_history(e); _history_match(e, value_set, rule)]
 } else := "invalid"
 
-_history_count(entries, value_set, rule, on) := "met" if {
-	counted := {lower(e.agent) |
-		some e in entries
-		_history_match(e, value_set, rule)
-		_counts(e, rule, on)
-	}
-	count(counted) >= _history_n(value_set, rule)
+# Distinct agents: n that count make it met, else n that may count make it unknown.
+_history_count(entries, matching, rule, on, n) := "met" if {
+	count({lower(e.agent) | some e in matching; _counts(e, rule, on)}) >= n
 } else := "unknown" if {
-	possible := {lower(e.agent) |
-		some e in entries
-		_history_match(e, value_set, rule)
-		_may_count(e, rule, on)
-	}
-	count(possible) >= _history_n(value_set, rule)
+	count({lower(e.agent) | some e in matching; _may_count(e, rule, on)}) >= n
 } else := "invalid" if {
 	some e in entries
 	not _well_formed_history(e)
 } else := "invalid" if {
-	some e in entries
-	_history_match(e, value_set, rule)
+	# Every entry is well formed here: the matching ones are those of the value set.
+	some e in matching
 	_trial_dose_given(e, rule)
 	not _history_dose_readable(e.dose)
 } else := "unmet"
 
-_history_n(value_set, rule) := count(value_set.agents) if rule.each_agent
+_history_n(value_set, rule) := count(value_set.agents) if {
+	rule.each_agent
+} else := rule.n
 
-_history_n(_, rule) := rule.n if not rule.each_agent
-
-_history_match(e, _, rule) if {
+# Each helper below is one else chain: a branch is evaluated only when the one before fails.
+_history_match(e, value_set, rule) if {
 	rule.any_agent
-	_well_formed_history(e)
-}
-
-_history_match(e, value_set, rule) if {
-	not rule.any_agent
-	_well_formed_history(e)
+} else if {
 	lower(e.agent) in value_set.agents
-}
-
-_history_match(e, value_set, rule) if {
-	not rule.any_agent
+} else if {
 	not rule.each_agent
-	_well_formed_history(e)
 	e.class in value_set.classes
 }
 
@@ -424,9 +425,11 @@ _long_enough_or_unknown(e, rule, _) if {
 	object.get(e, "result", null) == null
 }
 
-_trial_end(e, _) := e.end_date if is_string(e.end_date)
-
-_trial_end(e, on) := on if object.get(e, "end_date", null) == null
+_trial_end(e, on) := e.end_date if {
+	is_string(e.end_date)
+} else := on if {
+	object.get(e, "end_date", null) == null
+}
 
 # Well formed: an object with a string agent; class and result strings when given; dates
 # real calendar days when given, the end not before the start.
@@ -435,18 +438,28 @@ _well_formed_history(e) if {
 	is_string(e.agent)
 	type_name(object.get(e, "class", null)) in {"null", "string"}
 	type_name(object.get(e, "result", null)) in {"null", "string"}
-	_optional_date(e, "start_date")
-	_optional_date(e, "end_date")
-	_ordered(e)
+	_well_dated(object.get(e, "start_date", null), object.get(e, "end_date", null))
+}
+
+# An entry without dates, the common case, has none to parse.
+_well_dated(start, end) if {
+	start == null
+	end == null
+} else if {
+	start == null
+	valid_date(end)
+} else if {
+	end == null
+	valid_date(start)
+} else if {
+	valid_date(start)
+	valid_date(end)
+	start <= end
 }
 
 _optional_date(e, key) if object.get(e, key, null) == null
 
 _optional_date(e, key) if date_parts(e[key])
-
-_ordered(e) if null in {object.get(e, "start_date", null), object.get(e, "end_date", null)}
-
-_ordered(e) if e.start_date <= e.end_date
 
 # concurrent_therapy_required(entries, value_set): some well-formed concurrent therapy is
 # in the value set.

@@ -90,7 +90,7 @@ decide_indicated(request, policy, coverage, texts, set, choice, statuses, order,
 	_indicated_base(request, policy, set),
 	{
 		"indication": {"id": choice.id, "heading": ind.heading},
-		"criteria": {id: _shown[statuses[id]] | some id in order},
+		"criteria": {id: object.get({"invalid": "unmet"}, s, s) | some id in order; s := statuses[id]},
 		"met": [id | some id in order; statuses[id] == "met"],
 	},
 	_indicated_outcome(all_of([statuses[id] | some id in ind.all_of]), request, ind, statuses, order, texts, derived),
@@ -154,23 +154,17 @@ _other_indication("pend_for_review", text) := {
 
 # A failing root: denied with the failing criteria (never through a condition) and nothing
 # missing. An unknown root: pended with the unknown leaves reachable through unknown
-# criteria only (an answer under a met or failing criterion changes nothing).
+# criteria only (an answer under a met or failing criterion changes nothing). Only the
+# criteria a path may go through lead on (the graph holds their edges alone).
 _indicated_outcome(root, _, ind, statuses, order, texts, derived) := {
 	"outcome": "denied",
 	"reason": "criteria_unmet",
-	"unmet": [{"id": id, "text": texts[id]} | some id in order; id in reached],
+	"unmet": unmet,
 } if {
 	root in {"unmet", "invalid"}
-	reached := graph.reachable(
-		object.union(
-			{id: [child | some child in object.get(derived.requires, id, []); statuses[child] in {"unmet", "invalid"}] |
-				some id in order
-				statuses[id] in {"unmet", "invalid"}
-			},
-			{"$root": [child | some child in ind.all_of; statuses[child] in {"unmet", "invalid"}]},
-		),
-		["$root"],
-	)
+	failing := {id: object.get(derived.requires, id, []) | some id in order; statuses[id] in {"unmet", "invalid"}}
+	reached := graph.reachable(failing, ind.all_of)
+	unmet := [{"id": id, "text": texts[id]} | some id in order; failing[id]; id in reached]
 }
 
 _indicated_outcome("unknown", _, ind, statuses, order, texts, derived) := {
@@ -178,6 +172,7 @@ _indicated_outcome("unknown", _, ind, statuses, order, texts, derived) := {
 	"reason": "information_missing",
 	"missing": [missing_entry(id, texts, derived) |
 		some id in order
+		statuses[id] == "unknown"
 		id in reached
 		derived.fields[id]
 	],

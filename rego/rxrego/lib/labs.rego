@@ -308,8 +308,20 @@ diagnosis_codes(entries, codes, qualifiers, biomarkers) := all_of(array.concat(
 	biomarkers,
 ))
 
+# An entry whose code and qualifiers all match makes the diagnosis met: the common case is
+# decided without a status per entry.
 _coded_diagnoses(entries, codes, qualifiers) := "unknown" if {
 	entries.state == "absent"
+} else := "met" if {
+	is_array(entries.value)
+	some entry in entries.value
+	is_string(entry.code)
+	replace(upper(trim_space(entry.code)), ".", "") in codes
+	icd10_well_formed(entry.code)
+	every name, accepted in qualifiers {
+		is_string(entry[name])
+		lower(entry[name]) in accepted
+	}
 } else := any_of([_coded_entry(entry, codes, qualifiers) | some entry in entries.value]) if {
 	is_array(entries.value)
 } else := "invalid"

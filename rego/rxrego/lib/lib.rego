@@ -44,18 +44,18 @@ any_of(statuses) := "met" if {
 	"invalid" in statuses
 } else := "unmet"
 
-# when(condition, requirement): met when the condition is definitely false.
-when(condition, requirement) := _when(all_of(condition), all_of(requirement))
-
-_when("met", requirement) := requirement
-
-_when("unmet", _) := "met"
-
-_when("invalid", _) := "invalid"
-
-_when("unknown", "met") := "met"
-
-_when("unknown", requirement) := "unknown" if requirement != "met"
+# when(condition, requirement): a met condition applies the requirement; an unmet one
+# switches it off; an invalid one never does; an unknown one does only when the requirement
+# holds anyway (all_of of each list).
+when(condition, requirement) := all_of(requirement) if {
+	all_of(condition) == "met"
+} else := "met" if {
+	"unmet" in condition
+} else := "invalid" if {
+	"invalid" in condition
+} else := "met" if {
+	all_of(requirement) == "met"
+} else := "unknown"
 
 # negation(status): `not:`, three-valued: met and unmet swap; unknown stays unknown (the
 # fact could go either way) and invalid stays invalid (a malformed fact is never met, so its
@@ -106,49 +106,49 @@ date_parts(s) := [y, m, d] if {
 
 valid_date(s) if date_parts(s)
 
-days_in_month(y, 2) := 29 if _leap(y)
-
-days_in_month(y, 2) := 28 if not _leap(y)
-
-days_in_month(_, m) := 30 if m in {4, 6, 9, 11}
-
-days_in_month(_, m) := 31 if m in {1, 3, 5, 7, 8, 10, 12}
-
-_leap(y) if {
-	y % 4 == 0
-	y % 100 != 0
-}
-
-_leap(y) if y % 400 == 0
-
 # add_months("2026-11-30", 3) == "2027-02-28": calendar months, clamped to the month's end.
-add_months(date, months) := sprintf("%04d-%02d-%02d", [y, m, d]) if {
-	[y0, m0, d0] := date_parts(date)
-	total := (((y0 * 12) + m0) - 1) + months
-	y := floor(total / 12)
-	m := (total % 12) + 1
-	d := min([d0, days_in_month(y, m)])
+# Go's AddDate normalises a date past a month's end into the next month, so the day is added
+# to the first of the target month and capped at that month's last day (the first of the
+# next month, less a day). Undefined for a string that is not a date YYYY-MM-DD.
+add_months(date, months) := time.format([
+	min([time.add_date(first, 0, 0, day - 1), time.add_date(first, 0, 1, -1)]),
+	"UTC",
+	"2006-01-02",
+]) if {
+	ns := time.parse_ns("2006-01-02", date)
+	day := time.date(ns)[2]
+	first := time.add_date(ns, 0, months, 1 - day)
 }
 
 days_between(earlier, later) := (_ns(later) - _ns(earlier)) / 86400000000000
 
 _ns(date) := time.parse_ns("2006-01-02", date)
 
-# age_years(birth, on): whole years from date_parts `birth` to date_parts `on`; the birthday
-# counts from its own day (less one year while (month, day) of `on` is before the birthday's).
-age_years(birth, on) := (on[0] - birth[0]) - to_number([on[1], on[2]] < [birth[1], birth[2]])
-
 # --- tests: one function per kind of leaf criterion -----------------------------------
 # Each takes the facts it reads (see `fact`), which a policy reads once per request, and
 # returns a status for any value; none is ever undefined.
 
-# service: date_parts of the date of service, or null when it is not a valid date.
+# service: date_parts of the date of service, or null when it is not a valid date. The age is
+# in whole years, the birthday counting from its own day (born on 29 February: a year older
+# on 1 March in a common year): it is at least n exactly when [birth year + n, birth month,
+# birth day] <= service, as arrays compare. A null bound is no bound. Not a date, born after
+# the date of service or no valid date of service (null, before every array): invalid.
 age(birth, service, min_years, max_years) := "unknown" if {
 	birth.state == "absent"
-} else := _in_range(age_years(parts, service), min_years, max_years) if {
-	is_array(service)
-	parts := date_parts(birth.value)
-	parts <= service
+} else := "unmet" if {
+	[y, m, d] := date_parts(birth.value)
+	[y, m, d] <= service
+	min_years != null
+	[y + min_years, m, d] > service
+} else := "met" if {
+	date_parts(birth.value) <= service
+	max_years == null
+} else := "met" if {
+	[y, m, d] := date_parts(birth.value)
+	[y, m, d] <= service
+	[(y + max_years) + 1, m, d] > service
+} else := "unmet" if {
+	date_parts(birth.value) <= service
 } else := "invalid"
 
 # service_date(request): date_parts of the request's date of service, or null.
@@ -189,8 +189,21 @@ diagnosis(entries, prefixes, qualifiers, biomarkers) := all_of(array.concat(
 	biomarkers,
 ))
 
+# An entry whose code and qualifiers all match makes the diagnosis met: the common case is
+# decided without a status per entry.
 _diagnoses(entries, prefixes, qualifiers) := "unknown" if {
 	entries.state == "absent"
+} else := "met" if {
+	is_array(entries.value)
+	some entry in entries.value
+	is_string(entry.code)
+	code := upper(replace(replace(entry.code, ".", ""), " ", ""))
+	some prefix in prefixes
+	startswith(code, prefix)
+	every name, accepted in qualifiers {
+		is_string(entry[name])
+		lower(entry[name]) in accepted
+	}
 } else := any_of([_diagnosis_entry(entry, prefixes, qualifiers) | some entry in entries.value]) if {
 	is_array(entries.value)
 } else := "invalid"
@@ -459,6 +472,10 @@ _supports(d, id) if id in d.supports
 #   "conditions": {id: ids}, "fields": {leaf id: request fields}, and when the policy has
 #   them "negates": {id: [the negated id]} and "documents": {leaf id: document types}} (a
 #   policy's derived.rego).
+# The optional parts (the investigational statement,
+# the approval, the request id) are comprehensions over a condition: empty when it does not
+# hold, and no function call. (Each function call, and each rule a query reads, costs an
+# evaluation; a table written inline as a literal costs nothing.)
 decide(request, policy, coverage, texts, set, statuses, derived) := object.union_n([
 	{
 		"outcome": outcome,
@@ -466,19 +483,35 @@ decide(request, policy, coverage, texts, set, statuses, derived) := object.union
 		"request_type": request.request_type,
 		"policy": policy,
 		"requirements": set.title,
-		"criteria": {id: _shown[statuses[id]] | some id in order},
+		"criteria": _criteria(statuses, order),
 		"met": [id | some id in order; statuses[id] == "met"],
-		"unmet": array.concat(_investigational(reason, coverage), _unmet(root, set, order, statuses, texts, derived)),
+		"unmet": array.concat(
+			[{"id": "investigational", "text": coverage.investigational} | reason == "investigational"],
+			_unmet(root, set, order, statuses, texts, derived),
+		),
 		"missing": _missing(root, set, order, statuses, texts, derived),
 	},
-	_approval(reason, request.date_of_service, set.duration_months),
-	request_id(request),
+	{"approval": {
+		"start": request.date_of_service,
+		"end": add_months(request.date_of_service, set.duration_months),
+		"duration_months": set.duration_months,
+	} |
+		reason == "criteria_met"
+	},
+	{"request_id": request.request_id | is_string(request.request_id)},
 ]) if {
 	order := derived.order[request.request_type]
 	root := root_status(set, statuses)
-	reason := _reason(root, object.get(statuses, coverage.indication, "met"))
-	outcome := _outcomes[reason]
+	[reason, outcome] := _reason(root, object.get(statuses, coverage.indication, "met"))
 }
+
+# The statuses as shown to callers, invalid as unmet; when none is invalid and the statuses
+# are those of the set's criteria alone (the indication among them), they are shown as they
+# are.
+_criteria(statuses, order) := statuses if {
+	count(statuses) == count(order)
+	not "invalid" in statuses
+} else := {id: object.get({"invalid": "unmet"}, s, s) | some id in order; s := statuses[id]}
 
 # root_status(set, statuses): the status of a requirement set's root (see decide).
 root_status(set, statuses) := all_of([statuses[id] | some id in set.all_of]) if {
@@ -491,31 +524,31 @@ _root_children(set) := object.get(set, "all_of", object.get(set, "any_of", objec
 
 # Unmet: criteria reachable from the root through failing criteria, never through a
 # condition (a condition that does not hold is not a reason to deny). A root that is not
-# failing has nothing unmet: the walk is skipped.
+# failing has nothing unmet: the walk is skipped. Only failing criteria lead on (the graph
+# holds their edges alone): a criterion that is not failing may be reached, but ends the path
+# and is not listed.
 _unmet(root, set, order, statuses, texts, derived) := [] if {
 	not root in {"unmet", "invalid"}
-} else := [{"id": id, "text": texts[id]} | some id in order; id in reached] if {
+} else := [{"id": id, "text": texts[id]} |
+	some id in order
+	statuses[id] in {"unmet", "invalid"}
+	id in reached
+] if {
 	reached := graph.reachable(
-		object.union(
-			{id: [child | some child in object.get(derived.requires, id, []); statuses[child] in {"unmet", "invalid"}] |
-				some id in order
-				statuses[id] in {"unmet", "invalid"}
-			},
-			{"$root": [child | some child in _root_children(set); statuses[child] in {"unmet", "invalid"}]},
-		),
-		["$root"],
+		{id: object.get(derived.requires, id, []) | some id in order; statuses[id] in {"unmet", "invalid"}},
+		_root_children(set),
 	)
 }
 
 # Missing: unknown leaves reachable from the root through criteria that are not met,
 # conditions included (an unknown condition is information to ask for). A met root has
-# nothing missing: the walk is skipped.
+# nothing missing: the walk is skipped. As for unmet, only criteria that are not met lead on.
 _missing(root, set, order, statuses, texts, derived) := [] if {
 	root == "met"
 } else := [missing_entry(id, texts, derived) |
 	some id in order
-	id in reached
 	statuses[id] == "unknown"
+	id in reached
 	derived.fields[id]
 ] if {
 	reached := graph.reachable(
@@ -553,38 +586,14 @@ missing_entry(id, texts, derived) := {
 	derived.documents[id]
 } else := {"id": id, "text": texts[id], "fields": derived.fields[id]}
 
-# How each status is shown to callers (invalid as unmet): a lookup, cheaper than a
-# function call per criterion.
-_shown := {"met": "met", "unmet": "unmet", "unknown": "unknown", "invalid": "unmet"}
-
-_outcomes := {
-	"criteria_met": "approved",
-	"information_missing": "pended",
-	"criteria_unmet": "denied",
-	"investigational": "denied",
-}
-
-# The root is met, unknown or failing (unmet or invalid); so is the indication.
-_reason(root, indication) := "criteria_met" if {
+# [reason, outcome]: the root is met, unknown or failing (unmet or invalid); so is the
+# indication.
+_reason(root, indication) := ["criteria_met", "approved"] if {
 	root == "met"
-} else := "information_missing" if {
+} else := ["information_missing", "pended"] if {
 	root == "unknown"
-} else := "investigational" if {
+} else := ["investigational", "denied"] if {
 	indication in {"unmet", "invalid"}
-} else := "criteria_unmet"
+} else := ["criteria_unmet", "denied"]
 
-_investigational("investigational", coverage) := [{"id": "investigational", "text": coverage.investigational}]
-
-_investigational(reason, _) := [] if reason != "investigational"
-
-_approval("criteria_met", start, months) := {"approval": {
-	"start": start,
-	"end": add_months(start, months),
-	"duration_months": months,
-}}
-
-_approval(reason, _, _) := {} if reason != "criteria_met"
-
-request_id(request) := {"request_id": request.request_id} if {
-	is_string(request.request_id)
-} else := {}
+request_id(request) := {"request_id": request.request_id | is_string(request.request_id)}

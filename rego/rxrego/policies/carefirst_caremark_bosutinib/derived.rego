@@ -124,24 +124,36 @@ derived := {
 	},
 }
 
-# Each request field the criteria read, read once: {"state": "absent" | "invalid" |
-# "present", "value": ...} (docs/semantics.md, "Reading a fact from the request").
-facts := lib.facts(input, {
-	"biomarkers.ABL1_rearrangement": ["biomarkers", "ABL1_rearrangement"],
-	"biomarkers.BCR_ABL1": ["biomarkers", "BCR_ABL1"],
-	"biomarkers.BCR_ABL1_F317L": ["biomarkers", "BCR_ABL1_F317L"],
-	"biomarkers.BCR_ABL1_G250E": ["biomarkers", "BCR_ABL1_G250E"],
-	"biomarkers.BCR_ABL1_T315I": ["biomarkers", "BCR_ABL1_T315I"],
-	"biomarkers.BCR_ABL1_V299L": ["biomarkers", "BCR_ABL1_V299L"],
-	"clinical_status.disease_progression": ["clinical_status", "disease_progression"],
-	"clinical_status.on_requested_drug_6_months": ["clinical_status", "on_requested_drug_6_months"],
-	"clinical_status.prior_hsct": ["clinical_status", "prior_hsct"],
-	"clinical_status.prior_tki_therapy": ["clinical_status", "prior_tki_therapy"],
-	"clinical_status.unacceptable_toxicity": ["clinical_status", "unacceptable_toxicity"],
-	"diagnoses": ["diagnoses"],
-	"labs": ["labs"],
-	"prior_therapies": ["prior_therapies"],
-})
+# Each request field the criteria of the request's requirement set read, read once:
+# {"state": "absent" | "invalid" | "present", "value": ...} (docs/semantics.md, "Reading a
+# fact from the request"). Only the set's facts are read: a criterion of another set has no
+# status for this request, and the decision never asks for one.
+facts := lib.facts(input, fact_paths[request_sets[input.request_type]])
+
+# The request fields each requirement set's criteria read, as the paths lib.facts walks.
+fact_paths := {
+	"initial": {
+		"biomarkers.ABL1_rearrangement": ["biomarkers", "ABL1_rearrangement"],
+		"biomarkers.BCR_ABL1": ["biomarkers", "BCR_ABL1"],
+		"biomarkers.BCR_ABL1_F317L": ["biomarkers", "BCR_ABL1_F317L"],
+		"biomarkers.BCR_ABL1_G250E": ["biomarkers", "BCR_ABL1_G250E"],
+		"biomarkers.BCR_ABL1_T315I": ["biomarkers", "BCR_ABL1_T315I"],
+		"biomarkers.BCR_ABL1_V299L": ["biomarkers", "BCR_ABL1_V299L"],
+		"clinical_status.prior_hsct": ["clinical_status", "prior_hsct"],
+		"clinical_status.prior_tki_therapy": ["clinical_status", "prior_tki_therapy"],
+		"diagnoses": ["diagnoses"],
+		"prior_therapies": ["prior_therapies"],
+	},
+	"renewal": {
+		"biomarkers.BCR_ABL1": ["biomarkers", "BCR_ABL1"],
+		"clinical_status.disease_progression": ["clinical_status", "disease_progression"],
+		"clinical_status.on_requested_drug_6_months": ["clinical_status", "on_requested_drug_6_months"],
+		"clinical_status.prior_hsct": ["clinical_status", "prior_hsct"],
+		"clinical_status.unacceptable_toxicity": ["clinical_status", "unacceptable_toxicity"],
+		"diagnoses": ["diagnoses"],
+		"labs": ["labs"],
+	},
+}
 
 # The date of service as [year, month, day] (null when it is not a valid date).
 service_date := lib.service_date(input)

@@ -170,22 +170,32 @@ derived := {
 	},
 }
 
-# Each request field the criteria read, read once: {"state": "absent" | "invalid" |
-# "present", "value": ...} (docs/semantics.md, "Reading a fact from the request").
-facts := lib.facts(input, {
-	"biomarkers.fh_pathogenic_variant": ["biomarkers", "fh_pathogenic_variant"],
-	"biomarkers.hofh_pathogenic_variants": ["biomarkers", "hofh_pathogenic_variants"],
-	"clinical_status.currently_receiving_praluent": ["clinical_status", "currently_receiving_praluent"],
-	"clinical_status.hofh_manifestations_before_age_10": ["clinical_status", "hofh_manifestations_before_age_10"],
-	"clinical_status.parent_untreated_ldl_190_or_tc_over_250": ["clinical_status", "parent_untreated_ldl_190_or_tc_over_250"],
-	"clinical_status.statin_muscle_symptoms_resolved_on_stopping": ["clinical_status", "statin_muscle_symptoms_resolved_on_stopping"],
-	"diagnoses": ["diagnoses"],
-	"documents": ["documents"],
-	"labs": ["labs"],
-	"patient.birth_date": ["patient", "birth_date"],
-	"prescriber.attestations.response_to_praluent": ["prescriber", "attestations", "response_to_praluent"],
-	"prior_therapies": ["prior_therapies"],
-})
+# Each request field the criteria of the request's requirement set read, read once:
+# {"state": "absent" | "invalid" | "present", "value": ...} (docs/semantics.md, "Reading a
+# fact from the request"). Only the set's facts are read: a criterion of another set has no
+# status for this request, and the decision never asks for one.
+facts := lib.facts(input, fact_paths[request_sets[input.request_type]])
+
+# The request fields each requirement set's criteria read, as the paths lib.facts walks.
+fact_paths := {
+	"initial": {
+		"biomarkers.fh_pathogenic_variant": ["biomarkers", "fh_pathogenic_variant"],
+		"biomarkers.hofh_pathogenic_variants": ["biomarkers", "hofh_pathogenic_variants"],
+		"clinical_status.hofh_manifestations_before_age_10": ["clinical_status", "hofh_manifestations_before_age_10"],
+		"clinical_status.parent_untreated_ldl_190_or_tc_over_250": ["clinical_status", "parent_untreated_ldl_190_or_tc_over_250"],
+		"clinical_status.statin_muscle_symptoms_resolved_on_stopping": ["clinical_status", "statin_muscle_symptoms_resolved_on_stopping"],
+		"diagnoses": ["diagnoses"],
+		"documents": ["documents"],
+		"labs": ["labs"],
+		"patient.birth_date": ["patient", "birth_date"],
+		"prior_therapies": ["prior_therapies"],
+	},
+	"renewal": {
+		"clinical_status.currently_receiving_praluent": ["clinical_status", "currently_receiving_praluent"],
+		"diagnoses": ["diagnoses"],
+		"prescriber.attestations.response_to_praluent": ["prescriber", "attestations", "response_to_praluent"],
+	},
+}
 
 # The date of service as [year, month, day] (null when it is not a valid date).
 service_date := lib.service_date(input)

@@ -61,20 +61,35 @@ derived := {
 	},
 }
 
-# Each request field the criteria read, read once: {"state": "absent" | "invalid" |
-# "present", "value": ...} (docs/semantics.md, "Reading a fact from the request").
-facts := lib.facts(input, {
-	"biomarkers.CD22": ["biomarkers", "CD22"],
-	"biomarkers.philadelphia_chromosome": ["biomarkers", "philadelphia_chromosome"],
-	"clinical_status.disease_progression": ["clinical_status", "disease_progression"],
-	"clinical_status.unacceptable_toxicity": ["clinical_status", "unacceptable_toxicity"],
-	"diagnoses": ["diagnoses"],
-	"patient.birth_date": ["patient", "birth_date"],
-	"prescriber.attestations.liver_tests_each_dose": ["prescriber", "attestations", "liver_tests_each_dose"],
-	"prescriber.attestations.no_alkylating_hsct_conditioning": ["prescriber", "attestations", "no_alkylating_hsct_conditioning"],
-	"prescriber.attestations.vod_monitoring": ["prescriber", "attestations", "vod_monitoring"],
-	"prior_therapies": ["prior_therapies"],
-})
+# Each request field the criteria of the request's requirement set read, read once:
+# {"state": "absent" | "invalid" | "present", "value": ...} (docs/semantics.md, "Reading a
+# fact from the request"). Only the set's facts are read: a criterion of another set has no
+# status for this request, and the decision never asks for one.
+facts := lib.facts(input, fact_paths[request_sets[input.request_type]])
+
+# The request fields each requirement set's criteria read, as the paths lib.facts walks.
+fact_paths := {
+	"initial": {
+		"biomarkers.CD22": ["biomarkers", "CD22"],
+		"biomarkers.philadelphia_chromosome": ["biomarkers", "philadelphia_chromosome"],
+		"diagnoses": ["diagnoses"],
+		"patient.birth_date": ["patient", "birth_date"],
+		"prescriber.attestations.liver_tests_each_dose": ["prescriber", "attestations", "liver_tests_each_dose"],
+		"prescriber.attestations.no_alkylating_hsct_conditioning": ["prescriber", "attestations", "no_alkylating_hsct_conditioning"],
+		"prescriber.attestations.vod_monitoring": ["prescriber", "attestations", "vod_monitoring"],
+		"prior_therapies": ["prior_therapies"],
+	},
+	"renewal": {
+		"biomarkers.CD22": ["biomarkers", "CD22"],
+		"clinical_status.disease_progression": ["clinical_status", "disease_progression"],
+		"clinical_status.unacceptable_toxicity": ["clinical_status", "unacceptable_toxicity"],
+		"diagnoses": ["diagnoses"],
+		"patient.birth_date": ["patient", "birth_date"],
+		"prescriber.attestations.liver_tests_each_dose": ["prescriber", "attestations", "liver_tests_each_dose"],
+		"prescriber.attestations.no_alkylating_hsct_conditioning": ["prescriber", "attestations", "no_alkylating_hsct_conditioning"],
+		"prescriber.attestations.vod_monitoring": ["prescriber", "attestations", "vod_monitoring"],
+	},
+}
 
 # The date of service as [year, month, day] (null when it is not a valid date).
 service_date := lib.service_date(input)

@@ -123,6 +123,6 @@ requirements["renewal"] := {
 decision := lib.decide(input, policy, coverage, texts, set, statuses, derived) if {
 	set := requirements[request_sets[input.request_type]]
 
-	# Only the statuses of the set's criteria (and of the indication) are evaluated.
-	statuses := {id: status[id] | some id in array.concat(derived.order[input.request_type], [coverage.indication])}
+	# Only the statuses of the set's criteria (the indication among them) are evaluated.
+	statuses := {id: status[id] | some id in derived.order[input.request_type]}
 }

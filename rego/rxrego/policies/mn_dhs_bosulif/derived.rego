@@ -50,15 +50,22 @@ derived := {
 	},
 }
 
-# Each request field the criteria read, read once: {"state": "absent" | "invalid" |
-# "present", "value": ...} (docs/semantics.md, "Reading a fact from the request").
-facts := lib.facts(input, {
-	"diagnoses": ["diagnoses"],
-	"drug": ["drug"],
-	"prior_therapies": ["prior_therapies"],
-	"quantity.days_supply": ["quantity", "days_supply"],
-	"quantity.units": ["quantity", "units"],
-})
+# Each request field the criteria of the request's requirement set read, read once:
+# {"state": "absent" | "invalid" | "present", "value": ...} (docs/semantics.md, "Reading a
+# fact from the request"). Only the set's facts are read: a criterion of another set has no
+# status for this request, and the decision never asks for one.
+facts := lib.facts(input, fact_paths[request_sets[input.request_type]])
+
+# The request fields each requirement set's criteria read, as the paths lib.facts walks.
+fact_paths := {
+	"initial": {
+		"diagnoses": ["diagnoses"],
+		"drug": ["drug"],
+		"prior_therapies": ["prior_therapies"],
+		"quantity.days_supply": ["quantity", "days_supply"],
+		"quantity.units": ["quantity", "units"],
+	},
+}
 
 # The products the request's drug identifiers name (the router's `products`; none when it
 # named none).

@@ -100,25 +100,38 @@ derived := {
 	},
 }
 
-# Each request field the criteria read, read once: {"state": "absent" | "invalid" |
-# "present", "value": ...} (docs/semantics.md, "Reading a fact from the request").
-facts := lib.facts(input, {
-	"clinical_status.sleep_study_scored_aasm_1b": ["clinical_status", "sleep_study_scored_aasm_1b"],
-	"concurrent_therapies": ["concurrent_therapies"],
-	"diagnoses": ["diagnoses"],
-	"documents": ["documents"],
-	"dose": ["dose"],
-	"labs": ["labs"],
-	"patient.birth_date": ["patient", "birth_date"],
-	"patient.bmi": ["patient", "bmi"],
-	"patient.height": ["patient", "height"],
-	"patient.weight": ["patient", "weight"],
-	"prescriber.attestations.cpap_evaluated_and_counselled": ["prescriber", "attestations", "cpap_evaluated_and_counselled"],
-	"prescriber.attestations.positive_clinical_response": ["prescriber", "attestations", "positive_clinical_response"],
-	"prescriber.specialty": ["prescriber", "specialty"],
-	"prior_therapies": ["prior_therapies"],
-	"treatment.start_date": ["treatment", "start_date"],
-})
+# Each request field the criteria of the request's requirement set read, read once:
+# {"state": "absent" | "invalid" | "present", "value": ...} (docs/semantics.md, "Reading a
+# fact from the request"). Only the set's facts are read: a criterion of another set has no
+# status for this request, and the decision never asks for one.
+facts := lib.facts(input, fact_paths[request_sets[input.request_type]])
+
+# The request fields each requirement set's criteria read, as the paths lib.facts walks.
+fact_paths := {
+	"initial": {
+		"clinical_status.sleep_study_scored_aasm_1b": ["clinical_status", "sleep_study_scored_aasm_1b"],
+		"concurrent_therapies": ["concurrent_therapies"],
+		"diagnoses": ["diagnoses"],
+		"documents": ["documents"],
+		"labs": ["labs"],
+		"patient.birth_date": ["patient", "birth_date"],
+		"patient.bmi": ["patient", "bmi"],
+		"patient.height": ["patient", "height"],
+		"patient.weight": ["patient", "weight"],
+		"prescriber.attestations.cpap_evaluated_and_counselled": ["prescriber", "attestations", "cpap_evaluated_and_counselled"],
+		"prescriber.specialty": ["prescriber", "specialty"],
+		"prior_therapies": ["prior_therapies"],
+	},
+	"renewal": {
+		"concurrent_therapies": ["concurrent_therapies"],
+		"diagnoses": ["diagnoses"],
+		"documents": ["documents"],
+		"dose": ["dose"],
+		"labs": ["labs"],
+		"prescriber.attestations.positive_clinical_response": ["prescriber", "attestations", "positive_clinical_response"],
+		"treatment.start_date": ["treatment", "start_date"],
+	},
+}
 
 # The date of service as [year, month, day] (null when it is not a valid date).
 service_date := lib.service_date(input)

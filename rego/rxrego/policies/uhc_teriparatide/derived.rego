@@ -97,24 +97,35 @@ derived := {
 	},
 }
 
-# Each request field the criteria read, read once: {"state": "absent" | "invalid" |
-# "present", "value": ...} (docs/semantics.md, "Reading a fact from the request").
-facts := lib.facts(input, {
-	"clinical_status.fracture_in_past_12_months": ["clinical_status", "fracture_in_past_12_months"],
-	"clinical_status.fracture_on_osteoporosis_therapy": ["clinical_status", "fracture_on_osteoporosis_therapy"],
-	"clinical_status.fracture_on_skeletal_harmful_drug": ["clinical_status", "fracture_on_skeletal_harmful_drug"],
-	"clinical_status.high_fall_risk_or_injurious_falls": ["clinical_status", "high_fall_risk_or_injurious_falls"],
-	"clinical_status.multiple_fractures": ["clinical_status", "multiple_fractures"],
-	"diagnoses": ["diagnoses"],
-	"documents": ["documents"],
-	"labs": ["labs"],
-	"patient.sex": ["patient", "sex"],
-	"prescriber.attestations.other_high_fracture_risk": ["prescriber", "attestations", "other_high_fracture_risk"],
-	"prescriber.attestations.remains_or_returned_high_fracture_risk": ["prescriber", "attestations", "remains_or_returned_high_fracture_risk"],
-	"prescriber.attestations.risk_benefit_beyond_24_months_reviewed": ["prescriber", "attestations", "risk_benefit_beyond_24_months_reviewed"],
-	"prior_therapies": ["prior_therapies"],
-	"therapy.months_received": ["therapy", "months_received"],
-})
+# Each request field the criteria of the request's requirement set read, read once:
+# {"state": "absent" | "invalid" | "present", "value": ...} (docs/semantics.md, "Reading a
+# fact from the request"). Only the set's facts are read: a criterion of another set has no
+# status for this request, and the decision never asks for one.
+facts := lib.facts(input, fact_paths[request_sets[input.request_type]])
+
+# The request fields each requirement set's criteria read, as the paths lib.facts walks.
+fact_paths := {
+	"initial": {
+		"clinical_status.fracture_in_past_12_months": ["clinical_status", "fracture_in_past_12_months"],
+		"clinical_status.fracture_on_osteoporosis_therapy": ["clinical_status", "fracture_on_osteoporosis_therapy"],
+		"clinical_status.fracture_on_skeletal_harmful_drug": ["clinical_status", "fracture_on_skeletal_harmful_drug"],
+		"clinical_status.high_fall_risk_or_injurious_falls": ["clinical_status", "high_fall_risk_or_injurious_falls"],
+		"clinical_status.multiple_fractures": ["clinical_status", "multiple_fractures"],
+		"diagnoses": ["diagnoses"],
+		"documents": ["documents"],
+		"labs": ["labs"],
+		"patient.sex": ["patient", "sex"],
+		"prescriber.attestations.other_high_fracture_risk": ["prescriber", "attestations", "other_high_fracture_risk"],
+		"prescriber.attestations.remains_or_returned_high_fracture_risk": ["prescriber", "attestations", "remains_or_returned_high_fracture_risk"],
+		"prior_therapies": ["prior_therapies"],
+		"therapy.months_received": ["therapy", "months_received"],
+	},
+	"renewal": {
+		"diagnoses": ["diagnoses"],
+		"prescriber.attestations.remains_or_returned_high_fracture_risk": ["prescriber", "attestations", "remains_or_returned_high_fracture_risk"],
+		"prescriber.attestations.risk_benefit_beyond_24_months_reviewed": ["prescriber", "attestations", "risk_benefit_beyond_24_months_reviewed"],
+	},
+}
 
 # The date of service as [year, month, day] (null when it is not a valid date).
 service_date := lib.service_date(input)

@@ -90,24 +90,36 @@ derived := {
 	},
 }
 
-# Each request field the criteria read, read once: {"state": "absent" | "invalid" |
-# "present", "value": ...} (docs/semantics.md, "Reading a fact from the request").
-facts := lib.facts(input, {
-	"clinical_status.parasitic_infection": ["clinical_status", "parasitic_infection"],
-	"clinical_status.pruritus_and_flares_reduced": ["clinical_status", "pruritus_and_flares_reduced"],
-	"concurrent_therapies": ["concurrent_therapies"],
-	"diagnoses": ["diagnoses"],
-	"documents": ["documents"],
-	"labs": ["labs"],
-	"patient.birth_date": ["patient", "birth_date"],
-	"prescriber.attestations.calcineurin_inhibitor_trial_reached_label_maximum": ["prescriber", "attestations", "calcineurin_inhibitor_trial_reached_label_maximum"],
-	"prescriber.attestations.corticosteroid_trial_reached_label_maximum": ["prescriber", "attestations", "corticosteroid_trial_reached_label_maximum"],
-	"prescriber.attestations.exacerbating_factors_addressed": ["prescriber", "attestations", "exacerbating_factors_addressed"],
-	"prescriber.consulting_specialties": ["prescriber", "consulting_specialties"],
-	"prescriber.specialty": ["prescriber", "specialty"],
-	"prior_therapies": ["prior_therapies"],
-	"treatment.start_date": ["treatment", "start_date"],
-})
+# Each request field the criteria of the request's requirement set read, read once:
+# {"state": "absent" | "invalid" | "present", "value": ...} (docs/semantics.md, "Reading a
+# fact from the request"). Only the set's facts are read: a criterion of another set has no
+# status for this request, and the decision never asks for one.
+facts := lib.facts(input, fact_paths[request_sets[input.request_type]])
+
+# The request fields each requirement set's criteria read, as the paths lib.facts walks.
+fact_paths := {
+	"initial": {
+		"clinical_status.parasitic_infection": ["clinical_status", "parasitic_infection"],
+		"concurrent_therapies": ["concurrent_therapies"],
+		"diagnoses": ["diagnoses"],
+		"documents": ["documents"],
+		"labs": ["labs"],
+		"patient.birth_date": ["patient", "birth_date"],
+		"prescriber.attestations.calcineurin_inhibitor_trial_reached_label_maximum": ["prescriber", "attestations", "calcineurin_inhibitor_trial_reached_label_maximum"],
+		"prescriber.attestations.corticosteroid_trial_reached_label_maximum": ["prescriber", "attestations", "corticosteroid_trial_reached_label_maximum"],
+		"prescriber.attestations.exacerbating_factors_addressed": ["prescriber", "attestations", "exacerbating_factors_addressed"],
+		"prescriber.consulting_specialties": ["prescriber", "consulting_specialties"],
+		"prescriber.specialty": ["prescriber", "specialty"],
+		"prior_therapies": ["prior_therapies"],
+	},
+	"renewal": {
+		"clinical_status.pruritus_and_flares_reduced": ["clinical_status", "pruritus_and_flares_reduced"],
+		"concurrent_therapies": ["concurrent_therapies"],
+		"diagnoses": ["diagnoses"],
+		"labs": ["labs"],
+		"treatment.start_date": ["treatment", "start_date"],
+	},
+}
 
 # The date of service as [year, month, day] (null when it is not a valid date).
 service_date := lib.service_date(input)

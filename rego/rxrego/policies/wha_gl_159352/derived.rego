@@ -68,14 +68,25 @@ derived := {
 	},
 }
 
-# Each request field the criteria read, read once: {"state": "absent" | "invalid" |
-# "present", "value": ...} (docs/semantics.md, "Reading a fact from the request").
-facts := lib.facts(input, {
-	"clinical_status.disease_progression": ["clinical_status", "disease_progression"],
-	"diagnoses": ["diagnoses"],
-	"patient.birth_date": ["patient", "birth_date"],
-	"prior_therapies": ["prior_therapies"],
-})
+# Each request field the criteria of the request's requirement set read, read once:
+# {"state": "absent" | "invalid" | "present", "value": ...} (docs/semantics.md, "Reading a
+# fact from the request"). Only the set's facts are read: a criterion of another set has no
+# status for this request, and the decision never asks for one.
+facts := lib.facts(input, fact_paths[request_sets[input.request_type]])
+
+# The request fields each requirement set's criteria read, as the paths lib.facts walks.
+fact_paths := {
+	"continuation": {"diagnoses": ["diagnoses"], "patient.birth_date": ["patient", "birth_date"]},
+	"initial": {
+		"diagnoses": ["diagnoses"],
+		"patient.birth_date": ["patient", "birth_date"],
+		"prior_therapies": ["prior_therapies"],
+	},
+	"renewal": {
+		"clinical_status.disease_progression": ["clinical_status", "disease_progression"],
+		"diagnoses": ["diagnoses"],
+	},
+}
 
 # The date of service as [year, month, day] (null when it is not a valid date).
 service_date := lib.service_date(input)

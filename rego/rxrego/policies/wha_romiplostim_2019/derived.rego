@@ -44,17 +44,30 @@ derived := {
 	},
 }
 
-# Each request field the criteria read, read once: {"state": "absent" | "invalid" |
-# "present", "value": ...} (docs/semantics.md, "Reading a fact from the request").
-facts := lib.facts(input, {
-	"diagnoses": ["diagnoses"],
-	"dose": ["dose"],
-	"labs": ["labs"],
-	"patient.weight": ["patient", "weight"],
-	"prior_therapies": ["prior_therapies"],
-	"procedures": ["procedures"],
-	"treatment.start_date": ["treatment", "start_date"],
-})
+# Each request field the criteria of the request's requirement set read, read once:
+# {"state": "absent" | "invalid" | "present", "value": ...} (docs/semantics.md, "Reading a
+# fact from the request"). Only the set's facts are read: a criterion of another set has no
+# status for this request, and the decision never asks for one.
+facts := lib.facts(input, fact_paths[request_sets[input.request_type]])
+
+# The request fields each requirement set's criteria read, as the paths lib.facts walks.
+fact_paths := {
+	"initial": {
+		"diagnoses": ["diagnoses"],
+		"dose": ["dose"],
+		"labs": ["labs"],
+		"patient.weight": ["patient", "weight"],
+		"prior_therapies": ["prior_therapies"],
+		"procedures": ["procedures"],
+		"treatment.start_date": ["treatment", "start_date"],
+	},
+	"renewal": {
+		"diagnoses": ["diagnoses"],
+		"dose": ["dose"],
+		"labs": ["labs"],
+		"patient.weight": ["patient", "weight"],
+	},
+}
 
 # The date of service as [year, month, day] (null when it is not a valid date).
 service_date := lib.service_date(input)

@@ -192,6 +192,12 @@ test_history_invalid if {
 	lib.history(_p([no_such_day]), _tki_set, _failed, _on) == "invalid"
 	backwards := {"agent": "imatinib", "result": "failed", "start_date": "2026-03-01", "end_date": "2026-01-01"}
 	lib.history(_p([backwards]), _tki_set, _failed, _on) == "invalid"
+	no_such_end := {"agent": "imatinib", "result": "failed", "end_date": "2026-02-30"}
+	lib.history(_p([no_such_end]), _tki_set, _failed, _on) == "invalid"
+
+	# dated entries are read as undated ones are: an end date alone is well formed
+	ended := {"agent": "imatinib", "result": "failed", "end_date": "2026-01-01"}
+	lib.history(_p([ended]), _tki_set, _failed, _on) == "met"
 
 	# a malformed entry beside one that counts does not matter
 	lib.history(_p([{"agent": "imatinib", "result": "failed"}, {"agent": 1}]), _tki_set, _failed, _on) == "met"

@@ -156,13 +156,17 @@ test_date_parts if {
 	lib.service_date({}) == null
 }
 
-test_days_in_month if {
+# From the 31st, each month ends on its own last day (29 February only in leap years).
+test_add_months_ends_each_month_on_its_last_day if {
 	every row in [
-		[2026, 1, 31], [2026, 2, 28], [2026, 3, 31], [2026, 4, 30], [2026, 5, 31], [2026, 6, 30],
-		[2026, 7, 31], [2026, 8, 31], [2026, 9, 30], [2026, 10, 31], [2026, 11, 30], [2026, 12, 31],
-		[2024, 2, 29], [2000, 2, 29], [1900, 2, 28], [2100, 2, 28],
+		["2026-01-31", 0, "2026-01-31"], ["2026-01-31", 1, "2026-02-28"], ["2026-01-31", 2, "2026-03-31"],
+		["2026-01-31", 3, "2026-04-30"], ["2026-01-31", 4, "2026-05-31"], ["2026-01-31", 5, "2026-06-30"],
+		["2026-01-31", 6, "2026-07-31"], ["2026-01-31", 7, "2026-08-31"], ["2026-01-31", 8, "2026-09-30"],
+		["2026-01-31", 9, "2026-10-31"], ["2026-01-31", 10, "2026-11-30"], ["2026-01-31", 11, "2026-12-31"],
+		["2024-01-31", 1, "2024-02-29"], ["2000-01-31", 1, "2000-02-29"], ["1900-01-31", 1, "1900-02-28"],
+		["2100-01-31", 1, "2100-02-28"],
 	] {
-		lib.days_in_month(row[0], row[1]) == row[2]
+		lib.add_months(row[0], row[1]) == row[2]
 	}
 }
 
@@ -184,6 +188,18 @@ test_add_months_clamps_to_the_end_of_a_shorter_month if {
 		lib.add_months(row[0], row[1]) == row[2]
 	}
 	not lib.add_months("2026-02-30", 1)
+	not lib.add_months("2026-2-3", 1)
+}
+
+# A range with a bound left null is open on that side.
+test_in_range if {
+	every row in [
+		[5, 1, 10, "met"], [1, 1, 10, "met"], [10, 1, 10, "met"], [0, 1, 10, "unmet"], [11, 1, 10, "unmet"],
+		[5, null, 10, "met"], [11, null, 10, "unmet"], [5, 1, null, "met"], [0, 1, null, "unmet"],
+		[5, null, null, "met"],
+	] {
+		lib._in_range(row[0], row[1], row[2]) == row[3]
+	}
 }
 
 test_days_between if {
@@ -193,20 +209,25 @@ test_days_between if {
 }
 
 # Whole years; the birthday counts from its own day; born on 29 February, a year older on
-# 1 March in a common year and on 29 February in a leap year.
-test_age_years_on_and_around_birthdays if {
+# 1 March in a common year and on 29 February in a leap year. Each row: birth, date of
+# service, the age then: at least that age is met, one year more is not, and at most one
+# year less is not.
+test_age_on_and_around_birthdays if {
 	every row in [
-		[[2025, 5, 10], [2026, 5, 9], 0],
-		[[2025, 5, 10], [2026, 5, 10], 1],
-		[[2025, 5, 10], [2026, 5, 11], 1],
-		[[2008, 6, 15], [2026, 6, 14], 17],
-		[[2008, 6, 15], [2026, 6, 15], 18],
-		[[2024, 2, 29], [2025, 2, 28], 0],
-		[[2024, 2, 29], [2025, 3, 1], 1],
-		[[2024, 2, 29], [2028, 2, 28], 3],
-		[[2024, 2, 29], [2028, 2, 29], 4],
-		[[1980, 3, 20], [1980, 3, 20], 0],
+		["2025-05-10", [2026, 5, 9], 0],
+		["2025-05-10", [2026, 5, 10], 1],
+		["2025-05-10", [2026, 5, 11], 1],
+		["2008-06-15", [2026, 6, 14], 17],
+		["2008-06-15", [2026, 6, 15], 18],
+		["2024-02-29", [2025, 2, 28], 0],
+		["2024-02-29", [2025, 3, 1], 1],
+		["2024-02-29", [2028, 2, 28], 3],
+		["2024-02-29", [2028, 2, 29], 4],
+		["1980-03-20", [1980, 3, 20], 0],
 	] {
-		lib.age_years(row[0], row[1]) == row[2]
+		birth := {"state": "present", "value": row[0]}
+		lib.age(birth, row[1], row[2], row[2]) == "met"
+		lib.age(birth, row[1], row[2] + 1, null) == "unmet"
+		lib.age(birth, row[1], null, row[2] - 1) == "unmet"
 	}
 }
