@@ -132,7 +132,25 @@ CASES = {
         insert(19, "    <<: {note: shared}"), 20, "criteria.adult", "merge keys (<<) are not allowed"
     ),
     "bad explicit tag": Case(at(3, '"T-1"', "!!float abc"), 3, "number", "invalid value 'abc' for tag !!float"),
+    "over-indented first key": Case(
+        at(23, "    text: Chronic myeloid leukemia", "      text: Chronic myeloid leukemia"),
+        23,
+        "",
+        "line 23 is indented 2 space(s) more than line 24 below it, a key of the same mapping (under 'diagnosis:')",
+    ),
     # --- the JSON Schema ------------------------------------------------------------------
+    "duration with months and plan_year": Case(
+        at(34, "duration_months: 3", "duration: {months: 6, plan_year: {starts: 01-01}}"),
+        34,
+        "requirements.initial.duration",
+        "give either months or plan_year, not both (found months and plan_year)",
+    ),
+    "duration with neither": Case(
+        at(34, "duration_months: 3", "duration: {lifetime_cap_months: 6}"),
+        34,
+        "requirements.initial.duration",
+        "give one of months or plan_year (found neither)",
+    ),
     "unknown top-level key": Case(
         at(5, "section:", "sectoin:"), 5, "sectoin", "unknown field 'sectoin'; did you mean 'section'?"
     ),
