@@ -636,6 +636,17 @@ def _semantic_issues(
                 )
             )
         other = cov.get("other_indications")
+        if with_indications and "investigational" in cov and other is None:
+            issues.append(
+                issue(
+                    ("coverage", "investigational"),
+                    "a policy written with indications does not read coverage.investigational: without "
+                    "other_indications a request outside every indication is not_covered; to deny it as "
+                    "investigational write other_indications: {outcome: investigational, statement: ...} "
+                    "(the statement is quoted in the denial) in place of investigational",
+                    key=True,
+                )
+            )
         if other is not None:
             if not with_indications:
                 issues.append(
