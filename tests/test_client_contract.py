@@ -51,7 +51,8 @@ def _typed(d: Decision) -> dict[str, Any]:
         doc["unmet"] = [{"id": c.id, "text": c.text} for c in d.unmet]
     if "missing" in raw:
         doc["missing"] = [
-            {"id": m.id, "text": m.text, "fields": list(m.fields)} | ({"documents": list(m.documents)} if m.documents else {})
+            {"id": m.id, "text": m.text, "fields": list(m.fields)}
+            | ({"documents": list(m.documents)} if m.documents else {})
             for m in d.missing
         ]
     if "met" in raw:
@@ -94,7 +95,9 @@ def test_the_schema_declares_every_key_a_recorded_decision_has():
     props = schema["properties"]
     decisions = list(_decisions().values())
     assert set().union(*decisions) <= set(props)
-    assert {k for d in decisions for m in d.get("missing", []) for k in m} <= set(props["missing"]["items"]["properties"])
+    assert {k for d in decisions for m in d.get("missing", []) for k in m} <= set(
+        props["missing"]["items"]["properties"]
+    )
     assert {k for d in decisions for k in d.get("approval", {})} <= set(props["approval"]["properties"])
 
 
@@ -113,7 +116,12 @@ def test_missing_carries_the_document_types_that_would_satisfy_it():
             "outcome": "pended",
             "reason": "information_missing",
             "missing": [
-                {"id": "report", "text": "A genetic test report", "fields": ["documents"], "documents": ["genetic_test_report"]},
+                {
+                    "id": "report",
+                    "text": "A genetic test report",
+                    "fields": ["documents"],
+                    "documents": ["genetic_test_report"],
+                },
                 {"id": "age", "text": "Age 18 or older", "fields": ["patient.birth_date"]},
             ],
         }
@@ -124,7 +132,16 @@ def test_missing_carries_the_document_types_that_would_satisfy_it():
     )
 
 
-@pytest.mark.parametrize("doc", [{"outcome": "pended", "reason": "information_missing", "missing": [{"id": "x", "text": "t", "fields": [], "documents": "chart_notes"}]}])
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {
+            "outcome": "pended",
+            "reason": "information_missing",
+            "missing": [{"id": "x", "text": "t", "fields": [], "documents": "chart_notes"}],
+        }
+    ],
+)
 def test_documents_off_the_contract_are_refused(doc):
     from rxrego.client import UnexpectedResponse
 

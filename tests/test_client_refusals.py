@@ -31,7 +31,7 @@ def recorder():
     seen: list[str] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 (http.server's name)
+        def do_POST(self):
             seen.append(self.path)
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
             body = json.dumps({"result": PENDED}).encode()

@@ -249,7 +249,10 @@ def test_every_static_error_of_a_case_file_is_reported_in_one_run(tmp_path):
         (11, "cases[0].expectt"): "unknown field 'expectt'; did you mean 'expect'?",
         (15, "cases[1].expect.outcome"): "'approve' is not a decision outcome: did you mean 'approved'?",
         (15, "cases[1].expect.unmet[0]"): "the policy defines no criterion 'no_such_criterion'",
-        (15, "cases[1].expect.unmet[1].id"): "the policy defines no criterion 'age_1_or_olderr'; did you mean 'age_1_or_older'?",
+        (
+            15,
+            "cases[1].expect.unmet[1].id",
+        ): "the policy defines no criterion 'age_1_or_olderr'; did you mean 'age_1_or_older'?",
         (15, "cases[1].expect.aproval"): "unknown decision key 'aproval'; did you mean 'approval'?",
         (16, "cases[2].name"): "duplicate case name 'misspelt-expect' (first on line 12)",
         (19, "cases[2].expect.reason"): "'criteria_unmett' is not a decision reason: did you mean 'criteria_unmet'?",

@@ -798,7 +798,9 @@ def test_investigational_without_other_indications_is_an_error_in_the_indication
     assert "write other_indications: {outcome: investigational, statement: ...}" in issue.message
     # With other_indications beside it, the spec is as valid as the example.
     both = example.replace(old, old + "  investigational: Other uses are investigational.\n")
-    assert not [i for i in _issues_or_none(_write(workdir, "policies/both.yaml", both)) if i.path == "coverage.investigational"]
+    assert not [
+        i for i in _issues_or_none(_write(workdir, "policies/both.yaml", both)) if i.path == "coverage.investigational"
+    ]
 
 
 def _issues_or_none(path: Path) -> list[SpecIssue]:

@@ -137,7 +137,7 @@ def check_request(request: Any, prefix: tuple = ()) -> None:
         if not isinstance(request_id, str):
             raise InvalidRequest(
                 f"the request was not sent: {field}: must be a string (the request schema's type), "
-                f"not {type(request_id).__name__} {request_id!r:.40}; send it as text, e.g. \"{request_id!s:.40}\"",
+                f'not {type(request_id).__name__} {request_id!r:.40}; send it as text, e.g. "{request_id!s:.40}"',
                 field=field,
             )
         if len(request_id) > MAX_REQUEST_ID_CHARS:

@@ -83,7 +83,7 @@ def load_case_file(path: Path, criteria: Mapping[str, Collection[str]] | None = 
     data = located.data
     if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
         raise SpecError(issues or [located.issue((), "expected a mapping with policy and cases")])
-    bases = data.get("bases") if isinstance(data.get("bases"), dict) else {}
+    bases: dict = data["bases"] if isinstance(data.get("bases"), dict) else {}
     policy = data.get("policy")
     known = criteria.get(policy) if criteria is not None and isinstance(policy, str) else None
     cases: list[Case] = []
@@ -141,7 +141,9 @@ def _expect_issues(located, where: tuple, expect: dict, known: Collection[str] |
             hint = difflib.get_close_matches(str(value), allowed, n=1)
             tip = f"did you mean '{hint[0]}'? " if hint else ""
             out.append(
-                located.issue((*where, key), f"{value!r} is not a decision {key}: {tip}expected one of {', '.join(allowed)}")
+                located.issue(
+                    (*where, key), f"{value!r} is not a decision {key}: {tip}expected one of {', '.join(allowed)}"
+                )
             )
     if known is None:
         return out
