@@ -41,7 +41,8 @@ system-deps:
 tools: venv
 	@$(BIN)/rxrego install-tools
 
-run: setup
+# `make run` needs only the venv and the pinned OPA and Regal; nginx and chromium are for tests.
+run: venv tools
 	$(BIN)/rxrego run
 
 # Two workers (pytest-xdist), idle tests handed to whichever is free: most tests wait on an

@@ -1018,6 +1018,8 @@ def test_new_refuses_to_overwrite_or_to_claim_what_another_spec_has(tmp_path):
     assert again.exit_code == 2 and "already claims the id" in again.output
     same_code = run("new", "fep-5.21.201", "--dir", str(spec_dir), "--hcpcs", "J9039")
     assert same_code.exit_code == 2 and "already claims the HCPCS code J9039" in same_code.output
+    lower_case = run("new", "fep-5.21.201", "--dir", str(spec_dir), "--hcpcs", "j9039")
+    assert lower_case.exit_code == 2 and "already claims the HCPCS code J9039" in lower_case.output
     assert spec_file.read_text(encoding="utf-8") == before
     # A case file already there (say, written by hand): nothing is written at all.
     cases = tmp_path / "conformance" / "fep" / "5.21.300-kymriah.cases.yaml"
@@ -1037,3 +1039,11 @@ def test_every_author_command_has_teaching_help():
         assert result.exit_code == 0 and f" {name} [OPTIONS]" in result.output
         assert len(result.output.splitlines()) > 12, name
     assert "Exit status" in run("diff", "--help").output and "1  there are differences" in run("diff", "--help").output
+
+
+def test_new_takes_a_lower_case_hcpcs_code_as_the_router_does(tmp_path):
+    spec_dir = tmp_path / "policy_source"
+    result = run("new", "fep-5.21.210", "--dir", str(spec_dir), "--title", "Blincyto", "--hcpcs", "j9039")
+    assert result.exit_code == 0, result.output
+    text = (spec_dir / "fep" / "5.21.210-blincyto.yaml").read_text(encoding="utf-8")
+    assert "hcpcs: [J9039]" in text and "j9039" not in text

@@ -14,6 +14,7 @@ from rxrego import opa
 from rxrego.cli import main
 from rxrego.conformance import runner
 from rxrego.conformance.cases import find_case_files, load_case_file, mismatches
+from rxrego.spec.errors import SpecError
 from rxrego.spec.loader import load_specs
 
 BESPONSA_CASES = CASES / "fep" / "5.21.100-besponsa.cases.yaml"
@@ -202,3 +203,65 @@ def test_rxrego_run_that_stops_at_check_still_ends_with_the_summary(tmp_path, mo
         assert f"{stage:<12} not run" in summary
     assert "result       FAILED" in summary
     assert {p: p.read_bytes() for p in (tmp_path / "rego").rglob("*") if p.is_file()} == before
+
+
+CASE_FILE_WITH_EVERY_STAGE_WRONG = """\
+policy: fep-5.21.100
+bases:
+  adult:
+    request_type: initial
+    date_of_service: 2026-05-09
+    drug: {name: Besponsa}
+cases:
+  - name: schema-mistake
+    proves: an unknown key at case level is a schema error
+    base: adult
+    expectt: {outcome: approved}
+  - name: misspelt-expect
+    proves: misspelt keys, an unknown outcome and undefined criteria are all reported
+    base: adult
+    expect: {outcome: approve, unmet: [no_such_criterion, {id: age_1_or_olderr}], aproval: {start: 2026-05-09}}
+  - name: misspelt-expect
+    proves: a duplicate name
+    base: adult
+    expect: {outcome: denied, reason: criteria_unmett, criteria: {not_a_criterion: met}}
+  - name: unknown-base
+    proves: an undefined base
+    base: toddler
+    expect: {outcome: denied}
+  - name: bad-unset
+    proves: an unset of what the base does not have
+    base: adult
+    unset: [patient.birth_date]
+    expect: {outcome: pended}
+"""
+
+
+def test_every_static_error_of_a_case_file_is_reported_in_one_run(tmp_path):
+    path = tmp_path / "broken.cases.yaml"
+    path.write_text(CASE_FILE_WITH_EVERY_STAGE_WRONG, encoding="utf-8")
+    specs = load_specs([SPECS])
+    with pytest.raises(SpecError) as caught:
+        runner.load_suites([path], specs)
+    got = {(i.line, i.path): i.message for i in caught.value.issues}
+    listing = "\n".join(map(str, caught.value.issues))
+    expected = {
+        (11, "cases[0].expectt"): "unknown field 'expectt'; did you mean 'expect'?",
+        (15, "cases[1].expect.outcome"): "'approve' is not a decision outcome: did you mean 'approved'?",
+        (15, "cases[1].expect.unmet[0]"): "the policy defines no criterion 'no_such_criterion'",
+        (
+            15,
+            "cases[1].expect.unmet[1].id",
+        ): "the policy defines no criterion 'age_1_or_olderr'; did you mean 'age_1_or_older'?",
+        (15, "cases[1].expect.aproval"): "unknown decision key 'aproval'; did you mean 'approval'?",
+        (16, "cases[2].name"): "duplicate case name 'misspelt-expect' (first on line 12)",
+        (19, "cases[2].expect.reason"): "'criteria_unmett' is not a decision reason: did you mean 'criteria_unmet'?",
+        (19, "cases[2].expect.criteria.not_a_criterion"): "the policy defines no criterion 'not_a_criterion'",
+        (22, "cases[3].base"): "undefined base 'toddler'",
+        (24, "cases[4]"): "cannot unset patient.birth_date: patient is not in the base",
+    }
+    for where, words in expected.items():
+        assert where in got and words in got[where], f"{where}: {words}\ngot:\n{listing}"
+    result = invoke(str(path))
+    assert result.exit_code == 2
+    assert "aproval" in result.output and "expectt" in result.output and "toddler" in result.output

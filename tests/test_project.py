@@ -52,6 +52,7 @@ def test_init_lays_out_a_repository_and_keeps_what_exists(tmp_path):
 
     assert f"rxrego[tools]=={metadata.version('rxrego')}" in (repo / "requirements.txt").read_text().splitlines()
     assert "/.tools/" in (repo / ".gitignore").read_text()
+    assert "/token.txt" in (repo / ".gitignore").read_text()  # the sidecar token is a secret
     # a second init is refused, and changes nothing
     again = invoke("init", str(repo))
     assert again.exit_code == 2 and "is an rxrego repository already" in again.output

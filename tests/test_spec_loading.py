@@ -132,7 +132,55 @@ CASES = {
         insert(19, "    <<: {note: shared}"), 20, "criteria.adult", "merge keys (<<) are not allowed"
     ),
     "bad explicit tag": Case(at(3, '"T-1"', "!!float abc"), 3, "number", "invalid value 'abc' for tag !!float"),
+    "over-indented first key": Case(
+        at(23, "    text: Chronic myeloid leukemia", "      text: Chronic myeloid leukemia"),
+        23,
+        "",
+        "line 23 is indented 2 space(s) more than line 24 below it, a key of the same mapping (under 'diagnosis:')",
+    ),
     # --- the JSON Schema ------------------------------------------------------------------
+    "lab threshold above plausible.max": Case(
+        insert(
+            30,
+            "  high_ldl:\n    text: LDL over 5000\n"
+            '    lab: {name: ldl, comparison: ">", value: 5000, unit: mg/dL, plausible: {max: 1000}}',
+        ),
+        33,
+        "criteria.high_ldl.lab.value",
+        "the threshold `> 5000` can never be met: plausible.max is 1000 mg/dL",
+    ),
+    "lab threshold below plausible.min": Case(
+        insert(
+            30,
+            "  low_x:\n    text: X under 0.5\n"
+            '    lab: {name: x, comparison: "<", value: 0.5, unit: mg/dL, plausible: {min: 1}}',
+        ),
+        33,
+        "criteria.low_x.lab.value",
+        "the threshold `< 0.5` can never be met: plausible.min is 1 mg/dL",
+    ),
+    "lab threshold at plausible.min, exclusive": Case(
+        insert(
+            30,
+            "  low_x:\n    text: X under 1\n"
+            '    lab: {name: x, comparison: "<", value: 1, unit: mg/dL, plausible: {min: 1, max: 9}}',
+        ),
+        33,
+        "criteria.low_x.lab.value",
+        "the threshold `< 1` can never be met",
+    ),
+    "duration with months and plan_year": Case(
+        at(34, "duration_months: 3", "duration: {months: 6, plan_year: {starts: 01-01}}"),
+        34,
+        "requirements.initial.duration",
+        "give either months or plan_year, not both (found months and plan_year)",
+    ),
+    "duration with neither": Case(
+        at(34, "duration_months: 3", "duration: {lifetime_cap_months: 6}"),
+        34,
+        "requirements.initial.duration",
+        "give one of months or plan_year (found neither)",
+    ),
     "unknown top-level key": Case(
         at(5, "section:", "sectoin:"), 5, "sectoin", "unknown field 'sectoin'; did you mean 'section'?"
     ),
@@ -727,3 +775,37 @@ def test_a_diagnosis_prefix_must_be_an_icd10cm_code_or_category(tmp_path, code):
     assert any("criteria.diagnosis.diagnosis.icd10[0]" in m and "not an ICD-10-CM code" in m for m in messages), (
         messages
     )
+
+
+def test_a_reachable_lab_threshold_is_not_refused(workdir: Path) -> None:
+    text = insert(
+        30,
+        "  low_x:\n    text: X at most 1\n"
+        '    lab: {name: x, comparison: "<=", value: 1, unit: mg/dL, plausible: {min: 1, max: 9}}',
+    ).replace("all_of: [diagnosis, adult_or_failed]", "all_of: [diagnosis, adult_or_failed, low_x]")
+    load_spec(_write(workdir, DISPLAY, text))
+
+
+def test_investigational_without_other_indications_is_an_error_in_the_indications_form(workdir: Path) -> None:
+    example = (EXAMPLES / "example-omalizumab.yaml").read_text(encoding="utf-8")
+    old = "  other_indications:\n    outcome: not_covered\n"
+    assert old in example
+    lines = example[: example.index(old)].count("\n") + 1
+    text = example.replace(old, "  investigational: Other uses are investigational.\n")
+    issues = _issues(_write(workdir, DISPLAY, text))
+    (issue,) = [i for i in issues if i.path == "coverage.investigational"]
+    assert issue.line == lines
+    assert "write other_indications: {outcome: investigational, statement: ...}" in issue.message
+    # With other_indications beside it, the spec is as valid as the example.
+    both = example.replace(old, old + "  investigational: Other uses are investigational.\n")
+    assert not [
+        i for i in _issues_or_none(_write(workdir, "policies/both.yaml", both)) if i.path == "coverage.investigational"
+    ]
+
+
+def _issues_or_none(path: Path) -> list[SpecIssue]:
+    try:
+        load_spec(path)
+    except SpecError as exc:
+        return exc.issues
+    return []

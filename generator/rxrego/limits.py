@@ -8,9 +8,14 @@
 - MAX_BODY_BYTES: OPA's `server.decoding.max_length`, the bytes read from a request body,
   compressed or not; a body declaring more is refused before authentication.
 - MAX_DECOMPRESSED_BYTES: OPA's `server.decoding.gzip.max_length`, the bytes a gzip body may
-  inflate to (a gzip body may hold no more than a plain one may).
+  inflate to (a gzip body may hold no more than a plain one may). The client refuses a body
+  over MAX_BODY_BYTES before sending it.
+- MAX_REQUEST_ID_CHARS: the longest `request_id` a request may carry (the request schema's
+  `maxLength`): it is an opaque case number echoed in the decision and written to the
+  decision log, never a document.
 """
 
 MAX_BATCH_REQUESTS = 500
 MAX_BODY_BYTES = 4 * 1024 * 1024
 MAX_DECOMPRESSED_BYTES = 4 * 1024 * 1024
+MAX_REQUEST_ID_CHARS = 128

@@ -10,7 +10,7 @@ not fork rxrego. `create` lays out that repository:
     requirements.txt                rxrego[tools]==<this version>: the pinned rxrego (and so OPA)
     .github/workflows/rxrego.yml    CI: check, generate --check, lint, conformance with JUnit
     .pre-commit-config.yaml         the same checks before each commit
-    .gitignore                      .tools/, build/, .venv/
+    .gitignore                      .tools/, build/, .venv/, token.txt
     README.md                       how to work in the repository
 
 Files that already exist are kept as they are (so `rxrego init` can be run in an existing

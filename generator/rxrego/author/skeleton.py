@@ -77,6 +77,12 @@ def _schema_ref(target_dir: Path, schema: str) -> str:
 PAYER_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
+def normalise_hcpcs(code: str | None) -> str | None:
+    """`code` as the spec writes it: spaces trimmed, upper case (HCPCS Level II codes are a
+    capital letter and four digits; the router upper-cases the request's code too)."""
+    return code.strip().upper() if isinstance(code, str) else code
+
+
 def build(
     policy_id: str,
     *,
@@ -89,14 +95,16 @@ def build(
 ) -> Skeleton:
     """The skeleton's two files (not yet written). Its TODO placeholders make `rxrego check`
     fail until the author has replaced each from the policy document. InputError for a bad
-    id, HCPCS code, title or payer folder."""
+    id, HCPCS code, title or payer folder. A HCPCS code is taken in any case (j9039 is
+    J9039: requests are routed by it upper-cased)."""
+    hcpcs = normalise_hcpcs(hcpcs)
     if not ID_PATTERN.match(policy_id) or len(policy_id) > 64:
         raise InputError(
             f"invalid policy id {policy_id!r}: use lower case letters, digits, '-' and '.', starting with a letter "
             "(e.g. fep-5.21.200), at most 64 characters"
         )
     if hcpcs is not None and not HCPCS_PATTERN.match(hcpcs):
-        raise InputError(f"invalid --hcpcs {hcpcs!r}: a HCPCS code is a capital letter and four digits, e.g. J9229")
+        raise InputError(f"invalid --hcpcs {hcpcs!r}: a HCPCS code is a letter and four digits, e.g. J9229")
     if title is not None and not title.strip():
         raise InputError("--title must not be empty")
     if payer is not None and not PAYER_PATTERN.match(payer):

@@ -583,6 +583,7 @@ def new_command(
 
     spec_root = Path(spec_dir)
     cases_root = Path(cases_dir) if cases_dir else spec_root.parent / "conformance"
+    hcpcs = skeleton.normalise_hcpcs(hcpcs)
     sk = skeleton.build(policy_id, title=title, hcpcs=hcpcs, spec_dir=spec_root, cases_dir=cases_root, payer=payer)
     brand = (title or "").strip().lower()
     for source, other_id, codes, names in _claims(spec_root):

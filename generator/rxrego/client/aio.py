@@ -28,7 +28,15 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-import httpx
+try:
+    import httpx
+except ModuleNotFoundError as exc:  # the sync client needs no httpx; this one does
+    if exc.name != "httpx":
+        raise
+    raise ImportError(
+        "rxrego.client.aio needs httpx, which is not installed: install rxrego[async] "
+        "(pip install 'rxrego[async]'), or use the sync rxrego.client.RxRegoClient"
+    ) from exc
 
 from .answer import (
     DECISION_PATH,

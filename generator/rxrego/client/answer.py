@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..limits import MAX_BATCH_REQUESTS
+from ..limits import MAX_BATCH_REQUESTS, MAX_BODY_BYTES, MAX_REQUEST_ID_CHARS
 from .errors import DecisionUndefined, InvalidRequest, SidecarUnavailable, Unauthorized, UnexpectedResponse
 
 DECISION_PATH = "/v1/data/rxrego/decision"
@@ -69,12 +69,22 @@ def _iso_date(value: object) -> str:
 
 
 def request_body(input_doc: Any) -> bytes:
-    """{"input": input_doc} as UTF-8 JSON; InvalidRequest if it is not JSON-serialisable
-    (NaN and infinities included). datetime.date values are sent as ISO dates (YYYY-MM-DD)."""
+    """{"input": input_doc} as UTF-8 JSON; InvalidRequest, before anything is sent, if it is
+    not JSON-serialisable (NaN and infinities included) or is more than
+    rxrego.limits.MAX_BODY_BYTES bytes (the sidecar's `server.decoding.max_length`: OPA
+    would refuse it). datetime.date values are sent as ISO dates (YYYY-MM-DD)."""
     try:
-        return json.dumps({"input": input_doc}, allow_nan=False, ensure_ascii=False, default=_iso_date).encode("utf-8")
+        body = json.dumps({"input": input_doc}, allow_nan=False, ensure_ascii=False, default=_iso_date).encode("utf-8")
     except (TypeError, ValueError, RecursionError) as exc:
         raise InvalidRequest(f"the request is not JSON-serialisable: {exc}") from exc
+    if len(body) > MAX_BODY_BYTES:
+        field = "requests" if isinstance(input_doc, dict) and set(input_doc) == {"requests"} else ""
+        raise InvalidRequest(
+            f"the request was not sent: its body is {len(body):,} bytes, more than the sidecar accepts "
+            f"({MAX_BODY_BYTES:,} bytes, 4 MiB){'; split the batch' if field else ''}",
+            field=field,
+        )
+    return body
 
 
 def result_of(url: str, status: int, text: str) -> Any:
@@ -111,7 +121,9 @@ def result_of(url: str, status: int, text: str) -> Any:
 def check_request(request: Any, prefix: tuple = ()) -> None:
     """InvalidRequest, before anything is sent, for a request rxrego.requests_io.check refuses:
     a number outside the accepted range (NaN and infinities too), nesting deeper than
-    requests_io.MAX_DEPTH, a key that is not a string or a value that is not JSON. The error's
+    requests_io.MAX_DEPTH, a key that is not a string or a value that is not JSON; and for a
+    `request_id` that is not a string or is longer than rxrego.limits.MAX_REQUEST_ID_CHARS
+    (pa-request.schema.json: the sidecar would not echo it). The error's
     `field` names the place, after `prefix` (("requests", 3) for one request of a batch)."""
     from .. import requests_io
 
@@ -119,6 +131,21 @@ def check_request(request: Any, prefix: tuple = ()) -> None:
         requests_io.check(request, prefix=prefix)
     except requests_io.RequestError as exc:
         raise InvalidRequest(f"the request was not sent: {exc}", field=exc.field) from exc
+    request_id = request.get("request_id") if isinstance(request, dict) else None
+    if request_id is not None:
+        field = requests_io.format_path((*prefix, "request_id"))
+        if not isinstance(request_id, str):
+            raise InvalidRequest(
+                f"the request was not sent: {field}: must be a string (the request schema's type), "
+                f'not {type(request_id).__name__} {request_id!r:.40}; send it as text, e.g. "{request_id!s:.40}"',
+                field=field,
+            )
+        if len(request_id) > MAX_REQUEST_ID_CHARS:
+            raise InvalidRequest(
+                f"the request was not sent: {field}: at most {MAX_REQUEST_ID_CHARS} characters "
+                f"(an opaque case number), not {len(request_id):,}",
+                field=field,
+            )
 
 
 def check_batch(requests: Iterable[Any]) -> list:

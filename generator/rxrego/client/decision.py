@@ -45,12 +45,16 @@ class PolicyRef:
 @dataclass(frozen=True)
 class Approval:
     """An approval period: end None when the policy states no duration; duration_months None
-    for a plan-year approval; capped when a lifetime cap ends it early."""
+    for a plan-year approval, which gives plan_year_start ("MM-DD", the approval ends the day
+    before the next plan year); lifetime_cap_months the policy's lifetime cap, if any; capped
+    when that cap ends the approval early."""
 
     start: dt.date
     end: dt.date | None
     duration_months: int | None = None
     capped: bool = False
+    plan_year_start: str | None = None
+    lifetime_cap_months: int | None = None
 
 
 @dataclass(frozen=True)
@@ -61,9 +65,15 @@ class Criterion:
 
 @dataclass(frozen=True)
 class Missing:
+    """A criterion that is unknown and stands between the request and a decision: `fields`
+    the request fields that would decide it; `documents` the document types (request
+    `documents[].type`) that would satisfy it, for a criterion that requires documentation
+    (empty otherwise)."""
+
     id: str
     text: str
     fields: tuple[str, ...]
+    documents: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -96,6 +106,8 @@ class Decision:
     indication: Mapping[str, str] | None = field(default=None, hash=False)  # {"id", "heading"} decided
     product: str | None = None
     request_id: str | None = None
+    review: str | None = None  # other_indication_review: what the reviewer is to check
+    message: str | None = None  # no_requirements: why the request is referred for review
     raw: dict = field(default_factory=dict, hash=False, repr=False)
 
     @property
@@ -130,7 +142,10 @@ class Decision:
                 requirements=doc.get("requirements"),
                 approval=_approval(doc["approval"]) if "approval" in doc else None,
                 unmet=tuple(Criterion(u["id"], u["text"]) for u in doc.get("unmet", [])),
-                missing=tuple(Missing(m["id"], m["text"], tuple(m["fields"])) for m in doc.get("missing", [])),
+                missing=tuple(
+                    Missing(m["id"], m["text"], tuple(m["fields"]), tuple(m.get("documents", ())))
+                    for m in doc.get("missing", [])
+                ),
                 met=tuple(doc.get("met", [])),
                 criteria=_frozen_mapping(doc.get("criteria")),
                 errors=tuple(FieldError(e["field"], e["message"]) for e in doc.get("errors", [])),
@@ -139,6 +154,8 @@ class Decision:
                 indication=_frozen_mapping(doc["indication"]) if "indication" in doc else None,
                 product=doc.get("product"),
                 request_id=doc.get("request_id"),
+                review=doc.get("review"),
+                message=doc.get("message"),
                 raw=raw,
             )
         except (KeyError, TypeError, ValueError) as exc:  # the schema should have caught it
@@ -185,7 +202,10 @@ def _approval(doc: dict) -> Approval:
     months = doc.get("duration_months")
     if (months is not None and (isinstance(months, bool) or months < 1)) or (end is not None and end < start):
         raise UnexpectedResponse(f"the approval period is not a period: {_short(doc)}")
-    return Approval(start, end, months, doc.get("capped") is True)
+    cap = doc.get("lifetime_cap_months")
+    if cap is not None and (isinstance(cap, bool) or cap < 1):
+        raise UnexpectedResponse(f"the approval period's lifetime cap is not a number of months: {_short(doc)}")
+    return Approval(start, end, months, doc.get("capped") is True, doc.get("plan_year_start"), cap)
 
 
 def _short(value: Any, limit: int = 200) -> str:

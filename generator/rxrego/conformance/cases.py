@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import difflib
 import functools
 import json
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -16,6 +18,10 @@ from ..spec.loader import display_path, explain_schema_error, placeholder_issues
 from ..spec.yamlsource import parse, read_text
 
 CASE_SUFFIX = ".cases.yaml"
+# Ids a decision's unmet or missing may carry that are no criterion of the spec: the library
+# writes them (rego/rxrego/lib/lib.rego, coverage.rego) for a request outside the covered
+# indication, an investigational one, or a lifetime cap.
+DECISION_IDS = frozenset({"indication", "investigational", "other_indications", "lifetime_cap"})
 
 
 @dataclass(frozen=True)
@@ -63,43 +69,103 @@ def find_case_files(paths) -> list[Path]:
     return out
 
 
-def load_case_file(path: Path) -> CaseFile:
+def load_case_file(path: Path, criteria: Mapping[str, Collection[str]] | None = None) -> CaseFile:
+    """The case file at `path`; SpecError with every static problem of the file at once:
+    schema errors, placeholders, duplicate case names, undefined bases, `set`/`unset` that
+    cannot apply, and in each `expect` an unknown key (with a did-you-mean), an outcome or
+    reason the decision contract does not have, and, when `criteria` ({policy id: the ids
+    of its criteria, every version's}) names the file's policy, a criterion id in `unmet`,
+    `missing`, `met` or `criteria` that the policy does not define."""
     display = display_path(path)
     located = parse(read_text(path, display), display)
     issues = [i for e in _validator().iter_errors(located.data) for i in explain_schema_error(located, e)]
     issues += placeholder_issues(located)
-    if issues:
-        raise SpecError(issues)
     data = located.data
-    if not isinstance(data, dict):  # the schema above requires a mapping; this says so to mypy too
-        raise SpecError([located.issue((), "expected a mapping with policy and cases")])
-    bases = data.get("bases", {})
+    if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
+        raise SpecError(issues or [located.issue((), "expected a mapping with policy and cases")])
+    bases: dict = data["bases"] if isinstance(data.get("bases"), dict) else {}
+    policy = data.get("policy")
+    known = criteria.get(policy) if criteria is not None and isinstance(policy, str) else None
     cases: list[Case] = []
     seen: dict[str, int] = {}
     for i, raw in enumerate(data["cases"]):
         path_ = ("cases", i)
+        if not isinstance(raw, dict):
+            continue  # the schema said so
         line = located.position(path_)[0]
-        if raw["name"] in seen:
-            issues.append(
-                located.issue(
-                    (*path_, "name"), f"duplicate case name '{raw['name']}' (first on line {seen[raw['name']]})"
+        if isinstance(raw.get("expect"), dict):
+            issues += _expect_issues(located, (*path_, "expect"), raw["expect"], known)
+        name = raw.get("name")
+        if isinstance(name, str):
+            if name in seen:
+                issues.append(
+                    located.issue((*path_, "name"), f"duplicate case name '{name}' (first on line {seen[name]})")
                 )
-            )
-            continue
-        seen[raw["name"]] = line
+                continue
+            seen[name] = line
         try:
             request = _request(raw, bases)
         except KeyError as exc:
             issues.append(located.issue((*path_, "base"), str(exc.args[0])))
             continue
-        except ValueError as exc:
-            issues.append(located.issue(path_, str(exc)))
-            continue
-        cases.append(Case(raw["name"], raw["proves"], request, raw["expect"], display, line))
+        except (ValueError, TypeError, AttributeError) as exc:
+            if isinstance(exc, ValueError):
+                issues.append(located.issue(path_, str(exc)))
+            continue  # a TypeError or AttributeError: a shape the schema already reported
+        if isinstance(name, str) and isinstance(raw.get("proves"), str) and isinstance(raw.get("expect"), dict):
+            cases.append(Case(name, raw["proves"], request, raw["expect"], display, line))
     if issues:
         raise SpecError(issues)
     waivers = tuple(Waiver(w["criterion"], w["status"], w["reason"]) for w in data.get("waivers", ()))
     return CaseFile(display, data["policy"], tuple(cases), waivers)
+
+
+@functools.cache
+def _decision_schema() -> dict:
+    return json.loads(resources.files("rxrego.schemas").joinpath("decision.schema.json").read_text())
+
+
+def _expect_issues(located, where: tuple, expect: dict, known: Collection[str] | None) -> list:
+    """The static mistakes of one `expect` (see load_case_file), each at its own line."""
+    props = _decision_schema()["properties"]
+    out = []
+    for key in expect:
+        if key not in props:
+            hint = difflib.get_close_matches(str(key), list(props), n=1)
+            tip = f"; did you mean '{hint[0]}'?" if hint else f"; expected one of: {', '.join(props)}"
+            out.append(located.issue((*where, key), f"unknown decision key '{key}'{tip}", key=True))
+    for key in ("outcome", "reason"):
+        allowed = props[key]["enum"]
+        value = expect.get(key)
+        if key in expect and value not in allowed:
+            hint = difflib.get_close_matches(str(value), allowed, n=1)
+            tip = f"did you mean '{hint[0]}'? " if hint else ""
+            out.append(
+                located.issue(
+                    (*where, key), f"{value!r} is not a decision {key}: {tip}expected one of {', '.join(allowed)}"
+                )
+            )
+    if known is None:
+        return out
+    ids = sorted(known)
+
+    def undefined(at: tuple, cid: object) -> None:
+        if isinstance(cid, str) and cid not in known and cid not in DECISION_IDS:
+            hint = difflib.get_close_matches(cid, ids, n=1)
+            tip = f"; did you mean '{hint[0]}'?" if hint else ""
+            out.append(located.issue(at, f"the policy defines no criterion '{cid}'{tip}"))
+
+    for key in ("unmet", "missing", "met"):
+        if isinstance(expect.get(key), list):
+            for j, item in enumerate(expect[key]):
+                if isinstance(item, dict):
+                    undefined((*where, key, j, "id"), item.get("id"))
+                else:
+                    undefined((*where, key, j), item)
+    if isinstance(expect.get("criteria"), dict):
+        for cid in expect["criteria"]:
+            undefined((*where, "criteria", cid), cid)
+    return out
 
 
 def _request(raw: dict, bases: dict) -> object:

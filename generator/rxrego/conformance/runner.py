@@ -67,10 +67,11 @@ def load_suites(
     """Every case file under `paths` (for one policy when `policy` is given); SpecError with
     every problem, including case files for a policy no spec defines."""
     ids = {s.id for s in specs}
+    criteria = {s.id: {c.id for v in s.versions for c in v.criteria} for s in specs}
     suites, issues = [], []
     for path in find_case_files(paths):
         try:
-            suite = load_case_file(path)
+            suite = load_case_file(path, criteria)
         except SpecError as exc:
             issues.extend(exc.issues)
             continue

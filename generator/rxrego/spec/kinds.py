@@ -1246,11 +1246,32 @@ class LabTest(Kind):
             and self.plausible_min > self.plausible_max
         ):
             issues.append((("plausible",), f"min {self.plausible_min} is greater than max {self.plausible_max}"))
+        elif self.value is not None and self.change is None and (never := self._never_met()):
+            issues.append((("value",), never))
         try:
             ucum.ucum_code(self.unit)
         except ucum.UnitError as exc:
             issues.append((("unit",), str(exc)))
         return issues
+
+    def _never_met(self) -> str | None:
+        """Why `comparison value` can never be met by a value inside `plausible` (a value
+        outside it is invalid, never met), or None when some plausible value meets it."""
+        lo, hi, v, op = self.plausible_min, self.plausible_max, self.value, self.comparison
+        assert v is not None
+        too_high = hi is not None and (v >= hi if op == ">" else v > hi) and op in (">", ">=", "==")
+        too_low = lo is not None and (v <= lo if op == "<" else v < lo) and op in ("<", "<=", "==")
+        if too_high:
+            return (
+                f"the threshold `{op} {v:g}` can never be met: plausible.max is {hi:g} {self.unit}, and a "
+                "result above it is invalid; lower the threshold or correct plausible.max"
+            )
+        if too_low:
+            return (
+                f"the threshold `{op} {v:g}` can never be met: plausible.min is {lo:g} {self.unit}, and a "
+                "result below it is invalid; raise the threshold or correct plausible.min"
+            )
+        return None
 
     def fields(self) -> list[str]:
         return ["labs", self.anchor_field] if self.anchored else ["labs"]

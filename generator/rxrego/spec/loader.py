@@ -355,7 +355,31 @@ def _explain(located: Located, err: jsonschema.ValidationError) -> list[SpecIssu
         return [located.issue(path, "items must be unique: a value is listed twice")]
     if v == "anyOf" and "agents" in json.dumps(err.validator_value):
         return [located.issue(path, "a value set needs 'agents' or 'classes' (or both)")]
+    if v == "oneOf" and isinstance(found, dict) and (choices := _exclusive_choices(err.validator_value)):
+        given = [k for k in choices if k in found]
+        listed = " or ".join(choices)
+        if len(given) > 1:
+            return [located.issue(path, f"give either {listed}, not both (found {' and '.join(given)})")]
+        return [located.issue(path, f"give one of {listed} (found neither)")]
     return [located.issue(path, err.message)]
+
+
+def _exclusive_choices(branches: Any) -> list[str] | None:
+    """The keys of a oneOf that says "exactly one of these keys" (each branch requires one
+    key and nothing else, perhaps forbidding the others), in order; None for any other oneOf."""
+    if not isinstance(branches, list) or len(branches) < 2:
+        return None
+    keys = []
+    for b in branches:
+        if not isinstance(b, dict) or set(b) - {"required", "not"}:
+            return None
+        required = b.get("required")
+        if not (isinstance(required, list) and len(required) == 1):
+            return None
+        if "not" in b and set(b["not"]) != {"required"}:
+            return None
+        keys.append(required[0])
+    return keys
 
 
 def _article(word: str) -> str:
@@ -612,6 +636,17 @@ def _semantic_issues(
                 )
             )
         other = cov.get("other_indications")
+        if with_indications and "investigational" in cov and other is None:
+            issues.append(
+                issue(
+                    ("coverage", "investigational"),
+                    "a policy written with indications does not read coverage.investigational: without "
+                    "other_indications a request outside every indication is not_covered; to deny it as "
+                    "investigational write other_indications: {outcome: investigational, statement: ...} "
+                    "(the statement is quoted in the denial) in place of investigational",
+                    key=True,
+                )
+            )
         if other is not None:
             if not with_indications:
                 issues.append(

@@ -70,6 +70,14 @@ def plain_words(exc: yaml.MarkedYAMLError, text: str) -> tuple[int, int, str]:
                 "text follows a value that was already complete (one in quotes or brackets); to write text "
                 "that starts with a quote, '{' or '[', put the whole text in quotes"
             )
+        elif over := _over_indented(text, line, col):
+            first, indent, parent = over
+            say = (
+                f"the indentation is inconsistent: line {first} is indented {indent - (col - 1)} space(s) more than "
+                f"line {line} below it, a key of the same mapping (under '{parent}'); the keys of one mapping must "
+                "start in the same column (spaces, not tabs)"
+            )
+            line, col = first, indent + 1
         else:
             say = (
                 f"the indentation is inconsistent: line {line} starts at column {col}, which lines up with no "
@@ -106,6 +114,37 @@ def plain_words(exc: yaml.MarkedYAMLError, text: str) -> tuple[int, int, str]:
 
     message = f"invalid YAML: {say}" if say else f"invalid YAML: {context + ': ' if context else ''}{problem}"
     return line, col, message + excerpt(text, line, col)
+
+
+def _over_indented(text: str, line: int, col: int) -> tuple[int, int, str] | None:
+    """(first line, its indent, the parent key) when line `line`, a key at column `col` that
+    lines up with no key above it, follows a block whose first key was indented deeper than
+    it under a parent key indented less: that first key is the line out of place (`text:`
+    indented two spaces too many makes the key after it the one PyYAML reports), and line
+    `line` is one indentation step under that parent. None when the lines do not show that
+    shape."""
+    lines = text.splitlines()
+    own = col - 1
+    first = None
+    for n in range(line - 1, 0, -1):
+        src = lines[n - 1]
+        stripped = src.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = len(src) - len(src.lstrip(" "))
+        if indent > own:
+            first = n
+            continue
+        if first is None or indent >= own or not stripped.rstrip().endswith(":"):
+            return None
+        deeper = lines[first - 1]
+        # Which of the two is out of place: the one not one indentation step (the file's first
+        # indent) under the parent key. `brand:` at 2 then `hcpcs:` at 1 under `drug:` is hcpcs.
+        step = next((len(t) - len(t.lstrip(" ")) for t in lines if t.strip() and t.startswith(" ")), 2)
+        if own - indent != step:
+            return None
+        return first, len(deeper) - len(deeper.lstrip(" ")), stripped
+    return None
 
 
 def _quoted(value: str) -> str:
