@@ -110,17 +110,18 @@ def _products_named(specs: Sequence[m.PolicySpec], key: str, value: str) -> set[
         (spec.id, p.id)
         for spec in specs
         for p in spec.products
-        if wanted is not None and wanted in product_keys(key, p)
+        if wanted is not None and wanted in product_keys(key, p, spec.product_names(p))
     }
 
 
-def product_keys(key: str, p: m.Product) -> set[str]:
-    """The normalised identifiers of one product (what the router's tables hold)."""
+def product_keys(key: str, p: m.Product, names: Sequence[str]) -> set[str]:
+    """The normalised identifiers of one product (what the router's tables hold); `names`:
+    the names that route to it (`PolicySpec.product_names`)."""
     if key == "hcpcs":
         return {hcpcs_key(c) for c in p.hcpcs}
     if key == "ndc":
         return {n for c in p.ndc if (n := normal_ndc(c)) not in (None, AMBIGUOUS_NDC)}
-    return {name_key(n) for n in (p.name, p.generic) if n is not None}
+    return {name_key(n) for n in names}
 
 
 def identifier_key(key: str, value: str) -> str | None:
