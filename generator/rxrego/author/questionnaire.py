@@ -711,7 +711,7 @@ def response_to_request(
     Only a response `check_response` accepts is mapped (completed or amended, to this
     questionnaire's URL and version; `base` is the canonical base it was built with). Coded
     answers are read only in the code system the questionnaire offers for that question.
-    Unanswered questions leave their field absent (the decision pends on it, never approves);
+    The request names the spec's `plan` when it has one. Unanswered questions leave their field absent (the decision pends on it, never approves);
     a "No" to "<list>.any" gives an empty list (a known "none"). Values are passed on as
     answered, so a wrong type stays wrong and is never met. Raises ResponseError for a
     response that is refused or whose shape cannot be read, naming the linkId.
@@ -733,6 +733,8 @@ def response_to_request(
         "date_of_service": date_of_service,
         "drug": _request_drug(spec, answers),
     }
+    if spec.plan is not None:  # the policy decided is the plan's: other plans' policies may name the drug
+        request["plan"] = spec.plan
     if isinstance(qr.get("id"), str):
         request["request_id"] = qr["id"]
 

@@ -53,9 +53,11 @@ def decide(specs: Sequence[m.PolicySpec], request: object) -> dict:
         return _with_request_id(request, {"outcome": "no_policy", "reason": "no_policy", "drug": drug})
     if len(policies) > 1:
         ids = ", ".join(sorted(_package(specs, pid) for pid in policies))
-        if all(next(s for s in specs if s.id == pid).plan is not None for pid in policies):
+        plans = {next(s for s in specs if s.id == pid).plan for pid in policies}
+        if None not in plans:  # the plan ids a request may give, not the packages
+            listed = ", ".join(sorted(p for p in plans if p is not None))
             return _invalid(
-                request, [_error("plan", f"policies under several plans name the drug: name the plan ({ids})")]
+                request, [_error("plan", f"policies under several plans name the drug: name the plan ({listed})")]
             )
         return _invalid(request, [_error("drug", f"the drug identifiers name different policies: {ids}")])
     (policy_id,) = policies
