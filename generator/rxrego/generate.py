@@ -443,7 +443,7 @@ def routes(specs: Sequence[m.PolicySpec]) -> dict[str, dict[str, dict[str, froze
     for spec in specs:
         for product in spec.products:
             for key in table:
-                for value in _route_keys(key, product):
+                for value in _route_keys(key, product, spec.product_names(product)):
                     table[key].setdefault(value, {}).setdefault(spec.package, set()).add(product.id)
     return {k: {v: {p: frozenset(ids) for p, ids in named.items()} for v, named in t.items()} for k, t in table.items()}
 
@@ -454,16 +454,16 @@ _NDC_LAYOUTS: dict[tuple[int, ...], int | None] = {(5, 4, 2): None, (4, 4, 2): 0
 _NDC_WIDTHS = (5, 4, 2)
 
 
-def _route_keys(key: str, product: m.Product) -> set[str]:
+def _route_keys(key: str, product: m.Product, names: Sequence[str]) -> set[str]:
     """A product's identifiers as the router compares them: HCPCS upper case; NDCs as 11
     digits (5-4-2, hyphens dropped, a 10-digit form padded with its zero); names without
     trademark signs, trimmed, lower case (the spec's own identifiers: the loader admits
-    only these forms)."""
+    only these forms). `names`: the names that route to the product (`PolicySpec.product_names`)."""
     if key == "hcpcs":
         return {c.upper() for c in product.hcpcs}
     if key == "ndc":
         return {ndc_11(c) for c in product.ndc}
-    return {n.translate(_SIGNS).strip().lower() for n in (product.name, product.generic) if n}
+    return {n.translate(_SIGNS).strip().lower() for n in names}
 
 
 def ndc_11(ndc: str) -> str:

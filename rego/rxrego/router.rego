@@ -81,7 +81,7 @@ _drug_errors := [{"field": "drug.ndc", "message": _ambiguous_ndc}] if {
 	_ndc_key(input.drug.ndc) == "ambiguous"
 } else := [] if {
 	count(matches) == 0
-} else := [{"field": "plan", "message": concat("", [_several_plans, _listed, ")"])}] if {
+} else := [{"field": "plan", "message": concat("", [_several_plans, _plans_listed, ")"])}] if {
 	count(matches) > 1
 	every policy in matches {
 		plans[policy]
@@ -105,6 +105,9 @@ _ambiguous_ndc := "a 10-digit NDC needs its hyphens (4-4-2, 5-3-2 or 5-4-1) to b
 _names_none := "names no product of the policy the other identifiers name"
 
 _listed := concat(", ", sort(matches))
+
+# The plan ids a request may give (`plan`), not the policies' packages.
+_plans_listed := concat(", ", sort({plans[policy] | some policy in matches}))
 
 _several_plans := "policies under several plans name the drug: name the plan ("
 

@@ -19,6 +19,7 @@ from .. import generate as gen
 from .. import opa
 from ..conformance.cases import Case, find_case_files, load_case_file
 from ..spec import model as m
+from ..spec.dump import criterion_data, dump_data, set_data
 from ..spec.errors import SpecError
 from .common import InputError, describe_test, set_criteria, versions_of
 
@@ -108,6 +109,69 @@ def _pairs_change(name: str, old: tuple, new: tuple) -> list[str]:
     return out
 
 
+_ABSENT = object()
+
+
+def _leaf(value: object) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_leaf(x) for x in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_leaf(v)}" for k, v in value.items()) + "}"
+    return _short(value)
+
+
+def data_changes(name: str, old: object, new: object) -> list[str]:
+    """Every difference between two pieces of spec data (the dumped model: dicts, lists,
+    scalars), one line a leaf: `indications.hefh.duration.months: 6 -> 3`,
+    `products.sureclick.ndc: added 72511-760-02`, `other_indications: added {...}`.
+    Durations read as approval durations. `name` is the dotted path so far ("" at the top)."""
+    if old == new:
+        return []
+    label = name or "(whole)"
+    if old is _ABSENT:
+        return [f"{label}: added ({_leaf(new)})"]
+    if new is _ABSENT:
+        return [f"{label}: removed (was {_leaf(old)})"]
+    if isinstance(old, dict) and isinstance(new, dict):
+        if name.rsplit(".", 1)[-1] == "duration":
+            return [f"{label}: approval duration {_duration_words(old)} -> {_duration_words(new)}"]
+        out = []
+        for key in [*old, *(k for k in new if k not in old)]:
+            out += data_changes(f"{name}.{key}" if name else str(key), old.get(key, _ABSENT), new.get(key, _ABSENT))
+        return out
+    if isinstance(old, list) and isinstance(new, list):
+        if all(isinstance(x, str | int | float | bool) for x in [*old, *new]):
+            return members_change(label, old, new)
+        if len(old) == len(new):
+            return [
+                line
+                for i, (a, b) in enumerate(zip(old, new, strict=True))
+                for line in data_changes(f"{label}[{i}]", a, b)
+            ]
+        return [f"{label}: {_leaf(old)} -> {_leaf(new)}"]
+    if isinstance(old, str) and isinstance(new, str):
+        return text_change(label, old, new)
+    return [f"{label}: {_leaf(old)} -> {_leaf(new)}"]
+
+
+def _duration_words(d: dict) -> str:
+    parts = []
+    if "months" in d:
+        parts.append(f"{d['months']} months")
+    if isinstance(d.get("plan_year"), dict):
+        parts.append(f"to the end of the plan year starting {d['plan_year'].get('starts')}")
+    if "lifetime_cap_months" in d:
+        parts.append(f"capped at {d['lifetime_cap_months']} months of therapy")
+    return ", ".join(parts) or "(none)"
+
+
+def residual_changes(name: str, old: dict, new: dict, handled: set[str]) -> list[str]:
+    """`data_changes` of the keys a readable comparison did not already word."""
+    return data_changes(
+        name, {k: v for k, v in old.items() if k not in handled}, {k: v for k, v in new.items() if k not in handled}
+    )
+
+
 def test_change(kind: str, old: object, new: object) -> list[str]:
     """Field by field: `age.min_years: 18 -> 1`, `diagnosis.biomarkers.CD22: added (positive)`."""
     if type(old) is not type(new) or not dataclasses.is_dataclass(old):
@@ -163,9 +227,15 @@ def criteria_changes(old: m.PolicySpec, new: m.PolicySpec) -> list[Change]:
             lines += members_change(c.kind, o.test.children, c.test.children)
         else:
             lines += test_change(c.kind, o.test, c.test)
+        # Whatever the wording above does not cover (a question, a future field) still counts.
+        lines += residual_changes("", criterion_data(o), criterion_data(c), _CRITERION_WORDED | {o.kind, c.kind})
         if lines:
             out.append(Change("Criteria", f"{c.id} ({c.kind})", tuple(lines)))
     return out
+
+
+_CRITERION_WORDED = {"text", "note", "documentation", "all_of", "any_of", "at_least", "when", "then", "not"}
+_SET_WORDED = {"title", "duration_months", "all_of", "any_of", "at_least"}
 
 
 def _root_kind(root: object) -> str:
@@ -209,6 +279,8 @@ def requirement_changes(old: m.PolicySpec, new: m.PolicySpec) -> list[Change]:
             lines.append(f"now part of the set (through nesting): {', '.join(joined)}")
         if left:
             lines.append(f"no longer part of the set (through nesting): {', '.join(left)}")
+        # Indications (headings, diagnoses, criteria, durations), applies_to, the set's duration.
+        lines += residual_changes("", set_data(o), set_data(r), _SET_WORDED)
         if lines:
             out.append(Change("Requirement sets", name, tuple(lines)))
     return out
@@ -261,20 +333,54 @@ _METADATA = (
 )
 
 
+_COVERAGE_WORDED = ("applies_to", "medically_necessary", "investigational", "indication")
+_DRUG_WORDED = ("brand", "generic", "description")
+# The top-level sections of the dumped spec that have their own comparison below; every other
+# top-level key (the plan, a future field) is compared generically, so none can be forgotten.
+_SECTIONS = {
+    "schema_version",
+    "drug",
+    "coverage",
+    "value_sets",
+    "criteria",
+    "requirements",
+    "limits",
+    "related_policies",
+    "references",
+    "history",
+    "coverage_waivers",
+    "earlier_versions",
+}
+
+
+def _section(spec: m.PolicySpec, key: str) -> dict:
+    value = dump_data(spec).get(key, {})
+    return value if isinstance(value, dict) else {}
+
+
 def versioned_changes(old: m.PolicySpec, new: m.PolicySpec) -> list[Change]:
     """The sections an earlier version may replace: coverage, value sets, criteria, requirements."""
     out = []
     lines = []
-    for f in ("applies_to", "medically_necessary", "investigational", "indication"):
+    for f in _COVERAGE_WORDED:
         lines += text_change(f, getattr(old.coverage, f), getattr(new.coverage, f))
+    lines += residual_changes(
+        "", _section(old, "coverage"), _section(new, "coverage"), set(_COVERAGE_WORDED)
+    )  # other_indications and any later field
     if lines:
         out.append(Change("Coverage", "coverage", tuple(lines)))
     return out + value_set_changes(old, new) + criteria_changes(old, new) + requirement_changes(old, new)
 
 
 def spec_changes(old: m.PolicySpec, new: m.PolicySpec) -> list[Change]:
-    """Every difference between two specs' models, grouped by section, in a stable order."""
+    """Every difference between two specs' models, grouped by section, in a stable order.
+
+    Criteria, requirement sets, value sets, durations, codes and history are worded for a
+    reader; everything else in the model (and anything a readable comparison does not word) is
+    compared on the dumped model (`rxrego.spec.dump.dump_data`), key by key, so every field
+    that can change a decision shows up."""
     out = []
+    old_data, new_data = dump_data(old), dump_data(new)
     for f in _METADATA:
         a, b = getattr(old, f), getattr(new, f)
         if a != b:
@@ -284,16 +390,23 @@ def spec_changes(old: m.PolicySpec, new: m.PolicySpec) -> list[Change]:
                 lines = [f"{f}: {_short(a)} -> {_short(b)}"]
             if lines:
                 out.append(Change("Policy", f, tuple(lines)))
+    for f in [*old_data, *(k for k in new_data if k not in old_data)]:
+        if f in _SECTIONS or f in _METADATA:
+            continue
+        lines = data_changes(f, old_data.get(f, _ABSENT), new_data.get(f, _ABSENT))
+        if lines:
+            out.append(Change("Policy", f, tuple(lines)))
     drug = []
-    for f in ("brand", "generic", "description"):
+    for f in _DRUG_WORDED:
         drug += text_change(f, getattr(old.drug, f), getattr(new.drug, f))
     drug += members_change("hcpcs", old.drug.hcpcs, new.drug.hcpcs) + members_change("ndc", old.drug.ndc, new.drug.ndc)
+    drug += residual_changes(
+        "", old_data.get("drug", {}), new_data.get("drug", {}), {*_DRUG_WORDED, "hcpcs", "ndc"}
+    )  # products: names, NDCs, strengths, routes
     if drug:
         out.append(Change("Drug", "drug", tuple(drug)))
     out += versioned_changes(old, new)
-    limits = []
-    for f in ("pre_pa_allowance", "quantity"):
-        limits += text_change(f, getattr(old.limits, f), getattr(new.limits, f))
+    limits = data_changes("", old_data.get("limits", {}), new_data.get("limits", {}))
     if limits:
         out.append(Change("Limits", "limits", tuple(limits)))
     for f in ("related_policies", "references"):
@@ -304,15 +417,23 @@ def spec_changes(old: m.PolicySpec, new: m.PolicySpec) -> list[Change]:
     hist_new = [(h.date, " ".join(h.action.split())) for h in new.history]
     hist = [f"added: {d} {a}" for d, a in hist_new if (d, a) not in hist_old]
     hist += [f"removed: {d} {a}" for d, a in hist_old if (d, a) not in hist_new]
+    if not hist:  # the same entries, reordered or respaced
+        hist = data_changes("history", old_data.get("history", []), new_data.get("history", []))
     if hist:
         out.append(Change("History", "history", tuple(hist)))
     waivers_old = {(w.criterion, w.status): w.reason for w in old.coverage_waivers}
     waivers_new = {(w.criterion, w.status): w.reason for w in new.coverage_waivers}
     waivers = [f"added: {c} {s}" for c, s in waivers_new if (c, s) not in waivers_old]
     waivers += [f"removed: {c} {s}" for c, s in waivers_old if (c, s) not in waivers_new]
+    if not waivers:  # the same criteria and statuses; a reason reworded
+        waivers = data_changes(
+            "coverage_waivers", old_data.get("coverage_waivers", []), new_data.get("coverage_waivers", [])
+        )
     if waivers:
         out.append(Change("Coverage waivers", "coverage_waivers", tuple(waivers)))
     out += _earlier_version_changes(old, new)
+    if not out and old_data != new_data:  # a difference no comparison above words: still one
+        out.append(Change("Spec", "spec", tuple(data_changes("", old_data, new_data))))
     return out
 
 

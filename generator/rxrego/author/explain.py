@@ -199,10 +199,17 @@ def tree_lines(spec: m.PolicySpec, rs: m.RequirementSet, decision: dict, request
                 lines.extend(f"{inner}{f}" for f in document_lines(c, request))
         elif isinstance(t, m.Conditional):
             cond = _all_of([status(w) for w in t.when])
-            verdict = {
-                "met": "the condition holds, so the requirement applies",
-                "unmet": "the condition does not hold, so the requirement does not apply (met)",
-            }.get(cond, "the condition is not known; met only if the requirement is met anyway")
+            if cond == "unmet" and status(cid) == "unmet":
+                # Decisions show invalid as unmet. A condition that does not hold makes the
+                # conditional met, so an unmet conditional over an "unmet" condition means the
+                # condition is invalid, which never switches the requirement off
+                # (docs/semantics.md, "when / then": C invalid -> invalid, shown unmet).
+                verdict = "a fact of the condition is invalid, so the requirement cannot be switched off (unmet)"
+            else:
+                verdict = {
+                    "met": "the condition holds, so the requirement applies",
+                    "unmet": "the condition does not hold, so the requirement does not apply (met)",
+                }.get(cond, "the condition is not known; met only if the requirement is met anyway")
             lines.append(f"{inner}when ALL of these hold: ({verdict})")
             for w in t.when:
                 node(w, depth + 5)

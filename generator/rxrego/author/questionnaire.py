@@ -202,6 +202,27 @@ class _Builder:
             items[0] = {**items[0], "text": f"{worded}{asking.scope} {asking.policy}{asking.note}"}
         return items
 
+    def product_items(self) -> list[dict]:
+        """Which product is requested, when the policy lists several (its brand names them
+        all, so a request naming only the brand leaves the product undetermined): a choice
+        of the products, coded by product id, answered into `drug.name` (the product's name,
+        which routes to that product alone). None when the policy lists one product or none."""
+        products = self.spec.drug.products
+        if len(products) < 2:
+            return []
+        system = self.system(PRODUCT_SYSTEM_FACET)
+        return [
+            {
+                "linkId": PRODUCT_LINK,
+                "text": f"Which {self.spec.drug.brand} product is requested?",
+                "type": "choice",
+                "required": True,
+                "answerOption": [
+                    {"valueCoding": {"system": system, "code": p.id, "display": p.name}} for p in products
+                ],
+            }
+        ]
+
     def documents_group(self, key: str, enable: dict, note: str) -> dict:
         """A repeating group asking for the attachments supporting one criterion: each an
         attachment and its document type (one of the criterion's `documentation` types)."""
@@ -253,7 +274,7 @@ def questionnaire_url(spec: m.PolicySpec, base: str = DEFAULT_BASE) -> str:
 def build_questionnaire(spec: m.PolicySpec, *, base: str = DEFAULT_BASE) -> dict:
     """The Questionnaire (a JSON-ready dict) for the spec's current version."""
     b = _Builder(spec, base)
-    items = [item for key in b.needs for item in b.item(key)]
+    items = [*b.product_items(), *(item for key in b.needs for item in b.item(key))]
     q = {
         "resourceType": "Questionnaire",
         "id": re.sub(r"[^A-Za-z0-9.-]", "-", f"rxrego-{spec.id}")[:64],
@@ -654,6 +675,28 @@ def check_response(questionnaire_response: object, spec: m.PolicySpec, *, base: 
     )
 
 
+# The product question of a policy listing several products (`_Builder.product_items`).
+PRODUCT_LINK = "drug.name"
+PRODUCT_SYSTEM_FACET = "product"
+
+
+def _request_drug(spec: m.PolicySpec, answers: _Answers) -> dict:
+    """The request's `drug`: the product answered (its name), else the drug's brand, which
+    names the policy (and every product of it); the first HCPCS code or NDC when the policy
+    lists no products."""
+    chosen = answers.one(PRODUCT_LINK) if len(spec.drug.products) > 1 else None
+    product = next((p for p in spec.drug.products if p.id == chosen), None)
+    if chosen is not None and product is None:
+        ids = ", ".join(p.id for p in spec.drug.products)
+        raise ResponseError(f"linkId '{PRODUCT_LINK}': {chosen!r} is not one of the policy's products ({ids})")
+    drug: dict = {"name": product.name if product is not None else spec.drug.brand}
+    if spec.drug.hcpcs:
+        drug["hcpcs"] = spec.drug.hcpcs[0]
+    elif spec.drug.ndc:
+        drug["ndc"] = spec.drug.ndc[0]
+    return drug
+
+
 def response_to_request(
     questionnaire_response: object,
     spec: m.PolicySpec,
@@ -668,7 +711,7 @@ def response_to_request(
     Only a response `check_response` accepts is mapped (completed or amended, to this
     questionnaire's URL and version; `base` is the canonical base it was built with). Coded
     answers are read only in the code system the questionnaire offers for that question.
-    Unanswered questions leave their field absent (the decision pends on it, never approves);
+    The request names the spec's `plan` when it has one. Unanswered questions leave their field absent (the decision pends on it, never approves);
     a "No" to "<list>.any" gives an empty list (a known "none"). Values are passed on as
     answered, so a wrong type stays wrong and is never met. Raises ResponseError for a
     response that is refused or whose shape cannot be read, naming the linkId.
@@ -685,12 +728,13 @@ def response_to_request(
         raise ResponseError(f"expected a QuestionnaireResponse, found {found!r}")
     answers = _Answers(qr.get("item"), systems=coding_systems(build_questionnaire(spec, base=base)))
     facts = needs(spec)
-    drug: dict = {"name": spec.drug.brand}
-    if spec.drug.hcpcs:
-        drug["hcpcs"] = spec.drug.hcpcs[0]
-    elif spec.drug.ndc:
-        drug["ndc"] = spec.drug.ndc[0]
-    request: dict = {"request_type": request_type, "date_of_service": date_of_service, "drug": drug}
+    request: dict = {
+        "request_type": request_type,
+        "date_of_service": date_of_service,
+        "drug": _request_drug(spec, answers),
+    }
+    if spec.plan is not None:  # the policy decided is the plan's: other plans' policies may name the drug
+        request["plan"] = spec.plan
     if isinstance(qr.get("id"), str):
         request["request_id"] = qr["id"]
 

@@ -9,7 +9,7 @@ What a rule line shows:
 - a leaf: what it checks (`describe_test`, the same words `explain` uses), and spelled out
   what the words only name: ICD-10-CM codes with their descriptions from the ICD-10-CM code
   set (`rxrego.terminology.icd10cm`, the `simple-icd-10-cm` release) and the billable codes
-  under a category, the members of a value set (agents and classes), specialties;
+  under a category, the codes a range FIRST-LAST names, the exceptions (`except`), the members of a value set (agents and classes), specialties;
 - a combinator: how many of its children it requires, of how many;
 - a conditional: the criteria that switch it on and what it then requires.
 
@@ -32,6 +32,8 @@ def icd10_line(prefix: str) -> str:
     """'C91.0 Acute lymphoblastic leukemia [ALL] (codes C91.00 ..., C91.01 ..., C91.02 ...)'."""
     from ..terminology import icd10cm
 
+    if icd10cm.is_range(prefix):
+        return _range_line(prefix)
     code = icd10cm.canonical(prefix)
     if not icd10cm.well_formed(code) or not icd10cm.exists(code):
         return f"{prefix}: not an ICD-10-CM code (no such code in the code set)"
@@ -43,6 +45,20 @@ def icd10_line(prefix: str) -> str:
         more = f"; and {len(leaves) - MAX_CODES_SHOWN} more" if len(leaves) > MAX_CODES_SHOWN else ""
         line += f" (any code under it: {shown}{more})"
     return line
+
+
+def _range_line(entry: str) -> str:
+    """'I20-I25 (6 codes, each with the codes under it: I20 Angina pectoris; ...)', or why
+    the range cannot be read (the message `check` gives)."""
+    from ..terminology import icd10cm
+
+    try:
+        heads = icd10cm.range_heads(entry)
+    except icd10cm.CodeError as exc:
+        return f"{entry}: not an ICD-10-CM range ({exc})"
+    shown = "; ".join(f"{c} {icd10cm.description(c)}" for c in heads[:MAX_CODES_SHOWN])
+    more = f"; and {len(heads) - MAX_CODES_SHOWN} more" if len(heads) > MAX_CODES_SHOWN else ""
+    return f"{entry} ({len(heads)} codes, each with the codes under it: {shown}{more})"
 
 
 def _members(spec: m.PolicySpec, vid: str) -> str:
@@ -88,6 +104,8 @@ def rule_lines(spec: m.PolicySpec, cid: str) -> list[str]:
     icd10 = getattr(t, "icd10", None)
     if icd10:
         lines += [f"ICD-10-CM {icd10_line(code)}" for code in icd10]
+        # Exceptions: not covered, nor the codes above them (docs/semantics.md, diagnosis).
+        lines += [f"ICD-10-CM except {icd10_line(code)}" for code in getattr(t, "exceptions", ())]
     vid = getattr(t, "value_set", None)
     if isinstance(vid, str):
         lines.append(_members(spec, vid))

@@ -316,8 +316,9 @@ def diff_command(old_file: str, new_file: str, cases_dir: str, specs_dir: str, n
     Criterion by criterion: added and removed criteria, reworded text (old and new, and the
     words that changed), changed tests and thresholds (age.min_years: 18 -> 1), combinator
     children, conditions, requirement-set membership and durations, metadata such as the
-    effective date, drug codes, value-set members, history entries and earlier versions.
-    Only the meaning counts: comments and layout are not differences.
+    effective date, drug codes, value-set members, history entries and earlier versions;
+    everything else in the model (indications, plan years, other_indications, products,
+    the plan) field by field. Only the meaning counts: comments and layout are not differences.
 
     \b
     Then Rego is generated for OLD and for NEW (each with the other specs of --specs) into

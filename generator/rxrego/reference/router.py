@@ -53,9 +53,11 @@ def decide(specs: Sequence[m.PolicySpec], request: object) -> dict:
         return _with_request_id(request, {"outcome": "no_policy", "reason": "no_policy", "drug": drug})
     if len(policies) > 1:
         ids = ", ".join(sorted(_package(specs, pid) for pid in policies))
-        if all(next(s for s in specs if s.id == pid).plan is not None for pid in policies):
+        plans = {next(s for s in specs if s.id == pid).plan for pid in policies}
+        if None not in plans:  # the plan ids a request may give, not the packages
+            listed = ", ".join(sorted(p for p in plans if p is not None))
             return _invalid(
-                request, [_error("plan", f"policies under several plans name the drug: name the plan ({ids})")]
+                request, [_error("plan", f"policies under several plans name the drug: name the plan ({listed})")]
             )
         return _invalid(request, [_error("drug", f"the drug identifiers name different policies: {ids}")])
     (policy_id,) = policies
@@ -110,17 +112,18 @@ def _products_named(specs: Sequence[m.PolicySpec], key: str, value: str) -> set[
         (spec.id, p.id)
         for spec in specs
         for p in spec.products
-        if wanted is not None and wanted in product_keys(key, p)
+        if wanted is not None and wanted in product_keys(key, p, spec.product_names(p))
     }
 
 
-def product_keys(key: str, p: m.Product) -> set[str]:
-    """The normalised identifiers of one product (what the router's tables hold)."""
+def product_keys(key: str, p: m.Product, names: Sequence[str]) -> set[str]:
+    """The normalised identifiers of one product (what the router's tables hold); `names`:
+    the names that route to it (`PolicySpec.product_names`)."""
     if key == "hcpcs":
         return {hcpcs_key(c) for c in p.hcpcs}
     if key == "ndc":
         return {n for c in p.ndc if (n := normal_ndc(c)) not in (None, AMBIGUOUS_NDC)}
-    return {name_key(n) for n in (p.name, p.generic) if n is not None}
+    return {name_key(n) for n in names}
 
 
 def identifier_key(key: str, value: str) -> str | None:

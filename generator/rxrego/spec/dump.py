@@ -133,7 +133,7 @@ def _versioned(spec: m.PolicySpec) -> dict:
                 for v in spec.value_sets
             },
             "criteria": {c.id: criterion_data(c) for c in spec.criteria},
-            "requirements": {r.name: _set_data(r) for r in spec.requirements},
+            "requirements": {r.name: set_data(r) for r in spec.requirements},
         }
     )
 
@@ -151,7 +151,8 @@ def _duration_data(d: m.Duration | None) -> dict | None:
     return out
 
 
-def _set_data(r: m.RequirementSet) -> dict:
+def set_data(r: m.RequirementSet) -> dict:
+    """A requirement set as the spec writes it (its title, combinator or indications, durations)."""
     if not r.indications:
         out = {"title": r.title, "duration_months": r.duration_months, **_combinator_data(r.root)}
     else:

@@ -392,6 +392,19 @@ class PolicySpec:
         d = self.drug
         return (Product(package_segment(d.brand), d.brand, "brand", d.generic, d.hcpcs, d.ndc),)
 
+    def product_names(self, product: Product) -> tuple[str, ...]:
+        """The names that route a request to `product` (docs/semantics.md, "The request
+        envelope"): its own brand and generic names and, on a policy that lists products, the
+        drug's brand and generic names where no product carries them, which then name every
+        product (a request naming only these leaves the product undetermined when the policy
+        lists several). A drug name a product carries names that product (the more specific
+        reading). Names are compared trimmed and case-insensitively."""
+        names = [product.name, product.generic]
+        if self.drug.products:
+            carried = {n.strip().casefold() for p in self.drug.products for n in (p.name, p.generic) if n}
+            names += [n for n in (self.drug.brand, self.drug.generic) if n and n.strip().casefold() not in carried]
+        return tuple(dict.fromkeys(n for n in names if n))
+
     def value_set(self, vid: str) -> ValueSet:
         return next(v for v in self.value_sets if v.id == vid)
 

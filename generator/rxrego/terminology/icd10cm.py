@@ -132,9 +132,21 @@ def cover(include: tuple[str, ...] | list[str], exclude: tuple[str, ...] | list[
     )
 
 
+def is_range(entry: str) -> bool:
+    """True when a spec's ICD-10-CM entry is a range `FIRST-LAST` (not a single code)."""
+    return "-" in entry.strip("-")
+
+
 def _entry_codes(entry: str) -> tuple[str, ...]:
-    if "-" not in entry.strip("-"):
+    if not is_range(entry):
         return descendants(entry)
+    return tuple(code for head in range_heads(entry) for code in descendants(head))
+
+
+def range_heads(entry: str) -> tuple[str, ...]:
+    """The codes a range `FIRST-LAST` names at its ends' level, in tabular order
+    (`I20-I25`: I20, I21, ..., I25); each covers the codes below it. Raises CodeError for an
+    end that is not ICD-10-CM, ends at different levels, or a range that runs backwards."""
     first, _, last = entry.partition("-")
     if not (exists(first) and exists(last)):
         bad = first if not exists(first) else last
@@ -147,8 +159,7 @@ def _entry_codes(entry: str) -> tuple[str, ...]:
         raise CodeError(f"{entry!r}: the range runs backwards ({a} comes after {b})")
     lib = _library()
     siblings = [c for c in lib.get_all_codes(with_dots=True) if len(c) == len(a) and _is_code(c)]
-    ends = [c for c in siblings if order[a] <= order[c] <= order[b]]
-    return tuple(code for head in ends for code in descendants(head))
+    return tuple(c for c in siblings if order[a] <= order[c] <= order[b])
 
 
 @functools.cache
