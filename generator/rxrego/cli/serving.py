@@ -77,6 +77,35 @@ _allow_stale_option = click.option(
 )
 
 
+def _decoding_limit_options(command):
+    """--max-body-bytes and --max-decompressed-bytes: the request size limits a sidecar's OPA
+    enforces (server.decoding), for `serve` and `deploy-config` alike."""
+    command = click.option(
+        "--max-decompressed-bytes",
+        default=limits.MAX_DECOMPRESSED_BYTES,
+        show_default=True,
+        type=click.IntRange(1),
+        help="OPA refuses a gzip body inflating to more than this (server.decoding.gzip.max_length).",
+    )(command)
+    return click.option(
+        "--max-body-bytes",
+        default=limits.MAX_BODY_BYTES,
+        show_default=True,
+        type=click.IntRange(1),
+        help="OPA refuses a request body larger than this (server.decoding.max_length).",
+    )(command)
+
+
+# The algorithm --verification-key is for; OPA verifies the algorithms `rxrego bundle` signs with.
+_verification_alg_option = click.option(
+    "--verification-alg",
+    type=click.Choice(sidecar_mod.VERIFICATION_ALGS),
+    default="RS256",
+    show_default=True,
+    help="Signature algorithm the key is for.",
+)
+
+
 @click.command("bundle")
 @click.option(
     "-o",
@@ -183,27 +212,8 @@ def _read_token(token_file: str) -> str:
     type=click.Path(exists=True, dir_okay=False),
     help="PEM public key: OPA activates the bundle only if its signature verifies.",
 )
-@click.option(
-    "--verification-alg",
-    type=click.Choice(sidecar_mod.VERIFICATION_ALGS),
-    default="RS256",
-    show_default=True,
-    help="Signature algorithm the key is for.",
-)
-@click.option(
-    "--max-body-bytes",
-    default=limits.MAX_BODY_BYTES,
-    show_default=True,
-    type=click.IntRange(1),
-    help="OPA refuses a request body larger than this (server.decoding.max_length).",
-)
-@click.option(
-    "--max-decompressed-bytes",
-    default=limits.MAX_DECOMPRESSED_BYTES,
-    show_default=True,
-    type=click.IntRange(1),
-    help="OPA refuses a gzip body inflating to more than this (server.decoding.gzip.max_length).",
-)
+@_verification_alg_option
+@_decoding_limit_options
 def serve_command(
     bundle_path,
     rego_dir,
@@ -541,13 +551,7 @@ def decide_command(
     type=click.Path(exists=True, dir_okay=False),
     help="PEM public key: OPA activates only bundles whose signature verifies (build them with `rxrego bundle --signing-key`).",
 )
-@click.option(
-    "--verification-alg",
-    type=click.Choice(bundle_mod.SIGNING_ALGS),
-    default="RS256",
-    show_default=True,
-    help="Signature algorithm the key is for.",
-)
+@_verification_alg_option
 @click.option(
     "--decision-log",
     default="console",
@@ -564,20 +568,7 @@ def decide_command(
     type=click.Path(file_okay=False),
     help="Where to write the system policies (default: system/ beside -o).",
 )
-@click.option(
-    "--max-body-bytes",
-    default=limits.MAX_BODY_BYTES,
-    show_default=True,
-    type=click.IntRange(1),
-    help="OPA refuses a request body larger than this (server.decoding.max_length).",
-)
-@click.option(
-    "--max-decompressed-bytes",
-    default=limits.MAX_DECOMPRESSED_BYTES,
-    show_default=True,
-    type=click.IntRange(1),
-    help="OPA refuses a gzip body inflating to more than this (server.decoding.gzip.max_length).",
-)
+@_decoding_limit_options
 @click.option(
     "--addr",
     default=deploy.DEFAULT_ADDR,
