@@ -77,23 +77,26 @@ _allow_stale_option = click.option(
 )
 
 
-def _decoding_limit_options(command):
-    """--max-body-bytes and --max-decompressed-bytes: the request size limits a sidecar's OPA
-    enforces (server.decoding), for `serve` and `deploy-config` alike."""
-    command = click.option(
-        "--max-decompressed-bytes",
-        default=limits.MAX_DECOMPRESSED_BYTES,
-        show_default=True,
-        type=click.IntRange(1),
-        help="OPA refuses a gzip body inflating to more than this (server.decoding.gzip.max_length).",
-    )(command)
-    return click.option(
+# The request size limits a sidecar's OPA enforces (server.decoding): option, default, help.
+_DECODING_LIMITS = (
+    (
         "--max-body-bytes",
-        default=limits.MAX_BODY_BYTES,
-        show_default=True,
-        type=click.IntRange(1),
-        help="OPA refuses a request body larger than this (server.decoding.max_length).",
-    )(command)
+        limits.MAX_BODY_BYTES,
+        "OPA refuses a request body larger than this (server.decoding.max_length).",
+    ),
+    (
+        "--max-decompressed-bytes",
+        limits.MAX_DECOMPRESSED_BYTES,
+        "OPA refuses a gzip body inflating to more than this (server.decoding.gzip.max_length).",
+    ),
+)
+
+
+def _decoding_limit_options(command):
+    """The options of _DECODING_LIMITS, in that order, for `serve` and `deploy-config` alike."""
+    for flag, default, text in reversed(_DECODING_LIMITS):
+        command = click.option(flag, default=default, show_default=True, type=click.IntRange(1), help=text)(command)
+    return command
 
 
 # The algorithm --verification-key is for; OPA verifies the algorithms `rxrego bundle` signs with.
