@@ -25,6 +25,7 @@ from ..client.http import RxRegoClient
 from ..sidecar import Sidecar
 from ..spec.errors import SpecError
 from .errors import ExitCode, fail, spec_error
+from .options import folder_option
 
 # --- bundle --------------------------------------------------------------------------------------
 
@@ -62,13 +63,8 @@ def _require_current(rego_dir: str, specs_dir: str, allow_stale: bool) -> None:
     )
 
 
-_specs_option = click.option(
-    "--specs",
-    "specs_dir",
-    default="policy_source",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Folder of policy specs --rego must match.",
+_specs_option = folder_option(
+    "--specs", "specs_dir", "Folder of policy specs --rego must match.", default="policy_source"
 )
 _allow_stale_option = click.option(
     "--allow-stale",
@@ -118,14 +114,7 @@ _verification_alg_option = click.option(
     type=click.Path(dir_okay=False),
     help="Where to write the bundle.",
 )
-@click.option(
-    "--rego",
-    "rego_dir",
-    default="rego",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Folder of generated Rego.",
-)
+@folder_option("--rego", "rego_dir", "Folder of generated Rego.", default="rego")
 @_specs_option
 @_allow_stale_option
 @click.option(
@@ -183,14 +172,7 @@ def _read_token(token_file: str) -> str:
     type=click.Path(exists=True, dir_okay=False),
     help="Bundle to serve (default: build one from --rego).",
 )
-@click.option(
-    "--rego",
-    "rego_dir",
-    default="rego",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Rego to bundle when --bundle is not given.",
-)
+@folder_option("--rego", "rego_dir", "Rego to bundle when --bundle is not given.", default="rego")
 @_specs_option
 @_allow_stale_option
 @click.option(
