@@ -207,8 +207,32 @@ def _dyadic(x: Fraction) -> bool:
     return x.denominator & (x.denominator - 1) == 0
 
 
+# st.sampled_from builds a new strategy on every call, and drawing from a new strategy first
+# validates it and computes its label (hashing every element): most of the cost of drawing
+# a request, which makes some thirty draws from the same pools. `_sample` hands out one
+# strategy per pool object instead; it draws exactly as a new one would (same elements, same
+# label), so the requests drawn are the same.
+_SAMPLERS: dict[int, tuple[Sequence, tuple, st.SearchStrategy]] = {}
+_SAMPLERS_MAX = 50_000  # pools built afresh for each draw never hit; drop them all past this
+
+
+def _sample(values: Sequence) -> st.SearchStrategy:
+    """`st.sampled_from(values)`, built once per pool: reused while `values` is the same object
+    holding the same elements (a list changed since gets a new strategy)."""
+    hit = _SAMPLERS.get(id(values))
+    # the entry keeps `values` alive, so an id found is this object's; its elements are
+    # compared by identity, which is cheap
+    if hit is not None and len(hit[1]) == len(values) and all(a is b for a, b in zip(hit[1], values, strict=True)):
+        return hit[2]
+    if len(_SAMPLERS) >= _SAMPLERS_MAX:
+        _SAMPLERS.clear()
+    strategy = st.sampled_from(values)
+    _SAMPLERS[id(values)] = (values, tuple(values), strategy)
+    return strategy
+
+
 def _pick(draw, values: Sequence):
-    return copy.deepcopy(draw(st.sampled_from(values)))
+    return copy.deepcopy(draw(_sample(values)))
 
 
 def _put(obj: dict, key: str, value: object) -> None:
@@ -312,8 +336,8 @@ def _age_fact(spec: m.PolicySpec) -> _Fact:
     def good(draw, ctx: _Ctx):
         if ctx.leap_birth:
             return ctx.leap_birth
-        years = draw(st.sampled_from(good_ages))
-        days = draw(st.sampled_from((37, 0, 200)))  # a few weeks past / on / months past the birthday
+        years = draw(_sample(good_ages))
+        days = draw(_sample((37, 0, 200)))  # a few weeks past / on / months past the birthday
         return _shift(_anniversaries(ctx.dos, years)[0], -days)
 
     def other(draw, ctx: _Ctx):
@@ -335,7 +359,7 @@ def _age_fact(spec: m.PolicySpec) -> _Fact:
             last = (dt.date(y + (mo + 1) // 12, (mo + 1) % 12 + 1, 1) - dt.timedelta(days=1)).day
             day = dt.date(y, mo + 1, min(ctx.dos.day, last))
             options += [_text(day), _shift(day, 1), _shift(day, -1)]
-        return draw(st.sampled_from(_unique(options)))
+        return draw(_sample(_unique(options)))
 
     def malformed(draw, ctx: _Ctx):
         return _pick(
@@ -416,47 +440,47 @@ def _diagnosis_fact(spec: m.PolicySpec) -> _Fact:
     quals_bad = {name: (1, True, [vs[0]], {"value": vs[0]}) for name, vs in accepted.items()}
 
     def good_entry(draw, test: m.DiagnosisTest) -> dict:
-        entry: dict = {"code": draw(st.sampled_from([c for p in test.icd10 for c in (p, p + "2", _normal_code(p))]))}
+        entry: dict = {"code": draw(_sample([c for p in test.icd10 for c in (p, p + "2", _normal_code(p))]))}
         for name, _ in test.qualifiers:
-            entry[name] = draw(st.sampled_from(quals_good[name]))
+            entry[name] = draw(_sample(quals_good[name]))
         return entry
 
     def other_entry(draw) -> dict:
         entry: dict = {}
-        _put(entry, "code", copy.deepcopy(draw(st.sampled_from(codes_other))))
+        _put(entry, "code", copy.deepcopy(draw(_sample(codes_other))))
         for name in accepted:
-            _put(entry, name, copy.deepcopy(draw(st.sampled_from(quals_other[name]))))
-        _put(entry, "description", draw(st.sampled_from((MISSING, MISSING, "free text", 7))))
+            _put(entry, name, copy.deepcopy(draw(_sample(quals_other[name]))))
+        _put(entry, "description", draw(_sample((MISSING, MISSING, "free text", 7))))
         return entry
 
     def bad_entry(draw):
-        kind = draw(st.sampled_from(("code", "qualifier", "non-object")))
+        kind = draw(_sample(("code", "qualifier", "non-object")))
         if kind == "non-object" or (kind == "qualifier" and not accepted):
             return _pick(draw, (prefixes[0] if prefixes else "C91.0", None, 5, [], True))
         entry = other_entry(draw)
         if kind == "code":
             entry["code"] = _pick(draw, codes_bad)
         else:
-            name = draw(st.sampled_from(sorted(accepted)))
+            name = draw(_sample(sorted(accepted)))
             entry[name] = _pick(draw, quals_bad[name])
         return entry
 
     def good(draw, ctx):
-        test = draw(st.sampled_from(tests))
+        test = draw(_sample(tests))
         entries = [good_entry(draw, test)]
-        if draw(st.sampled_from((False, False, True))):
-            entries.insert(draw(st.sampled_from((0, 1))), other_entry(draw))
+        if draw(_sample((False, False, True))):
+            entries.insert(draw(_sample((0, 1))), other_entry(draw))
         return entries
 
     def other(draw, ctx):
-        return [other_entry(draw) for _ in range(draw(st.sampled_from((1, 1, 2, 0, 3))))]
+        return [other_entry(draw) for _ in range(draw(_sample((1, 1, 2, 0, 3))))]
 
     def malformed(draw, ctx):
-        if draw(st.sampled_from((False, True))):
+        if draw(_sample((False, True))):
             return _pick(
                 draw, (prefixes[0] if prefixes else "C91.0", {"code": prefixes[0] if prefixes else "C91.0"}, 5, True)
             )
-        entries = [other_entry(draw) for _ in range(draw(st.sampled_from((0, 1, 2))))]
+        entries = [other_entry(draw) for _ in range(draw(_sample((0, 1, 2))))]
         entries.insert(draw(st.integers(0, len(entries))), bad_entry(draw))
         return entries
 
@@ -480,8 +504,8 @@ def _biomarker_facts(spec: m.PolicySpec) -> list[_Fact]:
         facts.append(
             _Fact(
                 ("biomarkers", name),
-                lambda draw, ctx, v=good_values: draw(st.sampled_from(v)),
-                lambda draw, ctx, v=other_values: draw(st.sampled_from(v)),
+                lambda draw, ctx, v=good_values: draw(_sample(v)),
+                lambda draw, ctx, v=other_values: draw(_sample(v)),
                 lambda draw, ctx: _pick(
                     draw,
                     (
@@ -577,18 +601,18 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
     )
 
     def entry(draw) -> dict:
-        e: dict = {"agent": draw(st.sampled_from(agent_pool))}
-        _put(e, "class", draw(st.sampled_from(class_pool)))
-        _put(e, "result", draw(st.sampled_from(result_pool)))
+        e: dict = {"agent": draw(_sample(agent_pool))}
+        _put(e, "class", draw(_sample(class_pool)))
+        _put(e, "result", draw(_sample(result_pool)))
         if dated:
-            _put(e, "start_date", draw(st.sampled_from(start_pool)))
-            _put(e, "end_date", draw(st.sampled_from(end_pool)))
+            _put(e, "start_date", draw(_sample(start_pool)))
+            _put(e, "end_date", draw(_sample(end_pool)))
         if least:
-            _put(e, "dose", copy.deepcopy(draw(st.sampled_from(dose_pool))))
+            _put(e, "dose", copy.deepcopy(draw(_sample(dose_pool))))
         return e
 
     def bad_entry(draw):
-        kind = draw(st.sampled_from(("agent", "class", "result", "non-object")))
+        kind = draw(_sample(("agent", "class", "result", "non-object")))
         if kind == "non-object":
             return _pick(draw, (agents_in[0] if agents_in else "imatinib", None, 5, [], True))
         e = entry(draw)
@@ -630,7 +654,7 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
 
     def good(draw, ctx):
         entries = _pick(draw, good_lists)
-        if draw(st.sampled_from((False, False, True))):
+        if draw(_sample((False, False, True))):
             entries.append(entry(draw))
         return entries
 
@@ -641,10 +665,10 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
         if not entries:  # a good list may be empty (an anchoring therapy never taken)
             return [entry(draw)]
         i = draw(st.integers(0, len(entries) - 1))
-        how = draw(st.sampled_from(("result", "drop", "class", "no-result")))
+        how = draw(_sample(("result", "drop", "class", "no-result")))
         if how == "result":
             entries[i]["result"] = draw(
-                st.sampled_from([r for r in result_pool if r not in listed and r is not MISSING and r is not None])
+                _sample([r for r in result_pool if r not in listed and r is not MISSING and r is not None])
             )
         elif how == "drop":
             del entries[i]
@@ -658,8 +682,8 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
     def other(draw, ctx):
         if draw(st.booleans()):
             return near_good(draw)
-        entries = [entry(draw) for _ in range(draw(st.sampled_from((2, 1, 0, 3, 4))))]
-        if entries and draw(st.sampled_from((False, False, True))):
+        entries = [entry(draw) for _ in range(draw(_sample((2, 1, 0, 3, 4))))]
+        if entries and draw(_sample((False, False, True))):
             # the same agent again, in another case: distinct agents are counted
             twin = copy.deepcopy(entries[0])
             twin["agent"] = twin["agent"].upper() if twin["agent"] != twin["agent"].upper() else twin["agent"].lower()
@@ -669,7 +693,7 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
     def malformed(draw, ctx):
         # a bad entry beside entries that cannot meet the test (invalid), or beside a good
         # list (still met), or no list at all
-        kind = draw(st.sampled_from(("beside-other", "beside-other", "beside-good", "not-a-list", "not-a-list")))
+        kind = draw(_sample(("beside-other", "beside-other", "beside-good", "not-a-list", "not-a-list")))
         if kind == "not-a-list":
             return _pick(
                 draw, ({"agent": agents_in[0] if agents_in else "x", "result": "failed"}, "dasatinib", 5, True)
@@ -816,27 +840,27 @@ def _lab_fact(spec: m.PolicySpec) -> _Fact:
     def good_entry(draw, ctx, t: m.LabTest) -> dict:
         _, good_values, _, good_offsets, _, _ = table[t]
         e = {
-            "name": draw(st.sampled_from(_case_variants(t.name))),
-            "value": draw(st.sampled_from(good_values)),
-            "unit": draw(st.sampled_from(_unique([t.unit, t.unit.lower()]))),
-            "date": _shift(ctx.dos, -draw(st.sampled_from(good_offsets))),
+            "name": draw(_sample(_case_variants(t.name))),
+            "value": draw(_sample(good_values)),
+            "unit": draw(_sample(_unique([t.unit, t.unit.lower()]))),
+            "date": _shift(ctx.dos, -draw(_sample(good_offsets))),
         }
         if t.loinc and draw(st.booleans()):
             e["code"] = t.loinc[0]
         return e
 
     def entry(draw, ctx, t: m.LabTest | None = None, when: str | None = None) -> dict:
-        t = t or draw(st.sampled_from(tests))
+        t = t or draw(_sample(tests))
         values, _, offsets, _, names, units = table[t]
         # mostly well formed: a bad value / unit / date in one case out of five each
-        value = draw(st.sampled_from(values * 4 + bad_values(t)))
-        unit = draw(st.sampled_from(units * 2 + bad_units))
+        value = draw(_sample(values * 4 + bad_values(t)))
+        unit = draw(_sample(units * 2 + bad_units))
         if when is None:
-            offset = draw(st.sampled_from(offsets * 3 + (-1, -30) + bad_dates))
+            offset = draw(_sample(offsets * 3 + (-1, -30) + bad_dates))
             when = _shift(ctx.dos, -offset) if isinstance(offset, int) and not isinstance(offset, bool) else offset
-        e: dict = {"name": draw(st.sampled_from(names))}
+        e: dict = {"name": draw(_sample(names))}
         codes = _unique(c for x in tests for c in x.loinc)
-        _put(e, "code", draw(st.sampled_from((MISSING,) * 3 + codes + ("2951-2", 5, None))))
+        _put(e, "code", draw(_sample((MISSING,) * 3 + codes + ("2951-2", 5, None))))
         _put(
             e,
             "reference_range",
@@ -849,13 +873,13 @@ def _lab_fact(spec: m.PolicySpec) -> _Fact:
 
     def good(draw, ctx):
         entries = [good_entry(draw, ctx, t) for t in tests]
-        if draw(st.sampled_from((False, False, True))):
+        if draw(_sample((False, False, True))):
             entries.append(entry(draw, ctx))
         return entries
 
     def other(draw, ctx):
-        entries = [entry(draw, ctx) for _ in range(draw(st.sampled_from((1, 2, 0, 3))))]
-        if entries and draw(st.sampled_from((False, True))):
+        entries = [entry(draw, ctx) for _ in range(draw(_sample((1, 2, 0, 3))))]
+        if entries and draw(_sample((False, True))):
             # another result of the same lab on the same date (every one on the latest date counts)
             first = entries[0]
             t = next(
@@ -866,11 +890,11 @@ def _lab_fact(spec: m.PolicySpec) -> _Fact:
         return entries
 
     def malformed(draw, ctx):
-        if draw(st.sampled_from((False, True))):
+        if draw(_sample((False, True))):
             return _pick(draw, ("alt 100 U/L", {"name": tests[0].name, "value": 1}, 5, True))
         entries = other(draw, ctx)
-        t = draw(st.sampled_from(tests))
-        junk = draw(st.sampled_from(("unusable", "non-object", "bad-name")))
+        t = draw(_sample(tests))
+        junk = draw(_sample(("unusable", "non-object", "bad-name")))
         if junk == "unusable":
             entries.append({"name": t.name, "value": str(t.value), "unit": t.unit, "date": _text(ctx.dos)})
         elif junk == "non-object":
@@ -888,9 +912,9 @@ def _specialty_fact(spec: m.PolicySpec) -> _Fact:
     first = accepted[0]
     return _Fact(
         ("prescriber", "specialty"),
-        lambda draw, ctx: draw(st.sampled_from(good_values)),
+        lambda draw, ctx: draw(_sample(good_values)),
         lambda draw, ctx: draw(
-            st.sampled_from(
+            _sample(
                 ("cardiology", "internal_medicine", first.replace("_", " "), first + " ", " " + first, "", first + "s")
             )
         ),
@@ -906,8 +930,8 @@ def _sex_fact(spec: m.PolicySpec) -> _Fact:
     first = accepted[0]
     return _Fact(
         ("patient", "sex"),
-        lambda draw, ctx: draw(st.sampled_from(accepted)),
-        lambda draw, ctx: draw(st.sampled_from(others)),
+        lambda draw, ctx: draw(_sample(accepted)),
+        lambda draw, ctx: draw(_sample(others)),
         lambda draw, ctx: _pick(
             draw,
             (
@@ -935,14 +959,14 @@ def _concurrent_fact(spec: m.PolicySpec) -> _Fact:
     harmless_classes = (MISSING, None, "antiemetic", *(c.upper() for c in classes))
 
     def entry(draw, agents=None, class_values=None) -> dict:
-        e: dict = {"agent": draw(st.sampled_from(agents or (agents_out * 3 + agents_in)))}
-        _put(e, "class", draw(st.sampled_from(class_values or class_pool)))
+        e: dict = {"agent": draw(_sample(agents or (agents_out * 3 + agents_in)))}
+        _put(e, "class", draw(_sample(class_values or class_pool)))
         # A concurrent therapy has no result: one given, of any type, is ignored.
         _put(e, "result", _pick(draw, (MISSING, MISSING, MISSING, "ongoing", 5)))
         return e
 
     def bad_entry(draw):
-        kind = draw(st.sampled_from(("agent", "class", "non-object")))
+        kind = draw(_sample(("agent", "class", "non-object")))
         if kind == "non-object":
             return _pick(draw, (agents_in[0] if agents_in else "x", None, 5, []))
         e = entry(draw)
@@ -957,14 +981,14 @@ def _concurrent_fact(spec: m.PolicySpec) -> _Fact:
 
     def good(draw, ctx):
         if negated and draw(st.booleans()):  # under a `not`, an agent of the set fails the policy
-            return [entry(draw) for _ in range(draw(st.sampled_from((1, 2))))]
-        return [entry(draw, agents_out, harmless_classes) for _ in range(draw(st.sampled_from((0, 1, 2))))]
+            return [entry(draw) for _ in range(draw(_sample((1, 2))))]
+        return [entry(draw, agents_out, harmless_classes) for _ in range(draw(_sample((0, 1, 2))))]
 
     def other(draw, ctx):
-        return [entry(draw) for _ in range(draw(st.sampled_from((1, 2, 0, 3))))]
+        return [entry(draw) for _ in range(draw(_sample((1, 2, 0, 3))))]
 
     def malformed(draw, ctx):
-        if draw(st.sampled_from((False, True, True))):
+        if draw(_sample((False, True, True))):
             entries = other(draw, ctx)
             entries.insert(draw(st.integers(0, len(entries))), bad_entry(draw))
             return entries
@@ -985,8 +1009,8 @@ def _anchor_fact(spec: m.PolicySpec) -> _Fact:
         days = _unique([*days, *range(edge - 3, edge + 4), 2 * edge])
     return _Fact(
         ("treatment", "start_date"),
-        lambda draw, ctx: _shift(ctx.dos, -draw(st.sampled_from(days))),
-        lambda draw, ctx: _shift(ctx.dos, draw(st.sampled_from((1, 30, -365, -3650)))),
+        lambda draw, ctx: _shift(ctx.dos, -draw(_sample(days))),
+        lambda draw, ctx: _shift(ctx.dos, draw(_sample((1, 30, -365, -3650)))),
         lambda draw, ctx: _pick(draw, ("2026-02-30", "", 20260101, True, ["2026-01-01"], "01/01/2026")),
     )
 
@@ -996,7 +1020,7 @@ def _consulting_fact(spec: m.PolicySpec) -> _Fact:
     variants = _unique(v for s in accepted for v in _case_variants(s))
     return _Fact(
         ("prescriber", "consulting_specialties"),
-        lambda draw, ctx: [draw(st.sampled_from(variants))],
+        lambda draw, ctx: [draw(_sample(variants))],
         lambda draw, ctx: _pick(
             draw, ([], ["internal_medicine"], ["internal_medicine", accepted[0] + " "], [" " + accepted[0]])
         ),
@@ -1010,8 +1034,8 @@ def _prescriber_specialty_fact(spec: m.PolicySpec) -> _Fact:
     good_values = _unique(v for s in accepted for v in _case_variants(s))
     return _Fact(
         ("prescriber", "specialty"),
-        lambda draw, ctx: draw(st.sampled_from(good_values)),
-        lambda draw, ctx: draw(st.sampled_from(("cardiology", "internal_medicine", accepted[0] + " ", ""))),
+        lambda draw, ctx: draw(_sample(good_values)),
+        lambda draw, ctx: draw(_sample(("cardiology", "internal_medicine", accepted[0] + " ", ""))),
         lambda draw, ctx: _pick(draw, (1, True, [accepted[0]], {"name": accepted[0]})),
     )
 
@@ -1022,13 +1046,13 @@ def _procedure_fact(spec: m.PolicySpec) -> _Fact:
     within = _unique(t.within_days for t in tests if t.within_days is not None) or (365,)
 
     def entry(draw, ctx) -> dict:
-        e: dict = {"name": draw(st.sampled_from((*names, "appendectomy", "cholecystectomy")))}
-        w = draw(st.sampled_from(within))
+        e: dict = {"name": draw(_sample((*names, "appendectomy", "cholecystectomy")))}
+        w = draw(_sample(within))
         _put(
             e,
             "date",
             draw(
-                st.sampled_from(
+                _sample(
                     (
                         MISSING,
                         None,
@@ -1044,10 +1068,8 @@ def _procedure_fact(spec: m.PolicySpec) -> _Fact:
 
     return _Fact(
         ("procedures",),
-        lambda draw, ctx: [
-            {"name": draw(st.sampled_from(names)), "date": _shift(ctx.dos, -draw(st.sampled_from((0, 1, 30))))}
-        ],
-        lambda draw, ctx: [entry(draw, ctx) for _ in range(draw(st.sampled_from((0, 1, 2))))],
+        lambda draw, ctx: [{"name": draw(_sample(names)), "date": _shift(ctx.dos, -draw(_sample((0, 1, 30))))}],
+        lambda draw, ctx: [entry(draw, ctx) for _ in range(draw(_sample((0, 1, 2))))],
         lambda draw, ctx: _pick(
             draw, ("splenectomy", 5, [5], [{"name": 5}], [{"name": names[0], "date": "2026-02-30"}], [None])
         ),
@@ -1056,14 +1078,14 @@ def _procedure_fact(spec: m.PolicySpec) -> _Fact:
 
 def _measurement_fact(path: tuple[str, ...], good_values: tuple, units: tuple, bad_units: tuple) -> _Fact:
     def measurement(draw, ctx, values) -> dict:
-        e: dict = {"value": draw(st.sampled_from(values)), "unit": draw(st.sampled_from(units))}
-        _put(e, "date", draw(st.sampled_from((MISSING, _shift(ctx.dos, -3)))))
+        e: dict = {"value": draw(_sample(values)), "unit": draw(_sample(units))}
+        _put(e, "date", draw(_sample((MISSING, _shift(ctx.dos, -3)))))
         return e
 
     return _Fact(
         path,
         lambda draw, ctx: measurement(draw, ctx, good_values),
-        lambda draw, ctx: {**measurement(draw, ctx, good_values), "unit": draw(st.sampled_from(bad_units))},
+        lambda draw, ctx: {**measurement(draw, ctx, good_values), "unit": draw(_sample(bad_units))},
         lambda draw, ctx: _pick(
             draw,
             (
@@ -1133,24 +1155,24 @@ def _dose_fact(spec: m.PolicySpec) -> _Fact:
         intervals = _unique([*intervals, *(t.every_days for t in regimens), None])
 
     def dose(draw, ctx) -> dict:
-        d: dict = {"amount": draw(st.sampled_from(amounts)), "unit": draw(st.sampled_from(units))}
-        _put(d, "every_days", draw(st.sampled_from(intervals)))
+        d: dict = {"amount": draw(_sample(amounts)), "unit": draw(_sample(units))}
+        _put(d, "every_days", draw(_sample(intervals)))
         if rows and draw(st.booleans()):  # within every row of the tables: met wherever the facts fall
             d["amount"], d["unit"] = min(row.max for row in rows), tests[0].unit
             d["every_days"] = max([row.every_days for row in rows if row.every_days] or [7])
-        _put(d, "route", draw(st.sampled_from((MISSING, "subcutaneous"))))
+        _put(d, "route", draw(_sample((MISSING, "subcutaneous"))))
         return d
 
     def good(draw, ctx) -> dict:
         if regimens and draw(st.booleans()):
-            t = draw(st.sampled_from(regimens))
-            return {"amount": draw(st.sampled_from(t.amounts)), "unit": t.unit, "every_days": t.every_days}
+            t = draw(_sample(regimens))
+            return {"amount": draw(_sample(t.amounts)), "unit": t.unit, "every_days": t.every_days}
         return dose(draw, ctx)
 
     return _Fact(
         ("dose",),
         good,
-        lambda draw, ctx: {**dose(draw, ctx), "unit": draw(st.sampled_from(("tablet", "", "MG")))},
+        lambda draw, ctx: {**dose(draw, ctx), "unit": draw(_sample(("tablet", "", "MG")))},
         lambda draw, ctx: _pick(
             draw,
             (
@@ -1169,8 +1191,8 @@ def _dose_fact(spec: m.PolicySpec) -> _Fact:
 def _pregnancy_fact(spec: m.PolicySpec) -> _Fact:
     return _Fact(
         ("patient", "pregnancy_status"),
-        lambda draw, ctx: draw(st.sampled_from(("not_pregnant", "pregnant"))),
-        lambda draw, ctx: draw(st.sampled_from(("unknown", "pregnant"))),
+        lambda draw, ctx: draw(_sample(("not_pregnant", "pregnant"))),
+        lambda draw, ctx: draw(_sample(("unknown", "pregnant"))),
         lambda draw, ctx: _pick(draw, ("Pregnant", "no", True, 1, ["pregnant"], "")),
     )
 
@@ -1190,22 +1212,22 @@ def _documents_fact(spec: m.PolicySpec) -> _Fact | None:
 
     def entry(draw, types, supports) -> dict:
         e: dict = {"id": _pick(draw, ("att-1", "att-2", "urn:uuid:7", "DocumentReference/9"))}
-        e["type"] = draw(st.sampled_from(types))
+        e["type"] = draw(_sample(types))
         _put(e, "supports", draw(supports))
         return e
 
     def good(draw, ctx):
-        mine = st.sampled_from((MISSING, MISSING, None, list(ids), [draw(st.sampled_from(ids))]))
-        return [entry(draw, wanted, mine) for _ in range(draw(st.sampled_from((1, 2, 3))))]
+        mine = _sample((MISSING, MISSING, None, list(ids), [draw(_sample(ids))]))
+        return [entry(draw, wanted, mine) for _ in range(draw(_sample((1, 2, 3))))]
 
     def other(draw, ctx):
-        theirs = st.sampled_from((MISSING, [], [draw(st.sampled_from(others))], list(others[-2:])))
+        theirs = _sample((MISSING, [], [draw(_sample(others))], list(others[-2:])))
         types = wanted + unwanted if draw(st.booleans()) else unwanted
-        return [entry(draw, types, theirs) for _ in range(draw(st.sampled_from((0, 1, 2))))]
+        return [entry(draw, types, theirs) for _ in range(draw(_sample((0, 1, 2))))]
 
     def bad_entry(draw):
-        e = entry(draw, wanted, st.sampled_from((MISSING, list(ids))))
-        kind = draw(st.sampled_from(("id", "type", "supports", "non-object")))
+        e = entry(draw, wanted, _sample((MISSING, list(ids))))
+        kind = draw(_sample(("id", "type", "supports", "non-object")))
         if kind == "non-object":
             return _pick(draw, (wanted[0], None, 5, [e]))
         if kind == "id":
@@ -1218,7 +1240,7 @@ def _documents_fact(spec: m.PolicySpec) -> _Fact | None:
         return e
 
     def malformed(draw, ctx):
-        if draw(st.sampled_from((False, True, True))):
+        if draw(_sample((False, True, True))):
             entries = other(draw, ctx) if draw(st.booleans()) else good(draw, ctx)
             entries.insert(draw(st.integers(0, len(entries))), bad_entry(draw))
             return entries
@@ -1251,7 +1273,7 @@ def _quantity_fact(spec: m.PolicySpec) -> _Fact:
 
     def other(draw, ctx):
         pair = _pick(draw, other_pairs + good_pairs)
-        drop = draw(st.sampled_from((None, None, None, "units", "days_supply", "both")))
+        drop = draw(_sample((None, None, None, "units", "days_supply", "both")))
         if drop == "both":
             return {}
         if drop:
@@ -1259,7 +1281,7 @@ def _quantity_fact(spec: m.PolicySpec) -> _Fact:
         return pair
 
     def malformed(draw, ctx):
-        kind = draw(st.sampled_from(("units", "days_supply", "both", "parent")))
+        kind = draw(_sample(("units", "days_supply", "both", "parent")))
         if kind == "parent":
             return _pick(draw, ("60 tablets", [60, 30], 60, True))
         pair = _pick(draw, good_pairs + other_pairs)
@@ -1268,7 +1290,7 @@ def _quantity_fact(spec: m.PolicySpec) -> _Fact:
         if kind in ("days_supply", "both"):
             pair["days_supply"] = _pick(draw, bad_days)
         # a malformed part beside an absent one: still invalid, never unknown
-        if kind != "both" and draw(st.sampled_from((False, True))):
+        if kind != "both" and draw(_sample((False, True))):
             pair.pop("days_supply" if kind == "units" else "units")
         return pair
 
@@ -1564,23 +1586,23 @@ def _date_of_service(draw, plan: _Plan, broken: bool) -> tuple[object, _Ctx]:
     if broken:
         value = _pick(draw, _INVALID_DATES + _NON_STRINGS + (None, MISSING))
         return value, _Ctx(dt.date(2026, 6, 15))
-    mode = draw(st.sampled_from(("current",) * 3 + ("version",) * 5 + ("anchor", "leap", "random")))
+    mode = draw(_sample(("current",) * 3 + ("version",) * 5 + ("anchor", "leap", "random")))
     if mode == "leap":
         # born on 29 February of a leap year, seen on 28 February / 1 March of the year of a
         # boundary birthday (and on 29 February when that year is leap too)
-        years, born = draw(st.sampled_from(plan.leap_births))
+        years, born = draw(_sample(plan.leap_births))
         y = born + years
         days = [_iso(y, 2, 28), _iso(y, 3, 1)] + ([_iso(y, 2, 29)] if _leap(y) else [])
-        text = draw(st.sampled_from(days))
+        text = draw(_sample(days))
         return text, _Ctx(_parse(text), _iso(born, 2, 29))
     if mode == "random":
         day = draw(st.dates(dt.date(1990, 1, 1), dt.date(2199, 12, 31)))
         return _text(day), _Ctx(day)
     if mode == "version":  # a version first, then a day around its effective date
-        pool = draw(st.sampled_from(plan.dos_versions))
+        pool = draw(_sample(plan.dos_versions))
     else:
         pool = plan.dos_current if mode == "current" else _VALID_DOS_ANCHORS
-    text = draw(st.sampled_from(pool))
+    text = draw(_sample(pool))
     return text, _Ctx(_parse(text))
 
 
@@ -1606,7 +1628,7 @@ def _request_type(draw, plan: _Plan, broken: bool) -> object:
     # The types the policy decides, three times as often as those it has no set for (each
     # still drawn: a type no set decides is pended with a reason).
     decided = {r.name for r in plan.spec.requirements}
-    return draw(st.sampled_from(tuple(t for t in plan.request_types for _ in range(3 if t in decided else 1))))
+    return draw(_sample(tuple(t for t in plan.request_types for _ in range(3 if t in decided else 1))))
 
 
 def _drug(draw, plan: _Plan, pool: str) -> object:
@@ -1617,10 +1639,10 @@ _JSON_LEAVES = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(-2, 2),
-    st.sampled_from(OUT_OF_RANGE + AT_THE_BOUNDS),
-    st.sampled_from(("", "initial", "renewal", "2026-06-15", "Besponsa", "J9229")),
+    _sample(OUT_OF_RANGE + AT_THE_BOUNDS),
+    _sample(("", "initial", "renewal", "2026-06-15", "Besponsa", "J9229")),
 )
-_JSON_KEYS = st.sampled_from(("request_type", "date_of_service", "drug", "patient", "hcpcs", "name", "requests"))
+_JSON_KEYS = _sample(("request_type", "date_of_service", "drug", "patient", "hcpcs", "name", "requests"))
 _JSON = st.recursive(
     _JSON_LEAVES,
     lambda inner: st.lists(inner, max_size=2) | st.dictionaries(_JSON_KEYS, inner, max_size=3),
@@ -1630,7 +1652,7 @@ _JSON = st.recursive(
 
 @st.composite
 def _request(draw, plan: _Plan) -> object:
-    mood = draw(st.sampled_from(_MOOD_WEIGHTS))
+    mood = draw(_sample(_MOOD_WEIGHTS))
     if mood == "garbage":
         if draw(st.booleans()):
             return _pick(
@@ -1640,22 +1662,20 @@ def _request(draw, plan: _Plan) -> object:
 
     broken = set()
     if mood == "envelope":
-        broken = set(
-            draw(st.lists(st.sampled_from(("request_type", "date_of_service", "drug")), min_size=1, max_size=3))
-        )
+        broken = set(draw(st.lists(_sample(("request_type", "date_of_service", "drug")), min_size=1, max_size=3)))
     dos, ctx = _date_of_service(draw, plan, "date_of_service" in broken)
     request: dict = {}
-    _put(request, "request_id", draw(st.sampled_from(("req-1", MISSING, MISSING, 7, None))))
+    _put(request, "request_id", draw(_sample(("req-1", MISSING, MISSING, 7, None))))
     _put(request, "request_type", _request_type(draw, plan, "request_type" in broken))
     _put(request, "date_of_service", dos)
     if "drug" in broken:
-        drug_pool = draw(st.sampled_from(("malformed", "malformed", "other")))
+        drug_pool = draw(_sample(("malformed", "malformed", "other")))
     elif mood == "envelope":  # a broken envelope beside identifiers of other policies
-        drug_pool = draw(st.sampled_from(("good", "other")))
+        drug_pool = draw(_sample(("good", "other")))
     elif mood == "good":
         drug_pool = "good"
     else:
-        drug_pool = draw(st.sampled_from(("good",) * 7 + ("other",)))
+        drug_pool = draw(_sample(("good",) * 7 + ("other",)))
     _put(request, "drug", _drug(draw, plan, drug_pool))
     _put(request, "plan", _pick(draw, plan.plans))
     _put(request, "indication", _pick(draw, plan.indications))
@@ -1669,9 +1689,9 @@ def _request(draw, plan: _Plan) -> object:
     elif mood == "near":
         pools = ["good"] * len(facts)
         if facts:
-            pools[draw(st.sampled_from(plan.near_weights))] = draw(st.sampled_from(_POOLS_NEAR))
+            pools[draw(_sample(plan.near_weights))] = draw(_sample(_POOLS_NEAR))
     else:
-        pools = [draw(st.sampled_from(_POOLS_MIXED)) for _ in facts]
+        pools = [draw(_sample(_POOLS_MIXED)) for _ in facts]
     for fact, pool in zip(facts, pools, strict=True):
         if pool == "absent":
             continue
@@ -1681,10 +1701,10 @@ def _request(draw, plan: _Plan) -> object:
 
     if mood != "good":
         # a parent object replaced by something that is not an object, or by null
-        corrupt = draw(st.sampled_from((None,) * 8 + plan.parents))
+        corrupt = draw(_sample((None,) * 8 + plan.parents))
         if corrupt:
             _place(request, corrupt, _pick(draw, (*_NON_OBJECTS, None)))
-        extra = draw(st.sampled_from((None,) * 4 + ("request", "patient", "biomarkers")))
+        extra = draw(_sample((None,) * 4 + ("request", "patient", "biomarkers")))
         if extra == "request":
             request["notes"] = {"free": ["text", 1, None]}
         elif extra == "patient" and isinstance(request.get("patient", {}), dict):

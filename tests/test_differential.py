@@ -4,16 +4,19 @@ reference evaluator (rxrego.reference), on requests Hypothesis draws from each p
 
 The real policy (policy_source/) and the three examples (tests/examples/) are generated
 together into a temporary Rego folder, so the router knows all four and requests may name
-several of them. Each Hypothesis example is a batch of 100 requests decided in ONE
-`opa eval` process and by `reference.decide`; the two decisions must be identical except for
-the wording of error messages (their `field`s must agree). At least RXREGO_DIFF_REQUESTS
-requests (default 2000) are compared per policy, and the count is asserted.
+several of them. Each Hypothesis example is a batch of up to 100 requests; a policy's
+batches are drawn first, then all its requests are decided in ONE `opa eval` process (up to
+DECIDE_AT_ONCE requests a process) and each by `reference.decide`; the two decisions must be
+identical except for the wording of error messages (their `field`s must agree). At least
+RXREGO_DIFF_REQUESTS requests (default 2000) are compared per policy, and the count is
+asserted.
 
 Hypothesis settings: the profile "rxrego-differential" (derandomized: the same requests every
 run) unless HYPOTHESIS_PROFILE names another registered profile, e.g.
-`HYPOTHESIS_PROFILE=rxrego-differential-random` for fresh requests on every run (failures are
-then kept in .hypothesis/ and replayed first). The number of examples always comes from
-RXREGO_DIFF_REQUESTS.
+`HYPOTHESIS_PROFILE=rxrego-differential-random` for fresh requests on every run: drawn from a
+seed (RXREGO_DIFF_SEED, else a random one) that a failure names, so that
+`RXREGO_DIFF_SEED=<seed>` draws the same requests again. The number of examples always comes
+from RXREGO_DIFF_REQUESTS.
 
 On a disagreement the request is minimized and the failure shows it, both decisions and a
 golden case in the conformance format, ready to paste. Hypothesis's own shrinking is off: a
@@ -29,13 +32,14 @@ import hashlib
 import json
 import math
 import os
+import random
 import re
 import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis import strategies as st
 
 from conftest import CASES, EXAMPLES, SPECS
@@ -48,6 +52,9 @@ from strategies import requests_for
 
 REQUESTS = int(os.environ.get("RXREGO_DIFF_REQUESTS", "2000"))
 BATCH = 100
+# Requests decided by one `opa eval` process: all of a policy's at the default count; the
+# larger runs of `make bench` in a few processes, each well within OPA's timeout.
+DECIDE_AT_ONCE = 5000
 
 ALL_SPECS = load_specs([SPECS, EXAMPLES])
 BY_ID = {s.id: s for s in ALL_SPECS}
@@ -65,7 +72,11 @@ REASONS = (
 )
 
 settings.register_profile("rxrego-differential", derandomize=True, database=None, deadline=None)
-settings.register_profile("rxrego-differential-random", derandomize=False, deadline=None)
+# Random requests; no example database: the test compares after drawing, so Hypothesis never
+# sees a failing example to keep. A failure names the seed instead (SEED).
+settings.register_profile("rxrego-differential-random", derandomize=False, database=None, deadline=None)
+# The seed of a random profile's draws: each policy's (and round's) seed derives from it.
+SEED = int(os.environ.get("RXREGO_DIFF_SEED") or random.SystemRandom().getrandbits(63))
 
 
 def _settings() -> settings:
@@ -116,6 +127,8 @@ def _run(check, policy_id: str, strategy, count, wanted: int = REQUESTS, batch: 
             return
         check._hypothesis_internal_add_digest = f"{policy_id}/{round_}".encode()
         run = given(strategy)(check)
+        if not _settings().derandomize:
+            run = seed(int.from_bytes(hashlib.sha256(f"{SEED}/{policy_id}/{round_}".encode()).digest()[:8]))(run)
         settings(_settings(), max_examples=math.ceil(remaining / batch))(run)()
 
 
@@ -303,8 +316,14 @@ def _report(policy_id: str, rego_dir: Path, generated: object, request: object, 
     def dump(v):
         return json.dumps(v, indent=2, sort_keys=True, ensure_ascii=False)
 
+    drawn_as = (
+        "the derandomized profile's requests: drawn alike on every run"
+        if _settings().derandomize
+        else f"RXREGO_DIFF_SEED={SEED} draws these requests again"
+    )
     return (
         f"Rego and the reference disagree (policy under test {policy_id}) on: {', '.join(keys)}\n"
+        f"({drawn_as})\n"
         f"(error messages are not compared, by design; everything else is)\n\n"
         f"minimal request:\n{json.dumps(request, indent=2, ensure_ascii=False)}\n\n"
         f"Rego decision (opa eval over {rego_dir}; null: undefined):\n{dump(rego)}\n\n"
@@ -332,20 +351,28 @@ def _disagreement(policy_id: str, rego_dir: Path, request: object, rego: object,
 @pytest.mark.parametrize("policy_id", sorted(BY_ID))
 def test_rego_and_reference_decide_alike(policy_id: str, rego_dir: Path, decide_batch) -> None:
     spec = BY_ID[policy_id]
-    compared = 0
+    drawn: list = []
+
+    def collect(batch: list) -> None:
+        drawn.extend(json.loads(json.dumps(batch)))  # exactly the JSON both sides see
+
+    # Draw every batch first, then decide them all in one `opa eval`: one OPA process a
+    # batch recompiled every policy for each 10 to 100 requests, most of the test's time.
+    # The requests are the same (Hypothesis draws without regard to what the test does with
+    # a passing example), and each is compared as before.
+    _run(collect, policy_id, _batches(spec), lambda: len(drawn), batch=batch_size(spec))
     cache: dict[str, object] = {}
-
-    def check(batch: list) -> None:
-        nonlocal compared
-        batch = json.loads(json.dumps(batch))  # exactly the JSON both sides see
-        decisions = _rego_decisions(batch, rego_dir, decide_batch, cache)
-        for request, rego in zip(batch, decisions, strict=True):
-            ref = reference.decide(ALL_SPECS, request)
-            if _view(rego) != _view(ref):
-                raise AssertionError(_disagreement(policy_id, rego_dir, request, rego, ref))
-        compared += len(batch)
-
-    _run(check, policy_id, _batches(spec), lambda: compared, batch=batch_size(spec))
+    decisions = [
+        d
+        for i in range(0, len(drawn), DECIDE_AT_ONCE)
+        for d in _rego_decisions(drawn[i : i + DECIDE_AT_ONCE], rego_dir, decide_batch, cache)
+    ]
+    compared = 0
+    for request, rego in zip(drawn, decisions, strict=True):
+        ref = reference.decide(ALL_SPECS, request)
+        if _view(rego) != _view(ref):
+            raise AssertionError(_disagreement(policy_id, rego_dir, request, rego, ref))
+        compared += 1
     assert compared >= REQUESTS, f"only {compared} requests compared for {policy_id}; RXREGO_DIFF_REQUESTS={REQUESTS}"
     print(f"differential {spec.id}: {compared} requests, 0 disagreements")
 

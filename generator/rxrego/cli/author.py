@@ -29,6 +29,7 @@ from ..author.render import render
 from ..spec.errors import SpecError
 from ..spec.loader import find_specs, load_spec, load_specs
 from .errors import ExitCode, fail
+from .options import folder_option
 
 
 def _write_output(text: str, output: str | None, what: str) -> None:
@@ -537,21 +538,8 @@ def questionnaire_decide_command(
 
 @click.command("new")
 @click.argument("policy_id", metavar="ID")
-@click.option(
-    "--dir",
-    "spec_dir",
-    default="policy_source",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Folder of policy specs to write the skeleton into.",
-)
-@click.option(
-    "--cases",
-    "cases_dir",
-    default=None,
-    type=click.Path(file_okay=False),
-    help="Folder of golden cases (default: 'conformance' beside --dir).",
-)
+@folder_option("--dir", "spec_dir", "Folder of policy specs to write the skeleton into.", default="policy_source")
+@folder_option("--cases", "cases_dir", "Folder of golden cases (default: 'conformance' beside --dir).")
 @click.option(
     "--payer",
     metavar="FOLDER",
@@ -652,20 +640,14 @@ def _claims(spec_dir: Path) -> list[tuple[str, object, list, set]]:
 
 
 @click.command("studio")
-@click.option(
+@folder_option(
     "--specs",
     "specs_dir",
+    "Folder of policy specs (watched: an edit is used by the next decision).",
     default="policy_source",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Folder of policy specs (watched: an edit is used by the next decision).",
 )
-@click.option(
-    "--cases",
-    "cases_dir",
-    default=None,
-    type=click.Path(file_okay=False),
-    help="Folder of golden cases that saved cases go to (default: 'conformance' beside --specs).",
+@folder_option(
+    "--cases", "cases_dir", "Folder of golden cases that saved cases go to (default: 'conformance' beside --specs)."
 )
 @click.option(
     "--port",

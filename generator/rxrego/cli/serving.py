@@ -25,6 +25,7 @@ from ..client.http import RxRegoClient
 from ..sidecar import Sidecar
 from ..spec.errors import SpecError
 from .errors import ExitCode, fail, spec_error
+from .options import folder_option
 
 # --- bundle --------------------------------------------------------------------------------------
 
@@ -62,18 +63,45 @@ def _require_current(rego_dir: str, specs_dir: str, allow_stale: bool) -> None:
     )
 
 
-_specs_option = click.option(
-    "--specs",
-    "specs_dir",
-    default="policy_source",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Folder of policy specs --rego must match.",
+_specs_option = folder_option(
+    "--specs", "specs_dir", "Folder of policy specs --rego must match.", default="policy_source"
 )
 _allow_stale_option = click.option(
     "--allow-stale",
     is_flag=True,
     help="Use --rego even when it does not match --specs or holds files the generator did not write (experiments only; warns loudly).",
+)
+
+
+# The request size limits a sidecar's OPA enforces (server.decoding): option, default, help.
+_DECODING_LIMITS = (
+    (
+        "--max-body-bytes",
+        limits.MAX_BODY_BYTES,
+        "OPA refuses a request body larger than this (server.decoding.max_length).",
+    ),
+    (
+        "--max-decompressed-bytes",
+        limits.MAX_DECOMPRESSED_BYTES,
+        "OPA refuses a gzip body inflating to more than this (server.decoding.gzip.max_length).",
+    ),
+)
+
+
+def _decoding_limit_options(command):
+    """The options of _DECODING_LIMITS, in that order, for `serve` and `deploy-config` alike."""
+    for flag, default, text in reversed(_DECODING_LIMITS):
+        command = click.option(flag, default=default, show_default=True, type=click.IntRange(1), help=text)(command)
+    return command
+
+
+# The algorithm --verification-key is for; OPA verifies the algorithms `rxrego bundle` signs with.
+_verification_alg_option = click.option(
+    "--verification-alg",
+    type=click.Choice(sidecar_mod.VERIFICATION_ALGS),
+    default="RS256",
+    show_default=True,
+    help="Signature algorithm the key is for.",
 )
 
 
@@ -86,14 +114,7 @@ _allow_stale_option = click.option(
     type=click.Path(dir_okay=False),
     help="Where to write the bundle.",
 )
-@click.option(
-    "--rego",
-    "rego_dir",
-    default="rego",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Folder of generated Rego.",
-)
+@folder_option("--rego", "rego_dir", "Folder of generated Rego.", default="rego")
 @_specs_option
 @_allow_stale_option
 @click.option(
@@ -151,14 +172,7 @@ def _read_token(token_file: str) -> str:
     type=click.Path(exists=True, dir_okay=False),
     help="Bundle to serve (default: build one from --rego).",
 )
-@click.option(
-    "--rego",
-    "rego_dir",
-    default="rego",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Rego to bundle when --bundle is not given.",
-)
+@folder_option("--rego", "rego_dir", "Rego to bundle when --bundle is not given.", default="rego")
 @_specs_option
 @_allow_stale_option
 @click.option(
@@ -183,27 +197,8 @@ def _read_token(token_file: str) -> str:
     type=click.Path(exists=True, dir_okay=False),
     help="PEM public key: OPA activates the bundle only if its signature verifies.",
 )
-@click.option(
-    "--verification-alg",
-    type=click.Choice(sidecar_mod.VERIFICATION_ALGS),
-    default="RS256",
-    show_default=True,
-    help="Signature algorithm the key is for.",
-)
-@click.option(
-    "--max-body-bytes",
-    default=limits.MAX_BODY_BYTES,
-    show_default=True,
-    type=click.IntRange(1),
-    help="OPA refuses a request body larger than this (server.decoding.max_length).",
-)
-@click.option(
-    "--max-decompressed-bytes",
-    default=limits.MAX_DECOMPRESSED_BYTES,
-    show_default=True,
-    type=click.IntRange(1),
-    help="OPA refuses a gzip body inflating to more than this (server.decoding.gzip.max_length).",
-)
+@_verification_alg_option
+@_decoding_limit_options
 def serve_command(
     bundle_path,
     rego_dir,
@@ -541,13 +536,7 @@ def decide_command(
     type=click.Path(exists=True, dir_okay=False),
     help="PEM public key: OPA activates only bundles whose signature verifies (build them with `rxrego bundle --signing-key`).",
 )
-@click.option(
-    "--verification-alg",
-    type=click.Choice(bundle_mod.SIGNING_ALGS),
-    default="RS256",
-    show_default=True,
-    help="Signature algorithm the key is for.",
-)
+@_verification_alg_option
 @click.option(
     "--decision-log",
     default="console",
@@ -564,20 +553,7 @@ def decide_command(
     type=click.Path(file_okay=False),
     help="Where to write the system policies (default: system/ beside -o).",
 )
-@click.option(
-    "--max-body-bytes",
-    default=limits.MAX_BODY_BYTES,
-    show_default=True,
-    type=click.IntRange(1),
-    help="OPA refuses a request body larger than this (server.decoding.max_length).",
-)
-@click.option(
-    "--max-decompressed-bytes",
-    default=limits.MAX_DECOMPRESSED_BYTES,
-    show_default=True,
-    type=click.IntRange(1),
-    help="OPA refuses a gzip body inflating to more than this (server.decoding.gzip.max_length).",
-)
+@_decoding_limit_options
 @click.option(
     "--addr",
     default=deploy.DEFAULT_ADDR,

@@ -441,16 +441,7 @@ def _trial_length(entry: dict, test: kinds.PriorTherapyTest, dos: dt.date) -> tu
 
 
 def concurrent_required(test: kc.ConcurrentTherapyRequiredTest, ctx: Context) -> Status:
-    entries = read(ctx.request, ("concurrent_therapies",))
-    if entries is ABSENT:
-        return UNKNOWN
-    if not isinstance(entries, list):
-        return INVALID
-    vs = ctx.spec.value_set(test.value_set)
-    well = [e for e in entries if _well_formed(e, ("class",))]
-    if any(_in_value_set(e, vs) for e in well):
-        return MET
-    return UNMET if len(well) == len(entries) else INVALID
+    return leaves.concurrent_therapy(test, ctx, in_set=MET, none=UNMET)
 
 
 def procedure(test: kc.ProcedureTest, ctx: Context) -> Status:

@@ -215,7 +215,10 @@ def _prior_therapy(test: kinds.PriorTherapyTest, ctx: Context) -> Status:
     return INVALID if malformed else UNMET
 
 
-def _concurrent_therapy_excluded(test: kinds.ConcurrentTherapyTest, ctx: Context) -> Status:
+def concurrent_therapy(test: kinds.ConcurrentTherapyKind, ctx: Context, in_set: Status, none: Status) -> Status:
+    """A concurrent-therapy test: `in_set` when a well-formed entry of `concurrent_therapies`
+    is in the test's value set; else INVALID when an entry is malformed (it might be one),
+    else `none`. No list: UNKNOWN; not a list: INVALID."""
     entries = read(ctx.request, ("concurrent_therapies",))
     if entries is ABSENT:
         return UNKNOWN
@@ -224,9 +227,12 @@ def _concurrent_therapy_excluded(test: kinds.ConcurrentTherapyTest, ctx: Context
     value_set = ctx.spec.value_set(test.value_set)
     well_formed = [e for e in entries if _well_formed(e, ("class",))]
     if any(_in_value_set(e, value_set) for e in well_formed):
-        return UNMET
-    # No known excluded therapy, but a malformed entry might be one.
-    return INVALID if len(well_formed) < len(entries) else MET
+        return in_set
+    return INVALID if len(well_formed) < len(entries) else none
+
+
+def _concurrent_therapy_excluded(test: kinds.ConcurrentTherapyTest, ctx: Context) -> Status:
+    return concurrent_therapy(test, ctx, in_set=UNMET, none=MET)
 
 
 # --- lab ----------------------------------------------------------------------------------

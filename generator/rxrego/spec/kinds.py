@@ -1515,19 +1515,56 @@ class SpecialtyTest(Kind):
         ]
 
 
-@kind
 @dataclass(frozen=True)
-class ConcurrentTherapyTest(Kind):
+class ConcurrentTherapyKind(Kind):
+    """What the two concurrent-therapy kinds share: a value set the therapies the patient
+    will receive alongside (`concurrent_therapies`, entries with an agent and a class) are
+    matched against, their questions, filling and notes. Each kind says its `key`, its
+    library function (`rego_function`: `some` entry in the set meets, or fails, the test)
+    and its `describe`."""
+
     value_set: str
 
+    rego_function: ClassVar[str]
+
+    @staticmethod
+    def value_set_schema(description: str) -> dict:
+        """The YAML schema of a concurrent-therapy test: `{value_set: <identifier>}`."""
+        return {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["value_set"],
+            "description": description,
+            "properties": {"value_set": IDENTIFIER},
+        }
+
+    def check(self, value_sets: Collection[str]) -> list[tuple[tuple, str]]:
+        return _value_set_issue(self.value_set, value_sets)
+
+    def fields(self) -> list[str]:
+        return ["concurrent_therapies"]
+
+    def rego(self) -> str:
+        return call(self.rego_function, fact("concurrent_therapies"), value_set(self.value_set))
+
+    @classmethod
+    def questions(cls, a: Asking) -> list[dict]:
+        return _therapy_questions(a, prior=False)
+
+    @classmethod
+    def fill(cls, key: str, tests: Sequence[Kind], answers: Answers, request: Filling) -> None:
+        request.put(key, answers.therapies(key, ("agent", "class")))
+
+    def fact_note(self, path: str, value: object, date_of_service: dt.date | None) -> str:
+        return _not_a_list(value)
+
+
+@kind
+@dataclass(frozen=True)
+class ConcurrentTherapyTest(ConcurrentTherapyKind):
     key = "concurrent_therapy_excluded"
-    schema: ClassVar[dict] = {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["value_set"],
-        "description": "no concurrent therapy is in the value set",
-        "properties": {"value_set": IDENTIFIER},
-    }
+    rego_function = "concurrent_therapy_excluded"
+    schema: ClassVar[dict] = ConcurrentTherapyKind.value_set_schema("no concurrent therapy is in the value set")
     request_schema: ClassVar[dict[str, dict]] = {
         "concurrent_therapies": {
             "type": "array",
@@ -1540,28 +1577,8 @@ class ConcurrentTherapyTest(Kind):
         },
     }
 
-    def check(self, value_sets: Collection[str]) -> list[tuple[tuple, str]]:
-        return _value_set_issue(self.value_set, value_sets)
-
-    def fields(self) -> list[str]:
-        return ["concurrent_therapies"]
-
-    def rego(self) -> str:
-        return call("concurrent_therapy_excluded", fact("concurrent_therapies"), value_set(self.value_set))
-
     def describe(self) -> str:
         return f"no concurrent therapy from value set {self.value_set}"
-
-    @classmethod
-    def questions(cls, a: Asking) -> list[dict]:
-        return _therapy_questions(a, prior=False)
-
-    @classmethod
-    def fill(cls, key: str, tests: Sequence[Kind], answers: Answers, request: Filling) -> None:
-        request.put(key, answers.therapies(key, ("agent", "class")))
-
-    def fact_note(self, path: str, value: object, date_of_service: dt.date | None) -> str:
-        return _not_a_list(value)
 
 
 @kind

@@ -19,14 +19,13 @@ from .kinds import (
     OTHER,
     Answers,
     Asking,
+    ConcurrentTherapyKind,
     Filling,
     Kind,
     LabTest,
     _not_a_list,
     _num,
     _or,
-    _therapy_questions,
-    _value_set_issue,
     call,
     coding,
     fact,
@@ -37,7 +36,6 @@ from .kinds import (
     options,
     question,
     unit_factors,
-    value_set,
 )
 
 UCUM_SYSTEM = "http://unitsofmeasure.org"
@@ -102,40 +100,15 @@ def _fill_measurement(path: str, answers: Answers, request: Filling) -> None:
 
 @kind
 @dataclass(frozen=True)
-class ConcurrentTherapyRequiredTest(Kind):
-    value_set: str
-
+class ConcurrentTherapyRequiredTest(ConcurrentTherapyKind):
     key = "concurrent_therapy"
-    schema: ClassVar[dict] = {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["value_set"],
-        "description": "some concurrent therapy is in the value set (e.g. in combination with chemotherapy)",
-        "properties": {"value_set": IDENTIFIER},
-    }
-
-    def check(self, value_sets: Collection[str]) -> list[tuple[tuple, str]]:
-        return _value_set_issue(self.value_set, value_sets)
-
-    def fields(self) -> list[str]:
-        return ["concurrent_therapies"]
-
-    def rego(self) -> str:
-        return call("concurrent_therapy_required", fact("concurrent_therapies"), value_set(self.value_set))
+    rego_function = "concurrent_therapy_required"
+    schema: ClassVar[dict] = ConcurrentTherapyKind.value_set_schema(
+        "some concurrent therapy is in the value set (e.g. in combination with chemotherapy)"
+    )
 
     def describe(self) -> str:
         return f"a concurrent therapy from value set {self.value_set}"
-
-    @classmethod
-    def questions(cls, a: Asking) -> list[dict]:
-        return _therapy_questions(a, prior=False)
-
-    @classmethod
-    def fill(cls, key: str, tests: Sequence[Kind], answers: Answers, request: Filling) -> None:
-        request.put(key, answers.therapies(key, ("agent", "class")))
-
-    def fact_note(self, path: str, value: object, date_of_service: dt.date | None) -> str:
-        return _not_a_list(value)
 
 
 @kind

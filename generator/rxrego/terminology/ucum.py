@@ -139,6 +139,16 @@ def _registry() -> Any:
     return PintUcumRegistry()
 
 
+@functools.lru_cache(maxsize=4096)
+def _from_ucum(code: str) -> Any:
+    # Parsing a code (a lark Earley parse, then pint) takes milliseconds, and loading a
+    # catalog asks for the same few codes thousands of times (every threshold's table of
+    # accepted units converts each common unit). The pint quantity it returns is never
+    # changed in place here (only `*`, `/`, `.to`, which make new ones), so one is shared.
+    # A code that fails to parse raises every time: lru_cache keeps no exceptions.
+    return _registry().from_ucum(code)
+
+
 def ucum_code(unit: str) -> str:
     """The UCUM code for `unit`: itself when it is UCUM, else its entry in LAB_SPELLINGS.
     Raises UnitError when it is neither."""
@@ -151,7 +161,7 @@ def _parse(code: str, as_written: str) -> Any:
     from ucumvert import InvalidUcumError
 
     try:
-        return _registry().from_ucum(code)
+        return _from_ucum(code)
     except (InvalidUcumError, ValueError, TypeError) as exc:
         raise UnitError(
             f"{as_written!r} is not a UCUM unit (write it as UCUM, e.g. mg/dL, meq/L, 10*9/L, [IU]/mL)"
@@ -276,7 +286,16 @@ def _tidy(value: float) -> float:
 def accepted_units(target: str, molar_mass_g_per_mol: float | None = None) -> dict[str, float]:
     """Every unit of COMMON_UNITS and LAB_SPELLINGS commensurable with `target`, and the
     target itself, each mapped to its factor into `target`, sorted by unit. This is the table
-    the generated Rego multiplies by. Raises UnitError when `target` is not UCUM."""
+    the generated Rego multiplies by. Raises UnitError when `target` is not UCUM.
+
+    The table is computed once per (target, molar mass) and a fresh copy returned on each
+    call: checking, generating and the reference evaluator ask for the same few tables many
+    times, and each costs some 90 conversions."""
+    return dict(_accepted_units(target, molar_mass_g_per_mol))
+
+
+@functools.lru_cache(maxsize=512)
+def _accepted_units(target: str, molar_mass_g_per_mol: float | None) -> dict[str, float]:
     ucum_code(target)
     table = {target: 1.0}
     for unit in (*COMMON_UNITS, *LAB_SPELLINGS):
