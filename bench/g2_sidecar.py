@@ -55,7 +55,9 @@ class BenchSidecar(Sidecar):
         super()._stage(tmp)
         (tmp / "system" / "bench").mkdir(parents=True, exist_ok=True)
         (tmp / "system" / "bench" / "trivial.rego").write_text(TRIVIAL, encoding="utf-8")
-        (tmp / "system" / "bench" / "besponsa.rego").write_text(HANDWRITTEN.read_text(encoding="utf-8"), encoding="utf-8")
+        (tmp / "system" / "bench" / "besponsa.rego").write_text(
+            HANDWRITTEN.read_text(encoding="utf-8"), encoding="utf-8"
+        )
 
 
 def _spread(xs: list[float]) -> dict:
