@@ -716,7 +716,9 @@ def test_ph_positive_adult_with_one_therapy_not_tried_is_denied() -> None:
     decision = decide([BESPONSA], edit(PH_POSITIVE_ADULT, {"prior_therapies": [{"agent": "imatinib"}]}))
     assert (decision["outcome"], decision["reason"]) == ("denied", "criteria_unmet")
     assert ids(decision["unmet"]) == ["ph_positive_adult_prior_therapy", "failed_standard_chemotherapy"]
-    assert ids(decision["missing"]) == ["failed_tki"]  # nothing met above it: still asked for
+    # failed_tki stays unknown, but no answer can turn the denial into an approval
+    assert decision["criteria"]["failed_tki"] == "unknown"
+    assert decision["missing"] == []
 
 
 def test_ph_positive_adult_with_failed_therapies_is_approved() -> None:
@@ -785,9 +787,9 @@ def test_indication_unknown_and_other_unmet_is_criteria_unmet() -> None:
     decision = decide([BESPONSA], request)
     assert (decision["outcome"], decision["reason"]) == ("denied", "criteria_unmet")
     assert ids(decision["unmet"]) == ["age_1_or_older"]
-    assert decision["missing"] == [
-        {"id": "diagnosis", "text": BESPONSA.criterion("diagnosis").text, "fields": ["diagnoses", "biomarkers.CD22"]}
-    ]
+    # The diagnosis is unknown, but the age already denies: nothing is asked for.
+    assert decision["criteria"]["diagnosis"] == "unknown"
+    assert decision["missing"] == []
 
 
 def test_invalid_birth_date_is_shown_unmet() -> None:
@@ -805,12 +807,17 @@ def test_invalid_birth_date_is_shown_unmet() -> None:
 
 def test_invalid_age_in_a_condition_keeps_the_requirement() -> None:
     # Ph+, age invalid: the condition is invalid, so is the conditional; prior therapies
-    # are unknown (absent) and are missing below it, while the `when` age is not "unmet".
+    # are unknown (absent) below it, while the `when` age is not "unmet". A denial asks for
+    # nothing.
     request = edit(PH_POSITIVE_ADULT, {"patient.birth_date": "2026-05-02"})
     decision = decide([BESPONSA], request)
     assert (decision["outcome"], decision["reason"]) == ("denied", "criteria_unmet")
     assert ids(decision["unmet"]) == ["age_1_or_older", "ph_positive_adult_prior_therapy"]
-    assert ids(decision["missing"]) == ["failed_tki", "failed_standard_chemotherapy"]
+    assert (decision["criteria"]["failed_tki"], decision["criteria"]["failed_standard_chemotherapy"]) == (
+        "unknown",
+        "unknown",
+    )
+    assert decision["missing"] == []
 
 
 def test_unanswered_attestations_are_missing_in_policy_order() -> None:
@@ -823,11 +830,12 @@ def test_unanswered_attestations_are_missing_in_policy_order() -> None:
     ]
 
 
-def test_denied_request_still_lists_what_is_missing() -> None:
+def test_denied_request_asks_for_nothing() -> None:
     request = edit(APPROVABLE, {"biomarkers.CD22": "negative", "prescriber.attestations.vod_monitoring": None})
     decision = decide([BESPONSA], request)
     assert decision["reason"] == "investigational"
-    assert ids(decision["missing"]) == ["vod_monitoring"]
+    assert decision["criteria"]["vod_monitoring"] == "unknown"
+    assert decision["missing"] == []
 
 
 @pytest.mark.parametrize(
@@ -929,6 +937,33 @@ def test_met_any_of_hides_its_unknown_children() -> None:
     decision = paths_decision("initial", a=True, z=None)
     assert decision["outcome"] == "pended"
     assert ids(decision["missing"]) == ["z"]
+
+
+BRANCHES = make_spec(
+    {
+        "b": {"attestation": "b"},
+        "w": {"attestation": "w"},
+        "x": {"attestation": "x"},
+        "group": {"all_of": ["w", "x"]},
+        "choice": {"any_of": ["group", "b"]},
+    },
+    ["choice"],
+    indication="choice",
+)
+
+
+def test_pend_does_not_ask_under_an_unmet_branch() -> None:
+    # x is false, so `group` is unmet whatever w is: only b can still decide `choice`.
+    request = {
+        "request_type": "initial",
+        "date_of_service": "2026-05-10",
+        "drug": {"name": "testra"},
+        "prescriber": {"attestations": {"x": False}},
+    }
+    decision = decide([BRANCHES], request)
+    assert (decision["outcome"], decision["unmet"]) == ("pended", [])
+    assert decision["criteria"] == {"choice": "unknown", "group": "unmet", "w": "unknown", "x": "unmet", "b": "unknown"}
+    assert ids(decision["missing"]) == ["b"]
 
 
 def test_lists_follow_the_first_appearance_in_the_whole_walk() -> None:

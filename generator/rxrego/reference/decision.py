@@ -38,8 +38,8 @@ def decide_policy(spec: m.PolicySpec, request: dict, products: frozenset[str] = 
     outcome, reason = _outcome(root, lambda: evaluation.status(indication) if indication is not None else MET)
 
     by_id = evaluation.by_id
-    failing = _unmet_ids(rs, by_id, status, root)
-    unknown = _missing_ids(rs, by_id, status, root)
+    failing = _unmet_ids(rs.root.children, by_id, status, root)
+    unknown = _missing_ids(rs.root.children, by_id, status, root)
     unmet: list[dict[str, str | None]] = [{"id": cid, "text": by_id[cid].text} for cid in order if cid in failing]
     if reason == "investigational":
         unmet.insert(0, {"id": "investigational", "text": spec.coverage.investigational})
@@ -199,18 +199,18 @@ def _decide_indication(
         "missing": [],
     }
     if root in FAILING:
-        failing = _reachable(root_node.children, lambda cid: _requires(by_id[cid]), lambda cid: status[cid] in FAILING)
+        failing = _unmet_ids(root_node.children, by_id, status, root)
         decision.update(
             outcome="denied",
             reason="criteria_unmet",
             unmet=[{"id": cid, "text": by_id[cid].text} for cid in order if cid in failing],
         )
     elif root == UNKNOWN:
-        asked = _reachable(root_node.children, lambda cid: by_id[cid].children, lambda cid: status[cid] == UNKNOWN)
+        asked = _missing_ids(root_node.children, by_id, status, root)
         decision.update(
             outcome="pended",
             reason="information_missing",
-            missing=[_missing_entry(spec, by_id[cid]) for cid in order if cid in asked and by_id[cid].is_leaf],
+            missing=[_missing_entry(spec, by_id[cid]) for cid in order if cid in asked],
         )
     else:
         branch = next((d for cid, d in ind.duration_when if status[cid] == MET), None)
@@ -346,22 +346,24 @@ def _reachable(
 
 
 def _unmet_ids(
-    rs: m.RequirementSet, by_id: dict[str, m.Criterion], status: dict[str, Status], root: Status
+    roots: Iterable[str], by_id: dict[str, m.Criterion], status: dict[str, Status], root: Status
 ) -> set[str]:
-    """Unmet or invalid all the way down from the root, never into a `when` list: a
-    condition that fails is not a reason for a denial."""
+    """The criteria a denial lists: unmet or invalid all the way down from the root's
+    children `roots`, never into a `when` list (a condition that fails is not a reason for a
+    denial). A root that is not failing: none."""
     if root not in FAILING:
         return set()
-
-    return _reachable(rs.root.children, lambda cid: _requires(by_id[cid]), lambda cid: status[cid] in FAILING)
+    return _reachable(roots, lambda cid: _requires(by_id[cid]), lambda cid: status[cid] in FAILING)
 
 
 def _missing_ids(
-    rs: m.RequirementSet, by_id: dict[str, m.Criterion], status: dict[str, Status], root: Status
+    roots: Iterable[str], by_id: dict[str, m.Criterion], status: dict[str, Status], root: Status
 ) -> set[str]:
-    """Unknown leaves below a path with nothing met (`when` lists included): under a met
-    node an answer would change nothing, so it is not asked for."""
-    if root == MET:
+    """The leaves a pend asks for: unknown leaves with a path from the root's children
+    `roots` on which every criterion is unknown (`when` lists and negations included). Under
+    a met criterion an answer changes nothing; under a failing one it cannot make it met; a
+    root that is not unknown (an approval, a denial) asks for nothing."""
+    if root != UNKNOWN:
         return set()
-    below = _reachable(rs.root.children, lambda cid: by_id[cid].children, lambda cid: status[cid] != MET)
-    return {cid for cid in below if by_id[cid].is_leaf and status[cid] == UNKNOWN}
+    below = _reachable(roots, lambda cid: by_id[cid].children, lambda cid: status[cid] == UNKNOWN)
+    return {cid for cid in below if by_id[cid].is_leaf}

@@ -154,42 +154,20 @@ _other_indication("pend_for_review", text) := {
 
 # A failing root: denied with the failing criteria (never through a condition) and nothing
 # missing. An unknown root: pended with the unknown leaves reachable through unknown
-# criteria only (an answer under a met or failing criterion changes nothing). Only the
-# criteria a path may go through lead on (the graph holds their edges alone).
+# criteria only (an answer under a met or failing criterion changes nothing). The lists are
+# the single-indication form's (decide), with the indication's criteria as the root.
 _indicated_outcome(root, _, ind, statuses, order, texts, derived) := {
 	"outcome": "denied",
 	"reason": "criteria_unmet",
-	"unmet": unmet,
+	"unmet": _unmet(root, ind, order, statuses, texts, derived),
 } if {
 	root in {"unmet", "invalid"}
-	failing := {id: object.get(derived.requires, id, []) | some id in order; statuses[id] in {"unmet", "invalid"}}
-	reached := graph.reachable(failing, ind.all_of)
-	unmet := [{"id": id, "text": texts[id]} | some id in order; failing[id]; id in reached]
 }
 
 _indicated_outcome("unknown", _, ind, statuses, order, texts, derived) := {
 	"outcome": "pended",
 	"reason": "information_missing",
-	"missing": [missing_entry(id, texts, derived) |
-		some id in order
-		statuses[id] == "unknown"
-		id in reached
-		derived.fields[id]
-	],
-} if {
-	reached := graph.reachable(
-		object.union(
-			{id: [child |
-				some child in asked_through(derived, id)
-				statuses[child] == "unknown"
-			] |
-				some id in order
-				statuses[id] == "unknown"
-			},
-			{"$root": [child | some child in ind.all_of; statuses[child] == "unknown"]},
-		),
-		["$root"],
-	)
+	"missing": _missing("unknown", ind, order, statuses, texts, derived),
 }
 
 _indicated_outcome("met", request, ind, statuses, _, _, _) := approval(_duration(ind, statuses), request)

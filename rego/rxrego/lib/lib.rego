@@ -540,11 +540,12 @@ _unmet(root, set, order, statuses, texts, derived) := [] if {
 	)
 }
 
-# Missing: unknown leaves reachable from the root through criteria that are not met,
-# conditions included (an unknown condition is information to ask for). A met root has
-# nothing missing: the walk is skipped. As for unmet, only criteria that are not met lead on.
+# Missing: unknown leaves reachable from the root through unknown criteria only,
+# conditions included (an unknown condition is information to ask for): an answer under a
+# met criterion cannot change it, one under a failing criterion cannot make it met. A root
+# that is not unknown (met, or a denial) has nothing missing: the walk is skipped.
 _missing(root, set, order, statuses, texts, derived) := [] if {
-	root == "met"
+	root != "unknown"
 } else := [missing_entry(id, texts, derived) |
 	some id in order
 	statuses[id] == "unknown"
@@ -555,12 +556,12 @@ _missing(root, set, order, statuses, texts, derived) := [] if {
 		object.union(
 			{id: [child |
 				some child in asked_through(derived, id)
-				statuses[child] != "met"
+				statuses[child] == "unknown"
 			] |
 				some id in order
-				statuses[id] != "met"
+				statuses[id] == "unknown"
 			},
-			{"$root": [child | some child in _root_children(set); statuses[child] != "met"]},
+			{"$root": [child | some child in _root_children(set); statuses[child] == "unknown"]},
 		),
 		["$root"],
 	)

@@ -16,6 +16,8 @@ request_sets := {"initial": "initial", "renewal": "renewal"}
 # written, a conditional's `when` before its `then`); requires: what each composite criterion
 # requires (a conditional: its `then`); conditions: what a conditional is conditioned on;
 # fields: the request fields each leaf criterion reads (what a pended decision asks for).
+# negates: what each `not` criterion negates (asked through for missing facts, never quoted
+# as unmet).
 derived := {
 	"order": {
 		"initial": {
@@ -24,6 +26,7 @@ derived := {
 				"bcr_abl1_detected",
 				"tki_history",
 				"no_prior_tki",
+				"prior_tki",
 				"tki_intolerance",
 				"tki_resistance_without_mutations",
 				"tki_resistance",
@@ -41,6 +44,7 @@ derived := {
 				"bcr_abl1_detected",
 				"tki_history",
 				"no_prior_tki",
+				"prior_tki",
 				"tki_intolerance",
 				"tki_resistance_without_mutations",
 				"tki_resistance",
@@ -107,21 +111,22 @@ derived := {
 		"bcr_abl1_at_most_10_percent": ["labs"],
 		"bcr_abl1_detected": ["biomarkers.BCR_ABL1"],
 		"cml": ["diagnoses"],
-		"cml_under_six_months": ["clinical_status.on_requested_drug_6_months"],
+		"cml_under_six_months": ["treatment.start_date"],
 		"mln_eosinophilia": ["diagnoses"],
 		"no_disease_progression": ["clinical_status.disease_progression"],
 		"no_f317l": ["biomarkers.BCR_ABL1_F317L"],
 		"no_g250e": ["biomarkers.BCR_ABL1_G250E"],
-		"no_prior_tki": ["clinical_status.prior_tki_therapy"],
 		"no_t315i": ["biomarkers.BCR_ABL1_T315I"],
 		"no_unacceptable_toxicity": ["clinical_status.unacceptable_toxicity"],
 		"no_v299l": ["biomarkers.BCR_ABL1_V299L"],
 		"ph_all": ["diagnoses"],
-		"prior_hsct": ["clinical_status.prior_hsct"],
-		"six_months_on_bosutinib": ["clinical_status.on_requested_drug_6_months"],
+		"prior_hsct": ["procedures"],
+		"prior_tki": ["prior_therapies"],
+		"six_months_on_bosutinib": ["treatment.start_date"],
 		"tki_intolerance": ["prior_therapies"],
 		"tki_resistance": ["prior_therapies"],
 	},
+	"negates": {"no_prior_tki": ["prior_tki"]},
 }
 
 # Each request field the criteria of the request's requirement set read, read once:
@@ -139,19 +144,18 @@ fact_paths := {
 		"biomarkers.BCR_ABL1_G250E": ["biomarkers", "BCR_ABL1_G250E"],
 		"biomarkers.BCR_ABL1_T315I": ["biomarkers", "BCR_ABL1_T315I"],
 		"biomarkers.BCR_ABL1_V299L": ["biomarkers", "BCR_ABL1_V299L"],
-		"clinical_status.prior_hsct": ["clinical_status", "prior_hsct"],
-		"clinical_status.prior_tki_therapy": ["clinical_status", "prior_tki_therapy"],
 		"diagnoses": ["diagnoses"],
 		"prior_therapies": ["prior_therapies"],
+		"procedures": ["procedures"],
 	},
 	"renewal": {
 		"biomarkers.BCR_ABL1": ["biomarkers", "BCR_ABL1"],
 		"clinical_status.disease_progression": ["clinical_status", "disease_progression"],
-		"clinical_status.on_requested_drug_6_months": ["clinical_status", "on_requested_drug_6_months"],
-		"clinical_status.prior_hsct": ["clinical_status", "prior_hsct"],
 		"clinical_status.unacceptable_toxicity": ["clinical_status", "unacceptable_toxicity"],
 		"diagnoses": ["diagnoses"],
 		"labs": ["labs"],
+		"procedures": ["procedures"],
+		"treatment.start_date": ["treatment", "start_date"],
 	},
 }
 

@@ -12,7 +12,7 @@ policy := {
 	"id": "carefirst-caremark-bosutinib",
 	"number": "CAREFIRST-BOSUTINIB",
 	"title": "Bosulif (bosutinib), specialty criteria",
-	"version": "sha256:53075961119a087a",
+	"version": "sha256:26762458c44b1596",
 }
 
 coverage := {"other_indications": {"outcome": "not_covered"}}
@@ -49,6 +49,7 @@ texts := {
 	"ph_all": "B-cell acute lymphoblastic leukemia or B-lymphoblastic lymphoma",
 	"ph_all_confirmed_or_hsct": "Ph+ B-ALL or B-LL confirmed by testing, or a stem cell transplant for B-ALL or B-LL",
 	"prior_hsct": "The patient has received a hematopoietic stem cell transplant",
+	"prior_tki": "The patient has received a tyrosine kinase inhibitor",
 	"six_months_on_bosutinib": "The patient has received bosutinib for at least 6 months",
 	"tki_history": "Any of: no prior TKI therapy; a prior TKI stopped for toxicity or intolerance; resistance to a prior TKI with mutation testing negative for T315I, G250E, V299L and F317L; or a stem cell transplant with the same negative mutation testing",
 	"tki_intolerance": "A prior TKI was stopped for toxicity or intolerance",
@@ -107,7 +108,20 @@ status["tki_history"] := lib.any_of([
 	status.hsct_without_mutations,
 ])
 
-status["no_prior_tki"] := lib.clinical_status(facts["clinical_status.prior_tki_therapy"], false)
+status["no_prior_tki"] := lib.negation(status.prior_tki)
+
+status["prior_tki"] := lib.history(
+	facts.prior_therapies,
+	value_sets.tyrosine_kinase_inhibitors,
+	{
+		"any_agent": false,
+		"each_agent": false,
+		"min_days": null,
+		"n": 1,
+		"results": {"completed", "failed", "inadequate_response", "intolerant", "ongoing"},
+	},
+	object.get(input, "date_of_service", null),
+)
 
 status["tki_intolerance"] := lib.history(
 	facts.prior_therapies,
@@ -127,7 +141,12 @@ status["tki_resistance"] := lib.history(
 
 status["hsct_without_mutations"] := lib.all_of([status.prior_hsct, status.mutations_negative])
 
-status["prior_hsct"] := lib.clinical_status(facts["clinical_status.prior_hsct"], true)
+status["prior_hsct"] := lib.procedure(
+	facts.procedures,
+	{"hematopoieticstemcelltransplant", "hsct"},
+	null,
+	object.get(input, "date_of_service", null),
+)
 
 status["mutations_negative"] := lib.all_of([status.no_t315i, status.no_g250e, status.no_v299l, status.no_f317l])
 
@@ -157,7 +176,11 @@ status["cml_response"] := lib.all_of([
 	status.no_toxicity_or_progression,
 ])
 
-status["six_months_on_bosutinib"] := lib.clinical_status(facts["clinical_status.on_requested_drug_6_months"], true)
+status["six_months_on_bosutinib"] := lib.treatment_duration(
+	facts["treatment.start_date"],
+	object.get(input, "date_of_service", null),
+	{"comparison": ">=", "months": 6},
+)
 
 status["bcr_abl1_at_most_10_percent"] := lib.lab_result(
 	facts.labs,
@@ -169,7 +192,11 @@ status["bcr_abl1_at_most_10_percent"] := lib.lab_result(
 
 status["cml_after_hsct"] := lib.all_of([status.prior_hsct, status.no_toxicity_or_progression])
 
-status["cml_under_six_months"] := lib.clinical_status(facts["clinical_status.on_requested_drug_6_months"], false)
+status["cml_under_six_months"] := lib.treatment_duration(
+	facts["treatment.start_date"],
+	object.get(input, "date_of_service", null),
+	{"comparison": "<", "months": 6},
+)
 
 status["ph_all_confirmed_or_hsct"] := lib.any_of([status.bcr_abl1_detected, status.prior_hsct])
 

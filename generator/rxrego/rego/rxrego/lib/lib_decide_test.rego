@@ -99,11 +99,31 @@ test_decide_missing_stops_at_met_criteria if {
 	d.missing == [{"id": "a", "text": "A", "fields": ["x.a"]}]
 }
 
-test_decide_denied_with_missing if {
+test_decide_denial_asks_for_nothing if {
+	# r1 is unknown, but no answer turns the denial into an approval
 	d := _decision.denied_and_missing
 	d.outcome == "denied"
 	d.unmet == [{"id": "a", "text": "A"}]
-	d.missing == [{"id": "r1", "text": "R1", "fields": ["x.r1"]}]
+	d.criteria.r1 == "unknown"
+	d.missing == []
+}
+
+test_decide_pend_skips_leaves_under_an_unmet_branch if {
+	# any_of [grp, b], grp = all_of [x, y]: x unmet makes grp unmet, so y cannot make it met;
+	# only b is asked for
+	set := {"title": "T", "duration_months": 1, "any_of": ["grp", "b"]}
+	derived := {
+		"order": {"initial": ["grp", "x", "y", "b"]},
+		"requires": {"grp": ["x", "y"]},
+		"conditions": {},
+		"fields": {"x": ["f.x"], "y": ["f.y"], "b": ["f.b"]},
+	}
+	texts := {"grp": "G", "x": "X", "y": "Y", "b": "B"}
+	statuses := {"grp": "unmet", "x": "unmet", "y": "unknown", "b": "unknown"}
+	d := lib.decide(_request, {}, {"indication": null}, texts, set, statuses, derived)
+	d.outcome == "pended"
+	d.unmet == []
+	d.missing == [{"id": "b", "text": "B", "fields": ["f.b"]}]
 }
 
 test_decide_request_id_only_when_a_string if {
