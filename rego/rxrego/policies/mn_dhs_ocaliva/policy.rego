@@ -12,7 +12,7 @@ policy := {
 	"id": "mn-dhs-ocaliva",
 	"number": "MHCP-OCALIVA",
 	"title": "Ocaliva (obeticholic acid)",
-	"version": "sha256:410e737a5327b5de",
+	"version": "sha256:aa3ccb2143b581f8",
 }
 
 coverage := {"other_indications": {"outcome": "not_covered"}}
@@ -28,7 +28,7 @@ value_sets := {
 # rxrego's Regal configuration lets policies exceed Regal's line length).
 texts := {
 	"adult": "The patient is 18 years of age or older",
-	"alp_at_least_1_5_uln": "Alkaline phosphatase (ALP) of at least 1.5 times the upper limit of normal",
+	"alp_at_least_1_5_uln": "Alkaline phosphatase (ALP) of 1.5 times the upper limit of normal or more",
 	"alp_below_1_67_uln": "Alkaline phosphatase below 1.67 times the upper limit of normal, shown by chart notes",
 	"alp_down_15_percent": "Alkaline phosphatase decreased by at least 15%, shown by chart notes",
 	"antimitochondrial_antibodies": "Antimitochondrial antibodies (AMA) are present",
@@ -36,7 +36,7 @@ texts := {
 	"no_complete_biliary_obstruction": "The patient does not have complete biliary obstruction",
 	"on_udca": "Obeticholic acid is prescribed together with UDCA",
 	"pbc": "Diagnosis of primary biliary cholangitis (PBC)",
-	"pbc_confirmed": "The PBC diagnosis rests on at least two of: alkaline phosphatase (ALP) at least 1.5 times the upper limit of normal; antimitochondrial antibodies; liver histology showing nonsuppurative destructive cholangitis with destruction of the interlobular bile ducts",
+	"pbc_confirmed": "The PBC diagnosis rests on at least two of: alkaline phosphatase (ALP) of 1.5 times the upper limit of normal or more; antimitochondrial antibodies; liver histology showing nonsuppurative destructive cholangitis with destruction of the interlobular bile ducts",
 	"pbc_histology": "Liver histology shows nonsuppurative destructive cholangitis and destruction of the interlobular bile ducts",
 	"quantity_34": "At most 34 tablets per 34 days",
 	"udca_contraindicated": "A contraindication to UDCA, documented and supplied with the request",

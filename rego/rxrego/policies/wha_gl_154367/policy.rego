@@ -12,7 +12,7 @@ policy := {
 	"id": "wha-gl-154367",
 	"number": "GL-154367",
 	"title": "Korlym (mifepristone)",
-	"version": "sha256:0190797321ad44d2",
+	"version": "sha256:668b3192f6526ad3",
 }
 
 coverage := {"other_indications": {"outcome": "not_covered"}}
@@ -25,7 +25,7 @@ texts := {
 	"diabetes_or_glucose_intolerance": "Diagnosis of type 2 diabetes mellitus, or of glucose intolerance",
 	"endocrinologist": "Prescribed by an endocrinologist or in consultation with one",
 	"endogenous_cushings": "Diagnosis of endogenous Cushing's syndrome: the hypercortisolism is not the result of long-term, high-dose glucocorticoid treatment",
-	"generic_mifepristone_tried": "Generic mifepristone 300 mg was tried, or was not tolerated",
+	"generic_mifepristone_tried": "Generic mifepristone was tried, or was not tolerated",
 	"generic_step_for_brand": "For brand Korlym only, a trial of generic mifepristone 300 mg, or intolerance to it",
 	"glucose_intolerance": "Diagnosis of glucose intolerance",
 	"glucose_tolerance_improved": "Glucose tolerance has improved on therapy",
