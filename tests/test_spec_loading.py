@@ -502,10 +502,12 @@ def test_policy_source_and_examples_load_together(loaded: dict[str, m.PolicySpec
         "example-teriparatide",
         "fep-5.21.100",
         "mn-dhs-bosulif",
+        "mn-dhs-ocaliva",
         "point32-zepbound-osa",
         "uhc-teriparatide",
         "wha-dupilumab",
         "wha-gl-144839",
+        "wha-gl-154367",
         "wha-gl-159352",
         "wha-romiplostim-2019",
     ]

@@ -20,18 +20,23 @@ routes := data.rxrego.routing.routes
 versions := data.rxrego.routing.versions
 
 # The policies that list products: their decisions name the product requested.
-with_products := {"mn_dhs_bosulif"}
+with_products := {"mn_dhs_bosulif", "wha_gl_154367"}
 
 # Each policy's products' strengths, as compared (spaces removed, lower case).
-strengths := {"mn_dhs_bosulif": {"bosulif_100": {"100mg"}, "bosulif_500": {"500mg"}}}
+strengths := {
+	"mn_dhs_bosulif": {"bosulif_100": {"100mg"}, "bosulif_500": {"500mg"}},
+	"wha_gl_154367": {"korlym": {"300mg"}, "mifepristone_300": {"300mg"}},
+}
 
 # The plan of each policy written for one payer's plan (a request names it as `plan`).
 plans := {
 	"carefirst_caremark_bosutinib": "carefirst",
 	"mn_dhs_bosulif": "mn-dhs",
+	"mn_dhs_ocaliva": "mn-dhs",
 	"uhc_teriparatide": "uhc",
 	"wha_dupilumab": "westernhealth",
 	"wha_gl_144839": "westernhealth",
+	"wha_gl_154367": "westernhealth",
 	"wha_gl_159352": "westernhealth",
 }
 

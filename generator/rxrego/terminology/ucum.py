@@ -83,6 +83,7 @@ COMMON_UNITS: tuple[str, ...] = (
     "U/L",
     "U/mL",
     "kU/L",
+    "ukat/L",
     # counts
     "10*9/L",
     "10*3/uL",
