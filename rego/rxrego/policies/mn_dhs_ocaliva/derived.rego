@@ -81,23 +81,38 @@ derived := {
 	},
 }
 
-# Each request field the criteria read, read once: {"state": "absent" | "invalid" |
-# "present", "value": ...} (docs/semantics.md, "Reading a fact from the request").
-facts := lib.facts(input, {
-	"biomarkers.antimitochondrial_antibodies": ["biomarkers", "antimitochondrial_antibodies"],
-	"clinical_status.complete_biliary_obstruction": ["clinical_status", "complete_biliary_obstruction"],
-	"clinical_status.pbc_histology_destructive_cholangitis": ["clinical_status", "pbc_histology_destructive_cholangitis"],
-	"concurrent_therapies": ["concurrent_therapies"],
-	"diagnoses": ["diagnoses"],
-	"documents": ["documents"],
-	"labs": ["labs"],
-	"patient.birth_date": ["patient", "birth_date"],
-	"prescriber.attestations.udca_appropriate_dosage": ["prescriber", "attestations", "udca_appropriate_dosage"],
-	"prior_therapies": ["prior_therapies"],
-	"quantity.days_supply": ["quantity", "days_supply"],
-	"quantity.units": ["quantity", "units"],
-	"treatment.start_date": ["treatment", "start_date"],
-})
+# Each request field the criteria of the request's requirement set read, read once:
+# {"state": "absent" | "invalid" | "present", "value": ...} (docs/semantics.md, "Reading a
+# fact from the request"). Only the set's facts are read: a criterion of another set has no
+# status for this request, and the decision never asks for one.
+facts := lib.facts(input, fact_paths[request_sets[input.request_type]])
+
+# The request fields each requirement set's criteria read, as the paths lib.facts walks.
+fact_paths := {
+	"initial": {
+		"biomarkers.antimitochondrial_antibodies": ["biomarkers", "antimitochondrial_antibodies"],
+		"clinical_status.complete_biliary_obstruction": ["clinical_status", "complete_biliary_obstruction"],
+		"clinical_status.pbc_histology_destructive_cholangitis": ["clinical_status", "pbc_histology_destructive_cholangitis"],
+		"concurrent_therapies": ["concurrent_therapies"],
+		"diagnoses": ["diagnoses"],
+		"documents": ["documents"],
+		"labs": ["labs"],
+		"patient.birth_date": ["patient", "birth_date"],
+		"prescriber.attestations.udca_appropriate_dosage": ["prescriber", "attestations", "udca_appropriate_dosage"],
+		"prior_therapies": ["prior_therapies"],
+		"quantity.days_supply": ["quantity", "days_supply"],
+		"quantity.units": ["quantity", "units"],
+	},
+	"renewal": {
+		"clinical_status.complete_biliary_obstruction": ["clinical_status", "complete_biliary_obstruction"],
+		"diagnoses": ["diagnoses"],
+		"documents": ["documents"],
+		"labs": ["labs"],
+		"quantity.days_supply": ["quantity", "days_supply"],
+		"quantity.units": ["quantity", "units"],
+		"treatment.start_date": ["treatment", "start_date"],
+	},
+}
 
 # The date of service as [year, month, day] (null when it is not a valid date).
 service_date := lib.service_date(input)

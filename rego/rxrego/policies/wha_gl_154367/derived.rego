@@ -75,22 +75,34 @@ derived := {
 	},
 }
 
-# Each request field the criteria read, read once: {"state": "absent" | "invalid" |
-# "present", "value": ...} (docs/semantics.md, "Reading a fact from the request").
-facts := lib.facts(input, {
-	"clinical_status.cushings_surgery_failed": ["clinical_status", "cushings_surgery_failed"],
-	"clinical_status.glucose_tolerance_improved": ["clinical_status", "glucose_tolerance_improved"],
-	"clinical_status.glucose_tolerance_stable": ["clinical_status", "glucose_tolerance_stable"],
-	"clinical_status.hyperglycemia_secondary_to_hypercortisolism": ["clinical_status", "hyperglycemia_secondary_to_hypercortisolism"],
-	"clinical_status.surgical_candidate": ["clinical_status", "surgical_candidate"],
-	"diagnoses": ["diagnoses"],
-	"documents": ["documents"],
-	"drug": ["drug"],
-	"patient.pregnancy_status": ["patient", "pregnancy_status"],
-	"prescriber.consulting_specialties": ["prescriber", "consulting_specialties"],
-	"prescriber.specialty": ["prescriber", "specialty"],
-	"prior_therapies": ["prior_therapies"],
-})
+# Each request field the criteria of the request's requirement set read, read once:
+# {"state": "absent" | "invalid" | "present", "value": ...} (docs/semantics.md, "Reading a
+# fact from the request"). Only the set's facts are read: a criterion of another set has no
+# status for this request, and the decision never asks for one.
+facts := lib.facts(input, fact_paths[request_sets[input.request_type]])
+
+# The request fields each requirement set's criteria read, as the paths lib.facts walks.
+fact_paths := {
+	"initial": {
+		"clinical_status.cushings_surgery_failed": ["clinical_status", "cushings_surgery_failed"],
+		"clinical_status.hyperglycemia_secondary_to_hypercortisolism": ["clinical_status", "hyperglycemia_secondary_to_hypercortisolism"],
+		"clinical_status.surgical_candidate": ["clinical_status", "surgical_candidate"],
+		"diagnoses": ["diagnoses"],
+		"drug": ["drug"],
+		"patient.pregnancy_status": ["patient", "pregnancy_status"],
+		"prescriber.consulting_specialties": ["prescriber", "consulting_specialties"],
+		"prescriber.specialty": ["prescriber", "specialty"],
+		"prior_therapies": ["prior_therapies"],
+	},
+	"renewal": {
+		"clinical_status.glucose_tolerance_improved": ["clinical_status", "glucose_tolerance_improved"],
+		"clinical_status.glucose_tolerance_stable": ["clinical_status", "glucose_tolerance_stable"],
+		"diagnoses": ["diagnoses"],
+		"documents": ["documents"],
+		"drug": ["drug"],
+		"prior_therapies": ["prior_therapies"],
+	},
+}
 
 # The products the request's drug identifiers name (the router's `products`; none when it
 # named none).
