@@ -370,7 +370,7 @@ def test_diff_names_each_change_and_the_cases_that_flip(spec, rego_dir, tmp_path
     result = run("diff", str(old), str(BESPONSA), "--cases", str(CASES), "--specs", str(SPECS))
     out = result.output
     assert result.exit_code == 1, out
-    assert calls == ["data.rxrego.decisions", "data.rxrego.decisions"]  # one opa eval per version
+    assert calls == [opa.DECIDE_EACH, opa.DECIDE_EACH]  # one opa eval per version
     for expected in (
         "effective_date: 2024-03-01 -> 2026-04-01",
         "age_1_or_older (age)",

@@ -152,7 +152,9 @@ def test_a_rate_accepts_no_dose_per_body_mass():
     assert ahi["/h"] == 1.0
     assert not {"mg/kg/d", "mg/kg/wk", "ug/kg/wk"} & set(ahi)
     dose = ucum.accepted_units("mg/kg/d")
-    assert dose["mg/kg/wk"] == pytest.approx(1 / 7, rel=1e-12) and dose["ug/kg/wk"] == pytest.approx(1 / 7000, rel=1e-12)
+    assert dose["mg/kg/wk"] == pytest.approx(1 / 7, rel=1e-12) and dose["ug/kg/wk"] == pytest.approx(
+        1 / 7000, rel=1e-12
+    )
     assert "/h" not in dose and "{events}/h" not in dose
 
 

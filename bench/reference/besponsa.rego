@@ -376,14 +376,15 @@ _unmet := [{"id": id, "text": _texts[id]} |
 	_root in _failing
 } else := []
 
-# Missing: unknown leaves under a root that is not met, whose parent (if any) is not met.
+# Missing: a pend only (a denial asks for nothing); unknown leaves whose parent (if any) is
+# unknown too, since an answer under a met or failing criterion changes nothing.
 _missing := [{"id": id, "text": _texts[id], "fields": _fields[id]} |
 	some id in _order
 	_status[id] == "unknown"
 	_fields[id]
-	object.get(_status, object.get(_under, id, ""), "unknown") != "met"
+	object.get(_status, object.get(_under, id, ""), "unknown") == "unknown"
 ] if {
-	_root != "met"
+	_root == "unknown"
 } else := []
 
 _investigational := [{

@@ -19,6 +19,12 @@ class OpaError(RuntimeError):
 # take must grow with the catalog. BASE_SECONDS plus SECONDS_PER_MODULE for each .rego file
 # (Regal, the slowest, takes about 0.1 s a module on an idle machine and 0.7 s on a busy
 # one; a fixed 600 s failed `rxrego run` at 1,000 policies on a loaded 2-core machine).
+# Every request of input.requests decided as the sidecar decides one (data.rxrego.decision),
+# in order, with no batch limit: the query for conformance runs and other local batches.
+# POST /v1/data/rxrego/decisions, the sidecar's batch entrypoint, refuses more than
+# limits.MAX_BATCH_REQUESTS requests, as a server must; a catalog's golden cases pass that.
+DECIDE_EACH = "[d | some r in input.requests; d := data.rxrego.decision with input as r]"
+
 BASE_SECONDS = 600.0
 SECONDS_PER_MODULE = 3.0
 

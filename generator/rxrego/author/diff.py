@@ -525,7 +525,7 @@ def decide_all(specs: Sequence[m.PolicySpec], requests: list) -> list:
     with tempfile.TemporaryDirectory(prefix="rxrego-diff-") as tmp:
         out = Path(tmp) / "rego"
         gen.write(files, out)
-        return opa.eval_batch(out, "data.rxrego.decisions", {"requests": requests})["value"]
+        return opa.eval_batch(out, opa.DECIDE_EACH, {"requests": requests})["value"]
 
 
 def case_changes(

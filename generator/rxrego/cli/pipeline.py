@@ -295,8 +295,9 @@ def conformance(paths, policy, junit, specs_dir, rego_dir, quiet, rego_coverage)
     """Run the golden cases (default: conformance/) on the real OPA binary.
 
     \b
-    All cases go through ONE `opa eval` of data.rxrego.decisions. A case passes when every
-    key its `expect` gives matches the decision (objects by the keys given, lists and values
+    All cases go through ONE `opa eval`, each decided as data.rxrego.decision
+    (the sidecar's POST /v1/data/rxrego/decisions caps a batch; this run does not). A case
+    passes when every key its `expect` gives matches the decision (objects by the keys given, lists and values
     exactly). The run also fails when a criterion was never seen met, unmet and unknown,
     unless the spec or case file waives that status with a reason. Exit 0 only when green.
     """

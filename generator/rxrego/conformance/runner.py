@@ -15,7 +15,7 @@ from ..spec.errors import SpecError, SpecIssue
 from .cases import Case, CaseFile, find_case_files, load_case_file, mismatches
 
 STATUSES = ("met", "unmet", "unknown")
-BATCH_QUERY = "data.rxrego.decisions"
+BATCH_QUERY = opa.DECIDE_EACH
 
 
 @dataclass(frozen=True)
