@@ -278,12 +278,16 @@ def diagnosis(test: kinds.DiagnosisTest, ctx: Context) -> Status:
                 statuses.append(INVALID)
                 continue
             qualifiers = [_qualifier(entry.get(name), accepted) for name, accepted in test.qualifiers]
-            statuses.append(all_of([_icd10(entry.get("code"), codes), *qualifiers]))
+            statuses.append(all_of([icd10_code(entry.get("code"), codes), *qualifiers]))
         part = any_of(statuses)
     return all_of([part, *markers])
 
 
-def _icd10(code: object, codes: set[str]) -> Status:
+def icd10_code(code: object, codes: set[str]) -> Status:
+    """A request's ICD-10-CM code against a diagnosis test's expanded codes (no dots): unknown
+    when absent; invalid when not a string of ICD-10-CM form once trimmed and upper-cased
+    (C91.0Z, C.9.1.0.2 and inner spaces are never compared); else met when, without its dots,
+    it is one of `codes`, else unmet."""
     if code is None:
         return UNKNOWN
     if not isinstance(code, str):

@@ -11,7 +11,8 @@ from rxrego.spec.dump import content_version
 
 from .evaluate import Evaluation, order_from, policy_order
 from .facts import ABSENT, add_months, as_number, is_whole, parse_date, read
-from .leaves import Context, icd10_matches, missing_fields
+from .clinical import icd10_code
+from .leaves import Context, missing_fields
 from .logic import FAILING, INVALID, MET, UNKNOWN, UNMET, Status, all_of, shown
 
 
@@ -100,9 +101,11 @@ def _policy_block(spec: m.PolicySpec) -> dict:
 
 def indication_candidates(spec: m.PolicySpec, rs: m.RequirementSet, request: dict) -> tuple[Status, list[m.Indication]]:
     """The indication gate: the set's indications whose diagnosis codes match a code in the
-    request's `diagnoses` (codes only; qualifiers and biomarkers are that indication's
-    criteria), and the gate's status: met (some match); else unknown (diagnoses absent, or an
-    entry without a code); else invalid (not a list, or a malformed entry); else unmet."""
+    request's `diagnoses` (codes only, read as the diagnosis test reads them: of ICD-10-CM form
+    and one of the indication's expanded codes; qualifiers and biomarkers are that
+    indication's criteria), and the gate's status: met (some match); else unknown (diagnoses
+    absent, or an entry without a code); else invalid (not a list, or a malformed entry: not
+    an object, or a code not of ICD-10-CM form); else unmet."""
     diagnoses = read(request, ("diagnoses",))
     if diagnoses is ABSENT:
         return UNKNOWN, []
@@ -112,13 +115,13 @@ def indication_candidates(spec: m.PolicySpec, rs: m.RequirementSet, request: dic
     found = [
         ind
         for ind in rs.indications
-        if any(icd10_matches(code, tuple(spec.criterion(ind.diagnosis).test.codes())) for code in codes)  # type: ignore[union-attr]
+        if any(icd10_code(code, set(spec.criterion(ind.diagnosis).test.codes())) == MET for code in codes)  # type: ignore[union-attr]
     ]
     if found:
         return MET, found
     if any(isinstance(e, dict) and e.get("code") is None for e in diagnoses):
         return UNKNOWN, []
-    if any(not isinstance(e, dict) or not isinstance(e.get("code"), str) for e in diagnoses):
+    if any(not isinstance(e, dict) or icd10_code(e.get("code"), set()) == INVALID for e in diagnoses):
         return INVALID, []
     return UNMET, []
 

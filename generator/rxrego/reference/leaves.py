@@ -152,11 +152,6 @@ def _icd10_code(code: object, prefixes: tuple[str, ...]) -> Status:
     return MET if any(normal.startswith(_icd10_normal(p)) for p in prefixes) else UNMET
 
 
-def icd10_matches(code: str, prefixes: tuple[str, ...]) -> bool:
-    """Whether a request's code falls under one of a diagnosis test's ICD-10-CM prefixes."""
-    return _icd10_code(code, prefixes) == MET
-
-
 def _icd10_normal(code: str) -> str:
     """C91.02, c91 02 and C9102 are one code: dots and spaces removed, upper case."""
     return upper(code.replace(".", "").replace(" ", ""))

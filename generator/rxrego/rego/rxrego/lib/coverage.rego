@@ -10,7 +10,7 @@ package rxrego.lib
 # {"id": id} (named by the request, or the one its diagnosis codes select), {"gate": status}
 # when no indication's codes match ("unknown", "unmet" or "invalid"), or {"invalid": message}
 # when the request names no indication of the set or its codes match several.
-# set.indications: {id: {"heading", "diagnosis", "codes": [normalised ICD-10-CM prefixes],
+# set.indications: {id: {"heading", "diagnosis", "codes": [its ICD-10-CM codes, expanded, no dots],
 # "all_of": [the indication's root: common criteria, its diagnosis, its own], "duration"}}.
 indication(request, set) := {"invalid": message} if {
 	named := object.get(request, "indication", null)
@@ -33,19 +33,19 @@ _by_diagnosis(request, found) := {"invalid": sprintf(
 	count(found) == 1
 } else := {"gate": indication_gate(object.get(request, "diagnoses", null))}
 
-_codes_match(request, prefixes) if {
+# A code selects an indication as the diagnosis test reads it (icd10_code): of ICD-10-CM form
+# and, without its dots, one of the indication's expanded codes.
+_codes_match(request, codes) if {
 	is_array(request.diagnoses)
 	some entry in request.diagnoses
 	is_object(entry)
-	is_string(entry.code)
-	code := upper(replace(replace(entry.code, ".", ""), " ", ""))
-	some prefix in prefixes
-	startswith(code, prefix)
+	icd10_well_formed(entry.code)
+	replace(upper(trim_space(entry.code)), ".", "") in codes
 }
 
 # indication_gate(diagnoses): the gate's status when no indication's codes match: unknown
-# (no diagnoses, or an entry without a code), invalid (not a list, or a malformed entry),
-# else unmet.
+# (no diagnoses, or an entry without a code), invalid (not a list, or a malformed entry: not
+# an object, or a code that is not a string of ICD-10-CM form), else unmet.
 indication_gate(null) := "unknown"
 
 indication_gate(diagnoses) := "invalid" if {
@@ -62,7 +62,7 @@ indication_gate(diagnoses) := "invalid" if {
 
 _coded(entry) if {
 	is_object(entry)
-	is_string(entry.code)
+	icd10_well_formed(entry.code)
 }
 
 # decide_indicated assembles the decision of a policy written with indications.

@@ -10,8 +10,14 @@ _cov_set := {
 	"name": "initial",
 	"title": "Initial",
 	"indications": {
-		"cml": {"heading": "CML", "codes": ["C921"], "all_of": ["cml", "a"], "duration": {"months": 7}},
-		"all": {"heading": "ALL", "codes": ["C910", "C835"], "all_of": ["all", "b"], "duration": {"months": 12}},
+		# codes as the generator writes them: expanded to every code under each listed one
+		"cml": {"heading": "CML", "codes": ["C921", "C9210", "C9211", "C9212"], "all_of": ["cml", "a"], "duration": {"months": 7}},
+		"all": {
+			"heading": "ALL",
+			"codes": ["C835", "C8350", "C8351", "C910", "C9100", "C9101", "C9102"],
+			"all_of": ["all", "b"],
+			"duration": {"months": 12},
+		},
 	},
 }
 
@@ -43,6 +49,11 @@ test_indication_gate if {
 	lib.indication({"diagnoses": [{"code": "C49.A0"}, {"lineage": "b"}]}, _cov_set) == {"gate": "unknown"}
 	lib.indication({"diagnoses": [{"code": "C49.A0"}, "C92.10"]}, _cov_set) == {"gate": "invalid"}
 	lib.indication({"diagnoses": [{"code": 9210}]}, _cov_set) == {"gate": "invalid"}
+
+	# a code not of ICD-10-CM form selects no indication, as the diagnosis test reads it
+	lib.indication({"diagnoses": [{"code": "C.9.2.1.0"}]}, _cov_set) == {"gate": "invalid"}
+	lib.indication({"diagnoses": [{"code": "C92.10XYZ"}]}, _cov_set) == {"gate": "invalid"}
+	lib.indication({"diagnoses": [{"code": "C92 10"}]}, _cov_set) == {"gate": "invalid"}
 }
 
 # --- the decision for an indication and at the gate -------------------------------------
@@ -63,8 +74,14 @@ _cov_decide(statuses, choice, coverage) := lib.decide_indicated(
 	coverage,
 	{"cml": "CML dx", "a": "A", "all": "ALL dx", "b": "B", "c": "C", "d": "D"},
 	{"title": "Initial", "indications": {
-		"cml": {"heading": "CML", "codes": ["C921"], "all_of": ["cml", "a"], "duration": {"months": 7}},
-		"all": {"heading": "ALL", "codes": ["C910", "C835"], "all_of": ["all", "b"], "duration": {"months": 12}},
+		# codes as the generator writes them: expanded to every code under each listed one
+		"cml": {"heading": "CML", "codes": ["C921", "C9210", "C9211", "C9212"], "all_of": ["cml", "a"], "duration": {"months": 7}},
+		"all": {
+			"heading": "ALL",
+			"codes": ["C835", "C8350", "C8351", "C910", "C9100", "C9101", "C9102"],
+			"all_of": ["all", "b"],
+			"duration": {"months": 12},
+		},
 	}},
 	choice,
 	statuses,
