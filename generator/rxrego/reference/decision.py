@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterable
 from rxrego.spec import model as m
 from rxrego.spec.dump import content_version
 
+from .clinical import icd10_code
 from .evaluate import Evaluation, order_from, policy_order
 from .facts import ABSENT, add_months, as_number, is_whole, parse_date, read
-from .clinical import icd10_code
 from .leaves import Context, missing_fields
 from .logic import FAILING, INVALID, MET, UNKNOWN, UNMET, Status, all_of, shown
 

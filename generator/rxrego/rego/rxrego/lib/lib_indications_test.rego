@@ -11,7 +11,12 @@ _cov_set := {
 	"title": "Initial",
 	"indications": {
 		# codes as the generator writes them: expanded to every code under each listed one
-		"cml": {"heading": "CML", "codes": ["C921", "C9210", "C9211", "C9212"], "all_of": ["cml", "a"], "duration": {"months": 7}},
+		"cml": {
+			"heading": "CML",
+			"codes": ["C921", "C9210", "C9211", "C9212"],
+			"all_of": ["cml", "a"],
+			"duration": {"months": 7},
+		},
 		"all": {
 			"heading": "ALL",
 			"codes": ["C835", "C8350", "C8351", "C910", "C9100", "C9101", "C9102"],
@@ -75,7 +80,12 @@ _cov_decide(statuses, choice, coverage) := lib.decide_indicated(
 	{"cml": "CML dx", "a": "A", "all": "ALL dx", "b": "B", "c": "C", "d": "D"},
 	{"title": "Initial", "indications": {
 		# codes as the generator writes them: expanded to every code under each listed one
-		"cml": {"heading": "CML", "codes": ["C921", "C9210", "C9211", "C9212"], "all_of": ["cml", "a"], "duration": {"months": 7}},
+		"cml": {
+			"heading": "CML",
+			"codes": ["C921", "C9210", "C9211", "C9212"],
+			"all_of": ["cml", "a"],
+			"duration": {"months": 7},
+		},
 		"all": {
 			"heading": "ALL",
 			"codes": ["C835", "C8350", "C8351", "C910", "C9100", "C9101", "C9102"],
