@@ -23,7 +23,16 @@ from rxrego.spec import kinds_clinical as kc
 
 from . import leaves
 from .facts import ABSENT, MALFORMED, add_months, as_number, lower, parse_date, read, strip_space, upper
-from .leaves import _COMPARE, Context, _checked_number, _in_value_set, _non_negative, _well_formed, _whole_positive
+from .leaves import (
+    _COMPARE,
+    Context,
+    _checked_number,
+    _in_value_set,
+    _non_negative,
+    _well_formed,
+    _whole_positive,
+    past_date,
+)
 from .logic import INVALID, MET, UNKNOWN, UNMET, Status, all_of, any_of
 
 _MANTISSA = 64
@@ -327,12 +336,9 @@ def age(test: kinds.AgeTest, ctx: Context) -> Status:
 
     if not test.in_months:
         return _age(test, ctx)
-    raw = read(ctx.request, ("patient", "birth_date"))
-    if raw is ABSENT:
-        return UNKNOWN
-    birth = parse_date(raw)
-    if birth is None or birth > ctx.date_of_service:
-        return INVALID
+    birth = past_date(ctx, ("patient", "birth_date"))
+    if not isinstance(birth, dt.date):
+        return birth
     on = ctx.date_of_service
     months = (on.year - birth.year) * 12 + (on.month - birth.month)
     if add_months(birth, months) > on:
@@ -582,22 +588,17 @@ def pregnancy(test: kc.PregnancyTest, ctx: Context) -> Status:
 
 # --- the course of the requested therapy ------------------------------------------------
 
-_BEFORE = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
-
 
 def treatment_duration(test: kc.TreatmentDurationTest, ctx: Context) -> Status:
-    raw = read(ctx.request, ("treatment", "start_date"))
-    if raw is ABSENT:
-        return UNKNOWN
-    start = parse_date(raw)
-    if start is None or start > ctx.date_of_service:
-        return INVALID
+    start = past_date(ctx, ("treatment", "start_date"))
+    if not isinstance(start, dt.date):
+        return start
     if test.months is not None:
         end = add_months(start, test.months)
     else:
         assert test.days is not None
         end = start + dt.timedelta(days=test.days)
-    return MET if _BEFORE[test.comparison](ctx.date_of_service, end) else UNMET
+    return MET if _COMPARE[test.comparison](ctx.date_of_service, end) else UNMET
 
 
 def dose_regimen(test: kc.DoseRegimenTest, ctx: Context) -> Status:

@@ -43,13 +43,22 @@ def missing_fields(spec: m.PolicySpec, test: m.Test | m.Combinator) -> list[str]
 # --- age, biomarker, attestation, clinical status, specialty ------------------------------
 
 
-def _age(test: kinds.AgeTest, ctx: Context) -> Status:
-    raw = read(ctx.request, ("patient", "birth_date"))
+def past_date(ctx: Context, path: tuple[str, ...]) -> dt.date | Status:
+    """The request's date at `path`, on or before the date of service; else its status:
+    UNKNOWN when absent, INVALID when not a calendar date or after the date of service."""
+    raw = read(ctx.request, path)
     if raw is ABSENT:
         return UNKNOWN
-    birth = parse_date(raw)
-    if birth is None or birth > ctx.date_of_service:
+    day = parse_date(raw)
+    if day is None or day > ctx.date_of_service:
         return INVALID
+    return day
+
+
+def _age(test: kinds.AgeTest, ctx: Context) -> Status:
+    birth = past_date(ctx, ("patient", "birth_date"))
+    if not isinstance(birth, dt.date):
+        return birth
     years = age_in_years(birth, ctx.date_of_service)
     too_young = test.min_years is not None and years < test.min_years
     too_old = test.max_years is not None and years > test.max_years
@@ -232,7 +241,8 @@ def _concurrent_therapy_excluded(test: kinds.ConcurrentTherapyTest, ctx: Context
 
 # --- lab ----------------------------------------------------------------------------------
 
-_COMPARE: dict[str, Callable[[Fraction, Fraction], bool]] = {
+# A spec's comparison operator, over two numbers or two dates.
+_COMPARE: dict[str, Callable[[Fraction | dt.date, Fraction | dt.date], bool]] = {
     "<": operator.lt,
     "<=": operator.le,
     ">": operator.gt,
