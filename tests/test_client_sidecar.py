@@ -1045,6 +1045,8 @@ def test_serve_runs_until_a_signal_and_exits_0(how, bundle_info, work, opa_path)
             proc.wait()
     assert proc.returncode == 0, err
     assert f"curl -s -X POST http://127.0.0.1:{port}/v1/data/rxrego/decision" in err
+    # The sample query names a drug this bundle routes, on today's date.
+    assert f'"date_of_service": "{dt.date.today().isoformat()}", "drug": {{"hcpcs": "J9229"}}' in err
     assert bundle_info.revision in err
     with pytest.raises(requests.ConnectionError):  # OPA is gone with it
         requests.get(f"http://127.0.0.1:{port}/health", timeout=2)

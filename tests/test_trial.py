@@ -102,6 +102,8 @@ def test_requests_in_yaml_or_json_and_golden_cases_by_name(opa_path, tmp_path):
     for path in (yaml_req, json_req):
         result = run("decide", str(path), "--specs", str(SPECS), "--rego", str(REGO))
         assert result.exit_code == 0 and result.stdout.startswith("APPROVED"), result.output
+        # An approval shows its period, and never the line for an approval without one.
+        assert "\napproval    2026-06-15 to " in result.stdout and "NONE" not in result.stdout, result.stdout
     stdin = CliRunner().invoke(main, ["decide", "-", "--specs", str(SPECS), "--rego", str(REGO)], input=REQUEST_YAML)
     assert stdin.exit_code == 0 and stdin.stdout.startswith("APPROVED")
 
@@ -199,3 +201,29 @@ def test_watch_decides_again_on_each_save(opa_path, edited, tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_serve_sample_query_names_a_drug_the_bundle_routes(tmp_path):
+    import io
+    import tarfile
+
+    from rxrego.cli.serving import example_drug
+
+    def bundle(data: dict | None, name: str) -> Path:
+        path = tmp_path / name
+        with tarfile.open(path, "w:gz") as tar:
+            if data is not None:
+                raw = json.dumps(data).encode()
+                info = tarfile.TarInfo("/data.json")
+                info.size = len(raw)
+                tar.addfile(info, io.BytesIO(raw))
+        return path
+
+    routes = {"hcpcs": {}, "name": {"zeta": {}, "alpha": {}}, "ndc": {"00002-1234-01": {}}}
+    assert example_drug(bundle({"rxrego": {"routing": {"routes": routes}}}, "names.tar.gz")) == {"name": "alpha"}
+    # No routes, no data.json, not a bundle at all: a placeholder, never an error.
+    assert example_drug(bundle({"rxrego": {}}, "empty.tar.gz")) == {"name": "DRUG"}
+    assert example_drug(bundle(None, "nodata.tar.gz")) == {"name": "DRUG"}
+    junk = tmp_path / "junk.tar.gz"
+    junk.write_text("not a bundle", encoding="utf-8")
+    assert example_drug(junk) == {"name": "DRUG"}

@@ -11,8 +11,10 @@ import json
 import shlex
 import signal
 import sys
+import tarfile
 import tempfile
 import threading
+from datetime import date
 from pathlib import Path
 
 import click
@@ -289,6 +291,23 @@ def serve_command(
                 signal.signal(s, handler)
 
 
+def example_drug(bundle: Path) -> dict:
+    """A drug the bundle at `bundle` routes, for the sample query `serve` prints: its first
+    HCPCS code ({"hcpcs": "J9229"}), else its first name or NDC, read from the bundle's
+    data.json (`rxrego.routing.routes`); {"name": "DRUG"} when the bundle has no routes or
+    cannot be read (the sample is a hint, never a reason to stop serving)."""
+    try:
+        with tarfile.open(bundle, "r:gz") as tar:
+            member = next(m for m in tar.getmembers() if m.name.lstrip("/") == "data.json")
+            routes = json.load(tar.extractfile(member))["rxrego"]["routing"]["routes"]
+        for key in ("hcpcs", "name", "ndc"):
+            if routes.get(key):
+                return {key: min(routes[key])}
+    except (OSError, tarfile.TarError, StopIteration, KeyError, TypeError, AttributeError, ValueError):
+        pass
+    return {"name": "DRUG"}
+
+
 def _activation_progress(elapsed: float, cpu: float | None, rss: int | None) -> None:
     """A line on stderr every few seconds while OPA activates a large bundle."""
     parts = [f"{elapsed:.0f} s"]
@@ -307,7 +326,8 @@ def _print_ready(sidecar: Sidecar, token_file: str | None, decision_log: str | N
         err=True,
     )
     auth = f' -H "Authorization: Bearer $(cat {shlex.quote(token_file)})"' if token_file else ""
-    example = '{"input": {"request_type": "initial", "date_of_service": "2026-11-30", "drug": {"hcpcs": "J9229"}}}'
+    body = {"request_type": "initial", "date_of_service": date.today().isoformat(), "drug": example_drug(sidecar.bundle)}
+    example = json.dumps({"input": body}, separators=(", ", ": "))
     click.echo("query it with:", err=True)
     click.echo(
         f"  curl -s -X POST {url}/v1/data/rxrego/decision -H 'Content-Type: application/json'{auth} -d '{example}'",
@@ -341,10 +361,10 @@ def summary(decision: Decision) -> str:
         lines.append(
             f"approval    {a.start.isoformat()} to {end}{span}{', ended by the lifetime cap' if a.capped else ''}"
         )
-    if decision.indication:
-        lines.append(f"indication  {decision.indication['heading']} [{decision.indication['id']}]")
     elif decision.outcome == "approved":
         lines.append("approval    NONE: the decision has no approval period, so it is not an approval")
+    if decision.indication:
+        lines.append(f"indication  {decision.indication['heading']} [{decision.indication['id']}]")
     if decision.drug is not None:
         given = ", ".join(f"{k} {v}" for k, v in sorted(decision.drug.items())) or "no identifiers"
         if decision.in_force_from:
