@@ -326,7 +326,11 @@ def _print_ready(sidecar: Sidecar, token_file: str | None, decision_log: str | N
         err=True,
     )
     auth = f' -H "Authorization: Bearer $(cat {shlex.quote(token_file)})"' if token_file else ""
-    body = {"request_type": "initial", "date_of_service": date.today().isoformat(), "drug": example_drug(sidecar.bundle)}
+    body = {
+        "request_type": "initial",
+        "date_of_service": date.today().isoformat(),
+        "drug": example_drug(sidecar.bundle),
+    }
     example = json.dumps({"input": body}, separators=(", ", ": "))
     click.echo("query it with:", err=True)
     click.echo(
