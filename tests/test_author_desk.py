@@ -145,6 +145,24 @@ def test_render_html_is_one_escaped_self_contained_document(spec):
     assert '<ol class="level-1" type="a">' in page  # nested criteria lettered like the document
 
 
+@pytest.mark.parametrize("path", sorted(SPECS.glob("*/*.yaml")), ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_render_lists_each_product_with_its_routing_codes(path):
+    """A policy listing products shows each one in the identity block, with its id (what a
+    `product` criterion names), kind, NDCs, HCPCS codes, strengths and routes as the spec
+    writes them, so a reviewer can check the codes a request routes by against the document."""
+    s = load_spec_file(path)
+    md, page = render(s, "md"), render(s, "html")
+    rows = [line for line in md.splitlines() if line.startswith("| Product `")]
+    assert len(rows) == len(s.drug.products)
+    for row, p in zip(rows, s.drug.products, strict=True):
+        assert row.startswith(f"| Product `{p.id}` | ")
+        for value in (p.name, p.kind, *p.ndc, *p.hcpcs, *p.strengths, *p.routes):
+            assert value in row, (p.id, value)
+        assert f"<tr><th>Product <code>{p.id}</code></th><td>{escape(p.name)} ({p.kind}" in page
+        for value in (*p.ndc, *p.hcpcs, *p.strengths, *p.routes):
+            assert str(escape(value)) in page, (p.id, value)
+
+
 def test_render_shows_each_criterion_beside_its_encoded_rule(spec, tmp_path):
     """The review document shows the rule behind the wording: counts, thresholds, value-set
     members and ICD-10-CM codes with the code set's descriptions, so an encoding that does not
