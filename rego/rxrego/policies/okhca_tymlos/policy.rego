@@ -12,7 +12,7 @@ policy := {
 	"id": "okhca-tymlos",
 	"number": "OKHCA-TYMLOS",
 	"title": "Tymlos (abaloparatide)",
-	"version": "sha256:e2c45b7e19ea9c89",
+	"version": "sha256:b4a2d3cdce9f1264",
 }
 
 coverage := {"other_indications": {"outcome": "not_covered"}}
