@@ -12,7 +12,7 @@ policy := {
 	"id": "okhca-tymlos",
 	"number": "OKHCA-TYMLOS",
 	"title": "Tymlos (abaloparatide)",
-	"version": "sha256:b4a2d3cdce9f1264",
+	"version": "sha256:8de627e20df02857",
 }
 
 coverage := {"other_indications": {"outcome": "not_covered"}}
@@ -49,7 +49,7 @@ texts := {
 	"frax_high": "FRAX 10-year probability of a major osteoporotic fracture of 20% or more, or of a hip fracture of 3% or more",
 	"frax_hip_3": "FRAX 10-year probability of a hip fracture of 3% or more",
 	"frax_major_20": "FRAX 10-year probability of a major osteoporotic fracture of 20% or more",
-	"low_bone_mass_with_frax": "A T-score between -1.0 and -2.5 (spine, femoral neck, total hip or 33% radius) with a FRAX 10-year probability of a major osteoporotic fracture of 20% or more, or of a hip fracture of 3% or more",
+	"low_bone_mass_with_frax": "A T-score between -1.0 and -2.5 (spine, femoral neck, total hip or one-third radius) with a FRAX 10-year probability of a major osteoporotic fracture of 20% or more, or of a hip fracture of 3% or more",
 	"one_pen_per_30_days": "At most one pen per 30 days",
 	"postmenopausal_osteoporosis": "Diagnosis of postmenopausal osteoporosis",
 	"prior_treatment": "A 12-month bisphosphonate trial with adequate calcium and vitamin D; or a 12-month trial of Prolia or of a SERM without adequate results (unless contraindicated, not tolerated or allergic); or a patient-specific, clinically significant reason the patient cannot use Forteo (teriparatide)",
@@ -61,7 +61,7 @@ texts := {
 	"serm_option": "A 12-month trial of a SERM without adequate results, unless a SERM is contraindicated, not tolerated or causes allergy",
 	"t_score_above_2_5": "A bone mineral density T-score above -2.5",
 	"t_score_at_or_below_1": "A bone mineral density T-score of -1.0 or lower",
-	"t_score_at_or_below_2_5_last_month": "A bone mineral density T-score of -2.5 or lower (spine, femoral neck, total hip or 33% radius), measured within the last month",
+	"t_score_at_or_below_2_5_last_month": "A bone mineral density T-score of -2.5 or lower (spine, femoral neck, total hip or one-third radius), measured within the last month",
 }
 
 # --- criteria: one rule each, a status "met" | "unmet" | "unknown" | "invalid" --------------
