@@ -18,6 +18,7 @@ from rxrego import generate as gen
 from rxrego import opa
 from rxrego.author import diff as diff_mod
 from rxrego.author.common import load_spec_file, long_date, set_criteria
+from rxrego.author.explain import header_lines
 from rxrego.author.questionnaire import (
     ResponseError,
     build_questionnaire,
@@ -143,6 +144,24 @@ def test_render_html_is_one_escaped_self_contained_document(spec):
     assert parser.errors == [] and parser.stack == []
     assert {"ol", "li", "table", "section"} <= parser.tags
     assert '<ol class="level-1" type="a">' in page  # nested criteria lettered like the document
+
+
+@pytest.mark.parametrize("path", sorted(SPECS.glob("*/*.yaml")), ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_render_lists_each_product_with_its_routing_codes(path):
+    """A policy listing products shows each one in the identity block, with its id (what a
+    `product` criterion names), kind, NDCs, HCPCS codes, strengths and routes as the spec
+    writes them, so a reviewer can check the codes a request routes by against the document."""
+    s = load_spec_file(path)
+    md, page = render(s, "md"), render(s, "html")
+    rows = [line for line in md.splitlines() if line.startswith("| Product `")]
+    assert len(rows) == len(s.drug.products)
+    for row, p in zip(rows, s.drug.products, strict=True):
+        assert row.startswith(f"| Product `{p.id}` | ")
+        for value in (p.name, p.kind, *p.ndc, *p.hcpcs, *p.strengths, *p.routes):
+            assert value in row, (p.id, value)
+        assert f"<tr><th>Product <code>{p.id}</code></th><td>{escape(p.name)} ({p.kind}" in page
+        for value in (*p.ndc, *p.hcpcs, *p.strengths, *p.routes):
+            assert str(escape(value)) in page, (p.id, value)
 
 
 def test_render_shows_each_criterion_beside_its_encoded_rule(spec, tmp_path):
@@ -1047,3 +1066,46 @@ def test_new_takes_a_lower_case_hcpcs_code_as_the_router_does(tmp_path):
     assert result.exit_code == 0, result.output
     text = (spec_dir / "fep" / "5.21.210-blincyto.yaml").read_text(encoding="utf-8")
     assert "hcpcs: [J9039]" in text and "j9039" not in text
+
+
+@pytest.mark.parametrize(
+    ("approval", "text"),
+    [
+        (
+            {"start": "2026-06-15", "end": "2026-09-15", "duration_months": 3},
+            "2026-06-15 to 2026-09-15 (3 months)",
+        ),
+        (
+            {"start": "2019-11-15", "end": "2019-12-31", "plan_year_start": "01-01"},
+            "2019-11-15 to 2019-12-31, the end of the plan year starting 01-01",
+        ),
+        (
+            {
+                "start": "2026-06-15",
+                "end": "2027-08-15",
+                "duration_months": 14,
+                "capped": True,
+                "lifetime_cap_months": 24,
+            },
+            "2026-06-15 to 2027-08-15 (14 months), ended by the lifetime cap; lifetime cap 24 months",
+        ),
+        (
+            {
+                "start": "2026-06-15",
+                "end": "2026-10-15",
+                "plan_year_start": "07-01",
+                "capped": True,
+                "lifetime_cap_months": 24,
+            },
+            "2026-06-15 to 2026-10-15, ended by the lifetime cap; lifetime cap 24 months",
+        ),
+        ({"start": "2026-06-15"}, "from 2026-06-15, no end date (the policy states no duration)"),
+    ],
+    ids=["months", "plan-year", "capped-months", "capped-plan-year", "no-end"],
+)
+def test_explain_words_each_kind_of_approval_period(approval, text):
+    """The header's approval line says how the end was set (months, the plan year's last day,
+    the lifetime cap, or no end), never "None months"."""
+    lines = header_lines({"outcome": "approved", "reason": "criteria_met", "approval": approval})
+    assert f"{'Approval':<12}{text}" in lines
+    assert not any("None" in line for line in lines)

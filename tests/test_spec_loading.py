@@ -503,6 +503,8 @@ def test_policy_source_and_examples_load_together(loaded: dict[str, m.PolicySpec
         "fep-5.21.100",
         "mn-dhs-bosulif",
         "mn-dhs-ocaliva",
+        "msoflplus-actemra-sc",
+        "okhca-tymlos",
         "point32-zepbound-osa",
         "uhc-teriparatide",
         "wha-dupilumab",

@@ -20,11 +20,13 @@ routes := data.rxrego.routing.routes
 versions := data.rxrego.routing.versions
 
 # The policies that list products: their decisions name the product requested.
-with_products := {"mn_dhs_bosulif", "wha_gl_154367"}
+with_products := {"mn_dhs_bosulif", "msoflplus_actemra_sc", "okhca_tymlos", "wha_gl_154367"}
 
 # Each policy's products' strengths, as compared (spaces removed, lower case).
 strengths := {
 	"mn_dhs_bosulif": {"bosulif_100": {"100mg"}, "bosulif_500": {"500mg"}},
+	"msoflplus_actemra_sc": {"actemra_actpen": {"162mg/0.9ml"}, "actemra_syringe": {"162mg/0.9ml"}},
+	"okhca_tymlos": {"tymlos_pen": {"3120mcg/1.56ml"}},
 	"wha_gl_154367": {"korlym": {"300mg"}, "mifepristone_300": {"300mg"}},
 }
 
@@ -33,6 +35,8 @@ plans := {
 	"carefirst_caremark_bosutinib": "carefirst",
 	"mn_dhs_bosulif": "mn-dhs",
 	"mn_dhs_ocaliva": "mn-dhs",
+	"msoflplus_actemra_sc": "msoflplus",
+	"okhca_tymlos": "okhca",
 	"uhc_teriparatide": "uhc",
 	"wha_dupilumab": "westernhealth",
 	"wha_gl_144839": "westernhealth",

@@ -61,6 +61,25 @@ def find_version(specs: Sequence[m.PolicySpec], policy: dict) -> m.PolicySpec | 
     return None
 
 
+def approval_text(approval: dict) -> str:
+    """The approval period of a decision in words: its start and end, then how the end was
+    set: calendar months (`duration_months`), the plan year's last day (`plan_year_start`,
+    MM-DD), or no end (the policy states no duration); and, with a lifetime cap, whether the
+    cap cut it short (`capped`). The keys are the decision schema's `approval` (docs/semantics.md,
+    "Durations")."""
+    start, end, months = approval.get("start"), approval.get("end"), approval.get("duration_months")
+    if end is None:
+        return f"from {start}, no end date (the policy states no duration)"
+    text = f"{start} to {end}" + (f" ({months} months)" if months is not None else "")
+    if approval.get("capped"):
+        text += ", ended by the lifetime cap"
+    elif approval.get("plan_year_start") is not None:
+        text += f", the end of the plan year starting {approval['plan_year_start']}"
+    if approval.get("lifetime_cap_months") is not None:
+        text += f"; lifetime cap {approval['lifetime_cap_months']} months"
+    return text
+
+
 def header_lines(decision: dict, request: object = None) -> list[str]:
     """The decision in a few lines: outcome and reason, policy, request, approval, errors."""
     outcome = str(decision.get("outcome", "?"))
@@ -89,9 +108,7 @@ def header_lines(decision: dict, request: object = None) -> list[str]:
         lines.append(f"{'Message':<12}{decision['message']}")
     approval = decision.get("approval")
     if isinstance(approval, dict):
-        lines.append(
-            f"{'Approval':<12}{approval.get('start')} to {approval.get('end')} ({approval.get('duration_months')} months)"
-        )
+        lines.append(f"{'Approval':<12}{approval_text(approval)}")
     if outcome == "no_policy":
         drug = decision.get("drug") or {}
         given = ", ".join(f"{k} {show_value(v)}" for k, v in sorted(drug.items())) or "no identifiers"

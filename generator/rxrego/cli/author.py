@@ -102,7 +102,8 @@ def render_command(spec_file: str, fmt: str, output: str | None, notes: bool, ru
 
     \b
     Identity block (number, section, subsection, subject, effective / original / last review
-    dates, drug), description and background, related policies, the policy statement, the
+    dates, drug, each listed product with its NDCs, HCPCS codes, strengths and routes),
+    description and background, related policies, the policy statement, the
     Prior-Approval and Renewal requirements with their nesting and wording ("AND ALL of the
     following:", "at least ONE of", "If ..., then:"), numbered as the document numbers them,
     the pre-PA allowance, each set's limits ("Duration 3 months"), references and the policy
