@@ -260,7 +260,7 @@ _given(key) if object.get(input.drug, key, null) != null
 # 1e-10000000 with another (and it compares a function's arguments with earlier calls');
 # v1.22.4 refuses those when it reads the input, and reads 1E+999 or 1e16, which land here.
 number_errors contains {"field": _field_path(path), "message": message} if {
-	is_object(input)
+	_number_out_of_range
 	walk(input, [path, value])
 	is_number(value)
 	text := json.marshal(value)
@@ -269,6 +269,16 @@ number_errors contains {"field": _field_path(path), "message": message} if {
 }
 
 _number_range := "finite, and 0 or of magnitude 1e-15 to 1e15"
+
+# Whether any number in the request fails the same test: the common case's cheap check. A
+# walk whose path is `_` builds no paths (OPA skips them), so only a request holding such a
+# number pays for the walk above, which names each one's field.
+_number_out_of_range if {
+	is_object(input)
+	walk(input, [_, value])
+	is_number(value)
+	not _sane_number_text(json.marshal(value))
+}
 
 # _sane_number_text(text): plainly written (at most 64 characters, an exponent of at most 3
 # digits), and 0 or of a magnitude from 1e-15 to 1e15. The text, never the number, is the
