@@ -122,6 +122,9 @@ def value_set(vid: str) -> str:
 
 SERVICE_DATE = "service_date"  # date_parts of the date of service, or null
 DATE_OF_SERVICE = 'object.get(input, "date_of_service", null)'  # the date as given
+# The patient's birth date when valid and not after the date of service, else "" (lib.birth_day):
+# a dated fact before it contradicts the request (docs/semantics.md, "Dated facts").
+BIRTH_DAY = "birth_day"
 
 call = regotext.call
 
@@ -889,7 +892,7 @@ class PriorTherapyTest(Kind):
         if self.min_months is not None:  # only when given, so specs without it generate as before
             rule["min_months"] = self.min_months
         agents = value_set(self.value_set) if self.value_set is not None else '{"agents": set(), "classes": set()}'
-        return call("history", fact("prior_therapies"), agents, regotext.block(rule, 1), DATE_OF_SERVICE)
+        return call("history", fact("prior_therapies"), agents, regotext.block(rule, 1), DATE_OF_SERVICE, BIRTH_DAY)
 
     def describe(self) -> str:
         which = (
@@ -1287,7 +1290,9 @@ class LabTest(Kind):
         if not self.anchored:
             return "null"
         if self.therapy_start is not None:
-            return call("therapy_start", fact("prior_therapies"), value_set(self.therapy_start))
+            return call(
+                "therapy_start", fact("prior_therapies"), value_set(self.therapy_start), DATE_OF_SERVICE, BIRTH_DAY
+            )
         return fact("treatment.start_date")
 
     @property
@@ -1333,6 +1338,7 @@ class LabTest(Kind):
             function,
             fact("labs"),
             DATE_OF_SERVICE,
+            BIRTH_DAY,
             self.anchor_expr(),
             regotext.block(lab, 1),
             regotext.value(self.units()),

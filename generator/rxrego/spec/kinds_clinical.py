@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from .. import regotext
 from .kinds import (
+    BIRTH_DAY,
     DATE_OF_SERVICE,
     IDENTIFIER,
     OTHER,
@@ -67,7 +68,14 @@ def measure_units(unit: str) -> dict[str, float]:
 def measurement_expr(measure: str) -> str:
     """The Rego reading one body measurement in its policy unit."""
     path, unit, (low, high) = MEASURES[measure]
-    return call("measurement", fact(path), regotext.value(measure_units(unit)), regotext.value([low, high]))
+    return call(
+        "measurement",
+        fact(path),
+        regotext.value(measure_units(unit)),
+        regotext.value([low, high]),
+        DATE_OF_SERVICE,
+        BIRTH_DAY,
+    )
 
 
 def _measure_question(measure: str, a: Asking) -> dict:
@@ -237,7 +245,12 @@ class ProcedureTest(Kind):
     def rego(self) -> str:
         names = frozenset(lab_name(n) for n in self.names)
         return call(
-            "procedure", fact("procedures"), regotext.value(names), regotext.value(self.within_days), DATE_OF_SERVICE
+            "procedure",
+            fact("procedures"),
+            regotext.value(names),
+            regotext.value(self.within_days),
+            DATE_OF_SERVICE,
+            BIRTH_DAY,
         )
 
     def describe(self) -> str:
