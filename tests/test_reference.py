@@ -549,8 +549,40 @@ LEAF_CASES = [
         {"labs": [lab(2), lab("x", date="2026-05-08")]},
         "unknown",
     ),  # never skipped
-    ("lab future result ignored", LAB, {"labs": [lab(2), lab(1.0, date="2026-05-11")]}, "met"),
-    ("lab only future", LAB, {"labs": [lab(2, date="2026-05-11")]}, "unmet"),  # no result in the window
+    # dated after the date of service: the request contradicts itself, never passed over
+    ("lab result after the date of service", LAB, {"labs": [lab(2), lab(1.0, date="2026-05-11")]}, "invalid"),
+    ("lab only future", LAB, {"labs": [lab(2, date="2026-05-11")]}, "invalid"),
+    (
+        "lab result before the birth",
+        LAB,
+        {"patient": {"birth_date": "2026-01-01"}, "labs": [lab(2), lab(1.0, date="2025-12-31")]},
+        "invalid",
+    ),
+    ("lab dated by a FHIR dateTime", LAB, {"labs": [lab(1.0), lab(2, date="2026-05-02T09:00:00+09:00")]}, "met"),
+    ("lab dateTime without an offset", LAB, {"labs": [lab(2, date="2026-05-02T09:00:00")]}, "invalid"),
+    (
+        "prior therapy after the date of service",
+        PRIOR,
+        {
+            "prior_therapies": [
+                {"agent": "imatinib", "result": "failed"},
+                {"agent": "dasatinib", "result": "failed", "start_date": "2027-03-01", "end_date": "2027-06-01"},
+            ]
+        },
+        "invalid",
+    ),
+    (
+        "prior therapy before the birth",
+        PRIOR,
+        {
+            "patient": {"birth_date": "2000-01-01"},
+            "prior_therapies": [
+                {"agent": "imatinib", "result": "failed"},
+                {"agent": "dasatinib", "result": "failed", "start_date": "1999-03-01"},
+            ],
+        },
+        "invalid",
+    ),
     ("lab value a string", LAB, {"labs": [lab("2")]}, "unknown"),
     ("lab value boolean", LAB, {"labs": [lab(True)]}, "unknown"),
     ("lab other unit", LAB, {"labs": [lab(2, unit="mg/dL")]}, "unknown"),  # not convertible: unreadable

@@ -817,8 +817,14 @@ class PriorTherapyTest(Kind):
                         "enum": [*THERAPY_RESULTS, None],
                         "description": "how it ended; absent or null = not known",
                     },
-                    "start_date": {"type": "string", "description": "YYYY-MM-DD the trial started"},
-                    "end_date": {"type": "string", "description": "YYYY-MM-DD it ended (absent while ongoing)"},
+                    "start_date": {
+                        "type": "string",
+                        "description": "YYYY-MM-DD the trial started; not after the date of service, not before the birth date",
+                    },
+                    "end_date": {
+                        "type": "string",
+                        "description": "YYYY-MM-DD it ended (absent while ongoing); not after the date of service",
+                    },
                     "dose": {
                         "type": "object",
                         "description": "the dose taken: `amount` `unit` once every `every_days` days (absent: once daily)",
@@ -1160,14 +1166,27 @@ class LabTest(Kind):
                         "type": "string",
                         "description": "UCUM unit, e.g. mmol/L, mg/dL, 10*9/L (common spellings such as mEq/L accepted)",
                     },
-                    "date": {"type": "string", "description": "YYYY-MM-DD, a real calendar date (years 1900-2199)"},
+                    "date": {
+                        "type": "string",
+                        "description": (
+                            "YYYY-MM-DD, a real calendar date (years 1900-2199), or a FHIR dateTime with a time"
+                            " and UTC offset (2026-11-02T10:00:00Z, Observation.effectiveDateTime), read as the"
+                            " day written; not after the date of service, not before the birth date"
+                        ),
+                    },
                     "reference_range": {
                         "type": "object",
+                        "description": "FHIR Observation.referenceRange; read when a threshold is a multiple of the ULN",
                         "properties": {
-                            "low": {"type": "number"},
+                            "low": {"type": "number", "description": "in `unit`; not above `high`"},
                             "high": {
                                 "type": "number",
-                                "description": "the upper limit of normal, in the result's unit",
+                                "exclusiveMinimum": 0,
+                                "description": "the upper limit of normal, in `unit` (absent: the result's unit)",
+                            },
+                            "unit": {
+                                "type": "string",
+                                "description": "UCUM unit of low and high (FHIR's range Quantities carry their own)",
                             },
                         },
                     },

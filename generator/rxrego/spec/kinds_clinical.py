@@ -55,7 +55,13 @@ _MEASUREMENT_SCHEMA = {
     "properties": {
         "value": {"type": "number"},
         "unit": {"type": "string", "description": "UCUM, e.g. kg, [lb_av], cm, [in_i], kg/m2"},
-        "date": {"type": "string", "description": "YYYY-MM-DD it was measured"},
+        "date": {
+            "type": "string",
+            "description": (
+                "YYYY-MM-DD it was measured, or a FHIR dateTime with a time and UTC offset (read as the day"
+                " written); not after the date of service, not before the birth date"
+            ),
+        },
     },
 }
 
@@ -234,7 +240,13 @@ class ProcedureTest(Kind):
             "items": {
                 "type": "object",
                 "required": ["name"],
-                "properties": {"name": {"type": "string"}, "date": {"type": "string"}},
+                "properties": {
+                    "name": {"type": "string"},
+                    "date": {
+                        "type": "string",
+                        "description": "YYYY-MM-DD; not after the date of service, not before the birth date",
+                    },
+                },
             },
         },
     }
