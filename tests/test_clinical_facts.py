@@ -636,3 +636,15 @@ def test_months_of_therapy_received(opa_path, tmp_path) -> None:
         statuses = reference.statuses(spec, request, "initial")
         assert (statuses["six_months_on_drug"], statuses["within_24_months"]) == (at_least, at_most), months
         assert decision == reference.decide([spec], request)
+
+
+def test_uln_plausible_is_checked_with_the_lab() -> None:
+    from rxrego.spec import kinds
+
+    alt = {"name": "alt", "comparison": "<", "times_uln": 3, "unit": "U/L"}
+    assert kinds.LabTest.parse({**alt, "uln_plausible": {"min": 10, "max": 200}}).check(set()) == []
+    backwards = kinds.LabTest.parse({**alt, "uln_plausible": {"min": 200, "max": 10}})
+    assert (("uln_plausible",), "min 200 is greater than max 10") in backwards.check(set())
+    absolute = {**alt, "times_uln": None, "value": 120, "uln_plausible": {"min": 10}}
+    issues = kinds.LabTest.parse({k: v for k, v in absolute.items() if v is not None}).check(set())
+    assert (("uln_plausible",), "`uln_plausible` is read only with `times_uln`") in issues

@@ -179,7 +179,7 @@ def _uln(r: dict, test: kinds.LabTest, units: dict[str, float]) -> Fraction | st
     """The upper limit of normal a result carries (FHIR referenceRange: its `high` in its own
     `unit`, else the result's), else the spec's; None when it cannot be read; "invalid" when
     the range contradicts itself (not an object, high <= 0, low above high, or a converted
-    high outside the lab's plausible range)."""
+    high outside the lab's plausible range or the spec's uln_plausible)."""
     spec = None if test.uln is None else _spec_num(test.uln)
     ref = r.get("reference_range")
     if ref is None:
@@ -201,7 +201,8 @@ def _uln(r: dict, test: kinds.LabTest, units: dict[str, float]) -> Fraction | st
     if factor is None:
         return None
     x = _mul(high, factor)
-    return x if _in_range(x, test.plausible_min, test.plausible_max) else "invalid"
+    plausible = _in_range(x, test.plausible_min, test.plausible_max)
+    return x if plausible and _in_range(x, test.uln_plausible_min, test.uln_plausible_max) else "invalid"
 
 
 def lab(test: kinds.LabTest, ctx: Context) -> Status:

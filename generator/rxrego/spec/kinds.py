@@ -1071,6 +1071,9 @@ class LabTest(Kind):
     # The anchor is the earliest start of a prior therapy of this value set (not treatment.start_date).
     therapy_start: str | None = None
     within_months: int | None = None
+    # The upper limits of normal a result's reference range may give, in `unit` (uln_plausible).
+    uln_plausible_min: float | None = None
+    uln_plausible_max: float | None = None
 
     key = "lab"
     schema: ClassVar[dict] = {
@@ -1131,6 +1134,16 @@ class LabTest(Kind):
                 "type": "number",
                 "exclusiveMinimum": 0,
                 "description": "the ULN in `unit` when a result carries no reference_range.high",
+            },
+            "uln_plausible": {
+                "type": "object",
+                "additionalProperties": False,
+                "minProperties": 1,
+                "properties": {
+                    "min": {"type": "number", "exclusiveMinimum": 0},
+                    "max": {"type": "number", "exclusiveMinimum": 0},
+                },
+                "description": "the upper limits of normal (in `unit`) a result's reference_range.high may give; outside: invalid",
             },
             "change": {
                 "enum": ["absolute", "percent"],
@@ -1199,8 +1212,15 @@ class LabTest(Kind):
     def parse(cls, data: Any) -> LabTest:
         d = dict(data)
         plausible = d.pop("plausible", None) or {}
+        uln_plausible = d.pop("uln_plausible", None) or {}
         args: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
-        return cls(**args, plausible_min=plausible.get("min"), plausible_max=plausible.get("max"))
+        return cls(
+            **args,
+            plausible_min=plausible.get("min"),
+            plausible_max=plausible.get("max"),
+            uln_plausible_min=uln_plausible.get("min"),
+            uln_plausible_max=uln_plausible.get("max"),
+        )
 
     def dump(self) -> object:
         # Today's fields first, in today's order, so a spec without the new ones hashes as before.
@@ -1222,6 +1242,10 @@ class LabTest(Kind):
         for f in ("after_days", "times_uln", "uln", "change", "molar_mass", "therapy_start", "within_months"):
             if getattr(self, f) is not None:
                 out[f] = getattr(self, f)
+        if self.uln_plausible_min is not None or self.uln_plausible_max is not None:
+            out["uln_plausible"] = {
+                k: v for k, v in (("min", self.uln_plausible_min), ("max", self.uln_plausible_max)) if v is not None
+            }
         return out
 
     def check(self, value_sets: Collection[str]) -> list[tuple[tuple, str]]:
@@ -1244,6 +1268,16 @@ class LabTest(Kind):
             )
         if self.uln is not None and self.times_uln is None:
             issues.append((("uln",), "`uln` is read only with `times_uln`"))
+        if (self.uln_plausible_min is not None or self.uln_plausible_max is not None) and self.times_uln is None:
+            issues.append((("uln_plausible",), "`uln_plausible` is read only with `times_uln`"))
+        if (
+            self.uln_plausible_min is not None
+            and self.uln_plausible_max is not None
+            and self.uln_plausible_min > self.uln_plausible_max
+        ):
+            issues.append(
+                (("uln_plausible",), f"min {self.uln_plausible_min} is greater than max {self.uln_plausible_max}")
+            )
         if self.therapy_start is not None:
             issues += _value_set_issue(self.therapy_start, value_sets)
             issues = [(("therapy_start",) if w == ("value_set",) else w, msg) for w, msg in issues]
@@ -1344,13 +1378,14 @@ class LabTest(Kind):
             "uln": self.uln,
             "change": self.change,
             "plausible": [self.plausible_min, self.plausible_max],
+            "uln_plausible": [self.uln_plausible_min, self.uln_plausible_max],
             "which": self.result,
             "after_days": self.after_days,
             "within_days": self.within_days,
             "within_months": self.within_months,
         }
         # Defaults (the library's _lab_defaults) are left out.
-        defaults = {"codes": frozenset(), "plausible": [None, None], "which": "latest"}
+        defaults = {"codes": frozenset(), "plausible": [None, None], "uln_plausible": [None, None], "which": "latest"}
         lab = {k: v for k, v in given.items() if v is not None and defaults.get(k, ...) != v}
         # The unit table on one line: it is data, as long as UCUM makes it.
         return call(

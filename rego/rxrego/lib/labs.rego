@@ -14,6 +14,7 @@ package rxrego.lib
 #   "comparison", "value" (null unless absolute), "times_uln" (null unless a multiple of the
 #   upper limit of normal), "uln" (the spec's ULN in its unit, or null), "change" (null,
 #   "absolute" or "percent"), "plausible": [low, high] (either may be null),
+#   "uln_plausible": [low, high] (the ULNs a reference range may give; either may be null),
 #   "which": "latest" | "baseline" | "after", "after_days", "within_days", "within_months"
 # }
 # on: the date of service as given; born: the birth date (birth_day) or ""; anchor: the
@@ -35,6 +36,7 @@ _lab_defaults := {
 	"uln": null,
 	"change": null,
 	"plausible": [null, null],
+	"uln_plausible": [null, null],
 	"which": "latest",
 	"after_days": null,
 	"within_days": null,
@@ -222,7 +224,7 @@ _plausible(x, [low, high]) if _in_range(x, low, high) == "met"
 # Observation.referenceRange: {"high", "low"?, "unit"?}, high in its own `unit` (absent: the
 # result's unit), converted into the test's unit as a value is (a unit that does not
 # convert: null); not an object, a high <= 0, a low above the high or a converted high
-# outside the lab's plausible range: "invalid"; a high that is not a number: null; no range
+# outside the lab's plausible range or the spec's uln_plausible: "invalid"; a high that is not a number: null; no range
 # or no high: the spec's ULN.
 _result_uln(r, test) := test.uln if {
 	object.get(r, "reference_range", null) == null
@@ -250,6 +252,7 @@ _range_factor(r, test) := test.units[lower(r.reference_range.unit)] if {
 
 _plausible_uln(x, test) := x if {
 	_plausible(x, test.plausible)
+	_plausible(x, test.uln_plausible)
 } else := "invalid"
 
 _lab_compare_pick(pick, test, ref) := "unmet" if {

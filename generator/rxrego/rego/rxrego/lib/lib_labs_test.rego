@@ -194,6 +194,13 @@ test_lab_times_uln_contradictory_range_is_invalid if {
 	plausible := object.union(_alt, {"plausible": [0, 5000]})
 	lib.lab_result(_results([_alt_result(10, 9000)]), _dos, "", null, plausible, u) == "invalid"
 
+	# a ULN outside the spec's uln_plausible: 1e-6 U/L is no upper limit of normal
+	bounded := object.union(_alt, {"uln_plausible": [10, 200]})
+	lib.lab_result(_results([_alt_result(10, 0.000001)]), _dos, "", null, bounded, u) == "invalid"
+	lib.lab_result(_results([_alt_result(10, 500)]), _dos, "", null, bounded, u) == "invalid"
+	lib.lab_result(_results([_alt_result(10, 50)]), _dos, "", null, bounded, u) == "met"
+	lib.lab_result(_results([_alt_result(10, 0.000001)]), _dos, "", null, _alt, u) == "unmet"
+
 	# an absolute threshold does not read the range
 	absolute := object.union(_alt, {"times_uln": null, "value": 120})
 	lib.lab_result(_results([_alt_result(10, 0)]), _dos, "", null, absolute, u) == "met"
