@@ -429,6 +429,18 @@ RENEWAL_ROWS: list[tuple[str, dict, str, str]] = [
         "unmet",
     ),
     ("no treatment start date: baseline unknown", {"treatment": None}, "ldl_reduced", "unknown"),
+    (
+        "a treatment started after the date of service: the baseline is invalid",
+        {"treatment": {"start_date": "2026-07-01"}},
+        "ldl_reduced",
+        "invalid",
+    ),
+    (
+        "a treatment started before the birth: its time on the drug is invalid",
+        {"treatment": {"start_date": "1969-12-31"}},
+        "on_drug_a_year",
+        "invalid",
+    ),
     ("the result 8 weeks after the start decides", {}, "ldl_on_treatment", "met"),
     (
         "a result only 4 weeks after the start is too early",

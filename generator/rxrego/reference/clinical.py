@@ -235,7 +235,7 @@ def lab(test: kinds.LabTest, ctx: Context) -> Status:
         if raw is ABSENT:
             return UNKNOWN
         anchor = parse_date(raw)
-    if anchor is None:
+    if anchor is None or not in_life(anchor, ctx):  # a start after the service or before the birth
         return INVALID
     before = anchor - dt.timedelta(days=1)
     if test.change is None and test.result == "baseline":
@@ -646,6 +646,8 @@ def treatment_duration(test: kc.TreatmentDurationTest, ctx: Context) -> Status:
     start = past_date(ctx, ("treatment", "start_date"))
     if not isinstance(start, dt.date):
         return start
+    if not in_life(start, ctx):  # started before the birth
+        return INVALID
     if test.months is not None:
         end = add_months(start, test.months)
     else:
@@ -776,7 +778,7 @@ def _lab_values(test: kinds.LabTest, ctx: Context) -> tuple[str, list]:
         return "unknown", []
     if anchor == "none":
         return _values(_pick(results, None, dos, test)) if test.result == "baseline" else ("unknown", [])
-    if not isinstance(anchor, dt.date):
+    if not isinstance(anchor, dt.date) or not in_life(anchor, ctx):
         return "invalid", []
     if test.result == "baseline":
         return _values(_pick(results, None, anchor - dt.timedelta(days=1), test))

@@ -894,6 +894,7 @@ class TreatmentDurationTest(Kind):
             "treatment_duration",
             fact(_START_DATE),
             DATE_OF_SERVICE,
+            BIRTH_DAY,
             regotext.value({k: v for k, v in rule.items() if v is not None}),
         )
 

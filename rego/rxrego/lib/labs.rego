@@ -82,9 +82,9 @@ _lab_key(on, born, anchor, test, results) := {"state": "unknown"} if {
 } else := {"state": "invalid"} if {
 	some r in results
 	not _dated_in_life(object.get(r, "date", null), on, born)
-} else := _lab_key_read(on, anchor, test, _observed(results))
+} else := _lab_key_read(on, born, anchor, test, _observed(results))
 
-_lab_key_read(on, anchor, test, results) := _key_of(_lab_pick(results, "", on, test)) if {
+_lab_key_read(on, born, anchor, test, results) := _key_of(_lab_pick(results, "", on, test)) if {
 	test.which == "latest"
 } else := {"state": "unknown"} if {
 	anchor.state == "absent"
@@ -95,7 +95,7 @@ _lab_key_read(on, anchor, test, results) := _key_of(_lab_pick(results, "", on, t
 } else := {"state": "unknown"} if {
 	anchor.state == "none"
 } else := {"state": "invalid"} if {
-	not date_parts(object.get(anchor, "value", null))
+	not _anchor_in_life(anchor, on, born)
 } else := _key_of(_lab_pick(results, "", _day_before(anchor.value), test)) if {
 	test.which == "baseline"
 } else := _key_of(_lab_pick(results, add_days(anchor.value, test.after_days), on, test))
@@ -143,14 +143,21 @@ _lab_status(on, born, anchor, test, results) := "unmet" if {
 	# of service or before the birth contradicts the request.
 	some r in results
 	not _dated_in_life(object.get(r, "date", null), on, born)
-} else := _lab_anchored(on, anchor, test, _observed(results))
+} else := _lab_anchored(on, born, anchor, test, _observed(results))
 
 _dated_in_life(s, on, born) if in_life(observed_day(s), on, born)
+
+# The anchor's date is a valid date within the patient's life (a treatment started after
+# the date of service, or before the birth, contradicts the request).
+_anchor_in_life(anchor, on, born) if {
+	valid_date(anchor.value)
+	in_life(anchor.value, on, born)
+}
 
 # The results with each date read as its day (a FHIR dateTime's date as written).
 _observed(results) := [object.union(r, {"date": observed_day(r.date)}) | some r in results]
 
-_lab_anchored(on, anchor, test, results) := _lab_compare_pick(_lab_pick(results, "", on, test), test, on) if {
+_lab_anchored(on, born, anchor, test, results) := _lab_compare_pick(_lab_pick(results, "", on, test), test, on) if {
 	test.which == "latest"
 	test.change == null
 } else := "unknown" if {
@@ -165,7 +172,7 @@ _lab_anchored(on, anchor, test, results) := _lab_compare_pick(_lab_pick(results,
 	# nor is there a result after a start that never happened
 	anchor.state == "none"
 } else := "invalid" if {
-	not date_parts(object.get(anchor, "value", null))
+	not _anchor_in_life(anchor, on, born)
 } else := _lab_compare_pick(_lab_pick(results, "", _day_before(anchor.value), test), test, anchor.value) if {
 	test.which == "baseline"
 	test.change == null

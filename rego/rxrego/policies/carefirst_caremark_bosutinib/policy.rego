@@ -183,6 +183,7 @@ status["cml_response"] := lib.all_of([
 status["six_months_on_bosutinib"] := lib.treatment_duration(
 	facts["treatment.start_date"],
 	object.get(input, "date_of_service", null),
+	birth_day,
 	{"comparison": ">=", "months": 6},
 )
 
@@ -200,6 +201,7 @@ status["cml_after_hsct"] := lib.all_of([status.prior_hsct, status.no_toxicity_or
 status["cml_under_six_months"] := lib.treatment_duration(
 	facts["treatment.start_date"],
 	object.get(input, "date_of_service", null),
+	birth_day,
 	{"comparison": "<", "months": 6},
 )
 

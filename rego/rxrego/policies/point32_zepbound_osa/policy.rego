@@ -360,6 +360,7 @@ status["early_weight_loss"] := lib.all_of([status.therapy_6_months_or_less, stat
 status["therapy_6_months_or_less"] := lib.treatment_duration(
 	facts["treatment.start_date"],
 	object.get(input, "date_of_service", null),
+	birth_day,
 	{"comparison": "<=", "months": 6},
 )
 
@@ -389,6 +390,7 @@ status["later_weight_maintained"] := lib.all_of([status.therapy_over_6_months, s
 status["therapy_over_6_months"] := lib.treatment_duration(
 	facts["treatment.start_date"],
 	object.get(input, "date_of_service", null),
+	birth_day,
 	{"comparison": ">", "months": 6},
 )
 

@@ -559,17 +559,17 @@ _string_list(xs) if {
 }
 
 # --- the course of the requested therapy ------------------------------------------------
-# treatment_duration(start, on, rule): time on the requested drug, from the fact
+# treatment_duration(start, on, born, rule): time on the requested drug, from the fact
 # treatment.start_date to the date of service `on`, compared with rule {"comparison",
 # "months" | "days"}: "<= 6 months" holds while `on` is on or before the start plus 6
-# calendar months (clamped to a shorter month's end). A start after the date of service
-# contradicts a time on the drug: invalid.
-treatment_duration(start, on, rule) := "unknown" if {
+# calendar months (clamped to a shorter month's end). A start after the date of service,
+# or before the birth date `born` (birth_day), contradicts a time on the drug: invalid.
+treatment_duration(start, on, born, rule) := "unknown" if {
 	start.state == "absent"
 } else := "invalid" if {
 	not date_parts(object.get(start, "value", null))
 } else := "invalid" if {
-	start.value > on
+	not in_life(start.value, on, born)
 } else := "met" if {
 	_dates_compare(on, rule.comparison, _duration_end(start.value, rule))
 } else := "unmet"

@@ -225,6 +225,17 @@ test_lab_baseline if {
 	lib.lab_result(_results([before]), _dos, "", {"state": "invalid"}, baseline, _factors) == "invalid"
 }
 
+test_lab_anchor_within_the_patients_life if {
+	baseline := object.union(_platelets, {"which": "baseline"})
+	before := _count(20, "10*3/uL", "2026-05-01")
+
+	# a treatment started after the date of service, or before the birth, is a contradiction
+	lib.lab_result(_results([before]), _dos, "", _start("2026-07-01"), baseline, _factors) == "invalid"
+	lib.lab_result(_results([before]), _dos, "2026-04-01", _start("2026-03-01"), baseline, _factors) == "invalid"
+	lib.lab_result(_results([before]), _dos, "2026-04-01", _start("2026-06-01"), baseline, _factors) == "met"
+	lib.lab_key(_results([before]), _dos, "", _start("2026-07-01"), baseline, _factors) == {"state": "invalid"}
+}
+
 test_lab_after_the_start if {
 	after := {"names": {"platelets"}, "comparison": ">=", "value": 50, "which": "after", "after_days": 28}
 	early := _count(60, "10*3/uL", "2026-05-10")

@@ -30,24 +30,26 @@ _w_start(date) := {"state": "present", "value": date}
 
 test_treatment_duration if {
 	six := {"comparison": "<=", "months": 6}
-	lib.treatment_duration(_w_start("2025-12-15"), _w_on, six) == "met" # exactly 6 months
-	lib.treatment_duration(_w_start("2025-12-14"), _w_on, six) == "unmet"
-	lib.treatment_duration(_w_start("2026-06-15"), _w_on, six) == "met" # started today
-	lib.treatment_duration(_w_start("2025-12-14"), _w_on, {"comparison": ">", "months": 6}) == "met"
-	lib.treatment_duration(_w_start("2025-12-15"), _w_on, {"comparison": ">", "months": 6}) == "unmet"
-	lib.treatment_duration(_w_start("2025-06-15"), _w_on, {"comparison": ">=", "months": 12}) == "met"
-	lib.treatment_duration(_w_start("2025-06-16"), _w_on, {"comparison": "<", "days": 365}) == "met" # 364 days on the drug
-	lib.treatment_duration(_w_start("2025-06-16"), _w_on, {"comparison": "<", "days": 364}) == "unmet"
+	lib.treatment_duration(_w_start("2025-12-15"), _w_on, "", six) == "met" # exactly 6 months
+	lib.treatment_duration(_w_start("2025-12-14"), _w_on, "", six) == "unmet"
+	lib.treatment_duration(_w_start("2026-06-15"), _w_on, "", six) == "met" # started today
+	lib.treatment_duration(_w_start("2025-12-14"), _w_on, "", {"comparison": ">", "months": 6}) == "met"
+	lib.treatment_duration(_w_start("2025-12-15"), _w_on, "", {"comparison": ">", "months": 6}) == "unmet"
+	lib.treatment_duration(_w_start("2025-06-15"), _w_on, "", {"comparison": ">=", "months": 12}) == "met"
+	lib.treatment_duration(_w_start("2025-06-16"), _w_on, "", {"comparison": "<", "days": 365}) == "met" # 364 days on the drug
+	lib.treatment_duration(_w_start("2025-06-16"), _w_on, "", {"comparison": "<", "days": 364}) == "unmet"
 
 	# 31 August plus 6 months is 28 February
-	lib.treatment_duration(_w_start("2025-08-31"), "2026-02-28", six) == "met"
-	lib.treatment_duration(_w_start("2025-08-31"), "2026-03-01", six) == "unmet"
+	lib.treatment_duration(_w_start("2025-08-31"), "2026-02-28", "", six) == "met"
+	lib.treatment_duration(_w_start("2025-08-31"), "2026-03-01", "", six) == "unmet"
 
-	lib.treatment_duration({"state": "absent"}, _w_on, six) == "unknown"
-	lib.treatment_duration({"state": "invalid"}, _w_on, six) == "invalid"
-	lib.treatment_duration(_w_start("2026-02-30"), _w_on, six) == "invalid"
-	lib.treatment_duration(_w_start(20260101), _w_on, six) == "invalid"
-	lib.treatment_duration(_w_start("2026-06-16"), _w_on, six) == "invalid" # after the date of service
+	lib.treatment_duration({"state": "absent"}, _w_on, "", six) == "unknown"
+	lib.treatment_duration({"state": "invalid"}, _w_on, "", six) == "invalid"
+	lib.treatment_duration(_w_start("2026-02-30"), _w_on, "", six) == "invalid"
+	lib.treatment_duration(_w_start(20260101), _w_on, "", six) == "invalid"
+	lib.treatment_duration(_w_start("2026-06-16"), _w_on, "", six) == "invalid" # after the date of service
+	lib.treatment_duration(_w_start("2019-12-31"), _w_on, "2020-01-01", six) == "invalid" # before the birth
+	lib.treatment_duration(_w_start("2026-01-01"), _w_on, "2020-01-01", six) == "met"
 }
 
 _w_weekly := {"amounts": [10, 15], "every_days": 7, "units": {"mg": 1, "g": 1000, "ug": 0.001}}
