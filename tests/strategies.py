@@ -859,8 +859,8 @@ def _lab_fact(spec: m.PolicySpec) -> _Fact:
             offset = draw(_sample(offsets * 3 + (-1, -30) + bad_dates))
             when = _shift(ctx.dos, -offset) if isinstance(offset, int) and not isinstance(offset, bool) else offset
             if isinstance(when, str) and draw(_sample((False, False, False, True))):
-                # a FHIR dateTime: with an offset it is read as the day written; without, no date
-                when += draw(_sample(("T10:00:00Z", "T23:30:00-05:00", "T00:15:00.5+14:00", "T10:00:00")))
+                # a FHIR dateTime, read as the day written; a time of no form makes it no date
+                when += draw(_sample(("T10:00:00Z", "T23:30:00-05:00", "T00:15:00.5+14:00", "T10:00", "T25:00")))
         e: dict = {"name": draw(_sample(names))}
         codes = _unique(c for x in tests for c in x.loinc)
         _put(e, "code", draw(_sample((MISSING,) * 3 + codes + ("2951-2", 5, None))))
@@ -1098,7 +1098,7 @@ def _procedure_fact(spec: m.PolicySpec) -> _Fact:
 def _measurement_fact(path: tuple[str, ...], good_values: tuple, units: tuple, bad_units: tuple) -> _Fact:
     def measurement(draw, ctx, values) -> dict:
         e: dict = {"value": draw(_sample(values)), "unit": draw(_sample(units))}
-        # a FHIR dateTime (read as its day), one without an offset (no date), one after the
+        # a FHIR dateTime and one without an offset (both read as their day), one after the
         # date of service and one long ago (before many a birth date)
         when = (MISSING, _shift(ctx.dos, -3), _shift(ctx.dos, -3) + "T10:00:00Z", _shift(ctx.dos, -3) + "T10:00:00")
         _put(e, "date", draw(_sample((*when, _shift(ctx.dos, 1), "1950-01-01"))))

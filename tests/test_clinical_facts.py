@@ -155,7 +155,8 @@ ROWS: list[tuple[str, dict, str, str]] = [
         K,
         "unmet",
     ),
-    ("a dateTime without an offset is no date", labs(k(4.6, date="2026-06-01T10:00:00")), K, "invalid"),
+    ("a dateTime without an offset is read as its day", labs(k(4.6, date="2026-06-01T10:00:00")), K, "met"),
+    ("a partial date is no date", labs(k(4.6, date="2026-06")), K, "invalid"),
     (
         "ALT 100 below 3 x its own ULN 40",
         labs(

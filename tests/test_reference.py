@@ -587,7 +587,8 @@ LEAF_CASES = [
         "invalid",
     ),
     ("lab dated by a FHIR dateTime", LAB, {"labs": [lab(1.0), lab(2, date="2026-05-02T09:00:00+09:00")]}, "met"),
-    ("lab dateTime without an offset", LAB, {"labs": [lab(2, date="2026-05-02T09:00:00")]}, "invalid"),
+    ("lab dateTime without an offset", LAB, {"labs": [lab(2, date="2026-05-02T09:00")]}, "met"),
+    ("lab dateTime with an impossible hour", LAB, {"labs": [lab(2, date="2026-05-02T24:00:00Z")]}, "invalid"),
     (
         "prior therapy after the date of service",
         PRIOR,

@@ -1182,9 +1182,9 @@ class LabTest(Kind):
                     "date": {
                         "type": "string",
                         "description": (
-                            "YYYY-MM-DD, a real calendar date (years 1900-2199), or a FHIR dateTime with a time"
-                            " and UTC offset (2026-11-02T10:00:00Z, Observation.effectiveDateTime), read as the"
-                            " day written; not after the date of service, not before the birth date"
+                            "YYYY-MM-DD, a real calendar date (years 1900-2199), or a date with a time (FHIR dateTime,"
+                            " e.g. 2026-11-02T10:00:00Z, Observation.effectiveDateTime), read as the day written;"
+                            " not after the date of service, not before the birth date"
                         ),
                     },
                     "reference_range": {

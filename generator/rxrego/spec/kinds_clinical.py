@@ -58,7 +58,7 @@ _MEASUREMENT_SCHEMA = {
         "date": {
             "type": "string",
             "description": (
-                "YYYY-MM-DD it was measured, or a FHIR dateTime with a time and UTC offset (read as the day"
+                "YYYY-MM-DD it was measured, or a date with a time (FHIR dateTime, read as the day"
                 " written); not after the date of service, not before the birth date"
             ),
         },

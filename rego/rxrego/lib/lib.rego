@@ -107,15 +107,15 @@ date_parts(s) := [y, m, d] if {
 valid_date(s) if date_parts(s)
 
 # observed_day(s): the calendar day an observation's date names (docs/semantics.md, "Dated
-# facts"): a date YYYY-MM-DD, or a FHIR dateTime with a time and a UTC offset
-# (2026-11-02T10:00:00Z, 2026-11-02T23:30:00-05:00), whose day is read as written, never
-# shifted to another time zone. Undefined for anything else (a partial date, a time without
-# an offset).
+# facts"): a date YYYY-MM-DD, or a date with a time (FHIR dateTime, ISO 8601:
+# 2026-11-02T10:00:00Z, 2026-11-02T23:30:00-05:00, 2026-11-02T10:00), whose day is read as
+# written, never shifted to another time zone; the time and offset are checked for form
+# only. Undefined for anything else (a partial date, an impossible time).
 observed_day(s) := s if {
 	valid_date(s)
 } else := substring(s, 0, 10) if {
 	is_string(s)
-	regex.match(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]{1,9})?(Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00))$`, s)
+	regex.match(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9](:([0-5][0-9]|60)(\.[0-9]{1,9})?)?(Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00))?$`, s)
 	valid_date(substring(s, 0, 10))
 }
 

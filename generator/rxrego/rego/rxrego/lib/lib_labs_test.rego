@@ -101,8 +101,13 @@ test_lab_date_may_be_a_fhir_datetime if {
 	same_day := [_count(20, "10*3/uL", "2026-06-01"), _count(40, "10*3/uL", "2026-06-01T08:00:00+01:00")]
 	_platelet_status(same_day) == "unmet"
 
-	# a dateTime without an offset, a partial date or an impossible time is not a date
-	_platelet_status([older_high, _count(20, "10*3/uL", "2026-06-01T10:00:00")]) == "invalid"
+	# without an offset or seconds, the day is still the one written
+	_platelet_status([older_high, _count(20, "10*3/uL", "2026-06-01T10:00:00")]) == "met"
+	_platelet_status([older_high, _count(20, "10*3/uL", "2026-06-01T10:00")]) == "met"
+
+	# a partial date, an impossible time or day, or text after the time is not a date
+	_platelet_status([older_high, _count(20, "10*3/uL", "2026-06-01T10")]) == "invalid"
+	_platelet_status([older_high, _count(20, "10*3/uL", "2026-06-01T10:00:00Zulu")]) == "invalid"
 	_platelet_status([older_high, _count(20, "10*3/uL", "2026-06")]) == "invalid"
 	_platelet_status([older_high, _count(20, "10*3/uL", "2026-06-01T25:00:00Z")]) == "invalid"
 	_platelet_status([older_high, _count(20, "10*3/uL", "2026-02-30T10:00:00Z")]) == "invalid"
