@@ -115,9 +115,16 @@ observed_day(s) := s if {
 	valid_date(s)
 } else := substring(s, 0, 10) if {
 	is_string(s)
-	regex.match(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9](:([0-5][0-9]|60)(\.[0-9]{1,9})?)?(Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00))?$`, s)
+	regex.match(_date_time, s)
 	valid_date(substring(s, 0, 10))
 }
+
+# A date, "T", a time (hh:mm, seconds and their fraction optional), an optional UTC offset.
+_date_time := concat("", [
+	`^[0-9]{4}-[0-9]{2}-[0-9]{2}`,
+	`T([01][0-9]|2[0-3]):[0-5][0-9](:([0-5][0-9]|60)(\.[0-9]{1,9})?)?`,
+	`(Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00))?$`,
+])
 
 # birth_day(request): the patient's birth date when it is a valid date on or before the date
 # of service, else "" (before every date: no fact is then before the birth).

@@ -42,29 +42,31 @@ test_quantity_invalid if {
 
 _kg := {"kg": 1, "g": 0.001, "[lb_av]": 0.45359237}
 
+_measured(given) := lib.measurement(given, _kg, [0.2, 700], _on, "")
+
 _weight(value, unit) := _p({"value": value, "unit": unit, "date": "2026-06-01"})
 
 test_measurement if {
-	lib.measurement(_weight(70, "kg"), _kg, [0.2, 700], "2026-06-15", "") == {"state": "present", "value": 70}
-	lib.measurement(_weight(70000, "g"), _kg, [0.2, 700], "2026-06-15", "") == {"state": "present", "value": 70}
-	lib.measurement(_p({"value": 70, "unit": "KG"}), _kg, [0.2, 700], "2026-06-15", "") == {"state": "present", "value": 70}
-	lib.measurement(_absent, _kg, [0.2, 700], "2026-06-15", "") == {"state": "absent"}
-	lib.measurement(_weight(70, "stone"), _kg, [0.2, 700], "2026-06-15", "") == {"state": "unknown"}
-	lib.measurement(_weight("70", "kg"), _kg, [0.2, 700], "2026-06-15", "") == {"state": "unknown"}
-	lib.measurement(_p({"value": 70, "unit": 1}), _kg, [0.2, 700], "2026-06-15", "") == {"state": "unknown"}
-	lib.measurement(_weight(7000, "kg"), _kg, [0.2, 700], "2026-06-15", "") == {"state": "invalid"}
-	lib.measurement(_p(70), _kg, [0.2, 700], "2026-06-15", "") == {"state": "invalid"}
-	lib.measurement({"state": "invalid"}, _kg, [0.2, 700], "2026-06-15", "") == {"state": "invalid"}
-	lib.measurement(_p({"value": 70, "unit": "kg", "date": "2026-02-30"}), _kg, [0.2, 700], "2026-06-15", "") == {"state": "invalid"}
+	_measured(_weight(70, "kg")) == {"state": "present", "value": 70}
+	_measured(_weight(70000, "g")) == {"state": "present", "value": 70}
+	_measured(_p({"value": 70, "unit": "KG"})) == {"state": "present", "value": 70}
+	_measured(_absent) == {"state": "absent"}
+	_measured(_weight(70, "stone")) == {"state": "unknown"}
+	_measured(_weight("70", "kg")) == {"state": "unknown"}
+	_measured(_p({"value": 70, "unit": 1})) == {"state": "unknown"}
+	_measured(_weight(7000, "kg")) == {"state": "invalid"}
+	_measured(_p(70)) == {"state": "invalid"}
+	_measured({"state": "invalid"}) == {"state": "invalid"}
+	_measured(_p({"value": 70, "unit": "kg", "date": "2026-02-30"})) == {"state": "invalid"}
 }
 
 _dated_weight(date) := _p({"value": 12, "unit": "kg", "date": date})
 
 test_measurement_dated_within_the_patients_life if {
 	lib.measurement(_dated_weight("2026-06-15"), _kg, [0.2, 700], _on, "2024-01-01") == {"state": "present", "value": 12}
-	lib.measurement(_dated_weight("2026-06-01T09:30:00+02:00"), _kg, [0.2, 700], _on, "") == {"state": "present", "value": 12}
+	_measured(_dated_weight("2026-06-01T09:30:00+02:00")) == {"state": "present", "value": 12}
 	lib.measurement(_dated_weight("1950-01-01"), _kg, [0.2, 700], _on, "2024-01-01") == {"state": "invalid"}
-	lib.measurement(_dated_weight("2026-06-16"), _kg, [0.2, 700], _on, "") == {"state": "invalid"}
+	_measured(_dated_weight("2026-06-16")) == {"state": "invalid"}
 }
 
 test_compared if {
@@ -232,7 +234,8 @@ test_history_each_agent if {
 	both := [{"agent": "imatinib", "result": "failed"}, {"agent": "dasatinib", "result": "failed"}]
 	lib.history(_p(both), _tki_set, each, _on, "") == "met"
 	lib.history(_p([{"agent": "imatinib", "result": "failed"}]), _tki_set, each, _on, "") == "unmet"
-	lib.history(_p([{"agent": "imatinib", "result": "failed"}, {"agent": "dasatinib"}]), _tki_set, each, _on, "") == "unknown"
+	one_unknown := [{"agent": "imatinib", "result": "failed"}, {"agent": "dasatinib"}]
+	lib.history(_p(one_unknown), _tki_set, each, _on, "") == "unknown"
 
 	# each agent by name: a class does not stand in for one
 	by_class := {"agent": "nilotinib", "class": "tyrosine_kinase_inhibitor", "result": "failed"}

@@ -191,7 +191,10 @@ test_lab_times_uln_contradictory_range_is_invalid if {
 	u := {"u/l": 1}
 	lib.lab_result(_results([_alt_result(10, 0)]), _dos, "", null, _alt, u) == "invalid"
 	lib.lab_result(_results([_alt_result(10, -10)]), _dos, "", null, _alt, u) == "invalid"
-	low_above := {"name": "ALT", "value": 10, "unit": "U/L", "date": "2026-06-01", "reference_range": {"low": 60, "high": 50}}
+	low_above := {
+		"name": "ALT", "value": 10, "unit": "U/L", "date": "2026-06-01",
+		"reference_range": {"low": 60, "high": 50},
+	}
 	lib.lab_result(_results([low_above]), _dos, "", null, _alt, u) == "invalid"
 	lib.lab_result(_results([object.union(low_above, {"reference_range": "0-50"})]), _dos, "", null, _alt, u) == "invalid"
 
@@ -247,7 +250,8 @@ test_lab_after_the_start if {
 	late := _count(60, "10*3/uL", "2026-06-01")
 	lib.lab_result(_results([early, late]), _dos, "", _start("2026-05-01"), after, _factors) == "met"
 	lib.lab_result(_results([early]), _dos, "", _start("2026-05-01"), after, _factors) == "unmet"
-	lib.lab_result(_results([_count(40, "10*3/uL", "2026-06-01")]), _dos, "", _start("2026-05-01"), after, _factors) == "unmet"
+	june := _results([_count(40, "10*3/uL", "2026-06-01")])
+	lib.lab_result(june, _dos, "", _start("2026-05-01"), after, _factors) == "unmet"
 }
 
 # LDL-C in mg/dL: a drop of at least 10 mg/dL, or of at least 20 percent, from baseline.

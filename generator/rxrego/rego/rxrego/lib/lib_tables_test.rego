@@ -20,12 +20,14 @@ test_therapy_start_is_the_earliest_start_of_the_set if {
 	lib.therapy_start(_history(entries), _statins, "2026-06-15", "") == {"state": "present", "value": "2024-11-30"}
 }
 
+_start_of(entries) := lib.therapy_start(_history(entries), _statins, "2026-06-15", "")
+
 test_therapy_start_states if {
 	lib.therapy_start({"state": "absent"}, _statins, "2026-06-15", "") == {"state": "absent"}
 	lib.therapy_start({"state": "invalid"}, _statins, "2026-06-15", "") == {"state": "invalid"}
 	lib.therapy_start(_history("atorvastatin"), _statins, "2026-06-15", "") == {"state": "invalid"}
 	lib.therapy_start(_history([]), _statins, "2026-06-15", "") == {"state": "none"}
-	lib.therapy_start(_history([{"agent": "ezetimibe", "start_date": "2020-01-01"}]), _statins, "2026-06-15", "") == {"state": "none"}
+	_start_of([{"agent": "ezetimibe", "start_date": "2020-01-01"}]) == {"state": "none"}
 	no_start := [{"agent": "atorvastatin"}, {"agent": "rosuvastatin", "start_date": "2020-01-01"}]
 	lib.therapy_start(_history(no_start), _statins, "2026-06-15", "") == {"state": "absent"}
 	bad := [{"agent": "atorvastatin", "start_date": "2020-01-01"}, {"agent": "x", "start_date": "2020-02-30"}]
@@ -47,7 +49,7 @@ _tldl_labs := {"state": "present", "value": [
 ]}
 
 test_baseline_before_the_first_statin if {
-	anchor := lib.therapy_start(_history([{"agent": "atorvastatin", "start_date": "2025-01-01"}]), _statins, "2026-06-15", "")
+	anchor := _start_of([{"agent": "atorvastatin", "start_date": "2025-01-01"}])
 	lib.lab_result(_tldl_labs, _dos, "", anchor, _tldl, {"mg/dl": 1}) == "met"
 }
 
@@ -97,7 +99,8 @@ test_lab_key_states if {
 	lib.lab_key(undated, _dos, "", _anchor, _ige, _ige_factors) == {"state": "invalid"}
 	lib.lab_key(_ige_labs, _dos, "", {"state": "absent"}, _ige, _ige_factors) == {"state": "unknown"}
 	lib.lab_key(_ige_labs, _dos, "", {"state": "invalid"}, _ige, _ige_factors) == {"state": "invalid"}
-	lib.lab_key(_ige_labs, _dos, "", {"state": "present", "value": "2020-01-01"}, _ige, _ige_factors) == {"state": "unknown"}
+	before_all := {"state": "present", "value": "2020-01-01"}
+	lib.lab_key(_ige_labs, _dos, "", before_all, _ige, _ige_factors) == {"state": "unknown"}
 	other_unit := {"state": "present", "value": [{"name": "ige", "value": 150, "unit": "mg", "date": "2026-01-10"}]}
 	lib.lab_key(other_unit, _dos, "", _anchor, _ige, _ige_factors) == {"state": "unknown"}
 	huge := {"state": "present", "value": [{"name": "ige", "value": 90000, "unit": "IU/mL", "date": "2026-01-10"}]}

@@ -36,7 +36,9 @@ test_treatment_duration if {
 	lib.treatment_duration(_w_start("2025-12-14"), _w_on, "", {"comparison": ">", "months": 6}) == "met"
 	lib.treatment_duration(_w_start("2025-12-15"), _w_on, "", {"comparison": ">", "months": 6}) == "unmet"
 	lib.treatment_duration(_w_start("2025-06-15"), _w_on, "", {"comparison": ">=", "months": 12}) == "met"
-	lib.treatment_duration(_w_start("2025-06-16"), _w_on, "", {"comparison": "<", "days": 365}) == "met" # 364 days on the drug
+
+	# 364 days on the drug
+	lib.treatment_duration(_w_start("2025-06-16"), _w_on, "", {"comparison": "<", "days": 365}) == "met"
 	lib.treatment_duration(_w_start("2025-06-16"), _w_on, "", {"comparison": "<", "days": 364}) == "unmet"
 
 	# 31 August plus 6 months is 28 February
@@ -92,6 +94,9 @@ _w_trial(agent, more) := object.union(
 
 _w_entries(entries) := {"state": "present", "value": entries}
 
+# One trial against the high-intensity rule, on the date of service.
+_w_high(trial) := lib.history(_w_entries([trial]), _w_statins, _w_high_intensity, "2026-06-15", "")
+
 _w_dosed(agent, amount, unit) := _w_trial(agent, {"dose": {"amount": amount, "unit": unit}})
 
 _w_every(agent, amount, days) := _w_trial(agent, {"dose": {"amount": amount, "unit": "mg", "every_days": days}})
@@ -99,11 +104,11 @@ _w_every(agent, amount, days) := _w_trial(agent, {"dose": {"amount": amount, "un
 test_history_min_daily_dose if {
 	lib.history(_w_entries([_w_dosed("Atorvastatin", 40, "mg")]), _w_statins, _w_high_intensity, _w_on, "") == "met"
 	lib.history(_w_entries([_w_dosed("rosuvastatin", 0.02, "g")]), _w_statins, _w_high_intensity, _w_on, "") == "met"
-	lib.history(_w_entries([_w_every("atorvastatin", 80, 2)]), _w_statins, _w_high_intensity, _w_on, "") == "met" # 40 a day
+	_w_high(_w_every("atorvastatin", 80, 2)) == "met" # 40 a day
 	lib.history(_w_entries([_w_dosed("atorvastatin", 20, "mg")]), _w_statins, _w_high_intensity, _w_on, "") == "unmet"
 	lib.history(_w_entries([_w_every("rosuvastatin", 40, 7)]), _w_statins, _w_high_intensity, _w_on, "") == "unmet"
-	lib.history(_w_entries([_w_trial("atorvastatin", {})]), _w_statins, _w_high_intensity, _w_on, "") == "unknown" # no dose
-	lib.history(_w_entries([_w_dosed("atorvastatin", 40, "tablet")]), _w_statins, _w_high_intensity, _w_on, "") == "unknown"
+	_w_high(_w_trial("atorvastatin", {})) == "unknown" # no dose
+	_w_high(_w_dosed("atorvastatin", 40, "tablet")) == "unknown"
 
 	# no result: it might be contraindicated, which needs no dose
 	no_result := _w_trial("atorvastatin", {"dose": {"amount": 20, "unit": "mg"}, "result": null})
