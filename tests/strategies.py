@@ -858,13 +858,32 @@ def _lab_fact(spec: m.PolicySpec) -> _Fact:
         if when is None:
             offset = draw(_sample(offsets * 3 + (-1, -30) + bad_dates))
             when = _shift(ctx.dos, -offset) if isinstance(offset, int) and not isinstance(offset, bool) else offset
+            if isinstance(when, str) and draw(_sample((False, False, False, True))):
+                # a FHIR dateTime, read as the day written; a time of no form makes it no date
+                when += draw(_sample(("T10:00:00Z", "T23:30:00-05:00", "T00:15:00.5+14:00", "T10:00", "T25:00")))
         e: dict = {"name": draw(_sample(names))}
         codes = _unique(c for x in tests for c in x.loinc)
         _put(e, "code", draw(_sample((MISSING,) * 3 + codes + ("2951-2", 5, None))))
         _put(
             e,
             "reference_range",
-            _pick(draw, (MISSING, MISSING, MISSING, {"high": 40}, {"high": 35.5}, {"high": "40"}, {}, 7)),
+            _pick(
+                draw,
+                (
+                    *(MISSING,) * 6,
+                    {"high": 40},
+                    {"high": 35.5},
+                    {"high": "40"},
+                    {},
+                    7,
+                    # FHIR's referenceRange: a high in its own unit; contradictions are invalid
+                    {"high": 40, "unit": draw(_sample(units))},
+                    {"high": 0},
+                    {"high": -10},
+                    {"low": 50, "high": 40},
+                    {"low": 10, "high": 40, "unit": t.unit},
+                ),
+            ),
         )
         _put(e, "value", copy.deepcopy(value))
         _put(e, "unit", unit)
@@ -1079,7 +1098,10 @@ def _procedure_fact(spec: m.PolicySpec) -> _Fact:
 def _measurement_fact(path: tuple[str, ...], good_values: tuple, units: tuple, bad_units: tuple) -> _Fact:
     def measurement(draw, ctx, values) -> dict:
         e: dict = {"value": draw(_sample(values)), "unit": draw(_sample(units))}
-        _put(e, "date", draw(_sample((MISSING, _shift(ctx.dos, -3)))))
+        # a FHIR dateTime and one without an offset (both read as their day), one after the
+        # date of service and one long ago (before many a birth date)
+        when = (MISSING, _shift(ctx.dos, -3), _shift(ctx.dos, -3) + "T10:00:00Z", _shift(ctx.dos, -3) + "T10:00:00")
+        _put(e, "date", draw(_sample((*when, _shift(ctx.dos, 1), "1950-01-01"))))
         return e
 
     return _Fact(

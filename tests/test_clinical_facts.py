@@ -138,7 +138,25 @@ ROWS: list[tuple[str, dict, str, str]] = [
     ("a unit that is not a unit: unknown", labs(k(4.6, "banana")), K, "unknown"),
     ("a result without a readable date: invalid", labs(k(4.6), k(4.0, date="2026-13-01")), K, "invalid"),
     ("no potassium at all: unmet", labs(), K, "unmet"),
-    ("a result after the date of service is not read", labs(k(4.6), k(7.0, date="2026-06-20")), K, "met"),
+    # a dated fact outside the patient's life (after the date of service, before the birth)
+    # contradicts the request: invalid, never passed over for an older result
+    ("a result after the date of service: invalid", labs(k(4.6), k(7.0, date="2026-06-20")), K, "invalid"),
+    ("a result before the birth: invalid", labs(k(4.6), k(4.0, date="1969-12-31")), K, "invalid"),
+    # an Observation.effectiveDateTime is read as its day, as written
+    (
+        "a FHIR dateTime is read as its day",
+        labs(k(7.0, date="2026-05-01"), k(4.6, date="2026-06-01T10:00:00Z")),
+        K,
+        "met",
+    ),
+    (
+        "a FHIR dateTime with an offset keeps the day written",
+        labs(k(4.6, date="2026-05-01"), k(7.0, date="2026-06-15T23:30:00-05:00")),
+        K,
+        "unmet",
+    ),
+    ("a dateTime without an offset is read as its day", labs(k(4.6, date="2026-06-01T10:00:00")), K, "met"),
+    ("a partial date is no date", labs(k(4.6, date="2026-06")), K, "invalid"),
     (
         "ALT 100 below 3 x its own ULN 40",
         labs(
@@ -165,6 +183,51 @@ ROWS: list[tuple[str, dict, str, str]] = [
         ),
         "alt_below_3x_uln",
         "unknown",
+    ),
+    *(
+        (
+            f"ALT {value} against a ULN of 0.04 kU/L (40 U/L), read in the range's unit",
+            labs(
+                {
+                    "name": "alt",
+                    "value": value,
+                    "unit": "U/L",
+                    "date": "2026-06-01",
+                    "reference_range": {"high": 0.04, "unit": "kU/L"},
+                },
+                keep=("33914-3", "ldl_c", K),
+            ),
+            "alt_below_3x_uln",
+            status,
+        )
+        for value, status in ((100, "met"), (150, "unmet"))
+    ),
+    (
+        "ALT with a ULN in a unit that does not convert: unknown",
+        labs(
+            {
+                "name": "alt",
+                "value": 100,
+                "unit": "U/L",
+                "date": "2026-06-01",
+                "reference_range": {"high": 40, "unit": "mg"},
+            },
+            keep=("33914-3", "ldl_c", K),
+        ),
+        "alt_below_3x_uln",
+        "unknown",
+    ),
+    *(
+        (
+            f"ALT with a reference range {ref}: invalid",
+            labs(
+                {"name": "alt", "value": 10, "unit": "U/L", "date": "2026-06-01", "reference_range": ref},
+                keep=("33914-3", "ldl_c", K),
+            ),
+            "alt_below_3x_uln",
+            "invalid",
+        )
+        for ref in ({"high": 0}, {"high": -10}, {"low": 50, "high": 40}, "0-40")
     ),
     # -- diagnosis
     ("E78.3 is the exception", {"diagnoses": [{"code": "E78.3"}]}, "diagnosis", "unmet"),
@@ -218,6 +281,24 @@ ROWS: list[tuple[str, dict, str, str]] = [
         "met",
     ),
     (
+        "a weight dated before the birth is invalid",
+        {"patient": {**BASE["patient"], "weight": {"value": 90, "unit": "kg", "date": "1950-01-01"}}},
+        "bmi_30",
+        "invalid",
+    ),
+    (
+        "a weight dated after the date of service is invalid",
+        {"patient": {**BASE["patient"], "weight": {"value": 90, "unit": "kg", "date": "2026-06-16"}}},
+        "bmi_30",
+        "invalid",
+    ),
+    (
+        "a weight dated by a FHIR dateTime",
+        {"patient": {**BASE["patient"], "weight": {"value": 90, "unit": "kg", "date": "2026-06-15T08:00:00+02:00"}}},
+        "bmi_30",
+        "met",
+    ),
+    (
         "a weight of 2000 kg is invalid",
         {"patient": {**BASE["patient"], "weight": {"value": 2000, "unit": "kg"}}},
         "bmi_30",
@@ -259,6 +340,39 @@ ROWS: list[tuple[str, dict, str, str]] = [
         {
             "prior_therapies": [
                 {"agent": "atorvastatin", "result": "failed", "start_date": "2025-04-01", "end_date": "2025-01-01"}
+            ]
+        },
+        "statin_trial",
+        "invalid",
+    ),
+    (
+        "a failed trial dated after the date of service is invalid, never counted",
+        {
+            "prior_therapies": [
+                {"agent": "atorvastatin", "result": "failed", "start_date": "2027-03-01", "end_date": "2027-06-01"},
+                *BASE["prior_therapies"][1:],
+            ]
+        },
+        "statin_trial",
+        "invalid",
+    ),
+    (
+        "a trial that ends after the date of service is invalid",
+        {
+            "prior_therapies": [
+                {"agent": "atorvastatin", "result": "failed", "start_date": "2025-01-01", "end_date": "2026-06-16"},
+                *BASE["prior_therapies"][1:],
+            ]
+        },
+        "statin_trial",
+        "invalid",
+    ),
+    (
+        "a trial before the birth is invalid",
+        {
+            "prior_therapies": [
+                {"agent": "atorvastatin", "result": "failed", "start_date": "1969-01-01", "end_date": "1969-06-01"},
+                *BASE["prior_therapies"][1:],
             ]
         },
         "statin_trial",
@@ -316,6 +430,18 @@ RENEWAL_ROWS: list[tuple[str, dict, str, str]] = [
         "unmet",
     ),
     ("no treatment start date: baseline unknown", {"treatment": None}, "ldl_reduced", "unknown"),
+    (
+        "a treatment started after the date of service: the baseline is invalid",
+        {"treatment": {"start_date": "2026-07-01"}},
+        "ldl_reduced",
+        "invalid",
+    ),
+    (
+        "a treatment started before the birth: its time on the drug is invalid",
+        {"treatment": {"start_date": "1969-12-31"}},
+        "on_drug_a_year",
+        "invalid",
+    ),
     ("the result 8 weeks after the start decides", {}, "ldl_on_treatment", "met"),
     (
         "a result only 4 weeks after the start is too early",
@@ -324,6 +450,15 @@ RENEWAL_ROWS: list[tuple[str, dict, str, str]] = [
         "unmet",
     ),
     ("apheresis within the year", {}, "apheresis", "met"),
+    (
+        "apheresis dated after the date of service is invalid",
+        {
+            "procedures": [{"name": "Lipoprotein apheresis", "date": "2026-06-20"}],
+            "dose": {"amount": 700, "unit": "mg", "every_days": 1},
+        },
+        "apheresis",
+        "invalid",
+    ),
     (
         "a dose per m2 (Mosteller) below 300 mg/m2/day",
         {"dose": {"amount": 500, "unit": "mg", "every_days": 1}},
@@ -514,3 +649,15 @@ def test_months_of_therapy_received(opa_path, tmp_path) -> None:
         statuses = reference.statuses(spec, request, "initial")
         assert (statuses["six_months_on_drug"], statuses["within_24_months"]) == (at_least, at_most), months
         assert decision == reference.decide([spec], request)
+
+
+def test_uln_plausible_is_checked_with_the_lab() -> None:
+    from rxrego.spec import kinds
+
+    alt = {"name": "alt", "comparison": "<", "times_uln": 3, "unit": "U/L"}
+    assert kinds.LabTest.parse({**alt, "uln_plausible": {"min": 10, "max": 200}}).check(set()) == []
+    backwards = kinds.LabTest.parse({**alt, "uln_plausible": {"min": 200, "max": 10}})
+    assert (("uln_plausible",), "min 200 is greater than max 10") in backwards.check(set())
+    absolute = {**alt, "times_uln": None, "value": 120, "uln_plausible": {"min": 10}}
+    issues = kinds.LabTest.parse({k: v for k, v in absolute.items() if v is not None}).check(set())
+    assert (("uln_plausible",), "`uln_plausible` is read only with `times_uln`") in issues

@@ -301,6 +301,16 @@ PRIOR = {"prior_therapy": {"value_set": "tki", "at_least": 2, "results": ["faile
 PRIOR_DEFAULTS = {"prior_therapy": {"value_set": "tki"}}
 CONCURRENT = {"concurrent_therapy_excluded": {"value_set": "tki"}}
 LAB = {"lab": {"name": "anc", "comparison": ">=", "value": 1.5, "unit": "10^9/L", "within_days": 30}}
+ULN_LAB = {
+    "lab": {
+        "name": "alt",
+        "comparison": "<",
+        "times_uln": 3,
+        "unit": "U/L",
+        "plausible": {"min": 0, "max": 20000},
+        "uln_plausible": {"min": 10, "max": 200},
+    }
+}
 QUANTITY = {"quantity_limit": {"max_units": 4, "per_days": 28}}
 SEX = {"sex": {"allowed": ["female"]}}
 SEX_OTHER = {"sex": {"allowed": ["female", "other"]}}
@@ -549,8 +559,59 @@ LEAF_CASES = [
         {"labs": [lab(2), lab("x", date="2026-05-08")]},
         "unknown",
     ),  # never skipped
-    ("lab future result ignored", LAB, {"labs": [lab(2), lab(1.0, date="2026-05-11")]}, "met"),
-    ("lab only future", LAB, {"labs": [lab(2, date="2026-05-11")]}, "unmet"),  # no result in the window
+    # dated after the date of service: the request contradicts itself, never passed over
+    ("lab result after the date of service", LAB, {"labs": [lab(2), lab(1.0, date="2026-05-11")]}, "invalid"),
+    ("lab only future", LAB, {"labs": [lab(2, date="2026-05-11")]}, "invalid"),
+    (
+        "lab result before the birth",
+        LAB,
+        {"patient": {"birth_date": "2026-01-01"}, "labs": [lab(2), lab(1.0, date="2025-12-31")]},
+        "invalid",
+    ),
+    (
+        "lab ULN in the range's unit",
+        ULN_LAB,
+        {"labs": [lab(100, "U/L", name="alt") | {"reference_range": {"high": 0.04, "unit": "kU/L"}}]},
+        "met",
+    ),
+    (
+        "lab ULN not in the spec's uln_plausible",
+        ULN_LAB,
+        {"labs": [lab(5, "U/L", name="alt") | {"reference_range": {"high": 1e-6}}]},
+        "invalid",
+    ),
+    (
+        "lab ULN with low above high",
+        ULN_LAB,
+        {"labs": [lab(5, "U/L", name="alt") | {"reference_range": {"low": 60, "high": 40}}]},
+        "invalid",
+    ),
+    ("lab dated by a FHIR dateTime", LAB, {"labs": [lab(1.0), lab(2, date="2026-05-02T09:00:00+09:00")]}, "met"),
+    ("lab dateTime without an offset", LAB, {"labs": [lab(2, date="2026-05-02T09:00")]}, "met"),
+    ("lab dateTime with an impossible hour", LAB, {"labs": [lab(2, date="2026-05-02T24:00:00Z")]}, "invalid"),
+    (
+        "prior therapy after the date of service",
+        PRIOR,
+        {
+            "prior_therapies": [
+                {"agent": "imatinib", "result": "failed"},
+                {"agent": "dasatinib", "result": "failed", "start_date": "2027-03-01", "end_date": "2027-06-01"},
+            ]
+        },
+        "invalid",
+    ),
+    (
+        "prior therapy before the birth",
+        PRIOR,
+        {
+            "patient": {"birth_date": "2000-01-01"},
+            "prior_therapies": [
+                {"agent": "imatinib", "result": "failed"},
+                {"agent": "dasatinib", "result": "failed", "start_date": "1999-03-01"},
+            ],
+        },
+        "invalid",
+    ),
     ("lab value a string", LAB, {"labs": [lab("2")]}, "unknown"),
     ("lab value boolean", LAB, {"labs": [lab(True)]}, "unknown"),
     ("lab other unit", LAB, {"labs": [lab(2, unit="mg/dL")]}, "unknown"),  # not convertible: unreadable

@@ -22,7 +22,18 @@ from rxrego.spec import kinds
 from rxrego.spec import kinds_clinical as kc
 
 from . import leaves
-from .facts import ABSENT, MALFORMED, add_months, as_number, lower, parse_date, read, strip_space, upper
+from .facts import (
+    ABSENT,
+    MALFORMED,
+    add_months,
+    as_number,
+    lower,
+    observed_day,
+    parse_date,
+    read,
+    strip_space,
+    upper,
+)
 from .leaves import (
     _COMPARE,
     Context,
@@ -86,6 +97,22 @@ def _spec_num(x: float | int) -> Fraction:
     return Fraction(repr(x)) if isinstance(x, float) else Fraction(x)
 
 
+# --- dated facts ----------------------------------------------------------------------------
+
+
+def _birth(ctx: Context) -> dt.date | None:
+    """The birth date when it is a valid date on or before the date of service, else None."""
+    born = parse_date(read(ctx.request, ("patient", "birth_date")))
+    return born if born is not None and born <= ctx.date_of_service else None
+
+
+def in_life(day: dt.date | None, ctx: Context) -> bool:
+    """A day neither after the date of service nor before the birth date: a dated fact
+    outside that span contradicts the request (docs/semantics.md, "Dated facts")."""
+    born = _birth(ctx)
+    return day is not None and day <= ctx.date_of_service and (born is None or day >= born)
+
+
 # --- labs -----------------------------------------------------------------------------------
 
 _NAME_DROP = re.compile(r"[ _.\-]")
@@ -122,7 +149,7 @@ class _Pick:
 
 def _pick(results: list[dict], start: dt.date | None, end: dt.date, test: kinds.LabTest) -> _Pick:
     # every result is dated by now (an undated one made the test invalid before)
-    dated = [(day, r) for r in results if (day := parse_date(r["date"])) is not None]
+    dated = [(day, r) for r in results if (day := observed_day(r["date"])) is not None]
     window = [(day, r) for day, r in dated if (start is None or day >= start) and day <= end]
     if not window:
         return _Pick("none")
@@ -139,19 +166,43 @@ def _pick(results: list[dict], start: dt.date | None, end: dt.date, test: kinds.
         readable.append((r, _mul(value, factor), factor))
     if any(not _in_range(x, test.plausible_min, test.plausible_max) for _, x, _ in readable):
         return _Pick("invalid")
+    # the upper limit of normal is read only when the threshold is a multiple of it
+    ulns = [_uln(r, test, units) for r in latest] if test.times_uln is not None else []
+    if "invalid" in ulns:
+        return _Pick("invalid")
     if unreadable:
         return _Pick("unknown")
-    ulns: list[Fraction | None] = []
-    for r, _, factor in readable:
-        ref = r.get("reference_range")
-        high = ref.get("high") if isinstance(ref, dict) else None
-        if (h := _num(high)) is not None and not isinstance(high, bool):
-            ulns.append(_mul(h, factor))
-        elif high is not None or (ref is not None and not isinstance(ref, dict)):
-            ulns.append(None)
-        else:
-            ulns.append(None if test.uln is None else _spec_num(test.uln))
-    return _Pick("ok", newest, [x for _, x, _ in readable], ulns)
+    return _Pick("ok", newest, [x for _, x, _ in readable], [u for u in ulns if u != "invalid"])
+
+
+def _uln(r: dict, test: kinds.LabTest, units: dict[str, float]) -> Fraction | str | None:
+    """The upper limit of normal a result carries (FHIR referenceRange: its `high` in its own
+    `unit`, else the result's), else the spec's; None when it cannot be read; "invalid" when
+    the range contradicts itself (not an object, high <= 0, low above high, or a converted
+    high outside the lab's plausible range or the spec's uln_plausible)."""
+    spec = None if test.uln is None else _spec_num(test.uln)
+    ref = r.get("reference_range")
+    if ref is None:
+        return spec
+    if not isinstance(ref, dict):
+        return "invalid"
+    high_raw = ref.get("high")
+    if high_raw is None:
+        return spec
+    high = None if isinstance(high_raw, bool) else _num(high_raw)
+    if high is None:
+        return None
+    low_raw = ref.get("low")
+    low = None if isinstance(low_raw, bool) else _num(low_raw)
+    if high <= 0 or (low is not None and low > high):
+        return "invalid"
+    unit = ref.get("unit") if ref.get("unit") is not None else r.get("unit")
+    factor = _factor(units, unit)
+    if factor is None:
+        return None
+    x = _mul(high, factor)
+    plausible = _in_range(x, test.plausible_min, test.plausible_max)
+    return x if plausible and _in_range(x, test.uln_plausible_min, test.uln_plausible_max) else "invalid"
 
 
 def lab(test: kinds.LabTest, ctx: Context) -> Status:
@@ -163,7 +214,7 @@ def lab(test: kinds.LabTest, ctx: Context) -> Status:
     results = [e for e in entries if _is_this_lab(e, test)]
     if not results:
         return UNMET
-    if any(parse_date(r.get("date")) is None for r in results):
+    if not all(in_life(observed_day(r.get("date")), ctx) for r in results):
         return INVALID
     dos = ctx.date_of_service
     if not test.anchored:
@@ -184,7 +235,7 @@ def lab(test: kinds.LabTest, ctx: Context) -> Status:
         if raw is ABSENT:
             return UNKNOWN
         anchor = parse_date(raw)
-    if anchor is None:
+    if anchor is None or not in_life(anchor, ctx):  # a start after the service or before the birth
         return INVALID
     before = anchor - dt.timedelta(days=1)
     if test.change is None and test.result == "baseline":
@@ -203,7 +254,7 @@ def _therapy_start(ctx: Context, vid: str) -> dt.date | str:
     entries = read(ctx.request, ("prior_therapies",))
     if entries is ABSENT:
         return UNKNOWN
-    if not isinstance(entries, list) or not all(_history_entry_ok(e) for e in entries):
+    if not isinstance(entries, list) or not all(_history_entry_ok(e, ctx) for e in entries):
         return INVALID
     vs = ctx.spec.value_set(vid)
     taken = [e for e in entries if _in_value_set(e, vs) and e.get("result") != "contraindicated"]
@@ -350,7 +401,9 @@ def age(test: kinds.AgeTest, ctx: Context) -> Status:
 # --- therapy history ------------------------------------------------------------------------
 
 
-def _history_entry_ok(entry: object) -> bool:
+def _history_entry_ok(entry: object, ctx: Context) -> bool:
+    """A well-formed history entry; its dates valid, within the patient's life (in_life),
+    the end not before the start."""
     if not _well_formed(entry, ("class", "result")):
         return False
     assert isinstance(entry, dict)
@@ -361,7 +414,7 @@ def _history_entry_ok(entry: object) -> bool:
             dates.append(None)
             continue
         day = parse_date(value)
-        if day is None:
+        if day is None or not in_life(day, ctx):
             return False
         dates.append(day)
     return not (dates[0] is not None and dates[1] is not None and dates[0] > dates[1])
@@ -379,7 +432,7 @@ def prior_therapy(test: kinds.PriorTherapyTest, ctx: Context) -> Status:
     possible: set[str] = set()
     malformed = dose_malformed = False
     for entry in entries:
-        if not _history_entry_ok(entry):
+        if not _history_entry_ok(entry, ctx):
             malformed = True
             continue
         assert isinstance(entry, dict)
@@ -464,7 +517,7 @@ def procedure(test: kc.ProcedureTest, ctx: Context) -> Status:
     for e in entries:
         if not isinstance(e, dict) or not isinstance(e.get("name"), str):
             return INVALID
-        if e.get("date") is not None and parse_date(e.get("date")) is None:
+        if e.get("date") is not None and not in_life(parse_date(e.get("date")), ctx):
             return INVALID
     matching = [e for e in entries if _lab_name(e["name"]) in names]
     dos = ctx.date_of_service
@@ -511,7 +564,7 @@ def _measurement(ctx: Context, measure: str) -> tuple[str, Fraction | None]:
         return "absent", None
     if not isinstance(raw, dict):
         return "invalid", None
-    if raw.get("date") is not None and parse_date(raw.get("date")) is None:
+    if raw.get("date") is not None and not in_life(observed_day(raw.get("date")), ctx):
         return "invalid", None
     value, factor = _num(raw.get("value")), _factor(kc.measure_units(unit), raw.get("unit"))
     if value is None or factor is None:
@@ -593,6 +646,8 @@ def treatment_duration(test: kc.TreatmentDurationTest, ctx: Context) -> Status:
     start = past_date(ctx, ("treatment", "start_date"))
     if not isinstance(start, dt.date):
         return start
+    if not in_life(start, ctx):  # started before the birth
+        return INVALID
     if test.months is not None:
         end = add_months(start, test.months)
     else:
@@ -708,7 +763,7 @@ def _lab_values(test: kinds.LabTest, ctx: Context) -> tuple[str, list]:
     results = [e for e in entries if _is_this_lab(e, test)]
     if not results:
         return "unknown", []
-    if any(parse_date(r.get("date")) is None for r in results):
+    if not all(in_life(observed_day(r.get("date")), ctx) for r in results):
         return "invalid", []
     dos = ctx.date_of_service
     if test.result == "latest":
@@ -723,7 +778,7 @@ def _lab_values(test: kinds.LabTest, ctx: Context) -> tuple[str, list]:
         return "unknown", []
     if anchor == "none":
         return _values(_pick(results, None, dos, test)) if test.result == "baseline" else ("unknown", [])
-    if not isinstance(anchor, dt.date):
+    if not isinstance(anchor, dt.date) or not in_life(anchor, ctx):
         return "invalid", []
     if test.result == "baseline":
         return _values(_pick(results, None, anchor - dt.timedelta(days=1), test))

@@ -58,6 +58,23 @@ def parse_date(value: object) -> dt.date | None:
         return None
 
 
+# A date with a time (FHIR dateTime, ISO 8601), seconds and UTC offset optional.
+_DATETIME = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2})T([01][0-9]|2[0-3]):[0-5][0-9](:([0-5][0-9]|60)(\.[0-9]{1,9})?)?"
+    r"(Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00))?"
+)
+
+
+def observed_day(value: object) -> dt.date | None:
+    """The calendar day an observation's date names (docs/semantics.md, "Dated facts"): a
+    date, or a date with a time (FHIR dateTime: 2026-11-02T10:00:00Z, 2026-11-02T10:00),
+    its day read as written, never moved to another time zone (the time and offset are
+    checked for form only); None for anything else."""
+    if isinstance(value, str) and (m := _DATETIME.fullmatch(value)):
+        return parse_date(m.group(1))
+    return parse_date(value)
+
+
 def age_in_years(birth: dt.date, on: dt.date) -> int:
     """Whole years; a 29 February birthday falls on 1 March in common years."""
     before_birthday = (on.month, on.day) < (birth.month, birth.day)

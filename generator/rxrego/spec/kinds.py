@@ -122,6 +122,9 @@ def value_set(vid: str) -> str:
 
 SERVICE_DATE = "service_date"  # date_parts of the date of service, or null
 DATE_OF_SERVICE = 'object.get(input, "date_of_service", null)'  # the date as given
+# The patient's birth date when valid and not after the date of service, else "" (lib.birth_day):
+# a dated fact before it contradicts the request (docs/semantics.md, "Dated facts").
+BIRTH_DAY = "birth_day"
 
 call = regotext.call
 
@@ -814,8 +817,14 @@ class PriorTherapyTest(Kind):
                         "enum": [*THERAPY_RESULTS, None],
                         "description": "how it ended; absent or null = not known",
                     },
-                    "start_date": {"type": "string", "description": "YYYY-MM-DD the trial started"},
-                    "end_date": {"type": "string", "description": "YYYY-MM-DD it ended (absent while ongoing)"},
+                    "start_date": {
+                        "type": "string",
+                        "description": "YYYY-MM-DD the trial started; not after the date of service, not before the birth date",
+                    },
+                    "end_date": {
+                        "type": "string",
+                        "description": "YYYY-MM-DD it ended (absent while ongoing); not after the date of service",
+                    },
                     "dose": {
                         "type": "object",
                         "description": "the dose taken: `amount` `unit` once every `every_days` days (absent: once daily)",
@@ -889,7 +898,7 @@ class PriorTherapyTest(Kind):
         if self.min_months is not None:  # only when given, so specs without it generate as before
             rule["min_months"] = self.min_months
         agents = value_set(self.value_set) if self.value_set is not None else '{"agents": set(), "classes": set()}'
-        return call("history", fact("prior_therapies"), agents, regotext.block(rule, 1), DATE_OF_SERVICE)
+        return call("history", fact("prior_therapies"), agents, regotext.block(rule, 1), DATE_OF_SERVICE, BIRTH_DAY)
 
     def describe(self) -> str:
         which = (
@@ -1062,6 +1071,9 @@ class LabTest(Kind):
     # The anchor is the earliest start of a prior therapy of this value set (not treatment.start_date).
     therapy_start: str | None = None
     within_months: int | None = None
+    # The upper limits of normal a result's reference range may give, in `unit` (uln_plausible).
+    uln_plausible_min: float | None = None
+    uln_plausible_max: float | None = None
 
     key = "lab"
     schema: ClassVar[dict] = {
@@ -1123,6 +1135,16 @@ class LabTest(Kind):
                 "exclusiveMinimum": 0,
                 "description": "the ULN in `unit` when a result carries no reference_range.high",
             },
+            "uln_plausible": {
+                "type": "object",
+                "additionalProperties": False,
+                "minProperties": 1,
+                "properties": {
+                    "min": {"type": "number", "exclusiveMinimum": 0},
+                    "max": {"type": "number", "exclusiveMinimum": 0},
+                },
+                "description": "the upper limits of normal (in `unit`) a result's reference_range.high may give; outside: invalid",
+            },
             "change": {
                 "enum": ["absolute", "percent"],
                 "description": "compare the change from the baseline (before treatment.start_date) to the latest result",
@@ -1157,14 +1179,27 @@ class LabTest(Kind):
                         "type": "string",
                         "description": "UCUM unit, e.g. mmol/L, mg/dL, 10*9/L (common spellings such as mEq/L accepted)",
                     },
-                    "date": {"type": "string", "description": "YYYY-MM-DD, a real calendar date (years 1900-2199)"},
+                    "date": {
+                        "type": "string",
+                        "description": (
+                            "YYYY-MM-DD, a real calendar date (years 1900-2199), or a date with a time (FHIR dateTime,"
+                            " e.g. 2026-11-02T10:00:00Z, Observation.effectiveDateTime), read as the day written;"
+                            " not after the date of service, not before the birth date"
+                        ),
+                    },
                     "reference_range": {
                         "type": "object",
+                        "description": "FHIR Observation.referenceRange; read when a threshold is a multiple of the ULN",
                         "properties": {
-                            "low": {"type": "number"},
+                            "low": {"type": "number", "description": "in `unit`; not above `high`"},
                             "high": {
                                 "type": "number",
-                                "description": "the upper limit of normal, in the result's unit",
+                                "exclusiveMinimum": 0,
+                                "description": "the upper limit of normal, in `unit` (absent: the result's unit)",
+                            },
+                            "unit": {
+                                "type": "string",
+                                "description": "UCUM unit of low and high (FHIR's range Quantities carry their own)",
                             },
                         },
                     },
@@ -1177,8 +1212,15 @@ class LabTest(Kind):
     def parse(cls, data: Any) -> LabTest:
         d = dict(data)
         plausible = d.pop("plausible", None) or {}
+        uln_plausible = d.pop("uln_plausible", None) or {}
         args: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
-        return cls(**args, plausible_min=plausible.get("min"), plausible_max=plausible.get("max"))
+        return cls(
+            **args,
+            plausible_min=plausible.get("min"),
+            plausible_max=plausible.get("max"),
+            uln_plausible_min=uln_plausible.get("min"),
+            uln_plausible_max=uln_plausible.get("max"),
+        )
 
     def dump(self) -> object:
         # Today's fields first, in today's order, so a spec without the new ones hashes as before.
@@ -1200,6 +1242,10 @@ class LabTest(Kind):
         for f in ("after_days", "times_uln", "uln", "change", "molar_mass", "therapy_start", "within_months"):
             if getattr(self, f) is not None:
                 out[f] = getattr(self, f)
+        if self.uln_plausible_min is not None or self.uln_plausible_max is not None:
+            out["uln_plausible"] = {
+                k: v for k, v in (("min", self.uln_plausible_min), ("max", self.uln_plausible_max)) if v is not None
+            }
         return out
 
     def check(self, value_sets: Collection[str]) -> list[tuple[tuple, str]]:
@@ -1222,6 +1268,16 @@ class LabTest(Kind):
             )
         if self.uln is not None and self.times_uln is None:
             issues.append((("uln",), "`uln` is read only with `times_uln`"))
+        if (self.uln_plausible_min is not None or self.uln_plausible_max is not None) and self.times_uln is None:
+            issues.append((("uln_plausible",), "`uln_plausible` is read only with `times_uln`"))
+        if (
+            self.uln_plausible_min is not None
+            and self.uln_plausible_max is not None
+            and self.uln_plausible_min > self.uln_plausible_max
+        ):
+            issues.append(
+                (("uln_plausible",), f"min {self.uln_plausible_min} is greater than max {self.uln_plausible_max}")
+            )
         if self.therapy_start is not None:
             issues += _value_set_issue(self.therapy_start, value_sets)
             issues = [(("therapy_start",) if w == ("value_set",) else w, msg) for w, msg in issues]
@@ -1287,7 +1343,9 @@ class LabTest(Kind):
         if not self.anchored:
             return "null"
         if self.therapy_start is not None:
-            return call("therapy_start", fact("prior_therapies"), value_set(self.therapy_start))
+            return call(
+                "therapy_start", fact("prior_therapies"), value_set(self.therapy_start), DATE_OF_SERVICE, BIRTH_DAY
+            )
         return fact("treatment.start_date")
 
     @property
@@ -1320,19 +1378,21 @@ class LabTest(Kind):
             "uln": self.uln,
             "change": self.change,
             "plausible": [self.plausible_min, self.plausible_max],
+            "uln_plausible": [self.uln_plausible_min, self.uln_plausible_max],
             "which": self.result,
             "after_days": self.after_days,
             "within_days": self.within_days,
             "within_months": self.within_months,
         }
         # Defaults (the library's _lab_defaults) are left out.
-        defaults = {"codes": frozenset(), "plausible": [None, None], "which": "latest"}
+        defaults = {"codes": frozenset(), "plausible": [None, None], "uln_plausible": [None, None], "which": "latest"}
         lab = {k: v for k, v in given.items() if v is not None and defaults.get(k, ...) != v}
         # The unit table on one line: it is data, as long as UCUM makes it.
         return call(
             function,
             fact("labs"),
             DATE_OF_SERVICE,
+            BIRTH_DAY,
             self.anchor_expr(),
             regotext.block(lab, 1),
             regotext.value(self.units()),

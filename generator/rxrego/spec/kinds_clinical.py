@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from .. import regotext
 from .kinds import (
+    BIRTH_DAY,
     DATE_OF_SERVICE,
     IDENTIFIER,
     OTHER,
@@ -54,7 +55,13 @@ _MEASUREMENT_SCHEMA = {
     "properties": {
         "value": {"type": "number"},
         "unit": {"type": "string", "description": "UCUM, e.g. kg, [lb_av], cm, [in_i], kg/m2"},
-        "date": {"type": "string", "description": "YYYY-MM-DD it was measured"},
+        "date": {
+            "type": "string",
+            "description": (
+                "YYYY-MM-DD it was measured, or a date with a time (FHIR dateTime, read as the day"
+                " written); not after the date of service, not before the birth date"
+            ),
+        },
     },
 }
 
@@ -67,7 +74,14 @@ def measure_units(unit: str) -> dict[str, float]:
 def measurement_expr(measure: str) -> str:
     """The Rego reading one body measurement in its policy unit."""
     path, unit, (low, high) = MEASURES[measure]
-    return call("measurement", fact(path), regotext.value(measure_units(unit)), regotext.value([low, high]))
+    return call(
+        "measurement",
+        fact(path),
+        regotext.value(measure_units(unit)),
+        regotext.value([low, high]),
+        DATE_OF_SERVICE,
+        BIRTH_DAY,
+    )
 
 
 def _measure_question(measure: str, a: Asking) -> dict:
@@ -226,7 +240,13 @@ class ProcedureTest(Kind):
             "items": {
                 "type": "object",
                 "required": ["name"],
-                "properties": {"name": {"type": "string"}, "date": {"type": "string"}},
+                "properties": {
+                    "name": {"type": "string"},
+                    "date": {
+                        "type": "string",
+                        "description": "YYYY-MM-DD; not after the date of service, not before the birth date",
+                    },
+                },
             },
         },
     }
@@ -237,7 +257,12 @@ class ProcedureTest(Kind):
     def rego(self) -> str:
         names = frozenset(lab_name(n) for n in self.names)
         return call(
-            "procedure", fact("procedures"), regotext.value(names), regotext.value(self.within_days), DATE_OF_SERVICE
+            "procedure",
+            fact("procedures"),
+            regotext.value(names),
+            regotext.value(self.within_days),
+            DATE_OF_SERVICE,
+            BIRTH_DAY,
         )
 
     def describe(self) -> str:
@@ -869,6 +894,7 @@ class TreatmentDurationTest(Kind):
             "treatment_duration",
             fact(_START_DATE),
             DATE_OF_SERVICE,
+            BIRTH_DAY,
             regotext.value({k: v for k, v in rule.items() if v is not None}),
         )
 

@@ -35,15 +35,17 @@ _whole_if(_, false)
 _whole_if(x, true) if x == floor(x)
 
 # --- body measurements ------------------------------------------------------------------
-# A measurement is {"value": number, "unit": string, "date"?: date}; factors: {lower-case
-# unit: factor into the policy's unit}. plausible: [low, high] in the policy's unit.
-measurement(given, factors, plausible) := {"state": "absent"} if {
+# A measurement is {"value": number, "unit": string, "date"?: date or FHIR dateTime};
+# factors: {lower-case unit: factor into the policy's unit}. plausible: [low, high] in the
+# policy's unit. on, born: the date of service and the birth date (birth_day): a date
+# outside them contradicts the request.
+measurement(given, factors, plausible, on, born) := {"state": "absent"} if {
 	given.state == "absent"
 } else := {"state": "invalid"} if {
 	not is_object(object.get(given, "value", null))
 } else := {"state": "invalid"} if {
 	object.get(given.value, "date", null) != null
-	not date_parts(given.value.date)
+	not _dated_in_life(given.value.date, on, born)
 } else := {"state": "unknown"} if {
 	not _measure_readable(given.value, factors)
 } else := {"state": "invalid"} if {
@@ -252,7 +254,7 @@ measure_key(m) := {"state": "present", "values": [m.value]} if {
 } else := {"state": m.state}
 
 # --- therapy history --------------------------------------------------------------------
-# history(entries, value_set, rule, on): rule: {"results": {results} (or {"any"}), "n",
+# history(entries, value_set, rule, on, born): rule: {"results": {results} (or {"any"}), "n",
 # "each_agent", "min_days", "any_agent"} and, when the spec gives them, "min_months" and
 # "min_daily_dose". An entry counts when it is in the value set (or any_agent), ended with a
 # listed result and, with min_days or min_months, lasted long enough: from start_date to
@@ -263,9 +265,10 @@ measure_key(m) := {"state": "present", "values": [m.value]} if {
 # day}, "units": {lower-case unit: factor}}), a trial of a listed agent counts at that daily
 # dose or more: dose.amount x factor >= least x dose.every_days (absent: daily); no dose, or
 # a unit that does not convert, leaves it possible; a dose that is not {amount >= 0, unit,
-# every_days > 0?} is malformed. An entry that could still count once a result, a date or
-# a dose is known is "possible".
-history(entries, value_set, rule, on) := "unknown" if {
+# every_days > 0?} is malformed, and so is an entry dated after the date of service `on` or
+# before the birth date `born` (birth_day). An entry that could still count once a result,
+# a date or a dose is known is "possible".
+history(entries, value_set, rule, on, born) := "unknown" if {
 	entries.state == "absent"
 } else := "met" if {
 	# The common case, in one pass and without a call per entry: no length asked, and
@@ -282,21 +285,25 @@ history(entries, value_set, rule, on) := "unknown" if {
 		object.get(e, "end_date", null) == null
 		_history_match(e, value_set, rule)
 	}) >= _history_n(value_set, rule)
-} else := _history_count(entries.value, matching, rule, on, _history_n(value_set, rule)) if {
+} else := _history_count(entries.value, matching, rule, [on, born], _history_n(value_set, rule)) if {
 	is_array(entries.value)
 
 	# The well-formed entries of the value set, found once.
-	matching := [e | some e in entries.value; _well_formed_history(e); _history_match(e, value_set, rule)]
+	matching := [e |
+		some e in entries.value
+		_well_formed_history(e, on, born)
+		_history_match(e, value_set, rule)
+	]
 } else := "invalid"
 
 # Distinct agents: n that count make it met, else n that may count make it unknown.
-_history_count(entries, matching, rule, on, n) := "met" if {
+_history_count(entries, matching, rule, [on, born], n) := "met" if {
 	count({lower(e.agent) | some e in matching; _counts(e, rule, on)}) >= n
 } else := "unknown" if {
 	count({lower(e.agent) | some e in matching; _may_count(e, rule, on)}) >= n
 } else := "invalid" if {
 	some e in entries
-	not _well_formed_history(e)
+	not _well_formed_history(e, on, born)
 } else := "invalid" if {
 	# Every entry is well formed here: the matching ones are those of the value set.
 	some e in matching
@@ -432,34 +439,40 @@ _trial_end(e, on) := e.end_date if {
 }
 
 # Well formed: an object with a string agent; class and result strings when given; dates
-# real calendar days when given, the end not before the start.
-_well_formed_history(e) if {
+# real calendar days when given, within the patient's life (not after the date of service
+# `on`, not before the birth date `born`), the end not before the start.
+_well_formed_history(e, on, born) if {
 	is_object(e)
 	is_string(e.agent)
 	type_name(object.get(e, "class", null)) in {"null", "string"}
 	type_name(object.get(e, "result", null)) in {"null", "string"}
-	_well_dated(object.get(e, "start_date", null), object.get(e, "end_date", null))
+	_well_dated(object.get(e, "start_date", null), object.get(e, "end_date", null), on, born)
 }
 
 # An entry without dates, the common case, has none to parse.
-_well_dated(start, end) if {
+_well_dated(start, end, on, born) if {
 	start == null
 	end == null
 } else if {
 	start == null
-	valid_date(end)
+	_life_date(end, on, born)
 } else if {
 	end == null
-	valid_date(start)
+	_life_date(start, on, born)
 } else if {
-	valid_date(start)
-	valid_date(end)
+	_life_date(start, on, born)
+	_life_date(end, on, born)
 	start <= end
 }
 
-_optional_date(e, key) if object.get(e, key, null) == null
+_life_date(s, on, born) if {
+	valid_date(s)
+	in_life(s, on, born)
+}
 
-_optional_date(e, key) if date_parts(e[key])
+_optional_life_date(e, key, _, _) if object.get(e, key, null) == null
+
+_optional_life_date(e, key, on, born) if _life_date(e[key], on, born)
 
 # concurrent_therapy_required(entries, value_set): some well-formed concurrent therapy is
 # in the value set.
@@ -477,16 +490,17 @@ concurrent_therapy_required(entries, value_set) := "unknown" if {
 	}
 } else := "invalid"
 
-# procedure(entries, names, within_days, on): a procedure entry {"name", "date"?} whose
-# normalised name is one of `names` (and, with within_days, dated at most that many days
-# before the date of service).
-procedure(entries, names, within_days, on) := "unknown" if {
+# procedure(entries, names, within_days, on, born): a procedure entry {"name", "date"?}
+# whose normalised name is one of `names` (and, with within_days, dated at most that many
+# days before the date of service). An entry dated after the date of service `on` or
+# before the birth date `born` (birth_day) contradicts the request: invalid.
+procedure(entries, names, within_days, on, born) := "unknown" if {
 	entries.state == "absent"
 } else := "invalid" if {
 	not is_array(object.get(entries, "value", null))
 } else := "invalid" if {
 	some e in entries.value
-	not _well_formed_procedure(e)
+	not _well_formed_procedure(e, on, born)
 } else := "met" if {
 	some e in entries.value
 	lab_name(e.name) in names
@@ -498,10 +512,10 @@ procedure(entries, names, within_days, on) := "unknown" if {
 	object.get(e, "date", null) == null
 } else := "unmet"
 
-_well_formed_procedure(e) if {
+_well_formed_procedure(e, on, born) if {
 	is_object(e)
 	is_string(e.name)
-	_optional_date(e, "date")
+	_optional_life_date(e, "date", on, born)
 }
 
 _procedure_recent(_, null, _)
@@ -547,17 +561,17 @@ _string_list(xs) if {
 }
 
 # --- the course of the requested therapy ------------------------------------------------
-# treatment_duration(start, on, rule): time on the requested drug, from the fact
+# treatment_duration(start, on, born, rule): time on the requested drug, from the fact
 # treatment.start_date to the date of service `on`, compared with rule {"comparison",
 # "months" | "days"}: "<= 6 months" holds while `on` is on or before the start plus 6
-# calendar months (clamped to a shorter month's end). A start after the date of service
-# contradicts a time on the drug: invalid.
-treatment_duration(start, on, rule) := "unknown" if {
+# calendar months (clamped to a shorter month's end). A start after the date of service,
+# or before the birth date `born` (birth_day), contradicts a time on the drug: invalid.
+treatment_duration(start, on, born, rule) := "unknown" if {
 	start.state == "absent"
 } else := "invalid" if {
 	not date_parts(object.get(start, "value", null))
 } else := "invalid" if {
-	start.value > on
+	not in_life(start.value, on, born)
 } else := "met" if {
 	_dates_compare(on, rule.comparison, _duration_end(start.value, rule))
 } else := "unmet"

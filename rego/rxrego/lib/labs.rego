@@ -14,15 +14,17 @@ package rxrego.lib
 #   "comparison", "value" (null unless absolute), "times_uln" (null unless a multiple of the
 #   upper limit of normal), "uln" (the spec's ULN in its unit, or null), "change" (null,
 #   "absolute" or "percent"), "plausible": [low, high] (either may be null),
+#   "uln_plausible": [low, high] (the ULNs a reference range may give; either may be null),
 #   "which": "latest" | "baseline" | "after", "after_days", "within_days", "within_months"
 # }
-# on: the date of service as given; anchor: the fact treatment.start_date (or null when
-# the test reads no anchor); factors: {lower-case unit: factor into the test's unit}.
-lab_result(labs, on, anchor, test, factors) := "unknown" if {
+# on: the date of service as given; born: the birth date (birth_day) or ""; anchor: the
+# fact treatment.start_date (or null when the test reads no anchor); factors: {lower-case
+# unit: factor into the test's unit}.
+lab_result(labs, on, born, anchor, test, factors) := "unknown" if {
 	labs.state == "absent"
 } else := "invalid" if {
 	not is_array(object.get(labs, "value", null))
-} else := _lab_status(on, anchor, t, [r | some r in labs.value; _this_lab(r, t)]) if {
+} else := _lab_status(on, born, anchor, t, [r | some r in labs.value; _this_lab(r, t)]) if {
 	# A key the generator left out has its default.
 	t := object.union_n([_lab_defaults, test, {"units": factors}])
 }
@@ -34,6 +36,7 @@ _lab_defaults := {
 	"uln": null,
 	"change": null,
 	"plausible": [null, null],
+	"uln_plausible": [null, null],
 	"which": "latest",
 	"after_days": null,
 	"within_days": null,
@@ -66,20 +69,22 @@ _this_lab(r, test) if {
 # "invalid" when labs is not a list, a result of the lab has no valid date, a value is
 # implausible or the anchor is invalid; "unknown" when the lab has no readable result in
 # its window (none, an unreadable value or unit, the anchor unknown).
-lab_key(labs, on, anchor, test, factors) := {"state": "absent"} if {
+lab_key(labs, on, born, anchor, test, factors) := {"state": "absent"} if {
 	labs.state == "absent"
 } else := {"state": "invalid"} if {
 	not is_array(object.get(labs, "value", null))
-} else := _lab_key(on, anchor, t, [r | some r in labs.value; _this_lab(r, t)]) if {
+} else := _lab_key(on, born, anchor, t, [r | some r in labs.value; _this_lab(r, t)]) if {
 	t := object.union_n([_lab_defaults, test, {"units": factors}])
 }
 
-_lab_key(on, anchor, test, results) := {"state": "unknown"} if {
+_lab_key(on, born, anchor, test, results) := {"state": "unknown"} if {
 	count(results) == 0
 } else := {"state": "invalid"} if {
 	some r in results
-	not date_parts(object.get(r, "date", null))
-} else := _key_of(_lab_pick(results, "", on, test)) if {
+	not _dated_in_life(object.get(r, "date", null), on, born)
+} else := _lab_key_read(on, born, anchor, test, _observed(results))
+
+_lab_key_read(on, born, anchor, test, results) := _key_of(_lab_pick(results, "", on, test)) if {
 	test.which == "latest"
 } else := {"state": "unknown"} if {
 	anchor.state == "absent"
@@ -90,7 +95,7 @@ _lab_key(on, anchor, test, results) := {"state": "unknown"} if {
 } else := {"state": "unknown"} if {
 	anchor.state == "none"
 } else := {"state": "invalid"} if {
-	not date_parts(object.get(anchor, "value", null))
+	not _anchor_in_life(anchor, on, born)
 } else := _key_of(_lab_pick(results, "", _day_before(anchor.value), test)) if {
 	test.which == "baseline"
 } else := _key_of(_lab_pick(results, add_days(anchor.value, test.after_days), on, test))
@@ -101,19 +106,20 @@ _key_of(pick) := {"state": "present", "values": pick.values} if {
 	pick.state == "none"
 } else := {"state": pick.state}
 
-# therapy_start(entries, value_set): the anchor a lab reads from the therapy history
-# (docs/semantics.md, "Anchored to another therapy"): {"state": "present", "value": the
-# earliest start_date of a prior_therapies entry in the value set}, an entry with result
+# therapy_start(entries, value_set, on, born): the anchor a lab reads from the therapy
+# history (docs/semantics.md, "Anchored to another therapy"): {"state": "present", "value":
+# the earliest start_date of a prior_therapies entry in the value set}, an entry with result
 # "contraindicated" (never taken) left out; "absent" when prior_therapies is absent or an
 # entry of the set has no start_date; "invalid" when it is not a list or an entry is not
-# well formed; "none" when no entry is of the set.
-therapy_start(entries, value_set) := {"state": "absent"} if {
+# well formed (its dates within the patient's life, see history); "none" when no entry is
+# of the set.
+therapy_start(entries, value_set, on, born) := {"state": "absent"} if {
 	entries.state == "absent"
 } else := {"state": "invalid"} if {
 	not is_array(object.get(entries, "value", null))
 } else := {"state": "invalid"} if {
 	some e in entries.value
-	not _well_formed_history(e)
+	not _well_formed_history(e, on, born)
 } else := _earliest_start([e |
 	some e in entries.value
 	_in_value_set(e, value_set)
@@ -130,15 +136,28 @@ _earliest_start(taken) := {"state": "none"} if {
 # lab_name("LDL-C") == lab_name("ldl_c") == "ldlc".
 lab_name(name) := regex.replace(lower(name), `[ _.\-]`, "")
 
-_lab_status(on, anchor, test, results) := "unmet" if {
+_lab_status(on, born, anchor, test, results) := "unmet" if {
 	count(results) == 0
 } else := "invalid" if {
-	# A result that cannot be placed in time could be the newest.
+	# A result that cannot be placed in time could be the newest; one dated after the date
+	# of service or before the birth contradicts the request.
 	some r in results
-	not date_parts(object.get(r, "date", null))
-} else := _lab_anchored(on, anchor, test, results)
+	not _dated_in_life(object.get(r, "date", null), on, born)
+} else := _lab_anchored(on, born, anchor, test, _observed(results))
 
-_lab_anchored(on, anchor, test, results) := _lab_compare_pick(_lab_pick(results, "", on, test), test, on) if {
+_dated_in_life(s, on, born) if in_life(observed_day(s), on, born)
+
+# The anchor's date is a valid date within the patient's life (a treatment started after
+# the date of service, or before the birth, contradicts the request).
+_anchor_in_life(anchor, on, born) if {
+	valid_date(anchor.value)
+	in_life(anchor.value, on, born)
+}
+
+# The results with each date read as its day (a FHIR dateTime's date as written).
+_observed(results) := [object.union(r, {"date": observed_day(r.date)}) | some r in results]
+
+_lab_anchored(on, born, anchor, test, results) := _lab_compare_pick(_lab_pick(results, "", on, test), test, on) if {
 	test.which == "latest"
 	test.change == null
 } else := "unknown" if {
@@ -153,7 +172,7 @@ _lab_anchored(on, anchor, test, results) := _lab_compare_pick(_lab_pick(results,
 	# nor is there a result after a start that never happened
 	anchor.state == "none"
 } else := "invalid" if {
-	not date_parts(object.get(anchor, "value", null))
+	not _anchor_in_life(anchor, on, born)
 } else := _lab_compare_pick(_lab_pick(results, "", _day_before(anchor.value), test), test, anchor.value) if {
 	test.which == "baseline"
 	test.change == null
@@ -181,6 +200,12 @@ _lab_read(day, latest, test) := {"state": "invalid"} if {
 	some r in latest
 	_readable(r, test)
 	not _plausible(_converted(r, test), test.plausible)
+} else := {"state": "invalid"} if {
+	# the upper limit of normal a result carries contradicts itself (read only when the
+	# threshold is a multiple of it)
+	test.times_uln != null
+	some r in latest
+	_result_uln(r, test) == "invalid"
 } else := {"state": "unknown"} if {
 	some r in latest
 	not _readable(r, test)
@@ -201,12 +226,41 @@ _readable(r, test) if {
 
 _plausible(x, [low, high]) if _in_range(x, low, high) == "met"
 
-# The upper limit of normal the result carries (in its own unit), else the spec's, else null.
-_result_uln(r, test) := r.reference_range.high * test.units[lower(r.unit)] if {
-	is_number(r.reference_range.high)
+# The upper limit of normal the result carries, else the spec's; null when it cannot be
+# read, "invalid" when it contradicts itself. reference_range is FHIR's
+# Observation.referenceRange: {"high", "low"?, "unit"?}, high in its own `unit` (absent: the
+# result's unit), converted into the test's unit as a value is (a unit that does not
+# convert: null); not an object, a high <= 0, a low above the high or a converted high
+# outside the lab's plausible range or the spec's uln_plausible: "invalid"; a high that is not a number: null; no range
+# or no high: the spec's ULN.
+_result_uln(r, test) := test.uln if {
+	object.get(r, "reference_range", null) == null
+} else := "invalid" if {
+	not is_object(r.reference_range)
+} else := test.uln if {
+	object.get(r.reference_range, "high", null) == null
 } else := null if {
-	object.get(r, ["reference_range", "high"], null) != null
-} else := test.uln
+	not is_number(r.reference_range.high)
+} else := "invalid" if {
+	r.reference_range.high <= 0
+} else := "invalid" if {
+	is_number(object.get(r.reference_range, "low", null))
+	r.reference_range.low > r.reference_range.high
+} else := _plausible_uln(r.reference_range.high * _range_factor(r, test), test) if {
+	_range_factor(r, test)
+} else := null
+
+_range_factor(r, test) := test.units[lower(r.reference_range.unit)] if {
+	is_string(r.reference_range.unit)
+} else := test.units[lower(r.unit)] if {
+	object.get(r.reference_range, "unit", null) == null
+	is_string(r.unit)
+}
+
+_plausible_uln(x, test) := x if {
+	_plausible(x, test.plausible)
+	_plausible(x, test.uln_plausible)
+} else := "invalid"
 
 _lab_compare_pick(pick, test, ref) := "unmet" if {
 	pick.state == "none"

@@ -121,6 +121,7 @@ status["prior_tki"] := lib.history(
 		"results": {"completed", "failed", "inadequate_response", "intolerant", "ongoing"},
 	},
 	object.get(input, "date_of_service", null),
+	birth_day,
 )
 
 status["tki_intolerance"] := lib.history(
@@ -128,6 +129,7 @@ status["tki_intolerance"] := lib.history(
 	value_sets.tyrosine_kinase_inhibitors,
 	{"any_agent": false, "each_agent": false, "min_days": null, "n": 1, "results": {"intolerant"}},
 	object.get(input, "date_of_service", null),
+	birth_day,
 )
 
 status["tki_resistance_without_mutations"] := lib.all_of([status.tki_resistance, status.mutations_negative])
@@ -137,6 +139,7 @@ status["tki_resistance"] := lib.history(
 	value_sets.tyrosine_kinase_inhibitors,
 	{"any_agent": false, "each_agent": false, "min_days": null, "n": 1, "results": {"failed"}},
 	object.get(input, "date_of_service", null),
+	birth_day,
 )
 
 status["hsct_without_mutations"] := lib.all_of([status.prior_hsct, status.mutations_negative])
@@ -146,6 +149,7 @@ status["prior_hsct"] := lib.procedure(
 	{"hematopoieticstemcelltransplant", "hsct"},
 	null,
 	object.get(input, "date_of_service", null),
+	birth_day,
 )
 
 status["mutations_negative"] := lib.all_of([status.no_t315i, status.no_g250e, status.no_v299l, status.no_f317l])
@@ -179,12 +183,14 @@ status["cml_response"] := lib.all_of([
 status["six_months_on_bosutinib"] := lib.treatment_duration(
 	facts["treatment.start_date"],
 	object.get(input, "date_of_service", null),
+	birth_day,
 	{"comparison": ">=", "months": 6},
 )
 
 status["bcr_abl1_at_most_10_percent"] := lib.lab_result(
 	facts.labs,
 	object.get(input, "date_of_service", null),
+	birth_day,
 	null,
 	{"comparison": "<=", "names": {"bcrabl1is"}, "value": 10},
 	{"%": 1, "1": 100},
@@ -195,6 +201,7 @@ status["cml_after_hsct"] := lib.all_of([status.prior_hsct, status.no_toxicity_or
 status["cml_under_six_months"] := lib.treatment_duration(
 	facts["treatment.start_date"],
 	object.get(input, "date_of_service", null),
+	birth_day,
 	{"comparison": "<", "months": 6},
 )
 

@@ -419,7 +419,13 @@ status["ldl_190_before_lipid_lowering"] := lib.documented(
 	lib.lab_result(
 		facts.labs,
 		object.get(input, "date_of_service", null),
-		lib.therapy_start(facts.prior_therapies, value_sets.lipid_lowering_therapy),
+		birth_day,
+		lib.therapy_start(
+			facts.prior_therapies,
+			value_sets.lipid_lowering_therapy,
+			object.get(input, "date_of_service", null),
+			birth_day,
+		),
 		{
 			"codes": {"13457-7", "18262-6", "2089-1"},
 			"comparison": ">=",
@@ -450,12 +456,14 @@ status["any_lipid_lowering"] := lib.history(
 		"results": {"completed", "failed", "inadequate_response", "intolerant", "ongoing"},
 	},
 	object.get(input, "date_of_service", null),
+	birth_day,
 )
 
 status["ldl_190_latest"] := lib.documented(
 	lib.lab_result(
 		facts.labs,
 		object.get(input, "date_of_service", null),
+		birth_day,
 		null,
 		{
 			"codes": {"13457-7", "18262-6", "2089-1"},
@@ -484,6 +492,7 @@ status["dlcn_score_over_5"] := lib.documented(
 	lib.lab_result(
 		facts.labs,
 		object.get(input, "date_of_service", null),
+		birth_day,
 		null,
 		{
 			"comparison": ">",
@@ -538,13 +547,20 @@ status["high_intensity_statin_trial"] := lib.history(
 		"results": {"completed", "failed", "inadequate_response", "intolerant", "ongoing"},
 	},
 	object.get(input, "date_of_service", null),
+	birth_day,
 )
 
 status["ldl_70_after_statin"] := lib.documented(
 	lib.lab_result(
 		facts.labs,
 		object.get(input, "date_of_service", null),
-		lib.therapy_start(facts.prior_therapies, value_sets.high_intensity_statins),
+		birth_day,
+		lib.therapy_start(
+			facts.prior_therapies,
+			value_sets.high_intensity_statins,
+			object.get(input, "date_of_service", null),
+			birth_day,
+		),
 		{
 			"after_days": 56,
 			"codes": {"13457-7", "18262-6", "2089-1"},
@@ -581,6 +597,7 @@ status["intolerant_of_both"] := lib.history(
 	value_sets.atorvastatin_and_rosuvastatin,
 	{"any_agent": false, "each_agent": true, "min_days": null, "n": 1, "results": {"intolerant"}},
 	object.get(input, "date_of_service", null),
+	birth_day,
 )
 
 status["symptoms_resolved"] := lib.documented(
@@ -630,15 +647,19 @@ status["high_intensity_statin_or_combination_trial"] := lib.history(
 		"results": {"completed", "failed", "inadequate_response", "intolerant", "ongoing"},
 	},
 	object.get(input, "date_of_service", null),
+	birth_day,
 )
 
 status["ldl_55_after_statin"] := lib.documented(
 	lib.lab_result(
 		facts.labs,
 		object.get(input, "date_of_service", null),
+		birth_day,
 		lib.therapy_start(
 			facts.prior_therapies,
 			value_sets.high_intensity_statins_or_combinations,
+			object.get(input, "date_of_service", null),
+			birth_day,
 		),
 		{
 			"after_days": 56,
@@ -682,7 +703,13 @@ status["ldl_over_400_before_lipid_lowering"] := lib.documented(
 	lib.lab_result(
 		facts.labs,
 		object.get(input, "date_of_service", null),
-		lib.therapy_start(facts.prior_therapies, value_sets.lipid_lowering_therapy),
+		birth_day,
+		lib.therapy_start(
+			facts.prior_therapies,
+			value_sets.lipid_lowering_therapy,
+			object.get(input, "date_of_service", null),
+			birth_day,
+		),
 		{
 			"codes": {"13457-7", "18262-6", "2089-1"},
 			"comparison": ">",
@@ -704,6 +731,7 @@ status["ldl_over_400_latest"] := lib.documented(
 	lib.lab_result(
 		facts.labs,
 		object.get(input, "date_of_service", null),
+		birth_day,
 		null,
 		{
 			"codes": {"13457-7", "18262-6", "2089-1"},
@@ -725,7 +753,13 @@ status["treated_ldl_300"] := lib.documented(
 	lib.lab_result(
 		facts.labs,
 		object.get(input, "date_of_service", null),
-		lib.therapy_start(facts.prior_therapies, value_sets.lipid_lowering_therapy),
+		birth_day,
+		lib.therapy_start(
+			facts.prior_therapies,
+			value_sets.lipid_lowering_therapy,
+			object.get(input, "date_of_service", null),
+			birth_day,
+		),
 		{
 			"after_days": 0,
 			"codes": {"13457-7", "18262-6", "2089-1"},

@@ -77,6 +77,7 @@ status["failed_tki"] := lib.history(
 	value_sets.tyrosine_kinase_inhibitors,
 	{"any_agent": false, "each_agent": false, "min_days": null, "n": 1, "results": {"failed"}},
 	object.get(input, "date_of_service", null),
+	birth_day,
 )
 
 status["failed_standard_chemotherapy"] := lib.history(
@@ -84,6 +85,7 @@ status["failed_standard_chemotherapy"] := lib.history(
 	value_sets.standard_chemotherapy,
 	{"any_agent": false, "each_agent": false, "min_days": null, "n": 1, "results": {"failed"}},
 	object.get(input, "date_of_service", null),
+	birth_day,
 )
 
 status["no_progression_or_toxicity"] := lib.all_of([status.no_disease_progression, status.no_unacceptable_toxicity])

@@ -68,6 +68,7 @@ status["failed_tki"] := lib.history(
 	value_sets.tyrosine_kinase_inhibitors,
 	{"any_agent": false, "each_agent": false, "min_days": null, "n": 1, "results": {"failed"}},
 	object.get(input, "date_of_service", null),
+	birth_day,
 )
 
 status["failed_standard_chemotherapy"] := lib.history(
@@ -75,6 +76,7 @@ status["failed_standard_chemotherapy"] := lib.history(
 	value_sets.standard_chemotherapy,
 	{"any_agent": false, "each_agent": false, "min_days": null, "n": 1, "results": {"failed"}},
 	object.get(input, "date_of_service", null),
+	birth_day,
 )
 
 status["liver_tests_each_dose"] := lib.attestation(facts["prescriber.attestations.liver_tests_each_dose"])

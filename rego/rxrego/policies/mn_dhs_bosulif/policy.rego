@@ -57,6 +57,7 @@ status["imatinib_trial"] := lib.history(
 		"results": {"completed", "failed", "intolerant", "ongoing"},
 	},
 	object.get(input, "date_of_service", null),
+	birth_day,
 )
 
 status["dasatinib_or_nilotinib_trial"] := lib.history(
@@ -70,6 +71,7 @@ status["dasatinib_or_nilotinib_trial"] := lib.history(
 		"results": {"completed", "failed", "intolerant", "ongoing"},
 	},
 	object.get(input, "date_of_service", null),
+	birth_day,
 )
 
 status["quantity_for_strength"] := lib.all_of([status.quantity_500, status.quantity_100])

@@ -65,7 +65,13 @@ status["pbc_confirmed"] := lib.at_least(
 status["alp_at_least_1_5_uln"] := lib.lab_result(
 	facts.labs,
 	object.get(input, "date_of_service", null),
-	lib.therapy_start(facts.prior_therapies, value_sets.ursodiol),
+	birth_day,
+	lib.therapy_start(
+		facts.prior_therapies,
+		value_sets.ursodiol,
+		object.get(input, "date_of_service", null),
+		birth_day,
+	),
 	{
 		"codes": {"6768-6"},
 		"comparison": ">=",
@@ -105,6 +111,7 @@ status["udca_one_year_trial"] := lib.history(
 		"results": {"failed", "inadequate_response"},
 	},
 	object.get(input, "date_of_service", null),
+	birth_day,
 )
 
 status["udca_dose_appropriate"] := lib.attestation(facts["prescriber.attestations.udca_appropriate_dosage"])
@@ -121,6 +128,7 @@ status["udca_contraindicated"] := lib.documented(
 			"results": {"contraindicated"},
 		},
 		object.get(input, "date_of_service", null),
+		birth_day,
 	),
 	facts.documents,
 	"udca_contraindicated",
@@ -149,6 +157,7 @@ status["alp_below_1_67_uln"] := lib.documented(
 	lib.lab_result(
 		facts.labs,
 		object.get(input, "date_of_service", null),
+		birth_day,
 		null,
 		{
 			"codes": {"6768-6"},
@@ -168,6 +177,7 @@ status["bilirubin_at_most_uln"] := lib.documented(
 	lib.lab_result(
 		facts.labs,
 		object.get(input, "date_of_service", null),
+		birth_day,
 		null,
 		{
 			"codes": {"1975-2"},
@@ -187,6 +197,7 @@ status["alp_down_15_percent"] := lib.documented(
 	lib.lab_result(
 		facts.labs,
 		object.get(input, "date_of_service", null),
+		birth_day,
 		facts["treatment.start_date"],
 		{
 			"change": "percent",

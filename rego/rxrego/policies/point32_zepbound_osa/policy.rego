@@ -77,6 +77,7 @@ status["ahi_at_least_15"] := lib.documented(
 	lib.lab_result(
 		facts.labs,
 		object.get(input, "date_of_service", null),
+		birth_day,
 		null,
 		{
 			"comparison": ">=",
@@ -104,16 +105,22 @@ status["bmi_30"] := lib.bmi(
 		facts["patient.weight"],
 		{"[lb_av]": 0.45359237, "g": 0.001, "kg": 1, "lb": 0.45359237, "lbs": 0.45359237, "mcg": 1e-09, "mg": 1e-06, "ug": 1e-09},
 		[0.2, 700],
+		object.get(input, "date_of_service", null),
+		birth_day,
 	),
 	lib.measurement(
 		facts["patient.height"],
 		{"[in_i]": 0.0254, "cm": 0.01, "in": 0.0254, "m": 1},
 		[0.2, 2.8],
+		object.get(input, "date_of_service", null),
+		birth_day,
 	),
 	lib.measurement(
 		facts["patient.bmi"],
 		{"kg/m2": 1, "kg/m^2": 1, "mg/m2": 1e-06, "mg/m^2": 1e-06},
 		[5, 250],
+		object.get(input, "date_of_service", null),
+		birth_day,
 	),
 	">=",
 	30,
@@ -137,6 +144,7 @@ status["failed_dietary_effort"] := lib.history(
 		"results": {"failed", "inadequate_response"},
 	},
 	object.get(input, "date_of_service", null),
+	birth_day,
 )
 
 status["lifestyle_adjunct"] := lib.concurrent_therapy_required(
@@ -165,6 +173,7 @@ status["cpap_intolerant_or_not_candidate"] := lib.documented(
 			"results": {"contraindicated", "intolerant"},
 		},
 		object.get(input, "date_of_service", null),
+		birth_day,
 	),
 	facts.documents,
 	"cpap_intolerant_or_not_candidate",
@@ -351,6 +360,7 @@ status["early_weight_loss"] := lib.all_of([status.therapy_6_months_or_less, stat
 status["therapy_6_months_or_less"] := lib.treatment_duration(
 	facts["treatment.start_date"],
 	object.get(input, "date_of_service", null),
+	birth_day,
 	{"comparison": "<=", "months": 6},
 )
 
@@ -358,6 +368,7 @@ status["weight_loss_5_percent"] := lib.documented(
 	lib.lab_result(
 		facts.labs,
 		object.get(input, "date_of_service", null),
+		birth_day,
 		facts["treatment.start_date"],
 		{
 			"change": "percent",
@@ -379,6 +390,7 @@ status["later_weight_maintained"] := lib.all_of([status.therapy_over_6_months, s
 status["therapy_over_6_months"] := lib.treatment_duration(
 	facts["treatment.start_date"],
 	object.get(input, "date_of_service", null),
+	birth_day,
 	{"comparison": ">", "months": 6},
 )
 
@@ -386,6 +398,7 @@ status["weight_below_baseline"] := lib.documented(
 	lib.lab_result(
 		facts.labs,
 		object.get(input, "date_of_service", null),
+		birth_day,
 		facts["treatment.start_date"],
 		{
 			"change": "percent",

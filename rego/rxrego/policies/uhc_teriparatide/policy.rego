@@ -749,6 +749,7 @@ status["fracture_on_harmful_drug"] := lib.documented(
 status["very_low_t_score"] := lib.lab_result(
 	facts.labs,
 	object.get(input, "date_of_service", null),
+	birth_day,
 	null,
 	{
 		"comparison": "<",
@@ -772,6 +773,7 @@ status["fall_risk"] := lib.documented(
 status["frax_major_above_30"] := lib.lab_result(
 	facts.labs,
 	object.get(input, "date_of_service", null),
+	birth_day,
 	null,
 	{
 		"comparison": ">",
@@ -785,6 +787,7 @@ status["frax_major_above_30"] := lib.lab_result(
 status["frax_hip_above_4_5"] := lib.lab_result(
 	facts.labs,
 	object.get(input, "date_of_service", null),
+	birth_day,
 	null,
 	{
 		"comparison": ">",
@@ -813,6 +816,7 @@ status["other_therapy"] := lib.history(
 		"results": {"contraindicated", "failed", "inadequate_response", "intolerant"},
 	},
 	object.get(input, "date_of_service", null),
+	birth_day,
 )
 
 status["cumulative_use"] := lib.any_of([status.within_24_months, status.continuing_at_high_risk])
@@ -826,6 +830,7 @@ status["treated_with_pth_analog"] := lib.history(
 	value_sets.parathyroid_hormone_analogs,
 	{"any_agent": false, "each_agent": false, "min_days": null, "n": 1, "results": {"any"}},
 	object.get(input, "date_of_service", null),
+	birth_day,
 )
 
 status["remains_high_risk"] := lib.attestation(facts["prescriber.attestations.remains_or_returned_high_fracture_risk"])

@@ -118,6 +118,7 @@ status["adult"] := lib.age(facts["patient.birth_date"], service_date, 18, null)
 status["iga_3_or_4"] := lib.lab_result(
 	facts.labs,
 	object.get(input, "date_of_service", null),
+	birth_day,
 	null,
 	{
 		"comparison": ">=",
@@ -160,6 +161,7 @@ status["corticosteroid_failed_one_month"] := lib.documented(
 			"results": {"failed", "inadequate_response"},
 		},
 		object.get(input, "date_of_service", null),
+		birth_day,
 	),
 	facts.documents,
 	"corticosteroid_failed_one_month",
@@ -183,6 +185,7 @@ status["corticosteroid_failed_any_length"] := lib.documented(
 			"results": {"failed", "inadequate_response"},
 		},
 		object.get(input, "date_of_service", null),
+		birth_day,
 	),
 	facts.documents,
 	"corticosteroid_failed_any_length",
@@ -208,6 +211,7 @@ status["calcineurin_inhibitor_failed_six_weeks"] := lib.documented(
 			"results": {"failed", "inadequate_response"},
 		},
 		object.get(input, "date_of_service", null),
+		birth_day,
 	),
 	facts.documents,
 	"calcineurin_inhibitor_failed_six_weeks",
@@ -231,6 +235,7 @@ status["calcineurin_inhibitor_failed_any_length"] := lib.documented(
 			"results": {"failed", "inadequate_response"},
 		},
 		object.get(input, "date_of_service", null),
+		birth_day,
 	),
 	facts.documents,
 	"calcineurin_inhibitor_failed_any_length",
@@ -251,6 +256,7 @@ status["oral_dmard_failed"] := lib.documented(
 			"results": {"failed", "inadequate_response"},
 		},
 		object.get(input, "date_of_service", null),
+		birth_day,
 	),
 	facts.documents,
 	"oral_dmard_failed",
@@ -267,6 +273,7 @@ status["no_parasitic_infection"] := lib.clinical_status(facts["clinical_status.p
 status["bsa_reduced"] := lib.lab_result(
 	facts.labs,
 	object.get(input, "date_of_service", null),
+	birth_day,
 	facts["treatment.start_date"],
 	{
 		"change": "absolute",
@@ -283,6 +290,7 @@ status["pruritus_and_flares_reduced"] := lib.clinical_status(facts["clinical_sta
 status["iga_improved_two_points"] := lib.lab_result(
 	facts.labs,
 	object.get(input, "date_of_service", null),
+	birth_day,
 	facts["treatment.start_date"],
 	{
 		"change": "absolute",

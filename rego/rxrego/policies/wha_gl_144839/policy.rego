@@ -50,6 +50,7 @@ status["imatinib_step"] := lib.history(
 		"results": {"contraindicated", "failed", "intolerant"},
 	},
 	object.get(input, "date_of_service", null),
+	birth_day,
 )
 
 status["no_progression"] := lib.clinical_status(facts["clinical_status.disease_progression"], false)

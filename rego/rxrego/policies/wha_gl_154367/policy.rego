@@ -209,6 +209,7 @@ status["generic_mifepristone_tried"] := lib.history(
 		"results": {"completed", "failed", "inadequate_response", "intolerant", "ongoing"},
 	},
 	object.get(input, "date_of_service", null),
+	birth_day,
 )
 
 status["endocrinologist"] := lib.prescribed_by(

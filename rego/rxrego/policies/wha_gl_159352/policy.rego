@@ -83,6 +83,7 @@ status["dasatinib_step"] := lib.history(
 		"results": {"contraindicated", "failed", "intolerant"},
 	},
 	object.get(input, "date_of_service", null),
+	birth_day,
 )
 
 status["imatinib_step"] := lib.history(
@@ -96,6 +97,7 @@ status["imatinib_step"] := lib.history(
 		"results": {"contraindicated", "failed", "intolerant"},
 	},
 	object.get(input, "date_of_service", null),
+	birth_day,
 )
 
 status["phase_requirements"] := lib.any_of([status.accelerated_or_blast_phase, status.chronic_phase_branch])

@@ -58,6 +58,7 @@ status["corticosteroids_or_immunoglobulins"] := lib.history(
 		"results": {"failed", "inadequate_response", "intolerant"},
 	},
 	object.get(input, "date_of_service", null),
+	birth_day,
 )
 
 status["splenectomy"] := lib.procedure(
@@ -65,11 +66,13 @@ status["splenectomy"] := lib.procedure(
 	{"splenectomy"},
 	null,
 	object.get(input, "date_of_service", null),
+	birth_day,
 )
 
 status["baseline_platelets"] := lib.lab_result(
 	facts.labs,
 	object.get(input, "date_of_service", null),
+	birth_day,
 	facts["treatment.start_date"],
 	{
 		"codes": {"26515-7", "777-3"},
@@ -88,6 +91,8 @@ status["dose_limit"] := lib.dose(
 		facts["patient.weight"],
 		{"[lb_av]": 0.45359237, "g": 0.001, "kg": 1, "lb": 0.45359237, "lbs": 0.45359237, "mcg": 1e-09, "mg": 1e-06, "ug": 1e-09},
 		[0.2, 700],
+		object.get(input, "date_of_service", null),
+		birth_day,
 	),
 	null,
 	{"basis": "kg", "max": 10, "period": "week", "units": {"[lb_av]": 453592370, "g": 1000000, "kg": 1000000000, "lb": 453592370, "lbs": 453592370, "mcg": 1, "mg": 1000, "ug": 1}},
@@ -98,6 +103,7 @@ status["platelets_maintained"] := lib.all_of([status.platelets_at_least_50, stat
 status["platelets_at_least_50"] := lib.lab_result(
 	facts.labs,
 	object.get(input, "date_of_service", null),
+	birth_day,
 	null,
 	{
 		"codes": {"26515-7", "777-3"},
@@ -112,6 +118,7 @@ status["platelets_at_least_50"] := lib.lab_result(
 status["platelets_at_most_200"] := lib.lab_result(
 	facts.labs,
 	object.get(input, "date_of_service", null),
+	birth_day,
 	null,
 	{
 		"codes": {"26515-7", "777-3"},

@@ -104,6 +104,40 @@ date_parts(s) := [y, m, d] if {
 
 valid_date(s) if date_parts(s)
 
+# observed_day(s): the calendar day an observation's date names (docs/semantics.md, "Dated
+# facts"): a date YYYY-MM-DD, or a date with a time (FHIR dateTime, ISO 8601:
+# 2026-11-02T10:00:00Z, 2026-11-02T23:30:00-05:00, 2026-11-02T10:00), whose day is read as
+# written, never shifted to another time zone; the time and offset are checked for form
+# only. Undefined for anything else (a partial date, an impossible time).
+observed_day(s) := s if {
+	valid_date(s)
+} else := substring(s, 0, 10) if {
+	is_string(s)
+	regex.match(_date_time, s)
+	valid_date(substring(s, 0, 10))
+}
+
+# A date, "T", a time (hh:mm, seconds and their fraction optional), an optional UTC offset.
+_date_time := concat("", [
+	`^[0-9]{4}-[0-9]{2}-[0-9]{2}`,
+	`T([01][0-9]|2[0-3]):[0-5][0-9](:([0-5][0-9]|60)(\.[0-9]{1,9})?)?`,
+	`(Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00))?$`,
+])
+
+# birth_day(request): the patient's birth date when it is a valid date on or before the date
+# of service, else "" (before every date: no fact is then before the birth).
+birth_day(request) := request.patient.birth_date if {
+	valid_date(request.patient.birth_date)
+	request.patient.birth_date <= request.date_of_service
+} else := ""
+
+# in_life(day, on, born): a date YYYY-MM-DD neither after the date of service `on` nor before
+# the birth date `born` (""). A dated fact outside that span contradicts the request.
+in_life(day, on, born) if {
+	day <= on
+	born <= day
+}
+
 # add_months("2026-11-30", 3) == "2027-02-28": calendar months, clamped to the month's end.
 # Go's AddDate normalises a date past a month's end into the next month, so the day is added
 # to the first of the target month and capped at that month's last day (the first of the

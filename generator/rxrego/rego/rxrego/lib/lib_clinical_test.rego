@@ -42,20 +42,31 @@ test_quantity_invalid if {
 
 _kg := {"kg": 1, "g": 0.001, "[lb_av]": 0.45359237}
 
+_measured(given) := lib.measurement(given, _kg, [0.2, 700], _on, "")
+
 _weight(value, unit) := _p({"value": value, "unit": unit, "date": "2026-06-01"})
 
 test_measurement if {
-	lib.measurement(_weight(70, "kg"), _kg, [0.2, 700]) == {"state": "present", "value": 70}
-	lib.measurement(_weight(70000, "g"), _kg, [0.2, 700]) == {"state": "present", "value": 70}
-	lib.measurement(_p({"value": 70, "unit": "KG"}), _kg, [0.2, 700]) == {"state": "present", "value": 70}
-	lib.measurement(_absent, _kg, [0.2, 700]) == {"state": "absent"}
-	lib.measurement(_weight(70, "stone"), _kg, [0.2, 700]) == {"state": "unknown"}
-	lib.measurement(_weight("70", "kg"), _kg, [0.2, 700]) == {"state": "unknown"}
-	lib.measurement(_p({"value": 70, "unit": 1}), _kg, [0.2, 700]) == {"state": "unknown"}
-	lib.measurement(_weight(7000, "kg"), _kg, [0.2, 700]) == {"state": "invalid"}
-	lib.measurement(_p(70), _kg, [0.2, 700]) == {"state": "invalid"}
-	lib.measurement({"state": "invalid"}, _kg, [0.2, 700]) == {"state": "invalid"}
-	lib.measurement(_p({"value": 70, "unit": "kg", "date": "2026-02-30"}), _kg, [0.2, 700]) == {"state": "invalid"}
+	_measured(_weight(70, "kg")) == {"state": "present", "value": 70}
+	_measured(_weight(70000, "g")) == {"state": "present", "value": 70}
+	_measured(_p({"value": 70, "unit": "KG"})) == {"state": "present", "value": 70}
+	_measured(_absent) == {"state": "absent"}
+	_measured(_weight(70, "stone")) == {"state": "unknown"}
+	_measured(_weight("70", "kg")) == {"state": "unknown"}
+	_measured(_p({"value": 70, "unit": 1})) == {"state": "unknown"}
+	_measured(_weight(7000, "kg")) == {"state": "invalid"}
+	_measured(_p(70)) == {"state": "invalid"}
+	_measured({"state": "invalid"}) == {"state": "invalid"}
+	_measured(_p({"value": 70, "unit": "kg", "date": "2026-02-30"})) == {"state": "invalid"}
+}
+
+_dated_weight(date) := _p({"value": 12, "unit": "kg", "date": date})
+
+test_measurement_dated_within_the_patients_life if {
+	lib.measurement(_dated_weight("2026-06-15"), _kg, [0.2, 700], _on, "2024-01-01") == {"state": "present", "value": 12}
+	_measured(_dated_weight("2026-06-01T09:30:00+02:00")) == {"state": "present", "value": 12}
+	lib.measurement(_dated_weight("1950-01-01"), _kg, [0.2, 700], _on, "2024-01-01") == {"state": "invalid"}
+	_measured(_dated_weight("2026-06-16")) == {"state": "invalid"}
 }
 
 test_compared if {
@@ -162,109 +173,125 @@ _tki_set := {"agents": {"imatinib", "dasatinib"}, "classes": {"tyrosine_kinase_i
 _failed := {"results": {"failed"}, "n": 1, "each_agent": false, "min_days": null, "any_agent": false}
 
 test_history if {
-	lib.history(_p([{"agent": "Imatinib", "result": "failed"}]), _tki_set, _failed, _on) == "met"
+	lib.history(_p([{"agent": "Imatinib", "result": "failed"}]), _tki_set, _failed, _on, "") == "met"
 	by_class := {"agent": "nilotinib", "class": "tyrosine_kinase_inhibitor", "result": "failed"}
-	lib.history(_p([by_class]), _tki_set, _failed, _on) == "met"
-	lib.history(_p([{"agent": "imatinib", "result": "intolerant"}]), _tki_set, _failed, _on) == "unmet"
-	lib.history(_p([{"agent": "prednisone", "result": "failed"}]), _tki_set, _failed, _on) == "unmet"
-	lib.history(_p([]), _tki_set, _failed, _on) == "unmet"
+	lib.history(_p([by_class]), _tki_set, _failed, _on, "") == "met"
+	lib.history(_p([{"agent": "imatinib", "result": "intolerant"}]), _tki_set, _failed, _on, "") == "unmet"
+	lib.history(_p([{"agent": "prednisone", "result": "failed"}]), _tki_set, _failed, _on, "") == "unmet"
+	lib.history(_p([]), _tki_set, _failed, _on, "") == "unmet"
 
 	# a result not known could still count
-	lib.history(_p([{"agent": "imatinib"}]), _tki_set, _failed, _on) == "unknown"
-	lib.history(_p([{"agent": "imatinib", "result": null}]), _tki_set, _failed, _on) == "unknown"
-	lib.history(_absent, _tki_set, _failed, _on) == "unknown"
+	lib.history(_p([{"agent": "imatinib"}]), _tki_set, _failed, _on, "") == "unknown"
+	lib.history(_p([{"agent": "imatinib", "result": null}]), _tki_set, _failed, _on, "") == "unknown"
+	lib.history(_absent, _tki_set, _failed, _on, "") == "unknown"
 
 	# two distinct agents
 	two := object.union(_failed, {"n": 2})
 	imatinib := {"agent": "imatinib", "result": "failed"}
-	lib.history(_p([imatinib, {"agent": "IMATINIB", "result": "failed"}]), _tki_set, two, _on) == "unmet"
-	lib.history(_p([imatinib, {"agent": "dasatinib", "result": "failed"}]), _tki_set, two, _on) == "met"
+	lib.history(_p([imatinib, {"agent": "IMATINIB", "result": "failed"}]), _tki_set, two, _on, "") == "unmet"
+	lib.history(_p([imatinib, {"agent": "dasatinib", "result": "failed"}]), _tki_set, two, _on, "") == "met"
 }
 
 test_history_invalid if {
-	lib.history(_p({"agent": "imatinib"}), _tki_set, _failed, _on) == "invalid"
-	lib.history({"state": "invalid"}, _tki_set, _failed, _on) == "invalid"
-	lib.history(_p([{"agent": 1, "result": "failed"}]), _tki_set, _failed, _on) == "invalid"
-	lib.history(_p(["imatinib"]), _tki_set, _failed, _on) == "invalid"
-	lib.history(_p([{"agent": "imatinib", "class": 1, "result": "failed"}]), _tki_set, _failed, _on) == "invalid"
-	lib.history(_p([{"agent": "imatinib", "result": true}]), _tki_set, _failed, _on) == "invalid"
+	lib.history(_p({"agent": "imatinib"}), _tki_set, _failed, _on, "") == "invalid"
+	lib.history({"state": "invalid"}, _tki_set, _failed, _on, "") == "invalid"
+	lib.history(_p([{"agent": 1, "result": "failed"}]), _tki_set, _failed, _on, "") == "invalid"
+	lib.history(_p(["imatinib"]), _tki_set, _failed, _on, "") == "invalid"
+	lib.history(_p([{"agent": "imatinib", "class": 1, "result": "failed"}]), _tki_set, _failed, _on, "") == "invalid"
+	lib.history(_p([{"agent": "imatinib", "result": true}]), _tki_set, _failed, _on, "") == "invalid"
 	no_such_day := {"agent": "imatinib", "result": "failed", "start_date": "2026-02-30"}
-	lib.history(_p([no_such_day]), _tki_set, _failed, _on) == "invalid"
+	lib.history(_p([no_such_day]), _tki_set, _failed, _on, "") == "invalid"
 	backwards := {"agent": "imatinib", "result": "failed", "start_date": "2026-03-01", "end_date": "2026-01-01"}
-	lib.history(_p([backwards]), _tki_set, _failed, _on) == "invalid"
+	lib.history(_p([backwards]), _tki_set, _failed, _on, "") == "invalid"
 	no_such_end := {"agent": "imatinib", "result": "failed", "end_date": "2026-02-30"}
-	lib.history(_p([no_such_end]), _tki_set, _failed, _on) == "invalid"
+	lib.history(_p([no_such_end]), _tki_set, _failed, _on, "") == "invalid"
 
 	# dated entries are read as undated ones are: an end date alone is well formed
 	ended := {"agent": "imatinib", "result": "failed", "end_date": "2026-01-01"}
-	lib.history(_p([ended]), _tki_set, _failed, _on) == "met"
+	lib.history(_p([ended]), _tki_set, _failed, _on, "") == "met"
 
 	# a malformed entry beside one that counts does not matter
-	lib.history(_p([{"agent": "imatinib", "result": "failed"}, {"agent": 1}]), _tki_set, _failed, _on) == "met"
+	lib.history(_p([{"agent": "imatinib", "result": "failed"}, {"agent": 1}]), _tki_set, _failed, _on, "") == "met"
+}
+
+# A trial dated after the date of service, or before the birth, contradicts the request.
+test_history_dated_outside_the_patients_life if {
+	future := {"agent": "imatinib", "result": "failed", "start_date": "2027-03-01", "end_date": "2027-06-01"}
+	lib.history(_p([future]), _tki_set, _failed, _on, "") == "invalid"
+	ends_later := {"agent": "imatinib", "result": "failed", "start_date": "2026-01-01", "end_date": "2026-06-16"}
+	lib.history(_p([ends_later]), _tki_set, _failed, _on, "") == "invalid"
+	on_the_day := {"agent": "imatinib", "result": "failed", "start_date": "2026-01-01", "end_date": "2026-06-15"}
+	lib.history(_p([on_the_day]), _tki_set, _failed, _on, "") == "met"
+	unborn := {"agent": "imatinib", "result": "failed", "start_date": "2019-01-01"}
+	lib.history(_p([unborn]), _tki_set, _failed, _on, "2020-01-01") == "invalid"
+	lib.history(_p([unborn]), _tki_set, _failed, _on, "2019-01-01") == "met"
+	ended_unborn := {"agent": "imatinib", "result": "failed", "end_date": "2019-01-01"}
+	lib.history(_p([ended_unborn]), _tki_set, _failed, _on, "2020-01-01") == "invalid"
 }
 
 test_history_each_agent if {
 	each := object.union(_failed, {"each_agent": true})
 	both := [{"agent": "imatinib", "result": "failed"}, {"agent": "dasatinib", "result": "failed"}]
-	lib.history(_p(both), _tki_set, each, _on) == "met"
-	lib.history(_p([{"agent": "imatinib", "result": "failed"}]), _tki_set, each, _on) == "unmet"
-	lib.history(_p([{"agent": "imatinib", "result": "failed"}, {"agent": "dasatinib"}]), _tki_set, each, _on) == "unknown"
+	lib.history(_p(both), _tki_set, each, _on, "") == "met"
+	lib.history(_p([{"agent": "imatinib", "result": "failed"}]), _tki_set, each, _on, "") == "unmet"
+	one_unknown := [{"agent": "imatinib", "result": "failed"}, {"agent": "dasatinib"}]
+	lib.history(_p(one_unknown), _tki_set, each, _on, "") == "unknown"
 
 	# each agent by name: a class does not stand in for one
 	by_class := {"agent": "nilotinib", "class": "tyrosine_kinase_inhibitor", "result": "failed"}
-	lib.history(_p([{"agent": "imatinib", "result": "failed"}, by_class]), _tki_set, each, _on) == "unmet"
+	lib.history(_p([{"agent": "imatinib", "result": "failed"}, by_class]), _tki_set, each, _on, "") == "unmet"
 }
 
 test_history_any_agent_any_result if {
 	anything := {"results": {"any"}, "n": 1, "each_agent": false, "min_days": null, "any_agent": true}
 	no_set := {"agents": set(), "classes": set()}
-	lib.history(_p([{"agent": "prednisone", "result": "completed"}]), no_set, anything, _on) == "met"
-	lib.history(_p([{"agent": "prednisone"}]), no_set, anything, _on) == "met"
-	lib.history(_p([]), no_set, anything, _on) == "unmet"
+	lib.history(_p([{"agent": "prednisone", "result": "completed"}]), no_set, anything, _on, "") == "met"
+	lib.history(_p([{"agent": "prednisone"}]), no_set, anything, _on, "") == "met"
+	lib.history(_p([]), no_set, anything, _on, "") == "unmet"
 	any_failed := object.union(_failed, {"any_agent": true})
-	lib.history(_p([{"agent": "prednisone", "result": "failed"}]), no_set, any_failed, _on) == "met"
+	lib.history(_p([{"agent": "prednisone", "result": "failed"}]), no_set, any_failed, _on, "") == "met"
 }
 
 _trial(start, end) := {"agent": "imatinib", "result": "failed", "start_date": start, "end_date": end}
 
 test_history_trial_length if {
 	long := object.union(_failed, {"min_days": 56})
-	lib.history(_p([_trial("2026-01-01", "2026-03-01")]), _tki_set, long, _on) == "met"
-	lib.history(_p([_trial("2026-01-01", "2026-01-20")]), _tki_set, long, _on) == "unmet"
+	lib.history(_p([_trial("2026-01-01", "2026-03-01")]), _tki_set, long, _on, "") == "met"
+	lib.history(_p([_trial("2026-01-01", "2026-01-20")]), _tki_set, long, _on, "") == "unmet"
 
 	# ongoing: to the date of service
 	ongoing := {"agent": "imatinib", "result": "failed", "start_date": "2026-04-01"}
-	lib.history(_p([ongoing]), _tki_set, long, _on) == "met"
-	lib.history(_p([object.union(ongoing, {"end_date": null})]), _tki_set, long, _on) == "met"
+	lib.history(_p([ongoing]), _tki_set, long, _on, "") == "met"
+	lib.history(_p([object.union(ongoing, {"end_date": null})]), _tki_set, long, _on, "") == "met"
 	too_short := {"agent": "imatinib", "result": "failed", "start_date": "2026-06-01"}
-	lib.history(_p([too_short]), _tki_set, long, _on) == "unmet"
+	lib.history(_p([too_short]), _tki_set, long, _on, "") == "unmet"
 
 	# a trial whose start or result is not known could be long enough
-	lib.history(_p([{"agent": "imatinib", "result": "failed"}]), _tki_set, long, _on) == "unknown"
-	lib.history(_p([{"agent": "imatinib", "start_date": "2026-06-01"}]), _tki_set, long, _on) == "unknown"
+	lib.history(_p([{"agent": "imatinib", "result": "failed"}]), _tki_set, long, _on, "") == "unknown"
+	lib.history(_p([{"agent": "imatinib", "start_date": "2026-06-01"}]), _tki_set, long, _on, "") == "unknown"
 
 	# a contraindicated agent was never taken
 	never := object.union(long, {"results": {"contraindicated"}})
-	lib.history(_p([{"agent": "imatinib", "result": "contraindicated"}]), _tki_set, never, _on) == "met"
+	lib.history(_p([{"agent": "imatinib", "result": "contraindicated"}]), _tki_set, never, _on, "") == "met"
 }
 
 test_history_trial_length_in_months if {
 	month := object.union(_failed, {"min_months": 1})
 
 	# a calendar month from the start, the day clamped to a shorter month's end
-	lib.history(_p([_trial("2026-01-05", "2026-02-05")]), _tki_set, month, _on) == "met"
-	lib.history(_p([_trial("2026-01-05", "2026-02-04")]), _tki_set, month, _on) == "unmet"
-	lib.history(_p([_trial("2026-01-31", "2026-02-28")]), _tki_set, month, _on) == "met"
-	lib.history(_p([_trial("2026-01-31", "2026-02-27")]), _tki_set, month, _on) == "unmet"
+	lib.history(_p([_trial("2026-01-05", "2026-02-05")]), _tki_set, month, _on, "") == "met"
+	lib.history(_p([_trial("2026-01-05", "2026-02-04")]), _tki_set, month, _on, "") == "unmet"
+	lib.history(_p([_trial("2026-01-31", "2026-02-28")]), _tki_set, month, _on, "") == "met"
+	lib.history(_p([_trial("2026-01-31", "2026-02-27")]), _tki_set, month, _on, "") == "unmet"
 
 	# ongoing: to the date of service (2026-06-15)
 	from_may_15 := {"agent": "imatinib", "result": "failed", "start_date": "2026-05-15"}
-	lib.history(_p([from_may_15]), _tki_set, month, _on) == "met"
+	lib.history(_p([from_may_15]), _tki_set, month, _on, "") == "met"
 	from_may_16 := {"agent": "imatinib", "result": "failed", "start_date": "2026-05-16"}
-	lib.history(_p([from_may_16]), _tki_set, month, _on) == "unmet"
+	lib.history(_p([from_may_16]), _tki_set, month, _on, "") == "unmet"
 
 	# a start not known could be long enough
-	lib.history(_p([{"agent": "imatinib", "result": "failed"}]), _tki_set, month, _on) == "unknown"
+	lib.history(_p([{"agent": "imatinib", "result": "failed"}]), _tki_set, month, _on, "") == "unknown"
 }
 
 # --- months of the requested therapy received -------------------------------------------------
@@ -304,24 +331,29 @@ test_concurrent_therapy_required if {
 _splenectomy := {"splenectomy"}
 
 test_procedure if {
-	lib.procedure(_p([{"name": "Splenectomy"}]), _splenectomy, null, _on) == "met"
-	lib.procedure(_p([{"name": "splenectomy", "date": "2026-01-01"}]), _splenectomy, 365, _on) == "met"
-	lib.procedure(_p([{"name": "splenectomy", "date": "2024-01-01"}]), _splenectomy, 365, _on) == "unmet"
-	lib.procedure(_p([{"name": "splenectomy", "date": "2026-07-01"}]), _splenectomy, 365, _on) == "unmet"
-	lib.procedure(_p([{"name": "appendectomy", "date": "2026-01-01"}]), _splenectomy, 365, _on) == "unmet"
-	lib.procedure(_p([]), _splenectomy, null, _on) == "unmet"
+	lib.procedure(_p([{"name": "Splenectomy"}]), _splenectomy, null, _on, "") == "met"
+	lib.procedure(_p([{"name": "splenectomy", "date": "2026-01-01"}]), _splenectomy, 365, _on, "") == "met"
+	lib.procedure(_p([{"name": "splenectomy", "date": "2024-01-01"}]), _splenectomy, 365, _on, "") == "unmet"
+	lib.procedure(_p([{"name": "appendectomy", "date": "2026-01-01"}]), _splenectomy, 365, _on, "") == "unmet"
+	lib.procedure(_p([]), _splenectomy, null, _on, "") == "unmet"
 
 	# undated, when the date matters
-	lib.procedure(_p([{"name": "splenectomy"}]), _splenectomy, 365, _on) == "unknown"
-	lib.procedure(_absent, _splenectomy, null, _on) == "unknown"
+	lib.procedure(_p([{"name": "splenectomy"}]), _splenectomy, 365, _on, "") == "unknown"
+	lib.procedure(_absent, _splenectomy, null, _on, "") == "unknown"
 }
 
 test_procedure_invalid if {
-	lib.procedure({"state": "invalid"}, _splenectomy, null, _on) == "invalid"
-	lib.procedure(_p({"name": "splenectomy"}), _splenectomy, null, _on) == "invalid"
-	lib.procedure(_p([{"name": 1}]), _splenectomy, null, _on) == "invalid"
-	lib.procedure(_p(["splenectomy"]), _splenectomy, null, _on) == "invalid"
-	lib.procedure(_p([{"name": "splenectomy", "date": "2026-02-30"}]), _splenectomy, 365, _on) == "invalid"
+	lib.procedure({"state": "invalid"}, _splenectomy, null, _on, "") == "invalid"
+	lib.procedure(_p({"name": "splenectomy"}), _splenectomy, null, _on, "") == "invalid"
+	lib.procedure(_p([{"name": 1}]), _splenectomy, null, _on, "") == "invalid"
+	lib.procedure(_p(["splenectomy"]), _splenectomy, null, _on, "") == "invalid"
+	lib.procedure(_p([{"name": "splenectomy", "date": "2026-02-30"}]), _splenectomy, 365, _on, "") == "invalid"
+
+	# dated after the date of service or before the birth: the request contradicts itself
+	lib.procedure(_p([{"name": "splenectomy", "date": "2026-07-01"}]), _splenectomy, 365, _on, "") == "invalid"
+	lib.procedure(_p([{"name": "splenectomy", "date": "2026-07-01"}]), _splenectomy, null, _on, "") == "invalid"
+	lib.procedure(_p([{"name": "splenectomy", "date": "2019-12-31"}]), _splenectomy, null, _on, "2020-01-01") == "invalid"
+	lib.procedure(_p([{"name": "splenectomy", "date": "2020-01-01"}]), _splenectomy, null, _on, "2020-01-01") == "met"
 }
 
 # --- who prescribes ------------------------------------------------------------------------

@@ -20,6 +20,7 @@ _count(value, unit, date) := {"name": "Platelets", "value": value, "unit": unit,
 _platelet_status(results) := lib.lab_result(
 	{"state": "present", "value": results},
 	"2026-06-15",
+	"",
 	null,
 	{"names": {"platelets"}, "codes": {"777-3"}, "comparison": "<", "value": 30},
 	{"10*3/ul": 1, "/ul": 0.001, "10*9/l": 1},
@@ -47,9 +48,9 @@ test_lab_latest_result if {
 }
 
 test_lab_absent_or_not_a_list if {
-	lib.lab_result({"state": "absent"}, _dos, null, _platelets, _factors) == "unknown"
-	lib.lab_result({"state": "invalid"}, _dos, null, _platelets, _factors) == "invalid"
-	lib.lab_result(_results({"platelets": 20}), _dos, null, _platelets, _factors) == "invalid"
+	lib.lab_result({"state": "absent"}, _dos, "", null, _platelets, _factors) == "unknown"
+	lib.lab_result({"state": "invalid"}, _dos, "", null, _platelets, _factors) == "invalid"
+	lib.lab_result(_results({"platelets": 20}), _dos, "", null, _platelets, _factors) == "invalid"
 }
 
 test_lab_found_by_loinc_code_or_name if {
@@ -62,7 +63,7 @@ test_lab_found_by_loinc_code_or_name if {
 
 	# a spec without codes reads results by name, codes or not
 	by_name := object.remove(_platelets, ["codes"])
-	lib.lab_result(_results([other]), _dos, null, by_name, _factors) == "met"
+	lib.lab_result(_results([other]), _dos, "", null, by_name, _factors) == "met"
 
 	# no result of this lab
 	hemoglobin := {"name": "hemoglobin", "value": 9, "unit": "g/dL", "date": "2026-06-01"}
@@ -79,8 +80,37 @@ test_lab_the_newest_day_decides if {
 	# every result on the newest day must compare
 	_platelet_status([_count(20, "10*3/uL", "2026-06-01"), newer_high]) == "unmet"
 
-	# results after the date of service are not read
-	_platelet_status([older_low, _count(40, "10*3/uL", "2026-07-01")]) == "met"
+	# a result dated after the date of service contradicts the request: never passed over
+	_platelet_status([older_low, _count(40, "10*3/uL", "2026-07-01")]) == "invalid"
+	_platelet_status([older_low, _count(40, "10*3/uL", "2026-06-16T00:30:00+14:00")]) == "invalid"
+}
+
+test_lab_dated_before_the_birth_is_invalid if {
+	labs := _results([_count(20, "10*3/uL", "2026-05-01"), _count(20, "10*3/uL", "2023-12-31")])
+	lib.lab_result(labs, _dos, "2024-01-01", null, _platelets, _factors) == "invalid"
+	lib.lab_result(labs, _dos, "2023-12-31", null, _platelets, _factors) == "met"
+}
+
+# FHIR Observation.effectiveDateTime: the day as written, whatever the offset.
+test_lab_date_may_be_a_fhir_datetime if {
+	older_high := _count(40, "10*3/uL", "2026-05-01")
+	_platelet_status([older_high, _count(20, "10*3/uL", "2026-06-01T10:00:00Z")]) == "met"
+	_platelet_status([older_high, _count(20, "10*3/uL", "2026-06-15T23:59:59.5-05:00")]) == "met"
+
+	# the newest day is compared as a day: both results of 1 June decide
+	same_day := [_count(20, "10*3/uL", "2026-06-01"), _count(40, "10*3/uL", "2026-06-01T08:00:00+01:00")]
+	_platelet_status(same_day) == "unmet"
+
+	# without an offset or seconds, the day is still the one written
+	_platelet_status([older_high, _count(20, "10*3/uL", "2026-06-01T10:00:00")]) == "met"
+	_platelet_status([older_high, _count(20, "10*3/uL", "2026-06-01T10:00")]) == "met"
+
+	# a partial date, an impossible time or day, or text after the time is not a date
+	_platelet_status([older_high, _count(20, "10*3/uL", "2026-06-01T10")]) == "invalid"
+	_platelet_status([older_high, _count(20, "10*3/uL", "2026-06-01T10:00:00Zulu")]) == "invalid"
+	_platelet_status([older_high, _count(20, "10*3/uL", "2026-06")]) == "invalid"
+	_platelet_status([older_high, _count(20, "10*3/uL", "2026-06-01T25:00:00Z")]) == "invalid"
+	_platelet_status([older_high, _count(20, "10*3/uL", "2026-02-30T10:00:00Z")]) == "invalid"
 }
 
 test_lab_unreadable_or_undated_results if {
@@ -98,17 +128,17 @@ test_lab_unreadable_or_undated_results if {
 
 test_lab_plausible_range if {
 	plausible := object.union(_platelets, {"plausible": [0, 2000]})
-	lib.lab_result(_results([_count(20, "10*3/uL", "2026-06-01")]), _dos, null, plausible, _factors) == "met"
-	lib.lab_result(_results([_count(20000, "10*3/uL", "2026-06-01")]), _dos, null, plausible, _factors) == "invalid"
-	lib.lab_result(_results([_count(-1, "10*3/uL", "2026-06-01")]), _dos, null, plausible, _factors) == "invalid"
+	lib.lab_result(_results([_count(20, "10*3/uL", "2026-06-01")]), _dos, "", null, plausible, _factors) == "met"
+	lib.lab_result(_results([_count(20000, "10*3/uL", "2026-06-01")]), _dos, "", null, plausible, _factors) == "invalid"
+	lib.lab_result(_results([_count(-1, "10*3/uL", "2026-06-01")]), _dos, "", null, plausible, _factors) == "invalid"
 	no_ceiling := object.union(_platelets, {"plausible": [0, null]})
-	lib.lab_result(_results([_count(20, "10*3/uL", "2026-06-01")]), _dos, null, no_ceiling, _factors) == "met"
+	lib.lab_result(_results([_count(20, "10*3/uL", "2026-06-01")]), _dos, "", null, no_ceiling, _factors) == "met"
 }
 
 test_lab_within_days if {
 	recent := object.union(_platelets, {"within_days": 30})
-	lib.lab_result(_results([_count(20, "10*3/uL", "2026-05-16")]), _dos, null, recent, _factors) == "met"
-	lib.lab_result(_results([_count(20, "10*3/uL", "2026-05-15")]), _dos, null, recent, _factors) == "unmet"
+	lib.lab_result(_results([_count(20, "10*3/uL", "2026-05-16")]), _dos, "", null, recent, _factors) == "met"
+	lib.lab_result(_results([_count(20, "10*3/uL", "2026-05-15")]), _dos, "", null, recent, _factors) == "unmet"
 }
 
 # ALT at most 3 x ULN (U/L): the result's own reference range, else the spec's ULN.
@@ -121,19 +151,67 @@ _alt_result(value, high) := {
 
 test_lab_times_uln if {
 	u := {"u/l": 1}
-	lib.lab_result(_results([_alt_result(140, 50)]), _dos, null, _alt, u) == "met"
-	lib.lab_result(_results([_alt_result(160, 50)]), _dos, null, _alt, u) == "unmet"
+	lib.lab_result(_results([_alt_result(140, 50)]), _dos, "", null, _alt, u) == "met"
+	lib.lab_result(_results([_alt_result(160, 50)]), _dos, "", null, _alt, u) == "unmet"
 
 	# no reference range: the spec's ULN (3 x 40 = 120)
 	plain := {"name": "ALT", "value": 110, "unit": "U/L", "date": "2026-06-01"}
-	lib.lab_result(_results([plain]), _dos, null, _alt, u) == "met"
-	lib.lab_result(_results([object.union(plain, {"value": 140})]), _dos, null, _alt, u) == "unmet"
+	lib.lab_result(_results([plain]), _dos, "", null, _alt, u) == "met"
+	lib.lab_result(_results([object.union(plain, {"value": 140})]), _dos, "", null, _alt, u) == "unmet"
 
 	# an unreadable reference range is not replaced by the spec's
-	lib.lab_result(_results([_alt_result(10, "fifty")]), _dos, null, _alt, u) == "unknown"
+	lib.lab_result(_results([_alt_result(10, "fifty")]), _dos, "", null, _alt, u) == "unknown"
 
 	# no ULN at all
-	lib.lab_result(_results([plain]), _dos, null, object.union(_alt, {"uln": null}), u) == "unknown"
+	lib.lab_result(_results([plain]), _dos, "", null, object.union(_alt, {"uln": null}), u) == "unknown"
+}
+
+_alt_ranged(high, unit) := {
+	"name": "ALT", "value": 140, "unit": "U/L", "date": "2026-06-01",
+	"reference_range": {"high": high, "unit": unit},
+}
+
+# A reference range is FHIR's referenceRange: its high in its own unit when it gives one.
+test_lab_times_uln_reads_the_range_unit if {
+	u := {"u/l": 1, "ukat/l": 60}
+
+	# 0.8 ukat/L is 48 U/L: 140 <= 3 x 48
+	lib.lab_result(_results([_alt_ranged(0.8, "ukat/L")]), _dos, "", null, _alt, u) == "met"
+
+	# 0.5 ukat/L is 30 U/L, not 0.5 U/L and not 30 ukat/L: 140 > 90
+	lib.lab_result(_results([_alt_ranged(0.5, "ukat/L")]), _dos, "", null, _alt, u) == "unmet"
+	lib.lab_result(_results([_alt_ranged(50, "U/L")]), _dos, "", null, _alt, u) == "met"
+
+	# a range unit that does not convert is unknown, as a value's unit is
+	lib.lab_result(_results([_alt_ranged(50, "furlongs")]), _dos, "", null, _alt, u) == "unknown"
+	lib.lab_result(_results([_alt_ranged(50, 7)]), _dos, "", null, _alt, u) == "unknown"
+}
+
+test_lab_times_uln_contradictory_range_is_invalid if {
+	u := {"u/l": 1}
+	lib.lab_result(_results([_alt_result(10, 0)]), _dos, "", null, _alt, u) == "invalid"
+	lib.lab_result(_results([_alt_result(10, -10)]), _dos, "", null, _alt, u) == "invalid"
+	low_above := {
+		"name": "ALT", "value": 10, "unit": "U/L", "date": "2026-06-01",
+		"reference_range": {"low": 60, "high": 50},
+	}
+	lib.lab_result(_results([low_above]), _dos, "", null, _alt, u) == "invalid"
+	lib.lab_result(_results([object.union(low_above, {"reference_range": "0-50"})]), _dos, "", null, _alt, u) == "invalid"
+
+	# a ULN outside the lab's plausible range
+	plausible := object.union(_alt, {"plausible": [0, 5000]})
+	lib.lab_result(_results([_alt_result(10, 9000)]), _dos, "", null, plausible, u) == "invalid"
+
+	# a ULN outside the spec's uln_plausible: 1e-6 U/L is no upper limit of normal
+	bounded := object.union(_alt, {"uln_plausible": [10, 200]})
+	lib.lab_result(_results([_alt_result(10, 0.000001)]), _dos, "", null, bounded, u) == "invalid"
+	lib.lab_result(_results([_alt_result(10, 500)]), _dos, "", null, bounded, u) == "invalid"
+	lib.lab_result(_results([_alt_result(10, 50)]), _dos, "", null, bounded, u) == "met"
+	lib.lab_result(_results([_alt_result(10, 0.000001)]), _dos, "", null, _alt, u) == "unmet"
+
+	# an absolute threshold does not read the range
+	absolute := object.union(_alt, {"times_uln": null, "value": 120})
+	lib.lab_result(_results([_alt_result(10, 0)]), _dos, "", null, absolute, u) == "met"
 }
 
 _start(date) := {"state": "present", "value": date}
@@ -142,26 +220,38 @@ test_lab_baseline if {
 	baseline := object.union(_platelets, {"which": "baseline"})
 	before := _count(20, "10*3/uL", "2026-05-01")
 	after := _count(40, "10*3/uL", "2026-06-02")
-	lib.lab_result(_results([before, after]), _dos, _start("2026-06-01"), baseline, _factors) == "met"
-	lib.lab_result(_results([after]), _dos, _start("2026-06-01"), baseline, _factors) == "unmet"
+	lib.lab_result(_results([before, after]), _dos, "", _start("2026-06-01"), baseline, _factors) == "met"
+	lib.lab_result(_results([after]), _dos, "", _start("2026-06-01"), baseline, _factors) == "unmet"
 
 	# the result on the start date itself is not a baseline
 	on_start := _count(40, "10*3/uL", "2026-06-01")
-	lib.lab_result(_results([on_start, before]), _dos, _start("2026-06-01"), baseline, _factors) == "met"
+	lib.lab_result(_results([on_start, before]), _dos, "", _start("2026-06-01"), baseline, _factors) == "met"
 
 	# the anchor: absent is unknown, not a date is invalid
-	lib.lab_result(_results([before]), _dos, {"state": "absent"}, baseline, _factors) == "unknown"
-	lib.lab_result(_results([before]), _dos, _start("2026-13-01"), baseline, _factors) == "invalid"
-	lib.lab_result(_results([before]), _dos, {"state": "invalid"}, baseline, _factors) == "invalid"
+	lib.lab_result(_results([before]), _dos, "", {"state": "absent"}, baseline, _factors) == "unknown"
+	lib.lab_result(_results([before]), _dos, "", _start("2026-13-01"), baseline, _factors) == "invalid"
+	lib.lab_result(_results([before]), _dos, "", {"state": "invalid"}, baseline, _factors) == "invalid"
+}
+
+test_lab_anchor_within_the_patients_life if {
+	baseline := object.union(_platelets, {"which": "baseline"})
+	before := _count(20, "10*3/uL", "2026-05-01")
+
+	# a treatment started after the date of service, or before the birth, is a contradiction
+	lib.lab_result(_results([before]), _dos, "", _start("2026-07-01"), baseline, _factors) == "invalid"
+	lib.lab_result(_results([before]), _dos, "2026-04-01", _start("2026-03-01"), baseline, _factors) == "invalid"
+	lib.lab_result(_results([before]), _dos, "2026-04-01", _start("2026-06-01"), baseline, _factors) == "met"
+	lib.lab_key(_results([before]), _dos, "", _start("2026-07-01"), baseline, _factors) == {"state": "invalid"}
 }
 
 test_lab_after_the_start if {
 	after := {"names": {"platelets"}, "comparison": ">=", "value": 50, "which": "after", "after_days": 28}
 	early := _count(60, "10*3/uL", "2026-05-10")
 	late := _count(60, "10*3/uL", "2026-06-01")
-	lib.lab_result(_results([early, late]), _dos, _start("2026-05-01"), after, _factors) == "met"
-	lib.lab_result(_results([early]), _dos, _start("2026-05-01"), after, _factors) == "unmet"
-	lib.lab_result(_results([_count(40, "10*3/uL", "2026-06-01")]), _dos, _start("2026-05-01"), after, _factors) == "unmet"
+	lib.lab_result(_results([early, late]), _dos, "", _start("2026-05-01"), after, _factors) == "met"
+	lib.lab_result(_results([early]), _dos, "", _start("2026-05-01"), after, _factors) == "unmet"
+	june := _results([_count(40, "10*3/uL", "2026-06-01")])
+	lib.lab_result(june, _dos, "", _start("2026-05-01"), after, _factors) == "unmet"
 }
 
 # LDL-C in mg/dL: a drop of at least 10 mg/dL, or of at least 20 percent, from baseline.
@@ -172,28 +262,28 @@ test_lab_absolute_change if {
 	u := {"mg/dl": 1}
 	anchor := _start("2026-05-01")
 	base := _ldl(50, "2026-04-01")
-	lib.lab_result(_results([base, _ldl(35, "2026-06-01")]), _dos, anchor, drop, u) == "met"
-	lib.lab_result(_results([base, _ldl(45, "2026-06-01")]), _dos, anchor, drop, u) == "unmet"
+	lib.lab_result(_results([base, _ldl(35, "2026-06-01")]), _dos, "", anchor, drop, u) == "met"
+	lib.lab_result(_results([base, _ldl(45, "2026-06-01")]), _dos, "", anchor, drop, u) == "unmet"
 
 	# no result on one side
-	lib.lab_result(_results([base]), _dos, anchor, drop, u) == "unmet"
-	lib.lab_result(_results([_ldl(35, "2026-06-01")]), _dos, anchor, drop, u) == "unmet"
+	lib.lab_result(_results([base]), _dos, "", anchor, drop, u) == "unmet"
+	lib.lab_result(_results([_ldl(35, "2026-06-01")]), _dos, "", anchor, drop, u) == "unmet"
 
 	# an unreadable or impossible result on either side
-	lib.lab_result(_results([_ldl("50", "2026-04-01"), _ldl(35, "2026-06-01")]), _dos, anchor, drop, u) == "unknown"
-	lib.lab_result(_results([base, _ldl(3500, "2026-06-01")]), _dos, anchor, drop, u) == "invalid"
-	lib.lab_result(_results([base, _ldl(35, "2026-06-01")]), _dos, {"state": "absent"}, drop, u) == "unknown"
+	lib.lab_result(_results([_ldl("50", "2026-04-01"), _ldl(35, "2026-06-01")]), _dos, "", anchor, drop, u) == "unknown"
+	lib.lab_result(_results([base, _ldl(3500, "2026-06-01")]), _dos, "", anchor, drop, u) == "invalid"
+	lib.lab_result(_results([base, _ldl(35, "2026-06-01")]), _dos, "", {"state": "absent"}, drop, u) == "unknown"
 }
 
 test_lab_percent_change if {
 	drop := {"names": {"ldlc"}, "comparison": "<=", "value": -20, "change": "percent"}
 	u := {"mg/dl": 1}
 	anchor := _start("2026-05-01")
-	lib.lab_result(_results([_ldl(50, "2026-04-01"), _ldl(35, "2026-06-01")]), _dos, anchor, drop, u) == "met"
-	lib.lab_result(_results([_ldl(50, "2026-04-01"), _ldl(45, "2026-06-01")]), _dos, anchor, drop, u) == "unmet"
+	lib.lab_result(_results([_ldl(50, "2026-04-01"), _ldl(35, "2026-06-01")]), _dos, "", anchor, drop, u) == "met"
+	lib.lab_result(_results([_ldl(50, "2026-04-01"), _ldl(45, "2026-06-01")]), _dos, "", anchor, drop, u) == "unmet"
 
 	# a percent change from zero has no meaning
-	lib.lab_result(_results([_ldl(0, "2026-04-01"), _ldl(35, "2026-06-01")]), _dos, anchor, drop, u) == "invalid"
+	lib.lab_result(_results([_ldl(0, "2026-04-01"), _ldl(35, "2026-06-01")]), _dos, "", anchor, drop, u) == "invalid"
 }
 
 # --- diagnosis codes -----------------------------------------------------------------------

@@ -17,20 +17,26 @@ test_therapy_start_is_the_earliest_start_of_the_set if {
 		{"agent": "pravastatin", "class": "statin", "start_date": "2024-11-30"},
 		{"agent": "atorvastatin", "start_date": "2019-01-01", "result": "contraindicated"},
 	]
-	lib.therapy_start(_history(entries), _statins) == {"state": "present", "value": "2024-11-30"}
+	lib.therapy_start(_history(entries), _statins, "2026-06-15", "") == {"state": "present", "value": "2024-11-30"}
 }
 
+_start_of(entries) := lib.therapy_start(_history(entries), _statins, "2026-06-15", "")
+
 test_therapy_start_states if {
-	lib.therapy_start({"state": "absent"}, _statins) == {"state": "absent"}
-	lib.therapy_start({"state": "invalid"}, _statins) == {"state": "invalid"}
-	lib.therapy_start(_history("atorvastatin"), _statins) == {"state": "invalid"}
-	lib.therapy_start(_history([]), _statins) == {"state": "none"}
-	lib.therapy_start(_history([{"agent": "ezetimibe", "start_date": "2020-01-01"}]), _statins) == {"state": "none"}
+	lib.therapy_start({"state": "absent"}, _statins, "2026-06-15", "") == {"state": "absent"}
+	lib.therapy_start({"state": "invalid"}, _statins, "2026-06-15", "") == {"state": "invalid"}
+	lib.therapy_start(_history("atorvastatin"), _statins, "2026-06-15", "") == {"state": "invalid"}
+	lib.therapy_start(_history([]), _statins, "2026-06-15", "") == {"state": "none"}
+	_start_of([{"agent": "ezetimibe", "start_date": "2020-01-01"}]) == {"state": "none"}
 	no_start := [{"agent": "atorvastatin"}, {"agent": "rosuvastatin", "start_date": "2020-01-01"}]
-	lib.therapy_start(_history(no_start), _statins) == {"state": "absent"}
+	lib.therapy_start(_history(no_start), _statins, "2026-06-15", "") == {"state": "absent"}
 	bad := [{"agent": "atorvastatin", "start_date": "2020-01-01"}, {"agent": "x", "start_date": "2020-02-30"}]
-	lib.therapy_start(_history(bad), _statins) == {"state": "invalid"}
-	lib.therapy_start(_history([5]), _statins) == {"state": "invalid"}
+	lib.therapy_start(_history(bad), _statins, "2026-06-15", "") == {"state": "invalid"}
+	lib.therapy_start(_history([5]), _statins, "2026-06-15", "") == {"state": "invalid"}
+	future := [{"agent": "atorvastatin", "start_date": "2026-07-01"}]
+	lib.therapy_start(_history(future), _statins, "2026-06-15", "") == {"state": "invalid"}
+	unborn := [{"agent": "atorvastatin", "start_date": "1999-12-31"}]
+	lib.therapy_start(_history(unborn), _statins, "2026-06-15", "2000-01-01") == {"state": "invalid"}
 }
 
 # --- a baseline anchored to it ---------------------------------------------------------------
@@ -43,16 +49,16 @@ _tldl_labs := {"state": "present", "value": [
 ]}
 
 test_baseline_before_the_first_statin if {
-	anchor := lib.therapy_start(_history([{"agent": "atorvastatin", "start_date": "2025-01-01"}]), _statins)
-	lib.lab_result(_tldl_labs, _dos, anchor, _tldl, {"mg/dl": 1}) == "met"
+	anchor := _start_of([{"agent": "atorvastatin", "start_date": "2025-01-01"}])
+	lib.lab_result(_tldl_labs, _dos, "", anchor, _tldl, {"mg/dl": 1}) == "met"
 }
 
 test_never_started_reads_the_latest_as_the_baseline if {
-	lib.lab_result(_tldl_labs, _dos, {"state": "none"}, _tldl, {"mg/dl": 1}) == "unmet"
+	lib.lab_result(_tldl_labs, _dos, "", {"state": "none"}, _tldl, {"mg/dl": 1}) == "unmet"
 	after := object.union(_tldl, {"which": "after", "after_days": 30})
-	lib.lab_result(_tldl_labs, _dos, {"state": "none"}, after, {"mg/dl": 1}) == "unmet"
+	lib.lab_result(_tldl_labs, _dos, "", {"state": "none"}, after, {"mg/dl": 1}) == "unmet"
 	up := {"state": "present", "value": [{"name": "ldl_c", "value": 195, "unit": "mg/dL", "date": "2026-05-01"}]}
-	lib.lab_result(up, _dos, {"state": "none"}, _tldl, {"mg/dl": 1}) == "met"
+	lib.lab_result(up, _dos, "", {"state": "none"}, _tldl, {"mg/dl": 1}) == "met"
 }
 
 # --- the columns of a dose table -----------------------------------------------------------------
@@ -76,28 +82,29 @@ _ige_labs := {"state": "present", "value": [
 _anchor := {"state": "present", "value": "2026-02-01"}
 
 test_lab_key_reads_the_window_as_the_lab_test_does if {
-	lib.lab_key(_ige_labs, _dos, _anchor, _ige, _ige_factors) == {"state": "present", "values": [150]}
-	lib.lab_key(_ige_labs, _dos, {"state": "none"}, _ige, _ige_factors) == {"state": "present", "values": [900]}
+	lib.lab_key(_ige_labs, _dos, "", _anchor, _ige, _ige_factors) == {"state": "present", "values": [150]}
+	lib.lab_key(_ige_labs, _dos, "", {"state": "none"}, _ige, _ige_factors) == {"state": "present", "values": [900]}
 	latest := object.remove(_ige, ["which"])
-	lib.lab_key(_ige_labs, _dos, null, latest, _ige_factors) == {"state": "present", "values": [900]}
+	lib.lab_key(_ige_labs, _dos, "", null, latest, _ige_factors) == {"state": "present", "values": [900]}
 	after := object.union(_ige, {"which": "after", "after_days": 0})
-	lib.lab_key(_ige_labs, _dos, _anchor, after, _ige_factors) == {"state": "present", "values": [900]}
-	lib.lab_key(_ige_labs, _dos, {"state": "none"}, after, _ige_factors) == {"state": "unknown"}
+	lib.lab_key(_ige_labs, _dos, "", _anchor, after, _ige_factors) == {"state": "present", "values": [900]}
+	lib.lab_key(_ige_labs, _dos, "", {"state": "none"}, after, _ige_factors) == {"state": "unknown"}
 }
 
 test_lab_key_states if {
-	lib.lab_key({"state": "absent"}, _dos, _anchor, _ige, _ige_factors) == {"state": "absent"}
-	lib.lab_key({"state": "present", "value": "IgE 150"}, _dos, _anchor, _ige, _ige_factors) == {"state": "invalid"}
-	lib.lab_key({"state": "present", "value": []}, _dos, _anchor, _ige, _ige_factors) == {"state": "unknown"}
+	lib.lab_key({"state": "absent"}, _dos, "", _anchor, _ige, _ige_factors) == {"state": "absent"}
+	lib.lab_key({"state": "present", "value": "IgE 150"}, _dos, "", _anchor, _ige, _ige_factors) == {"state": "invalid"}
+	lib.lab_key({"state": "present", "value": []}, _dos, "", _anchor, _ige, _ige_factors) == {"state": "unknown"}
 	undated := {"state": "present", "value": [{"name": "ige", "value": 150, "unit": "IU/mL"}]}
-	lib.lab_key(undated, _dos, _anchor, _ige, _ige_factors) == {"state": "invalid"}
-	lib.lab_key(_ige_labs, _dos, {"state": "absent"}, _ige, _ige_factors) == {"state": "unknown"}
-	lib.lab_key(_ige_labs, _dos, {"state": "invalid"}, _ige, _ige_factors) == {"state": "invalid"}
-	lib.lab_key(_ige_labs, _dos, {"state": "present", "value": "2020-01-01"}, _ige, _ige_factors) == {"state": "unknown"}
+	lib.lab_key(undated, _dos, "", _anchor, _ige, _ige_factors) == {"state": "invalid"}
+	lib.lab_key(_ige_labs, _dos, "", {"state": "absent"}, _ige, _ige_factors) == {"state": "unknown"}
+	lib.lab_key(_ige_labs, _dos, "", {"state": "invalid"}, _ige, _ige_factors) == {"state": "invalid"}
+	before_all := {"state": "present", "value": "2020-01-01"}
+	lib.lab_key(_ige_labs, _dos, "", before_all, _ige, _ige_factors) == {"state": "unknown"}
 	other_unit := {"state": "present", "value": [{"name": "ige", "value": 150, "unit": "mg", "date": "2026-01-10"}]}
-	lib.lab_key(other_unit, _dos, _anchor, _ige, _ige_factors) == {"state": "unknown"}
+	lib.lab_key(other_unit, _dos, "", _anchor, _ige, _ige_factors) == {"state": "unknown"}
 	huge := {"state": "present", "value": [{"name": "ige", "value": 90000, "unit": "IU/mL", "date": "2026-01-10"}]}
-	lib.lab_key(huge, _dos, _anchor, _ige, _ige_factors) == {"state": "invalid"}
+	lib.lab_key(huge, _dos, "", _anchor, _ige, _ige_factors) == {"state": "invalid"}
 }
 
 # --- dose_table ----------------------------------------------------------------------------------
