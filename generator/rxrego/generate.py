@@ -333,12 +333,30 @@ def _coverage_block(spec: m.PolicySpec) -> dict[str, object]:
     investigational sentence, or, for a policy written with indications, what happens
     outside them (docs/semantics.md, "Indications")."""
     if not spec.has_indications:
-        return {"indication": spec.coverage.indication, "investigational": spec.coverage.investigational}
+        block: dict[str, object] = {
+            "indication": spec.coverage.indication,
+            "investigational": spec.coverage.investigational,
+        }
+        other = single_other_indications(spec)
+        if other is not None:
+            block["other"] = other
+        return block
     other = spec.coverage.other_indications or m.OtherIndications()
-    block: dict[str, str] = {"outcome": other.outcome}
+    stated: dict[str, str] = {"outcome": other.outcome}
     if other.statement is not None:
-        block["statement"] = other.statement
-    return {"other_indications": block}
+        stated["statement"] = other.statement
+    return {"other_indications": stated}
+
+
+def single_other_indications(spec: m.PolicySpec) -> dict[str, str] | None:
+    """For the single-indication form: {"outcome", "text"} when the policy says other uses
+    are not_covered or pend_for_review (text: its own sentence, else one naming the
+    indication criterion), None when they are investigational (the sentence is
+    coverage.investigational, as it always was)."""
+    other = spec.coverage.other_indications
+    if spec.has_indications or other is None or other.outcome == "investigational":
+        return None
+    return {"outcome": other.outcome, "text": m.other_use_text(spec)}
 
 
 def render_policy(spec: m.PolicySpec, policy_block: dict[str, str] | None = None) -> str:

@@ -629,13 +629,17 @@ def _semantic_issues(
                 )
         elif "indication" in cov and cov["indication"] not in criteria:
             issues.append(issue(("coverage", "indication"), undefined(cov["indication"])))
-        if not with_indications and "indication" in cov and "investigational" not in cov:
+        other = cov.get("other_indications")
+        if not with_indications and "indication" in cov and "investigational" not in cov and other is None:
             issues.append(
                 issue(
-                    ("coverage",), "missing required field 'investigational': a denial for another indication quotes it"
+                    ("coverage",),
+                    "what happens to a request for another use? Give the policy's sentence as 'investigational' "
+                    "(quoted in the denial), or, when the policy never says investigational, "
+                    "other_indications: {outcome: not_covered} (or pend_for_review), with its own sentence "
+                    "as statement if it has one",
                 )
             )
-        other = cov.get("other_indications")
         if with_indications and "investigational" in cov and other is None:
             issues.append(
                 issue(
@@ -648,15 +652,25 @@ def _semantic_issues(
                 )
             )
         if other is not None:
-            if not with_indications:
+            if not with_indications and "indication" not in cov:
                 issues.append(
                     issue(
                         ("coverage", "other_indications"),
-                        "other_indications needs requirement sets written with indications",
+                        "other_indications needs the indication it is other to: requirement sets written with "
+                        "indications, or coverage.indication naming the criterion that defines the covered one",
                         key=True,
                     )
                 )
-            if other["outcome"] == "investigational" and "statement" not in other:
+            elif not with_indications and "investigational" in cov:
+                issues.append(
+                    issue(
+                        ("coverage", "other_indications"),
+                        "give one of investigational (the policy's sentence: other uses are investigational) and "
+                        "other_indications (not_covered or pend_for_review), not both",
+                        key=True,
+                    )
+                )
+            elif other["outcome"] == "investigational" and "statement" not in other:
                 issues.append(
                     issue(
                         ("coverage", "other_indications"),
@@ -848,7 +862,13 @@ def _build(d: dict, source: str) -> m.PolicySpec:
         history=tuple(m.HistoryEntry(h["date"], h["action"]) for h in d.get("history", ())),
         coverage=m.Coverage(
             cov.get("medically_necessary"),
-            cov.get("investigational"),
+            # The single-indication form quotes an investigational statement from either place.
+            cov.get("investigational")
+            or (
+                cov["other_indications"].get("statement")
+                if "indication" in cov and cov.get("other_indications", {}).get("outcome") == "investigational"
+                else None
+            ),
             cov.get("indication"),
             cov.get("applies_to"),
             m.OtherIndications(cov["other_indications"]["outcome"], cov["other_indications"].get("statement"))
