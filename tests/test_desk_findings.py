@@ -5,6 +5,7 @@ interval, other uses in the single-indication form and unclassified HCPCS codes.
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 import pytest
@@ -130,3 +131,76 @@ def test_single_form_investigational_from_either_place_decides_as_before(tmp_pat
 def test_single_form_other_uses_mistakes_are_named(tmp_path, coverage, message):
     with pytest.raises(SpecError, match=message):
         _spec(tmp_path, coverage)
+
+
+# --- rxrego new: payer folders with hyphens, the test cheat-sheet, run refuses a TODO -----------
+
+
+def _cli(*args):
+    from click.testing import CliRunner
+
+    from rxrego.cli import main
+
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_new_splits_an_id_at_the_payer_folder_it_names(tmp_path):
+    spec_dir = tmp_path / "policy_source"
+    # A hyphenated --payer is a folder like the checkout's own policy_source/mn-dhs/.
+    result = _cli("new", "mn-dhs-ocrevus", "--payer", "mn-dhs", "--title", "Ocrevus", "--dir", str(spec_dir))
+    assert result.exit_code == 0, result.output
+    assert (spec_dir / "mn-dhs" / "ocrevus.yaml").is_file()
+    # Without --payer the id is split at the longest payer folder that exists...
+    result = _cli("new", "mn-dhs-bylvay", "--title", "Bylvay", "--dir", str(spec_dir))
+    assert result.exit_code == 0, result.output
+    written = spec_dir / "mn-dhs" / "bylvay.yaml"
+    assert written.is_file() and not (spec_dir / "mn").exists()
+    assert (tmp_path / "conformance" / "mn-dhs" / "bylvay.cases.yaml").is_file()
+    # ... and a name is not a document number: the number is the author's to give.
+    check = _cli("check", str(written))
+    assert "bylvay.yaml:16:9: number: placeholder left to fill in from the policy document" in check.output
+    # A payer the id does not start with leaves the id whole as the file name.
+    assert _cli("new", "bylvay2", "--payer", "mn-dhs", "--dir", str(spec_dir)).exit_code == 0
+    assert (spec_dir / "mn-dhs" / "bylvay2.yaml").is_file()
+    for bad in ("Bad Folder", "mn--dhs", "-mn", "mn-"):
+        result = _cli("new", "x", "--payer", bad, "--dir", str(spec_dir))
+        assert result.exit_code == 2 and "invalid --payer" in result.output, bad
+    assert "mn-dhs-bylvay" in " ".join(_cli("new", "--help").output.split())
+
+
+def test_the_skeletons_test_list_names_every_kind_the_language_has(tmp_path):
+    from rxrego.author.skeleton import cheat_sheet
+    from rxrego.spec import model  # noqa: F401  (registers every kind)
+    from rxrego.spec.kinds import _COMBINATOR_KEYS, KINDS
+
+    assert _cli("new", "acme-x", "--dir", str(tmp_path / "p")).exit_code == 0
+    text = (tmp_path / "p" / "acme" / "x.yaml").read_text(encoding="utf-8")
+    sheet = cheat_sheet()
+    assert sheet in text
+    words = set(sheet.replace(",", " ").replace("{", " ").replace("}", " ").replace(":", " ").split())
+    assert set(KINDS) <= words and words >= _COMBINATOR_KEYS and "documentation" in words
+    # min_months is there (the age test in months), and every field of each kind
+    for key, cls in KINDS.items():
+        assert set(cls.schema.get("properties", {})) <= words, key
+    assert all(len(line) <= 100 for line in sheet.splitlines())
+    # every line is a comment: the skeleton stays valid YAML with the same data
+    assert all(line.startswith("#") for line in sheet.splitlines())
+
+
+def test_run_stops_at_check_while_a_case_file_holds_a_todo(tmp_path, monkeypatch):
+    repo = tmp_path / "repo"
+    assert _cli("init", str(repo), "--payer", "Acme").exit_code == 0
+    monkeypatch.chdir(repo)
+    assert _cli("new", "acme-wegovy", "--title", "Wegovy").exit_code == 0
+    spec = repo / "policy_source" / "acme" / "wegovy.yaml"
+    body = spec.read_text(encoding="utf-8")
+    body = re.sub(r"TODO[^\n\]\"}]*", "x", body)  # the spec filled in (crudely), the cases not
+    body = body.replace("effective_date: x", "effective_date: 2026-01-01").replace("min_years: x", "min_years: 18")
+    body = body.replace("duration_months: x", "duration_months: 6").replace("outcome: x", "outcome: not_covered")
+    body = body.replace("icd10: [x]", "icd10: [E66]")
+    spec.write_text(body, encoding="utf-8")
+    assert _cli("check").exit_code == 0
+    result = _cli("run")
+    assert result.exit_code == 2, result.output
+    assert "conformance/acme/wegovy.cases.yaml:15:22: bases.typical.date_of_service: placeholder" in result.output
+    assert "generate     not run" in result.output and not (repo / "rego" / "rxrego").exists()

@@ -141,7 +141,7 @@ def from_data(located: Located) -> m.PolicySpec:
     Schema found mistakes, each criterion, requirement set and section on its own, so one
     mistake (a missing `text`, an unknown key) does not hide the others. Where the schema
     already reported a field, a meaning check of the same field is not repeated."""
-    schema = _schema_issues(located) + placeholder_issues(located)
+    schema = without_placeholders(_schema_issues(located), placeholder_issues(located))
     tolerant = bool(schema)
     views = _recover(tolerant, lambda: _earlier_versions(located), [])
     issues = _semantic_issues(located, tolerant=tolerant) + _recover(
@@ -179,12 +179,27 @@ def placeholder_issues(located: Located) -> list[SpecIssue]:
         elif isinstance(value, list):
             stack.extend(((*path, i), v) for i, v in enumerate(value))
         elif isinstance(value, str) and PLACEHOLDER.search(value):
-            issues.append(
-                located.issue(
-                    path, f"placeholder left to fill in: {describe(value)}; replace the TODO from the policy document"
-                )
-            )
-    return issues
+            issues.append(located.issue(path, _placeholder_message(value)))
+    return sorted(issues, key=lambda i: (i.line, i.column))
+
+
+def _placeholder_message(value: str) -> str:
+    """What to write in place of a TODO: the words after it, which `rxrego new` writes to
+    say what the document gives there (shown whole, up to 200 characters)."""
+    hint = PLACEHOLDER.split(value, maxsplit=1)[1].strip(" :-") if PLACEHOLDER.search(value) else ""
+    if len(hint) > 200:
+        hint = hint[:197] + "..."
+    if not hint:
+        return f"placeholder left to fill in: {describe(value)}; replace the TODO from the policy document"
+    return f"placeholder left to fill in from the policy document: {hint}"
+
+
+def without_placeholders(schema: list[SpecIssue], placeholders: list[SpecIssue]) -> list[SpecIssue]:
+    """The placeholder issues, then the schema issues of every other field: a TODO in a
+    date, a number or a choice is reported once, as the placeholder it is, not also as a
+    value of the wrong type."""
+    held = {(i.file, i.path) for i in placeholders}
+    return placeholders + [i for i in schema if (i.file, i.path) not in held]
 
 
 # A check that meets a shape the JSON Schema has already reported (a list where a mapping
