@@ -204,3 +204,31 @@ def test_run_stops_at_check_while_a_case_file_holds_a_todo(tmp_path, monkeypatch
     assert result.exit_code == 2, result.output
     assert "conformance/acme/wegovy.cases.yaml:15:22: bases.typical.date_of_service: placeholder" in result.output
     assert "generate     not run" in result.output and not (repo / "rego" / "rxrego").exists()
+
+
+# --- decide on OPA's data-API body ------------------------------------------------------------------
+
+
+def test_decide_takes_the_request_inside_an_opa_data_api_body_and_says_so(tmp_path, opa_path):
+    import json
+
+    from conftest import REGO, SPECS
+
+    request = {
+        "request_type": "initial",
+        "date_of_service": "2026-06-15",
+        "drug": {"hcpcs": "J9229"},
+    }
+    plain, wrapped = tmp_path / "plain.json", tmp_path / "wrapped.json"
+    plain.write_text(json.dumps(request))
+    wrapped.write_text(json.dumps({"input": request}))
+    args = ("--rego", str(REGO), "--specs", str(SPECS), "--json")
+    a, b = _cli("decide", str(plain), *args), _cli("decide", str(wrapped), *args)
+    assert "required" not in b.output
+    assert json.loads(a.stdout) == json.loads(b.stdout) and json.loads(b.stdout)["outcome"] == "pended"
+    assert 'wraps the request as {"input": {...}}' in b.stderr and "input" not in a.stderr
+    # A body with more than "input" is not the wrapper: decided as given (and refused).
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"input": request, "x": 1}))
+    c = _cli("decide", str(other), *args)
+    assert json.loads(c.stdout)["outcome"] == "invalid_request" and "wraps" not in c.stderr

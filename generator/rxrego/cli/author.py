@@ -236,6 +236,8 @@ def explain_command(
 
     def once() -> None:
         request, label = source.load()
+        if source.wrapped(label):
+            click.echo(click.style(f"note: {source.wrapped(label)}", fg="yellow"), err=True, color=color)
         fresh = rego.current()
         for note in rego.notes:
             click.echo(click.style(f"note: {note}", fg="yellow"), err=True, color=color)

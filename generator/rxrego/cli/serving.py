@@ -485,6 +485,8 @@ def decide_command(
       rxrego decide --case approved-adult-ph-negative --json
       rxrego decide request.json --server http://127.0.0.1:8181 --token-file token.txt
       rxrego decide request.yaml --watch       # again on every save
+    A file holding OPA's data-API body {"input": <request>} (what `rxrego serve`'s curl
+    sample posts) is decided as the request inside it, with a note saying so.
     \b
     Exit status (without --watch):
       0  approved (outcome "approved" with an approval period)
@@ -512,7 +514,9 @@ def decide_command(
             fail(f"cannot read the token file {token_file}: {exc.strerror or exc}")
 
     def once() -> Decision:
-        request, _ = source.load()
+        request, label = source.load()
+        if source.wrapped(label):
+            click.secho(f"note: {source.wrapped(label)}", fg="yellow", err=True)
         if server:
             try:
                 client = RxRegoClient(server, token=token, timeout=timeout)
