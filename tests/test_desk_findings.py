@@ -232,3 +232,25 @@ def test_decide_takes_the_request_inside_an_opa_data_api_body_and_says_so(tmp_pa
     other.write_text(json.dumps({"input": request, "x": 1}))
     c = _cli("decide", str(other), *args)
     assert json.loads(c.stdout)["outcome"] == "invalid_request" and "wraps" not in c.stderr
+
+
+# --- unclassified HCPCS codes ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", ["J3490", "J3590", "J9999", "j3490"])
+def test_an_unclassified_hcpcs_code_is_not_a_routing_key(tmp_path, code):
+    path = tmp_path / "acme" / "bylvay.yaml"
+    path.parent.mkdir(parents=True)
+    text = _single_form("indication: diagnosis\nother_indications: {outcome: not_covered}\n")
+    path.write_text(text.replace("generic: odevixibat}", f"generic: odevixibat, hcpcs: [J1234, {code.upper()}]}}"))
+    with pytest.raises(SpecError) as raised:
+        load_spec(path)
+    (issue,) = raised.value.issues
+    assert issue.path == "drug.hcpcs[1]" and issue.line == 7
+    assert f"{code.upper()} is a HCPCS code for no one drug" in issue.message and "drug.ndc" in issue.message
+    result = _cli("new", "acme-x", "--hcpcs", code, "--dir", str(tmp_path / "p"))
+    assert result.exit_code == 2 and "is a code for no one drug" in result.output
+    assert not (tmp_path / "p").exists()
+    # a drug's own code is a routing key as before
+    path.write_text(text.replace("generic: odevixibat}", "generic: odevixibat, hcpcs: [J1234]}"))
+    assert load_spec(path).drug.hcpcs == ("J1234",)

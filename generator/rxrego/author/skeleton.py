@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from ..terminology.hcpcs import unclassified
 from .common import InputError
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*(\.[0-9a-z]+)*$")
@@ -168,6 +169,11 @@ def build(
         )
     if hcpcs is not None and not HCPCS_PATTERN.match(hcpcs):
         raise InputError(f"invalid --hcpcs {hcpcs!r}: a HCPCS code is a letter and four digits, e.g. J9229")
+    if hcpcs is not None and unclassified(hcpcs):
+        raise InputError(
+            f"--hcpcs {hcpcs} is a code for no one drug ({unclassified(hcpcs)}): requests would reach this policy "
+            "whatever the drug. Route by name (--title) and give the drug's NDCs in the spec instead"
+        )
     if title is not None and not title.strip():
         raise InputError("--title must not be empty")
     if payer is not None and not PAYER_PATTERN.match(payer):

@@ -20,6 +20,7 @@ from typing import Any
 import jsonschema
 
 from ..schemacheck import CompiledSchema
+from ..terminology.hcpcs import unclassified
 from . import model as m
 from .errors import SpecError, SpecIssue, describe
 from .kinds import assemble_spec_schema
@@ -144,8 +145,10 @@ def from_data(located: Located) -> m.PolicySpec:
     schema = without_placeholders(_schema_issues(located), placeholder_issues(located))
     tolerant = bool(schema)
     views = _recover(tolerant, lambda: _earlier_versions(located), [])
-    issues = _semantic_issues(located, tolerant=tolerant) + _recover(
-        tolerant, lambda: _version_date_issues(located), []
+    issues = (
+        _semantic_issues(located, tolerant=tolerant)
+        + _recover(tolerant, lambda: _version_date_issues(located), [])
+        + _recover(tolerant, lambda: _routing_issues(located), [])
     )
     for view in views:
         issues += _semantic_issues(
@@ -162,6 +165,35 @@ def from_data(located: Located) -> m.PolicySpec:
         for view in views
     )
     return dataclasses.replace(current, earlier_versions=earlier)
+
+
+def _routing_issues(located: Located) -> list[SpecIssue]:
+    """Each unclassified / NOC HCPCS code (J3490, J3590, J9999, ...) the drug or a product
+    lists: billed for many drugs, it would route every request carrying it to this policy,
+    whatever the drug (rxrego.terminology.hcpcs)."""
+    d = located.data
+    drug = d.get("drug") if isinstance(d, dict) else None
+    if not isinstance(drug, dict):
+        return []
+    where: list[tuple[tuple, object]] = [(("drug", "hcpcs", i), c) for i, c in enumerate(_list(drug.get("hcpcs")))]
+    products = drug.get("products") if isinstance(drug.get("products"), dict) else {}
+    for pid, p in products.items():
+        if isinstance(p, dict):
+            where += [(("drug", "products", pid, "hcpcs", i), c) for i, c in enumerate(_list(p.get("hcpcs")))]
+    issues = []
+    for path, code in where:
+        descriptor = unclassified(code) if isinstance(code, str) else None
+        if descriptor:
+            issues.append(
+                located.issue(
+                    path,
+                    f"{code} is a HCPCS code for no one drug ({descriptor}): any drug without a code of its own is "
+                    f"billed under it, so routing by it would send other drugs' requests to this policy. Route by "
+                    f"the drug's NDCs (drug.ndc: a claim billed under {code} carries the NDC) and its brand and "
+                    "generic names instead, and say in a comment that the policy lists the code",
+                )
+            )
+    return issues
 
 
 PLACEHOLDER = re.compile(r"\bTODO\b")
