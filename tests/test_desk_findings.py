@@ -237,7 +237,7 @@ def test_decide_takes_the_request_inside_an_opa_data_api_body_and_says_so(tmp_pa
 # --- unclassified HCPCS codes ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("code", ["J3490", "J3590", "J9999", "j3490"])
+@pytest.mark.parametrize("code", ["J3490", "J3590", "J9999"])
 def test_an_unclassified_hcpcs_code_is_not_a_routing_key(tmp_path, code):
     path = tmp_path / "acme" / "bylvay.yaml"
     path.parent.mkdir(parents=True)
@@ -247,10 +247,45 @@ def test_an_unclassified_hcpcs_code_is_not_a_routing_key(tmp_path, code):
         load_spec(path)
     (issue,) = raised.value.issues
     assert issue.path == "drug.hcpcs[1]" and issue.line == 7
-    assert f"{code.upper()} is a HCPCS code for no one drug" in issue.message and "drug.ndc" in issue.message
+    assert f"{code.upper()} is a HCPCS code for no one drug" in issue.message and "NDCs (ndc beside it" in issue.message
     result = _cli("new", "acme-x", "--hcpcs", code, "--dir", str(tmp_path / "p"))
     assert result.exit_code == 2 and "is a code for no one drug" in result.output
     assert not (tmp_path / "p").exists()
-    # a drug's own code is a routing key as before
+    # beside the drug's NDCs it is accepted, and check warns of it
+    path.write_text(
+        text.replace("generic: odevixibat}", f"generic: odevixibat, hcpcs: [{code}], ndc: [12345-6789-01]}}")
+    )
+    assert load_spec(path).drug.hcpcs == (code,)
+    check = _cli("check", str(path))
+    assert check.exit_code == 0 and f"warning: {path}" not in check.stdout
+    assert f"drug.hcpcs: {code.upper()} (" in check.stderr and "whatever the drug" in check.stderr
+    # a drug's own code is a routing key as before, without a warning
     path.write_text(text.replace("generic: odevixibat}", "generic: odevixibat, hcpcs: [J1234]}"))
     assert load_spec(path).drug.hcpcs == ("J1234",)
+    assert "warning" not in _cli("check", str(path)).output
+
+
+# --- diff: absent durations, criteria moved into an indication -----------------------------------
+
+
+def test_diff_words_an_absent_duration_and_says_criteria_moved_into_an_indication(tmp_path):
+    old = _spec(tmp_path, "indication: diagnosis\nother_indications: {outcome: not_covered}\n")
+    text = _single_form("other_indications: {outcome: not_covered}\n").replace(
+        """    duration_months: 12
+    all_of: [diagnosis, age]
+""",
+        """    indications:
+      pfic:
+        heading: PFIC
+        diagnosis: diagnosis
+        all_of: [age]
+""",
+    )
+    path = tmp_path / "acme" / "bylvay-new.yaml"
+    path.write_text(text, encoding="utf-8")
+    new = load_spec(path)
+    lines = [line for c in diff_mod.spec_changes(old, new) if c.section == "Requirement sets" for line in c.lines]
+    assert "duration_months: 12 -> not given (approval duration 12 months -> no duration)" in lines, lines
+    assert "age: moved into indication pfic" in lines and "diagnosis: moved into indication pfic" in lines, lines
+    assert not any("no longer part of the set" in line or "None" in line for line in lines), lines
+    assert not any(line.startswith("all_of: removed") for line in lines), lines

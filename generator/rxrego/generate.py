@@ -515,8 +515,12 @@ def routing_data(specs: Sequence[m.PolicySpec], specs_label: str = "policy_sourc
     )
 
 
-def render(specs: Sequence[m.PolicySpec], specs_label: str = "policy_source/") -> dict[str, str]:
-    """Every generated file, {path under rego/: text}, before formatting."""
+def render(
+    specs: Sequence[m.PolicySpec], specs_label: str = "policy_source/", modules: dict[int, dict[str, str]] | None = None
+) -> dict[str, str]:
+    """Every generated file, {path under rego/: text}, before formatting. `modules`, when
+    given, keeps each spec's modules by id(spec) across calls (`rxrego diff` renders the
+    other policies once for OLD and NEW)."""
     files = {
         LIB_PATH: header(f"generator/rxrego/{LIB_SOURCE}, copied") + "\n" + lib_source(),
         **{path: header(f"generator/rxrego/rego/{path}, copied") + "\n" + text for path, text in lib_parts().items()},
@@ -536,7 +540,12 @@ def render(specs: Sequence[m.PolicySpec], specs_label: str = "policy_source/") -
         ROUTING_PATH: routing_data(specs, specs_label),
     }
     for spec in specs:
-        files.update(policy_modules(spec))
+        if modules is None:
+            files.update(policy_modules(spec))
+        else:
+            if id(spec) not in modules:
+                modules[id(spec)] = policy_modules(spec)
+            files.update(modules[id(spec)])
     return files
 
 

@@ -22,7 +22,7 @@ from ..conformance import report as rep
 from ..conformance import runner
 from ..conformance.cases import case_placeholders
 from ..spec.errors import SpecError
-from ..spec.loader import find_specs, load_specs
+from ..spec.loader import find_specs, load_specs, noc_warnings
 from .errors import REPORTED, CommandError, ExitCode, as_command_error, fail, spec_error
 
 # The standard folder names. Inside a policy repository (a folder holding rxrego.toml, found
@@ -148,6 +148,8 @@ def check(paths: tuple[str, ...], wording: bool) -> None:
         dates = ", ".join(v.effective_date for v in spec.versions)
         click.echo(f"ok  {spec.source}  {spec.id}  {n} criteria  ({sets})  versions effective {dates}")
     click.secho(f"{len(specs)} spec(s) valid", fg="green")
+    for warning in (w for spec in specs for w in noc_warnings(spec)):
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
     if wording:
         from ..author.wording import wording_issues
 

@@ -40,9 +40,12 @@ def spec_schema() -> dict:
 
 @functools.cache
 def _validator() -> CompiledSchema:
-    """The spec schema compiled (a valid spec costs ~0.1 ms, not jsonschema's ~10 ms);
-    jsonschema still finds and words every error (rxrego.schemacheck)."""
-    return CompiledSchema(spec_schema())
+    """The spec schema compiled (a valid spec costs ~0.1 ms, not jsonschema's ~20 ms) once
+    32 specs were checked: compiling costs seconds, more than a dozen specs cost jsonschema,
+    so `check` or `diff` of a few specs never pays it and the studio does. jsonschema still
+    finds and words every error (rxrego.schemacheck). The schema itself is checked by a test
+    (tests/test_schemacheck.py), not in every process."""
+    return CompiledSchema(spec_schema(), check=False, compile_after=32)
 
 
 def display_path(path: Path) -> str:
@@ -175,10 +178,14 @@ def _routing_issues(located: Located) -> list[SpecIssue]:
     drug = d.get("drug") if isinstance(d, dict) else None
     if not isinstance(drug, dict):
         return []
-    where: list[tuple[tuple, object]] = [(("drug", "hcpcs", i), c) for i, c in enumerate(_list(drug.get("hcpcs")))]
+    # A code beside the drug's (or product's) own NDCs is accepted: `check` warns of it
+    # (noc_warnings), and a request giving an NDC of another drug with it is refused.
+    where: list[tuple[tuple, object]] = []
+    if not _list(drug.get("ndc")):
+        where += [(("drug", "hcpcs", i), c) for i, c in enumerate(_list(drug.get("hcpcs")))]
     products = drug.get("products") if isinstance(drug.get("products"), dict) else {}
     for pid, p in products.items():
-        if isinstance(p, dict):
+        if isinstance(p, dict) and not _list(p.get("ndc")):
             where += [(("drug", "products", pid, "hcpcs", i), c) for i, c in enumerate(_list(p.get("hcpcs")))]
     issues = []
     for path, code in where:
@@ -188,12 +195,25 @@ def _routing_issues(located: Located) -> list[SpecIssue]:
                 located.issue(
                     path,
                     f"{code} is a HCPCS code for no one drug ({descriptor}): any drug without a code of its own is "
-                    f"billed under it, so routing by it would send other drugs' requests to this policy. Route by "
-                    f"the drug's NDCs (drug.ndc: a claim billed under {code} carries the NDC) and its brand and "
-                    "generic names instead, and say in a comment that the policy lists the code",
+                    f"billed under it, so routing by it alone would send other drugs' requests to this policy. "
+                    f"Route by the drug's NDCs (ndc beside it: a claim billed under {code} carries the NDC) and "
+                    "its brand and generic names, or drop the code and say in a comment that the policy lists it",
                 )
             )
     return issues
+
+
+def noc_warnings(spec: m.PolicySpec) -> list[str]:
+    """What `check` warns of: each unclassified / NOC HCPCS code the spec routes by beside
+    NDCs (refused without them: _routing_issues)."""
+    listed = [("drug.hcpcs", c) for c in spec.drug.hcpcs]
+    listed += [(f"drug.products.{p.id}.hcpcs", c) for p in spec.drug.products for c in p.hcpcs]
+    return [
+        f"{spec.source}: {where}: {code} ({unclassified(code)}) is billed for many drugs: a request giving only "
+        "this code reaches this policy whatever the drug; requests should carry the NDC"
+        for where, code in listed
+        if unclassified(code)
+    ]
 
 
 PLACEHOLDER = re.compile(r"\bTODO\b")
