@@ -289,3 +289,85 @@ def test_diff_words_an_absent_duration_and_says_criteria_moved_into_an_indicatio
     assert "age: moved into indication pfic" in lines and "diagnosis: moved into indication pfic" in lines, lines
     assert not any("no longer part of the set" in line or "None" in line for line in lines), lines
     assert not any(line.startswith("all_of: removed") for line in lines), lines
+
+
+# --- the questionnaire asks for every fact the criteria read -----------------------------------------
+
+
+def _items(q: dict) -> dict:
+    out = {}
+
+    def walk(items):
+        for it in items:
+            out[it["linkId"]] = it
+            walk(it.get("item", []))
+
+    walk(q["item"])
+    return out
+
+
+def test_questionnaire_asks_a_uln_lab_for_its_reference_range_and_explain_names_it(opa_path):
+    from conftest import SPECS
+    from rxrego.author.explain import explain_lines
+    from rxrego.author.questionnaire import build_questionnaire, response_to_request
+
+    spec = load_spec(SPECS / "mn-dhs" / "ocaliva.yaml")
+    q = build_questionnaire(spec)
+    items = _items(q)
+    uln = items["labs.alkaline_phosphatase.reference_range_high"]
+    assert uln["type"] == "decimal" and uln["required"] is True and "upper limit of normal" in uln["text"].lower()
+    assert "labs.total_bilirubin.reference_range_high" in items or any(
+        k.endswith(".reference_range_high") and k != "labs.alkaline_phosphatase.reference_range_high" for k in items
+    )
+    # The answer maps back to the result's reference range.
+    group = {
+        "linkId": "labs.alkaline_phosphatase",
+        "item": [
+            {"linkId": "labs.alkaline_phosphatase.value", "answer": [{"valueDecimal": 300}]},
+            {"linkId": "labs.alkaline_phosphatase.date", "answer": [{"valueDate": "2026-05-01"}]},
+            {"linkId": "labs.alkaline_phosphatase.reference_range_high", "answer": [{"valueDecimal": 120}]},
+        ],
+    }
+    request = response_to_request(
+        {"resourceType": "QuestionnaireResponse", "item": [group]},
+        spec,
+        date_of_service="2026-06-15",
+        request_type="initial",
+        final=False,
+    )
+    (lab,) = request["labs"]
+    assert lab["reference_range"] == {"high": 120} and lab["value"] == 300 and "reference_range_high" not in lab
+
+    # The golden case's approvable request, its results without it: explain says the ULN is
+    # what is missing.
+    from conftest import CASES
+    from rxrego.conformance.cases import load_case_file
+
+    cases = load_case_file(CASES / "mn-dhs" / "ocaliva.cases.yaml").cases
+    request = next(c.request for c in cases if c.name == "approved-without-an-end-date")
+    for result in request["labs"]:
+        del result["reference_range"]
+    (decision,) = diff_mod.decide_all([spec], [request])
+    lines, _ = explain_lines(decision, request, [spec])
+    text = "\n".join(lines)
+    assert decision["outcome"] == "pended"
+    assert "needed: each alkaline_phosphatase result with its reference range's upper limit" in text, text
+    assert "without reference_range.high: the upper limit of normal the threshold" in text, text
+
+
+def test_questionnaire_requires_the_dose_interval_a_regimen_reads_and_explain_names_it(opa_path):
+    from conftest import SPECS
+    from rxrego.author.questionnaire import build_questionnaire
+
+    spec = load_spec(SPECS / "point32health" / "zepbound-osa.yaml")
+    every = _items(build_questionnaire(spec))["dose.every_days"]
+    assert every["required"] is True
+    # Beside a dose test that reads no interval, it stays optional.
+    ocaliva = load_spec(SPECS / "mn-dhs" / "ocaliva.yaml")
+    assert "dose.every_days" not in _items(build_questionnaire(ocaliva)) or not _items(build_questionnaire(ocaliva))[
+        "dose.every_days"
+    ].get("required")
+    regimen = next(c for c in spec.criteria if c.test.__class__.__name__ == "DoseRegimenTest")
+    assert "dose.every_days" in regimen.test.missing_hint()
+    assert "no every_days" in regimen.test.fact_note("dose", {"amount": 10, "unit": "mg"}, None)
+    assert regimen.test.fact_note("dose", {"amount": 10, "unit": "mg", "every_days": 7}, None) == ""

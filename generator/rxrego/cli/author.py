@@ -410,7 +410,9 @@ def questionnaire_command(spec_file: str, output: str | None, base_url: str | No
     of code (string) and qualifiers (choice from the spec's accepted values plus "other");
     biomarkers -> choice positive/negative/unknown; prior therapies -> a yes/no question and
     a repeating group (agent, class, result); attestations and clinical statuses -> boolean;
-    labs -> group (value, unit, date); specialty -> choice; quantity -> decimal/integer.
+    labs -> group (value, unit, date, and the reference range high when the threshold is a
+    multiple of the ULN the spec does not give); specialty -> choice; quantity ->
+    decimal/integer; dose -> group (amount, unit, every_days required when a test reads it).
 
     \b
     `required` marks facts every requirement set needs unconditionally. Conditional criteria
