@@ -2,15 +2,16 @@
 
 The spec has an age criterion and the diagnosis in both requirement sets (so no request
 without a patient or a diagnosis can be approved), the case file one case (a diagnosis
-outside the indication is denied as investigational) that stays true as the author fills in
-the real criteria. Every TODO left in a value is a placeholder that `rxrego check` (and
-`rxrego conformance`, for the case file) reports until it is replaced from the document;
-TODOs in comments are only advice.
+outside the indication is decided as the policy says of other uses) that stays true as the
+author fills in the real criteria. Every value the document must give (effective date,
+durations, headings, statements, the criteria) is a TODO placeholder that `rxrego check`
+(and `rxrego conformance`, `bundle` and `run`, for the case file) reports, saying what to
+write, until it is replaced from the document; the skeleton invents no date, duration or
+statement. Comments only teach the form.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import re
@@ -155,10 +156,10 @@ def build(
     spec_dir: Path,
     cases_dir: Path,
     payer: str | None = None,
-    today: dt.date | None = None,
 ) -> Skeleton:
     """The skeleton's two files (not yet written). Its TODO placeholders make `rxrego check`
-    fail until the author has replaced each from the policy document. InputError for a bad
+    fail until the author has replaced each from the policy document (the folder, file and
+    number come from split_id). InputError for a bad
     id, HCPCS code, title or payer folder. A HCPCS code is taken in any case (j9039 is
     J9039: requests are routed by it upper-cased)."""
     hcpcs = normalise_hcpcs(hcpcs)
@@ -172,7 +173,8 @@ def build(
     if hcpcs is not None and unclassified(hcpcs):
         raise InputError(
             f"--hcpcs {hcpcs} is a code for no one drug ({unclassified(hcpcs)}): requests would reach this policy "
-            "whatever the drug. Route by name (--title) and give the drug's NDCs in the spec instead"
+            "whatever the drug. Route by name (--title) and list the drug's NDCs in the spec (the code is accepted "
+            "beside them, with a warning)"
         )
     if title is not None and not title.strip():
         raise InputError("--title must not be empty")
@@ -191,7 +193,6 @@ def build(
     hcpcs_line = (
         f"  hcpcs: [{hcpcs}]" if hcpcs else "  # hcpcs: [J0000]           # HCPCS codes (exact match), e.g. J9229"
     )
-    del today  # the skeleton dates nothing: the effective date is the document's
 
     spec_text = f"""# yaml-language-server: $schema={_schema_ref(spec_path.parent, "policy-spec.schema.json")}
 #
