@@ -915,7 +915,7 @@ def test_response_mapping_of_value_types_groups_and_mistakes(spec):
 FILLED = {  # each placeholder of the skeleton, as an author fills it in from the document
     "section: TODO the document's section, e.g. Prescription Drugs": "section: Prescription Drugs",
     "effective_date: TODO the date this version takes effect, as YYYY-MM-DD (e.g. 2026-01-01)": "effective_date: 2026-04-01",
-    "medically_necessary: \"TODO the document's policy statement, word for word (or delete this line)\"": "medically_necessary: Blincyto may be considered medically necessary if the conditions below are met.",
+    'medically_necessary: "TODO the document\'s policy statement, word for word (or delete this line)"': "medically_necessary: Blincyto may be considered medically necessary if the conditions below are met.",
     "outcome: TODO investigational, not_covered or pend_for_review": "outcome: not_covered",
     "text: TODO the age requirement, in the document's words (e.g. Age 18 years of age or older)": "text: Age 18 years of age or older",
     "min_years: TODO the document's minimum age in years": "min_years: 18",

@@ -337,9 +337,9 @@ def _coverage_block(spec: m.PolicySpec) -> dict[str, object]:
             "indication": spec.coverage.indication,
             "investigational": spec.coverage.investigational,
         }
-        other = single_other_indications(spec)
-        if other is not None:
-            block["other"] = other
+        single = single_other_indications(spec)
+        if single is not None:
+            block["other"] = single
         return block
     other = spec.coverage.other_indications or m.OtherIndications()
     stated: dict[str, str] = {"outcome": other.outcome}

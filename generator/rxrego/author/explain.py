@@ -130,8 +130,8 @@ def _missing_hint(spec: m.PolicySpec | None, cid: object) -> str:
     """The missing criterion's test's hint (Kind.missing_hint), "" when none or unknown."""
     if spec is None or not isinstance(cid, str) or cid not in {c.id for c in spec.criteria}:
         return ""
-    test = getattr(spec.criterion(cid), "test", None)
-    return test.missing_hint() if hasattr(test, "missing_hint") else ""
+    test = spec.criterion(cid).test
+    return test.missing_hint() if isinstance(test, m.Kind) else ""
 
 
 def fact_lines(spec: m.PolicySpec, test: m.Test, request: object) -> list[str]:

@@ -183,8 +183,8 @@ def _routing_issues(located: Located) -> list[SpecIssue]:
     where: list[tuple[tuple, object]] = []
     if not _list(drug.get("ndc")):
         where += [(("drug", "hcpcs", i), c) for i, c in enumerate(_list(drug.get("hcpcs")))]
-    products = drug.get("products") if isinstance(drug.get("products"), dict) else {}
-    for pid, p in products.items():
+    products = drug.get("products")
+    for pid, p in products.items() if isinstance(products, dict) else ():
         if isinstance(p, dict) and not _list(p.get("ndc")):
             where += [(("drug", "products", pid, "hcpcs", i), c) for i, c in enumerate(_list(p.get("hcpcs")))]
     issues = []
