@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import html.parser
 import json
 import re
@@ -931,13 +932,43 @@ def test_response_mapping_of_value_types_groups_and_mistakes(spec):
 
 
 FILLED = {  # each placeholder of the skeleton, as an author fills it in from the document
-    "section: TODO section, e.g. Prescription Drugs": "section: Prescription Drugs",
+    "section: TODO the document's section, e.g. Prescription Drugs": "section: Prescription Drugs",
+    "effective_date: TODO the date this version takes effect, as YYYY-MM-DD (e.g. 2026-01-01)": "effective_date: 2026-04-01",
+    'medically_necessary: "TODO the document\'s policy statement, word for word (or delete this line)"': "medically_necessary: Blincyto may be considered medically necessary if the conditions below are met.",
+    "outcome: TODO investigational, not_covered or pend_for_review": "outcome: not_covered",
     "text: TODO the age requirement, in the document's words (e.g. Age 18 years of age or older)": "text: Age 18 years of age or older",
+    "min_years: TODO the document's minimum age in years": "min_years: 18",
     "text: TODO the covered diagnosis, in the document's words": "text: Relapsed or refractory B-cell precursor ALL",
     "note: TODO which ICD-10-CM codes and qualifiers stand for it, and why": "note: ALL is C91.0",
-    "icd10: [TODO]": "icd10: [C91.0]",
-    "diagnoses: [{code: TODO}]": "diagnoses: [{code: C91.02}]",
+    "icd10: [TODO the ICD-10-CM code prefixes of the diagnosis]": "icd10: [C91.0]",
+    "text: TODO what the document requires for a renewal, in its words (e.g. NO disease progression)": "text: NO disease progression",
+    "title: TODO the heading, e.g. Prior-Approval Requirements": "title: Prior-Approval Requirements",
+    "duration_months: TODO the document's approval duration in months, e.g. 6": "duration_months: 3",
+    "title: TODO the heading, e.g. Prior-Approval Renewal Requirements": "title: Prior-Approval Renewal Requirements",
+    "duration_months: TODO the document's renewal duration in months, e.g. 12": "duration_months: 12",
+    # the case file
+    "date_of_service: TODO a date the policy is in force, YYYY-MM-DD (on or after effective_date)": "date_of_service: 2026-06-15",
+    "diagnoses: [{code: TODO an ICD-10-CM code of the covered diagnosis}]": "diagnoses: [{code: C91.02}]",
+    "reason: TODO investigational, not_covered or other_indication_review (for pend_for_review)": "reason: not_covered",
 }
+# What the skeleton of an earlier release asked for: filling only these must not pass check.
+EARLIER_FIVE = {
+    "section: TODO the document's section, e.g. Prescription Drugs",
+    "text: TODO the age requirement, in the document's words (e.g. Age 18 years of age or older)",
+    "text: TODO the covered diagnosis, in the document's words",
+    "note: TODO which ICD-10-CM codes and qualifiers stand for it, and why",
+    "icd10: [TODO the ICD-10-CM code prefixes of the diagnosis]",
+}
+
+
+def _fill(path, only=None) -> None:
+    body = path.read_text(encoding="utf-8")
+    for old in only or ():
+        assert old in body, old
+    for old, new in FILLED.items():
+        if only is None or old in only:
+            body = body.replace(old, new)
+    path.write_text(body, encoding="utf-8")
 
 
 def test_new_writes_a_skeleton_whose_placeholders_fail_check_until_filled(opa_path, tmp_path):
@@ -947,25 +978,38 @@ def test_new_writes_a_skeleton_whose_placeholders_fail_check_until_filled(opa_pa
     spec_file = spec_dir / "fep" / "5.21.200-blincyto.yaml"
     case_file = cases_dir / "fep" / "5.21.200-blincyto.cases.yaml"
     assert spec_file.is_file() and case_file.is_file()
-    assert "5 placeholder(s) to fill in" in result.output
+    assert "14 placeholder(s) to fill in" in result.output
     for path, schema in ((spec_file, "policy-spec.schema.json"), (case_file, "conformance-cases.schema.json")):
         first = path.read_text(encoding="utf-8").splitlines()[0]
         ref = first.removeprefix("# yaml-language-server: $schema=")
         assert ref != first and ref.endswith(schema) and (path.parent / ref).resolve().is_file()
     text = spec_file.read_text(encoding="utf-8")
     assert text.count("\n# ---") >= 7 and "TODO" in text  # a comment teaching each section
+    assert dt.date.today().isoformat() not in text  # nothing is dated by the skeleton
 
-    # As written, check fails and names every placeholder by line; generate refuses it too.
+    # As written, check fails and names every placeholder by line, once each, saying what to
+    # write; generate refuses it too.
     check = run("check", str(spec_dir))
     assert check.exit_code == 2, check.output
     placeholders = [line for line in check.output.splitlines() if "placeholder left to fill in" in line]
     assert [p.split(": ")[1] for p in placeholders] == [
         "section",
+        "effective_date",
+        "coverage.medically_necessary",
+        "coverage.other_indications.outcome",
         "criteria.age.text",
+        "criteria.age.age.min_years",
         "criteria.diagnosis.text",
         "criteria.diagnosis.note",
         "criteria.diagnosis.diagnosis.icd10[0]",
+        "criteria.renewal_response.text",
+        "requirements.initial.title",
+        "requirements.initial.duration_months",
+        "requirements.renewal.title",
+        "requirements.renewal.duration_months",
     ]
+    assert "14 error(s)" in check.output  # no second complaint that a TODO is not a date or a number
+    assert "effective_date: placeholder left to fill in from the policy document: the date this version" in check.output
     lines = text.splitlines()
     for p in placeholders:  # file:line:column, and the line named holds the TODO
         where = p.split(": ")[0]
@@ -974,22 +1018,39 @@ def test_new_writes_a_skeleton_whose_placeholders_fail_check_until_filled(opa_pa
         ), p
     assert run("generate", "--specs", str(spec_dir), "--out", str(tmp_path / "rego")).exit_code == 2
     assert not (tmp_path / "rego").exists()
-    with pytest.raises(SpecError, match="placeholder left to fill in"):
+    with pytest.raises(SpecError, match="placeholder left to fill in") as raised:
         load_case_file(case_file)
+    assert [i.path for i in raised.value.issues] == [
+        "bases.typical.date_of_service",
+        "bases.typical.diagnoses[0].code",
+        "cases[0].expect.reason",
+    ]
+
+    # The five TODOs an earlier skeleton had are not enough: the dates, durations and the
+    # policy's statements are the document's to give.
+    _fill(spec_file, EARLIER_FIVE)
+    check = run("check", str(spec_dir))
+    assert check.exit_code == 2 and "9 error(s)" in check.output, check.output
 
     # Filled in: it checks, its case passes, and nothing without a patient or diagnosis is approved.
-    for path in (spec_file, case_file):
-        body = path.read_text(encoding="utf-8")
-        for old, new in FILLED.items():
-            body = body.replace(old, new)
-        path.write_text(body, encoding="utf-8")
+    _fill(spec_file)
     check = run("check", str(spec_dir))
     assert check.exit_code == 0 and "1 spec(s) valid" in check.output, check.output
+    out = tmp_path / "rego"
+    assert run("generate", "--specs", str(spec_dir), "--out", str(out)).exit_code == 0
+    # bundle refuses while the case file holds a TODO, naming it; then builds.
+    bundle = run("bundle", "--rego", str(out), "--specs", str(spec_dir), "-o", str(tmp_path / "b.tar.gz"))
+    assert bundle.exit_code == 2 and "5.21.200-blincyto.cases.yaml:15" in bundle.output, bundle.output
+    assert "bases.typical.date_of_service: placeholder left to fill in" in bundle.output
+    assert not (tmp_path / "b.tar.gz").exists()
+    _fill(case_file)
+    bundle = run("bundle", "--rego", str(out), "--specs", str(spec_dir), "-o", str(tmp_path / "b.tar.gz"))
+    assert bundle.exit_code == 0, bundle.output
     spec = load_spec_file(spec_file)
-    assert (spec.id, spec.title, spec.drug.hcpcs) == ("fep-5.21.200", "Blincyto", ("J9039",))
+    assert (spec.id, spec.number, spec.title, spec.drug.hcpcs) == ("fep-5.21.200", "5.21.200", "Blincyto", ("J9039",))
     assert [rs.root.children for rs in spec.requirements] == [
         ("age", "diagnosis"),
-        ("age", "diagnosis", "no_disease_progression"),
+        ("age", "diagnosis", "renewal_response"),
     ]
     cases = load_case_file(case_file)
     assert cases.policy == "fep-5.21.200" and len(cases.cases) == 1
@@ -1001,7 +1062,7 @@ def test_new_writes_a_skeleton_whose_placeholders_fail_check_until_filled(opa_pa
     }
     decision, renewal = diff_mod.decide_all([spec], [cases.cases[0].request, bare_renewal])
     assert mismatches(cases.cases[0].expect, decision) == []
-    assert decision["outcome"] == "denied" and decision["reason"] == "investigational"
+    assert decision["outcome"] == "denied" and decision["reason"] == "not_covered"
     assert renewal["outcome"] == "pended" and {m["id"] for m in renewal["missing"]} == {"age", "diagnosis"}
 
 

@@ -333,12 +333,30 @@ def _coverage_block(spec: m.PolicySpec) -> dict[str, object]:
     investigational sentence, or, for a policy written with indications, what happens
     outside them (docs/semantics.md, "Indications")."""
     if not spec.has_indications:
-        return {"indication": spec.coverage.indication, "investigational": spec.coverage.investigational}
+        block: dict[str, object] = {
+            "indication": spec.coverage.indication,
+            "investigational": spec.coverage.investigational,
+        }
+        single = single_other_indications(spec)
+        if single is not None:
+            block["other"] = single
+        return block
     other = spec.coverage.other_indications or m.OtherIndications()
-    block: dict[str, str] = {"outcome": other.outcome}
+    stated: dict[str, str] = {"outcome": other.outcome}
     if other.statement is not None:
-        block["statement"] = other.statement
-    return {"other_indications": block}
+        stated["statement"] = other.statement
+    return {"other_indications": stated}
+
+
+def single_other_indications(spec: m.PolicySpec) -> dict[str, str] | None:
+    """For the single-indication form: {"outcome", "text"} when the policy says other uses
+    are not_covered or pend_for_review (text: its own sentence, else one naming the
+    indication criterion), None when they are investigational (the sentence is
+    coverage.investigational, as it always was)."""
+    other = spec.coverage.other_indications
+    if spec.has_indications or other is None or other.outcome == "investigational":
+        return None
+    return {"outcome": other.outcome, "text": m.other_use_text(spec)}
 
 
 def render_policy(spec: m.PolicySpec, policy_block: dict[str, str] | None = None) -> str:
@@ -497,8 +515,12 @@ def routing_data(specs: Sequence[m.PolicySpec], specs_label: str = "policy_sourc
     )
 
 
-def render(specs: Sequence[m.PolicySpec], specs_label: str = "policy_source/") -> dict[str, str]:
-    """Every generated file, {path under rego/: text}, before formatting."""
+def render(
+    specs: Sequence[m.PolicySpec], specs_label: str = "policy_source/", modules: dict[int, dict[str, str]] | None = None
+) -> dict[str, str]:
+    """Every generated file, {path under rego/: text}, before formatting. `modules`, when
+    given, keeps each spec's modules by id(spec) across calls (`rxrego diff` renders the
+    other policies once for OLD and NEW)."""
     files = {
         LIB_PATH: header(f"generator/rxrego/{LIB_SOURCE}, copied") + "\n" + lib_source(),
         **{path: header(f"generator/rxrego/rego/{path}, copied") + "\n" + text for path, text in lib_parts().items()},
@@ -518,7 +540,12 @@ def render(specs: Sequence[m.PolicySpec], specs_label: str = "policy_source/") -
         ROUTING_PATH: routing_data(specs, specs_label),
     }
     for spec in specs:
-        files.update(policy_modules(spec))
+        if modules is None:
+            files.update(policy_modules(spec))
+        else:
+            if id(spec) not in modules:
+                modules[id(spec)] = policy_modules(spec)
+            files.update(modules[id(spec)])
     return files
 
 

@@ -18,7 +18,7 @@ against with documents that break each keyword.)
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import fastjsonschema
 import jsonschema
@@ -87,28 +87,50 @@ def keywords(schema: object) -> set[str]:
 class CompiledSchema:
     """`schema` (a dict, JSON Schema 2020-12 using DRAFT7_SAME keywords only) compiled.
 
-    ValueError at construction if the schema uses another keyword or is not a valid schema.
+    ValueError at construction if the schema uses another keyword or, with `check` (the
+    default), is not a valid schema. `check=False` is for a large schema of rxrego's own that
+    a test checks (the policy-spec schema: checking it costs seconds in every process).
+    `compile_after`: documents checked by jsonschema alone before compiling (0: compile now).
+    Compiling a large schema costs seconds and jsonschema ~20 ms a document, so a command
+    that loads a dozen specs is quicker without it and a long-running one compiles.
     """
 
-    def __init__(self, schema: dict) -> None:
+    def __init__(self, schema: dict, *, check: bool = True, compile_after: int = 0) -> None:
         other = keywords(schema) - DRAFT7_SAME
         if other:
             raise ValueError(
                 f"the schema uses keywords the compiled validator does not share with 2020-12: {sorted(other)}"
             )
         cls = jsonschema.validators.validator_for(schema)
-        cls.check_schema(schema)
+        if check:
+            cls.check_schema(schema)
         self.reference = cls(schema)
-        draft7 = copy.deepcopy(schema)
-        draft7["$schema"] = "http://json-schema.org/draft-07/schema#"
-        draft7.pop("$id", None)  # no remote resolution: the schema is self-contained
-        # use_default=False: the compiled code must never write defaults into the document.
-        self._fast = fastjsonschema.compile(draft7, formats={}, use_default=False)
+        self._schema = schema
+        self._fast: Callable[[object], object] | None = None
+        self._before_compiling = compile_after
+        if compile_after <= 0:
+            self._compiled()
+
+    def _compiled(self) -> Callable[[object], object] | None:
+        """The compiled validator, compiling it once `compile_after` documents were checked."""
+        if self._fast is None:
+            if self._before_compiling > 0:
+                self._before_compiling -= 1
+                return None
+            draft7 = copy.deepcopy(self._schema)
+            draft7["$schema"] = "http://json-schema.org/draft-07/schema#"
+            draft7.pop("$id", None)  # no remote resolution: the schema is self-contained
+            # use_default=False: the compiled code must never write defaults into the document.
+            self._fast = fastjsonschema.compile(draft7, formats={}, use_default=False)
+        return self._fast
 
     def valid(self, doc: object) -> bool:
         """Whether `doc` follows the schema (the compiled check; jsonschema when it refuses)."""
+        fast = self._compiled()
         try:
-            self._fast(doc)
+            if fast is None:
+                raise fastjsonschema.JsonSchemaException("not compiled yet")
+            fast(doc)
             return True
         except fastjsonschema.JsonSchemaException:
             # jsonschema validates any Python value; the stub's _JsonParameter is narrower than object.
@@ -117,7 +139,10 @@ class CompiledSchema:
     def errors(self, doc: object) -> Iterator[jsonschema.ValidationError]:
         """jsonschema's errors for `doc`: none, without running jsonschema, when the compiled
         validator accepts it."""
+        fast = self._compiled()
         try:
-            self._fast(doc)
+            if fast is None:
+                raise fastjsonschema.JsonSchemaException("not compiled yet")
+            fast(doc)
         except fastjsonschema.JsonSchemaException:
             yield from self.reference.iter_errors(doc)  # type: ignore[arg-type]  # as in valid()

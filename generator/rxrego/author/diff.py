@@ -242,20 +242,53 @@ def _root_kind(root: object) -> str:
     return m.COMBINATOR_KINDS[type(root)]
 
 
+def _months(n: int | None) -> str:
+    """An approval duration in words: '6 months', or 'no duration' when the set states none."""
+    return "no duration" if n is None else f"{n} month" + ("" if n == 1 else "s")
+
+
+def _given(value: object) -> str:
+    return "not given" if value is None else str(value)
+
+
+def _indicated(spec: m.PolicySpec, rs: m.RequirementSet) -> dict[str, list[str]]:
+    """{criterion id: the ids of the set's indications that use it (their diagnosis, their
+    criteria, and what those reach)}."""
+    out: dict[str, list[str]] = {}
+    for ind in rs.indications:
+        reach = set_criteria(spec, dataclasses.replace(rs, root=m.AllOf((ind.diagnosis, *ind.all_of))))
+        for cid in reach:
+            out.setdefault(cid, []).append(ind.id)
+    return out
+
+
+def _moved(name: str, ids: list[str], now_in: dict[str, list[str]]) -> list[str]:
+    """Lines for criteria that left `name` (the set's own list, or its nesting): those an
+    indication now uses 'moved into indication ...', the others 'no longer part of the set'."""
+    moved = [c for c in ids if c in now_in]
+    gone = [c for c in ids if c not in now_in]
+    lines = [f"{c}: moved into indication {', '.join(now_in[c])}" for c in moved]
+    if gone:
+        lines.append(f"no longer part of the set{name}: {', '.join(gone)}")
+    return lines
+
+
 def requirement_changes(old: m.PolicySpec, new: m.PolicySpec) -> list[Change]:
     out = []
     old_sets = {r.name: r for r in old.requirements}
     new_sets = {r.name: r for r in new.requirements}
     for name, r in old_sets.items():
         if name not in new_sets:
-            out.append(Change("Requirement sets", f"{name}: removed", (f"was: {r.title}, {r.duration_months} months",)))
+            out.append(
+                Change("Requirement sets", f"{name}: removed", (f"was: {r.title}, {_months(r.duration_months)}",))
+            )
     for name, r in new_sets.items():
         if name not in old_sets:
             out.append(
                 Change(
                     "Requirement sets",
                     f"{name}: added",
-                    (f"{r.title}, {r.duration_months} months, {_root_kind(r.root)} {', '.join(r.root.children)}",),
+                    (f"{r.title}, {_months(r.duration_months)}, {_root_kind(r.root)} {', '.join(r.root.children)}",),
                 )
             )
             continue
@@ -263,13 +296,23 @@ def requirement_changes(old: m.PolicySpec, new: m.PolicySpec) -> list[Change]:
         lines = text_change("title", o.title, r.title)
         if o.duration_months != r.duration_months:
             lines.append(
-                f"duration_months: {o.duration_months} -> {r.duration_months} (approval duration {o.duration_months} months -> {r.duration_months} months)"
+                f"duration_months: {_given(o.duration_months)} -> {_given(r.duration_months)} "
+                f"(approval duration {_months(o.duration_months)} -> {_months(r.duration_months)})"
             )
         if _root_kind(o.root) != _root_kind(r.root):
             lines.append(f"combinator: {_root_kind(o.root)} -> {_root_kind(r.root)}")
         if isinstance(o.root, m.AtLeast) and isinstance(r.root, m.AtLeast) and o.root.n != r.root.n:
             lines.append(f"at_least.n: {o.root.n} -> {r.root.n}")
-        lines += members_change(_root_kind(r.root), o.root.children, r.root.children)
+        # A criterion the set's own list dropped but one of its indications now uses moved.
+        now_in = {c: i for c, i in _indicated(new, r).items() if c not in _indicated(old, o)}
+        kind = _root_kind(r.root)
+        members = members_change(kind, o.root.children, r.root.children)
+        dropped = [c for c in o.root.children if c not in r.root.children]
+        if dropped and any(c in now_in for c in dropped):
+            members = [x for x in members if not x.startswith(f"{kind}: removed ")] + _moved(
+                f" ({kind})", dropped, now_in
+            )
+        lines += members
         # Membership through nesting: criteria that now take part in the set, or no longer do.
         before, after = set_criteria(old, o), set_criteria(new, r)
         direct = set(o.root.children) | set(r.root.children)
@@ -278,7 +321,7 @@ def requirement_changes(old: m.PolicySpec, new: m.PolicySpec) -> list[Change]:
         if joined:
             lines.append(f"now part of the set (through nesting): {', '.join(joined)}")
         if left:
-            lines.append(f"no longer part of the set (through nesting): {', '.join(left)}")
+            lines += _moved(" (through nesting)", left, now_in)
         # Indications (headings, diagnoses, criteria, durations), applies_to, the set's duration.
         lines += residual_changes("", set_data(o), set_data(r), _SET_WORDED)
         if lines:
@@ -519,9 +562,13 @@ def _with(others: Sequence[m.PolicySpec], spec: m.PolicySpec, drop: set[str]) ->
     return sorted([s for s in others if s.id not in drop] + [spec], key=lambda s: s.id)
 
 
-def decide_all(specs: Sequence[m.PolicySpec], requests: list) -> list:
-    """Generate Rego for `specs` into a scratch folder and decide `requests` in ONE opa eval."""
-    files = gen.build(specs)
+def decide_all(specs: Sequence[m.PolicySpec], requests: list, modules: dict[int, dict[str, str]] | None = None) -> list:
+    """Generate Rego for `specs` into a scratch folder and decide `requests` in ONE opa eval.
+
+    The Rego is rendered, not formatted or checked (`rxrego generate` does that; opa eval
+    compiles it, and a compile error is an OpaError). `modules`: gen.render's cache of each
+    spec's modules, shared between calls that decide under mostly the same specs."""
+    files = gen.render(specs, modules=modules)
     with tempfile.TemporaryDirectory(prefix="rxrego-diff-") as tmp:
         out = Path(tmp) / "rego"
         gen.write(files, out)
@@ -536,6 +583,7 @@ def case_changes(
         return []
     drop = {old.id, new.id}
     requests = [c.request for c in cases]
-    before = decide_all(_with(others, old, drop), requests)
-    after = decide_all(_with(others, new, drop), requests)
+    modules: dict[int, dict[str, str]] = {}  # the other policies are rendered once
+    before = decide_all(_with(others, old, drop), requests, modules)
+    after = decide_all(_with(others, new, drop), requests, modules)
     return [CaseChange(c, a, b) for c, a, b in zip(cases, before, after, strict=True) if _signature(a) != _signature(b)]

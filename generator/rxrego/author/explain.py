@@ -80,8 +80,10 @@ def approval_text(approval: dict) -> str:
     return text
 
 
-def header_lines(decision: dict, request: object = None) -> list[str]:
-    """The decision in a few lines: outcome and reason, policy, request, approval, errors."""
+def header_lines(decision: dict, request: object = None, specs: Sequence[m.PolicySpec] = ()) -> list[str]:
+    """The decision in a few lines: outcome and reason, policy, request, approval, errors.
+    With the `specs`, a missing criterion also says what within its fields is needed (the
+    ULN of a result, a dose's interval: Kind.missing_hint)."""
     outcome = str(decision.get("outcome", "?"))
     reason = decision.get("reason", "?")
     lines = [f"{'Decision':<12}{style(outcome.upper(), fg=COLOURS.get(outcome, 'magenta'), bold=True)}  ({reason})"]
@@ -127,10 +129,23 @@ def header_lines(decision: dict, request: object = None) -> list[str]:
         lines += [f"{INDENT}- {u.get('text')}  [{u.get('id')}]" for u in decision["unmet"]]
     if decision.get("missing"):
         lines.append("Missing information (send these fields):")
+        spec = find_version(specs, policy) if isinstance(policy, dict) else None
         for x in decision["missing"]:
             needed = f" (a document: {' or '.join(x['documents'])})" if x.get("documents") else ""
-            lines.append(f"{INDENT}- {x.get('text')}  [{x.get('id')}]: {', '.join(x.get('fields', []))}{needed}")
+            hint = _missing_hint(spec, x.get("id"))
+            lines.append(
+                f"{INDENT}- {x.get('text')}  [{x.get('id')}]: {', '.join(x.get('fields', []))}{needed}"
+                + (f"; needed: {hint}" if hint else "")
+            )
     return lines
+
+
+def _missing_hint(spec: m.PolicySpec | None, cid: object) -> str:
+    """The missing criterion's test's hint (Kind.missing_hint), "" when none or unknown."""
+    if spec is None or not isinstance(cid, str) or cid not in {c.id for c in spec.criteria}:
+        return ""
+    test = spec.criterion(cid).test
+    return test.missing_hint() if isinstance(test, m.Kind) else ""
 
 
 def fact_lines(spec: m.PolicySpec, test: m.Test, request: object) -> list[str]:
@@ -147,7 +162,8 @@ def fact_lines(spec: m.PolicySpec, test: m.Test, request: object) -> list[str]:
             continue
         shown = show_value(value) + test.fact_note(path, value, dos)
         if isinstance(value, list) and value and all(isinstance(v, dict) for v in value) and len(shown) > 70:
-            out.append(f"{path} = {len(value)} {'entry' if len(value) == 1 else 'entries'}:")
+            note = test.fact_note(path, value, dos)
+            out.append(f"{path} = {len(value)} {'entry' if len(value) == 1 else 'entries'}{note}:")
             out += [f"{INDENT}- {show_value(v)}" for v in value]
         else:
             out.append(f"{path} = {shown}")
@@ -245,7 +261,7 @@ def tree_lines(spec: m.PolicySpec, rs: m.RequirementSet, decision: dict, request
 
 def explain_lines(decision: dict, request: object, specs: Sequence[m.PolicySpec]) -> tuple[list[str], list[str]]:
     """(lines, warnings): the decision summary and, for a policy decision, its criteria tree."""
-    lines = header_lines(decision, request)
+    lines = header_lines(decision, request, specs)
     warnings: list[str] = []
     policy = decision.get("policy")
     if decision.get("outcome") not in ROOT_STATUS or not isinstance(policy, dict):

@@ -107,6 +107,23 @@ def find_case(cases_dir: str | Path, name: str) -> Case:
     return found[0]
 
 
+WRAPPER_NOTE = (
+    'the file wraps the request as {"input": {...}}, the body OPA\'s data API takes '
+    "(POST /v1/data/rxrego/decision; `rxrego serve` prints such a curl): deciding the request "
+    "inside it. a request file may be the request itself (pa-request.schema.json: request_type, drug, ...)"
+)
+
+
+def opa_input(body: object) -> dict | None:
+    """The request inside an OPA data-API body `{"input": {...}}` (what POST /v1/data/...
+    takes and `rxrego serve` prints as a curl sample), or None when `body` is not one: a
+    mapping whose only key is "input", holding a mapping. A request never has a top-level
+    "input" field (pa-request.schema.json), so the two cannot be confused."""
+    if isinstance(body, dict) and list(body) == ["input"] and isinstance(body["input"], dict):
+        return body["input"]
+    return None
+
+
 @dataclass(frozen=True)
 class RequestSource:
     """Where the request comes from: a file, or a golden case by name."""
@@ -120,12 +137,23 @@ class RequestSource:
             raise InputError("give a request file (JSON or YAML) or --case NAME, not both and not neither")
 
     def load(self) -> tuple[object, str]:
-        """(request, a label for it)."""
+        """(request, a label for it). A file holding an OPA data-API body {"input": request}
+        gives the request inside, its label ending with WRAPPER_NOTE (see `wrapped`)."""
         if self.case is not None:
             case = find_case(self.cases_dir, self.case)
             return case.request, f"golden case {case.id} ({case.file}:{case.line})"
         assert self.path is not None, "__post_init__: a path when no case"
-        return load_request(self.path), self.path if self.path != "-" else "standard input"
+        label = self.path if self.path != "-" else "standard input"
+        request = load_request(self.path)
+        inner = opa_input(request)
+        if inner is not None:
+            return inner, f"{label}: {WRAPPER_NOTE}"
+        return request, label
+
+    @staticmethod
+    def wrapped(label: str) -> str | None:
+        """The note to print when load() found the request inside an OPA data-API body."""
+        return WRAPPER_NOTE if label.endswith(WRAPPER_NOTE) else None
 
     def files(self) -> list[Path]:
         """The files whose change changes the request."""

@@ -237,6 +237,8 @@ def explain_command(
 
     def once() -> None:
         request, label = source.load()
+        if source.wrapped(label):
+            click.echo(click.style(f"note: {source.wrapped(label)}", fg="yellow"), err=True, color=color)
         fresh = rego.current()
         for note in rego.notes:
             click.echo(click.style(f"note: {note}", fg="yellow"), err=True, color=color)
@@ -409,7 +411,9 @@ def questionnaire_command(spec_file: str, output: str | None, base_url: str | No
     of code (string) and qualifiers (choice from the spec's accepted values plus "other");
     biomarkers -> choice positive/negative/unknown; prior therapies -> a yes/no question and
     a repeating group (agent, class, result); attestations and clinical statuses -> boolean;
-    labs -> group (value, unit, date); specialty -> choice; quantity -> decimal/integer.
+    labs -> group (value, unit, date, and the reference range high when the threshold is a
+    multiple of the ULN the spec does not give); specialty -> choice; quantity ->
+    decimal/integer; dose -> group (amount, unit, every_days required when a test reads it).
 
     \b
     `required` marks facts every requirement set needs unconditionally. Conditional criteria
@@ -544,7 +548,7 @@ def questionnaire_decide_command(
 @click.option(
     "--payer",
     metavar="FOLDER",
-    help="The payer's folder (default: the id's part before the first dash, fep for fep-5.21.200).",
+    help="The payer's folder, e.g. fep or mn-dhs (default: from the id, see above).",
 )
 @click.option("--title", help="The document's subject, usually the brand name (also the drug's brand).")
 @click.option("--hcpcs", metavar="CODE", help="The drug's HCPCS code, e.g. J9229 (requests are routed by it).")
@@ -557,16 +561,24 @@ def new_command(
     ID is the policy's stable id, e.g. fep-5.21.200; the payer prefix becomes the folder:
       rxrego new fep-5.21.200 --title Blincyto --hcpcs J9039
     writes policy_source/fep/5.21.200-blincyto.yaml and
-    conformance/fep/5.21.200-blincyto.cases.yaml. An id without a payer prefix needs
-    --payer (rxrego new wegovy --payer acme: acme/wegovy.yaml); the title is added to the
-    file name only when the id does not already say it.
+    conformance/fep/5.21.200-blincyto.cases.yaml. The payer prefix is the longest
+    dash-separated head of the id that is already a folder under --dir
+    (rxrego new mn-dhs-bylvay: mn-dhs/bylvay.yaml when policy_source/mn-dhs/ exists), else
+    the part before the first dash; --payer names it outright (rxrego new mn-dhs-bylvay
+    --payer mn-dhs, or rxrego new wegovy --payer acme: acme/wegovy.yaml). The rest of the id
+    is the file name, and the document's number when it holds a digit (5.21.200); else the
+    number is a placeholder. The title is added to the file name only when the id does not
+    already say it.
 
     \b
-    The spec carries the editor's schema line and a comment teaching each section, an age
-    criterion and the diagnosis in both requirement sets; the case file has one case (a
-    diagnosis outside the indication is denied as investigational). Every TODO in a value is
-    a placeholder: `rxrego check` fails, naming each by line, until all are replaced from the
-    policy document, so an unfinished skeleton is never generated or approves anything.
+    The spec carries the editor's schema line, a comment teaching each section and the list
+    of every test the language has, an age criterion and the diagnosis in both requirement
+    sets; the case file has one case (a diagnosis outside the indication is decided as the
+    policy says of other uses). Every value the document must give (effective date,
+    durations, headings, the policy's statements, the criteria) is a TODO placeholder:
+    `rxrego check` fails, naming each by file:line and field and saying what to write, until
+    all are replaced from the policy document; `conformance`, `bundle` and `run` refuse a case
+    file holding one. So an unfinished skeleton is never generated or approves anything.
     Existing files are never overwritten, and an id, HCPCS code or brand another spec
     already claims is refused.
     """
@@ -599,7 +611,8 @@ def new_command(
     click.secho(f"wrote {sk.spec_path}", fg="green")
     click.secho(f"wrote {sk.cases_path}", fg="green")
     click.echo(
-        f"{len(todo)} placeholder(s) to fill in from the policy document (`rxrego check` lists them until done):"
+        f"{len(todo)} placeholder(s) to fill in from the policy document (`rxrego check` lists them until done,"
+        " saying what to write):"
     )
     for issue in todo:
         click.echo(f"  {issue.file}:{issue.line}: {issue.path}")

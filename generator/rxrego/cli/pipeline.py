@@ -20,8 +20,9 @@ from .. import lint as lint_mod
 from .. import opa, project, toolchain
 from ..conformance import report as rep
 from ..conformance import runner
+from ..conformance.cases import case_placeholders
 from ..spec.errors import SpecError
-from ..spec.loader import find_specs, load_specs
+from ..spec.loader import find_specs, load_specs, noc_warnings
 from .errors import REPORTED, CommandError, ExitCode, as_command_error, fail, spec_error
 
 # The standard folder names. Inside a policy repository (a folder holding rxrego.toml, found
@@ -147,6 +148,8 @@ def check(paths: tuple[str, ...], wording: bool) -> None:
         dates = ", ".join(v.effective_date for v in spec.versions)
         click.echo(f"ok  {spec.source}  {spec.id}  {n} criteria  ({sets})  versions effective {dates}")
     click.secho(f"{len(specs)} spec(s) valid", fg="green")
+    for warning in (w for spec in specs for w in noc_warnings(spec)):
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
     if wording:
         from ..author.wording import wording_issues
 
@@ -317,7 +320,8 @@ def run(junit: str) -> None:
     """The main job end to end: check specs, generate Rego, lint it, run conformance.
 
     Works on the policy repository around the working directory (its rxrego.toml names the
-    folders). Stops at the first failing stage and ends with a one-screen summary.
+    folders). Stops at the first failing stage and ends with a one-screen summary. A spec
+    or golden-case file that still holds a TODO placeholder stops it at check.
     """
     repo = project.require()
     specs_dir, rego_dir, cases_dir = repo.shown("specs"), repo.shown("rego"), repo.shown("cases")
@@ -347,6 +351,11 @@ def run(junit: str) -> None:
 
     try:
         specs = load_or_exit((specs_dir,))
+        todo = case_placeholders([cases_dir]) if Path(cases_dir).is_dir() else []
+        if todo:  # an unfinished case file stops the run before anything is generated
+            raise spec_error(
+                SpecError(todo), "golden-case file(s)", consequence="replace each TODO from the policy document"
+            )
     except CommandError as exc:
         stopped("check", exc)
     stages.append(("check", f"{len(specs)} spec(s) valid"))

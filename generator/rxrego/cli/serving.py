@@ -65,6 +65,17 @@ def _require_current(rego_dir: str, specs_dir: str, allow_stale: bool) -> None:
     )
 
 
+def _require_no_case_placeholders(cases_dir: Path) -> None:
+    """Exit 2 naming file:line: field of each TODO left in a case file under `cases_dir`."""
+    from ..conformance.cases import case_placeholders
+
+    todo = case_placeholders([cases_dir]) if cases_dir.is_dir() else []
+    if todo:
+        raise spec_error(
+            SpecError(todo), "golden-case file(s)", consequence="replace each TODO from the policy document first"
+        )
+
+
 _specs_option = folder_option(
     "--specs", "specs_dir", "Folder of policy specs --rego must match.", default="policy_source"
 )
@@ -118,6 +129,11 @@ _verification_alg_option = click.option(
 )
 @folder_option("--rego", "rego_dir", "Folder of generated Rego.", default="rego")
 @_specs_option
+@folder_option(
+    "--cases",
+    "cases_dir",
+    "Folder of golden cases, refused while one holds a TODO (default: 'conformance' beside --specs).",
+)
 @_allow_stale_option
 @click.option(
     "--signing-key", type=click.Path(dir_okay=False), help="PEM private key: sign the bundle (opa build --signing-key)."
@@ -130,7 +146,13 @@ _verification_alg_option = click.option(
     help="Signature algorithm (with --signing-key).",
 )
 def bundle_command(
-    output: str, rego_dir: str, specs_dir: str, allow_stale: bool, signing_key: str | None, signing_alg: str
+    output: str,
+    rego_dir: str,
+    specs_dir: str,
+    cases_dir: str | None,
+    allow_stale: bool,
+    signing_key: str | None,
+    signing_alg: str,
 ) -> None:
     """Build the OPA bundle the sidecar serves: the Rego of rego/ with a .manifest whose
     roots are ["rxrego"] and whose revision is a hash of the content.
@@ -141,7 +163,13 @@ def bundle_command(
     The same inputs always give the same bytes (sorted entries, fixed times and owners);
     with RS256/384/512 signing too. Verify a signed bundle with `rxrego serve
     --verification-key PUB.pem` (OPA refuses it if the signature does not verify).
+
+    \b
+    A golden-case file under --cases that still holds a TODO placeholder (as `rxrego new`
+    writes it) is refused too, as `rxrego check` refuses such a spec: the policy is not done
+    until its cases say what the document decides.
     """
+    _require_no_case_placeholders(Path(cases_dir) if cases_dir else Path(specs_dir).parent / "conformance")
     _require_current(rego_dir, specs_dir, allow_stale)
     info = bundle_mod.build(
         Path(rego_dir), Path(output), signing_key=Path(signing_key) if signing_key else None, signing_alg=signing_alg
@@ -457,6 +485,8 @@ def decide_command(
       rxrego decide --case approved-adult-ph-negative --json
       rxrego decide request.json --server http://127.0.0.1:8181 --token-file token.txt
       rxrego decide request.yaml --watch       # again on every save
+    A file holding OPA's data-API body {"input": <request>} (what `rxrego serve`'s curl
+    sample posts) is decided as the request inside it, with a note saying so.
     \b
     Exit status (without --watch):
       0  approved (outcome "approved" with an approval period)
@@ -484,7 +514,9 @@ def decide_command(
             fail(f"cannot read the token file {token_file}: {exc.strerror or exc}")
 
     def once() -> Decision:
-        request, _ = source.load()
+        request, label = source.load()
+        if source.wrapped(label):
+            click.secho(f"note: {source.wrapped(label)}", fg="yellow", err=True)
         if server:
             try:
                 client = RxRegoClient(server, token=token, timeout=timeout)

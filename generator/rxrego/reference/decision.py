@@ -36,14 +36,21 @@ def decide_policy(spec: m.PolicySpec, request: dict, products: frozenset[str] = 
     status = {cid: evaluation.status(cid) for cid in order}
     root = evaluation.root_status(rs)
     indication = spec.coverage.indication
-    outcome, reason = _outcome(root, lambda: evaluation.status(indication) if indication is not None else MET)
+    other = spec.coverage.other_indications
+    outcome, reason = _outcome(
+        root,
+        lambda: evaluation.status(indication) if indication is not None else MET,
+        other.outcome if other is not None else "investigational",
+    )
 
     by_id = evaluation.by_id
-    failing = _unmet_ids(rs.root.children, by_id, status, root)
+    failing = _unmet_ids(rs.root.children, by_id, status, root) if outcome == "denied" else set()
     unknown = _missing_ids(rs.root.children, by_id, status, root)
     unmet: list[dict[str, str | None]] = [{"id": cid, "text": by_id[cid].text} for cid in order if cid in failing]
     if reason == "investigational":
         unmet.insert(0, {"id": "investigational", "text": spec.coverage.investigational})
+    elif reason == "not_covered":
+        unmet.insert(0, {"id": "other_indications", "text": m.other_use_text(spec)})
 
     decision: dict = {
         "outcome": outcome,
@@ -71,6 +78,8 @@ def decide_policy(spec: m.PolicySpec, request: dict, products: frozenset[str] = 
             "end": add_months(start, rs.duration_months).isoformat(),  # type: ignore[arg-type]
             "duration_months": rs.duration_months,
         }
+    if reason == "other_indication_review":
+        decision["review"] = m.other_use_text(spec)
     if isinstance(request.get("request_id"), str):
         decision["request_id"] = request["request_id"]
     return decision
@@ -321,13 +330,23 @@ def _context(spec: m.PolicySpec, request: dict, products: frozenset[str] = froze
     return Context(spec, request, day, products)
 
 
-def _outcome(root: Status, indication: Callable[[], Status]) -> tuple[str, str]:
+def _outcome(root: Status, indication: Callable[[], Status], other: str) -> tuple[str, str]:
+    """(outcome, reason). `other`: what the policy does with other uses (investigational,
+    not_covered, pend_for_review); a malformed diagnosis is another use only for an
+    investigational policy (docs/semantics.md, "The decision (single-indication form)")."""
     if root == MET:
         return "approved", "criteria_met"
     if root == UNKNOWN:
         return "pended", "information_missing"
     # The indication is judged by its own status, whether or not this set reaches it.
-    return "denied", "investigational" if indication() in FAILING else "criteria_unmet"
+    status = indication()
+    if other == "investigational" and status in FAILING:
+        return "denied", "investigational"
+    if other == "not_covered" and status == UNMET:
+        return "denied", "not_covered"
+    if other == "pend_for_review" and status == UNMET:
+        return "pended", "other_indication_review"
+    return "denied", "criteria_unmet"
 
 
 def _reachable(

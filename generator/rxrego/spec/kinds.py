@@ -276,6 +276,12 @@ class Kind:
         """A note after a present fact value: why it can never be met, or what it means."""
         return ""
 
+    def missing_hint(self) -> str:
+        """What, within its fields, a pend on this test needs that is easily left out (the
+        reference range of a result compared with a multiple of the ULN, a dose's interval);
+        "" when its fields say it all. explain shows it beside the missing fields."""
+        return ""
+
 
 KINDS: dict[str, type[Kind]] = {}
 
@@ -1040,6 +1046,10 @@ class ClinicalStatusTest(Kind):
         return "" if isinstance(value, bool) else " (not true/false: never met)"
 
 
+# The questionnaire's item for a result's upper limit of normal (labs[].reference_range.high).
+ULN_FIELD = "reference_range_high"
+
+
 @kind
 @dataclass(frozen=True)
 class LabTest(Kind):
@@ -1451,6 +1461,16 @@ class LabTest(Kind):
             question(f"{a.key}.unit", "Unit (UCUM)", "choice", required=True, answerOption=units, initial=[units[0]]),
             question(f"{a.key}.date", "Date of the result", "date", required=True),
         ]
+        if cls.reads_uln(a.tests, name):
+            children.append(
+                question(
+                    f"{a.key}.{ULN_FIELD}",
+                    "Upper limit of normal: the high end of the result's reference range, in the result's unit "
+                    "(the threshold is a multiple of it)",
+                    "decimal",
+                    required=True,
+                )
+            )
         what = "Results" if repeats else "Most recent result"
         extra = {"repeats": True} if repeats else {}
         loinc = f" (LOINC {', '.join(lab.loinc)})" if lab.loinc else ""
@@ -1465,6 +1485,15 @@ class LabTest(Kind):
                 **a.enable,
             )
         ]
+
+    @staticmethod
+    def reads_uln(tests: Iterable[Kind], name: str) -> bool:
+        """Whether a test of lab `name` is a multiple of the upper limit of normal without a
+        ULN in the spec (`times_uln` without `uln`): each result must then carry its
+        reference range's high end, which the questionnaire asks for."""
+        return any(
+            isinstance(t, LabTest) and t.name == name and t.times_uln is not None and t.uln is None for t in tests
+        )
 
     def ucum_choices(self) -> list[str]:
         """The units the questionnaire offers: the test's own (as UCUM) first, then every UCUM
@@ -1488,12 +1517,42 @@ class LabTest(Kind):
         name = key.partition(".")[2]
         loinc = next((t.loinc for t in tests if isinstance(t, LabTest) and t.name == name and t.loinc), ())
         code = {"code": loinc[0]} if loinc else {}
-        request.extend(
-            "labs", [{"name": name, **code, **entry} for entry in answers.entries(key, ("value", "unit", "date"))]
-        )
+        entries = answers.entries(key, ("value", "unit", "date", ULN_FIELD))
+        for entry in entries:
+            if ULN_FIELD in entry:
+                entry["reference_range"] = {"high": entry.pop(ULN_FIELD)}
+        request.extend("labs", [{"name": name, **code, **entry} for entry in entries])
 
     def fact_note(self, path: str, value: object, date_of_service: dt.date | None) -> str:
-        return _not_a_list(value) if path == "labs" else ""
+        if path != "labs":
+            return ""
+        if not isinstance(value, list):
+            return _not_a_list(value)
+        if self.times_uln is None or self.uln is not None:
+            return ""
+        names = self.names()
+        bare = [
+            e
+            for e in value
+            if isinstance(e, dict)
+            and (
+                (isinstance(e.get("name"), str) and lab_name(e["name"]) in names)
+                or (self.loinc and e.get("code") in self.loinc)
+            )
+            and not (isinstance(e.get("reference_range"), dict) and "high" in e["reference_range"])
+        ]
+        if not bare:
+            return ""
+        dates = ", ".join(str(e.get("date")) for e in bare)
+        return (
+            f" ({self.name} result(s) of {dates} without reference_range.high: the upper limit of normal "
+            f"the threshold {_num(self.times_uln)} x ULN needs)"
+        )
+
+    def missing_hint(self) -> str:
+        if self.times_uln is None or self.uln is not None:
+            return ""
+        return f"each {self.name} result with its reference range's upper limit (reference_range.high, the ULN)"
 
 
 @functools.cache

@@ -758,7 +758,14 @@ class DoseTest(Kind):
         children = [
             question("dose.amount", "Amount per dose", "decimal", required=True),
             question("dose.unit", "Unit (UCUM)", "choice", required=True, answerOption=choices, initial=[choices[0]]),
-            question("dose.every_days", "One dose every ... days (1 daily, 7 weekly)", "decimal"),
+            question(
+                "dose.every_days",
+                "One dose every ... days (1 daily, 7 weekly)",
+                "decimal",
+                # required when a test reads the interval (a regimen, a daily or weekly
+                # maximum, a table's labeled interval): without it none can be met
+                required=any(_reads_interval(t) for t in a.tests),
+            ),
             question("dose.route", "Route", "string"),
         ]
         return [
@@ -782,6 +789,33 @@ class DoseTest(Kind):
                 request.put(f"dose.{f}", answers.one(f"dose.{f}"))
             return
         _fill_measurement(key, answers, request)
+
+    def missing_hint(self) -> str:
+        return _INTERVAL_HINT if _reads_interval(self) else ""
+
+    def fact_note(self, path: str, value: object, date_of_service: dt.date | None) -> str:
+        return _interval_note(self, path, value)
+
+
+def _reads_interval(test: Kind) -> bool:
+    """Whether `test` reads the request's dose.every_days: a regimen always, a dose test
+    when its maximum is per day or week or its table labels an interval."""
+    if isinstance(test, DoseRegimenTest):
+        return True
+    if isinstance(test, DoseTest):
+        rows = test.table.rows if test.table is not None else ()
+        return test.period != "dose" or any(r.every_days is not None for r in rows)
+    return False
+
+
+_INTERVAL_HINT = "dose.every_days, the interval between doses (1 daily, 7 weekly), beside the amount"
+
+
+def _interval_note(test: Kind, path: str, value: object) -> str:
+    """explain's note on a dose given without the interval a test reads."""
+    if path == "dose" and isinstance(value, dict) and value.get("every_days") is None and _reads_interval(test):
+        return f" (no every_days: this test reads {_INTERVAL_HINT})"
+    return ""
 
 
 @kind
@@ -998,6 +1032,12 @@ class DoseRegimenTest(Kind):
     @classmethod
     def fill(cls, key: str, tests: Sequence[Kind], answers: Answers, request: Filling) -> None:
         DoseTest.fill(key, tests, answers, request)
+
+    def missing_hint(self) -> str:
+        return _INTERVAL_HINT
+
+    def fact_note(self, path: str, value: object, date_of_service: dt.date | None) -> str:
+        return _interval_note(self, path, value)
 
 
 @kind

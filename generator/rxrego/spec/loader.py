@@ -20,6 +20,7 @@ from typing import Any
 import jsonschema
 
 from ..schemacheck import CompiledSchema
+from ..terminology.hcpcs import unclassified
 from . import model as m
 from .errors import SpecError, SpecIssue, describe
 from .kinds import assemble_spec_schema
@@ -39,9 +40,12 @@ def spec_schema() -> dict:
 
 @functools.cache
 def _validator() -> CompiledSchema:
-    """The spec schema compiled (a valid spec costs ~0.1 ms, not jsonschema's ~10 ms);
-    jsonschema still finds and words every error (rxrego.schemacheck)."""
-    return CompiledSchema(spec_schema())
+    """The spec schema compiled (a valid spec costs ~0.1 ms, not jsonschema's ~20 ms) once
+    32 specs were checked: compiling costs seconds, more than a dozen specs cost jsonschema,
+    so `check` or `diff` of a few specs never pays it and the studio does. jsonschema still
+    finds and words every error (rxrego.schemacheck). The schema itself is checked by a test
+    (tests/test_schemacheck.py), not in every process."""
+    return CompiledSchema(spec_schema(), check=False, compile_after=32)
 
 
 def display_path(path: Path) -> str:
@@ -141,11 +145,13 @@ def from_data(located: Located) -> m.PolicySpec:
     Schema found mistakes, each criterion, requirement set and section on its own, so one
     mistake (a missing `text`, an unknown key) does not hide the others. Where the schema
     already reported a field, a meaning check of the same field is not repeated."""
-    schema = _schema_issues(located) + placeholder_issues(located)
+    schema = without_placeholders(_schema_issues(located), placeholder_issues(located))
     tolerant = bool(schema)
     views = _recover(tolerant, lambda: _earlier_versions(located), [])
-    issues = _semantic_issues(located, tolerant=tolerant) + _recover(
-        tolerant, lambda: _version_date_issues(located), []
+    issues = (
+        _semantic_issues(located, tolerant=tolerant)
+        + _recover(tolerant, lambda: _version_date_issues(located), [])
+        + _recover(tolerant, lambda: _routing_issues(located), [])
     )
     for view in views:
         issues += _semantic_issues(
@@ -164,6 +170,52 @@ def from_data(located: Located) -> m.PolicySpec:
     return dataclasses.replace(current, earlier_versions=earlier)
 
 
+def _routing_issues(located: Located) -> list[SpecIssue]:
+    """Each unclassified / NOC HCPCS code (J3490, J3590, J9999, ...) the drug or a product
+    lists: billed for many drugs, it would route every request carrying it to this policy,
+    whatever the drug (rxrego.terminology.hcpcs)."""
+    d = located.data
+    drug = d.get("drug") if isinstance(d, dict) else None
+    if not isinstance(drug, dict):
+        return []
+    # A code beside the drug's (or product's) own NDCs is accepted: `check` warns of it
+    # (noc_warnings), and a request giving an NDC of another drug with it is refused.
+    where: list[tuple[tuple, object]] = []
+    if not _list(drug.get("ndc")):
+        where += [(("drug", "hcpcs", i), c) for i, c in enumerate(_list(drug.get("hcpcs")))]
+    products = drug.get("products")
+    for pid, p in products.items() if isinstance(products, dict) else ():
+        if isinstance(p, dict) and not _list(p.get("ndc")):
+            where += [(("drug", "products", pid, "hcpcs", i), c) for i, c in enumerate(_list(p.get("hcpcs")))]
+    issues = []
+    for path, code in where:
+        descriptor = unclassified(code) if isinstance(code, str) else None
+        if descriptor:
+            issues.append(
+                located.issue(
+                    path,
+                    f"{code} is a HCPCS code for no one drug ({descriptor}): any drug without a code of its own is "
+                    f"billed under it, so routing by it alone would send other drugs' requests to this policy. "
+                    f"Route by the drug's NDCs (ndc beside it: a claim billed under {code} carries the NDC) and "
+                    "its brand and generic names, or drop the code and say in a comment that the policy lists it",
+                )
+            )
+    return issues
+
+
+def noc_warnings(spec: m.PolicySpec) -> list[str]:
+    """What `check` warns of: each unclassified / NOC HCPCS code the spec routes by beside
+    NDCs (refused without them: _routing_issues)."""
+    listed = [("drug.hcpcs", c) for c in spec.drug.hcpcs]
+    listed += [(f"drug.products.{p.id}.hcpcs", c) for p in spec.drug.products for c in p.hcpcs]
+    return [
+        f"{spec.source}: {where}: {code} ({unclassified(code)}) is billed for many drugs: a request giving only "
+        "this code reaches this policy whatever the drug; requests should carry the NDC"
+        for where, code in listed
+        if unclassified(code)
+    ]
+
+
 PLACEHOLDER = re.compile(r"\bTODO\b")
 
 
@@ -179,12 +231,27 @@ def placeholder_issues(located: Located) -> list[SpecIssue]:
         elif isinstance(value, list):
             stack.extend(((*path, i), v) for i, v in enumerate(value))
         elif isinstance(value, str) and PLACEHOLDER.search(value):
-            issues.append(
-                located.issue(
-                    path, f"placeholder left to fill in: {describe(value)}; replace the TODO from the policy document"
-                )
-            )
-    return issues
+            issues.append(located.issue(path, _placeholder_message(value)))
+    return sorted(issues, key=lambda i: (i.line, i.column))
+
+
+def _placeholder_message(value: str) -> str:
+    """What to write in place of a TODO: the words after it, which `rxrego new` writes to
+    say what the document gives there (shown whole, up to 200 characters)."""
+    hint = PLACEHOLDER.split(value, maxsplit=1)[1].strip(" :-") if PLACEHOLDER.search(value) else ""
+    if len(hint) > 200:
+        hint = hint[:197] + "..."
+    if not hint:
+        return f"placeholder left to fill in: {describe(value)}; replace the TODO from the policy document"
+    return f"placeholder left to fill in from the policy document: {hint}"
+
+
+def without_placeholders(schema: list[SpecIssue], placeholders: list[SpecIssue]) -> list[SpecIssue]:
+    """The placeholder issues, then the schema issues of every other field: a TODO in a
+    date, a number or a choice is reported once, as the placeholder it is, not also as a
+    value of the wrong type."""
+    held = {(i.file, i.path) for i in placeholders}
+    return placeholders + [i for i in schema if (i.file, i.path) not in held]
 
 
 # A check that meets a shape the JSON Schema has already reported (a list where a mapping
@@ -629,13 +696,17 @@ def _semantic_issues(
                 )
         elif "indication" in cov and cov["indication"] not in criteria:
             issues.append(issue(("coverage", "indication"), undefined(cov["indication"])))
-        if not with_indications and "indication" in cov and "investigational" not in cov:
+        other = cov.get("other_indications")
+        if not with_indications and "indication" in cov and "investigational" not in cov and other is None:
             issues.append(
                 issue(
-                    ("coverage",), "missing required field 'investigational': a denial for another indication quotes it"
+                    ("coverage",),
+                    "what happens to a request for another use? Give the policy's sentence as 'investigational' "
+                    "(quoted in the denial), or, when the policy never says investigational, "
+                    "other_indications: {outcome: not_covered} (or pend_for_review), with its own sentence "
+                    "as statement if it has one",
                 )
             )
-        other = cov.get("other_indications")
         if with_indications and "investigational" in cov and other is None:
             issues.append(
                 issue(
@@ -648,15 +719,25 @@ def _semantic_issues(
                 )
             )
         if other is not None:
-            if not with_indications:
+            if not with_indications and "indication" not in cov:
                 issues.append(
                     issue(
                         ("coverage", "other_indications"),
-                        "other_indications needs requirement sets written with indications",
+                        "other_indications needs the indication it is other to: requirement sets written with "
+                        "indications, or coverage.indication naming the criterion that defines the covered one",
                         key=True,
                     )
                 )
-            if other["outcome"] == "investigational" and "statement" not in other:
+            elif not with_indications and "investigational" in cov:
+                issues.append(
+                    issue(
+                        ("coverage", "other_indications"),
+                        "give one of investigational (the policy's sentence: other uses are investigational) and "
+                        "other_indications (not_covered or pend_for_review), not both",
+                        key=True,
+                    )
+                )
+            elif other["outcome"] == "investigational" and "statement" not in other:
                 issues.append(
                     issue(
                         ("coverage", "other_indications"),
@@ -848,7 +929,13 @@ def _build(d: dict, source: str) -> m.PolicySpec:
         history=tuple(m.HistoryEntry(h["date"], h["action"]) for h in d.get("history", ())),
         coverage=m.Coverage(
             cov.get("medically_necessary"),
-            cov.get("investigational"),
+            # The single-indication form quotes an investigational statement from either place.
+            cov.get("investigational")
+            or (
+                cov["other_indications"].get("statement")
+                if "indication" in cov and cov.get("other_indications", {}).get("outcome") == "investigational"
+                else None
+            ),
             cov.get("indication"),
             cov.get("applies_to"),
             m.OtherIndications(cov["other_indications"]["outcome"], cov["other_indications"].get("statement"))

@@ -293,6 +293,11 @@ class OtherIndications:
 
 @dataclass(frozen=True)
 class Coverage:
+    """The policy statement. The single-indication form names its indication criterion
+    (`indication`); a request that fails it is for another use, which is investigational
+    (quoting `investigational`) unless `other_indications` says not_covered or
+    pend_for_review (docs/semantics.md, "Other indications")."""
+
     medically_necessary: str | None = None
     investigational: str | None = None
     # The single-indication form: the criterion that defines the covered indication.
@@ -411,3 +416,18 @@ class PolicySpec:
 
 def package_segment(policy_id: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", policy_id.lower()).strip("_")
+
+
+OTHER_USE_DEFAULT = "The diagnosis is not the indication the policy covers: {}."
+
+
+def other_use_text(spec: PolicySpec) -> str:
+    """What a single-indication policy's `not_covered` denial or `pend_for_review` pend
+    quotes for a request that fails its indication criterion: the policy's own sentence
+    (coverage.other_indications.statement), else one naming the criterion's text (never an
+    invented statement of the policy). docs/semantics.md, "Other indications"."""
+    other = spec.coverage.other_indications
+    if other is not None and other.statement:
+        return other.statement
+    indication = spec.coverage.indication
+    return OTHER_USE_DEFAULT.format(spec.criterion(indication).text if indication else "none")

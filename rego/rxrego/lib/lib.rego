@@ -499,7 +499,9 @@ _supports(d, id) if id in d.supports
 # decide assembles a policy's decision document (docs/semantics.md, "The decision").
 # request: the input (its request_type names the set); policy: the policy block;
 # coverage: {"indication", "investigational"} (either null when the policy has none: a
-#   failing root is then never investigational); texts: {id: the policy's wording};
+#   failing root is then never investigational) and, when the policy says other uses are
+#   not covered or pended for review, "other": {"outcome", "text"} (docs/semantics.md,
+#   "Other indications"); texts: {id: the policy's wording};
 # set: {"title", "duration_months"} and the set's root ({"all_of": ids}, {"any_of": ids} or
 #   {"at_least": n, "of": ids}); statuses: {id: status} for the set's criteria and the
 #   indication; derived: {"order": {set: ids in policy order}, "requires": {id: ids},
@@ -519,10 +521,7 @@ decide(request, policy, coverage, texts, set, statuses, derived) := object.union
 		"requirements": set.title,
 		"criteria": _criteria(statuses, order),
 		"met": [id | some id in order; statuses[id] == "met"],
-		"unmet": array.concat(
-			[{"id": "investigational", "text": coverage.investigational} | reason == "investigational"],
-			_unmet(root, set, order, statuses, texts, derived),
-		),
+		"unmet": _listed_unmet(reason, root, coverage, set, order, statuses, texts, derived),
 		"missing": _missing(root, set, order, statuses, texts, derived),
 	},
 	{"approval": {
@@ -532,12 +531,21 @@ decide(request, policy, coverage, texts, set, statuses, derived) := object.union
 	} |
 		reason == "criteria_met"
 	},
+	{"review": coverage.other.text | reason == "other_indication_review"},
 	{"request_id": request.request_id | is_string(request.request_id)},
 ]) if {
 	order := derived.order[request.request_type]
 	root := root_status(set, statuses)
-	[reason, outcome] := _reason(root, object.get(statuses, coverage.indication, "met"))
+	[reason, outcome] := _reason(root, object.get(statuses, coverage.indication, "met"), object.get(coverage, "other", {}))
 }
+
+# The unmet list of a decision: the policy's statement on other uses first (investigational
+# or not covered), then the failing criteria; nothing when other uses are pended for review.
+_listed_unmet(reason, root, coverage, set, order, statuses, texts, derived) := array.flatten([
+	[{"id": "investigational", "text": coverage.investigational} | reason == "investigational"],
+	[{"id": "other_indications", "text": coverage.other.text} | reason == "not_covered"],
+	_unmet(object.get({"other_indication_review": "review"}, reason, root), set, order, statuses, texts, derived),
+])
 
 # The statuses as shown to callers, invalid as unmet; when none is invalid and the statuses
 # are those of the set's criteria alone (the indication among them), they are shown as they
@@ -622,13 +630,23 @@ missing_entry(id, texts, derived) := {
 } else := {"id": id, "text": texts[id], "fields": derived.fields[id]}
 
 # [reason, outcome]: the root is met, unknown or failing (unmet or invalid); so is the
-# indication.
-_reason(root, indication) := ["criteria_met", "approved"] if {
+# indication. other: coverage.other, what the policy does with other uses ({} when they are
+# investigational, else its outcome not_covered or pend_for_review); a malformed diagnosis
+# (the indication invalid) is another use only for an investigational policy, as it always
+# was: else criteria_unmet.
+_reason(root, indication, other) := ["criteria_met", "approved"] if {
 	root == "met"
 } else := ["information_missing", "pended"] if {
 	root == "unknown"
 } else := ["investigational", "denied"] if {
 	indication in {"unmet", "invalid"}
+	object.get(other, "outcome", "investigational") == "investigational"
+} else := ["not_covered", "denied"] if {
+	indication == "unmet"
+	other.outcome == "not_covered"
+} else := ["other_indication_review", "pended"] if {
+	indication == "unmet"
+	other.outcome == "pend_for_review"
 } else := ["criteria_unmet", "denied"]
 
 request_id(request) := {"request_id": request.request_id | is_string(request.request_id)}

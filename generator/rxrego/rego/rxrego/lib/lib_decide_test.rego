@@ -153,3 +153,45 @@ test_decide_with_an_any_of_root if {
 	d.reason == "investigational"
 	[e.id | some e in d.unmet] == ["investigational", "a", "dx"]
 }
+
+# --- other uses in the single-indication form: not_covered or pend_for_review ---------------
+
+# Each scenario: [what the policy does with other uses, the indication's status].
+_other_uses := {
+	"not_covered": ["not_covered", "unmet"],
+	"pend_for_review": ["pend_for_review", "unmet"],
+	"malformed": ["not_covered", "invalid"],
+}
+
+_other_use[name] := lib.decide(_request, {"id": "p"}, coverage, _texts, _set, statuses, _derived) if {
+	some name, [other, dx] in _other_uses
+	coverage := {"indication": "dx", "investigational": null, "other": {"outcome": other, "text": "Not the indication."}}
+	statuses := {"dx": dx, "a": "unmet", "c1": "met", "r1": "met", "cond": "met"}
+}
+
+test_decide_other_use_not_covered if {
+	d := _other_use.not_covered
+	d.outcome == "denied"
+	d.reason == "not_covered"
+	d.unmet == [
+		{"id": "other_indications", "text": "Not the indication."},
+		{"id": "dx", "text": "Dx"},
+		{"id": "a", "text": "A"},
+	]
+	not d.review
+}
+
+test_decide_other_use_pended_for_review if {
+	d := _other_use.pend_for_review
+	d.outcome == "pended"
+	d.reason == "other_indication_review"
+	d.review == "Not the indication."
+	d.unmet == []
+	d.missing == []
+}
+
+test_decide_malformed_diagnosis_is_not_another_use if {
+	d := _other_use.malformed
+	d.reason == "criteria_unmet"
+	d.unmet == [{"id": "dx", "text": "Dx"}, {"id": "a", "text": "A"}]
+}
