@@ -487,7 +487,7 @@ decide(request, policy, coverage, texts, set, statuses, derived) := object.union
 			[{"id": "investigational", "text": coverage.investigational} | reason == "investigational"],
 			_unmet(root, set, order, statuses, texts, derived),
 		),
-		"missing": _missing(root, set, order, statuses, texts, derived),
+		"missing": _missing(root, set, order, statuses, texts, derived, request),
 	},
 	{"approval": {
 		"start": request.date_of_service,
@@ -527,7 +527,7 @@ _root_children(set) := object.get(set, "all_of", object.get(set, "any_of", objec
 # and is not listed.
 _unmet(root, set, order, statuses, texts, derived) := [] if {
 	not root in {"unmet", "invalid"}
-} else := [{"id": id, "text": texts[id]} |
+} else := [unmet_entry(id, statuses, texts, derived) |
 	some id in order
 	statuses[id] in {"unmet", "invalid"}
 	id in reached
@@ -538,13 +538,34 @@ _unmet(root, set, order, statuses, texts, derived) := [] if {
 	)
 }
 
+# unmet_entry(id, statuses, texts, derived): a listed criterion; an invalid one (a fact of
+# the wrong type or shape) also names the request `fields` to correct: those read by the
+# invalid leaves below it, reached through invalid criteria only (conditions and negations
+# included, as a malformed condition makes its conditional invalid), sorted.
+unmet_entry(id, statuses, texts, derived) := {
+	"id": id,
+	"text": texts[id],
+	"fields": sort({field |
+		some leaf in graph.reachable(
+			{c: [child | some child in asked_through(derived, c); statuses[child] == "invalid"] |
+				some c, s in statuses
+				s == "invalid"
+			},
+			[id],
+		)
+		some field in derived.fields[leaf]
+	}),
+} if {
+	statuses[id] == "invalid"
+} else := {"id": id, "text": texts[id]}
+
 # Missing: unknown leaves reachable from the root through unknown criteria only,
 # conditions included (an unknown condition is information to ask for): an answer under a
 # met criterion cannot change it, one under a failing criterion cannot make it met. A root
 # that is not unknown (met, or a denial) has nothing missing: the walk is skipped.
-_missing(root, set, order, statuses, texts, derived) := [] if {
+_missing(root, set, order, statuses, texts, derived, request) := [] if {
 	root != "unknown"
-} else := [missing_entry(id, texts, derived) |
+} else := [object.union(missing_entry(id, texts, derived), unit_note(id, derived, request)) |
 	some id in order
 	statuses[id] == "unknown"
 	id in reached
@@ -584,6 +605,26 @@ missing_entry(id, texts, derived) := {
 } if {
 	derived.documents[id]
 } else := {"id": id, "text": texts[id], "fields": derived.fields[id]}
+
+# unit_note(id, derived, request): for a missing lab criterion (derived.labs[id]: its
+# "codes", "names", "unit" and the lower-case "units" it converts from) when a result of that
+# lab dated on or before the date of service has a number for its value and a unit that does
+# not convert into the criterion's: {"reason": "unit_not_convertible", "unit": the
+# criterion's unit}, so the result is not sent again as it was. Else {}.
+unit_note(id, derived, request) := {"reason": "unit_not_convertible", "unit": lab.unit} if {
+	lab := derived.labs[id]
+	some r in object.get(request, "labs", [])
+	_this_lab(r, lab)
+	is_number(r.value)
+	valid_date(r.date)
+	r.date <= request.date_of_service
+	not _convertible(r.unit, lab.units)
+} else := {}
+
+_convertible(unit, convertible) if {
+	is_string(unit)
+	lower(unit) in convertible
+}
 
 # [reason, outcome]: the root is met, unknown or failing (unmet or invalid); so is the
 # indication.
