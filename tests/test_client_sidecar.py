@@ -122,13 +122,13 @@ EXPECTED = {
 
 def logged_facts(request) -> dict:
     """What the decision-log mask keeps of one request (docs/decision-log.md), worked out
-    here independently of the mask: request_id (a string), request_type (initial or
-    renewal), date_of_service (shaped YYYY-MM-DD) and the drug's hcpcs, ndc and name
-    (strings); nothing else."""
+    here independently of the mask: request_id (a string of at most 128 characters),
+    request_type (initial or renewal), date_of_service (shaped YYYY-MM-DD) and the drug's
+    hcpcs, ndc and name (strings); nothing else."""
     if not isinstance(request, dict):
         return {}
     kept = {}
-    if isinstance(request.get("request_id"), str):
+    if isinstance(request.get("request_id"), str) and len(request["request_id"]) <= 128:
         kept["request_id"] = request["request_id"]
     if request.get("request_type") in ("initial", "renewal"):
         kept["request_type"] = request["request_type"]

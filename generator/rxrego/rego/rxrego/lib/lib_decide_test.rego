@@ -167,3 +167,11 @@ test_decide_with_an_any_of_root if {
 	d.reason == "investigational"
 	[e.id | some e in d.unmet] == ["investigational", "a", "dx"]
 }
+
+test_request_id_is_echoed_only_within_its_bound if {
+	longest := concat("", ["x" | some _ in numbers.range(1, lib.max_request_id_chars)])
+	lib.request_id({"request_id": longest}) == {"request_id": longest}
+	lib.request_id({"request_id": concat("", [longest, "x"])}) == {}
+	lib.request_id({"request_id": 7}) == {}
+	lib.request_id({}) == {}
+}
