@@ -13,10 +13,6 @@ package rxrego.lib
 # shape. Invalid is never met and is shown as unmet; unlike unmet, an invalid condition
 # does not switch its requirement off.
 
-failing("unmet")
-
-failing("invalid")
-
 # --- combinators ----------------------------------------------------------------------
 
 all_of(statuses) := "unmet" if {
@@ -183,51 +179,9 @@ coded(f, accepted, codes) := "unknown" if {
 
 biomarker(result, accepted) := coded(result, accepted, {"negative", "positive"})
 
-# biomarkers: the statuses of the biomarkers the diagnosis names (each a `biomarker` test).
-diagnosis(entries, prefixes, qualifiers, biomarkers) := all_of(array.concat(
-	[_diagnoses(entries, prefixes, qualifiers)],
-	biomarkers,
-))
-
-# An entry whose code and qualifiers all match makes the diagnosis met: the common case is
-# decided without a status per entry.
-_diagnoses(entries, prefixes, qualifiers) := "unknown" if {
-	entries.state == "absent"
-} else := "met" if {
-	is_array(entries.value)
-	some entry in entries.value
-	is_string(entry.code)
-	code := upper(replace(replace(entry.code, ".", ""), " ", ""))
-	some prefix in prefixes
-	startswith(code, prefix)
-	every name, accepted in qualifiers {
-		is_string(entry[name])
-		lower(entry[name]) in accepted
-	}
-} else := any_of([_diagnosis_entry(entry, prefixes, qualifiers) | some entry in entries.value]) if {
-	is_array(entries.value)
-} else := "invalid"
-
-_diagnosis_entry(entry, prefixes, qualifiers) := all_of(array.concat(
-	[_code(entry, prefixes)],
-	[_qualifier(entry, name, accepted) | some name, accepted in qualifiers],
-)) if {
-	is_object(entry)
-} else := "invalid"
-
-_code(entry, prefixes) := "unknown" if {
-	object.get(entry, "code", null) == null
-} else := "met" if {
-	is_string(entry.code)
-	code := upper(replace(replace(entry.code, ".", ""), " ", ""))
-
-	# The generator writes the prefixes already normalised.
-	some prefix in prefixes
-	startswith(code, prefix)
-} else := "unmet" if {
-	is_string(entry.code)
-} else := "invalid"
-
+# _qualifier(entry, name, accepted): a diagnosis entry's qualifier (labs.rego's
+# diagnosis_codes): absent or null unknown; a string met when its lower case is accepted,
+# else unmet; anything else invalid.
 _qualifier(entry, name, accepted) := "unknown" if {
 	object.get(entry, name, null) == null
 } else := "met" if {
@@ -237,33 +191,8 @@ _qualifier(entry, name, accepted) := "unknown" if {
 	is_string(entry[name])
 } else := "invalid"
 
-# value_set is {"agents": {lower-case names}, "classes": {class names}}. The well-formed
-# entries of the value set are found once.
-prior_therapy(entries, value_set, results, n) := "unknown" if {
-	entries.state == "absent"
-} else := _therapy_count(entries.value, matching, results, n) if {
-	is_array(entries.value)
-	matching := [e | some e in entries.value; _well_formed_therapy(e); _in_value_set(e, value_set)]
-} else := "invalid"
-
-# Distinct agents: those with a listed result count; those with none (absent or null) may.
-_therapy_count(entries, matching, results, n) := "met" if {
-	count({lower(e.agent) | some e in matching; e.result in results}) >= n
-} else := "unknown" if {
-	count({lower(e.agent) | some e in matching; object.get(e, "result", null) in (results | {null})}) >= n
-} else := "invalid" if {
-	some e in entries
-	not _well_formed_therapy(e)
-} else := "unmet"
-
-# class and result, when present and not null, are strings.
-_well_formed_therapy(entry) if {
-	is_object(entry)
-	is_string(entry.agent)
-	type_name(object.get(entry, "class", null)) in {"null", "string"}
-	type_name(object.get(entry, "result", null)) in {"null", "string"}
-}
-
+# value_set is {"agents": {lower-case names}, "classes": {class names}}: an entry is in it
+# by its lower-case agent or by its class.
 _in_value_set(entry, value_set) if lower(entry.agent) in value_set.agents
 
 _in_value_set(entry, value_set) if entry.class in value_set.classes
@@ -315,28 +244,9 @@ prescriber_specialty(specialty, accepted) := "unknown" if {
 	is_string(specialty.value)
 } else := "invalid"
 
-# Invalid parts win over absent ones: a malformed quantity is never merely "unknown".
-quantity_limit(units_fact, days_fact, max_units, per_days) := "invalid" if {
-	not _usable_units(units_fact)
-	units_fact.state != "absent"
-} else := "invalid" if {
-	not _usable_days(days_fact)
-	days_fact.state != "absent"
-} else := "unknown" if {
-	"absent" in {units_fact.state, days_fact.state}
-} else := "met" if {
-	units_fact.value * per_days <= max_units * days_fact.value
-} else := "unmet"
-
 # A request number is compared only when plainly written (docs/semantics.md, "Numbers"):
 # OPA v1.20.2 panicked comparing e.g. 1e-10000000. The text is checked; no function gets it.
 _plain_number := `^-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]{1,3})?$`
-
-_usable_units(f) if {
-	is_number(f.value)
-	regex.match(_plain_number, json.marshal(f.value))
-	f.value >= 0
-}
 
 _usable_days(f) if {
 	is_number(f.value)
@@ -345,43 +255,8 @@ _usable_days(f) if {
 	f.value == floor(f.value)
 }
 
-# on: the date of service as given (the envelope made it a valid date before any policy
-# runs; anything else leaves no result usable).
-lab(labs, on, test) := "unknown" if {
-	labs.state == "absent"
-} else := _lab_results(on, test, [r |
-	some r in labs.value
-	is_object(r)
-	is_string(r.name)
-	lower(r.name) == lower(test.name)
-]) if {
-	is_array(labs.value)
-} else := "invalid"
-
-_lab_results(on, test, results) := "unmet" if {
-	count(results) == 0
-} else := all_of([_lab_compare(r, test, on) | some r in latest]) if {
-	usable := [r | some r in results; _usable_lab(r, test, on)]
-	count(usable) > 0
-	newest := max({r.date | some r in usable})
-	latest := [r | some r in usable; r.date == newest]
-} else := "invalid"
-
-_usable_lab(result, test, on) if {
-	is_number(result.value)
-	regex.match(_plain_number, json.marshal(result.value))
-	is_string(result.unit)
-	lower(result.unit) == lower(test.unit)
-	valid_date(result.date)
-	is_string(on)
-	result.date <= on
-}
-
-_lab_compare(result, test, on) := "met" if {
-	_compare(result.value, test.comparison, test.value)
-	_recent(result.date, on, test.within_days)
-} else := "unmet"
-
+# _compare(x, op, y): x op y, op one of the comparisons a spec may write (the lab and
+# body-measure tests).
 _compare(x, "<", y) if x < y
 
 _compare(x, "<=", y) if x <= y
@@ -391,10 +266,6 @@ _compare(x, ">", y) if x > y
 _compare(x, ">=", y) if x >= y
 
 _compare(x, "==", y) if x == y
-
-_recent(_, _, null)
-
-_recent(date, on, days) if days_between(date, on) <= days
 
 # --- documentation required -------------------------------------------------------------
 # (docs/semantics.md, "Documentation required")

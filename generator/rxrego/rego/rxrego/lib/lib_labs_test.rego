@@ -46,6 +46,17 @@ test_lab_latest_result if {
 	_platelet_status([_count(20, "10*9/L", "2026-06-01")]) == "met"
 }
 
+test_lab_comparisons if {
+	every row in [
+		["<", 29, "met"], ["<", 30, "unmet"], ["<=", 30, "met"], ["<=", 31, "unmet"],
+		[">", 31, "met"], [">", 30, "unmet"], [">=", 30, "met"], [">=", 29, "unmet"],
+		["==", 30, "met"], ["==", 30.5, "unmet"],
+	] {
+		test := object.union(_platelets, {"comparison": row[0]})
+		lib.lab_result(_results([_count(row[1], "10*3/uL", "2026-06-01")]), _dos, null, test, _factors) == row[2]
+	}
+}
+
 test_lab_absent_or_not_a_list if {
 	lib.lab_result({"state": "absent"}, _dos, null, _platelets, _factors) == "unknown"
 	lib.lab_result({"state": "invalid"}, _dos, null, _platelets, _factors) == "invalid"
@@ -238,6 +249,9 @@ test_diagnosis_codes if {
 	lib.diagnosis_codes(_coded_diagnoses([{"code": "D69.3", "lineage": "B_Cell_Precursor"}]), _itp, lineage, []) == "met"
 	lib.diagnosis_codes(_coded_diagnoses([{"code": "D69.3", "lineage": "t_cell"}]), _itp, lineage, []) == "unmet"
 	lib.diagnosis_codes(_coded_diagnoses([{"code": "D69.3"}]), _itp, lineage, []) == "unknown"
+	lib.diagnosis_codes(_coded_diagnoses([{"code": "D69.3", "lineage": 1}]), _itp, lineage, []) == "invalid"
+	other := {"code": "C50.911", "lineage": "b_cell_precursor"} # the qualifier holds, the code does not
+	lib.diagnosis_codes(_coded_diagnoses([other]), _itp, lineage, []) == "unmet"
 	lib.diagnosis_codes(_coded_diagnoses([{"code": "D69.3"}]), _itp, {}, ["unmet"]) == "unmet"
 }
 
