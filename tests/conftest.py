@@ -3,7 +3,9 @@ on it): with CI=true a missing OPA fails the test; elsewhere it skips, naming `m
 
 from __future__ import annotations
 
+import http.server
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -52,6 +54,58 @@ def decide_batch(opa_path):
         return opa.eval_batch(rego_dir, "data.rxrego.decisions", {"requests": requests})["value"]
 
     return run
+
+
+# --- a stand-in for the sidecar, on loopback -----------------------------------------------
+
+
+class _AnswerHandler(http.server.BaseHTTPRequestHandler):
+    """Reads each POST whole, records its path, and answers with the server's answer."""
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.server.paths.append(self.path)
+        status, body = self.server.answer
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class Loopback(http.server.ThreadingHTTPServer):
+    """A real HTTP server on 127.0.0.1 standing where the sidecar would be, used only to send
+    what OPA would not (a body that breaks the decision contract, a 5xx) or to see whether a
+    client sent anything at all. `answer` is the (status, body bytes) every POST gets (default
+    200 and `{}`: undefined); `paths` lists the path of each POST received, in order; `url`
+    is the base URL a client is given."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _AnswerHandler)
+        self.answer: tuple[int, bytes] = (200, b"{}")
+        self.paths: list[str] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    @property
+    def posts(self) -> int:
+        """How many POSTs it has received."""
+        return len(self.paths)
+
+
+@pytest.fixture
+def loopback():
+    """A Loopback server, serving on its own thread for the test, then shut down."""
+    server = Loopback()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
 
 
 # --- figures: what passing tests print (counts, convergence times) reaches the log --------

@@ -216,6 +216,10 @@ _SAMPLERS: dict[int, tuple[Sequence, tuple, st.SearchStrategy]] = {}
 _SAMPLERS_MAX = 50_000  # pools built afresh for each draw never hit; drop them all past this
 
 
+_REQUEST_IDS = ("req-1", MISSING, MISSING, None, "R" * 128)
+_BROKEN_REQUEST_IDS = (7, 1.5, ["req-1"], {"id": "req-1"}, "R" * 129)
+
+
 def _sample(values: Sequence) -> st.SearchStrategy:
     """`st.sampled_from(values)`, built once per pool: reused while `values` is the same object
     holding the same elements (a list changed since gets a new strategy)."""
@@ -1684,10 +1688,14 @@ def _request(draw, plan: _Plan) -> object:
 
     broken = set()
     if mood == "envelope":
-        broken = set(draw(st.lists(_sample(("request_type", "date_of_service", "drug")), min_size=1, max_size=3)))
+        broken = set(
+            draw(st.lists(_sample(("request_type", "date_of_service", "drug", "request_id")), min_size=1, max_size=4))
+        )
     dos, ctx = _date_of_service(draw, plan, "date_of_service" in broken)
     request: dict = {}
-    _put(request, "request_id", draw(_sample(("req-1", MISSING, MISSING, 7, None))))
+    # a request_id that is not a string of at most 128 characters breaks the envelope
+    ids = _BROKEN_REQUEST_IDS if "request_id" in broken else _REQUEST_IDS
+    _put(request, "request_id", draw(_sample(ids)))
     _put(request, "request_type", _request_type(draw, plan, "request_type" in broken))
     _put(request, "date_of_service", dos)
     if "drug" in broken:

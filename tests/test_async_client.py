@@ -3,19 +3,17 @@ decisions, typed errors, retries and fail-closed rules as the sync client, and a
 that bounds a whole call.
 
 Decisions come from the pinned OPA serving the bundle of rego/. The one stand-in server is
-a tiny http.server that sends answers OPA would not (5xx, documents off the contract), to
+the loopback server of tests/conftest.py (`loopback`), sending answers OPA would not (5xx, documents off the contract), to
 compare how the two clients take them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import http.server
 import json
 import os
 import secrets
 import signal
-import threading
 
 import pytest
 
@@ -181,31 +179,6 @@ def test_requests_that_are_not_json_are_invalid(sidecar):
 # --- answers OPA would not give: both clients take them alike --------------------------------
 
 
-class _Answer(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.server.posts += 1
-        status, body = self.server.answer
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="module")
-def answer_server():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Answer)
-    server.answer, server.posts = (200, b"{}"), 0
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
 def _doc(result) -> bytes:
     return json.dumps({"result": result}).encode()
 
@@ -234,9 +207,9 @@ APPROVAL = {"start": "2026-11-30", "end": "2027-02-28", "duration_months": 3}
         (302, b"", UnexpectedResponse),
     ],
 )
-def test_both_clients_raise_the_same_error_for_the_same_answer(answer_server, status, body, error):
-    answer_server.answer = (status, body)
-    url = f"http://127.0.0.1:{answer_server.server_address[1]}"
+def test_both_clients_raise_the_same_error_for_the_same_answer(loopback, status, body, error):
+    loopback.answer = (status, body)
+    url = loopback.url
     with RxRegoClient(url, retries=0) as c:
         with pytest.raises(error):
             c.decide(APPROVED)
@@ -251,16 +224,16 @@ def test_both_clients_raise_the_same_error_for_the_same_answer(answer_server, st
     assert arun(go()).outcome == "pended"
 
 
-def test_503_is_retried_with_backoff_and_the_deadline_bounds_the_retries(answer_server):
-    url = f"http://127.0.0.1:{answer_server.server_address[1]}"
-    answer_server.answer = (503, b'{"code": "unavailable"}')
+def test_503_is_retried_with_backoff_and_the_deadline_bounds_the_retries(loopback):
+    url = loopback.url
+    loopback.answer = (503, b'{"code": "unavailable"}')
 
     async def go(**settings):
-        answer_server.posts = 0
+        loopback.paths.clear()
         async with AsyncRxRegoClient(url, **settings) as c:
             with pytest.raises(SidecarUnavailable) as err:
                 await c.decide(APPROVED)
-        return answer_server.posts, err.value
+        return loopback.posts, err.value
 
     posts, err = arun(go(retries=2, backoff=0.01))
     assert posts == 3 and err.status == 503
@@ -281,11 +254,10 @@ def test_settings_are_checked_like_the_sync_clients():
             RxRegoClient(settings.pop("base_url"), **settings)
 
 
-def test_an_oversized_batch_is_invalid_before_any_round_trip(answer_server):
+def test_an_oversized_batch_is_invalid_before_any_round_trip(loopback):
     from rxrego.limits import MAX_BATCH_REQUESTS
 
-    url = f"http://127.0.0.1:{answer_server.server_address[1]}"
-    answer_server.posts = 0
+    url = loopback.url
 
     async def go():
         async with AsyncRxRegoClient(url) as c:
@@ -295,4 +267,4 @@ def test_an_oversized_batch_is_invalid_before_any_round_trip(answer_server):
     arun(go())
     with RxRegoClient(url) as c, pytest.raises(InvalidRequest, match=f"at most {MAX_BATCH_REQUESTS} requests"):
         c.decide_many([APPROVED] * (MAX_BATCH_REQUESTS + 1))
-    assert answer_server.posts == 0
+    assert loopback.posts == 0

@@ -48,11 +48,14 @@ def _typed(d: Decision) -> dict[str, Any]:
     # Arrays and criteria are present whenever a policy decided; compare them when sent.
     raw = d.raw
     if "unmet" in raw:
-        doc["unmet"] = [{"id": c.id, "text": c.text} for c in d.unmet]
+        doc["unmet"] = [
+            {"id": c.id, "text": c.text} | ({"fields": list(c.fields)} if c.fields else {}) for c in d.unmet
+        ]
     if "missing" in raw:
         doc["missing"] = [
             {"id": m.id, "text": m.text, "fields": list(m.fields)}
             | ({"documents": list(m.documents)} if m.documents else {})
+            | ({"reason": m.reason, "unit": m.unit} if m.reason is not None else {})
             for m in d.missing
         ]
     if "met" in raw:
@@ -98,6 +101,7 @@ def test_the_schema_declares_every_key_a_recorded_decision_has():
     assert {k for d in decisions for m in d.get("missing", []) for k in m} <= set(
         props["missing"]["items"]["properties"]
     )
+    assert {k for d in decisions for u in d.get("unmet", []) for k in u} <= set(props["unmet"]["items"]["properties"])
     assert {k for d in decisions for k in d.get("approval", {})} <= set(props["approval"]["properties"])
 
 

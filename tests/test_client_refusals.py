@@ -1,6 +1,6 @@
 """What the client refuses before anything is sent, and what it says when it cannot load.
 
-A tiny recording HTTP server on loopback stands where the sidecar would be: these tests
+The loopback server of tests/conftest.py (`loopback`) stands where the sidecar would be: these tests
 assert that nothing reaches it, so no OPA is needed (the sidecar's own refusals are in
 tests/test_client_sidecar.py and tests/test_sidecar_hardening.py).
 """
@@ -8,11 +8,9 @@ tests/test_client_sidecar.py and tests/test_sidecar_hardening.py).
 from __future__ import annotations
 
 import asyncio
-import http.server
 import importlib
 import json
 import sys
-import threading
 from importlib import resources
 
 import jsonschema
@@ -26,30 +24,11 @@ PENDED = {"outcome": "pended", "reason": "information_missing", "missing": []}
 
 
 @pytest.fixture
-def recorder():
-    """(base URL, list of request paths received): answers every POST with a pended decision."""
-    seen: list[str] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):
-            seen.append(self.path)
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            body = json.dumps({"result": PENDED}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    server.shutdown()
-    server.server_close()
+def recorder(loopback):
+    """(base URL, list of request paths received): the loopback stand-in (conftest.Loopback),
+    answering every POST with a pended decision."""
+    loopback.answer = (200, json.dumps({"result": PENDED}).encode())
+    return loopback.url, loopback.paths
 
 
 def _big(mib: float) -> dict:

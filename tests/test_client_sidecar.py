@@ -2,8 +2,8 @@
 
 Every decision here comes from the pinned OPA serving the bundle built from (a snapshot of)
 rego/; it is read three ways (rxrego.client, opa-python-client, plain requests) that must
-agree. The one stand-in server is a tiny http.server used only to send documents that break
-the decision contract (UnexpectedResponse). Expected outcomes are written by hand from
+agree. The one stand-in server, the loopback server of tests/conftest.py (`loopback`),
+is used only to send documents that break the decision contract (UnexpectedResponse). Expected outcomes are written by hand from
 docs/semantics.md, never computed by the code under test.
 
 Tests that need OPA use the `opa_path` fixture (tests/conftest.py): with CI=true a missing
@@ -16,7 +16,6 @@ import copy
 import datetime as dt
 import gzip
 import hashlib
-import http.server
 import io
 import json
 import os
@@ -122,13 +121,13 @@ EXPECTED = {
 
 def logged_facts(request) -> dict:
     """What the decision-log mask keeps of one request (docs/decision-log.md), worked out
-    here independently of the mask: request_id (a string), request_type (initial or
-    renewal), date_of_service (shaped YYYY-MM-DD) and the drug's hcpcs, ndc and name
-    (strings); nothing else."""
+    here independently of the mask: request_id (a string of at most 128 characters),
+    request_type (initial or renewal), date_of_service (shaped YYYY-MM-DD) and the drug's
+    hcpcs, ndc and name (strings); nothing else."""
     if not isinstance(request, dict):
         return {}
     kept = {}
-    if isinstance(request.get("request_id"), str):
+    if isinstance(request.get("request_id"), str) and len(request["request_id"]) <= 128:
         kept["request_id"] = request["request_id"]
     if request.get("request_type") in ("initial", "renewal"):
         kept["request_type"] = request["request_type"]
@@ -811,34 +810,6 @@ def test_a_400_from_opa_is_invalid_request(client, monkeypatch):
     assert err.value.status == 400 and "malformed input" in str(err.value)
 
 
-class _Fake(http.server.BaseHTTPRequestHandler):
-    """Answers every request with the server's (status, body): the one stand-in for OPA,
-    used only to break the decision contract."""
-
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        status, body = self.server.answer
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="module")
-def fake_server():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Fake)
-    server.answer = (200, b"{}")
-    t = threading.Thread(target=server.serve_forever, daemon=True)
-    t.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
 def _doc(result) -> bytes:
     return json.dumps({"result": result}).encode()
 
@@ -862,22 +833,22 @@ def _doc(result) -> bytes:
         (302, b""),
     ],
 )
-def test_malformed_answers_are_unexpected_and_never_approvals(fake_server, status, body):
-    fake_server.answer = (status, body)
-    with RxRegoClient(f"http://127.0.0.1:{fake_server.server_address[1]}", retries=0) as c:
+def test_malformed_answers_are_unexpected_and_never_approvals(loopback, status, body):
+    loopback.answer = (status, body)
+    with RxRegoClient(loopback.url, retries=0) as c:
         with pytest.raises(UnexpectedResponse):
             c.decide(APPROVED)
         d = decide_or_pend(c, APPROVED)
         assert (d.outcome, d.approved) == ("pended", False)
 
 
-def test_a_batch_of_the_wrong_length_is_unexpected(fake_server):
-    fake_server.answer = (200, _doc([APPROVED_DOC]))
-    with RxRegoClient(f"http://127.0.0.1:{fake_server.server_address[1]}", retries=0) as c:
+def test_a_batch_of_the_wrong_length_is_unexpected(loopback):
+    loopback.answer = (200, _doc([APPROVED_DOC]))
+    with RxRegoClient(loopback.url, retries=0) as c:
         assert c.decide_many([APPROVED])[0].approved  # the length matches: fine
         with pytest.raises(UnexpectedResponse):
             c.decide_many([APPROVED, APPROVED])
-        fake_server.answer = (200, _doc(APPROVED_DOC))
+        loopback.answer = (200, _doc(APPROVED_DOC))
         with pytest.raises(UnexpectedResponse):
             c.decide_many([APPROVED])
 

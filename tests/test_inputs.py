@@ -365,8 +365,9 @@ def test_out_of_range_numbers_anywhere_are_invalid_request_and_never_crash_opa(a
 @pytest.mark.parametrize("literal", ["1e1000", "-1e-5000", "1E+9999", *NOT_READ_BY_OPA])
 def test_the_quantity_and_lab_tests_never_compare_a_number_not_plainly_written(all_rego, tmp_path, literal):
     """The lib's own guard, queried directly (the router answers before it is reached): a
-    number whose text is not plain (an exponent of more than 3 digits) is invalid, never
-    compared. Where OPA refuses to read the number at all, nothing can compare it."""
+    number whose text is not plain (an exponent of more than 3 digits) is never compared: a
+    quantity holding one is invalid, a lab result holding one is unreadable (unknown). Where
+    OPA refuses to read the number at all, nothing can compare it."""
     fact = '{"state": "present", "value": ' + literal + "}"
     labs = (
         '{"state": "present", "value": [{"name": "alt", "value": '
@@ -378,10 +379,12 @@ def test_the_quantity_and_lab_tests_never_compare_a_number_not_plainly_written(a
         assert literal in NOT_READ_BY_OPA, f"OPA refused {literal}, which v1.22.4 reads"
         return
     good = '{"state": "present", "value": 30}'
-    test = '{"name": "alt", "comparison": "<=", "value": 120, "unit": "U/L", "within_days": 30}'
-    assert _eval_text(all_rego, f"data.rxrego.lib.quantity_limit(input.a, {good}, 60, 30)", text, tmp_path) == "invalid"
-    assert _eval_text(all_rego, f"data.rxrego.lib.quantity_limit({good}, input.a, 60, 30)", text, tmp_path) == "invalid"
-    assert _eval_text(all_rego, f'data.rxrego.lib.lab(input.l, "2026-06-15", {test})', text, tmp_path) == "invalid"
+    limit = '{"max_units": 60, "per_days": 30, "max_days_supply": 30, "whole_units": false}'
+    test = '{"names": {"alt"}, "comparison": "<=", "value": 120, "within_days": 30}'
+    lab = f'data.rxrego.lib.lab_result(input.l, "2026-06-15", null, {test}, {{"u/l": 1}})'
+    assert _eval_text(all_rego, f"data.rxrego.lib.quantity(input.a, {good}, {limit})", text, tmp_path) == "invalid"
+    assert _eval_text(all_rego, f"data.rxrego.lib.quantity({good}, input.a, {limit})", text, tmp_path) == "invalid"
+    assert _eval_text(all_rego, lab, text, tmp_path) == "unknown"
 
 
 # --- the client and the real sidecar ---------------------------------------------------------------

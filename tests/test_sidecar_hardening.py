@@ -13,6 +13,8 @@
    The log file is 0600.
 5. A number OPA cannot compare (1e10000000 against a quantity limit) is never an approval, and
    the sidecar keeps answering.
+6. A request_id the client refuses (not a string, or over MAX_REQUEST_ID_CHARS) is
+   invalid_request naming `request_id` over HTTP too, not echoed and not logged.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from hypothesis import strategies as st
 import rxrego.client.answer as client_answer
 from rxrego import bundle, limits
 from rxrego import generate as gen
-from rxrego.client import RxRegoClient, SidecarUnavailable, decide_or_pend
+from rxrego.client import InvalidRequest, RxRegoClient, SidecarUnavailable, decide_or_pend
 from rxrego.sidecar import Sidecar
 from rxrego.spec.loader import load_specs
 from test_client_sidecar import APPROVED, bearer, decision_entries, logged_facts, wait_for_lines
@@ -443,3 +445,60 @@ def test_a_number_opa_cannot_compare_is_never_approved_and_the_sidecar_survives(
     with RxRegoClient(sc.url, token=token, timeout=5.0, retries=0) as c:
         assert c.decide(IMATINIB).outcome == "pended"
     keeps_answering(sc, token, 20)
+
+
+# --- 6. request_id: the sidecar refuses what the client refuses --------------------------------
+
+LONGEST_ID = "x" * limits.MAX_REQUEST_ID_CHARS
+
+
+@pytest.mark.opa
+@pytest.mark.parametrize(
+    "request_id",
+    [12345, 1.5, True, ["PA-1"], {"case": "PA-1"}, LONGEST_ID + "x", "PA-" + "9" * 2000],
+    ids=["integer", "decimal", "boolean", "list", "object", "one-too-long", "2003-characters"],
+)
+def test_a_request_id_the_client_refuses_is_invalid_over_http_and_not_logged(hardened, request_id):
+    sc, token, log = hardened
+    request = dict(copy.deepcopy(APPROVED), request_id=request_id)
+    # the client refuses it before sending, naming the field ...
+    with RxRegoClient(sc.url, token=token, timeout=5.0, retries=0) as c, pytest.raises(InvalidRequest) as refused:
+        c.decide(request)
+    assert refused.value.field == "request_id"
+    # ... and the sidecar, sent it over HTTP, answers invalid_request naming the same field,
+    # alone or in a batch, echoing nothing and logging no request_id
+    single = post(sc, token, DECISION, json.dumps({"input": request})).json()
+    batch = post(sc, token, DECISIONS, json.dumps({"input": {"requests": [APPROVED, request]}})).json()
+    refusal = {
+        "outcome": "invalid_request",
+        "reason": "invalid_request",
+        "errors": [
+            {
+                "field": "request_id",
+                "message": f"expected a string of at most {limits.MAX_REQUEST_ID_CHARS} characters: an opaque case number",
+            }
+        ],
+    }
+    assert single["result"] == refusal
+    assert batch["result"][0]["outcome"] == "approved"
+    assert batch["result"][1] == refusal
+    entries = decision_entries(
+        wait_for_lines(log, lambda es: {single["decision_id"], batch["decision_id"]} <= set(decision_entries(es)))
+    )
+    assert "request_id" not in entries[single["decision_id"]]["input"]
+    assert entries[batch["decision_id"]]["input"]["requests"][1] == logged_facts(request)
+    assert "request_id" not in logged_facts(request)
+
+
+@pytest.mark.opa
+def test_a_request_id_at_the_bound_is_decided_echoed_and_logged(hardened):
+    sc, token, log = hardened
+    request = dict(copy.deepcopy(APPROVED), request_id=LONGEST_ID)
+    with RxRegoClient(sc.url, token=token, timeout=5.0, retries=0) as c:
+        assert c.decide(request).request_id == LONGEST_ID
+    answer = post(sc, token, DECISION, json.dumps({"input": request})).json()
+    assert answer["result"]["outcome"] == "approved"
+    assert answer["result"]["request_id"] == LONGEST_ID
+    did = answer["decision_id"]
+    entry = decision_entries(wait_for_lines(log, lambda es: did in decision_entries(es)))[did]
+    assert entry["input"]["request_id"] == LONGEST_ID

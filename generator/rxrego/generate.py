@@ -23,7 +23,7 @@ import jinja2
 from . import limits, opa, regotext
 from .spec import model as m
 from .spec.dump import content_version
-from .spec.kinds import lower_set
+from .spec.kinds import LabTest, lower_set
 
 LIB_PATH = "rxrego/lib/lib.rego"
 # The shared library is Rego written by hand, shipped as package data beside its tests
@@ -382,6 +382,22 @@ def render_policy(spec: m.PolicySpec, policy_block: dict[str, str] | None = None
     )
 
 
+def lab_units(spec: m.PolicySpec) -> dict[str, dict]:
+    """{lab criterion id: {"codes", "names", "unit", "units"}}: which results are the lab's
+    (LOINC codes, normalised names), the criterion's unit and the lower-case units that
+    convert into it (lib.unit_note: a pended decision says when a result's unit does not)."""
+    return {
+        c.id: {
+            "codes": frozenset(c.test.loinc),
+            "names": c.test.names(),
+            "unit": c.test.unit,
+            "units": frozenset(c.test.units()),
+        }
+        for c in spec.criteria
+        if isinstance(c.test, LabTest)
+    }
+
+
 def render_derived(spec: m.PolicySpec) -> str:
     """derived.rego, beside policy.rego: the tables derived from its criteria."""
     requires, conditions = edges(spec)
@@ -399,6 +415,7 @@ def render_derived(spec: m.PolicySpec) -> str:
             fields={c.id: criterion_fields(c) for c in spec.criteria if isinstance(c.test, m.Kind)},
             negates=negations(spec),
             documents=documentation(spec),
+            labs=lab_units(spec),
             facts=fact_paths(spec),
             reads_product=any(isinstance(c.test, m.Kind) and c.test.reads_products() for c in spec.criteria),
         )

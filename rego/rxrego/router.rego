@@ -319,6 +319,7 @@ _segment(i, key) := concat("", [".", key]) if {
 # reference evaluator's envelope.
 _envelope_ok if {
 	input.request_type in _request_types
+	_request_id_ok
 	_indication_ok
 	_plan_ok
 	lib.valid_date(input.date_of_service)
@@ -339,6 +340,11 @@ errors contains {"field": "", "message": "the request must be a JSON object"} if
 errors contains {"field": "plan", "message": "expected a string: the payer's plan id"} if {
 	is_object(input)
 	not _plan_ok
+}
+
+errors contains {"field": "request_id", "message": _request_id_text} if {
+	is_object(input)
+	not _request_id_ok
 }
 
 errors contains {"field": "indication", "message": "expected a string: the id of an indication"} if {
@@ -395,6 +401,20 @@ _plan_ok if is_string(input.plan)
 _indication_ok if object.get(input, "indication", null) == null
 
 _indication_ok if is_string(input.indication)
+
+# request_id: absent, or a string of at most lib.max_request_id_chars characters (echoed in
+# the decision and kept in the decision log: an opaque case number, never a document).
+_request_id_ok if object.get(input, "request_id", null) == null
+
+_request_id_ok if {
+	is_string(input.request_id)
+	count(input.request_id) <= lib.max_request_id_chars
+}
+
+_request_id_text := sprintf(
+	"expected a string of at most %d characters: an opaque case number",
+	[lib.max_request_id_chars],
+)
 
 _request_types := {"initial", "renewal", "continuation", "new_to_plan", "restart"}
 

@@ -59,8 +59,13 @@ class Approval:
 
 @dataclass(frozen=True)
 class Criterion:
+    """A criterion a denial lists, in the policy's words; `fields`, for a criterion denied
+    because a fact is malformed (of the wrong type or shape), the request fields to correct
+    (empty otherwise)."""
+
     id: str
     text: str
+    fields: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -68,12 +73,15 @@ class Missing:
     """A criterion that is unknown and stands between the request and a decision: `fields`
     the request fields that would decide it; `documents` the document types (request
     `documents[].type`) that would satisfy it, for a criterion that requires documentation
-    (empty otherwise)."""
+    (empty otherwise); `reason` "unit_not_convertible" when a lab result's unit does not
+    convert into the criterion's `unit` (both None otherwise)."""
 
     id: str
     text: str
     fields: tuple[str, ...]
     documents: tuple[str, ...] = ()
+    reason: str | None = None
+    unit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -141,9 +149,16 @@ class Decision:
                 else None,
                 requirements=doc.get("requirements"),
                 approval=_approval(doc["approval"]) if "approval" in doc else None,
-                unmet=tuple(Criterion(u["id"], u["text"]) for u in doc.get("unmet", [])),
+                unmet=tuple(Criterion(u["id"], u["text"], tuple(u.get("fields", ()))) for u in doc.get("unmet", [])),
                 missing=tuple(
-                    Missing(m["id"], m["text"], tuple(m["fields"]), tuple(m.get("documents", ())))
+                    Missing(
+                        m["id"],
+                        m["text"],
+                        tuple(m["fields"]),
+                        tuple(m.get("documents", ())),
+                        m.get("reason"),
+                        m.get("unit"),
+                    )
                     for m in doc.get("missing", [])
                 ),
                 met=tuple(doc.get("met", [])),

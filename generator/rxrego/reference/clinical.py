@@ -134,6 +134,23 @@ def _is_this_lab(entry: object, test: kinds.LabTest) -> bool:
     return not isinstance(code, str) or not test.loinc
 
 
+def unit_not_convertible(test: kinds.LabTest, request: dict, date_of_service: dt.date) -> bool:
+    """Whether the request holds a result of this lab, dated on or before the date of
+    service, whose value is a number and whose unit does not convert into the test's: what
+    a pended decision names for a missing lab criterion (docs/semantics.md, "The decision")."""
+    labs = request.get("labs")
+    if not isinstance(labs, list):
+        return False
+    units = test.units()
+    for r in labs:
+        if not _is_this_lab(r, test) or _num(r.get("value")) is None or isinstance(r.get("value"), bool):
+            continue
+        day = parse_date(r.get("date"))
+        if day is not None and day <= date_of_service and _factor(units, r.get("unit")) is None:
+            return True
+    return False
+
+
 class _Pick:
     """The results of one lab on the newest day of a window."""
 

@@ -8,8 +8,9 @@ from collections.abc import Callable, Iterable
 
 from rxrego.spec import model as m
 from rxrego.spec.dump import content_version
+from rxrego.spec.kinds import LabTest
 
-from .clinical import icd10_code
+from .clinical import icd10_code, unit_not_convertible
 from .evaluate import Evaluation, order_from, policy_order
 from .facts import ABSENT, add_months, as_number, is_whole, parse_date, read
 from .leaves import Context, missing_fields
@@ -46,7 +47,7 @@ def decide_policy(spec: m.PolicySpec, request: dict, products: frozenset[str] = 
     by_id = evaluation.by_id
     failing = _unmet_ids(rs.root.children, by_id, status, root) if outcome == "denied" else set()
     unknown = _missing_ids(rs.root.children, by_id, status, root)
-    unmet: list[dict[str, str | None]] = [{"id": cid, "text": by_id[cid].text} for cid in order if cid in failing]
+    unmet: list[dict] = [_unmet_entry(spec, by_id, status, cid) for cid in order if cid in failing]
     if reason == "investigational":
         unmet.insert(0, {"id": "investigational", "text": spec.coverage.investigational})
     elif reason == "not_covered":
@@ -67,7 +68,7 @@ def decide_policy(spec: m.PolicySpec, request: dict, products: frozenset[str] = 
         "criteria": {cid: shown(s) for cid, s in status.items()},
         "met": [cid for cid in order if status[cid] == MET],
         "unmet": unmet,
-        "missing": [_missing_entry(spec, by_id[cid]) for cid in order if cid in unknown],
+        "missing": [_missing_entry(spec, by_id[cid], ctx) for cid in order if cid in unknown],
     }
     if outcome == "approved":
         start = ctx.date_of_service
@@ -176,7 +177,7 @@ def _gate_outcome(spec: m.PolicySpec, rs: m.RequirementSet, gate: Status) -> dic
             "outcome": "denied",
             "reason": "criteria_unmet",
             **empty,
-            "unmet": [{"id": "indication", "text": default}],
+            "unmet": [{"id": "indication", "text": default, "fields": ["diagnoses"]}],
         }
     other = spec.coverage.other_indications or m.OtherIndications()
     text = other.statement or default
@@ -215,14 +216,14 @@ def _decide_indication(
         decision.update(
             outcome="denied",
             reason="criteria_unmet",
-            unmet=[{"id": cid, "text": by_id[cid].text} for cid in order if cid in failing],
+            unmet=[_unmet_entry(spec, by_id, status, cid) for cid in order if cid in failing],
         )
     elif root == UNKNOWN:
         asked = _missing_ids(root_node.children, by_id, status, root)
         decision.update(
             outcome="pended",
             reason="information_missing",
-            missing=[_missing_entry(spec, by_id[cid]) for cid in order if cid in asked],
+            missing=[_missing_entry(spec, by_id[cid], ctx) for cid in order if cid in asked],
         )
     else:
         branch = next((d for cid, d in ind.duration_when if status[cid] == MET), None)
@@ -244,13 +245,36 @@ def _requires(c: m.Criterion) -> tuple[str, ...]:
     return c.test.then if isinstance(c.test, m.Conditional) else c.children
 
 
-def _missing_entry(spec: m.PolicySpec, c: m.Criterion) -> dict:
+def _unmet_entry(spec: m.PolicySpec, by_id: dict[str, m.Criterion], status: dict[str, Status], cid: str) -> dict:
+    """A criterion a denial lists: its id and words; an invalid one (a fact of the wrong type
+    or shape) also names the request `fields` to correct, those read by the invalid leaves
+    reached from it through invalid criteria only (conditions and negations included),
+    sorted."""
+    c = by_id[cid]
+    if status[cid] != INVALID:
+        return {"id": cid, "text": c.text}
+    below = _reachable([cid], lambda k: by_id[k].children, lambda k: status.get(k) == INVALID)
+    fields = {f for k in below if by_id[k].is_leaf for f in _leaf_fields(spec, by_id[k])}
+    return {"id": cid, "text": c.text, "fields": sorted(fields)}
+
+
+def _leaf_fields(spec: m.PolicySpec, c: m.Criterion) -> list[str]:
+    """The request fields a leaf reads: its test's, and `documents` when it requires
+    documentation."""
+    fields = missing_fields(spec, c.test)
+    return [*fields, "documents"] if c.documentation else fields
+
+
+def _missing_entry(spec: m.PolicySpec, c: m.Criterion, ctx: Context) -> dict:
     """A missing leaf: its id, words and request fields; with documentation required, the
-    `documents` field too and the document types that would support it."""
-    entry: dict = {"id": c.id, "text": c.text, "fields": missing_fields(spec, c.test)}
+    `documents` field too and the document types that would support it; a lab criterion
+    when a result of the lab has a unit that does not convert, `reason`
+    "unit_not_convertible" and the criterion's `unit`."""
+    entry: dict = {"id": c.id, "text": c.text, "fields": _leaf_fields(spec, c)}
     if c.documentation:
-        entry["fields"] = [*entry["fields"], "documents"]
         entry["documents"] = sorted(c.documentation)
+    if isinstance(c.test, LabTest) and unit_not_convertible(c.test, ctx.request, ctx.date_of_service):
+        entry.update(reason="unit_not_convertible", unit=c.test.unit)
     return entry
 
 
@@ -281,7 +305,11 @@ def _approval(duration: m.Duration | None, start: dt.date, request: dict) -> dic
             }
         received = as_number(raw)
         if received is None or received < 0 or not is_whole(received):
-            return {"outcome": "denied", "reason": "criteria_unmet", "unmet": [{"id": "lifetime_cap", "text": text}]}
+            return {
+                "outcome": "denied",
+                "reason": "criteria_unmet",
+                "unmet": [{"id": "lifetime_cap", "text": text, "fields": [CAP_FIELD]}],
+            }
         left = cap - int(received)
         if left <= 0:
             return {

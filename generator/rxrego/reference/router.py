@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rxrego.limits import MAX_REQUEST_ID_CHARS
 from rxrego.spec import model as m
 
 from .decision import decide_policy
@@ -204,6 +205,9 @@ def envelope_errors(request: dict) -> list[dict]:
     errors.extend(_drug_errors(request.get("drug")))
     if request.get("plan") is not None and not isinstance(request["plan"], str):
         errors.append(_error("plan", "plan must be a string: the payer's plan id"))
+    request_id = request.get("request_id")
+    if request_id is not None and not (isinstance(request_id, str) and len(request_id) <= MAX_REQUEST_ID_CHARS):
+        errors.append(_error("request_id", f"request_id must be a string of at most {MAX_REQUEST_ID_CHARS} characters"))
     if request.get("indication") is not None and not isinstance(request["indication"], str):
         errors.append(_error("indication", "indication must be a string: the id of one of the policy's indications"))
     return sorted(errors, key=lambda e: (e["field"], e["message"]))
@@ -236,6 +240,8 @@ def _invalid(request: object, errors: list[dict]) -> dict:
 
 
 def _with_request_id(request: object, decision: dict) -> dict:
-    if isinstance(request, dict) and isinstance(request.get("request_id"), str):
+    """The decision, echoing the request's request_id when the envelope accepts it."""
+    request_id = request.get("request_id") if isinstance(request, dict) else None
+    if isinstance(request_id, str) and len(request_id) <= MAX_REQUEST_ID_CHARS:
         decision["request_id"] = request["request_id"]
     return decision

@@ -124,7 +124,7 @@ _gate_outcome("unknown", _, set) := {
 _gate_outcome("invalid", _, set) := {
 	"outcome": "denied",
 	"reason": "criteria_unmet",
-	"unmet": [{"id": "indication", "text": _not_listed(set)}],
+	"unmet": [{"id": "indication", "text": _not_listed(set), "fields": ["diagnoses"]}],
 }
 
 _gate_outcome("unmet", coverage, set) := _other_indication(
@@ -164,10 +164,10 @@ _indicated_outcome(root, _, ind, statuses, order, texts, derived) := {
 	root in {"unmet", "invalid"}
 }
 
-_indicated_outcome("unknown", _, ind, statuses, order, texts, derived) := {
+_indicated_outcome("unknown", request, ind, statuses, order, texts, derived) := {
 	"outcome": "pended",
 	"reason": "information_missing",
-	"missing": _missing("unknown", ind, order, statuses, texts, derived),
+	"missing": _missing("unknown", ind, order, statuses, texts, derived, request),
 }
 
 _indicated_outcome("met", request, ind, statuses, _, _, _) := approval(_duration(ind, statuses), request)
@@ -193,7 +193,7 @@ approval(duration, request) := {
 } else := {
 	"outcome": "denied",
 	"reason": "criteria_unmet",
-	"unmet": [{"id": "lifetime_cap", "text": _cap_text(duration)}],
+	"unmet": [{"id": "lifetime_cap", "text": _cap_text(duration), "fields": ["therapy.months_received"]}],
 } if {
 	duration.lifetime_cap_months
 	not _usable_count(fact(request, ["therapy", "months_received"]))

@@ -18,6 +18,8 @@ request_sets := {"initial": "initial", "renewal": "renewal"}
 # fields: the request fields each leaf criterion reads (what a pended decision asks for).
 # negates: what each `not` criterion negates (asked through for missing facts, never quoted
 # as unmet).
+# labs: each lab criterion's LOINC codes, names, unit and the lower-case units it converts
+# from (what a pended decision says of a result whose unit does not convert).
 derived := {
 	"order": {
 		"initial": {
@@ -127,6 +129,9 @@ derived := {
 		"tki_resistance": ["prior_therapies"],
 	},
 	"negates": {"no_prior_tki": ["prior_tki"]},
+	"labs": {
+		"bcr_abl1_at_most_10_percent": {"codes": set(), "names": {"bcrabl1is"}, "unit": "%", "units": {"%", "1"}},
+	},
 }
 
 # Each request field the criteria of the request's requirement set read, read once:

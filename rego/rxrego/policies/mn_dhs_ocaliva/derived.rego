@@ -17,6 +17,8 @@ request_sets := {"initial": "initial", "new_to_plan": "initial", "renewal": "ren
 # requires (a conditional: its `then`); conditions: what a conditional is conditioned on;
 # fields: the request fields each leaf criterion reads (what a pended decision asks for).
 # documents: the document types each criterion requiring documentation accepts.
+# labs: each lab criterion's LOINC codes, names, unit and the lower-case units it converts
+# from (what a pended decision says of a result whose unit does not convert).
 derived := {
 	"order": {
 		"initial": {
@@ -78,6 +80,52 @@ derived := {
 		"bilirubin_at_most_uln": ["chart_notes", "lab_report"],
 		"pbc_histology": ["pathology_report"],
 		"udca_contraindicated": ["chart_notes"],
+	},
+	"labs": {
+		"alp_at_least_1_5_uln": {
+			"codes": {"6768-6"},
+			"names": {"alkalinephosphatase", "alkphos", "alp"},
+			"unit": "U/L",
+			"units": {"ku/l", "u/l", "u/ml", "ukat/l"},
+		},
+		"alp_below_1_67_uln": {
+			"codes": {"6768-6"},
+			"names": {"alkalinephosphatase", "alkphos", "alp"},
+			"unit": "U/L",
+			"units": {"ku/l", "u/l", "u/ml", "ukat/l"},
+		},
+		"alp_down_15_percent": {
+			"codes": {"6768-6"},
+			"names": {"alkalinephosphatase", "alkphos", "alp"},
+			"unit": "U/L",
+			"units": {"ku/l", "u/l", "u/ml", "ukat/l"},
+		},
+		"bilirubin_at_most_uln": {
+			"codes": {"1975-2"},
+			"names": {"bilirubin", "tbil", "totalbilirubin"},
+			"unit": "mg/dL",
+			"units": {
+				"g/dl",
+				"g/l",
+				"mcg/dl",
+				"mcg/ml",
+				"meq/l",
+				"mg/dl",
+				"mg/l",
+				"mmol/l",
+				"mol/l",
+				"ng/dl",
+				"ng/l",
+				"ng/ml",
+				"nmol/l",
+				"pg/ml",
+				"pmol/l",
+				"ug/dl",
+				"ug/l",
+				"ug/ml",
+				"umol/l",
+			},
+		},
 	},
 }
 

@@ -108,3 +108,6 @@ fact_paths := {
 
 # The date of service as [year, month, day] (null when it is not a valid date).
 service_date := lib.service_date(input)
+
+# The patient's birth date, or "" (lib.birth_day): a dated fact before it is invalid.
+birth_day := lib.birth_day(input)

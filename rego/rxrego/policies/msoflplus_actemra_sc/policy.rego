@@ -1029,6 +1029,7 @@ status["etanercept_step"] := lib.history(
 		"results": {"contraindicated", "failed", "inadequate_response", "intolerant"},
 	},
 	object.get(input, "date_of_service", null),
+	birth_day,
 )
 
 status["adalimumab_step"] := lib.history(
@@ -1042,6 +1043,7 @@ status["adalimumab_step"] := lib.history(
 		"results": {"contraindicated", "failed", "inadequate_response", "intolerant"},
 	},
 	object.get(input, "date_of_service", null),
+	birth_day,
 )
 
 status["glucocorticoid_step"] := lib.history(
@@ -1055,6 +1057,7 @@ status["glucocorticoid_step"] := lib.history(
 		"results": {"contraindicated", "failed", "inadequate_response", "intolerant"},
 	},
 	object.get(input, "date_of_service", null),
+	birth_day,
 )
 
 status["nsaid_or_glucocorticoid_step"] := lib.history(
@@ -1068,6 +1071,7 @@ status["nsaid_or_glucocorticoid_step"] := lib.history(
 		"results": {"contraindicated", "failed", "inadequate_response", "intolerant"},
 	},
 	object.get(input, "date_of_service", null),
+	birth_day,
 )
 
 status["dmard_step"] := lib.history(
@@ -1081,6 +1085,7 @@ status["dmard_step"] := lib.history(
 		"results": {"contraindicated", "failed", "inadequate_response", "intolerant"},
 	},
 	object.get(input, "date_of_service", null),
+	birth_day,
 )
 
 status["positive_clinical_response"] := lib.documented(

@@ -16,6 +16,8 @@ request_sets := {"initial": "initial", "new_to_plan": "initial", "restart": "ini
 # written, a conditional's `when` before its `then`); requires: what each composite criterion
 # requires (a conditional: its `then`); conditions: what a conditional is conditioned on;
 # fields: the request fields each leaf criterion reads (what a pended decision asks for).
+# labs: each lab criterion's LOINC codes, names, unit and the lower-case units it converts
+# from (what a pended decision says of a result whose unit does not convert).
 derived := {
 	"order": {
 		"initial": {
@@ -72,6 +74,33 @@ derived := {
 		"t_score_at_or_below_1": ["labs"],
 		"t_score_at_or_below_2_5_last_month": ["labs"],
 	},
+	"labs": {
+		"frax_hip_3": {"codes": set(), "names": {"fraxhip", "fraxhipfracture"}, "unit": "%", "units": {"%", "1"}},
+		"frax_major_20": {
+			"codes": set(),
+			"names": {"fraxmajor", "fraxmajorosteoporotic", "fraxmajorosteoporoticfracture", "fraxmof"},
+			"unit": "%",
+			"units": {"%", "1"},
+		},
+		"t_score_above_2_5": {
+			"codes": set(),
+			"names": {"bmdtscore", "dxatscore", "tscore"},
+			"unit": "{T-score}",
+			"units": {"{t-score}"},
+		},
+		"t_score_at_or_below_1": {
+			"codes": set(),
+			"names": {"bmdtscore", "dxatscore", "tscore"},
+			"unit": "{T-score}",
+			"units": {"{t-score}"},
+		},
+		"t_score_at_or_below_2_5_last_month": {
+			"codes": set(),
+			"names": {"bmdtscore", "dxatscore", "tscore"},
+			"unit": "{T-score}",
+			"units": {"{t-score}"},
+		},
+	},
 }
 
 # Each request field the criteria of the request's requirement set read, read once:
@@ -96,3 +125,6 @@ fact_paths := {
 
 # The date of service as [year, month, day] (null when it is not a valid date).
 service_date := lib.service_date(input)
+
+# The patient's birth date, or "" (lib.birth_day): a dated fact before it is invalid.
+birth_day := lib.birth_day(input)

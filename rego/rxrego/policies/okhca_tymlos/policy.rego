@@ -287,6 +287,7 @@ status["fracture_within_5_years"] := lib.clinical_status(
 status["t_score_at_or_below_2_5_last_month"] := lib.lab_result(
 	facts.labs,
 	object.get(input, "date_of_service", null),
+	birth_day,
 	null,
 	{
 		"comparison": "<=",
@@ -307,6 +308,7 @@ status["low_bone_mass_with_frax"] := lib.all_of([
 status["t_score_at_or_below_1"] := lib.lab_result(
 	facts.labs,
 	object.get(input, "date_of_service", null),
+	birth_day,
 	null,
 	{
 		"comparison": "<=",
@@ -320,6 +322,7 @@ status["t_score_at_or_below_1"] := lib.lab_result(
 status["t_score_above_2_5"] := lib.lab_result(
 	facts.labs,
 	object.get(input, "date_of_service", null),
+	birth_day,
 	null,
 	{
 		"comparison": ">",
@@ -335,6 +338,7 @@ status["frax_high"] := lib.any_of([status.frax_major_20, status.frax_hip_3])
 status["frax_major_20"] := lib.lab_result(
 	facts.labs,
 	object.get(input, "date_of_service", null),
+	birth_day,
 	null,
 	{
 		"comparison": ">=",
@@ -348,6 +352,7 @@ status["frax_major_20"] := lib.lab_result(
 status["frax_hip_3"] := lib.lab_result(
 	facts.labs,
 	object.get(input, "date_of_service", null),
+	birth_day,
 	null,
 	{"comparison": ">=", "names": {"fraxhip", "fraxhipfracture"}, "plausible": [0, 100], "value": 3},
 	{"%": 1, "1": 100},
@@ -374,6 +379,7 @@ status["bisphosphonate_12_months"] := lib.history(
 		"results": {"completed", "failed", "inadequate_response", "intolerant", "ongoing"},
 	},
 	object.get(input, "date_of_service", null),
+	birth_day,
 )
 
 status["calcium_and_vitamin_d"] := lib.attestation(facts["prescriber.attestations.adequate_calcium_vitamin_d_with_bisphosphonate"])
@@ -395,6 +401,7 @@ status["prolia_12_months_inadequate"] := lib.history(
 		"results": {"failed", "inadequate_response"},
 	},
 	object.get(input, "date_of_service", null),
+	birth_day,
 )
 
 status["prolia_contraindicated_or_intolerant"] := lib.history(
@@ -408,6 +415,7 @@ status["prolia_contraindicated_or_intolerant"] := lib.history(
 		"results": {"contraindicated", "intolerant"},
 	},
 	object.get(input, "date_of_service", null),
+	birth_day,
 )
 
 status["serm_option"] := lib.any_of([
@@ -427,6 +435,7 @@ status["serm_12_months_inadequate"] := lib.history(
 		"results": {"failed", "inadequate_response"},
 	},
 	object.get(input, "date_of_service", null),
+	birth_day,
 )
 
 status["serm_contraindicated_or_intolerant"] := lib.history(
@@ -440,6 +449,7 @@ status["serm_contraindicated_or_intolerant"] := lib.history(
 		"results": {"contraindicated", "intolerant"},
 	},
 	object.get(input, "date_of_service", null),
+	birth_day,
 )
 
 status["cannot_use_forteo"] := lib.attestation(facts["prescriber.attestations.patient_specific_reason_cannot_use_forteo"])

@@ -19,6 +19,8 @@ request_sets := {"initial": "initial", "renewal": "renewal"}
 # negates: what each `not` criterion negates (asked through for missing facts, never quoted
 # as unmet).
 # documents: the document types each criterion requiring documentation accepts.
+# labs: each lab criterion's LOINC codes, names, unit and the lower-case units it converts
+# from (what a pended decision says of a result whose unit does not convert).
 derived := {
 	"order": {
 		"initial": {
@@ -97,6 +99,26 @@ derived := {
 		"sleep_study_scoring": ["chart_notes", "procedure_note"],
 		"weight_below_baseline": ["chart_notes"],
 		"weight_loss_5_percent": ["chart_notes"],
+	},
+	"labs": {
+		"ahi_at_least_15": {
+			"codes": set(),
+			"names": {"ahi", "apneahypopneaindex"},
+			"unit": "/h",
+			"units": {"/h", "{events}/h"},
+		},
+		"weight_below_baseline": {
+			"codes": {"29463-7"},
+			"names": {"bodyweight", "weight"},
+			"unit": "kg",
+			"units": {"[lb_av]", "g", "kg", "lb", "lbs", "mcg", "mg", "ug"},
+		},
+		"weight_loss_5_percent": {
+			"codes": {"29463-7"},
+			"names": {"bodyweight", "weight"},
+			"unit": "kg",
+			"units": {"[lb_av]", "g", "kg", "lb", "lbs", "mcg", "mg", "ug"},
+		},
 	},
 }
 

@@ -17,6 +17,8 @@ request_sets := {"initial": "initial", "new_to_plan": "initial", "renewal": "ren
 # requires (a conditional: its `then`); conditions: what a conditional is conditioned on;
 # fields: the request fields each leaf criterion reads (what a pended decision asks for).
 # documents: the document types each criterion requiring documentation accepts.
+# labs: each lab criterion's LOINC codes, names, unit and the lower-case units it converts
+# from (what a pended decision says of a result whose unit does not convert).
 derived := {
 	"order": {
 		"initial": {
@@ -94,6 +96,21 @@ derived := {
 		"multiple_fractures": ["chart_notes", "imaging_report"],
 		"other_high_risk": ["chart_notes"],
 		"recent_fracture": ["chart_notes", "imaging_report"],
+	},
+	"labs": {
+		"frax_hip_above_4_5": {"codes": set(), "names": {"fraxhip", "fraxhipfracture"}, "unit": "%", "units": {"%", "1"}},
+		"frax_major_above_30": {
+			"codes": set(),
+			"names": {"fraxmajor", "fraxmajorosteoporotic", "fraxmajorosteoporoticfracture", "fraxmof"},
+			"unit": "%",
+			"units": {"%", "1"},
+		},
+		"very_low_t_score": {
+			"codes": set(),
+			"names": {"bmdtscore", "dxatscore", "tscore"},
+			"unit": "{T-score}",
+			"units": {"{t-score}"},
+		},
 	},
 }
 

@@ -17,6 +17,8 @@ request_sets := {"initial": "initial", "new_to_plan": "initial", "renewal": "ren
 # requires (a conditional: its `then`); conditions: what a conditional is conditioned on;
 # fields: the request fields each leaf criterion reads (what a pended decision asks for).
 # documents: the document types each criterion requiring documentation accepts.
+# labs: each lab criterion's LOINC codes, names, unit and the lower-case units it converts
+# from (what a pended decision says of a result whose unit does not convert).
 derived := {
 	"order": {
 		"initial": {
@@ -87,6 +89,38 @@ derived := {
 		"corticosteroid_failed_any_length": ["chart_notes"],
 		"corticosteroid_failed_one_month": ["chart_notes"],
 		"oral_dmard_failed": ["chart_notes"],
+	},
+	"labs": {
+		"bsa_reduced": {
+			"codes": set(),
+			"names": {"adbsaaffected", "bodysurfaceareaaffected", "bsa", "bsaaffected"},
+			"unit": "%",
+			"units": {"%", "1"},
+		},
+		"iga_3_or_4": {
+			"codes": set(),
+			"names": {
+				"iga",
+				"igascore",
+				"investigator'sglobalassessment",
+				"investigatorsglobalassessment",
+				"vigaad",
+			},
+			"unit": "{score}",
+			"units": {"{score}"},
+		},
+		"iga_improved_two_points": {
+			"codes": set(),
+			"names": {
+				"iga",
+				"igascore",
+				"investigator'sglobalassessment",
+				"investigatorsglobalassessment",
+				"vigaad",
+			},
+			"unit": "{score}",
+			"units": {"{score}"},
+		},
 	},
 }
 

@@ -16,6 +16,8 @@ request_sets := {"initial": "initial", "renewal": "renewal"}
 # written, a conditional's `when` before its `then`); requires: what each composite criterion
 # requires (a conditional: its `then`); conditions: what a conditional is conditioned on;
 # fields: the request fields each leaf criterion reads (what a pended decision asks for).
+# labs: each lab criterion's LOINC codes, names, unit and the lower-case units it converts
+# from (what a pended decision says of a result whose unit does not convert).
 derived := {
 	"order": {
 		"initial": [
@@ -41,6 +43,77 @@ derived := {
 		"platelets_at_least_50": ["labs"],
 		"platelets_at_most_200": ["labs"],
 		"splenectomy": ["procedures"],
+	},
+	"labs": {
+		"baseline_platelets": {
+			"codes": {"26515-7", "777-3"},
+			"names": {"plateletcount", "platelets", "plt"},
+			"unit": "10*3/uL",
+			"units": {
+				"/l",
+				"/mm3",
+				"/ul",
+				"10*12/l",
+				"10*3/ul",
+				"10*6/ul",
+				"10*9/l",
+				"10^3/ul",
+				"10^9/l",
+				"cells/mm3",
+				"cells/ul",
+				"k/ul",
+				"x10^3/ul",
+				"x10^9/l",
+				"{cells}/mm3",
+				"{cells}/ul",
+			},
+		},
+		"platelets_at_least_50": {
+			"codes": {"26515-7", "777-3"},
+			"names": {"plateletcount", "platelets", "plt"},
+			"unit": "10*9/L",
+			"units": {
+				"/l",
+				"/mm3",
+				"/ul",
+				"10*12/l",
+				"10*3/ul",
+				"10*6/ul",
+				"10*9/l",
+				"10^3/ul",
+				"10^9/l",
+				"cells/mm3",
+				"cells/ul",
+				"k/ul",
+				"x10^3/ul",
+				"x10^9/l",
+				"{cells}/mm3",
+				"{cells}/ul",
+			},
+		},
+		"platelets_at_most_200": {
+			"codes": {"26515-7", "777-3"},
+			"names": {"plateletcount", "platelets", "plt"},
+			"unit": "10*9/L",
+			"units": {
+				"/l",
+				"/mm3",
+				"/ul",
+				"10*12/l",
+				"10*3/ul",
+				"10*6/ul",
+				"10*9/l",
+				"10^3/ul",
+				"10^9/l",
+				"cells/mm3",
+				"cells/ul",
+				"k/ul",
+				"x10^3/ul",
+				"x10^9/l",
+				"{cells}/mm3",
+				"{cells}/ul",
+			},
+		},
 	},
 }
 

@@ -24,6 +24,7 @@ quantity(units_fact, days_fact, limit) := "invalid" if {
 
 _quantity_units(x, limit) if {
 	is_number(x)
+	regex.match(_plain_number, json.marshal(x))
 	x >= 0
 	_whole_if(x, limit.whole_units)
 }

@@ -218,6 +218,7 @@ _converted(r, test) := r.value * test.units[lower(r.unit)]
 
 _readable(r, test) if {
 	is_number(r.value)
+	regex.match(_plain_number, json.marshal(r.value))
 	is_string(r.unit)
 	test.units[lower(r.unit)]
 }

@@ -11,10 +11,6 @@ package rxrego.lib
 # shape. Invalid is never met and is shown as unmet; unlike unmet, an invalid condition
 # does not switch its requirement off.
 
-failing("unmet")
-
-failing("invalid")
-
 # --- combinators ----------------------------------------------------------------------
 
 all_of(statuses) := "unmet" if {
@@ -215,51 +211,9 @@ coded(f, accepted, codes) := "unknown" if {
 
 biomarker(result, accepted) := coded(result, accepted, {"negative", "positive"})
 
-# biomarkers: the statuses of the biomarkers the diagnosis names (each a `biomarker` test).
-diagnosis(entries, prefixes, qualifiers, biomarkers) := all_of(array.concat(
-	[_diagnoses(entries, prefixes, qualifiers)],
-	biomarkers,
-))
-
-# An entry whose code and qualifiers all match makes the diagnosis met: the common case is
-# decided without a status per entry.
-_diagnoses(entries, prefixes, qualifiers) := "unknown" if {
-	entries.state == "absent"
-} else := "met" if {
-	is_array(entries.value)
-	some entry in entries.value
-	is_string(entry.code)
-	code := upper(replace(replace(entry.code, ".", ""), " ", ""))
-	some prefix in prefixes
-	startswith(code, prefix)
-	every name, accepted in qualifiers {
-		is_string(entry[name])
-		lower(entry[name]) in accepted
-	}
-} else := any_of([_diagnosis_entry(entry, prefixes, qualifiers) | some entry in entries.value]) if {
-	is_array(entries.value)
-} else := "invalid"
-
-_diagnosis_entry(entry, prefixes, qualifiers) := all_of(array.concat(
-	[_code(entry, prefixes)],
-	[_qualifier(entry, name, accepted) | some name, accepted in qualifiers],
-)) if {
-	is_object(entry)
-} else := "invalid"
-
-_code(entry, prefixes) := "unknown" if {
-	object.get(entry, "code", null) == null
-} else := "met" if {
-	is_string(entry.code)
-	code := upper(replace(replace(entry.code, ".", ""), " ", ""))
-
-	# The generator writes the prefixes already normalised.
-	some prefix in prefixes
-	startswith(code, prefix)
-} else := "unmet" if {
-	is_string(entry.code)
-} else := "invalid"
-
+# _qualifier(entry, name, accepted): a diagnosis entry's qualifier (labs.rego's
+# diagnosis_codes): absent or null unknown; a string met when its lower case is accepted,
+# else unmet; anything else invalid.
 _qualifier(entry, name, accepted) := "unknown" if {
 	object.get(entry, name, null) == null
 } else := "met" if {
@@ -269,33 +223,8 @@ _qualifier(entry, name, accepted) := "unknown" if {
 	is_string(entry[name])
 } else := "invalid"
 
-# value_set is {"agents": {lower-case names}, "classes": {class names}}. The well-formed
-# entries of the value set are found once.
-prior_therapy(entries, value_set, results, n) := "unknown" if {
-	entries.state == "absent"
-} else := _therapy_count(entries.value, matching, results, n) if {
-	is_array(entries.value)
-	matching := [e | some e in entries.value; _well_formed_therapy(e); _in_value_set(e, value_set)]
-} else := "invalid"
-
-# Distinct agents: those with a listed result count; those with none (absent or null) may.
-_therapy_count(entries, matching, results, n) := "met" if {
-	count({lower(e.agent) | some e in matching; e.result in results}) >= n
-} else := "unknown" if {
-	count({lower(e.agent) | some e in matching; object.get(e, "result", null) in (results | {null})}) >= n
-} else := "invalid" if {
-	some e in entries
-	not _well_formed_therapy(e)
-} else := "unmet"
-
-# class and result, when present and not null, are strings.
-_well_formed_therapy(entry) if {
-	is_object(entry)
-	is_string(entry.agent)
-	type_name(object.get(entry, "class", null)) in {"null", "string"}
-	type_name(object.get(entry, "result", null)) in {"null", "string"}
-}
-
+# value_set is {"agents": {lower-case names}, "classes": {class names}}: an entry is in it
+# by its lower-case agent or by its class.
 _in_value_set(entry, value_set) if lower(entry.agent) in value_set.agents
 
 _in_value_set(entry, value_set) if entry.class in value_set.classes
@@ -347,28 +276,9 @@ prescriber_specialty(specialty, accepted) := "unknown" if {
 	is_string(specialty.value)
 } else := "invalid"
 
-# Invalid parts win over absent ones: a malformed quantity is never merely "unknown".
-quantity_limit(units_fact, days_fact, max_units, per_days) := "invalid" if {
-	not _usable_units(units_fact)
-	units_fact.state != "absent"
-} else := "invalid" if {
-	not _usable_days(days_fact)
-	days_fact.state != "absent"
-} else := "unknown" if {
-	"absent" in {units_fact.state, days_fact.state}
-} else := "met" if {
-	units_fact.value * per_days <= max_units * days_fact.value
-} else := "unmet"
-
 # A request number is compared only when plainly written (docs/semantics.md, "Numbers"):
 # OPA v1.20.2 panicked comparing e.g. 1e-10000000. The text is checked; no function gets it.
 _plain_number := `^-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]{1,3})?$`
-
-_usable_units(f) if {
-	is_number(f.value)
-	regex.match(_plain_number, json.marshal(f.value))
-	f.value >= 0
-}
 
 _usable_days(f) if {
 	is_number(f.value)
@@ -377,43 +287,8 @@ _usable_days(f) if {
 	f.value == floor(f.value)
 }
 
-# on: the date of service as given (the envelope made it a valid date before any policy
-# runs; anything else leaves no result usable).
-lab(labs, on, test) := "unknown" if {
-	labs.state == "absent"
-} else := _lab_results(on, test, [r |
-	some r in labs.value
-	is_object(r)
-	is_string(r.name)
-	lower(r.name) == lower(test.name)
-]) if {
-	is_array(labs.value)
-} else := "invalid"
-
-_lab_results(on, test, results) := "unmet" if {
-	count(results) == 0
-} else := all_of([_lab_compare(r, test, on) | some r in latest]) if {
-	usable := [r | some r in results; _usable_lab(r, test, on)]
-	count(usable) > 0
-	newest := max({r.date | some r in usable})
-	latest := [r | some r in usable; r.date == newest]
-} else := "invalid"
-
-_usable_lab(result, test, on) if {
-	is_number(result.value)
-	regex.match(_plain_number, json.marshal(result.value))
-	is_string(result.unit)
-	lower(result.unit) == lower(test.unit)
-	valid_date(result.date)
-	is_string(on)
-	result.date <= on
-}
-
-_lab_compare(result, test, on) := "met" if {
-	_compare(result.value, test.comparison, test.value)
-	_recent(result.date, on, test.within_days)
-} else := "unmet"
-
+# _compare(x, op, y): x op y, op one of the comparisons a spec may write (the lab and
+# body-measure tests).
 _compare(x, "<", y) if x < y
 
 _compare(x, "<=", y) if x <= y
@@ -423,10 +298,6 @@ _compare(x, ">", y) if x > y
 _compare(x, ">=", y) if x >= y
 
 _compare(x, "==", y) if x == y
-
-_recent(_, _, null)
-
-_recent(date, on, days) if days_between(date, on) <= days
 
 # --- documentation required -------------------------------------------------------------
 # (docs/semantics.md, "Documentation required")
@@ -520,7 +391,7 @@ decide(request, policy, coverage, texts, set, statuses, derived) := object.union
 		"criteria": _criteria(statuses, order),
 		"met": [id | some id in order; statuses[id] == "met"],
 		"unmet": _listed_unmet(reason, root, coverage, set, order, statuses, texts, derived),
-		"missing": _missing(root, set, order, statuses, texts, derived),
+		"missing": _missing(root, set, order, statuses, texts, derived, request),
 	},
 	{"approval": {
 		"start": request.date_of_service,
@@ -569,7 +440,7 @@ _root_children(set) := object.get(set, "all_of", object.get(set, "any_of", objec
 # and is not listed.
 _unmet(root, set, order, statuses, texts, derived) := [] if {
 	not root in {"unmet", "invalid"}
-} else := [{"id": id, "text": texts[id]} |
+} else := [unmet_entry(id, statuses, texts, derived) |
 	some id in order
 	statuses[id] in {"unmet", "invalid"}
 	id in reached
@@ -580,13 +451,34 @@ _unmet(root, set, order, statuses, texts, derived) := [] if {
 	)
 }
 
+# unmet_entry(id, statuses, texts, derived): a listed criterion; an invalid one (a fact of
+# the wrong type or shape) also names the request `fields` to correct: those read by the
+# invalid leaves below it, reached through invalid criteria only (conditions and negations
+# included, as a malformed condition makes its conditional invalid), sorted.
+unmet_entry(id, statuses, texts, derived) := {
+	"id": id,
+	"text": texts[id],
+	"fields": sort({field |
+		some leaf in graph.reachable(
+			{c: [child | some child in asked_through(derived, c); statuses[child] == "invalid"] |
+				some c, s in statuses
+				s == "invalid"
+			},
+			[id],
+		)
+		some field in derived.fields[leaf]
+	}),
+} if {
+	statuses[id] == "invalid"
+} else := {"id": id, "text": texts[id]}
+
 # Missing: unknown leaves reachable from the root through unknown criteria only,
 # conditions included (an unknown condition is information to ask for): an answer under a
 # met criterion cannot change it, one under a failing criterion cannot make it met. A root
 # that is not unknown (met, or a denial) has nothing missing: the walk is skipped.
-_missing(root, set, order, statuses, texts, derived) := [] if {
+_missing(root, set, order, statuses, texts, derived, request) := [] if {
 	root != "unknown"
-} else := [missing_entry(id, texts, derived) |
+} else := [object.union(missing_entry(id, texts, derived), unit_note(id, derived, request)) |
 	some id in order
 	statuses[id] == "unknown"
 	id in reached
@@ -627,6 +519,26 @@ missing_entry(id, texts, derived) := {
 	derived.documents[id]
 } else := {"id": id, "text": texts[id], "fields": derived.fields[id]}
 
+# unit_note(id, derived, request): for a missing lab criterion (derived.labs[id]: its
+# "codes", "names", "unit" and the lower-case "units" it converts from) when a result of that
+# lab dated on or before the date of service has a number for its value and a unit that does
+# not convert into the criterion's: {"reason": "unit_not_convertible", "unit": the
+# criterion's unit}, so the result is not sent again as it was. Else {}.
+unit_note(id, derived, request) := {"reason": "unit_not_convertible", "unit": lab.unit} if {
+	lab := derived.labs[id]
+	some r in object.get(request, "labs", [])
+	_this_lab(r, lab)
+	is_number(r.value)
+	valid_date(r.date)
+	r.date <= request.date_of_service
+	not _convertible(r.unit, lab.units)
+} else := {}
+
+_convertible(unit, convertible) if {
+	is_string(unit)
+	lower(unit) in convertible
+}
+
 # [reason, outcome]: the root is met, unknown or failing (unmet or invalid); so is the
 # indication. other: coverage.other, what the policy does with other uses ({} when they are
 # investigational, else its outcome not_covered or pend_for_review); a malformed diagnosis
@@ -647,4 +559,13 @@ _reason(root, indication, other) := ["criteria_met", "approved"] if {
 	other.outcome == "pend_for_review"
 } else := ["criteria_unmet", "denied"]
 
-request_id(request) := {"request_id": request.request_id | is_string(request.request_id)}
+# request_id(request): {"request_id": ...} when the request carries one the envelope accepts
+# (a string of at most max_request_id_chars characters), else {}: a refused one is not echoed.
+request_id(request) := {"request_id": request.request_id |
+	is_string(request.request_id)
+	count(request.request_id) <= max_request_id_chars
+}
+
+# The longest request_id a request may carry (rxrego.limits.MAX_REQUEST_ID_CHARS, where it is
+# set; tests/test_sidecar_hardening.py holds them equal): an opaque case number.
+max_request_id_chars := 128

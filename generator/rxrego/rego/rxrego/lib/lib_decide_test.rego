@@ -32,6 +32,7 @@ _scenarios := {
 	"pended": ["met", "unknown", "unknown", "unknown"],
 	"condition_unknown_requirement_met": ["met", "unknown", "unknown", "met"],
 	"denied_and_missing": ["met", "unmet", "met", "unknown"],
+	"condition_invalid": ["met", "met", "invalid", "met"],
 }
 
 _decision[name] := lib.decide(_request, {"id": "p"}, _coverage, _texts, _set, statuses, _derived) if {
@@ -58,7 +59,13 @@ test_decide_denied_lists_the_failing_chain_not_the_condition if {
 	d := _decision.denied
 	d.outcome == "denied"
 	d.reason == "criteria_unmet"
-	d.unmet == [{"id": "a", "text": "A"}, {"id": "cond", "text": "Cond"}, {"id": "r1", "text": "R1"}]
+
+	# an invalid criterion names the fields of the invalid leaves below it; an unmet one none
+	d.unmet == [
+		{"id": "a", "text": "A"},
+		{"id": "cond", "text": "Cond", "fields": ["x.r1"]},
+		{"id": "r1", "text": "R1", "fields": ["x.r1"]},
+	]
 	d.criteria.r1 == "unmet" # invalid is shown as unmet
 	d.met == ["dx", "c1"]
 	not d.approval
@@ -75,10 +82,17 @@ test_decide_investigational_first if {
 	d.reason == "investigational"
 	d.unmet == [
 		{"id": "investigational", "text": "X is investigational for all other indications."},
-		{"id": "dx", "text": "Dx"},
+		{"id": "dx", "text": "Dx", "fields": ["diagnoses"]},
 		{"id": "a", "text": "A"},
 	]
 	d.missing == []
+}
+
+test_decide_invalid_condition_names_its_field if {
+	# the condition is not listed (a denial never goes through `when`), but its field is
+	d := _decision.condition_invalid
+	d.outcome == "denied"
+	d.unmet == [{"id": "cond", "text": "Cond", "fields": ["x.c1"]}]
 }
 
 test_decide_pended_asks_for_what_is_missing if {
@@ -193,5 +207,15 @@ test_decide_other_use_pended_for_review if {
 test_decide_malformed_diagnosis_is_not_another_use if {
 	d := _other_use.malformed
 	d.reason == "criteria_unmet"
-	d.unmet == [{"id": "dx", "text": "Dx"}, {"id": "a", "text": "A"}]
+
+	# the malformed diagnosis names its field, as every invalid criterion does
+	d.unmet == [{"id": "dx", "text": "Dx", "fields": ["diagnoses"]}, {"id": "a", "text": "A"}]
+}
+
+test_request_id_is_echoed_only_within_its_bound if {
+	longest := concat("", ["x" | some _ in numbers.range(1, lib.max_request_id_chars)])
+	lib.request_id({"request_id": longest}) == {"request_id": longest}
+	lib.request_id({"request_id": concat("", [longest, "x"])}) == {}
+	lib.request_id({"request_id": 7}) == {}
+	lib.request_id({}) == {}
 }

@@ -148,7 +148,11 @@ test_gate_unknown if {
 test_gate_invalid if {
 	d := _cov_decide({}, {"gate": "invalid"}, {"other_indications": {"outcome": "pend_for_review"}})
 	d.outcome == "denied"
-	d.unmet == [{"id": "indication", "text": "The diagnosis is not one of the indications the policy covers: ALL; CML."}]
+	d.unmet == [{
+		"id": "indication",
+		"text": "The diagnosis is not one of the indications the policy covers: ALL; CML.",
+		"fields": ["diagnoses"],
+	}]
 }
 
 test_gate_other_indications if {
@@ -228,6 +232,11 @@ test_cap_reached_absent_invalid if {
 	lib.approval(_cov_capped, _cov_received(24)).reason == "lifetime_cap_reached"
 	lib.approval(_cov_capped, {"date_of_service": "2026-01-31"}).missing[0].fields == ["therapy.months_received"]
 	lib.approval(_cov_capped, _cov_received(2.5)).reason == "criteria_unmet"
+	lib.approval(_cov_capped, _cov_received(2.5)).unmet[0].fields == ["therapy.months_received"]
+	lib.approval(_cov_capped, _cov_received(24)).unmet == [{
+		"id": "lifetime_cap",
+		"text": "Lifetime cap: at most 24 months of therapy in a lifetime",
+	}]
 	lib.approval(_cov_capped, _cov_received("3")).reason == "criteria_unmet"
 }
 

@@ -47,6 +47,17 @@ test_lab_latest_result if {
 	_platelet_status([_count(20, "10*9/L", "2026-06-01")]) == "met"
 }
 
+test_lab_comparisons if {
+	every row in [
+		["<", 29, "met"], ["<", 30, "unmet"], ["<=", 30, "met"], ["<=", 31, "unmet"],
+		[">", 31, "met"], [">", 30, "unmet"], [">=", 30, "met"], [">=", 29, "unmet"],
+		["==", 30, "met"], ["==", 30.5, "unmet"],
+	] {
+		test := object.union(_platelets, {"comparison": row[0]})
+		lib.lab_result(_results([_count(row[1], "10*3/uL", "2026-06-01")]), _dos, "", null, test, _factors) == row[2]
+	}
+}
+
 test_lab_absent_or_not_a_list if {
 	lib.lab_result({"state": "absent"}, _dos, "", null, _platelets, _factors) == "unknown"
 	lib.lab_result({"state": "invalid"}, _dos, "", null, _platelets, _factors) == "invalid"
@@ -328,5 +339,36 @@ test_diagnosis_codes if {
 	lib.diagnosis_codes(_coded_diagnoses([{"code": "D69.3", "lineage": "B_Cell_Precursor"}]), _itp, lineage, []) == "met"
 	lib.diagnosis_codes(_coded_diagnoses([{"code": "D69.3", "lineage": "t_cell"}]), _itp, lineage, []) == "unmet"
 	lib.diagnosis_codes(_coded_diagnoses([{"code": "D69.3"}]), _itp, lineage, []) == "unknown"
+	lib.diagnosis_codes(_coded_diagnoses([{"code": "D69.3", "lineage": 1}]), _itp, lineage, []) == "invalid"
+	other := {"code": "C50.911", "lineage": "b_cell_precursor"} # the qualifier holds, the code does not
+	lib.diagnosis_codes(_coded_diagnoses([other]), _itp, lineage, []) == "unmet"
 	lib.diagnosis_codes(_coded_diagnoses([{"code": "D69.3"}]), _itp, {}, ["unmet"]) == "unmet"
+}
+
+# --- a pended lab criterion whose result's unit does not convert ---------------------------
+
+_unit_derived := {"labs": {"plt": {
+	"codes": {"777-3"},
+	"names": {"platelets"},
+	"unit": "10*3/uL",
+	"units": {"10*3/ul", "/ul", "10*9/l"},
+}}}
+
+_unit_note(results) := lib.unit_note("plt", _unit_derived, {"date_of_service": _dos, "labs": results})
+
+test_unit_note_names_a_unit_that_does_not_convert if {
+	note := {"reason": "unit_not_convertible", "unit": "10*3/uL"}
+	_unit_note([_count(20, "cells/mm3", "2026-06-01")]) == note
+	_unit_note([_count(20, 20, "2026-06-01")]) == note # a unit that is not a string
+	_unit_note([_count(20, "10*9/L", "2026-06-01"), _count(20, "K/uL", "2026-05-01")]) == note
+}
+
+test_unit_note_none_for_other_reasons if {
+	_unit_note([_count(20, "10*9/L", "2026-06-01")]) == {}
+	_unit_note([_count("20", "cells/mm3", "2026-06-01")]) == {} # the value is the problem
+	_unit_note([_count(20, "cells/mm3", "2026-06-16")]) == {} # after the date of service: not read
+	_unit_note([_count(20, "cells/mm3", "2026-02-30")]) == {} # no valid date
+	_unit_note([{"name": "hemoglobin", "value": 9, "unit": "mmol/L", "date": "2026-06-01"}]) == {}
+	lib.unit_note("plt", _unit_derived, {"date_of_service": _dos}) == {}
+	lib.unit_note("other", _unit_derived, {"date_of_service": _dos, "labs": [_count(20, "x", "2026-06-01")]}) == {}
 }

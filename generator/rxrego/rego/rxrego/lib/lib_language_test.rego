@@ -94,7 +94,7 @@ test_decide_quotes_the_negation_never_what_it_negates if {
 	denied.outcome == "denied"
 	denied.unmet == [{"id": "n", "text": "Not P"}]
 	invalid := _lang_decide("invalid", "met")
-	invalid.unmet == [{"id": "n", "text": "Not P"}]
+	invalid.unmet == [{"id": "n", "text": "Not P", "fields": ["x.p"]}]
 }
 
 test_decide_asks_through_a_negation_and_names_documents if {

@@ -83,13 +83,6 @@ test_when_takes_all_of_its_lists if {
 	lib.when(["met", "met"], ["met", "unmet"]) == "unmet"
 }
 
-test_failing_statuses if {
-	lib.failing("unmet")
-	lib.failing("invalid")
-	not lib.failing("met")
-	not lib.failing("unknown")
-}
-
 # --- facts: absent, invalid, present ---------------------------------------------------------
 
 test_fact_absent if {

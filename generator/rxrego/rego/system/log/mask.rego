@@ -80,7 +80,9 @@ _facts_of_text(text) := object.union(scalars, drug) if {
 	}
 }
 
-_fits("request_id", _)
+# At most 128 characters (rxrego.limits.MAX_REQUEST_ID_CHARS; the router refuses a longer
+# one): a longer text is no case number, and could be anything.
+_fits("request_id", value) if count(value) <= 128
 
 _fits("request_type", value) if value in {"initial", "renewal"}
 

@@ -56,6 +56,14 @@ test_facts_of_the_wrong_shape_are_left_out if {
 	log.mask == {_upsert({"request_type": "renewal"})} with input as {"path": "rxrego/decision", "input": renewal}
 }
 
+test_a_request_id_over_128_characters_is_left_out if {
+	longest := concat("", ["x" | some _ in numbers.range(1, 128)])
+	kept := {"path": "rxrego/decision", "input": {"request_id": longest}}
+	log.mask == {_upsert({"request_id": longest})} with input as kept
+	left_out := {"path": "rxrego/decision", "input": {"request_id": concat("", [longest, "9"])}}
+	log.mask == {_upsert({})} with input as left_out
+}
+
 test_an_input_that_is_not_an_object_keeps_nothing if {
 	every doc in ["Jane Roe", 7, [_request], null, true] {
 		log.mask == {_upsert({})} with input as {"path": "rxrego/decision", "input": doc}
