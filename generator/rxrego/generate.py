@@ -23,7 +23,7 @@ import jinja2
 from . import limits, opa, regotext
 from .spec import model as m
 from .spec.dump import content_version
-from .spec.kinds import lower_set
+from .spec.kinds import fact, lower_set
 
 LIB_PATH = "rxrego/lib/lib.rego"
 # The shared library is Rego written by hand, shipped as package data beside its tests
@@ -79,10 +79,11 @@ def leaf_fields(test: m.Test) -> list[str]:
 def _statuses(ids: Sequence[str], depth: int = 1) -> str:
     refs = [f"status{regotext.ref_key(i)}" for i in ids]
     flat = "[" + ", ".join(refs) + "]"
+    tree: dict[str, object] = {"statuses": list(ids)}
     if len(flat) <= 72:
-        return flat
+        return regotext.ref(flat, tree)
     pad = "\t" * (depth + 1)
-    return "[\n" + "".join(f"{pad}{r},\n" for r in refs) + "\t" * depth + "]"
+    return regotext.ref("[\n" + "".join(f"{pad}{r},\n" for r in refs) + "\t" * depth + "]", tree)
 
 
 _call = regotext.call
@@ -95,14 +96,14 @@ def status_expr(c: m.Criterion) -> str:
     if isinstance(t, m.AnyOf):
         return _call("any_of", _statuses(t.children))
     if isinstance(t, m.AtLeast):
-        return _call("at_least", str(t.n), _statuses(t.children))
+        return _call("at_least", regotext.value(t.n), _statuses(t.children))
     if isinstance(t, m.Conditional):
         return _call("when", _statuses(t.when), _statuses(t.then))
     if isinstance(t, m.Negation):
-        return _call("negation", f"status{regotext.ref_key(t.child)}")
+        return _call("negation", regotext.ref(f"status{regotext.ref_key(t.child)}", {"status": t.child}))
     if c.documentation:
         types = regotext.value(frozenset(c.documentation))
-        return _call("documented", t.rego(), 'facts["documents"]', regotext.string(c.id), types)
+        return _call("documented", t.rego(), fact("documents"), regotext.string(c.id), types)
     return t.rego()  # a leaf: its kind says (spec/kinds.py)
 
 

@@ -1,0 +1,304 @@
+# METADATA
+# title: rxrego catalog interpreter
+# description: >-
+#   The data form of a catalog (rxrego/catalog.py, `rxrego bundle --form data`): each policy
+#   version is bundle data under data.rxrego.catalog.policies, and these rules decide it by
+#   calling the same library functions, with the same arguments, as the version's generated
+#   module would. Only the data is per policy; OPA compiles these rules once.
+package rxrego.catalog
+
+import data.rxrego.lib
+
+# decision(p, request, products): the decision of the policy version whose data is `p` (not
+# an alias) for `request`; `products`: the products the request's drug identifiers name (the
+# router's `products`). As the module's `decision` rule: the statuses of the request type's
+# requirement set (with indications: of the chosen indication's criteria) only.
+decision(p, request, products) := lib.decide(request, p.policy, p.coverage, p.texts, required, statuses, p.derived) if {
+	not p.indications
+	required := p.requirements[p.request_sets[request.request_type]]
+	evaluated := statuses_of(p, _context(p, request, products), p.evaluate[request.request_type])
+	statuses := {id: status | some id in p.select[request.request_type]; status := evaluated[id]}
+}
+
+decision(p, request, products) := lib.decide_indicated(
+	request, p.policy, p.coverage, p.texts,
+	required, choice, statuses, order, p.derived,
+) if {
+	p.indications
+	name := p.request_sets[request.request_type]
+	required := p.requirements[name]
+	choice := lib.indication(request, required)
+	order := object.get(p.derived.order[name], object.get(choice, "id", ""), [])
+	statuses := statuses_of(p, _context(p, request, products), order)
+}
+
+# What a criterion's expression reads besides its literals: the request's facts (read once,
+# those of the request type's set), the policy's value sets, the date of service (as parts
+# and as given) and the products requested (the module's `facts`, `value_sets`,
+# `service_date`, `object.get(input, "date_of_service", null)` and `requested_products`).
+_context(p, request, products) := {
+	"facts": lib.facts(request, p.fact_paths[p.request_sets[request.request_type]]),
+	"value_sets": {id: typed(vs) | some id, vs in p.value_sets},
+	"service_date": lib.service_date(request),
+	"date_of_service": object.get(request, "date_of_service", null),
+	"products": products,
+}
+
+# statuses_of(p, context, ids): {id: status} of the criteria `ids` (which hold every
+# criterion they refer to). Rules cannot recurse, so the criteria are evaluated one depth
+# at a time: leaves (depth 0), then each combinator over the statuses of the depths below
+# it, up to limits.MAX_CRITERION_DEPTH (16), which `rxrego check` enforces.
+statuses_of(p, context, ids) := s16 if {
+	wanted := {id | some id in ids}
+	s0 := _level(p, context, wanted, 0, {})
+	s1 := object.union(s0, _level(p, context, wanted, 1, s0))
+	s2 := object.union(s1, _level(p, context, wanted, 2, s1))
+	s3 := object.union(s2, _level(p, context, wanted, 3, s2))
+	s4 := object.union(s3, _level(p, context, wanted, 4, s3))
+	s5 := object.union(s4, _level(p, context, wanted, 5, s4))
+	s6 := object.union(s5, _level(p, context, wanted, 6, s5))
+	s7 := object.union(s6, _level(p, context, wanted, 7, s6))
+	s8 := object.union(s7, _level(p, context, wanted, 8, s7))
+	s9 := object.union(s8, _level(p, context, wanted, 9, s8))
+	s10 := object.union(s9, _level(p, context, wanted, 10, s9))
+	s11 := object.union(s10, _level(p, context, wanted, 11, s10))
+	s12 := object.union(s11, _level(p, context, wanted, 12, s11))
+	s13 := object.union(s12, _level(p, context, wanted, 13, s12))
+	s14 := object.union(s13, _level(p, context, wanted, 14, s13))
+	s15 := object.union(s14, _level(p, context, wanted, 15, s14))
+	s16 := object.union(s15, _level(p, context, wanted, 16, s15))
+}
+
+# The statuses of the wanted criteria at one depth, given those below it (`p.levels`: the
+# policy's criterion ids by depth).
+_level(p, context, wanted, depth, below) := {id: status |
+	some id in p.levels[depth]
+	id in wanted
+	status := _eval(p.criteria[id].expr, context, below)
+}
+
+# _eval(node, context, statuses): the value of an expression node (rxrego/catalog.py): a
+# literal, a reference into the context or the statuses, an array of nodes or a call of a
+# library function on nodes. Undefined where the module's expression is undefined: an
+# argument without a value leaves the call (or the array) without one. Calls and arrays
+# nest at most 6 deep (catalog.MAX_EXPR_HEIGHT), one function per level.
+_eval(x, context, below) := _e6(x, context, below)
+
+_e1(x, context, below) := _call(x.call, args) if {
+	args := [v | some y in x.args; v := _leaf(y, context, below)]
+	count(args) == count(x.args)
+} else := items if {
+	items := [v | some y in x.array; v := _leaf(y, context, below)]
+	count(items) == count(x.array)
+} else := _leaf(x, context, below)
+
+_e2(x, context, below) := _call(x.call, args) if {
+	args := [v | some y in x.args; v := _e1(y, context, below)]
+	count(args) == count(x.args)
+} else := items if {
+	items := [v | some y in x.array; v := _e1(y, context, below)]
+	count(items) == count(x.array)
+} else := _leaf(x, context, below)
+
+_e3(x, context, below) := _call(x.call, args) if {
+	args := [v | some y in x.args; v := _e2(y, context, below)]
+	count(args) == count(x.args)
+} else := items if {
+	items := [v | some y in x.array; v := _e2(y, context, below)]
+	count(items) == count(x.array)
+} else := _leaf(x, context, below)
+
+_e4(x, context, below) := _call(x.call, args) if {
+	args := [v | some y in x.args; v := _e3(y, context, below)]
+	count(args) == count(x.args)
+} else := items if {
+	items := [v | some y in x.array; v := _e3(y, context, below)]
+	count(items) == count(x.array)
+} else := _leaf(x, context, below)
+
+_e5(x, context, below) := _call(x.call, args) if {
+	args := [v | some y in x.args; v := _e4(y, context, below)]
+	count(args) == count(x.args)
+} else := items if {
+	items := [v | some y in x.array; v := _e4(y, context, below)]
+	count(items) == count(x.array)
+} else := _leaf(x, context, below)
+
+_e6(x, context, below) := _call(x.call, args) if {
+	args := [v | some y in x.args; v := _e5(y, context, below)]
+	count(args) == count(x.args)
+} else := items if {
+	items := [v | some y in x.array; v := _e5(y, context, below)]
+	count(items) == count(x.array)
+} else := _leaf(x, context, below)
+
+# A node without nodes inside: a literal, a fact, a value set, a rule of the module's
+# (service_date, date_of_service, products), a status or an array of statuses.
+_leaf(x, _, _) := x.value
+
+_leaf(x, _, _) := {e | some e in x.set} if x.set
+
+_leaf(x, _, _) := typed(x.typed)
+
+_leaf(x, context, _) := context.facts[x.fact]
+
+_leaf(x, context, _) := context.value_sets[x.value_set]
+
+_leaf(x, context, _) := context[x.ref]
+
+_leaf(x, _, below) := below[x.status]
+
+_leaf(x, _, below) := statuses if {
+	statuses := [s | some id in x.statuses; s := below[id]]
+	count(statuses) == count(x.statuses)
+}
+
+# The library functions a generated status expression calls, by name, on evaluated
+# arguments (catalog.supported_functions reads this list; a policy calling another has no
+# data form).
+
+_call("age", a) := lib.age(a[0], a[1], a[2], a[3])
+
+_call("age_months", a) := lib.age_months(a[0], a[1], a[2], a[3])
+
+_call("all_of", a) := lib.all_of(a[0])
+
+_call("any_of", a) := lib.any_of(a[0])
+
+_call("at_least", a) := lib.at_least(a[0], a[1])
+
+_call("attestation", a) := lib.attestation(a[0])
+
+_call("biomarker", a) := lib.biomarker(a[0], a[1])
+
+_call("bmi", a) := lib.bmi(a[0], a[1], a[2], a[3], a[4])
+
+_call("clinical_status", a) := lib.clinical_status(a[0], a[1])
+
+_call("coded", a) := lib.coded(a[0], a[1], a[2])
+
+_call("compared", a) := lib.compared(a[0], a[1], a[2])
+
+_call("concurrent_therapy_excluded", a) := lib.concurrent_therapy_excluded(a[0], a[1])
+
+_call("concurrent_therapy_required", a) := lib.concurrent_therapy_required(a[0], a[1])
+
+_call("diagnosis_codes", a) := lib.diagnosis_codes(a[0], a[1], a[2], a[3])
+
+_call("documented", a) := lib.documented(a[0], a[1], a[2], a[3])
+
+_call("dose", a) := lib.dose(a[0], a[1], a[2], a[3])
+
+_call("dose_regimen", a) := lib.dose_regimen(a[0], a[1])
+
+_call("dose_table", a) := lib.dose_table(a[0], a[1], a[2], a[3], a[4], a[5])
+
+_call("history", a) := lib.history(a[0], a[1], a[2], a[3])
+
+_call("lab_key", a) := lib.lab_key(a[0], a[1], a[2], a[3], a[4])
+
+_call("lab_result", a) := lib.lab_result(a[0], a[1], a[2], a[3], a[4])
+
+_call("measure_key", a) := lib.measure_key(a[0])
+
+_call("measurement", a) := lib.measurement(a[0], a[1], a[2])
+
+_call("negation", a) := lib.negation(a[0])
+
+_call("prescribed_by", a) := lib.prescribed_by(a[0], a[1], a[2], a[3])
+
+_call("prescriber_specialty", a) := lib.prescriber_specialty(a[0], a[1])
+
+_call("procedure", a) := lib.procedure(a[0], a[1], a[2], a[3])
+
+_call("product_key", a) := lib.product_key(a[0])
+
+_call("quantity", a) := lib.quantity(a[0], a[1], a[2])
+
+_call("requested_product", a) := lib.requested_product(a[0], a[1])
+
+_call("therapy_received", a) := lib.therapy_received(a[0], a[1], a[2])
+
+_call("therapy_start", a) := lib.therapy_start(a[0], a[1])
+
+_call("treatment_duration", a) := lib.treatment_duration(a[0], a[1], a[2])
+
+_call("when", a) := lib.when(a[0], a[1])
+
+# typed(x): a literal written as JSON with its sets as {"$set": [...]} (JSON has no sets),
+# as Rego data; containers nest at most 8 deep (catalog.MAX_VALUE_DEPTH).
+typed(x) := _t8(x)
+
+_t0(x) := x
+
+_t1(x) := {_t0(e) | some e in x["$set"]} if {
+	is_object(x)
+	object.keys(x) == {"$set"}
+} else := [_t0(e) | some e in x] if {
+	is_array(x)
+} else := {k: _t0(e) | some k, e in x} if {
+	is_object(x)
+} else := x
+
+_t2(x) := {_t1(e) | some e in x["$set"]} if {
+	is_object(x)
+	object.keys(x) == {"$set"}
+} else := [_t1(e) | some e in x] if {
+	is_array(x)
+} else := {k: _t1(e) | some k, e in x} if {
+	is_object(x)
+} else := x
+
+_t3(x) := {_t2(e) | some e in x["$set"]} if {
+	is_object(x)
+	object.keys(x) == {"$set"}
+} else := [_t2(e) | some e in x] if {
+	is_array(x)
+} else := {k: _t2(e) | some k, e in x} if {
+	is_object(x)
+} else := x
+
+_t4(x) := {_t3(e) | some e in x["$set"]} if {
+	is_object(x)
+	object.keys(x) == {"$set"}
+} else := [_t3(e) | some e in x] if {
+	is_array(x)
+} else := {k: _t3(e) | some k, e in x} if {
+	is_object(x)
+} else := x
+
+_t5(x) := {_t4(e) | some e in x["$set"]} if {
+	is_object(x)
+	object.keys(x) == {"$set"}
+} else := [_t4(e) | some e in x] if {
+	is_array(x)
+} else := {k: _t4(e) | some k, e in x} if {
+	is_object(x)
+} else := x
+
+_t6(x) := {_t5(e) | some e in x["$set"]} if {
+	is_object(x)
+	object.keys(x) == {"$set"}
+} else := [_t5(e) | some e in x] if {
+	is_array(x)
+} else := {k: _t5(e) | some k, e in x} if {
+	is_object(x)
+} else := x
+
+_t7(x) := {_t6(e) | some e in x["$set"]} if {
+	is_object(x)
+	object.keys(x) == {"$set"}
+} else := [_t6(e) | some e in x] if {
+	is_array(x)
+} else := {k: _t6(e) | some k, e in x} if {
+	is_object(x)
+} else := x
+
+_t8(x) := {_t7(e) | some e in x["$set"]} if {
+	is_object(x)
+	object.keys(x) == {"$set"}
+} else := [_t7(e) | some e in x] if {
+	is_array(x)
+} else := {k: _t7(e) | some k, e in x} if {
+	is_object(x)
+} else := x
