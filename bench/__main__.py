@@ -37,6 +37,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--sizes", default="", help="G3's catalog sizes, comma-separated (default 10,100,1000,5000; --quick 10,100)"
     )
     p.add_argument(
+        "--no-run",
+        action="store_true",
+        help="G3 without G4's `rxrego run` end to end at 100 and 1,000 policies (the longest part after 5,000)",
+    )
+    p.add_argument(
         "--plot",
         default="",
         help="where to draw G3's scale plot (default bench/scale.png with the default --out, else beside --out)",
@@ -87,6 +92,10 @@ def main(argv: list[str] | None = None) -> int:
         settings = dataclasses.replace(
             settings, g3_sizes=sizes, g4_run_sizes=tuple(n for n in settings.g4_run_sizes if n in sizes)
         )
+    if args.no_run:
+        import dataclasses
+
+        settings = dataclasses.replace(settings, g4_run_sizes=())
     started = dt.datetime.now(dt.UTC)
     info = machine()
     log(

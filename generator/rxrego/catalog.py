@@ -258,6 +258,15 @@ def catalog_json(specs: Sequence[m.PolicySpec]) -> str:
     return json.dumps(catalog(specs), sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
+def build(specs: Sequence[m.PolicySpec], specs_label: str = "policy_source/") -> dict[str, str]:
+    """The data form from the specs alone: the library, the router and its tables rendered,
+    formatted and checked as `rxrego generate` does (their cost does not grow with the
+    catalog: no policy module is rendered), the interpreter, the shim and the catalog data.
+    CatalogError as `catalog`; generate.GenerateError when OPA rejects the Rego."""
+    files = gen.format_and_check(gen.render(specs, specs_label, policies=False))
+    return data_form(specs, files)
+
+
 def data_form(specs: Sequence[m.PolicySpec], rego_files: dict[str, str]) -> dict[str, str]:
     """The data form's files, {path under the bundle root: text}: `rego_files` (what
     `rxrego generate` wrote: the library, the router and its tables) without the policy

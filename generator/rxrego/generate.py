@@ -498,8 +498,12 @@ def routing_data(specs: Sequence[m.PolicySpec], specs_label: str = "policy_sourc
     )
 
 
-def render(specs: Sequence[m.PolicySpec], specs_label: str = "policy_source/") -> dict[str, str]:
-    """Every generated file, {path under rego/: text}, before formatting."""
+def render(
+    specs: Sequence[m.PolicySpec], specs_label: str = "policy_source/", *, policies: bool = True
+) -> dict[str, str]:
+    """Every generated file, {path under rego/: text}, before formatting; with
+    policies=False, all but the policy modules (the library, the router and its tables: what
+    the data form, rxrego.catalog, serves beside the catalog data)."""
     files = {
         LIB_PATH: header(f"generator/rxrego/{LIB_SOURCE}, copied") + "\n" + lib_source(),
         **{path: header(f"generator/rxrego/rego/{path}, copied") + "\n" + text for path, text in lib_parts().items()},
@@ -518,7 +522,7 @@ def render(specs: Sequence[m.PolicySpec], specs_label: str = "policy_source/") -
         ),
         ROUTING_PATH: routing_data(specs, specs_label),
     }
-    for spec in specs:
+    for spec in specs if policies else ():
         files.update(policy_modules(spec))
     return files
 
@@ -550,7 +554,12 @@ def _read_tree(root: Path) -> dict[str, str]:
 
 def build(specs: Sequence[m.PolicySpec], specs_label: str = "policy_source/") -> dict[str, str]:
     """Render, `opa fmt` and `opa check --strict` every file; returns the final texts."""
-    files = render(specs, specs_label)
+    return format_and_check(render(specs, specs_label))
+
+
+def format_and_check(files: dict[str, str]) -> dict[str, str]:
+    """`opa fmt` and `opa check --strict` over `files` ({path: text}) in a scratch folder;
+    the formatted texts. GenerateError when OPA rejects them."""
     with tempfile.TemporaryDirectory(prefix="rxrego-gen-") as tmp:
         scratch = Path(tmp)
         _write_tree(scratch, files)
