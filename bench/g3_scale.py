@@ -155,6 +155,7 @@ def measure_data_form(ctx: Context, n: int, specs_dir: Path, work: Path) -> dict
     if not report.ok:
         raise RuntimeError(f"conformance failed at n={n} in the data form: {len(report.failed)} case(s)")
     out = {
+        "specs": len(specs),
         "load_validate_s": load_s,
         "generate_s": build_s,
         "generation_ms_per_policy": (load_s + build_s) / len(specs) * 1000,
@@ -168,7 +169,7 @@ def measure_data_form(ctx: Context, n: int, specs_dir: Path, work: Path) -> dict
     return out
 
 
-def measure(ctx: Context, n: int, run_pipeline: bool, on_data_form=None) -> dict:
+def measure(ctx: Context, n: int, run_pipeline: bool, on_data_form=None, module_form: bool = True) -> dict:
     work = ctx.scratch(f"g3-{n}")
     specs_dir = work / "specs"
     corpus.write_corpus(specs_dir, n, ctx.settings.seed)
@@ -176,7 +177,10 @@ def measure(ctx: Context, n: int, run_pipeline: bool, on_data_form=None) -> dict
     # long compile keeps it (results.json is written after each form).
     data_form = measure_data_form(ctx, n, specs_dir, work)
     if on_data_form is not None:
-        on_data_form({"policies": n, "data_form": data_form})
+        on_data_form({"policies": n, "specs": data_form["specs"], "data_form": data_form})
+    if not module_form:
+        shutil.rmtree(work, ignore_errors=True)
+        return {"policies": n, "specs": data_form["specs"], "data_form": data_form}
     t0 = time.perf_counter()
     specs = load_specs(find_specs([specs_dir, SPECS]))
     load_s = time.perf_counter() - t0
@@ -259,6 +263,35 @@ def measure(ctx: Context, n: int, run_pipeline: bool, on_data_form=None) -> dict
     return out
 
 
+def _module_rows(res: Result, p: dict, base: dict) -> None:
+    n = p["policies"]
+    res.row(f"n={n}: specs / policy modules", f"{p['specs']} / {p['modules']}")
+    res.row(
+        f"n={n}: load+validate / generate (one opa fmt, one opa check)",
+        f"{p['load_validate_s']:.2f} s / {p['generate_s']:.2f} s = {p['generation_ms_per_policy']:.1f} ms per policy",
+    )
+    res.row(
+        f"n={n}: bundle (opa build) / activation in the sidecar",
+        f"{p['bundle_s']:.1f} s / {p['activation_s']:.1f} s",
+    )
+    extra = p["rss_warm_kib"] - base["rss_warm_kib"]
+    per = extra / max(1, p["specs"] - base["specs"]) if p is not base else float("nan")
+    res.row(
+        f"n={n}: OPA VmRSS loaded / after {DECISIONS} decisions (peak)",
+        f"{p['rss_loaded_kib'] / 1024:.0f} / {p['rss_warm_kib'] / 1024:.0f} MiB ({p['rss_peak_kib'] / 1024:.0f} MiB)"
+        + (f", {per:.0f} KiB per added policy" if p is not base else ""),
+    )
+    d = p["decision_ms"]
+    res.row(
+        f"n={n}: 5.21.100 decision over HTTP, min / p50 / p99 / max",
+        f"{d['min']:.2f} / {d['p50']:.2f} / {d['p99']:.2f} / {d['max']:.2f} ms",
+    )
+    res.row(
+        f"n={n}: conformance, {p['conformance_cases']} cases in one opa eval",
+        f"{p['conformance_s']:.1f} s = {p['conformance_ms_per_case']:.0f} ms per case",
+    )
+
+
 def run(ctx: Context) -> Result:
     st = ctx.settings
     res = Result("G3", "catalog scale: the synthetic corpus (with versions) + policy_source/")
@@ -269,37 +302,17 @@ def run(ctx: Context) -> Result:
             res.data["points"] = [*points, point]
             ctx.checkpoint(res)
 
-        points.append(measure(ctx, n, n in st.g4_run_sizes, partial))
+        modules = st.g3_module_form_up_to is None or n <= st.g3_module_form_up_to
+        points.append(measure(ctx, n, n in st.g4_run_sizes, partial, module_form=modules))
         res.data["points"] = points
         ctx.checkpoint(res)
     base = points[0]
     for p in points:
         n = p["policies"]
-        res.row(f"n={n}: specs / policy modules", f"{p['specs']} / {p['modules']}")
-        res.row(
-            f"n={n}: load+validate / generate (one opa fmt, one opa check)",
-            f"{p['load_validate_s']:.2f} s / {p['generate_s']:.2f} s = {p['generation_ms_per_policy']:.1f} ms per policy",
-        )
-        res.row(
-            f"n={n}: bundle (opa build) / activation in the sidecar",
-            f"{p['bundle_s']:.1f} s / {p['activation_s']:.1f} s",
-        )
-        extra = p["rss_warm_kib"] - base["rss_warm_kib"]
-        per = extra / max(1, p["specs"] - base["specs"]) if p is not base else float("nan")
-        res.row(
-            f"n={n}: OPA VmRSS loaded / after {DECISIONS} decisions (peak)",
-            f"{p['rss_loaded_kib'] / 1024:.0f} / {p['rss_warm_kib'] / 1024:.0f} MiB ({p['rss_peak_kib'] / 1024:.0f} MiB)"
-            + (f", {per:.0f} KiB per added policy" if p is not base else ""),
-        )
-        d = p["decision_ms"]
-        res.row(
-            f"n={n}: 5.21.100 decision over HTTP, min / p50 / p99 / max",
-            f"{d['min']:.2f} / {d['p50']:.2f} / {d['p99']:.2f} / {d['max']:.2f} ms",
-        )
-        res.row(
-            f"n={n}: conformance, {p['conformance_cases']} cases in one opa eval",
-            f"{p['conformance_s']:.1f} s = {p['conformance_ms_per_case']:.0f} ms per case",
-        )
+        if "modules" not in p:
+            res.row(f"n={n}: specs / module form", f"{p['specs']} / not measured (--module-form-up-to)")
+        else:
+            _module_rows(res, p, base)
         dfp = p["data_form"]
         dd = dfp["decision_ms"]
         res.row(
@@ -316,7 +329,8 @@ def run(ctx: Context) -> Result:
                 f"n={n}: rxrego run (check, generate, lint, conformance with coverage)",
                 f"{r['seconds']:.1f} s, {'green' if r['green'] else 'RED'}, {r['ms_per_policy']:.1f} ms per policy",
             )
-    big = points[-1]
+    last = points[-1]
+    big = [p for p in points if "modules" in p][-1]
     n_big = big["policies"]
     per_policy_rss = (big["rss_warm_kib"] - base["rss_warm_kib"]) / max(1, big["specs"] - base["specs"])
     target_met = n_big >= 5000
@@ -362,9 +376,11 @@ def run(ctx: Context) -> Result:
             "one opa eval compiles every module of the catalog before the first case: a fixed cost per run that grows with the catalog, spread over a fixed number of cases",
         )
     )
-    dbig, dbase = big["data_form"], base["data_form"]
-    d_rss = (dbig["rss_warm_kib"] - dbase["rss_warm_kib"]) / max(1, big["specs"] - base["specs"])
+    # The data form at the largest size measured (which may be past the module form's).
+    dbig, dbase, n_last = last["data_form"], base["data_form"], last["policies"]
+    d_rss = (dbig["rss_warm_kib"] - dbase["rss_warm_kib"]) / max(1, last["specs"] - base["specs"])
     d_conf = dbig["conformance_ms_per_case"] / mid["data_form"]["conformance_ms_per_case"]
+    d_small = "" if n_last >= 5000 else f" (largest size measured: {n_last}; the goal is stated at 5,000)"
     for label, target, value, met in (
         ("OPA RSS per policy", "<= 200 KiB", f"{d_rss:.0f} KiB", d_rss <= 200),
         ("bundle activation", "<= 10 s", f"{dbig['activation_s']:.1f} s", dbig["activation_s"] <= 10),
@@ -375,13 +391,13 @@ def run(ctx: Context) -> Result:
             dbig["generation_ms_per_policy"] <= 10,
         ),
         (
-            f"conformance per case, {n_big} / {mid['policies']} policies",
+            f"conformance per case, {n_last} / {mid['policies']} policies",
             "flat (<= 1.25x)",
             ratio(d_conf),
             d_conf <= 1.25,
         ),
     ):
-        res.goals.append(Goal(f"G3 DATA FORM {label} at {n_big}", target, value, met, why_small))
+        res.goals.append(Goal(f"G3 DATA FORM {label} at {n_last}", target, value, met, d_small))
     runs = {p["policies"]: p["rxrego_run"] for p in points if "rxrego_run" in p}
     if len(runs) >= 2:
         lo, hi = min(runs), max(runs)
