@@ -160,7 +160,10 @@ def test_each_criterion_is_its_status_expression_as_data():
     diagnosis = crit["diagnosis"]["expr"]
     assert diagnosis["args"][1] == {"set": ["C910", "C9100", "C9101", "C9102"]}
     assert diagnosis["args"][2] == {
-        "typed": {"disease_status": {"$set": ["refractory", "relapsed"]}, "lineage": {"$set": ["b_cell_precursor"]}}
+        "typed": [
+            2,
+            {"disease_status": {"$set": ["refractory", "relapsed"]}, "lineage": {"$set": ["b_cell_precursor"]}},
+        ]
     }
     assert diagnosis["args"][3] == {
         "array": [{"call": "biomarker", "args": [{"fact": "biomarkers.CD22"}, {"set": ["positive"]}]}]

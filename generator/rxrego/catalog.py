@@ -13,8 +13,8 @@ loads the catalog (opa check, opa build, the sidecar, each opa eval) pays that p
   module's `status[id]` rule holds, as a tree (`regotext.Expr`): {"call": f, "args": [...]}
   for `lib.f(...)`, {"fact": path}, {"value_set": id}, {"ref": "service_date" |
   "date_of_service" | "products"}, {"status": id}, {"statuses": [ids]}, {"array": [...]}
-  and literals: {"value": json} (no sets), {"set": [scalars]} or {"typed": json} (sets inside
-  as {"$set": [...]}, JSON having no sets);
+  and literals: {"value": json} (no sets), {"set": [scalars]} or {"typed": [depth, json]}
+  (sets inside as {"$set": [...]}, JSON having no sets);
 - which statuses a decision evaluates (`evaluate`, `select`; the module's `decision` rule);
 - an earlier version that decides as a newer one (an alias module) as
   {"alias_of": package, "policy": its policy block}.
@@ -102,15 +102,27 @@ def plain(v: object) -> object:
     return out
 
 
+def _depth(v: object) -> int:
+    """How deep containers nest in a JSON value (a scalar: 0; a set marker counts as one)."""
+    if isinstance(v, dict):
+        if set(v) == {SET_KEY}:
+            return 1 + max((_depth(x) for x in v[SET_KEY]), default=0)
+        return 1 + max((_depth(x) for x in v.values()), default=0)
+    if isinstance(v, list):
+        return 1 + max((_depth(x) for x in v), default=0)
+    return 0
+
+
 def literal(v: object) -> dict[str, object]:
     """A literal argument: {"value": json} without sets, {"set": [scalars]} for a set of
-    scalars, else {"typed": json} (decoded by catalog.rego's `typed`)."""
+    scalars, else {"typed": [depth, json]}, decoded by catalog.rego's `typed` at that depth
+    (a decoder as deep as the literal: each level is a function call a decision pays)."""
     out, typed = _json(v)
     if not typed:
         return {"value": out}
     if isinstance(v, set | frozenset) and all(not isinstance(x, dict | list | tuple | set | frozenset) for x in v):
         return {"set": out[SET_KEY]}  # type: ignore[index]
-    return {"typed": out}
+    return {"typed": [_depth(out), out]}
 
 
 # --- status expressions ------------------------------------------------------------------
@@ -158,15 +170,18 @@ def criteria(spec: m.PolicySpec, supported: frozenset[str] | None = None) -> dic
     supported = supported_functions() if supported is None else supported
     out = {}
     for cid, d in depths(spec).items():
-        where = f"{gen.source_label(spec)}: criterion '{cid}'"
+
+        def where(cid: str = cid) -> str:
+            return f"{gen.source_label(spec)}: criterion '{cid}'"
+
         if d > limits.MAX_CRITERION_DEPTH:
-            raise CatalogError(f"{where}: nested {d} deep (at most {limits.MAX_CRITERION_DEPTH})")
+            raise CatalogError(f"{where()}: nested {d} deep (at most {limits.MAX_CRITERION_DEPTH})")
         try:
             expr, height = node(gen.status_expr(spec.criterion(cid)), supported)
         except ValueError as exc:
-            raise CatalogError(f"{where}: no data form ({exc})") from exc
+            raise CatalogError(f"{where()}: no data form ({exc})") from exc
         if height > MAX_EXPR_HEIGHT:
-            raise CatalogError(f"{where}: its expression nests {height} calls (at most {MAX_EXPR_HEIGHT})")
+            raise CatalogError(f"{where()}: its expression nests {height} calls (at most {MAX_EXPR_HEIGHT})")
         out[cid] = {"depth": d, "expr": expr}
     return out
 
@@ -203,7 +218,6 @@ def policy_data(spec: m.PolicySpec, supported: frozenset[str] | None = None) -> 
         derived["negates"] = negates
     if documents := gen.documentation(spec):
         derived["documents"] = documents
-    where = gen.source_label(spec)
     try:
         data: dict[str, object] = {
             "policy": plain(gen._policy_block(spec)),
@@ -215,13 +229,13 @@ def policy_data(spec: m.PolicySpec, supported: frozenset[str] | None = None) -> 
             "derived": plain(derived),
             "fact_paths": plain(gen.fact_paths(spec)),
             "value_sets": {
-                vs.id: _json({"agents": gen.lower_set(vs.agents), "classes": frozenset(vs.classes)})[0]
+                vs.id: {"agents": sorted(gen.lower_set(vs.agents)), "classes": sorted(vs.classes)}
                 for vs in spec.value_sets
             },
             "indications": spec.has_indications,
         }
     except ValueError as exc:
-        raise CatalogError(f"{where}: no data form ({exc})") from exc
+        raise CatalogError(f"{gen.source_label(spec)}: no data form ({exc})") from exc
     if not spec.has_indications:
         data["evaluate"], data["select"] = _statuses_evaluated(spec)
     data["criteria"] = criteria(spec, supported)
@@ -235,21 +249,22 @@ def policy_data(spec: m.PolicySpec, supported: frozenset[str] | None = None) -> 
 
 def catalog(specs: Sequence[m.PolicySpec]) -> dict[str, object]:
     """data.rxrego.catalog: {"policies": {module package: a version's data}} for every
-    version of every spec; a version deciding as a newer one is {"alias_of", "policy"}.
-    CatalogError naming the policy and criterion that has no data form."""
+    version of every spec. A version whose data equals a newer version's but for the policy
+    block is {"alias_of": that version, "policy": its block}: it decides as that one does,
+    naming itself (as an alias module does; equal data decide alike, so this needs no
+    rendering). CatalogError naming the policy and criterion that has no data form."""
     supported = supported_functions()
     policies: dict[str, object] = {}
     for spec in specs:
-        targets = gen.module_targets(spec)
+        full: dict[str, str] = {}  # the data but the policy block, as JSON -> its version
         for version in spec.versions:
-            target = targets[version.module_package]
-            if target is not version:
-                policies[version.module_package] = {
-                    "alias_of": target.module_package,
-                    "policy": plain(gen._policy_block(version)),
-                }
+            data = policy_data(version, supported)
+            key = json.dumps({k: v for k, v in data.items() if k != "policy"}, sort_keys=True)
+            target = full.setdefault(key, version.module_package)
+            if target != version.module_package:
+                policies[version.module_package] = {"alias_of": target, "policy": data["policy"]}
             else:
-                policies[version.module_package] = policy_data(version, supported)
+                policies[version.module_package] = data
     return {"policies": policies}
 
 

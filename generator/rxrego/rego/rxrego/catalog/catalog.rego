@@ -38,7 +38,9 @@ decision(p, request, products) := lib.decide_indicated(
 # `service_date`, `object.get(input, "date_of_service", null)` and `requested_products`).
 _context(p, request, products) := {
 	"facts": lib.facts(request, p.fact_paths[p.request_sets[request.request_type]]),
-	"value_sets": {id: typed(vs) | some id, vs in p.value_sets},
+	"value_sets": {id: {"agents": {a | some a in vs.agents}, "classes": {c | some c in vs.classes}} |
+		some id, vs in p.value_sets
+	},
 	"service_date": lib.service_date(request),
 	"date_of_service": object.get(request, "date_of_service", null),
 	"products": products,
@@ -51,23 +53,29 @@ _context(p, request, products) := {
 statuses_of(p, context, ids) := s16 if {
 	wanted := {id | some id in ids}
 	s0 := _level(p, context, wanted, 0, {})
-	s1 := object.union(s0, _level(p, context, wanted, 1, s0))
-	s2 := object.union(s1, _level(p, context, wanted, 2, s1))
-	s3 := object.union(s2, _level(p, context, wanted, 3, s2))
-	s4 := object.union(s3, _level(p, context, wanted, 4, s3))
-	s5 := object.union(s4, _level(p, context, wanted, 5, s4))
-	s6 := object.union(s5, _level(p, context, wanted, 6, s5))
-	s7 := object.union(s6, _level(p, context, wanted, 7, s6))
-	s8 := object.union(s7, _level(p, context, wanted, 8, s7))
-	s9 := object.union(s8, _level(p, context, wanted, 9, s8))
-	s10 := object.union(s9, _level(p, context, wanted, 10, s9))
-	s11 := object.union(s10, _level(p, context, wanted, 11, s10))
-	s12 := object.union(s11, _level(p, context, wanted, 12, s11))
-	s13 := object.union(s12, _level(p, context, wanted, 13, s12))
-	s14 := object.union(s13, _level(p, context, wanted, 14, s13))
-	s15 := object.union(s14, _level(p, context, wanted, 15, s14))
-	s16 := object.union(s15, _level(p, context, wanted, 16, s15))
+	s1 := _up(p, context, wanted, 1, s0)
+	s2 := _up(p, context, wanted, 2, s1)
+	s3 := _up(p, context, wanted, 3, s2)
+	s4 := _up(p, context, wanted, 4, s3)
+	s5 := _up(p, context, wanted, 5, s4)
+	s6 := _up(p, context, wanted, 6, s5)
+	s7 := _up(p, context, wanted, 7, s6)
+	s8 := _up(p, context, wanted, 8, s7)
+	s9 := _up(p, context, wanted, 9, s8)
+	s10 := _up(p, context, wanted, 10, s9)
+	s11 := _up(p, context, wanted, 11, s10)
+	s12 := _up(p, context, wanted, 12, s11)
+	s13 := _up(p, context, wanted, 13, s12)
+	s14 := _up(p, context, wanted, 14, s13)
+	s15 := _up(p, context, wanted, 15, s14)
+	s16 := _up(p, context, wanted, 16, s15)
 }
+
+# The statuses up to one depth: those below it and its own, once the policy's deepest
+# criterion is reached the statuses as they are (no work for the levels a policy lacks).
+_up(p, context, wanted, depth, below) := object.union(below, _level(p, context, wanted, depth, below)) if {
+	depth < count(p.levels)
+} else := below
 
 # The statuses of the wanted criteria at one depth, given those below it (`p.levels`: the
 # policy's criterion ids by depth).
@@ -134,23 +142,26 @@ _e6(x, context, below) := _call(x.call, args) if {
 
 # A node without nodes inside: a literal, a fact, a value set, a rule of the module's
 # (service_date, date_of_service, products), a status or an array of statuses.
-_leaf(x, _, _) := x.value
+_leaf(x, context, below) := _ref(kind, v, context, below) if some kind, v in x
 
-_leaf(x, _, _) := {e | some e in x.set} if x.set
+# One function a kind of leaf node, chosen by the constant (OPA indexes it).
+_ref("value", v, _, _) := v
 
-_leaf(x, _, _) := typed(x.typed)
+_ref("set", v, _, _) := {e | some e in v}
 
-_leaf(x, context, _) := context.facts[x.fact]
+_ref("typed", v, _, _) := typed(v[0], v[1])
 
-_leaf(x, context, _) := context.value_sets[x.value_set]
+_ref("fact", v, context, _) := context.facts[v]
 
-_leaf(x, context, _) := context[x.ref]
+_ref("value_set", v, context, _) := context.value_sets[v]
 
-_leaf(x, _, below) := below[x.status]
+_ref("ref", v, context, _) := context[v]
 
-_leaf(x, _, below) := statuses if {
-	statuses := [s | some id in x.statuses; s := below[id]]
-	count(statuses) == count(x.statuses)
+_ref("status", v, _, below) := below[v]
+
+_ref("statuses", v, _, below) := statuses if {
+	statuses := [s | some id in v; s := below[id]]
+	count(statuses) == count(v)
 }
 
 # The library functions a generated status expression calls, by name, on evaluated
@@ -225,9 +236,24 @@ _call("treatment_duration", a) := lib.treatment_duration(a[0], a[1], a[2])
 
 _call("when", a) := lib.when(a[0], a[1])
 
-# typed(x): a literal written as JSON with its sets as {"$set": [...]} (JSON has no sets),
-# as Rego data; containers nest at most 8 deep (catalog.MAX_VALUE_DEPTH).
-typed(x) := _t8(x)
+# typed(depth, x): a literal written as JSON with its sets as {"$set": [...]} (JSON has no
+# sets), as Rego data; `depth`: how deep its containers nest, at most 8
+# (catalog.MAX_VALUE_DEPTH), one function a level.
+typed(1, x) := _t1(x)
+
+typed(2, x) := _t2(x)
+
+typed(3, x) := _t3(x)
+
+typed(4, x) := _t4(x)
+
+typed(5, x) := _t5(x)
+
+typed(6, x) := _t6(x)
+
+typed(7, x) := _t7(x)
+
+typed(8, x) := _t8(x)
 
 _t0(x) := x
 

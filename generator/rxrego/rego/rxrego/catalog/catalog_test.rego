@@ -22,7 +22,7 @@ policy := {
 		"prescriber.attestations.a": ["prescriber", "attestations", "a"],
 		"prescriber.attestations.b": ["prescriber", "attestations", "b"],
 	}},
-	"value_sets": {"vs": {"agents": {"$set": ["x"]}, "classes": {"$set": []}}},
+	"value_sets": {"vs": {"agents": ["x"], "classes": []}},
 	"indications": false,
 	"evaluate": {"initial": ["both", "a", "b", "if_a_then_b"]},
 	"select": {"initial": ["both", "a", "b", "if_a_then_b"]},
@@ -107,9 +107,10 @@ test_literals if {
 }
 
 test_typed_literals_hold_sets_at_any_depth_up_to_the_bound if {
-	catalog.typed({"a": {"$set": [1, 2]}, "b": [{"$set": ["x"]}], "c": 3}) == {"a": {1, 2}, "b": [{"x"}], "c": 3}
-	catalog.typed([[[[[[[{"$set": [1]}]]]]]]]) == [[[[[[[{1}]]]]]]]
-	catalog.typed({"$set": []}) == set()
+	catalog.typed(3, {"a": {"$set": [1, 2]}, "b": [{"$set": ["x"]}], "c": 3}) == {"a": {1, 2}, "b": [{"x"}], "c": 3}
+	catalog.typed(8, [[[[[[[{"$set": [1]}]]]]]]]) == [[[[[[[{1}]]]]]]]
+	catalog.typed(1, {"$set": []}) == set()
+	catalog._eval({"typed": [2, [{"$set": ["a"]}]]}, {}, {}) == [{"a"}]
 }
 
 test_value_sets_are_decoded_for_the_library if {
