@@ -233,6 +233,9 @@ def policy_data(spec: m.PolicySpec, supported: frozenset[str] | None = None) -> 
                 for vs in spec.value_sets
             },
             "indications": spec.has_indications,
+            # Whether a criterion reads the products the request names (the module's
+            # `requested_products`, the router's work): only then is that evaluated.
+            "reads_products": any(isinstance(c.test, m.Kind) and c.test.reads_products() for c in spec.criteria),
         }
     except ValueError as exc:
         raise CatalogError(f"{gen.source_label(spec)}: no data form ({exc})") from exc

@@ -93,49 +93,61 @@ _level(p, context, wanted, depth, below) := {id: status |
 _eval(x, context, below) := _e6(x, context, below)
 
 _e1(x, context, below) := _call(x.call, args) if {
+	x.call
 	args := [v | some y in x.args; v := _leaf(y, context, below)]
 	count(args) == count(x.args)
 } else := items if {
+	x.array
 	items := [v | some y in x.array; v := _leaf(y, context, below)]
 	count(items) == count(x.array)
 } else := _leaf(x, context, below)
 
 _e2(x, context, below) := _call(x.call, args) if {
+	x.call
 	args := [v | some y in x.args; v := _e1(y, context, below)]
 	count(args) == count(x.args)
 } else := items if {
+	x.array
 	items := [v | some y in x.array; v := _e1(y, context, below)]
 	count(items) == count(x.array)
 } else := _leaf(x, context, below)
 
 _e3(x, context, below) := _call(x.call, args) if {
+	x.call
 	args := [v | some y in x.args; v := _e2(y, context, below)]
 	count(args) == count(x.args)
 } else := items if {
+	x.array
 	items := [v | some y in x.array; v := _e2(y, context, below)]
 	count(items) == count(x.array)
 } else := _leaf(x, context, below)
 
 _e4(x, context, below) := _call(x.call, args) if {
+	x.call
 	args := [v | some y in x.args; v := _e3(y, context, below)]
 	count(args) == count(x.args)
 } else := items if {
+	x.array
 	items := [v | some y in x.array; v := _e3(y, context, below)]
 	count(items) == count(x.array)
 } else := _leaf(x, context, below)
 
 _e5(x, context, below) := _call(x.call, args) if {
+	x.call
 	args := [v | some y in x.args; v := _e4(y, context, below)]
 	count(args) == count(x.args)
 } else := items if {
+	x.array
 	items := [v | some y in x.array; v := _e4(y, context, below)]
 	count(items) == count(x.array)
 } else := _leaf(x, context, below)
 
 _e6(x, context, below) := _call(x.call, args) if {
+	x.call
 	args := [v | some y in x.args; v := _e5(y, context, below)]
 	count(args) == count(x.args)
 } else := items if {
+	x.array
 	items := [v | some y in x.array; v := _e5(y, context, below)]
 	count(items) == count(x.array)
 } else := _leaf(x, context, below)

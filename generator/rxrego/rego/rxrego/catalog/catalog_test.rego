@@ -24,6 +24,7 @@ policy := {
 	}},
 	"value_sets": {"vs": {"agents": ["x"], "classes": []}},
 	"indications": false,
+	"reads_products": false,
 	"evaluate": {"initial": ["both", "a", "b", "if_a_then_b"]},
 	"select": {"initial": ["both", "a", "b", "if_a_then_b"]},
 	"criteria": {
