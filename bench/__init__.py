@@ -118,6 +118,9 @@ class Settings:
     g2_rounds: int = 3
     g3_sizes: tuple[int, ...] = (10, 100, 1000, 5000)
     g4_run_sizes: tuple[int, ...] = (100, 1000)
+    # G3 measures the module form only up to this size (None: every size); the data form at
+    # every size (the module form at 5,000 takes most of an hour).
+    g3_module_form_up_to: int | None = None
     g4_b2_runs: int = 3
 
     @classmethod

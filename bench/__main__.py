@@ -37,6 +37,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--sizes", default="", help="G3's catalog sizes, comma-separated (default 10,100,1000,5000; --quick 10,100)"
     )
     p.add_argument(
+        "--module-form-up-to",
+        type=int,
+        default=None,
+        help="G3 measures the module form only at sizes up to this one, the data form at every size",
+    )
+    p.add_argument(
+        "--no-run",
+        action="store_true",
+        help="G3 without G4's `rxrego run` end to end at 100 and 1,000 policies (the longest part after 5,000)",
+    )
+    p.add_argument(
         "--plot",
         default="",
         help="where to draw G3's scale plot (default bench/scale.png with the default --out, else beside --out)",
@@ -86,6 +97,14 @@ def main(argv: list[str] | None = None) -> int:
         sizes = tuple(int(x) for x in args.sizes.split(",") if x.strip())
         settings = dataclasses.replace(
             settings, g3_sizes=sizes, g4_run_sizes=tuple(n for n in settings.g4_run_sizes if n in sizes)
+        )
+    if args.no_run or args.module_form_up_to is not None:
+        import dataclasses
+
+        settings = dataclasses.replace(
+            settings,
+            g4_run_sizes=() if args.no_run else settings.g4_run_sizes,
+            g3_module_form_up_to=args.module_form_up_to,
         )
     started = dt.datetime.now(dt.UTC)
     info = machine()

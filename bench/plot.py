@@ -15,34 +15,52 @@ from . import RESULTS
 PLOT = Path(__file__).resolve().parent / "scale.png"
 
 
+def _series(points: list[dict]) -> list[tuple[str, list[int], list[dict]]]:
+    """(label, sizes, figures) per form: the module form where it was measured, the data form
+    (each point's `data_form`) where that was."""
+    modules = [p for p in points if "modules" in p]
+    data = [p for p in points if "data_form" in p]
+    return [
+        ("module form (a Rego package per policy version)", [p["policies"] for p in modules], modules),
+        ("data form (policies as bundle data)", [p["policies"] for p in data], [p["data_form"] for p in data]),
+    ]
+
+
 def draw(points: list[dict], out: Path, title: str = "") -> Path:
-    """Four panels, log-log, against the number of policies: OPA RSS (MiB), bundle activation
-    (s), generation (load + validate + generate, s) and the decision's p50 over HTTP (ms)."""
+    """Four panels, log-log, against the number of policies, one line per form of the
+    bundle: OPA RSS (MiB), bundle activation (s), generation (load + validate + generate, s)
+    and the decision's p50 over HTTP (ms)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    n = [p["policies"] for p in points]
-    panels = [  # (title, values, log scale): the decision's latency is flat, so a linear axis from 0
-        ("OPA resident memory (MiB)", [p["rss_warm_kib"] / 1024 for p in points], True),
-        ("bundle activation (s)", [p["activation_s"] for p in points], True),
-        ("generation: load + validate + generate (s)", [p["load_validate_s"] + p["generate_s"] for p in points], True),
-        ("5.21.100 decision p50 over HTTP (ms)", [p["decision_ms"]["p50"] for p in points], False),
+    panels = [  # (title, value of a point, log scale): the decision's latency is flat, so linear from 0
+        ("OPA resident memory (MiB)", lambda p: p["rss_warm_kib"] / 1024, True),
+        ("bundle activation (s)", lambda p: p["activation_s"], True),
+        ("generation: load + validate + generate (s)", lambda p: p["load_validate_s"] + p["generate_s"], True),
+        ("5.21.100 decision p50 over HTTP (ms)", lambda p: p["decision_ms"]["p50"], False),
     ]
     fig, axes = plt.subplots(2, 2, figsize=(10, 7), dpi=100)
-    for ax, (label, ys, log_y) in zip(axes.flat, panels, strict=True):
-        ax.plot(n, ys, marker="o")
+    for ax, (label, value, log_y) in zip(axes.flat, panels, strict=True):
+        top = 0.0
+        for name, n, figures in _series(points):
+            if not figures:
+                continue
+            ys = [value(f) for f in figures]
+            top = max(top, *ys)
+            ax.plot(n, ys, marker="o", label=name)
+            for x, y in zip(n, ys, strict=True):
+                ax.annotate(f"{y:.3g}", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
         ax.set_xscale("log")
         if log_y:
             ax.set_yscale("log")
         else:
-            ax.set_ylim(0, max(ys) * 1.3)
+            ax.set_ylim(0, top * 1.3)
         ax.set_xlabel("policies in the catalog")
         ax.set_title(label, fontsize=10)
         ax.grid(True, which="both", alpha=0.3)
-        for x, y in zip(n, ys, strict=True):
-            ax.annotate(f"{y:.3g}", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    axes.flat[0].legend(fontsize=8, loc="upper left")
     fig.suptitle(title or "rxrego catalog scale (synthetic corpus with versions + policy_source/)", fontsize=11)
     fig.tight_layout()
     fig.savefig(out, metadata={"Software": None})

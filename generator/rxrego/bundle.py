@@ -170,6 +170,36 @@ def build(rego_dir: Path, out: Path, *, signing_key: Path | None = None, signing
     )
 
 
+FORMS = ("modules", "data")
+
+
+def build_data_form(
+    rego_dir: Path, specs_dir: Path, out: Path, *, signing_key: Path | None = None, signing_alg: str = "RS256"
+) -> BundleInfo:
+    """The bundle of the catalog's data form (rxrego.catalog): the library, the router and
+    its tables of `rego_dir` (what `rxrego generate` wrote), the shared interpreter, and
+    every policy version of `specs_dir` as data (rxrego/catalog/data.json) instead of its
+    modules. BundleError naming the policy and criterion that has no data form; SpecError
+    for a broken spec."""
+    from . import catalog
+    from .spec.loader import find_specs, load_specs
+
+    spec_files = find_specs([Path(specs_dir)]) if Path(specs_dir).exists() else []
+    if not spec_files:
+        raise BundleError(f"no spec files under {specs_dir}: the data form is written from the specs (pass --specs)")
+    rego_files = {rel: data.decode("utf-8") for rel, data in source_files(Path(rego_dir))}
+    try:
+        files = catalog.data_form(load_specs(spec_files), rego_files)
+    except catalog.CatalogError as exc:
+        raise BundleError(f"no data form: {exc}") from exc
+    with tempfile.TemporaryDirectory(prefix="rxrego-dataform-") as tmp:
+        for rel, text in files.items():
+            dest = Path(tmp) / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_text(text, encoding="utf-8")
+        return build(Path(tmp), out, signing_key=signing_key, signing_alg=signing_alg)
+
+
 def read_manifest(path: Path) -> dict:
     """The `.manifest` of a bundle archive (BundleError if it has none)."""
     try:

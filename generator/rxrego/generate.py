@@ -23,7 +23,7 @@ import jinja2
 from . import limits, opa, regotext
 from .spec import model as m
 from .spec.dump import content_version
-from .spec.kinds import LabTest, lower_set
+from .spec.kinds import LabTest, fact, lower_set
 
 LIB_PATH = "rxrego/lib/lib.rego"
 # The shared library is Rego written by hand, shipped as package data beside its tests
@@ -79,10 +79,11 @@ def leaf_fields(test: m.Test) -> list[str]:
 def _statuses(ids: Sequence[str], depth: int = 1) -> str:
     refs = [f"status{regotext.ref_key(i)}" for i in ids]
     flat = "[" + ", ".join(refs) + "]"
+    tree: dict[str, object] = {"statuses": list(ids)}
     if len(flat) <= 72:
-        return flat
+        return regotext.ref(flat, tree)
     pad = "\t" * (depth + 1)
-    return "[\n" + "".join(f"{pad}{r},\n" for r in refs) + "\t" * depth + "]"
+    return regotext.ref("[\n" + "".join(f"{pad}{r},\n" for r in refs) + "\t" * depth + "]", tree)
 
 
 _call = regotext.call
@@ -95,14 +96,14 @@ def status_expr(c: m.Criterion) -> str:
     if isinstance(t, m.AnyOf):
         return _call("any_of", _statuses(t.children))
     if isinstance(t, m.AtLeast):
-        return _call("at_least", str(t.n), _statuses(t.children))
+        return _call("at_least", regotext.value(t.n), _statuses(t.children))
     if isinstance(t, m.Conditional):
         return _call("when", _statuses(t.when), _statuses(t.then))
     if isinstance(t, m.Negation):
-        return _call("negation", f"status{regotext.ref_key(t.child)}")
+        return _call("negation", regotext.ref(f"status{regotext.ref_key(t.child)}", {"status": t.child}))
     if c.documentation:
         types = regotext.value(frozenset(c.documentation))
-        return _call("documented", t.rego(), 'facts["documents"]', regotext.string(c.id), types)
+        return _call("documented", t.rego(), fact("documents"), regotext.string(c.id), types)
     return t.rego()  # a leaf: its kind says (spec/kinds.py)
 
 
@@ -533,11 +534,17 @@ def routing_data(specs: Sequence[m.PolicySpec], specs_label: str = "policy_sourc
 
 
 def render(
-    specs: Sequence[m.PolicySpec], specs_label: str = "policy_source/", modules: dict[int, dict[str, str]] | None = None
+    specs: Sequence[m.PolicySpec],
+    specs_label: str = "policy_source/",
+    modules: dict[int, dict[str, str]] | None = None,
+    *,
+    policies: bool = True,
 ) -> dict[str, str]:
     """Every generated file, {path under rego/: text}, before formatting. `modules`, when
     given, keeps each spec's modules by id(spec) across calls (`rxrego diff` renders the
-    other policies once for OLD and NEW)."""
+    other policies once for OLD and NEW); with policies=False, all but the policy modules
+    (the library, the router and its tables: what the data form, rxrego.catalog, serves
+    beside the catalog data)."""
     files = {
         LIB_PATH: header(f"generator/rxrego/{LIB_SOURCE}, copied") + "\n" + lib_source(),
         **{path: header(f"generator/rxrego/rego/{path}, copied") + "\n" + text for path, text in lib_parts().items()},
@@ -556,7 +563,7 @@ def render(
         ),
         ROUTING_PATH: routing_data(specs, specs_label),
     }
-    for spec in specs:
+    for spec in specs if policies else ():
         if modules is None:
             files.update(policy_modules(spec))
         else:
@@ -593,7 +600,12 @@ def _read_tree(root: Path) -> dict[str, str]:
 
 def build(specs: Sequence[m.PolicySpec], specs_label: str = "policy_source/") -> dict[str, str]:
     """Render, `opa fmt` and `opa check --strict` every file; returns the final texts."""
-    files = render(specs, specs_label)
+    return format_and_check(render(specs, specs_label))
+
+
+def format_and_check(files: dict[str, str]) -> dict[str, str]:
+    """`opa fmt` and `opa check --strict` over `files` ({path: text}) in a scratch folder;
+    the formatted texts. GenerateError when OPA rejects them."""
     with tempfile.TemporaryDirectory(prefix="rxrego-gen-") as tmp:
         scratch = Path(tmp)
         _write_tree(scratch, files)

@@ -13,9 +13,15 @@
 - MAX_REQUEST_ID_CHARS: the longest `request_id` a request may carry (the request schema's
   `maxLength`): it is an opaque case number echoed in the decision and written to the
   decision log, never a document.
+- MAX_CRITERION_DEPTH: the deepest nesting of combinators (all_of, any_of, at_least, a
+  conditional, not) over a leaf criterion a spec may write (a leaf is depth 0). The data
+  form's shared interpreter (rxrego/catalog/catalog.rego) evaluates criteria one depth at a
+  time, with a fixed number of levels, because Rego rules cannot recurse; `rxrego check`
+  refuses a deeper spec, naming the criterion. Real policies nest 3 levels at most.
 """
 
 MAX_BATCH_REQUESTS = 500
 MAX_BODY_BYTES = 4 * 1024 * 1024
 MAX_DECOMPRESSED_BYTES = 4 * 1024 * 1024
 MAX_REQUEST_ID_CHARS = 128
+MAX_CRITERION_DEPTH = 16

@@ -145,6 +145,14 @@ _verification_alg_option = click.option(
     show_default=True,
     help="Signature algorithm (with --signing-key).",
 )
+@click.option(
+    "--form",
+    type=click.Choice(bundle_mod.FORMS),
+    default="modules",
+    show_default=True,
+    help="modules: a Rego package per policy version (rego/ as generated); data: every policy version as bundle "
+    "data (rxrego/catalog/data.json, from --specs) decided by one shared interpreter, for catalogs of thousands.",
+)
 def bundle_command(
     output: str,
     rego_dir: str,
@@ -153,6 +161,7 @@ def bundle_command(
     allow_stale: bool,
     signing_key: str | None,
     signing_alg: str,
+    form: str,
 ) -> None:
     """Build the OPA bundle the sidecar serves: the Rego of rego/ with a .manifest whose
     roots are ["rxrego"] and whose revision is a hash of the content.
@@ -168,14 +177,28 @@ def bundle_command(
     A golden-case file under --cases that still holds a TODO placeholder (as `rxrego new`
     writes it) is refused too, as `rxrego check` refuses such a spec: the policy is not done
     until its cases say what the document decides.
+
+    --form data bundles the same decisions in the data form: the library and the router of
+    rego/, one shared interpreter, and each policy version's content as bundle data
+    (data.rxrego.catalog.policies) instead of a compiled module, so OPA's memory and the
+    bundle's activation stop growing with compiled Rego (BENCHMARKS.md, G3).
     """
     _require_no_case_placeholders(Path(cases_dir) if cases_dir else Path(specs_dir).parent / "conformance")
     _require_current(rego_dir, specs_dir, allow_stale)
-    info = bundle_mod.build(
-        Path(rego_dir), Path(output), signing_key=Path(signing_key) if signing_key else None, signing_alg=signing_alg
-    )
+    key = Path(signing_key) if signing_key else None
+    if form == "data":
+        try:
+            info = bundle_mod.build_data_form(
+                Path(rego_dir), Path(specs_dir), Path(output), signing_key=key, signing_alg=signing_alg
+            )
+        except SpecError as exc:
+            raise spec_error(exc, consequence="no bundle was written") from exc
+    else:
+        info = bundle_mod.build(Path(rego_dir), Path(output), signing_key=key, signing_alg=signing_alg)
     signed = f"signed {signing_alg}" if info.signed else "unsigned"
-    click.secho(f"wrote {info.path}: revision {info.revision}, {len(info.files)} file(s), {signed}", fg="green")
+    click.secho(
+        f"wrote {info.path}: revision {info.revision}, {len(info.files)} file(s), {signed}, {form} form", fg="green"
+    )
     click.echo(f"sha256 {info.sha256}")
 
 

@@ -112,19 +112,23 @@ def _or(values: Iterable[str]) -> str:
 
 def fact(field: str) -> str:
     """The reference to a fact the policy read once (see `facts` in the policy template)."""
-    return f"facts[{regotext.string(field)}]"
+    return regotext.ref(f"facts[{regotext.string(field)}]", {"fact": field})
 
 
 def value_set(vid: str) -> str:
     """The reference to a value set of the policy (`value_sets` in the policy template)."""
-    return f"value_sets{regotext.ref_key(vid)}"
+    return regotext.ref(f"value_sets{regotext.ref_key(vid)}", {"value_set": vid})
 
 
-SERVICE_DATE = "service_date"  # date_parts of the date of service, or null
-DATE_OF_SERVICE = 'object.get(input, "date_of_service", null)'  # the date as given
+# date_parts of the date of service, or null
+SERVICE_DATE = regotext.ref("service_date", {"ref": "service_date"})
+# the date as given
+DATE_OF_SERVICE = regotext.ref('object.get(input, "date_of_service", null)', {"ref": "date_of_service"})
+# the products the request's drug identifiers name (the router's `products`)
+REQUESTED_PRODUCTS = regotext.ref("requested_products", {"ref": "products"})
 # The patient's birth date when valid and not after the date of service, else "" (lib.birth_day):
 # a dated fact before it contradicts the request (docs/semantics.md, "Dated facts").
-BIRTH_DAY = "birth_day"
+BIRTH_DAY = regotext.ref("birth_day", {"ref": "birth_day"})
 
 call = regotext.call
 
@@ -583,7 +587,7 @@ class DiagnosisTest(Kind):
         qualifiers = {k: lower_set(vs) for k, vs in self.qualifiers}
         markers = [call("biomarker", fact(f"biomarkers.{name}"), v(frozenset(vs))) for name, vs in self.biomarkers]
         return call(
-            "diagnosis_codes", fact("diagnoses"), vb(self.codes(), 1), vb(qualifiers, 1), "[" + ", ".join(markers) + "]"
+            "diagnosis_codes", fact("diagnoses"), vb(self.codes(), 1), vb(qualifiers, 1), regotext.array(markers)
         )
 
     def describe(self) -> str:
@@ -903,7 +907,11 @@ class PriorTherapyTest(Kind):
             rule["min_daily_dose"] = {"agents": dict(self.min_daily_doses), "units": unit_factors(self.dose_unit)}
         if self.min_months is not None:  # only when given, so specs without it generate as before
             rule["min_months"] = self.min_months
-        agents = value_set(self.value_set) if self.value_set is not None else '{"agents": set(), "classes": set()}'
+        agents = (
+            value_set(self.value_set)
+            if self.value_set is not None
+            else regotext.value({"agents": frozenset(), "classes": frozenset()})
+        )
         return call("history", fact("prior_therapies"), agents, regotext.block(rule, 1), DATE_OF_SERVICE, BIRTH_DAY)
 
     def describe(self) -> str:
@@ -1351,7 +1359,7 @@ class LabTest(Kind):
         """The Rego reading the anchor: the fact treatment.start_date, or the earliest start
         of a prior therapy of `therapy_start` (lib.therapy_start)."""
         if not self.anchored:
-            return "null"
+            return regotext.value(None)
         if self.therapy_start is not None:
             return call(
                 "therapy_start", fact("prior_therapies"), value_set(self.therapy_start), DATE_OF_SERVICE, BIRTH_DAY
@@ -1892,7 +1900,7 @@ class ProductTest(Kind):
         return ["drug"]
 
     def rego(self) -> str:
-        return call("requested_product", "requested_products", regotext.block(frozenset(self.products), 1))
+        return call("requested_product", REQUESTED_PRODUCTS, regotext.block(frozenset(self.products), 1))
 
     def describe(self) -> str:
         return f"the product requested is {_or(self.products)}"

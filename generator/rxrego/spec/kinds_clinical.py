@@ -18,6 +18,7 @@ from .kinds import (
     DATE_OF_SERVICE,
     IDENTIFIER,
     OTHER,
+    REQUESTED_PRODUCTS,
     Answers,
     Asking,
     ConcurrentTherapyKind,
@@ -164,7 +165,9 @@ class PrescribedByTest(Kind):
         )
 
     def rego(self) -> str:
-        consulting = fact("prescriber.consulting_specialties") if self.consultation else '{"state": "absent"}'
+        consulting = (
+            fact("prescriber.consulting_specialties") if self.consultation else regotext.value({"state": "absent"})
+        )
         return call(
             "prescribed_by",
             fact("prescriber.specialty"),
@@ -693,8 +696,8 @@ class DoseTest(Kind):
 
     def rego(self) -> str:
         limit = {"max": self.max, "units": measure_units(self.unit), "period": self.period, "basis": self.per}
-        weight = measurement_expr("weight") if self.per != "none" else "null"
-        height = measurement_expr("height") if self.per == "m2" else "null"
+        weight = measurement_expr("weight") if self.per != "none" else regotext.value(None)
+        height = measurement_expr("height") if self.per == "m2" else regotext.value(None)
         if self.table is None:
             return call("dose", fact("dose"), weight, height, regotext.value(limit))
         limit.pop("max")
@@ -716,14 +719,14 @@ class DoseTest(Kind):
             weight,
             height,
             regotext.value(limit),
-            "[" + ", ".join(keys) + "]",
+            regotext.array(keys),
             regotext.block(rows, 1),
         )
 
     @staticmethod
     def _key_expr(src: object) -> str:
         if src == "product":
-            return call("product_key", "requested_products")
+            return call("product_key", REQUESTED_PRODUCTS)
         if isinstance(src, str):
             return call("measure_key", measurement_expr(src))
         return src.rego_call("lab_key")  # type: ignore[attr-defined]

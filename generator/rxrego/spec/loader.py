@@ -19,6 +19,7 @@ from typing import Any
 
 import jsonschema
 
+from .. import limits
 from ..schemacheck import CompiledSchema
 from ..terminology.hcpcs import unclassified
 from . import model as m
@@ -590,6 +591,7 @@ def _semantic_issues(
             each(criterion, cid, c)
 
     each(lambda: issues.extend(_cycle_issues(located, criteria)))
+    each(lambda: issues.extend(_depth_issues(located, criteria)))
 
     claimed_types: dict[str, str] = {}
     with_indications = [name for name, rs in requirements.items() if isinstance(rs, dict) and "indications" in rs]
@@ -854,6 +856,48 @@ def _cycle_issues(located: Located | _VersionView, criteria: dict) -> list[SpecI
                 trail.append(child)
                 pending.append(iter(_child_ids(criteria[child])))
     return issues
+
+
+def criterion_depths(criteria: dict) -> dict[str, int]:
+    """{criterion id: its depth}: 0 for a leaf, one more than its deepest child for a
+    combinator; references to undefined criteria count as leaves. {} when the references
+    have a cycle (reported by _cycle_issues). Iterative: a long chain must not exhaust
+    Python's stack."""
+    depths: dict[str, int] = {}
+    on_path: set[str] = set()
+    for root in criteria:
+        stack = [root]
+        while stack:
+            cid = stack[-1]
+            if cid in depths:
+                stack.pop()
+                continue
+            todo = [c for c in _child_ids(criteria[cid]) if c in criteria and c not in depths]
+            if any(c in on_path for c in todo):
+                return {}
+            if todo:
+                on_path.add(cid)
+                stack.extend(todo)
+                continue
+            depths[cid] = 1 + max((depths.get(c, 0) for c in _child_ids(criteria[cid])), default=-1)
+            on_path.discard(cid)
+            stack.pop()
+    return depths
+
+
+def _depth_issues(located: Located | _VersionView, criteria: dict) -> list[SpecIssue]:
+    """An issue for each criterion at the first depth past limits.MAX_CRITERION_DEPTH: the
+    data form's interpreter evaluates that many levels of combinators (README, "Serving")."""
+    return [
+        located.issue(
+            ("criteria", cid),
+            f"combinators nested {depth} deep over a leaf criterion; at most {limits.MAX_CRITERION_DEPTH} "
+            "are supported: flatten the nesting (all_of inside all_of is one all_of)",
+            key=True,
+        )
+        for cid, depth in criterion_depths(criteria).items()
+        if depth == limits.MAX_CRITERION_DEPTH + 1
+    ]
 
 
 def _real_date(text: str) -> bool:
