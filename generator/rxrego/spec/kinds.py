@@ -126,6 +126,8 @@ SERVICE_DATE = regotext.ref("service_date", {"ref": "service_date"})
 DATE_OF_SERVICE = regotext.ref('object.get(input, "date_of_service", null)', {"ref": "date_of_service"})
 # the products the request's drug identifiers name (the router's `products`)
 REQUESTED_PRODUCTS = regotext.ref("requested_products", {"ref": "products"})
+# the indication the request is decided under (the module's `chosen_indication`)
+CHOSEN_INDICATION = regotext.ref("chosen_indication", {"chosen_indication": True})
 # The patient's birth date when valid and not after the date of service, else "" (lib.birth_day):
 # a dated fact before it contradicts the request (docs/semantics.md, "Dated facts").
 BIRTH_DAY = regotext.ref("birth_day", {"ref": "birth_day"})
@@ -245,6 +247,16 @@ class Kind:
         """(path under the kind's value, product id) of each product it names; the loader
         checks them against the policy's products."""
         return []
+
+    def indication_refs(self) -> list[tuple[tuple, str]]:
+        """(path under the kind's value, indication id) of each indication it names; the
+        loader checks them against the indications of the policy's requirement sets."""
+        return []
+
+    def reads_indication(self) -> bool:
+        """Whether its Rego reads the indication the request is decided under
+        (`chosen_indication`, which a policy then defines)."""
+        return False
 
     def rego(self) -> str:
         """Its Rego status expression: a call of its library function on the facts it reads."""

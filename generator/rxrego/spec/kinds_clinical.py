@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from .. import regotext
 from .kinds import (
     BIRTH_DAY,
+    CHOSEN_INDICATION,
     DATE_OF_SERVICE,
     IDENTIFIER,
     OTHER,
@@ -364,8 +365,10 @@ MEASURES["height_m"] = ("patient.height", "m", (0.2, 2.8))
 # --- dose tables (docs/semantics.md, "Dose tables") -----------------------------------------
 
 # The facts a dose table's column may read besides a lab: the products requested, a body
-# measurement.
-TABLE_FACTS = ("product", "weight", "height")
+# measurement, the indication the request is decided under.
+TABLE_FACTS = ("product", "weight", "height", "indication")
+# The columns whose rows list ids (of products, of indications) rather than numeric bands.
+ID_COLUMNS = ("product", "indication")
 # A numeric band's bounds and how each compares a value with it.
 BOUNDS = {"min": ">=", "over": ">", "max": "<=", "under": "<"}
 _BAND = {
@@ -503,15 +506,18 @@ def _rows_overlap(a: DoseRow, b: DoseRow, keys: list[str]) -> bool:
 class DoseTest(Kind):
     """The prescribed dose (request `dose`: amount, unit, every_days, route) does not exceed
     `max` `unit` per dose, day or week; per kg of body weight or per m2 of body surface area
-    (Mosteller: sqrt(height cm x weight kg / 3600)) with `per`. With `table` instead of
-    `max`, the maximum (and the labeled interval) is the row of a label's dosing table that
-    the request's facts fall in (docs/semantics.md, "Dose tables")."""
+    (Mosteller: sqrt(height cm x weight kg / 3600)) with `per`; with `every_days`, given no
+    more often than one dose every that many days (the labeled interval, as a table row's:
+    "100 billable units every 8 weeks" is max 1000 mg, every_days 56). With `table` instead
+    of `max`, the maximum (and the labeled interval) is the row of a label's dosing table
+    that the request's facts fall in (docs/semantics.md, "Dose tables")."""
 
     max: float | None = None
     unit: str = ""
     period: str = "dose"
     per: str = "none"
     table: DoseTable | None = None
+    every_days: float | None = None
 
     key = "dose"
     schema: ClassVar[dict] = {
@@ -532,6 +538,11 @@ class DoseTest(Kind):
                 "enum": ["none", "kg", "m2"],
                 "description": "per kg of body weight, per m2 of body surface area (Mosteller), or absolute (default)",
             },
+            "every_days": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "description": "with `max`: the labeled interval, a dose every this many days at the most often",
+            },
             "table": {
                 "type": "object",
                 "additionalProperties": False,
@@ -542,7 +553,7 @@ class DoseTest(Kind):
                         "type": "object",
                         "minProperties": 1,
                         "propertyNames": {**IDENTIFIER, "not": {"enum": ["max", "every_days"]}},
-                        "description": "column name -> its fact: product, weight, height, or {lab: {...}}",
+                        "description": "column name -> its fact: product, weight, height, indication, or {lab: {...}}",
                         "additionalProperties": {
                             "oneOf": [
                                 {"enum": list(TABLE_FACTS)},
@@ -581,7 +592,7 @@ class DoseTest(Kind):
                                         "items": IDENTIFIER,
                                         "minItems": 1,
                                         "uniqueItems": True,
-                                        "description": "product ids",
+                                        "description": "product ids, or indication ids",
                                     },
                                 ]
                             },
@@ -621,6 +632,8 @@ class DoseTest(Kind):
             out["period"] = self.period
         if self.per != "none":
             out["per"] = self.per
+        if self.every_days is not None:
+            out["every_days"] = self.every_days
         if self.table is not None:
             out["table"] = self.table.dump()
         return out
@@ -631,6 +644,8 @@ class DoseTest(Kind):
         issues: list[tuple[tuple, str]] = []
         if (self.max is None) == (self.table is None):
             issues.append(((), "give exactly one of `max` and `table`"))
+        if self.table is not None and self.every_days is not None:
+            issues.append((("every_days",), "a table gives the interval in its rows (`every_days` of a row)"))
         try:
             ucum.ucum_code(self.unit)
         except ucum.UnitError as exc:
@@ -659,8 +674,12 @@ class DoseTest(Kind):
                     issues.append(
                         (("rows", i, name), f"'{name}' is not one of the table's keys ({', '.join(sources)})")
                     )
-                elif (kind_ == "products") != (sources[name] == "product"):
-                    want = "a list of product ids" if sources[name] == "product" else "a band {min, max, over, under}"
+                elif (kind_ == "products") != (sources[name] in ID_COLUMNS):
+                    want = (
+                        f"a list of {sources[name]} ids"
+                        if sources[name] in ID_COLUMNS
+                        else "a band {min, max, over, under}"
+                    )
                     issues.append((("rows", i, name), f"key '{name}' takes {want}"))
                 elif kind_ == "bounds":
                     low, low_in, high, high_in = _interval(band)
@@ -673,29 +692,49 @@ class DoseTest(Kind):
         return issues
 
     def product_refs(self) -> list[tuple[tuple, str]]:
+        return self._id_refs("product")
+
+    def indication_refs(self) -> list[tuple[tuple, str]]:
+        """(where, indication id) of every id a row of an indication column lists."""
+        return self._id_refs("indication")
+
+    def _id_refs(self, source: str) -> list[tuple[tuple, str]]:
         if self.table is None:
             return []
+        sources = dict(self.table.keys)
         return [
             (("table", "rows", i, name, n), pid)
             for i, row in enumerate(self.table.rows)
             for name, (kind_, band) in row.bands
-            if kind_ == "products"
+            if kind_ == "products" and sources.get(name) == source
             for n, pid in enumerate(band)
         ]
 
     def reads_products(self) -> bool:
         return self.table is not None and "product" in dict(self.table.keys).values()
 
+    def reads_indication(self) -> bool:
+        return self.table is not None and "indication" in dict(self.table.keys).values()
+
     def fields(self) -> list[str]:
         body = {"none": [], "kg": ["patient.weight"], "m2": ["patient.weight", "patient.height"]}[self.per]
         out = ["dose", *body]
         for _, src in self.table.keys if self.table is not None else ():
+            if src == "indication":  # known wherever the test is decided: under its indication
+                continue
             more = ["drug"] if src == "product" else [MEASURES[src][0]] if isinstance(src, str) else src.fields()
             out += [f for f in more if f not in out]
         return out
 
     def rego(self) -> str:
-        limit = {"max": self.max, "units": measure_units(self.unit), "period": self.period, "basis": self.per}
+        limit: dict[str, object] = {
+            "max": self.max,
+            "units": measure_units(self.unit),
+            "period": self.period,
+            "basis": self.per,
+        }
+        if self.every_days is not None:
+            limit["every_days"] = self.every_days
         weight = measurement_expr("weight") if self.per != "none" else regotext.value(None)
         height = measurement_expr("height") if self.per == "m2" else regotext.value(None)
         if self.table is None:
@@ -727,6 +766,8 @@ class DoseTest(Kind):
     def _key_expr(src: object) -> str:
         if src == "product":
             return call("product_key", REQUESTED_PRODUCTS)
+        if src == "indication":
+            return call("indication_key", CHOSEN_INDICATION)
         if isinstance(src, str):
             return call("measure_key", measurement_expr(src))
         return src.rego_call("lab_key")  # type: ignore[attr-defined]
@@ -734,7 +775,8 @@ class DoseTest(Kind):
     def describe(self) -> str:
         per = {"none": "", "kg": "/kg", "m2": "/m2 (Mosteller)"}[self.per]
         if self.table is None:
-            return f"dose at most {_num(self.max or 0)} {self.unit}{per} per {self.period}"
+            every = "" if self.every_days is None else f", one every {_num(self.every_days)} days at the most often"
+            return f"dose at most {_num(self.max or 0)} {self.unit}{per} per {self.period}{every}"
         keys = ", ".join(name for name, _ in self.table.keys)
         return f"dose at most the maximum ({self.unit}{per} per {self.period}) of the dosing table's row by {keys} ({len(self.table.rows)} rows)"
 

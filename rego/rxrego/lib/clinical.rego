@@ -110,8 +110,14 @@ months_between(birth, on) := n - 1 if {
 # "day" | "week", "basis": "none" | "kg" | "m2"}. The amount per period is
 # amount * period_days / every_days; per kg it is divided by the weight, per m2 by the body
 # surface area (Mosteller: sqrt(height_cm * weight_kg / 3600)). Compared without division
-# or roots: amount * period_days <= max * every_days * basis, and for m2 squared.
-dose(dose_fact, weight, height, limit) := "unknown" if {
+# or roots: amount * period_days <= max * every_days * basis, and for m2 squared. With
+# limit.every_days, the labeled interval must be kept too (as a table row's).
+dose(dose_fact, weight, height, limit) := all_of([
+	_dose_amount(dose_fact, weight, height, limit),
+	_every_days(object.get(dose_fact, "value", null), object.get(limit, "every_days", null)),
+])
+
+_dose_amount(dose_fact, weight, height, limit) := "unknown" if {
 	dose_fact.state == "absent"
 } else := "invalid" if {
 	not _dose_readable(object.get(dose_fact, "value", null), limit)
@@ -247,6 +253,12 @@ _every_days(d, days) := "met" if {
 # product_key(products): the products the request's drug identifiers name, as a column.
 product_key(products) := {"state": "present", "values": sort([p | some p in products])} if {
 	count(products) > 0
+} else := {"state": "absent"}
+
+# indication_key(choice): the indication the request is decided under (lib.indication's
+# choice: {"id"}; a gate or an invalid choice decides no indication), as a column.
+indication_key(choice) := {"state": "present", "values": [choice.id]} if {
+	is_string(choice.id)
 } else := {"state": "absent"}
 
 # measure_key(m): a body measurement read by `measurement`, as a column.

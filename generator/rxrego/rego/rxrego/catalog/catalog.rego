@@ -46,6 +46,8 @@ _context(p, request, products) := {
 	"date_of_service": object.get(request, "date_of_service", null),
 	"birth_day": lib.birth_day(request),
 	"products": products,
+	"request": request,
+	"required": p.requirements[p.request_sets[request.request_type]],
 }
 
 # statuses_of(p, context, ids): {id: status} of the criteria `ids` (which hold every
@@ -171,6 +173,10 @@ _ref("value_set", v, context, _) := context.value_sets[v]
 
 _ref("ref", v, context, _) := context[v]
 
+# The indication the request is decided under (the module's `chosen_indication`), read only
+# by the criteria that ask for it (a dosing table keyed by indication).
+_ref("chosen_indication", _, context, _) := lib.indication(context.request, context.required)
+
 _ref("status", v, _, below) := below[v]
 
 _ref("statuses", v, _, below) := statuses if {
@@ -217,6 +223,8 @@ _call("dose", a) := lib.dose(a[0], a[1], a[2], a[3])
 _call("dose_regimen", a) := lib.dose_regimen(a[0], a[1])
 
 _call("dose_table", a) := lib.dose_table(a[0], a[1], a[2], a[3], a[4], a[5])
+
+_call("indication_key", a) := lib.indication_key(a[0])
 
 _call("history", a) := lib.history(a[0], a[1], a[2], a[3], a[4])
 
