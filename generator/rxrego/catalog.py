@@ -207,17 +207,7 @@ def _statuses_evaluated(spec: m.PolicySpec) -> tuple[dict[str, list[str]], dict[
 
 def policy_data(spec: m.PolicySpec, supported: frozenset[str] | None = None) -> dict[str, object]:
     """A policy version's full data form (what policy.rego and derived.rego hold)."""
-    requires, conditions = gen.edges(spec)
-    derived: dict[str, object] = {
-        "order": gen.orders(spec),
-        "requires": requires,
-        "conditions": conditions,
-        "fields": {c.id: gen.criterion_fields(c) for c in spec.criteria if isinstance(c.test, m.Kind)},
-    }
-    if negates := gen.negations(spec):
-        derived["negates"] = negates
-    if documents := gen.documentation(spec):
-        derived["documents"] = documents
+    derived = gen.derived_table(spec)
     try:
         data: dict[str, object] = {
             "policy": plain(gen._policy_block(spec)),

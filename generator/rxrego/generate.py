@@ -386,22 +386,41 @@ def render_policy(spec: m.PolicySpec, policy_block: dict[str, str] | None = None
 def lab_units(spec: m.PolicySpec) -> dict[str, dict]:
     """{lab criterion id: {"codes", "names", "unit", "units"}}: which results are the lab's
     (LOINC codes, normalised names), the criterion's unit and the lower-case units that
-    convert into it (lib.unit_note: a pended decision says when a result's unit does not)."""
+    convert into it (lib.unit_note: a pended decision says when a result's unit does not).
+    The lists are sorted arrays, not sets, so the data form serves the table as it is (the
+    library reads them with `in` and `count` only)."""
     return {
         c.id: {
-            "codes": frozenset(c.test.loinc),
-            "names": c.test.names(),
+            "codes": sorted(c.test.loinc),
+            "names": sorted(c.test.names()),
             "unit": c.test.unit,
-            "units": frozenset(c.test.units()),
+            "units": sorted(c.test.units()),
         }
         for c in spec.criteria
         if isinstance(c.test, LabTest)
     }
 
 
+def derived_table(spec: m.PolicySpec) -> dict[str, object]:
+    """The `derived` table of a policy version, as derived.rego holds it and the data form
+    (rxrego.catalog) serves it: "order", "requires", "conditions", "fields", and, when the
+    policy has any, "negates", "documents" and "labs" (lib.decide reads them)."""
+    requires, conditions = edges(spec)
+    table: dict[str, object] = {
+        "order": orders(spec),
+        "requires": requires,
+        "conditions": conditions,
+        "fields": {c.id: criterion_fields(c) for c in spec.criteria if isinstance(c.test, m.Kind)},
+    }
+    for key, value in (("negates", negations(spec)), ("documents", documentation(spec)), ("labs", lab_units(spec))):
+        if value:
+            table[key] = value
+    return table
+
+
 def render_derived(spec: m.PolicySpec) -> str:
     """derived.rego, beside policy.rego: the tables derived from its criteria."""
-    requires, conditions = edges(spec)
+    table = derived_table(spec)
     return (
         _env()
         .get_template("derived.rego.j2")
@@ -410,13 +429,13 @@ def render_derived(spec: m.PolicySpec) -> str:
             spec=spec,
             request_types=frozenset(t for r in spec.requirements for t in r.request_types),
             request_sets={t: r.name for r in spec.requirements for t in r.request_types},
-            order=orders(spec),
-            requires=requires,
-            conditions=conditions,
-            fields={c.id: criterion_fields(c) for c in spec.criteria if isinstance(c.test, m.Kind)},
-            negates=negations(spec),
-            documents=documentation(spec),
-            labs=lab_units(spec),
+            order=table["order"],
+            requires=table["requires"],
+            conditions=table["conditions"],
+            fields=table["fields"],
+            negates=table.get("negates"),
+            documents=table.get("documents"),
+            labs=table.get("labs"),
             facts=fact_paths(spec),
             reads_product=any(isinstance(c.test, m.Kind) and c.test.reads_products() for c in spec.criteria),
             reads_indication=any(isinstance(c.test, m.Kind) and c.test.reads_indication() for c in spec.criteria),

@@ -130,7 +130,7 @@ derived := {
 	},
 	"negates": {"no_prior_tki": ["prior_tki"]},
 	"labs": {
-		"bcr_abl1_at_most_10_percent": {"codes": set(), "names": {"bcrabl1is"}, "unit": "%", "units": {"%", "1"}},
+		"bcr_abl1_at_most_10_percent": {"codes": [], "names": ["bcrabl1is"], "unit": "%", "units": ["%", "1"]},
 	},
 }
 

@@ -172,16 +172,16 @@ derived := {
 	},
 	"labs": {
 		"dlcn_score_over_5": {
-			"codes": set(),
-			"names": {"dlcn", "dlcnscore", "dutchlipidclinicnetworkscore"},
+			"codes": [],
+			"names": ["dlcn", "dlcnscore", "dutchlipidclinicnetworkscore"],
 			"unit": "1",
-			"units": {"%", "1"},
+			"units": ["%", "1"],
 		},
 		"ldl_190_before_lipid_lowering": {
-			"codes": {"13457-7", "18262-6", "2089-1"},
-			"names": {"ldl", "ldlc", "ldlcholesterol"},
+			"codes": ["13457-7", "18262-6", "2089-1"],
+			"names": ["ldl", "ldlc", "ldlcholesterol"],
 			"unit": "mg/dL",
-			"units": {
+			"units": [
 				"g/dl",
 				"g/l",
 				"mcg/dl",
@@ -201,13 +201,13 @@ derived := {
 				"ug/l",
 				"ug/ml",
 				"umol/l",
-			},
+			],
 		},
 		"ldl_190_latest": {
-			"codes": {"13457-7", "18262-6", "2089-1"},
-			"names": {"ldl", "ldlc", "ldlcholesterol"},
+			"codes": ["13457-7", "18262-6", "2089-1"],
+			"names": ["ldl", "ldlc", "ldlcholesterol"],
 			"unit": "mg/dL",
-			"units": {
+			"units": [
 				"g/dl",
 				"g/l",
 				"mcg/dl",
@@ -227,13 +227,13 @@ derived := {
 				"ug/l",
 				"ug/ml",
 				"umol/l",
-			},
+			],
 		},
 		"ldl_55_after_statin": {
-			"codes": {"13457-7", "18262-6", "2089-1"},
-			"names": {"ldl", "ldlc", "ldlcholesterol"},
+			"codes": ["13457-7", "18262-6", "2089-1"],
+			"names": ["ldl", "ldlc", "ldlcholesterol"],
 			"unit": "mg/dL",
-			"units": {
+			"units": [
 				"g/dl",
 				"g/l",
 				"mcg/dl",
@@ -253,13 +253,13 @@ derived := {
 				"ug/l",
 				"ug/ml",
 				"umol/l",
-			},
+			],
 		},
 		"ldl_70_after_statin": {
-			"codes": {"13457-7", "18262-6", "2089-1"},
-			"names": {"ldl", "ldlc", "ldlcholesterol"},
+			"codes": ["13457-7", "18262-6", "2089-1"],
+			"names": ["ldl", "ldlc", "ldlcholesterol"],
 			"unit": "mg/dL",
-			"units": {
+			"units": [
 				"g/dl",
 				"g/l",
 				"mcg/dl",
@@ -279,13 +279,13 @@ derived := {
 				"ug/l",
 				"ug/ml",
 				"umol/l",
-			},
+			],
 		},
 		"ldl_over_400_before_lipid_lowering": {
-			"codes": {"13457-7", "18262-6", "2089-1"},
-			"names": {"ldl", "ldlc", "ldlcholesterol"},
+			"codes": ["13457-7", "18262-6", "2089-1"],
+			"names": ["ldl", "ldlc", "ldlcholesterol"],
 			"unit": "mg/dL",
-			"units": {
+			"units": [
 				"g/dl",
 				"g/l",
 				"mcg/dl",
@@ -305,13 +305,13 @@ derived := {
 				"ug/l",
 				"ug/ml",
 				"umol/l",
-			},
+			],
 		},
 		"ldl_over_400_latest": {
-			"codes": {"13457-7", "18262-6", "2089-1"},
-			"names": {"ldl", "ldlc", "ldlcholesterol"},
+			"codes": ["13457-7", "18262-6", "2089-1"],
+			"names": ["ldl", "ldlc", "ldlcholesterol"],
 			"unit": "mg/dL",
-			"units": {
+			"units": [
 				"g/dl",
 				"g/l",
 				"mcg/dl",
@@ -331,13 +331,13 @@ derived := {
 				"ug/l",
 				"ug/ml",
 				"umol/l",
-			},
+			],
 		},
 		"treated_ldl_300": {
-			"codes": {"13457-7", "18262-6", "2089-1"},
-			"names": {"ldl", "ldlc", "ldlcholesterol"},
+			"codes": ["13457-7", "18262-6", "2089-1"],
+			"names": ["ldl", "ldlc", "ldlcholesterol"],
 			"unit": "mg/dL",
-			"units": {
+			"units": [
 				"g/dl",
 				"g/l",
 				"mcg/dl",
@@ -357,7 +357,7 @@ derived := {
 				"ug/l",
 				"ug/ml",
 				"umol/l",
-			},
+			],
 		},
 	},
 }

@@ -83,28 +83,28 @@ derived := {
 	},
 	"labs": {
 		"alp_at_least_1_5_uln": {
-			"codes": {"6768-6"},
-			"names": {"alkalinephosphatase", "alkphos", "alp"},
+			"codes": ["6768-6"],
+			"names": ["alkalinephosphatase", "alkphos", "alp"],
 			"unit": "U/L",
-			"units": {"ku/l", "u/l", "u/ml", "ukat/l"},
+			"units": ["ku/l", "u/l", "u/ml", "ukat/l"],
 		},
 		"alp_below_1_67_uln": {
-			"codes": {"6768-6"},
-			"names": {"alkalinephosphatase", "alkphos", "alp"},
+			"codes": ["6768-6"],
+			"names": ["alkalinephosphatase", "alkphos", "alp"],
 			"unit": "U/L",
-			"units": {"ku/l", "u/l", "u/ml", "ukat/l"},
+			"units": ["ku/l", "u/l", "u/ml", "ukat/l"],
 		},
 		"alp_down_15_percent": {
-			"codes": {"6768-6"},
-			"names": {"alkalinephosphatase", "alkphos", "alp"},
+			"codes": ["6768-6"],
+			"names": ["alkalinephosphatase", "alkphos", "alp"],
 			"unit": "U/L",
-			"units": {"ku/l", "u/l", "u/ml", "ukat/l"},
+			"units": ["ku/l", "u/l", "u/ml", "ukat/l"],
 		},
 		"bilirubin_at_most_uln": {
-			"codes": {"1975-2"},
-			"names": {"bilirubin", "tbil", "totalbilirubin"},
+			"codes": ["1975-2"],
+			"names": ["bilirubin", "tbil", "totalbilirubin"],
 			"unit": "mg/dL",
-			"units": {
+			"units": [
 				"g/dl",
 				"g/l",
 				"mcg/dl",
@@ -124,7 +124,7 @@ derived := {
 				"ug/l",
 				"ug/ml",
 				"umol/l",
-			},
+			],
 		},
 	},
 }

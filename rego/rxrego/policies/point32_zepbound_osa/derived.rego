@@ -102,22 +102,22 @@ derived := {
 	},
 	"labs": {
 		"ahi_at_least_15": {
-			"codes": set(),
-			"names": {"ahi", "apneahypopneaindex"},
+			"codes": [],
+			"names": ["ahi", "apneahypopneaindex"],
 			"unit": "/h",
-			"units": {"/h", "{events}/h"},
+			"units": ["/h", "{events}/h"],
 		},
 		"weight_below_baseline": {
-			"codes": {"29463-7"},
-			"names": {"bodyweight", "weight"},
+			"codes": ["29463-7"],
+			"names": ["bodyweight", "weight"],
 			"unit": "kg",
-			"units": {"[lb_av]", "g", "kg", "lb", "lbs", "mcg", "mg", "ug"},
+			"units": ["[lb_av]", "g", "kg", "lb", "lbs", "mcg", "mg", "ug"],
 		},
 		"weight_loss_5_percent": {
-			"codes": {"29463-7"},
-			"names": {"bodyweight", "weight"},
+			"codes": ["29463-7"],
+			"names": ["bodyweight", "weight"],
 			"unit": "kg",
-			"units": {"[lb_av]", "g", "kg", "lb", "lbs", "mcg", "mg", "ug"},
+			"units": ["[lb_av]", "g", "kg", "lb", "lbs", "mcg", "mg", "ug"],
 		},
 	},
 }

@@ -98,18 +98,18 @@ derived := {
 		"recent_fracture": ["chart_notes", "imaging_report"],
 	},
 	"labs": {
-		"frax_hip_above_4_5": {"codes": set(), "names": {"fraxhip", "fraxhipfracture"}, "unit": "%", "units": {"%", "1"}},
+		"frax_hip_above_4_5": {"codes": [], "names": ["fraxhip", "fraxhipfracture"], "unit": "%", "units": ["%", "1"]},
 		"frax_major_above_30": {
-			"codes": set(),
-			"names": {"fraxmajor", "fraxmajorosteoporotic", "fraxmajorosteoporoticfracture", "fraxmof"},
+			"codes": [],
+			"names": ["fraxmajor", "fraxmajorosteoporotic", "fraxmajorosteoporoticfracture", "fraxmof"],
 			"unit": "%",
-			"units": {"%", "1"},
+			"units": ["%", "1"],
 		},
 		"very_low_t_score": {
-			"codes": set(),
-			"names": {"bmdtscore", "dxatscore", "tscore"},
+			"codes": [],
+			"names": ["bmdtscore", "dxatscore", "tscore"],
 			"unit": "{T-score}",
-			"units": {"{t-score}"},
+			"units": ["{t-score}"],
 		},
 	},
 }

@@ -92,34 +92,34 @@ derived := {
 	},
 	"labs": {
 		"bsa_reduced": {
-			"codes": set(),
-			"names": {"adbsaaffected", "bodysurfaceareaaffected", "bsa", "bsaaffected"},
+			"codes": [],
+			"names": ["adbsaaffected", "bodysurfaceareaaffected", "bsa", "bsaaffected"],
 			"unit": "%",
-			"units": {"%", "1"},
+			"units": ["%", "1"],
 		},
 		"iga_3_or_4": {
-			"codes": set(),
-			"names": {
+			"codes": [],
+			"names": [
 				"iga",
 				"igascore",
 				"investigator'sglobalassessment",
 				"investigatorsglobalassessment",
 				"vigaad",
-			},
+			],
 			"unit": "{score}",
-			"units": {"{score}"},
+			"units": ["{score}"],
 		},
 		"iga_improved_two_points": {
-			"codes": set(),
-			"names": {
+			"codes": [],
+			"names": [
 				"iga",
 				"igascore",
 				"investigator'sglobalassessment",
 				"investigatorsglobalassessment",
 				"vigaad",
-			},
+			],
 			"unit": "{score}",
-			"units": {"{score}"},
+			"units": ["{score}"],
 		},
 	},
 }

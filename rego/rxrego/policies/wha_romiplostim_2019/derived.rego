@@ -46,10 +46,10 @@ derived := {
 	},
 	"labs": {
 		"baseline_platelets": {
-			"codes": {"26515-7", "777-3"},
-			"names": {"plateletcount", "platelets", "plt"},
+			"codes": ["26515-7", "777-3"],
+			"names": ["plateletcount", "platelets", "plt"],
 			"unit": "10*3/uL",
-			"units": {
+			"units": [
 				"/l",
 				"/mm3",
 				"/ul",
@@ -66,13 +66,13 @@ derived := {
 				"x10^9/l",
 				"{cells}/mm3",
 				"{cells}/ul",
-			},
+			],
 		},
 		"platelets_at_least_50": {
-			"codes": {"26515-7", "777-3"},
-			"names": {"plateletcount", "platelets", "plt"},
+			"codes": ["26515-7", "777-3"],
+			"names": ["plateletcount", "platelets", "plt"],
 			"unit": "10*9/L",
-			"units": {
+			"units": [
 				"/l",
 				"/mm3",
 				"/ul",
@@ -89,13 +89,13 @@ derived := {
 				"x10^9/l",
 				"{cells}/mm3",
 				"{cells}/ul",
-			},
+			],
 		},
 		"platelets_at_most_200": {
-			"codes": {"26515-7", "777-3"},
-			"names": {"plateletcount", "platelets", "plt"},
+			"codes": ["26515-7", "777-3"],
+			"names": ["plateletcount", "platelets", "plt"],
 			"unit": "10*9/L",
-			"units": {
+			"units": [
 				"/l",
 				"/mm3",
 				"/ul",
@@ -112,7 +112,7 @@ derived := {
 				"x10^9/l",
 				"{cells}/mm3",
 				"{cells}/ul",
-			},
+			],
 		},
 	},
 }
