@@ -1141,11 +1141,36 @@ def _dose_fact(spec: m.PolicySpec) -> _Fact:
     tests = _leaves(spec, kinds.KINDS["dose"]) + _leaves(spec, kinds.KINDS["dose_regimen"])
     units = _unique([u for t in tests for u in (t.unit, "mg", "ug", "g", "mcg", "mL")])
     rows = [row for table in _dose_tables(spec) for row in table.rows]
+    # the plain tests' limits (a `max`, a labeled interval) are drawn at and around too
+    plain = [t for t in tests if isinstance(t, kinds.KINDS["dose"]) and t.table is None]
     amounts = _unique(
-        [0, 0.5, 1, 10, 100, 300, 500, 700, 900, 1000, 5000, *(row.max + d for row in rows for d in (0, 1, -1))]
+        [
+            0,
+            0.5,
+            1,
+            10,
+            100,
+            300,
+            500,
+            700,
+            900,
+            1000,
+            5000,
+            *(row.max + d for row in rows for d in (0, 1, -1)),
+            *(t.max + d for t in plain for d in (0, 1, -1)),
+        ]
     )
     intervals = _unique(
-        [1, 7, 7, 0.5, 14, MISSING, *(row.every_days + d for row in rows if row.every_days for d in (0, 0, 1, -1))]
+        [
+            1,
+            7,
+            7,
+            0.5,
+            14,
+            MISSING,
+            *(row.every_days + d for row in rows if row.every_days for d in (0, 0, 1, -1)),
+            *(t.every_days + d for t in plain if t.every_days for d in (0, 0, 1, -1)),
+        ]
     )
     regimens = _leaves(spec, kinds.KINDS["dose_regimen"])
     if regimens:

@@ -544,8 +544,14 @@ _PERIOD_DAYS = {"dose": 1, "day": 1, "week": 7}
 
 
 def dose(test: kc.DoseTest, ctx: Context) -> Status:
+    """The amount (per period, per kg or m2) within `max`, and with `every_days` the labeled
+    interval kept; with a table, the row's (dose_table)."""
     if test.table is not None:
         return dose_table(test, ctx)
+    return all_of([_dose_amount(test, ctx), _every_days(ctx, test.every_days)])
+
+
+def _dose_amount(test: kc.DoseTest, ctx: Context) -> Status:
     raw = read(ctx.request, ("dose",))
     if raw is ABSENT:
         return UNKNOWN

@@ -475,15 +475,18 @@ def _rows_overlap(a: DoseRow, b: DoseRow, keys: list[str]) -> bool:
 class DoseTest(Kind):
     """The prescribed dose (request `dose`: amount, unit, every_days, route) does not exceed
     `max` `unit` per dose, day or week; per kg of body weight or per m2 of body surface area
-    (Mosteller: sqrt(height cm x weight kg / 3600)) with `per`. With `table` instead of
-    `max`, the maximum (and the labeled interval) is the row of a label's dosing table that
-    the request's facts fall in (docs/semantics.md, "Dose tables")."""
+    (Mosteller: sqrt(height cm x weight kg / 3600)) with `per`; with `every_days`, given no
+    more often than one dose every that many days (the labeled interval, as a table row's:
+    "100 billable units every 8 weeks" is max 1000 mg, every_days 56). With `table` instead
+    of `max`, the maximum (and the labeled interval) is the row of a label's dosing table
+    that the request's facts fall in (docs/semantics.md, "Dose tables")."""
 
     max: float | None = None
     unit: str = ""
     period: str = "dose"
     per: str = "none"
     table: DoseTable | None = None
+    every_days: float | None = None
 
     key = "dose"
     schema: ClassVar[dict] = {
@@ -503,6 +506,11 @@ class DoseTest(Kind):
             "per": {
                 "enum": ["none", "kg", "m2"],
                 "description": "per kg of body weight, per m2 of body surface area (Mosteller), or absolute (default)",
+            },
+            "every_days": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "description": "with `max`: the labeled interval, a dose every this many days at the most often",
             },
             "table": {
                 "type": "object",
@@ -593,6 +601,8 @@ class DoseTest(Kind):
             out["period"] = self.period
         if self.per != "none":
             out["per"] = self.per
+        if self.every_days is not None:
+            out["every_days"] = self.every_days
         if self.table is not None:
             out["table"] = self.table.dump()
         return out
@@ -603,6 +613,8 @@ class DoseTest(Kind):
         issues: list[tuple[tuple, str]] = []
         if (self.max is None) == (self.table is None):
             issues.append(((), "give exactly one of `max` and `table`"))
+        if self.table is not None and self.every_days is not None:
+            issues.append((("every_days",), "a table gives the interval in its rows (`every_days` of a row)"))
         try:
             ucum.ucum_code(self.unit)
         except ucum.UnitError as exc:
@@ -667,7 +679,14 @@ class DoseTest(Kind):
         return out
 
     def rego(self) -> str:
-        limit = {"max": self.max, "units": measure_units(self.unit), "period": self.period, "basis": self.per}
+        limit: dict[str, object] = {
+            "max": self.max,
+            "units": measure_units(self.unit),
+            "period": self.period,
+            "basis": self.per,
+        }
+        if self.every_days is not None:
+            limit["every_days"] = self.every_days
         weight = measurement_expr("weight") if self.per != "none" else "null"
         height = measurement_expr("height") if self.per == "m2" else "null"
         if self.table is None:
@@ -706,7 +725,8 @@ class DoseTest(Kind):
     def describe(self) -> str:
         per = {"none": "", "kg": "/kg", "m2": "/m2 (Mosteller)"}[self.per]
         if self.table is None:
-            return f"dose at most {_num(self.max or 0)} {self.unit}{per} per {self.period}"
+            every = "" if self.every_days is None else f", one every {_num(self.every_days)} days at the most often"
+            return f"dose at most {_num(self.max or 0)} {self.unit}{per} per {self.period}{every}"
         keys = ", ".join(name for name, _ in self.table.keys)
         return f"dose at most the maximum ({self.unit}{per} per {self.period}) of the dosing table's row by {keys} ({len(self.table.rows)} rows)"
 

@@ -107,8 +107,14 @@ months_between(birth, on) := n - 1 if {
 # "day" | "week", "basis": "none" | "kg" | "m2"}. The amount per period is
 # amount * period_days / every_days; per kg it is divided by the weight, per m2 by the body
 # surface area (Mosteller: sqrt(height_cm * weight_kg / 3600)). Compared without division
-# or roots: amount * period_days <= max * every_days * basis, and for m2 squared.
-dose(dose_fact, weight, height, limit) := "unknown" if {
+# or roots: amount * period_days <= max * every_days * basis, and for m2 squared. With
+# limit.every_days, the labeled interval must be kept too (as a table row's).
+dose(dose_fact, weight, height, limit) := all_of([
+	_dose_amount(dose_fact, weight, height, limit),
+	_every_days(object.get(dose_fact, "value", null), object.get(limit, "every_days", null)),
+])
+
+_dose_amount(dose_fact, weight, height, limit) := "unknown" if {
 	dose_fact.state == "absent"
 } else := "invalid" if {
 	not _dose_readable(object.get(dose_fact, "value", null), limit)
