@@ -623,6 +623,12 @@ def _ige_spec_with(tmp_path, old: str, new: str) -> list:
             "exactly one of `max` and `table`",
         ),
         (
+            "      unit: mg\n      table:\n        keys: {strength",
+            "      unit: mg\n      every_days: 28\n      table:\n        keys: {strength",
+            "criteria.urticaria_dose.dose.every_days",
+            "gives the interval in its rows",
+        ),
+        (
             "      therapy_start: eosinophil_lowering",
             "      therapy_start: eosinophil_lowerin",
             "criteria.eosinophils_before_biologic.lab.therapy_start",

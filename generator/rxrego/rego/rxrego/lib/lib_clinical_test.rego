@@ -144,6 +144,22 @@ test_dose_absolute if {
 	lib.dose(_dose(50, "mg", 0.25), null, null, daily) == "unmet"
 }
 
+test_dose_with_labeled_interval if {
+	# at most 1000 mg a dose, one dose every 56 days at the most often
+	q8w := {"max": 1000, "units": {"mg": 1, "g": 1000}, "period": "dose", "basis": "none", "every_days": 56}
+	lib.dose(_dose(1000, "mg", 56), null, null, q8w) == "met"
+	lib.dose(_dose(1, "g", 84), null, null, q8w) == "met"
+	lib.dose(_dose(1000, "mg", 55), null, null, q8w) == "unmet"
+	lib.dose(_dose(1001, "mg", 56), null, null, q8w) == "unmet"
+	lib.dose(_dose(1001, "mg", 0), null, null, q8w) == "unmet"
+	lib.dose(_p({"amount": 1000, "unit": "mg"}), null, null, q8w) == "unknown"
+	lib.dose(_dose(1000, "mg", 0), null, null, q8w) == "invalid"
+	lib.dose(_dose(1000, "mg", "56"), null, null, q8w) == "invalid"
+	lib.dose(_dose(1000, "[iU]", 56), null, null, q8w) == "unknown"
+	lib.dose(_absent, null, null, q8w) == "unknown"
+	lib.dose(_p("1000 mg every 8 weeks"), null, null, q8w) == "invalid"
+}
+
 test_dose_per_m2 if {
 	# at most 100 mg/m2 a dose; 70 kg and 170 cm are 1.818 m2 (Mosteller): 181.8 mg
 	per_m2 := {"max": 100, "units": {"mg": 1}, "period": "dose", "basis": "m2"}
