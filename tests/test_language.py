@@ -629,6 +629,12 @@ def _ige_spec_with(tmp_path, old: str, new: str) -> list:
             "gives the interval in its rows",
         ),
         (
+            "keys: {strength: product}",
+            "keys: {strength: indication}",
+            "criteria.urticaria_dose.dose.table.rows[0].strength[0]",
+            "refers to undefined indication 'vial_150'; the policy's indications: asthma, urticaria",
+        ),
+        (
             "      therapy_start: eosinophil_lowering",
             "      therapy_start: eosinophil_lowerin",
             "criteria.eosinophils_before_biologic.lab.therapy_start",

@@ -383,6 +383,7 @@ def render_derived(spec: m.PolicySpec) -> str:
             documents=documentation(spec),
             facts=fact_paths(spec),
             reads_product=any(isinstance(c.test, m.Kind) and c.test.reads_products() for c in spec.criteria),
+            reads_indication=any(isinstance(c.test, m.Kind) and c.test.reads_indication() for c in spec.criteria),
         )
     )
 

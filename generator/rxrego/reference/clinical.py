@@ -698,6 +698,8 @@ def _column(src: object, ctx: Context) -> tuple[str, list]:
     """(present | absent | unknown | invalid, the values) of one column's fact."""
     if src == "product":
         return ("present", sorted(ctx.products)) if ctx.products else ("absent", [])
+    if src == "indication":
+        return ("present", [ctx.indication]) if ctx.indication is not None else ("absent", [])
     if isinstance(src, str):
         state, value = _measurement(ctx, src)
         return (state, [value]) if state == "present" else (state, [])

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable
 
@@ -186,7 +187,7 @@ def _gate_outcome(spec: m.PolicySpec, rs: m.RequirementSet, gate: Status) -> dic
 def _decide_indication(
     spec: m.PolicySpec, rs: m.RequirementSet, ind: m.Indication, request: dict, base: dict, products: frozenset[str]
 ) -> dict:
-    ctx = _context(spec, request, products)
+    ctx = dataclasses.replace(_context(spec, request, products), indication=ind.id)
     evaluation = Evaluation(ctx)
     root_node = rs.indication_root(ind)
     order = order_from(spec, root_node.children)

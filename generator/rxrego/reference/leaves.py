@@ -24,6 +24,8 @@ class Context:
     date_of_service: dt.date
     # The ids of the products the request's drug identifiers name (routing found them).
     products: frozenset[str] = frozenset()
+    # The indication the request is decided under (None: the policy has none, or none chosen).
+    indication: str | None = None
 
 
 def evaluate_leaf(test: m.Test, ctx: Context) -> Status:

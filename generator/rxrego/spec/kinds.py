@@ -239,6 +239,16 @@ class Kind:
         checks them against the policy's products."""
         return []
 
+    def indication_refs(self) -> list[tuple[tuple, str]]:
+        """(path under the kind's value, indication id) of each indication it names; the
+        loader checks them against the indications of the policy's requirement sets."""
+        return []
+
+    def reads_indication(self) -> bool:
+        """Whether its Rego reads the indication the request is decided under
+        (`chosen_indication`, which a policy then defines)."""
+        return False
+
     def rego(self) -> str:
         """Its Rego status expression: a call of its library function on the facts it reads."""
         raise NotImplementedError

@@ -336,8 +336,10 @@ MEASURES["height_m"] = ("patient.height", "m", (0.2, 2.8))
 # --- dose tables (docs/semantics.md, "Dose tables") -----------------------------------------
 
 # The facts a dose table's column may read besides a lab: the products requested, a body
-# measurement.
-TABLE_FACTS = ("product", "weight", "height")
+# measurement, the indication the request is decided under.
+TABLE_FACTS = ("product", "weight", "height", "indication")
+# The columns whose rows list ids (of products, of indications) rather than numeric bands.
+ID_COLUMNS = ("product", "indication")
 # A numeric band's bounds and how each compares a value with it.
 BOUNDS = {"min": ">=", "over": ">", "max": "<=", "under": "<"}
 _BAND = {
@@ -522,7 +524,7 @@ class DoseTest(Kind):
                         "type": "object",
                         "minProperties": 1,
                         "propertyNames": {**IDENTIFIER, "not": {"enum": ["max", "every_days"]}},
-                        "description": "column name -> its fact: product, weight, height, or {lab: {...}}",
+                        "description": "column name -> its fact: product, weight, height, indication, or {lab: {...}}",
                         "additionalProperties": {
                             "oneOf": [
                                 {"enum": list(TABLE_FACTS)},
@@ -561,7 +563,7 @@ class DoseTest(Kind):
                                         "items": IDENTIFIER,
                                         "minItems": 1,
                                         "uniqueItems": True,
-                                        "description": "product ids",
+                                        "description": "product ids, or indication ids",
                                     },
                                 ]
                             },
@@ -643,8 +645,12 @@ class DoseTest(Kind):
                     issues.append(
                         (("rows", i, name), f"'{name}' is not one of the table's keys ({', '.join(sources)})")
                     )
-                elif (kind_ == "products") != (sources[name] == "product"):
-                    want = "a list of product ids" if sources[name] == "product" else "a band {min, max, over, under}"
+                elif (kind_ == "products") != (sources[name] in ID_COLUMNS):
+                    want = (
+                        f"a list of {sources[name]} ids"
+                        if sources[name] in ID_COLUMNS
+                        else "a band {min, max, over, under}"
+                    )
                     issues.append((("rows", i, name), f"key '{name}' takes {want}"))
                 elif kind_ == "bounds":
                     low, low_in, high, high_in = _interval(band)
@@ -657,23 +663,36 @@ class DoseTest(Kind):
         return issues
 
     def product_refs(self) -> list[tuple[tuple, str]]:
+        return self._id_refs("product")
+
+    def indication_refs(self) -> list[tuple[tuple, str]]:
+        """(where, indication id) of every id a row of an indication column lists."""
+        return self._id_refs("indication")
+
+    def _id_refs(self, source: str) -> list[tuple[tuple, str]]:
         if self.table is None:
             return []
+        sources = dict(self.table.keys)
         return [
             (("table", "rows", i, name, n), pid)
             for i, row in enumerate(self.table.rows)
             for name, (kind_, band) in row.bands
-            if kind_ == "products"
+            if kind_ == "products" and sources.get(name) == source
             for n, pid in enumerate(band)
         ]
 
     def reads_products(self) -> bool:
         return self.table is not None and "product" in dict(self.table.keys).values()
 
+    def reads_indication(self) -> bool:
+        return self.table is not None and "indication" in dict(self.table.keys).values()
+
     def fields(self) -> list[str]:
         body = {"none": [], "kg": ["patient.weight"], "m2": ["patient.weight", "patient.height"]}[self.per]
         out = ["dose", *body]
         for _, src in self.table.keys if self.table is not None else ():
+            if src == "indication":  # known wherever the test is decided: under its indication
+                continue
             more = ["drug"] if src == "product" else [MEASURES[src][0]] if isinstance(src, str) else src.fields()
             out += [f for f in more if f not in out]
         return out
@@ -718,6 +737,8 @@ class DoseTest(Kind):
     def _key_expr(src: object) -> str:
         if src == "product":
             return call("product_key", "requested_products")
+        if src == "indication":
+            return call("indication_key", "chosen_indication")
         if isinstance(src, str):
             return call("measure_key", measurement_expr(src))
         return src.rego_call("lab_key")  # type: ignore[attr-defined]

@@ -442,6 +442,11 @@ def _semantic_issues(
         {m.package_segment(drug["brand"])} if isinstance(drug.get("brand"), str) else set()
     )
 
+    # A dosing table keyed by indication names indications of the requirement sets.
+    indication_ids = {
+        iid for rs in requirements.values() if isinstance(rs, dict) for iid in _dict(rs.get("indications"))
+    }
+
     meant: set[str] = set()  # the criteria suggested for undefined references
 
     def undefined(cid: str) -> str:
@@ -515,6 +520,15 @@ def _semantic_issues(
                             issue(
                                 (*path, key, *where),
                                 f"refers to undefined product '{pid}'; the policy's products: {', '.join(sorted(product_ids))}",
+                            )
+                        )
+                for where, iid in test.indication_refs():
+                    if iid not in indication_ids:
+                        known = ", ".join(sorted(indication_ids)) or "none (no requirement set lists indications)"
+                        issues.append(
+                            issue(
+                                (*path, key, *where),
+                                f"refers to undefined indication '{iid}'; the policy's indications: {known}",
                             )
                         )
 

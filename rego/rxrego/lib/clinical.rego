@@ -252,6 +252,12 @@ product_key(products) := {"state": "present", "values": sort([p | some p in prod
 	count(products) > 0
 } else := {"state": "absent"}
 
+# indication_key(choice): the indication the request is decided under (lib.indication's
+# choice: {"id"}; a gate or an invalid choice decides no indication), as a column.
+indication_key(choice) := {"state": "present", "values": [choice.id]} if {
+	is_string(choice.id)
+} else := {"state": "absent"}
+
 # measure_key(m): a body measurement read by `measurement`, as a column.
 measure_key(m) := {"state": "present", "values": [m.value]} if {
 	m.state == "present"

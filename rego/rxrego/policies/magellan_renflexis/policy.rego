@@ -12,7 +12,7 @@ policy := {
 	"id": "magellan-renflexis",
 	"number": "SHP-0300",
 	"title": "Renflexis (infliximab-abda) (Intravenous)",
-	"version": "sha256:3c1cdf534534aaff",
+	"version": "sha256:c91505311f0aef6f",
 }
 
 coverage := {
@@ -26,27 +26,19 @@ coverage := {
 # rxrego's Regal configuration lets policies exceed Regal's line length).
 texts := {
 	"ankylosing_spondylitis": "Ankylosing spondylitis",
-	"as_maintenance_dose": "Maintenance dose for ankylosing spondylitis of at most 60 billable units (600 mg) every 6 weeks",
-	"as_maintenance_limit": "After the loading weeks, the ankylosing spondylitis maintenance limit",
 	"crohns_or_ulcerative_colitis": "Crohn's disease or ulcerative colitis",
-	"crohns_uc_maintenance_dose": "Maintenance dose for Crohn's disease or ulcerative colitis of at most 100 billable units (1000 mg) every 8 weeks",
-	"crohns_uc_maintenance_limit": "After the loading weeks, the Crohn's disease and ulcerative colitis maintenance limit",
 	"first_two_weeks": "The infusion falls at week 2 (day 14) or earlier after the first infusion",
 	"ici_dose": "A dose of at most 60 billable units (600 mg), at weeks 0 and 2",
 	"ici_not_renewed": "Therapy for immune checkpoint inhibitor related toxicity is not renewed",
 	"ici_toxicity": "Management of immune checkpoint inhibitor related toxicity",
+	"loading_dose": "The loading dose does not exceed the indication's maximum, at weeks 0, 2 and 6: 40 billable units (400 mg) for rheumatoid arthritis; 60 billable units (600 mg) for Crohn's disease, ulcerative colitis, ankylosing spondylitis and the other indications",
+	"loading_limit": "In the loading weeks, the indication's loading limit",
 	"loading_weeks": "The infusion falls in the loading weeks, week 6 (day 42) or earlier after the first infusion",
+	"maintenance_dose": "The maintenance dose does not exceed the indication's maximum: 100 billable units (1000 mg) every 4 weeks for rheumatoid arthritis; 100 billable units every 8 weeks for Crohn's disease or ulcerative colitis; 60 billable units (600 mg) every 6 weeks for ankylosing spondylitis; 60 billable units every 8 weeks for the other indications",
+	"maintenance_limit": "After the loading weeks, the indication's maintenance limit",
 	"maintenance_weeks": "The infusion falls after the loading weeks, later than week 6 (day 42) after the first infusion",
 	"psoriatic_disease": "Plaque psoriasis or psoriatic arthritis",
-	"ra_loading_dose": "Loading dose for rheumatoid arthritis of at most 40 billable units (400 mg), at weeks 0, 2 and 6",
-	"ra_loading_limit": "In the loading weeks, the rheumatoid arthritis loading limit",
-	"ra_maintenance_dose": "Maintenance dose for rheumatoid arthritis of at most 100 billable units (1000 mg) every 4 weeks",
-	"ra_maintenance_limit": "After the loading weeks, the rheumatoid arthritis maintenance limit",
 	"rheumatoid_arthritis": "Rheumatoid arthritis",
-	"standard_loading_dose": "Loading dose of at most 60 billable units (600 mg), at weeks 0, 2 and 6",
-	"standard_loading_limit": "In the loading weeks, the loading limit of 600 mg",
-	"standard_maintenance_dose": "Maintenance dose of at most 60 billable units (600 mg) every 8 weeks",
-	"standard_maintenance_limit": "After the loading weeks, the maintenance limit of 600 mg every 8 weeks",
 }
 
 # --- criteria: one rule each, a status "met" | "unmet" | "unknown" | "invalid" --------------
@@ -645,18 +637,38 @@ status["first_two_weeks"] := lib.treatment_duration(
 	{"comparison": "<=", "days": 14},
 )
 
-status["ra_loading_dose"] := lib.dose(
+status["loading_dose"] := lib.dose_table(
 	facts.dose,
 	null,
 	null,
-	{"basis": "none", "every_days": 14, "max": 400, "period": "dose", "units": {"[lb_av]": 453592.37, "g": 1000, "kg": 1000000, "lb": 453592.37, "lbs": 453592.37, "mcg": 0.001, "mg": 1, "ug": 0.001}},
+	{"basis": "none", "period": "dose", "units": {"[lb_av]": 453592.37, "g": 1000, "kg": 1000000, "lb": 453592.37, "lbs": 453592.37, "mcg": 0.001, "mg": 1, "ug": 0.001}},
+	[lib.indication_key(chosen_indication)],
+	[
+		{"bands": [{"products": {"rheumatoid_arthritis"}}], "every_days": 14, "max": 400},
+		{
+			"bands": [
+				{
+					"products": {"ankylosing_spondylitis", "crohns_or_ulcerative_colitis", "psoriatic_disease"},
+				},
+			],
+			"every_days": 14,
+			"max": 600,
+		},
+	],
 )
 
-status["standard_loading_dose"] := lib.dose(
+status["maintenance_dose"] := lib.dose_table(
 	facts.dose,
 	null,
 	null,
-	{"basis": "none", "every_days": 14, "max": 600, "period": "dose", "units": {"[lb_av]": 453592.37, "g": 1000, "kg": 1000000, "lb": 453592.37, "lbs": 453592.37, "mcg": 0.001, "mg": 1, "ug": 0.001}},
+	{"basis": "none", "period": "dose", "units": {"[lb_av]": 453592.37, "g": 1000, "kg": 1000000, "lb": 453592.37, "lbs": 453592.37, "mcg": 0.001, "mg": 1, "ug": 0.001}},
+	[lib.indication_key(chosen_indication)],
+	[
+		{"bands": [{"products": {"rheumatoid_arthritis"}}], "every_days": 28, "max": 1000},
+		{"bands": [{"products": {"crohns_or_ulcerative_colitis"}}], "every_days": 56, "max": 1000},
+		{"bands": [{"products": {"ankylosing_spondylitis"}}], "every_days": 42, "max": 600},
+		{"bands": [{"products": {"psoriatic_disease"}}], "every_days": 56, "max": 600},
+	],
 )
 
 status["ici_dose"] := lib.dose(
@@ -666,45 +678,9 @@ status["ici_dose"] := lib.dose(
 	{"basis": "none", "every_days": 14, "max": 600, "period": "dose", "units": {"[lb_av]": 453592.37, "g": 1000, "kg": 1000000, "lb": 453592.37, "lbs": 453592.37, "mcg": 0.001, "mg": 1, "ug": 0.001}},
 )
 
-status["ra_maintenance_dose"] := lib.dose(
-	facts.dose,
-	null,
-	null,
-	{"basis": "none", "every_days": 28, "max": 1000, "period": "dose", "units": {"[lb_av]": 453592.37, "g": 1000, "kg": 1000000, "lb": 453592.37, "lbs": 453592.37, "mcg": 0.001, "mg": 1, "ug": 0.001}},
-)
+status["loading_limit"] := lib.when([status.loading_weeks], [status.loading_dose])
 
-status["crohns_uc_maintenance_dose"] := lib.dose(
-	facts.dose,
-	null,
-	null,
-	{"basis": "none", "every_days": 56, "max": 1000, "period": "dose", "units": {"[lb_av]": 453592.37, "g": 1000, "kg": 1000000, "lb": 453592.37, "lbs": 453592.37, "mcg": 0.001, "mg": 1, "ug": 0.001}},
-)
-
-status["as_maintenance_dose"] := lib.dose(
-	facts.dose,
-	null,
-	null,
-	{"basis": "none", "every_days": 42, "max": 600, "period": "dose", "units": {"[lb_av]": 453592.37, "g": 1000, "kg": 1000000, "lb": 453592.37, "lbs": 453592.37, "mcg": 0.001, "mg": 1, "ug": 0.001}},
-)
-
-status["standard_maintenance_dose"] := lib.dose(
-	facts.dose,
-	null,
-	null,
-	{"basis": "none", "every_days": 56, "max": 600, "period": "dose", "units": {"[lb_av]": 453592.37, "g": 1000, "kg": 1000000, "lb": 453592.37, "lbs": 453592.37, "mcg": 0.001, "mg": 1, "ug": 0.001}},
-)
-
-status["ra_loading_limit"] := lib.when([status.loading_weeks], [status.ra_loading_dose])
-
-status["ra_maintenance_limit"] := lib.when([status.maintenance_weeks], [status.ra_maintenance_dose])
-
-status["standard_loading_limit"] := lib.when([status.loading_weeks], [status.standard_loading_dose])
-
-status["crohns_uc_maintenance_limit"] := lib.when([status.maintenance_weeks], [status.crohns_uc_maintenance_dose])
-
-status["as_maintenance_limit"] := lib.when([status.maintenance_weeks], [status.as_maintenance_dose])
-
-status["standard_maintenance_limit"] := lib.when([status.maintenance_weeks], [status.standard_maintenance_dose])
+status["maintenance_limit"] := lib.when([status.maintenance_weeks], [status.maintenance_dose])
 
 status["ici_not_renewed"] := lib.negation(status.ici_toxicity)
 
@@ -714,7 +690,7 @@ requirements["initial"] := {
 	"title": "Initial authorization (section I, 6 months; section II dosing limits)",
 	"indications": {
 		"ankylosing_spondylitis": {
-			"all_of": ["ankylosing_spondylitis", "standard_loading_limit", "as_maintenance_limit"],
+			"all_of": ["ankylosing_spondylitis", "loading_limit", "maintenance_limit"],
 			"codes": [
 				"M45",
 				"M450",
@@ -744,11 +720,7 @@ requirements["initial"] := {
 			"heading": "Ankylosing spondylitis",
 		},
 		"crohns_or_ulcerative_colitis": {
-			"all_of": [
-				"crohns_or_ulcerative_colitis",
-				"standard_loading_limit",
-				"crohns_uc_maintenance_limit",
-			],
+			"all_of": ["crohns_or_ulcerative_colitis", "loading_limit", "maintenance_limit"],
 			"codes": [
 				"K50",
 				"K500",
@@ -864,14 +836,14 @@ requirements["initial"] := {
 			"heading": "Management of immune checkpoint inhibitor toxicity",
 		},
 		"psoriatic_disease": {
-			"all_of": ["psoriatic_disease", "standard_loading_limit", "standard_maintenance_limit"],
+			"all_of": ["psoriatic_disease", "loading_limit", "maintenance_limit"],
 			"codes": ["L400", "L405", "L4050", "L4051", "L4052", "L4053", "L4054", "L4059"],
 			"diagnosis": "psoriatic_disease",
 			"duration": {"months": 6},
 			"heading": "All other indications (here plaque psoriasis and psoriatic arthritis)",
 		},
 		"rheumatoid_arthritis": {
-			"all_of": ["rheumatoid_arthritis", "ra_loading_limit", "ra_maintenance_limit"],
+			"all_of": ["rheumatoid_arthritis", "loading_limit", "maintenance_limit"],
 			"codes": [
 				"M05",
 				"M050",
@@ -1300,7 +1272,7 @@ requirements["renewal"] := {
 	"title": "Renewal (section I, 6 months; section II dosing limits)",
 	"indications": {
 		"ankylosing_spondylitis": {
-			"all_of": ["ankylosing_spondylitis", "standard_loading_limit", "as_maintenance_limit"],
+			"all_of": ["ankylosing_spondylitis", "loading_limit", "maintenance_limit"],
 			"codes": [
 				"M45",
 				"M450",
@@ -1330,11 +1302,7 @@ requirements["renewal"] := {
 			"heading": "Ankylosing spondylitis",
 		},
 		"crohns_or_ulcerative_colitis": {
-			"all_of": [
-				"crohns_or_ulcerative_colitis",
-				"standard_loading_limit",
-				"crohns_uc_maintenance_limit",
-			],
+			"all_of": ["crohns_or_ulcerative_colitis", "loading_limit", "maintenance_limit"],
 			"codes": [
 				"K50",
 				"K500",
@@ -1450,14 +1418,14 @@ requirements["renewal"] := {
 			"heading": "Management of immune checkpoint inhibitor toxicity",
 		},
 		"psoriatic_disease": {
-			"all_of": ["psoriatic_disease", "standard_loading_limit", "standard_maintenance_limit"],
+			"all_of": ["psoriatic_disease", "loading_limit", "maintenance_limit"],
 			"codes": ["L400", "L405", "L4050", "L4051", "L4052", "L4053", "L4054", "L4059"],
 			"diagnosis": "psoriatic_disease",
 			"duration": {"months": 6},
 			"heading": "All other indications (here plaque psoriasis and psoriatic arthritis)",
 		},
 		"rheumatoid_arthritis": {
-			"all_of": ["rheumatoid_arthritis", "ra_loading_limit", "ra_maintenance_limit"],
+			"all_of": ["rheumatoid_arthritis", "loading_limit", "maintenance_limit"],
 			"codes": [
 				"M05",
 				"M050",

@@ -64,6 +64,25 @@ test_product_and_measure_keys if {
 	lib.measure_key({"state": "unknown"}) == {"state": "unknown"}
 }
 
+test_indication_key if {
+	lib.indication_key({"id": "ra"}) == {"state": "present", "values": ["ra"]}
+	lib.indication_key({"gate": "unknown"}) == {"state": "absent"}
+	lib.indication_key({"invalid": "the diagnoses match several indications"}) == {"state": "absent"}
+}
+
+test_dose_table_by_indication if {
+	rows := [
+		{"bands": [{"products": {"ra"}}], "max": 400, "every_days": 14},
+		{"bands": [{"products": {"cd", "as"}}], "max": 600, "every_days": 14},
+	]
+	limit := {"units": {"mg": 1}, "period": "dose", "basis": "none"}
+	dose := {"state": "present", "value": {"amount": 600, "unit": "mg", "every_days": 14}}
+	lib.dose_table(dose, null, null, limit, [lib.indication_key({"id": "cd"})], rows) == "met"
+	lib.dose_table(dose, null, null, limit, [lib.indication_key({"id": "ra"})], rows) == "unmet"
+	lib.dose_table(dose, null, null, limit, [lib.indication_key({"id": "ici"})], rows) == "unmet"
+	lib.dose_table(dose, null, null, limit, [lib.indication_key({"gate": "unmet"})], rows) == "unknown"
+}
+
 _ige := {"names": {"ige"}, "which": "baseline", "plausible": [0, 50000]}
 
 _ige_factors := {"[iu]/ml": 1, "iu/ml": 1}
