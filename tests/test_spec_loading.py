@@ -501,6 +501,7 @@ def test_policy_source_and_examples_load_together(loaded: dict[str, m.PolicySpec
         "example-ponatinib",
         "example-teriparatide",
         "fep-5.21.100",
+        "magellan-renflexis",
         "mn-dhs-bosulif",
         "mn-dhs-ocaliva",
         "point32-zepbound-osa",
