@@ -12,7 +12,7 @@ policy := {
 	"id": "magellan-renflexis",
 	"number": "SHP-0300",
 	"title": "Renflexis (infliximab-abda) (Intravenous)",
-	"version": "sha256:c91505311f0aef6f",
+	"version": "sha256:c5e9a20b54be199e",
 }
 
 coverage := {
@@ -27,16 +27,16 @@ coverage := {
 texts := {
 	"ankylosing_spondylitis": "Ankylosing spondylitis",
 	"crohns_or_ulcerative_colitis": "Crohn's disease or ulcerative colitis",
-	"first_two_weeks": "The infusion falls at week 2 (day 14) or earlier after the first infusion",
-	"ici_dose": "A dose of at most 60 billable units (600 mg), at weeks 0 and 2",
+	"first_two_weeks": "The infusion falls within 14 days of the first infusion (weeks zero to two)",
+	"ici_dose": "A dose of at most 600 mg (sixty billable units), no more often than every 14 days (weeks zero and two)",
 	"ici_not_renewed": "Therapy for immune checkpoint inhibitor related toxicity is not renewed",
 	"ici_toxicity": "Management of immune checkpoint inhibitor related toxicity",
 	"loading_dose": "The loading dose does not exceed the indication's maximum, at weeks 0, 2 and 6: 40 billable units (400 mg) for rheumatoid arthritis; 60 billable units (600 mg) for Crohn's disease, ulcerative colitis, ankylosing spondylitis and the other indications",
 	"loading_limit": "In the loading weeks, the indication's loading limit",
-	"loading_weeks": "The infusion falls in the loading weeks, week 6 (day 42) or earlier after the first infusion",
+	"loading_weeks": "The infusion falls within 42 days of the first infusion (the loading weeks, through week six)",
 	"maintenance_dose": "The maintenance dose does not exceed the indication's maximum: 100 billable units (1000 mg) every 4 weeks for rheumatoid arthritis; 100 billable units every 8 weeks for Crohn's disease or ulcerative colitis; 60 billable units (600 mg) every 6 weeks for ankylosing spondylitis; 60 billable units every 8 weeks for the other indications",
 	"maintenance_limit": "After the loading weeks, the indication's maintenance limit",
-	"maintenance_weeks": "The infusion falls after the loading weeks, later than week 6 (day 42) after the first infusion",
+	"maintenance_weeks": "The infusion falls more than 42 days after the first infusion (after the loading weeks)",
 	"psoriatic_disease": "Plaque psoriasis or psoriatic arthritis",
 	"rheumatoid_arthritis": "Rheumatoid arthritis",
 }
