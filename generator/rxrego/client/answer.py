@@ -123,7 +123,7 @@ def check_request(request: Any, prefix: tuple = ()) -> None:
     a number outside the accepted range (NaN and infinities too), nesting deeper than
     requests_io.MAX_DEPTH, a key that is not a string or a value that is not JSON; and for a
     `request_id` that is not a string or is longer than rxrego.limits.MAX_REQUEST_ID_CHARS
-    (pa-request.schema.json: the sidecar would not echo it). The error's
+    (pa-request.schema.json; the sidecar answers such a request invalid_request). The error's
     `field` names the place, after `prefix` (("requests", 3) for one request of a batch)."""
     from .. import requests_io
 
