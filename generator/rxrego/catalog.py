@@ -138,7 +138,10 @@ def node(expr: str, supported: frozenset[str]) -> tuple[dict[str, object], int]:
     if "value" in tree:
         return literal(tree["value"]), 0
     if "call" in tree or "array" in tree:
-        parts = [node(a, supported) for a in tree.get("args", tree.get("array", []))]  # type: ignore[arg-type]
+        items = tree.get("args", tree.get("array", []))
+        if not isinstance(items, (list, tuple)):
+            raise ValueError(f"an expression's arguments are not a list: {items!r:.60}")
+        parts = [node(a, supported) for a in items]
         height = 1 + max((h for _, h in parts), default=0)
         if "array" in tree:
             return {"array": [p for p, _ in parts]}, height

@@ -342,15 +342,18 @@ def serve_command(
                 signal.signal(s, handler)
 
 
-def example_drug(bundle: Path) -> dict:
+def example_drug(bundle: Path | None) -> dict:
     """A drug the bundle at `bundle` routes, for the sample query `serve` prints: its first
     HCPCS code ({"hcpcs": "J9229"}), else its first name or NDC, read from the bundle's
     data.json (`rxrego.routing.routes`); {"name": "DRUG"} when the bundle has no routes or
     cannot be read (the sample is a hint, never a reason to stop serving)."""
+    if bundle is None:
+        return {"name": "DRUG"}
     try:
         with tarfile.open(bundle, "r:gz") as tar:
             member = next(m for m in tar.getmembers() if m.name.lstrip("/") == "data.json")
-            routes = json.load(tar.extractfile(member))["rxrego"]["routing"]["routes"]
+            data = tar.extractfile(member)
+            routes = json.load(data)["rxrego"]["routing"]["routes"] if data is not None else {}
         for key in ("hcpcs", "name", "ndc"):
             if routes.get(key):
                 return {key: min(routes[key])}

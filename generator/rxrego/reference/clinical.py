@@ -189,7 +189,7 @@ def _pick(results: list[dict], start: dt.date | None, end: dt.date, test: kinds.
         return _Pick("invalid")
     if unreadable:
         return _Pick("unknown")
-    return _Pick("ok", newest, [x for _, x, _ in readable], [u for u in ulns if u != "invalid"])
+    return _Pick("ok", newest, [x for _, x, _ in readable], [u for u in ulns if not isinstance(u, str)])
 
 
 def _uln(r: dict, test: kinds.LabTest, units: dict[str, float]) -> Fraction | str | None:

@@ -243,5 +243,5 @@ def _with_request_id(request: object, decision: dict) -> dict:
     """The decision, echoing the request's request_id when the envelope accepts it."""
     request_id = request.get("request_id") if isinstance(request, dict) else None
     if isinstance(request_id, str) and len(request_id) <= MAX_REQUEST_ID_CHARS:
-        decision["request_id"] = request["request_id"]
+        decision["request_id"] = request_id
     return decision
