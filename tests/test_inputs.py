@@ -381,7 +381,7 @@ def test_the_quantity_and_lab_tests_never_compare_a_number_not_plainly_written(a
     good = '{"state": "present", "value": 30}'
     limit = '{"max_units": 60, "per_days": 30, "max_days_supply": 30, "whole_units": false}'
     test = '{"names": {"alt"}, "comparison": "<=", "value": 120, "within_days": 30}'
-    lab = f'data.rxrego.lib.lab_result(input.l, "2026-06-15", null, {test}, {{"u/l": 1}})'
+    lab = f'data.rxrego.lib.lab_result(input.l, "2026-06-15", "", null, {test}, {{"u/l": 1}})'
     assert _eval_text(all_rego, f"data.rxrego.lib.quantity(input.a, {good}, {limit})", text, tmp_path) == "invalid"
     assert _eval_text(all_rego, f"data.rxrego.lib.quantity({good}, input.a, {limit})", text, tmp_path) == "invalid"
     assert _eval_text(all_rego, lab, text, tmp_path) == "unknown"

@@ -631,9 +631,17 @@ def test_hostile_input_is_a_spec_error(workdir: Path, content: str | bytes, mess
     assert any(message in i.message and i.file == DISPLAY and i.line >= 1 for i in issues), "\n".join(map(str, issues))
 
 
-def test_a_long_chain_without_a_loop_loads(workdir: Path) -> None:
-    spec = load_spec(_write(workdir, DISPLAY, _chain(3000, loop=False)))
-    assert len(spec.criteria) == 3004
+def test_a_long_chain_without_a_loop_is_read_whole_and_refused_at_the_nesting_limit(workdir: Path) -> None:
+    # A chain as deep as the language allows (combinators 16 deep over a leaf) loads.
+    spec = load_spec(_write(workdir, DISPLAY, _chain(17, loop=False)))
+    assert len(spec.criteria) == 21
+    # 3,000 deep is read without exhausting Python's recursion and refused, located, at the
+    # first criterion past the limit (limits.MAX_CRITERION_DEPTH, which the data form needs).
+    with pytest.raises(SpecError) as caught:
+        load_spec(_write(workdir, DISPLAY, _chain(3000, loop=False)))
+    (issue,) = caught.value.issues
+    assert issue.path == "criteria.c2982" and issue.line >= 1
+    assert "nested 17 deep" in issue.message and "at most 16 are supported" in issue.message
 
 
 def _load_or_spec_error(path: Path) -> None:

@@ -367,7 +367,8 @@ _outcome := {
 }[_reason]
 
 # Unmet: failing criteria under the failing root, not conditions, whose parent (if any) fails.
-_unmet := [{"id": id, "text": _texts[id]} |
+# An invalid one also names the request fields to correct.
+_unmet := [object.union({"id": id, "text": _texts[id]}, _to_correct(id)) |
 	some id in _order
 	_status[id] in _failing
 	not id in _conditions
@@ -375,6 +376,21 @@ _unmet := [{"id": id, "text": _texts[id]} |
 ] if {
 	_root in _failing
 } else := []
+
+# The criteria each composite is decided from (its conditions included).
+_children := {
+	"ph_positive_adult_prior_therapy": ["age_18_or_older", "ph_positive", "failed_tki", "failed_standard_chemotherapy"],
+	"no_progression_or_toxicity": ["no_disease_progression", "no_unacceptable_toxicity"],
+}
+
+# An invalid criterion's fields: a leaf's own; a composite's, those of its invalid children
+# (every composite of 5.21.100 is one level above its leaves). A criterion not invalid: none.
+_to_correct(id) := {"fields": sort(_fields[id])} if {
+	_status[id] == "invalid"
+	not _children[id]
+} else := {"fields": sort({f | some c in _children[id]; _status[c] == "invalid"; some f in _fields[c]})} if {
+	_status[id] == "invalid"
+} else := {}
 
 # Missing: a pend only (a denial asks for nothing); unknown leaves whose parent (if any) is
 # unknown too, since an answer under a met or failing criterion changes nothing.
@@ -426,6 +442,7 @@ _approval := {"approval": {"start": input.date_of_service, "end": _end(_months),
 
 _request_id := {"request_id": input.request_id} if {
 	is_string(input.request_id)
+	count(input.request_id) <= 128
 } else := {}
 
 _shown := {"met": "met", "unmet": "unmet", "unknown": "unknown", "invalid": "unmet"}

@@ -23,7 +23,7 @@ import jinja2
 from . import limits, opa, regotext
 from .spec import model as m
 from .spec.dump import content_version
-from .spec.kinds import LabTest, fact, lower_set
+from .spec.kinds import fact, lower_set
 
 LIB_PATH = "rxrego/lib/lib.rego"
 # The shared library is Rego written by hand, shipped as package data beside its tests
@@ -384,20 +384,13 @@ def render_policy(spec: m.PolicySpec, policy_block: dict[str, str] | None = None
 
 
 def lab_units(spec: m.PolicySpec) -> dict[str, dict]:
-    """{lab criterion id: {"codes", "names", "unit", "units"}}: which results are the lab's
-    (LOINC codes, normalised names), the criterion's unit and the lower-case units that
-    convert into it (lib.unit_note: a pended decision says when a result's unit does not).
-    The lists are sorted arrays, not sets, so the data form serves the table as it is (the
-    library reads them with `in` and `count` only)."""
+    """{lab criterion id: {"codes", "names", "unit", "units"}} (Kind.unit_note): which results
+    are the lab's, the criterion's unit and the lower-case units that convert into it
+    (lib.unit_note: a pended decision says when a result's unit does not). The lists are
+    sorted arrays, not sets, so the data form serves the table as it is (the library reads
+    them with `in` and `count` only)."""
     return {
-        c.id: {
-            "codes": sorted(c.test.loinc),
-            "names": sorted(c.test.names()),
-            "unit": c.test.unit,
-            "units": sorted(c.test.units()),
-        }
-        for c in spec.criteria
-        if isinstance(c.test, LabTest)
+        c.id: note for c in spec.criteria if isinstance(c.test, m.Kind) and (note := c.test.unit_note()) is not None
     }
 
 

@@ -134,10 +134,13 @@ def _is_this_lab(entry: object, test: kinds.LabTest) -> bool:
     return not isinstance(code, str) or not test.loinc
 
 
-def unit_not_convertible(test: kinds.LabTest, request: dict, date_of_service: dt.date) -> bool:
-    """Whether the request holds a result of this lab, dated on or before the date of
-    service, whose value is a number and whose unit does not convert into the test's: what
-    a pended decision names for a missing lab criterion (docs/semantics.md, "The decision")."""
+def unit_not_convertible(test: object, request: dict, date_of_service: dt.date) -> bool:
+    """Whether `test` is a lab test and the request holds a result of its lab, dated on or
+    before the date of service, whose value is a number and whose unit does not convert into
+    the test's: what a pended decision names for a missing lab criterion (docs/semantics.md,
+    "The decision"). False for any other kind."""
+    if not isinstance(test, kinds.LabTest):
+        return False
     labs = request.get("labs")
     if not isinstance(labs, list):
         return False

@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterable
 
 from rxrego.spec import model as m
 from rxrego.spec.dump import content_version
-from rxrego.spec.kinds import LabTest
 
 from .clinical import icd10_code, unit_not_convertible
 from .evaluate import Evaluation, order_from, policy_order
@@ -274,8 +273,8 @@ def _missing_entry(spec: m.PolicySpec, c: m.Criterion, ctx: Context) -> dict:
     entry: dict = {"id": c.id, "text": c.text, "fields": _leaf_fields(spec, c)}
     if c.documentation:
         entry["documents"] = sorted(c.documentation)
-    if isinstance(c.test, LabTest) and unit_not_convertible(c.test, ctx.request, ctx.date_of_service):
-        entry.update(reason="unit_not_convertible", unit=c.test.unit)
+    if unit_not_convertible(c.test, ctx.request, ctx.date_of_service):
+        entry.update(reason="unit_not_convertible", unit=getattr(c.test, "unit", None))
     return entry
 
 

@@ -258,6 +258,13 @@ class Kind:
         (`chosen_indication`, which a policy then defines)."""
         return False
 
+    def unit_note(self) -> dict | None:
+        """For a test of a lab result: {"codes", "names", "unit", "units"}, which results are
+        its lab (LOINC codes, normalised names, sorted), its unit and the lower-case units
+        that convert into it, read by lib.unit_note so a pend says when a result's unit does
+        not convert; None for every other kind."""
+        return None
+
     def rego(self) -> str:
         """Its Rego status expression: a call of its library function on the facts it reads."""
         raise NotImplementedError
@@ -1386,6 +1393,14 @@ class LabTest(Kind):
     def names(self) -> frozenset[str]:
         """The lab's names as results are compared: lower case, no spaces, _ - or dots."""
         return frozenset(lab_name(n) for n in (self.name, *self.aliases))
+
+    def unit_note(self) -> dict | None:
+        return {
+            "codes": sorted(self.loinc),
+            "names": sorted(self.names()),
+            "unit": self.unit,
+            "units": sorted(self.units()),
+        }
 
     def units(self) -> dict[str, float]:
         """{lower-case unit a result may carry: factor into `unit`} (rxrego.terminology.ucum).
