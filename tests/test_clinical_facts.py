@@ -419,7 +419,34 @@ ROWS: list[tuple[str, dict, str, str]] = [
         "dose_per_kg",
         "unknown",
     ),
-    ("a dose without its interval", {"dose": {"amount": 700, "unit": "ug"}}, "dose_per_kg", "invalid"),
+    # a weekly cap without the interval: the interval is asked for, not read as malformed
+    ("a dose without its interval", {"dose": {"amount": 700, "unit": "ug"}}, "dose_per_kg", "unknown"),
+    (
+        "an interval that is not a number",
+        {"dose": {"amount": 700, "unit": "ug", "every_days": "7"}},
+        "dose_per_kg",
+        "invalid",
+    ),
+    # the most one week receives: 1000 mcg every 14 days averages 500 a week (under 900 for
+    # 90 kg), but the week it is given gets all 1000
+    (
+        "1000 mcg every 2 weeks exceeds 10 mcg/kg in the week it is given",
+        {"dose": {"amount": 1000, "unit": "ug", "every_days": 14}},
+        "dose_per_kg",
+        "unmet",
+    ),
+    (
+        "300 mcg every 3 days is three doses in a week: 900 mcg, 10 mcg/kg for 90 kg",
+        {"dose": {"amount": 300, "unit": "ug", "every_days": 3}},
+        "dose_per_kg",
+        "met",
+    ),
+    (
+        "301 mcg every 3 days is 903 mcg in a week",
+        {"dose": {"amount": 301, "unit": "ug", "every_days": 3}},
+        "dose_per_kg",
+        "unmet",
+    ),
 ]
 RENEWAL_ROWS: list[tuple[str, dict, str, str]] = [
     ("LDL 160 -> 96 is a 40% reduction", {}, "ldl_reduced", "met"),

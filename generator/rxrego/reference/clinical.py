@@ -14,6 +14,7 @@ value converted into the policy's unit compares as OPA compares it.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Callable
 from fractions import Fraction
@@ -616,6 +617,23 @@ def body_measure(test: kc.BodyMeasureTest, ctx: Context) -> Status:
 _PERIOD_DAYS = {"dose": 1, "day": 1, "week": 7}
 
 
+def _every_readable(test: kc.DoseTest, raw: dict) -> bool:
+    """Per day or week, `every_days` absent (null) or a number > 0; per dose, not read."""
+    if test.period == "dose" or raw.get("every_days") is None:
+        return True
+    every = _num(raw.get("every_days"))
+    return every is not None and every > 0
+
+
+def _doses_in_period(test: kc.DoseTest, every: Fraction | None) -> int:
+    """The doses one period (a day, a week) can hold at one dose every `every` days: one a
+    day or less often, else the whole doses started within it, to within 1/10,000 of a dose
+    (docs/semantics.md, "Doses"); per dose, one."""
+    if test.period == "dose" or every is None:
+        return 1
+    return max(1, math.ceil(Fraction(_PERIOD_DAYS[test.period]) / every - Fraction(1, 10000)))
+
+
 def dose(test: kc.DoseTest, ctx: Context) -> Status:
     """The amount (per period, per kg or m2) within `max`, and with `every_days` the labeled
     interval kept; with a table, the row's (dose_table)."""
@@ -633,14 +651,16 @@ def _dose_amount(test: kc.DoseTest, ctx: Context) -> Status:
     amount, every = _num(raw.get("amount")), _num(raw.get("every_days"))
     if amount is None or amount < 0 or not isinstance(raw.get("unit"), str):
         return INVALID
-    if test.period != "dose" and (every is None or every <= 0):
+    if not _every_readable(test, raw):
         return INVALID
     factor = _factor(kc.measure_units(test.unit), raw.get("unit"))
     if factor is None:
         return UNKNOWN
-    given = _mul(_mul(amount, factor), Fraction(_PERIOD_DAYS[test.period]))
+    if test.period != "dose" and every is None:  # per day or week, the interval is asked for
+        return UNKNOWN
+    given = _mul(_mul(amount, factor), Fraction(_doses_in_period(test, every)))
     assert test.max is not None  # a table's row gives its own (dose_table)
-    cap = _mul(_spec_num(test.max), every if test.period != "dose" and every is not None else Fraction(1))
+    cap = _spec_num(test.max)
     if test.per == "none":
         return MET if given <= cap else UNMET
     ws, w = _measurement(ctx, "weight")
@@ -834,10 +854,10 @@ def _dose_read(test: kc.DoseTest, ctx: Context) -> Status:
         return UNKNOWN
     if not isinstance(raw, dict):
         return INVALID
-    amount, every = _num(raw.get("amount")), _num(raw.get("every_days"))
+    amount = _num(raw.get("amount"))
     if amount is None or amount < 0 or not isinstance(raw.get("unit"), str):
         return INVALID
-    if test.period != "dose" and (every is None or every <= 0):
+    if not _every_readable(test, raw):
         return INVALID
     return UNKNOWN if _factor(kc.measure_units(test.unit), raw.get("unit")) is None else MET
 

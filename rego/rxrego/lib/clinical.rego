@@ -107,10 +107,13 @@ months_between(birth, on) := n - 1 if {
 # --- doses ------------------------------------------------------------------------------
 # dose: {"amount", "unit", "every_days"} (one dose every `every_days` days); limit:
 # {"max", "units": {lower-case unit: factor into the policy's unit}, "period": "dose" |
-# "day" | "week", "basis": "none" | "kg" | "m2"}. The amount per period is
-# amount * period_days / every_days; per kg it is divided by the weight, per m2 by the body
-# surface area (Mosteller: sqrt(height_cm * weight_kg / 3600)). Compared without division
-# or roots: amount * period_days <= max * every_days * basis, and for m2 squared. With
+# "day" | "week", "basis": "none" | "kg" | "m2"}. The amount in a period is the most any
+# day (or week) receives at the stated interval: amount x the doses one period can hold,
+# max(1, ceil(period_days / every_days)), to within 1/10,000 of a dose (docs/semantics.md,
+# "Doses"), so a dose larger than a daily cap exceeds it however rarely it is given. Per kg
+# it is divided by the weight, per m2 by the body surface area (Mosteller: sqrt(height_cm *
+# weight_kg / 3600)), compared without division or roots: amount <= max * basis, and for m2
+# squared. Per day or week without every_days: unknown (the interval is asked for). With
 # limit.every_days, the labeled interval must be kept too (as a table row's).
 dose(dose_fact, weight, height, limit) := all_of([
 	_dose_amount(dose_fact, weight, height, limit),
@@ -123,9 +126,11 @@ _dose_amount(dose_fact, weight, height, limit) := "unknown" if {
 	not _dose_readable(object.get(dose_fact, "value", null), limit)
 } else := "unknown" if {
 	not limit.units[lower(dose_fact.value.unit)]
+} else := "unknown" if {
+	not _every_given(dose_fact.value, limit)
 } else := _dose_compare(
-	(dose_fact.value.amount * limit.units[lower(dose_fact.value.unit)]) * _period_days[limit.period],
-	limit.max * _dose_every(dose_fact.value, limit),
+	(dose_fact.value.amount * limit.units[lower(dose_fact.value.unit)]) * _doses_in_period(dose_fact.value, limit),
+	limit.max,
 	weight,
 	height,
 	limit.basis,
@@ -133,9 +138,18 @@ _dose_amount(dose_fact, weight, height, limit) := "unknown" if {
 
 _period_days := {"dose": 1, "day": 1, "week": 7}
 
-_dose_every(_, limit) := 1 if limit.period == "dose"
+# The doses one period can hold at the interval: a dose a day or less often, one; more
+# often, the whole doses started within the period (0.0001: an interval written in decimals,
+# such as 0.333333 for three a day, is not read as a fourth dose).
+_doses_in_period(_, limit) := 1 if limit.period == "dose"
 
-_dose_every(d, limit) := d.every_days if limit.period != "dose"
+_doses_in_period(d, limit) := max([1, ceil((_period_days[limit.period] / d.every_days) - 0.0001)]) if {
+	limit.period != "dose"
+}
+
+_every_given(_, limit) if limit.period == "dose"
+
+_every_given(d, _) if is_number(d.every_days)
 
 _dose_readable(d, limit) if {
 	is_object(d)
@@ -146,6 +160,8 @@ _dose_readable(d, limit) if {
 }
 
 _every_readable(_, limit) if limit.period == "dose"
+
+_every_readable(d, _) if object.get(d, "every_days", null) == null
 
 _every_readable(d, _) if {
 	is_number(d.every_days)

@@ -142,7 +142,31 @@ test_dose_unreadable if {
 	lib.dose(_dose("500", "ug", 7), kg70, null, _weekly_per_kg) == "invalid"
 	lib.dose(_dose(500, 1, 7), kg70, null, _weekly_per_kg) == "invalid"
 	lib.dose(_dose(500, "ug", 0), kg70, null, _weekly_per_kg) == "invalid"
-	lib.dose(_p({"amount": 500, "unit": "ug"}), kg70, null, _weekly_per_kg) == "invalid"
+	lib.dose(_dose(500, "ug", "weekly"), kg70, null, _weekly_per_kg) == "invalid"
+
+	# per week without an interval: the interval is asked for, not read as malformed
+	lib.dose(_p({"amount": 500, "unit": "ug"}), kg70, null, _weekly_per_kg) == "unknown"
+	lib.dose(_dose(500, "ug", null), kg70, null, _weekly_per_kg) == "unknown"
+}
+
+test_dose_in_a_period_is_the_most_one_period_receives if {
+	# at most 6 mg a day: a 40 mg dose a week, or 6000 mg every 1000 days, exceeds it on the
+	# day it is given (the average over the interval would be under the cap)
+	daily := {"max": 6, "units": {"mg": 1}, "period": "day", "basis": "none"}
+	lib.dose(_dose(40, "mg", 7), null, null, daily) == "unmet"
+	lib.dose(_dose(6000, "mg", 1000), null, null, daily) == "unmet"
+	lib.dose(_dose(6, "mg", 7), null, null, daily) == "met"
+
+	# three a day written in decimals is three doses, not four; 3.5 a day is four
+	lib.dose(_dose(2, "mg", 0.333333), null, null, daily) == "met"
+	lib.dose(_dose(2, "mg", 0.3), null, null, daily) == "unmet"
+
+	# at most 300 mg a week: every 3 days a week can hold three doses (days 0, 3 and 6)
+	weekly := {"max": 300, "units": {"mg": 1}, "period": "week", "basis": "none"}
+	lib.dose(_dose(100, "mg", 3), null, null, weekly) == "met"
+	lib.dose(_dose(101, "mg", 3), null, null, weekly) == "unmet"
+	lib.dose(_dose(75, "mg", 2), null, null, weekly) == "met" # four doses: days 0, 2, 4, 6
+	lib.dose(_dose(76, "mg", 2), null, null, weekly) == "unmet"
 }
 
 test_dose_absolute if {
