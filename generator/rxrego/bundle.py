@@ -202,15 +202,22 @@ def build_data_form(
 
 def read_manifest(path: Path) -> dict:
     """The `.manifest` of a bundle archive (BundleError if it has none)."""
+    return read_json_member(path, ".manifest")
+
+
+def read_json_member(path: Path, name: str) -> dict:
+    """The JSON file `name` (".manifest", "data.json") at the root of the bundle archive at
+    `path`, parsed. BundleError when the archive cannot be read, lacks the file or the file
+    is not JSON."""
     try:
         with tarfile.open(path, mode="r:gz") as tar:
             for member in tar.getmembers():
-                fileobj = tar.extractfile(member) if member.name.lstrip("/") == ".manifest" else None
+                fileobj = tar.extractfile(member) if member.name.lstrip("/") == name else None
                 if fileobj is not None:
                     return json.loads(fileobj.read())
     except (OSError, tarfile.TarError, json.JSONDecodeError) as exc:
         raise BundleError(f"{path}: not a readable bundle ({exc})") from exc
-    raise BundleError(f"{path}: the bundle has no .manifest")
+    raise BundleError(f"{path}: the bundle has no {name}")
 
 
 def is_signed(path: Path) -> bool:

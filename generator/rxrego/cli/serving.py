@@ -11,7 +11,6 @@ import json
 import shlex
 import signal
 import sys
-import tarfile
 import tempfile
 import threading
 from datetime import date
@@ -350,14 +349,11 @@ def example_drug(bundle: Path | None) -> dict:
     if bundle is None:
         return {"name": "DRUG"}
     try:
-        with tarfile.open(bundle, "r:gz") as tar:
-            member = next(m for m in tar.getmembers() if m.name.lstrip("/") == "data.json")
-            data = tar.extractfile(member)
-            routes = json.load(data)["rxrego"]["routing"]["routes"] if data is not None else {}
+        routes = bundle_mod.read_json_member(bundle, "data.json")["rxrego"]["routing"]["routes"]
         for key in ("hcpcs", "name", "ndc"):
             if routes.get(key):
                 return {key: min(routes[key])}
-    except (OSError, tarfile.TarError, StopIteration, KeyError, TypeError, AttributeError, ValueError):
+    except (bundle_mod.BundleError, KeyError, TypeError, AttributeError, ValueError):
         pass
     return {"name": "DRUG"}
 
