@@ -688,3 +688,17 @@ def test_uln_plausible_is_checked_with_the_lab() -> None:
     absolute = {**alt, "times_uln": None, "value": 120, "uln_plausible": {"min": 10}}
     issues = kinds.LabTest.parse({k: v for k, v in absolute.items() if v is not None}).check(set())
     assert (("uln_plausible",), "`uln_plausible` is read only with `times_uln`") in issues
+
+
+def test_a_multiple_of_the_uln_needs_its_plausible_bounds() -> None:
+    """Without `uln_plausible` a reference range typed in the wrong unit would decide: the
+    check refuses the spec, names the field, and a spec `uln` must lie inside the bounds."""
+    from rxrego.spec import kinds
+
+    alt = {"name": "alt", "comparison": "<", "times_uln": 3, "unit": "U/L"}
+    (issue,) = [i for i in kinds.LabTest.parse(alt).check(set()) if i[0] == ("uln_plausible",)]
+    assert "needs `uln_plausible: {min, max}`" in issue[1] and "in U/L" in issue[1]
+    outside = kinds.LabTest.parse({**alt, "uln": 400, "uln_plausible": {"min": 10, "max": 200}}).check(set())
+    assert outside == [(("uln",), "the spec's own ULN 400 is outside `uln_plausible`")]
+    inside = kinds.LabTest.parse({**alt, "uln": 40, "uln_plausible": {"min": 10, "max": 200}}).check(set())
+    assert inside == []

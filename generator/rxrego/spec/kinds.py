@@ -1175,12 +1175,12 @@ class LabTest(Kind):
             "uln_plausible": {
                 "type": "object",
                 "additionalProperties": False,
-                "minProperties": 1,
+                "required": ["min", "max"],
                 "properties": {
                     "min": {"type": "number", "exclusiveMinimum": 0},
                     "max": {"type": "number", "exclusiveMinimum": 0},
                 },
-                "description": "the upper limits of normal (in `unit`) a result's reference_range.high may give; outside: invalid",
+                "description": "required with times_uln: the upper limits of normal (in `unit`) a result's reference_range.high (or the spec's uln) may give; outside: invalid",
             },
             "change": {
                 "enum": ["absolute", "percent"],
@@ -1307,6 +1307,23 @@ class LabTest(Kind):
             issues.append((("uln",), "`uln` is read only with `times_uln`"))
         if (self.uln_plausible_min is not None or self.uln_plausible_max is not None) and self.times_uln is None:
             issues.append((("uln_plausible",), "`uln_plausible` is read only with `times_uln`"))
+        if self.times_uln is not None and (self.uln_plausible_min is None or self.uln_plausible_max is None):
+            # A result's reference range is the request's word; without bounds a ULN typed in
+            # the wrong unit (1e-6 for 1) would make any value exceed, or fall below, the
+            # multiple (issue 15: a fact that cannot be read with certainty never approves).
+            issues.append(
+                (
+                    ("uln_plausible",),
+                    "a multiple of the upper limit of normal needs `uln_plausible: {min, max}`: the upper limits "
+                    f"of normal laboratories report for this lab, in {self.unit}; a result's reference range "
+                    "outside them is invalid, not read",
+                )
+            )
+        if self.uln is not None and not (
+            (self.uln_plausible_min is None or self.uln >= self.uln_plausible_min)
+            and (self.uln_plausible_max is None or self.uln <= self.uln_plausible_max)
+        ):
+            issues.append((("uln",), f"the spec's own ULN {self.uln} is outside `uln_plausible`"))
         if (
             self.uln_plausible_min is not None
             and self.uln_plausible_max is not None

@@ -12,7 +12,7 @@ policy := {
 	"id": "mn-dhs-ocaliva",
 	"number": "MHCP-OCALIVA",
 	"title": "Ocaliva (obeticholic acid)",
-	"version": "sha256:aa3ccb2143b581f8",
+	"version": "sha256:d2e1e6ef8601176f",
 }
 
 coverage := {"other_indications": {"outcome": "not_covered"}}
@@ -78,6 +78,7 @@ status["alp_at_least_1_5_uln"] := lib.lab_result(
 		"names": {"alkalinephosphatase", "alkphos", "alp"},
 		"plausible": [0, 10000],
 		"times_uln": 1.5,
+		"uln_plausible": [40, 1000],
 		"which": "baseline",
 	},
 	{"ku/l": 1000, "u/l": 1, "u/ml": 1000, "ukat/l": 60},
@@ -165,6 +166,7 @@ status["alp_below_1_67_uln"] := lib.documented(
 			"names": {"alkalinephosphatase", "alkphos", "alp"},
 			"plausible": [0, 10000],
 			"times_uln": 1.67,
+			"uln_plausible": [40, 1000],
 		},
 		{"ku/l": 1000, "u/l": 1, "u/ml": 1000, "ukat/l": 60},
 	),
@@ -185,6 +187,7 @@ status["bilirubin_at_most_uln"] := lib.documented(
 			"names": {"bilirubin", "tbil", "totalbilirubin"},
 			"plausible": [0, 100],
 			"times_uln": 1,
+			"uln_plausible": [0.3, 5],
 		},
 		{"g/dl": 1000, "g/l": 100, "mcg/dl": 0.001, "mcg/ml": 0.1, "meq/l": 58.466, "mg/dl": 1, "mg/l": 0.1, "mmol/l": 58.466, "mol/l": 58466, "ng/dl": 1e-06, "ng/l": 1e-07, "ng/ml": 0.0001, "nmol/l": 5.8466e-05, "pg/ml": 1e-07, "pmol/l": 5.8466e-08, "ug/dl": 0.001, "ug/l": 0.0001, "ug/ml": 0.1, "umol/l": 0.058466},
 	),
