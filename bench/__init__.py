@@ -11,6 +11,7 @@ absolute numbers are this machine's. Where a goal is missed, the result says so.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -148,12 +149,51 @@ class Settings:
         )
 
 
+# What a run reads from the checkout as it goes, (folder under ROOT, file pattern): the
+# generator's Python is imported once, at the start, but its Rego library, the data form's
+# interpreter, the templates and schemas, the specs and the golden cases are read from disk at
+# each point. A G3 run at 5,000 policies takes the better part of an hour; an edit of the
+# checkout during it (a commit, a rebase, a checkout) builds the later points from two
+# versions at once, and their figures and conformance failures belong to neither.
+WATCHED_SOURCES = (
+    ("generator/rxrego", "**/*"),
+    ("policy_source", "**/*"),
+    ("conformance", "**/*"),
+    ("bench", "*.py"),
+)
+
+
+def source_fingerprint(root: Path = ROOT, watched=WATCHED_SOURCES) -> dict[str, str]:
+    """{file path relative to `root`: SHA-256 of its bytes (hex)} of the files `watched`
+    selects, (folder, glob pattern) pairs, compiled Python caches left out. A few hundred
+    files: well under a second."""
+    out = {}
+    for folder, pattern in watched:
+        for path in sorted((root / folder).glob(pattern)):
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+                out[path.relative_to(root).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+def changed_sources(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """The paths added, removed or changed from `before` to `after` (source_fingerprint's
+    results), sorted."""
+    return sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+
+
+class SourcesChanged(RuntimeError):
+    """The checkout changed while a run was using it (the message names the files)."""
+
+
 class Context:
     """What the benchmarks of one run share: settings, a private scratch folder and the
     generated Rego of the synthetic corpus + 5.21.100 (built once, on first use)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, root: Path = ROOT) -> None:
         self.settings = settings
+        self.root = root
+        # The checkout as this run found it (see WATCHED_SOURCES).
+        self.sources = source_fingerprint(root)
         self._tmp = tempfile.TemporaryDirectory(prefix="rxrego-bench-")
         self.tmp = Path(self._tmp.name)
         self._corpus_rego: dict[int, Path] = {}
@@ -163,6 +203,19 @@ class Context:
 
     def close(self) -> None:
         self._tmp.cleanup()
+
+    def check_sources(self, when: str) -> None:
+        """Raise SourcesChanged, naming the files, if the checkout's sources differ from what
+        this run found at its start (`when`: where in the run, for the message)."""
+        changed = changed_sources(self.sources, source_fingerprint(self.root))
+        if changed:
+            shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+            raise SourcesChanged(
+                f"the checkout changed during the run ({when}): {shown}. This process imported "
+                "the generator's Python at its start and reads the Rego, templates, specs and "
+                "cases from disk as it goes, so what it built since would mix two versions: "
+                "rerun on a checkout left alone (e.g. a separate worktree)"
+            )
 
     def scratch(self, name: str) -> Path:
         path = self.tmp / name

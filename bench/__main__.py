@@ -12,7 +12,7 @@ import time
 import traceback
 from pathlib import Path
 
-from . import RESULTS, Context, Goal, Result, Settings, dump_json, log, machine
+from . import RESULTS, Context, Goal, Result, Settings, SourcesChanged, dump_json, log, machine
 
 BENCHMARKS = {
     "B1": "b1_generation",
@@ -134,14 +134,23 @@ def main(argv: list[str] | None = None) -> int:
             load_before = os.getloadavg()
             t0 = time.perf_counter()
             module = importlib.import_module(f".{BENCHMARKS[bid]}", __package__)
+            error: Exception | None = None
             try:
                 res = module.run(ctx)
             except Exception as exc:
+                error = exc
                 traceback.print_exc(file=sys.stderr)
                 res = Result(bid, f"{bid} failed")
                 res.row("error", f"{type(exc).__name__}: {exc}".replace("|", "/").replace("\n", " ")[:300])
                 res.goals.append(Goal(f"{bid} ran", "completes", "error", False, f"{type(exc).__name__}: {exc}"))
                 failed.append(bid)
+            try:
+                if not isinstance(error, SourcesChanged):
+                    ctx.check_sources(f"after {bid}")
+            except SourcesChanged as exc:  # its figures are not of one version
+                res.goals.append(Goal(f"{bid} ran on one version", "unchanged checkout", "changed", False, str(exc)))
+                if bid not in failed:
+                    failed.append(bid)
             res.data["seconds"] = time.perf_counter() - t0
             res.data["loadavg_before_after"] = [load_before, os.getloadavg()]
             log(f"{bid}: done in {res.data['seconds']:.0f} s")

@@ -131,6 +131,20 @@ def _served(bundle: Path, work: Path, n: int, form: str) -> dict:
     }
 
 
+def _failures(report: runner.Report, where: str) -> str:
+    """Why conformance failed: how many cases, and the first few with what they got."""
+    shown = "; ".join(
+        f"{r.case.id}: {r.problems[0].splitlines()[0]}" + (f" (+{len(r.problems) - 1})" if len(r.problems) > 1 else "")
+        for r in report.failed[:5]
+    )
+    gaps = "; ".join(f"{c.policy}/{c.criterion} never {', '.join(c.lacking)}" for c in report.coverage_gaps[:3])
+    return (
+        f"conformance failed at {where}: {len(report.failed)} case(s)"
+        + (f", first: {shown}" if shown else "")
+        + (f"; {len(report.coverage_gaps)} coverage gap(s): {gaps}" if gaps else "")
+    )
+
+
 def measure_data_form(ctx: Context, n: int, specs_dir: Path, work: Path) -> dict:
     """The same catalog in the data form (rxrego.catalog): generation is load + validate +
     catalog.build (the library and router rendered, formatted and checked, and every policy
@@ -153,7 +167,8 @@ def measure_data_form(ctx: Context, n: int, specs_dir: Path, work: Path) -> dict
     report = runner.run(suites, specs, tree)
     conformance_s = time.perf_counter() - t0
     if not report.ok:
-        raise RuntimeError(f"conformance failed at n={n} in the data form: {len(report.failed)} case(s)")
+        ctx.check_sources(f"G3 n={n}, data form")  # the likelier cause of a failure here
+        raise RuntimeError(_failures(report, f"n={n} in the data form"))
     out = {
         "specs": len(specs),
         "load_validate_s": load_s,
@@ -170,6 +185,7 @@ def measure_data_form(ctx: Context, n: int, specs_dir: Path, work: Path) -> dict
 
 
 def measure(ctx: Context, n: int, run_pipeline: bool, on_data_form=None, module_form: bool = True) -> dict:
+    ctx.check_sources(f"G3, before n={n}")
     work = ctx.scratch(f"g3-{n}")
     specs_dir = work / "specs"
     corpus.write_corpus(specs_dir, n, ctx.settings.seed)
@@ -202,7 +218,8 @@ def measure(ctx: Context, n: int, run_pipeline: bool, on_data_form=None, module_
     report = runner.run(suites, specs, rego)
     conformance_s = time.perf_counter() - t0
     if not report.ok:
-        raise RuntimeError(f"conformance failed at n={n}: {len(report.failed)} case(s)")
+        ctx.check_sources(f"G3 n={n}, module form")
+        raise RuntimeError(_failures(report, f"n={n}"))
     log(f"G3 n={n}: bundle {bundle_s:.1f} s, conformance {conformance_s:.1f} s for {cases} cases")
 
     t0 = time.perf_counter()
