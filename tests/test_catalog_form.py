@@ -136,6 +136,39 @@ def test_the_data_form_from_specs_alone_is_the_bundles(opa_path):
     assert catalog.build(REAL) == catalog.data_form(REAL, generate._read_tree(REGO))
 
 
+def test_the_data_holds_every_field_the_interpreter_reads():
+    read = catalog.fields_read()
+    # The reads the shim and the interpreter make of a version's data, found in their text.
+    assert {"reads_products", "alias_of", "request_types", "policy"} <= read[catalog.SHIM]
+    assert {"indications", "levels", "criteria", "evaluate", "select"} <= read[catalog.INTERPRETER]
+    policies = catalog.catalog(REAL)["policies"]
+    # The real catalog has each kind of entry the check tells apart.
+    assert any("alias_of" in e for e in policies.values())
+    assert any(e.get("indications") for e in policies.values())
+    assert any(e.get("indications") is False for e in policies.values())
+    catalog.check_fields(policies)
+
+
+def test_data_without_a_field_the_interpreter_reads_is_refused():
+    """A catalog written by a generator that predates a field the shipped interpreter reads
+    (a package changed while a long run used it: the interpreter is read from disk when the
+    bundle is built, the generator was imported before) is refused, naming the field.
+    Without the check such data decides: the shim read a missing `reads_products` as false,
+    and all of Korlym's and Bosulif's cases that hinge on the product requested were pended."""
+    policies = catalog.catalog(REAL)["policies"]
+    assert policies["wha_gl_154367"]["reads_products"] is True
+    older = {name: {k: v for k, v in e.items() if k != "reads_products"} for name, e in policies.items()}
+    with pytest.raises(catalog.CatalogError) as err:
+        catalog.check_fields(older)
+    message = str(err.value)
+    assert catalog.SHIM in message and "reads_products" in message and "different versions" in message
+    # An alias needs only its target and its policy block.
+    alias = next(n for n, e in policies.items() if "alias_of" in e)
+    broken = {**policies, alias: {"alias_of": policies[alias]["alias_of"]}}
+    with pytest.raises(catalog.CatalogError, match=f"policy.*for {alias}"):
+        catalog.check_fields(broken)
+
+
 def test_each_criterion_is_its_status_expression_as_data():
     spec = next(s for s in REAL if s.id == "fep-5.21.100")
     data = catalog.policy_data(spec)

@@ -59,6 +59,50 @@ def interpreter_sources() -> dict[str, str]:
     return {path: folder.joinpath(path).read_text(encoding="utf-8") for path in (INTERPRETER, SHIM)}
 
 
+# The fields of a policy version's data that only some entries hold: an alias's (its entry is
+# {"alias_of", "policy"}), and those a policy without indications alone has.
+ALIAS_FIELDS = frozenset({"alias_of", "policy"})
+WITHOUT_INDICATIONS = frozenset({"evaluate", "select"})
+
+
+def fields_read(sources: dict[str, str] | None = None) -> dict[str, frozenset[str]]:
+    """{source path: the fields of a policy version's data it reads} for the interpreter and
+    the shim (`sources`, default interpreter_sources()): every `p.<field>` (catalog.rego names
+    a version's data `p`), `entry.<field>` and `_full(entry).<field>` (catalog_policies.rego
+    names it `entry`)."""
+    sources = interpreter_sources() if sources is None else sources
+    return {
+        path: frozenset(re.findall(r"(?:\b(?:p|entry)|_full\(entry\))\.([a-z_]+)", sources[path]))
+        for path in (INTERPRETER, SHIM)
+    }
+
+
+def check_fields(policies: dict[str, object], sources: dict[str, str] | None = None) -> None:
+    """CatalogError unless every entry of `policies` (catalog()["policies"]) holds each field
+    the interpreter and the shim it ships with read (fields_read). They are written by two
+    parts of rxrego, this module (the data) and the Rego files beside it (read from the
+    installed package when the bundle is built): a field one reads and the other does not
+    write (after an upgrade or an edit of the package during a long run) would otherwise not
+    fail but decide as if the field were false or empty."""
+    read = fields_read(sources)
+    for name, entry in policies.items():
+        if not isinstance(entry, dict):
+            raise CatalogError(f"{name}: a policy version's data is not an object")
+        for path, fields in read.items():
+            if "alias_of" in entry:
+                wanted = ALIAS_FIELDS & fields
+            else:
+                wanted = fields - {"alias_of"} - (WITHOUT_INDICATIONS if entry.get("indications") else frozenset())
+            missing = sorted(wanted - entry.keys())
+            if missing:
+                raise CatalogError(
+                    f"{path} reads {', '.join(missing)} of a policy version's data, which "
+                    f"rxrego.catalog did not write (for {name}): the interpreter and the generator "
+                    "are of different versions (was the package changed while this process ran?); "
+                    "rerun with one version"
+                )
+
+
 def supported_functions() -> frozenset[str]:
     """The lib functions the interpreter dispatches to: the `_call("name", a)` heads of
     catalog.rego."""
@@ -266,7 +310,11 @@ def catalog(specs: Sequence[m.PolicySpec]) -> dict[str, object]:
 
 def catalog_json(specs: Sequence[m.PolicySpec]) -> str:
     """The catalog as the bundle's data file: JSON, keys sorted, one trailing newline."""
-    return json.dumps(catalog(specs), sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return _catalog_text(catalog(specs))
+
+
+def _catalog_text(cat: dict[str, object]) -> str:
+    return json.dumps(cat, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def build(specs: Sequence[m.PolicySpec], specs_label: str = "policy_source/") -> dict[str, str]:
@@ -281,8 +329,14 @@ def build(specs: Sequence[m.PolicySpec], specs_label: str = "policy_source/") ->
 def data_form(specs: Sequence[m.PolicySpec], rego_files: dict[str, str]) -> dict[str, str]:
     """The data form's files, {path under the bundle root: text}: `rego_files` (what
     `rxrego generate` wrote: the library, the router and its tables) without the policy
-    modules, plus the interpreter, the shim and the catalog data."""
+    modules, plus the interpreter, the shim and the catalog data. CatalogError as `catalog`,
+    or when the data lacks a field the interpreter reads (check_fields)."""
     files = {p: t for p, t in rego_files.items() if not p.startswith("rxrego/policies/")}
-    files.update(interpreter_sources())
-    files[DATA_PATH] = catalog_json(specs)
+    sources = interpreter_sources()
+    files.update(sources)
+    cat = catalog(specs)
+    policies = cat["policies"]
+    assert isinstance(policies, dict)
+    check_fields(policies, sources)
+    files[DATA_PATH] = _catalog_text(cat)
     return files
