@@ -428,6 +428,36 @@ def test_two_specs_claiming_one_hcpcs_code_fail_naming_both_files(workdir: Path)
     assert "HCPCS code 'J0001' is also claimed by specs/a.yaml:9 (test-drug)" in issue.message
 
 
+def test_one_ndc_in_its_10_and_11_digit_forms_is_one_claim(workdir: Path) -> None:
+    """0002-7597-01 (4-4-2) and 00002-7597-01 (5-4-2) are one package: two specs listing
+    them clash, and one spec listing them under two products is refused."""
+    _write(workdir, "specs/a.yaml", at(9, "hcpcs: [J0001]", "ndc: [0002-7597-01]", BASE))
+    other = at(9, "hcpcs: [J0002]", "ndc: [00002-7597-01]", _variant("other-drug", "Otherdrug", "J0002"))
+    _write(workdir, "specs/b.yaml", other)
+    with pytest.raises(SpecError) as caught:
+        load_specs(["specs"])
+    (issue,) = caught.value.issues
+    assert (issue.file, issue.line, issue.path) == ("specs/b.yaml", 9, "drug.ndc[0]")
+    assert "NDC '00002759701' (as 11 digits) is also claimed by specs/a.yaml:9 (test-drug)" in issue.message
+
+    products = """  products:
+    pen:
+      name: Testdrug pen
+      ndc: [0002-7597-01]
+    vial:
+      name: Testdrug vial
+      ndc: [00002-7597-02, 00002-7597-01]"""
+    _write(workdir, "one/a.yaml", at(9, "  hcpcs: [J0001]", products, BASE))
+    with pytest.raises(SpecError) as caught:
+        load_specs(["one"])
+    (issue,) = caught.value.issues
+    assert (issue.line, issue.path) == (15, "drug.products.vial.ndc[1]")
+    assert issue.message == (
+        "NDC 00002759701 (as 11 digits) is also listed at drug.products.pen.ndc[0], line 12: "
+        "an NDC names one package of one product"
+    )
+
+
 def test_two_specs_with_one_id_fail_naming_both_files(workdir: Path) -> None:
     _write(workdir, "specs/a.yaml", BASE)
     _write(workdir, "specs/b.yaml", _variant("test-drug", "Otherdrug", "J0002"))

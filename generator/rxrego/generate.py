@@ -24,6 +24,7 @@ from . import limits, opa, regotext
 from .spec import model as m
 from .spec.dump import content_version
 from .spec.kinds import fact, lower_set
+from .terminology.ndc import ndc_11
 
 LIB_PATH = "rxrego/lib/lib.rego"
 # The shared library is Rego written by hand, shipped as package data beside its tests
@@ -499,8 +500,6 @@ def routes(specs: Sequence[m.PolicySpec]) -> dict[str, dict[str, dict[str, froze
 
 _SIGNS = str.maketrans("", "", "\u00ae\u2122\u00a9\u2120")
 # Each 10-digit NDC layout with hyphens: the zero it needs, as (segment, width) to pad to.
-_NDC_LAYOUTS: dict[tuple[int, ...], int | None] = {(5, 4, 2): None, (4, 4, 2): 0, (5, 3, 2): 1, (5, 4, 1): 2}
-_NDC_WIDTHS = (5, 4, 2)
 
 
 def _route_keys(key: str, product: m.Product, names: Sequence[str]) -> set[str]:
@@ -513,15 +512,6 @@ def _route_keys(key: str, product: m.Product, names: Sequence[str]) -> set[str]:
     if key == "ndc":
         return {ndc_11(c) for c in product.ndc}
     return {n.translate(_SIGNS).strip().lower() for n in names}
-
-
-def ndc_11(ndc: str) -> str:
-    """An NDC as 11 digits: "0002-7597-01" -> "00002759701"; 11 digits stay as given."""
-    parts = ndc.split("-")
-    if len(parts) == 1:
-        return ndc
-    pad = _NDC_LAYOUTS[tuple(len(p) for p in parts)]
-    return "".join(p.zfill(_NDC_WIDTHS[i]) if i == pad else p for i, p in enumerate(parts))
 
 
 def with_products(specs: Sequence[m.PolicySpec]) -> frozenset[str]:

@@ -22,8 +22,9 @@ import jsonschema
 from .. import limits
 from ..schemacheck import CompiledSchema
 from ..terminology.hcpcs import unclassified
+from ..terminology.ndc import ndc_11
 from . import model as m
-from .errors import SpecError, SpecIssue, describe
+from .errors import SpecError, SpecIssue, describe, format_path
 from .kinds import assemble_spec_schema
 from .yamlsource import Located, parse, read_text
 
@@ -112,19 +113,29 @@ def _cross_spec_issues(loaded: list[tuple[m.PolicySpec, Located]]) -> list[SpecI
             (("Rego package", spec.package), ("id",)),
         ]
         keys += [(("HCPCS code", c), ("drug", "hcpcs", i)) for i, c in enumerate(drug.hcpcs)]
-        keys += [(("NDC", c), ("drug", "ndc", i)) for i, c in enumerate(drug.ndc)]
+        keys += [(("NDC", ndc_11(c)), ("drug", "ndc", i)) for i, c in enumerate(drug.ndc)]
         keys += [
             (("drug name", n.lower()), ("drug", f)) for f, n in (("brand", drug.brand), ("generic", drug.generic)) if n
         ]
         for pid, p in ((p.id, p) for p in drug.products):
             keys += [(("HCPCS code", c), ("drug", "products", pid, "hcpcs", i)) for i, c in enumerate(p.hcpcs)]
-            keys += [(("NDC", c), ("drug", "products", pid, "ndc", i)) for i, c in enumerate(p.ndc)]
+            keys += [(("NDC", ndc_11(c)), ("drug", "products", pid, "ndc", i)) for i, c in enumerate(p.ndc)]
         for key, path in keys:
             # A drug's identifiers may be claimed once per plan (each payer's own policy).
             if key[0] in ("HCPCS code", "NDC", "drug name"):
                 key = (key[0], key[1], spec.plan)  # type: ignore[assignment]
             other, other_loc, other_path = claims.setdefault(key, (spec, located, path))
             if other is spec:
+                if key[0] == "NDC" and other_path != path:
+                    # An NDC names one package of one product; HCPCS codes and names may be
+                    # shared by a policy's products (J1745 bills several infliximab products).
+                    issues.append(
+                        located.issue(
+                            path,
+                            f"NDC {key[1]} (as 11 digits) is also listed at {format_path(other_path)}, "
+                            f"line {located.position(other_path)[0]}: an NDC names one package of one product",
+                        )
+                    )
                 continue
             if key[0] == "Rego package" and other.id == spec.id:
                 continue  # the same id, already reported
@@ -132,7 +143,8 @@ def _cross_spec_issues(loaded: list[tuple[m.PolicySpec, Located]]) -> list[SpecI
             issues.append(
                 located.issue(
                     path,
-                    f"{key[0]} {key[1]!r} is also claimed by {other.source}:{line} ({other.id}); "
+                    f"{key[0]} {key[1]!r}{' (as 11 digits)' if key[0] == 'NDC' else ''} is also claimed by "
+                    f"{other.source}:{line} ({other.id}); "
                     "each must name one policy",
                 )
             )
