@@ -12,7 +12,7 @@ policy := {
 	"id": "bcbsnd-infliximab-me",
 	"number": "infliximab-me",
 	"title": "Infliximab and infliximab biosimilars (Medicaid Expansion)",
-	"version": "sha256:1e12c5ed61b8f454",
+	"version": "sha256:760e29d4de657d9f",
 }
 
 coverage := {
