@@ -20,7 +20,7 @@ routes := data.rxrego.routing.routes
 versions := data.rxrego.routing.versions
 
 # The policies that list products: their decisions name the product requested.
-with_products := {"mn_dhs_bosulif", "msoflplus_actemra_sc", "okhca_tymlos", "wha_gl_154367"}
+with_products := {"bcbsnd_infliximab_me", "mn_dhs_bosulif", "msoflplus_actemra_sc", "okhca_tymlos", "wha_gl_154367"}
 
 # Each policy's products' strengths, as compared (spaces removed, lower case).
 strengths := {
@@ -32,7 +32,9 @@ strengths := {
 
 # The plan of each policy written for one payer's plan (a request names it as `plan`).
 plans := {
+	"bcbsnd_infliximab_me": "bcbsnd-medicaid-expansion",
 	"carefirst_caremark_bosutinib": "carefirst",
+	"magellan_renflexis": "magellan",
 	"mn_dhs_bosulif": "mn-dhs",
 	"mn_dhs_ocaliva": "mn-dhs",
 	"msoflplus_actemra_sc": "msoflplus",

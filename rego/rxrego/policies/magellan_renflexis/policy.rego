@@ -12,7 +12,7 @@ policy := {
 	"id": "magellan-renflexis",
 	"number": "SHP-0300",
 	"title": "Renflexis (infliximab-abda) (Intravenous)",
-	"version": "sha256:c5e9a20b54be199e",
+	"version": "sha256:1cfb1589b82103f9",
 }
 
 coverage := {
