@@ -156,13 +156,14 @@ _EXCLUDED_POOLS = [
         ["biologic_immunomodulator"],
     ),
 ]
+# (name, text, comparison, thresholds, unit, plausible range in that unit)
 _LABS = [
-    ("anc", "Absolute neutrophil count (ANC)", ">=", [1000, 1500], "cells/uL"),
-    ("platelets", "Platelet count", ">=", [50000, 75000, 100000], "cells/uL"),
-    ("alt", "ALT", "<=", [90, 120, 150], "U/L"),
-    ("creatinine_clearance", "Creatinine clearance", ">=", [30, 45, 60], "mL/min"),
-    ("total_bilirubin", "Total bilirubin", "<=", [1.5, 3], "mg/dL"),
-    ("lvef", "Left ventricular ejection fraction (LVEF)", ">=", [45, 50], "%"),
+    ("anc", "Absolute neutrophil count (ANC)", ">=", [1000, 1500], "cells/uL", (0, 100000)),
+    ("platelets", "Platelet count", ">=", [50000, 75000, 100000], "cells/uL", (0, 2000000)),
+    ("alt", "ALT", "<=", [90, 120, 150], "U/L", (0, 20000)),
+    ("creatinine_clearance", "Creatinine clearance", ">=", [30, 45, 60], "mL/min", (0, 300)),
+    ("total_bilirubin", "Total bilirubin", "<=", [1.5, 3], "mg/dL", (0, 100)),
+    ("lvef", "Left ventricular ejection fraction (LVEF)", ">=", [45, 50], "%", (0, 100)),
 ]
 _SPECIALTIES = [
     "oncology",
@@ -230,7 +231,7 @@ def spec_data(index: int, seed: int = DEFAULT_SEED) -> dict:
     diagnosis_marker, step_marker = marker_pool
     therapy = rng.choice(_THERAPY_POOLS)
     excluded = rng.choice(_EXCLUDED_POOLS)
-    lab_name, lab_text, lab_cmp, lab_values, lab_unit = rng.choice(_LABS)
+    lab_name, lab_text, lab_cmp, lab_values, lab_unit, (lab_min, lab_max) = rng.choice(_LABS)
     lab_value = rng.choice(lab_values)
     lab_days = rng.choice((14, 30, 60, 90))
     attestations = rng.sample(_ATTESTATIONS, rng.randint(2, 4))
@@ -303,6 +304,7 @@ def spec_data(index: int, seed: int = DEFAULT_SEED) -> dict:
                 "value": lab_value,
                 "unit": lab_unit,
                 "within_days": lab_days,
+                "plausible": {"min": lab_min, "max": lab_max},
             },
         },
         "adequate_performance_status": {

@@ -442,7 +442,13 @@ def test_spec_changes_cover_codes_value_sets_durations_and_membership(spec, tmp_
     del data["value_sets"]["standard_chemotherapy"]
     data["criteria"]["anc"] = {
         "text": "ANC of 1000 or more",
-        "lab": {"name": "anc", "comparison": ">=", "value": 1000, "unit": "cells/uL"},
+        "lab": {
+            "name": "anc",
+            "comparison": ">=",
+            "value": 1000,
+            "unit": "cells/uL",
+            "plausible": {"min": 0, "max": 100000},
+        },
     }
     data["requirements"]["initial"]["all_of"].append("anc")
     new = load_spec_file(write_yaml(tmp_path / "new.yaml", data))

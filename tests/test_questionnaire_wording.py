@@ -38,7 +38,7 @@ criteria:
   anc:
     text: ANC at or above 1000 cells/uL within 30 days
     question: What was the patient's most recent absolute neutrophil count?
-    lab: {name: anc, comparison: ">=", value: 1000, unit: cells/uL, within_days: 30}
+    lab: {name: anc, comparison: ">=", value: 1000, unit: cells/uL, within_days: 30, plausible: {min: 0, max: 100000}}
   hepatitis:
     text: Screened for hepatitis B
     question: Has the patient been screened for hepatitis B virus before starting treatment?

@@ -300,7 +300,16 @@ DIAGNOSIS = {
 PRIOR = {"prior_therapy": {"value_set": "tki", "at_least": 2, "results": ["failed", "intolerant"]}}
 PRIOR_DEFAULTS = {"prior_therapy": {"value_set": "tki"}}
 CONCURRENT = {"concurrent_therapy_excluded": {"value_set": "tki"}}
-LAB = {"lab": {"name": "anc", "comparison": ">=", "value": 1.5, "unit": "10^9/L", "within_days": 30}}
+LAB = {
+    "lab": {
+        "name": "anc",
+        "comparison": ">=",
+        "value": 1.5,
+        "unit": "10^9/L",
+        "within_days": 30,
+        "plausible": {"min": 0, "max": 100},
+    }
+}
 ULN_LAB = {
     "lab": {
         "name": "alt",

@@ -47,7 +47,7 @@ criteria:
     attestation: tried_diet
   ldl:
     text: LDL-C at or above 190 mg/dL within the last 90 days
-    lab: {name: ldl_c, comparison: ">=", value: 160, unit: mg/dL, within_days: 90}
+    lab: {name: ldl_c, comparison: ">=", value: 160, unit: mg/dL, within_days: 90, plausible: {min: 0, max: 1500}}
   quantity:
     text: "Quantity limit of 1,000 mg per 30 days (policy 5.21.100; ICD-10-CM E78.01; CD22; HLA-B*57:01; 2/3 dose)"
     quantity_limit: {max_units: 1000, per_days: 30}
@@ -158,13 +158,13 @@ criteria:
     diagnosis: {icd10: [D69.3]}
   baseline:
     text: Platelet count below 30,000 per microlitre
-    lab: {name: platelets, comparison: "<", value: 30, unit: 10*3/uL}
+    lab: {name: platelets, comparison: "<", value: 30, unit: 10*3/uL, plausible: {min: 0, max: 2000}}
   maintained:
     text: Platelet count at least 50 x 10^9/L
-    lab: {name: platelets, comparison: ">=", value: 50, unit: 10*9/L}
+    lab: {name: platelets, comparison: ">=", value: 50, unit: 10*9/L, plausible: {min: 0, max: 2000}}
   reduced:
     text: LDL-C reduced by at least 30% from baseline
-    lab: {name: ldl_c, comparison: "<=", value: -30, change: percent, unit: mg/dL}
+    lab: {name: ldl_c, comparison: "<=", value: -30, change: percent, unit: mg/dL, plausible: {min: 0, max: 1500}}
   trial:
     text: At least 8 weeks of a corticosteroid that failed
     prior_therapy: {value_set: steroids, min_days: 56}

@@ -1116,7 +1116,7 @@ class LabTest(Kind):
     schema: ClassVar[dict] = {
         "type": "object",
         "additionalProperties": False,
-        "required": ["name", "comparison", "unit"],
+        "required": ["name", "comparison", "unit", "plausible"],
         "description": "a result of a lab (by LOINC code or name), converted to `unit`, compares with a threshold",
         "properties": {
             "name": IDENTIFIER,
@@ -1151,9 +1151,9 @@ class LabTest(Kind):
             "plausible": {
                 "type": "object",
                 "additionalProperties": False,
-                "minProperties": 1,
+                "required": ["min", "max"],
                 "properties": {"min": {"type": "number"}, "max": {"type": "number"}},
-                "description": "values outside this range (in `unit`) contradict the request: invalid",
+                "description": "plausible: {min, max}, the values this lab can take in `unit`; a result outside them contradicts the request: invalid",
             },
             "result": {"enum": ["latest", "baseline", "after"], "description": "which result counts (default latest)"},
             "after_days": {

@@ -408,7 +408,11 @@ def _explain(located: Located, err: jsonschema.ValidationError) -> list[SpecIssu
         # additionalProperties given as a schema: the bad value is reported by its own error.
     if v == "required":
         missing = [k for k in schema.get("required", []) if isinstance(found, dict) and k not in found]
-        return [located.issue(path, f"missing required field '{k}'") for k in missing]
+        # The field's description says what to write (e.g. a lab's plausible range).
+        what = {k: schema.get("properties", {}).get(k, {}).get("description") for k in missing}
+        return [
+            located.issue(path, f"missing required field '{k}'" + (f" ({what[k]})" if what[k] else "")) for k in missing
+        ]
     if v == "type":
         want = err.validator_value
         want = " or ".join(want) if isinstance(want, list) else want

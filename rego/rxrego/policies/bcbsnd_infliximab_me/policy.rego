@@ -12,7 +12,7 @@ policy := {
 	"id": "bcbsnd-infliximab-me",
 	"number": "infliximab-me",
 	"title": "Infliximab and infliximab biosimilars (Medicaid Expansion)",
-	"version": "sha256:760e29d4de657d9f",
+	"version": "sha256:1273940327e71b03",
 }
 
 coverage := {
@@ -59,7 +59,7 @@ texts := {
 	"crohns_fistulizing": "Fistulizing Crohn's disease (draining enterocutaneous or rectovaginal fistulas)",
 	"crohns_fistulizing_branch": "Fistulizing Crohn's disease in an adult (18 years of age or older)",
 	"crohns_on_label": "Use within the label for Crohn's disease: moderately to severely active disease after an inadequate response to conventional therapy (6 years of age or older), or fistulizing disease (adults)",
-	"inflectra_child_confirmed": "For INFLECTRA in a child under 18, its label's pediatric ulcerative colitis indication confirmed",
+	"inflectra_child_confirmed": "For INFLECTRA in a child 17 or younger, its label's pediatric ulcerative colitis indication confirmed",
 	"inflectra_pediatric_uc": "The prescriber confirms INFLECTRA's FDA label gives pediatric ulcerative colitis (children 6 years and older)",
 	"inflectra_requested": "The requested product is Inflectra (infliximab-dyyb)",
 	"methotrexate_concurrent": "Used in combination with methotrexate",
@@ -71,7 +71,7 @@ texts := {
 	"systemic_candidate": "The patient is a candidate for systemic therapy",
 	"uc_age_on_label": "Adult, or a child 6 to 17 years old for whom the requested product's label gives ulcerative colitis",
 	"ulcerative_colitis": "Moderately to severely active ulcerative colitis",
-	"under_eighteen": "The patient is under 18 years of age",
+	"under_eighteen": "The patient is 17 years of age or younger",
 }
 
 # --- criteria: one rule each, a status "met" | "unmet" | "unknown" | "invalid" --------------

@@ -12,7 +12,7 @@ policy := {
 	"id": "carefirst-caremark-bosutinib",
 	"number": "CAREFIRST-BOSUTINIB",
 	"title": "Bosulif (bosutinib), specialty criteria",
-	"version": "sha256:26762458c44b1596",
+	"version": "sha256:4414a7661faef37e",
 }
 
 coverage := {"other_indications": {"outcome": "not_covered"}}
@@ -192,7 +192,7 @@ status["bcr_abl1_at_most_10_percent"] := lib.lab_result(
 	object.get(input, "date_of_service", null),
 	birth_day,
 	null,
-	{"comparison": "<=", "names": {"bcrabl1is"}, "value": 10},
+	{"comparison": "<=", "names": {"bcrabl1is"}, "plausible": [0, 1000], "value": 10},
 	{"%": 1, "1": 100},
 )
 
