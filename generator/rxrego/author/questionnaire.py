@@ -514,20 +514,66 @@ def _answer_value(answer: object, link: str, systems: dict[str, set[str]] | None
                 )
         return value["code"]
     if keys[0] == "Quantity":
+        if isinstance(value, dict) and value.get("comparator") is not None:
+            raise ResponseError(
+                f"linkId '{link}': valueQuantity with comparator {value['comparator']!r} is not an exact value; "
+                "give the result itself"
+            )
         return value.get("value") if isinstance(value, dict) else value
     if keys[0] == "DateTime" and isinstance(value, str) and len(value) >= 10:
         return value[:10]
     return value
 
 
+# FHIR R4 Quantity.system of a UCUM code (hl7.org/fhir/R4/datatypes.html#Quantity).
+UCUM_SYSTEM = "http://unitsofmeasure.org"
+UNIT_FIELD = "unit"
+
+
+def quantity_unit(quantity: object, link: str) -> str | None:
+    """The unit a FHIR R4 Quantity answer carries: its `code` when `system` is UCUM
+    (http://unitsofmeasure.org; the coded form, hl7.org/fhir/R4/datatypes.html#Quantity),
+    else its human-readable `unit`; None when it carries neither. Raises ResponseError for
+    a unit coded only in another system (it cannot be read as UCUM), naming the linkId."""
+    if not isinstance(quantity, dict):
+        return None
+    code, system, unit = quantity.get("code"), quantity.get("system"), quantity.get("unit")
+    if system == UCUM_SYSTEM and isinstance(code, str) and code:
+        return code
+    if isinstance(unit, str) and unit:
+        return unit
+    if code is not None:
+        raise ResponseError(
+            f"linkId '{link}': valueQuantity codes its unit {code!r} in system {system!r}, not UCUM ({UCUM_SYSTEM})"
+        )
+    return None
+
+
+def unit_link(link: str) -> str:
+    """The unit question beside a value question: 'labs.hemoglobin.value' -> 'labs.hemoglobin.unit'."""
+    parent, _, _ = link.rpartition(".")
+    return f"{parent}.{UNIT_FIELD}" if parent else UNIT_FIELD
+
+
 class _Answers:
-    """Answers of a response (or of one group instance), found by linkId at any depth."""
+    """Answers of a response (or of one group instance), found by linkId at any depth.
+
+    `links` are the questionnaire's linkIds (None: not checked). A valueQuantity's unit
+    (`quantity_unit`) is kept, never dropped: it answers the unit question beside it
+    (`unit_link`) when that is unanswered; it must equal that answer when both are given;
+    and a Quantity with a unit where the questionnaire asks no unit is refused
+    (ResponseError naming the linkId)."""
 
     def __init__(
-        self, items: object, where: str = "QuestionnaireResponse.item", systems: dict[str, set[str]] | None = None
+        self,
+        items: object,
+        where: str = "QuestionnaireResponse.item",
+        systems: dict[str, set[str]] | None = None,
+        links: frozenset[str] | None = None,
     ):
         self.by_link: dict[str, list[dict]] = {}
         self.systems = systems
+        self.links = links
         self._collect(items, where)
 
     def _collect(self, items: object, where: str) -> None:
@@ -547,20 +593,63 @@ class _Answers:
     def instances(self, link: str) -> list[dict]:
         return self.by_link.get(link, [])
 
-    def one(self, link: str) -> object:
-        """The single answer to a question, or None when it is not answered."""
+    def _single(self, link: str) -> dict | None:
+        """The one raw answer to a question (None when unanswered)."""
         answers = [a for it in self.instances(link) for a in (it.get("answer") or [])]
         if not answers:
             return None
         if len(answers) > 1:
             raise ResponseError(f"linkId '{link}': {len(answers)} answers to a question that takes one")
-        return _answer_value(answers[0], link, self.systems)
+        return answers[0]
+
+    def _carried_unit(self, link: str) -> str | None:
+        """The unit of a valueQuantity answering a question, None when it carries none."""
+        answer = self._single(link)
+        if not isinstance(answer, dict) or "valueQuantity" not in answer:
+            return None
+        return quantity_unit(answer["valueQuantity"], link)
+
+    def one(self, link: str) -> object:
+        """The single answer to a question, or None when it is not answered. An unanswered
+        unit question takes the unit of a valueQuantity answered beside it."""
+        answer = self._single(link)
+        if answer is None:
+            if link.rpartition(".")[2] == UNIT_FIELD:
+                parent = link.rpartition(".")[0]
+                units = {
+                    u
+                    for other in self.by_link
+                    if other != link and other.rpartition(".")[0] == parent
+                    if (u := self._carried_unit(other)) is not None
+                }
+                if len(units) > 1:
+                    raise ResponseError(f"linkId '{link}': the quantities beside it carry different units")
+                return units.pop() if units else None
+            return None
+        value = _answer_value(answer, link, self.systems)
+        carried = self._carried_unit(link)
+        if carried is not None:
+            beside = unit_link(link)
+            if beside == link or (self.links is not None and beside not in self.links):
+                raise ResponseError(
+                    f"linkId '{link}': valueQuantity carries unit {carried!r}, but the questionnaire asks no unit "
+                    "here, so the unit would be lost; answer with valueDecimal in the unit the question names"
+                )
+            answered = self._single(beside)
+            if answered is not None:
+                stated = _answer_value(answered, beside, self.systems)
+                if stated != carried:
+                    raise ResponseError(
+                        f"linkId '{link}': valueQuantity carries unit {carried!r}, but linkId '{beside}' answers "
+                        f"{stated!r}; which one is meant cannot be told, so the response is not decided"
+                    )
+        return value
 
     def entries(self, group: str, fields: Iterable[str]) -> list[dict]:
         """One entry per instance of a repeating group: {field: answer} of its answered fields."""
         out = []
         for instance in self.instances(group):
-            inner = _Answers(instance.get("item"), f"item '{group}'", self.systems)
+            inner = _Answers(instance.get("item"), f"item '{group}'", self.systems, self.links)
             entry = {f: v for f in fields if (v := inner.one(f"{group}.{f}")) is not None}
             if entry:
                 out.append(entry)
@@ -637,6 +726,19 @@ def coding_systems(questionnaire: dict) -> dict[str, set[str]]:
 
     walk(questionnaire.get("item"))
     return out
+
+
+def link_ids(questionnaire: dict) -> frozenset[str]:
+    """Every linkId of a Questionnaire, at any depth."""
+    out: set[str] = set()
+
+    def walk(items: list[dict] | None) -> None:
+        for it in items or []:
+            out.add(it["linkId"])
+            walk(it.get("item"))
+
+    walk(questionnaire.get("item"))
+    return frozenset(out)
 
 
 def check_response(questionnaire_response: object, spec: m.PolicySpec, *, base: str = DEFAULT_BASE) -> None:
@@ -726,7 +828,8 @@ def response_to_request(
     if not isinstance(qr, dict) or qr.get("resourceType") != "QuestionnaireResponse":
         found = qr.get("resourceType") if isinstance(qr, dict) else type(qr).__name__
         raise ResponseError(f"expected a QuestionnaireResponse, found {found!r}")
-    answers = _Answers(qr.get("item"), systems=coding_systems(build_questionnaire(spec, base=base)))
+    questionnaire = build_questionnaire(spec, base=base)
+    answers = _Answers(qr.get("item"), systems=coding_systems(questionnaire), links=link_ids(questionnaire))
     facts = needs(spec)
     request: dict = {
         "request_type": request_type,

@@ -481,8 +481,15 @@ def questionnaire_decide_command(
     (exit 2), naming the field or linkId, and never decided.
 
     \b
-    Answers are read by linkId (valueDate, valueString, valueBoolean, valueCoding,
-    valueDecimal / valueInteger; repeating groups become lists). An unanswered question leaves
+    Answers are read by linkId (repeating groups become lists). Answer types read:
+    valueDate, valueDateTime (its date), valueString, valueBoolean, valueCoding (its code),
+    valueDecimal, valueInteger, valueAttachment (documents: its url, else title), and
+    valueQuantity: its value, and its unit (the UCUM `code` when `system` is
+    http://unitsofmeasure.org, else `unit`), which fills the unit question beside it
+    (labs.<name>.unit, dose.unit) when that is unanswered. A Quantity whose unit differs
+    from the unit answered beside it, one with a comparator (<, >=, ...), one with a
+    unit coded in another system, or one with a unit where no unit is asked is refused
+    (exit 2), never decided with either unit. An unanswered question leaves
     its field absent, so the decision pends on it and never approves; answering "No" to
     "prior_therapies.any" sends an empty list (a known "none"). The request is decided with
     one `opa eval` over --rego and explained as `rxrego explain` does.
