@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import yaml
 from click.testing import CliRunner
 
 from conftest import EXAMPLES, REGO, SPECS
@@ -120,6 +121,9 @@ HOSTILE = [
     *[(f"literal {n}", text_with(APPROVABLE, ("patient", "weight"), n), "patient.weight") for n in NOT_JSON_NUMBERS],
     ("1,000 levels deep", deep_notes(1000), "notes[0][0]"),
     ("33 levels deep", deep_notes(32), "notes[0]"),
+    ("lone surrogate", text_with(APPROVABLE, ("diagnoses", 0, "code"), '"C91\\ud800"'), "diagnoses[0].code"),
+    ("lone low surrogate", text_with(APPROVABLE, ("patient", "id"), '"\\udc00P"'), "patient.id"),
+    ("lone surrogate in a key", json.dumps(APPROVABLE)[:-1] + ', "notes": {"a\\ud800": 1}}', "notes"),
 ]
 
 
@@ -145,6 +149,10 @@ def test_the_reader_keeps_what_is_within_the_bounds():
     )
     assert requests_io.loads(ok) == json.loads(ok)
     assert requests_io.loads(json.dumps(APPROVABLE)) == APPROVABLE
+    # a complete surrogate pair is one character; a UTF-8 byte order mark is ignored (RFC 8259 8.1)
+    assert requests_io.loads('{"x": "\\ud83d\\ude00"}') == {"x": "\U0001f600"}
+    assert requests_io.loads(b"\xef\xbb\xbf" + json.dumps(APPROVABLE).encode()) == APPROVABLE
+    assert requests_io.loads("\ufeff" + json.dumps(APPROVABLE)) == APPROVABLE
     # 32 levels counting the request itself (the bound), strings full of brackets are text
     assert requests_io.loads("[" * 32 + "]" * 32)
     assert requests_io.loads(json.dumps({"x": "[[[[" * 100, "y": '"{{{'}))["y"] == '"{{{'
@@ -177,8 +185,10 @@ def test_the_reader_names_line_and_column_of_text_errors():
         ({"x": 10**5000}, "x"),
         ({"x": {1: 2}}, "x"),
         ({"x": object()}, "x"),
+        ({"q": ["ok", "a\ud800b"]}, "q[1]"),
+        ({"q": {"\udfffk": 1}}, "q"),
     ],
-    ids=["nan", "inf", "10**16", "-1e300", "5e-324", "10**5000", "int key", "object"],
+    ids=["nan", "inf", "10**16", "-1e300", "5e-324", "10**5000", "int key", "object", "surrogate", "surrogate key"],
 )
 def test_check_refuses_python_values_by_kind(value, field):
     with pytest.raises(requests_io.RequestError) as err:
@@ -223,6 +233,49 @@ def test_the_cli_still_decides_a_good_request(tmp_path, opa_path):
     path.write_text(json.dumps(APPROVABLE))
     assert _run("decide", str(path), "--rego", str(REGO)).exit_code == 0
     assert _run("explain", str(path), "--rego", str(REGO), "--specs", str(SPECS)).exit_code == 0
+
+
+@pytest.mark.opa
+def test_a_byte_order_mark_is_ignored_in_request_files(tmp_path, opa_path):
+    """Editors on Windows start UTF-8 files with a BOM: JSON (file or stdin) and YAML alike."""
+    bom = b"\xef\xbb\xbf"
+    for name, text in [("bom.json", json.dumps(APPROVABLE)), ("bom.yaml", yaml.safe_dump(APPROVABLE))]:
+        path = tmp_path / name
+        path.write_bytes(bom + text.encode())
+        result = _run("decide", str(path), "--rego", str(REGO), "--json")
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.output)["outcome"] == "approved"
+    result = CliRunner().invoke(
+        cli_main, ["decide", "-", "--rego", str(REGO)], input=bom + json.dumps(APPROVABLE).encode()
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_decide_names_an_unreachable_server_in_one_line(tmp_path):
+    """A sidecar that is not there: exit 2, one line naming the URL and what to check."""
+    with socket.socket() as s:  # a loopback port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    path = tmp_path / "ok.json"
+    path.write_text(json.dumps(APPROVABLE))
+    token = tmp_path / "token"
+    token.write_text("t")
+    result = CliRunner().invoke(
+        cli_main, ["decide", str(path), "--server", url, "--token-file", str(token), "--timeout", "1"]
+    )
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert url in lines[0] and "connection refused" in lines[0] and "rxrego serve" in lines[0], lines[0]
+    for raw in ("Traceback", "urllib3", "HTTPConnection", "Max retries", "NewConnectionError"):
+        assert raw not in result.output, result.output
+    # the library's own message is as plain (the urllib3 detail stays in the exception chain)
+    with RxRegoClient(url, timeout=1) as client, pytest.raises(SidecarUnavailable) as err:
+        client.decide(APPROVABLE)
+    assert str(err.value) == f"{url}{DECISION_PATH}: cannot connect: connection refused"
+    assert err.value.__cause__ is not None
 
 
 # --- the real OPA: numbers out of range never crash it and are invalid_request -------------------

@@ -18,7 +18,13 @@ rest on:
 - **nesting deeper than `MAX_DEPTH`** arrays and objects: a request is 4 levels deep, a FHIR
   QuestionnaireResponse about 8; `[[[[...]]]]` 1,000 levels deep would exhaust a recursive
   parser's stack. The text is scanned for depth iteratively *before* it is parsed;
-- more than `MAX_REQUEST_BYTES` bytes of text, and text that is not UTF-8.
+- more than `MAX_REQUEST_BYTES` bytes of text, and text that is not UTF-8;
+- **a lone UTF-16 surrogate** in a string or key (`"\\ud800"` without its pair): JSON's
+  escapes allow it, but it is not a Unicode character (RFC 8259 section 8.2), cannot be
+  encoded as UTF-8 and so could never be sent to OPA.
+
+A UTF-8 byte order mark at the start of the text is ignored (RFC 8259 section 8.1 lets a
+parser ignore it; editors on Windows write it).
 
 Every refusal is a `RequestError` whose `field` is the path in the request's own notation
 (`quantity.days_supply`, `diagnoses[0].code`, `notes[0][0]...`) and whose message says what
@@ -43,6 +49,11 @@ MAX_NUMBER_DIGITS = 16
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
 
 RANGE_TEXT = "finite, and 0 or of magnitude 1e-15 to 1e15"
+BOM = "\ufeff"
+# A parsed string holds a surrogate code point only when it was not part of a pair.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# What may put one there: a \uD800-\uDFFF escape (paired or not) or a raw one in a str.
+_SURROGATE_IN_TEXT = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
 
 
 class RequestError(ValueError):
@@ -186,7 +197,8 @@ _TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"(?:\s*:)?|[\[\]{},]')
 def loads(text: str | bytes, *, max_depth: int = MAX_DEPTH) -> object:
     """A JSON document from text, refused with RequestError when it has duplicate keys,
     numbers out of range, nesting deeper than `max_depth`, more than MAX_REQUEST_BYTES, or is
-    not JSON (with line and column)."""
+    not JSON (with line and column), or holds a lone surrogate (naming the field). A leading
+    byte order mark is ignored (RFC 8259 section 8.1)."""
     if isinstance(text, bytes | bytearray):
         if len(text) > MAX_REQUEST_BYTES:
             raise RequestError(f"{len(text)} bytes; a request may be at most {MAX_REQUEST_BYTES} bytes")
@@ -196,6 +208,7 @@ def loads(text: str | bytes, *, max_depth: int = MAX_DEPTH) -> object:
             raise RequestError(f"not UTF-8: byte 0x{text[exc.start]:02x} at byte offset {exc.start}") from None
     if len(text) > MAX_REQUEST_BYTES:
         raise RequestError(f"{len(text)} characters; a request may be at most {MAX_REQUEST_BYTES} bytes")
+    text = text.removeprefix(BOM)
     check_text_depth(text, max_depth)
     hooks = _Hooks()
     try:
@@ -210,7 +223,7 @@ def loads(text: str | bytes, *, max_depth: int = MAX_DEPTH) -> object:
         raise RequestError(f"not valid JSON: {exc.msg}", line=exc.lineno, column=exc.colno) from None
     except RecursionError:  # the depth scan above makes this unreachable; never a traceback
         raise RequestError(f"nested more than {max_depth} levels deep") from None
-    if hooks.duplicates or hooks.bad_numbers:
+    if hooks.duplicates or hooks.bad_numbers or _SURROGATE_IN_TEXT.search(text):
         check(doc, max_depth=max_depth, _duplicates=hooks.duplicates)
     return doc
 
@@ -248,7 +261,10 @@ def check(doc: object, *, max_depth: int = MAX_DEPTH, prefix: tuple = (), _dupli
 
 
 def _scalar_problem(value: object) -> str | None:
-    if value is None or isinstance(value, bool | str):
+    if isinstance(value, str):
+        found = _LONE_SURROGATE.search(value)
+        return None if found is None else _surrogate_text(found)
+    if value is None or isinstance(value, bool):
         return None
     if isinstance(value, datetime.date):
         # A calendar date (what a YAML loader gives for 2026-06-15) is sent as that ISO
@@ -291,14 +307,24 @@ def _find(doc: object, max_depth: int, duplicates: dict[int, tuple[str, int]]) -
             items = enumerate(container)
         nested: list[tuple[tuple, dict | list | tuple]] = []
         for key, value in items:
+            if isinstance(container, dict):
+                if not isinstance(key, str):
+                    return path, f"object keys must be strings, found {type(key).__name__} {key!r}"
+                if (found := _LONE_SURROGATE.search(key)) is not None:  # the key, escaped, in the message
+                    return path, f"the key {key!r}: {_surrogate_text(found)}"
             if isinstance(value, dict | list | tuple):
                 nested.append(((*path, key), value))
             elif (message := _scalar_problem(value)) is not None:
                 return (*path, key), message
-            if isinstance(container, dict) and not isinstance(key, str):
-                return path, f"object keys must be strings, found {type(key).__name__} {key!r}"
         stack.extend(reversed(nested))
     return None
+
+
+def _surrogate_text(found: re.Match) -> str:
+    return (
+        f"not valid Unicode: unpaired surrogate \\u{ord(found.group()):04x} at character {found.start()} "
+        "(RFC 8259 section 8.2); give the character itself or its complete surrogate pair"
+    )
 
 
 def _where(path: tuple) -> str:

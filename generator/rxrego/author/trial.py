@@ -56,8 +56,10 @@ def _read(path: str) -> str:
 
 def parse_request(text: str, name: str) -> object:
     """A request from JSON or YAML text (by `name`'s suffix, else by its first character),
-    read by rxrego.requests_io: a key given twice, a number outside the accepted range or
-    nesting deeper than requests_io.MAX_DEPTH is an InputError naming the field."""
+    read by rxrego.requests_io: a key given twice, a number outside the accepted range,
+    nesting deeper than requests_io.MAX_DEPTH or a lone surrogate is an InputError naming
+    the field. A leading UTF-8 byte order mark is ignored."""
+    text = text.removeprefix(requests_io.BOM)  # a byte order mark, as editors on Windows write
     suffix = Path(name).suffix.lower()
     as_json = suffix == ".json" or (suffix not in (".yaml", ".yml") and text.lstrip().startswith(("{", "[")))
     try:

@@ -22,6 +22,7 @@ from .. import bundle as bundle_mod
 from .. import deploy, limits, opa
 from .. import sidecar as sidecar_mod
 from ..client.decision import Decision
+from ..client.errors import SidecarUnavailable
 from ..client.http import RxRegoClient
 from ..sidecar import Sidecar
 from ..spec.errors import SpecError
@@ -516,9 +517,11 @@ def decide_command(
          (a decision was made; it is not an approval)
       2  no decision: unreadable file, bad JSON or YAML, a request refused before it is
          decided (a key given twice, a number outside 0 or 1e-15..1e15, nesting deeper
-         than 32 levels: the message names the field), sidecar down or refusing the
-         token, OPA missing, stale Rego with --stale fail, or an answer that is not the
-         decision contract
+         than 32 levels, a lone surrogate such as "\\ud800": the message names the field),
+         sidecar unreachable (one line naming the URL) or refusing the token, OPA
+         missing, stale Rego with --stale fail, or an answer that is not the decision
+         contract
+    A UTF-8 byte order mark opening the file is ignored.
     """
     from ..author.trial import RegoSource, RequestSource
     from ..author.trial import watch as watch_files
@@ -547,7 +550,12 @@ def decide_command(
             with client:
                 # The file's JSON is sent as read, whatever its shape (decide() is typed for the
                 # object a request should be; the sidecar answers any other shape).
-                decision = client.decide(request)  # type: ignore[arg-type]  # RxRegoError: "no decision: ...", exit 2
+                try:
+                    decision = client.decide(request)  # type: ignore[arg-type]  # RxRegoError: "no decision: ...", exit 2
+                except SidecarUnavailable as exc:  # one line: what failed, and what to check
+                    raise SidecarUnavailable(
+                        f"{exc}; is `rxrego serve` (or the OPA sidecar) running at {server}? Check the host and port."
+                    ) from exc
         else:
             assert rego is not None, "a RegoSource is made whenever no server is given"
             fresh = rego.current()

@@ -366,4 +366,16 @@ def _before_sending(exc: requests.RequestException) -> bool:
 
 
 def _reason(exc: requests.RequestException) -> str:
-    return f"cannot connect ({type(exc).__name__}: {exc})"
+    """Why a call failed, in one line: the operating system's words for the first socket
+    error under it ("cannot connect: connection refused", "...: name or service not known"),
+    else the innermost error's class and first line. urllib3's nested repr of its pool and
+    connection objects is never shown (the exception chain keeps it for debugging)."""
+    node: BaseException | None = exc
+    innermost: BaseException = exc
+    while node is not None:
+        if isinstance(node, OSError) and not isinstance(node, requests.RequestException) and node.strerror:
+            return f"cannot connect: {node.strerror[:1].lower()}{node.strerror[1:]}"
+        innermost = node
+        node = node.__cause__ or node.__context__
+    first = str(innermost).splitlines()[0] if str(innermost) else ""
+    return f"cannot connect ({type(innermost).__name__}{': ' + first if first else ''})"
