@@ -9,10 +9,13 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from rxrego import generate
+from conftest import ROOT
+from rxrego import generate, opa
 from rxrego.author.questionnaire import ResponseError, build_questionnaire, response_to_request
 from rxrego.cli import main as cli_main
+from rxrego.spec.kinds import unit_factors
 from rxrego.spec.loader import load_spec, load_specs
+from rxrego.terminology import ucum
 
 # Hemoglobin below 10 g/dL: 9.1 mmol/L (about 14.7 g/dL) must never be read as 9.1 g/dL.
 SPEC = """\
@@ -121,10 +124,15 @@ def test_a_quantity_unit_where_no_unit_is_asked_is_refused(spec_file):
         response_to_request(qr, spec, date_of_service="2026-11-30", request_type="initial")
 
 
+@pytest.fixture(scope="module")
+def rego(spec_file, tmp_path_factory, opa_path):
+    out = tmp_path_factory.mktemp("hemo-rego") / "rego"
+    generate.write(generate.build(load_specs([spec_file.parent]), str(spec_file.parent)), out)
+    return out
+
+
 @pytest.mark.opa
-def test_questionnaire_decide_never_approves_a_dropped_unit(spec_file, tmp_path, opa_path):
-    rego = tmp_path / "rego"
-    generate.write(generate.build(load_specs([spec_file.parent]), str(spec_file.parent)), rego)
+def test_questionnaire_decide_never_approves_a_dropped_unit(spec_file, rego, tmp_path):
     spec = load_spec(spec_file)
     args = ["--spec", str(spec_file), "--date-of-service", "2026-11-30", "--rego", str(rego), "--json"]
 
@@ -143,3 +151,38 @@ def test_questionnaire_decide_never_approves_a_dropped_unit(spec_file, tmp_path,
     _, alone = run("alone", {"valueQuantity": {"value": 9.1, "system": UCUM, "code": "mmol/L"}}, None)
     assert alone.exit_code == 1, alone.output
     assert json.loads(alone.output)["outcome"] != "approved"
+
+
+# Valid UCUM for a g/dL threshold that the generated table does not hold (docs/semantics.md,
+# "Tests", **Lab**, *Value*): the table is finite, and OPA never parses a unit.
+OUTSIDE_THE_TABLE = ("g/(100.mL)", "kg/L", "mg/mL")
+
+
+@pytest.mark.opa
+def test_units_outside_the_table_are_unit_not_convertible_as_documented(rego):
+    table = unit_factors("g/dL")
+    for unit in OUTSIDE_THE_TABLE:
+        assert ucum.factor(unit, "g/dL") > 0 and unit.lower() not in table  # valid UCUM, not in the table
+    base = {
+        "request_type": "initial",
+        "date_of_service": "2026-11-30",
+        "patient": {"id": "P-1", "birth_date": "1970-01-01"},
+        "drug": {"name": "Hemo", "hcpcs": "J7778"},
+        "diagnoses": [{"code": "D63.1"}],
+    }
+    in_table = [("g/L", 91), ("g/dL", 9.1), ("mg/dL", 9100)]
+    requests = [
+        {**base, "labs": [{"name": "hemoglobin", "code": "718-7", "value": v, "unit": u, "date": "2026-11-20"}]}
+        for u, v in [*in_table, *((u, 9.1) for u in OUTSIDE_THE_TABLE)]
+    ]
+    decisions = opa.eval_batch(rego, "data.rxrego.decisions", {"requests": requests})["value"]
+    for (unit, _), d in zip(in_table, decisions, strict=False):
+        assert d["outcome"] == "approved", (unit, d)
+    for unit, d in zip(OUTSIDE_THE_TABLE, decisions[len(in_table) :], strict=True):
+        assert d["outcome"] == "pended", (unit, d)
+        (entry,) = [e for e in d["missing"] if e["id"] == "hemoglobin"]
+        assert (entry.get("reason"), entry.get("unit")) == ("unit_not_convertible", "g/dL"), (unit, entry)
+    # and the documents say so: no promise of "any unit convertible"
+    for doc in ("docs/semantics.md", "README.md"):
+        text = " ".join((ROOT / doc).read_text(encoding="utf-8").split())
+        assert "any unit convertible" not in text and "any convertible UCUM unit" not in text, doc
