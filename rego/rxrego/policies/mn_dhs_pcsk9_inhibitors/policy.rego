@@ -12,7 +12,7 @@ policy := {
 	"id": "mn-dhs-pcsk9-inhibitors",
 	"number": "MHCP-PCSK9",
 	"title": "PCSK9 inhibitors (Praluent, Repatha)",
-	"version": "sha256:8027aca0e14c70b3",
+	"version": "sha256:da58732b2c979dab",
 }
 
 coverage := {"other_indications": {"outcome": "not_covered"}}
@@ -54,7 +54,7 @@ texts := {
 	"clinical_ascvd": "Diagnosis of clinical atherosclerotic cardiovascular disease",
 	"familial_hypercholesterolemia": "Diagnosis of heterozygous or homozygous familial hypercholesterolemia",
 	"fh_ldl_adult": "Patients 16 or older: LDL-C above 190 mg/dL",
-	"fh_ldl_child": "Children under 16: LDL-C above 155 mg/dL",
+	"fh_ldl_child": "Children (15 years of age or younger): LDL-C above 155 mg/dL",
 	"fh_ldl_for_age": "LDL-C above 190 mg/dL (patients 16 or older), or above 155 mg/dL in children under 16",
 	"high_dose_statin_3_months": "Atorvastatin 40 mg or more a day, or rosuvastatin 20 mg or more a day, taken for at least 3 months",
 	"ldl_over_130": "LDL-C above 130 mg/dL, documented with the request",
@@ -72,7 +72,7 @@ texts := {
 	"statin_history": "3 months of compliant use of a high-dose statin (atorvastatin 40-80 mg or rosuvastatin 20-40 mg a day) or of the maximally tolerated statin dose; or intolerance of at least two statins documented in chart notes",
 	"tolerates_statins": "The patient tolerates statins (fewer than two statins were not tolerated)",
 	"two_statins_not_tolerated": "At least two statins were not tolerated, documented in chart notes",
-	"under_16": "The patient is under 16 years of age",
+	"under_16": "The patient is 15 years of age or younger",
 }
 
 # --- criteria: one rule each, a status "met" | "unmet" | "unknown" | "invalid" --------------
