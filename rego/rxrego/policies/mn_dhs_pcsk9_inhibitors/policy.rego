@@ -12,13 +12,25 @@ policy := {
 	"id": "mn-dhs-pcsk9-inhibitors",
 	"number": "MHCP-PCSK9",
 	"title": "PCSK9 inhibitors (Praluent, Repatha)",
-	"version": "sha256:da58732b2c979dab",
+	"version": "sha256:5e227115aeb0f707",
 }
 
 coverage := {"other_indications": {"outcome": "not_covered"}}
 
 value_sets := {
 	"high_dose_statins": {"agents": {"atorvastatin", "crestor", "lipitor", "rosuvastatin"}, "classes": set()},
+	"statin_molecules": {
+		"agents": {
+			"atorvastatin",
+			"fluvastatin",
+			"lovastatin",
+			"pitavastatin",
+			"pravastatin",
+			"rosuvastatin",
+			"simvastatin",
+		},
+		"classes": set(),
+	},
 	"statins": {
 		"agents": {
 			"altoprev",
@@ -763,7 +775,7 @@ status["statin_dose_maximally_tolerated"] := lib.attestation(facts["prescriber.a
 status["two_statins_not_tolerated"] := lib.documented(
 	lib.history(
 		facts.prior_therapies,
-		value_sets.statins,
+		value_sets.statin_molecules,
 		{"any_agent": false, "each_agent": false, "min_days": null, "n": 2, "results": {"intolerant"}},
 		object.get(input, "date_of_service", null),
 		birth_day,
