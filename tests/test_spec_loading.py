@@ -535,6 +535,7 @@ def test_policy_source_and_examples_load_together(loaded: dict[str, m.PolicySpec
         "magellan-renflexis",
         "mn-dhs-bosulif",
         "mn-dhs-ocaliva",
+        "mn-dhs-pcsk9-inhibitors",
         "msoflplus-actemra-sc",
         "okhca-tymlos",
         "point32-zepbound-osa",

@@ -20,7 +20,14 @@ routes := data.rxrego.routing.routes
 versions := data.rxrego.routing.versions
 
 # The policies that list products: their decisions name the product requested.
-with_products := {"bcbsnd_infliximab_me", "mn_dhs_bosulif", "msoflplus_actemra_sc", "okhca_tymlos", "wha_gl_154367"}
+with_products := {
+	"bcbsnd_infliximab_me",
+	"mn_dhs_bosulif",
+	"mn_dhs_pcsk9_inhibitors",
+	"msoflplus_actemra_sc",
+	"okhca_tymlos",
+	"wha_gl_154367",
+}
 
 # Each policy's products' strengths, as compared (spaces removed, lower case).
 strengths := {
@@ -34,9 +41,11 @@ strengths := {
 plans := {
 	"bcbsnd_infliximab_me": "bcbsnd-medicaid-expansion",
 	"carefirst_caremark_bosutinib": "carefirst",
+	"cigna_praluent": "cigna",
 	"magellan_renflexis": "magellan",
 	"mn_dhs_bosulif": "mn-dhs",
 	"mn_dhs_ocaliva": "mn-dhs",
+	"mn_dhs_pcsk9_inhibitors": "mn-dhs",
 	"msoflplus_actemra_sc": "msoflplus",
 	"okhca_tymlos": "okhca",
 	"uhc_teriparatide": "uhc",

@@ -12,7 +12,7 @@ policy := {
 	"id": "cigna-praluent",
 	"number": "praluent",
 	"title": "Praluent (alirocumab)",
-	"version": "sha256:1889bd4e2bb526c2",
+	"version": "sha256:edd0721eca4c1d5f",
 }
 
 coverage := {"other_indications": {"outcome": "not_covered"}}
