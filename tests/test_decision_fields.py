@@ -135,4 +135,6 @@ def _durations(spec):
         if rs.duration is not None:
             yield rs.duration
         for ind in rs.indications:
-            yield rs.duration_of(ind)
+            # None: an indication approved without an end (no duration in the policy)
+            if rs.duration_of(ind) is not None:
+                yield rs.duration_of(ind)
