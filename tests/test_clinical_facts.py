@@ -60,7 +60,7 @@ RENEWAL = {
 K = "potassium"
 
 
-def labs(*entries: dict, keep: tuple[str, ...] = ("33914-3", "ldl_c", "alt")) -> dict:
+def labs(*entries: object, keep: tuple[str, ...] = ("33914-3", "ldl_c", "alt")) -> dict:
     """The base labs but potassium, plus `entries`."""
     kept = [e for e in BASE["labs"] if e.get("code") in keep or e.get("name") in keep]
     return {"labs": [*kept, *entries]}
@@ -133,6 +133,37 @@ ROWS: list[tuple[str, dict, str, str]] = [
         labs(k(4.6), {"code": "2951-2", "name": K, "value": 9, "unit": "mmol/L", "date": "2026-06-02"}),
         K,
         "met",
+    ),
+    (
+        "a LOINC code is read with spaces trimmed",
+        labs(k(4.6, date="2026-05-01"), {"code": " 2823-3 ", "value": 5.4, "unit": "mmol/L", "date": "2026-06-02"}),
+        K,
+        "unmet",
+    ),
+    *(
+        (
+            f"a newer result with the malformed code {code!r} and no name is not skipped: invalid",
+            labs(k(4.6, date="2026-05-01"), {"code": code, "value": 4.0, "unit": "mmol/L", "date": "2026-06-02"}),
+            K,
+            "invalid",
+        )
+        for code in ("", "LOINC:2823-3", "2823-4", 2823)
+    ),
+    (
+        "a newer result of this lab's name with a malformed code is not skipped: invalid",
+        labs(k(4.6, date="2026-05-01"), k(4.0, date="2026-06-02", code="2823-3\u00a0x")),
+        K,
+        "invalid",
+    ),
+    (
+        "a result with a malformed code and another lab's name is that lab's",
+        labs(k(4.6), {"code": "LOINC:2951-2", "name": "sodium", "value": 140, "unit": "mmol/L", "date": "2026-06-02"}),
+        K,
+        "met",
+    ),
+    *(
+        (f"a labs entry {junk!r} that is not an object: invalid", labs(k(4.6, date="2026-05-01"), junk), K, "invalid")
+        for junk in ("potassium 5.8 mEq/L 2026-06-10", None, [])
     ),
     ("a unit that cannot become mEq/L without a molar mass: unknown", labs(k(18, "mg/dL")), K, "unknown"),
     ("a unit that is not a unit: unknown", labs(k(4.6, "banana")), K, "unknown"),
@@ -702,3 +733,18 @@ def test_a_multiple_of_the_uln_needs_its_plausible_bounds() -> None:
     assert outside == [(("uln",), "the spec's own ULN 400 is outside `uln_plausible`")]
     inside = kinds.LabTest.parse({**alt, "uln": 40, "uln_plausible": {"min": 10, "max": 200}}).check(set())
     assert inside == []
+
+
+def test_loinc_codes_carry_their_mod_10_check_digit() -> None:
+    from rxrego.spec import kinds
+    from rxrego.terminology import loinc
+
+    assert [loinc.check_digit(d) for d in ("13457", "777", "2823", "33914", "0")] == [7, 3, 3, 3, 0]
+    assert loinc.well_formed("13457-7") and loinc.well_formed("1234567-4")
+    for bad in ("13457-8", " 13457-7", "13457-7 ", "LOINC:13457-7", "", "12345678-6", "134577", 13457, None):
+        assert not loinc.well_formed(bad), bad
+    ldl = {"name": "ldl_c", "comparison": ">=", "value": 70, "unit": "mg/dL"}
+    assert kinds.LabTest.parse({**ldl, "loinc": ["13457-7", "18262-6"]}).check(set()) == []
+    assert kinds.LabTest.parse({**ldl, "loinc": ["13457-7", "18262-5"]}).check(set()) == [
+        (("loinc", 1), "'18262-5' is not a LOINC code: the check digit of 18262 is 6")
+    ]

@@ -21,6 +21,7 @@ from fractions import Fraction
 
 from rxrego.spec import kinds
 from rxrego.spec import kinds_clinical as kc
+from rxrego.terminology import loinc
 
 from . import leaves
 from .facts import (
@@ -123,16 +124,49 @@ def _lab_name(name: str) -> str:
     return _NAME_DROP.sub("", lower(name))
 
 
+def _lab_code(entry: dict) -> str | None:
+    """The entry's code, spaces trimmed, when it is a well-formed LOINC code."""
+    code = entry.get("code")
+    if not isinstance(code, str):
+        return None
+    code = strip_space(code)
+    return code if loinc.well_formed(code) else None
+
+
+def _malformed_code(entry: object) -> bool:
+    """An object entry with a code (not null) that is not a well-formed LOINC code: it cannot
+    say which lab it is."""
+    return isinstance(entry, dict) and entry.get("code") is not None and _lab_code(entry) is None
+
+
 def _is_this_lab(entry: object, test: kinds.LabTest) -> bool:
+    """A result of the test's lab: by its LOINC code; without a code (or when the spec lists
+    none) by its name; with a malformed code, by its name or when it has no name (a string),
+    for it may be this lab's (docs/semantics.md, "Labs", "Which lab")."""
     if not isinstance(entry, dict):
         return False
-    code = entry.get("code")
-    if isinstance(code, str) and code in test.loinc:
+    code = _lab_code(entry)
+    if code is not None and code in test.loinc:
         return True
     name = entry.get("name")
-    if not isinstance(name, str) or _lab_name(name) not in {_lab_name(n) for n in (test.name, *test.aliases)}:
+    if not isinstance(name, str):
+        return _malformed_code(entry)
+    if _lab_name(name) not in {_lab_name(n) for n in (test.name, *test.aliases)}:
         return False
-    return not isinstance(code, str) or not test.loinc
+    return code is None or not test.loinc
+
+
+def _labs_list(entries: object) -> bool:
+    """labs is a list of objects: an entry that is not an object could be the newest result
+    of any lab, so every lab test over the list is invalid."""
+    return isinstance(entries, list) and all(isinstance(e, dict) for e in entries)
+
+
+def _unplaced(r: dict, ctx: Context) -> bool:
+    """A result of the lab that cannot be read with certainty as to which lab it is (a
+    malformed code) or when it was taken (no valid date, or one outside the patient's life):
+    it could be the newest, so the test is invalid."""
+    return _malformed_code(r) or not in_life(observed_day(r.get("date")), ctx)
 
 
 def unit_not_convertible(test: object, request: dict, date_of_service: dt.date) -> bool:
@@ -230,12 +264,12 @@ def lab(test: kinds.LabTest, ctx: Context) -> Status:
     entries = read(ctx.request, ("labs",))
     if entries is ABSENT:
         return UNKNOWN
-    if not isinstance(entries, list):
+    if not _labs_list(entries):
         return INVALID
     results = [e for e in entries if _is_this_lab(e, test)]
     if not results:
         return UNMET
-    if not all(in_life(observed_day(r.get("date")), ctx) for r in results):
+    if any(_unplaced(r, ctx) for r in results):
         return INVALID
     dos = ctx.date_of_service
     if not test.anchored:
@@ -806,12 +840,12 @@ def _lab_values(test: kinds.LabTest, ctx: Context) -> tuple[str, list]:
     entries = read(ctx.request, ("labs",))
     if entries is ABSENT:
         return "absent", []
-    if not isinstance(entries, list):
+    if not _labs_list(entries):
         return "invalid", []
     results = [e for e in entries if _is_this_lab(e, test)]
     if not results:
         return "unknown", []
-    if not all(in_life(observed_day(r.get("date")), ctx) for r in results):
+    if any(_unplaced(r, ctx) for r in results):
         return "invalid", []
     dos = ctx.date_of_service
     if test.result == "latest":

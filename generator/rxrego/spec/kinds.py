@@ -1286,7 +1286,7 @@ class LabTest(Kind):
         return out
 
     def check(self, value_sets: Collection[str]) -> list[tuple[tuple, str]]:
-        from ..terminology import ucum
+        from ..terminology import loinc, ucum
 
         issues: list[tuple[tuple, str]] = []
         if (self.value is None) == (self.times_uln is None):
@@ -1362,6 +1362,15 @@ class LabTest(Kind):
             ucum.ucum_code(self.unit)
         except ucum.UnitError as exc:
             issues.append((("unit",), str(exc)))
+        for i, code in enumerate(self.loinc):
+            digits = code.partition("-")[0]
+            if digits.isascii() and digits.isdigit() and not loinc.well_formed(code):
+                issues.append(
+                    (
+                        ("loinc", i),
+                        f"{code!r} is not a LOINC code: the check digit of {digits} is {loinc.check_digit(digits)}",
+                    )
+                )
         return issues
 
     def _never_met(self) -> str | None:

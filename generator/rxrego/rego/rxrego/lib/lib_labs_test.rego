@@ -78,8 +78,64 @@ test_lab_found_by_loinc_code_or_name if {
 
 	# no result of this lab
 	hemoglobin := {"name": "hemoglobin", "value": 9, "unit": "g/dL", "date": "2026-06-01"}
-	_platelet_status([hemoglobin, "20"]) == "unmet"
+	_platelet_status([hemoglobin]) == "unmet"
 	_platelet_status([]) == "unmet"
+}
+
+test_lab_loinc_code_trimmed_and_check_digit if {
+	lib.loinc_well_formed("777-3")
+	lib.loinc_well_formed("13457-7")
+	lib.loinc_well_formed("1234567-4")
+	lib.loinc_well_formed("0-0")
+	not lib.loinc_well_formed("13457-8") # a typo the mod 10 check digit catches
+	not lib.loinc_well_formed("777-3 ")
+	not lib.loinc_well_formed("LOINC:777-3")
+	not lib.loinc_well_formed("12345678-6")
+	not lib.loinc_well_formed("7773")
+
+	# the code is read with spaces trimmed
+	spaced := {"code": " 777-3\t", "name": "PLT", "value": 20, "unit": "10*3/uL", "date": "2026-06-01"}
+	_platelet_status([spaced]) == "met"
+}
+
+# A newer result whose code is not a well-formed LOINC code is never skipped for an older one.
+test_lab_malformed_code_is_invalid_never_skipped if {
+	older := {"code": "777-3", "value": 20, "unit": "10*3/uL", "date": "2026-05-01"}
+	_platelet_status([older]) == "met"
+	every code in ["", "   ", "LOINC:777-3", "777-4", "7773", 777, true, ["777-3"], {"code": "777-3"}] {
+		# no name: it may be this lab's
+		_platelet_status([older, {"code": code, "value": 40, "unit": "10*3/uL", "date": "2026-06-01"}]) == "invalid"
+
+		# this lab's name
+		_platelet_status([older, {"code": code, "name": "Platelets", "value": 40, "unit": "10*3/uL", "date": "2026-06-01"}]) == "invalid"
+
+		# another lab's name: that lab's result, not this one's
+		_platelet_status([older, {"code": code, "name": "hemoglobin", "value": 9, "unit": "g/dL", "date": "2026-06-01"}]) == "met"
+	}
+
+	# a null code is no code: the name reads the result
+	_platelet_status([older, {"code": null, "name": "Platelets", "value": 40, "unit": "10*3/uL", "date": "2026-06-01"}]) == "unmet"
+
+	# a well-formed LOINC code of another lab is another lab, whatever its name
+	_platelet_status([older, {"code": "26515-7", "value": 40, "unit": "10*3/uL", "date": "2026-06-01"}]) == "met"
+
+	# a spec without codes reads a result by name, and a malformed code still makes it invalid
+	by_name := object.remove(_platelets, ["codes"])
+	malformed := {"code": "LOINC:777-3", "name": "platelets", "value": 40, "unit": "10*3/uL", "date": "2026-06-01"}
+	lib.lab_result(_results([older, malformed]), _dos, "", null, by_name, _factors) == "invalid"
+
+	# as a dose table's key too
+	lib.lab_key(_results([older, malformed]), _dos, "", null, _platelets, _factors) == {"state": "invalid"}
+}
+
+# An entry of labs that is not an object could be the newest result of any lab.
+test_lab_entry_not_an_object_is_invalid if {
+	older := {"code": "777-3", "value": 20, "unit": "10*3/uL", "date": "2026-05-01"}
+	every junk in ["Platelets 40 10*3/uL 2026-06-01", null, [], ["777-3", 40], 40, true] {
+		_platelet_status([older, junk]) == "invalid"
+		lib.lab_key(_results([older, junk]), _dos, "", null, _platelets, _factors) == {"state": "invalid"}
+	}
+	lib.lab_key(_results([older]), _dos, "", null, _platelets, _factors) == {"state": "present", "values": [20]}
 }
 
 test_lab_the_newest_day_decides if {
