@@ -850,7 +850,8 @@ def _lab_fact(spec: m.PolicySpec) -> _Fact:
             "date": _shift(ctx.dos, -draw(_sample(good_offsets))),
         }
         if t.loinc and draw(st.booleans()):
-            e["code"] = t.loinc[0]
+            # a LOINC code is read with spaces trimmed
+            e["code"] = draw(_sample((t.loinc[0], t.loinc[0], f" {t.loinc[0]} ")))
         return e
 
     def entry(draw, ctx, t: m.LabTest | None = None, when: str | None = None) -> dict:
@@ -867,7 +868,12 @@ def _lab_fact(spec: m.PolicySpec) -> _Fact:
                 when += draw(_sample(("T10:00:00Z", "T23:30:00-05:00", "T00:15:00.5+14:00", "T10:00", "T25:00")))
         e: dict = {"name": draw(_sample(names))}
         codes = _unique(c for x in tests for c in x.loinc)
-        _put(e, "code", draw(_sample((MISSING,) * 3 + codes + ("2951-2", 5, None))))
+        # malformed codes (not a LOINC code once trimmed, a wrong check digit, not a string)
+        # make a result of this lab's name, or of no name, invalid: never skipped
+        first = (codes or ("2951-2",))[0]
+        digits, _, check = first.partition("-")
+        malformed_codes = ("", f"LOINC:{first}", f"{digits}-{(int(check) + 1) % 10}", 5)
+        _put(e, "code", draw(_sample((MISSING,) * 4 + codes + ("2951-2", f"{first} ", None) + malformed_codes)))
         _put(
             e,
             "reference_range",
@@ -917,9 +923,14 @@ def _lab_fact(spec: m.PolicySpec) -> _Fact:
             return _pick(draw, ("alt 100 U/L", {"name": tests[0].name, "value": 1}, 5, True))
         entries = other(draw, ctx)
         t = draw(_sample(tests))
-        junk = draw(_sample(("unusable", "non-object", "bad-name")))
+        junk = draw(_sample(("unusable", "non-object", "bad-name", "bad-code")))
         if junk == "unusable":
             entries.append({"name": t.name, "value": str(t.value), "unit": t.unit, "date": _text(ctx.dos)})
+        elif junk == "bad-code":
+            code = draw(_sample(("", " ", "LOINC:" + (t.loinc or ("2951-2",))[0], "13457-8", 13457, ["13457-7"])))
+            e = {"code": code, "value": t.value, "unit": t.unit, "date": _text(ctx.dos)}
+            _put(e, "name", draw(_sample((t.name, MISSING, None))))
+            entries.append(e)
         elif junk == "non-object":
             entries.append(_pick(draw, (t.name, None, 5, [])))
         else:

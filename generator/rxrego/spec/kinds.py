@@ -1598,7 +1598,7 @@ class LabTest(Kind):
             if isinstance(e, dict)
             and (
                 (isinstance(e.get("name"), str) and lab_name(e["name"]) in names)
-                or (self.loinc and e.get("code") in self.loinc)
+                or (self.loinc and isinstance(e.get("code"), str) and e["code"].strip() in self.loinc)
             )
             and not (isinstance(e.get("reference_range"), dict) and "high" in e["reference_range"])
         ]

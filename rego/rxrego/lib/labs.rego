@@ -23,7 +23,7 @@ package rxrego.lib
 lab_result(labs, on, born, anchor, test, factors) := "unknown" if {
 	labs.state == "absent"
 } else := "invalid" if {
-	not is_array(object.get(labs, "value", null))
+	not _lab_list(labs)
 } else := _lab_status(on, born, anchor, t, [r | some r in labs.value; _this_lab(r, t)]) if {
 	# A key the generator left out has its default.
 	t := object.union_n([_lab_defaults, test, {"units": factors}])
@@ -43,25 +43,82 @@ _lab_defaults := {
 	"within_months": null,
 }
 
-# A result is this lab's by its LOINC code; a result without a code (or a spec without
-# codes) by its name, compared without case, spaces, underscores, hyphens or dots.
-_this_lab(r, test) if {
-	is_string(r.code)
-	r.code in test.codes
+# labs is a list of objects: an entry that is not an object could be the newest result of
+# any lab, so every lab test over the list is invalid.
+_lab_list(labs) if {
+	is_array(object.get(labs, "value", null))
+	every r in labs.value {
+		is_object(r)
+	}
 }
 
+# A result is this lab's by its LOINC code (spaces trimmed); a result without a code (or a
+# spec without codes) by its name, compared without case, spaces, underscores, hyphens or
+# dots. A code that is not a well-formed LOINC code cannot tell which lab the result is: the
+# result is this lab's when its name is, or when it has no name (a string), and makes the
+# test invalid (see _lab_status).
+_this_lab(r, test) if _lab_code(r) in test.codes
+
 _this_lab(r, test) if {
-	is_object(r)
-	not is_string(object.get(r, "code", null))
-	is_string(r.name)
-	lab_name(r.name) in test.names
+	object.get(r, "code", null) == null
+	_named(r, test)
 }
 
 _this_lab(r, test) if {
 	count(test.codes) == 0
+	_lab_code(r)
+	_named(r, test)
+}
+
+_this_lab(r, test) if {
+	_malformed_code(r)
+	_named(r, test)
+}
+
+_this_lab(r, _) if {
+	_malformed_code(r)
+	not is_string(object.get(r, "name", null))
+}
+
+_named(r, test) if {
 	is_string(r.name)
 	lab_name(r.name) in test.names
 }
+
+# The result's code, spaces trimmed, when it is a well-formed LOINC code.
+_lab_code(r) := code if {
+	is_string(r.code)
+	code := trim_space(r.code)
+	loinc_well_formed(code)
+}
+
+# A code is given (not null) and is not a well-formed LOINC code.
+_malformed_code(r) if {
+	is_object(r)
+	object.get(r, "code", null) != null
+	not _lab_code(r)
+}
+
+# loinc_well_formed(code): code has the form of a LOINC code (1 to 7 digits, a hyphen, one
+# check digit) and its check digit is the mod 10 check digit of its digits (LOINC Users'
+# Guide, "Calculating Mod 10 Check Digits": from the right, every other digit starting with
+# the rightmost is doubled, the digits of the products and of the other digits summed; the
+# check digit brings the sum to a multiple of 10). loinc_well_formed("13457-7"),
+# not loinc_well_formed("13457-8").
+loinc_well_formed(code) if {
+	regex.match(`^[0-9]{1,7}-[0-9]$`, code)
+	[digits, check] := split(code, "-")
+	to_number(check) == (10 - (sum([_mod10_term(to_number(d), i) |
+		some i, d in array.reverse(split(digits, ""))
+	]) % 10)) % 10
+}
+
+# The i-th digit from the right (from 0): doubled at even i, a product's digits summed.
+_mod10_term(d, i) := d if {
+	i % 2 == 1
+} else := 2 * d if {
+	d < 5
+} else := (2 * d) - 9
 
 # lab_key(labs, on, anchor, test, factors): a lab as a dose table's column (docs/semantics.md,
 # "Dose tables"): the values of the newest day's results in the test's window, converted
@@ -72,7 +129,7 @@ _this_lab(r, test) if {
 lab_key(labs, on, born, anchor, test, factors) := {"state": "absent"} if {
 	labs.state == "absent"
 } else := {"state": "invalid"} if {
-	not is_array(object.get(labs, "value", null))
+	not _lab_list(labs)
 } else := _lab_key(on, born, anchor, t, [r | some r in labs.value; _this_lab(r, t)]) if {
 	t := object.union_n([_lab_defaults, test, {"units": factors}])
 }
@@ -81,7 +138,7 @@ _lab_key(on, born, anchor, test, results) := {"state": "unknown"} if {
 	count(results) == 0
 } else := {"state": "invalid"} if {
 	some r in results
-	not _dated_in_life(object.get(r, "date", null), on, born)
+	_unplaced(r, on, born)
 } else := _lab_key_read(on, born, anchor, test, _observed(results))
 
 _lab_key_read(on, born, anchor, test, results) := _key_of(_lab_pick(results, "", on, test)) if {
@@ -139,13 +196,19 @@ lab_name(name) := regex.replace(lower(name), `[ _.\-]`, "")
 _lab_status(on, born, anchor, test, results) := "unmet" if {
 	count(results) == 0
 } else := "invalid" if {
-	# A result that cannot be placed in time could be the newest; one dated after the date
-	# of service or before the birth contradicts the request.
+	# A result whose code is malformed, or that cannot be placed in time, could be the
+	# newest; one dated after the date of service or before the birth contradicts the
+	# request. None is skipped in favour of an older one.
 	some r in results
-	not _dated_in_life(object.get(r, "date", null), on, born)
+	_unplaced(r, on, born)
 } else := _lab_anchored(on, born, anchor, test, _observed(results))
 
 _dated_in_life(s, on, born) if in_life(observed_day(s), on, born)
+
+# A result of the lab that cannot be read with certainty as to which lab it is or when.
+_unplaced(r, _, _) if _malformed_code(r)
+
+_unplaced(r, on, born) if not _dated_in_life(object.get(r, "date", null), on, born)
 
 # The anchor's date is a valid date within the patient's life (a treatment started after
 # the date of service, or before the birth, contradicts the request).

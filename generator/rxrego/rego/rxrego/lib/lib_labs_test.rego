@@ -98,26 +98,29 @@ test_lab_loinc_code_trimmed_and_check_digit if {
 	_platelet_status([spaced]) == "met"
 }
 
+# A platelet count of 40 on 2026-06-01, newer than 20 on 2026-05-01, with `fields` added.
+_newer(fields) := object.union({"value": 40, "unit": "10*3/uL", "date": "2026-06-01"}, fields)
+
 # A newer result whose code is not a well-formed LOINC code is never skipped for an older one.
 test_lab_malformed_code_is_invalid_never_skipped if {
 	older := {"code": "777-3", "value": 20, "unit": "10*3/uL", "date": "2026-05-01"}
 	_platelet_status([older]) == "met"
 	every code in ["", "   ", "LOINC:777-3", "777-4", "7773", 777, true, ["777-3"], {"code": "777-3"}] {
 		# no name: it may be this lab's
-		_platelet_status([older, {"code": code, "value": 40, "unit": "10*3/uL", "date": "2026-06-01"}]) == "invalid"
+		_platelet_status([older, _newer({"code": code})]) == "invalid"
 
 		# this lab's name
-		_platelet_status([older, {"code": code, "name": "Platelets", "value": 40, "unit": "10*3/uL", "date": "2026-06-01"}]) == "invalid"
+		_platelet_status([older, _newer({"code": code, "name": "Platelets"})]) == "invalid"
 
 		# another lab's name: that lab's result, not this one's
-		_platelet_status([older, {"code": code, "name": "hemoglobin", "value": 9, "unit": "g/dL", "date": "2026-06-01"}]) == "met"
+		_platelet_status([older, _newer({"code": code, "name": "hemoglobin", "unit": "g/dL"})]) == "met"
 	}
 
 	# a null code is no code: the name reads the result
-	_platelet_status([older, {"code": null, "name": "Platelets", "value": 40, "unit": "10*3/uL", "date": "2026-06-01"}]) == "unmet"
+	_platelet_status([older, _newer({"code": null, "name": "Platelets"})]) == "unmet"
 
 	# a well-formed LOINC code of another lab is another lab, whatever its name
-	_platelet_status([older, {"code": "26515-7", "value": 40, "unit": "10*3/uL", "date": "2026-06-01"}]) == "met"
+	_platelet_status([older, _newer({"code": "26515-7"})]) == "met"
 
 	# a spec without codes reads a result by name, and a malformed code still makes it invalid
 	by_name := object.remove(_platelets, ["codes"])
