@@ -310,6 +310,8 @@ LAB = {
         "plausible": {"min": 0, "max": 100},
     }
 }
+# the absolute neutrophil count by its LOINC code (751-8)
+LAB_LOINC = {"lab": {**LAB["lab"], "loinc": ["751-8"]}}
 ULN_LAB = {
     "lab": {
         "name": "alt",
@@ -626,7 +628,26 @@ LEAF_CASES = [
     ("lab other unit", LAB, {"labs": [lab(2, unit="mg/dL")]}, "unknown"),  # not convertible: unreadable
     ("lab bad date", LAB, {"labs": [lab(2, date="2026-02-30")]}, "invalid"),
     ("lab other lab only", LAB, {"labs": [lab(2, name="platelets")]}, "unmet"),
-    ("lab non-object entries", LAB, {"labs": [5, "anc"]}, "unmet"),
+    # an entry that is not an object could be the newest result of the lab
+    ("lab non-object entries", LAB, {"labs": [5, "anc"]}, "invalid"),
+    ("lab a null entry beside a result", LAB, {"labs": [lab(2), None]}, "invalid"),
+    ("lab code trimmed", LAB_LOINC, {"labs": [{**lab(2, name="ANC count"), "code": " 751-8 "}]}, "met"),
+    ("lab another lab's LOINC code", LAB_LOINC, {"labs": [{**lab(1.0), "code": "777-3"}]}, "unmet"),
+    *(
+        (
+            f"lab malformed code {code!r}, {who}, {'by LOINC' if spec is LAB_LOINC else 'by name'}",
+            spec,
+            {"labs": [lab(2), {**lab(1.0, date="2026-05-09", name=name), "code": code}]},
+            status,
+        )
+        for code in ("", "LOINC:751-8", "751-9", 7518)
+        for spec in (LAB, LAB_LOINC)
+        for who, name, status in (
+            ("no name", None, "invalid"),
+            ("this name", "ANC", "invalid"),
+            ("another name", "platelets", "met"),
+        )
+    ),
     ("lab none", LAB, {"labs": []}, "unmet"),
     ("lab absent", LAB, {}, "unknown"),
     ("lab not a list", LAB, {"labs": lab(2)}, "invalid"),
