@@ -20,10 +20,18 @@ routes := data.rxrego.routing.routes
 versions := data.rxrego.routing.versions
 
 # The policies that list products: their decisions name the product requested.
-with_products := {"bcbsnd_infliximab_me", "mn_dhs_bosulif", "msoflplus_actemra_sc", "okhca_tymlos", "wha_gl_154367"}
+with_products := {
+	"bcbsnc_teriparatide_part_d",
+	"bcbsnd_infliximab_me",
+	"mn_dhs_bosulif",
+	"msoflplus_actemra_sc",
+	"okhca_tymlos",
+	"wha_gl_154367",
+}
 
 # Each policy's products' strengths, as compared (spaces removed, lower case).
 strengths := {
+	"bcbsnc_teriparatide_part_d": {"teriparatide_pen": {"620mcg/2.48ml"}},
 	"mn_dhs_bosulif": {"bosulif_100": {"100mg"}, "bosulif_500": {"500mg"}},
 	"msoflplus_actemra_sc": {"actemra_actpen": {"162mg/0.9ml"}, "actemra_syringe": {"162mg/0.9ml"}},
 	"okhca_tymlos": {"tymlos_pen": {"3120mcg/1.56ml"}},
@@ -32,6 +40,7 @@ strengths := {
 
 # The plan of each policy written for one payer's plan (a request names it as `plan`).
 plans := {
+	"bcbsnc_teriparatide_part_d": "bcbsnc-medicare-part-d",
 	"bcbsnd_infliximab_me": "bcbsnd-medicaid-expansion",
 	"carefirst_caremark_bosutinib": "carefirst",
 	"magellan_renflexis": "magellan",
