@@ -12,7 +12,7 @@ policy := {
 	"id": "bcbsnc-teriparatide-part-d",
 	"number": "BCBSNC-PARTD-TERIPARATIDE",
 	"title": "Teriparatide Prior Authorization Criteria - Medicare Part D",
-	"version": "sha256:486c0e835fb12e5f",
+	"version": "sha256:bff88ecaec0b8d64",
 }
 
 coverage := {
@@ -41,16 +41,13 @@ value_sets := {
 	},
 	"systemic_glucocorticoids": {
 		"agents": {
-			"betamethasone",
 			"cortisone",
 			"deflazacort",
 			"dexamethasone",
-			"hydrocortisone",
 			"medrol",
 			"methylprednisolone",
 			"prednisolone",
 			"prednisone",
-			"triamcinolone",
 		},
 		"classes": {"systemic_glucocorticoid"},
 	},
