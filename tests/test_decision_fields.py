@@ -135,4 +135,6 @@ def _durations(spec):
         if rs.duration is not None:
             yield rs.duration
         for ind in rs.indications:
-            yield rs.duration_of(ind)
+            # an indication may state no duration (None: the approval has no end)
+            if rs.duration_of(ind) is not None:
+                yield rs.duration_of(ind)
