@@ -1103,7 +1103,7 @@ def _procedure_fact(spec: m.PolicySpec) -> _Fact:
     return _Fact(
         ("procedures",),
         lambda draw, ctx: [{"name": draw(_sample(names)), "date": _shift(ctx.dos, -draw(_sample((0, 1, 30))))}],
-        lambda draw, ctx: [entry(draw, ctx) for _ in range(draw(_sample((0, 1, 2))))],
+        lambda draw, ctx: [entry(draw, ctx) for _ in range(draw(_sample((0, 1, 2, 3))))],
         lambda draw, ctx: _pick(
             draw, ("splenectomy", 5, [5], [{"name": 5}], [{"name": names[0], "date": "2026-02-30"}], [None])
         ),

@@ -103,8 +103,9 @@ def test_each_kind_declares_everything_in_one_place(key: str) -> None:
         # plain words, one line, for explain, diff and render
         words = test.describe()
         assert words and "\n" not in words and words.strip() == words
-        # questionnaire facts: its fields, or its own grouping of them
-        assert test.question_keys()
+        # questionnaire facts: its fields, or its own grouping of them; a kind that reads no
+        # request field (review: a reviewer decides it) asks for nothing
+        assert bool(test.question_keys()) == bool(test.fields())
     # every request fact the kind declares is read by one of its uses (which fields a use
     # reads may depend on its options: prescribed_by without consultation reads no
     # consulting specialties)

@@ -521,6 +521,7 @@ def loaded() -> dict[str, m.PolicySpec]:
 
 def test_policy_source_and_examples_load_together(loaded: dict[str, m.PolicySpec]) -> None:
     assert sorted(loaded) == [
+        "bcbsnc-teriparatide-part-d",
         "bcbsnd-infliximab-me",
         "carefirst-caremark-bosutinib",
         "cigna-praluent",

@@ -21,6 +21,7 @@ versions := data.rxrego.routing.versions
 
 # The policies that list products: their decisions name the product requested.
 with_products := {
+	"bcbsnc_teriparatide_part_d",
 	"bcbsnd_infliximab_me",
 	"mn_dhs_bosulif",
 	"mn_dhs_pcsk9_inhibitors",
@@ -31,6 +32,7 @@ with_products := {
 
 # Each policy's products' strengths, as compared (spaces removed, lower case).
 strengths := {
+	"bcbsnc_teriparatide_part_d": {"teriparatide_pen": {"620mcg/2.48ml"}},
 	"mn_dhs_bosulif": {"bosulif_100": {"100mg"}, "bosulif_500": {"500mg"}},
 	"msoflplus_actemra_sc": {"actemra_actpen": {"162mg/0.9ml"}, "actemra_syringe": {"162mg/0.9ml"}},
 	"okhca_tymlos": {"tymlos_pen": {"3120mcg/1.56ml"}},
@@ -39,6 +41,7 @@ strengths := {
 
 # The plan of each policy written for one payer's plan (a request names it as `plan`).
 plans := {
+	"bcbsnc_teriparatide_part_d": "bcbsnc-medicare-part-d",
 	"bcbsnd_infliximab_me": "bcbsnd-medicaid-expansion",
 	"carefirst_caremark_bosutinib": "carefirst",
 	"cigna_praluent": "cigna",

@@ -434,7 +434,10 @@ def summary(decision: Decision) -> str:
         lines.append("missing information (send these fields):")
         for m in decision.missing:
             lines.append(f"  - {m.text}  [{m.id}]")
-            lines.append(f"      send: {', '.join(m.fields)}")
+            # A criterion no request field decides (kind `review`) is a reviewer's to decide.
+            lines.append(
+                f"      send: {', '.join(m.fields)}" if m.fields else "      no field decides it: a reviewer does"
+            )
     if decision.errors:
         lines.append("errors:")
         lines += [f"  - {e.field or '(request)'}: {e.message}" for e in decision.errors]

@@ -576,6 +576,8 @@ def procedure(test: kc.ProcedureTest, ctx: Context) -> Status:
             return INVALID
     matching = [e for e in entries if _lab_name(e["name"]) in names]
     dos = ctx.date_of_service
+    if test.min_count is not None:
+        return _procedure_count(test, matching, dos)
     for e in matching:
         if test.within_days is None:
             return MET
@@ -583,6 +585,26 @@ def procedure(test: kc.ProcedureTest, ctx: Context) -> Status:
         if day is not None and day <= dos and (dos - day).days <= test.within_days:
             return MET
     if test.within_days is not None and any(e.get("date") is None for e in matching):
+        return UNKNOWN
+    return UNMET
+
+
+def _procedure_count(test: kc.ProcedureTest, matching: list[dict], dos: dt.date) -> Status:
+    """At least `min_count` distinct matching entries (one per name and date), each within
+    `within_days` when given; entries without a date could still be within it."""
+
+    def recent(e: dict) -> bool:
+        if test.within_days is None:
+            return True
+        day = parse_date(e.get("date"))
+        return day is not None and day <= dos and (dos - day).days <= test.within_days
+
+    assert test.min_count is not None
+    counted = {(_lab_name(e["name"]), e.get("date")) for e in matching if recent(e)}
+    if len(counted) >= test.min_count:
+        return MET
+    undated = [e for e in matching if e.get("date") is None]
+    if test.within_days is not None and len(counted) + len(undated) >= test.min_count:
         return UNKNOWN
     return UNMET
 
@@ -789,6 +811,8 @@ CLINICAL_LEAVES: dict[str, Callable[..., Status]] = {
     "treatment_duration": treatment_duration,
     "dose_regimen": dose_regimen,
     "therapy_received": therapy_received,
+    # A criterion a reviewer decides (policy text not seen): no fact can meet or fail it.
+    "review": lambda test, ctx: UNKNOWN if test.reason in kc.REVIEW_REASONS else INVALID,
 }
 
 leaves.LEAVES.update(CLINICAL_LEAVES)

@@ -220,6 +220,7 @@ class PrescribedByTest(Kind):
 class ProcedureTest(Kind):
     names: tuple[str, ...]
     within_days: int | None = None
+    min_count: int | None = None
 
     key = "procedure"
     schema: ClassVar[dict] = {
@@ -235,6 +236,12 @@ class ProcedureTest(Kind):
                 "uniqueItems": True,
             },
             "within_days": {"type": "integer", "minimum": 0, "maximum": 36500},
+            "min_count": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 100,
+                "description": "at least this many distinct entries (one per name and date), e.g. multiple fractures",
+            },
         },
     }
     request_schema: ClassVar[dict[str, dict]] = {
@@ -260,6 +267,16 @@ class ProcedureTest(Kind):
 
     def rego(self) -> str:
         names = frozenset(lab_name(n) for n in self.names)
+        if self.min_count is not None:
+            return call(
+                "procedure_count",
+                fact("procedures"),
+                regotext.value(names),
+                regotext.value(self.within_days),
+                regotext.value(self.min_count),
+                DATE_OF_SERVICE,
+                BIRTH_DAY,
+            )
         return call(
             "procedure",
             fact("procedures"),
@@ -271,6 +288,8 @@ class ProcedureTest(Kind):
 
     def describe(self) -> str:
         recent = f" at most {self.within_days} days before the date of service" if self.within_days is not None else ""
+        if self.min_count is not None:
+            return f"at least {self.min_count} distinct entries (name and date) of procedure {_or(self.names)}{recent}"
         return f"procedure {_or(self.names)}{recent}"
 
     @classmethod
@@ -1165,3 +1184,48 @@ class TherapyReceivedTest(Kind):
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or value != int(value):
             return " (not a whole number of months: never met)"
         return ""
+
+
+# --- what a reviewer decides ------------------------------------------------------------
+
+REVIEW_REASONS = ("not_seen",)
+
+
+@kind
+@dataclass(frozen=True)
+class ReviewTest(Kind):
+    """A criterion the engine never decides: a reviewer does. `not_seen`: the policy states
+    more criteria than the encoding saw (its public copy is cut off), so a request that
+    meets every criterion seen is never approved on the ones not seen, nor denied on them:
+    it pends, with this criterion in `missing` (no request field can decide it)."""
+
+    reason: str
+
+    key = "review"
+    schema: ClassVar[dict] = {
+        "enum": list(REVIEW_REASONS),
+        "description": (
+            "never met or unmet: a reviewer decides it (not_seen: criteria of the policy the encoding"
+            " did not see); a request it stands before pends"
+        ),
+    }
+
+    @classmethod
+    def parse(cls, data: Any) -> ReviewTest:
+        return cls(data)
+
+    def dump(self) -> object:
+        return self.reason
+
+    def fields(self) -> list[str]:
+        return []
+
+    def rego(self) -> str:
+        return call("review", regotext.value(self.reason))
+
+    def describe(self) -> str:
+        return "decided by a reviewer, never by the engine (policy text not seen by this encoding)"
+
+    @classmethod
+    def questions(cls, a: Asking) -> list[dict]:
+        return []

@@ -244,6 +244,8 @@ _call("prescriber_specialty", a) := lib.prescriber_specialty(a[0], a[1])
 
 _call("procedure", a) := lib.procedure(a[0], a[1], a[2], a[3], a[4])
 
+_call("procedure_count", a) := lib.procedure_count(a[0], a[1], a[2], a[3], a[4], a[5])
+
 _call("product_key", a) := lib.product_key(a[0])
 
 _call("quantity", a) := lib.quantity(a[0], a[1], a[2])
@@ -251,6 +253,8 @@ _call("quantity", a) := lib.quantity(a[0], a[1], a[2])
 _call("requested_product", a) := lib.requested_product(a[0], a[1])
 
 _call("therapy_received", a) := lib.therapy_received(a[0], a[1], a[2])
+
+_call("review", a) := lib.review(a[0])
 
 _call("therapy_start", a) := lib.therapy_start(a[0], a[1], a[2], a[3])
 

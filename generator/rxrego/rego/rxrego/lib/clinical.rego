@@ -539,6 +539,32 @@ procedure(entries, names, within_days, on, born) := "unknown" if {
 	object.get(e, "date", null) == null
 } else := "unmet"
 
+# procedure_count(entries, names, within_days, min_count, on, born): at least min_count
+# distinct entries of the procedures named (one per name and date: the same event recorded
+# twice counts once), each within within_days of the date of service when it is given.
+# Entries of those names without a date could be within it: unknown when they could make
+# up the count. Malformed entries make it invalid, as for procedure.
+procedure_count(entries, names, within_days, min_count, on, born) := "unknown" if {
+	entries.state == "absent"
+} else := "invalid" if {
+	not is_array(object.get(entries, "value", null))
+} else := "invalid" if {
+	some e in entries.value
+	not _well_formed_procedure(e, on, born)
+} else := "met" if {
+	count(_procedures_counted(entries.value, names, within_days, on)) >= min_count
+} else := "unknown" if {
+	within_days != null
+	undated := [e | some e in entries.value; lab_name(e.name) in names; object.get(e, "date", null) == null]
+	count(_procedures_counted(entries.value, names, within_days, on)) + count(undated) >= min_count
+} else := "unmet"
+
+_procedures_counted(es, names, within_days, on) := {[lab_name(e.name), object.get(e, "date", null)] |
+	some e in es
+	lab_name(e.name) in names
+	_procedure_recent(e, within_days, on)
+}
+
 _well_formed_procedure(e, on, born) if {
 	is_object(e)
 	is_string(e.name)
@@ -654,3 +680,14 @@ therapy_received(months, min_months, max_months) := "unknown" if {
 	months.value >= 0
 	months.value == floor(months.value)
 } else := "invalid"
+
+# --- what a reviewer decides ------------------------------------------------------------------
+# review(reason): a criterion no request fact decides (reason "not_seen": criteria of the
+# policy its encoding did not see). Unknown, so a request that meets every other criterion
+# pends for a reviewer, and one that fails another is decided by that one; a reason the
+# library does not know is invalid (never met), though the spec schema admits none.
+review(reason) := "unknown" if {
+	reason in review_reasons
+} else := "invalid"
+
+review_reasons := {"not_seen"}

@@ -396,6 +396,29 @@ test_procedure_invalid if {
 	lib.procedure(_p([{"name": "splenectomy", "date": "2020-01-01"}]), _splenectomy, null, _on, "2020-01-01") == "met"
 }
 
+_fractures := {"hipfracture", "vertebralfracture"}
+
+test_procedure_count if {
+	two := [{"name": "hip fracture", "date": "2025-03-01"}, {"name": "vertebral fracture", "date": "2026-01-10"}]
+	lib.procedure_count(_p(two), _fractures, null, 2, _on, "") == "met"
+	lib.procedure_count(_p(two), _fractures, 500, 2, _on, "") == "met"
+	lib.procedure_count(_p(two), _fractures, 200, 2, _on, "") == "unmet"
+	lib.procedure_count(_p([two[0]]), _fractures, null, 2, _on, "") == "unmet"
+	lib.procedure_count(_p([two[0], two[0]]), _fractures, null, 2, _on, "") == "unmet"
+	appendectomy := {"name": "appendectomy", "date": "2026-01-10"}
+	lib.procedure_count(_p([two[0], appendectomy]), _fractures, null, 2, _on, "") == "unmet"
+
+	# the same name on two dates is two events; an undated one could be within the window
+	again := {"name": "Hip Fracture", "date": "2026-02-01"}
+	lib.procedure_count(_p([two[0], again]), _fractures, null, 2, _on, "") == "met"
+	lib.procedure_count(_p([two[1], {"name": "hip fracture"}]), _fractures, 365, 2, _on, "") == "unknown"
+	lib.procedure_count(_p([two[1], {"name": "hip fracture"}]), _fractures, null, 2, _on, "") == "met"
+	lib.procedure_count(_absent, _fractures, null, 2, _on, "") == "unknown"
+	lib.procedure_count(_p({"name": "hip fracture"}), _fractures, null, 2, _on, "") == "invalid"
+	later := {"name": "hip fracture", "date": "2026-07-01"}
+	lib.procedure_count(_p([two[0], later]), _fractures, null, 2, _on, "") == "invalid"
+}
+
 # --- who prescribes ------------------------------------------------------------------------
 
 _hematology := {"hematology", "oncology"}
@@ -421,4 +444,11 @@ test_prescribed_by_unknown_or_invalid if {
 	lib.prescribed_by(_p("internal medicine"), _p("hematology"), _hematology, true) == "invalid"
 	lib.prescribed_by(_p("internal medicine"), _p(["cardiology", 1]), _hematology, true) == "invalid"
 	lib.prescribed_by(_p("internal medicine"), {"state": "invalid"}, _hematology, true) == "invalid"
+}
+
+# --- what a reviewer decides ------------------------------------------------------------------
+
+test_review if {
+	lib.review("not_seen") == "unknown"
+	lib.review("other") == "invalid"
 }
