@@ -12,7 +12,7 @@ policy := {
 	"id": "bcbsnc-teriparatide-part-d",
 	"number": "BCBSNC-PARTD-TERIPARATIDE",
 	"title": "Teriparatide Prior Authorization Criteria - Medicare Part D",
-	"version": "sha256:bff88ecaec0b8d64",
+	"version": "sha256:4f1867c72c388110",
 }
 
 coverage := {
@@ -81,7 +81,7 @@ texts := {
 	"other_algorithm_very_high": "A very high fracture probability by another validated fracture risk algorithm",
 	"postmenopausal_osteoporosis": "Postmenopausal osteoporosis",
 	"primary_or_hypogonadal": "Primary or hypogonadal osteoporosis",
-	"recent_fracture": "A fracture within the past 12 months",
+	"recent_fracture": "A recent fracture, within the past 365 days",
 	"remaining_criteria_not_seen": "Any criteria after criterion 3, and the length of approval, which this encoding did not see (its copy of the page ends in criterion 3): a reviewer decides them",
 	"risk_or_bisphosphonate": "Very high fracture risk, or one of the bisphosphonate conditions",
 	"sex_male": "The patient's sex is male",
