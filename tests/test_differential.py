@@ -4,7 +4,7 @@ reference evaluator (rxrego.reference), on requests Hypothesis draws from each p
 
 The real policy (policy_source/) and the three examples (tests/examples/) are generated
 together into a temporary Rego folder, so the router knows all four and requests may name
-several of them. Each Hypothesis example is a batch of up to 100 requests; a policy's
+several of them. Each Hypothesis example is a batch of up to 20 requests; a policy's
 batches are drawn first, then all its requests are decided in ONE `opa eval` process (up to
 DECIDE_AT_ONCE requests a process) and each by `reference.decide`; the two decisions must be
 identical except for the wording of error messages (their `field`s must agree). At least
@@ -20,7 +20,7 @@ from RXREGO_DIFF_REQUESTS.
 
 On a disagreement the request is minimized and the failure shows it, both decisions and a
 golden case in the conformance format, ready to paste. Hypothesis's own shrinking is off: a
-shrink step of a 100-request batch costs one OPA process, and it ran into Hypothesis's
+shrink step of a 100-request batch cost one OPA process, and it ran into Hypothesis's
 five-minute shrinking limit per policy without reaching one request. Instead `_minimize`
 removes object keys and list elements from the disagreeing request for as long as the same
 decision keys still disagree, deciding every candidate of a round in one `opa eval`.
@@ -51,7 +51,13 @@ from rxrego.spec.loader import load_specs
 from strategies import requests_for
 
 REQUESTS = int(os.environ.get("RXREGO_DIFF_REQUESTS", "2000"))
-BATCH = 100
+# Requests one Hypothesis example draws. Small on purpose: an example making more choices
+# than Hypothesis allows one test case (8,192) is thrown away whole (an overrun), after every
+# choice it made was paid for. Batches of 100 overran for policies reading many facts (54 of
+# 73 examples for one, 25 of 44 for another: most of their drawing time); batches of 20
+# overrun rarely, and as all of a policy's requests are decided in one `opa eval` whatever
+# the batch size, a smaller batch costs nothing else.
+BATCH = 20
 # Requests decided by one `opa eval` process: all of a policy's at the default count; the
 # larger runs of `make bench` in a few processes, each well within OPA's timeout.
 DECIDE_AT_ONCE = 5000
@@ -87,19 +93,20 @@ def _settings() -> settings:
         deadline=None,
         # _minimize shrinks a disagreeing request (see the module's docstring)
         phases=[p for p in parent.phases if p not in (Phase.shrink, Phase.explain)],
-        # a failing batch is 100 requests: the failure message shows the one that matters
+        # a failing batch is 20 requests: the failure message shows the one that matters
         verbosity=Verbosity.quiet if parent.verbosity == Verbosity.normal else parent.verbosity,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
     )
 
 
 def batch_size(spec) -> int:
-    """Requests a batch: BATCH, fewer for a policy reading many facts, so that one batch stays
-    within what Hypothesis draws for one example. Each leaf reading a list (labs, therapies,
-    diagnoses) adds entries to the lists drawn, so beyond nine such leaves each counts as a
-    fact of its own (a policy with 18 of them drew requests too large for any example). Eleven
-    facts are the most a full batch holds: one of twelve (four lab tests among them, read against
-    the result's reference range, a baseline and a change) drew batches too large."""
+    """Requests a batch: BATCH, half as many for a policy reading many facts, so that one batch
+    stays within what Hypothesis draws for one example. Each leaf reading a list (labs,
+    therapies, diagnoses) adds entries to the lists drawn, so beyond nine such leaves each
+    counts as a fact of its own (a policy with 18 of them drew requests too large for any
+    example). Eleven facts are the most a full batch holds: one of twelve (four lab tests among
+    them, read against the result's reference range, a baseline and a change) drew batches too
+    large."""
     leaves = len({f for c in spec.criteria if c.is_leaf for f in c.test.fields()})
     # a dose table's column draws a fact of its own (a lab list, a measurement, a therapy history)
     leaves += 4 * sum(
@@ -112,7 +119,7 @@ def batch_size(spec) -> int:
     # a criterion requiring documentation draws the request's `documents` list too, one more
     # fact for a full batch (eleven facts and the documents list drew batches too large)
     documents = any(c.is_leaf and c.documentation for c in spec.criteria)
-    return BATCH if leaves + documents <= 11 else max(10, BATCH * 12 // (leaves * 4))
+    return BATCH if leaves + documents <= 11 else BATCH // 2
 
 
 def _batches(spec) -> st.SearchStrategy[list]:
@@ -351,7 +358,7 @@ def _disagreement(policy_id: str, rego_dir: Path, request: object, rego: object,
 
 
 @pytest.mark.opa
-# a failing example is a 100-request batch; the assertion message shows the one that matters
+# a failing example is a batch of requests; the assertion message shows the one that matters
 @pytest.mark.filterwarnings("ignore:Generating overly large repr")
 @pytest.mark.parametrize("policy_id", sorted(BY_ID))
 def test_rego_and_reference_decide_alike(policy_id: str, rego_dir: Path, decide_batch) -> None:
@@ -362,7 +369,7 @@ def test_rego_and_reference_decide_alike(policy_id: str, rego_dir: Path, decide_
         drawn.extend(json.loads(json.dumps(batch)))  # exactly the JSON both sides see
 
     # Draw every batch first, then decide them all in one `opa eval`: one OPA process a
-    # batch recompiled every policy for each 10 to 100 requests, most of the test's time.
+    # batch recompiled every policy for each batch, most of the test's time.
     # The requests are the same (Hypothesis draws without regard to what the test does with
     # a passing example), and each is compared as before.
     _run(collect, policy_id, _batches(spec), lambda: len(drawn), batch=batch_size(spec))
