@@ -35,7 +35,8 @@ def rego_dir(opa_path, specs, tmp_path_factory):
 
 
 def _request(drug: dict) -> dict:
-    return {"request_type": "initial", "date_of_service": "2026-06-15", "drug": drug}
+    # Repatha is also MN DHS's (policy_source/mn-dhs/pcsk9-inhibitors.yaml): name the plan.
+    return {"request_type": "initial", "date_of_service": "2026-06-15", "plan": "acme", "drug": drug}
 
 
 def test_the_drug_brand_routes_to_every_product_and_leaves_the_product_open(specs, rego_dir, decide_batch):
