@@ -18,6 +18,7 @@ import math
 import re
 from collections.abc import Callable
 from fractions import Fraction
+from typing import TypeGuard
 
 from rxrego.spec import kinds
 from rxrego.spec import kinds_clinical as kc
@@ -156,7 +157,7 @@ def _is_this_lab(entry: object, test: kinds.LabTest) -> bool:
     return code is None or not test.loinc
 
 
-def _labs_list(entries: object) -> bool:
+def _labs_list(entries: object) -> TypeGuard[list[dict]]:
     """labs is a list of objects: an entry that is not an object could be the newest result
     of any lab, so every lab test over the list is invalid."""
     return isinstance(entries, list) and all(isinstance(e, dict) for e in entries)
