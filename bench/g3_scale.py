@@ -145,21 +145,18 @@ def _failures(report: runner.Report, where: str) -> str:
     )
 
 
-def measure_data_form(ctx: Context, n: int, specs_dir: Path, work: Path) -> dict:
-    """The same catalog in the data form (rxrego.catalog): generation is load + validate +
-    catalog.build (the library and router rendered, formatted and checked, and every policy
-    version written as data), then opa build, the sidecar and conformance on it."""
+def _built(ctx: Context, n: int, form: str, specs: list, load_s: float, build, work: Path) -> dict:
+    """One form of the catalog: `build(specs, label)` generates its files (timed with the
+    spec loading, `load_s`, as generation), then they are written, bundled (`opa build`),
+    run through conformance (a failure raises, naming the cases) and served in a sidecar."""
     t0 = time.perf_counter()
-    specs = load_specs(find_specs([specs_dir, SPECS]))
-    load_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    files = catalog.build(specs, f"{n} synthetic specs + policy_source/")
+    files = build(specs, f"{n} synthetic specs + policy_source/")
     build_s = time.perf_counter() - t0
-    tree = work / "data-form"
+    tree = work / f"rego-{form}"
     generate.write(files, tree)
-    log(f"G3 n={n} (data): load+validate {load_s:.1f} s, generate {build_s:.1f} s")
+    log(f"G3 n={n} ({form}): load+validate {load_s:.1f} s, generate {build_s:.1f} s")
     t0 = time.perf_counter()
-    info = bundle_mod.build(tree, work / "bundle-data.tar.gz")
+    info = bundle_mod.build(tree, work / f"bundle-{form}.tar.gz")
     bundle_s = time.perf_counter() - t0
     suites = runner.load_suites([ROOT / "conformance"], specs)
     cases = sum(len(s.cases) for s in suites)
@@ -167,9 +164,10 @@ def measure_data_form(ctx: Context, n: int, specs_dir: Path, work: Path) -> dict
     report = runner.run(suites, specs, tree)
     conformance_s = time.perf_counter() - t0
     if not report.ok:
-        ctx.check_sources(f"G3 n={n}, data form")  # the likelier cause of a failure here
-        raise RuntimeError(_failures(report, f"n={n} in the data form"))
-    out = {
+        ctx.check_sources(f"G3 n={n}, {form} form")  # the likelier cause of a failure here
+        raise RuntimeError(_failures(report, f"n={n} in the {form} form"))
+    log(f"G3 n={n} ({form}): bundle {bundle_s:.1f} s, conformance {conformance_s:.1f} s for {cases} cases")
+    return {
         "specs": len(specs),
         "load_validate_s": load_s,
         "generate_s": build_s,
@@ -179,9 +177,23 @@ def measure_data_form(ctx: Context, n: int, specs_dir: Path, work: Path) -> dict
         "conformance_s": conformance_s,
         "conformance_cases": cases,
         "conformance_ms_per_case": conformance_s / cases * 1000,
+        **_served(info.path, work, n, form),
     }
-    out.update(_served(info.path, work, n, "data"))
-    return out
+
+
+def _loaded(specs_dir: Path) -> tuple[list, float]:
+    """The corpus and policy_source/ loaded and validated, and the seconds it took."""
+    t0 = time.perf_counter()
+    specs = load_specs(find_specs([specs_dir, SPECS]))
+    return specs, time.perf_counter() - t0
+
+
+def measure_data_form(ctx: Context, n: int, specs_dir: Path, work: Path) -> dict:
+    """The same catalog in the data form (rxrego.catalog): generation is load + validate +
+    catalog.build (the library and router rendered, formatted and checked, and every policy
+    version written as data), then opa build, the sidecar and conformance on it."""
+    specs, load_s = _loaded(specs_dir)
+    return _built(ctx, n, "data", specs, load_s, catalog.build, work)
 
 
 def measure(ctx: Context, n: int, run_pipeline: bool, on_data_form=None, module_form: bool = True) -> dict:
@@ -197,73 +209,12 @@ def measure(ctx: Context, n: int, run_pipeline: bool, on_data_form=None, module_
     if not module_form:
         shutil.rmtree(work, ignore_errors=True)
         return {"policies": n, "specs": data_form["specs"], "data_form": data_form}
-    t0 = time.perf_counter()
-    specs = load_specs(find_specs([specs_dir, SPECS]))
-    load_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    files = generate.build(specs, f"{n} synthetic specs + policy_source/")
-    build_s = time.perf_counter() - t0
-    modules = sum(len(s.versions) for s in specs)
-    rego = work / "rego"
-    generate.write(files, rego)
-    log(f"G3 n={n}: load+validate {load_s:.1f} s, generate {build_s:.1f} s ({modules} modules)")
-
-    t0 = time.perf_counter()
-    info = bundle_mod.build(rego, work / "bundle.tar.gz")
-    bundle_s = time.perf_counter() - t0
-
-    suites = runner.load_suites([ROOT / "conformance"], specs)
-    cases = sum(len(s.cases) for s in suites)
-    t0 = time.perf_counter()
-    report = runner.run(suites, specs, rego)
-    conformance_s = time.perf_counter() - t0
-    if not report.ok:
-        ctx.check_sources(f"G3 n={n}, module form")
-        raise RuntimeError(_failures(report, f"n={n}"))
-    log(f"G3 n={n}: bundle {bundle_s:.1f} s, conformance {conformance_s:.1f} s for {cases} cases")
-
-    t0 = time.perf_counter()
-
-    def progress(e, c, r):
-        log(f"G3 n={n}: activating: {e:.0f} s, OPA {c or 0:.0f} s CPU, {(r or 0) / 2**20:.0f} MiB")
-
-    sidecar = Sidecar(info.path, decision_log=work / "decisions.jsonl")
-    sidecar.start()
-    try:
-        sidecar.wait_until_healthy(progress=progress, progress_every=15.0)
-        activation_s = time.perf_counter() - t0
-        time.sleep(0.5)
-        loaded = read_rss_kib(sidecar.pid)
-        lat = _decisions(sidecar.url, besponsa_request(), DECISIONS)
-        warm = read_rss_kib(sidecar.pid)
-    finally:
-        sidecar.stop()
-    log(
-        f"G3 n={n}: activation {activation_s:.1f} s, RSS {warm['VmRSS'] / 1024:.0f} MiB, p50 {percentile(lat, 50) * 1000:.2f} ms"
-    )
+    specs, load_s = _loaded(specs_dir)
     out = {
         "policies": n,
         "data_form": data_form,
-        "specs": len(specs),
-        "modules": modules,
-        "load_validate_s": load_s,
-        "generate_s": build_s,
-        "generation_ms_per_policy": (load_s + build_s) / len(specs) * 1000,
-        "bundle_s": bundle_s,
-        "bundle_bytes": info.path.stat().st_size,
-        "conformance_s": conformance_s,
-        "conformance_cases": cases,
-        "conformance_ms_per_case": conformance_s / cases * 1000,
-        "activation_s": activation_s,
-        "rss_loaded_kib": loaded["VmRSS"],
-        "rss_warm_kib": warm["VmRSS"],
-        "rss_peak_kib": warm["VmHWM"],
-        "decision_ms": {
-            "min": min(lat) * 1000,
-            "p50": percentile(lat, 50) * 1000,
-            "p99": percentile(lat, 99) * 1000,
-            "max": max(lat) * 1000,
-        },
+        "modules": sum(len(s.versions) for s in specs),
+        **_built(ctx, n, "modules", specs, load_s, generate.build, work),
     }
     if run_pipeline:
         log(f"G4 n={n}: rxrego run in a scratch project")
