@@ -23,6 +23,20 @@ CASES = ROOT / "conformance"
 os.environ.setdefault("RXREGO_TOOLS", str(ROOT / ".tools"))
 
 
+def items_by_link(q: dict) -> dict:
+    """A FHIR Questionnaire's items, nested ones too, by linkId; a linkId given twice fails."""
+    out: dict = {}
+
+    def walk(items):
+        for it in items:
+            assert it["linkId"] not in out, f"duplicate linkId {it['linkId']}"
+            out[it["linkId"]] = it
+            walk(it.get("item", []))
+
+    walk(q["item"])
+    return out
+
+
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

@@ -14,7 +14,7 @@ import yaml
 from click.testing import CliRunner
 from markupsafe import escape
 
-from conftest import CASES, EXAMPLES, SPECS
+from conftest import CASES, EXAMPLES, SPECS, items_by_link
 from rxrego import generate as gen
 from rxrego import opa
 from rxrego.author import diff as diff_mod
@@ -490,19 +490,6 @@ def test_diff_reports_a_broken_spec_with_its_line(tmp_path):
 
 
 # --- questionnaire ----------------------------------------------------------------------------------------
-
-
-def items_by_link(q: dict) -> dict:
-    out = {}
-
-    def walk(items):
-        for it in items:
-            assert it["linkId"] not in out, f"duplicate linkId {it['linkId']}"
-            out[it["linkId"]] = it
-            walk(it.get("item", []))
-
-    walk(q["item"])
-    return out
 
 
 def codes(item: dict) -> list[str]:

@@ -10,6 +10,7 @@ import textwrap
 
 import pytest
 
+from conftest import items_by_link
 from rxrego import reference
 from rxrego.author import diff as diff_mod
 from rxrego.spec.errors import SpecError
@@ -294,18 +295,6 @@ def test_diff_words_an_absent_duration_and_says_criteria_moved_into_an_indicatio
 # --- the questionnaire asks for every fact the criteria read -----------------------------------------
 
 
-def _items(q: dict) -> dict:
-    out = {}
-
-    def walk(items):
-        for it in items:
-            out[it["linkId"]] = it
-            walk(it.get("item", []))
-
-    walk(q["item"])
-    return out
-
-
 def test_questionnaire_asks_a_uln_lab_for_its_reference_range_and_explain_names_it(opa_path):
     from conftest import SPECS
     from rxrego.author.explain import explain_lines
@@ -313,7 +302,7 @@ def test_questionnaire_asks_a_uln_lab_for_its_reference_range_and_explain_names_
 
     spec = load_spec(SPECS / "mn-dhs" / "ocaliva.yaml")
     q = build_questionnaire(spec)
-    items = _items(q)
+    items = items_by_link(q)
     uln = items["labs.alkaline_phosphatase.reference_range_high"]
     assert uln["type"] == "decimal" and uln["required"] is True and "upper limit of normal" in uln["text"].lower()
     assert "labs.total_bilirubin.reference_range_high" in items or any(
@@ -360,13 +349,13 @@ def test_questionnaire_requires_the_dose_interval_a_regimen_reads_and_explain_na
     from rxrego.author.questionnaire import build_questionnaire
 
     spec = load_spec(SPECS / "point32health" / "zepbound-osa.yaml")
-    every = _items(build_questionnaire(spec))["dose.every_days"]
+    every = items_by_link(build_questionnaire(spec))["dose.every_days"]
     assert every["required"] is True
     # Beside a dose test that reads no interval, it stays optional.
     ocaliva = load_spec(SPECS / "mn-dhs" / "ocaliva.yaml")
-    assert "dose.every_days" not in _items(build_questionnaire(ocaliva)) or not _items(build_questionnaire(ocaliva))[
-        "dose.every_days"
-    ].get("required")
+    assert "dose.every_days" not in items_by_link(build_questionnaire(ocaliva)) or not items_by_link(
+        build_questionnaire(ocaliva)
+    )["dose.every_days"].get("required")
     regimen = next(c for c in spec.criteria if c.test.__class__.__name__ == "DoseRegimenTest")
     assert "dose.every_days" in regimen.test.missing_hint()
     assert "no every_days" in regimen.test.fact_note("dose", {"amount": 10, "unit": "mg"}, None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from conftest import items_by_link
 from rxrego.author.questionnaire import build_questionnaire, response_to_request, validate_questionnaire
 from rxrego.spec.dump import content_version, dump_data
 from rxrego.spec.loader import load_spec
@@ -48,25 +49,13 @@ requirements:
 """
 
 
-def _items(q: dict) -> dict:
-    out = {}
-
-    def walk(items):
-        for it in items:
-            out[it["linkId"]] = it
-            walk(it.get("item", []))
-
-    walk(q["item"])
-    return out
-
-
 def test_questionnaire_wording_units_and_qualifiers(tmp_path: Path):
     path = tmp_path / "wordy.yaml"
     path.write_text(SPEC, encoding="utf-8")
     spec = load_spec(path)
     q = build_questionnaire(spec)
     assert validate_questionnaire(q) == []
-    items = _items(q)
+    items = items_by_link(q)
 
     # the document's own question, with the policy's words after it
     assert items["prescriber.attestations.hepatitis_b_screening"]["text"].startswith(
@@ -134,6 +123,6 @@ def test_questionnaire_wording_units_and_qualifiers(tmp_path: Path):
 def test_a_qualifier_every_covered_diagnosis_has_is_required():
     from conftest import SPECS
 
-    items = _items(build_questionnaire(load_spec(SPECS / "fep" / "5.21.100-besponsa.yaml")))
+    items = items_by_link(build_questionnaire(load_spec(SPECS / "fep" / "5.21.100-besponsa.yaml")))
     assert (items["diagnoses.lineage"]["required"], items["diagnoses.lineage"]["text"]) == (True, "Lineage")
     assert items["clinical_status.disease_progression"]["text"].startswith("Disease progression?")
