@@ -158,9 +158,16 @@ def _is_this_lab(entry: object, test: kinds.LabTest) -> bool:
 
 
 def _labs_list(entries: object) -> TypeGuard[list[dict]]:
-    """labs is a list of objects: an entry that is not an object could be the newest result
-    of any lab, so every lab test over the list is invalid."""
-    return isinstance(entries, list) and all(isinstance(e, dict) for e in entries)
+    """labs is a list of objects that each name a lab: an entry that is not an object, or
+    one with neither a code (not null) nor a name (a string that is not empty once
+    normalised), could be the newest result of any lab, so every lab test over the list is
+    invalid."""
+    return isinstance(entries, list) and all(isinstance(e, dict) and _names_a_lab(e) for e in entries)
+
+
+def _names_a_lab(entry: dict) -> bool:
+    name = entry.get("name")
+    return entry.get("code") is not None or (isinstance(name, str) and _lab_name(name) != "")
 
 
 def _unplaced(r: dict, ctx: Context) -> bool:

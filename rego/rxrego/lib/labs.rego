@@ -43,13 +43,22 @@ _lab_defaults := {
 	"within_months": null,
 }
 
-# labs is a list of objects: an entry that is not an object could be the newest result of
-# any lab, so every lab test over the list is invalid.
+# labs is a list of objects that each name a lab: an entry that is not an object, or one
+# with neither a code nor a name (a non-empty string), could be the newest result of any
+# lab, so every lab test over the list is invalid.
 _lab_list(labs) if {
 	is_array(object.get(labs, "value", null))
 	every r in labs.value {
 		is_object(r)
+		_names_a_lab(r)
 	}
+}
+
+_names_a_lab(r) if object.get(r, "code", null) != null
+
+_names_a_lab(r) if {
+	is_string(r.name)
+	lab_name(r.name) != ""
 }
 
 # A result is this lab's by its LOINC code (spaces trimmed); a result without a code (or a

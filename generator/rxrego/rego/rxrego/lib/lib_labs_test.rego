@@ -141,6 +141,22 @@ test_lab_entry_not_an_object_is_invalid if {
 	lib.lab_key(_results([older]), _dos, "", null, _platelets, _factors) == {"state": "present", "values": [20]}
 }
 
+# An entry with neither a code nor a name names no lab: it could be the newest result of any.
+test_lab_entry_naming_no_lab_is_invalid if {
+	older := {"code": "777-3", "value": 20, "unit": "10*3/uL", "date": "2026-05-01"}
+	newer := {"value": 40, "unit": "10*3/uL", "date": "2026-06-01"}
+	every name in [null, 5, ["Platelets"], {"text": "Platelets"}, "", " -_. "] {
+		_platelet_status([older, object.union(newer, {"name": name})]) == "invalid"
+		_platelet_status([older, object.union(newer, {"code": null, "name": name})]) == "invalid"
+		lib.lab_key(_results([older, object.union(newer, {"name": name})]), _dos, "", null, _platelets, _factors) == {"state": "invalid"}
+	}
+	_platelet_status([older, newer]) == "invalid"
+
+	# a name of another lab, or a code of one, names a lab: that lab's result
+	_platelet_status([older, object.union(newer, {"name": "hemoglobin"})]) == "met"
+	_platelet_status([older, object.union(newer, {"code": "718-7"})]) == "met"
+}
+
 test_lab_the_newest_day_decides if {
 	older_low := _count(20, "10*3/uL", "2026-05-01")
 	newer_high := _count(40, "10*3/uL", "2026-06-01")
