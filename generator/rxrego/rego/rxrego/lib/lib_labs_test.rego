@@ -148,7 +148,8 @@ test_lab_entry_naming_no_lab_is_invalid if {
 	every name in [null, 5, ["Platelets"], {"text": "Platelets"}, "", " -_. "] {
 		_platelet_status([older, object.union(newer, {"name": name})]) == "invalid"
 		_platelet_status([older, object.union(newer, {"code": null, "name": name})]) == "invalid"
-		lib.lab_key(_results([older, object.union(newer, {"name": name})]), _dos, "", null, _platelets, _factors) == {"state": "invalid"}
+		unnamed := _results([older, object.union(newer, {"name": name})])
+		lib.lab_key(unnamed, _dos, "", null, _platelets, _factors) == {"state": "invalid"}
 	}
 	_platelet_status([older, newer]) == "invalid"
 
