@@ -62,8 +62,8 @@ def _decisions(url: str, request: dict, n: int) -> list[float]:
 
 
 def _rxrego_run(project: Path) -> dict:
-    """`rxrego run` in `project` (a copy of the layout: policy_source/, conformance/,
-    toolchain.env, .regal/): wall time and whether it was green."""
+    """`rxrego run` in `project` (a policy repository made by `_project`): wall time and
+    whether it was green."""
     exe = Path(sys.executable).with_name("rxrego")
     env = dict(os.environ)
     env.setdefault("RXREGO_TOOLS", str(ROOT / ".tools"))
@@ -84,15 +84,17 @@ def _rxrego_run(project: Path) -> dict:
 
 
 def _project(work: Path, specs_dir: Path) -> Path:
+    """A policy repository of its own at `work`/project, as a payer would keep one: its
+    rxrego.toml (default folders; the pinned tools come from RXREGO_TOOLS), the synthetic
+    specs of `specs_dir` beside this checkout's policy_source/, and conformance/."""
     project = work / "project"
     if project.exists():
         shutil.rmtree(project)
     project.mkdir()
+    (project / "rxrego.toml").write_text('[payer]\nname = "rxrego benchmark catalog"\n', encoding="utf-8")
     shutil.copytree(specs_dir, project / "policy_source" / "synthetic")
     shutil.copytree(SPECS, project / "policy_source", dirs_exist_ok=True)
     shutil.copytree(ROOT / "conformance", project / "conformance")
-    shutil.copy(ROOT / "toolchain.env", project / "toolchain.env")
-    shutil.copytree(ROOT / ".regal", project / ".regal")
     return project
 
 
