@@ -173,13 +173,19 @@ CASES = {
         at(34, "duration_months: 3", "duration: {months: 6, plan_year: {starts: 01-01}}"),
         34,
         "requirements.initial.duration",
-        "give either months or plan_year, not both (found months and plan_year)",
+        "give either months or weeks or plan_year, not both (found months and plan_year)",
     ),
     "duration with neither": Case(
         at(34, "duration_months: 3", "duration: {lifetime_cap_months: 6}"),
         34,
         "requirements.initial.duration",
-        "give one of months or plan_year (found neither)",
+        "give one of months or weeks or plan_year (found neither)",
+    ),
+    "duration in weeks with a lifetime cap": Case(
+        at(34, "duration_months: 3", "duration: {weeks: 16, lifetime_cap_months: 24}"),
+        34,
+        "requirements.initial.duration.lifetime_cap_months",
+        "a lifetime cap counts months: give it with months or the plan year, not weeks",
     ),
     "unknown top-level key": Case(
         at(5, "section:", "sectoin:"), 5, "sectoin", "unknown field 'sectoin'; did you mean 'section'?"

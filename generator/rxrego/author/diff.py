@@ -158,6 +158,8 @@ def _duration_words(d: dict) -> str:
     parts = []
     if "months" in d:
         parts.append(f"{d['months']} months")
+    if "weeks" in d:
+        parts.append(f"{d['weeks']} weeks")
     if isinstance(d.get("plan_year"), dict):
         parts.append(f"to the end of the plan year starting {d['plan_year'].get('starts')}")
     if "lifetime_cap_months" in d:

@@ -63,14 +63,16 @@ def find_version(specs: Sequence[m.PolicySpec], policy: dict) -> m.PolicySpec | 
 
 def approval_text(approval: dict) -> str:
     """The approval period of a decision in words: its start and end, then how the end was
-    set: calendar months (`duration_months`), the plan year's last day (`plan_year_start`,
+    set: calendar months (`duration_months`), weeks (`duration_weeks`), the plan year's last day (`plan_year_start`,
     MM-DD), or no end (the policy states no duration); and, with a lifetime cap, whether the
     cap cut it short (`capped`). The keys are the decision schema's `approval` (docs/semantics.md,
     "Durations")."""
     start, end, months = approval.get("start"), approval.get("end"), approval.get("duration_months")
     if end is None:
         return f"from {start}, no end date (the policy states no duration)"
+    weeks = approval.get("duration_weeks")
     text = f"{start} to {end}" + (f" ({months} months)" if months is not None else "")
+    text += f" ({weeks} weeks)" if weeks is not None else ""
     if approval.get("capped"):
         text += ", ended by the lifetime cap"
     elif approval.get("plan_year_start") is not None:

@@ -122,7 +122,12 @@ def duration_text(d: m.Duration | None) -> str:
     'no end stated', and the lifetime cap."""
     if d is None:
         return "no end stated"
-    text = months(d.months) if d.months is not None else f"to the end of the plan year (starting {d.plan_year_start})"
+    if d.weeks is not None:
+        text = f"{d.weeks} weeks"
+    elif d.months is not None:
+        text = months(d.months)
+    else:
+        text = f"to the end of the plan year (starting {d.plan_year_start})"
     if d.lifetime_cap_months is not None:
         text += f", within a lifetime cap of {months(d.lifetime_cap_months)}"
     return text

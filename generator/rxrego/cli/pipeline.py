@@ -78,6 +78,8 @@ def _set_summary(r) -> str:
     def months(d) -> str:
         if d is None:
             return "no end"
+        if d.weeks is not None:
+            return f"{d.weeks} wk"
         return f"{d.months} mo" if d.months is not None else f"plan year from {d.plan_year_start}"
 
     if not r.indications:

@@ -413,6 +413,7 @@ def summary(decision: Decision) -> str:
         a = decision.approval
         end = a.end.isoformat() if a.end else "no end date (the policy states no duration)"
         span = f" ({a.duration_months} months)" if a.duration_months else ""
+        span += f" ({a.duration_weeks} weeks)" if a.duration_weeks else ""
         lines.append(
             f"approval    {a.start.isoformat()} to {end}{span}{', ended by the lifetime cap' if a.capped else ''}"
         )

@@ -46,8 +46,9 @@ class PolicyRef:
 class Approval:
     """An approval period: end None when the policy states no duration; duration_months None
     for a plan-year approval, which gives plan_year_start ("MM-DD", the approval ends the day
-    before the next plan year); lifetime_cap_months the policy's lifetime cap, if any; capped
-    when that cap ends the approval early."""
+    before the next plan year), and for one stated in weeks, which gives duration_weeks;
+    lifetime_cap_months the policy's lifetime cap, if any; capped when that cap ends the
+    approval early."""
 
     start: dt.date
     end: dt.date | None
@@ -55,6 +56,7 @@ class Approval:
     capped: bool = False
     plan_year_start: str | None = None
     lifetime_cap_months: int | None = None
+    duration_weeks: int | None = None
 
 
 @dataclass(frozen=True)
@@ -217,10 +219,13 @@ def _approval(doc: dict) -> Approval:
     months = doc.get("duration_months")
     if (months is not None and (isinstance(months, bool) or months < 1)) or (end is not None and end < start):
         raise UnexpectedResponse(f"the approval period is not a period: {_short(doc)}")
+    weeks = doc.get("duration_weeks")
+    if weeks is not None and (isinstance(weeks, bool) or not isinstance(weeks, int) or weeks < 1):
+        raise UnexpectedResponse(f"the approval period is not a period: {_short(doc)}")
     cap = doc.get("lifetime_cap_months")
     if cap is not None and (isinstance(cap, bool) or cap < 1):
         raise UnexpectedResponse(f"the approval period's lifetime cap is not a number of months: {_short(doc)}")
-    return Approval(start, end, months, doc.get("capped") is True, doc.get("plan_year_start"), cap)
+    return Approval(start, end, months, doc.get("capped") is True, doc.get("plan_year_start"), cap, weeks)
 
 
 def _short(value: Any, limit: int = 200) -> str:

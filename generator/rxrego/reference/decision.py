@@ -283,14 +283,17 @@ def _approval(duration: m.Duration | None, start: dt.date, request: dict) -> dic
     decision that says so (docs/semantics.md, "Durations"). No duration: no end date."""
     if duration is None:
         return {"outcome": "approved", "reason": "criteria_met", "approval": {"start": start.isoformat()}}
-    end = (
-        add_months(start, duration.months)
-        if duration.months is not None
-        else plan_year_end(start, duration.plan_year_start)
-    )
+    if duration.months is not None:
+        end = add_months(start, duration.months)
+    elif duration.weeks is not None:
+        end = start + dt.timedelta(days=7 * duration.weeks)
+    else:
+        end = plan_year_end(start, duration.plan_year_start)
     approval: dict = {"start": start.isoformat()}
     if duration.months is not None:
         approval["duration_months"] = duration.months
+    elif duration.weeks is not None:
+        approval["duration_weeks"] = duration.weeks
     else:
         approval["plan_year_start"] = duration.plan_year_start
     cap = duration.lifetime_cap_months

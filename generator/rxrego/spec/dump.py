@@ -144,6 +144,8 @@ def _duration_data(d: m.Duration | None) -> dict | None:
     out: dict = {}
     if d.months is not None:
         out["months"] = d.months
+    if d.weeks is not None:
+        out["weeks"] = d.weeks
     if d.plan_year_start is not None:
         out["plan_year"] = {"starts": d.plan_year_start}
     if d.lifetime_cap_months is not None:

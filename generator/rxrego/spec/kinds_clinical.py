@@ -1188,7 +1188,7 @@ class TherapyReceivedTest(Kind):
 
 # --- what a reviewer decides ------------------------------------------------------------
 
-REVIEW_REASONS = ("not_seen",)
+REVIEW_REASONS = ("not_seen", "judgment")
 
 
 @kind
@@ -1197,7 +1197,10 @@ class ReviewTest(Kind):
     """A criterion the engine never decides: a reviewer does. `not_seen`: the policy states
     more criteria than the encoding saw (its public copy is cut off), so a request that
     meets every criterion seen is never approved on the ones not seen, nor denied on them:
-    it pends, with this criterion in `missing` (no request field can decide it)."""
+    it pends, with this criterion in `missing` (no request field can decide it). `judgment`:
+    the encoding saw the criterion, but it turns on something no request field carries (a
+    dose relative to the one before it, an approval end set by a date still to come), so a
+    reviewer decides it the same way."""
 
     reason: str
 
@@ -1206,7 +1209,8 @@ class ReviewTest(Kind):
         "enum": list(REVIEW_REASONS),
         "description": (
             "never met or unmet: a reviewer decides it (not_seen: criteria of the policy the encoding"
-            " did not see); a request it stands before pends"
+            " did not see; judgment: a criterion seen that no request field can decide); a request"
+            " it stands before pends"
         ),
     }
 
@@ -1224,6 +1228,8 @@ class ReviewTest(Kind):
         return call("review", regotext.value(self.reason))
 
     def describe(self) -> str:
+        if self.reason == "judgment":
+            return "decided by a reviewer, never by the engine (no request field can decide it)"
         return "decided by a reviewer, never by the engine (policy text not seen by this encoding)"
 
     @classmethod

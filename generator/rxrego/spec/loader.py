@@ -450,7 +450,8 @@ def _explain(located: Located, err: jsonschema.ValidationError) -> list[SpecIssu
 
 def _exclusive_choices(branches: Any) -> list[str] | None:
     """The keys of a oneOf that says "exactly one of these keys" (each branch requires one
-    key and nothing else, perhaps forbidding the others), in order; None for any other oneOf."""
+    key and nothing else, perhaps forbidding the others, one key or any of several), in order;
+    None for any other oneOf."""
     if not isinstance(branches, list) or len(branches) < 2:
         return None
     keys = []
@@ -460,10 +461,16 @@ def _exclusive_choices(branches: Any) -> list[str] | None:
         required = b.get("required")
         if not (isinstance(required, list) and len(required) == 1):
             return None
-        if "not" in b and set(b["not"]) != {"required"}:
+        if "not" in b and set(b["not"]) != {"required"} and not _forbids_keys(b["not"]):
             return None
         keys.append(required[0])
     return keys
+
+
+def _forbids_keys(x: Any) -> bool:
+    """Whether a oneOf branch's `not` is `{anyOf: [{required: [key]}, ...]}`: none of these keys."""
+    alts = x.get("anyOf") if isinstance(x, dict) and set(x) == {"anyOf"} else None
+    return isinstance(alts, list) and all(isinstance(a, dict) and set(a) == {"required"} for a in alts)
 
 
 def _article(word: str) -> str:
@@ -671,6 +678,20 @@ def _semantic_issues(
         has_duration = "duration_months" in rs or "duration" in rs
         if "duration_months" in rs and "duration" in rs:
             issues.append(issue((*path, "duration"), "give duration or duration_months, not both", key=True))
+        durations = [((*path, "duration"), rs.get("duration"))]
+        for iid, ind in rs.get("indications", {}).items():
+            ipath = (*path, "indications", iid)
+            durations.append(((*ipath, "duration"), ind.get("duration")))
+            durations += [((*ipath, "duration_when", i), w) for i, w in enumerate(ind.get("duration_when", []))]
+        for dpath, dur in durations:
+            if isinstance(dur, dict) and "weeks" in dur and "lifetime_cap_months" in dur:
+                issues.append(
+                    issue(
+                        (*dpath, "lifetime_cap_months"),
+                        "a lifetime cap counts months: give it with months or the plan year, not weeks",
+                        key=True,
+                    )
+                )
         for iid, ind in rs.get("indications", {}).items():
             ipath = (*path, "indications", iid)
             dx = ind["diagnosis"]
@@ -1041,6 +1062,7 @@ def _duration(x: dict | None) -> m.Duration | None:
         x.get("months"),
         None if plan_year is None else plan_year.get("starts", "01-01"),
         x.get("lifetime_cap_months"),
+        x.get("weeks"),
     )
 
 

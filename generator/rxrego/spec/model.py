@@ -162,8 +162,10 @@ class Duration:
     """How long an approval lasts (docs/semantics.md, "Durations").
 
     months: calendar months from the date of service (the day clamped to a shorter month's
-    end); plan_year_start: "MM-DD", the first day of the plan (contract) year: the approval
-    ends on the last day of the plan year the date of service falls in. Exactly one is set.
+    end); weeks: 7-day weeks from the date of service (a policy's "16 weeks"); plan_year_start:
+    "MM-DD", the first day of the plan (contract) year: the approval ends on the last day of
+    the plan year the date of service falls in. Exactly one is set (a cap goes with months or
+    the plan year, never with weeks).
     lifetime_cap_months: a cumulative cap on months of therapy; the approval ends when the
     request's `therapy.months_received` plus the approval reaches it.
     """
@@ -171,12 +173,15 @@ class Duration:
     months: int | None = None
     plan_year_start: str | None = None
     lifetime_cap_months: int | None = None
+    weeks: int | None = None
 
     def as_data(self) -> dict:
         """The duration as the generated Rego and the spec write it."""
         out: dict = {}
         if self.months is not None:
             out["months"] = self.months
+        if self.weeks is not None:
+            out["weeks"] = self.weeks
         if self.plan_year_start is not None:
             out["plan_year_start"] = self.plan_year_start
         if self.lifetime_cap_months is not None:

@@ -685,11 +685,12 @@ therapy_received(months, min_months, max_months) := "unknown" if {
 
 # --- what a reviewer decides ------------------------------------------------------------------
 # review(reason): a criterion no request fact decides (reason "not_seen": criteria of the
-# policy its encoding did not see). Unknown, so a request that meets every other criterion
+# policy its encoding did not see; "judgment": a criterion it saw that turns on something no
+# request field carries, as a dose relative to the one before). Unknown, so a request that meets every other criterion
 # pends for a reviewer, and one that fails another is decided by that one; a reason the
 # library does not know is invalid (never met), though the spec schema admits none.
 review(reason) := "unknown" if {
 	reason in review_reasons
 } else := "invalid"
 
-review_reasons := {"not_seen"}
+review_reasons := {"not_seen", "judgment"}

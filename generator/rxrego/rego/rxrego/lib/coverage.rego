@@ -1,7 +1,7 @@
 # rxrego shared library, coverage.rego: the coverage model every policy written with
 # indications shares (docs/semantics.md):
 # which indication decides a request, the decision for it or for the indication gate, the
-# approval's duration (months, plan year, lifetime cap) and the product test.
+# approval's duration (months, weeks, plan year, lifetime cap) and the product test.
 package rxrego.lib
 
 # --- indications (docs/semantics.md, "Indications") ---------------------------------------
@@ -179,7 +179,7 @@ _duration(ind, statuses) := branches[0] if {
 # --- durations (docs/semantics.md, "Durations") -------------------------------------------
 
 # approval(duration, request): the approval of a met request, or, under a lifetime cap, the
-# decision the cap gives. duration: {"months": n} or {"plan_year_start": "MM-DD"}, and
+# decision the cap gives. duration: {"months": n}, {"weeks": n} or {"plan_year_start": "MM-DD"}, and
 # optionally "lifetime_cap_months"; the request's therapy.months_received counts against it.
 approval(duration, request) := {
 	"outcome": "pended",
@@ -233,6 +233,8 @@ _period(duration, request) := {"start": request.date_of_service} if {
 
 _end(duration, start) := add_months(start, duration.months) if {
 	duration.months
+} else := add_weeks(start, duration.weeks) if {
+	duration.weeks
 } else := plan_year_end(start, duration.plan_year_start)
 
 # No cap: an end no approval reaches.
@@ -247,6 +249,8 @@ _period_kind(duration, end, capped, request) := {"duration_months": _months_left
 	capped < end
 } else := {"duration_months": duration.months} if {
 	duration.months
+} else := {"duration_weeks": duration.weeks} if {
+	duration.weeks
 } else := {"plan_year_start": duration.plan_year_start}
 
 _capped(duration, end, capped) := {"lifetime_cap_months": duration.lifetime_cap_months, "capped": true} if {
@@ -254,6 +258,9 @@ _capped(duration, end, capped) := {"lifetime_cap_months": duration.lifetime_cap_
 } else := {"lifetime_cap_months": duration.lifetime_cap_months} if {
 	duration.lifetime_cap_months
 } else := {}
+
+# add_weeks("2026-11-30", 16) == "2027-03-22": the date n weeks (7n days) later.
+add_weeks(date, n) := sprintf("%04d-%02d-%02d", time.date(time.add_date(_ns(date), 0, 0, 7 * n)))
 
 # plan_year_end("2026-06-15", "07-01") == "2026-06-30": the last day of the plan year the
 # date falls in, the plan year beginning each year on first ("MM-DD").

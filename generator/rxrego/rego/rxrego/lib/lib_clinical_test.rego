@@ -450,5 +450,6 @@ test_prescribed_by_unknown_or_invalid if {
 
 test_review if {
 	lib.review("not_seen") == "unknown"
+	lib.review("judgment") == "unknown"
 	lib.review("other") == "invalid"
 }

@@ -192,6 +192,14 @@ test_approval_without_duration if {
 	lib.approval({}, {"date_of_service": "2026-11-30"}).approval == {"start": "2026-11-30"}
 }
 
+test_weeks_end if {
+	lib.add_weeks("2026-11-30", 16) == "2027-03-22"
+	lib.add_weeks("2028-02-01", 4) == "2028-02-29"
+	four := lib.approval({"weeks": 4}, {"date_of_service": "2026-12-20"})
+	four.approval == {"start": "2026-12-20", "end": "2027-01-17", "duration_weeks": 4}
+	four.outcome == "approved"
+}
+
 test_plan_year_end if {
 	lib.plan_year_end("2026-06-15", "01-01") == "2026-12-31"
 	lib.plan_year_end("2026-06-15", "07-01") == "2026-06-30"
