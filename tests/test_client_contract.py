@@ -39,7 +39,7 @@ def _typed(d: Decision) -> dict[str, Any]:
         approval: dict[str, Any] = {"start": a.start.isoformat()}
         if a.end is not None:
             approval["end"] = a.end.isoformat()
-        for key in ("duration_months", "plan_year_start", "lifetime_cap_months"):
+        for key in ("duration_months", "duration_weeks", "plan_year_start", "lifetime_cap_months"):
             if getattr(a, key) is not None:
                 approval[key] = getattr(a, key)
         if a.capped:
@@ -84,6 +84,7 @@ def test_the_golden_record_covers_every_outcome_and_the_rarer_keys():
     assert {"review", "message", "in_force_from", "drug", "product", "indication"} <= keys
     assert any("documents" in m for d in decisions for m in d.get("missing", []))
     assert any("plan_year_start" in d.get("approval", {}) for d in decisions)
+    assert any("duration_weeks" in d.get("approval", {}) for d in decisions)
 
 
 def test_every_recorded_decision_validates_against_the_schema():

@@ -452,7 +452,7 @@ COVERAGE_REASONS = (
     "invalid_request",
 )
 COVERAGE_ERROR_FIELDS = ("indication", "plan", "drug", "drug.hcpcs", "drug.ndc", "drug.strength")
-COVERAGE_APPROVALS = ("months", "plan_year", "capped", "no_end", "branch_duration")
+COVERAGE_APPROVALS = ("months", "weeks", "plan_year", "capped", "no_end", "branch_duration")
 
 
 def test_strategies_reach_every_construct_of_the_coverage_model() -> None:
@@ -477,7 +477,15 @@ def test_strategies_reach_every_construct_of_the_coverage_model() -> None:
                 products[str(d["product"])] += 1
             a = d.get("approval")
             if a:
-                approvals["no_end" if "end" not in a else "plan_year" if "plan_year_start" in a else "months"] += 1
+                approvals[
+                    "no_end"
+                    if "end" not in a
+                    else "plan_year"
+                    if "plan_year_start" in a
+                    else "weeks"
+                    if "duration_weeks" in a
+                    else "months"
+                ] += 1
                 approvals.update(["capped"] if a.get("capped") else [])
                 approvals.update(
                     ["branch_duration"]

@@ -544,6 +544,7 @@ def test_policy_source_and_examples_load_together(loaded: dict[str, m.PolicySpec
         "mn-dhs-ocaliva",
         "mn-dhs-pcsk9-inhibitors",
         "msoflplus-actemra-sc",
+        "okhca-esa",
         "okhca-tymlos",
         "point32-zepbound-osa",
         "uhc-teriparatide",

@@ -26,6 +26,7 @@ with_products := {
 	"mn_dhs_bosulif",
 	"mn_dhs_pcsk9_inhibitors",
 	"msoflplus_actemra_sc",
+	"okhca_esa",
 	"okhca_tymlos",
 	"wha_gl_154367",
 }
@@ -50,6 +51,7 @@ plans := {
 	"mn_dhs_ocaliva": "mn-dhs",
 	"mn_dhs_pcsk9_inhibitors": "mn-dhs",
 	"msoflplus_actemra_sc": "msoflplus",
+	"okhca_esa": "okhca",
 	"okhca_tymlos": "okhca",
 	"uhc_teriparatide": "uhc",
 	"wha_dupilumab": "westernhealth",
