@@ -35,6 +35,7 @@ from rxrego import bundle as bundle_mod
 from rxrego import catalog, generate
 from rxrego.conformance import runner
 from rxrego.sidecar import Sidecar
+from rxrego.spec import cache as spec_cache
 from rxrego.spec.loader import find_specs, load_specs
 
 from . import ROOT, SPECS, Context, Goal, Result, besponsa_request, corpus, log, percentile, ratio, read_rss_kib
@@ -193,9 +194,38 @@ def _loaded(specs_dir: Path) -> tuple[list, float]:
 def measure_data_form(ctx: Context, n: int, specs_dir: Path, work: Path) -> dict:
     """The same catalog in the data form (rxrego.catalog): generation is load + validate +
     catalog.build (the library and router rendered, formatted and checked, and every policy
-    version written as data), then opa build, the sidecar and conformance on it."""
-    specs, load_s = _loaded(specs_dir)
-    return _built(ctx, n, "data", specs, load_s, catalog.build, work)
+    version written as data), then opa build, the sidecar and conformance on it.
+
+    Generation runs with the content-keyed cache of rxrego.spec.cache in a fresh folder: the
+    first pass finds it empty (every spec loaded, validated and turned into data as without
+    a cache, plus the cost of writing each entry), and is the generation figure; a second
+    pass over the same files (the cache warm, as on a rebuild where no spec changed) is
+    reported beside it, and must give the same files byte for byte."""
+    cache_dir = work / "spec-cache"
+    before = os.environ.get(spec_cache.ENV)
+    os.environ[spec_cache.ENV] = str(cache_dir)
+    try:
+        specs, load_s = _loaded(specs_dir)
+        out = _built(ctx, n, "data", specs, load_s, catalog.build, work)
+        warm_specs, warm_load_s = _loaded(specs_dir)
+        t0 = time.perf_counter()
+        warm_files = catalog.build(warm_specs, f"{n} synthetic specs + policy_source/")
+        warm_build_s = time.perf_counter() - t0
+    finally:
+        if before is None:
+            os.environ.pop(spec_cache.ENV, None)
+        else:
+            os.environ[spec_cache.ENV] = before
+    tree = work / "rego-data"
+    cold_files = {p.relative_to(tree).as_posix(): p.read_text(encoding="utf-8") for p in tree.rglob("*") if p.is_file()}
+    if cold_files != warm_files:
+        raise RuntimeError(f"G3 n={n}: the data form built from the warm cache differs from the cold build")
+    out["warm_load_validate_s"] = warm_load_s
+    out["warm_generate_s"] = warm_build_s
+    out["warm_generation_ms_per_policy"] = (warm_load_s + warm_build_s) / len(warm_specs) * 1000
+    log(f"G3 n={n} (data): cache warm: load+validate {warm_load_s:.1f} s, generate {warm_build_s:.1f} s")
+    shutil.rmtree(cache_dir, ignore_errors=True)
+    return out
 
 
 def measure(ctx: Context, n: int, run_pipeline: bool, on_data_form=None, module_form: bool = True) -> dict:
@@ -337,6 +367,12 @@ def run(ctx: Context) -> Result:
             f"n={n}: DATA FORM: generate / bundle / activation",
             f"{dfp['generation_ms_per_policy']:.1f} ms per policy / {dfp['bundle_s']:.1f} s / {dfp['activation_s']:.1f} s",
         )
+        if "warm_generation_ms_per_policy" in dfp:
+            res.row(
+                f"n={n}: DATA FORM: generate again, spec cache warm (load+validate / generate)",
+                f"{dfp['warm_load_validate_s']:.2f} s / {dfp['warm_generate_s']:.2f} s = "
+                f"{dfp['warm_generation_ms_per_policy']:.1f} ms per policy",
+            )
         res.row(
             f"n={n}: DATA FORM: OPA VmRSS after {DECISIONS} decisions / decision p50 / conformance per case",
             f"{dfp['rss_warm_kib'] / 1024:.0f} MiB / {dd['p50']:.2f} ms / {dfp['conformance_ms_per_case']:.0f} ms",
@@ -365,6 +401,18 @@ def run(ctx: Context) -> Result:
             "<= 10 ms",
             f"{dbig['generation_ms_per_policy']:.1f} ms",
             dbig["generation_ms_per_policy"] <= 10,
+        ),
+        *(
+            [
+                (
+                    "generation per policy, spec cache warm (not the goal's measure: a rebuild, no spec changed)",
+                    "<= 10 ms",
+                    f"{dbig['warm_generation_ms_per_policy']:.1f} ms",
+                    dbig["warm_generation_ms_per_policy"] <= 10,
+                )
+            ]
+            if "warm_generation_ms_per_policy" in dbig
+            else []
         ),
         (
             f"conformance per case, {n_last} / {mid['policies']} policies",

@@ -21,6 +21,8 @@ CASES = ROOT / "conformance"
 # The checkout's tools folder, whatever folder a test runs commands in (tests lay out policy
 # repositories of their own in temporary folders). `make` exports the same.
 os.environ.setdefault("RXREGO_TOOLS", str(ROOT / ".tools"))
+# The spec cache (rxrego.spec.cache) is off in tests unless a test turns it on for itself.
+os.environ.pop("RXREGO_CACHE_DIR", None)
 
 
 def items_by_link(q: dict) -> dict:

@@ -293,3 +293,30 @@ def test_the_deepest_nesting_allowed_decides_alike_in_both_forms(opa_path, tmp_p
     data = opa.eval_batch(data_dir, opa.DECIDE_EACH, {"requests": requests})["value"]
     _assert_alike(requests, modules, data, "request")
     assert [d["outcome"] for d in data] == OUTCOMES
+
+
+@pytest.mark.opa
+def test_the_runner_decides_over_the_entries_its_cases_reach_as_over_the_whole_catalog(opa_path, tmp_path: Path):
+    """runner.run on a data form tree gives OPA only the catalog entries of the policies the
+    suites cover (and the router's tables as JSON): the decisions are those of the whole
+    tree; a request routed to a policy outside those entries decides over the whole tree."""
+    from rxrego.conformance import runner
+
+    specs = load_specs([SPECS, EXAMPLES])
+    data_dir = tmp_path / "data-form"
+    generate._write_tree(data_dir, catalog.build(specs, "test"))
+    suites = [s for s in runner.load_suites([CASES], specs) if s.policy in {"fep-5.21.100", "mn-dhs-bosulif"}]
+    assert len(suites) == 2
+    lines = catalog.entry_lines((data_dir / catalog.DATA_PATH).read_text(encoding="utf-8"))
+    assert lines is not None and len(lines) > 2 * len(suites)
+    requests = [c.request for s in suites for c in s.cases]
+    whole = opa.eval_batch(data_dir, opa.DECIDE_EACH, {"requests": requests})["value"]
+    trimmed = runner._eval_trimmed(suites, specs, data_dir, {"requests": requests}, False)
+    assert trimmed is not None
+    assert trimmed["value"] == whole
+    assert [r.decision for r in runner.run(suites, specs, data_dir).results] == whole
+    # A request for a policy no suite covers: routed outside the entries given, so None
+    # (the runner then decides over the whole tree).
+    other = next(s for s in specs if s.id not in {x.policy for x in suites} and s.drug.hcpcs)
+    stray = dict(requests[0], drug={"hcpcs": other.drug.hcpcs[0]})
+    assert runner._eval_trimmed(suites, specs, data_dir, {"requests": [stray]}, False) is None

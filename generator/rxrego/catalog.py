@@ -36,6 +36,7 @@ from collections.abc import Sequence
 
 from . import generate as gen
 from . import limits, regotext
+from .spec import cache
 from .spec import model as m
 
 INTERPRETER = "rxrego/catalog/catalog.rego"
@@ -294,27 +295,94 @@ def catalog(specs: Sequence[m.PolicySpec]) -> dict[str, object]:
     naming itself (as an alias module does; equal data decide alike, so this needs no
     rendering). CatalogError naming the policy and criterion that has no data form."""
     supported = supported_functions()
+    functions = ",".join(sorted(supported))
     policies: dict[str, object] = {}
     for spec in specs:
-        full: dict[str, str] = {}  # the data but the policy block, as JSON -> its version
-        for version in spec.versions:
-            data = policy_data(version, supported)
-            key = json.dumps({k: v for k, v in data.items() if k != "policy"}, sort_keys=True)
-            target = full.setdefault(key, version.module_package)
-            if target != version.module_package:
-                policies[version.module_package] = {"alias_of": target, "policy": data["policy"]}
-            else:
-                policies[version.module_package] = data
+        # A spec loaded from a file (source_digest) may have its data in the content-keyed
+        # cache (rxrego.spec.cache: off unless RXREGO_CACHE_DIR is set), keyed by the file,
+        # the generator and the functions the interpreter dispatches to.
+        key = cache.key("catalog", spec.source_digest, functions) if spec.source_digest else ""
+        entries = cache.get("catalog", key) if key else None
+        if not isinstance(entries, dict):
+            entries = _spec_entries(spec, supported)
+            if key:
+                cache.put("catalog", key, entries)
+        policies.update(entries)
     return {"policies": policies}
 
 
+def _spec_entries(spec: m.PolicySpec, supported: frozenset[str]) -> dict[str, object]:
+    """{module package: data} for every version of `spec`, an alias where a version's data
+    equals a newer one's but for the policy block."""
+    out: dict[str, object] = {}
+    if len(spec.versions) == 1:
+        out[spec.module_package] = policy_data(spec, supported)
+        return out
+    full: dict[str, str] = {}  # the data but the policy block, as JSON -> its version
+    for version in spec.versions:
+        data = policy_data(version, supported)
+        text = json.dumps({k: v for k, v in data.items() if k != "policy"}, sort_keys=True)
+        target = full.setdefault(text, version.module_package)
+        if target != version.module_package:
+            out[version.module_package] = {"alias_of": target, "policy": data["policy"]}
+        else:
+            out[version.module_package] = data
+    return out
+
+
 def catalog_json(specs: Sequence[m.PolicySpec]) -> str:
-    """The catalog as the bundle's data file: JSON, keys sorted, one trailing newline."""
+    """The catalog as the bundle's data file: JSON, keys sorted, one policy version a line
+    (see entry_lines), one trailing newline."""
     return _catalog_text(catalog(specs))
 
 
+CATALOG_OPEN = '{"policies":{'
+CATALOG_CLOSE = "}}"
+
+
 def _catalog_text(cat: dict[str, object]) -> str:
-    return json.dumps(cat, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
+    if set(cat) != {"policies"} or not isinstance(cat["policies"], dict):
+        raise ValueError("a catalog is {'policies': {...}}")
+    lines = [
+        json.dumps(name, ensure_ascii=False)
+        + ":"
+        + json.dumps(entry, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        for name, entry in sorted(cat["policies"].items())
+    ]
+    return CATALOG_OPEN + "\n" + ",\n".join(lines) + "\n" + CATALOG_CLOSE + "\n"
+
+
+def entry_lines(text: str) -> dict[str, str] | None:
+    """{module package: its line} of a catalog data file as _catalog_text writes it (one
+    `"name":{...}` a line, the separating commas dropped), so a reader can take the policy
+    versions it needs without parsing the whole catalog (JSON escapes every newline inside
+    a string, so no entry spans lines). None when `text` is not in that layout."""
+    lines = text.split("\n")
+    if len(lines) < 4 or lines[0] != CATALOG_OPEN or lines[-2] != CATALOG_CLOSE or lines[-1] != "":
+        return None
+    decoder = json.JSONDecoder()
+    out: dict[str, str] = {}
+    body = lines[1:-2]
+    for i, line in enumerate(body):
+        if i < len(body) - 1:
+            if not line.endswith(","):
+                return None
+            line = line[:-1]
+        if not line:
+            continue  # an empty catalog
+        try:
+            name, end = decoder.raw_decode(line)
+        except ValueError:
+            return None
+        if not isinstance(name, str) or line[end : end + 2] != ":{" or name in out:
+            return None
+        out[name] = line
+    return out
+
+
+def entries_text(lines: dict[str, str]) -> str:
+    """A catalog data file holding the entries `lines` (from entry_lines), in the same layout."""
+    return CATALOG_OPEN + "\n" + ",\n".join(lines[k] for k in sorted(lines)) + "\n" + CATALOG_CLOSE + "\n"
 
 
 def build(specs: Sequence[m.PolicySpec], specs_label: str = "policy_source/") -> dict[str, str]:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -105,7 +109,10 @@ def run(
     report = Report()
     if not cases:
         return report
-    out = opa.eval_batch(rego_dir, BATCH_QUERY, {"requests": [c.request for c in cases]}, coverage=rego_coverage)
+    requests = {"requests": [c.request for c in cases]}
+    out = _eval_trimmed(suites, specs, Path(rego_dir), requests, rego_coverage)
+    if out is None:
+        out = opa.eval_batch(rego_dir, BATCH_QUERY, requests, coverage=rego_coverage)
     decisions = out["value"]
     if len(decisions) != len(cases):
         raise opa.OpaError(f"OPA returned {len(decisions)} decisions for {len(cases)} cases")
@@ -115,6 +122,89 @@ def run(
     report.coverage = criteria_coverage(suites, specs, report.results)
     report.seconds = time.perf_counter() - started
     return report
+
+
+# The batch query that also says which policy version the router sent each request to
+# (data.rxrego._in_force, router.rego; [] when it sent it to none).
+# Each as [[decision] or [] when undefined, [routed version] or []].
+ROUTED_QUERY = (
+    "[[d, p] | some r in input.requests; "
+    "[d, p] := [[x | x := data.rxrego.decision], [x | x := data.rxrego._in_force]] with input as r]"
+)
+# How the router reads a policy version: only the one it routed the request to.
+_POLICY_READ = re.compile(r"data\.rxrego\.policies\b(\[_in_force\])?")
+
+
+def _eval_trimmed(
+    suites: Sequence[CaseFile], specs: Sequence[m.PolicySpec], rego_dir: Path, requests: dict, coverage: bool
+) -> dict | None:
+    """The batch decided over the data form's tree (`rxrego bundle --form data`) with only the
+    catalog entries of the policies the suites cover (every version of each), instead of the
+    whole catalog: OPA parses every entry it is given, which at 5,000 policies costs more than
+    deciding the golden cases (BENCHMARKS.md, "The data form at 5,000 policies"). What is
+    proved does not change: the router runs with all its tables, and a request decides by
+    the one version it is routed to (and that version's alias target, a version of the same
+    policy); each case's routed version is returned with its decision and, were any outside
+    the entries given, None is returned and the caller decides the batch on the whole tree.
+    The router's data file, JSON under YAML comments, is given to OPA as JSON (the same data;
+    YAML costs OPA several times longer to read). None, too, when `rego_dir` is not a data
+    form tree, its files are not in the layout rxrego.catalog writes, or the router reads a
+    policy version some other way, or `coverage` is asked for (it names the files OPA read)."""
+    from .. import catalog
+    from .. import generate as gen
+
+    if coverage:
+        return None  # OPA's line coverage names the files of the tree it was given
+    data_file = rego_dir / catalog.DATA_PATH
+    router = rego_dir / gen.ROUTER_PATH
+    if not data_file.is_file() or not router.is_file():
+        return None
+    reads = _POLICY_READ.findall(router.read_text(encoding="utf-8"))
+    if not reads or any(r != "[_in_force]" for r in reads):
+        return None
+    lines = catalog.entry_lines(data_file.read_text(encoding="utf-8"))
+    if lines is None:
+        return None
+    covered = {s.policy for s in suites}
+    wanted = {v.module_package for s in specs if s.id in covered for v in s.versions}
+    chosen = {k: lines[k] for k in wanted if k in lines}
+    for line in list(chosen.values()):
+        target = json.loads(line[line.index(":") + 1 :]).get("alias_of")
+        if isinstance(target, str) and target in lines:
+            chosen[target] = lines[target]
+    with tempfile.TemporaryDirectory(prefix="rxrego-conformance-") as tmp:
+        tree = Path(tmp)
+        for path in sorted(rego_dir.rglob("*")):
+            if not path.is_file():
+                continue
+            rel = path.relative_to(rego_dir)
+            target = tree / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if rel.as_posix() == catalog.DATA_PATH:
+                target.write_text(catalog.entries_text(chosen), encoding="utf-8")
+            elif rel.as_posix() == gen.ROUTING_PATH:
+                text = path.read_text(encoding="utf-8")
+                body = "".join(x for x in text.splitlines(keepends=True) if not x.startswith("#"))
+                try:
+                    json.loads(body)
+                except ValueError:
+                    target.write_text(text, encoding="utf-8")
+                else:
+                    target.with_suffix(".json").write_text(body, encoding="utf-8")
+            else:
+                shutil.copyfile(path, target)
+        out = opa.eval_batch(tree, ROUTED_QUERY, requests, coverage=coverage)
+    pairs = out["value"]
+    if (
+        not isinstance(pairs, list)
+        or len(pairs) != len(requests["requests"])
+        or any(not isinstance(p, list) or len(p) != 2 for p in pairs)
+    ):
+        raise opa.OpaError("opa eval returned no [decision, routed version] pair for each request")
+    if any(name not in chosen for _, routed in pairs for name in routed) or any(len(d) != 1 for d, _ in pairs):
+        return None  # routed outside the entries given (or undecided): decide over the whole tree
+    out["value"] = [d[0] for d, _ in pairs]
+    return out
 
 
 def criteria_coverage(

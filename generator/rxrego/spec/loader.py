@@ -23,10 +23,11 @@ from .. import limits
 from ..schemacheck import CompiledSchema
 from ..terminology.hcpcs import unclassified
 from ..terminology.ndc import ndc_11
+from . import cache
 from . import model as m
 from .errors import SpecError, SpecIssue, describe, format_path
 from .kinds import assemble_spec_schema
-from .yamlsource import Located, parse, read_text
+from .yamlsource import Located, decode, parse, read_bytes
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 
@@ -78,9 +79,19 @@ def load_spec(path: str | Path) -> m.PolicySpec:
 
 
 def _load_located(path: Path) -> tuple[m.PolicySpec, Located]:
+    """The spec in `path` and its parsed form (positions for cross-file messages), from the
+    content-keyed cache when it is on and holds this file (rxrego.spec.cache); SpecError
+    with every issue in the file (errors are never cached)."""
     display = display_path(path)
-    located = parse(read_text(path, display), display)
-    return from_data(located), located
+    raw = read_bytes(path, display)
+    digest = cache.key("spec", display, raw)
+    hit = cache.get("spec", digest)
+    if isinstance(hit, tuple) and len(hit) == 2 and isinstance(hit[0], m.PolicySpec):
+        return hit
+    located = parse(decode(raw, display), display)
+    spec = dataclasses.replace(from_data(located), source_digest=digest)
+    cache.put("spec", digest, (spec, located))
+    return spec, located
 
 
 def load_specs(paths: Iterable[str | Path]) -> list[m.PolicySpec]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -356,6 +357,10 @@ class PolicySpec:
     version_note: str | None = None
     package_suffix: str = ""  # "" for the current version, "_vYYYY_MM_DD" for earlier ones
     source: str = field(default="", compare=False)
+    # The loader's key for the file this spec came from (rxrego.spec.cache.key of its bytes,
+    # its path and the generator); "" for a spec built in memory. Derived data may be cached
+    # under it (rxrego.catalog).
+    source_digest: str = field(default="", compare=False, repr=False)
 
     # --- derived views (computed, never stored) ---
 
@@ -377,8 +382,9 @@ class PolicySpec:
     def criterion(self, cid: str) -> Criterion:
         return self._by_id[cid]
 
-    @property
+    @functools.cached_property
     def _by_id(self) -> dict[str, Criterion]:
+        # Built once per spec object (a frozen dataclass: the criteria never change).
         return {c.id: c for c in self.criteria}
 
     def requirement_set(self, name: str) -> RequirementSet | None:

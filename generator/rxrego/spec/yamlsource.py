@@ -62,6 +62,11 @@ class Located:
 
 def read_text(path: Path, display: str) -> str:
     """The file as text, or a SpecError naming the byte offset of the first bad byte."""
+    return decode(read_bytes(path, display), display)
+
+
+def read_bytes(path: Path, display: str) -> bytes:
+    """The file's bytes, or a SpecError when it cannot be read or is over MAX_SPEC_BYTES."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -70,6 +75,11 @@ def read_text(path: Path, display: str) -> str:
         raise SpecError(
             [SpecIssue(display, 1, 1, "", f"file is {len(raw)} bytes; a spec may be at most {MAX_SPEC_BYTES} bytes")]
         )
+    return raw
+
+
+def decode(raw: bytes, display: str) -> str:
+    """A file's bytes as UTF-8 text, or a SpecError naming the byte offset of the first bad byte."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
