@@ -79,9 +79,9 @@ def load_spec(path: str | Path) -> m.PolicySpec:
 
 
 def _load_located(path: Path) -> tuple[m.PolicySpec, Located]:
-    """The spec in `path` and its parsed form (positions for cross-file messages), from the
-    content-keyed cache when it is on and holds this file (rxrego.spec.cache); SpecError
-    with every issue in the file (errors are never cached)."""
+    """The spec in `path` and the positions cross-file messages need (_cross_file_positions),
+    from the content-keyed cache when it is on and holds this file (rxrego.spec.cache);
+    SpecError with every issue in the file (errors are never cached)."""
     display = display_path(path)
     raw = read_bytes(path, display)
     digest = cache.key("spec", display, raw)
@@ -90,8 +90,25 @@ def _load_located(path: Path) -> tuple[m.PolicySpec, Located]:
         return hit
     located = parse(decode(raw, display), display)
     spec = dataclasses.replace(from_data(located), source_digest=digest)
-    cache.put("spec", digest, (spec, located))
-    return spec, located
+    positions = _cross_file_positions(located)
+    cache.put("spec", digest, (spec, positions))
+    return spec, positions
+
+
+# The top-level keys under which _cross_spec_issues reports (the id and the drug's codes).
+_CROSS_FILE_KEYS = frozenset({"id", "drug"})
+
+
+def _cross_file_positions(located: Located) -> Located:
+    """`located` without its data and with the positions of `id`, `drug` and what is under
+    them alone: all _cross_spec_issues reads (Located.position looks up a path and its
+    prefixes, so it answers those paths as the whole would), a tenth of the whole to keep."""
+    return Located(
+        located.file,
+        None,
+        {p: v for p, v in located.values.items() if not p or p[0] in _CROSS_FILE_KEYS},
+        {p: v for p, v in located.keys.items() if p and p[0] in _CROSS_FILE_KEYS},
+    )
 
 
 def load_specs(paths: Iterable[str | Path]) -> list[m.PolicySpec]:
