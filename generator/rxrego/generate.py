@@ -397,19 +397,34 @@ def lab_units(spec: m.PolicySpec) -> dict[str, dict]:
 
 def derived_table(spec: m.PolicySpec) -> dict[str, object]:
     """The `derived` table of a policy version, as derived.rego holds it and the data form
-    (rxrego.catalog) serves it: "order", "requires", "conditions", "fields", and, when the
+    (rxrego.catalog) serves it: "order", "requires", "conditions", "asked", "fields", and, when the
     policy has any, "negates", "documents" and "labs" (lib.decide reads them)."""
     requires, conditions = edges(spec)
+    negates = negations(spec)
     table: dict[str, object] = {
         "order": orders(spec),
         "requires": requires,
         "conditions": conditions,
+        "asked": asked_through(requires, conditions, negates),
         "fields": {c.id: criterion_fields(c) for c in spec.criteria if isinstance(c.test, m.Kind)},
     }
-    for key, value in (("negates", negations(spec)), ("documents", documentation(spec)), ("labs", lab_units(spec))):
+    for key, value in (("negates", negates), ("documents", documentation(spec)), ("labs", lab_units(spec))):
         if value:
             table[key] = value
     return table
+
+
+def asked_through(
+    requires: dict[str, list[str]], conditions: dict[str, list[str]], negates: dict[str, list[str]]
+) -> dict[str, list[str]]:
+    """{id of a composite criterion: the ids a missing fact is looked for under}: what it
+    requires, then what it is conditioned on, then what it negates (lib.decide's missing
+    walk, and the fields of an invalid criterion, follow these edges; computed here once
+    rather than per request)."""
+    return {
+        i: [*requires.get(i, []), *conditions.get(i, []), *negates.get(i, [])]
+        for i in sorted({*requires, *conditions, *negates})
+    }
 
 
 def render_derived(spec: m.PolicySpec) -> str:
@@ -426,6 +441,7 @@ def render_derived(spec: m.PolicySpec) -> str:
             order=table["order"],
             requires=table["requires"],
             conditions=table["conditions"],
+            asked=table["asked"],
             fields=table["fields"],
             negates=table.get("negates"),
             documents=table.get("documents"),

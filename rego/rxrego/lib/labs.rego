@@ -443,8 +443,12 @@ _coded_diagnoses(entries, codes, qualifiers) := "unknown" if {
 	is_array(entries.value)
 	some entry in entries.value
 	is_string(entry.code)
-	replace(upper(trim_space(entry.code)), ".", "") in codes
-	icd10_well_formed(entry.code)
+	code := upper(trim_space(entry.code))
+	replace(code, ".", "") in codes
+
+	# icd10_well_formed, on the code already trimmed (the pattern written out: reading a
+	# rule costs more than the literal)
+	regex.match(`^[A-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?$`, code)
 	every name, accepted in qualifiers {
 		is_string(entry[name])
 		lower(entry[name]) in accepted

@@ -15,7 +15,8 @@ request_sets := {"continuation": "initial", "initial": "initial", "new_to_plan":
 # policy order (a pre-order walk from its root, children as
 # written, a conditional's `when` before its `then`); requires: what each composite criterion
 # requires (a conditional: its `then`); conditions: what a conditional is conditioned on;
-# fields: the request fields each leaf criterion reads (what a pended decision asks for).
+# asked: what a missing fact is looked for under (requires, conditions and negations, in
+# that order: the missing walk's edges); fields: the request fields each leaf criterion reads (what a pended decision asks for).
 # documents: the document types each criterion requiring documentation accepts.
 # labs: each lab criterion's LOINC codes, names, unit and the lower-case units it converts
 # from (what a pended decision says of a result whose unit does not convert).
@@ -90,6 +91,34 @@ derived := {
 		],
 	},
 	"conditions": {},
+	"asked": {
+		"bisphosphonate_condition": [
+			"bisphosphonate_inadequate_response",
+			"bisphosphonate_intolerance",
+			"bisphosphonate_conditions_not_seen",
+		],
+		"diagnosis_confirmed": ["fragility_fracture_hip_or_spine", "t_score_at_or_below_2_5", "low_bone_mass_confirmed"],
+		"diagnosis_listed": [
+			"postmenopausal_osteoporosis",
+			"male_primary_or_hypogonadal",
+			"glucocorticoid_osteoporosis",
+		],
+		"glucocorticoid_osteoporosis": ["osteoporosis", "on_systemic_glucocorticoid"],
+		"low_bone_mass_confirmed": ["t_score_at_or_below_1", "t_score_at_or_above_2_5", "low_bone_mass_finding"],
+		"low_bone_mass_finding": ["fragility_fracture_other_site", "frax_major_20", "frax_hip_3"],
+		"male_primary_or_hypogonadal": ["sex_male", "primary_or_hypogonadal"],
+		"risk_or_bisphosphonate": ["very_high_fracture_risk", "bisphosphonate_condition"],
+		"very_high_fracture_probability": ["frax_major_above_30", "frax_hip_above_4_5", "other_algorithm_very_high"],
+		"very_high_fracture_risk": [
+			"recent_fracture",
+			"fracture_on_osteoporosis_therapy",
+			"multiple_fractures",
+			"fracture_on_skeletal_harmful_drug",
+			"t_score_below_3",
+			"fall_risk",
+			"very_high_fracture_probability",
+		],
+	},
 	"fields": {
 		"bisphosphonate_conditions_not_seen": [],
 		"bisphosphonate_inadequate_response": ["prior_therapies"],

@@ -21,7 +21,8 @@ request_sets := {
 # policy order (a pre-order walk from its root, children as
 # written, a conditional's `when` before its `then`); requires: what each composite criterion
 # requires (a conditional: its `then`); conditions: what a conditional is conditioned on;
-# fields: the request fields each leaf criterion reads (what a pended decision asks for).
+# asked: what a missing fact is looked for under (requires, conditions and negations, in
+# that order: the missing walk's edges); fields: the request fields each leaf criterion reads (what a pended decision asks for).
 derived := {
 	"order": {
 		"criteria": {
@@ -60,6 +61,13 @@ derived := {
 		"uc_age_on_label": ["six_or_older", "inflectra_child_confirmed"],
 	},
 	"conditions": {"inflectra_child_confirmed": ["inflectra_requested", "under_eighteen"]},
+	"asked": {
+		"crohns_active_branch": ["crohns_active_disease", "six_or_older", "conventional_therapy_inadequate"],
+		"crohns_fistulizing_branch": ["crohns_fistulizing", "adult"],
+		"crohns_on_label": ["crohns_active_branch", "crohns_fistulizing_branch"],
+		"inflectra_child_confirmed": ["inflectra_pediatric_uc", "inflectra_requested", "under_eighteen"],
+		"uc_age_on_label": ["six_or_older", "inflectra_child_confirmed"],
+	},
 	"fields": {
 		"adult": ["patient.birth_date"],
 		"ankylosing_spondylitis": ["diagnoses"],

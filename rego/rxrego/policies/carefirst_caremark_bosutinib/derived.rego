@@ -15,7 +15,8 @@ request_sets := {"initial": "initial", "renewal": "renewal"}
 # policy order (a pre-order walk from its root, children as
 # written, a conditional's `when` before its `then`); requires: what each composite criterion
 # requires (a conditional: its `then`); conditions: what a conditional is conditioned on;
-# fields: the request fields each leaf criterion reads (what a pended decision asks for).
+# asked: what a missing fact is looked for under (requires, conditions and negations, in
+# that order: the missing walk's edges); fields: the request fields each leaf criterion reads (what a pended decision asks for).
 # negates: what each `not` criterion negates (asked through for missing facts, never quoted
 # as unmet).
 # labs: each lab criterion's LOINC codes, names, unit and the lower-case units it converts
@@ -108,6 +109,23 @@ derived := {
 		"tki_resistance_without_mutations": ["tki_resistance", "mutations_negative"],
 	},
 	"conditions": {},
+	"asked": {
+		"cml_after_hsct": ["prior_hsct", "no_toxicity_or_progression"],
+		"cml_renewal_branches": ["cml_response", "cml_after_hsct", "cml_under_six_months"],
+		"cml_response": ["six_months_on_bosutinib", "bcr_abl1_at_most_10_percent", "no_toxicity_or_progression"],
+		"hsct_without_mutations": ["prior_hsct", "mutations_negative"],
+		"mutations_negative": ["no_t315i", "no_g250e", "no_v299l", "no_f317l"],
+		"no_prior_tki": ["prior_tki"],
+		"no_toxicity_or_progression": ["no_unacceptable_toxicity", "no_disease_progression"],
+		"ph_all_confirmed_or_hsct": ["bcr_abl1_detected", "prior_hsct"],
+		"tki_history": [
+			"no_prior_tki",
+			"tki_intolerance",
+			"tki_resistance_without_mutations",
+			"hsct_without_mutations",
+		],
+		"tki_resistance_without_mutations": ["tki_resistance", "mutations_negative"],
+	},
 	"fields": {
 		"abl1_rearrangement": ["biomarkers.ABL1_rearrangement"],
 		"bcr_abl1_at_most_10_percent": ["labs"],

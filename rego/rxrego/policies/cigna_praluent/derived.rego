@@ -15,7 +15,8 @@ request_sets := {"initial": "initial", "renewal": "renewal"}
 # policy order (a pre-order walk from its root, children as
 # written, a conditional's `when` before its `then`); requires: what each composite criterion
 # requires (a conditional: its `then`); conditions: what a conditional is conditioned on;
-# fields: the request fields each leaf criterion reads (what a pended decision asks for).
+# asked: what a missing fact is looked for under (requires, conditions and negations, in
+# that order: the missing walk's edges); fields: the request fields each leaf criterion reads (what a pended decision asks for).
 # negates: what each `not` criterion negates (asked through for missing facts, never quoted
 # as unmet).
 # documents: the document types each criterion requiring documentation accepts.
@@ -124,6 +125,30 @@ derived := {
 		"untreated_ldl_over_400": ["ldl_over_400_before_lipid_lowering", "ldl_over_400_never_treated"],
 	},
 	"conditions": {},
+	"asked": {
+		"early_signs_or_parent": ["signs_before_age_10", "parent_raised_cholesterol"],
+		"fh_clinical_score": ["dlcn_score_over_5", "simon_broome"],
+		"hefh_confirmed": ["untreated_ldl_190", "fh_genetic_confirmation", "fh_clinical_score"],
+		"hofh_confirmed": [
+			"hofh_genetic_confirmation",
+			"untreated_ldl_400_with_history",
+			"treated_ldl_300_with_history",
+		],
+		"ldl_190_never_treated": ["never_lipid_lowering", "ldl_190_latest"],
+		"ldl_over_400_never_treated": ["never_lipid_lowering", "ldl_over_400_latest"],
+		"muscle_symptoms_on_both": ["intolerant_of_both", "symptoms_resolved"],
+		"never_lipid_lowering": ["any_lipid_lowering"],
+		"statin_intolerance": ["statin_rhabdomyolysis", "muscle_symptoms_on_both"],
+		"statin_rhabdomyolysis": ["rhabdomyolysis", "statin_adverse_effect"],
+		"statin_step_55": ["statin_trial_ldl_55", "statin_intolerance"],
+		"statin_step_70": ["statin_trial_ldl_70", "statin_intolerance"],
+		"statin_trial_ldl_55": ["high_intensity_statin_or_combination_trial", "ldl_55_after_statin"],
+		"statin_trial_ldl_70": ["high_intensity_statin_trial", "ldl_70_after_statin"],
+		"treated_ldl_300_with_history": ["treated_ldl_300", "early_signs_or_parent"],
+		"untreated_ldl_190": ["ldl_190_before_lipid_lowering", "ldl_190_never_treated"],
+		"untreated_ldl_400_with_history": ["untreated_ldl_over_400", "early_signs_or_parent"],
+		"untreated_ldl_over_400": ["ldl_over_400_before_lipid_lowering", "ldl_over_400_never_treated"],
+	},
 	"fields": {
 		"adult": ["patient.birth_date"],
 		"age_8_or_older": ["patient.birth_date"],

@@ -15,7 +15,8 @@ request_sets := {"initial": "initial", "renewal": "renewal"}
 # policy order (a pre-order walk from its root, children as
 # written, a conditional's `when` before its `then`); requires: what each composite criterion
 # requires (a conditional: its `then`); conditions: what a conditional is conditioned on;
-# fields: the request fields each leaf criterion reads (what a pended decision asks for).
+# asked: what a missing fact is looked for under (requires, conditions and negations, in
+# that order: the missing walk's edges); fields: the request fields each leaf criterion reads (what a pended decision asks for).
 derived := {
 	"order": {
 		"initial": [
@@ -45,6 +46,10 @@ derived := {
 		"ph_positive_prior_therapy": ["failed_tki", "failed_standard_chemotherapy"],
 	},
 	"conditions": {"ph_positive_prior_therapy": ["ph_positive"]},
+	"asked": {
+		"no_progression_or_toxicity": ["no_disease_progression", "no_unacceptable_toxicity"],
+		"ph_positive_prior_therapy": ["failed_tki", "failed_standard_chemotherapy", "ph_positive"],
+	},
 	"fields": {
 		"age_18_or_older": ["patient.birth_date"],
 		"diagnosis": ["diagnoses"],

@@ -15,7 +15,8 @@ request_sets := {"initial": "initial", "renewal": "renewal"}
 # policy order (a pre-order walk from its root, children as
 # written, a conditional's `when` before its `then`); requires: what each composite criterion
 # requires (a conditional: its `then`); conditions: what a conditional is conditioned on;
-# fields: the request fields each leaf criterion reads (what a pended decision asks for).
+# asked: what a missing fact is looked for under (requires, conditions and negations, in
+# that order: the missing walk's edges); fields: the request fields each leaf criterion reads (what a pended decision asks for).
 # negates: what each `not` criterion negates (asked through for missing facts, never quoted
 # as unmet).
 derived := {
@@ -101,6 +102,11 @@ derived := {
 	},
 	"requires": {"loading_limit": ["loading_dose"], "maintenance_limit": ["maintenance_dose"]},
 	"conditions": {"loading_limit": ["loading_weeks"], "maintenance_limit": ["maintenance_weeks"]},
+	"asked": {
+		"ici_not_renewed": ["ici_toxicity"],
+		"loading_limit": ["loading_dose", "loading_weeks"],
+		"maintenance_limit": ["maintenance_dose", "maintenance_weeks"],
+	},
 	"fields": {
 		"ankylosing_spondylitis": ["diagnoses"],
 		"crohns_or_ulcerative_colitis": ["diagnoses"],

@@ -15,7 +15,8 @@ request_sets := {"initial": "initial", "new_to_plan": "initial", "restart": "ini
 # policy order (a pre-order walk from its root, children as
 # written, a conditional's `when` before its `then`); requires: what each composite criterion
 # requires (a conditional: its `then`); conditions: what a conditional is conditioned on;
-# fields: the request fields each leaf criterion reads (what a pended decision asks for).
+# asked: what a missing fact is looked for under (requires, conditions and negations, in
+# that order: the missing walk's edges); fields: the request fields each leaf criterion reads (what a pended decision asks for).
 derived := {
 	"order": {
 		"initial": {
@@ -39,6 +40,11 @@ derived := {
 		"quantity_for_strength": ["quantity_500", "quantity_100"],
 	},
 	"conditions": {"quantity_100": ["is_100_mg"], "quantity_500": ["is_500_mg"]},
+	"asked": {
+		"quantity_100": ["at_most_136_a_month", "is_100_mg"],
+		"quantity_500": ["at_most_34_a_month", "is_500_mg"],
+		"quantity_for_strength": ["quantity_500", "quantity_100"],
+	},
 	"fields": {
 		"at_most_136_a_month": ["quantity.units", "quantity.days_supply"],
 		"at_most_34_a_month": ["quantity.units", "quantity.days_supply"],

@@ -15,7 +15,8 @@ request_sets := {"initial": "initial", "new_to_plan": "initial", "renewal": "ren
 # policy order (a pre-order walk from its root, children as
 # written, a conditional's `when` before its `then`); requires: what each composite criterion
 # requires (a conditional: its `then`); conditions: what a conditional is conditioned on;
-# fields: the request fields each leaf criterion reads (what a pended decision asks for).
+# asked: what a missing fact is looked for under (requires, conditions and negations, in
+# that order: the missing walk's edges); fields: the request fields each leaf criterion reads (what a pended decision asks for).
 # documents: the document types each criterion requiring documentation accepts.
 # labs: each lab criterion's LOINC codes, names, unit and the lower-case units it converts
 # from (what a pended decision says of a result whose unit does not convert).
@@ -58,6 +59,12 @@ derived := {
 		"with_udca": ["on_udca", "udca_contraindicated"],
 	},
 	"conditions": {},
+	"asked": {
+		"pbc_confirmed": ["alp_at_least_1_5_uln", "antimitochondrial_antibodies", "pbc_histology"],
+		"udca_step": ["udca_year_inadequate", "udca_contraindicated"],
+		"udca_year_inadequate": ["udca_one_year_trial", "udca_dose_appropriate"],
+		"with_udca": ["on_udca", "udca_contraindicated"],
+	},
 	"fields": {
 		"adult": ["patient.birth_date"],
 		"alp_at_least_1_5_uln": ["labs", "prior_therapies"],

@@ -15,7 +15,8 @@ request_sets := {"initial": "initial", "restart": "initial"}
 # policy order (a pre-order walk from its root, children as
 # written, a conditional's `when` before its `then`); requires: what each composite criterion
 # requires (a conditional: its `then`); conditions: what a conditional is conditioned on;
-# fields: the request fields each leaf criterion reads (what a pended decision asks for).
+# asked: what a missing fact is looked for under (requires, conditions and negations, in
+# that order: the missing walk's edges); fields: the request fields each leaf criterion reads (what a pended decision asks for).
 # negates: what each `not` criterion negates (asked through for missing facts, never quoted
 # as unmet).
 # documents: the document types each criterion requiring documentation accepts.
@@ -85,6 +86,18 @@ derived := {
 		"fh_ldl_adult": ["age_16_or_older"],
 		"fh_ldl_child": ["under_16"],
 		"statin_continues_if_tolerated": ["tolerates_statins"],
+	},
+	"asked": {
+		"ascvd_risk_factor": ["ascvd_condition", "carotid_occlusion_over_50", "renal_artery_stent"],
+		"carotid_occlusion_over_50": ["carotid_stenosis", "carotid_stenosis_over_50"],
+		"fh_ldl_adult": ["ldl_over_190", "age_16_or_older"],
+		"fh_ldl_child": ["ldl_over_155", "under_16"],
+		"fh_ldl_for_age": ["fh_ldl_child", "fh_ldl_adult"],
+		"max_tolerated_statin_3_months": ["statin_3_months", "statin_dose_maximally_tolerated"],
+		"specialist": ["specialist_prescriber", "specialist_consulted"],
+		"statin_continues_if_tolerated": ["statin_continued", "tolerates_statins"],
+		"statin_history": ["high_dose_statin_3_months", "max_tolerated_statin_3_months", "two_statins_not_tolerated"],
+		"tolerates_statins": ["two_statins_not_tolerated"],
 	},
 	"fields": {
 		"age_16_or_older": ["patient.birth_date"],

@@ -21,7 +21,8 @@ request_sets := {
 # policy order (a pre-order walk from its root, children as
 # written, a conditional's `when` before its `then`); requires: what each composite criterion
 # requires (a conditional: its `then`); conditions: what a conditional is conditioned on;
-# fields: the request fields each leaf criterion reads (what a pended decision asks for).
+# asked: what a missing fact is looked for under (requires, conditions and negations, in
+# that order: the missing walk's edges); fields: the request fields each leaf criterion reads (what a pended decision asks for).
 # documents: the document types each criterion requiring documentation accepts.
 derived := {
 	"order": {
@@ -59,6 +60,7 @@ derived := {
 	},
 	"requires": {"etanercept_and_adalimumab": ["etanercept_step", "adalimumab_step"]},
 	"conditions": {},
+	"asked": {"etanercept_and_adalimumab": ["etanercept_step", "adalimumab_step"]},
 	"fields": {
 		"adalimumab_step": ["prior_therapies"],
 		"dmard_step": ["prior_therapies"],

@@ -15,7 +15,8 @@ request_sets := {"initial": "initial", "new_to_plan": "initial", "restart": "ini
 # policy order (a pre-order walk from its root, children as
 # written, a conditional's `when` before its `then`); requires: what each composite criterion
 # requires (a conditional: its `then`); conditions: what a conditional is conditioned on;
-# fields: the request fields each leaf criterion reads (what a pended decision asks for).
+# asked: what a missing fact is looked for under (requires, conditions and negations, in
+# that order: the missing walk's edges); fields: the request fields each leaf criterion reads (what a pended decision asks for).
 # labs: each lab criterion's LOINC codes, names, unit and the lower-case units it converts
 # from (what a pended decision says of a result whose unit does not convert).
 derived := {
@@ -57,6 +58,15 @@ derived := {
 		"serm_option": ["serm_12_months_inadequate", "serm_contraindicated_or_intolerant"],
 	},
 	"conditions": {},
+	"asked": {
+		"bisphosphonate_trial": ["bisphosphonate_12_months", "calcium_and_vitamin_d"],
+		"diagnosis_confirmed": ["fracture_within_5_years", "t_score_at_or_below_2_5_last_month", "low_bone_mass_with_frax"],
+		"frax_high": ["frax_major_20", "frax_hip_3"],
+		"low_bone_mass_with_frax": ["t_score_at_or_below_1", "t_score_above_2_5", "frax_high"],
+		"prior_treatment": ["bisphosphonate_trial", "prolia_option", "serm_option", "cannot_use_forteo"],
+		"prolia_option": ["prolia_12_months_inadequate", "prolia_contraindicated_or_intolerant"],
+		"serm_option": ["serm_12_months_inadequate", "serm_contraindicated_or_intolerant"],
+	},
 	"fields": {
 		"bisphosphonate_12_months": ["prior_therapies"],
 		"calcium_and_vitamin_d": ["prescriber.attestations.adequate_calcium_vitamin_d_with_bisphosphonate"],

@@ -15,7 +15,8 @@ request_sets := {"initial": "initial", "renewal": "renewal"}
 # policy order (a pre-order walk from its root, children as
 # written, a conditional's `when` before its `then`); requires: what each composite criterion
 # requires (a conditional: its `then`); conditions: what a conditional is conditioned on;
-# fields: the request fields each leaf criterion reads (what a pended decision asks for).
+# asked: what a missing fact is looked for under (requires, conditions and negations, in
+# that order: the missing walk's edges); fields: the request fields each leaf criterion reads (what a pended decision asks for).
 # negates: what each `not` criterion negates (asked through for missing facts, never quoted
 # as unmet).
 # documents: the document types each criterion requiring documentation accepts.
@@ -71,6 +72,15 @@ derived := {
 		"weight_response": ["early_weight_loss", "later_weight_maintained"],
 	},
 	"conditions": {},
+	"asked": {
+		"cpap_requirement": ["cpap_counselled", "cpap_intolerant_or_not_candidate"],
+		"early_weight_loss": ["therapy_6_months_or_less", "weight_loss_5_percent"],
+		"later_weight_maintained": ["therapy_over_6_months", "weight_below_baseline"],
+		"moderate_to_severe_osa": ["ahi_at_least_15", "sleep_study_scoring"],
+		"no_nyha_class_iv": ["nyha_class_iv_heart_failure"],
+		"no_type_2_diabetes": ["type_2_diabetes"],
+		"weight_response": ["early_weight_loss", "later_weight_maintained"],
+	},
 	"fields": {
 		"adult": ["patient.birth_date"],
 		"ahi_at_least_15": ["labs", "documents"],

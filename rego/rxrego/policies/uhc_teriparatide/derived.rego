@@ -15,7 +15,8 @@ request_sets := {"initial": "initial", "new_to_plan": "initial", "renewal": "ren
 # policy order (a pre-order walk from its root, children as
 # written, a conditional's `when` before its `then`); requires: what each composite criterion
 # requires (a conditional: its `then`); conditions: what a conditional is conditioned on;
-# fields: the request fields each leaf criterion reads (what a pended decision asks for).
+# asked: what a missing fact is looked for under (requires, conditions and negations, in
+# that order: the missing walk's edges); fields: the request fields each leaf criterion reads (what a pended decision asks for).
 # documents: the document types each criterion requiring documentation accepts.
 # labs: each lab criterion's LOINC codes, names, unit and the lower-case units it converts
 # from (what a pended decision says of a result whose unit does not convert).
@@ -69,6 +70,24 @@ derived := {
 		"subtype": ["postmenopausal_in_female", "osteoporosis_in_male"],
 	},
 	"conditions": {},
+	"asked": {
+		"continuing_at_high_risk": ["treated_with_pth_analog", "remains_high_risk"],
+		"cumulative_use": ["within_24_months", "continuing_at_high_risk"],
+		"high_fracture_risk": [
+			"recent_fracture",
+			"fracture_on_therapy",
+			"multiple_fractures",
+			"fracture_on_harmful_drug",
+			"very_low_t_score",
+			"fall_risk",
+			"frax_major_above_30",
+			"frax_hip_above_4_5",
+			"other_high_risk",
+		],
+		"postmenopausal_in_female": ["female", "postmenopausal_osteoporosis"],
+		"risk_or_other_therapy": ["high_fracture_risk", "other_therapy"],
+		"subtype": ["postmenopausal_in_female", "osteoporosis_in_male"],
+	},
 	"fields": {
 		"fall_risk": ["clinical_status.high_fall_risk_or_injurious_falls", "documents"],
 		"female": ["patient.sex"],

@@ -15,7 +15,8 @@ request_sets := {"initial": "initial", "new_to_plan": "initial", "renewal": "ren
 # policy order (a pre-order walk from its root, children as
 # written, a conditional's `when` before its `then`); requires: what each composite criterion
 # requires (a conditional: its `then`); conditions: what a conditional is conditioned on;
-# fields: the request fields each leaf criterion reads (what a pended decision asks for).
+# asked: what a missing fact is looked for under (requires, conditions and negations, in
+# that order: the missing walk's edges); fields: the request fields each leaf criterion reads (what a pended decision asks for).
 # documents: the document types each criterion requiring documentation accepts.
 # labs: each lab criterion's LOINC codes, names, unit and the lower-case units it converts
 # from (what a pended decision says of a result whose unit does not convert).
@@ -62,6 +63,13 @@ derived := {
 		"prior_topical_and_oral_therapy": ["corticosteroid_failed", "calcineurin_inhibitor_failed", "oral_dmard_failed"],
 	},
 	"conditions": {},
+	"asked": {
+		"calcineurin_inhibitor_failed": ["calcineurin_inhibitor_failed_six_weeks", "calcineurin_inhibitor_failed_label_maximum"],
+		"calcineurin_inhibitor_failed_label_maximum": ["calcineurin_inhibitor_failed_any_length", "calcineurin_inhibitor_label_maximum"],
+		"corticosteroid_failed": ["corticosteroid_failed_one_month", "corticosteroid_failed_label_maximum"],
+		"corticosteroid_failed_label_maximum": ["corticosteroid_failed_any_length", "corticosteroid_label_maximum"],
+		"prior_topical_and_oral_therapy": ["corticosteroid_failed", "calcineurin_inhibitor_failed", "oral_dmard_failed"],
+	},
 	"fields": {
 		"adult": ["patient.birth_date"],
 		"atopic_dermatitis": ["diagnoses", "documents"],

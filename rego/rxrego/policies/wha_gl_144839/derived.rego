@@ -21,7 +21,8 @@ request_sets := {
 # policy order (a pre-order walk from its root, children as
 # written, a conditional's `when` before its `then`); requires: what each composite criterion
 # requires (a conditional: its `then`); conditions: what a conditional is conditioned on;
-# fields: the request fields each leaf criterion reads (what a pended decision asks for).
+# asked: what a missing fact is looked for under (requires, conditions and negations, in
+# that order: the missing walk's edges); fields: the request fields each leaf criterion reads (what a pended decision asks for).
 derived := {
 	"order": {
 		"continuation": {"ph_positive_cml": ["ph_positive_cml", "age_1_or_older"]},
@@ -30,6 +31,7 @@ derived := {
 	},
 	"requires": {},
 	"conditions": {},
+	"asked": {},
 	"fields": {
 		"age_1_or_older": ["patient.birth_date"],
 		"imatinib_step": ["prior_therapies"],

@@ -15,7 +15,8 @@ request_sets := {"initial": "initial", "new_to_plan": "initial", "renewal": "ren
 # policy order (a pre-order walk from its root, children as
 # written, a conditional's `when` before its `then`); requires: what each composite criterion
 # requires (a conditional: its `then`); conditions: what a conditional is conditioned on;
-# fields: the request fields each leaf criterion reads (what a pended decision asks for).
+# asked: what a missing fact is looked for under (requires, conditions and negations, in
+# that order: the missing walk's edges); fields: the request fields each leaf criterion reads (what a pended decision asks for).
 # documents: the document types each criterion requiring documentation accepts.
 derived := {
 	"order": {
@@ -55,6 +56,12 @@ derived := {
 		"surgery_failed_or_not_candidate": ["surgery_failed", "not_surgical_candidate"],
 	},
 	"conditions": {"generic_step_for_brand": ["is_brand_korlym"]},
+	"asked": {
+		"diabetes_or_glucose_intolerance": ["type_2_diabetes", "glucose_intolerance"],
+		"generic_step_for_brand": ["generic_mifepristone_tried", "is_brand_korlym"],
+		"glucose_tolerance_improved_or_stable": ["glucose_tolerance_improved", "glucose_tolerance_stable"],
+		"surgery_failed_or_not_candidate": ["surgery_failed", "not_surgical_candidate"],
+	},
 	"fields": {
 		"endocrinologist": ["prescriber.specialty", "prescriber.consulting_specialties"],
 		"endogenous_cushings": ["diagnoses"],

@@ -21,7 +21,8 @@ request_sets := {
 # policy order (a pre-order walk from its root, children as
 # written, a conditional's `when` before its `then`); requires: what each composite criterion
 # requires (a conditional: its `then`); conditions: what a conditional is conditioned on;
-# fields: the request fields each leaf criterion reads (what a pended decision asks for).
+# asked: what a missing fact is looked for under (requires, conditions and negations, in
+# that order: the missing walk's edges); fields: the request fields each leaf criterion reads (what a pended decision asks for).
 derived := {
 	"order": {
 		"continuation": {
@@ -57,6 +58,13 @@ derived := {
 		"phase_requirements_continuing": ["accelerated_or_blast_phase", "chronic_phase_continuing"],
 	},
 	"conditions": {},
+	"asked": {
+		"chronic_phase_branch": ["chronic_phase", "age_1_or_older", "dasatinib_and_imatinib"],
+		"chronic_phase_continuing": ["chronic_phase", "age_1_or_older"],
+		"dasatinib_and_imatinib": ["dasatinib_step", "imatinib_step"],
+		"phase_requirements": ["accelerated_or_blast_phase", "chronic_phase_branch"],
+		"phase_requirements_continuing": ["accelerated_or_blast_phase", "chronic_phase_continuing"],
+	},
 	"fields": {
 		"accelerated_or_blast_phase": ["diagnoses"],
 		"age_1_or_older": ["patient.birth_date"],

@@ -15,7 +15,8 @@ request_sets := {"initial": "initial", "renewal": "renewal"}
 # policy order (a pre-order walk from its root, children as
 # written, a conditional's `when` before its `then`); requires: what each composite criterion
 # requires (a conditional: its `then`); conditions: what a conditional is conditioned on;
-# fields: the request fields each leaf criterion reads (what a pended decision asks for).
+# asked: what a missing fact is looked for under (requires, conditions and negations, in
+# that order: the missing walk's edges); fields: the request fields each leaf criterion reads (what a pended decision asks for).
 # labs: each lab criterion's LOINC codes, names, unit and the lower-case units it converts
 # from (what a pended decision says of a result whose unit does not convert).
 derived := {
@@ -35,6 +36,10 @@ derived := {
 		"prior_itp_treatment": ["corticosteroids_or_immunoglobulins", "splenectomy"],
 	},
 	"conditions": {},
+	"asked": {
+		"platelets_maintained": ["platelets_at_least_50", "platelets_at_most_200"],
+		"prior_itp_treatment": ["corticosteroids_or_immunoglobulins", "splenectomy"],
+	},
 	"fields": {
 		"baseline_platelets": ["labs", "treatment.start_date"],
 		"corticosteroids_or_immunoglobulins": ["prior_therapies"],

@@ -16,6 +16,7 @@ policy := {
 		"order": {"initial": ["both", "a", "b", "if_a_then_b"]},
 		"requires": {"both": ["a", "b"], "if_a_then_b": ["b"]},
 		"conditions": {"if_a_then_b": ["a"]},
+		"asked": {"both": ["a", "b"], "if_a_then_b": ["b", "a"]},
 		"fields": {"a": ["prescriber.attestations.a"], "b": ["prescriber.attestations.b"]},
 	},
 	"fact_paths": {"initial": {

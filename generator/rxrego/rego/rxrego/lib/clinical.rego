@@ -301,7 +301,8 @@ history(entries, value_set, rule, on, born) := "unknown" if {
 	# The common case, in one pass and without a call per entry: no length asked, and
 	# enough agents with a listed result among the well-formed entries without dates.
 	is_array(entries.value)
-	not _timed(rule)
+	object.get(rule, "min_days", null) == null
+	object.get(rule, "min_months", null) == null
 	object.get(rule, "min_daily_dose", null) == null
 	count({lower(e.agent) |
 		some e in entries.value

@@ -209,7 +209,18 @@ coded(f, accepted, codes) := "unknown" if {
 	f.value in codes
 } else := "invalid"
 
-biomarker(result, accepted) := coded(result, accepted, {"negative", "positive"})
+# biomarker is coded(result, accepted, {"negative", "positive"}), written out: a call less
+# for a test most policies have.
+biomarker(result, accepted) := "unknown" if {
+	result.state == "absent"
+} else := "unknown" if {
+	result.value == "unknown"
+} else := "met" if {
+	result.value in {"negative", "positive"}
+	result.value in accepted
+} else := "unmet" if {
+	result.value in {"negative", "positive"}
+} else := "invalid"
 
 # _qualifier(entry, name, accepted): a diagnosis entry's qualifier (labs.rego's
 # diagnosis_codes): absent or null unknown; a string met when its lower case is accepted,
@@ -374,7 +385,9 @@ _supports(d, id) if id in d.supports
 # set: {"title", "duration_months"} and the set's root ({"all_of": ids}, {"any_of": ids} or
 #   {"at_least": n, "of": ids}); statuses: {id: status} for the set's criteria and the
 #   indication; derived: {"order": {set: ids in policy order}, "requires": {id: ids},
-#   "conditions": {id: ids}, "fields": {leaf id: request fields}, and when the policy has
+#   "conditions": {id: ids}, "asked": {id: its requires, conditions and negated id, in
+#   that order: what a missing fact is looked for under}, "fields": {leaf id: request
+#   fields}, and when the policy has
 #   them "negates": {id: [the negated id]} and "documents": {leaf id: document types}} (a
 #   policy's derived.rego).
 # The optional parts (the investigational statement,
@@ -438,9 +451,16 @@ _root_children(set) := object.get(set, "all_of", object.get(set, "any_of", objec
 # failing has nothing unmet: the walk is skipped. Only failing criteria lead on (the graph
 # holds their edges alone): a criterion that is not failing may be reached, but ends the path
 # and is not listed.
+# With no invalid status, every entry is the criterion's id and text, built in place (a call
+# of unmet_entry per entry costs more than the entry).
 _unmet(root, set, order, statuses, texts, derived) := [] if {
 	not root in {"unmet", "invalid"}
-} else := [unmet_entry(id, statuses, texts, derived) |
+} else := [{"id": id, "text": texts[id]} | some id in _failing_reached(set, order, statuses, derived)] if {
+	not "invalid" in statuses
+} else := [unmet_entry(id, statuses, texts, derived) | some id in _failing_reached(set, order, statuses, derived)]
+
+# The failing criteria reached from the root through failing criteria, in policy order.
+_failing_reached(set, order, statuses, derived) := [id |
 	some id in order
 	statuses[id] in {"unmet", "invalid"}
 	id in reached
@@ -460,7 +480,7 @@ unmet_entry(id, statuses, texts, derived) := {
 	"text": texts[id],
 	"fields": sort({field |
 		some leaf in graph.reachable(
-			{c: [child | some child in asked_through(derived, c); statuses[child] == "invalid"] |
+			{c: [child | some child in object.get(derived.asked, c, []); statuses[child] == "invalid"] |
 				some c, s in statuses
 				s == "invalid"
 			},
@@ -476,9 +496,21 @@ unmet_entry(id, statuses, texts, derived) := {
 # conditions included (an unknown condition is information to ask for): an answer under a
 # met criterion cannot change it, one under a failing criterion cannot make it met. A root
 # that is not unknown (met, or a denial) has nothing missing: the walk is skipped.
+# A policy without documentation or lab criteria asks for each leaf's id, text and fields,
+# built in place.
 _missing(root, set, order, statuses, texts, derived, request) := [] if {
 	root != "unknown"
+} else := [{"id": id, "text": texts[id], "fields": derived.fields[id]} |
+	some id in _unknown_reached(set, order, statuses, derived)
+] if {
+	not derived.documents
+	not derived.labs
 } else := [object.union(missing_entry(id, texts, derived), unit_note(id, derived, request)) |
+	some id in _unknown_reached(set, order, statuses, derived)
+]
+
+# The unknown leaves reached from the root through unknown criteria, in policy order.
+_unknown_reached(set, order, statuses, derived) := [id |
 	some id in order
 	statuses[id] == "unknown"
 	id in reached
@@ -487,7 +519,7 @@ _missing(root, set, order, statuses, texts, derived, request) := [] if {
 	reached := graph.reachable(
 		object.union(
 			{id: [child |
-				some child in asked_through(derived, id)
+				some child in object.get(derived.asked, id, [])
 				statuses[child] == "unknown"
 			] |
 				some id in order
@@ -498,15 +530,6 @@ _missing(root, set, order, statuses, texts, derived, request) := [] if {
 		["$root"],
 	)
 }
-
-# asked_through(derived, id): the criteria a missing fact is looked for under: what `id`
-# requires, what it is conditioned on and what it negates (a `not` is asked through, as a
-# `when` is, but a denial never quotes what a `not` negates).
-asked_through(derived, id) := array.flatten([
-	object.get(derived.requires, id, []),
-	object.get(derived.conditions, id, []),
-	object.get(object.get(derived, "negates", {}), id, []),
-])
 
 # missing_entry(id, texts, derived): a missing leaf with the request fields it reads and,
 # when it requires documentation, the document types that would support it.

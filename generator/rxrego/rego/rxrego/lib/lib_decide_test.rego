@@ -16,6 +16,7 @@ _derived := {
 	"order": {"initial": ["dx", "a", "cond", "c1", "r1"]},
 	"requires": {"cond": ["r1"]},
 	"conditions": {"cond": ["c1"]},
+	"asked": {"cond": ["r1", "c1"]},
 	"fields": {"dx": ["diagnoses"], "a": ["x.a"], "c1": ["x.c1"], "r1": ["x.r1"]},
 }
 
@@ -130,6 +131,7 @@ test_decide_pend_skips_leaves_under_an_unmet_branch if {
 		"order": {"initial": ["grp", "x", "y", "b"]},
 		"requires": {"grp": ["x", "y"]},
 		"conditions": {},
+		"asked": {"grp": ["x", "y"]},
 		"fields": {"x": ["f.x"], "y": ["f.y"], "b": ["f.b"]},
 	}
 	texts := {"grp": "G", "x": "X", "y": "Y", "b": "B"}
@@ -161,6 +163,7 @@ test_decide_with_an_any_of_root if {
 		"order": {"initial": ["a", "dx"]},
 		"requires": {},
 		"conditions": {},
+		"asked": {},
 		"fields": {"a": ["x.a"], "dx": ["diagnoses"]},
 	}
 	d := lib.decide(_request, {}, _coverage, _texts, set, {"a": "unmet", "dx": "unmet"}, derived)

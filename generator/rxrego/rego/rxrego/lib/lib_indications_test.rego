@@ -68,6 +68,7 @@ _cov_texts := {"cml": "CML dx", "a": "A", "all": "ALL dx", "b": "B", "c": "C", "
 _cov_derived := {
 	"requires": {"a": ["c", "d"]},
 	"conditions": {},
+	"asked": {"a": ["c", "d"]},
 	"fields": {"cml": ["diagnoses"], "c": ["x.c"], "d": ["x.d"], "all": ["diagnoses"], "b": ["x.b"]},
 }
 
@@ -96,7 +97,7 @@ _cov_decide(statuses, choice, coverage) := lib.decide_indicated(
 	choice,
 	statuses,
 	["cml", "a", "c", "d"],
-	{"requires": {"a": ["c", "d"]}, "conditions": {}, "fields": {"cml": ["diagnoses"], "c": ["x.c"], "d": ["x.d"]}},
+	{"requires": {"a": ["c", "d"]}, "conditions": {}, "asked": {"a": ["c", "d"]}, "fields": {"cml": ["diagnoses"], "c": ["x.c"], "d": ["x.d"]}},
 )
 
 _cov_not_covered := {"other_indications": {"outcome": "not_covered"}}

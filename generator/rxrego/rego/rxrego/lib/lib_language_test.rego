@@ -74,6 +74,7 @@ _lang_derived := {
 	"order": {"initial": ["n", "p", "d"]},
 	"requires": {},
 	"conditions": {},
+	"asked": {"n": ["p"]},
 	"fields": {"p": ["x.p"], "d": ["x.d", "documents"]},
 	"negates": {"n": ["p"]},
 	"documents": {"d": ["lab_report"]},
