@@ -301,7 +301,8 @@ history(entries, value_set, rule, on, born) := "unknown" if {
 	entries.state == "absent"
 } else := "met" if {
 	# The common case, in one pass and without a call per entry: no length asked, and
-	# enough agents with a listed result among the well-formed entries without dates.
+	# enough agents with a listed result among the well-formed entries without dates (how
+	# many: _history_n, written in place).
 	is_array(entries.value)
 	object.get(rule, "min_days", null) == null
 	object.get(rule, "min_months", null) == null
@@ -314,7 +315,7 @@ history(entries, value_set, rule, on, born) := "unknown" if {
 		object.get(e, "start_date", null) == null
 		object.get(e, "end_date", null) == null
 		_history_match(e, value_set, rule)
-	}) >= _history_n(value_set, rule)
+	}) >= object.get({true: count(value_set.agents)}, rule.each_agent, rule.n)
 } else := _history_count(entries.value, matching, rule, [on, born], _history_n(value_set, rule)) if {
 	is_array(entries.value)
 

@@ -424,8 +424,11 @@ decide(request, policy, coverage, texts, set, statuses, derived) := object.union
 }
 
 # The unmet list of a decision: the policy's statement on other uses first (investigational
-# or not covered), then the failing criteria; nothing when other uses are pended for review.
-_listed_unmet(reason, root, coverage, set, order, statuses, texts, derived) := array.flatten([
+# or not covered), then the failing criteria; nothing when other uses are pended for review,
+# and nothing (no walk) for an approval or a pend for missing information.
+_listed_unmet(reason, root, coverage, set, order, statuses, texts, derived) := [] if {
+	reason in {"criteria_met", "information_missing"}
+} else := array.flatten([
 	[{"id": "investigational", "text": coverage.investigational} | reason == "investigational"],
 	[{"id": "other_indications", "text": coverage.other.text} | reason == "not_covered"],
 	_unmet(object.get({"other_indication_review": "review"}, reason, root), set, order, statuses, texts, derived),
