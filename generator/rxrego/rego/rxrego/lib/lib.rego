@@ -506,8 +506,8 @@ _missing(root, set, order, statuses, texts, derived, request) := [] if {
 } else := [{"id": id, "text": texts[id], "fields": derived.fields[id]} |
 	some id in _unknown_reached(set, order, statuses, derived)
 ] if {
-	not derived.documents
-	not derived.labs
+	object.get(derived, "documents", null) == null
+	object.get(derived, "labs", null) == null
 } else := [object.union(missing_entry(id, texts, derived), unit_note(id, derived, request)) |
 	some id in _unknown_reached(set, order, statuses, derived)
 ]
@@ -520,17 +520,14 @@ _unknown_reached(set, order, statuses, derived) := [id |
 	derived.fields[id]
 ] if {
 	reached := graph.reachable(
-		object.union(
-			{id: [child |
-				some child in object.get(derived.asked, id, [])
-				statuses[child] == "unknown"
-			] |
-				some id in order
-				statuses[id] == "unknown"
-			},
-			{"$root": [child | some child in _root_children(set); statuses[child] == "unknown"]},
-		),
-		["$root"],
+		{id: [child |
+			some child in object.get(derived.asked, id, [])
+			statuses[child] == "unknown"
+		] |
+			some id in order
+			statuses[id] == "unknown"
+		},
+		[child | some child in _root_children(set); statuses[child] == "unknown"],
 	)
 }
 

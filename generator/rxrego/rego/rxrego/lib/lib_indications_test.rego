@@ -97,7 +97,12 @@ _cov_decide(statuses, choice, coverage) := lib.decide_indicated(
 	choice,
 	statuses,
 	["cml", "a", "c", "d"],
-	{"requires": {"a": ["c", "d"]}, "conditions": {}, "asked": {"a": ["c", "d"]}, "fields": {"cml": ["diagnoses"], "c": ["x.c"], "d": ["x.d"]}},
+	{
+		"requires": {"a": ["c", "d"]},
+		"conditions": {},
+		"asked": {"a": ["c", "d"]},
+		"fields": {"cml": ["diagnoses"], "c": ["x.c"], "d": ["x.d"]},
+	},
 )
 
 _cov_not_covered := {"other_indications": {"outcome": "not_covered"}}
