@@ -21,7 +21,8 @@ request_sets := {
 # policy order (a pre-order walk from its root, children as
 # written, a conditional's `when` before its `then`); requires: what each composite criterion
 # requires (a conditional: its `then`); conditions: what a conditional is conditioned on;
-# fields: the request fields each leaf criterion reads (what a pended decision asks for).
+# asked: what a missing fact is looked for under (requires, conditions and negations, in
+# that order: the missing walk's edges); fields: the request fields each leaf criterion reads (what a pended decision asks for).
 # labs: each lab criterion's LOINC codes, names, unit and the lower-case units it converts
 # from (what a pended decision says of a result whose unit does not convert).
 derived := {
@@ -187,6 +188,13 @@ derived := {
 		"chemo_response_after_8_weeks": ["on_esa_8_weeks"],
 		"ckd_response_after_12_weeks": ["on_esa_12_weeks"],
 		"rapid_rise_dose_reduced": ["hb_rose_over_1_in_2_weeks"],
+	},
+	"asked": {
+		"chemo_response_after_8_weeks": ["hb_up_1", "on_esa_8_weeks"],
+		"chemotherapy_limit": ["chemotherapy_8_more_weeks", "chemotherapy_end_review"],
+		"ckd_response_after_12_weeks": ["hb_up_1", "on_esa_12_weeks"],
+		"hb_8_to_10": ["hb_at_least_8", "hb_at_most_10"],
+		"rapid_rise_dose_reduced": ["dose_reduction_review", "hb_rose_over_1_in_2_weeks"],
 	},
 	"fields": {
 		"cancer_anemia_on_chemotherapy": ["diagnoses"],
