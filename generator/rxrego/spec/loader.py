@@ -706,7 +706,7 @@ def _semantic_issues(
         has_duration = "duration_months" in rs or "duration" in rs
         if "duration_months" in rs and "duration" in rs:
             issues.append(issue((*path, "duration"), "give duration or duration_months, not both", key=True))
-        durations = [((*path, "duration"), rs.get("duration"))]
+        durations: list[tuple[tuple, object]] = [((*path, "duration"), rs.get("duration"))]
         for iid, ind in rs.get("indications", {}).items():
             ipath = (*path, "indications", iid)
             durations.append(((*ipath, "duration"), ind.get("duration")))
