@@ -827,9 +827,10 @@ def _lab_fact(spec: m.PolicySpec) -> _Fact:
             ]
         )
         # the spec's unit as written, UCUM codes that convert into it, spellings, and units that do not
-        convertible = [u for u in kinds.unit_factors(t.unit, t.molar_mass)][:6]
+        convertible = [u for u in kinds.unit_factors(t.unit, t.molar_mass, t.valence)][:6]
+        # equivalents (mEq/L) convert into moles or mass only with the lab's valence
         units = _unique(
-            [t.unit, t.unit.upper(), t.unit.lower(), " " + t.unit, *convertible, "mg/dL", "IU/L", "", "banana"]
+            [t.unit, t.unit.upper(), t.unit.lower(), " " + t.unit, *convertible, "mg/dL", "IU/L", "mEq/L", "", "banana"]
         )
         return values, good_values, offsets, good_offsets, names, units
 
@@ -898,6 +899,30 @@ def _lab_fact(spec: m.PolicySpec) -> _Fact:
         _put(e, "value", copy.deepcopy(value))
         _put(e, "unit", unit)
         _put(e, "date", when)
+        # FHIR Observation.status and Quantity.comparator: read, uncertain, void, or outside
+        # FHIR's lists
+        _put(
+            e,
+            "status",
+            _pick(
+                draw,
+                (
+                    *(MISSING,) * 60,
+                    "final",
+                    "amended",
+                    "corrected",
+                    "preliminary",
+                    "registered",
+                    "unknown",
+                    "cancelled",
+                    "entered-in-error",
+                    "Final",
+                    None,
+                    1,
+                ),
+            ),
+        )
+        _put(e, "comparator", _pick(draw, (*(MISSING,) * 45, "<", "<=", ">", ">=", "ad", "=", None, 0)))
         return e
 
     def good(draw, ctx):

@@ -7,6 +7,7 @@ values meeting thresholds, a 420-day supply pro-rated into a 42-day limit."""
 from __future__ import annotations
 
 import copy
+import pathlib
 
 import pytest
 
@@ -748,3 +749,28 @@ def test_loinc_codes_carry_their_mod_10_check_digit() -> None:
     assert kinds.LabTest.parse({**ldl, "loinc": ["13457-7", "18262-5"]}).check(set()) == [
         (("loinc", 1), "'18262-5' is not a LOINC code: the check digit of 18262 is 6")
     ]
+
+
+def test_a_lab_in_equivalents_needs_its_valence(tmp_path: pathlib.Path) -> None:
+    """UCUM's eq is a mole of charge: a spec whose unit counts equivalents without the
+    analyte's valence is refused at the file, line and field; with it, mmol/L converts by
+    the charge (1 for potassium), and a lab without it reads no equivalents."""
+    from rxrego.spec import kinds
+    from rxrego.spec.errors import SpecError
+    from rxrego.spec.loader import load_spec
+
+    text = (EXAMPLES / "example-clinical-facts.yaml").read_text(encoding="utf-8")
+    assert ", valence: 1," in text
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if ", valence: 1," in row)
+    broken = tmp_path / "example-clinical-facts.yaml"
+    broken.write_text(text.replace(", valence: 1,", ","), encoding="utf-8")
+    with pytest.raises(SpecError) as caught:
+        load_spec(broken)
+    (issue,) = [i for i in caught.value.issues if "valence" in i.message]
+    assert issue.file.endswith("example-clinical-facts.yaml") and issue.line == line
+    assert str(issue.path).endswith("unit") and "counts equivalents" in issue.message
+    potassium = {"name": "k", "comparison": "<=", "value": 5, "unit": "mEq/L", "plausible": {"min": 1, "max": 10}}
+    assert kinds.LabTest.parse({**potassium, "valence": 1}).units()["mmol/l"] == 1.0
+    calcium = kinds.LabTest.parse({**potassium, "unit": "mmol/L", "valence": 2})
+    assert calcium.check(set()) == [] and calcium.units()["meq/l"] == 0.5
+    assert "meq/l" not in kinds.LabTest.parse({**potassium, "unit": "mmol/L"}).units()

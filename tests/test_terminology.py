@@ -83,8 +83,8 @@ def test_bad_code_lists_are_refused_with_the_entry_named(include, exclude, messa
 @pytest.mark.parametrize(
     ("source", "target", "molar_mass", "expected"),
     [
-        ("mmol/L", "meq/L", None, 1.0),  # potassium: 5.8 mmol/L is 5.8 mEq/L
         ("mEq/L", "meq/L", None, 1.0),  # a lab spelling of the UCUM code
+        ("meq/L", "eq/L", None, 0.001),  # equivalents into equivalents need no charge
         ("g/dL", "g/L", None, 10.0),
         ("g/L", "g/dL", None, 0.1),
         ("10*3/uL", "10*9/L", None, 1.0),
@@ -100,6 +100,33 @@ def test_bad_code_lists_are_refused_with_the_entry_named(include, exclude, messa
 )
 def test_factor(source, target, molar_mass, expected):
     assert ucum.factor(source, target, molar_mass) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "molar_mass", "valence", "expected"),
+    [
+        ("mmol/L", "meq/L", None, 1, 1.0),  # potassium (K+): 5.8 mmol/L is 5.8 mEq/L
+        ("mmol/L", "meq/L", None, 2, 2.0),  # calcium (Ca2+): 2.5 mmol/L is 5 mEq/L
+        ("mEq/L", "mmol/L", None, 2, 0.5),
+        ("mEq/L", "mg/dL", 40.078, 2, 2.0039),  # calcium, 40.078 g/mol: 1 mEq/L = 2.0039 mg/dL
+        ("mg/dL", "meq/L", 39.0983, 1, 1 / 3.90983),  # potassium, 39.0983 g/mol
+    ],
+)
+def test_equivalents_convert_by_the_valence(source, target, molar_mass, valence, expected):
+    assert ucum.factor(source, target, molar_mass, valence) == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "molar_mass"),
+    [("mEq/L", "mmol/L", None), ("meq/L", "mg/dL", 386.65), ("mmol/L", "meq/L", None), ("mEq", "mg", 39.0983)],
+)
+def test_equivalents_do_not_convert_into_moles_without_the_valence(source, target, molar_mass):
+    # UCUM's eq is a mole: true of a univalent ion only; an LDL-C of 5.5 mEq/L is no LDL-C
+    # of 5.5 mmol/L (212 mg/dL), and calcium in mEq/L is half its value in mmol/L.
+    with pytest.raises(ucum.UnitError, match="valence"):
+        ucum.factor(source, target, molar_mass)
+    assert "mEq/L" not in ucum.accepted_units("mg/dL", 386.65)
+    assert ucum.equivalents("mEq/L") == 1 and ucum.equivalents("mmol/L") == 0
 
 
 @pytest.mark.parametrize(
@@ -143,8 +170,11 @@ def test_accepted_units_keep_normalised_measurements_apart():
     counts = ucum.accepted_units("10*9/L")
     assert counts["{cells}/uL"] == 0.001 and "[IU]/L" not in counts
     assert set(ucum.accepted_units("%")) == {"%", "1"}
-    potassium = ucum.accepted_units("meq/L")
+    potassium = ucum.accepted_units("meq/L", valence=1)
     assert potassium["mmol/L"] == 1.0 and "mg/dL" not in potassium
+    calcium = ucum.accepted_units("meq/L", valence=2)
+    assert calcium["mmol/L"] == 2.0 and calcium["mEq/L"] == 1.0
+    assert set(ucum.accepted_units("meq/L")) == {"meq/L", "mEq/L"}  # no charge: equivalents only
 
 
 def test_a_rate_accepts_no_dose_per_body_mass():

@@ -172,9 +172,45 @@ def _names_a_lab(entry: dict) -> bool:
 
 def _unplaced(r: dict, ctx: Context) -> bool:
     """A result of the lab that cannot be read with certainty as to which lab it is (a
-    malformed code) or when it was taken (no valid date, or one outside the patient's life):
-    it could be the newest, so the test is invalid."""
-    return _malformed_code(r) or not in_life(observed_day(r.get("date")), ctx)
+    malformed code) or when it was taken (no valid date, or one outside the patient's life),
+    or whose status or comparator is not one FHIR defines: it could be the newest, so the
+    test is invalid."""
+    return _malformed_code(r) or _bad_qualifier(r) or not in_life(observed_day(r.get("date")), ctx)
+
+
+# FHIR Observation.status (docs/semantics.md, "Labs", *Qualifiers*): read as a value when
+# final, amended or corrected (or absent); uncertain when registered, preliminary or unknown;
+# void (no result, not read at all) when cancelled or entered-in-error.
+_READ_STATUSES = frozenset({"final", "amended", "corrected"})
+_UNCERTAIN_STATUSES = frozenset({"registered", "preliminary", "unknown"})
+_VOID_STATUSES = frozenset({"cancelled", "entered-in-error"})
+# FHIR Quantity.comparator: the true value is only bounded.
+_COMPARATORS = frozenset({"<", "<=", ">=", ">", "ad"})
+
+
+def _void(r: dict) -> bool:
+    status = r.get("status")
+    return isinstance(status, str) and status in _VOID_STATUSES
+
+
+def _bad_qualifier(r: dict) -> bool:
+    """A status or comparator (not null) outside FHIR's closed lists."""
+    status, comparator = r.get("status"), r.get("comparator")
+    statuses = _READ_STATUSES | _UNCERTAIN_STATUSES | _VOID_STATUSES
+    return (status is not None and not (isinstance(status, str) and status in statuses)) or (
+        comparator is not None and not (isinstance(comparator, str) and comparator in _COMPARATORS)
+    )
+
+
+def _qualified(r: dict) -> bool:
+    """A value that is only a bound (a comparator), or a result not yet (or not known to be) final."""
+    status = r.get("status")
+    return r.get("comparator") is not None or (isinstance(status, str) and status in _UNCERTAIN_STATUSES)
+
+
+def _lab_results(entries: list[dict], test: kinds.LabTest) -> list[dict]:
+    """The lab's results, the void ones left out."""
+    return [e for e in entries if _is_this_lab(e, test) and not _void(e)]
 
 
 def unit_not_convertible(test: object, request: dict, date_of_service: dt.date) -> bool:
@@ -189,7 +225,7 @@ def unit_not_convertible(test: object, request: dict, date_of_service: dt.date) 
         return False
     units = test.units()
     for r in labs:
-        if not _is_this_lab(r, test) or _num(r.get("value")) is None or isinstance(r.get("value"), bool):
+        if not _is_this_lab(r, test) or _void(r) or _num(r.get("value")) is None or isinstance(r.get("value"), bool):
             continue
         day = parse_date(r.get("date"))
         if day is not None and day <= date_of_service and _factor(units, r.get("unit")) is None:
@@ -223,7 +259,7 @@ def _pick(results: list[dict], start: dt.date | None, end: dt.date, test: kinds.
     unreadable = False
     for r in latest:
         value, factor = _num(r.get("value")), _factor(units, r.get("unit"))
-        if value is None or factor is None or isinstance(r.get("value"), bool):
+        if value is None or factor is None or isinstance(r.get("value"), bool) or _qualified(r):
             unreadable = True
             continue
         readable.append((r, _mul(value, factor), factor))
@@ -274,7 +310,7 @@ def lab(test: kinds.LabTest, ctx: Context) -> Status:
         return UNKNOWN
     if not _labs_list(entries):
         return INVALID
-    results = [e for e in entries if _is_this_lab(e, test)]
+    results = _lab_results(entries, test)
     if not results:
         return UNMET
     if any(_unplaced(r, ctx) for r in results):
@@ -874,7 +910,7 @@ def _lab_values(test: kinds.LabTest, ctx: Context) -> tuple[str, list]:
         return "absent", []
     if not _labs_list(entries):
         return "invalid", []
-    results = [e for e in entries if _is_this_lab(e, test)]
+    results = _lab_results(entries, test)
     if not results:
         return "unknown", []
     if any(_unplaced(r, ctx) for r in results):

@@ -1111,6 +1111,8 @@ class LabTest(Kind):
     # The upper limits of normal a result's reference range may give, in `unit` (uln_plausible).
     uln_plausible_min: float | None = None
     uln_plausible_max: float | None = None
+    # The charge of the analyte's ion (1 for K+, 2 for Ca2+): equivalents convert into moles by it.
+    valence: int | None = None
 
     key = "lab"
     schema: ClassVar[dict] = {
@@ -1191,6 +1193,16 @@ class LabTest(Kind):
                 "exclusiveMinimum": 0,
                 "description": "g/mol, to convert between mass and substance units",
             },
+            "valence": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 4,
+                "description": (
+                    "the charge of the analyte's ion (1 for potassium, sodium, chloride; 2 for calcium,"
+                    " magnesium): 1 meq = 1/valence mmol. Without it a unit counting equivalents (meq/L,"
+                    " mEq/L) does not convert into one counting moles or mass, and `unit` may not count them"
+                ),
+            },
             "therapy_start": {
                 **IDENTIFIER,
                 "description": "a value set: the anchor of a baseline, after or change is the earliest start_date of a prior therapy in it (not treatment.start_date)",
@@ -1222,6 +1234,30 @@ class LabTest(Kind):
                             "YYYY-MM-DD, a real calendar date (years 1900-2199), or a date with a time (FHIR dateTime,"
                             " e.g. 2026-11-02T10:00:00Z, Observation.effectiveDateTime), read as the day written;"
                             " not after the date of service, not before the birth date"
+                        ),
+                    },
+                    "comparator": {
+                        "enum": ["<", "<=", ">=", ">", "ad"],
+                        "description": (
+                            "FHIR Quantity.comparator: the true value is only bounded by `value` (a result"
+                            ' reported as "<10"), so it cannot be read with certainty: unknown; absent: the value'
+                        ),
+                    },
+                    "status": {
+                        "enum": [
+                            "registered",
+                            "preliminary",
+                            "final",
+                            "amended",
+                            "corrected",
+                            "cancelled",
+                            "entered-in-error",
+                            "unknown",
+                        ],
+                        "description": (
+                            "FHIR Observation.status; absent: final. final, amended, corrected: read;"
+                            " registered, preliminary, unknown: not read with certainty (unknown);"
+                            " cancelled, entered-in-error: void, no result (not read at all)"
                         ),
                     },
                     "reference_range": {
@@ -1283,6 +1319,8 @@ class LabTest(Kind):
             out["uln_plausible"] = {
                 k: v for k, v in (("min", self.uln_plausible_min), ("max", self.uln_plausible_max)) if v is not None
             }
+        if self.valence is not None:
+            out["valence"] = self.valence
         return out
 
     def check(self, value_sets: Collection[str]) -> list[tuple[tuple, str]]:
@@ -1362,6 +1400,18 @@ class LabTest(Kind):
             ucum.ucum_code(self.unit)
         except ucum.UnitError as exc:
             issues.append((("unit",), str(exc)))
+        else:
+            if self.valence is None and ucum.equivalents(self.unit):
+                # UCUM's eq is a mole, true of a univalent ion only: without the charge a
+                # calcium result in mmol/L would be read at half its value in meq/L.
+                issues.append(
+                    (
+                        ("unit",),
+                        f"{self.unit!r} counts equivalents (moles of charge): give the analyte's `valence` "
+                        "(1 for potassium, sodium, chloride; 2 for calcium, magnesium) so that results in "
+                        "mmol/L or mg/dL convert, or write the unit in mmol/L",
+                    )
+                )
         for i, code in enumerate(self.loinc):
             digits = code.partition("-")[0]
             if digits.isascii() and digits.isdigit() and not loinc.well_formed(code):
@@ -1432,7 +1482,7 @@ class LabTest(Kind):
         """{lower-case unit a result may carry: factor into `unit`} (rxrego.terminology.ucum).
         A lower-case spelling two units share with different factors is left out: such a
         result is unreadable rather than guessed."""
-        return unit_factors(self.unit, self.molar_mass)
+        return unit_factors(self.unit, self.molar_mass, self.valence)
 
     def rego(self) -> str:
         return self.rego_call("lab_result")
@@ -1563,7 +1613,9 @@ class LabTest(Kind):
 
         own = ucum.ucum_code(self.unit)
         others = [
-            u for u in ucum.accepted_units(self.unit, self.molar_mass) if u not in ucum.LAB_SPELLINGS and u != own
+            u
+            for u in ucum.accepted_units(self.unit, self.molar_mass, self.valence)
+            if u not in ucum.LAB_SPELLINGS and u != own
         ]
         return [own, *others]
 
@@ -1617,14 +1669,15 @@ class LabTest(Kind):
 
 
 @functools.cache
-def unit_factors(unit: str, molar_mass: float | None = None) -> dict[str, float]:
+def unit_factors(unit: str, molar_mass: float | None = None, valence: int | None = None) -> dict[str, float]:
     """{lower-case unit: factor into `unit`} for every unit rxrego.terminology.ucum accepts
-    for it. A lower-case spelling two units share with different factors is left out: such a
-    value is unreadable rather than guessed. Raises ucum.UnitError when `unit` is not UCUM."""
+    for it (equivalents into moles or mass only with the analyte's `valence`). A lower-case
+    spelling two units share with different factors is left out: such a value is unreadable
+    rather than guessed. Raises ucum.UnitError when `unit` is not UCUM."""
     from ..terminology import ucum
 
     table: dict[str, float | None] = {}
-    for u, f in ucum.accepted_units(unit, molar_mass).items():
+    for u, f in ucum.accepted_units(unit, molar_mass, valence).items():
         k = u.lower()
         table[k] = f if table.get(k, f) == f else None
     return {k: f for k, f in sorted(table.items()) if f is not None}

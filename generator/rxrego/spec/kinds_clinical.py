@@ -406,6 +406,7 @@ _LAB_KEY_FIELDS = (
     "result",
     "after_days",
     "molar_mass",
+    "valence",
     "therapy_start",
 )
 

@@ -13,6 +13,12 @@ Laboratories often write a few units in forms that are not UCUM (`mEq/L`, `IU/mL
 `x10^9/L`, `mL/min/1.73m2`); `LAB_SPELLINGS` maps the common ones to their UCUM code, after
 the UCUM organisation's table of example codes for electronic messaging, so that such a
 result is read as the lab meant it rather than refused.
+
+An equivalent (UCUM `eq`, `meq`) is a mole of charge, not of substance: 1 mmol/L of calcium
+(Ca2+) is 2 meq/L, of potassium (K+) 1 meq/L. UCUM (and so ucumvert) defines `eq` as a mole,
+which is true only for a univalent ion; so a unit counting equivalents converts into one
+counting moles (or mass) only when the caller gives the analyte's valence (the charge of
+its ion: `valence`), and is not commensurable with it otherwise.
 """
 
 from __future__ import annotations
@@ -171,13 +177,17 @@ def _parse(code: str, as_written: str) -> Any:
         raise UnitError(f"{as_written!r} is not a unit rxrego can convert: {exc}") from exc
 
 
-def factor(source: str, target: str, molar_mass_g_per_mol: float | None = None) -> float:
-    """The number that turns a value in `source` into `target`: 5.8 (mmol/L) x
-    factor("mmol/L", "meq/L") = 5.8 (meq/L). Both units are UCUM codes or LAB_SPELLINGS.
+def factor(source: str, target: str, molar_mass_g_per_mol: float | None = None, valence: int | None = None) -> float:
+    """The number that turns a value in `source` into `target`: 2.5 (mmol/L) x
+    factor("mmol/L", "meq/L", valence=2) = 5 (meq/L). Both units are UCUM codes or
+    LAB_SPELLINGS.
 
     Between a mass and a substance concentration (mg/dL and mmol/L) the analyte's molar mass
     is needed (`molar_mass_g_per_mol`, e.g. 386.65 for cholesterol); without it they are
-    incommensurable. Annotations (`{1.73_m2}`, `{cells}`) do not take part in conversion.
+    incommensurable. Between equivalents and moles (meq/L and mmol/L, or mg/dL through the
+    molar mass) the analyte's `valence` is needed (the charge of its ion, e.g. 1 for K+, 2
+    for Ca2+: 1 meq = 1/valence mmol); without it they are incommensurable. Annotations
+    (`{1.73_m2}`, `{cells}`) do not take part in conversion.
 
     Raises UnitError when either unit is not UCUM, or the two cannot be converted.
     """
@@ -218,9 +228,29 @@ def factor(source: str, target: str, molar_mass_g_per_mol: float | None = None) 
         raise
     except Exception as exc:
         raise UnitError(f"{source!r} cannot be converted to {target!r}") from exc
+    # UCUM's eq is a mole: right for a univalent ion only (see the module's docstring).
+    charge = equivalents(dst_code) - equivalents(src_code)
+    if charge:
+        if valence is None:
+            raise UnitError(
+                f"{source!r} cannot be converted to {target!r}: an equivalent is a mole of charge, so it"
+                " converts into moles only with the analyte's valence"
+            )
+        value *= float(valence) ** charge
     if not math.isfinite(value) or value == 0:
         raise UnitError(f"{source!r} cannot be converted to {target!r}")
     return _tidy(value)
+
+
+def equivalents(code: str) -> float:
+    """The power of equivalents (UCUM `eq`, with any prefix) in a UCUM code or LAB_SPELLINGS
+    form: 1 for `meq/L` and `mEq`, -1 for `L/meq`, 0 for `mmol/L`. Raises UnitError when the
+    unit is not UCUM."""
+    ucum = LAB_SPELLINGS.get(code, code)
+    unit = _parse(ucum, code)
+    if _annotation_only(ucum):  # `{score}`: a label on unity, no atom
+        return 0.0
+    return float(sum(p for name, p in (1.0 * unit).units._units.items() if "equivalent" in name))
 
 
 def _annotation_only(code: str) -> bool:
@@ -284,24 +314,28 @@ def _tidy(value: float) -> float:
     return float(f"{value:.12g}")
 
 
-def accepted_units(target: str, molar_mass_g_per_mol: float | None = None) -> dict[str, float]:
+def accepted_units(
+    target: str, molar_mass_g_per_mol: float | None = None, valence: int | None = None
+) -> dict[str, float]:
     """Every unit of COMMON_UNITS and LAB_SPELLINGS commensurable with `target`, and the
     target itself, each mapped to its factor into `target`, sorted by unit. This is the table
-    the generated Rego multiplies by. Raises UnitError when `target` is not UCUM.
+    the generated Rego multiplies by. Units counting equivalents (meq/L, mEq/L) are in it for
+    a target counting moles or mass only with the analyte's `valence` (see `factor`).
+    Raises UnitError when `target` is not UCUM.
 
     The table is computed once per (target, molar mass) and a fresh copy returned on each
     call: checking, generating and the reference evaluator ask for the same few tables many
     times, and each costs some 90 conversions."""
-    return dict(_accepted_units(target, molar_mass_g_per_mol))
+    return dict(_accepted_units(target, molar_mass_g_per_mol, valence))
 
 
 @functools.lru_cache(maxsize=512)
-def _accepted_units(target: str, molar_mass_g_per_mol: float | None) -> dict[str, float]:
+def _accepted_units(target: str, molar_mass_g_per_mol: float | None, valence: int | None) -> dict[str, float]:
     ucum_code(target)
     table = {target: 1.0}
     for unit in (*COMMON_UNITS, *LAB_SPELLINGS):
         try:
-            table[unit] = factor(unit, target, molar_mass_g_per_mol)
+            table[unit] = factor(unit, target, molar_mass_g_per_mol, valence)
         except UnitError:
             continue
     # UCUM ignores annotations in conversion, so mL/min is commensurable with

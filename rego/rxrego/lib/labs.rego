@@ -24,7 +24,7 @@ lab_result(labs, on, born, anchor, test, factors) := "unknown" if {
 	labs.state == "absent"
 } else := "invalid" if {
 	not _lab_list(labs)
-} else := _lab_status(on, born, anchor, t, [r | some r in labs.value; _this_lab(r, t)]) if {
+} else := _lab_status(on, born, anchor, t, _lab_results(labs.value, t)) if {
 	# A key the generator left out has its default.
 	t := object.union_n([_lab_defaults, test, {"units": factors}])
 }
@@ -89,6 +89,47 @@ _this_lab(r, _) if {
 	not is_string(object.get(r, "name", null))
 }
 
+# The lab's results but the void ones (status cancelled or entered-in-error, FHIR
+# Observation.status: there is no result), which are not read at all.
+_lab_results(entries, test) := [r |
+	some r in entries
+	_this_lab(r, test)
+	not object.get(r, "status", null) in _void_statuses
+]
+
+# FHIR Observation.status: a result is read as a value when final, amended or corrected (or
+# without a status); registered, preliminary or unknown cannot be read with certainty; any
+# other value is invalid.
+_read_statuses := {"final", "amended", "corrected"}
+
+_uncertain_statuses := {"registered", "preliminary", "unknown"}
+
+_void_statuses := {"cancelled", "entered-in-error"}
+
+_statuses := (_read_statuses | _uncertain_statuses) | _void_statuses
+
+# FHIR Quantity.comparator: the true value is only bounded ("ad": sufficient to achieve
+# this total quantity).
+_comparators := {"<", "<=", ">=", ">", "ad"}
+
+# A status or comparator outside FHIR's closed lists.
+_bad_qualifier(r) if {
+	status := object.get(r, "status", null)
+	status != null
+	not status in ((_read_statuses | _uncertain_statuses) | _void_statuses)
+}
+
+_bad_qualifier(r) if {
+	comparator := object.get(r, "comparator", null)
+	comparator != null
+	not comparator in _comparators
+}
+
+# A result whose value is only a bound, or not yet (or not known to be) final.
+_qualified(r) if object.get(r, "comparator", null) != null
+
+_qualified(r) if object.get(r, "status", null) in _uncertain_statuses
+
 _named(r, test) if {
 	is_string(r.name)
 	lab_name(r.name) in test.names
@@ -139,7 +180,7 @@ lab_key(labs, on, born, anchor, test, factors) := {"state": "absent"} if {
 	labs.state == "absent"
 } else := {"state": "invalid"} if {
 	not _lab_list(labs)
-} else := _lab_key(on, born, anchor, t, [r | some r in labs.value; _this_lab(r, t)]) if {
+} else := _lab_key(on, born, anchor, t, _lab_results(labs.value, t)) if {
 	t := object.union_n([_lab_defaults, test, {"units": factors}])
 }
 
@@ -214,8 +255,11 @@ _lab_status(on, born, anchor, test, results) := "unmet" if {
 
 _dated_in_life(s, on, born) if in_life(observed_day(s), on, born)
 
-# A result of the lab that cannot be read with certainty as to which lab it is or when.
+# A result of the lab that cannot be read with certainty as to which lab it is or when, or
+# whose status or comparator is not one FHIR defines.
 _unplaced(r, _, _) if _malformed_code(r)
+
+_unplaced(r, _, _) if _bad_qualifier(r)
 
 _unplaced(r, on, born) if not _dated_in_life(object.get(r, "date", null), on, born)
 
@@ -291,6 +335,7 @@ _lab_ok(day, latest, test) := {"state": "ok", "date": day, "values": values, "ul
 _converted(r, test) := r.value * test.units[lower(r.unit)]
 
 _readable(r, test) if {
+	not _qualified(r)
 	is_number(r.value)
 	regex.match(_plain_number, json.marshal(r.value))
 	is_string(r.unit)

@@ -116,7 +116,6 @@ derived := {
 				"g/l",
 				"mcg/dl",
 				"mcg/ml",
-				"meq/l",
 				"mg/dl",
 				"mg/l",
 				"mmol/l",

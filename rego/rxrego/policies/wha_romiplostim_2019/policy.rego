@@ -12,7 +12,7 @@ policy := {
 	"id": "wha-romiplostim-2019",
 	"number": "romiplostim-nplate",
 	"title": "Nplate",
-	"version": "sha256:f113532f92256201",
+	"version": "sha256:8fff781e681020f1",
 }
 
 coverage := {
@@ -78,7 +78,7 @@ status["baseline_platelets"] := lib.lab_result(
 		"codes": {"26515-7", "777-3"},
 		"comparison": "<",
 		"names": {"plateletcount", "platelets", "plt"},
-		"plausible": [0, 2000],
+		"plausible": [1, 2000],
 		"value": 30,
 		"which": "baseline",
 	},
@@ -109,7 +109,7 @@ status["platelets_at_least_50"] := lib.lab_result(
 		"codes": {"26515-7", "777-3"},
 		"comparison": ">=",
 		"names": {"plateletcount", "platelets", "plt"},
-		"plausible": [0, 2000],
+		"plausible": [1, 2000],
 		"value": 50,
 	},
 	{"/l": 1e-09, "/mm3": 0.001, "/ul": 0.001, "10*12/l": 1000, "10*3/ul": 1, "10*6/ul": 1000, "10*9/l": 1, "10^3/ul": 1, "10^9/l": 1, "cells/mm3": 0.001, "cells/ul": 0.001, "k/ul": 1, "x10^3/ul": 1, "x10^9/l": 1, "{cells}/mm3": 0.001, "{cells}/ul": 0.001},
@@ -124,7 +124,7 @@ status["platelets_at_most_200"] := lib.lab_result(
 		"codes": {"26515-7", "777-3"},
 		"comparison": "<=",
 		"names": {"plateletcount", "platelets", "plt"},
-		"plausible": [0, 2000],
+		"plausible": [1, 2000],
 		"value": 200,
 	},
 	{"/l": 1e-09, "/mm3": 0.001, "/ul": 0.001, "10*12/l": 1000, "10*3/ul": 1, "10*6/ul": 1000, "10*9/l": 1, "10^3/ul": 1, "10^9/l": 1, "cells/mm3": 0.001, "cells/ul": 0.001, "k/ul": 1, "x10^3/ul": 1, "x10^9/l": 1, "{cells}/mm3": 0.001, "{cells}/ul": 0.001},

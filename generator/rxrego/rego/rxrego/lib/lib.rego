@@ -551,6 +551,7 @@ unit_note(id, derived, request) := {"reason": "unit_not_convertible", "unit": la
 	lab := derived.labs[id]
 	some r in object.get(request, "labs", [])
 	_this_lab(r, lab)
+	not object.get(r, "status", null) in _void_statuses
 	is_number(r.value)
 	valid_date(r.date)
 	r.date <= request.date_of_service

@@ -213,6 +213,59 @@ test_lab_unreadable_or_undated_results if {
 	_platelet_status([{"name": "platelets", "value": 20, "unit": "10*3/uL"}]) == "invalid"
 }
 
+# FHIR Quantity.comparator and Observation.status on a result (docs/semantics.md, "Labs",
+# *Qualifiers*).
+test_lab_comparator_is_unknown_never_skipped if {
+	older_low := _count(20, "10*3/uL", "2026-05-01")
+	every comparator in ["<", "<=", ">=", ">", "ad"] {
+		bounded := object.union(_count(20, "10*3/uL", "2026-06-01"), {"comparator": comparator})
+		_platelet_status([bounded]) == "unknown"
+		_platelet_status([older_low, bounded]) == "unknown"
+		lib.lab_key(_results([older_low, bounded]), _dos, "", null, _platelets, _factors) == {"state": "unknown"}
+	}
+	_platelet_status([object.union(_count(20, "10*3/uL", "2026-06-01"), {"comparator": null})]) == "met"
+}
+
+test_lab_status_not_final_is_unknown_never_skipped if {
+	older_low := _count(20, "10*3/uL", "2026-05-01")
+	every status in ["registered", "preliminary", "unknown"] {
+		uncertain := object.union(_count(20, "10*3/uL", "2026-06-01"), {"status": status})
+		_platelet_status([older_low, uncertain]) == "unknown"
+	}
+	every status in ["final", "amended", "corrected"] {
+		_platelet_status([object.union(_count(20, "10*3/uL", "2026-06-01"), {"status": status})]) == "met"
+	}
+}
+
+test_lab_void_result_is_not_read if {
+	older_high := _count(40, "10*3/uL", "2026-05-01")
+	every status in ["cancelled", "entered-in-error"] {
+		# there is no result: an older one decides, and alone it is none
+		void := object.union(_count(20, "10*3/uL", "2026-06-01"), {"status": status})
+		_platelet_status([older_high, void]) == "unmet"
+		_platelet_status([void]) == "unmet"
+		_platelet_status([_count(20, "10*3/uL", "2026-05-01"), void]) == "met"
+
+		# nothing else of it is read: not its date, value or unit
+		undated := object.union(void, {"date": "2026-02-30", "value": "x", "unit": "furlongs"})
+		_platelet_status([older_high, undated]) == "unmet"
+		lib.lab_key(_results([older_high, undated]), _dos, "", null, _platelets, _factors) == {
+			"state": "present",
+			"values": [40],
+		}
+	}
+}
+
+test_lab_qualifier_outside_fhir_lists_is_invalid if {
+	older_low := _count(20, "10*3/uL", "2026-05-01")
+	every bad in [{"status": "Final"}, {"status": "done"}, {"status": 1}, {"comparator": "=="}, {"comparator": "~"}] {
+		_platelet_status([older_low, object.union(_count(20, "10*3/uL", "2026-06-01"), bad)]) == "invalid"
+
+		# an older result's is as invalid: it could be any result
+		_platelet_status([object.union(older_low, bad), _count(20, "10*3/uL", "2026-06-01")]) == "invalid"
+	}
+}
+
 test_lab_plausible_range if {
 	plausible := object.union(_platelets, {"plausible": [0, 2000]})
 	lib.lab_result(_results([_count(20, "10*3/uL", "2026-06-01")]), _dos, "", null, plausible, _factors) == "met"
@@ -444,6 +497,7 @@ test_unit_note_none_for_other_reasons if {
 	_unit_note([_count("20", "cells/mm3", "2026-06-01")]) == {} # the value is the problem
 	_unit_note([_count(20, "cells/mm3", "2026-06-16")]) == {} # after the date of service: not read
 	_unit_note([_count(20, "cells/mm3", "2026-02-30")]) == {} # no valid date
+	_unit_note([object.union(_count(20, "cells/mm3", "2026-06-01"), {"status": "entered-in-error"})]) == {} # void
 	_unit_note([{"name": "hemoglobin", "value": 9, "unit": "mmol/L", "date": "2026-06-01"}]) == {}
 	lib.unit_note("plt", _unit_derived, {"date_of_service": _dos}) == {}
 	lib.unit_note("other", _unit_derived, {"date_of_service": _dos, "labs": [_count(20, "x", "2026-06-01")]}) == {}
