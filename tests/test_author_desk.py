@@ -824,7 +824,7 @@ def test_response_mapping_of_value_types_groups_and_mistakes(spec):
         q,
         {
             "patient.birth_date": {"valueDateTime": "2012-07-19T00:00:00Z"},
-            "prescriber.attestations.vod_monitoring": {"valueString": "yes"},
+            "prescriber.attestations.vod_monitoring": {"valueBoolean": True},
         },
         qid=None,
     )
@@ -835,8 +835,12 @@ def test_response_mapping_of_value_types_groups_and_mistakes(spec):
         "date_of_service": "2026-06-15",
         "drug": {"name": "Besponsa", "hcpcs": "J9229"},
         "patient": {"id": "P-7", "birth_date": "2012-07-19"},
-        "prescriber": {"attestations": {"vod_monitoring": "yes"}},  # passed on as answered: never met
+        "prescriber": {"attestations": {"vod_monitoring": True}},
     }
+    # an answer of a type the question does not take is refused, never passed on as text
+    wrong = fill(q, {"prescriber.attestations.vod_monitoring": {"valueString": "yes"}}, qid=None)
+    with pytest.raises(ResponseError, match=r"linkId 'prescriber\.attestations\.vod_monitoring': a boolean question"):
+        response_to_request(wrong, spec, date_of_service="2026-06-15", request_type="renewal")
     ima = load_spec_file(EXAMPLES / "example-imatinib-cml.yaml")
     pon = load_spec_file(EXAMPLES / "example-ponatinib.yaml")
     req = response_to_request(

@@ -121,7 +121,14 @@ def test_the_plain_words_say_the_rule() -> None:
     assert kinds.DiagnosisTest(("C49",), exceptions=("C49.A",)).describe() == "an ICD-10-CM code in C49 except C49.A"
     assert (
         kinds.PriorTherapyTest("tki", 2, ("failed",)).describe()
-        == "at least 2 distinct agent(s) of value set tki with result failed"
+        == "at least 2 distinct agents of value set tki with result failed"
+    )
+    # one is singular: "1 year", "1 agent", "1 calendar month", never "1 years"
+    assert kinds.AgeTest(min_years=1).describe() == "age at the date of service at least 1 year"
+    assert kinds.AgeTest(max_years=1).describe() == "age at the date of service at most 1 year"
+    assert (
+        kinds.PriorTherapyTest("tki", 1, ("failed",), min_months=1).describe()
+        == "at least 1 distinct agent of value set tki with result failed, each tried at least 1 calendar month"
     )
 
 

@@ -116,11 +116,27 @@ def test_a_quantity_that_cannot_be_read_exactly_is_refused(spec_file, quantity, 
         _lab(spec, {"valueQuantity": quantity}, unit)
 
 
-def test_a_quantity_unit_where_no_unit_is_asked_is_refused(spec_file):
+def test_a_quantity_unit_where_no_unit_is_asked_is_refused():
+    # MN DHS Bosulif's quantity limit asks the days supply as a number, with no unit question
+    spec = load_spec(ROOT / "policy_source" / "mn-dhs" / "bosulif.yaml")
+    q = build_questionnaire(spec)
+    qr = {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "questionnaire": f"{q['url']}|{q['version']}",
+        "item": [{"linkId": "quantity.days_supply", "answer": [{"valueQuantity": {"value": 4, "unit": "wk"}}]}],
+    }
+    with pytest.raises(ResponseError, match=r"linkId 'quantity\.days_supply'.*asks no unit"):
+        response_to_request(qr, spec, date_of_service="2026-11-30", request_type="initial")
+
+
+def test_a_quantity_to_a_date_question_is_refused(spec_file):
     spec = load_spec(spec_file)
     qr = _response(spec, {"valueDecimal": 9.1}, "g/dL")
     qr["item"][0] = {"linkId": "patient.birth_date", "answer": [{"valueQuantity": {"value": 3, "unit": "a"}}]}
-    with pytest.raises(ResponseError, match=r"linkId 'patient\.birth_date'.*asks no unit"):
+    with pytest.raises(
+        ResponseError, match=r"linkId 'patient\.birth_date': a date question is answered with valueQuantity"
+    ):
         response_to_request(qr, spec, date_of_service="2026-11-30", request_type="initial")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..prose import counted
 from ..spec import model as m
 from ..spec.dump import content_version
 from .common import (
@@ -71,8 +72,8 @@ def approval_text(approval: dict) -> str:
     if end is None:
         return f"from {start}, no end date (the policy states no duration)"
     weeks = approval.get("duration_weeks")
-    text = f"{start} to {end}" + (f" ({months} months)" if months is not None else "")
-    text += f" ({weeks} weeks)" if weeks is not None else ""
+    text = f"{start} to {end}" + (f" ({counted(months, 'month')})" if months is not None else "")
+    text += f" ({counted(weeks, 'week')})" if weeks is not None else ""
     if approval.get("capped"):
         text += ", ended by the lifetime cap"
     elif approval.get("plan_year_start") is not None:

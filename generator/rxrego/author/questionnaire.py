@@ -570,10 +570,12 @@ class _Answers:
         where: str = "QuestionnaireResponse.item",
         systems: dict[str, set[str]] | None = None,
         links: frozenset[str] | None = None,
+        types: dict[str, str] | None = None,
     ):
         self.by_link: dict[str, list[dict]] = {}
         self.systems = systems
         self.links = links
+        self.types = types
         self._collect(items, where)
 
     def _collect(self, items: object, where: str) -> None:
@@ -588,7 +590,23 @@ class _Answers:
             self._collect(it.get("item"), f"item '{it['linkId']}'")
             for a in it.get("answer") or []:
                 if isinstance(a, dict):
+                    self._check_type(it["linkId"], a)
                     self._collect(a.get("item"), f"item '{it['linkId']}'")
+
+    def _check_type(self, link: str, answer: dict) -> None:
+        """An answer's value[x] must be one its question's type takes (FHIR R4
+        QuestionnaireResponse: "the answer type must match the question's item type");
+        ResponseError naming the linkId otherwise: a valueString "true" to a boolean question
+        is refused, never decided as text."""
+        item_type = (self.types or {}).get(link)
+        allowed = RESPONSE_ANSWER_TYPES.get(item_type or "")
+        keys = _value_keys(answer, "value")
+        if allowed is None or len(keys) != 1 or keys[0] in allowed:
+            return
+        raise ResponseError(
+            f"linkId '{link}': a {item_type} question is answered with value{keys[0]}; "
+            f"expected {' or '.join('value' + k for k in allowed)}"
+        )
 
     def instances(self, link: str) -> list[dict]:
         return self.by_link.get(link, [])
@@ -649,7 +667,7 @@ class _Answers:
         """One entry per instance of a repeating group: {field: answer} of its answered fields."""
         out = []
         for instance in self.instances(group):
-            inner = _Answers(instance.get("item"), f"item '{group}'", self.systems, self.links)
+            inner = _Answers(instance.get("item"), f"item '{group}'", self.systems, self.links, self.types)
             entry = {f: v for f in fields if (v := inner.one(f"{group}.{f}")) is not None}
             if entry:
                 out.append(entry)
@@ -710,6 +728,40 @@ class _Request:
 # FHIR R4 QuestionnaireResponse.status values whose answers are final: "in-progress" and
 # "stopped" are unfinished, "entered-in-error" withdrawn (hl7.org/fhir/R4/valueset-questionnaire-answers-status.html).
 DECIDED_STATUSES = ("completed", "amended")
+
+
+# The value[x] each Questionnaire item type is answered with (FHIR R4, Questionnaire.item.type
+# and QuestionnaireResponse.item.answer.value[x]), and what this mapping also reads: a whole
+# decimal written as valueInteger, a valueQuantity whose unit answers the unit question
+# beside it (see `_Answers`), and a choice answered with valueString, read as its code (a
+# unit typed as text; a string that is not one of the options is never met).
+RESPONSE_ANSWER_TYPES: dict[str, tuple[str, ...]] = {
+    "boolean": ("Boolean",),
+    "decimal": ("Decimal", "Integer", "Quantity"),
+    "integer": ("Integer", "Quantity"),
+    "quantity": ("Quantity",),
+    "date": ("Date", "DateTime"),
+    "dateTime": ("DateTime", "Date"),
+    "string": ("String",),
+    "text": ("String",),
+    "choice": ("Coding", "String"),
+    "open-choice": ("Coding", "String"),
+    "attachment": ("Attachment",),
+}
+
+
+def item_types(questionnaire: dict) -> dict[str, str]:
+    """linkId -> the item's type, at any depth."""
+    out: dict[str, str] = {}
+
+    def walk(items: list[dict] | None) -> None:
+        for it in items or []:
+            if isinstance(it.get("type"), str):
+                out[it["linkId"]] = it["type"]
+            walk(it.get("item"))
+
+    walk(questionnaire.get("item"))
+    return out
 
 
 def coding_systems(questionnaire: dict) -> dict[str, set[str]]:
@@ -829,7 +881,12 @@ def response_to_request(
         found = qr.get("resourceType") if isinstance(qr, dict) else type(qr).__name__
         raise ResponseError(f"expected a QuestionnaireResponse, found {found!r}")
     questionnaire = build_questionnaire(spec, base=base)
-    answers = _Answers(qr.get("item"), systems=coding_systems(questionnaire), links=link_ids(questionnaire))
+    answers = _Answers(
+        qr.get("item"),
+        systems=coding_systems(questionnaire),
+        links=link_ids(questionnaire),
+        types=item_types(questionnaire),
+    )
     facts = needs(spec)
     request: dict = {
         "request_type": request_type,

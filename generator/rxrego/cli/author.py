@@ -486,7 +486,11 @@ def questionnaire_decide_command(
     valueDecimal, valueInteger, valueAttachment (documents: its url, else title), and
     valueQuantity: its value, and its unit (the UCUM `code` when `system` is
     http://unitsofmeasure.org, else `unit`), which fills the unit question beside it
-    (labs.<name>.unit, dose.unit) when that is unanswered. A Quantity whose unit differs
+    (labs.<name>.unit, dose.unit) when that is unanswered. Each answer must be of a type
+    its question takes (a yes/no question valueBoolean, a date valueDate or
+    valueDateTime, a number valueDecimal, valueInteger or valueQuantity, a choice
+    valueCoding or valueString): a valueString "true" to a yes/no question is refused
+    (exit 2). A Quantity whose unit differs
     from the unit answered beside it, one with a comparator (<, >=, ...), one with a
     unit coded in another system, or one with a unit where no unit is asked is refused
     (exit 2), never decided with either unit. An unanswered question leaves

@@ -24,6 +24,7 @@ from .. import sidecar as sidecar_mod
 from ..client.decision import Decision
 from ..client.errors import SidecarUnavailable
 from ..client.http import RxRegoClient
+from ..prose import counted
 from ..sidecar import Sidecar
 from ..spec.errors import SpecError
 from .errors import ExitCode, fail, spec_error
@@ -412,8 +413,8 @@ def summary(decision: Decision) -> str:
     if decision.approval:
         a = decision.approval
         end = a.end.isoformat() if a.end else "no end date (the policy states no duration)"
-        span = f" ({a.duration_months} months)" if a.duration_months else ""
-        span += f" ({a.duration_weeks} weeks)" if a.duration_weeks else ""
+        span = f" ({counted(a.duration_months, 'month')})" if a.duration_months else ""
+        span += f" ({counted(a.duration_weeks, 'week')})" if a.duration_weeks else ""
         lines.append(
             f"approval    {a.start.isoformat()} to {end}{span}{', ended by the lifetime cap' if a.capped else ''}"
         )

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from .. import regotext
+from ..prose import counted
 from ..terminology import icd10cm
 
 # --- shared pieces ----------------------------------------------------------------------------
@@ -428,14 +429,14 @@ class AgeTest(Kind):
 
     def describe(self) -> str:
         if self.in_months:
-            low = f"at least {self.min_months} months" if self.min_months is not None else ""
-            high = f"at most {self.max_months} months" if self.max_months is not None else ""
+            low = f"at least {counted(self.min_months, 'month')}" if self.min_months is not None else ""
+            high = f"at most {counted(self.max_months, 'month')}" if self.max_months is not None else ""
             return "age at the date of service " + " and ".join(p for p in (low, high) if p)
         if self.min_years is not None and self.max_years is not None:
             return f"age at the date of service between {self.min_years} and {self.max_years} years"
         if self.min_years is not None:
-            return f"age at the date of service at least {self.min_years} years"
-        return f"age at the date of service at most {self.max_years} years"
+            return f"age at the date of service at least {counted(self.min_years, 'year')}"
+        return f"age at the date of service at most {counted(self.max_years or 0, 'year')}"
 
     @classmethod
     def questions(cls, a: Asking) -> list[dict]:
@@ -938,14 +939,14 @@ class PriorTherapyTest(Kind):
             f"every agent of value set {self.value_set}"
             if self.each_agent
             else (
-                f"at least {self.at_least} distinct agent(s) of value set {self.value_set}"
+                f"at least {self.at_least} distinct {'agent' if self.at_least == 1 else 'agents'} of value set {self.value_set}"
                 if self.value_set
-                else f"at least {self.at_least} prior therapy agent(s)"
+                else f"at least {self.at_least} prior therapy {'agent' if self.at_least == 1 else 'agents'}"
             )
         )
-        length = f", each tried at least {self.min_days} days" if self.min_days else ""
+        length = f", each tried at least {counted(self.min_days, 'day')}" if self.min_days else ""
         if self.min_months:
-            length = f", each tried at least {self.min_months} calendar month{'s' if self.min_months > 1 else ''}"
+            length = f", each tried at least {counted(self.min_months, 'calendar month')}"
         results = "any result" if "any" in self.results else f"result {_or(self.results)}"
         dose = ""
         if self.dose_unit is not None:
@@ -1524,11 +1525,11 @@ class LabTest(Kind):
         which = {
             "latest": "latest",
             "baseline": f"baseline (before {anchor})",
-            "after": f"first-counting (at least {self.after_days} days after {anchor}), latest",
+            "after": f"first-counting (at least {counted(self.after_days or 0, 'day')} after {anchor}), latest",
         }[self.result]
-        recent = f", at most {self.within_days} days old" if self.within_days is not None else ""
+        recent = f", at most {counted(self.within_days, 'day')} old" if self.within_days is not None else ""
         if self.within_months is not None:
-            recent = f", dated within the last {self.within_months} months"
+            recent = f", dated within the last {counted(self.within_months, 'month')}"
         if self.change is not None:
             what = f"change of {self.name} from baseline {self.comparison} {_num(self.value or 0)}{'%' if self.change == 'percent' else ' ' + self.unit}"
         elif self.times_uln is not None:
@@ -1877,7 +1878,7 @@ class QuantityLimitTest(Kind):
 
     def describe(self) -> str:
         whole = " (whole units)" if self.whole_units else ""
-        return f"at most {_num(self.max_units)} units{whole} per {self.per_days} days, a days supply of at most {self.days_cap}"
+        return f"at most {counted(self.max_units, 'unit')}{whole} per {counted(self.per_days, 'day')}, a days supply of at most {self.days_cap}"
 
     def question_keys(self) -> list[str]:
         return ["quantity"]  # asked as one group

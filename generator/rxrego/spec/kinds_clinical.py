@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from .. import regotext
+from ..prose import counted
 from .kinds import (
     BIRTH_DAY,
     CHOSEN_INDICATION,
@@ -287,7 +288,11 @@ class ProcedureTest(Kind):
         )
 
     def describe(self) -> str:
-        recent = f" at most {self.within_days} days before the date of service" if self.within_days is not None else ""
+        recent = (
+            f" at most {counted(self.within_days, 'day')} before the date of service"
+            if self.within_days is not None
+            else ""
+        )
         if self.min_count is not None:
             return f"at least {self.min_count} distinct entries (name and date) of procedure {_or(self.names)}{recent}"
         return f"procedure {_or(self.names)}{recent}"
@@ -998,7 +1003,7 @@ class TreatmentDurationTest(Kind):
         )
 
     def describe(self) -> str:
-        span = f"{self.months} calendar months" if self.months is not None else f"{self.days} days"
+        span = counted(self.months, "calendar month") if self.months is not None else counted(self.days or 0, "day")
         return f"on the requested drug (since treatment.start_date) {_DURATION_OPERATORS[self.comparison]} {span} at the date of service"
 
     @classmethod
