@@ -15,6 +15,7 @@ import copy
 import json
 import shutil
 import socket
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -25,7 +26,7 @@ import yaml
 from click.testing import CliRunner
 
 from conftest import EXAMPLES, REGO, SPECS
-from rxrego import bundle, generate, opa, requests_io
+from rxrego import bundle, generate, opa, requests_io, toolchain
 from rxrego.author.questionnaire import ResponseError, build_questionnaire, response_to_request
 from rxrego.cli import main as cli_main
 from rxrego.client import (
@@ -36,7 +37,7 @@ from rxrego.client import (
     SidecarUnavailable,
     decide_or_pend,
 )
-from rxrego.sidecar import Sidecar
+from rxrego.sidecar import Sidecar, free_port
 from rxrego.spec.loader import load_spec, load_specs
 
 BESPONSA = SPECS / "fep" / "5.21.100-besponsa.yaml"
@@ -337,6 +338,7 @@ def _approvable_for_examples() -> list[dict]:
 
 
 def _eval_text(rego: Path, query: str, text: str, tmp_path: Path) -> object:
+    """`query`'s value with `text` as the input, from `opa eval` (its own process)."""
     path = tmp_path / "input.json"
     path.write_text(text)
     result = opa.run(["eval", "--format", "json", "--data", str(rego), "--input", str(path), query])
@@ -346,13 +348,70 @@ def _eval_text(rego: Path, query: str, text: str, tmp_path: Path) -> object:
 
 
 def _refused_whole(rego: Path, text: str, tmp_path: Path) -> bool:
-    """True when OPA refuses to read the input at all (v1.22.4: "number too big"), without a
-    panic; False when it evaluates it."""
+    """True when `opa eval` refuses to read the input at all (v1.22.4: "number too big"),
+    without a panic; False when it evaluates it."""
     path = tmp_path / "input.json"
     path.write_text(text)
     result = opa.run(["eval", "--format", "json", "--data", str(rego), "--input", str(path), "data.rxrego.decision"])
     assert "panic" not in result.stderr, result.stderr[:400]
     return result.returncode != 0 and "number too big" in result.stderr
+
+
+class OpaServer:
+    """The real `opa run --server` on a loopback port over a Rego folder: one OPA process
+    (one compilation of every policy) for many inputs, each sent as the WHOLE input of its
+    own query, as `opa eval --input` would read it, rather than one `opa eval` process an
+    input. `log` holds OPA's own output (where a panic would show)."""
+
+    def __init__(self, rego: Path, log: Path) -> None:
+        self.url = f"http://127.0.0.1:{free_port()}"
+        self.log = log
+        addr = self.url.removeprefix("http://")
+        args = ["run", "--server", "--addr", addr, "--log-level", "error", "--skip-version-check", str(rego)]
+        with log.open("wb") as out:
+            self.proc = subprocess.Popen([str(toolchain.opa().path), *args], stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + opa.timeout_for(rego)
+        while True:
+            assert self.proc.poll() is None, f"OPA exited: {log.read_text()[:400]}"
+            try:
+                if requests.get(self.url + "/health", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "OPA's server did not become healthy"
+            time.sleep(0.1)
+
+    def post(self, path: str, body: str) -> requests.Response:
+        """POST a body given as text (numbers as written, not as Python read them)."""
+        answer = requests.post(self.url + path, data=body.encode(), timeout=60)
+        assert answer.status_code != 500 and self.proc.poll() is None, answer.text[:400]
+        return answer
+
+    def value(self, query: str, text: str) -> object:
+        """`query`'s value with `text` as the input (POST /v1/query)."""
+        answer = self.post("/v1/query", '{"query": ' + json.dumps(f"x := {query}") + ', "input": ' + text + "}")
+        assert answer.status_code == 200, f"OPA failed: {answer.text[:400]}"
+        (result,) = answer.json()["result"]
+        return result["x"]
+
+    def refuses(self, text: str) -> bool:
+        """True when OPA refuses to read `text` at all (v1.22.4: "number too big"); False
+        when it decides it."""
+        answer = self.post("/v1/data/rxrego/decision", '{"input": ' + text + "}")
+        return answer.status_code == 400 and "number too big" in answer.text
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        assert "panic" not in self.log.read_text(errors="replace"), self.log.read_text(errors="replace")[:400]
+
+
+@pytest.fixture(scope="module")
+def all_rego_server(all_rego, tmp_path_factory):
+    """An OpaServer over all_rego, for the module's tests."""
+    server = OpaServer(all_rego, tmp_path_factory.mktemp("inputs-opa") / "opa.log")
+    yield server
+    server.stop()
 
 
 # Literals OPA v1.22.4 reads (out of range all the same) and literals it refuses to read.
@@ -372,11 +431,12 @@ def _leaf_paths(doc, path=()):
 
 
 @pytest.mark.opa
-def test_out_of_range_numbers_anywhere_are_invalid_request_and_never_crash_opa(all_rego, tmp_path):
+def test_out_of_range_numbers_anywhere_are_invalid_request_and_never_crash_opa(all_rego, all_rego_server, tmp_path):
     """Every leaf of approvable requests for 5.21.100 and the examples, replaced by each
-    out-of-range literal OPA reads, in ONE batch and each alone: OPA answers every one,
-    invalid_request naming exactly that field. The literals it does not read are refused
-    whole, never with a panic (OPA v1.20.2 panicked comparing them)."""
+    out-of-range literal OPA reads, in ONE batch (`opa eval`) and each alone (the whole input
+    of its own query, to OPA's server): OPA answers every one, invalid_request naming exactly
+    that field. The literals it does not read are refused whole by `opa eval`, never with a
+    panic (OPA v1.20.2 panicked comparing them)."""
     requests_ = [APPROVABLE, *_approvable_for_examples()]
     texts, fields = [], []
     for request in requests_:
@@ -398,7 +458,7 @@ def test_out_of_range_numbers_anywhere_are_invalid_request_and_never_crash_opa(a
         assert [e["field"] for e in decision["errors"]] == [field]
         assert "outside the accepted range" in decision["errors"][0]["message"]
     for text, field in list(zip(texts, fields, strict=True))[::7]:
-        single = _eval_text(all_rego, "data.rxrego.decision", text, tmp_path)
+        single = all_rego_server.value("data.rxrego.decision", text)
         assert single["outcome"] == "invalid_request" and single["errors"][0]["field"] == field
     for literal in NOT_READ_BY_OPA:
         text = text_with(APPROVABLE, ("patient", "weight"), literal)
@@ -407,7 +467,7 @@ def test_out_of_range_numbers_anywhere_are_invalid_request_and_never_crash_opa(a
     # the approvable requests themselves are still approved
     for request, decision in zip(
         requests_,
-        _eval_text(all_rego, "data.rxrego.decisions", json.dumps({"requests": requests_}), tmp_path),
+        all_rego_server.value("data.rxrego.decisions", json.dumps({"requests": requests_})),
         strict=True,
     ):
         assert decision["outcome"] == "approved", (request["request_id"], decision)
@@ -416,7 +476,7 @@ def test_out_of_range_numbers_anywhere_are_invalid_request_and_never_crash_opa(a
 
 @pytest.mark.opa
 @pytest.mark.parametrize("literal", ["1e1000", "-1e-5000", "1E+9999", *NOT_READ_BY_OPA])
-def test_the_quantity_and_lab_tests_never_compare_a_number_not_plainly_written(all_rego, tmp_path, literal):
+def test_the_quantity_and_lab_tests_never_compare_a_number_not_plainly_written(all_rego_server, literal):
     """The lib's own guard, queried directly (the router answers before it is reached): a
     number whose text is not plain (an exponent of more than 3 digits) is never compared: a
     quantity holding one is invalid, a lab result holding one is unreadable (unknown). Where
@@ -428,16 +488,16 @@ def test_the_quantity_and_lab_tests_never_compare_a_number_not_plainly_written(a
         + ', "unit": "U/L", "date": "2026-06-01"}]}'
     )
     text = '{"a": ' + fact + ', "l": ' + labs + "}"
-    if _refused_whole(all_rego, text, tmp_path):
+    if all_rego_server.refuses(text):
         assert literal in NOT_READ_BY_OPA, f"OPA refused {literal}, which v1.22.4 reads"
         return
     good = '{"state": "present", "value": 30}'
     limit = '{"max_units": 60, "per_days": 30, "max_days_supply": 30, "whole_units": false}'
     test = '{"names": {"alt"}, "comparison": "<=", "value": 120, "within_days": 30}'
     lab = f'data.rxrego.lib.lab_result(input.l, "2026-06-15", "", null, {test}, {{"u/l": 1}})'
-    assert _eval_text(all_rego, f"data.rxrego.lib.quantity(input.a, {good}, {limit})", text, tmp_path) == "invalid"
-    assert _eval_text(all_rego, f"data.rxrego.lib.quantity({good}, input.a, {limit})", text, tmp_path) == "invalid"
-    assert _eval_text(all_rego, lab, text, tmp_path) == "unknown"
+    assert all_rego_server.value(f"data.rxrego.lib.quantity(input.a, {good}, {limit})", text) == "invalid"
+    assert all_rego_server.value(f"data.rxrego.lib.quantity({good}, input.a, {limit})", text) == "invalid"
+    assert all_rego_server.value(lab, text) == "unknown"
 
 
 # --- the client and the real sidecar ---------------------------------------------------------------
