@@ -28,21 +28,26 @@ decision keys still disagree, deciding every candidate of a round in one `opa ev
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import math
 import os
 import random
 import re
+import shutil
+import sys
 import tempfile
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
+import hypothesis
 import pytest
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis import strategies as st
 
-from conftest import CASES, EXAMPLES, SPECS
+from conftest import CASES, EXAMPLES, ROOT, SPECS
 from rxrego import generate, opa, reference
 from rxrego.conformance.cases import find_case_files, load_case_file, mismatches
 from rxrego.reference.evaluate import policy_order
@@ -142,6 +147,120 @@ def _run(check, policy_id: str, strategy, count, wanted: int = REQUESTS, batch: 
         if not _settings().derandomize:
             run = seed(int.from_bytes(hashlib.sha256(f"{SEED}/{policy_id}/{round_}".encode()).digest()[:8]))(run)
         settings(_settings(), max_examples=math.ceil(remaining / batch))(run)()
+
+
+# --- the requests drawn, once a session ---------------------------------------------------
+#
+# Drawing is most of these tests' cost (about 100 us a Hypothesis choice, dozens of choices a
+# request). Each policy's requests are drawn once, by whichever test (in whichever xdist
+# worker) needs them first, and kept in a file the other tests read: the differential test
+# decides all of them on OPA and the reference, the strategy tests count what they reach.
+# The file's folder is named by a digest of everything the drawing depends on (see
+# `_draw_key`), so a changed strategy, spec, setting or Hypothesis draws afresh; it lives in
+# pytest's cache folder when there is one (a later run reads it, and draws nothing when
+# nothing changed: the derandomized profile would draw the same requests again), else in
+# the session's temporary folder shared by its workers. A clean clone draws everything.
+
+
+def _wanted(policy_id: str) -> int:
+    """Requests drawn for a policy: REQUESTS; twice as many for REAL_POLICY, whose strategy
+    test reads twice the differential count (see test_strategies_reach_every_status_and_outcome):
+    the differential test then compares all of them."""
+    return 2 * REQUESTS if policy_id == REAL_POLICY else REQUESTS
+
+
+def _draw_key() -> str:
+    """A digest of what the drawn requests depend on: the strategies, this module (batch
+    sizes, settings), the spec model they are read from, every spec file loaded, the profile,
+    the seed of a random profile, the request count, Hypothesis's and Python's versions."""
+    digest = hashlib.sha256()
+    sources = [Path(__file__), ROOT / "tests" / "strategies.py"]
+    sources += sorted((ROOT / "generator" / "rxrego" / "spec").rglob("*.py"))
+    sources += sorted(p for folder in (SPECS, EXAMPLES) for p in folder.rglob("*") if p.is_file())
+    for path in sources:
+        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    profile = os.environ.get("HYPOTHESIS_PROFILE") or "rxrego-differential"
+    random_seed = "" if _settings().derandomize else str(SEED)
+    digest.update(f"{profile}/{random_seed}/{REQUESTS}/{hypothesis.__version__}/{sys.version}".encode())
+    return digest.hexdigest()[:16]
+
+
+def _draw(policy_id: str) -> list:
+    """`_wanted(policy_id)` requests drawn for the policy, as plain JSON data."""
+    spec = BY_ID[policy_id]
+    drawn: list = []
+
+    def collect(batch: list) -> None:
+        drawn.extend(json.loads(json.dumps(batch)))  # exactly the JSON both sides see
+
+    _run(collect, policy_id, _batches(spec), lambda: len(drawn), _wanted(policy_id), batch=batch_size(spec))
+    return drawn
+
+
+class DrawnRequests:
+    """Each policy's drawn requests, drawn at most once however many tests and workers read
+    them: a file a policy under `folder`, written whole by the first reader under a lock the
+    others wait on."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._read: dict[str, list] = {}
+
+    def __call__(self, policy_id: str) -> list:
+        """The policy's requests (a list of `_wanted(policy_id)` or more JSON values)."""
+        got = self._get(policy_id, wait=True)
+        assert got is not None
+        return got
+
+    def each(self, policy_ids: list[str]) -> Iterator[tuple[str, list]]:
+        """(policy id, requests) for every policy, the ones another worker is drawing last."""
+        busy = []
+        for policy_id in policy_ids:
+            got = self._get(policy_id, wait=False)
+            if got is None:
+                busy.append(policy_id)
+            else:
+                yield policy_id, got
+        for policy_id in busy:
+            yield policy_id, self(policy_id)
+
+    def _get(self, policy_id: str, wait: bool) -> list | None:
+        if policy_id in self._read:
+            return self._read[policy_id]
+        path = self.folder / f"{policy_id}.json"
+        with open(self.folder / f"{policy_id}.lock", "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                return None  # another worker is drawing them
+            if path.is_file():
+                drawn = json.loads(path.read_text(encoding="utf-8"))
+            else:
+                drawn = _draw(policy_id)
+                part = path.with_suffix(".part")
+                part.write_text(json.dumps(drawn, ensure_ascii=False), encoding="utf-8")
+                part.replace(path)
+        self._read[policy_id] = drawn
+        return drawn
+
+
+@pytest.fixture(scope="session")
+def drawn_requests(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> DrawnRequests:
+    """The session's DrawnRequests, in pytest's cache folder (or the workers' shared
+    temporary folder) under `_draw_key()`; folders of other keys there are removed."""
+    cache = getattr(request.config, "cache", None)
+    if cache is not None:
+        root = cache.mkdir("rxrego-differential-requests")
+        for old in root.iterdir():
+            if old.name != _draw_key():
+                shutil.rmtree(old, ignore_errors=True)
+    else:
+        base = tmp_path_factory.getbasetemp()
+        # xdist workers' folders (popen-gw0, ...) share a parent; a single process has its own
+        root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+        root = root / "rxrego-differential-requests"
+    return DrawnRequests(root / _draw_key())
 
 
 @pytest.fixture(scope="module")
@@ -361,18 +480,13 @@ def _disagreement(policy_id: str, rego_dir: Path, request: object, rego: object,
 # a failing example is a batch of requests; the assertion message shows the one that matters
 @pytest.mark.filterwarnings("ignore:Generating overly large repr")
 @pytest.mark.parametrize("policy_id", sorted(BY_ID))
-def test_rego_and_reference_decide_alike(policy_id: str, rego_dir: Path, decide_batch) -> None:
+def test_rego_and_reference_decide_alike(policy_id: str, rego_dir: Path, decide_batch, drawn_requests) -> None:
     spec = BY_ID[policy_id]
-    drawn: list = []
-
-    def collect(batch: list) -> None:
-        drawn.extend(json.loads(json.dumps(batch)))  # exactly the JSON both sides see
-
-    # Draw every batch first, then decide them all in one `opa eval`: one OPA process a
-    # batch recompiled every policy for each batch, most of the test's time.
-    # The requests are the same (Hypothesis draws without regard to what the test does with
-    # a passing example), and each is compared as before.
-    _run(collect, policy_id, _batches(spec), lambda: len(drawn), batch=batch_size(spec))
+    # Every batch is drawn first (or read, drawn by another test: `drawn_requests`), then all
+    # are decided in one `opa eval`: one OPA process a batch recompiled every policy for each
+    # batch, most of the test's time. The requests are the same (Hypothesis draws without
+    # regard to what the test does with a passing example), and each is compared as before.
+    drawn = drawn_requests(policy_id)
     cache: dict[str, object] = {}
     decisions = [
         d
@@ -389,14 +503,14 @@ def test_rego_and_reference_decide_alike(policy_id: str, rego_dir: Path, decide_
     print(f"differential {spec.id}: {compared} requests, 0 disagreements")
 
 
-def test_strategies_reach_every_status_and_outcome() -> None:
+def test_strategies_reach_every_status_and_outcome(drawn_requests) -> None:
     """The strategy the differential test draws 5.21.100's requests from is not vacuous: the
     reference sees every criterion (of any version) met, unmet, unknown and invalid; every
     version decides requests approved, denied and pended; every outcome and reason occurs.
 
-    Reference only (no OPA), so it draws twice the differential count: the rarest
-    combination (a condition met but its requirement unmet, in the December 2017 version
-    alone) then occurs several times whatever the seed."""
+    It reads twice the differential count (all of which the differential test compares on
+    OPA, see `_wanted`): the rarest combination (a condition met but its requirement unmet,
+    in the December 2017 version alone) then occurs several times whatever the seed."""
     spec = BY_ID[REAL_POLICY]
     seen: dict[str, set[str]] = defaultdict(set)
     decided: dict[str, set[str]] = defaultdict(set)
@@ -417,7 +531,8 @@ def test_strategies_reach_every_status_and_outcome() -> None:
                 for cid, status in reference.statuses(version, request, request["request_type"]).items():
                     seen[cid].add(status)
 
-    _run(collect, REAL_POLICY + "/coverage", _batches(spec), lambda: sum(outcomes.values()), 2 * REQUESTS)
+    collect(drawn_requests(REAL_POLICY))
+    assert sum(outcomes.values()) >= 2 * REQUESTS
 
     # every criterion some requirement set of some version reaches (criterion ids are shared
     # between versions; an earlier version may inherit criteria it does not use)
@@ -455,10 +570,11 @@ COVERAGE_ERROR_FIELDS = ("indication", "plan", "drug", "drug.hcpcs", "drug.ndc",
 COVERAGE_APPROVALS = ("months", "weeks", "plan_year", "capped", "no_end", "branch_duration")
 
 
-def test_strategies_reach_every_construct_of_the_coverage_model() -> None:
+def test_strategies_reach_every_construct_of_the_coverage_model(drawn_requests) -> None:
     """Requests drawn for the policies written with indications reach every reason, every
     indication of every set, the product test both ways, each kind of approval period and
-    each routing error the coverage model adds."""
+    each routing error the coverage model adds. The requests are the differential test's
+    (`drawn_requests`): those it compares on OPA are the ones counted here."""
     specs = [s for s in ALL_SPECS if s.has_indications]
     reasons: Counter[str] = Counter()
     fields: Counter[str] = Counter()
@@ -511,13 +627,19 @@ def test_strategies_reach_every_construct_of_the_coverage_model() -> None:
     share = math.ceil(max(REQUESTS, 6000) / len(specs))
     # Each policy's own requests, a share each; a construct that only one rare combination of
     # facts reaches (a renewal branch's own duration, an indication of one set among many)
-    # may take up to three further shares, each round drawn with a seed of its own (still
-    # deterministic).
+    # may take up to three further shares. The shares are the differential test's requests
+    # in order; a policy with fewer of them than the rounds read (a small
+    # RXREGO_DIFF_REQUESTS) has the rest drawn here, each round with a seed of its own
+    # (still deterministic).
     for round_ in range(4):
         if round_ and not unreached():
             break
-        for spec in specs:
-            _run(collect, f"coverage-model/{spec.id}/{round_}", _batches(spec), count, count() + share)
+        for policy_id, drawn in drawn_requests.each([s.id for s in specs]):
+            part = drawn[round_ * share : (round_ + 1) * share]
+            collect(part)
+            if len(part) < share:
+                wanted = count() + share - len(part)
+                _run(collect, f"coverage-model/{policy_id}/{round_}", _batches(BY_ID[policy_id]), count, wanted)
 
     assert not [r for r in COVERAGE_REASONS if not reasons[r]], f"reasons never reached: {dict(reasons)}"
     assert not [f for f in COVERAGE_ERROR_FIELDS if not fields[f]], f"error fields never reached: {dict(fields)}"
