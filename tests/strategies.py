@@ -585,16 +585,21 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
     dated = any(t.min_days or t.min_months for t in tests) or bool(anchors)
     start_pool = (MISSING, MISSING, None, "2025-01-01", "2025-06-01", "2026-05-01", "2026-04-20", "2025-13-01")
     end_pool = (MISSING, MISSING, None, "2025-03-02", "2025-04-01", "2026-06-01", "2024-12-31")
-    # doses around each least daily dose: at it, below, in grams, every other day, unreadable
+    # doses around each least daily dose: at it, below, in grams, every other day, unreadable,
+    # and without an interval (absent, null, or under a key the dose does not read: never
+    # taken as daily)
     least = _unique(x for t in tests for _, x in t.min_daily_doses)
     dose_pool = _unique(
         [
             MISSING,
             MISSING,
             None,
-            *({"amount": x, "unit": "mg"} for x in least),
-            *({"amount": x / 2, "unit": "mg"} for x in least),
-            *({"amount": x / 1000, "unit": "g"} for x in least),
+            *({"amount": x, "unit": "mg", "every_days": 1} for x in least),
+            *({"amount": x / 2, "unit": "mg", "every_days": 1} for x in least),
+            *({"amount": x / 1000, "unit": "g", "every_days": 1} for x in least),
+            *({"amount": 2 * x, "unit": "mg"} for x in least),
+            *({"amount": 2 * x, "unit": "mg", "every_days": None} for x in least),
+            *({"amount": 2 * x, "unit": "mg", "frequency": "weekly"} for x in least),
             *({"amount": 2 * x, "unit": "mg", "every_days": 2} for x in least),
             *({"amount": x, "unit": "mg", "every_days": 7} for x in least),
             {"amount": 40, "unit": "tablet"},
@@ -647,7 +652,7 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
                 if t.min_days or t.min_months:
                     e["start_date"], e["end_date"] = "2025-01-01", "2025-12-31"
                 if (x := dict(t.min_daily_doses).get(e["agent"].lower())) is not None:
-                    e["dose"] = {"amount": x, "unit": t.dose_unit}
+                    e["dose"] = {"amount": x, "unit": t.dose_unit, "every_days": 1}
                 entries.append(e)
         for vid in anchors:  # a therapy that anchors a lab: started on a date, or never taken
             agents = _value_set(spec, vid).agents

@@ -560,8 +560,8 @@ def prior_therapy(test: kinds.PriorTherapyTest, ctx: Context) -> Status:
 
 def _trial_dose(entry: dict, agent: str, test: kinds.PriorTherapyTest) -> str:
     """Whether a trial was at the least daily dose the test sets for its agent: "enough"
-    (or none set, or contraindicated), "unknown" (no dose, a unit that does not convert, or
-    no result: it might be contraindicated), "low", or "malformed"."""
+    (or none set, or contraindicated), "unknown" (no dose, no `every_days`, a unit that does
+    not convert, or no result: it might be contraindicated), "low", or "malformed"."""
     least = dict(test.min_daily_doses).get(agent)
     if least is None or entry.get("result") == "contraindicated":
         return "enough"
@@ -579,9 +579,10 @@ def _trial_dose(entry: dict, agent: str, test: kinds.PriorTherapyTest) -> str:
     assert test.dose_unit is not None
     factor = _factor(kinds.unit_factors(test.dose_unit), dose.get("unit"))
     no_result = entry.get("result") is None
-    if factor is None:
+    if factor is None or every is None:
+        # No interval: the dose could be any amount a day, never taken as daily.
         return "unknown"
-    if _mul(amount, factor) >= _mul(_spec_num(least), every if every is not None else Fraction(1)):
+    if _mul(amount, factor) >= _mul(_spec_num(least), every):
         return "enough"
     return "unknown" if no_result else "low"
 

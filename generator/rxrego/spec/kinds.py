@@ -857,7 +857,7 @@ class PriorTherapyTest(Kind):
                     },
                     "dose": {
                         "type": "object",
-                        "description": "the dose taken: `amount` `unit` once every `every_days` days (absent: once daily)",
+                        "description": "the dose taken: `amount` `unit` once every `every_days` days (absent or null: not known, never taken as daily)",
                         "properties": {
                             "amount": {"type": "number"},
                             "unit": {"type": "string", "description": "UCUM, e.g. mg"},

@@ -290,8 +290,9 @@ measure_key(m) := {"state": "present", "values": [m.value]} if {
 # shorter month's end, on or before the end); a contraindicated agent was never taken, so
 # its length is not asked. With rule.min_daily_dose ({"agents": {agent: least amount a
 # day}, "units": {lower-case unit: factor}}), a trial of a listed agent counts at that daily
-# dose or more: dose.amount x factor >= least x dose.every_days (absent: daily); no dose, or
-# a unit that does not convert, leaves it possible; a dose that is not {amount >= 0, unit,
+# dose or more: dose.amount x factor >= least x dose.every_days; no dose, a dose without
+# every_days (absent or null: the interval is asked for, never taken as daily), or a unit
+# that does not convert, leaves it possible; a dose that is not {amount >= 0, unit,
 # every_days > 0?} is malformed, and so is an entry dated after the date of service `on` or
 # before the birth date `born` (birth_day). An entry that could still count once a result,
 # a date or a dose is known is "possible".
@@ -386,13 +387,10 @@ _dose_enough(e, rule) if {
 _dose_enough(e, rule) if {
 	_trial_dose_given(e, rule)
 	_history_dose_readable(e.dose)
+	is_number(object.get(e.dose, "every_days", null))
 	factor := rule.min_daily_dose.units[lower(e.dose.unit)]
-	e.dose.amount * factor >= _least_dose(e, rule) * _dose_every_days(e.dose)
+	e.dose.amount * factor >= _least_dose(e, rule) * e.dose.every_days
 }
-
-_dose_every_days(d) := d.every_days if {
-	is_number(object.get(d, "every_days", null))
-} else := 1
 
 _dose_enough_or_unknown(e, rule) if _dose_enough(e, rule)
 
@@ -411,6 +409,14 @@ _dose_enough_or_unknown(e, rule) if {
 	_trial_dose_given(e, rule)
 	_history_dose_readable(e.dose)
 	not rule.min_daily_dose.units[lower(e.dose.unit)]
+}
+
+# A dose without its interval (every_days absent or null) could be any amount a day: the
+# trial may count once the interval is known, and is never counted as daily.
+_dose_enough_or_unknown(e, rule) if {
+	_trial_dose_given(e, rule)
+	_history_dose_readable(e.dose)
+	object.get(e.dose, "every_days", null) == null
 }
 
 _history_dose_readable(d) if {

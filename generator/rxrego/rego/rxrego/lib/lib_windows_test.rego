@@ -97,9 +97,21 @@ _w_entries(entries) := {"state": "present", "value": entries}
 # One trial against the high-intensity rule, on the date of service.
 _w_high(trial) := lib.history(_w_entries([trial]), _w_statins, _w_high_intensity, "2026-06-15", "")
 
-_w_dosed(agent, amount, unit) := _w_trial(agent, {"dose": {"amount": amount, "unit": unit}})
+_w_dosed(agent, amount, unit) := _w_trial(agent, {"dose": {"amount": amount, "unit": unit, "every_days": 1}})
 
 _w_every(agent, amount, days) := _w_trial(agent, {"dose": {"amount": amount, "unit": "mg", "every_days": days}})
+
+# A dose without its interval is never taken as daily: the trial may count, once it is known.
+test_history_dose_without_interval if {
+	_w_high(_w_trial("atorvastatin", {"dose": {"amount": 80, "unit": "mg"}})) == "unknown"
+	_w_high(_w_trial("atorvastatin", {"dose": {"amount": 80, "unit": "mg", "every_days": null}})) == "unknown"
+	weekly := {"amount": 80, "unit": "mg", "frequency": "weekly"}
+	_w_high(_w_trial("atorvastatin", {"dose": weekly})) == "unknown"
+
+	# a smaller amount too: 20 mg twice a day (every_days 0.5) would be 40 mg a day
+	_w_high(_w_trial("atorvastatin", {"dose": {"amount": 20, "unit": "mg"}})) == "unknown"
+	_w_high(_w_every("atorvastatin", 80, 1)) == "met"
+}
 
 test_history_min_daily_dose if {
 	lib.history(_w_entries([_w_dosed("Atorvastatin", 40, "mg")]), _w_statins, _w_high_intensity, _w_on, "") == "met"
@@ -111,7 +123,7 @@ test_history_min_daily_dose if {
 	_w_high(_w_dosed("atorvastatin", 40, "tablet")) == "unknown"
 
 	# no result: it might be contraindicated, which needs no dose
-	no_result := _w_trial("atorvastatin", {"dose": {"amount": 20, "unit": "mg"}, "result": null})
+	no_result := _w_trial("atorvastatin", {"dose": {"amount": 20, "unit": "mg", "every_days": 1}, "result": null})
 	lib.history(_w_entries([no_result]), _w_statins, _w_high_intensity, _w_on, "") == "unknown"
 	unsuitable_atorvastatin := [{"agent": "atorvastatin", "result": "contraindicated"}]
 	lib.history(_w_entries(unsuitable_atorvastatin), _w_statins, _w_high_intensity, _w_on, "") == "unmet"
