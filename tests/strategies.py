@@ -628,7 +628,7 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
         bad = {
             "agent": (MISSING, None, 5, [e["agent"]], {"name": e["agent"]}, True),
             "class": (1, True, [classes[0] if classes else "x"]),
-            "result": (1, True, ["failed"], {"result": "failed"}),
+            "result": (1, True, ["failed"], {"result": "failed"}, "Failed", " failed", "worse"),
         }[kind]
         value = _pick(draw, bad)
         e.pop(kind, None)

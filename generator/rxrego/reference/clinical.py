@@ -43,8 +43,8 @@ from .leaves import (
     _checked_number,
     _in_value_set,
     _non_negative,
-    _well_formed,
     _whole_positive,
+    history_entry_shape_ok,
     past_date,
 )
 from .logic import INVALID, MET, UNKNOWN, UNMET, Status, all_of, any_of
@@ -503,7 +503,7 @@ def age(test: kinds.AgeTest, ctx: Context) -> Status:
 def _history_entry_ok(entry: object, ctx: Context) -> bool:
     """A well-formed history entry; its dates valid, within the patient's life (in_life),
     the end not before the start."""
-    if not _well_formed(entry, ("class", "result")):
+    if not history_entry_shape_ok(entry):
         return False
     assert isinstance(entry, dict)
     dates: list[dt.date | None] = []

@@ -187,6 +187,15 @@ def _well_formed(entry: object, optional_strings: tuple[str, ...]) -> bool:
     return all(entry.get(key) is None or isinstance(entry.get(key), str) for key in optional_strings)
 
 
+def history_entry_shape_ok(entry: object) -> bool:
+    """A therapy history entry's shape: a string `agent`, `class` a string or absent (null),
+    and `result` absent (null) or one of the closed list (`kinds.THERAPY_RESULTS`, compared
+    exactly: `"Failed"` is malformed)."""
+    return _well_formed(entry, ("class",)) and (
+        not isinstance(entry, dict) or entry.get("result") is None or entry.get("result") in kinds.THERAPY_RESULTS
+    )
+
+
 def _in_value_set(entry: dict, value_set: m.ValueSet) -> bool:
     agents = {lower(a) for a in value_set.agents}
     return lower(entry["agent"]) in agents or entry.get("class") in value_set.classes
@@ -206,7 +215,7 @@ def _prior_therapy(test: kinds.PriorTherapyTest, ctx: Context) -> Status:
     possible: set[str] = set()  # ... plus those whose result is not known yet
     malformed = False
     for entry in entries:
-        if not _well_formed(entry, ("class", "result")):
+        if not history_entry_shape_ok(entry):
             malformed = True
         elif _in_value_set(entry, value_set):
             agent, result = lower(entry["agent"]), entry.get("result")

@@ -480,9 +480,13 @@ _well_formed_history(e, on, born) if {
 	is_object(e)
 	is_string(e.agent)
 	type_name(object.get(e, "class", null)) in {"null", "string"}
-	type_name(object.get(e, "result", null)) in {"null", "string"}
+	object.get(e, "result", null) in _therapy_results
 	_well_dated(object.get(e, "start_date", null), object.get(e, "end_date", null), on, born)
 }
+
+# A trial's result: absent (null), or one of the closed list (compared exactly: "Failed"
+# is no result, and the entry is malformed).
+_therapy_results := {null, "failed", "inadequate_response", "intolerant", "contraindicated", "ongoing", "completed"}
 
 # An entry without dates, the common case, has none to parse.
 _well_dated(start, end, on, born) if {

@@ -113,6 +113,21 @@ test_history_dose_without_interval if {
 	_w_high(_w_every("atorvastatin", 80, 1)) == "met"
 }
 
+# A result outside the closed list is malformed, not another result: the test is invalid
+# (and names prior_therapies), never merely unmet.
+test_history_result_not_of_the_closed_list if {
+	capitalised := {"dose": {"amount": 80, "unit": "mg", "every_days": 1}, "result": "Failed"}
+	_w_high(_w_trial("atorvastatin", capitalised)) == "invalid"
+	lib.history(_w_entries([{"agent": "atorvastatin", "result": "Failed"}]), _w_statins, _w_any, _w_on, "") == "invalid"
+	lib.history(_w_entries([{"agent": "atorvastatin", "result": "failed"}]), _w_statins, _w_any, _w_on, "") == "met"
+
+	# beside a counting trial it does not matter
+	both := [{"agent": "rosuvastatin", "result": "failed"}, {"agent": "atorvastatin", "result": "worse"}]
+	lib.history(_w_entries(both), _w_statins, _w_any, _w_on, "") == "met"
+}
+
+_w_any := {"results": {"failed"}, "n": 1, "each_agent": false, "min_days": null, "any_agent": false}
+
 test_history_min_daily_dose if {
 	lib.history(_w_entries([_w_dosed("Atorvastatin", 40, "mg")]), _w_statins, _w_high_intensity, _w_on, "") == "met"
 	lib.history(_w_entries([_w_dosed("rosuvastatin", 0.02, "g")]), _w_statins, _w_high_intensity, _w_on, "") == "met"
