@@ -1188,7 +1188,7 @@ def _body_facts(spec: m.PolicySpec) -> list[_Fact]:
                 ("patient", "weight"),
                 (90, 70, 55.5, 120, 45, *weights),
                 ("kg", "KG", "[lb_av]", "g"),
-                ("stone", "", "lbs "),
+                ("stone", "", "lbs ", "kg "),
             )
         )
     if measures & {"height", "bmi"} or any(t.per == "m2" for t in doses) or heights:

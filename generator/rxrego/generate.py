@@ -395,10 +395,17 @@ def lab_units(spec: m.PolicySpec) -> dict[str, dict]:
     }
 
 
+def unit_facts(spec: m.PolicySpec) -> dict[str, list]:
+    """{criterion id: its measured facts other than labs} (Kind.unit_facts: body
+    measurements, doses), read by lib.unit_note so a pend says when such a fact's unit does
+    not convert."""
+    return {c.id: facts for c in spec.criteria if isinstance(c.test, m.Kind) and (facts := c.test.unit_facts())}
+
+
 def derived_table(spec: m.PolicySpec) -> dict[str, object]:
     """The `derived` table of a policy version, as derived.rego holds it and the data form
     (rxrego.catalog) serves it: "order", "requires", "conditions", "asked", "fields", and, when the
-    policy has any, "negates", "documents" and "labs" (lib.decide reads them)."""
+    policy has any, "negates", "documents", "labs" and "unit_facts" (lib.decide reads them)."""
     requires, conditions = edges(spec)
     negates = negations(spec)
     table: dict[str, object] = {
@@ -408,7 +415,13 @@ def derived_table(spec: m.PolicySpec) -> dict[str, object]:
         "asked": asked_through(requires, conditions, negates),
         "fields": {c.id: criterion_fields(c) for c in spec.criteria if isinstance(c.test, m.Kind)},
     }
-    for key, value in (("negates", negates), ("documents", documentation(spec)), ("labs", lab_units(spec))):
+    tables = (
+        ("negates", negates),
+        ("documents", documentation(spec)),
+        ("labs", lab_units(spec)),
+        ("unit_facts", unit_facts(spec)),
+    )
+    for key, value in tables:
         if value:
             table[key] = value
     return table
@@ -446,6 +459,7 @@ def render_derived(spec: m.PolicySpec) -> str:
             negates=table.get("negates"),
             documents=table.get("documents"),
             labs=table.get("labs"),
+            unit_facts=table.get("unit_facts"),
             facts=fact_paths(spec),
             reads_product=any(isinstance(c.test, m.Kind) and c.test.reads_products() for c in spec.criteria),
             reads_indication=any(isinstance(c.test, m.Kind) and c.test.reads_indication() for c in spec.criteria),

@@ -75,8 +75,9 @@ class Missing:
     """A criterion that is unknown and stands between the request and a decision: `fields`
     the request fields that would decide it; `documents` the document types (request
     `documents[].type`) that would satisfy it, for a criterion that requires documentation
-    (empty otherwise); `reason` "unit_not_convertible" when a lab result's unit does not
-    convert into the criterion's `unit` (both None otherwise)."""
+    (empty otherwise); `reason` "unit_not_convertible" when a lab result's, body
+    measurement's or dose's unit does not convert into `unit`, the unit the criterion reads
+    it in (both None otherwise)."""
 
     id: str
     text: str

@@ -12,7 +12,7 @@ from rxrego.spec.dump import content_version
 
 from .clinical import icd10_code, unit_not_convertible
 from .evaluate import Evaluation, order_from, policy_order
-from .facts import ABSENT, add_months, as_number, is_whole, parse_date, read
+from .facts import ABSENT, add_months, as_number, is_whole, lower, parse_date, read
 from .leaves import Context, missing_fields
 from .logic import FAILING, INVALID, MET, UNKNOWN, UNMET, Status, all_of, shown
 
@@ -275,7 +275,26 @@ def _missing_entry(spec: m.PolicySpec, c: m.Criterion, ctx: Context) -> dict:
         entry["documents"] = sorted(c.documentation)
     if unit_not_convertible(c.test, ctx.request, ctx.date_of_service):
         entry.update(reason="unit_not_convertible", unit=getattr(c.test, "unit", None))
+    elif (unit := _measured_unit_not_convertible(c.test, ctx.request)) is not None:
+        entry.update(reason="unit_not_convertible", unit=unit)
     return entry
+
+
+def _measured_unit_not_convertible(test: object, request: dict) -> str | None:
+    """The unit of the first body measurement or dose the test reads (Kind.unit_facts)
+    that holds a number whose unit (a string) does not convert into it; else None."""
+    for f in test.unit_facts() if isinstance(test, m.Kind) else []:
+        fact = read(request, tuple(f["path"]))
+        if not isinstance(fact, dict):
+            continue
+        number, unit = fact.get(f["value"]), fact.get("unit")
+        if (
+            isinstance(number, (int, float))
+            and not isinstance(number, bool)
+            and not (isinstance(unit, str) and lower(unit) in f["units"])
+        ):
+            return f["unit"]
+    return None
 
 
 def _approval(duration: m.Duration | None, start: dt.date, request: dict) -> dict:

@@ -266,6 +266,14 @@ class Kind:
         not convert; None for every other kind."""
         return None
 
+    def unit_facts(self) -> list[dict]:
+        """The measured facts it reads other than lab results, each {"path": the request
+        path as a list, "value": the key of its number, "unit": the unit it is read in,
+        "units": the lower-case units that convert into it, sorted}: read by lib.unit_note,
+        so a pend says when such a fact's unit does not convert, as for a lab. [] for a kind
+        that reads none."""
+        return []
+
     def rego(self) -> str:
         """Its Rego status expression: a call of its library function on the facts it reads."""
         raise NotImplementedError

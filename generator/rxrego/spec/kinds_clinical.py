@@ -74,6 +74,18 @@ def measure_units(unit: str) -> dict[str, float]:
     return unit_factors(unit)
 
 
+def measure_unit_fact(measure: str) -> dict:
+    """A body measurement as Kind.unit_facts gives it: its path, its number's key, the unit
+    the policy reads it in and the lower-case units that convert into it."""
+    path, unit, _ = MEASURES[measure]
+    return {"path": path.split("."), "value": "value", "unit": unit, "units": sorted(measure_units(unit))}
+
+
+def dose_unit_fact(unit: str) -> dict:
+    """The request's `dose` as Kind.unit_facts gives it, read in `unit`."""
+    return {"path": ["dose"], "value": "amount", "unit": unit, "units": sorted(measure_units(unit))}
+
+
 def measurement_expr(measure: str) -> str:
     """The Rego reading one body measurement in its policy unit."""
     path, unit, (low, high) = MEASURES[measure]
@@ -351,6 +363,11 @@ class BodyMeasureTest(Kind):
         path: {**_MEASUREMENT_SCHEMA, "description": f"{m}, converted to {unit}"}
         for m, (path, unit, _) in MEASURES.items()
     }
+
+    def unit_facts(self) -> list[dict]:
+        return [
+            measure_unit_fact(m) for m in (("weight", "height", "bmi") if self.measure == "bmi" else (self.measure,))
+        ]
 
     def fields(self) -> list[str]:
         if self.measure == "bmi":
@@ -741,6 +758,13 @@ class DoseTest(Kind):
     def reads_indication(self) -> bool:
         return self.table is not None and "indication" in dict(self.table.keys).values()
 
+    def unit_facts(self) -> list[dict]:
+        body = {"none": [], "kg": ["weight"], "m2": ["weight", "height"]}[self.per]
+        for _, src in self.table.keys if self.table is not None else ():
+            if src in ("weight", "height") and src not in body:
+                body.append(src)
+        return [dose_unit_fact(self.unit), *(measure_unit_fact(m) for m in body)]
+
     def fields(self) -> list[str]:
         body = {"none": [], "kg": ["patient.weight"], "m2": ["patient.weight", "patient.height"]}[self.per]
         out = ["dose", *body]
@@ -1077,6 +1101,9 @@ class DoseRegimenTest(Kind):
         except ucum.UnitError as exc:
             return [(("unit",), str(exc))]
         return []
+
+    def unit_facts(self) -> list[dict]:
+        return [dose_unit_fact(self.unit)]
 
     def fields(self) -> list[str]:
         return ["dose"]

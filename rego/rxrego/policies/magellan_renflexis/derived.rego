@@ -19,6 +19,8 @@ request_sets := {"initial": "initial", "renewal": "renewal"}
 # that order: the missing walk's edges); fields: the request fields each leaf criterion reads (what a pended decision asks for).
 # negates: what each `not` criterion negates (asked through for missing facts, never quoted
 # as unmet).
+# unit_facts: each body-measure or dose criterion's measured facts (path, the key of the
+# number, the unit it is read in and the lower-case units that convert into it).
 derived := {
 	"order": {
 		"initial": {
@@ -121,6 +123,32 @@ derived := {
 		"rheumatoid_arthritis": ["diagnoses"],
 	},
 	"negates": {"ici_not_renewed": ["ici_toxicity"]},
+	"unit_facts": {
+		"ici_dose": [
+			{
+				"path": ["dose"],
+				"unit": "mg",
+				"units": ["[lb_av]", "g", "kg", "lb", "lbs", "mcg", "mg", "ug"],
+				"value": "amount",
+			},
+		],
+		"loading_dose": [
+			{
+				"path": ["dose"],
+				"unit": "mg",
+				"units": ["[lb_av]", "g", "kg", "lb", "lbs", "mcg", "mg", "ug"],
+				"value": "amount",
+			},
+		],
+		"maintenance_dose": [
+			{
+				"path": ["dose"],
+				"unit": "mg",
+				"units": ["[lb_av]", "g", "kg", "lb", "lbs", "mcg", "mg", "ug"],
+				"value": "amount",
+			},
+		],
+	},
 }
 
 # Each request field the criteria of the request's requirement set read, read once:

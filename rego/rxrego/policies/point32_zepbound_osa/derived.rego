@@ -22,6 +22,8 @@ request_sets := {"initial": "initial", "renewal": "renewal"}
 # documents: the document types each criterion requiring documentation accepts.
 # labs: each lab criterion's LOINC codes, names, unit and the lower-case units it converts
 # from (what a pended decision says of a result whose unit does not convert).
+# unit_facts: each body-measure or dose criterion's measured facts (path, the key of the
+# number, the unit it is read in and the lower-case units that convert into it).
 derived := {
 	"order": {
 		"initial": {
@@ -129,6 +131,36 @@ derived := {
 			"unit": "kg",
 			"units": ["[lb_av]", "g", "kg", "lb", "lbs", "mcg", "mg", "ug"],
 		},
+	},
+	"unit_facts": {
+		"bmi_30": [
+			{
+				"path": ["patient", "weight"],
+				"unit": "kg",
+				"units": ["[lb_av]", "g", "kg", "lb", "lbs", "mcg", "mg", "ug"],
+				"value": "value",
+			},
+			{
+				"path": ["patient", "height"],
+				"unit": "cm",
+				"units": ["[in_i]", "cm", "in", "m"],
+				"value": "value",
+			},
+			{
+				"path": ["patient", "bmi"],
+				"unit": "kg/m2",
+				"units": ["kg/m2", "kg/m^2", "mg/m2", "mg/m^2"],
+				"value": "value",
+			},
+		],
+		"maintenance_dose": [
+			{
+				"path": ["dose"],
+				"unit": "mg",
+				"units": ["[lb_av]", "g", "kg", "lb", "lbs", "mcg", "mg", "ug"],
+				"value": "amount",
+			},
+		],
 	},
 }
 

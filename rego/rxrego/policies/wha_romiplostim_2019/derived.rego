@@ -19,6 +19,8 @@ request_sets := {"initial": "initial", "renewal": "renewal"}
 # that order: the missing walk's edges); fields: the request fields each leaf criterion reads (what a pended decision asks for).
 # labs: each lab criterion's LOINC codes, names, unit and the lower-case units it converts
 # from (what a pended decision says of a result whose unit does not convert).
+# unit_facts: each body-measure or dose criterion's measured facts (path, the key of the
+# number, the unit it is read in and the lower-case units that convert into it).
 derived := {
 	"order": {
 		"initial": [
@@ -119,6 +121,22 @@ derived := {
 				"{cells}/ul",
 			],
 		},
+	},
+	"unit_facts": {
+		"dose_limit": [
+			{
+				"path": ["dose"],
+				"unit": "ug",
+				"units": ["[lb_av]", "g", "kg", "lb", "lbs", "mcg", "mg", "ug"],
+				"value": "amount",
+			},
+			{
+				"path": ["patient", "weight"],
+				"unit": "kg",
+				"units": ["[lb_av]", "g", "kg", "lb", "lbs", "mcg", "mg", "ug"],
+				"value": "value",
+			},
+		],
 	},
 }
 

@@ -388,8 +388,8 @@ _supports(d, id) if id in d.supports
 #   "conditions": {id: ids}, "asked": {id: its requires, conditions and negated id, in
 #   that order: what a missing fact is looked for under}, "fields": {leaf id: request
 #   fields}, and when the policy has
-#   them "negates": {id: [the negated id]} and "documents": {leaf id: document types}} (a
-#   policy's derived.rego).
+#   them "negates": {id: [the negated id]}, "documents": {leaf id: document types}, "labs"
+#   and "unit_facts" (see unit_note)} (a policy's derived.rego).
 # The optional parts (the investigational statement,
 # the approval, the request id) are comprehensions over a condition: empty when it does not
 # hold, and no function call. (Each function call, and each rule a query reads, costs an
@@ -499,8 +499,8 @@ unmet_entry(id, statuses, texts, derived) := {
 # conditions included (an unknown condition is information to ask for): an answer under a
 # met criterion cannot change it, one under a failing criterion cannot make it met. A root
 # that is not unknown (met, or a denial) has nothing missing: the walk is skipped.
-# A policy without documentation or lab criteria asks for each leaf's id, text and fields,
-# built in place.
+# A policy without documentation, lab or measured-fact (unit_facts) criteria asks for each
+# leaf's id, text and fields, built in place.
 _missing(root, set, order, statuses, texts, derived, request) := [] if {
 	root != "unknown"
 } else := [{"id": id, "text": texts[id], "fields": derived.fields[id]} |
@@ -508,6 +508,7 @@ _missing(root, set, order, statuses, texts, derived, request) := [] if {
 ] if {
 	object.get(derived, "documents", null) == null
 	object.get(derived, "labs", null) == null
+	object.get(derived, "unit_facts", null) == null
 } else := [object.union(missing_entry(id, texts, derived), unit_note(id, derived, request)) |
 	some id in _unknown_reached(set, order, statuses, derived)
 ]
@@ -546,7 +547,8 @@ missing_entry(id, texts, derived) := {
 # "codes", "names", "unit" and the lower-case "units" it converts from) when a result of that
 # lab dated on or before the date of service has a number for its value and a unit that does
 # not convert into the criterion's: {"reason": "unit_not_convertible", "unit": the
-# criterion's unit}, so the result is not sent again as it was. Else {}.
+# criterion's unit}, so the result is not sent again as it was; the same for a body
+# measurement or dose the criterion reads (derived.unit_facts[id]). Else {}.
 unit_note(id, derived, request) := {"reason": "unit_not_convertible", "unit": lab.unit} if {
 	lab := derived.labs[id]
 	some r in object.get(request, "labs", [])
@@ -556,6 +558,17 @@ unit_note(id, derived, request) := {"reason": "unit_not_convertible", "unit": la
 	valid_date(r.date)
 	r.date <= request.date_of_service
 	not _convertible(r.unit, lab.units)
+} else := {"reason": "unit_not_convertible", "unit": notes[0]} if {
+	# A body measurement or dose (derived.unit_facts[id]) with a number whose unit does not
+	# convert: the first such fact's unit, in the order the criterion reads them.
+	notes := [f.unit |
+		some f in object.get(object.get(derived, "unit_facts", {}), id, [])
+		m := object.get(request, f.path, null)
+		is_object(m)
+		is_number(object.get(m, f.value, null))
+		not _convertible(object.get(m, "unit", null), f.units)
+	]
+	count(notes) > 0
 } else := {}
 
 _convertible(unit, convertible) if {

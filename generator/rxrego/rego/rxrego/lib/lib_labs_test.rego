@@ -502,3 +502,22 @@ test_unit_note_none_for_other_reasons if {
 	lib.unit_note("plt", _unit_derived, {"date_of_service": _dos}) == {}
 	lib.unit_note("other", _unit_derived, {"date_of_service": _dos, "labs": [_count(20, "x", "2026-06-01")]}) == {}
 }
+
+# A body measurement or dose whose unit does not convert is named as a lab's is.
+_measured_derived := {"unit_facts": {"bmi": [
+	{"path": ["patient", "weight"], "value": "value", "unit": "kg", "units": ["kg", "[lb_av]"]},
+	{"path": ["patient", "height"], "value": "value", "unit": "cm", "units": ["cm", "m"]},
+]}}
+
+_measured_note(patient) := lib.unit_note("bmi", _measured_derived, {"date_of_service": _dos, "patient": patient})
+
+test_unit_note_names_a_measured_fact_unit_that_does_not_convert if {
+	_measured_note({"weight": {"value": 112, "unit": "kg "}}) == {"reason": "unit_not_convertible", "unit": "kg"}
+	_measured_note({"weight": {"value": 112, "unit": "KG"}, "height": {"value": 5.8, "unit": "ft"}}) == {
+		"reason": "unit_not_convertible",
+		"unit": "cm",
+	}
+	_measured_note({"weight": {"value": 112, "unit": "kg"}}) == {}
+	_measured_note({"weight": {"value": "112", "unit": "stone"}}) == {} # the value is the problem
+	_measured_note({"weight": "112 kg"}) == {}
+}
