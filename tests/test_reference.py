@@ -473,8 +473,9 @@ LEAF_CASES = [
     (
         "prior result case",
         PRIOR,
+        # a result outside the closed list is malformed (docs/semantics.md, "Prior therapy")
         {"prior_therapies": [therapy("imatinib", "FAILED"), therapy("dasatinib", "failed")]},
-        "unmet",
+        "invalid",
     ),
     (
         "prior class case",
