@@ -865,7 +865,8 @@ def test_codings_count_only_in_the_offered_system(spec):
                 )
     coded_boolean = copy.deepcopy(_response(q))
     coded_boolean["item"][-1]["answer"] = [{"valueCoding": {"system": "http://snomed.info/sct", "code": "373066001"}}]
-    with pytest.raises(ResponseError, match="asks for no coded answer"):
+    # a yes/no question takes valueBoolean alone: a coded "yes" is refused, not read as a code
+    with pytest.raises(ResponseError, match="a boolean question is answered with valueCoding; expected valueBoolean"):
         response_to_request(coded_boolean, spec, date_of_service="2026-11-30", request_type="initial")
 
 
