@@ -567,11 +567,9 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
             *listed,
             "inadequate_response",
             "completed",
-            *(r.title() for r in listed),
-            *(r.upper() for r in listed),
-            " " + listed[0],
+            # results of the closed list only: one outside it ("Failed", " failed",
+            # "partial_response") makes the entry malformed, and bad_entry draws those
             "intolerant",
-            "partial_response",
             "contraindicated",
             "ongoing",
             MISSING,
@@ -628,7 +626,17 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
         bad = {
             "agent": (MISSING, None, 5, [e["agent"]], {"name": e["agent"]}, True),
             "class": (1, True, [classes[0] if classes else "x"]),
-            "result": (1, True, ["failed"], {"result": "failed"}, "Failed", " failed", "worse"),
+            "result": (
+                1,
+                True,
+                ["failed"],
+                {"result": "failed"},
+                "Failed",
+                " failed",
+                "worse",
+                "partial_response",
+                *(r.upper() for r in listed),
+            ),
         }[kind]
         value = _pick(draw, bad)
         e.pop(kind, None)
@@ -676,9 +684,10 @@ def _prior_therapy_fact(spec: m.PolicySpec) -> _Fact:
         i = draw(st.integers(0, len(entries) - 1))
         how = draw(_sample(("result", "drop", "class", "no-result")))
         if how == "result":
-            entries[i]["result"] = draw(
-                _sample([r for r in result_pool if r not in listed and r is not MISSING and r is not None])
-            )
+            # another result of the closed list: the trial is well formed and does not count
+            # (a result outside the list, "Failed", is malformed: bad_entry draws those)
+            others = [r for r in kinds.THERAPY_RESULTS if r not in listed] or ["completed"]
+            entries[i]["result"] = draw(_sample(others))
         elif how == "drop":
             del entries[i]
         elif how == "class" and "class" in entries[i]:
