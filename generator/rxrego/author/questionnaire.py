@@ -22,7 +22,7 @@ birth date by enableWhen, so such items stay enabled and their text says when th
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ..spec import model as m
@@ -605,7 +605,7 @@ class _Answers:
             return
         raise ResponseError(
             f"linkId '{link}': a {item_type} question is answered with value{keys[0]}; "
-            f"expected {' or '.join('value' + k for k in allowed)}"
+            f"expected {' or '.join('value' + k for k in sorted(allowed))}"
         )
 
     def instances(self, link: str) -> list[dict]:
@@ -730,67 +730,52 @@ class _Request:
 DECIDED_STATUSES = ("completed", "amended")
 
 
-# The value[x] each Questionnaire item type is answered with (FHIR R4, Questionnaire.item.type
-# and QuestionnaireResponse.item.answer.value[x]), and what this mapping also reads: a whole
+# The value[x] a response may answer each Questionnaire item type with: FHIR R4's
+# (ANSWER_TYPES, what an enableWhen compares with), and what this mapping also reads: a whole
 # decimal written as valueInteger, a valueQuantity whose unit answers the unit question
-# beside it (see `_Answers`), and a choice answered with valueString, read as its code (a
-# unit typed as text; a string that is not one of the options is never met).
-RESPONSE_ANSWER_TYPES: dict[str, tuple[str, ...]] = {
-    "boolean": ("Boolean",),
-    "decimal": ("Decimal", "Integer", "Quantity"),
-    "integer": ("Integer", "Quantity"),
-    "quantity": ("Quantity",),
-    "date": ("Date", "DateTime"),
-    "dateTime": ("DateTime", "Date"),
-    "string": ("String",),
-    "text": ("String",),
-    "choice": ("Coding", "String"),
-    "open-choice": ("Coding", "String"),
-    "attachment": ("Attachment",),
+# beside it (see `_Answers`), a date given as a dateTime (its date) or the other way round,
+# and a choice answered with valueString, read as its code (a unit typed as text; a string
+# that is not one of the options is never met).
+_ALSO_READ = {
+    "decimal": {"Integer", "Quantity"},
+    "integer": {"Quantity"},
+    "date": {"DateTime"},
+    "dateTime": {"Date"},
+    "choice": {"String"},
 }
+RESPONSE_ANSWER_TYPES: dict[str, frozenset[str]] = {
+    t: frozenset(types | _ALSO_READ.get(t, set())) for t, types in ANSWER_TYPES.items()
+}
+
+
+def questionnaire_items(questionnaire: dict) -> Iterator[dict]:
+    """Every item of a Questionnaire, at any depth, each before the items nested in it."""
+    stack = list(reversed(questionnaire.get("item") or []))
+    while stack:
+        it = stack.pop()
+        yield it
+        stack.extend(reversed(it.get("item") or []))
 
 
 def item_types(questionnaire: dict) -> dict[str, str]:
     """linkId -> the item's type, at any depth."""
-    out: dict[str, str] = {}
-
-    def walk(items: list[dict] | None) -> None:
-        for it in items or []:
-            if isinstance(it.get("type"), str):
-                out[it["linkId"]] = it["type"]
-            walk(it.get("item"))
-
-    walk(questionnaire.get("item"))
-    return out
+    return {it["linkId"]: it["type"] for it in questionnaire_items(questionnaire) if isinstance(it.get("type"), str)}
 
 
 def coding_systems(questionnaire: dict) -> dict[str, set[str]]:
     """linkId -> the code systems its answerOptions offer (items without coded options absent)."""
     out: dict[str, set[str]] = {}
-
-    def walk(items: list[dict] | None) -> None:
-        for it in items or []:
-            for opt in it.get("answerOption") or []:
-                coding = opt.get("valueCoding") if isinstance(opt, dict) else None
-                if isinstance(coding, dict) and isinstance(coding.get("system"), str):
-                    out.setdefault(it["linkId"], set()).add(coding["system"])
-            walk(it.get("item"))
-
-    walk(questionnaire.get("item"))
+    for it in questionnaire_items(questionnaire):
+        for opt in it.get("answerOption") or []:
+            coding = opt.get("valueCoding") if isinstance(opt, dict) else None
+            if isinstance(coding, dict) and isinstance(coding.get("system"), str):
+                out.setdefault(it["linkId"], set()).add(coding["system"])
     return out
 
 
 def link_ids(questionnaire: dict) -> frozenset[str]:
     """Every linkId of a Questionnaire, at any depth."""
-    out: set[str] = set()
-
-    def walk(items: list[dict] | None) -> None:
-        for it in items or []:
-            out.add(it["linkId"])
-            walk(it.get("item"))
-
-    walk(questionnaire.get("item"))
-    return frozenset(out)
+    return frozenset(it["linkId"] for it in questionnaire_items(questionnaire))
 
 
 def check_response(questionnaire_response: object, spec: m.PolicySpec, *, base: str = DEFAULT_BASE) -> None:
@@ -917,14 +902,7 @@ def response_to_request(
 
 def unknown_link_ids(questionnaire_response: dict, questionnaire: dict) -> list[str]:
     """linkIds answered in the response that the questionnaire does not have (ignored by the mapping)."""
-    known: set[str | None] = set()
-
-    def walk(items: list[dict] | None) -> None:
-        for it in items or []:
-            known.add(it.get("linkId"))
-            walk(it.get("item"))
-
-    walk(questionnaire.get("item"))
+    known = {it.get("linkId") for it in questionnaire_items(questionnaire)}
     try:
         answered = _Answers(questionnaire_response.get("item")).by_link
     except ResponseError:
