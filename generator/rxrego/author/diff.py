@@ -18,6 +18,7 @@ from pathlib import Path
 from .. import generate as gen
 from .. import opa
 from ..conformance.cases import Case, find_case_files, load_case_file
+from ..prose import counted
 from ..spec import model as m
 from ..spec.dump import criterion_data, dump_data, set_data
 from ..spec.errors import SpecError
@@ -159,7 +160,7 @@ def _duration_words(d: dict) -> str:
     if "months" in d:
         parts.append(f"{d['months']} months")
     if "weeks" in d:
-        parts.append(f"{d['weeks']} weeks")
+        parts.append(counted(d["weeks"], "week"))
     if isinstance(d.get("plan_year"), dict):
         parts.append(f"to the end of the plan year starting {d['plan_year'].get('starts')}")
     if "lifetime_cap_months" in d:
@@ -246,7 +247,7 @@ def _root_kind(root: object) -> str:
 
 def _months(n: int | None) -> str:
     """An approval duration in words: '6 months', or 'no duration' when the set states none."""
-    return "no duration" if n is None else f"{n} month" + ("" if n == 1 else "s")
+    return "no duration" if n is None else counted(n, "month")
 
 
 def _given(value: object) -> str:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import jinja2
 from markupsafe import Markup, escape
 
+from ..prose import counted
 from ..spec import model as m
 from ..spec.dump import content_version
 from .common import combinator_phrase, long_date, versions_of
@@ -123,7 +124,7 @@ def duration_text(d: m.Duration | None) -> str:
     if d is None:
         return "no end stated"
     if d.weeks is not None:
-        text = f"{d.weeks} weeks"
+        text = counted(d.weeks, "week")
     elif d.months is not None:
         text = months(d.months)
     else:
@@ -225,7 +226,7 @@ def emphasize(text: str, *words: str, html: bool) -> str:
 def months(n: int | str) -> str:
     if isinstance(n, str):
         return n
-    return f"{n} month" if n == 1 else f"{n} months"
+    return counted(n, "month")
 
 
 @functools.cache

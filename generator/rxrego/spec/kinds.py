@@ -947,9 +947,9 @@ class PriorTherapyTest(Kind):
             f"every agent of value set {self.value_set}"
             if self.each_agent
             else (
-                f"at least {self.at_least} distinct {'agent' if self.at_least == 1 else 'agents'} of value set {self.value_set}"
+                f"at least {counted(self.at_least, 'distinct agent')} of value set {self.value_set}"
                 if self.value_set
-                else f"at least {self.at_least} prior therapy {'agent' if self.at_least == 1 else 'agents'}"
+                else f"at least {counted(self.at_least, 'prior therapy agent')}"
             )
         )
         length = f", each tried at least {counted(self.min_days, 'day')}" if self.min_days else ""
