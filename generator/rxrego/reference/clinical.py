@@ -184,6 +184,7 @@ def _unplaced(r: dict, ctx: Context) -> bool:
 _READ_STATUSES = frozenset({"final", "amended", "corrected"})
 _UNCERTAIN_STATUSES = frozenset({"registered", "preliminary", "unknown"})
 _VOID_STATUSES = frozenset({"cancelled", "entered-in-error"})
+_STATUSES = _READ_STATUSES | _UNCERTAIN_STATUSES | _VOID_STATUSES
 # FHIR Quantity.comparator: the true value is only bounded.
 _COMPARATORS = frozenset({"<", "<=", ">=", ">", "ad"})
 
@@ -196,8 +197,7 @@ def _void(r: dict) -> bool:
 def _bad_qualifier(r: dict) -> bool:
     """A status or comparator (not null) outside FHIR's closed lists."""
     status, comparator = r.get("status"), r.get("comparator")
-    statuses = _READ_STATUSES | _UNCERTAIN_STATUSES | _VOID_STATUSES
-    return (status is not None and not (isinstance(status, str) and status in statuses)) or (
+    return (status is not None and not (isinstance(status, str) and status in _STATUSES)) or (
         comparator is not None and not (isinstance(comparator, str) and comparator in _COMPARATORS)
     )
 
@@ -224,8 +224,8 @@ def unit_not_convertible(test: object, request: dict, date_of_service: dt.date) 
     if not isinstance(labs, list):
         return False
     units = test.units()
-    for r in labs:
-        if not _is_this_lab(r, test) or _void(r) or _num(r.get("value")) is None or isinstance(r.get("value"), bool):
+    for r in _lab_results(labs, test):
+        if _num(r.get("value")) is None or isinstance(r.get("value"), bool):
             continue
         day = parse_date(r.get("date"))
         if day is not None and day <= date_of_service and _factor(units, r.get("unit")) is None:

@@ -116,7 +116,7 @@ _comparators := {"<", "<=", ">=", ">", "ad"}
 _bad_qualifier(r) if {
 	status := object.get(r, "status", null)
 	status != null
-	not status in ((_read_statuses | _uncertain_statuses) | _void_statuses)
+	not status in _statuses
 }
 
 _bad_qualifier(r) if {

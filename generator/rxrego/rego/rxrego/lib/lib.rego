@@ -551,9 +551,7 @@ missing_entry(id, texts, derived) := {
 # measurement or dose the criterion reads (derived.unit_facts[id]). Else {}.
 unit_note(id, derived, request) := {"reason": "unit_not_convertible", "unit": lab.unit} if {
 	lab := derived.labs[id]
-	some r in object.get(request, "labs", [])
-	_this_lab(r, lab)
-	not object.get(r, "status", null) in _void_statuses
+	some r in _lab_results(object.get(request, "labs", []), lab)
 	is_number(r.value)
 	valid_date(r.date)
 	r.date <= request.date_of_service
