@@ -81,9 +81,13 @@ def load_spec(path: str | Path) -> m.PolicySpec:
 def _load_located(path: Path) -> tuple[m.PolicySpec, Located]:
     """The spec in `path` and the positions cross-file messages need (_cross_file_positions),
     from the content-keyed cache when it is on and holds this file (rxrego.spec.cache);
-    SpecError with every issue in the file (errors are never cached)."""
+    SpecError with every issue in the file (errors are never cached). With the cache off
+    no key is computed (the spec's source_digest stays "")."""
     display = display_path(path)
     raw = read_bytes(path, display)
+    if cache.directory() is None:
+        located = parse(decode(raw, display), display)
+        return from_data(located), _cross_file_positions(located)
     digest = cache.key("spec", display, raw)
     hit = cache.get("spec", digest)
     if isinstance(hit, tuple) and len(hit) == 2 and isinstance(hit[0], m.PolicySpec):

@@ -250,7 +250,7 @@ def equivalents(code: str) -> float:
     unit = _parse(ucum, code)
     if _annotation_only(ucum):  # `{score}`: a label on unity, no atom
         return 0.0
-    return float(sum(p for name, p in (1.0 * unit).units._units.items() if "equivalent" in name))
+    return float(sum(p for name, p in (1.0 * unit).unit_items() if "equivalent" in name))
 
 
 def _annotation_only(code: str) -> bool:
