@@ -4,12 +4,13 @@ coverage gaps caught, a JUnit report written."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
-from conftest import CASES, REGO, SPECS
+from conftest import CASES, SPECS
 from rxrego import opa
 from rxrego.cli import main
 from rxrego.conformance import runner
@@ -24,9 +25,54 @@ def invoke(*args):
     return CliRunner().invoke(main, ["conformance", *args])
 
 
-def test_suite_is_green_on_main_and_writes_junit(tmp_path, opa_path):
-    junit = tmp_path / "report.xml"
-    result = invoke("--junit", str(junit), "--rego-coverage")
+@dataclass
+class SuiteRun:
+    """One `rxrego conformance` run of the whole suite through the command line: its result,
+    the report runner.run returned to it, and the OPA subcommands it started."""
+
+    result: Result
+    report: runner.Report
+    opa_calls: list[str]
+
+
+def run_whole_suite(*args: str) -> SuiteRun:
+    reports: list[runner.Report] = []
+    calls: list[str] = []
+    real_run, real_opa = runner.run, opa.run
+
+    def keeping(*a, **kw):
+        reports.append(real_run(*a, **kw))
+        return reports[-1]
+
+    def counting(argv, **kw):
+        calls.append(argv[0])
+        return real_opa(argv, **kw)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(runner, "run", keeping)
+        mp.setattr(opa, "run", counting)
+        result = invoke(*args)
+    assert len(reports) == 1, result.output
+    return SuiteRun(result, reports[0], calls)
+
+
+# The whole suite is run twice per module, not once per test: each test below asserts its own
+# thing about one of these two real runs (the default one, and one with OPA's line coverage,
+# about three times slower, that also writes the JUnit report).
+@pytest.fixture(scope="module")
+def plain_run(opa_path) -> SuiteRun:
+    return run_whole_suite("-q")
+
+
+@pytest.fixture(scope="module")
+def coverage_run(opa_path, tmp_path_factory) -> tuple[SuiteRun, Path]:
+    junit = tmp_path_factory.mktemp("conformance") / "report.xml"
+    return run_whole_suite("--junit", str(junit), "--rego-coverage"), junit
+
+
+def test_suite_is_green_on_main_and_writes_junit(coverage_run):
+    run, junit = coverage_run
+    result = run.result
     assert result.exit_code == 0, result.output
     assert "opa coverage of the generated modules:" in result.output
     cases = [c for f in find_case_files([CASES]) for c in load_case_file(f).cases]
@@ -48,10 +94,10 @@ def test_besponsa_suite_is_big_enough_and_every_case_says_what_it_proves():
     assert {"approved", "denied", "pended", "no_policy", "invalid_request"} <= outcomes
 
 
-def test_every_besponsa_criterion_seen_met_unmet_and_unknown(opa_path):
+def test_every_besponsa_criterion_seen_met_unmet_and_unknown(coverage_run):
     specs = load_specs([SPECS])
-    suites = runner.load_suites([CASES], specs)
-    report = runner.run(suites, specs, REGO, rego_coverage=True)
+    report = coverage_run[0].report
+    assert len(report.results) == sum(len(s.cases) for s in runner.load_suites([CASES], specs))
     rows = {r.criterion: r for r in report.coverage if r.policy == "fep-5.21.100"}
     besponsa = next(s for s in specs if s.id == "fep-5.21.100")
     assert set(rows) == {c.id for c in besponsa.criteria}
@@ -60,26 +106,18 @@ def test_every_besponsa_criterion_seen_met_unmet_and_unknown(opa_path):
     assert report.opa_coverage.get("coverage", 0) > 50
 
 
-def test_malformed_cases_are_never_approved(opa_path):
-    specs = load_specs([SPECS])
-    report = runner.run(runner.load_suites([CASES], specs), specs, REGO)
+def test_malformed_cases_are_never_approved(plain_run):
+    report = plain_run.report
+    cases = [c for f in find_case_files([CASES]) for c in load_case_file(f).cases]
+    assert len(report.results) == len(cases)
     for r in report.results:
         if r.case.expect.get("outcome") in ("invalid_request", "no_policy", "denied"):
             assert r.decision["outcome"] != "approved", r.case.name
 
 
-def test_the_whole_suite_runs_in_one_opa_process(monkeypatch, opa_path):
-    calls = []
-    real = opa.run
-
-    def counting(args, **kw):
-        calls.append(args[0])
-        return real(args, **kw)
-
-    monkeypatch.setattr(opa, "run", counting)
-    result = invoke("-q")
-    assert result.exit_code == 0, result.output
-    assert calls == ["eval"]
+def test_the_whole_suite_runs_in_one_opa_process(plain_run):
+    assert plain_run.result.exit_code == 0, plain_run.result.output
+    assert plain_run.opa_calls == ["eval"]
 
 
 def broken_copy(tmp_path: Path, old: str, new: str) -> Path:
