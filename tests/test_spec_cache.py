@@ -106,3 +106,31 @@ def test_off_unless_a_folder_is_named(monkeypatch):
     assert cache.directory() is None
     cache.put("spec", "0" * 64, {"a": 1})  # a no-op, not an error
     assert cache.get("spec", "0" * 64) is None
+
+
+def test_terminology_answers_are_read_back_without_the_libraries(monkeypatch, cache_dir: Path):
+    """An ICD-10-CM expansion and a UCUM table computed once are read back from the folder:
+    with the computations made to fail, a warm run gives the same answers; a mistake is
+    raised as without the cache and is not kept; with the cache off they are computed."""
+    from rxrego.spec import kinds
+    from rxrego.terminology import icd10cm, ucum
+
+    codes = kinds.covered_codes(("C81-C96",), ("C91.0",))
+    table = ucum.accepted_units("mg/dL", 386.65)
+    assert "C91.00" not in codes and "C81.00" in codes and table["mmol/L"] == pytest.approx(38.665)
+    with pytest.raises(icd10cm.CodeError):
+        kinds.covered_codes(("C99.99",))
+    assert len(_entries(cache_dir, "icd10cm-expand")) == len(_entries(cache_dir, "ucum-accepted")) == 1
+
+    def unreachable(*args, **kwargs):
+        raise AssertionError("computed again, not read back")
+
+    monkeypatch.setattr(icd10cm, "expand", unreachable)
+    monkeypatch.setattr(ucum, "_accepted_units", unreachable)
+    kinds.covered_codes.cache_clear()  # its answers are kept in the process too
+    assert kinds.covered_codes(("C81-C96",), ("C91.0",)) == codes
+    assert ucum.accepted_units("mg/dL", 386.65) == table
+    monkeypatch.delenv(cache.ENV)
+    kinds.covered_codes.cache_clear()
+    with pytest.raises(AssertionError, match="computed again"):
+        kinds.covered_codes(("C81-C96",), ("C91.0",))

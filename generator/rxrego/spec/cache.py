@@ -5,7 +5,9 @@ Loading a spec (YAML, the JSON Schema, the meaning checks: rxrego.spec.loader) c
 for a catalog of thousands of policies that is most of `rxrego generate` and `rxrego bundle
 --form data` (BENCHMARKS.md, G3), although between two runs almost every spec is unchanged.
 With the cache on, a spec file whose bytes, path and generator are those of an earlier run
-is read back instead of loaded again.
+is read back instead of loaded again; so, through `remembered`, are the ICD-10-CM expansions
+and UCUM tables rendering its Rego asks for, so that generating from unchanged specs loads
+neither the code set nor the unit registry.
 
 - **Off unless asked for**: set RXREGO_CACHE_DIR to a folder (created when missing). The
   folder holds Python pickles, which run code when read: point it only at a folder no one
@@ -35,8 +37,10 @@ import os
 import pickle
 import sys
 import tempfile
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
+from typing import TypeVar
 
 ENV = "RXREGO_CACHE_DIR"
 # Distributions whose answers loading or rendering a spec depends on (the ICD-10-CM code
@@ -44,6 +48,7 @@ ENV = "RXREGO_CACHE_DIR"
 # the templates' engine).
 DEPENDENCIES = ("pyyaml", "jsonschema", "fastjsonschema", "simple-icd-10-cm", "ucumvert", "pint", "jinja2")
 _FORMAT = b"rxrego-spec-cache 1"
+T = TypeVar("T")
 
 
 def directory() -> Path | None:
@@ -126,3 +131,21 @@ def put(kind: str, k: str, value: object) -> None:
             raise
     except OSError:
         return
+
+
+def remembered(kind: str, question: str, answer: Callable[[], T]) -> T:
+    """`answer()`, or what it returned for the same `question` in an earlier run: for the
+    terminology answers generating Rego asks for (an ICD-10-CM expansion, a UCUM table of
+    accepted units), which are pure functions of `question` and of the libraries in
+    DEPENDENCIES (part of every key), but whose first call loads the ICD-10-CM code set or
+    pint's unit registry (seconds). With the cache off it is `answer()`. An exception is
+    raised as is and nothing is stored, as for a spec with a mistake."""
+    if directory() is None:
+        return answer()
+    k = key(kind, question)
+    hit = get(kind, k)
+    if hit is not None:
+        return hit  # type: ignore[return-value]
+    value = answer()
+    put(kind, k, value)
+    return value

@@ -145,8 +145,11 @@ def covered_codes(include: tuple[str, ...], exclude: tuple[str, ...] = ()) -> tu
     """The ICD-10-CM codes `include` covers less `exclude` (rxrego.terminology.icd10cm.expand).
     Raises icd10cm.CodeError for a code or range that is not ICD-10-CM."""
     from ..terminology import icd10cm
+    from . import cache
 
-    return icd10cm.expand(list(include), list(exclude))
+    return cache.remembered(
+        "icd10cm-expand", repr((tuple(include), tuple(exclude))), lambda: icd10cm.expand(list(include), list(exclude))
+    )
 
 
 def normal_code(code: str) -> str:

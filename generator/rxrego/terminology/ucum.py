@@ -325,8 +325,15 @@ def accepted_units(
 
     The table is computed once per (target, molar mass) and a fresh copy returned on each
     call: checking, generating and the reference evaluator ask for the same few tables many
-    times, and each costs some 90 conversions."""
-    return dict(_accepted_units(target, molar_mass_g_per_mol, valence))
+    times, and each costs some 90 conversions. With the spec cache on (rxrego.spec.cache,
+    RXREGO_CACHE_DIR) a table computed in an earlier run is read back, without loading pint's
+    unit registry."""
+    from ..spec import cache
+
+    question = repr((target, molar_mass_g_per_mol, valence))
+    return dict(
+        cache.remembered("ucum-accepted", question, lambda: _accepted_units(target, molar_mass_g_per_mol, valence))
+    )
 
 
 @functools.lru_cache(maxsize=512)
