@@ -206,7 +206,12 @@ def test_the_wheel_in_a_payers_repository_gives_the_checkouts_bytes(
 ):
     t0 = time.monotonic()
     venv = make_venv(outside / "venv-tools")
-    env = pip_env(venv, wheel, wheelhouse, RXREGO_TOOLS=str(opa_path.parent.parent))
+    # One spec cache (rxrego.spec.cache) for every command below, as a developer's shell or a
+    # CI job with RXREGO_CACHE_DIR set has: `rxrego run` fills it from the installed package
+    # (the bytes it writes are compared with the checkout's rego/ below), and the workflow's
+    # steps and the hook read the unchanged specs back instead of loading each afresh.
+    cache = outside / "spec-cache"
+    env = pip_env(venv, wheel, wheelhouse, RXREGO_TOOLS=str(opa_path.parent.parent), RXREGO_CACHE_DIR=str(cache))
     version = metadata.version("rxrego")
     run([venv / "bin" / "python", "-m", "pip", "install", "--quiet", f"rxrego[tools]=={version}"], cwd=outside, env=env)
     where = run(
@@ -225,6 +230,7 @@ def test_the_wheel_in_a_payers_repository_gives_the_checkouts_bytes(
 
     result = run([venv / "bin" / "rxrego", "run"], cwd=repo, env=env)
     assert "result       green" in result.stdout, result.stdout
+    assert any(cache.rglob("*")), "rxrego run wrote nothing to RXREGO_CACHE_DIR"
     assert "ok opa fmt" in result.stdout and "ok regal lint" in result.stdout
     # The same specs give the same bytes, installed or not: the whole of rego/.
     assert tree(repo / "rego") == tree(ROOT / "rego")
