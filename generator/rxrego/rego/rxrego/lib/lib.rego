@@ -123,8 +123,8 @@ _date_time := concat("", [
 # birth_day(request): the patient's birth date when it is a valid date on or before the date
 # of service, else "" (before every date: no fact is then before the birth).
 birth_day(request) := request.patient.birth_date if {
-	valid_date(request.patient.birth_date)
 	request.patient.birth_date <= request.date_of_service
+	date_parts(request.patient.birth_date)
 } else := ""
 
 # in_life(day, on, born): a date YYYY-MM-DD neither after the date of service `on` nor before
@@ -392,8 +392,11 @@ _supports(d, id) if id in d.supports
 #   and "unit_facts" (see unit_note)} (a policy's derived.rego).
 # The optional parts (the investigational statement,
 # the approval, the request id) are comprehensions over a condition: empty when it does not
-# hold, and no function call. (Each function call, and each rule a query reads, costs an
-# evaluation; a table written inline as a literal costs nothing.)
+# hold, and no function call. So are the lists: the failing criteria only for a denial (the
+# policy's statement on other uses first; each entry built in place when no status is
+# invalid, so the common denial calls only the walk), the missing leaves only for a pend for
+# missing information; an approval walks for neither. (Each function call, and each rule a
+# query reads, costs an evaluation; a table written inline as a literal costs nothing.)
 decide(request, policy, coverage, texts, set, statuses, derived) := object.union_n([
 	{
 		"outcome": outcome,
@@ -403,8 +406,21 @@ decide(request, policy, coverage, texts, set, statuses, derived) := object.union
 		"requirements": set.title,
 		"criteria": _criteria(statuses, order),
 		"met": [id | some id in order; statuses[id] == "met"],
-		"unmet": _listed_unmet(reason, root, coverage, set, order, statuses, texts, derived),
-		"missing": _missing(root, set, order, statuses, texts, derived, request),
+		"unmet": array.flatten([
+			[{"id": "investigational", "text": coverage.investigational} | reason == "investigational"],
+			[{"id": "other_indications", "text": coverage.other.text} | reason == "not_covered"],
+			[{"id": id, "text": texts[id]} |
+				outcome == "denied"
+				not "invalid" in statuses
+				some id in _failing_reached(set, order, statuses, derived)
+			],
+			[unmet_entry(id, statuses, texts, derived) |
+				outcome == "denied"
+				"invalid" in statuses
+				some id in _failing_reached(set, order, statuses, derived)
+			],
+		]),
+		"missing": [entry | root == "unknown"; some entry in _missing(root, set, order, statuses, texts, derived, request)],
 	},
 	{"approval": {
 		"start": request.date_of_service,
@@ -420,17 +436,6 @@ decide(request, policy, coverage, texts, set, statuses, derived) := object.union
 	root := root_status(set, statuses)
 	[reason, outcome] := _reason(root, object.get(statuses, coverage.indication, "met"), object.get(coverage, "other", {}))
 }
-
-# The unmet list of a decision: the policy's statement on other uses first (investigational
-# or not covered), then the failing criteria; nothing when other uses are pended for review,
-# and nothing (no walk) for an approval or a pend for missing information.
-_listed_unmet(reason, root, coverage, set, order, statuses, texts, derived) := [] if {
-	reason in {"criteria_met", "information_missing"}
-} else := array.flatten([
-	[{"id": "investigational", "text": coverage.investigational} | reason == "investigational"],
-	[{"id": "other_indications", "text": coverage.other.text} | reason == "not_covered"],
-	_unmet(object.get({"other_indication_review": "review"}, reason, root), set, order, statuses, texts, derived),
-])
 
 # The statuses as shown to callers, invalid as unmet; when none is invalid and the statuses
 # are those of the set's criteria alone (the indication among them), they are shown as they
