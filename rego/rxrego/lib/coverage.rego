@@ -167,7 +167,7 @@ _indicated_outcome(root, _, ind, statuses, order, texts, derived) := {
 _indicated_outcome("unknown", request, ind, statuses, order, texts, derived) := {
 	"outcome": "pended",
 	"reason": "information_missing",
-	"missing": _missing("unknown", ind, order, statuses, texts, derived, request),
+	"missing": _missing(ind, order, statuses, texts, derived, request),
 }
 
 _indicated_outcome("met", request, ind, statuses, _, _, _) := approval(_duration(ind, statuses), request)

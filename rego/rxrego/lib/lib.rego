@@ -422,7 +422,7 @@ decide(request, policy, coverage, texts, set, statuses, derived) := object.union
 				some id in _failing_reached(set, order, statuses, derived)
 			],
 		]),
-		"missing": [entry | root == "unknown"; some entry in _missing(root, set, order, statuses, texts, derived, request)],
+		"missing": [entry | root == "unknown"; some entry in _missing(set, order, statuses, texts, derived, request)],
 	},
 	{"approval": {
 		"start": request.date_of_service,
@@ -504,30 +504,21 @@ unmet_entry(id, statuses, texts, derived) := {
 
 # Missing: unknown leaves reachable from the root through unknown criteria only,
 # conditions included (an unknown condition is information to ask for): an answer under a
-# met criterion cannot change it, one under a failing criterion cannot make it met. A root
-# that is not unknown (met, or a denial) has nothing missing: the walk is skipped.
+# met criterion cannot change it, one under a failing criterion cannot make it met. Asked
+# only under an unknown root (a met root or a denial has nothing missing, and no walk).
 # A policy without documentation, lab or measured-fact (unit_facts) criteria asks for each
 # leaf's id, text and fields, built in place.
-_missing(root, set, order, statuses, texts, derived, request) := [] if {
-	root != "unknown"
-} else := [{"id": id, "text": texts[id], "fields": derived.fields[id]} |
-	some id in _unknown_reached(set, order, statuses, derived)
-] if {
-	object.get(derived, "documents", null) == null
-	object.get(derived, "labs", null) == null
-	object.get(derived, "unit_facts", null) == null
-} else := [object.union(missing_entry(id, texts, derived), unit_note(id, derived, request)) |
-	some id in _unknown_reached(set, order, statuses, derived)
-]
+_missing(set, order, statuses, texts, derived, request) := array.concat(
+	[{"id": id, "text": texts[id], "fields": derived.fields[id]} | noted == {}; some id in reached],
+	[object.union(missing_entry(id, texts, derived), unit_note(id, derived, request)) |
+		noted != {}
+		some id in reached
+	],
+) if {
+	noted := object.filter(derived, ["documents", "labs", "unit_facts"])
 
-# The unknown leaves reached from the root through unknown criteria, in policy order.
-_unknown_reached(set, order, statuses, derived) := [id |
-	some id in order
-	statuses[id] == "unknown"
-	id in reached
-	derived.fields[id]
-] if {
-	reached := graph.reachable(
+	# The unknown leaves reached from the root through unknown criteria, in policy order.
+	walk := graph.reachable(
 		{id: [child |
 			some child in object.get(derived.asked, id, [])
 			statuses[child] == "unknown"
@@ -537,6 +528,7 @@ _unknown_reached(set, order, statuses, derived) := [id |
 		},
 		[child | some child in _root_children(set); statuses[child] == "unknown"],
 	)
+	reached := [id | some id in order; statuses[id] == "unknown"; id in walk; derived.fields[id]]
 }
 
 # missing_entry(id, texts, derived): a missing leaf with the request fields it reads and,
