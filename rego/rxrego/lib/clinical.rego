@@ -303,19 +303,24 @@ history(entries, value_set, rule, on, born) := "unknown" if {
 } else := "met" if {
 	# The common case, in one pass and without a call per entry: no length asked, and
 	# enough agents with a listed result among the well-formed entries without dates (how
-	# many: _history_n, written in place).
+	# many: _history_n, written in place). An entry is in the value set as _history_match
+	# says, written in place: any agent, its agent, or (unless each agent must count) its
+	# class.
 	is_array(entries.value)
 	object.get(rule, "min_days", null) == null
 	object.get(rule, "min_months", null) == null
 	object.get(rule, "min_daily_dose", null) == null
-	count({lower(e.agent) |
+	classes := object.get({false: value_set.classes}, rule.each_agent, set())
+	count({agent |
 		some e in entries.value
 		e.result in rule.results
 		is_string(e.agent)
-		type_name(object.get(e, "class", null)) in {"null", "string"}
+		agent := lower(e.agent)
+		class := object.get(e, "class", null)
+		type_name(class) in {"null", "string"}
 		object.get(e, "start_date", null) == null
 		object.get(e, "end_date", null) == null
-		_history_match(e, value_set, rule)
+		true in [rule.any_agent, agent in value_set.agents, class in classes]
 	}) >= object.get({true: count(value_set.agents)}, rule.each_agent, rule.n)
 } else := _history_count(entries.value, matching, rule, [on, born], _history_n(value_set, rule)) if {
 	is_array(entries.value)
