@@ -181,7 +181,8 @@ age(birth, service, min_years, max_years) := "unknown" if {
 	date_parts(birth.value) <= service
 } else := "invalid"
 
-# service_date(request): date_parts of the request's date of service, or null.
+# service_date(request): date_parts of the request's date of service, or null (the data
+# form's; a generated module writes it as a rule with a default, a call less).
 service_date(request) := parts if {
 	parts := date_parts(request.date_of_service)
 } else := null
@@ -392,13 +393,11 @@ _supports(d, id) if id in d.supports
 #   fields}, and when the policy has
 #   them "negates": {id: [the negated id]}, "documents": {leaf id: document types}, "labs"
 #   and "unit_facts" (see unit_note)} (a policy's derived.rego).
-# The optional parts (the investigational statement,
-# the approval, the request id) are comprehensions over a condition: empty when it does not
-# hold, and no function call. So are the lists: the failing criteria only for a denial (the
-# policy's statement on other uses first; each entry built in place when no status is
-# invalid, so the common denial calls only the walk), the missing leaves only for a pend for
-# missing information; an approval walks for neither. (Each function call, and each rule a
-# query reads, costs an evaluation; a table written inline as a literal costs nothing.)
+# The optional parts (the approval, the review, the request id) are comprehensions over a
+# condition: empty when it does not hold, and no function call. So are the lists: the unmet list only for a denial, the
+# missing leaves only for a pend for missing information; an approval walks for neither.
+# (Each function call, and each rule a query reads, costs an evaluation; a table written
+# inline as a literal costs nothing.)
 decide(request, policy, coverage, texts, set, statuses, derived) := object.union_n([
 	{
 		"outcome": outcome,
@@ -408,20 +407,10 @@ decide(request, policy, coverage, texts, set, statuses, derived) := object.union
 		"requirements": set.title,
 		"criteria": _criteria(statuses, order),
 		"met": [id | some id in order; statuses[id] == "met"],
-		"unmet": array.flatten([
-			[{"id": "investigational", "text": coverage.investigational} | reason == "investigational"],
-			[{"id": "other_indications", "text": coverage.other.text} | reason == "not_covered"],
-			[{"id": id, "text": texts[id]} |
-				outcome == "denied"
-				not "invalid" in statuses
-				some id in _failing_reached(set, order, statuses, derived)
-			],
-			[unmet_entry(id, statuses, texts, derived) |
-				outcome == "denied"
-				"invalid" in statuses
-				some id in _failing_reached(set, order, statuses, derived)
-			],
-		]),
+		"unmet": [entry |
+			outcome == "denied"
+			some entry in _denial_unmet(reason, coverage, set, order, statuses, texts, derived)
+		],
 		"missing": [entry | root == "unknown"; some entry in _missing(set, order, statuses, texts, derived, request)],
 	},
 	{"approval": {
@@ -438,6 +427,23 @@ decide(request, policy, coverage, texts, set, statuses, derived) := object.union
 	root := root_status(set, statuses)
 	[reason, outcome] := _reason(root, object.get(statuses, coverage.indication, "met"), object.get(coverage, "other", {}))
 }
+
+# The unmet list of a denial: the policy's statement on other uses first (investigational or
+# not covered), then the failing criteria. With no invalid status (the common denial), each
+# entry is the criterion's id and text, built in place (a call of unmet_entry per entry
+# costs more than the entry).
+_denial_unmet(reason, coverage, set, order, statuses, texts, derived) := array.flatten([
+	[{"id": "investigational", "text": coverage.investigational} | reason == "investigational"],
+	[{"id": "other_indications", "text": coverage.other.text} | reason == "not_covered"],
+	[{"id": id, "text": texts[id]} |
+		not "invalid" in statuses
+		some id in _failing_reached(set, order, statuses, derived)
+	],
+	[unmet_entry(id, statuses, texts, derived) |
+		"invalid" in statuses
+		some id in _failing_reached(set, order, statuses, derived)
+	],
+])
 
 # The statuses as shown to callers, invalid as unmet; when none is invalid and the statuses
 # are those of the set's criteria alone (the indication among them), they are shown as they
@@ -518,7 +524,7 @@ _missing(set, order, statuses, texts, derived, request) := array.concat(
 	noted := object.filter(derived, ["documents", "labs", "unit_facts"])
 
 	# The unknown leaves reached from the root through unknown criteria, in policy order.
-	walk := graph.reachable(
+	found := graph.reachable(
 		{id: [child |
 			some child in object.get(derived.asked, id, [])
 			statuses[child] == "unknown"
@@ -528,7 +534,7 @@ _missing(set, order, statuses, texts, derived, request) := array.concat(
 		},
 		[child | some child in _root_children(set); statuses[child] == "unknown"],
 	)
-	reached := [id | some id in order; statuses[id] == "unknown"; id in walk; derived.fields[id]]
+	reached := [id | some id in order; statuses[id] == "unknown"; id in found; derived.fields[id]]
 }
 
 # missing_entry(id, texts, derived): a missing leaf with the request fields it reads and,

@@ -197,8 +197,10 @@ fact_paths := {
 	},
 }
 
-# The date of service as [year, month, day] (null when it is not a valid date).
-service_date := lib.service_date(input)
+# The date of service as [year, month, day] (null when it is not a valid date: lib.date_parts).
+default service_date := null
+
+service_date := lib.date_parts(input.date_of_service)
 
 # The patient's birth date, or "" (lib.birth_day): a dated fact before it is invalid.
 birth_day := lib.birth_day(input)

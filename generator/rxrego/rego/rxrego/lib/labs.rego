@@ -492,10 +492,13 @@ _coded_diagnoses(entries, codes, qualifiers) := "unknown" if {
 	# icd10_well_formed, on the code already trimmed (the pattern written out: reading a
 	# rule costs more than the literal)
 	regex.match(`^[A-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?$`, code)
-	every name, accepted in qualifiers {
+
+	# every qualifier a string it accepts (counted: `every` costs more)
+	count({name |
+		some name, accepted in qualifiers
 		is_string(entry[name])
 		lower(entry[name]) in accepted
-	}
+	}) == count(qualifiers)
 } else := any_of([_coded_entry(entry, codes, qualifiers) | some entry in entries.value]) if {
 	is_array(entries.value)
 } else := "invalid"
