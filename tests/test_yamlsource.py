@@ -8,6 +8,7 @@ import yaml
 
 from conftest import CASES, EXAMPLES, SPECS
 from rxrego.spec import yamlsource
+from rxrego.spec.errors import SpecError
 
 FILES = sorted([*SPECS.rglob("*.yaml"), *EXAMPLES.glob("*.yaml"), *CASES.rglob("*.yaml")])
 
@@ -34,11 +35,39 @@ def test_fast_and_python_paths_agree(path):
 
 @pytest.mark.parametrize(
     "text",
-    ["a: &x 1\nb: *x\n", "a: " + "[" * 80 + "]" * 80 + "\n", "a: \x07\n", "a: [\n", "---\na: 1\n---\nb: 2\n"],
-    ids=["alias", "deep", "control-character", "syntax-error", "two-documents"],
+    ["a: &x 1\nb: *x\n", "a: \x07\n", "a: [\n", "---\na: 1\n---\nb: 2\n", "a: '*'\nb: " + "[" * 80 + "]" * 80 + "\n"],
+    ids=["alias", "control-character", "syntax-error", "two-documents", "deep-with-a-star"],
 )
 def test_what_the_fast_path_declines_goes_to_the_python_path(text):
     assert yamlsource._fast_node(text) is None
+
+
+@pytest.mark.parametrize("levels", [62, 63, 64, 80, 999])
+@pytest.mark.parametrize("shape", ["flow", "block"])
+def test_a_deep_document_composed_in_c_is_read_as_the_python_path_reads_it(levels, shape):
+    """libyaml composes a text without `*` directly; its depth is checked while converting,
+    and past MAX_DEPTH the Python path reads it, so the refusal and its position are that
+    path's."""
+    if shape == "flow":
+        text = "a: " + "[" * levels + "]" * levels + "\n"
+    else:
+        text = "a:\n" + "".join(" " * i + f"k{i}:\n" for i in range(1, levels)) + " " * levels + "x: 1\n"
+    if levels <= 80:  # libyaml itself refuses nesting near 1,000 levels
+        assert yamlsource._fast_node(text) is not None or not yaml.__with_libyaml__
+    try:
+        fast = ("data", yamlsource.parse(text, "deep.yaml").data)
+    except SpecError as exc:
+        fast = ("error", [str(i) for i in exc.issues])
+    try:
+        python = ("data", slow(text, "deep.yaml").data)
+    except SpecError as exc:
+        python = ("error", [str(i) for i in exc.issues])
+    assert fast == python
+    if levels <= 62:
+        assert fast[0] == "data"
+    if levels >= 80:
+        assert fast[0] == "error"
+        assert "nested more than 64 levels deep" in fast[1][0]
 
 
 # --- YAML 1.1 oddities: each an error at its line and column, the same on both paths ----------

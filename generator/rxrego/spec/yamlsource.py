@@ -128,15 +128,31 @@ def _text_position(text: str, offset: int) -> Position:
     return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
+# libyaml refuses nesting past 1,000 levels from 0.2.5 on (yaml_set_max_nest_level), so its
+# composer, which recurses in C once per level, cannot be driven deep enough to exhaust the
+# stack; with an older libyaml the events are counted first.
+_LIBYAML_BOUNDS_DEPTH = getattr(yaml, "__with_libyaml__", False) and yaml._yaml.get_version() >= (0, 2, 5)
+
+
+class _NotFast(Exception):
+    """A document the C-composed tree cannot stand for: the pure-Python path reads it."""
+
+
 def _fast_node(text: str) -> yaml.Node | None:
     """The node tree composed by libyaml (C), when the document is one the pure-Python path
     would accept as it is: no aliases, no nesting past MAX_DEPTH, no characters the Python
     reader refuses. Anything else (or no libyaml) returns None, and the Python path, whose
     positions and messages the error tests pin down, reads it instead. This only makes the
-    common case fast: composing a large spec in Python costs ~100 ms, in C a tenth of that."""
+    common case fast: composing a large spec in Python costs ~100 ms, in C a tenth of that.
+
+    An alias needs a `*`: a text without one is composed directly, and its depth is checked
+    while it is converted (`_convert` raises _NotFast past MAX_DEPTH). A text with one, or
+    an older libyaml, has its events read first, to find aliases and depth before composing."""
     if not getattr(yaml, "__with_libyaml__", False) or yaml.reader.Reader.NON_PRINTABLE.search(text):
         return None
     try:
+        if _LIBYAML_BOUNDS_DEPTH and "*" not in text:
+            return yaml.compose(text, Loader=yaml.CSafeLoader)
         depth = 0
         for event in yaml.parse(text, Loader=yaml.CSafeLoader):
             if isinstance(event, yaml.AliasEvent):
@@ -156,7 +172,10 @@ def parse(text: str, display: str) -> Located:
     """Parse one YAML document into plain Python values with positions."""
     node = _fast_node(text)
     if node is not None:
-        return _located(node, _Loader(""), display)
+        try:
+            return _located(node, _Loader(""), display, fast=True)
+        except _NotFast:
+            pass
     loader = None
     try:
         # The reader checks for unprintable characters (NUL, control codes) already here.
@@ -181,13 +200,14 @@ def parse(text: str, display: str) -> Located:
     return _located(node, loader, display)
 
 
-def _located(node: yaml.Node | None, loader: yaml.SafeLoader, display: str) -> Located:
-    """Plain values with positions from a composed node tree; `loader` builds the scalars."""
+def _located(node: yaml.Node | None, loader: yaml.SafeLoader, display: str, *, fast: bool = False) -> Located:
+    """Plain values with positions from a composed node tree; `loader` builds the scalars.
+    `fast`: the tree is libyaml's, composed without the depth check (_NotFast past it)."""
     located = Located(display, None)
     if node is None:
         raise SpecError([SpecIssue(display, 1, 1, "", "the file is empty; expected a policy spec mapping")])
     issues: list[SpecIssue] = []
-    located.data = _convert(loader, node, (), located, issues, 0)
+    located.data = _convert(loader, node, (), located, issues, 0, fast)
     if issues:
         raise SpecError(issues)
     return located
@@ -201,7 +221,10 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _ALIAS_MESSAGE = "YAML aliases (*{}) are not allowed in specs: write the value out"
 
 
-def _convert(loader, node, path, located, issues, depth):
+_STR = "tag:yaml.org,2002:str"
+
+
+def _convert(loader, node, path, located, issues, depth, fast=False):
     located.values[path] = _pos(node)
     if isinstance(node, _AliasNode):
         issues.append(located.issue(path, _ALIAS_MESSAGE.format(node.value)))
@@ -209,6 +232,8 @@ def _convert(loader, node, path, located, issues, depth):
     if depth > MAX_DEPTH:
         issues.append(located.issue(path, f"nested more than {MAX_DEPTH} levels deep"))
         return None
+    if fast and depth >= MAX_DEPTH - 1 and isinstance(node, yaml.CollectionNode):
+        raise _NotFast  # the Python composer refuses this depth, in its own words
     if isinstance(node, yaml.MappingNode):
         out: dict = {}
         for key_node, value_node in node.value:
@@ -239,10 +264,12 @@ def _convert(loader, node, path, located, issues, depth):
                 )
                 continue
             located.keys[child] = _pos(key_node)
-            out[key] = _convert(loader, value_node, child, located, issues, depth + 1)
+            out[key] = _convert(loader, value_node, child, located, issues, depth + 1, fast)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_convert(loader, item, (*path, i), located, issues, depth + 1) for i, item in enumerate(node.value)]
+        return [
+            _convert(loader, item, (*path, i), located, issues, depth + 1, fast) for i, item in enumerate(node.value)
+        ]
     if node.tag == "tag:yaml.org,2002:timestamp":
         # Dates stay text (YYYY-MM-DD) so the model and the JSON Schema see what was written.
         return node.value
@@ -251,7 +278,8 @@ def _convert(loader, node, path, located, issues, depth):
         issues.append(located.issue(path, problem))
         return None
     try:
-        value = loader.construct_object(node, deep=True)
+        # Text (most scalars) is the node's value, as PyYAML's construct_yaml_str returns it.
+        value = node.value if node.tag == _STR else loader.construct_object(node, deep=True)
     except yaml.MarkedYAMLError as exc:
         issues.append(located.issue(path, f"invalid value {node.value!r}: {exc.problem}"))
     except Exception as exc:  # e.g. `!!float abc` raises ValueError inside PyYAML
