@@ -111,6 +111,12 @@ class CompiledSchema:
         if compile_after <= 0:
             self._compiled()
 
+    def compile(self) -> None:
+        """Compile now, whatever `compile_after` said (a process about to fork workers that
+        will check many documents pays it once, for all of them)."""
+        self._before_compiling = 0
+        self._compiled()
+
     def _compiled(self) -> Callable[[object], object] | None:
         """The compiled validator, compiling it once `compile_after` documents were checked."""
         if self._fast is None:

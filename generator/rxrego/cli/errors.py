@@ -38,6 +38,7 @@ from ..generate import GenerateError
 from ..project import ProjectError
 from ..sidecar import SidecarError
 from ..spec.errors import SpecError
+from ..spec.loader import JobsError
 
 
 class ExitCode(IntEnum):
@@ -88,6 +89,7 @@ USER_ERRORS: tuple[tuple[type[Exception], str], ...] = (
     (InputError, ""),
     (toolchain.ToolError, ""),
     (ProjectError, ""),
+    (JobsError, ""),
     (GenerateError, ""),
     (BundleError, ""),
     (SidecarError, ""),

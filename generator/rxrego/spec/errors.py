@@ -28,6 +28,10 @@ class SpecError(Exception):
         self.issues = sorted(set(issues))
         super().__init__("\n".join(str(i) for i in self.issues))
 
+    def __reduce__(self):
+        # Pickled with its issues (a worker process hands it back), not with the message text.
+        return (SpecError, (self.issues,))
+
 
 def format_path(path: tuple | list) -> str:
     """A field path as an author writes it: criteria.age.age.min_years, requirements.initial.all_of[2]."""

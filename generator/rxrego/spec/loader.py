@@ -11,7 +11,10 @@ import datetime as dt
 import difflib
 import functools
 import json
+import multiprocessing as mp
+import os
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
@@ -119,19 +122,66 @@ def load_specs(paths: Iterable[str | Path]) -> list[m.PolicySpec]:
     """Load every spec under `paths`; raises one SpecError with the issues of all files.
 
     Also checks what only shows across files: two specs with one id, one Rego package,
-    or one drug code.
+    or one drug code. A large catalog is loaded by worker processes (`load_jobs`); the
+    result, and every issue, is the same as one process loading each file in turn.
     """
     loaded: list[tuple[m.PolicySpec, Located]] = []
     issues: list[SpecIssue] = []
-    for path in find_specs(paths):
-        try:
-            loaded.append(_load_located(path))
-        except SpecError as exc:
-            issues.extend(exc.issues)
+    files = find_specs(paths)
+    for outcome in _load_each(files, load_jobs(len(files))):
+        if isinstance(outcome, SpecError):
+            issues.extend(outcome.issues)
+        else:
+            loaded.append(outcome)
     issues.extend(_cross_spec_issues(loaded))
     if issues:
         raise SpecError(issues)
     return sorted((spec for spec, _ in loaded), key=lambda s: s.id)
+
+
+# Below this many files one process loads them: a worker's start costs more than it saves.
+PARALLEL_FROM = 64
+JOBS_ENV = "RXREGO_JOBS"
+
+
+class JobsError(ValueError):
+    """RXREGO_JOBS is set to something other than a positive whole number."""
+
+
+def load_jobs(files: int) -> int:
+    """How many processes load `files` spec files: 1 below PARALLEL_FROM files or in a
+    process running other threads (forking one is not safe), else the CPUs this process may
+    use, or RXREGO_JOBS when set (a positive integer; 1 turns workers off; JobsError for
+    anything else), and never more than one per PARALLEL_FROM // 2 files."""
+    raw = os.environ.get(JOBS_ENV, "").strip()
+    if raw:
+        if not raw.isdigit() or int(raw) < 1:
+            raise JobsError(f"{JOBS_ENV}={raw!r}: expected a positive whole number of processes (1: no workers)")
+        wanted = int(raw)
+    else:
+        wanted = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if files < PARALLEL_FROM or threading.active_count() > 1 or "fork" not in mp.get_all_start_methods():
+        return 1
+    return max(1, min(wanted, files // (PARALLEL_FROM // 2)))
+
+
+def _load_or_error(path: Path) -> tuple[m.PolicySpec, Located] | SpecError:
+    try:
+        return _load_located(path)
+    except SpecError as exc:
+        return exc
+
+
+def _load_each(files: list[Path], jobs: int) -> list[tuple[m.PolicySpec, Located] | SpecError]:
+    """Each file's (spec, positions) or its SpecError, in the order of `files`. With jobs > 1,
+    worker processes forked from this one (sharing what it has loaded: the compiled schema,
+    compiled here first, and the code sets) each load a share of the files in turn."""
+    if jobs <= 1:
+        return [_load_or_error(path) for path in files]
+    _validator().compile()
+    chunk = max(1, len(files) // (jobs * 8))  # small shares: one slow file delays no worker long
+    with mp.get_context("fork").Pool(jobs) as pool:
+        return pool.map(_load_or_error, files, chunksize=chunk)
 
 
 def _cross_spec_issues(loaded: list[tuple[m.PolicySpec, Located]]) -> list[SpecIssue]:
