@@ -24,6 +24,7 @@ import jsonschema
 
 from .. import limits
 from ..schemacheck import CompiledSchema
+from ..terminology import icd10cm, ucum
 from ..terminology.hcpcs import unclassified
 from ..terminology.ndc import ndc_11
 from . import cache
@@ -174,11 +175,15 @@ def _load_or_error(path: Path) -> tuple[m.PolicySpec, Located] | SpecError:
 
 def _load_each(files: list[Path], jobs: int) -> list[tuple[m.PolicySpec, Located] | SpecError]:
     """Each file's (spec, positions) or its SpecError, in the order of `files`. With jobs > 1,
-    worker processes forked from this one (sharing what it has loaded: the compiled schema,
-    compiled here first, and the code sets) each load a share of the files in turn."""
+    worker processes forked from this one each load a share of the files in turn, sharing
+    what this one read first: the compiled schema, the ICD-10-CM code set and the UCUM
+    registry (each costs seconds: read once here, not once a worker, and kept for what this
+    process does next)."""
     if jobs <= 1:
         return [_load_or_error(path) for path in files]
     _validator().compile()
+    icd10cm.load()
+    ucum.load()
     chunk = max(1, len(files) // (jobs * 8))  # small shares: one slow file delays no worker long
     with mp.get_context("fork").Pool(jobs) as pool:
         return pool.map(_load_or_error, files, chunksize=chunk)

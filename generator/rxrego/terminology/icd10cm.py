@@ -39,6 +39,12 @@ def _library() -> ModuleType:
     return simple_icd_10_cm
 
 
+def load() -> None:
+    """Read the code set now (seconds, once a process) rather than at the first check: a
+    process about to fork workers that check codes pays it once, for all of them."""
+    _library()
+
+
 def canonical(code: str) -> str:
     """`code` upper-cased with the dot where the tabular list puts it (after the third
     character), surrounding spaces removed: `" c9100 "` -> `"C91.00"`. Shape only: the

@@ -146,6 +146,12 @@ def _registry() -> Any:
     return PintUcumRegistry()
 
 
+def load() -> None:
+    """Build the unit registry now (about a second, once a process) rather than at the first
+    conversion: a process about to fork workers that convert units pays it once."""
+    _registry()
+
+
 @functools.lru_cache(maxsize=4096)
 def _from_ucum(code: str) -> Any:
     # Parsing a code (a lark Earley parse, then pint) takes milliseconds, and loading a
