@@ -214,12 +214,22 @@ def criteria_coverage(
     policy's current version showed (earlier versions reuse criterion ids, so their
     decisions are not counted here; the cases and the differential test cover them)."""
     by_id = {s.id: s for s in specs}
-    current = {content_version(s) for s in specs}
+    # The current version of each policy a decision names, hashed once and only for those (a
+    # catalog's other thousands of specs are not hashed for a suite that never routes there).
+    current: dict[object, str | None] = {}
+
+    def current_version(policy_id: object) -> str | None:
+        if policy_id not in current:
+            spec = by_id.get(policy_id) if isinstance(policy_id, str) else None
+            current[policy_id] = content_version(spec) if spec is not None else None
+        return current[policy_id]
+
     seen: dict[tuple[str, str], set[str]] = defaultdict(set)
     for r in results:
         d = r.decision
         if isinstance(d, dict) and isinstance(d.get("policy"), dict) and isinstance(d.get("criteria"), dict):
-            if d["policy"].get("version") not in current:
+            version = d["policy"].get("version")
+            if version is None or version != current_version(d["policy"].get("id")):
                 continue
             for cid, status in d["criteria"].items():
                 seen[(d["policy"].get("id"), cid)].add(status)
