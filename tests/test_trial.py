@@ -183,6 +183,10 @@ def test_watch_decides_again_on_each_save(opa_path, edited, tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # As from an interactive shell: Ctrl-C's default action. A child inherits an ignored
+        # SIGINT from the process that starts it (a test runner's worker may ignore it), and
+        # Python then never raises KeyboardInterrupt.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         out = _Lines(proc.stdout)
@@ -203,7 +207,16 @@ def test_watch_decides_again_on_each_save(opa_path, edited, tmp_path):
             with contextlib.suppress(queue.Empty):
                 while True:
                     out.seen.append(out.q.get_nowait())
-            raise AssertionError("Ctrl-C did not end the watch in 30 s; its output:\n" + "".join(out.seen)) from None
+            status = Path(f"/proc/{proc.pid}/status")
+            ignored = (
+                [line for line in status.read_text().splitlines() if line.startswith("SigIgn")]
+                if status.exists()
+                else []
+            )
+            raise AssertionError(
+                f"Ctrl-C did not end the watch in 30 s ({', '.join(ignored) or 'no /proc status'}); its output:\n"
+                + "".join(out.seen)
+            ) from None
         assert code == 0
     finally:
         if proc.poll() is None:
