@@ -159,7 +159,7 @@ _other_indication("pend_for_review", text) := {
 _indicated_outcome(root, _, ind, statuses, order, texts, derived) := {
 	"outcome": "denied",
 	"reason": "criteria_unmet",
-	"unmet": _unmet(root, ind, order, statuses, texts, derived),
+	"unmet": _denial_unmet("criteria_unmet", {}, ind, order, statuses, texts, derived),
 } if {
 	root in {"unmet", "invalid"}
 }

@@ -427,9 +427,13 @@ decide(request, policy, coverage, texts, set, statuses, derived) := object.union
 }
 
 # The unmet list of a denial: the policy's statement on other uses first (investigational or
-# not covered), then the failing criteria. With no invalid status (the common denial), each
-# entry is the criterion's id and text, built in place (a call of unmet_entry per entry
-# costs more than the entry).
+# not covered), then the failing criteria: those reachable from the root through failing
+# criteria, never through a condition (a condition that does not hold is not a reason to
+# deny). Only failing criteria lead on: a criterion that is not failing may be reached, but
+# ends the path and is not listed. With no invalid status (the common denial), each entry is
+# the criterion's id and text, built in place (a call of unmet_entry per entry costs more
+# than the entry). An indication's denial (coverage.rego) has no statement: its reason is
+# criteria_unmet, so `coverage` is not read.
 _denial_unmet(reason, coverage, set, order, statuses, texts, derived) := array.flatten([
 	[{"id": "investigational", "text": coverage.investigational} | reason == "investigational"],
 	[{"id": "other_indications", "text": coverage.other.text} | reason == "not_covered"],
@@ -459,19 +463,6 @@ root_status(set, statuses) := all_of([statuses[id] | some id in set.all_of]) if 
 } else := at_least(set.at_least, [statuses[id] | some id in set.of])
 
 _root_children(set) := object.get(set, "all_of", object.get(set, "any_of", object.get(set, "of", [])))
-
-# Unmet: criteria reachable from the root through failing criteria, never through a
-# condition (a condition that does not hold is not a reason to deny). A root that is not
-# failing has nothing unmet: the walk is skipped. Only failing criteria lead on (the graph
-# holds their edges alone): a criterion that is not failing may be reached, but ends the path
-# and is not listed.
-# With no invalid status, every entry is the criterion's id and text, built in place (a call
-# of unmet_entry per entry costs more than the entry).
-_unmet(root, set, order, statuses, texts, derived) := [] if {
-	not root in {"unmet", "invalid"}
-} else := [{"id": id, "text": texts[id]} | some id in _failing_reached(set, order, statuses, derived)] if {
-	not "invalid" in statuses
-} else := [unmet_entry(id, statuses, texts, derived) | some id in _failing_reached(set, order, statuses, derived)]
 
 # The failing criteria reached from the root through failing criteria, in policy order.
 _failing_reached(set, order, statuses, derived) := [id |
