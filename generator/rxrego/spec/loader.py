@@ -178,12 +178,14 @@ def _load_each(files: list[Path], jobs: int) -> list[tuple[m.PolicySpec, Located
     worker processes forked from this one each load a share of the files in turn, sharing
     what this one read first: the compiled schema, the ICD-10-CM code set and the UCUM
     registry (each costs seconds: read once here, not once a worker, and kept for what this
-    process does next)."""
+    process does next). With the spec cache on, a file it holds needs none of them, so
+    they are read only by a worker that loads a file afresh."""
     if jobs <= 1:
         return [_load_or_error(path) for path in files]
-    _validator().compile()
-    icd10cm.load()
-    ucum.load()
+    if cache.directory() is None:
+        _validator().compile()
+        icd10cm.load()
+        ucum.load()
     chunk = max(1, len(files) // (jobs * 8))  # small shares: one slow file delays no worker long
     with mp.get_context("fork").Pool(jobs) as pool:
         return pool.map(_load_or_error, files, chunksize=chunk)
