@@ -90,7 +90,7 @@ def test_how_many_processes_load(monkeypatch):
         assert loader.load_jobs(10_000) == 8
     else:
         assert loader.load_jobs(10_000) == 1  # never forks a process running other threads
-    for bad in ("0", "-2", "two", "1.5"):
+    for bad in ("0", "-2", "two", "1.5", "²", "٣"):
         monkeypatch.setenv(loader.JOBS_ENV, bad)
         with pytest.raises(loader.JobsError, match="RXREGO_JOBS"):
             loader.load_jobs(100)

@@ -156,7 +156,7 @@ def load_jobs(files: int) -> int:
     anything else), and never more than one per PARALLEL_FROM // 2 files."""
     raw = os.environ.get(JOBS_ENV, "").strip()
     if raw:
-        if not raw.isdigit() or int(raw) < 1:
+        if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:  # "²" is a digit to isdigit alone
             raise JobsError(f"{JOBS_ENV}={raw!r}: expected a positive whole number of processes (1: no workers)")
         wanted = int(raw)
     else:
